@@ -1,0 +1,69 @@
+import { type DynamicModule, type ModuleMetadata, Module } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { HealthModule } from '../health/health.module';
+import { ConfigModule } from '../infra/config/config.module';
+import type { AppConfig } from '../infra/config/env';
+import { CronModule } from '../infra/cron/cron.module';
+import { DatabaseModule } from '../infra/database/database.module';
+import { LoggingModule } from '../infra/logging/logging.module';
+import { MetricsModule } from '../infra/metrics/metrics.module';
+import { QueueModule } from '../infra/queue/queue.module';
+import type { Role } from './roles';
+
+type Imports = NonNullable<ModuleMetadata['imports']>;
+
+/**
+ * What each role adds to the core application. A role that is off contributes nothing: its
+ * controllers are not mounted, its consumers and timers are never constructed.
+ * - coordinator: the public API controllers (domain modules are added here as they land);
+ * - worker: job consumers (domain `*-worker` modules);
+ * - cron: the scheduler and the exactly-once tick runner;
+ * - deployer: not part of the core app; it is its own application on its own port.
+ */
+const ROLE_MODULES: Record<Exclude<Role, 'deployer'>, Imports> = {
+  coordinator: [],
+  worker: [],
+  cron: [CronModule],
+};
+
+export interface CoreAppOptions {
+  config: AppConfig;
+  logger: Logger;
+  databaseUrl: string;
+  /** Extra modules, for tests that bring their own consumers or ticks. */
+  imports?: Imports;
+}
+
+@Module({})
+export class AppModule {
+  static forRoot({ config, logger, databaseUrl, imports = [] }: CoreAppOptions): DynamicModule {
+    const roles = config.roles;
+    const applicationName = `odc:${[...roles].join(',')}`;
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggingModule.forRoot(logger),
+        MetricsModule,
+        DatabaseModule.forRoot({
+          url: databaseUrl,
+          poolSize: config.ODC_DB_POOL_SIZE,
+          applicationName,
+          runMigrations: !config.ODC_DB_SKIP_MIGRATIONS,
+        }),
+        QueueModule.forRoot({
+          url: databaseUrl,
+          supervise: roles.has('worker') || roles.has('cron'),
+          pollIntervalSeconds: config.ODC_QUEUE_POLL_INTERVAL_SECONDS,
+          shutdownTimeoutSeconds: config.ODC_SHUTDOWN_TIMEOUT_SECONDS,
+          applicationName,
+        }),
+        HealthModule,
+        ...(Object.keys(ROLE_MODULES) as (keyof typeof ROLE_MODULES)[])
+          .filter((role) => roles.has(role))
+          .flatMap((role) => ROLE_MODULES[role]),
+        ...imports,
+      ],
+    };
+  }
+}

@@ -1,0 +1,22 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { ConfigModule } from '../infra/config/config.module';
+import type { AppConfig } from '../infra/config/env';
+import { LoggingModule } from '../infra/logging/logging.module';
+import { MetricsModule } from '../infra/metrics/metrics.module';
+import { DeployerHealthController } from './deployer-health.controller';
+
+/**
+ * The deployer runs as its own Nest application on its own port (so mTLS can be required there
+ * alone) and is stateless: no database, no queue.
+ */
+@Module({})
+export class DeployerAppModule {
+  static forRoot(config: AppConfig, logger: Logger): DynamicModule {
+    return {
+      module: DeployerAppModule,
+      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(logger), MetricsModule],
+      controllers: [DeployerHealthController],
+    };
+  }
+}

@@ -1,0 +1,74 @@
+import { ConfigError, configKeys, describeConfig, loadConfig } from './env';
+
+function problemsOf(source: Record<string, string>): string[] {
+  try {
+    loadConfig(source);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      return error.problems;
+    }
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('gives working defaults for an empty environment', () => {
+    const config = loadConfig({});
+    expect(config.ODC_PORT).toBe(8080);
+    expect(config.ODC_DEPLOYER_PORT).toBe(8443);
+    expect([...config.roles]).toEqual(['coordinator', 'worker', 'cron', 'deployer']);
+    expect(config.DATABASE_URL).toBeUndefined();
+    expect(config.ODC_DB_SKIP_MIGRATIONS).toBe(false);
+    expect(config.logFormat).toBe('pretty');
+  });
+
+  it('converts numbers and booleans', () => {
+    const config = loadConfig({ ODC_PORT: '9000', ODC_DB_SKIP_MIGRATIONS: 'true', NODE_ENV: 'test' });
+    expect(config.ODC_PORT).toBe(9000);
+    expect(config.ODC_DB_SKIP_MIGRATIONS).toBe(true);
+    expect(config.logFormat).toBe('json');
+  });
+
+  it('lists every problem at once', () => {
+    const problems = problemsOf({
+      ODC_PORT: '80x',
+      ODC_DB_SKIP_MIGRATIONS: 'maybe',
+      ODC_ROLES: 'worker,bogus',
+      ODC_LOG_LEVEL: 'loud',
+    });
+    expect(problems).toHaveLength(4);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^ODC_PORT: .*integer.*\(got "80x"\)$/),
+        expect.stringMatching(/^ODC_DB_SKIP_MIGRATIONS: .*boolean/),
+        expect.stringMatching(/^ODC_ROLES: .*unknown role\(s\) "bogus"; valid roles: coordinator, worker, cron, deployer/),
+        expect.stringMatching(/^ODC_LOG_LEVEL: /),
+      ]),
+    );
+  });
+
+  it('requires DATABASE_URL in production and never echoes its value', () => {
+    expect(problemsOf({ NODE_ENV: 'production' })).toEqual([expect.stringMatching(/^DATABASE_URL: .*required/)]);
+    const problems = problemsOf({ DATABASE_URL: 'mysql://root:hunter2@db/x' });
+    expect(problems.join('\n')).not.toContain('hunter2');
+    expect(problems[0]).toContain('(got ***)');
+  });
+
+  it('ignores variables it does not own', () => {
+    expect(() => loadConfig({ PATH: '/usr/bin', HOME: '/root' })).not.toThrow();
+  });
+});
+
+describe('describeConfig', () => {
+  it('masks secrets but keeps where the database is', () => {
+    const described = describeConfig(loadConfig({ DATABASE_URL: 'postgres://odc:s3cret@db.internal:5432/odc' }));
+    expect(described.DATABASE_URL).toBe('postgres://odc:***@db.internal:5432/odc');
+    expect(JSON.stringify(described)).not.toContain('s3cret');
+  });
+
+  it('covers every variable', () => {
+    expect(Object.keys(describeConfig(loadConfig({})))).toEqual(configKeys());
+    expect(configKeys()).toContain('ODC_OPS_PORT');
+  });
+});

@@ -1,0 +1,249 @@
+import 'reflect-metadata';
+import { existsSync, readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  getMetadataStorage,
+  registerDecorator,
+  ValidateIf,
+  validateSync,
+  type ValidationError,
+} from 'class-validator';
+import { DEFAULT_ROLES, parseRoles, type Role } from '../../app/roles';
+
+const secretKeys = new Set<string>();
+
+/** Marks a variable whose value must never be printed (logs, errors, responses). */
+function Secret(): PropertyDecorator {
+  return (_target, key) => {
+    secretKeys.add(String(key));
+  };
+}
+
+function toBoolean({ value }: { value: unknown }): unknown {
+  if (typeof value !== 'string') {
+    return value;
+  }
+  const normalized = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(normalized)) {
+    return true;
+  }
+  if (['false', '0', 'no', 'off', ''].includes(normalized)) {
+    return false;
+  }
+  return value;
+}
+
+// Numbers are converted only when the whole string is numeric, so "8080abc" fails validation
+// instead of silently becoming 8080.
+function toNumber({ value }: { value: unknown }): unknown {
+  if (typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value)) {
+    return Number(value);
+  }
+  return value;
+}
+
+function emptyToUndefined({ value }: { value: unknown }): unknown {
+  return value === '' ? undefined : value;
+}
+
+function IsRoleList(): PropertyDecorator {
+  return (target, propertyName) => {
+    registerDecorator({
+      name: 'isRoleList',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      validator: {
+        validate(value: unknown) {
+          try {
+            parseRoles(String(value));
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        defaultMessage(args) {
+          try {
+            parseRoles(String(args?.value));
+            return '';
+          } catch (error) {
+            return (error as Error).message;
+          }
+        },
+      },
+    });
+  };
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * Every environment variable ODC reads, validated once at boot. Documented one per line in
+ * `.env.example`; nothing else in the code reads `process.env`.
+ */
+export class AppConfig {
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV: 'development' | 'production' | 'test' = 'development';
+
+  @IsRoleList()
+  ODC_ROLES: string = DEFAULT_ROLES;
+
+  @IsString()
+  ODC_HOST = '0.0.0.0';
+
+  @Transform(toNumber)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  ODC_PORT = 8080;
+
+  @Transform(emptyToUndefined)
+  @Transform(toNumber)
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  ODC_OPS_PORT?: number;
+
+  @IsString()
+  ODC_DEPLOYER_HOST = '127.0.0.1';
+
+  @Transform(toNumber)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  ODC_DEPLOYER_PORT = 8443;
+
+  @Secret()
+  @Transform(emptyToUndefined)
+  @ValidateIf((env: AppConfig) => env.NODE_ENV === 'production' || env.DATABASE_URL !== undefined)
+  @Matches(/^postgres(ql)?:\/\/\S+$/, {
+    message: 'DATABASE_URL must be a postgres:// connection URL (required when NODE_ENV=production)',
+  })
+  DATABASE_URL?: string;
+
+  @IsString()
+  ODC_DATA_DIR = './.odc';
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  ODC_DB_SKIP_MIGRATIONS = false;
+
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  ODC_DB_POOL_SIZE = 10;
+
+  @Transform(toNumber)
+  @IsNumber()
+  @Min(0.5)
+  @Max(60)
+  ODC_QUEUE_POLL_INTERVAL_SECONDS = 1;
+
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  ODC_SHUTDOWN_TIMEOUT_SECONDS = 25;
+
+  @IsIn(LOG_LEVELS)
+  ODC_LOG_LEVEL: LogLevel = 'info';
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsIn(['json', 'pretty'])
+  ODC_LOG_FORMAT?: 'json' | 'pretty';
+
+  @Matches(/^\d+(b|kb|mb)$/i, { message: 'ODC_HTTP_BODY_LIMIT must look like 512kb or 1mb' })
+  ODC_HTTP_BODY_LIMIT = '1mb';
+
+  get roles(): ReadonlySet<Role> {
+    return parseRoles(this.ODC_ROLES);
+  }
+
+  get isProduction(): boolean {
+    return this.NODE_ENV === 'production';
+  }
+
+  get logFormat(): 'json' | 'pretty' {
+    return this.ODC_LOG_FORMAT ?? (this.NODE_ENV === 'development' ? 'pretty' : 'json');
+  }
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export type EnvSource = Record<string, string | undefined>;
+
+/** The process environment, over a `.env` file in the working directory when there is one. */
+export function readEnvironment(cwd = process.cwd()): EnvSource {
+  const file = `${cwd}/.env`;
+  const fromFile = process.env.NODE_ENV !== 'test' && existsSync(file) ? parseEnv(readFileSync(file, 'utf8')) : {};
+  return { ...fromFile, ...process.env };
+}
+
+function describeProblem(error: ValidationError): string {
+  const shown = secretKeys.has(error.property) ? '***' : JSON.stringify(error.value);
+  const reasons = Object.values(error.constraints ?? {}).join('; ');
+  return `${error.property}: ${reasons} (got ${shown})`;
+}
+
+/** The variable names, from the validation metadata (so optional fields without defaults count too). */
+export function configKeys(): string[] {
+  const metadata = getMetadataStorage().getTargetValidationMetadatas(AppConfig, '', true, false);
+  return [...new Set(metadata.map((m) => m.propertyName))];
+}
+
+/** Validates the environment; throws a ConfigError listing every problem at once. */
+export function loadConfig(source: EnvSource = readEnvironment()): AppConfig {
+  const known = configKeys();
+  const relevant = Object.fromEntries(
+    Object.entries(source).filter(([key, value]) => known.includes(key) && value !== undefined),
+  );
+  const config = plainToInstance(AppConfig, relevant);
+  const errors = validateSync(config, { forbidUnknownValues: true });
+  if (errors.length > 0) {
+    throw new ConfigError(errors.map(describeProblem));
+  }
+  return Object.freeze(config);
+}
+
+function maskUrlPassword(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.password) {
+      url.password = '***';
+    }
+    return url.toString();
+  } catch {
+    return '***';
+  }
+}
+
+/** The configuration as it may be logged: secrets masked, URLs keep host and database. */
+export function describeConfig(config: AppConfig): Record<string, unknown> {
+  return Object.fromEntries(
+    configKeys().map((key) => {
+        const value = (config as unknown as Record<string, unknown>)[key];
+        if (value === undefined || !secretKeys.has(key)) {
+          return [key, value];
+        }
+        return [key, key.endsWith('_URL') ? maskUrlPassword(String(value)) : '***'];
+      }),
+  );
+}

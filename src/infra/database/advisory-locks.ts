@@ -1,0 +1,12 @@
+/**
+ * PostgreSQL advisory lock keys, as (namespace, id) pairs so ODC never collides with another
+ * application's single-bigint locks on a shared server.
+ */
+export const LOCK_NAMESPACE = {
+  /** id 0: schema migrations. */
+  system: 0x0dc0,
+  /** id: hashtext(task name). */
+  scheduledTask: 0x0dc1,
+} as const;
+
+export const MIGRATIONS_LOCK_ID = 0;

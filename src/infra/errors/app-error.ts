@@ -1,0 +1,88 @@
+/**
+ * Codes shared by every endpoint. Each domain adds its own enum (e.g. `ReservationErrorCode`) to
+ * `ErrorCode` below and a case to `httpStatusFor`; the compiler refuses an unmapped code.
+ */
+export enum CommonErrorCode {
+  ValidationFailed = 'validation_failed',
+  MalformedJson = 'malformed_json',
+  UnsupportedMediaType = 'unsupported_media_type',
+  PayloadTooLarge = 'payload_too_large',
+  NotFound = 'not_found',
+  MethodNotAllowed = 'method_not_allowed',
+  Unauthorized = 'unauthorized',
+  Forbidden = 'forbidden',
+  Conflict = 'conflict',
+  RateLimited = 'rate_limited',
+  NotReady = 'not_ready',
+  Internal = 'internal_error',
+}
+
+export type ErrorCode = CommonErrorCode;
+
+export interface FieldProblem {
+  field: string;
+  problems: string[];
+}
+
+/** A failure the caller can act on: it becomes a 4xx (or a deliberate 5xx) with its code. */
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: { fields?: FieldProblem[]; [key: string]: unknown },
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+}
+
+function assertUnreachable(value: never): never {
+  throw new Error(`unmapped error code ${String(value)}`);
+}
+
+export function httpStatusFor(code: ErrorCode): number {
+  switch (code) {
+    case CommonErrorCode.ValidationFailed:
+    case CommonErrorCode.MalformedJson:
+      return 400;
+    case CommonErrorCode.Unauthorized:
+      return 401;
+    case CommonErrorCode.Forbidden:
+      return 403;
+    case CommonErrorCode.NotFound:
+      return 404;
+    case CommonErrorCode.MethodNotAllowed:
+      return 405;
+    case CommonErrorCode.Conflict:
+      return 409;
+    case CommonErrorCode.PayloadTooLarge:
+      return 413;
+    case CommonErrorCode.UnsupportedMediaType:
+      return 415;
+    case CommonErrorCode.RateLimited:
+      return 429;
+    case CommonErrorCode.Internal:
+      return 500;
+    case CommonErrorCode.NotReady:
+      return 503;
+    default:
+      return assertUnreachable(code);
+  }
+}
+
+/** The code a bare HTTP status stands for, for errors raised by the framework itself. */
+export function codeForStatus(status: number): ErrorCode {
+  const byStatus: Record<number, ErrorCode> = {
+    400: CommonErrorCode.ValidationFailed,
+    401: CommonErrorCode.Unauthorized,
+    403: CommonErrorCode.Forbidden,
+    404: CommonErrorCode.NotFound,
+    405: CommonErrorCode.MethodNotAllowed,
+    409: CommonErrorCode.Conflict,
+    413: CommonErrorCode.PayloadTooLarge,
+    415: CommonErrorCode.UnsupportedMediaType,
+    429: CommonErrorCode.RateLimited,
+    503: CommonErrorCode.NotReady,
+  };
+  return byStatus[status] ?? (status >= 500 ? CommonErrorCode.Internal : CommonErrorCode.ValidationFailed);
+}

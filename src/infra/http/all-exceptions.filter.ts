@@ -1,0 +1,76 @@
+import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { AppError, codeForStatus, CommonErrorCode, httpStatusFor } from '../errors/app-error';
+import type { ErrorResponse } from './error-response';
+import { requestIdOf } from './request-id';
+
+interface Mapped {
+  status: number;
+  body: Omit<ErrorResponse, 'requestId'>;
+}
+
+function fromHttpException(exception: HttpException): Mapped {
+  const status = exception.getStatus();
+  const response = exception.getResponse();
+  const code = codeForStatus(status);
+  if (typeof response === 'string') {
+    return { status, body: { code, message: response } };
+  }
+  const { message, ...rest } = response as { message?: unknown; [key: string]: unknown };
+  const text = Array.isArray(message) ? message.join('; ') : typeof message === 'string' ? message : exception.message;
+  const details = Object.fromEntries(
+    Object.entries(rest).filter(([key]) => !['statusCode', 'error'].includes(key)),
+  );
+  return { status, body: { code, message: text, ...(Object.keys(details).length > 0 ? { details } : {}) } };
+}
+
+function fromAppError(error: AppError): Mapped {
+  const { fields, ...details } = error.details ?? {};
+  return {
+    status: httpStatusFor(error.code),
+    body: {
+      code: error.code,
+      message: error.message,
+      ...(fields ? { fields } : {}),
+      ...(Object.keys(details).length > 0 ? { details } : {}),
+    },
+  };
+}
+
+/**
+ * The one place errors become HTTP responses: AppErrors by their code, framework errors by their
+ * status, anything else as a logged 500 that reveals nothing but the request id.
+ */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HTTP');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const req = http.getRequest<Request>();
+    const res = http.getResponse<Response>();
+    const requestId = requestIdOf(req);
+    const mapped = this.map(exception, requestId);
+    if (res.headersSent) {
+      return;
+    }
+    res.status(mapped.status).json({ ...mapped.body, requestId });
+  }
+
+  private map(exception: unknown, requestId: string): Mapped {
+    if (exception instanceof AppError) {
+      return fromAppError(exception);
+    }
+    if (exception instanceof HttpException && exception.getStatus() < 500) {
+      return fromHttpException(exception);
+    }
+    if (exception instanceof HttpException && exception.getStatus() === 503) {
+      return fromHttpException(exception);
+    }
+    this.logger.error({ err: exception, requestId }, 'unhandled error');
+    return {
+      status: 500,
+      body: { code: CommonErrorCode.Internal, message: `Internal error; quote request id ${requestId}` },
+    };
+  }
+}

@@ -1,0 +1,19 @@
+import type { INestApplication } from '@nestjs/common';
+import { Logger } from 'nestjs-pino';
+import type { AppConfig } from '../config/env';
+import { FrameworkLogger } from '../logging/framework-logger';
+import { MetricsService } from '../metrics/metrics.service';
+import { AllExceptionsFilter } from './all-exceptions.filter';
+import { installBodyParsers } from './body-parsing';
+import { createValidationPipe } from './validation';
+
+/** The HTTP behaviour every ODC listener shares: logging, metrics, body limits, validation, error shape. */
+export function configureHttp(app: INestApplication, config: AppConfig): void {
+  app.useLogger(new FrameworkLogger(app.get(Logger)));
+  app.use(app.get(MetricsService).httpMiddleware());
+  installBodyParsers(app, config.ODC_HTTP_BODY_LIMIT);
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new AllExceptionsFilter());
+  const express = app.getHttpAdapter().getInstance() as { disable(setting: string): void };
+  express.disable('x-powered-by');
+}

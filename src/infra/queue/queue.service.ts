@@ -1,0 +1,115 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { PgBoss, type Job, type Queue, type SendOptions, type WorkOptions } from 'pg-boss';
+import type { EntityManager } from 'typeorm';
+
+export const QUEUE_SETTINGS = Symbol('QUEUE_SETTINGS');
+
+export interface QueueSettings {
+  url: string;
+  /** Only worker and cron replicas run pg-boss maintenance (expiry, retention); producers need not. */
+  supervise: boolean;
+  pollIntervalSeconds: number;
+  shutdownTimeoutSeconds: number;
+  applicationName: string;
+}
+
+export type QueueDefinition = Omit<Queue, 'partition'>;
+
+export interface EnqueueOptions extends Omit<SendOptions, 'db'> {
+  /** Enqueue inside this transaction: the job exists exactly when the transaction commits. */
+  manager?: EntityManager;
+}
+
+const SCHEMA = 'pgboss';
+
+/**
+ * The job queue (pg-boss, in its own schema of ODC's database). Producers use it from any role;
+ * only modules composed for the `worker` role call `work()`. On shutdown it stops fetching, lets
+ * in-flight jobs finish within the timeout and fails the rest back to retry, so none is lost.
+ */
+@Injectable()
+export class QueueService implements OnModuleInit, BeforeApplicationShutdown {
+  private readonly logger = new Logger('Queue');
+  private readonly boss: PgBoss;
+  private started = false;
+
+  constructor(@Inject(QUEUE_SETTINGS) private readonly settings: QueueSettings) {
+    this.boss = new PgBoss({
+      connectionString: settings.url,
+      schema: SCHEMA,
+      application_name: settings.applicationName,
+      max: 4,
+      supervise: settings.supervise,
+      schedule: false,
+      migrate: true,
+    });
+    this.boss.on('error', (error) => this.logger.error({ err: error }, 'queue error'));
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.boss.start();
+    this.started = true;
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    if (!this.started) {
+      return;
+    }
+    this.started = false;
+    await this.boss.stop({ graceful: true, close: true, timeout: this.settings.shutdownTimeoutSeconds * 1000 });
+  }
+
+  isStarted(): boolean {
+    return this.started;
+  }
+
+  /** Creates the queue or brings its options up to date (idempotent; safe from every replica). */
+  async defineQueue(definition: QueueDefinition): Promise<void> {
+    const { name, policy, ...options } = definition;
+    await this.boss.createQueue(name, { policy, ...options });
+    if (Object.keys(options).length > 0) {
+      await this.boss.updateQueue(name, options);
+    }
+  }
+
+  async send<T extends object>(queue: string, data: T, options: EnqueueOptions = {}): Promise<string | null> {
+    const { manager, ...sendOptions } = options;
+    return this.boss.send(queue, data, manager ? { ...sendOptions, db: transactionDb(manager) } : sendOptions);
+  }
+
+  /** Starts consuming a queue. Call only from worker-role modules. */
+  async work<T extends object>(
+    queue: string,
+    options: Omit<WorkOptions, 'pollingIntervalSeconds'>,
+    handler: (jobs: Job<T>[]) => Promise<void>,
+  ): Promise<string> {
+    return this.boss.work<T>(
+      queue,
+      { pollingIntervalSeconds: this.settings.pollIntervalSeconds, ...options },
+      async (jobs: Job<T>[]) => handler(jobs),
+    );
+  }
+
+  async findJob<T extends object>(queue: string, id: string) {
+    const [job] = await this.boss.findJobs<T>(queue, { id });
+    return job ?? null;
+  }
+}
+
+function transactionDb(manager: EntityManager) {
+  const runner = manager.queryRunner;
+  if (!runner?.isTransactionActive) {
+    throw new Error('QueueService.send({ manager }) needs the manager of an open transaction');
+  }
+  return {
+    executeSql: async (text: string, values?: unknown[]) => ({
+      rows: (await runner.query(text, values, true)).records as unknown[],
+    }),
+  };
+}
