@@ -28,10 +28,13 @@ function handleSignals(runtime: Runtime, logger: pino.Logger, graceSeconds: numb
     }
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    const deadline = setTimeout(() => {
-      logger.error('shutdown took too long; exiting');
-      process.exit(1);
-    }, (graceSeconds + 5) * 1000);
+    const deadline = setTimeout(
+      () => {
+        logger.error('shutdown took too long; exiting');
+        process.exit(1);
+      },
+      (graceSeconds + 5) * 1000,
+    );
     deadline.unref();
     runtime.close().then(
       () => {

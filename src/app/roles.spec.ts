@@ -18,7 +18,9 @@ describe('parseRoles', () => {
   });
 
   it('rejects an empty list', () => {
-    expect(() => parseRoles(' , ')).toThrow('ODC_ROLES names no role; valid roles: coordinator, worker, cron, deployer');
+    expect(() => parseRoles(' , ')).toThrow(
+      'ODC_ROLES names no role; valid roles: coordinator, worker, cron, deployer',
+    );
   });
 });
 

@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { DeployerAppModule } from '../deployer/deployer-app.module';
@@ -49,23 +50,36 @@ export function plannedListeners(config: AppConfig): Listener[] {
   return planned;
 }
 
-async function listen(app: INestApplication, name: Listener['name'], host: string, port: number): Promise<Listener> {
+async function listen(
+  app: INestApplication,
+  name: Listener['name'],
+  host: string,
+  port: number,
+): Promise<Listener> {
   await app.listen(port, host);
-  const address = app.getHttpServer().address() as AddressInfo;
+  const address = (app.getHttpServer() as Server).address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return { name, url: `http://${shownHost}:${address.port}` };
 }
 
-async function resolveDatabaseUrl(options: RuntimeOptions): Promise<{ url: string; embedded?: EmbeddedPostgres }> {
+async function resolveDatabaseUrl(
+  options: RuntimeOptions,
+): Promise<{ url: string; embedded?: EmbeddedPostgres }> {
   const url = options.databaseUrl ?? options.config.DATABASE_URL;
   if (url) {
     return { url };
   }
-  const embedded = await EmbeddedPostgres.start({ dataDir: options.config.ODC_DATA_DIR, logger: options.logger });
+  const embedded = await EmbeddedPostgres.start({
+    dataDir: options.config.ODC_DATA_DIR,
+    logger: options.logger,
+  });
   return { url: embedded.url, embedded };
 }
 
-async function startCore(options: RuntimeOptions, databaseUrl: string): Promise<{ app: INestApplication; listener?: Listener }> {
+async function startCore(
+  options: RuntimeOptions,
+  databaseUrl: string,
+): Promise<{ app: INestApplication; listener?: Listener }> {
   const { config } = options;
   const app = await NestFactory.create(
     AppModule.forRoot({ config, logger: options.logger, databaseUrl, imports: options.imports }),
@@ -83,7 +97,9 @@ async function startCore(options: RuntimeOptions, databaseUrl: string): Promise<
   return { app };
 }
 
-async function startDeployer(options: RuntimeOptions): Promise<{ app: INestApplication; listener: Listener }> {
+async function startDeployer(
+  options: RuntimeOptions,
+): Promise<{ app: INestApplication; listener: Listener }> {
   const { config } = options;
   const app = await NestFactory.create(DeployerAppModule.forRoot(config, options.logger), {
     bodyParser: false,

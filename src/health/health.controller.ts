@@ -22,7 +22,10 @@ export class HealthController {
   /** Readiness: the database answers, the schema is current and the queue is started. */
   @Get('readyz')
   @HealthCheck()
-  @ApiServiceUnavailableResponse({ type: ErrorResponse, description: 'code not_ready; details has each check' })
+  @ApiServiceUnavailableResponse({
+    type: ErrorResponse,
+    description: 'code not_ready; details has each check',
+  })
   getReadiness(): Promise<HealthCheckResult> {
     return this.health.check(this.readiness.checks());
   }

@@ -1,5 +1,9 @@
 import { Injectable, Optional } from '@nestjs/common';
-import { HealthIndicatorService, TypeOrmHealthIndicator, type HealthIndicatorFunction } from '@nestjs/terminus';
+import {
+  HealthIndicatorService,
+  TypeOrmHealthIndicator,
+  type HealthIndicatorFunction,
+} from '@nestjs/terminus';
 import { DataSource } from 'typeorm';
 import { QueueService } from '../infra/queue/queue.service';
 

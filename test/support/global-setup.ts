@@ -1,1 +1,60 @@
-export default async function setup(): Promise<void> {}
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { dataSourceOptions } from '../../src/infra/database/data-source-options';
+import { EmbeddedPostgres } from '../../src/infra/database/embedded-postgres';
+import { migrateExclusively } from '../../src/infra/database/migrate';
+import { projectRoot } from '../../src/app/version';
+import { TEST_ENV, type SharedState } from './shared-state';
+
+/**
+ * One PostgreSQL for the whole run: DATABASE_URL when set, else an embedded server in a temp
+ * folder. A template database gets the migrations once; each test file clones it (fast).
+ */
+export default async function setup(): Promise<void> {
+  const started = Date.now();
+  let embedded: EmbeddedPostgres | undefined;
+  let adminUrl = process.env.DATABASE_URL;
+  if (!adminUrl) {
+    embedded = await EmbeddedPostgres.start({ dataDir: mkdtempSync(join(tmpdir(), 'odc-test-')) });
+    adminUrl = embedded.url;
+  }
+  const template = `odc_test_template_${process.pid}`;
+  await recreateDatabase(adminUrl, template);
+  const templateUrl = withDatabase(adminUrl, template);
+  const dataSource = await new DataSource(
+    dataSourceOptions({ url: templateUrl, poolSize: 2, applicationName: 'odc-test-setup' }),
+  ).initialize();
+  await migrateExclusively(dataSource);
+  await dataSource.destroy();
+
+  // Process-level tests run the compiled app exactly as `npm start` does.
+  execFileSync('npm', ['run', 'build:fast', '--silent'], { cwd: projectRoot(), stdio: 'inherit' });
+
+  process.env[TEST_ENV.adminUrl] = adminUrl;
+  process.env[TEST_ENV.template] = template;
+  (globalThis as { odcTestState?: SharedState }).odcTestState = { embedded, adminUrl, template };
+  console.log(
+    `\n[test setup] PostgreSQL ${embedded ? 'embedded' : 'from DATABASE_URL'} ready in ${Date.now() - started} ms`,
+  );
+}
+
+export function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+async function recreateDatabase(adminUrl: string, name: string): Promise<void> {
+  const client = new Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)} WITH (FORCE)`);
+    await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
+  } finally {
+    await client.end();
+  }
+}

@@ -1,1 +1,28 @@
-export default async function teardown(): Promise<void> {}
+import { rmSync } from 'node:fs';
+import { Client } from 'pg';
+import type { SharedState } from './shared-state';
+
+export default async function teardown(): Promise<void> {
+  const state = (globalThis as { odcTestState?: SharedState }).odcTestState;
+  if (!state) {
+    return;
+  }
+  if (state.embedded) {
+    await state.embedded.stop('immediate');
+    rmSync(state.embedded.dataDir, { recursive: true, force: true });
+    return;
+  }
+  const client = new Client({ connectionString: state.adminUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ datname: string }>(
+      `SELECT datname FROM pg_database WHERE datname LIKE 'odc\\_t\\_%' OR datname = $1`,
+      [state.template],
+    );
+    for (const { datname } of rows) {
+      await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(datname)} WITH (FORCE)`);
+    }
+  } finally {
+    await client.end();
+  }
+}

@@ -42,14 +42,18 @@ describe('loadConfig', () => {
       expect.arrayContaining([
         expect.stringMatching(/^ODC_PORT: .*integer.*\(got "80x"\)$/),
         expect.stringMatching(/^ODC_DB_SKIP_MIGRATIONS: .*boolean/),
-        expect.stringMatching(/^ODC_ROLES: .*unknown role\(s\) "bogus"; valid roles: coordinator, worker, cron, deployer/),
+        expect.stringMatching(
+          /^ODC_ROLES: .*unknown role\(s\) "bogus"; valid roles: coordinator, worker, cron, deployer/,
+        ),
         expect.stringMatching(/^ODC_LOG_LEVEL: /),
       ]),
     );
   });
 
   it('requires DATABASE_URL in production and never echoes its value', () => {
-    expect(problemsOf({ NODE_ENV: 'production' })).toEqual([expect.stringMatching(/^DATABASE_URL: .*required/)]);
+    expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
+      expect.stringMatching(/^DATABASE_URL: .*required/),
+    ]);
     const problems = problemsOf({ DATABASE_URL: 'mysql://root:hunter2@db/x' });
     expect(problems.join('\n')).not.toContain('hunter2');
     expect(problems[0]).toContain('(got ***)');
@@ -62,7 +66,9 @@ describe('loadConfig', () => {
 
 describe('describeConfig', () => {
   it('masks secrets but keeps where the database is', () => {
-    const described = describeConfig(loadConfig({ DATABASE_URL: 'postgres://odc:s3cret@db.internal:5432/odc' }));
+    const described = describeConfig(
+      loadConfig({ DATABASE_URL: 'postgres://odc:s3cret@db.internal:5432/odc' }),
+    );
     expect(described.DATABASE_URL).toBe('postgres://odc:***@db.internal:5432/odc');
     expect(JSON.stringify(described)).not.toContain('s3cret');
   });

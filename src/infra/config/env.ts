@@ -193,7 +193,8 @@ export type EnvSource = Record<string, string | undefined>;
 /** The process environment, over a `.env` file in the working directory when there is one. */
 export function readEnvironment(cwd = process.cwd()): EnvSource {
   const file = `${cwd}/.env`;
-  const fromFile = process.env.NODE_ENV !== 'test' && existsSync(file) ? parseEnv(readFileSync(file, 'utf8')) : {};
+  const fromFile =
+    process.env.NODE_ENV !== 'test' && existsSync(file) ? parseEnv(readFileSync(file, 'utf8')) : {};
   return { ...fromFile, ...process.env };
 }
 
@@ -239,11 +240,11 @@ function maskUrlPassword(value: string): string {
 export function describeConfig(config: AppConfig): Record<string, unknown> {
   return Object.fromEntries(
     configKeys().map((key) => {
-        const value = (config as unknown as Record<string, unknown>)[key];
-        if (value === undefined || !secretKeys.has(key)) {
-          return [key, value];
-        }
-        return [key, key.endsWith('_URL') ? maskUrlPassword(String(value)) : '***'];
-      }),
+      const value = (config as unknown as Record<string, unknown>)[key];
+      if (value === undefined || !secretKeys.has(key)) {
+        return [key, value];
+      }
+      return [key, key.endsWith('_URL') && typeof value === 'string' ? maskUrlPassword(value) : '***'];
+    }),
   );
 }

@@ -31,10 +31,11 @@ export class ExclusiveTaskRunner {
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();
     try {
-      const [{ locked }] = (await runner.query('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [
-        LOCK_NAMESPACE.scheduledTask,
-        task,
-      ])) as [{ locked: boolean }];
+      const acquired: unknown = await runner.query(
+        'SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked',
+        [LOCK_NAMESPACE.scheduledTask, task],
+      );
+      const [{ locked }] = acquired as [{ locked: boolean }];
       if (!locked) {
         return 'skipped-locked';
       }
@@ -44,7 +45,10 @@ export class ExclusiveTaskRunner {
         }
         return await this.execute(task, work);
       } finally {
-        await runner.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_NAMESPACE.scheduledTask, task]);
+        await runner.query('SELECT pg_advisory_unlock($1, hashtext($2))', [
+          LOCK_NAMESPACE.scheduledTask,
+          task,
+        ]);
       }
     } finally {
       await runner.release();
@@ -53,7 +57,7 @@ export class ExclusiveTaskRunner {
 
   /** Records the start unless a run already started within this period; true when we may run. */
   private async claimPeriod(task: string, periodMs: number): Promise<boolean> {
-    const rows = (await this.dataSource.query(
+    const rows = await this.dataSource.query<unknown[]>(
       `INSERT INTO scheduled_tasks AS t (name, last_started_at, last_outcome, last_instance, run_count)
        VALUES ($1, now(), 'running', $2, 1)
        ON CONFLICT (name) DO UPDATE
@@ -62,7 +66,7 @@ export class ExclusiveTaskRunner {
          WHERE t.last_started_at <= now() - make_interval(secs => $3)
        RETURNING name`,
       [task, this.instance, (periodMs * RECENT_FRACTION) / 1000],
-    )) as unknown[];
+    );
     return rows.length === 1;
   }
 

@@ -26,7 +26,9 @@ export class DatabaseModule {
             const dataSource = await new DataSource(dsOptions!).initialize();
             if (options.runMigrations) {
               const applied = await migrateExclusively(dataSource);
-              logger.log(applied.length > 0 ? `applied migrations: ${applied.join(', ')}` : 'schema is current');
+              logger.log(
+                applied.length > 0 ? `applied migrations: ${applied.join(', ')}` : 'schema is current',
+              );
             } else {
               logger.log('migrations skipped (ODC_DB_SKIP_MIGRATIONS)');
             }

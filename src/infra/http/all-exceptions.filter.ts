@@ -17,7 +17,11 @@ function fromHttpException(exception: HttpException): Mapped {
     return { status, body: { code, message: response } };
   }
   const { message, ...rest } = response as { message?: unknown; [key: string]: unknown };
-  const text = Array.isArray(message) ? message.join('; ') : typeof message === 'string' ? message : exception.message;
+  const text = Array.isArray(message)
+    ? message.join('; ')
+    : typeof message === 'string'
+      ? message
+      : exception.message;
   const details = Object.fromEntries(
     Object.entries(rest).filter(([key]) => !['statusCode', 'error'].includes(key)),
   );

@@ -4,7 +4,10 @@ import { CommonErrorCode, httpStatusFor, type ErrorCode } from '../errors/app-er
 import { requestIdOf } from './request-id';
 
 const PARSER_ERRORS: Record<string, { code: ErrorCode; message: (limit: string) => string }> = {
-  'entity.parse.failed': { code: CommonErrorCode.MalformedJson, message: () => 'Request body is not valid JSON' },
+  'entity.parse.failed': {
+    code: CommonErrorCode.MalformedJson,
+    message: () => 'Request body is not valid JSON',
+  },
   'entity.too.large': {
     code: CommonErrorCode.PayloadTooLarge,
     message: (limit) => `Request body is larger than the limit of ${limit}`,

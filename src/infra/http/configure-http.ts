@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';
 import type { AppConfig } from '../config/env';
@@ -5,11 +6,16 @@ import { FrameworkLogger } from '../logging/framework-logger';
 import { MetricsService } from '../metrics/metrics.service';
 import { AllExceptionsFilter } from './all-exceptions.filter';
 import { installBodyParsers } from './body-parsing';
+import { assignRequestId } from './request-id';
 import { createValidationPipe } from './validation';
 
 /** The HTTP behaviour every ODC listener shares: logging, metrics, body limits, validation, error shape. */
 export function configureHttp(app: INestApplication, config: AppConfig): void {
   app.useLogger(new FrameworkLogger(app.get(Logger)));
+  app.use((req: IncomingMessage, res: ServerResponse, next: () => void) => {
+    assignRequestId(req, res);
+    next();
+  });
   app.use(app.get(MetricsService).httpMiddleware());
   installBodyParsers(app, config.ODC_HTTP_BODY_LIMIT);
   app.useGlobalPipes(createValidationPipe());

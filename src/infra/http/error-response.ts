@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import type { ErrorCode, FieldProblem } from '../errors/app-error';
+import { CommonErrorCode, type ErrorCode, type FieldProblem } from '../errors/app-error';
 
 export class FieldProblemDto implements FieldProblem {
   @ApiProperty({ example: 'gpu_count' })
@@ -11,7 +11,12 @@ export class FieldProblemDto implements FieldProblem {
 
 /** The body of every error response, whatever raised it. */
 export class ErrorResponse {
-  @ApiProperty({ description: 'Machine-readable error code', example: 'validation_failed' })
+  @ApiProperty({
+    description: 'Machine-readable error code',
+    enum: Object.values(CommonErrorCode),
+    enumName: 'ErrorCode',
+    example: 'validation_failed',
+  })
   code!: ErrorCode;
 
   @ApiProperty({ description: 'Human-readable explanation', example: 'Request validation failed' })

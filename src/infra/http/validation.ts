@@ -16,6 +16,8 @@ export function createValidationPipe(): ValidationPipe {
     forbidNonWhitelisted: true,
     transform: true,
     exceptionFactory: (errors) =>
-      new AppError(CommonErrorCode.ValidationFailed, 'Request validation failed', { fields: flatten(errors) }),
+      new AppError(CommonErrorCode.ValidationFailed, 'Request validation failed', {
+        fields: flatten(errors),
+      }),
   });
 }

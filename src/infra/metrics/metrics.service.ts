@@ -2,10 +2,17 @@ import { Injectable } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
+/** Nest answers unknown routes from a catch-all route with this path. */
+const NOT_FOUND_ROUTE = '{/*splat}';
+
 function routeLabel(req: Request): string {
-  const route = (req as Request & { route?: { path?: unknown } }).route;
+  const route = (req as { route?: unknown }).route;
+  const path = typeof route === 'object' && route !== null && 'path' in route ? route.path : undefined;
   // Label by route template, never the raw URL: ids in paths would explode the series count.
-  return typeof route?.path === 'string' ? `${req.baseUrl}${route.path}` : 'unmatched';
+  if (typeof path !== 'string' || path === NOT_FOUND_ROUTE) {
+    return 'unmatched';
+  }
+  return `${req.baseUrl}${path}`;
 }
 
 /** Prometheus metrics of this process, in a registry of its own (so tests can build many apps). */

@@ -62,7 +62,11 @@ export class QueueService implements OnModuleInit, BeforeApplicationShutdown {
       return;
     }
     this.started = false;
-    await this.boss.stop({ graceful: true, close: true, timeout: this.settings.shutdownTimeoutSeconds * 1000 });
+    await this.boss.stop({
+      graceful: true,
+      close: true,
+      timeout: this.settings.shutdownTimeoutSeconds * 1000,
+    });
   }
 
   isStarted(): boolean {
@@ -80,7 +84,11 @@ export class QueueService implements OnModuleInit, BeforeApplicationShutdown {
 
   async send<T extends object>(queue: string, data: T, options: EnqueueOptions = {}): Promise<string | null> {
     const { manager, ...sendOptions } = options;
-    return this.boss.send(queue, data, manager ? { ...sendOptions, db: transactionDb(manager) } : sendOptions);
+    return this.boss.send(
+      queue,
+      data,
+      manager ? { ...sendOptions, db: transactionDb(manager) } : sendOptions,
+    );
   }
 
   /** Starts consuming a queue. Call only from worker-role modules. */

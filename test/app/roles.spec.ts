@@ -1,0 +1,65 @@
+import request from 'supertest';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { ExclusiveTaskRunner } from '../../src/infra/cron/exclusive-task.runner';
+import { startTestApp, type TestApp } from '../support/app';
+
+describe('modules are composed per role', () => {
+  const apps: TestApp[] = [];
+  const start = async (...args: Parameters<typeof startTestApp>) => {
+    const app = await startTestApp(...args);
+    apps.push(app);
+    return app;
+  };
+
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((app) => app.close()));
+  });
+
+  it('coordinator: API listener with Swagger, no scheduler', async () => {
+    const app = await start({ roles: 'coordinator' });
+    expect(app.runtime.listeners.map((l) => l.name)).toEqual(['api']);
+    await app.http().get('/docs').redirects(1).expect(200);
+    expect(() => app.core().get(SchedulerRegistry)).toThrow();
+    expect(() => app.core().get(ExclusiveTaskRunner)).toThrow();
+  });
+
+  it('worker: opens no port at all by default', async () => {
+    const app = await start({ roles: 'worker' });
+    expect(app.runtime.listeners).toEqual([]);
+    expect(app.core().getHttpServer().listening).toBe(false);
+  });
+
+  it('worker with ODC_OPS_PORT: health and metrics only, no API docs', async () => {
+    const app = await start({ roles: 'worker', env: { ODC_OPS_PORT: '0' } });
+    expect(app.runtime.listeners.map((l) => l.name)).toEqual(['ops']);
+    await app.http().get('/readyz').expect(200);
+    await app.http().get('/metrics').expect(200);
+    await app.http().get('/docs').expect(404);
+  });
+
+  it('cron: the scheduler and the exactly-once runner exist', async () => {
+    const app = await start({ roles: 'cron' });
+    expect(app.core().get(SchedulerRegistry)).toBeDefined();
+    expect(app.core().get(ExclusiveTaskRunner)).toBeDefined();
+  });
+
+  it('deployer alone: its own listener, stateless (no database at all)', async () => {
+    const app = await start({ roles: 'deployer' });
+    expect(app.runtime.core).toBeUndefined();
+    expect(app.runtime.listeners.map((l) => l.name)).toEqual(['deployer']);
+    await request(app.runtime.deployer!.getHttpServer())
+      .get('/api/v1/health')
+      .expect(200, { status: 'ok', role: 'deployer' });
+    const missing = await request(app.runtime.deployer!.getHttpServer()).get('/docs').expect(404);
+    expect(missing.body.code).toBe('not_found');
+  });
+
+  it('all roles: API and deployer on separate ports', async () => {
+    const app = await start({ roles: 'coordinator,worker,cron,deployer' });
+    const [api, deployer] = app.runtime.listeners;
+    expect([api.name, deployer.name]).toEqual(['api', 'deployer']);
+    expect(api.url).not.toEqual(deployer.url);
+    await request(deployer.url).get('/api/v1/health').expect(200);
+    await request(api.url).get('/api/v1/health').expect(404);
+  });
+});

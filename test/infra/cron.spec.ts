@@ -1,0 +1,82 @@
+import { Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { dataSourceOptions } from '../../src/infra/database/data-source-options';
+import { ExclusiveTaskRunner } from '../../src/infra/cron/exclusive-task.runner';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+
+/** Two replicas = two runners on two connection pools to one database. */
+describe('exactly-once scheduled ticks', () => {
+  Logger.overrideLogger(false); // the failing tick below logs an expected error
+  let database: TestDatabase;
+  let pools: DataSource[];
+  let replicaA: ExclusiveTaskRunner;
+  let replicaB: ExclusiveTaskRunner;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    pools = await Promise.all(
+      ['a', 'b'].map((name) =>
+        new DataSource(
+          dataSourceOptions({ url: database.url, poolSize: 3, applicationName: `replica-${name}` }),
+        ).initialize(),
+      ),
+    );
+    [replicaA, replicaB] = pools.map((pool) => new ExclusiveTaskRunner(pool));
+  });
+
+  afterAll(async () => {
+    await Promise.all(pools.map((pool) => pool.destroy()));
+    await database.drop();
+  });
+
+  const taskRow = async (name: string) =>
+    (
+      await pools[0].query<Record<string, unknown>[]>('SELECT * FROM scheduled_tasks WHERE name = $1', [name])
+    )[0];
+
+  it('two contenders at once: exactly one runs, the other skips', async () => {
+    let runs = 0;
+    const tick = async () => {
+      runs += 1;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    };
+    const results = await Promise.all([
+      replicaA.run('contended', { periodMs: 60_000 }, tick),
+      replicaB.run('contended', { periodMs: 60_000 }, tick),
+    ]);
+    expect(runs).toBe(1);
+    expect(results.sort()).toEqual(['ran', 'skipped-locked']);
+    expect(await taskRow('contended')).toMatchObject({ last_outcome: 'succeeded', run_count: '1' });
+  });
+
+  it('a replica whose timer fires just after another finished the same tick skips it', async () => {
+    let runs = 0;
+    const tick = async () => {
+      runs += 1;
+    };
+    expect(await replicaA.run('staggered', { periodMs: 60_000 }, tick)).toBe('ran');
+    expect(await replicaB.run('staggered', { periodMs: 60_000 }, tick)).toBe('skipped-recent');
+    expect(runs).toBe(1);
+  });
+
+  it('runs again once the period has passed, on either replica', async () => {
+    const tick = async () => undefined;
+    expect(await replicaA.run('periodic', { periodMs: 200 }, tick)).toBe('ran');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(await replicaB.run('periodic', { periodMs: 200 }, tick)).toBe('ran');
+    expect(await taskRow('periodic')).toMatchObject({ run_count: '2', last_outcome: 'succeeded' });
+  });
+
+  it('records a failing tick and releases the lock', async () => {
+    const result = await replicaA.run('failing', { periodMs: 100 }, async () => {
+      throw new Error('cluster unreachable');
+    });
+    expect(result).toBe('failed');
+    expect(await taskRow('failing')).toMatchObject({
+      last_outcome: 'failed',
+      last_error: 'cluster unreachable',
+    });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(await replicaB.run('failing', { periodMs: 100 }, async () => undefined)).toBe('ran');
+  });
+});

@@ -1,0 +1,133 @@
+import { DataSource } from 'typeorm';
+import { QueueService } from '../../src/infra/queue/queue.service';
+import { startTestApp, type TestApp } from '../support/app';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { ConsumerProbe, TEST_QUEUE, testConsumerModule } from '../support/test-consumer';
+
+async function eventually<T>(
+  probe: () => Promise<T> | T,
+  accept: (value: T) => boolean,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (accept(value)) {
+      return value;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(value)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('job queue (pg-boss)', () => {
+  let database: TestDatabase;
+  let producer: TestApp;
+  let queue: QueueService;
+  const workers: TestApp[] = [];
+
+  const startWorker = async (probe: ConsumerProbe, env: Record<string, string> = {}) => {
+    const worker = await startTestApp({
+      roles: 'worker',
+      database,
+      env,
+      imports: [testConsumerModule(probe)],
+    });
+    workers.push(worker);
+    return worker;
+  };
+  const stateOf = async (id: string) => (await queue.findJob(TEST_QUEUE, id))?.state;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    producer = await startTestApp({ roles: 'coordinator', database });
+    queue = producer.core().get(QueueService);
+    await queue.defineQueue({ name: TEST_QUEUE, retryLimit: 3 });
+  });
+
+  afterEach(async () => {
+    await Promise.all(workers.splice(0).map((worker) => worker.close()));
+  });
+
+  afterAll(async () => {
+    await producer.close();
+    await database.drop();
+  });
+
+  it('a coordinator produces but never consumes; a worker consumes', async () => {
+    const id = (await queue.send(TEST_QUEUE, { n: 1 }))!;
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(await stateOf(id)).toBe('created');
+
+    const probe = new ConsumerProbe();
+    await startWorker(probe);
+    await eventually(
+      () => stateOf(id),
+      (state) => state === 'completed',
+    );
+    expect(probe.finished).toEqual([1]);
+  });
+
+  it('enqueues inside a transaction: a rollback leaves no job, a commit leaves exactly one', async () => {
+    const dataSource = producer.core().get(DataSource);
+    let rolledBackId: string | null = null;
+    await expect(
+      dataSource.transaction(async (manager) => {
+        rolledBackId = await queue.send(TEST_QUEUE, { n: 2 }, { manager });
+        throw new Error('abort the transaction');
+      }),
+    ).rejects.toThrow('abort the transaction');
+    expect(rolledBackId).toEqual(expect.any(String));
+    expect(await queue.findJob(TEST_QUEUE, rolledBackId!)).toBeNull();
+
+    const committedId = await dataSource.transaction((manager) =>
+      queue.send(TEST_QUEUE, { n: 3 }, { manager }),
+    );
+    expect(await stateOf(committedId!)).toBe('created');
+  });
+
+  it('refuses a manager outside a transaction rather than enqueueing non-atomically', async () => {
+    const dataSource = producer.core().get(DataSource);
+    await expect(queue.send(TEST_QUEUE, { n: 4 }, { manager: dataSource.manager })).rejects.toThrow(
+      'open transaction',
+    );
+  });
+
+  it('shutdown lets an in-flight job finish', async () => {
+    const probe = new ConsumerProbe();
+    const worker = await startWorker(probe);
+    const id = (await queue.send(TEST_QUEUE, { n: 5, holdMs: 1500 }))!;
+    await eventually(
+      () => probe.started,
+      (started) => started.includes(5),
+    );
+    await worker.close();
+    workers.splice(workers.indexOf(worker), 1);
+    expect(probe.finished).toContain(5);
+    expect(await stateOf(id)).toBe('completed');
+  });
+
+  it('a job still running at the shutdown deadline goes back to the queue and is done by the next worker', async () => {
+    const slow = new ConsumerProbe();
+    const worker = await startWorker(slow, { ODC_SHUTDOWN_TIMEOUT_SECONDS: '1' });
+    const id = (await queue.send(TEST_QUEUE, { n: 6, holdMs: 2500 }))!;
+    await eventually(
+      () => slow.started,
+      (started) => started.includes(6),
+    );
+    await worker.close();
+    workers.splice(workers.indexOf(worker), 1);
+    expect(await stateOf(id)).toBe('retry');
+
+    const next = new ConsumerProbe();
+    await startWorker(next);
+    await eventually(
+      () => stateOf(id),
+      (state) => state === 'completed',
+      15_000,
+    );
+    expect(next.finished).toContain(6);
+  });
+});

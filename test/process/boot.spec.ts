@@ -1,0 +1,168 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { isProcessAlive } from '../../src/infra/os/process-alive';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { freePort, isReady, spawnOdc, type OdcProcess } from '../support/process';
+
+const running: OdcProcess[] = [];
+const start = (env: Record<string, string>) => {
+  const odc = spawnOdc(env);
+  running.push(odc);
+  return odc;
+};
+
+afterEach(() => {
+  for (const odc of running.splice(0)) {
+    if (odc.child.exitCode === null) {
+      odc.child.kill('SIGKILL');
+    }
+  }
+});
+
+async function portIsClosed(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.on('connect', () => (socket.destroy(), resolve(false)));
+    socket.on('error', () => resolve(true));
+  });
+}
+
+describe('booting the real process', () => {
+  it('refuses unknown roles, naming the valid ones', async () => {
+    const odc = start({ ODC_ROLES: 'bogus' });
+    const { code } = await odc.exited;
+    expect(code).not.toBe(0);
+    expect(odc.output()).toContain(
+      'unknown role(s) \\"bogus\\"; valid roles: coordinator, worker, cron, deployer',
+    );
+  });
+
+  it('lists every configuration problem at once', async () => {
+    const odc = start({ ODC_PORT: 'eighty', ODC_LOG_LEVEL: 'loud', NODE_ENV: 'production' });
+    const { code } = await odc.exited;
+    expect(code).toBe(2);
+    for (const variable of ['ODC_PORT', 'ODC_LOG_LEVEL', 'DATABASE_URL']) {
+      expect(odc.output()).toContain(`  - ${variable}: `);
+    }
+  });
+
+  describe('against a given DATABASE_URL', () => {
+    let database: TestDatabase;
+
+    beforeEach(async () => {
+      database = await createTestDatabase({ empty: true });
+    });
+
+    afterEach(() => database.drop());
+
+    it('a worker-only replica opens no port', async () => {
+      const port = await freePort();
+      const odc = start({ ODC_ROLES: 'worker', DATABASE_URL: database.url, ODC_PORT: String(port) });
+      const ready = await odc.waitFor(isReady);
+      expect(ready.listeners).toEqual([]);
+      expect(await portIsClosed(port)).toBe(true);
+      odc.child.kill('SIGTERM');
+      expect((await odc.exited).code).toBe(0);
+    });
+
+    it('two replicas booting at once both come up, and the migrations run once', async () => {
+      const env = { ODC_ROLES: 'coordinator,worker,cron', DATABASE_URL: database.url, ODC_PORT: '0' };
+      const replicas = [start(env), start(env)];
+      await Promise.all(replicas.map((odc) => odc.waitFor(isReady)));
+      const migrationLogs = replicas.flatMap((odc) =>
+        odc.lines.filter((line) => line.context === 'Database').map((line) => line.msg),
+      );
+      expect(migrationLogs.sort()).toEqual([
+        expect.stringMatching(/^applied migrations: /),
+        'schema is current',
+      ]);
+
+      const client = new Client({ connectionString: database.url });
+      await client.connect();
+      const { rows } = await client.query<{ name: string; count: number }>(
+        'SELECT name, count(*)::int AS count FROM migrations GROUP BY name',
+      );
+      await client.end();
+      expect(rows.length).toBeGreaterThan(0);
+      expect(rows.every((row) => row.count === 1)).toBe(true);
+
+      for (const odc of replicas) {
+        odc.child.kill('SIGTERM');
+      }
+      expect((await Promise.all(replicas.map((odc) => odc.exited))).map((e) => e.code)).toEqual([0, 0]);
+    });
+  });
+
+  describe('with no database configured (the quick start)', () => {
+    let dataDir: string;
+    const clusterDirs: string[] = [];
+
+    /** The cluster folder the process logged (under the data folder, or elsewhere when root cannot share it). */
+    const clusterDirOf = async (odc: OdcProcess) => {
+      const line = await odc.waitFor((l) => l.msg === 'embedded PostgreSQL started');
+      clusterDirs.push(String(line.clusterDir));
+      return String(line.clusterDir);
+    };
+    const postmasterPid = (clusterDir: string) =>
+      Number(readFileSync(join(clusterDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+
+    beforeEach(() => {
+      dataDir = mkdtempSync(join(tmpdir(), 'odc-boot-'));
+    });
+
+    afterEach(() => {
+      for (const dir of [dataDir, ...clusterDirs.splice(0)]) {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('starts an embedded PostgreSQL, serves /healthz and /docs, and Ctrl-C stops everything within 5 s', async () => {
+      const odc = start({ ODC_DATA_DIR: dataDir, ODC_PORT: '0', ODC_DEPLOYER_PORT: '0' });
+      const ready = await odc.waitFor(isReady, 20_000);
+      const first = odc.lines[0];
+      expect(first.msg).toMatch(
+        /^ODC \S+ starting on Node v24\.\d+\.\d+; roles: coordinator, worker, cron, deployer; listeners: /,
+      );
+
+      const api = (ready.listeners as { name: string; url: string }[]).find((l) => l.name === 'api')!;
+      expect((await fetch(`${api.url}/healthz`)).status).toBe(200);
+      const docs = await fetch(`${api.url}/docs`);
+      expect(docs.status).toBe(200);
+      expect(await docs.text()).toContain('swagger-ui');
+
+      const clusterDir = await clusterDirOf(odc);
+      const postmaster = postmasterPid(clusterDir);
+      expect(isProcessAlive(postmaster)).toBe(true);
+
+      const stopping = Date.now();
+      odc.child.kill('SIGINT');
+      const { code } = await odc.exited;
+      const stopMs = Date.now() - stopping;
+      expect(code).toBe(0);
+      expect(stopMs).toBeLessThan(5000);
+      expect(isProcessAlive(postmaster)).toBe(false);
+      expect(existsSync(join(clusterDir, 'postmaster.pid'))).toBe(false);
+    });
+
+    it('stops a PostgreSQL left behind by a killed process and starts cleanly', async () => {
+      const first = start({ ODC_DATA_DIR: dataDir, ODC_ROLES: 'worker' });
+      await first.waitFor(isReady);
+      const orphan = postmasterPid(await clusterDirOf(first));
+      first.child.kill('SIGKILL');
+      await first.exited;
+      expect(isProcessAlive(orphan)).toBe(true);
+
+      const second = start({ ODC_DATA_DIR: dataDir, ODC_ROLES: 'worker' });
+      await second.waitFor(isReady);
+      expect(
+        second.lines.some((line) => String(line.msg).includes('left behind by a killed ODC process')),
+      ).toBe(true);
+      expect(isProcessAlive(orphan)).toBe(false);
+      second.child.kill('SIGTERM');
+      expect((await second.exited).code).toBe(0);
+    });
+  });
+});
