@@ -1,1 +1,62 @@
-export {};
+/**
+ * `npm run migration:generate|create|run|revert -- [args]`: the TypeORM CLI against ODC's database,
+ * DATABASE_URL when set, else the embedded server under ODC_DATA_DIR (started and stopped here).
+ *   npm run migration:generate -- migrations/AddClusters   diff entities against the migrated schema
+ *   npm run migration:create -- migrations/BackfillX       an empty migration to fill in by hand
+ */
+import 'reflect-metadata';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import { projectRoot } from '../src/app/version';
+import { loadConfig } from '../src/infra/config/env';
+import { dataSourceOptions } from '../src/infra/database/data-source-options';
+import { EmbeddedPostgres } from '../src/infra/database/embedded-postgres';
+import { migrateExclusively } from '../src/infra/database/migrate';
+
+const COMMANDS = ['migration:generate', 'migration:create', 'migration:run', 'migration:revert', 'migration:show'];
+
+async function main(): Promise<number> {
+  const [command, ...args] = process.argv.slice(2);
+  if (!COMMANDS.includes(command)) {
+    console.error(`usage: npm run db -- <${COMMANDS.join('|')}> [args]`);
+    return 2;
+  }
+  const root = projectRoot();
+  const cli = join(root, 'node_modules/typeorm/cli.js');
+  const config = loadConfig();
+  const tsPath = (arg: string) => (arg.startsWith('-') ? arg : join(root, arg));
+  if (command === 'migration:create') {
+    return spawnSync(process.execPath, [cli, command, ...args.map(tsPath)], { stdio: 'inherit' }).status ?? 1;
+  }
+
+  const embedded = config.DATABASE_URL ? undefined : await EmbeddedPostgres.start({ dataDir: config.ODC_DATA_DIR });
+  const url = config.DATABASE_URL ?? embedded!.url;
+  try {
+    if (command === 'migration:generate') {
+      // Generate diffs entities against the schema: bring the schema up to date first.
+      const dataSource = await new DataSource(
+        dataSourceOptions({ url, poolSize: 2, applicationName: 'odc:migrations-cli' }),
+      ).initialize();
+      await migrateExclusively(dataSource);
+      await dataSource.destroy();
+    }
+    const dataSourceFile = join(root, 'dist/src/infra/database/data-source.js');
+    const result = spawnSync(
+      process.execPath,
+      [cli, command, '-d', dataSourceFile, ...(command === 'migration:generate' ? ['-p'] : []), ...args.map(tsPath)],
+      { stdio: 'inherit', env: { ...process.env, DATABASE_URL: url } },
+    );
+    return result.status ?? 1;
+  } finally {
+    await embedded?.stop();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -54,6 +54,7 @@ export class AppModule {
         QueueModule.forRoot({
           url: databaseUrl,
           supervise: roles.has('worker') || roles.has('cron'),
+          listen: roles.has('worker'),
           pollIntervalSeconds: config.ODC_QUEUE_POLL_INTERVAL_SECONDS,
           shutdownTimeoutSeconds: config.ODC_SHUTDOWN_TIMEOUT_SECONDS,
           applicationName,

@@ -14,6 +14,8 @@ export interface QueueSettings {
   url: string;
   /** Only worker and cron replicas run pg-boss maintenance (expiry, retention); producers need not. */
   supervise: boolean;
+  /** Consumers (worker role) hold a LISTEN connection so a new job wakes them at once, not at the next poll. */
+  listen: boolean;
   pollIntervalSeconds: number;
   shutdownTimeoutSeconds: number;
   applicationName: string;
@@ -46,6 +48,7 @@ export class QueueService implements OnModuleInit, BeforeApplicationShutdown {
       application_name: settings.applicationName,
       max: 4,
       supervise: settings.supervise,
+      useListenNotify: settings.listen,
       schedule: false,
       migrate: true,
     });
@@ -73,9 +76,12 @@ export class QueueService implements OnModuleInit, BeforeApplicationShutdown {
     return this.started;
   }
 
-  /** Creates the queue or brings its options up to date (idempotent; safe from every replica). */
+  /**
+   * Creates the queue or brings its options up to date (idempotent; safe from every replica).
+   * Queues notify by default: enqueueing wakes listening workers instead of waiting for a poll.
+   */
   async defineQueue(definition: QueueDefinition): Promise<void> {
-    const { name, policy, ...options } = definition;
+    const { name, policy, ...options } = { notify: true, ...definition };
     await this.boss.createQueue(name, { policy, ...options });
     if (Object.keys(options).length > 0) {
       await this.boss.updateQueue(name, options);
@@ -91,7 +97,10 @@ export class QueueService implements OnModuleInit, BeforeApplicationShutdown {
     );
   }
 
-  /** Starts consuming a queue. Call only from worker-role modules. */
+  /**
+   * Starts consuming a queue. Call only from worker-role modules. With a batch size above one, a
+   * full batch means a backlog, so the worker fetches again at once instead of waiting to poll.
+   */
   async work<T extends object>(
     queue: string,
     options: Omit<WorkOptions, 'pollingIntervalSeconds'>,
@@ -99,9 +108,14 @@ export class QueueService implements OnModuleInit, BeforeApplicationShutdown {
   ): Promise<string> {
     return this.boss.work<T>(
       queue,
-      { pollingIntervalSeconds: this.settings.pollIntervalSeconds, ...options },
+      { pollingIntervalSeconds: this.settings.pollIntervalSeconds, burstWhenBatchFull: true, ...options },
       async (jobs: Job<T>[]) => handler(jobs),
     );
+  }
+
+  /** Stops this process's consumers of a queue (waiting for their in-flight jobs). */
+  async offWork(queue: string): Promise<void> {
+    await this.boss.offWork(queue, { wait: true });
   }
 
   async findJob<T extends object>(queue: string, id: string) {

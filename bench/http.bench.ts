@@ -1,0 +1,94 @@
+/**
+ * HTTP overhead of the platform stack (Nest + Express + request ids + pino + metrics + error
+ * filter) on GET /healthz, against a bare node:http server answering the same JSON, measured in
+ * the same run with the same client (undici, keep-alive, fixed concurrency).
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import { Pool } from 'undici';
+import { startRuntime } from '../src/app/runtime';
+import { loadConfig } from '../src/infra/config/env';
+import { fmt, median, percentile, report, type BenchDatabase } from './support';
+
+const CONCURRENCY = 16;
+const ROUNDS = 5;
+const ROUND_MS = 1500;
+
+async function load(origin: string): Promise<{ rps: number; p50: number; p99: number }> {
+  const pool = new Pool(origin, { connections: CONCURRENCY });
+  const latencies: number[] = [];
+  const deadline = performance.now() + ROUND_MS;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < deadline) {
+        const t0 = performance.now();
+        const res = await pool.request({ path: '/healthz', method: 'GET' });
+        await res.body.text();
+        if (res.statusCode !== 200) {
+          throw new Error(`status ${res.statusCode}`);
+        }
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  await pool.close();
+  return { rps: latencies.length / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+function bareServer(): Promise<Server> {
+  const body = JSON.stringify({ status: 'ok' });
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+export async function benchHttp(database: BenchDatabase): Promise<void> {
+  const config = loadConfig({
+    NODE_ENV: 'production',
+    DATABASE_URL: database.url,
+    ODC_ROLES: 'coordinator',
+    ODC_HOST: '127.0.0.1',
+    ODC_PORT: '0',
+    ODC_LOG_LEVEL: 'warn',
+  });
+  const runtime = await startRuntime({ config, logger: pino({ level: 'warn' }) });
+  const bare = await bareServer();
+  const odcOrigin = runtime.listeners[0].url;
+  const bareOrigin = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`;
+  try {
+    await load(odcOrigin); // warm-up (JIT, connection pools)
+    await load(bareOrigin);
+    const odc: Awaited<ReturnType<typeof load>>[] = [];
+    const baseline: Awaited<ReturnType<typeof load>>[] = [];
+    for (let round = 0; round < ROUNDS; round += 1) {
+      // Interleaved rounds, so machine noise hits both sides alike.
+      odc.push(await load(odcOrigin));
+      baseline.push(await load(bareOrigin));
+    }
+    const summary = (runs: typeof odc) => ({
+      rps: median(runs.map((r) => r.rps)),
+      p50: median(runs.map((r) => r.p50)),
+      p99: median(runs.map((r) => r.p99)),
+    });
+    const o = summary(odc);
+    const b = summary(baseline);
+    report(`HTTP GET /healthz, ${CONCURRENCY} concurrent, median of ${ROUNDS} rounds x ${ROUND_MS} ms`, [
+      {
+        server: 'baseline node:http',
+        'req/s': fmt(b.rps, 0),
+        'p50 ms': fmt(b.p50, 2),
+        'p99 ms': fmt(b.p99, 2),
+      },
+      { server: 'ODC coordinator', 'req/s': fmt(o.rps, 0), 'p50 ms': fmt(o.p50, 2), 'p99 ms': fmt(o.p99, 2) },
+    ]);
+    console.log(`ratio ODC/baseline throughput: ${fmt(o.rps / b.rps, 2)}`);
+  } finally {
+    bare.close();
+    await runtime.close();
+  }
+}

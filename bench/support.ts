@@ -1,0 +1,45 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EmbeddedPostgres } from '../src/infra/database/embedded-postgres';
+import { loadConfig } from '../src/infra/config/env';
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+export interface BenchDatabase {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** DATABASE_URL when set, else a throwaway embedded server. */
+export async function benchDatabase(): Promise<BenchDatabase> {
+  const config = loadConfig();
+  if (config.DATABASE_URL) {
+    return { url: config.DATABASE_URL, close: async () => undefined };
+  }
+  const dataDir = mkdtempSync(join(tmpdir(), 'odc-bench-'));
+  const server = await EmbeddedPostgres.start({ dataDir });
+  return {
+    url: server.url,
+    close: async () => {
+      await server.stop('immediate');
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function report(name: string, rows: Record<string, string | number>[]): void {
+  console.log(`\n## ${name}`);
+  console.table(rows);
+}
+
+export const fmt = (n: number, digits = 1) => Number(n.toFixed(digits));
