@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import pino from 'pino';
+import type { Logger } from 'pino';
 import { startRuntime, plannedListeners, type Runtime } from './app/runtime';
 import { ODC_VERSION } from './app/version';
 import { ConfigError, describeConfig, loadConfig, type AppConfig } from './infra/config/env';
@@ -10,7 +10,8 @@ function loadConfigOrExit(): AppConfig {
     return loadConfig();
   } catch (error) {
     if (error instanceof ConfigError) {
-      pino().fatal(error.message);
+      // Plain text, not a JSON log line: this is read by a person fixing their environment.
+      process.stderr.write(`ODC cannot start. ${error.message}\n`);
       process.exit(2);
     }
     throw error;
@@ -18,7 +19,7 @@ function loadConfigOrExit(): AppConfig {
 }
 
 /** First signal: graceful stop (bounded); second signal: stop now. */
-function handleSignals(runtime: Runtime, logger: pino.Logger, graceSeconds: number): void {
+function handleSignals(runtime: Runtime, logger: Logger, graceSeconds: number): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {

@@ -50,6 +50,14 @@ export function plannedListeners(config: AppConfig): Listener[] {
   return planned;
 }
 
+/** A clickable host: a wildcard bind is reachable as localhost; IPv6 literals need brackets. */
+function displayHost({ address, family }: AddressInfo): string {
+  if (address === '0.0.0.0' || address === '::') {
+    return 'localhost';
+  }
+  return family === 'IPv6' ? `[${address}]` : address;
+}
+
 async function listen(
   app: INestApplication,
   name: Listener['name'],
@@ -58,8 +66,7 @@ async function listen(
 ): Promise<Listener> {
   await app.listen(port, host);
   const address = (app.getHttpServer() as Server).address() as AddressInfo;
-  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return { name, url: `http://${shownHost}:${address.port}` };
+  return { name, url: `http://${displayHost(address)}:${address.port}` };
 }
 
 async function resolveDatabaseUrl(

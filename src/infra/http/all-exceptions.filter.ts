@@ -65,10 +65,11 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (exception instanceof AppError) {
       return fromAppError(exception);
     }
-    if (exception instanceof HttpException && exception.getStatus() < 500) {
-      return fromHttpException(exception);
-    }
-    if (exception instanceof HttpException && exception.getStatus() === 503) {
+    // Framework 4xx errors, and 503 from the readiness check, are answers, not failures.
+    if (
+      exception instanceof HttpException &&
+      (exception.getStatus() < 500 || exception.getStatus() === 503)
+    ) {
       return fromHttpException(exception);
     }
     this.logger.error({ err: exception, requestId }, 'unhandled error');
