@@ -26,7 +26,11 @@ export default tseslint.config(
     rules: {
       'no-restricted-properties': [
         'error',
-        { object: 'process', property: 'env', message: 'Read configuration through AppConfig (src/infra/config/env.ts).' },
+        {
+          object: 'process',
+          property: 'env',
+          message: 'Read configuration through AppConfig (src/infra/config/env.ts).',
+        },
       ],
     },
   },

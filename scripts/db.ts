@@ -14,7 +14,13 @@ import { dataSourceOptions } from '../src/infra/database/data-source-options';
 import { EmbeddedPostgres } from '../src/infra/database/embedded-postgres';
 import { migrateExclusively } from '../src/infra/database/migrate';
 
-const COMMANDS = ['migration:generate', 'migration:create', 'migration:run', 'migration:revert', 'migration:show'];
+const COMMANDS = [
+  'migration:generate',
+  'migration:create',
+  'migration:run',
+  'migration:revert',
+  'migration:show',
+];
 
 async function main(): Promise<number> {
   const [command, ...args] = process.argv.slice(2);
@@ -30,7 +36,9 @@ async function main(): Promise<number> {
     return spawnSync(process.execPath, [cli, command, ...args.map(tsPath)], { stdio: 'inherit' }).status ?? 1;
   }
 
-  const embedded = config.DATABASE_URL ? undefined : await EmbeddedPostgres.start({ dataDir: config.ODC_DATA_DIR });
+  const embedded = config.DATABASE_URL
+    ? undefined
+    : await EmbeddedPostgres.start({ dataDir: config.ODC_DATA_DIR });
   const url = config.DATABASE_URL ?? embedded!.url;
   try {
     if (command === 'migration:generate') {
@@ -44,7 +52,14 @@ async function main(): Promise<number> {
     const dataSourceFile = join(root, 'dist/src/infra/database/data-source.js');
     const result = spawnSync(
       process.execPath,
-      [cli, command, '-d', dataSourceFile, ...(command === 'migration:generate' ? ['-p'] : []), ...args.map(tsPath)],
+      [
+        cli,
+        command,
+        '-d',
+        dataSourceFile,
+        ...(command === 'migration:generate' ? ['-p'] : []),
+        ...args.map(tsPath),
+      ],
       { stdio: 'inherit', env: { ...process.env, DATABASE_URL: url } },
     );
     return result.status ?? 1;

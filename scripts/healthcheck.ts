@@ -10,7 +10,9 @@ async function main(): Promise<number> {
   const results = await Promise.all(
     listeners.map(async ({ url }) => {
       const local = url.replace('//0.0.0.0:', '//127.0.0.1:');
-      const response = await fetch(`${local}/healthz`, { signal: AbortSignal.timeout(2500) }).catch(() => undefined);
+      const response = await fetch(`${local}/healthz`, { signal: AbortSignal.timeout(2500) }).catch(
+        () => undefined,
+      );
       return response?.ok === true;
     }),
   );
