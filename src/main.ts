@@ -18,22 +18,30 @@ function loadConfigOrExit(): AppConfig {
   }
 }
 
-/** First signal: graceful stop (bounded); second signal: stop now. */
+/**
+ * One Ctrl-C often arrives twice: the terminal signals the whole process group, and `npm start`
+ * forwards the signal it got too. Signals this close to the first one are that same Ctrl-C.
+ */
+const SAME_SIGNAL_WINDOW_MS = 1000;
+
+/** First signal: graceful stop, bounded in time; a later second signal: stop now. */
 function handleSignals(runtime: Runtime, logger: Logger, graceSeconds: number): void {
-  let stopping = false;
+  let firstSignalAt: number | undefined;
+  const stopNow = (reason: string, code: number) => {
+    logger.warn(reason);
+    void runtime.abort().finally(() => process.exit(code));
+  };
   const stop = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      logger.warn({ signal }, 'second signal: stopping now');
-      void runtime.abort().finally(() => process.exit(130));
+    if (firstSignalAt !== undefined) {
+      if (Date.now() - firstSignalAt >= SAME_SIGNAL_WINDOW_MS) {
+        stopNow(`second ${signal}: stopping now`, 130);
+      }
       return;
     }
-    stopping = true;
+    firstSignalAt = Date.now();
     logger.info({ signal }, 'shutting down');
     const deadline = setTimeout(
-      () => {
-        logger.error('shutdown took too long; exiting');
-        process.exit(1);
-      },
+      () => stopNow('shutdown took too long; stopping now', 1),
       (graceSeconds + 5) * 1000,
     );
     deadline.unref();
@@ -56,7 +64,7 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createRootLogger(config);
   logger.info(
-    { version: ODC_VERSION, node: process.version, listeners: plannedListeners(config) },
+    { odcVersion: ODC_VERSION, nodeVersion: process.version, listeners: plannedListeners(config) },
     `ODC ${ODC_VERSION} starting on Node ${process.version}; roles: ${[...config.roles].join(', ')}; listeners: ${
       plannedListeners(config)
         .map((l) => `${l.name} ${l.url}`)

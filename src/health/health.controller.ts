@@ -1,8 +1,19 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Header, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
+import { HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
+import { AppError, CommonErrorCode } from '../infra/errors/app-error';
 import { ErrorResponse } from '../infra/http/error-response';
 import { ReadinessService } from './readiness.service';
+
+function notReady(result: HealthCheckResult): AppError {
+  const failing = Object.entries(result.error ?? {}).map(([check, outcome]) => {
+    const reason: unknown = outcome?.message;
+    return typeof reason === 'string' ? `${check} (${reason})` : check;
+  });
+  return new AppError(CommonErrorCode.NotReady, `Not ready: ${failing.join(', ')}`, {
+    checks: result.details,
+  });
+}
 
 @ApiTags('health')
 @Controller()
@@ -21,12 +32,22 @@ export class HealthController {
 
   /** Readiness: the database answers, the schema is current and the queue is started. */
   @Get('readyz')
-  @HealthCheck()
+  @Header('Cache-Control', 'no-store')
+  @ApiOkResponse({
+    schema: { example: { status: 'ok', info: {}, error: {}, details: { database: { status: 'up' } } } },
+  })
   @ApiServiceUnavailableResponse({
     type: ErrorResponse,
-    description: 'code not_ready; details has each check',
+    description: 'code not_ready; details.checks has each check',
   })
-  getReadiness(): Promise<HealthCheckResult> {
-    return this.health.check(this.readiness.checks());
+  async getReadiness(): Promise<HealthCheckResult> {
+    try {
+      return await this.health.check(this.readiness.checks());
+    } catch (error) {
+      if (error instanceof ServiceUnavailableException) {
+        throw notReady(error.getResponse() as HealthCheckResult);
+      }
+      throw error;
+    }
   }
 }

@@ -138,10 +138,13 @@ describe('booting the real process', () => {
       expect(isProcessAlive(postmaster)).toBe(true);
 
       const stopping = Date.now();
+      // A terminal's Ctrl-C under `npm start` arrives twice (process group + npm forwarding it).
+      odc.child.kill('SIGINT');
       odc.child.kill('SIGINT');
       const { code } = await odc.exited;
       const stopMs = Date.now() - stopping;
       expect(code).toBe(0);
+      expect(odc.lines.map((line) => line.msg)).toContain('stopped');
       expect(stopMs).toBeLessThan(5000);
       expect(isProcessAlive(postmaster)).toBe(false);
       expect(existsSync(join(clusterDir, 'postmaster.pid'))).toBe(false);

@@ -50,6 +50,10 @@ describe('loadConfig', () => {
     );
   });
 
+  it('does not require a database for a deployer-only replica, even in production', () => {
+    expect(loadConfig({ NODE_ENV: 'production', ODC_ROLES: 'deployer' }).DATABASE_URL).toBeUndefined();
+  });
+
   it('requires DATABASE_URL in production and never echoes its value', () => {
     expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
       expect.stringMatching(/^DATABASE_URL: .*required/),

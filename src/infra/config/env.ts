@@ -18,7 +18,7 @@ import {
   validateSync,
   type ValidationError,
 } from 'class-validator';
-import { DEFAULT_ROLES, parseRoles, type Role } from '../../app/roles';
+import { DEFAULT_ROLES, needsDatabase, parseRoles, type Role } from '../../app/roles';
 
 const secretKeys = new Set<string>();
 
@@ -84,6 +84,14 @@ function IsRoleList(): PropertyDecorator {
   };
 }
 
+function rolesNeedDatabase(value: string): boolean {
+  try {
+    return needsDatabase(parseRoles(value));
+  } catch {
+    return true; // the roles themselves are reported as invalid
+  }
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -126,9 +134,13 @@ export class AppConfig {
 
   @Secret()
   @Transform(emptyToUndefined)
-  @ValidateIf((env: AppConfig) => env.NODE_ENV === 'production' || env.DATABASE_URL !== undefined)
+  @ValidateIf(
+    (env: AppConfig) =>
+      (env.NODE_ENV === 'production' && rolesNeedDatabase(env.ODC_ROLES)) || env.DATABASE_URL !== undefined,
+  )
   @Matches(/^postgres(ql)?:\/\/\S+$/, {
-    message: 'DATABASE_URL must be a postgres:// connection URL (required when NODE_ENV=production)',
+    message:
+      'DATABASE_URL must be a postgres:// connection URL (required when NODE_ENV=production, unless the only role is deployer)',
   })
   DATABASE_URL?: string;
 

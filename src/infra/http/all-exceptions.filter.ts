@@ -65,11 +65,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (exception instanceof AppError) {
       return fromAppError(exception);
     }
-    // Framework 4xx errors, and 503 from the readiness check, are answers, not failures.
-    if (
-      exception instanceof HttpException &&
-      (exception.getStatus() < 500 || exception.getStatus() === 503)
-    ) {
+    // The framework's own 4xx errors (unknown route, bad method…) are answers, not failures.
+    if (exception instanceof HttpException && exception.getStatus() < 500) {
       return fromHttpException(exception);
     }
     this.logger.error({ err: exception, requestId }, 'unhandled error');

@@ -24,7 +24,10 @@ export function createRootLogger(config: AppConfig): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   if (config.logFormat === 'pretty') {
-    return pino(options, pretty({ colorize: process.stdout.isTTY, ignore: 'pid,hostname', sync: true }));
+    // The start-up lines already say their roles, version and listeners in the message.
+    const ignore = 'pid,hostname,roles,odcVersion,nodeVersion,listeners,context';
+    const messageFormat = '{if context}[{context}] {end}{msg}';
+    return pino(options, pretty({ colorize: process.stdout.isTTY, ignore, messageFormat, sync: true }));
   }
   return pino(options);
 }
