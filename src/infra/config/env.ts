@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { applyDecorators } from '@nestjs/common';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { plainToInstance, Transform } from 'class-transformer';
@@ -56,6 +57,11 @@ function emptyToUndefined({ value }: { value: unknown }): unknown {
   return value === '' ? undefined : value;
 }
 
+/** A TCP port; 0 asks the OS for a free one (tests). */
+function IsPort(): PropertyDecorator {
+  return applyDecorators(Transform(toNumber), IsInt(), Min(0), Max(65535));
+}
+
 function IsRoleList(): PropertyDecorator {
   return (target, propertyName) => {
     registerDecorator({
@@ -109,27 +115,18 @@ export class AppConfig {
   @IsString()
   ODC_HOST = '0.0.0.0';
 
-  @Transform(toNumber)
-  @IsInt()
-  @Min(0)
-  @Max(65535)
+  @IsPort()
   ODC_PORT = 8080;
 
   @Transform(emptyToUndefined)
-  @Transform(toNumber)
   @IsOptional()
-  @IsInt()
-  @Min(0)
-  @Max(65535)
+  @IsPort()
   ODC_OPS_PORT?: number;
 
   @IsString()
   ODC_DEPLOYER_HOST = '127.0.0.1';
 
-  @Transform(toNumber)
-  @IsInt()
-  @Min(0)
-  @Max(65535)
+  @IsPort()
   ODC_DEPLOYER_PORT = 8443;
 
   @Secret()
