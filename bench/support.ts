@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedPostgres } from '../src/infra/database/embedded-postgres';
@@ -27,12 +27,15 @@ export async function benchDatabase(): Promise<BenchDatabase> {
     return { url: config.DATABASE_URL, close: async () => undefined };
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'odc-bench-'));
+  chmodSync(dataDir, 0o755); // reachable by the postgres user, so the cluster lives (and is removed) in it
   const server = await EmbeddedPostgres.start({ dataDir });
   return {
     url: server.url,
     close: async () => {
       await server.stop('immediate');
-      rmSync(dataDir, { recursive: true, force: true });
+      for (const dir of [dataDir, server.clusterDir]) {
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
   };
 }

@@ -12,7 +12,7 @@ import { projectRoot } from '../src/app/version';
 import { loadConfig } from '../src/infra/config/env';
 import { dataSourceOptions } from '../src/infra/database/data-source-options';
 import { EmbeddedPostgres } from '../src/infra/database/embedded-postgres';
-import { migrateExclusively } from '../src/infra/database/migrate';
+import { migrateExclusively, revertLastExclusively } from '../src/infra/database/migrate';
 
 const COMMANDS = [
   'migration:generate',
@@ -41,13 +41,23 @@ async function main(): Promise<number> {
     : await EmbeddedPostgres.start({ dataDir: config.ODC_DATA_DIR });
   const url = config.DATABASE_URL ?? embedded!.url;
   try {
+    if (command === 'migration:run' || command === 'migration:revert') {
+      // In-process, under the same advisory lock replicas take at boot, so a migration Job and
+      // booting replicas never change the schema at the same time.
+      await withDataSource(url, async (dataSource) => {
+        if (command === 'migration:run') {
+          const applied = await migrateExclusively(dataSource);
+          console.log(applied.length > 0 ? `applied: ${applied.join(', ')}` : 'schema is current');
+        } else {
+          await revertLastExclusively(dataSource);
+          console.log('reverted the last migration');
+        }
+      });
+      return 0;
+    }
     if (command === 'migration:generate') {
       // Generate diffs entities against the schema: bring the schema up to date first.
-      const dataSource = await new DataSource(
-        dataSourceOptions({ url, poolSize: 2, applicationName: 'odc:migrations-cli' }),
-      ).initialize();
-      await migrateExclusively(dataSource);
-      await dataSource.destroy();
+      await withDataSource(url, migrateExclusively);
     }
     const dataSourceFile = join(root, 'dist/src/infra/database/data-source.js');
     const result = spawnSync(
@@ -65,6 +75,20 @@ async function main(): Promise<number> {
     return result.status ?? 1;
   } finally {
     await embedded?.stop();
+  }
+}
+
+async function withDataSource(
+  url: string,
+  work: (dataSource: DataSource) => Promise<unknown>,
+): Promise<void> {
+  const dataSource = await new DataSource(
+    dataSourceOptions({ url, poolSize: 2, applicationName: 'odc:migrations-cli' }),
+  ).initialize();
+  try {
+    await work(dataSource);
+  } finally {
+    await dataSource.destroy();
   }
 }
 

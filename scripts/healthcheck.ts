@@ -9,7 +9,7 @@ async function main(): Promise<number> {
   const listeners = plannedListeners(loadConfig());
   const results = await Promise.all(
     listeners.map(async ({ url }) => {
-      const local = url.replace('//0.0.0.0:', '//127.0.0.1:');
+      const local = url.replace('//localhost:', '//127.0.0.1:');
       const response = await fetch(`${local}/healthz`, { signal: AbortSignal.timeout(2500) }).catch(
         () => undefined,
       );

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import type { Logger } from 'pino';
-import { startRuntime, plannedListeners, type Runtime } from './app/runtime';
+import { plannedListeners, startRuntime, type Runtime } from './app/runtime';
 import { ODC_VERSION } from './app/version';
 import { ConfigError, describeConfig, loadConfig, type AppConfig } from './infra/config/env';
 import { createRootLogger } from './infra/logging/logger';
@@ -24,66 +24,80 @@ function loadConfigOrExit(): AppConfig {
  */
 const SAME_SIGNAL_WINDOW_MS = 1000;
 
-/** First signal: graceful stop, bounded in time; a later second signal: stop now. */
-function handleSignals(runtime: Runtime, logger: Logger, graceSeconds: number): void {
+/**
+ * Installed before anything starts, so a Ctrl-C during boot also ends in a clean stop. First
+ * signal: graceful stop (once booted), bounded in time; a later second signal: exit now. Every
+ * exit path, graceful or not, stops the embedded PostgreSQL (its exit hook).
+ */
+function handleSignals(starting: Promise<Runtime>, logger: Logger, graceSeconds: number): void {
   let firstSignalAt: number | undefined;
-  const stopNow = (reason: string, code: number) => {
+  const exitNow = (reason: string, code: number) => {
     logger.warn(reason);
-    void runtime.abort().finally(() => process.exit(code));
+    process.exit(code);
   };
   const stop = (signal: NodeJS.Signals) => {
     if (firstSignalAt !== undefined) {
       if (Date.now() - firstSignalAt >= SAME_SIGNAL_WINDOW_MS) {
-        stopNow(`second ${signal}: stopping now`, 130);
+        exitNow(`second ${signal}: stopping now`, 130);
       }
       return;
     }
     firstSignalAt = Date.now();
     logger.info({ signal }, 'shutting down');
-    const deadline = setTimeout(
-      () => stopNow('shutdown took too long; stopping now', 1),
-      (graceSeconds + 5) * 1000,
-    );
-    deadline.unref();
-    runtime.close().then(
-      () => {
-        logger.info('stopped');
-        process.exit(0);
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, 'error while shutting down');
-        process.exit(1);
-      },
-    );
+    setTimeout(() => exitNow('shutdown took too long; stopping now', 1), (graceSeconds + 5) * 1000).unref();
+    starting
+      .then((runtime) => runtime.close())
+      .then(
+        () => {
+          logger.info('stopped');
+          process.exit(0);
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, 'error while shutting down');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 }
 
-async function main(): Promise<void> {
+function handleCrashes(logger: Logger): void {
+  const crash = (error: unknown) => {
+    logger.fatal({ err: error }, 'unexpected error; exiting');
+    process.exit(1);
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
+}
+
+function main(): void {
   const config = loadConfigOrExit();
   const logger = createRootLogger(config);
+  handleCrashes(logger);
+  const planned = plannedListeners(config);
   logger.info(
-    { odcVersion: ODC_VERSION, nodeVersion: process.version, listeners: plannedListeners(config) },
+    { odcVersion: ODC_VERSION, nodeVersion: process.version, listeners: planned },
     `ODC ${ODC_VERSION} starting on Node ${process.version}; roles: ${[...config.roles].join(', ')}; listeners: ${
-      plannedListeners(config)
-        .map((l) => `${l.name} ${l.url}`)
-        .join(', ') || 'none'
+      planned.map((l) => `${l.name} ${l.url}`).join(', ') || 'none'
     }`,
   );
   logger.debug({ config: describeConfig(config) }, 'configuration');
-  try {
-    const runtime = await startRuntime({ config, logger });
-    handleSignals(runtime, logger, config.ODC_SHUTDOWN_TIMEOUT_SECONDS);
-    const api = runtime.listeners.find((l) => l.name === 'api');
-    logger.info(
-      { listeners: runtime.listeners },
-      `ODC ready${api ? `: API ${api.url}, Swagger UI ${api.url}/docs` : ''}`,
-    );
-  } catch (error) {
-    logger.fatal({ err: error }, 'failed to start');
-    process.exit(1);
-  }
+  const starting = startRuntime({ config, logger });
+  handleSignals(starting, logger, config.ODC_SHUTDOWN_TIMEOUT_SECONDS);
+  starting.then(
+    (runtime) => {
+      const api = runtime.listeners.find((l) => l.name === 'api');
+      logger.info(
+        { listeners: runtime.listeners },
+        `ODC ready${api ? `: API ${api.url}, Swagger UI ${api.url}/docs` : ''}`,
+      );
+    },
+    (error: unknown) => {
+      logger.fatal({ err: error }, 'failed to start');
+      process.exit(1);
+    },
+  );
 }
 
-void main();
+main();

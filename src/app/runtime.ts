@@ -1,12 +1,13 @@
-import type { INestApplication } from '@nestjs/common';
+import type { DynamicModule, INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIPv6, type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { DeployerAppModule } from '../deployer/deployer-app.module';
 import type { AppConfig } from '../infra/config/env';
 import { EmbeddedPostgres } from '../infra/database/embedded-postgres';
 import { configureHttp } from '../infra/http/configure-http';
+import { FrameworkLogger, PinoLoggerService } from '../infra/logging/framework-logger';
 import { AppModule, type CoreAppOptions } from './app.module';
 import { serveOpenApi } from './openapi';
 import { needsDatabase } from './roles';
@@ -23,8 +24,6 @@ export interface Runtime {
   deployer?: INestApplication;
   listeners: Listener[];
   close(): Promise<void>;
-  /** For a second Ctrl-C: skip the graceful part, but never leave the embedded database behind. */
-  abort(): Promise<void>;
 }
 
 export interface RuntimeOptions {
@@ -40,22 +39,22 @@ export function plannedListeners(config: AppConfig): Listener[] {
   const roles = config.roles;
   const planned: Listener[] = [];
   if (roles.has('coordinator')) {
-    planned.push({ name: 'api', url: `http://${config.ODC_HOST}:${config.ODC_PORT}` });
+    planned.push({ name: 'api', url: httpUrl(config.ODC_HOST, config.ODC_PORT) });
   } else if (needsDatabase(roles) && config.ODC_OPS_PORT !== undefined) {
-    planned.push({ name: 'ops', url: `http://${config.ODC_HOST}:${config.ODC_OPS_PORT}` });
+    planned.push({ name: 'ops', url: httpUrl(config.ODC_HOST, config.ODC_OPS_PORT) });
   }
   if (roles.has('deployer')) {
-    planned.push({ name: 'deployer', url: `http://${config.ODC_DEPLOYER_HOST}:${config.ODC_DEPLOYER_PORT}` });
+    planned.push({ name: 'deployer', url: httpUrl(config.ODC_DEPLOYER_HOST, config.ODC_DEPLOYER_PORT) });
   }
   return planned;
 }
 
-/** A clickable host: a wildcard bind is reachable as localhost; IPv6 literals need brackets. */
-function displayHost({ address, family }: AddressInfo): string {
-  if (address === '0.0.0.0' || address === '::') {
-    return 'localhost';
+/** A URL a person can click: a wildcard bind is reachable as localhost; IPv6 literals need brackets. */
+export function httpUrl(host: string, port: number): string {
+  if (host === '0.0.0.0' || host === '::') {
+    return `http://localhost:${port}`;
   }
-  return family === 'IPv6' ? `[${address}]` : address;
+  return isIPv6(host) ? `http://[${host}]:${port}` : `http://${host}:${port}`;
 }
 
 async function listen(
@@ -65,8 +64,8 @@ async function listen(
   port: number,
 ): Promise<Listener> {
   await app.listen(port, host);
-  const address = (app.getHttpServer() as Server).address() as AddressInfo;
-  return { name, url: `http://${displayHost(address)}:${address.port}` };
+  const { port: bound } = (app.getHttpServer() as Server).address() as AddressInfo;
+  return { name, url: httpUrl(host, bound) };
 }
 
 async function resolveDatabaseUrl(
@@ -83,71 +82,69 @@ async function resolveDatabaseUrl(
   return { url: embedded.url, embedded };
 }
 
-async function startCore(
-  options: RuntimeOptions,
-  databaseUrl: string,
-): Promise<{ app: INestApplication; listener?: Listener }> {
-  const { config } = options;
-  const app = await NestFactory.create(
-    AppModule.forRoot({ config, logger: options.logger, databaseUrl, imports: options.imports }),
-    { bodyParser: false, bufferLogs: true, abortOnError: false },
-  );
-  configureHttp(app, config);
-  if (config.roles.has('coordinator')) {
-    serveOpenApi(app);
-    return { app, listener: await listen(app, 'api', config.ODC_HOST, config.ODC_PORT) };
-  }
-  if (config.ODC_OPS_PORT !== undefined) {
-    return { app, listener: await listen(app, 'ops', config.ODC_HOST, config.ODC_OPS_PORT) };
-  }
-  await app.init();
-  return { app };
+async function createApp(module: DynamicModule, options: RuntimeOptions): Promise<INestApplication> {
+  const app = await NestFactory.create(module, {
+    bodyParser: false,
+    abortOnError: false,
+    logger: new FrameworkLogger(new PinoLoggerService(options.logger)),
+  });
+  configureHttp(app, options.config);
+  return app;
 }
 
-async function startDeployer(
-  options: RuntimeOptions,
-): Promise<{ app: INestApplication; listener: Listener }> {
-  const { config } = options;
-  const app = await NestFactory.create(DeployerAppModule.forRoot(config, options.logger), {
-    bodyParser: false,
-    bufferLogs: true,
-    abortOnError: false,
-  });
-  configureHttp(app, config);
-  return { app, listener: await listen(app, 'deployer', config.ODC_DEPLOYER_HOST, config.ODC_DEPLOYER_PORT) };
+/** The core app listens for the API (coordinator), else on the ops port if one is set, else nowhere. */
+async function openCore(app: INestApplication, config: AppConfig): Promise<Listener | undefined> {
+  if (config.roles.has('coordinator')) {
+    serveOpenApi(app);
+    return listen(app, 'api', config.ODC_HOST, config.ODC_PORT);
+  }
+  if (config.ODC_OPS_PORT !== undefined) {
+    return listen(app, 'ops', config.ODC_HOST, config.ODC_OPS_PORT);
+  }
+  await app.init();
+  return undefined;
 }
 
 /**
  * Starts what this replica's roles need: the database (embedded when no URL is given), the core
  * app, the deployer app. `close()` undoes it in reverse: apps first (in-flight jobs finish), the
- * embedded database last.
+ * embedded database last, whatever happened before.
  */
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
-  const roles = options.config.roles;
+  const { config } = options;
   const started: INestApplication[] = [];
   let embedded: EmbeddedPostgres | undefined;
   const close = async () => {
-    for (const app of started.reverse()) {
-      await app.close();
+    try {
+      for (const app of [...started].reverse()) {
+        await app.close();
+      }
+    } finally {
+      await embedded?.stop();
     }
-    await embedded?.stop();
   };
+  const runtime: Runtime = { listeners: [], close };
   try {
-    const abort = async () => embedded?.stop('immediate');
-    const runtime: Runtime = { listeners: [], close, abort };
-    if (needsDatabase(roles)) {
+    if (needsDatabase(config.roles)) {
       const database = await resolveDatabaseUrl(options);
       embedded = database.embedded;
-      const core = await startCore(options, database.url);
-      started.push(core.app);
-      runtime.core = core.app;
-      runtime.listeners.push(...(core.listener ? [core.listener] : []));
+      const module = AppModule.forRoot({
+        config,
+        logger: options.logger,
+        databaseUrl: database.url,
+        imports: options.imports,
+      });
+      runtime.core = await createApp(module, options);
+      started.push(runtime.core);
+      const listener = await openCore(runtime.core, config);
+      runtime.listeners.push(...(listener ? [listener] : []));
     }
-    if (roles.has('deployer')) {
-      const deployer = await startDeployer(options);
-      started.push(deployer.app);
-      runtime.deployer = deployer.app;
-      runtime.listeners.push(deployer.listener);
+    if (config.roles.has('deployer')) {
+      runtime.deployer = await createApp(DeployerAppModule.forRoot(config, options.logger), options);
+      started.push(runtime.deployer);
+      runtime.listeners.push(
+        await listen(runtime.deployer, 'deployer', config.ODC_DEPLOYER_HOST, config.ODC_DEPLOYER_PORT),
+      );
     }
     return runtime;
   } catch (error) {

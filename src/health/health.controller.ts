@@ -1,23 +1,27 @@
-import { Controller, Get, Header, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Header, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
 import { AppError, CommonErrorCode } from '../infra/errors/app-error';
 import { ErrorResponse } from '../infra/http/error-response';
 import { ReadinessService } from './readiness.service';
 
+/**
+ * Names the failing checks and nothing more: check errors can carry internal addresses and
+ * driver messages, which go to the log, not to whoever probes a public port.
+ */
 function notReady(result: HealthCheckResult): AppError {
-  const failing = Object.entries(result.error ?? {}).map(([check, outcome]) => {
-    const reason: unknown = outcome?.message;
-    return typeof reason === 'string' ? `${check} (${reason})` : check;
-  });
-  return new AppError(CommonErrorCode.NotReady, `Not ready: ${failing.join(', ')}`, {
-    checks: result.details,
-  });
+  const failing = Object.keys(result.error ?? {});
+  const checks = Object.fromEntries(
+    Object.entries(result.details).map(([check, outcome]) => [check, { status: outcome.status }]),
+  );
+  return new AppError(CommonErrorCode.NotReady, `Not ready: ${failing.join(', ')}`, { checks });
 }
 
 @ApiTags('health')
 @Controller()
 export class HealthController {
+  private readonly logger = new Logger('Health');
+
   constructor(
     private readonly health: HealthCheckService,
     private readonly readiness: ReadinessService,
@@ -45,7 +49,9 @@ export class HealthController {
       return await this.health.check(this.readiness.checks());
     } catch (error) {
       if (error instanceof ServiceUnavailableException) {
-        throw notReady(error.getResponse() as HealthCheckResult);
+        const result = error.getResponse() as HealthCheckResult;
+        this.logger.warn({ checks: result.details }, 'not ready');
+        throw notReady(result);
       }
       throw error;
     }

@@ -38,11 +38,14 @@ export class ReadinessService {
     const queue = this.queue;
     if (queue) {
       checks.push(() =>
-        this.indicators.check('queue').attempt(() => {
-          if (!queue.isStarted()) {
-            throw new Error('queue is not started');
-          }
-        }),
+        this.indicators
+          .check('queue')
+          .attempt(async () => {
+            if (!(await queue.isReady())) {
+              throw new Error('queue is not started');
+            }
+          })
+          .withTimeout(CHECK_TIMEOUT_MS),
       );
     }
     return checks;

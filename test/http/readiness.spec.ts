@@ -20,19 +20,38 @@ describe('readiness', () => {
     await app.http().get('/healthz').expect(200);
   });
 
-  it('is not ready while migrations are pending, and says which check failed', async () => {
+  it('is not ready while migrations are pending, and names the failing check without internals', async () => {
     const res = await app.http().get('/readyz').expect(503);
     expect(res.body).toMatchObject({
       code: 'not_ready',
-      message: 'Not ready: migrations (migrations are pending)',
+      message: 'Not ready: migrations',
       requestId: expect.any(String),
       details: {
         checks: {
           database: { status: 'up' },
-          migrations: { status: 'down', message: 'migrations are pending' },
+          migrations: { status: 'down' },
           queue: { status: 'up' },
         },
       },
     });
+    expect(JSON.stringify(res.body)).not.toContain('pending');
+    expect(app.logs.lines.some((line) => JSON.stringify(line).includes('migrations are pending'))).toBe(true);
+  });
+});
+
+describe('readiness when the database goes away', () => {
+  it('reports database and queue down, and the app still shuts down cleanly', async () => {
+    const database = await createTestDatabase();
+    const app = await startTestApp({ roles: 'coordinator', database });
+    await app.http().get('/readyz').expect(200);
+    await database.drop(); // terminates every connection and removes the database
+
+    const res = await app.http().get('/readyz').expect(503);
+    expect(res.body.code).toBe('not_ready');
+    expect(res.body.details.checks.database).toEqual({ status: 'down' });
+    expect(res.body.details.checks.queue).toEqual({ status: 'down' });
+    expect(JSON.stringify(res.body)).not.toMatch(/127\.0\.0\.1|ECONNREFUSED|does not exist/);
+    await app.http().get('/healthz').expect(200);
+    await app.close();
   });
 });

@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../../src/infra/database/data-source-options';
-import { migrateExclusively } from '../../src/infra/database/migrate';
+import { migrateExclusively, revertLastExclusively } from '../../src/infra/database/migrate';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 
 const connect = (url: string, name: string) =>
@@ -43,7 +43,7 @@ describe('migrations', () => {
     const [pool] = (pools = [await connect(database.url, 'revert')]);
     await migrateExclusively(pool);
     for (let i = 0; i < pool.migrations.length; i += 1) {
-      await pool.undoLastMigration();
+      await revertLastExclusively(pool);
     }
     const tables = await pool.query<unknown[]>(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> 'migrations'`,

@@ -1,11 +1,12 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { isProcessAlive } from '../../src/infra/os/process-alive';
 import { createTestDatabase, type TestDatabase } from '../support/database';
-import { freePort, isReady, spawnOdc, type OdcProcess } from '../support/process';
+import { freePort } from '../../src/infra/os/free-port';
+import { isReady, listeningPorts, spawnOdc, type OdcProcess } from '../support/process';
 
 const running: OdcProcess[] = [];
 const start = (env: Record<string, string>) => {
@@ -64,6 +65,7 @@ describe('booting the real process', () => {
       const ready = await odc.waitFor(isReady);
       expect(ready.listeners).toEqual([]);
       expect(await portIsClosed(port)).toBe(true);
+      expect(listeningPorts(odc.child.pid!)).toEqual([]);
       odc.child.kill('SIGTERM');
       expect((await odc.exited).code).toBe(0);
     });
@@ -120,6 +122,7 @@ describe('booting the real process', () => {
     });
 
     it('starts an embedded PostgreSQL, serves /healthz and /docs, and Ctrl-C stops everything within 5 s', async () => {
+      chmodSync(dataDir, 0o755); // the usual case: the cluster lives inside the data folder
       const odc = start({ ODC_DATA_DIR: dataDir, ODC_PORT: '0', ODC_DEPLOYER_PORT: '0' });
       const ready = await odc.waitFor(isReady, 20_000);
       const first = odc.lines[0];
@@ -134,8 +137,11 @@ describe('booting the real process', () => {
       expect(await docs.text()).toContain('swagger-ui');
 
       const clusterDir = await clusterDirOf(odc);
+      expect(clusterDir).toBe(join(dataDir, 'pg'));
       const postmaster = postmasterPid(clusterDir);
       expect(isProcessAlive(postmaster)).toBe(true);
+      const ports = (ready.listeners as { url: string }[]).map((l) => Number(new URL(l.url).port));
+      expect(listeningPorts(odc.child.pid!).sort()).toEqual(ports.sort());
 
       const stopping = Date.now();
       // A terminal's Ctrl-C under `npm start` arrives twice (process group + npm forwarding it).
@@ -148,6 +154,27 @@ describe('booting the real process', () => {
       expect(stopMs).toBeLessThan(5000);
       expect(isProcessAlive(postmaster)).toBe(false);
       expect(existsSync(join(clusterDir, 'postmaster.pid'))).toBe(false);
+    });
+
+    it('a Ctrl-C during boot still ends with the embedded PostgreSQL stopped', async () => {
+      const odc = start({ ODC_DATA_DIR: dataDir, ODC_PORT: '0', ODC_DEPLOYER_PORT: '0' });
+      const postmaster = postmasterPid(await clusterDirOf(odc));
+      odc.child.kill('SIGINT');
+      expect((await odc.exited).code).toBe(0);
+      expect(isProcessAlive(postmaster)).toBe(false);
+    });
+
+    it('refuses a second process on the same data folder and leaves the first one running', async () => {
+      const first = start({ ODC_DATA_DIR: dataDir, ODC_ROLES: 'worker' });
+      await first.waitFor(isReady);
+      const postmaster = postmasterPid(await clusterDirOf(first));
+      const second = start({ ODC_DATA_DIR: dataDir, ODC_ROLES: 'worker' });
+      expect((await second.exited).code).toBe(1);
+      expect(second.output()).toContain(`is in use by another ODC process (pid ${first.child.pid})`);
+      expect(isProcessAlive(postmaster)).toBe(true);
+      first.child.kill('SIGTERM');
+      expect((await first.exited).code).toBe(0);
+      expect(isProcessAlive(postmaster)).toBe(false);
     });
 
     it('stops a PostgreSQL left behind by a killed process and starts cleanly', async () => {

@@ -17,10 +17,6 @@ export class CapturedLogs {
       done();
     },
   });
-
-  text(): string {
-    return this.lines.map((line) => JSON.stringify(line)).join('\n');
-  }
 }
 
 export interface TestAppOptions {

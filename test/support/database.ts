@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import { withDatabase } from '../../src/infra/database/database-url';
 import { TEST_ENV } from './shared-state';
 
 function adminUrl(): string {
@@ -20,12 +21,6 @@ async function withAdmin<T>(work: (client: Client) => Promise<T>): Promise<T> {
   }
 }
 
-function urlOf(database: string): string {
-  const url = new URL(adminUrl());
-  url.pathname = `/${database}`;
-  return url.toString();
-}
-
 export interface TestDatabase {
   name: string;
   url: string;
@@ -43,7 +38,7 @@ export async function createTestDatabase(options: { empty?: boolean } = {}): Pro
   );
   return {
     name,
-    url: urlOf(name),
+    url: withDatabase(adminUrl(), name),
     drop: () =>
       withAdmin((client) =>
         client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)} WITH (FORCE)`),

@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../../src/infra/database/data-source-options';
+import { withDatabase } from '../../src/infra/database/database-url';
 import { EmbeddedPostgres } from '../../src/infra/database/embedded-postgres';
 import { migrateExclusively } from '../../src/infra/database/migrate';
 import { projectRoot } from '../../src/app/version';
@@ -19,7 +20,9 @@ export default async function setup(): Promise<void> {
   let embedded: EmbeddedPostgres | undefined;
   let adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {
-    embedded = await EmbeddedPostgres.start({ dataDir: mkdtempSync(join(tmpdir(), 'odc-test-')) });
+    const dataDir = mkdtempSync(join(tmpdir(), 'odc-test-'));
+    chmodSync(dataDir, 0o755); // reachable by the postgres user, so the cluster lives (and is removed) in it
+    embedded = await EmbeddedPostgres.start({ dataDir });
     adminUrl = embedded.url;
   }
   const template = `odc_test_template_${process.pid}`;
@@ -40,12 +43,6 @@ export default async function setup(): Promise<void> {
   console.log(
     `\n[test setup] PostgreSQL ${embedded ? 'embedded' : 'from DATABASE_URL'} ready in ${Date.now() - started} ms`,
   );
-}
-
-export function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
 }
 
 async function recreateDatabase(adminUrl: string, name: string): Promise<void> {

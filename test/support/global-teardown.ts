@@ -9,7 +9,9 @@ export default async function teardown(): Promise<void> {
   }
   if (state.embedded) {
     await state.embedded.stop('immediate');
-    rmSync(state.embedded.dataDir, { recursive: true, force: true });
+    for (const dir of [state.embedded.dataDir, state.embedded.clusterDir]) {
+      rmSync(dir, { recursive: true, force: true });
+    }
     return;
   }
   const client = new Client({ connectionString: state.adminUrl });

@@ -1,52 +1,54 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/app/version';
 
+export type LogLine = Record<string, unknown>;
+
 export interface OdcProcess {
   child: ChildProcess;
-  lines: Record<string, unknown>[];
+  lines: LogLine[];
   output(): string;
-  waitFor(
-    predicate: (line: Record<string, unknown>) => boolean,
-    timeoutMs?: number,
-  ): Promise<Record<string, unknown>>;
+  waitFor(predicate: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Runs the compiled app (`dist/src/main.js`, as `npm start` does) with exactly the given environment. */
+/**
+ * Runs the compiled app (`dist/src/main.js`, as `npm start` does) with exactly the given
+ * environment, from a neutral working folder (so a developer's `.env` is not read).
+ */
 export function spawnOdc(env: Record<string, string>): OdcProcess {
   const child = spawn(process.execPath, [join(projectRoot(), 'dist/src/main.js')], {
-    cwd: projectRoot(),
+    cwd: tmpdir(),
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ODC_LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const lines: Record<string, unknown>[] = [];
+  const lines: LogLine[] = [];
   let raw = '';
-  const waiters: {
-    predicate: (line: Record<string, unknown>) => boolean;
-    resolve: (line: Record<string, unknown>) => void;
-  }[] = [];
-  const onChunk = (chunk: Buffer) => {
-    raw += chunk.toString('utf8');
-    for (const text of chunk.toString('utf8').split('\n').filter(Boolean)) {
-      let line: Record<string, unknown>;
-      try {
-        line = JSON.parse(text) as Record<string, unknown>;
-      } catch {
-        line = { msg: text };
-      }
-      lines.push(line);
-      for (const waiter of [...waiters]) {
-        if (waiter.predicate(line)) {
-          waiters.splice(waiters.indexOf(waiter), 1);
-          waiter.resolve(line);
-        }
-      }
+  const pending = { stdout: '', stderr: '' };
+  const waiters: { predicate: (line: LogLine) => boolean; resolve: (line: LogLine) => void }[] = [];
+  const record = (text: string) => {
+    let line: LogLine;
+    try {
+      line = JSON.parse(text) as LogLine;
+    } catch {
+      line = { msg: text };
+    }
+    lines.push(line);
+    for (const waiter of waiters.filter((w) => w.predicate(line))) {
+      waiters.splice(waiters.indexOf(waiter), 1);
+      waiter.resolve(line);
     }
   };
-  child.stdout.on('data', onChunk);
-  child.stderr.on('data', onChunk);
+  const onChunk = (stream: keyof typeof pending) => (chunk: Buffer) => {
+    raw += chunk.toString('utf8');
+    const parts = (pending[stream] + chunk.toString('utf8')).split('\n');
+    pending[stream] = parts.pop() ?? ''; // a line split across chunks waits for its end
+    parts.filter(Boolean).forEach(record);
+  };
+  child.stdout.on('data', onChunk('stdout'));
+  child.stderr.on('data', onChunk('stderr'));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal })),
   );
@@ -72,14 +74,28 @@ export function spawnOdc(env: Record<string, string>): OdcProcess {
   };
 }
 
-export const isReady = (line: Record<string, unknown>) =>
-  typeof line.msg === 'string' && line.msg.startsWith('ODC ready');
+export const isReady = (line: LogLine) => typeof line.msg === 'string' && line.msg.startsWith('ODC ready');
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
+/** The TCP ports a process listens on, from /proc (its socket inodes matched against LISTEN rows). */
+export function listeningPorts(pid: number): number[] {
+  const inodes = new Set(
+    readdirSync(`/proc/${pid}/fd`)
+      .map((fd) => {
+        try {
+          return /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1];
+        } catch {
+          return undefined;
+        }
+      })
+      .filter((inode): inode is string => inode !== undefined),
+  );
+  const LISTEN = '0A';
+  return ['/proc/net/tcp', '/proc/net/tcp6'].flatMap((table) =>
+    readFileSync(table, 'utf8')
+      .split('\n')
+      .slice(1)
+      .map((row) => row.trim().split(/\s+/))
+      .filter((cols) => cols[3] === LISTEN && inodes.has(cols[9]))
+      .map((cols) => Number.parseInt(cols[1].split(':')[1], 16)),
+  );
 }

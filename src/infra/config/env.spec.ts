@@ -1,4 +1,4 @@
-import { ConfigError, configKeys, describeConfig, loadConfig } from './env';
+import { ConfigError, describeConfig, loadConfig } from './env';
 
 function problemsOf(source: Record<string, string>): string[] {
   try {
@@ -58,6 +58,8 @@ describe('loadConfig', () => {
     expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
       expect.stringMatching(/^DATABASE_URL: .*required/),
     ]);
+    expect(problemsOf({ DATABASE_URL: 'postgres://odc:hunter2@db:99999/odc' })).toHaveLength(1);
+    expect(problemsOf({ DATABASE_URL: 'postgres:///odc' })).toHaveLength(1);
     const problems = problemsOf({ DATABASE_URL: 'mysql://root:hunter2@db/x' });
     expect(problems.join('\n')).not.toContain('hunter2');
     expect(problems[0]).toContain('(got ***)');
@@ -75,10 +77,5 @@ describe('describeConfig', () => {
     );
     expect(described.DATABASE_URL).toBe('postgres://odc:***@db.internal:5432/odc');
     expect(JSON.stringify(described)).not.toContain('s3cret');
-  });
-
-  it('covers every variable', () => {
-    expect(Object.keys(describeConfig(loadConfig({})))).toEqual(configKeys());
-    expect(configKeys()).toContain('ODC_OPS_PORT');
   });
 });

@@ -57,6 +57,31 @@ function emptyToUndefined({ value }: { value: unknown }): unknown {
   return value === '' ? undefined : value;
 }
 
+function isPostgresUrl(value: unknown): boolean {
+  try {
+    const url = new URL(String(value));
+    return ['postgres:', 'postgresql:'].includes(url.protocol) && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** A postgres:// URL with a host (the port, if any, in range): what `pg` will actually connect with. */
+function IsPostgresUrl(): PropertyDecorator {
+  return (target, propertyName) => {
+    registerDecorator({
+      name: 'isPostgresUrl',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      validator: { validate: isPostgresUrl },
+      options: {
+        message:
+          'DATABASE_URL must be a postgres://user:password@host:port/database URL (required when NODE_ENV=production, unless the only role is deployer)',
+      },
+    });
+  };
+}
+
 /** A TCP port; 0 asks the OS for a free one (tests). */
 function IsPort(): PropertyDecorator {
   return applyDecorators(Transform(toNumber), IsInt(), Min(0), Max(65535));
@@ -135,10 +160,7 @@ export class AppConfig {
     (env: AppConfig) =>
       (env.NODE_ENV === 'production' && rolesNeedDatabase(env.ODC_ROLES)) || env.DATABASE_URL !== undefined,
   )
-  @Matches(/^postgres(ql)?:\/\/\S+$/, {
-    message:
-      'DATABASE_URL must be a postgres:// connection URL (required when NODE_ENV=production, unless the only role is deployer)',
-  })
+  @IsPostgresUrl()
   DATABASE_URL?: string;
 
   @IsString()
@@ -179,10 +201,6 @@ export class AppConfig {
 
   get roles(): ReadonlySet<Role> {
     return parseRoles(this.ODC_ROLES);
-  }
-
-  get isProduction(): boolean {
-    return this.NODE_ENV === 'production';
   }
 
   get logFormat(): 'json' | 'pretty' {

@@ -8,9 +8,18 @@ export interface DatabaseModuleOptions extends DatabaseSettings {
   runMigrations: boolean;
 }
 
+/** A failed migration is not retried: it would fail the same way, and the boot should say so now. */
+class MigrationFailedError extends Error {
+  constructor(cause: unknown) {
+    super(`migrations failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'MigrationFailedError';
+  }
+}
+
 /**
  * TypeORM on the resolved database URL. Migrations run inside the data source factory, so no
- * provider that needs the database is built before the schema is current.
+ * provider that needs the database is built before the schema is current. A database that is not
+ * reachable yet (starting alongside us) gets a few retries; then the boot fails and says why.
  */
 @Module({})
 export class DatabaseModule {
@@ -21,18 +30,28 @@ export class DatabaseModule {
       global: true,
       imports: [
         TypeOrmModule.forRootAsync({
-          useFactory: () => dataSourceOptions(options),
+          useFactory: () => ({
+            ...dataSourceOptions(options),
+            retryAttempts: 3,
+            retryDelay: 2000,
+            toRetry: (error: unknown) => !(error instanceof MigrationFailedError),
+          }),
           dataSourceFactory: async (dsOptions) => {
             const dataSource = await new DataSource(dsOptions!).initialize();
-            if (options.runMigrations) {
+            if (!options.runMigrations) {
+              logger.log('migrations skipped (ODC_DB_SKIP_MIGRATIONS)');
+              return dataSource;
+            }
+            try {
               const applied = await migrateExclusively(dataSource);
               logger.log(
                 applied.length > 0 ? `applied migrations: ${applied.join(', ')}` : 'schema is current',
               );
-            } else {
-              logger.log('migrations skipped (ODC_DB_SKIP_MIGRATIONS)');
+              return dataSource;
+            } catch (error) {
+              await dataSource.destroy();
+              throw new MigrationFailedError(error);
             }
-            return dataSource;
           },
         }),
       ],

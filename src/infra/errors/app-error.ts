@@ -3,6 +3,7 @@
  * `ErrorCode` below and a case to `httpStatusFor`; the compiler refuses an unmapped code.
  */
 export enum CommonErrorCode {
+  BadRequest = 'bad_request',
   ValidationFailed = 'validation_failed',
   MalformedJson = 'malformed_json',
   UnsupportedMediaType = 'unsupported_media_type',
@@ -42,6 +43,7 @@ function assertUnreachable(value: never): never {
 
 export function httpStatusFor(code: ErrorCode): number {
   switch (code) {
+    case CommonErrorCode.BadRequest:
     case CommonErrorCode.ValidationFailed:
     case CommonErrorCode.MalformedJson:
       return 400;
@@ -73,7 +75,7 @@ export function httpStatusFor(code: ErrorCode): number {
 /** The code a bare HTTP status stands for, for errors raised by the framework itself. */
 export function codeForStatus(status: number): ErrorCode {
   const byStatus: Record<number, ErrorCode> = {
-    400: CommonErrorCode.ValidationFailed,
+    400: CommonErrorCode.BadRequest,
     401: CommonErrorCode.Unauthorized,
     403: CommonErrorCode.Forbidden,
     404: CommonErrorCode.NotFound,
@@ -84,5 +86,5 @@ export function codeForStatus(status: number): ErrorCode {
     429: CommonErrorCode.RateLimited,
     503: CommonErrorCode.NotReady,
   };
-  return byStatus[status] ?? (status >= 500 ? CommonErrorCode.Internal : CommonErrorCode.ValidationFailed);
+  return byStatus[status] ?? (status >= 500 ? CommonErrorCode.Internal : CommonErrorCode.BadRequest);
 }

@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { AppError, codeForStatus, CommonErrorCode, httpStatusFor } from '../errors/app-error';
+import { AppError, codeForStatus, httpStatusFor } from '../errors/app-error';
 import type { ErrorResponse } from './error-response';
 import { requestIdOf } from './request-id';
 
@@ -69,10 +69,13 @@ export class AllExceptionsFilter implements ExceptionFilter {
     if (exception instanceof HttpException && exception.getStatus() < 500) {
       return fromHttpException(exception);
     }
+    // Anything else is a failure: logged with its stack, answered with nothing but the request id
+    // (a deliberate 5xx HttpException keeps its status).
     this.logger.error({ err: exception, requestId }, 'unhandled error');
+    const status = exception instanceof HttpException ? exception.getStatus() : 500;
     return {
-      status: 500,
-      body: { code: CommonErrorCode.Internal, message: `Internal error; quote request id ${requestId}` },
+      status,
+      body: { code: codeForStatus(status), message: `Internal error; quote request id ${requestId}` },
     };
   }
 }

@@ -72,8 +72,9 @@ export class QueueService implements OnModuleInit, BeforeApplicationShutdown {
     });
   }
 
-  isStarted(): boolean {
-    return this.started;
+  /** Started, and its schema answers (a query through the queue's own pool). */
+  async isReady(): Promise<boolean> {
+    return this.started && (await this.boss.isInstalled());
   }
 
   /**
@@ -83,9 +84,7 @@ export class QueueService implements OnModuleInit, BeforeApplicationShutdown {
   async defineQueue(definition: QueueDefinition): Promise<void> {
     const { name, policy, ...options } = { notify: true, ...definition };
     await this.boss.createQueue(name, { policy, ...options });
-    if (Object.keys(options).length > 0) {
-      await this.boss.updateQueue(name, options);
-    }
+    await this.boss.updateQueue(name, options);
   }
 
   async send<T extends object>(queue: string, data: T, options: EnqueueOptions = {}): Promise<string | null> {
