@@ -1,0 +1,564 @@
+/**
+ * A Kubernetes API server over plain node:http, for tests, demos and benchmarks: the real REST
+ * paths, discovery, Status errors, resourceVersion semantics, patches (merge, strategic, JSON,
+ * server-side apply), watches and cascading deletes, on an in-memory store.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parse as parseYaml } from 'yaml';
+import { GarbageCollector, type PropagationPolicy } from './garbage-collector';
+import { recordUpdate, serverSideApply } from './managed-fields';
+import { jsonPatch, mergePatch, strategicMergePatch, type Json } from './patch';
+import { apiVersionOf, findType, groupVersions, RESOURCE_TYPES, type ResourceType } from './resources';
+import { fieldValue, matches, parseSelector, SelectorError, SELECTABLE_FIELDS } from './selectors';
+import { StatusError } from './status';
+import { ObjectStore, type K8sObject, type StoreEvent } from './store';
+import { loadSchemaValidators, ObjectValidator } from './validation';
+
+export const SIMULATED_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0-odc-sim' };
+const BODY_LIMIT = 3 * 1024 * 1024;
+
+interface Route {
+  type: ResourceType;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+}
+
+type Query = URLSearchParams;
+
+export interface ApiServerOptions {
+  host?: string;
+  port?: number;
+  /** Pod log lines, for `GET …/pods/{name}/log` (the kubelet simulation provides them). */
+  podLogs?: (pod: K8sObject, container: string | undefined) => string[];
+}
+
+export class SimulatedApiServer {
+  readonly store = new ObjectStore();
+  readonly garbageCollector = new GarbageCollector(this.store);
+  private server?: Server;
+
+  private constructor(
+    private readonly validator: ObjectValidator,
+    private readonly options: ApiServerOptions,
+  ) {
+    for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
+      this.store.create(this.type('', 'namespaces'), {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name, labels: { 'kubernetes.io/metadata.name': name } },
+        spec: { finalizers: ['kubernetes'] },
+        status: { phase: 'Active' },
+      });
+    }
+  }
+
+  static async start(options: ApiServerOptions = {}): Promise<SimulatedApiServer> {
+    const apiServer = new SimulatedApiServer(new ObjectValidator(await loadSchemaValidators()), options);
+    const server = createServer((req, res) => {
+      apiServer.handle(req, res).catch((error: unknown) => apiServer.fail(res, error));
+    });
+    server.keepAliveTimeout = 60_000;
+    await new Promise<void>((resolve) =>
+      server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve),
+    );
+    apiServer.server = server;
+    return apiServer;
+  }
+
+  get url(): string {
+    const { port } = this.server!.address() as AddressInfo;
+    return `http://${this.options.host ?? '127.0.0.1'}:${port}`;
+  }
+
+  async close(): Promise<void> {
+    this.garbageCollector.stop();
+    const server = this.server;
+    if (!server) {
+      return;
+    }
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  type(group: string, plural: string): ResourceType {
+    return RESOURCE_TYPES.find((t) => t.group === group && t.plural === plural)!;
+  }
+
+  // ---- HTTP plumbing -------------------------------------------------------------------------
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://sim');
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    const discovery = this.discovery(path);
+    if (discovery !== undefined && req.method === 'GET') {
+      return this.send(res, 200, discovery);
+    }
+    if (['/healthz', '/livez', '/readyz'].includes(path)) {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+      return;
+    }
+    const route = this.route(path);
+    if (!route) {
+      throw new StatusError('NotFound', 'the server could not find the requested resource');
+    }
+    const body = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(req.method ?? '') ? await readBody(req) : '';
+    this.dispatch(req, res, route, url.searchParams, body);
+  }
+
+  private fail(res: ServerResponse, error: unknown): void {
+    const status =
+      error instanceof StatusError
+        ? error
+        : error instanceof SelectorError
+          ? new StatusError('BadRequest', error.message)
+          : new StatusError('InternalError', `Internal error occurred: ${(error as Error).message}`);
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    this.send(res, status.code, status.toStatus());
+  }
+
+  private send(res: ServerResponse, code: number, body: unknown): void {
+    const text = JSON.stringify(body);
+    res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  // ---- discovery -----------------------------------------------------------------------------
+
+  private discovery(path: string): unknown {
+    if (path === '/version') {
+      return {
+        ...SIMULATED_VERSION,
+        gitCommit: 'simulated',
+        gitTreeState: 'clean',
+        buildDate: '2026-01-01T00:00:00Z',
+        goVersion: 'go1.23',
+        compiler: 'gc',
+        platform: 'linux/amd64',
+      };
+    }
+    if (path === '/api') {
+      return {
+        kind: 'APIVersions',
+        versions: ['v1'],
+        serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1' }],
+      };
+    }
+    const groups = groupVersions().filter((gv) => gv.group !== '');
+    const groupEntry = (group: string) => {
+      const versions = groups
+        .filter((gv) => gv.group === group)
+        .map((gv) => ({ groupVersion: `${group}/${gv.version}`, version: gv.version }));
+      return { name: group, versions, preferredVersion: versions[0] };
+    };
+    if (path === '/apis') {
+      return {
+        kind: 'APIGroupList',
+        apiVersion: 'v1',
+        groups: [...new Set(groups.map((g) => g.group))].map(groupEntry),
+      };
+    }
+    const groupMatch = /^\/apis\/([^/]+)$/.exec(path);
+    if (groupMatch && groups.some((g) => g.group === groupMatch[1])) {
+      return { kind: 'APIGroup', apiVersion: 'v1', ...groupEntry(groupMatch[1]) };
+    }
+    const versionMatch = /^\/api\/(v1)$/.exec(path) ?? /^\/apis\/([^/]+\/[^/]+)$/.exec(path);
+    if (versionMatch) {
+      const groupVersion = versionMatch[1];
+      const types = RESOURCE_TYPES.filter((t) => apiVersionOf(t) === groupVersion);
+      if (types.length === 0) {
+        return undefined;
+      }
+      return {
+        kind: 'APIResourceList',
+        apiVersion: 'v1',
+        groupVersion,
+        resources: types.flatMap(resourceEntries),
+      };
+    }
+    return undefined;
+  }
+
+  private route(path: string): Route | undefined {
+    const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+    let group: string;
+    let version: string;
+    let rest: string[];
+    if (parts[0] === 'api' && parts[1] === 'v1') {
+      [group, version, rest] = ['', 'v1', parts.slice(2)];
+    } else if (parts[0] === 'apis' && parts.length >= 3) {
+      [group, version, rest] = [parts[1], parts[2], parts.slice(3)];
+    } else {
+      return undefined;
+    }
+    let namespace: string | undefined;
+    const namespaceObject =
+      rest[0] === 'namespaces' && (rest.length <= 2 || ['status', 'finalize'].includes(rest[2]));
+    if (rest[0] === 'namespaces' && !namespaceObject) {
+      namespace = rest[1];
+      rest = rest.slice(2);
+    }
+    const [plural, name, subresource] = rest;
+    const type = findType(group, version, plural);
+    if (!type || (namespace !== undefined && !type.namespaced) || rest.length > 3) {
+      return undefined;
+    }
+    return { type, namespace, name, subresource };
+  }
+
+  // ---- verbs ---------------------------------------------------------------------------------
+
+  private dispatch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: Route,
+    query: Query,
+    body: string,
+  ): void {
+    const { type, namespace, name, subresource } = route;
+    if (subresource && !(type.subresources ?? []).includes(subresource as 'status' | 'log')) {
+      throw new StatusError('NotFound', 'the server could not find the requested resource');
+    }
+    const manager = query.get('fieldManager') ?? userAgentManager(req);
+    switch (req.method ?? 'GET') {
+      case 'GET':
+        if (subresource === 'log') {
+          return this.sendLog(res, route, query);
+        }
+        if (name) {
+          return this.send(res, 200, this.store.mustGet(type, namespace, name));
+        }
+        if (query.get('watch') === 'true' || query.get('watch') === '1') {
+          return this.watch(req, res, route, query);
+        }
+        return this.send(res, 200, this.list(route, query));
+      case 'POST':
+        if (name) {
+          throw new StatusError(
+            'MethodNotAllowed',
+            `the server does not allow this method on the requested resource`,
+          );
+        }
+        return this.send(res, 201, this.create(route, parseBody(body, req), manager));
+      case 'PUT':
+        return this.send(res, 200, this.replace(route, parseBody(body, req), manager));
+      case 'PATCH':
+        return this.patch(req, res, route, query, body, manager);
+      case 'DELETE':
+        if (!name) {
+          return this.send(res, 200, this.deleteCollection(route, query));
+        }
+        return this.send(
+          res,
+          200,
+          this.garbageCollector.delete(type, namespace, name, propagation(query, body)),
+        );
+      default:
+        throw new StatusError(
+          'MethodNotAllowed',
+          'the server does not allow this method on the requested resource',
+        );
+    }
+  }
+
+  private filterFor(query: Query): (object: K8sObject) => boolean {
+    const labels = parseSelector(query.get('labelSelector') ?? undefined);
+    const fields = parseSelector(query.get('fieldSelector') ?? undefined);
+    for (const requirement of fields) {
+      if (!SELECTABLE_FIELDS.includes(requirement.key)) {
+        throw new StatusError(
+          'BadRequest',
+          `"${requirement.key}" is not a known field selector: only "${SELECTABLE_FIELDS.join('", "')}"`,
+        );
+      }
+    }
+    return (object) =>
+      matches(labels, (key) => object.metadata.labels?.[key]) &&
+      matches(fields, (key) => fieldValue(object, key));
+  }
+
+  private list(route: Route, query: Query): unknown {
+    const items = this.store
+      .list(route.type, route.namespace, this.filterFor(query))
+      .map(({ apiVersion: _a, kind: _k, ...item }) => item);
+    return {
+      kind: `${route.type.kind}List`,
+      apiVersion: apiVersionOf(route.type),
+      metadata: { resourceVersion: this.store.resourceVersion },
+      items,
+    };
+  }
+
+  private prepare(route: Route, object: K8sObject): K8sObject {
+    if (
+      !object ||
+      typeof object !== 'object' ||
+      typeof object.metadata !== 'object' ||
+      object.metadata === null
+    ) {
+      object = { ...(object ?? {}), metadata: {} } as K8sObject;
+    }
+    const { type, namespace } = route;
+    // As the API server's decoder does: the URL says what kind is meant when the body does not.
+    object.apiVersion ??= apiVersionOf(type);
+    object.kind ??= type.kind;
+    if (type.namespaced) {
+      if (object.metadata.namespace && namespace && object.metadata.namespace !== namespace) {
+        throw new StatusError(
+          'BadRequest',
+          'the namespace of the provided object does not match the namespace sent on the request',
+        );
+      }
+      object.metadata.namespace = namespace ?? object.metadata.namespace ?? 'default';
+      this.store.mustGet(this.type('', 'namespaces'), undefined, object.metadata.namespace);
+    } else {
+      delete object.metadata.namespace;
+    }
+    if (!object.metadata.name && typeof object.metadata.generateName === 'string') {
+      object.metadata.name = `${object.metadata.generateName}${randomBytes(4).toString('hex').slice(0, 5)}`;
+    }
+    return object;
+  }
+
+  private create(route: Route, object: K8sObject, manager: string): K8sObject {
+    const prepared = this.prepare(route, object);
+    this.validator.validate(route.type, prepared);
+    delete prepared.metadata.managedFields;
+    recordUpdate(undefined, prepared, manager);
+    return this.store.create(route.type, prepared);
+  }
+
+  /** PUT: the whole object; on a kind with a status subresource, status is kept (and vice versa). */
+  private replace(route: Route, object: K8sObject, manager: string): K8sObject {
+    const prepared = this.prepare(route, object);
+    if (prepared.metadata.name !== route.name) {
+      throw new StatusError('BadRequest', 'the name of the object does not match the name on the URL');
+    }
+    const current = this.store.mustGet(route.type, route.namespace, route.name);
+    return this.write(route, current, prepared, manager);
+  }
+
+  private write(route: Route, current: K8sObject, next: K8sObject, manager: string): K8sObject {
+    const hasStatus = (route.type.subresources ?? []).includes('status');
+    let merged = next;
+    if (route.subresource === 'status') {
+      merged = {
+        ...current,
+        status: next.status,
+        metadata: { ...current.metadata, resourceVersion: next.metadata.resourceVersion },
+      };
+    } else if (hasStatus) {
+      merged = { ...next, status: current.status };
+      if (current.status === undefined) {
+        delete merged.status;
+      }
+    }
+    this.validator.validate(route.type, merged);
+    if (route.subresource !== 'status') {
+      recordUpdate(current, merged, manager);
+    }
+    return this.store.update(route.type, merged);
+  }
+
+  private patch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: Route,
+    query: Query,
+    body: string,
+    manager: string,
+  ): void {
+    const contentType = (req.headers['content-type'] ?? '').split(';')[0].trim();
+    const { type, namespace, name } = route;
+    if (!name) {
+      throw new StatusError(
+        'MethodNotAllowed',
+        'the server does not allow this method on the requested resource',
+      );
+    }
+    if (contentType === 'application/apply-patch+yaml' || contentType === 'application/apply-patch+json') {
+      const fieldManager = query.get('fieldManager');
+      if (!fieldManager) {
+        throw new StatusError(
+          'BadRequest',
+          'PATCH, application/apply-patch+yaml requests must supply fieldManager',
+        );
+      }
+      const config = this.prepare(route, parseApplyBody(body));
+      if (config.metadata.name !== name) {
+        throw new StatusError('BadRequest', 'the name of the object does not match the name on the URL');
+      }
+      const current = this.store.get(type, namespace, name);
+      const force = query.get('force') === 'true';
+      const applied = serverSideApply(current, config, fieldManager, force);
+      this.validator.validate(type, applied);
+      if (!current) {
+        return this.send(res, 201, this.store.create(type, applied));
+      }
+      delete applied.metadata.resourceVersion;
+      return this.send(res, 200, this.store.update(type, applied));
+    }
+    const current = this.store.mustGet(type, namespace, name);
+    const patch = parseBody(body, req) as unknown as Json;
+    let patched: Json;
+    switch (contentType) {
+      case 'application/merge-patch+json':
+        patched = mergePatch(current as unknown as Json, patch);
+        break;
+      case 'application/strategic-merge-patch+json':
+        patched = strategicMergePatch(current as unknown as Json, patch);
+        break;
+      case 'application/json-patch+json':
+        patched = jsonPatch(current as unknown as Json, patch);
+        break;
+      default:
+        throw new StatusError(
+          'UnsupportedMediaType',
+          `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`,
+        );
+    }
+    const next = patched as unknown as K8sObject;
+    if (next.metadata?.name !== name) {
+      throw new StatusError('BadRequest', 'the name of the object does not match the name on the URL');
+    }
+    const patchedRv = (patch as { metadata?: { resourceVersion?: string } } | null)?.metadata
+      ?.resourceVersion;
+    if (!patchedRv) {
+      delete next.metadata.resourceVersion; // a patch without a precondition always applies to the latest
+    }
+    return this.send(res, 200, this.write(route, current, next, manager));
+  }
+
+  private deleteCollection(route: Route, query: Query): unknown {
+    const policy = propagation(query, '');
+    for (const object of this.store.list(route.type, route.namespace, this.filterFor(query))) {
+      this.garbageCollector.delete(route.type, object.metadata.namespace, object.metadata.name, policy);
+    }
+    return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success' };
+  }
+
+  private sendLog(res: ServerResponse, route: Route, query: Query): void {
+    const pod = this.store.mustGet(route.type, route.namespace, route.name!);
+    const container = query.get('container') ?? undefined;
+    let lines = this.options.podLogs?.(pod, container) ?? [];
+    const tail = query.get('tailLines');
+    if (tail !== null) {
+      lines = lines.slice(-Number(tail));
+    }
+    res.writeHead(200, { 'content-type': 'text/plain' }).end(lines.map((line) => `${line}\n`).join(''));
+  }
+
+  private watch(req: IncomingMessage, res: ServerResponse, route: Route, query: Query): void {
+    const filter = this.filterFor(query);
+    const wanted = (event: StoreEvent) =>
+      event.resource === route.type &&
+      (route.namespace === undefined || event.object.metadata.namespace === route.namespace) &&
+      filter(event.object);
+    const since = query.get('resourceVersion');
+    const backlog: { type: string; object: K8sObject }[] =
+      since && since !== '0'
+        ? this.store
+            .eventsSince(Number(since))
+            .filter(wanted)
+            .map((e) => ({ type: e.type, object: e.object }))
+        : this.store.list(route.type, route.namespace, filter).map((object) => ({ type: 'ADDED', object }));
+    res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    res.flushHeaders(); // clients wait for the headers before they start reading events
+    const write = (event: { type: string; object: K8sObject }) => res.write(`${JSON.stringify(event)}\n`);
+    backlog.forEach(write);
+    const unsubscribe = this.store.subscribe((event) => {
+      if (wanted(event)) {
+        write({ type: event.type, object: event.object });
+      }
+    });
+    const end = () => {
+      unsubscribe();
+      res.end();
+    };
+    const timeout = Number(query.get('timeoutSeconds') ?? 0);
+    const timer = timeout > 0 ? setTimeout(end, timeout * 1000) : undefined;
+    req.on('close', () => {
+      clearTimeout(timer);
+      unsubscribe();
+    });
+    this.server?.once('close', end);
+  }
+}
+
+function resourceEntries(type: ResourceType): Record<string, unknown>[] {
+  const verbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+  const main = {
+    name: type.plural,
+    singularName: type.singular,
+    namespaced: type.namespaced,
+    kind: type.kind,
+    verbs,
+    ...(type.shortNames ? { shortNames: type.shortNames } : {}),
+  };
+  const subresources = (type.subresources ?? []).map((sub) => ({
+    name: `${type.plural}/${sub}`,
+    singularName: '',
+    namespaced: type.namespaced,
+    kind: sub === 'log' ? 'Pod' : type.kind,
+    verbs: sub === 'log' ? ['get'] : ['get', 'patch', 'update'],
+  }));
+  return [main, ...subresources];
+}
+
+function userAgentManager(req: IncomingMessage): string {
+  const agent = req.headers['user-agent'] ?? 'unknown';
+  return agent.split('/')[0] || 'unknown';
+}
+
+function propagation(query: Query, body: string): PropagationPolicy {
+  let policy = query.get('propagationPolicy');
+  if (!policy && body.trim()) {
+    try {
+      policy = (JSON.parse(body) as { propagationPolicy?: string }).propagationPolicy ?? null;
+    } catch {
+      throw new StatusError('BadRequest', 'the body of a DELETE must be DeleteOptions');
+    }
+  }
+  if (policy && !['Background', 'Foreground', 'Orphan'].includes(policy)) {
+    throw new StatusError('BadRequest', `unsupported propagationPolicy "${policy}"`);
+  }
+  return (policy as PropagationPolicy | null) ?? 'Background';
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > BODY_LIMIT) {
+      throw new StatusError('BadRequest', 'the request body is too large');
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseBody(body: string, req: IncomingMessage): K8sObject {
+  try {
+    return JSON.parse(body) as K8sObject;
+  } catch {
+    const type = req.headers['content-type'] ?? '';
+    if (type.includes('yaml')) {
+      return parseApplyBody(body);
+    }
+    throw new StatusError('BadRequest', `the body of the request could not be decoded as JSON`);
+  }
+}
+
+function parseApplyBody(body: string): K8sObject {
+  try {
+    return parseYaml(body) as K8sObject;
+  } catch (error) {
+    throw new StatusError('BadRequest', `error decoding YAML: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,103 @@
+/** The kinds the simulated API server serves, with the metadata discovery and routing need. */
+export interface ResourceType {
+  group: string; // '' for the core group
+  version: string;
+  kind: string;
+  plural: string;
+  singular: string;
+  namespaced: boolean;
+  shortNames?: string[];
+  subresources?: ('status' | 'log')[];
+}
+
+const core = (
+  kind: string,
+  plural: string,
+  namespaced: boolean,
+  extra: Partial<ResourceType> = {},
+): ResourceType => ({
+  group: '',
+  version: 'v1',
+  kind,
+  plural,
+  singular: kind.toLowerCase(),
+  namespaced,
+  ...extra,
+});
+
+const grouped = (
+  group: string,
+  version: string,
+  kind: string,
+  plural: string,
+  extra: Partial<ResourceType> = {},
+): ResourceType => ({
+  group,
+  version,
+  kind,
+  plural,
+  singular: kind.toLowerCase(),
+  namespaced: true,
+  ...extra,
+});
+
+export const RESOURCE_TYPES: ResourceType[] = [
+  core('Namespace', 'namespaces', false, { shortNames: ['ns'], subresources: ['status'] }),
+  core('Node', 'nodes', false, { shortNames: ['no'], subresources: ['status'] }),
+  core('Pod', 'pods', true, { shortNames: ['po'], subresources: ['status', 'log'] }),
+  core('Service', 'services', true, { shortNames: ['svc'], subresources: ['status'] }),
+  core('Endpoints', 'endpoints', true, { shortNames: ['ep'] }),
+  core('ConfigMap', 'configmaps', true, { shortNames: ['cm'] }),
+  core('Secret', 'secrets', true),
+  core('PersistentVolume', 'persistentvolumes', false, { shortNames: ['pv'], subresources: ['status'] }),
+  core('PersistentVolumeClaim', 'persistentvolumeclaims', true, {
+    shortNames: ['pvc'],
+    subresources: ['status'],
+  }),
+  core('Event', 'events', true, { shortNames: ['ev'] }),
+  grouped('storage.k8s.io', 'v1', 'StorageClass', 'storageclasses', {
+    namespaced: false,
+    shortNames: ['sc'],
+  }),
+  grouped('apps', 'v1', 'Deployment', 'deployments', { shortNames: ['deploy'], subresources: ['status'] }),
+  grouped('apps', 'v1', 'ReplicaSet', 'replicasets', { shortNames: ['rs'], subresources: ['status'] }),
+  grouped('networking.k8s.io', 'v1', 'Ingress', 'ingresses', {
+    shortNames: ['ing'],
+    subresources: ['status'],
+  }),
+  grouped('policy', 'v1', 'PodDisruptionBudget', 'poddisruptionbudgets', {
+    shortNames: ['pdb'],
+    subresources: ['status'],
+  }),
+  grouped('batch', 'v1', 'Job', 'jobs', { subresources: ['status'] }),
+  grouped('snapshot.storage.k8s.io', 'v1', 'VolumeSnapshot', 'volumesnapshots', { subresources: ['status'] }),
+  grouped('snapshot.storage.k8s.io', 'v1', 'VolumeSnapshotClass', 'volumesnapshotclasses', {
+    namespaced: false,
+  }),
+];
+
+export function apiVersionOf(type: ResourceType): string {
+  return type.group ? `${type.group}/${type.version}` : type.version;
+}
+
+/** Stable key of a resource type, e.g. `apps/deployments` or `/pods`. */
+export function typeKey(type: ResourceType): string {
+  return `${type.group}/${type.plural}`;
+}
+
+export function findType(group: string, version: string, plural: string): ResourceType | undefined {
+  return RESOURCE_TYPES.find((t) => t.group === group && t.version === version && t.plural === plural);
+}
+
+export function typeOfKind(apiVersion: string, kind: string): ResourceType | undefined {
+  return RESOURCE_TYPES.find((t) => apiVersionOf(t) === apiVersion && t.kind === kind);
+}
+
+/** Group versions served, for discovery: core `v1` under /api, the rest under /apis. */
+export function groupVersions(): { group: string; version: string }[] {
+  const seen = new Map<string, { group: string; version: string }>();
+  for (const type of RESOURCE_TYPES) {
+    seen.set(`${type.group}/${type.version}`, { group: type.group, version: type.version });
+  }
+  return [...seen.values()];
+}

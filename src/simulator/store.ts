@@ -1,0 +1,249 @@
+import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import { typeKey, type ResourceType } from './resources';
+import { alreadyExists, conflict, notFound, StatusError } from './status';
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
+  finalizers?: string[];
+  managedFields?: unknown[];
+  [key: string]: unknown;
+}
+
+export interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  [key: string]: unknown;
+}
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface StoreEvent {
+  type: WatchEventType;
+  resource: ResourceType;
+  object: K8sObject;
+  resourceVersion: number;
+}
+
+type Listener = (event: StoreEvent) => void;
+
+/** How many past events a watch can resume from before it gets 410 Gone (real servers keep ~5 min). */
+const HISTORY = 20_000;
+
+function clone<T>(value: T): T {
+  return structuredClone(value);
+}
+
+function objectKey(namespace: string | undefined, name: string): string {
+  return `${namespace ?? ''}/${name}`;
+}
+
+/** Everything but metadata and status: a change here bumps `metadata.generation`, as Kubernetes does. */
+function specOf(object: K8sObject): Record<string, unknown> {
+  const { metadata: _metadata, status: _status, ...rest } = object;
+  return rest;
+}
+
+/**
+ * The simulated etcd: objects by resource type, one global resourceVersion counter, and an event
+ * history so watches can resume from a resourceVersion.
+ */
+export class ObjectStore {
+  private revision = 0;
+  private readonly objects = new Map<string, Map<string, K8sObject>>();
+  private readonly history: StoreEvent[] = [];
+  private readonly listeners = new Set<Listener>();
+
+  get resourceVersion(): string {
+    return String(this.revision);
+  }
+
+  /** The oldest resourceVersion a watch can still resume after. */
+  get oldestResumable(): number {
+    return this.history.length > 0 ? this.history[0].resourceVersion - 1 : this.revision;
+  }
+
+  get(type: ResourceType, namespace: string | undefined, name: string): K8sObject | undefined {
+    const object = this.bucket(type).get(objectKey(namespace, name));
+    return object ? clone(object) : undefined;
+  }
+
+  mustGet(type: ResourceType, namespace: string | undefined, name: string): K8sObject {
+    const object = this.get(type, namespace, name);
+    if (!object) {
+      throw notFound(type.plural, name, type.group);
+    }
+    return object;
+  }
+
+  list(
+    type: ResourceType,
+    namespace?: string,
+    filter: (object: K8sObject) => boolean = () => true,
+  ): K8sObject[] {
+    const items: K8sObject[] = [];
+    for (const object of this.bucket(type).values()) {
+      if ((namespace === undefined || object.metadata.namespace === namespace) && filter(object)) {
+        items.push(clone(object));
+      }
+    }
+    return items.sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
+  }
+
+  /** Objects of every type whose ownerReferences name this uid. */
+  dependentsOf(uid: string): { type: ResourceType; object: K8sObject }[] {
+    const found: { type: ResourceType; object: K8sObject }[] = [];
+    for (const bucket of this.objects.values()) {
+      for (const object of bucket.values()) {
+        if (object.metadata.ownerReferences?.some((ref) => ref.uid === uid)) {
+          found.push({ type: this.typeOf.get(object)!, object: clone(object) });
+        }
+      }
+    }
+    return found;
+  }
+
+  findByUid(uid: string): { type: ResourceType; object: K8sObject }[] {
+    const found: { type: ResourceType; object: K8sObject }[] = [];
+    for (const bucket of this.objects.values()) {
+      for (const object of bucket.values()) {
+        if (object.metadata.uid === uid) {
+          found.push({ type: this.typeOf.get(object)!, object: clone(object) });
+        }
+      }
+    }
+    return found;
+  }
+
+  create(type: ResourceType, object: K8sObject): K8sObject {
+    const bucket = this.bucket(type);
+    const key = objectKey(object.metadata.namespace, object.metadata.name);
+    if (bucket.has(key)) {
+      throw alreadyExists(type.plural, object.metadata.name, type.group);
+    }
+    const stored = clone(object);
+    stored.metadata.uid = randomUUID();
+    stored.metadata.creationTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    stored.metadata.generation = 1;
+    return this.commit(type, bucket, key, stored, 'ADDED');
+  }
+
+  /**
+   * Replaces an object. With `metadata.resourceVersion` set it must match the stored one (optimistic
+   * concurrency); unchanged content keeps the resourceVersion (a no-op write is not an event).
+   */
+  update(type: ResourceType, object: K8sObject): K8sObject {
+    const bucket = this.bucket(type);
+    const key = objectKey(object.metadata.namespace, object.metadata.name);
+    const current = bucket.get(key);
+    if (!current) {
+      throw notFound(type.plural, object.metadata.name, type.group);
+    }
+    const expected = object.metadata.resourceVersion;
+    if (expected !== undefined && expected !== '' && expected !== current.metadata.resourceVersion) {
+      throw conflict(type.plural, object.metadata.name, type.group);
+    }
+    const next = clone(object);
+    for (const field of [
+      'uid',
+      'creationTimestamp',
+      'generation',
+      'resourceVersion',
+      'deletionTimestamp',
+    ] as const) {
+      if (current.metadata[field] === undefined) {
+        delete next.metadata[field];
+      } else {
+        next.metadata[field] = current.metadata[field] as never;
+      }
+    }
+    if (isDeepStrictEqual(next, current)) {
+      return clone(current);
+    }
+    if (!isDeepStrictEqual(specOf(next), specOf(current))) {
+      next.metadata.generation = (current.metadata.generation ?? 1) + 1;
+    }
+    if (object.metadata.deletionTimestamp && !current.metadata.deletionTimestamp) {
+      next.metadata.deletionTimestamp = object.metadata.deletionTimestamp;
+    }
+    return this.commit(type, bucket, key, next, 'MODIFIED');
+  }
+
+  remove(type: ResourceType, namespace: string | undefined, name: string): K8sObject {
+    const bucket = this.bucket(type);
+    const key = objectKey(namespace, name);
+    const current = bucket.get(key);
+    if (!current) {
+      throw notFound(type.plural, name, type.group);
+    }
+    bucket.delete(key);
+    this.typeOf.delete(current);
+    this.revision += 1;
+    const removed = {
+      ...clone(current),
+      metadata: { ...clone(current.metadata), resourceVersion: String(this.revision) },
+    };
+    this.emit({ type: 'DELETED', resource: type, object: removed, resourceVersion: this.revision });
+    return clone(removed);
+  }
+
+  /** Events after `since` (for a resuming watch); throws Gone when they are no longer kept. */
+  eventsSince(since: number): StoreEvent[] {
+    if (since < this.oldestResumable) {
+      throw new StatusError('Gone', `too old resource version: ${since} (${this.oldestResumable})`);
+    }
+    return this.history.filter((event) => event.resourceVersion > since);
+  }
+
+  subscribe(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private readonly typeOf = new WeakMap<K8sObject, ResourceType>();
+
+  private bucket(type: ResourceType): Map<string, K8sObject> {
+    const key = typeKey(type);
+    let bucket = this.objects.get(key);
+    if (!bucket) {
+      bucket = new Map();
+      this.objects.set(key, bucket);
+    }
+    return bucket;
+  }
+
+  private commit(
+    type: ResourceType,
+    bucket: Map<string, K8sObject>,
+    key: string,
+    object: K8sObject,
+    eventType: WatchEventType,
+  ): K8sObject {
+    this.revision += 1;
+    object.metadata.resourceVersion = String(this.revision);
+    bucket.set(key, object);
+    this.typeOf.set(object, type);
+    this.emit({ type: eventType, resource: type, object: clone(object), resourceVersion: this.revision });
+    return clone(object);
+  }
+
+  private emit(event: StoreEvent): void {
+    this.history.push(event);
+    if (this.history.length > HISTORY * 1.25) {
+      this.history.splice(0, this.history.length - HISTORY); // trimmed in chunks: O(1) amortised
+    }
+    for (const listener of this.listeners) {
+      listener(event);
+    }
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * What the API server checks before storing an object: the official OpenAPI schema of the kind
+ * (compiled validators from `kubernetes-models`), name rules, and the few semantic rules of
+ * Kubernetes' own validation that our clients can trip over (a container needs an image, …).
+ */
+import { apiVersionOf, typeKey, RESOURCE_TYPES, type ResourceType } from './resources';
+import { invalid, type StatusCause } from './status';
+import type { K8sObject } from './store';
+
+interface SchemaError {
+  instancePath: string;
+  keyword: string;
+  params: Record<string, unknown>;
+}
+type SchemaValidator = ((data: unknown) => boolean) & { errors?: SchemaError[] | null };
+
+const GROUP_PREFIX: Record<string, string> = {
+  '': 'Core',
+  apps: 'Apps',
+  'networking.k8s.io': 'Networking',
+  policy: 'Policy',
+  batch: 'Batch',
+  'storage.k8s.io': 'Storage',
+};
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** Kinds whose names must be DNS-1123 labels (they become host names), not subdomains. */
+const LABEL_NAMED = new Set(['Namespace', 'Service']);
+
+/** Loads the compiled schema validators once (ES modules, hence asynchronous). */
+export async function loadSchemaValidators(): Promise<Map<string, SchemaValidator>> {
+  const validators = new Map<string, SchemaValidator>();
+  for (const type of RESOURCE_TYPES) {
+    const prefix = GROUP_PREFIX[type.group];
+    if (prefix === undefined) {
+      continue; // snapshot.storage.k8s.io is a CRD: no official schema ships with kubernetes-models
+    }
+    const module = `kubernetes-models/_schemas/IoK8sApi${prefix}${type.version.toUpperCase()}${type.kind}`;
+    const { validate } = (await import(module)) as { validate: SchemaValidator };
+    validators.set(typeKey(type), validate);
+  }
+  return validators;
+}
+
+function field(instancePath: string): string {
+  return instancePath
+    .split('/')
+    .slice(1)
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part), '');
+}
+
+function schemaCauses(errors: SchemaError[]): StatusCause[] {
+  return errors.map((error) => {
+    const at = field(error.instancePath);
+    if (error.keyword === 'required') {
+      const missing = String(error.params.missingProperty);
+      return {
+        reason: 'FieldValueRequired',
+        message: 'Required value',
+        field: at ? `${at}.${missing}` : missing,
+      };
+    }
+    if (error.keyword === 'type') {
+      return {
+        reason: 'FieldValueTypeInvalid',
+        message: `Invalid value: expected ${String(error.params.type)}`,
+        field: at,
+      };
+    }
+    if (error.keyword === 'enum') {
+      const allowed = (error.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ');
+      return {
+        reason: 'FieldValueNotSupported',
+        message: `Unsupported value: supported values: ${allowed}`,
+        field: at,
+      };
+    }
+    return { reason: 'FieldValueInvalid', message: `Invalid value: ${error.keyword}`, field: at };
+  });
+}
+
+function nameCauses(type: ResourceType, object: K8sObject): StatusCause[] {
+  const name = object.metadata?.name;
+  if (!name) {
+    return [
+      {
+        reason: 'FieldValueRequired',
+        message: 'Required value: name or generateName is required',
+        field: 'metadata.name',
+      },
+    ];
+  }
+  const [pattern, what] = LABEL_NAMED.has(type.kind)
+    ? [DNS1123_LABEL, 'a lowercase RFC 1123 label']
+    : [DNS1123_SUBDOMAIN, 'a lowercase RFC 1123 subdomain'];
+  const limit = LABEL_NAMED.has(type.kind) ? 63 : 253;
+  if (!pattern.test(name) || name.length > limit) {
+    return [
+      {
+        reason: 'FieldValueInvalid',
+        message: `Invalid value: "${name}": must be ${what} (lower case alphanumeric characters, '-' or '.', starting and ending with an alphanumeric character, at most ${limit} characters)`,
+        field: 'metadata.name',
+      },
+    ];
+  }
+  return [];
+}
+
+type Containers = { name?: unknown; image?: unknown }[];
+
+function podSpecCauses(spec: { containers?: Containers } | undefined, at: string): StatusCause[] {
+  if (!spec) {
+    return [{ reason: 'FieldValueRequired', message: 'Required value', field: at }];
+  }
+  if (!Array.isArray(spec.containers) || spec.containers.length === 0) {
+    return [{ reason: 'FieldValueRequired', message: 'Required value', field: `${at}.containers` }];
+  }
+  return spec.containers.flatMap((container, index) => {
+    const causes: StatusCause[] = [];
+    if (typeof container.name !== 'string' || !DNS1123_LABEL.test(container.name)) {
+      causes.push({
+        reason: 'FieldValueRequired',
+        message: 'Required value',
+        field: `${at}.containers[${index}].name`,
+      });
+    }
+    if (typeof container.image !== 'string' || container.image.trim() === '') {
+      causes.push({
+        reason: 'FieldValueRequired',
+        message: 'Required value',
+        field: `${at}.containers[${index}].image`,
+      });
+    }
+    return causes;
+  });
+}
+
+/** Kubernetes' semantic checks that the OpenAPI schema cannot express, for the kinds that need them. */
+function semanticCauses(object: K8sObject): StatusCause[] {
+  const spec = object.spec as Record<string, unknown> | undefined;
+  switch (object.kind) {
+    case 'Pod':
+      return podSpecCauses(spec, 'spec');
+    case 'Deployment':
+    case 'ReplicaSet':
+    case 'Job': {
+      const template = spec?.template as { spec?: { containers?: Containers } } | undefined;
+      const causes = podSpecCauses(template?.spec, 'spec.template.spec');
+      if (object.kind !== 'Job' && !spec?.selector) {
+        causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.selector' });
+      }
+      return causes;
+    }
+    default:
+      return [];
+  }
+}
+
+export class ObjectValidator {
+  constructor(private readonly schemas: Map<string, SchemaValidator>) {}
+
+  /** Throws 422 Invalid with every cause, as the API server does. */
+  validate(type: ResourceType, object: K8sObject): void {
+    const causes = [...nameCauses(type, object)];
+    if (object.apiVersion !== apiVersionOf(type) || object.kind !== type.kind) {
+      causes.push({
+        reason: 'FieldValueInvalid',
+        message: `Invalid value: "${object.apiVersion}, Kind=${object.kind}": must be ${apiVersionOf(type)}, Kind=${type.kind}`,
+        field: 'kind',
+      });
+    }
+    const schema = this.schemas.get(typeKey(type));
+    if (schema && !schema(object)) {
+      causes.push(...schemaCauses(schema.errors ?? []));
+    }
+    if (causes.length === 0) {
+      causes.push(...semanticCauses(object));
+    }
+    if (causes.length > 0) {
+      throw invalid(type.kind, object.metadata?.name ?? '', causes, type.group);
+    }
+  }
+}
