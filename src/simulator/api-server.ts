@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse as parseYaml } from 'yaml';
+import { NO_FAULTS, type SimulatorFaults } from './config';
 import { GarbageCollector, type PropagationPolicy } from './garbage-collector';
 import { recordUpdate, serverSideApply } from './managed-fields';
 import { jsonPatch, mergePatch, strategicMergePatch, type Json } from './patch';
@@ -31,6 +32,8 @@ type Query = URLSearchParams;
 export interface ApiServerOptions {
   host?: string;
   port?: number;
+  /** Injected latency and errors on resource requests (mutable at run time through `faults`). */
+  faults?: SimulatorFaults;
   /** Pod log lines, for `GET …/pods/{name}/log` (the kubelet simulation provides them). */
   podLogs?: (pod: K8sObject, container: string | undefined) => string[];
 }
@@ -38,12 +41,14 @@ export interface ApiServerOptions {
 export class SimulatedApiServer {
   readonly store = new ObjectStore();
   readonly garbageCollector = new GarbageCollector(this.store);
+  faults: SimulatorFaults;
   private server?: Server;
 
   private constructor(
     private readonly validator: ObjectValidator,
     private readonly options: ApiServerOptions,
   ) {
+    this.faults = options.faults ?? NO_FAULTS;
     for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
       this.store.create(this.type('', 'namespaces'), {
         apiVersion: 'v1',
@@ -104,8 +109,20 @@ export class SimulatedApiServer {
     if (!route) {
       throw new StatusError('NotFound', 'the server could not find the requested resource');
     }
+    await this.injectFaults();
     const body = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(req.method ?? '') ? await readBody(req) : '';
     this.dispatch(req, res, route, url.searchParams, body);
+  }
+
+  private async injectFaults(): Promise<void> {
+    const { latencyMs, jitterMs, errorRate } = this.faults;
+    const delay = latencyMs + Math.random() * jitterMs;
+    if (delay > 0) {
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+    if (errorRate > 0 && Math.random() < errorRate) {
+      throw new StatusError('InternalError', 'Internal error occurred: injected fault');
+    }
   }
 
   private fail(res: ServerResponse, error: unknown): void {
@@ -330,7 +347,7 @@ export class SimulatedApiServer {
     this.validator.validate(route.type, prepared);
     delete prepared.metadata.managedFields;
     recordUpdate(undefined, prepared, manager);
-    return this.store.create(route.type, prepared);
+    return this.store.create(route.type, withInitialStatus(route.type, prepared));
   }
 
   /** PUT: the whole object; on a kind with a status subresource, status is kept (and vice versa). */
@@ -488,6 +505,23 @@ export class SimulatedApiServer {
     });
     this.server?.once('close', end);
   }
+}
+
+/** Status is not the client's to set on create (kinds with a status subresource); some kinds start with one. */
+const INITIAL_STATUS: Record<string, Record<string, unknown>> = {
+  Pod: { phase: 'Pending', qosClass: 'BestEffort' },
+  Namespace: { phase: 'Active' },
+  PersistentVolumeClaim: { phase: 'Pending' },
+  PersistentVolume: { phase: 'Available' },
+};
+
+function withInitialStatus(type: ResourceType, object: K8sObject): K8sObject {
+  if (!(type.subresources ?? []).includes('status') || type.kind === 'Node') {
+    return object;
+  }
+  const { status: _ignored, ...rest } = object;
+  const initial = INITIAL_STATUS[type.kind];
+  return initial ? { ...rest, status: initial } : rest;
 }
 
 function resourceEntries(type: ResourceType): Record<string, unknown>[] {

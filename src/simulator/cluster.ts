@@ -1,0 +1,155 @@
+/**
+ * A whole simulated cluster: the API server plus nodes from the configured pools, the scheduler,
+ * kubelets, workload, storage and garbage-collection controllers. Tests start one in-process;
+ * `npm run simulator` runs one standalone; benchmarks run several.
+ */
+import { SimulatedApiServer } from './api-server';
+import type { NodePool, SimulatorConfig, SimulatorFaults } from './config';
+import { EventRecorder } from './events';
+import { Kubelets, withCondition } from './kubelet';
+import { RESOURCE_TYPES, type ResourceType } from './resources';
+import { condition, Scheduler } from './scheduler';
+import { VolumeControllers } from './volumes';
+import { WorkloadControllers } from './workloads';
+
+const typeOf = (kind: string): ResourceType => RESOURCE_TYPES.find((t) => t.kind === kind)!;
+
+export const GPU_PRODUCT_LABEL = 'nvidia.com/gpu.product';
+export const POOL_LABEL = 'odc.dev/node-pool';
+
+function nodeFor(cluster: string, pool: NodePool, index: number) {
+  const name = `${cluster}-${pool.name}-${index}`;
+  const gpuResource = pool.gpu?.resource ?? 'nvidia.com/gpu';
+  const resources: Record<string, string> = {
+    cpu: pool.cpu ?? '8',
+    memory: pool.memory ?? '32Gi',
+    pods: '110',
+    'ephemeral-storage': '500Gi',
+    ...(pool.gpu ? { [gpuResource]: String(pool.gpu.count) } : {}),
+  };
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name,
+      labels: {
+        'kubernetes.io/hostname': name,
+        'kubernetes.io/os': 'linux',
+        'kubernetes.io/arch': 'amd64',
+        [POOL_LABEL]: pool.name,
+        ...(pool.zone ? { 'topology.kubernetes.io/zone': pool.zone } : {}),
+        ...(pool.gpu
+          ? { [GPU_PRODUCT_LABEL]: pool.gpu.product, 'nvidia.com/gpu.count': String(pool.gpu.count) }
+          : {}),
+        ...pool.labels,
+      },
+    },
+    spec: { ...(pool.taints && pool.taints.length > 0 ? { taints: pool.taints } : {}) },
+    status: {
+      capacity: resources,
+      allocatable: resources,
+      conditions: [
+        { ...condition('Ready', 'True'), reason: 'KubeletReady', message: 'kubelet is posting ready status' },
+      ],
+      nodeInfo: {
+        kubeletVersion: 'v1.32.0-odc-sim',
+        containerRuntimeVersion: 'sim://1',
+        operatingSystem: 'linux',
+        architecture: 'amd64',
+      },
+    },
+  };
+}
+
+export class SimulatedCluster {
+  private constructor(
+    readonly config: SimulatorConfig,
+    readonly api: SimulatedApiServer,
+    private readonly controllers: { stop(): void }[],
+  ) {}
+
+  static async start(
+    config: SimulatorConfig,
+    listen: { host?: string; port?: number } = {},
+  ): Promise<SimulatedCluster> {
+    const logSource: { kubelets?: Kubelets } = {};
+    const api = await SimulatedApiServer.start({
+      ...listen,
+      faults: config.faults,
+      podLogs: (pod, container) => logSource.kubelets?.logs(pod, container) ?? [],
+    });
+    const store = api.store;
+    const events = (component: string) => new EventRecorder(store, component);
+    const kubelets = new Kubelets(store, events('kubelet'), config.timings, () => api.faults);
+    logSource.kubelets = kubelets;
+    const controllers = [
+      new Scheduler(store, events('default-scheduler')),
+      kubelets,
+      new WorkloadControllers(store),
+      new VolumeControllers(store, events('persistentvolume-controller'), config.timings),
+    ];
+    for (const pool of config.nodePools) {
+      for (let i = 0; i < pool.count; i += 1) {
+        store.create(typeOf('Node'), nodeFor(config.name, pool, i));
+      }
+    }
+    for (const sc of config.storageClasses) {
+      store.create(typeOf('StorageClass'), {
+        apiVersion: 'storage.k8s.io/v1',
+        kind: 'StorageClass',
+        metadata: {
+          name: sc.name,
+          ...(sc.default ? { annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } } : {}),
+        },
+        provisioner: sc.provisioner ?? 'sim.csi.odc.dev',
+        reclaimPolicy: 'Delete',
+        volumeBindingMode: 'Immediate',
+        allowVolumeExpansion: true,
+      });
+    }
+    for (const vsc of config.volumeSnapshotClasses) {
+      store.create(typeOf('VolumeSnapshotClass'), {
+        apiVersion: 'snapshot.storage.k8s.io/v1',
+        kind: 'VolumeSnapshotClass',
+        metadata: {
+          name: vsc.name,
+          ...(vsc.default
+            ? { annotations: { 'snapshot.storage.kubernetes.io/is-default-class': 'true' } }
+            : {}),
+        },
+        driver: vsc.driver ?? 'sim.csi.odc.dev',
+        deletionPolicy: 'Delete',
+      });
+    }
+    return new SimulatedCluster(config, api, controllers);
+  }
+
+  get url(): string {
+    return this.api.url;
+  }
+
+  /** Fault injection: a node stops (or resumes) reporting Ready; its pods fail, the scheduler avoids it. */
+  setNodeReady(name: string, ready: boolean): void {
+    const node = this.api.store.mustGet(typeOf('Node'), undefined, name);
+    const status = node.status as { conditions?: unknown };
+    node.status = {
+      ...status,
+      conditions: withCondition(status.conditions, {
+        ...condition('Ready', ready ? 'True' : 'Unknown'),
+        reason: ready ? 'KubeletReady' : 'NodeStatusUnknown',
+        message: ready ? 'kubelet is posting ready status' : 'Kubelet stopped posting node status.',
+      }),
+    };
+    delete node.metadata.resourceVersion;
+    this.api.store.update(typeOf('Node'), node);
+  }
+
+  setFaults(faults: Partial<SimulatorFaults>): void {
+    this.api.faults = { ...this.api.faults, ...faults };
+  }
+
+  async close(): Promise<void> {
+    this.controllers.forEach((controller) => controller.stop());
+    await this.api.close();
+  }
+}

@@ -1,0 +1,45 @@
+/** Kubernetes resource quantities (`500m`, `2`, `64Gi`, `1.5G`) as numbers: cpu in millicores, the rest in base units. */
+const BINARY: Record<string, number> = {
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+};
+const DECIMAL: Record<string, number> = {
+  n: 1e-9,
+  u: 1e-6,
+  m: 1e-3,
+  '': 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+};
+
+export function parseQuantity(value: string | number | undefined): number {
+  if (value === undefined) {
+    return 0;
+  }
+  if (typeof value === 'number') {
+    return value;
+  }
+  const match = /^([+-]?\d+(?:\.\d+)?)([A-Za-z]{0,2})$/.exec(value.trim());
+  if (!match) {
+    throw new Error(`invalid quantity "${value}"`);
+  }
+  const [, number, suffix] = match;
+  const scale = BINARY[suffix] ?? DECIMAL[suffix];
+  if (scale === undefined) {
+    throw new Error(`invalid quantity suffix in "${value}"`);
+  }
+  return Number(number) * scale;
+}
+
+/** CPU in millicores (so `500m` is 500 and `2` is 2000): integers, no float drift. */
+export function parseCpuMillis(value: string | number | undefined): number {
+  return Math.round(parseQuantity(value) * 1000);
+}

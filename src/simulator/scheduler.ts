@@ -1,0 +1,348 @@
+/**
+ * A kube-scheduler for the simulated cluster: binds pending pods to nodes that are Ready and
+ * schedulable, match `nodeSelector` and required node affinity, whose taints the pod tolerates and
+ * whose free cpu, memory, pods and extended resources (GPUs) cover the pod's requests. Among the
+ * nodes that fit it packs (most-allocated GPUs first, as GPU clusters configure it), keeping whole
+ * nodes free for large requests. A pod that fits nowhere stays Pending with `PodScheduled=False`
+ * and one `FailedScheduling` event, and is retried when capacity changes.
+ */
+import type { EventRecorder } from './events';
+import { parseCpuMillis, parseQuantity } from './quantity';
+import { RESOURCE_TYPES } from './resources';
+import type { K8sObject, ObjectStore, StoreEvent } from './store';
+
+const POD = RESOURCE_TYPES.find((t) => t.kind === 'Pod')!;
+
+type Resources = Map<string, number>; // 'cpu' in millicores, 'memory' in bytes, 'pods', extended resources
+
+interface NodeInfo {
+  name: string;
+  labels: Record<string, string>;
+  taints: { key: string; value?: string; effect: string }[];
+  ready: boolean;
+  unschedulable: boolean;
+  allocatable: Resources;
+  used: Resources;
+}
+
+interface Toleration {
+  key?: string;
+  operator?: 'Exists' | 'Equal';
+  value?: string;
+  effect?: string;
+}
+
+interface SelectorRequirement {
+  key: string;
+  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist' | 'Gt' | 'Lt';
+  values?: string[];
+}
+
+interface PodSpec {
+  nodeName?: string;
+  nodeSelector?: Record<string, string>;
+  tolerations?: Toleration[];
+  affinity?: {
+    nodeAffinity?: {
+      requiredDuringSchedulingIgnoredDuringExecution?: {
+        nodeSelectorTerms: {
+          matchExpressions?: SelectorRequirement[];
+          matchFields?: SelectorRequirement[];
+        }[];
+      };
+    };
+  };
+  containers: { resources?: { requests?: Record<string, string>; limits?: Record<string, string> } }[];
+}
+
+const key = (pod: K8sObject) => `${pod.metadata.namespace}/${pod.metadata.name}`;
+const isTerminal = (pod: K8sObject) =>
+  ['Succeeded', 'Failed'].includes((pod.status as { phase?: string } | undefined)?.phase ?? '');
+const amount = (name: string, value: string | undefined) =>
+  name === 'cpu' ? parseCpuMillis(value) : parseQuantity(value);
+
+/** What a pod asks for: per container, requests, falling back to limits (as Kubernetes defaults them). */
+export function podRequests(pod: K8sObject): Resources {
+  const total: Resources = new Map([['pods', 1]]);
+  for (const container of (pod.spec as PodSpec).containers ?? []) {
+    const requests = { ...container.resources?.limits, ...container.resources?.requests };
+    for (const [name, value] of Object.entries(requests)) {
+      total.set(name, (total.get(name) ?? 0) + amount(name, value));
+    }
+  }
+  return total;
+}
+
+function tolerates(tolerations: Toleration[], taint: NodeInfo['taints'][number]): boolean {
+  return tolerations.some(
+    (t) =>
+      (t.key === undefined || t.key === '' ? t.operator === 'Exists' : t.key === taint.key) &&
+      (t.operator === 'Exists' || (t.value ?? '') === (taint.value ?? '')) &&
+      (!t.effect || t.effect === taint.effect),
+  );
+}
+
+function requirementMatches(requirement: SelectorRequirement, value: string | undefined): boolean {
+  const values = requirement.values ?? [];
+  switch (requirement.operator) {
+    case 'In':
+      return value !== undefined && values.includes(value);
+    case 'NotIn':
+      return value === undefined || !values.includes(value);
+    case 'Exists':
+      return value !== undefined;
+    case 'DoesNotExist':
+      return value === undefined;
+    case 'Gt':
+      return value !== undefined && Number(value) > Number(values[0]);
+    case 'Lt':
+      return value !== undefined && Number(value) < Number(values[0]);
+  }
+}
+
+function affinityMatches(spec: PodSpec, node: NodeInfo): boolean {
+  if (Object.entries(spec.nodeSelector ?? {}).some(([k, v]) => node.labels[k] !== v)) {
+    return false;
+  }
+  const terms =
+    spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
+  if (!terms || terms.length === 0) {
+    return true;
+  }
+  return terms.some(
+    (term) =>
+      (term.matchExpressions ?? []).every((r) => requirementMatches(r, node.labels[r.key])) &&
+      (term.matchFields ?? []).every((r) =>
+        requirementMatches(r, r.key === 'metadata.name' ? node.name : undefined),
+      ),
+  );
+}
+
+function nodeInfo(node: K8sObject): NodeInfo {
+  const status = node.status as
+    { allocatable?: Record<string, string>; conditions?: { type: string; status: string }[] } | undefined;
+  const spec = node.spec as { taints?: NodeInfo['taints']; unschedulable?: boolean } | undefined;
+  return {
+    name: node.metadata.name,
+    labels: node.metadata.labels ?? {},
+    taints: spec?.taints ?? [],
+    ready: status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+    unschedulable: spec?.unschedulable === true,
+    allocatable: new Map(
+      Object.entries(status?.allocatable ?? {}).map(([name, value]) => [name, amount(name, value)]),
+    ),
+    used: new Map(),
+  };
+}
+
+export class Scheduler {
+  private readonly nodes = new Map<string, NodeInfo>();
+  /** Bound, non-terminal pods and what they hold, so node usage is kept incrementally. */
+  private readonly bound = new Map<string, { node: string; requests: Resources }>();
+  private readonly active = new Set<string>();
+  private readonly parked = new Map<string, string>(); // unschedulable pod → last failure message
+  private passQueued = false;
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly events: EventRecorder,
+  ) {
+    this.unsubscribe = store.subscribe((event) => this.observe(event));
+  }
+
+  stop(): void {
+    this.unsubscribe();
+  }
+
+  private observe(event: StoreEvent): void {
+    if (event.resource.kind === 'Node') {
+      if (event.type === 'DELETED') {
+        this.nodes.delete(event.object.metadata.name);
+      } else {
+        const info = nodeInfo(event.object);
+        info.used = this.nodes.get(info.name)?.used ?? new Map<string, number>();
+        this.nodes.set(info.name, info);
+      }
+      this.retryParked();
+      return;
+    }
+    if (event.resource !== POD) {
+      return;
+    }
+    const pod = event.object;
+    const id = key(pod);
+    const gone = event.type === 'DELETED' || isTerminal(pod) || pod.metadata.deletionTimestamp !== undefined;
+    const nodeName = (pod.spec as PodSpec).nodeName;
+    if (gone) {
+      this.active.delete(id);
+      this.parked.delete(id);
+      if (this.release(id)) {
+        this.retryParked();
+      }
+      return;
+    }
+    if (nodeName) {
+      this.active.delete(id);
+      this.parked.delete(id);
+      if (!this.bound.has(id)) {
+        this.hold(id, nodeName, podRequests(pod));
+      }
+      return;
+    }
+    if (!this.parked.has(id)) {
+      this.active.add(id);
+      this.queuePass();
+    }
+  }
+
+  private hold(id: string, node: string, requests: Resources): void {
+    this.bound.set(id, { node, requests });
+    const used = this.nodes.get(node)?.used;
+    if (used) {
+      for (const [name, value] of requests) {
+        used.set(name, (used.get(name) ?? 0) + value);
+      }
+    }
+  }
+
+  private release(id: string): boolean {
+    const held = this.bound.get(id);
+    if (!held) {
+      return false;
+    }
+    this.bound.delete(id);
+    const used = this.nodes.get(held.node)?.used;
+    for (const [name, value] of held.requests) {
+      used?.set(name, (used.get(name) ?? 0) - value);
+    }
+    return true;
+  }
+
+  private retryParked(): void {
+    if (this.parked.size > 0) {
+      this.parked.forEach((_message, id) => this.active.add(id));
+      this.queuePass();
+    }
+  }
+
+  private queuePass(): void {
+    if (!this.passQueued) {
+      this.passQueued = true;
+      setImmediate(() => this.pass());
+    }
+  }
+
+  private pass(): void {
+    this.passQueued = false;
+    const queue = [...this.active];
+    this.active.clear();
+    for (const id of queue) {
+      const [namespace, name] = id.split('/');
+      const pod = this.store.get(POD, namespace, name);
+      if (!pod || (pod.spec as PodSpec).nodeName || pod.metadata.deletionTimestamp || isTerminal(pod)) {
+        continue;
+      }
+      this.schedule(pod, id);
+    }
+  }
+
+  private schedule(pod: K8sObject, id: string): void {
+    const spec = pod.spec as PodSpec;
+    const requests = podRequests(pod);
+    const reasons = new Map<string, number>();
+    const fail = (reason: string) => reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+    let best: { node: NodeInfo; score: number[] } | undefined;
+    for (const node of this.nodes.values()) {
+      if (!node.ready) {
+        fail('node(s) had untolerated taint {node.kubernetes.io/not-ready: }');
+        continue;
+      }
+      if (node.unschedulable) {
+        fail('node(s) were unschedulable');
+        continue;
+      }
+      const taint = node.taints.find(
+        (t) => t.effect !== 'PreferNoSchedule' && !tolerates(spec.tolerations ?? [], t),
+      );
+      if (taint) {
+        fail(`node(s) had untolerated taint {${taint.key}: ${taint.value ?? ''}}`);
+        continue;
+      }
+      if (!affinityMatches(spec, node)) {
+        fail("node(s) didn't match Pod's node affinity/selector");
+        continue;
+      }
+      const short = [...requests].find(
+        ([name, value]) => value > (node.allocatable.get(name) ?? 0) - (node.used.get(name) ?? 0),
+      );
+      if (short) {
+        fail(short[0] === 'pods' ? 'Too many pods' : `Insufficient ${short[0]}`);
+        continue;
+      }
+      const free = (name: string) =>
+        (node.allocatable.get(name) ?? 0) - (node.used.get(name) ?? 0) - (requests.get(name) ?? 0);
+      const gpuFree = [...node.allocatable.keys()]
+        .filter((n) => n.endsWith('/gpu'))
+        .reduce((sum, n) => sum + free(n), 0);
+      const score = [-gpuFree, -free('cpu')];
+      if (!best || score[0] > best.score[0] || (score[0] === best.score[0] && score[1] > best.score[1])) {
+        best = { node, score };
+      }
+    }
+    if (best) {
+      this.bind(pod, best.node, requests, id);
+    } else {
+      this.reportUnschedulable(pod, id, reasons);
+    }
+  }
+
+  private bind(pod: K8sObject, node: NodeInfo, requests: Resources, id: string): void {
+    pod.spec = { ...(pod.spec as object), nodeName: node.name };
+    const status = (pod.status ?? {}) as { conditions?: { type: string }[] };
+    pod.status = {
+      ...status,
+      conditions: [
+        ...(status.conditions ?? []).filter((c) => c.type !== 'PodScheduled'),
+        condition('PodScheduled', 'True'),
+      ],
+    };
+    delete pod.metadata.resourceVersion;
+    this.hold(id, node.name, requests);
+    this.store.update(POD, pod);
+    this.events.record(pod, 'Normal', 'Scheduled', `Successfully assigned ${id} to ${node.name}`);
+  }
+
+  private reportUnschedulable(pod: K8sObject, id: string, reasons: Map<string, number>): void {
+    const summary = [...reasons]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([reason, count]) => `${count} ${reason}`);
+    const message = `0/${this.nodes.size} nodes are available${summary.length > 0 ? `: ${summary.join(', ')}` : ''}.`;
+    const previous = this.parked.get(id);
+    this.parked.set(id, message);
+    if (previous === message) {
+      return; // already reported: no event storm while it waits
+    }
+    const status = (pod.status ?? {}) as { conditions?: { type: string }[] };
+    pod.status = {
+      ...status,
+      phase: 'Pending',
+      conditions: [
+        ...(status.conditions ?? []).filter((c) => c.type !== 'PodScheduled'),
+        { ...condition('PodScheduled', 'False'), reason: 'Unschedulable', message },
+      ],
+    };
+    delete pod.metadata.resourceVersion;
+    this.store.update(POD, pod);
+    this.events.record(pod, 'Warning', 'FailedScheduling', message);
+  }
+}
+
+export function condition(type: string, status: 'True' | 'False' | 'Unknown'): Record<string, unknown> {
+  return {
+    type,
+    status,
+    lastProbeTime: null,
+    lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+  };
+}

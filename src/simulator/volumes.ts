@@ -1,0 +1,198 @@
+/**
+ * Storage in the simulated cluster: a PVC binds (a PV is provisioned for it) when its
+ * StorageClass exists, after the configured delay; a PVC restored from a VolumeSnapshot waits until
+ * the snapshot is ready; a VolumeSnapshot of a bound PVC becomes `readyToUse` with `restoreSize`.
+ */
+import type { SimulatorTimings } from './config';
+import type { EventRecorder } from './events';
+import { parseQuantity } from './quantity';
+import { RESOURCE_TYPES, type ResourceType } from './resources';
+import type { K8sObject, ObjectStore, StoreEvent } from './store';
+
+const typeOf = (kind: string): ResourceType => RESOURCE_TYPES.find((t) => t.kind === kind)!;
+const PVC = typeOf('PersistentVolumeClaim');
+const PV = typeOf('PersistentVolume');
+const STORAGE_CLASS = typeOf('StorageClass');
+const SNAPSHOT = typeOf('VolumeSnapshot');
+
+const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+
+interface ClaimSpec {
+  storageClassName?: string;
+  accessModes?: string[];
+  resources?: { requests?: { storage?: string } };
+  dataSource?: { kind: string; name: string; apiGroup?: string };
+  volumeName?: string;
+}
+
+export class VolumeControllers {
+  private readonly inFlight = new Set<string>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly events: EventRecorder,
+    private readonly timings: SimulatorTimings,
+  ) {
+    this.unsubscribe = store.subscribe((event) => this.observe(event));
+  }
+
+  stop(): void {
+    this.unsubscribe();
+    this.timers.forEach(clearTimeout);
+  }
+
+  private observe(event: StoreEvent): void {
+    if (event.type === 'DELETED') {
+      return;
+    }
+    if (event.resource === PVC) {
+      this.considerClaim(event.object);
+      for (const snapshot of this.store.list(SNAPSHOT, event.object.metadata.namespace)) {
+        this.considerSnapshot(snapshot); // snapshots of this claim may wait for it to bind
+      }
+    } else if (event.resource === SNAPSHOT) {
+      this.considerSnapshot(event.object);
+      if ((event.object.status as { readyToUse?: boolean } | undefined)?.readyToUse) {
+        // claims restoring from this snapshot may proceed now
+        for (const claim of this.store.list(PVC, event.object.metadata.namespace)) {
+          this.considerClaim(claim);
+        }
+      }
+    } else if (event.resource === STORAGE_CLASS) {
+      for (const claim of this.store.list(PVC)) {
+        this.considerClaim(claim);
+      }
+    }
+  }
+
+  private later(id: string, ms: number, work: () => void): void {
+    if (this.inFlight.has(id)) {
+      return;
+    }
+    this.inFlight.add(id);
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.inFlight.delete(id);
+      work();
+    }, ms);
+    this.timers.add(timer);
+  }
+
+  private storageClassFor(spec: ClaimSpec): K8sObject | undefined {
+    if (spec.storageClassName) {
+      return this.store.get(STORAGE_CLASS, undefined, spec.storageClassName);
+    }
+    return this.store
+      .list(STORAGE_CLASS)
+      .find((sc) => sc.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true');
+  }
+
+  private considerClaim(claim: K8sObject): void {
+    const spec = claim.spec as ClaimSpec;
+    if (
+      (claim.status as { phase?: string } | undefined)?.phase === 'Bound' ||
+      claim.metadata.deletionTimestamp
+    ) {
+      return;
+    }
+    const storageClass = this.storageClassFor(spec);
+    if (!storageClass) {
+      return; // stays Pending, as with no provisioner for the class
+    }
+    let restoreSize = 0;
+    if (spec.dataSource?.kind === 'VolumeSnapshot') {
+      const snapshot = this.store.get(SNAPSHOT, claim.metadata.namespace, spec.dataSource.name);
+      const status = snapshot?.status as { readyToUse?: boolean; restoreSize?: string } | undefined;
+      if (!status?.readyToUse) {
+        return; // waits for the snapshot
+      }
+      restoreSize = parseQuantity(status.restoreSize);
+    }
+    this.later(`pvc/${claim.metadata.uid}`, this.timings.pvcBindMs, () =>
+      this.bind(claim, storageClass, restoreSize),
+    );
+  }
+
+  private bind(claim: K8sObject, storageClass: K8sObject, restoreSize: number): void {
+    const provisioner =
+      typeof storageClass.provisioner === 'string' ? storageClass.provisioner : 'sim.csi.odc.dev';
+    const current = this.store.get(PVC, claim.metadata.namespace, claim.metadata.name);
+    if (!current || current.metadata.uid !== claim.metadata.uid || current.metadata.deletionTimestamp) {
+      return;
+    }
+    const spec = current.spec as ClaimSpec;
+    const requested = spec.resources?.requests?.storage ?? '1Gi';
+    const capacity = restoreSize > parseQuantity(requested) ? String(restoreSize) : requested;
+    const volumeName = `pvc-${current.metadata.uid}`;
+    this.store.create(PV, {
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: {
+        name: volumeName,
+        annotations: { 'pv.kubernetes.io/provisioned-by': provisioner },
+      },
+      spec: {
+        capacity: { storage: capacity },
+        accessModes: spec.accessModes ?? ['ReadWriteOnce'],
+        persistentVolumeReclaimPolicy: 'Delete',
+        storageClassName: storageClass.metadata.name,
+        claimRef: {
+          apiVersion: 'v1',
+          kind: 'PersistentVolumeClaim',
+          name: current.metadata.name,
+          namespace: current.metadata.namespace,
+          uid: current.metadata.uid,
+        },
+        csi: { driver: provisioner, volumeHandle: volumeName },
+      },
+      status: { phase: 'Bound' },
+    });
+    current.spec = { ...spec, volumeName, storageClassName: storageClass.metadata.name };
+    current.status = {
+      phase: 'Bound',
+      accessModes: spec.accessModes ?? ['ReadWriteOnce'],
+      capacity: { storage: capacity },
+    };
+    delete current.metadata.resourceVersion;
+    this.store.update(PVC, current);
+    this.events.record(
+      current,
+      'Normal',
+      'ProvisioningSucceeded',
+      `Successfully provisioned volume ${volumeName}`,
+    );
+  }
+
+  private considerSnapshot(snapshot: K8sObject): void {
+    const status = snapshot.status as { readyToUse?: boolean; error?: unknown } | undefined;
+    if (status?.readyToUse || status?.error || snapshot.metadata.deletionTimestamp) {
+      return;
+    }
+    this.later(`snapshot/${snapshot.metadata.uid}`, this.timings.snapshotReadyMs, () => this.cut(snapshot));
+  }
+
+  private cut(snapshot: K8sObject): void {
+    const current = this.store.get(SNAPSHOT, snapshot.metadata.namespace, snapshot.metadata.name);
+    if (!current || current.metadata.uid !== snapshot.metadata.uid) {
+      return;
+    }
+    const source = (current.spec as { source?: { persistentVolumeClaimName?: string } }).source
+      ?.persistentVolumeClaimName;
+    const claim = source ? this.store.get(PVC, current.metadata.namespace, source) : undefined;
+    const capacity = (claim?.status as { phase?: string; capacity?: { storage?: string } } | undefined)
+      ?.capacity?.storage;
+    if (!capacity) {
+      return; // as the snapshot controller does, wait until the source claim is bound
+    }
+    current.status = {
+      readyToUse: true,
+      restoreSize: capacity,
+      creationTime: now(),
+      boundVolumeSnapshotContentName: `snapcontent-${current.metadata.uid}`,
+    };
+    delete current.metadata.resourceVersion;
+    this.store.update(SNAPSHOT, current);
+  }
+}

@@ -1,0 +1,277 @@
+/**
+ * The workload controllers of the simulated cluster: Deployment → ReplicaSet → Pods (one
+ * ReplicaSet per pod template, older ones scaled to zero), Job → Pod, and their status
+ * (replicas, ready, available, conditions) following the pods.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import { RESOURCE_TYPES, type ResourceType } from './resources';
+import { condition } from './scheduler';
+import type { K8sObject, ObjectStore, StoreEvent } from './store';
+
+const typeOf = (kind: string): ResourceType => RESOURCE_TYPES.find((t) => t.kind === kind)!;
+const POD = typeOf('Pod');
+const REPLICA_SET = typeOf('ReplicaSet');
+const DEPLOYMENT = typeOf('Deployment');
+const JOB = typeOf('Job');
+
+type PodTemplate = {
+  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec: Record<string, unknown>;
+};
+
+const phaseOf = (pod: K8sObject) => (pod.status as { phase?: string } | undefined)?.phase;
+const isReady = (pod: K8sObject) =>
+  (pod.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions?.some(
+    (c) => c.type === 'Ready' && c.status === 'True',
+  ) ?? false;
+const isLive = (pod: K8sObject) =>
+  !pod.metadata.deletionTimestamp && !['Succeeded', 'Failed'].includes(phaseOf(pod) ?? '');
+
+function ownerRef(
+  owner: K8sObject,
+): NonNullable<K8sObject['metadata']['ownerReferences']>[number] & { blockOwnerDeletion: boolean } {
+  return {
+    apiVersion: owner.apiVersion,
+    kind: owner.kind,
+    name: owner.metadata.name,
+    uid: owner.metadata.uid!,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+function controllerOf(object: K8sObject): { kind: string; name: string; uid: string } | undefined {
+  return object.metadata.ownerReferences?.find((ref) => ref.controller);
+}
+
+/** Keeps a condition's transition time when its status did not change, so status writes settle. */
+function mergeConditions(previous: unknown, next: Record<string, unknown>[]): Record<string, unknown>[] {
+  const old = (Array.isArray(previous) ? previous : []) as Record<string, unknown>[];
+  return next.map((c) => {
+    const before = old.find((o) => o.type === c.type);
+    return before && before.status === c.status && before.reason === c.reason ? before : c;
+  });
+}
+
+export class WorkloadControllers {
+  private readonly queued = new Map<string, { type: ResourceType; namespace: string; name: string }>();
+  private flushQueued = false;
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly store: ObjectStore) {
+    this.unsubscribe = store.subscribe((event) => this.observe(event));
+  }
+
+  stop(): void {
+    this.unsubscribe();
+  }
+
+  private observe(event: StoreEvent): void {
+    const { object, resource } = event;
+    if (resource === DEPLOYMENT || resource === REPLICA_SET || resource === JOB) {
+      if (event.type !== 'DELETED') {
+        this.enqueue(resource, object.metadata.namespace!, object.metadata.name);
+      }
+      const owner = controllerOf(object);
+      if (resource === REPLICA_SET && owner?.kind === 'Deployment') {
+        this.enqueue(DEPLOYMENT, object.metadata.namespace!, owner.name);
+      }
+      return;
+    }
+    if (resource === POD) {
+      const owner = controllerOf(object);
+      if (owner?.kind === 'ReplicaSet') {
+        this.enqueue(REPLICA_SET, object.metadata.namespace!, owner.name);
+      } else if (owner?.kind === 'Job') {
+        this.enqueue(JOB, object.metadata.namespace!, owner.name);
+      }
+    }
+  }
+
+  /** Reconciles are coalesced: many events about one object in a tick make one reconcile. */
+  private enqueue(type: ResourceType, namespace: string, name: string): void {
+    this.queued.set(`${type.kind}/${namespace}/${name}`, { type, namespace, name });
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushQueued = false;
+    const work = [...this.queued.values()];
+    this.queued.clear();
+    for (const { type, namespace, name } of work) {
+      const object = this.store.get(type, namespace, name);
+      if (!object || object.metadata.deletionTimestamp) {
+        continue;
+      }
+      if (type === DEPLOYMENT) {
+        this.reconcileDeployment(object);
+      } else if (type === REPLICA_SET) {
+        this.reconcileReplicaSet(object);
+      } else {
+        this.reconcileJob(object);
+      }
+    }
+  }
+
+  private owned(type: ResourceType, owner: K8sObject): K8sObject[] {
+    return this.store.list(
+      type,
+      owner.metadata.namespace,
+      (o) => controllerOf(o)?.uid === owner.metadata.uid,
+    );
+  }
+
+  private writeStatus(type: ResourceType, object: K8sObject, status: Record<string, unknown>): void {
+    if (isDeepStrictEqual(object.status, status)) {
+      return;
+    }
+    const next = { ...object, status };
+    delete next.metadata.resourceVersion;
+    this.store.update(type, next);
+  }
+
+  private reconcileDeployment(deployment: K8sObject): void {
+    const spec = deployment.spec as { replicas?: number; template: PodTemplate };
+    const desired = spec.replicas ?? 1;
+    const hash = createHash('sha256').update(JSON.stringify(spec.template)).digest('hex').slice(0, 10);
+    const sets = this.owned(REPLICA_SET, deployment);
+    let current = sets.find((rs) => rs.metadata.labels?.['pod-template-hash'] === hash);
+    if (!current) {
+      const labels = { ...spec.template.metadata?.labels, 'pod-template-hash': hash };
+      current = this.store.create(REPLICA_SET, {
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        metadata: {
+          name: `${deployment.metadata.name}-${hash}`,
+          namespace: deployment.metadata.namespace,
+          labels,
+          ownerReferences: [ownerRef(deployment)],
+        },
+        spec: {
+          replicas: desired,
+          selector: { matchLabels: labels },
+          template: { ...spec.template, metadata: { ...spec.template.metadata, labels } },
+        },
+      });
+    }
+    for (const rs of sets) {
+      const want = rs.metadata.uid === current.metadata.uid ? desired : 0;
+      if ((rs.spec as { replicas?: number }).replicas !== want) {
+        const next = { ...rs, spec: { ...(rs.spec as object), replicas: want } };
+        delete next.metadata.resourceVersion;
+        this.store.update(REPLICA_SET, next);
+      }
+    }
+    const totals = this.owned(REPLICA_SET, deployment).map(
+      (rs) => rs.status as { replicas?: number; readyReplicas?: number } | undefined,
+    );
+    const replicas = totals.reduce((sum, s) => sum + (s?.replicas ?? 0), 0);
+    const ready = totals.reduce((sum, s) => sum + (s?.readyReplicas ?? 0), 0);
+    const updated =
+      (
+        this.store.get(REPLICA_SET, current.metadata.namespace, current.metadata.name)?.status as
+          { replicas?: number } | undefined
+      )?.replicas ?? 0;
+    const available = ready >= desired;
+    this.writeStatus(DEPLOYMENT, deployment, {
+      observedGeneration: deployment.metadata.generation,
+      replicas,
+      updatedReplicas: updated,
+      readyReplicas: ready,
+      availableReplicas: ready,
+      ...(replicas - ready > 0 ? { unavailableReplicas: replicas - ready } : {}),
+      conditions: mergeConditions((deployment.status as { conditions?: unknown } | undefined)?.conditions, [
+        {
+          ...condition('Available', available ? 'True' : 'False'),
+          reason: available ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable',
+          message: available
+            ? 'Deployment has minimum availability.'
+            : 'Deployment does not have minimum availability.',
+        },
+        {
+          ...condition('Progressing', 'True'),
+          reason: 'NewReplicaSetAvailable',
+          message: `ReplicaSet "${current.metadata.name}" has successfully progressed.`,
+        },
+      ]),
+    });
+  }
+
+  private reconcileReplicaSet(rs: K8sObject): void {
+    const spec = rs.spec as { replicas?: number; template: PodTemplate };
+    const desired = spec.replicas ?? 1;
+    const pods = this.owned(POD, rs).filter(isLive);
+    for (let i = pods.length; i < desired; i += 1) {
+      this.createPod(rs, spec.template);
+    }
+    for (const extra of pods.slice(desired).reverse()) {
+      this.store.remove(POD, extra.metadata.namespace, extra.metadata.name);
+    }
+    const live = this.owned(POD, rs).filter(isLive);
+    const ready = live.filter(isReady).length;
+    this.writeStatus(REPLICA_SET, rs, {
+      replicas: live.length,
+      fullyLabeledReplicas: live.length,
+      readyReplicas: ready,
+      availableReplicas: ready,
+      observedGeneration: rs.metadata.generation,
+    });
+  }
+
+  private reconcileJob(job: K8sObject): void {
+    const template = (job.spec as { template: PodTemplate }).template;
+    const pods = this.owned(POD, job);
+    if (pods.length === 0) {
+      this.createPod(job, template, {
+        'job-name': job.metadata.name,
+        'batch.kubernetes.io/job-name': job.metadata.name,
+      });
+      return;
+    }
+    const succeeded = pods.filter((p) => phaseOf(p) === 'Succeeded').length;
+    const failed = pods.filter((p) => phaseOf(p) === 'Failed').length;
+    const active = pods.filter(isLive).length;
+    const previous = (job.status ?? {}) as {
+      startTime?: string;
+      completionTime?: string;
+      conditions?: unknown;
+    };
+    const done = succeeded > 0;
+    this.writeStatus(JOB, job, {
+      startTime: previous.startTime ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      active,
+      succeeded,
+      failed,
+      ready: pods.filter(isReady).length,
+      ...(done
+        ? {
+            completionTime: previous.completionTime ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+            conditions: mergeConditions(previous.conditions, [
+              { ...condition('SuccessCriteriaMet', 'True'), reason: 'CompletionsReached' },
+              { ...condition('Complete', 'True'), reason: 'CompletionsReached' },
+            ]),
+          }
+        : {}),
+    });
+  }
+
+  private createPod(owner: K8sObject, template: PodTemplate, extraLabels: Record<string, string> = {}): void {
+    this.store.create(POD, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: `${owner.metadata.name}-${randomBytes(4).toString('hex').slice(0, 5)}`,
+        namespace: owner.metadata.namespace,
+        labels: { ...template.metadata?.labels, ...extraLabels },
+        ...(template.metadata?.annotations ? { annotations: template.metadata.annotations } : {}),
+        ownerReferences: [ownerRef(owner)],
+      },
+      spec: template.spec,
+      status: { phase: 'Pending' },
+    });
+  }
+}
