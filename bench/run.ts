@@ -5,11 +5,13 @@
 import 'reflect-metadata';
 import { benchHttp } from './http.bench';
 import { benchQueue } from './queue.bench';
+import { benchSimulator } from './simulator.bench';
 import { benchDatabase, type BenchDatabase } from './support';
 
 const BENCHES: Record<string, (database: BenchDatabase) => Promise<void>> = {
   http: benchHttp,
   queue: benchQueue,
+  simulator: () => benchSimulator(),
 };
 
 async function main(): Promise<void> {

@@ -10,6 +10,8 @@ import { parse as parseYaml } from 'yaml';
 import { NO_FAULTS, type SimulatorFaults } from './config';
 import { GarbageCollector, type PropagationPolicy } from './garbage-collector';
 import { recordUpdate, serverSideApply } from './managed-fields';
+import { openApiV3 } from './openapi';
+import { asTable, wantsTable } from './tables';
 import { jsonPatch, mergePatch, strategicMergePatch, type Json } from './patch';
 import { apiVersionOf, findType, groupVersions, RESOURCE_TYPES, type ResourceType } from './resources';
 import { fieldValue, matches, parseSelector, SelectorError, SELECTABLE_FIELDS } from './selectors';
@@ -148,6 +150,9 @@ export class SimulatedApiServer {
   // ---- discovery -----------------------------------------------------------------------------
 
   private discovery(path: string): unknown {
+    if (path.startsWith('/openapi/v3')) {
+      return openApiV3(path);
+    }
     if (path === '/version') {
       return {
         ...SIMULATED_VERSION,
@@ -247,11 +252,21 @@ export class SimulatedApiServer {
         if (subresource === 'log') {
           return this.sendLog(res, route, query);
         }
-        if (name) {
-          return this.send(res, 200, this.store.mustGet(type, namespace, name));
-        }
         if (query.get('watch') === 'true' || query.get('watch') === '1') {
           return this.watch(req, res, route, query);
+        }
+        if (wantsTable(req.headers.accept)) {
+          const objects = name
+            ? [this.store.mustGet(type, namespace, name)]
+            : this.store.list(type, namespace, this.filterFor(query));
+          return this.send(
+            res,
+            200,
+            asTable(type.kind, objects, this.store.resourceVersion, query.get('includeObject')),
+          );
+        }
+        if (name) {
+          return this.send(res, 200, this.store.mustGet(type, namespace, name));
         }
         return this.send(res, 200, this.list(route, query));
       case 'POST':

@@ -139,6 +139,8 @@ export class Scheduler {
   private readonly nodes = new Map<string, NodeInfo>();
   /** Bound, non-terminal pods and what they hold, so node usage is kept incrementally. */
   private readonly bound = new Map<string, { node: string; requests: Resources }>();
+  /** Pods waiting for a node, with what they ask for (so a retry costs no store read). */
+  private readonly waiting = new Map<string, { spec: PodSpec; requests: Resources }>();
   private readonly active = new Set<string>();
   private readonly parked = new Map<string, string>(); // unschedulable pod → last failure message
   private passQueued = false;
@@ -175,6 +177,7 @@ export class Scheduler {
     const gone = event.type === 'DELETED' || isTerminal(pod) || pod.metadata.deletionTimestamp !== undefined;
     const nodeName = (pod.spec as PodSpec).nodeName;
     if (gone) {
+      this.waiting.delete(id);
       this.active.delete(id);
       this.parked.delete(id);
       if (this.release(id)) {
@@ -183,6 +186,7 @@ export class Scheduler {
       return;
     }
     if (nodeName) {
+      this.waiting.delete(id);
       this.active.delete(id);
       this.parked.delete(id);
       if (!this.bound.has(id)) {
@@ -190,6 +194,7 @@ export class Scheduler {
       }
       return;
     }
+    this.waiting.set(id, { spec: pod.spec as PodSpec, requests: podRequests(pod) });
     if (!this.parked.has(id)) {
       this.active.add(id);
       this.queuePass();
@@ -237,19 +242,42 @@ export class Scheduler {
     this.passQueued = false;
     const queue = [...this.active];
     this.active.clear();
+    let headroom = this.headroom();
     for (const id of queue) {
-      const [namespace, name] = id.split('/');
-      const pod = this.store.get(POD, namespace, name);
-      if (!pod || (pod.spec as PodSpec).nodeName || pod.metadata.deletionTimestamp || isTerminal(pod)) {
+      const waiting = this.waiting.get(id);
+      if (!waiting) {
         continue;
       }
-      this.schedule(pod, id);
+      // A parked pod asking for more of something than any node has free cannot fit: skip the
+      // per-node scan (it keeps its last message), so a full cluster retries thousands cheaply.
+      if (
+        this.parked.has(id) &&
+        [...waiting.requests].some(([name, value]) => value > (headroom.get(name) ?? 0))
+      ) {
+        continue;
+      }
+      if (this.schedule(id, waiting.spec, waiting.requests)) {
+        headroom = this.headroom();
+      }
     }
   }
 
-  private schedule(pod: K8sObject, id: string): void {
-    const spec = pod.spec as PodSpec;
-    const requests = podRequests(pod);
+  /** The most of each resource free on any node that takes pods. */
+  private headroom(): Resources {
+    const most: Resources = new Map();
+    for (const node of this.nodes.values()) {
+      if (!node.ready || node.unschedulable) {
+        continue;
+      }
+      for (const [name, total] of node.allocatable) {
+        most.set(name, Math.max(most.get(name) ?? 0, total - (node.used.get(name) ?? 0)));
+      }
+    }
+    return most;
+  }
+
+  /** Binds the pod to the best node, or reports why none fits; true when it was bound. */
+  private schedule(id: string, spec: PodSpec, requests: Resources): boolean {
     const reasons = new Map<string, number>();
     const fail = (reason: string) => reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
     let best: { node: NodeInfo; score: number[] } | undefined;
@@ -290,11 +318,18 @@ export class Scheduler {
         best = { node, score };
       }
     }
+    const [namespace, name] = id.split('/');
+    const pod = this.store.get(POD, namespace, name);
+    if (!pod || (pod.spec as PodSpec).nodeName || pod.metadata.deletionTimestamp || isTerminal(pod)) {
+      this.waiting.delete(id);
+      return false;
+    }
     if (best) {
       this.bind(pod, best.node, requests, id);
-    } else {
-      this.reportUnschedulable(pod, id, reasons);
+      return true;
     }
+    this.reportUnschedulable(pod, id, reasons);
+    return false;
   }
 
   private bind(pod: K8sObject, node: NodeInfo, requests: Resources, id: string): void {

@@ -63,6 +63,8 @@ export class ObjectStore {
   private readonly objects = new Map<string, Map<string, K8sObject>>();
   private readonly history: StoreEvent[] = [];
   private readonly listeners = new Set<Listener>();
+  /** owner uid → the objects that name it in ownerReferences (the garbage collector asks on every delete). */
+  private readonly dependents = new Map<string, Map<string, { type: ResourceType; key: string }>>();
 
   get resourceVersion(): string {
     return String(this.revision);
@@ -102,15 +104,10 @@ export class ObjectStore {
 
   /** Objects of every type whose ownerReferences name this uid. */
   dependentsOf(uid: string): { type: ResourceType; object: K8sObject }[] {
-    const found: { type: ResourceType; object: K8sObject }[] = [];
-    for (const bucket of this.objects.values()) {
-      for (const object of bucket.values()) {
-        if (object.metadata.ownerReferences?.some((ref) => ref.uid === uid)) {
-          found.push({ type: this.typeOf.get(object)!, object: clone(object) });
-        }
-      }
-    }
-    return found;
+    return [...(this.dependents.get(uid)?.values() ?? [])].flatMap(({ type, key }) => {
+      const object = this.bucket(type).get(key);
+      return object ? [{ type, object: clone(object) }] : [];
+    });
   }
 
   findByUid(uid: string): { type: ResourceType; object: K8sObject }[] {
@@ -188,6 +185,7 @@ export class ObjectStore {
     }
     bucket.delete(key);
     this.typeOf.delete(current);
+    this.index(type, key, current, undefined);
     this.revision += 1;
     const removed = {
       ...clone(current),
@@ -231,10 +229,34 @@ export class ObjectStore {
   ): K8sObject {
     this.revision += 1;
     object.metadata.resourceVersion = String(this.revision);
+    this.index(type, key, bucket.get(key), object);
     bucket.set(key, object);
     this.typeOf.set(object, type);
     this.emit({ type: eventType, resource: type, object: clone(object), resourceVersion: this.revision });
     return clone(object);
+  }
+
+  private index(
+    type: ResourceType,
+    key: string,
+    before: K8sObject | undefined,
+    after: K8sObject | undefined,
+  ): void {
+    const id = `${typeKey(type)}|${key}`;
+    for (const ref of before?.metadata.ownerReferences ?? []) {
+      this.dependents.get(ref.uid)?.delete(id);
+      if (this.dependents.get(ref.uid)?.size === 0) {
+        this.dependents.delete(ref.uid);
+      }
+    }
+    for (const ref of after?.metadata.ownerReferences ?? []) {
+      let owned = this.dependents.get(ref.uid);
+      if (!owned) {
+        owned = new Map();
+        this.dependents.set(ref.uid, owned);
+      }
+      owned.set(id, { type, key });
+    }
   }
 
   private emit(event: StoreEvent): void {

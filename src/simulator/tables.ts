@@ -1,0 +1,161 @@
+/**
+ * Server-side printing: kubectl asks for `as=Table` and prints the columns the server chooses
+ * (`kubectl get pods` → NAME READY STATUS RESTARTS AGE). Kinds without columns of their own get
+ * NAME and AGE, as for custom resources.
+ */
+import type { K8sObject } from './store';
+
+interface Column {
+  name: string;
+  type: 'string' | 'integer' | 'date';
+  cell: (object: K8sObject) => string | number;
+  priority?: number;
+}
+
+export function age(timestamp: string | undefined, now = Date.now()): string {
+  if (!timestamp) {
+    return '<unknown>';
+  }
+  const seconds = Math.max(0, Math.floor((now - Date.parse(timestamp)) / 1000));
+  if (seconds < 120) {
+    return `${seconds}s`;
+  }
+  if (seconds < 7200) {
+    return `${Math.floor(seconds / 60)}m`;
+  }
+  return seconds < 172_800 ? `${Math.floor(seconds / 3600)}h` : `${Math.floor(seconds / 86_400)}d`;
+}
+
+type Status = {
+  phase?: string;
+  reason?: string;
+  podIP?: string;
+  conditions?: { type: string; status: string }[];
+  containerStatuses?: { ready: boolean; restartCount: number; state?: { waiting?: { reason?: string } } }[];
+  readyReplicas?: number;
+  updatedReplicas?: number;
+  availableReplicas?: number;
+  capacity?: { storage?: string };
+  readyToUse?: boolean;
+};
+const status = (o: K8sObject) => (o.status ?? {}) as Status;
+const spec = (o: K8sObject) => (o.spec ?? {}) as Record<string, unknown>;
+
+const NAME: Column = { name: 'Name', type: 'string', cell: (o) => o.metadata.name };
+const AGE: Column = { name: 'Age', type: 'string', cell: (o) => age(o.metadata.creationTimestamp) };
+
+function podStatus(pod: K8sObject): string {
+  if (pod.metadata.deletionTimestamp) {
+    return 'Terminating';
+  }
+  const waiting = status(pod).containerStatuses?.find((c) => c.state?.waiting?.reason)?.state?.waiting
+    ?.reason;
+  return waiting ?? status(pod).reason ?? status(pod).phase ?? 'Pending';
+}
+
+const COLUMNS: Record<string, Column[]> = {
+  Pod: [
+    NAME,
+    {
+      name: 'Ready',
+      type: 'string',
+      cell: (p) => {
+        const containers = status(p).containerStatuses ?? [];
+        const total = (spec(p).containers as unknown[] | undefined)?.length ?? 0;
+        return `${containers.filter((c) => c.ready).length}/${total}`;
+      },
+    },
+    { name: 'Status', type: 'string', cell: podStatus },
+    {
+      name: 'Restarts',
+      type: 'integer',
+      cell: (p) => (status(p).containerStatuses ?? []).reduce((n, c) => n + c.restartCount, 0),
+    },
+    AGE,
+    { name: 'IP', type: 'string', cell: (p) => status(p).podIP ?? '<none>', priority: 1 },
+    {
+      name: 'Node',
+      type: 'string',
+      cell: (p) => (spec(p).nodeName as string | undefined) ?? '<none>',
+      priority: 1,
+    },
+  ],
+  Node: [
+    NAME,
+    {
+      name: 'Status',
+      type: 'string',
+      cell: (n) =>
+        status(n).conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? 'Ready' : 'NotReady',
+    },
+    { name: 'Roles', type: 'string', cell: () => '<none>' },
+    AGE,
+    { name: 'Version', type: 'string', cell: () => 'v1.32.0-odc-sim' },
+    {
+      name: 'GPU',
+      type: 'string',
+      cell: (n) => n.metadata.labels?.['nvidia.com/gpu.product'] ?? '<none>',
+      priority: 1,
+    },
+  ],
+  Deployment: [
+    NAME,
+    {
+      name: 'Ready',
+      type: 'string',
+      cell: (d) => `${status(d).readyReplicas ?? 0}/${(spec(d).replicas as number | undefined) ?? 1}`,
+    },
+    { name: 'Up-to-date', type: 'integer', cell: (d) => status(d).updatedReplicas ?? 0 },
+    { name: 'Available', type: 'integer', cell: (d) => status(d).availableReplicas ?? 0 },
+    AGE,
+  ],
+  PersistentVolumeClaim: [
+    NAME,
+    { name: 'Status', type: 'string', cell: (c) => status(c).phase ?? 'Pending' },
+    { name: 'Volume', type: 'string', cell: (c) => (spec(c).volumeName as string | undefined) ?? '' },
+    { name: 'Capacity', type: 'string', cell: (c) => status(c).capacity?.storage ?? '' },
+    {
+      name: 'StorageClass',
+      type: 'string',
+      cell: (c) => (spec(c).storageClassName as string | undefined) ?? '',
+    },
+    AGE,
+  ],
+  VolumeSnapshot: [
+    NAME,
+    { name: 'ReadyToUse', type: 'string', cell: (s) => String(status(s).readyToUse ?? false) },
+    AGE,
+  ],
+};
+
+export function wantsTable(accept: string | undefined): boolean {
+  return (accept ?? '').split(',')[0].includes('as=Table');
+}
+
+export function asTable(
+  kind: string,
+  objects: K8sObject[],
+  resourceVersion: string,
+  includeObject: string | null,
+): unknown {
+  const columns = COLUMNS[kind] ?? [NAME, AGE];
+  return {
+    kind: 'Table',
+    apiVersion: 'meta.k8s.io/v1',
+    metadata: { resourceVersion },
+    columnDefinitions: columns.map((c) => ({
+      name: c.name,
+      type: c.type,
+      format: c === NAME ? 'name' : '',
+      description: c.name,
+      priority: c.priority ?? 0,
+    })),
+    rows: objects.map((object) => ({
+      cells: columns.map((c) => c.cell(object)),
+      object:
+        includeObject === 'Object'
+          ? object
+          : { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: object.metadata },
+    })),
+  };
+}
