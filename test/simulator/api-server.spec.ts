@@ -309,6 +309,28 @@ describe('simulated API server through @kubernetes/client-node', () => {
     });
   });
 
+  describe('status subresource', () => {
+    it('writes status only through /status, and ignores status sent to the main resource', async () => {
+      await k.core.createNamespacedPod({ namespace: 'default', body: pod('with-status') });
+      const patched = await k.core.patchNamespacedPodStatus(
+        {
+          namespace: 'default',
+          name: 'with-status',
+          body: { status: { phase: 'Running' }, spec: { nodeName: 'ignored' } },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+      expect(patched.status?.phase).toBe('Running');
+      expect(patched.spec?.nodeName).toBeUndefined();
+      const replaced = await k.core.replaceNamespacedPod({
+        namespace: 'default',
+        name: 'with-status',
+        body: { ...patched, status: { phase: 'Failed' } },
+      });
+      expect(replaced.status?.phase).toBe('Running');
+    });
+  });
+
   describe('server-side apply', () => {
     const apply = (object: KubernetesObject, manager: string, force = false) =>
       k.objects.patch(object, undefined, undefined, manager, force, PatchStrategy.ServerSideApply);
