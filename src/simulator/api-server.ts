@@ -3,7 +3,6 @@
  * paths, discovery, Status errors, resourceVersion semantics, patches (merge, strategic, JSON,
  * server-side apply), watches and cascading deletes, on an in-memory store.
  */
-import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse as parseYaml } from 'yaml';
@@ -12,15 +11,17 @@ import { GarbageCollector, type PropagationPolicy } from './garbage-collector';
 import { recordUpdate, serverSideApply } from './managed-fields';
 import { openApiV3 } from './openapi';
 import { asTable, wantsTable } from './tables';
+import { randomSuffix } from './workloads';
 import { jsonPatch, mergePatch, strategicMergePatch, type Json } from './patch';
 import { apiVersionOf, findType, groupVersions, RESOURCE_TYPES, type ResourceType } from './resources';
 import { fieldValue, matches, parseSelector, SelectorError, SELECTABLE_FIELDS } from './selectors';
-import { StatusError } from './status';
+import { conflict, notFound, StatusError } from './status';
 import { ObjectStore, type K8sObject, type StoreEvent } from './store';
 import { loadSchemaValidators, ObjectValidator } from './validation';
 
 export const SIMULATED_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0-odc-sim' };
 const BODY_LIMIT = 3 * 1024 * 1024;
+const PROTECTED_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
 
 interface Route {
   type: ResourceType;
@@ -45,6 +46,7 @@ export class SimulatedApiServer {
   readonly garbageCollector = new GarbageCollector(this.store);
   faults: SimulatorFaults;
   private server?: Server;
+  private readonly openWatches = new Set<() => void>();
 
   private constructor(
     private readonly validator: ObjectValidator,
@@ -82,6 +84,7 @@ export class SimulatedApiServer {
 
   async close(): Promise<void> {
     this.garbageCollector.stop();
+    [...this.openWatches].forEach((end) => end());
     const server = this.server;
     if (!server) {
       return;
@@ -131,7 +134,7 @@ export class SimulatedApiServer {
     const status =
       error instanceof StatusError
         ? error
-        : error instanceof SelectorError
+        : error instanceof SelectorError || error instanceof URIError
           ? new StatusError('BadRequest', error.message)
           : new StatusError('InternalError', `Internal error occurred: ${(error as Error).message}`);
     if (res.headersSent) {
@@ -276,14 +279,20 @@ export class SimulatedApiServer {
             `the server does not allow this method on the requested resource`,
           );
         }
-        return this.send(res, 201, this.create(route, parseBody(body, req), manager));
+        return this.send(res, 201, this.create(route, parseBody(body, req), manager, query));
       case 'PUT':
-        return this.send(res, 200, this.replace(route, parseBody(body, req), manager));
+        return this.send(res, 200, this.replace(route, parseBody(body, req), manager, query));
       case 'PATCH':
         return this.patch(req, res, route, query, body, manager);
       case 'DELETE':
         if (!name) {
           return this.send(res, 200, this.deleteCollection(route, query));
+        }
+        if (query.get('dryRun') === 'All') {
+          return this.send(res, 200, this.store.mustGet(type, namespace, name));
+        }
+        if (type.kind === 'Namespace') {
+          return this.send(res, 200, this.deleteNamespace(name));
         }
         return this.send(
           res,
@@ -352,30 +361,29 @@ export class SimulatedApiServer {
       delete object.metadata.namespace;
     }
     if (!object.metadata.name && typeof object.metadata.generateName === 'string') {
-      object.metadata.name = `${object.metadata.generateName}${randomBytes(4).toString('hex').slice(0, 5)}`;
+      object.metadata.name = `${object.metadata.generateName}${randomSuffix()}`;
     }
     return object;
   }
 
-  private create(route: Route, object: K8sObject, manager: string): K8sObject {
+  private create(route: Route, object: K8sObject, manager: string, query: Query): K8sObject {
     const prepared = this.prepare(route, object);
-    this.validator.validate(route.type, prepared);
     delete prepared.metadata.managedFields;
     recordUpdate(undefined, prepared, manager);
-    return this.store.create(route.type, withInitialStatus(route.type, prepared));
+    return this.persist(route, undefined, withInitialStatus(route.type, prepared), query);
   }
 
   /** PUT: the whole object; on a kind with a status subresource, status is kept (and vice versa). */
-  private replace(route: Route, object: K8sObject, manager: string): K8sObject {
+  private replace(route: Route, object: K8sObject, manager: string, query: Query): K8sObject {
     const prepared = this.prepare(route, object);
     if (prepared.metadata.name !== route.name) {
       throw new StatusError('BadRequest', 'the name of the object does not match the name on the URL');
     }
     const current = this.store.mustGet(route.type, route.namespace, route.name);
-    return this.write(route, current, prepared, manager);
+    return this.write(route, current, prepared, manager, query);
   }
 
-  private write(route: Route, current: K8sObject, next: K8sObject, manager: string): K8sObject {
+  private write(route: Route, current: K8sObject, next: K8sObject, manager: string, query: Query): K8sObject {
     const hasStatus = (route.type.subresources ?? []).includes('status');
     let merged = next;
     if (route.subresource === 'status') {
@@ -390,11 +398,10 @@ export class SimulatedApiServer {
         delete merged.status;
       }
     }
-    this.validator.validate(route.type, merged);
     if (route.subresource !== 'status') {
       recordUpdate(current, merged, manager);
     }
-    return this.store.update(route.type, merged);
+    return this.persist(route, current, merged, query);
   }
 
   private patch(
@@ -426,14 +433,12 @@ export class SimulatedApiServer {
         throw new StatusError('BadRequest', 'the name of the object does not match the name on the URL');
       }
       const current = this.store.get(type, namespace, name);
-      const force = query.get('force') === 'true';
-      const applied = serverSideApply(current, config, fieldManager, force);
-      this.validator.validate(type, applied);
-      if (!current) {
-        return this.send(res, 201, this.store.create(type, applied));
+      const expected = config.metadata.resourceVersion;
+      if (expected && current && expected !== current.metadata.resourceVersion) {
+        throw conflict(type.plural, name, type.group);
       }
-      delete applied.metadata.resourceVersion;
-      return this.send(res, 200, this.store.update(type, applied));
+      delete config.metadata.resourceVersion;
+      return this.send(res, current ? 200 : 201, this.apply(route, current, config, fieldManager, query));
     }
     const current = this.store.mustGet(type, namespace, name);
     const patch = parseBody(body, req) as unknown as Json;
@@ -463,7 +468,96 @@ export class SimulatedApiServer {
     if (!patchedRv) {
       delete next.metadata.resourceVersion; // a patch without a precondition always applies to the latest
     }
-    return this.send(res, 200, this.write(route, current, next, manager));
+    return this.send(res, 200, this.write(route, current, next, manager, query));
+  }
+
+  /**
+   * Server-side apply. Status follows the subresource rules: applied to the main resource it is
+   * ignored (and not owned); applied to `/status` only status changes.
+   */
+  private apply(
+    route: Route,
+    current: K8sObject | undefined,
+    config: K8sObject,
+    manager: string,
+    query: Query,
+  ): K8sObject {
+    const { type } = route;
+    const hasStatus = (type.subresources ?? []).includes('status');
+    if (route.subresource === 'status') {
+      if (!current) {
+        throw notFound(type.plural, config.metadata.name, type.group);
+      }
+      const applied = serverSideApply(
+        current,
+        {
+          apiVersion: config.apiVersion,
+          kind: config.kind,
+          metadata: { name: config.metadata.name, namespace: config.metadata.namespace },
+          status: config.status,
+        },
+        manager,
+        query.get('force') === 'true',
+      );
+      return this.persist(
+        route,
+        current,
+        { ...current, status: applied.status, metadata: applied.metadata },
+        query,
+      );
+    }
+    if (hasStatus) {
+      delete config.status;
+    }
+    const applied = serverSideApply(current, config, manager, query.get('force') === 'true');
+    const next = current
+      ? hasStatus
+        ? { ...applied, status: current.status }
+        : applied
+      : withInitialStatus(type, applied);
+    if (next.status === undefined) {
+      delete next.status;
+    }
+    return this.persist(route, current, next, query);
+  }
+
+  /** Validates and stores (or, with `dryRun=All`, only validates) the next version of an object. */
+  private persist(route: Route, current: K8sObject | undefined, next: K8sObject, query: Query): K8sObject {
+    this.validator.validate(route.type, next, current);
+    if (query.get('dryRun') === 'All') {
+      return next;
+    }
+    return current ? this.store.update(route.type, next) : this.store.create(route.type, next);
+  }
+
+  /** As the namespace controller does: everything in the namespace goes, then the namespace. */
+  private deleteNamespace(name: string): K8sObject {
+    if (PROTECTED_NAMESPACES.has(name)) {
+      throw new StatusError(
+        'Forbidden',
+        `namespaces "${name}" is forbidden: this namespace may not be deleted`,
+        {
+          name,
+          kind: 'namespaces',
+        },
+      );
+    }
+    const namespaceType = this.type('', 'namespaces');
+    const namespace = this.store.mustGet(namespaceType, undefined, name);
+    for (const type of RESOURCE_TYPES.filter((t) => t.namespaced)) {
+      for (const object of this.store.list(type, name)) {
+        this.garbageCollector.delete(type, name, object.metadata.name, 'Background');
+      }
+    }
+    this.store.remove(namespaceType, undefined, name);
+    return {
+      ...namespace,
+      metadata: {
+        ...namespace.metadata,
+        deletionTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      },
+      status: { phase: 'Terminating' },
+    };
   }
 
   private deleteCollection(route: Route, query: Query): unknown {
@@ -487,38 +581,54 @@ export class SimulatedApiServer {
 
   private watch(req: IncomingMessage, res: ServerResponse, route: Route, query: Query): void {
     const filter = this.filterFor(query);
-    const wanted = (event: StoreEvent) =>
-      event.resource === route.type &&
-      (route.namespace === undefined || event.object.metadata.namespace === route.namespace) &&
-      filter(event.object);
+    const matches = (object: K8sObject | undefined) =>
+      object !== undefined &&
+      (route.namespace === undefined || object.metadata.namespace === route.namespace) &&
+      (route.name === undefined || object.metadata.name === route.name) &&
+      filter(object);
+    // As a real server does for a filtered watch: an object that starts matching is ADDED, one that
+    // stops matching is DELETED.
+    const translate = (event: StoreEvent): { type: string; object: K8sObject } | undefined => {
+      if (event.resource !== route.type) {
+        return undefined;
+      }
+      const now = event.type !== 'DELETED' && matches(event.object);
+      const before = event.type === 'DELETED' ? matches(event.object) : matches(event.previous);
+      if (event.type === 'MODIFIED' && now && !before) {
+        return { type: 'ADDED', object: event.object };
+      }
+      if (event.type === 'MODIFIED' && before && !now) {
+        return { type: 'DELETED', object: event.object };
+      }
+      return now || (event.type === 'DELETED' && before)
+        ? { type: event.type, object: event.object }
+        : undefined;
+    };
     const since = query.get('resourceVersion');
-    const backlog: { type: string; object: K8sObject }[] =
+    const backlog =
       since && since !== '0'
-        ? this.store
-            .eventsSince(Number(since))
-            .filter(wanted)
-            .map((e) => ({ type: e.type, object: e.object }))
-        : this.store.list(route.type, route.namespace, filter).map((object) => ({ type: 'ADDED', object }));
+        ? this.store.eventsSince(Number(since)).flatMap((event) => translate(event) ?? [])
+        : this.store.list(route.type, route.namespace, matches).map((object) => ({ type: 'ADDED', object }));
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     res.flushHeaders(); // clients wait for the headers before they start reading events
     const write = (event: { type: string; object: K8sObject }) => res.write(`${JSON.stringify(event)}\n`);
     backlog.forEach(write);
     const unsubscribe = this.store.subscribe((event) => {
-      if (wanted(event)) {
-        write({ type: event.type, object: event.object });
+      const translated = translate(event);
+      if (translated) {
+        write(translated);
       }
     });
     const end = () => {
+      clearTimeout(timer);
       unsubscribe();
+      this.openWatches.delete(end);
       res.end();
     };
     const timeout = Number(query.get('timeoutSeconds') ?? 0);
     const timer = timeout > 0 ? setTimeout(end, timeout * 1000) : undefined;
-    req.on('close', () => {
-      clearTimeout(timer);
-      unsubscribe();
-    });
-    this.server?.once('close', end);
+    this.openWatches.add(end);
+    req.on('close', end);
   }
 }
 
@@ -606,7 +716,7 @@ function parseBody(body: string, req: IncomingMessage): K8sObject {
 
 function parseApplyBody(body: string): K8sObject {
   try {
-    return parseYaml(body) as K8sObject;
+    return JSON.parse(JSON.stringify(parseYaml(body))) as K8sObject; // plain JSON values, nothing YAML-specific
   } catch (error) {
     throw new StatusError('BadRequest', `error decoding YAML: ${(error as Error).message}`);
   }

@@ -101,7 +101,8 @@ export class GarbageCollector {
   }
 
   private findByUid(uid: string): { type: ResourceType; object: K8sObject }[] {
-    return this.store.findByUid(uid);
+    const found = this.store.findByUid(uid);
+    return found ? [found] : [];
   }
 
   private removeFinalizer(type: ResourceType, object: K8sObject, finalizer: string): void {

@@ -7,7 +7,7 @@ import type { SimulatorFaults, SimulatorTimings } from './config';
 import type { EventRecorder } from './events';
 import { RESOURCE_TYPES } from './resources';
 import { condition } from './scheduler';
-import type { K8sObject, ObjectStore, StoreEvent } from './store';
+import { safely, type K8sObject, type ObjectStore, type StoreEvent } from './store';
 
 const POD = RESOURCE_TYPES.find((t) => t.kind === 'Pod')!;
 
@@ -79,7 +79,7 @@ export class Kubelets {
   private after(ms: number, work: () => void): void {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      work();
+      safely(work);
     }, ms);
     this.timers.add(timer);
   }
@@ -176,7 +176,7 @@ export class Kubelets {
     this.updateStatus(pod, (status) => {
       status.phase = 'Succeeded';
       status.conditions = withCondition(status.conditions, condition('Ready', 'False'));
-      status.containerStatuses = (status.containerStatuses as Record<string, unknown>[]).map((c) => ({
+      status.containerStatuses = ((status.containerStatuses ?? []) as Record<string, unknown>[]).map((c) => ({
         ...c,
         ready: false,
         started: false,

@@ -2,7 +2,7 @@
  * Field ownership for server-side apply, in Kubernetes' FieldsV1 vocabulary: a path is a list of
  * `f:<field>` and `k:{"<mergeKey>":<value>}` elements; a keyed list item's own path marks the item.
  */
-import { isDeepStrictEqual } from 'node:util';
+import { sameJson } from './json-equal';
 import { isObject, mergeKeyFor, type Json } from './patch';
 import { StatusError, type StatusCause } from './status';
 import type { K8sObject } from './store';
@@ -142,7 +142,9 @@ function writeOwnership(object: K8sObject, owners: Ownership, previous: K8sObjec
     if (paths.size === 0) {
       continue;
     }
-    const unchanged = before.get(id) && isDeepStrictEqual(before.get(id)!.paths, paths);
+    const previous = before.get(id)?.paths;
+    const unchanged =
+      previous !== undefined && previous.size === paths.size && [...paths].every((key) => previous.has(key));
     entries.push({
       ...entry,
       time: unchanged ? entry.time : now, // an unchanged entry keeps its time: no churn on a repeated apply
@@ -206,11 +208,12 @@ export function serverSideApply(
       continue;
     }
     for (const key of other.paths) {
-      if (!applied.has(key)) {
+      const path = decode(key);
+      // Conflicts are about values: a shared list item is fine, its differing leaves conflict.
+      if (!applied.has(key) || path[path.length - 1].startsWith('k:')) {
         continue;
       }
-      const path = decode(key);
-      const differs = !isDeepStrictEqual(
+      const differs = !sameJson(
         valueAt(current as unknown as Json, path),
         valueAt(config as unknown as Json, path),
       );
@@ -268,22 +271,30 @@ export function serverSideApply(
 export function recordUpdate(previous: K8sObject | undefined, next: K8sObject, manager: string): void {
   const owners = ownershipOf(previous);
   const present = new Set(fieldPaths(next as unknown as Json).map(encode));
-  const changed = [...present].filter(
-    (key) =>
-      !previous ||
-      !isDeepStrictEqual(
-        valueAt(previous as unknown as Json, decode(key)),
-        valueAt(next as unknown as Json, decode(key)),
-      ),
+  const before = previous as unknown as Json;
+  const after = next as unknown as Json;
+  // A keyed list item's own path changes hands only when the item is added; a change inside it
+  // moves just the leaves that changed (so an image bump does not take the whole container).
+  const changed = new Set(
+    [...present].filter((key) => {
+      const path = decode(key);
+      if (!previous) {
+        return true;
+      }
+      if (path[path.length - 1].startsWith('k:')) {
+        return valueAt(before, path) === undefined;
+      }
+      return !sameJson(valueAt(before, path), valueAt(after, path));
+    }),
   );
   for (const owner of owners.values()) {
     for (const key of [...owner.paths]) {
-      if (!present.has(key) || changed.includes(key)) {
+      if (!present.has(key) || changed.has(key)) {
         owner.paths.delete(key);
       }
     }
   }
-  if (changed.length > 0) {
+  if (changed.size > 0) {
     const id = `${manager}\u0000Update`;
     const mine = owners.get(id) ?? {
       entry: {

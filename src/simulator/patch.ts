@@ -65,6 +65,10 @@ function mergeList(field: string, target: Json[], patch: Json[]): Json[] {
   for (const item of patch) {
     const itemObject = item as JsonObject;
     const index = result.findIndex((existing) => (existing as JsonObject)[key] === itemObject[key]);
+    if (itemObject.$patch === 'replace') {
+      result.splice(index >= 0 ? index : result.length, index >= 0 ? 1 : 0, strategicMergePatch(null, item));
+      continue;
+    }
     if (itemObject.$patch === 'delete') {
       if (index >= 0) {
         result.splice(index, 1);
@@ -78,16 +82,26 @@ function mergeList(field: string, target: Json[], patch: Json[]): Json[] {
   return result;
 }
 
+/**
+ * Strategic merge patch, with the directives `kubectl apply` sends: `$patch` (replace, delete),
+ * `$retainKeys`, `$setElementOrder/<list>` and `$deleteFromPrimitiveList/<list>`. Directives are
+ * instructions, never data: none of them is stored.
+ */
 export function strategicMergePatch(target: Json, patch: Json): Json {
   if (!isObject(patch)) {
     return structuredClone(patch);
   }
+  if (patch.$patch === 'replace') {
+    return strategicMergePatch(null, { ...patch, $patch: null });
+  }
   const result: JsonObject = isObject(target) ? { ...target } : {};
   for (const [key, value] of Object.entries(patch)) {
-    if (key === '$patch') {
+    if (key.startsWith('$')) {
       continue;
     }
     if (value === null) {
+      delete result[key];
+    } else if (isObject(value) && value.$patch === 'delete') {
       delete result[key];
     } else if (Array.isArray(value) && Array.isArray(result[key])) {
       result[key] = mergeList(key, result[key], value);
@@ -95,7 +109,43 @@ export function strategicMergePatch(target: Json, patch: Json): Json {
       result[key] = strategicMergePatch(result[key] ?? null, value);
     }
   }
+  applyListDirectives(result, patch);
+  if (Array.isArray(patch.$retainKeys)) {
+    const retained = new Set(patch.$retainKeys as string[]);
+    for (const key of Object.keys(result)) {
+      if (!retained.has(key)) {
+        delete result[key];
+      }
+    }
+  }
   return result;
+}
+
+function applyListDirectives(result: JsonObject, patch: JsonObject): void {
+  for (const [directive, value] of Object.entries(patch)) {
+    const [name, field] = directive.split('/');
+    const list = field ? result[field] : undefined;
+    if (!Array.isArray(list) || !Array.isArray(value)) {
+      continue;
+    }
+    if (name === '$deleteFromPrimitiveList') {
+      result[field] = list.filter((item) => !value.some((gone) => isDeepEqualJson(gone, item)));
+    } else if (name === '$setElementOrder') {
+      const key = mergeKeyFor(field, list);
+      const position = (item: Json) =>
+        value.findIndex((order) =>
+          key ? (order as JsonObject)[key] === (item as JsonObject)[key] : isDeepEqualJson(order, item),
+        );
+      result[field] = [...list].sort((a, b) => {
+        const [pa, pb] = [position(a), position(b)];
+        return (pa < 0 ? Number.MAX_SAFE_INTEGER : pa) - (pb < 0 ? Number.MAX_SAFE_INTEGER : pb);
+      });
+    }
+  }
+}
+
+function isDeepEqualJson(a: Json, b: Json): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 interface JsonPatchOperation {
@@ -151,6 +201,9 @@ export function jsonPatch(document: Json, operations: unknown): Json {
   }
   let result = structuredClone(document);
   for (const operation of operations as JsonPatchOperation[]) {
+    if (!isObject(operation) || typeof operation.op !== 'string' || typeof operation.path !== 'string') {
+      throw new StatusError('BadRequest', 'each JSON patch operation needs a string "op" and "path"');
+    }
     const parts = pointer(operation.path);
     const apply = (op: 'add' | 'remove' | 'replace', value?: Json) => {
       if (parts.length === 0) {

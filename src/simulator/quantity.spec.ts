@@ -11,6 +11,9 @@ describe('quantities', () => {
     expect(parseQuantity('64Gi')).toBe(64 * 2 ** 30);
     expect(parseQuantity('1G')).toBe(1e9);
     expect(parseQuantity('8')).toBe(8);
+    expect(parseQuantity('1e3')).toBe(1000);
+    expect(parseQuantity('.5')).toBe(0.5);
+    expect(parseQuantity('5.')).toBe(5);
     expect(() => parseQuantity('8 GPUs')).toThrow('invalid quantity');
   });
 });

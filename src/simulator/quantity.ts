@@ -27,16 +27,30 @@ export function parseQuantity(value: string | number | undefined): number {
   if (typeof value === 'number') {
     return value;
   }
-  const match = /^([+-]?\d+(?:\.\d+)?)([A-Za-z]{0,2})$/.exec(value.trim());
+  // The Kubernetes quantity grammar: a signed decimal (`5`, `.5`, `5.`), then a binary or decimal
+  // suffix or a decimal exponent (`1e3`).
+  const match = /^([+-]?(?:\d+\.?\d*|\.\d+))(?:([eE][+-]?\d+)|([A-Za-z]{0,2}))$/.exec(value.trim());
   if (!match) {
     throw new Error(`invalid quantity "${value}"`);
   }
-  const [, number, suffix] = match;
+  const [, number, exponent, suffix = ''] = match;
+  if (exponent) {
+    return Number(`${number}${exponent}`);
+  }
   const scale = BINARY[suffix] ?? DECIMAL[suffix];
   if (scale === undefined) {
     throw new Error(`invalid quantity suffix in "${value}"`);
   }
   return Number(number) * scale;
+}
+
+export function isQuantity(value: unknown): boolean {
+  try {
+    parseQuantity(value as string | number);
+    return typeof value === 'string' || typeof value === 'number';
+  } catch {
+    return false;
+  }
 }
 
 /** CPU in millicores (so `500m` is 500 and `2` is 2000): integers, no float drift. */

@@ -9,7 +9,7 @@
 import type { EventRecorder } from './events';
 import { parseCpuMillis, parseQuantity } from './quantity';
 import { RESOURCE_TYPES } from './resources';
-import type { K8sObject, ObjectStore, StoreEvent } from './store';
+import { safely, type K8sObject, type ObjectStore, type StoreEvent } from './store';
 
 const POD = RESOURCE_TYPES.find((t) => t.kind === 'Pod')!;
 
@@ -234,7 +234,7 @@ export class Scheduler {
   private queuePass(): void {
     if (!this.passQueued) {
       this.passQueued = true;
-      setImmediate(() => this.pass());
+      setImmediate(() => safely(() => this.pass()));
     }
   }
 

@@ -11,6 +11,7 @@ export type StatusReason =
   | 'Conflict'
   | 'Invalid'
   | 'BadRequest'
+  | 'Forbidden'
   | 'MethodNotAllowed'
   | 'UnsupportedMediaType'
   | 'InternalError'
@@ -19,6 +20,7 @@ export type StatusReason =
 
 const CODES: Record<StatusReason, number> = {
   BadRequest: 400,
+  Forbidden: 403,
   NotFound: 404,
   MethodNotAllowed: 405,
   AlreadyExists: 409,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { isDeepStrictEqual } from 'node:util';
+import { sameJson } from './json-equal';
 import { typeKey, type ResourceType } from './resources';
 import { alreadyExists, conflict, notFound, StatusError } from './status';
 
@@ -32,6 +32,8 @@ export interface StoreEvent {
   type: WatchEventType;
   resource: ResourceType;
   object: K8sObject;
+  /** The version before a MODIFIED event (watches with selectors need it to see objects leave). */
+  previous?: K8sObject;
   resourceVersion: number;
 }
 
@@ -39,6 +41,21 @@ type Listener = (event: StoreEvent) => void;
 
 /** How many past events a watch can resume from before it gets 410 Gone (real servers keep ~5 min). */
 const HISTORY = 20_000;
+
+function reportListenerError(error: unknown): void {
+  process.emitWarning(
+    `simulated cluster: a controller failed: ${error instanceof Error ? error.stack : String(error)}`,
+  );
+}
+
+/** Runs a controller's deferred work so that a failure is reported, never a crash of the process. */
+export function safely(work: () => void): void {
+  try {
+    work();
+  } catch (error) {
+    reportListenerError(error);
+  }
+}
 
 function clone<T>(value: T): T {
   return structuredClone(value);
@@ -65,6 +82,10 @@ export class ObjectStore {
   private readonly listeners = new Set<Listener>();
   /** owner uid → the objects that name it in ownerReferences (the garbage collector asks on every delete). */
   private readonly dependents = new Map<string, Map<string, { type: ResourceType; key: string }>>();
+  private readonly byUid = new Map<string, { type: ResourceType; key: string }>();
+
+  /** A listener that throws must not break the write that triggered it, nor the other listeners. */
+  constructor(private readonly onListenerError: (error: unknown) => void = reportListenerError) {}
 
   get resourceVersion(): string {
     return String(this.revision);
@@ -110,16 +131,10 @@ export class ObjectStore {
     });
   }
 
-  findByUid(uid: string): { type: ResourceType; object: K8sObject }[] {
-    const found: { type: ResourceType; object: K8sObject }[] = [];
-    for (const bucket of this.objects.values()) {
-      for (const object of bucket.values()) {
-        if (object.metadata.uid === uid) {
-          found.push({ type: this.typeOf.get(object)!, object: clone(object) });
-        }
-      }
-    }
-    return found;
+  findByUid(uid: string): { type: ResourceType; object: K8sObject } | undefined {
+    const location = this.byUid.get(uid);
+    const object = location ? this.bucket(location.type).get(location.key) : undefined;
+    return location && object ? { type: location.type, object: clone(object) } : undefined;
   }
 
   create(type: ResourceType, object: K8sObject): K8sObject {
@@ -164,10 +179,10 @@ export class ObjectStore {
         next.metadata[field] = current.metadata[field] as never;
       }
     }
-    if (isDeepStrictEqual(next, current)) {
+    if (sameJson(next, current)) {
       return clone(current);
     }
-    if (!isDeepStrictEqual(specOf(next), specOf(current))) {
+    if (!sameJson(specOf(next), specOf(current))) {
       next.metadata.generation = (current.metadata.generation ?? 1) + 1;
     }
     if (object.metadata.deletionTimestamp && !current.metadata.deletionTimestamp) {
@@ -184,7 +199,6 @@ export class ObjectStore {
       throw notFound(type.plural, name, type.group);
     }
     bucket.delete(key);
-    this.typeOf.delete(current);
     this.index(type, key, current, undefined);
     this.revision += 1;
     const removed = {
@@ -208,8 +222,6 @@ export class ObjectStore {
     return () => this.listeners.delete(listener);
   }
 
-  private readonly typeOf = new WeakMap<K8sObject, ResourceType>();
-
   private bucket(type: ResourceType): Map<string, K8sObject> {
     const key = typeKey(type);
     let bucket = this.objects.get(key);
@@ -229,10 +241,16 @@ export class ObjectStore {
   ): K8sObject {
     this.revision += 1;
     object.metadata.resourceVersion = String(this.revision);
-    this.index(type, key, bucket.get(key), object);
+    const previous = bucket.get(key);
+    this.index(type, key, previous, object);
     bucket.set(key, object);
-    this.typeOf.set(object, type);
-    this.emit({ type: eventType, resource: type, object: clone(object), resourceVersion: this.revision });
+    this.emit({
+      type: eventType,
+      resource: type,
+      object: clone(object),
+      ...(previous ? { previous: clone(previous) } : {}),
+      resourceVersion: this.revision,
+    });
     return clone(object);
   }
 
@@ -243,6 +261,12 @@ export class ObjectStore {
     after: K8sObject | undefined,
   ): void {
     const id = `${typeKey(type)}|${key}`;
+    if (before?.metadata.uid) {
+      this.byUid.delete(before.metadata.uid);
+    }
+    if (after?.metadata.uid) {
+      this.byUid.set(after.metadata.uid, { type, key });
+    }
     for (const ref of before?.metadata.ownerReferences ?? []) {
       this.dependents.get(ref.uid)?.delete(id);
       if (this.dependents.get(ref.uid)?.size === 0) {
@@ -265,7 +289,11 @@ export class ObjectStore {
       this.history.splice(0, this.history.length - HISTORY); // trimmed in chunks: O(1) amortised
     }
     for (const listener of this.listeners) {
-      listener(event);
+      try {
+        listener(event);
+      } catch (error) {
+        this.onListenerError(error);
+      }
     }
   }
 }

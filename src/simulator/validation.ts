@@ -3,6 +3,8 @@
  * (compiled validators from `kubernetes-models`), name rules, and the few semantic rules of
  * Kubernetes' own validation that our clients can trip over (a container needs an image, …).
  */
+import { sameJson } from './json-equal';
+import { isQuantity } from './quantity';
 import { apiVersionOf, typeKey, RESOURCE_TYPES, type ResourceType } from './resources';
 import { invalid, type StatusCause } from './status';
 import type { K8sObject } from './store';
@@ -108,7 +110,11 @@ function nameCauses(type: ResourceType, object: K8sObject): StatusCause[] {
   return [];
 }
 
-type Containers = { name?: unknown; image?: unknown }[];
+type Containers = {
+  name?: unknown;
+  image?: unknown;
+  resources?: { requests?: Record<string, unknown>; limits?: Record<string, unknown> };
+}[];
 
 function podSpecCauses(spec: { containers?: Containers } | undefined, at: string): StatusCause[] {
   if (!spec) {
@@ -137,22 +143,101 @@ function podSpecCauses(spec: { containers?: Containers } | undefined, at: string
   });
 }
 
+const QUANTITY_MESSAGE =
+  "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
+
+function quantityCauses(values: Record<string, unknown> | undefined, at: string): StatusCause[] {
+  return Object.entries(values ?? {})
+    .filter(([, value]) => !isQuantity(value))
+    .map(([name, value]) => ({
+      reason: 'FieldValueInvalid',
+      message: `Invalid value: ${JSON.stringify(value)}: ${QUANTITY_MESSAGE}`,
+      field: `${at}[${name}]`,
+    }));
+}
+
+function resourceCauses(spec: { containers?: Containers } | undefined, at: string): StatusCause[] {
+  return (spec?.containers ?? []).flatMap((container, index) => [
+    ...quantityCauses(container.resources?.requests, `${at}.containers[${index}].resources.requests`),
+    ...quantityCauses(container.resources?.limits, `${at}.containers[${index}].resources.limits`),
+  ]);
+}
+
+const POD_MUTABLE =
+  'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,' +
+  '`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds`';
+
+/** A pod's spec is immutable but for images, deadlines and tolerations. */
+function podUpdateCauses(next: Record<string, unknown>, current: Record<string, unknown>): StatusCause[] {
+  const withoutImages = (list: unknown) =>
+    Array.isArray(list) ? list.map((c: Record<string, unknown>) => ({ ...c, image: undefined })) : list;
+  const comparable = (spec: Record<string, unknown>) => ({
+    ...spec,
+    activeDeadlineSeconds: undefined,
+    terminationGracePeriodSeconds: undefined,
+    tolerations: undefined,
+    containers: withoutImages(spec.containers),
+    initContainers: withoutImages(spec.initContainers),
+  });
+  return sameJson(comparable(next), comparable(current))
+    ? []
+    : [{ reason: 'FieldValueForbidden', message: `Forbidden: ${POD_MUTABLE}`, field: 'spec' }];
+}
+
+type Template = { metadata?: { labels?: Record<string, string> }; spec?: { containers?: Containers } };
+
+function workloadCauses(object: K8sObject, current: K8sObject | undefined): StatusCause[] {
+  const spec = (object.spec ?? {}) as {
+    template?: Template;
+    selector?: { matchLabels?: Record<string, string> };
+  };
+  const causes = [
+    ...podSpecCauses(spec.template?.spec, 'spec.template.spec'),
+    ...resourceCauses(spec.template?.spec, 'spec.template.spec'),
+  ];
+  if (object.kind === 'Job') {
+    return causes;
+  }
+  if (!spec.selector) {
+    causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.selector' });
+  }
+  const labels = spec.template?.metadata?.labels ?? {};
+  if (Object.entries(spec.selector?.matchLabels ?? {}).some(([key, value]) => labels[key] !== value)) {
+    causes.push({
+      reason: 'FieldValueInvalid',
+      message: `Invalid value: ${JSON.stringify(labels)}: \`selector\` does not match template \`labels\``,
+      field: 'spec.template.metadata.labels',
+    });
+  }
+  if (current && !sameJson(spec.selector, (current.spec as { selector?: unknown }).selector)) {
+    causes.push({
+      reason: 'FieldValueInvalid',
+      message: `Invalid value: ${JSON.stringify(spec.selector)}: field is immutable`,
+      field: 'spec.selector',
+    });
+  }
+  return causes;
+}
+
 /** Kubernetes' semantic checks that the OpenAPI schema cannot express, for the kinds that need them. */
-function semanticCauses(object: K8sObject): StatusCause[] {
+function semanticCauses(object: K8sObject, current: K8sObject | undefined): StatusCause[] {
   const spec = object.spec as Record<string, unknown> | undefined;
   switch (object.kind) {
     case 'Pod':
-      return podSpecCauses(spec, 'spec');
+      return [
+        ...podSpecCauses(spec, 'spec'),
+        ...resourceCauses(spec, 'spec'),
+        ...(current && spec ? podUpdateCauses(spec, current.spec as Record<string, unknown>) : []),
+      ];
     case 'Deployment':
     case 'ReplicaSet':
-    case 'Job': {
-      const template = spec?.template as { spec?: { containers?: Containers } } | undefined;
-      const causes = podSpecCauses(template?.spec, 'spec.template.spec');
-      if (object.kind !== 'Job' && !spec?.selector) {
-        causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.selector' });
-      }
-      return causes;
-    }
+    case 'Job':
+      return workloadCauses(object, current);
+    case 'PersistentVolumeClaim':
+      return quantityCauses(
+        (spec?.resources as { requests?: Record<string, unknown> } | undefined)?.requests,
+        'spec.resources.requests',
+      );
     default:
       return [];
   }
@@ -162,7 +247,7 @@ export class ObjectValidator {
   constructor(private readonly schemas: Map<string, SchemaValidator>) {}
 
   /** Throws 422 Invalid with every cause, as the API server does. */
-  validate(type: ResourceType, object: K8sObject): void {
+  validate(type: ResourceType, object: K8sObject, current?: K8sObject): void {
     const causes = [...nameCauses(type, object)];
     if (object.apiVersion !== apiVersionOf(type) || object.kind !== type.kind) {
       causes.push({
@@ -176,7 +261,7 @@ export class ObjectValidator {
       causes.push(...schemaCauses(schema.errors ?? []));
     }
     if (causes.length === 0) {
-      causes.push(...semanticCauses(object));
+      causes.push(...semanticCauses(object, current));
     }
     if (causes.length > 0) {
       throw invalid(type.kind, object.metadata?.name ?? '', causes, type.group);

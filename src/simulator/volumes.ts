@@ -7,7 +7,7 @@ import type { SimulatorTimings } from './config';
 import type { EventRecorder } from './events';
 import { parseQuantity } from './quantity';
 import { RESOURCE_TYPES, type ResourceType } from './resources';
-import type { K8sObject, ObjectStore, StoreEvent } from './store';
+import { safely, type K8sObject, type ObjectStore, type StoreEvent } from './store';
 
 const typeOf = (kind: string): ResourceType => RESOURCE_TYPES.find((t) => t.kind === kind)!;
 const PVC = typeOf('PersistentVolumeClaim');
@@ -75,7 +75,7 @@ export class VolumeControllers {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       this.inFlight.delete(id);
-      work();
+      safely(work);
     }, ms);
     this.timers.add(timer);
   }

@@ -4,10 +4,10 @@
  * (replicas, ready, available, conditions) following the pods.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { isDeepStrictEqual } from 'node:util';
+import { sameJson } from './json-equal';
 import { RESOURCE_TYPES, type ResourceType } from './resources';
 import { condition } from './scheduler';
-import type { K8sObject, ObjectStore, StoreEvent } from './store';
+import { safely, type K8sObject, type ObjectStore, type StoreEvent } from './store';
 
 const typeOf = (kind: string): ResourceType => RESOURCE_TYPES.find((t) => t.kind === kind)!;
 const POD = typeOf('Pod');
@@ -54,6 +54,17 @@ function mergeConditions(previous: unknown, next: Record<string, unknown>[]): Re
   });
 }
 
+/** Kubernetes' generateName suffix: 5 characters of an alphabet without vowels or look-alikes. */
+const ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+
+export function randomSuffix(): string {
+  return [...randomBytes(5)].map((b) => ALPHABET[b % ALPHABET.length]).join('');
+}
+
+export function generatedName(prefix: string): string {
+  return `${prefix}-${randomSuffix()}`;
+}
+
 export class WorkloadControllers {
   private readonly queued = new Map<string, { type: ResourceType; namespace: string; name: string }>();
   private flushQueued = false;
@@ -94,7 +105,7 @@ export class WorkloadControllers {
     this.queued.set(`${type.kind}/${namespace}/${name}`, { type, namespace, name });
     if (!this.flushQueued) {
       this.flushQueued = true;
-      setImmediate(() => this.flush());
+      setImmediate(() => safely(() => this.flush()));
     }
   }
 
@@ -126,7 +137,7 @@ export class WorkloadControllers {
   }
 
   private writeStatus(type: ResourceType, object: K8sObject, status: Record<string, unknown>): void {
-    if (isDeepStrictEqual(object.status, status)) {
+    if (sameJson(object.status, status)) {
       return;
     }
     const next = { ...object, status };
@@ -140,6 +151,15 @@ export class WorkloadControllers {
     const hash = createHash('sha256').update(JSON.stringify(spec.template)).digest('hex').slice(0, 10);
     const sets = this.owned(REPLICA_SET, deployment);
     let current = sets.find((rs) => rs.metadata.labels?.['pod-template-hash'] === hash);
+    const name = `${deployment.metadata.name}-${hash}`;
+    const orphan = current ? undefined : this.store.get(REPLICA_SET, deployment.metadata.namespace, name);
+    if (orphan && !controllerOf(orphan)) {
+      // Adopt the ReplicaSet an orphaning delete left behind, as the deployment controller does.
+      orphan.metadata.ownerReferences = [...(orphan.metadata.ownerReferences ?? []), ownerRef(deployment)];
+      delete orphan.metadata.resourceVersion;
+      current = this.store.update(REPLICA_SET, orphan);
+      sets.push(current);
+    }
     if (!current) {
       const labels = { ...spec.template.metadata?.labels, 'pod-template-hash': hash };
       current = this.store.create(REPLICA_SET, {
@@ -260,11 +280,15 @@ export class WorkloadControllers {
   }
 
   private createPod(owner: K8sObject, template: PodTemplate, extraLabels: Record<string, string> = {}): void {
+    let name = generatedName(owner.metadata.name);
+    while (this.store.get(POD, owner.metadata.namespace, name)) {
+      name = generatedName(owner.metadata.name);
+    }
     this.store.create(POD, {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: {
-        name: `${owner.metadata.name}-${randomBytes(4).toString('hex').slice(0, 5)}`,
+        name,
         namespace: owner.metadata.namespace,
         labels: { ...template.metadata?.labels, ...extraLabels },
         ...(template.metadata?.annotations ? { annotations: template.metadata.annotations } : {}),

@@ -83,6 +83,18 @@ spec:
     expect(lines.every((line) => /^web-\S+\s+1\/1\s+Running\s+0\s+\S+$/.test(line))).toBe(true);
 
     expect(await kubectl('get', 'deployment', 'web', '-o', 'jsonpath={.status.readyReplicas}')).toBe('2');
+
+    // A changed manifest: kubectl sends a strategic merge patch with $setElementOrder directives.
+    writeFileSync(join(work, 'app-v2.yaml'), MANIFEST.replace('image: nginx:1', 'image: nginx:2'));
+    expect(await kubectl('apply', '-f', join(work, 'app-v2.yaml'))).toBe(
+      'deployment.apps/web configured\nservice/web unchanged\n',
+    );
+    const stored = await kubectl('get', 'deployment', 'web', '-o', 'json');
+    expect(stored).not.toContain('$setElementOrder');
+    expect(
+      (JSON.parse(stored) as { spec: { template: { spec: { containers: { image: string }[] } } } }).spec
+        .template.spec.containers[0].image,
+    ).toBe('nginx:2');
     expect(await kubectl('delete', '-f', join(work, 'app.yaml'))).toBe(
       'deployment.apps "web" deleted\nservice "web" deleted\n',
     );
