@@ -107,17 +107,21 @@ describe('the simulator stays up and answers like a real server when clients mis
   });
 
   it('keeps a pod spec immutable but for images, and a workload selector immutable', async () => {
-    const created = await k.core.createNamespacedPod({ namespace: 'default', body: pod('fixed') });
+    await k.core.createNamespacedPod({ namespace: 'default', body: pod('fixed') });
+    // Once Ready, the kubelet writes no more: the replaces below cannot race it (409).
+    const latest = await eventually(
+      () => k.core.readNamespacedPod({ namespace: 'default', name: 'fixed' }),
+      (p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true,
+    );
     const changed = await statusOf(
       k.core.replaceNamespacedPod({
         namespace: 'default',
         name: 'fixed',
-        body: { ...created, spec: { ...created.spec!, restartPolicy: 'Never' } },
+        body: { ...latest, spec: { ...latest.spec!, restartPolicy: 'Never' } },
       }),
     );
     expect(changed).toMatchObject({ code: 422 });
-    const latest = await k.core.readNamespacedPod({ namespace: 'default', name: 'fixed' });
-    await k.core.replaceNamespacedPod({
+    const bumped = await k.core.replaceNamespacedPod({
       namespace: 'default',
       name: 'fixed',
       body: {
@@ -125,6 +129,7 @@ describe('the simulator stays up and answers like a real server when clients mis
         spec: { ...latest.spec!, containers: [{ ...latest.spec!.containers[0], image: 'busybox:2' }] },
       },
     });
+    expect(bumped.spec!.containers[0].image).toBe('busybox:2');
     const mismatch = await statusOf(
       k.objects.create({
         ...deployment('mismatch'),
