@@ -3,6 +3,7 @@
  * paths, discovery, Status errors, resourceVersion semantics, patches (merge, strategic, JSON,
  * server-side apply), watches and cascading deletes, on an in-memory store.
  */
+import { k8sNow } from './time';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse as parseYaml } from 'yaml';
@@ -554,7 +555,7 @@ export class SimulatedApiServer {
       ...namespace,
       metadata: {
         ...namespace.metadata,
-        deletionTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+        deletionTimestamp: k8sNow(),
       },
       status: { phase: 'Terminating' },
     };

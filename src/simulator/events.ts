@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { k8sNow } from './time';
 import type { ObjectStore, K8sObject } from './store';
 import { RESOURCE_TYPES } from './resources';
 
@@ -12,7 +13,7 @@ export class EventRecorder {
   ) {}
 
   record(object: K8sObject, type: 'Normal' | 'Warning', reason: string, message: string): void {
-    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const now = k8sNow();
     const namespace = object.metadata.namespace ?? 'default';
     this.store.create(EVENT_TYPE, {
       apiVersion: 'v1',

@@ -4,6 +4,7 @@
  * - an object being deleted in the foreground waits for its dependents, then goes;
  * - an object with a deletionTimestamp and no finalizers left is removed.
  */
+import { k8sNow } from './time';
 import type { ObjectStore, K8sObject, StoreEvent } from './store';
 import type { ResourceType } from './resources';
 
@@ -51,7 +52,7 @@ export class GarbageCollector {
       return current;
     }
     current.metadata.finalizers = [...finalizers];
-    current.metadata.deletionTimestamp ??= new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    current.metadata.deletionTimestamp ??= k8sNow();
     delete current.metadata.resourceVersion;
     return this.store.update(type, current);
   }

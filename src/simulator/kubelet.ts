@@ -3,6 +3,7 @@
  * after the configured delays; an image matching the failure pattern stays Pending in
  * ErrImagePull; a Job's pod succeeds after it has run; pods on a node that goes NotReady fail.
  */
+import { ControllerTimers, k8sNow } from './time';
 import type { SimulatorFaults, SimulatorTimings } from './config';
 import type { EventRecorder } from './events';
 import { RESOURCE_TYPES } from './resources';
@@ -16,11 +17,9 @@ interface Container {
   image: string;
 }
 
-const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-
 export class Kubelets {
   private readonly started = new Set<string>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new ControllerTimers(safely);
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -35,7 +34,7 @@ export class Kubelets {
 
   stop(): void {
     this.unsubscribe();
-    this.timers.forEach(clearTimeout);
+    this.timers.clear();
   }
 
   /** Lines a container "printed", for `kubectl logs`. */
@@ -72,16 +71,8 @@ export class Kubelets {
     const nodeName = (event.object.spec as { nodeName?: string }).nodeName;
     if (nodeName && !this.started.has(id) && !event.object.metadata.deletionTimestamp) {
       this.started.add(id);
-      this.after(this.timings.startMs, () => this.start(event.object));
+      this.timers.after(this.timings.startMs, () => this.start(event.object));
     }
-  }
-
-  private after(ms: number, work: () => void): void {
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      safely(work);
-    }, ms);
-    this.timers.add(timer);
   }
 
   /** Re-reads the pod and writes its status, unless it is gone (deleted meanwhile). */
@@ -134,7 +125,7 @@ export class Kubelets {
     }
     const started = this.updateStatus(pod, (status, current) => {
       status.phase = 'Running';
-      status.startTime = now();
+      status.startTime = k8sNow();
       status.hostIP = '10.0.0.1';
       status.podIP = `10.244.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250) + 2}`;
       status.conditions = withCondition(status.conditions, condition('Initialized', 'True'));
@@ -145,14 +136,14 @@ export class Kubelets {
         ready: false,
         restartCount: 0,
         started: true,
-        state: { running: { startedAt: now() } },
+        state: { running: { startedAt: k8sNow() } },
       }));
     });
     if (!started) {
       return;
     }
     this.events.record(started, 'Normal', 'Started', 'Started container(s)');
-    this.after(this.timings.readyMs, () => this.ready(started));
+    this.timers.after(this.timings.readyMs, () => this.ready(started));
   }
 
   private ready(pod: K8sObject): void {
@@ -168,7 +159,7 @@ export class Kubelets {
     });
     const ownerKind = updated?.metadata.ownerReferences?.find((ref) => ref.controller)?.kind;
     if (updated && ownerKind === 'Job') {
-      this.after(this.timings.jobRunMs, () => this.complete(updated));
+      this.timers.after(this.timings.jobRunMs, () => this.complete(updated));
     }
   }
 
@@ -180,7 +171,9 @@ export class Kubelets {
         ...c,
         ready: false,
         started: false,
-        state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: now(), finishedAt: now() } },
+        state: {
+          terminated: { exitCode: 0, reason: 'Completed', startedAt: k8sNow(), finishedAt: k8sNow() },
+        },
       }));
     });
   }

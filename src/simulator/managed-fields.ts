@@ -2,6 +2,7 @@
  * Field ownership for server-side apply, in Kubernetes' FieldsV1 vocabulary: a path is a list of
  * `f:<field>` and `k:{"<mergeKey>":<value>}` elements; a keyed list item's own path marks the item.
  */
+import { k8sNow } from './time';
 import { sameJson } from './json-equal';
 import { isObject, mergeKeyFor, type Json } from './patch';
 import { StatusError, type StatusCause } from './status';
@@ -136,7 +137,7 @@ function ownershipOf(object: K8sObject | undefined): Ownership {
 
 function writeOwnership(object: K8sObject, owners: Ownership, previous: K8sObject | undefined): void {
   const before = ownershipOf(previous);
-  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const now = k8sNow();
   const entries: ManagedFieldsEntry[] = [];
   for (const [id, { entry, paths }] of owners) {
     if (paths.size === 0) {

@@ -6,6 +6,7 @@
  * nodes free for large requests. A pod that fits nowhere stays Pending with `PodScheduled=False`
  * and one `FailedScheduling` event, and is retried when capacity changes.
  */
+import { k8sNow } from './time';
 import type { EventRecorder } from './events';
 import { parseCpuMillis, parseQuantity } from './quantity';
 import { RESOURCE_TYPES } from './resources';
@@ -378,6 +379,6 @@ export function condition(type: string, status: 'True' | 'False' | 'Unknown'): R
     type,
     status,
     lastProbeTime: null,
-    lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    lastTransitionTime: k8sNow(),
   };
 }

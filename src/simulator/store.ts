@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { k8sNow } from './time';
 import { sameJson } from './json-equal';
 import { typeKey, type ResourceType } from './resources';
 import { alreadyExists, conflict, notFound, StatusError } from './status';
@@ -145,7 +146,7 @@ export class ObjectStore {
     }
     const stored = clone(object);
     stored.metadata.uid = randomUUID();
-    stored.metadata.creationTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    stored.metadata.creationTimestamp = k8sNow();
     stored.metadata.generation = 1;
     return this.commit(type, bucket, key, stored, 'ADDED');
   }

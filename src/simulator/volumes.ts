@@ -3,6 +3,7 @@
  * StorageClass exists, after the configured delay; a PVC restored from a VolumeSnapshot waits until
  * the snapshot is ready; a VolumeSnapshot of a bound PVC becomes `readyToUse` with `restoreSize`.
  */
+import { ControllerTimers, k8sNow } from './time';
 import type { SimulatorTimings } from './config';
 import type { EventRecorder } from './events';
 import { parseQuantity } from './quantity';
@@ -15,8 +16,6 @@ const PV = typeOf('PersistentVolume');
 const STORAGE_CLASS = typeOf('StorageClass');
 const SNAPSHOT = typeOf('VolumeSnapshot');
 
-const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-
 interface ClaimSpec {
   storageClassName?: string;
   accessModes?: string[];
@@ -27,7 +26,7 @@ interface ClaimSpec {
 
 export class VolumeControllers {
   private readonly inFlight = new Set<string>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new ControllerTimers(safely);
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -40,7 +39,7 @@ export class VolumeControllers {
 
   stop(): void {
     this.unsubscribe();
-    this.timers.forEach(clearTimeout);
+    this.timers.clear();
   }
 
   private observe(event: StoreEvent): void {
@@ -67,17 +66,16 @@ export class VolumeControllers {
     }
   }
 
+  /** Once per object: a claim or snapshot already waiting is not scheduled twice. */
   private later(id: string, ms: number, work: () => void): void {
     if (this.inFlight.has(id)) {
       return;
     }
     this.inFlight.add(id);
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
+    this.timers.after(ms, () => {
       this.inFlight.delete(id);
-      safely(work);
-    }, ms);
-    this.timers.add(timer);
+      work();
+    });
   }
 
   private storageClassFor(spec: ClaimSpec): K8sObject | undefined {
@@ -189,7 +187,7 @@ export class VolumeControllers {
     current.status = {
       readyToUse: true,
       restoreSize: capacity,
-      creationTime: now(),
+      creationTime: k8sNow(),
       boundVolumeSnapshotContentName: `snapcontent-${current.metadata.uid}`,
     };
     delete current.metadata.resourceVersion;

@@ -3,6 +3,7 @@
  * ReplicaSet per pod template, older ones scaled to zero), Job → Pod, and their status
  * (replicas, ready, available, conditions) following the pods.
  */
+import { k8sNow } from './time';
 import { createHash, randomBytes } from 'node:crypto';
 import { sameJson } from './json-equal';
 import { RESOURCE_TYPES, type ResourceType } from './resources';
@@ -262,14 +263,14 @@ export class WorkloadControllers {
     };
     const done = succeeded > 0;
     this.writeStatus(JOB, job, {
-      startTime: previous.startTime ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      startTime: previous.startTime ?? k8sNow(),
       active,
       succeeded,
       failed,
       ready: pods.filter(isReady).length,
       ...(done
         ? {
-            completionTime: previous.completionTime ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+            completionTime: previous.completionTime ?? k8sNow(),
             conditions: mergeConditions(previous.conditions, [
               { ...condition('SuccessCriteriaMet', 'True'), reason: 'CompletionsReached' },
               { ...condition('Complete', 'True'), reason: 'CompletionsReached' },
