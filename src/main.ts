@@ -88,9 +88,14 @@ function main(): void {
   starting.then(
     (runtime) => {
       const api = runtime.listeners.find((l) => l.name === 'api');
+      const simulator = runtime.listeners.find((l) => l.name === 'simulator');
+      const parts = [
+        ...(api ? [`API ${api.url}, Swagger UI ${api.url}/docs`] : []),
+        ...(simulator ? [`simulated GPU cluster ${simulator.url} (kubectl --server=${simulator.url})`] : []),
+      ];
       logger.info(
         { listeners: runtime.listeners },
-        `ODC ready${api ? `: API ${api.url}, Swagger UI ${api.url}/docs` : ''}`,
+        `ODC ready${parts.length > 0 ? `: ${parts.join('; ')}` : ''}`,
       );
     },
     (error: unknown) => {

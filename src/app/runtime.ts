@@ -4,6 +4,8 @@ import type { Server } from 'node:http';
 import { isIPv6, type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { DeployerAppModule } from '../deployer/deployer-app.module';
+import { resolveKubeAccess } from '../deployer/kube/kube-access';
+import { KubeClient } from '../deployer/kube/kube-client';
 import type { AppConfig } from '../infra/config/env';
 import { EmbeddedPostgres } from '../infra/database/embedded-postgres';
 import { configureHttp } from '../infra/http/configure-http';
@@ -13,7 +15,8 @@ import { serveOpenApi } from './openapi';
 import { needsDatabase } from './roles';
 
 export interface Listener {
-  name: 'api' | 'ops' | 'deployer';
+  /** `simulator`: the in-process simulated cluster a development deployer uses. */
+  name: 'api' | 'ops' | 'deployer' | 'simulator';
   url: string;
 }
 
@@ -105,6 +108,25 @@ async function openCore(app: INestApplication, config: AppConfig): Promise<Liste
   return undefined;
 }
 
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/**
+ * A deployer can create pods: it must not serve unauthenticated beyond this machine. (mTLS joins
+ * the bearer token as a way to satisfy this.)
+ */
+function assertDeployerIsGuarded(config: AppConfig): void {
+  if (
+    !config.ODC_DEPLOYER_TOKEN &&
+    !LOOPBACK.has(config.ODC_DEPLOYER_HOST) &&
+    !config.ODC_DEPLOYER_INSECURE
+  ) {
+    throw new Error(
+      `Refusing to serve the deployer on ${config.ODC_DEPLOYER_HOST} without authentication: set ODC_DEPLOYER_TOKEN, ` +
+        'bind ODC_DEPLOYER_HOST to a loopback address, or (never in production) set ODC_DEPLOYER_INSECURE=true',
+    );
+  }
+}
+
 /**
  * Starts what this replica's roles need: the database (embedded when no URL is given), the core
  * app, the deployer app. `close()` undoes it in reverse: apps first (in-flight jobs finish), the
@@ -113,11 +135,15 @@ async function openCore(app: INestApplication, config: AppConfig): Promise<Liste
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { config } = options;
   const started: INestApplication[] = [];
+  const closers: (() => Promise<void>)[] = [];
   let embedded: EmbeddedPostgres | undefined;
   const close = async () => {
     try {
       for (const app of [...started].reverse()) {
         await app.close();
+      }
+      for (const closer of closers.reverse()) {
+        await closer();
       }
     } finally {
       await embedded?.stop();
@@ -140,7 +166,16 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       runtime.listeners.push(...(listener ? [listener] : []));
     }
     if (config.roles.has('deployer')) {
-      runtime.deployer = await createApp(DeployerAppModule.forRoot(config, options.logger), options);
+      assertDeployerIsGuarded(config);
+      const kube = await resolveKubeAccess(config, options.logger);
+      closers.push(() => kube.close());
+      if (kube.simulatorUrl) {
+        runtime.listeners.push({ name: 'simulator', url: kube.simulatorUrl });
+      }
+      runtime.deployer = await createApp(
+        DeployerAppModule.forRoot(config, options.logger, new KubeClient(kube.kubeConfig)),
+        options,
+      );
       started.push(runtime.deployer);
       runtime.listeners.push(
         await listen(runtime.deployer, 'deployer', config.ODC_DEPLOYER_HOST, config.ODC_DEPLOYER_PORT),

@@ -4,19 +4,24 @@ import { ConfigModule } from '../infra/config/config.module';
 import type { AppConfig } from '../infra/config/env';
 import { LoggingModule } from '../infra/logging/logging.module';
 import { MetricsModule } from '../infra/metrics/metrics.module';
+import { DeployerAuthGuard } from './deployer-auth.guard';
 import { DeployerHealthController } from './deployer-health.controller';
+import { DeployerController } from './deployer.controller';
+import { DeployerService, KUBE_CLIENT } from './deployer.service';
+import { KubeClient } from './kube/kube-client';
 
 /**
  * The deployer runs as its own Nest application on its own port (so mTLS can be required there
- * alone) and is stateless: no database, no queue.
+ * alone) and is stateless: no database, no queue; Kubernetes is its only state.
  */
 @Module({})
 export class DeployerAppModule {
-  static forRoot(config: AppConfig, logger: Logger): DynamicModule {
+  static forRoot(config: AppConfig, logger: Logger, kube: KubeClient): DynamicModule {
     return {
       module: DeployerAppModule,
       imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(logger), MetricsModule],
-      controllers: [DeployerHealthController],
+      controllers: [DeployerHealthController, DeployerController],
+      providers: [{ provide: KUBE_CLIENT, useValue: kube }, DeployerService, DeployerAuthGuard],
     };
   }
 }

@@ -1,6 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 
-/** The deployer's own listener. Its contract (DESIGN §5) grows here; `/api/v1/health` is its probe. */
+/** Liveness for probes: no authentication, no dependency. */
 @Controller()
 export class DeployerHealthController {
   @Get('healthz')
@@ -8,8 +8,8 @@ export class DeployerHealthController {
     return { status: 'ok' };
   }
 
-  @Get('api/v1/health')
-  getHealth(): { status: 'ok'; role: 'deployer' } {
-    return { status: 'ok', role: 'deployer' };
+  @Get('livez')
+  getLivez(): { status: 'ok' } {
+    return { status: 'ok' };
   }
 }

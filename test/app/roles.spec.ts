@@ -44,20 +44,25 @@ describe('modules are composed per role', () => {
   });
 
   it('deployer alone: its own listener, stateless (no database at all)', async () => {
-    const app = await start({ roles: 'deployer' });
+    const app = await start({ roles: 'deployer', env: { ODC_DEPLOYER_SIMULATOR: 'true' } });
     expect(app.runtime.core).toBeUndefined();
-    expect(app.runtime.listeners.map((l) => l.name)).toEqual(['deployer']);
-    await request(app.runtime.deployer!.getHttpServer())
-      .get('/api/v1/health')
-      .expect(200, { status: 'ok', role: 'deployer' });
+    expect(app.runtime.listeners.map((l) => l.name)).toEqual(['simulator', 'deployer']);
+    const health = await request(app.runtime.deployer!.getHttpServer()).get('/api/v1/health').expect(200);
+    expect(health.body).toMatchObject({
+      status: 'ok',
+      kubernetes: { reachable: true, version: 'v1.32.0-odc-sim' },
+    });
     const missing = await request(app.runtime.deployer!.getHttpServer()).get('/docs').expect(404);
     expect(missing.body.code).toBe('not_found');
   });
 
   it('all roles: API and deployer on separate ports', async () => {
-    const app = await start({ roles: 'coordinator,worker,cron,deployer' });
-    const [api, deployer] = app.runtime.listeners;
-    expect([api.name, deployer.name]).toEqual(['api', 'deployer']);
+    const app = await start({
+      roles: 'coordinator,worker,cron,deployer',
+      env: { ODC_DEPLOYER_SIMULATOR: 'true' },
+    });
+    expect(app.runtime.listeners.map((l) => l.name)).toEqual(['api', 'simulator', 'deployer']);
+    const [api, , deployer] = app.runtime.listeners;
     expect(api.url).not.toEqual(deployer.url);
     await request(deployer.url).get('/api/v1/health').expect(200);
     await request(api.url).get('/api/v1/health').expect(404);

@@ -199,8 +199,70 @@ export class AppConfig {
   @Matches(/^\d+(b|kb|mb)$/i, { message: 'ODC_HTTP_BODY_LIMIT must look like 512kb or 1mb' })
   ODC_HTTP_BODY_LIMIT = '1mb';
 
+  /** Namespaces the deployer may write to (comma list); everything else is refused by policy. */
+  @Matches(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(,[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, {
+    message: 'ODC_DEPLOYER_NAMESPACES must be a comma list of namespace names',
+  })
+  ODC_DEPLOYER_NAMESPACES = 'default';
+
+  @Secret()
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  ODC_DEPLOYER_TOKEN?: string;
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  ODC_DEPLOYER_INSECURE = false;
+
+  @Secret()
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  ODC_KUBECONFIG_BASE64?: string;
+
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  KUBECONFIG?: string;
+
+  /** With no kubeconfig and not in a cluster: an in-process simulated GPU cluster. Default: on in development. */
+  @Transform(emptyToUndefined)
+  @Transform(toBoolean)
+  @IsOptional()
+  @IsBoolean()
+  ODC_DEPLOYER_SIMULATOR?: boolean;
+
+  @Transform(toNumber)
+  @IsInt()
+  @Min(0)
+  @Max(64)
+  ODC_DEPLOYER_MAX_GPUS = 8;
+
+  @IsString()
+  ODC_DEPLOYER_MAX_CPU = '192';
+
+  @IsString()
+  ODC_DEPLOYER_MAX_MEMORY = '2Ti';
+
+  /** Linux capabilities a container may add (comma list); none by default. */
+  @IsString()
+  ODC_DEPLOYER_ALLOWED_CAPABILITIES = '';
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  ODC_DEPLOYER_ALLOW_LOADBALANCER = false;
+
+  /** Node label that names a node's GPU model, for /capacity. */
+  @IsString()
+  ODC_DEPLOYER_GPU_LABEL = 'nvidia.com/gpu.product';
+
   get roles(): ReadonlySet<Role> {
     return parseRoles(this.ODC_ROLES);
+  }
+
+  get deployerSimulator(): boolean {
+    return this.ODC_DEPLOYER_SIMULATOR ?? this.NODE_ENV === 'development';
   }
 
   get logFormat(): 'json' | 'pretty' {

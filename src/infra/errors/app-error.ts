@@ -1,3 +1,5 @@
+import { DeployerErrorCode } from '../../deployer/deployer.errors';
+
 /**
  * Codes shared by every endpoint. Each domain adds its own enum (e.g. `ReservationErrorCode`) to
  * `ErrorCode` below and a case to `httpStatusFor`; the compiler refuses an unmapped code.
@@ -18,7 +20,7 @@ export enum CommonErrorCode {
   Internal = 'internal_error',
 }
 
-export type ErrorCode = CommonErrorCode;
+export type ErrorCode = CommonErrorCode | DeployerErrorCode;
 
 export interface FieldProblem {
   field: string;
@@ -67,6 +69,13 @@ export function httpStatusFor(code: ErrorCode): number {
       return 500;
     case CommonErrorCode.NotReady:
       return 503;
+    case DeployerErrorCode.InvalidSpec:
+      return 400;
+    case DeployerErrorCode.PolicyViolation:
+    case DeployerErrorCode.KubeRejected:
+      return 422;
+    case DeployerErrorCode.KubeUnavailable:
+      return 502;
     default:
       return assertUnreachable(code);
   }

@@ -1,0 +1,115 @@
+/**
+ * The deployer's wire format (the seed's `vicetypes`): what the coordinator sends and what the
+ * deployer answers. Imported by both sides, so it is defined exactly once.
+ */
+
+/** Bumped on any incompatible change of `DeploymentSpec`; a deployer refuses versions it does not know. */
+export const SPEC_VERSION = 1;
+
+export const LABELS = {
+  managedBy: 'app.kubernetes.io/managed-by',
+  externalId: 'odc.dev/external-id',
+  /** On volumes of persistent disks: they outlive deployments and DELETE /deployments leaves them. */
+  persistentDisk: 'odc.dev/persistent-disk',
+} as const;
+
+export const MANAGED_BY = 'odc-deployer';
+export const FIELD_MANAGER = 'odc-deployer';
+
+/** A Kubernetes object as sent: apiVersion, kind, metadata and the rest. */
+export interface Manifest {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  [field: string]: unknown;
+}
+
+export interface DeploymentMetadata {
+  external_id: string;
+  reservation_id: string;
+  user_id: string;
+  username: string;
+  spec_version: number;
+}
+
+export interface DeploymentSpec {
+  metadata: DeploymentMetadata;
+  deployment?: Manifest;
+  pod?: Manifest;
+  service?: Manifest;
+  ingress?: Manifest;
+  config_maps?: Manifest[];
+  persistent_volumes?: Manifest[];
+  persistent_volume_claims?: Manifest[];
+  pod_disruption_budget?: Manifest;
+}
+
+export interface AppliedObject {
+  kind: string;
+  name: string;
+  namespace?: string;
+  action: 'created' | 'configured' | 'unchanged';
+}
+
+export interface ApplyResult {
+  external_id: string;
+  objects: AppliedObject[];
+}
+
+export interface PolicyViolation {
+  path: string;
+  rule: string;
+}
+
+export interface PodSummary {
+  name: string;
+  phase: string;
+  ready: boolean;
+  node?: string;
+  restarts: number;
+  /** e.g. OOMKilled, Error, ErrImagePull */
+  last_termination_reason?: string;
+  /** Why it is not scheduled, when it is not. */
+  scheduling_message?: string;
+}
+
+export interface DeploymentStatus {
+  external_id: string;
+  exists: boolean;
+  ready_replicas: number;
+  pods: PodSummary[];
+  warnings: { reason: string; message: string; object: string; at?: string }[];
+}
+
+export interface UrlReady {
+  ready: boolean;
+  checks: { workload: boolean; service: boolean; ingress: boolean };
+}
+
+/** The order objects are applied in: what others refer to first. */
+export const APPLY_ORDER: (keyof Omit<DeploymentSpec, 'metadata'>)[] = [
+  'config_maps',
+  'persistent_volumes',
+  'persistent_volume_claims',
+  'service',
+  'deployment',
+  'pod',
+  'ingress',
+  'pod_disruption_budget',
+];
+
+export function manifestsOf(spec: DeploymentSpec): { field: string; manifest: Manifest }[] {
+  return APPLY_ORDER.flatMap((field) => {
+    const value = spec[field];
+    const list = Array.isArray(value) ? value : value ? [value] : [];
+    return list.map((manifest, index) => ({
+      field: Array.isArray(value) ? `${field}[${index}]` : field,
+      manifest,
+    }));
+  });
+}

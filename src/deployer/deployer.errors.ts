@@ -1,0 +1,16 @@
+import type { PolicyViolation } from './contract';
+
+export enum DeployerErrorCode {
+  /** The wire contract names this code in upper case (the seed's deployer API). */
+  PolicyViolation = 'POLICY_VIOLATION',
+  InvalidSpec = 'invalid_spec',
+  KubeRejected = 'kube_rejected',
+  KubeUnavailable = 'kube_unavailable',
+}
+
+export type DeployerErrorDetails = {
+  violations?: PolicyViolation[];
+  failed_object?: { field: string; kind: string; name: string };
+  applied?: unknown[];
+  causes?: unknown[];
+};

@@ -1,0 +1,189 @@
+/**
+ * The deployer's one port to Kubernetes (only the deployer and the simulator import
+ * @kubernetes/client-node). Failures become typed KubeErrors, never swallowed.
+ */
+import {
+  ApiException,
+  CoreV1Api,
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  VersionApi,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+import { FIELD_MANAGER, type AppliedObject, type Manifest } from '../contract';
+
+export type KubeErrorKind =
+  'bad_request' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'invalid' | 'unavailable';
+
+export class KubeError extends Error {
+  constructor(
+    readonly kind: KubeErrorKind,
+    readonly status: number,
+    message: string,
+    readonly causes: { field?: string; message?: string }[] = [],
+  ) {
+    super(message);
+    this.name = 'KubeError';
+  }
+}
+
+const KIND_BY_STATUS: Record<number, KubeErrorKind> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  409: 'conflict',
+  422: 'invalid',
+};
+
+export function toKubeError(error: unknown): KubeError {
+  if (error instanceof KubeError) {
+    return error;
+  }
+  if (error instanceof ApiException) {
+    const status = error.code;
+    let body: { message?: string; details?: { causes?: { field?: string; message?: string }[] } } = {};
+    try {
+      body = (typeof error.body === 'string' ? JSON.parse(error.body) : error.body) as typeof body;
+    } catch {
+      // not a Status: keep the HTTP code
+    }
+    return new KubeError(
+      KIND_BY_STATUS[status] ?? 'unavailable',
+      status,
+      body.message ?? `Kubernetes answered ${status}`,
+      body.details?.causes ?? [],
+    );
+  }
+  return new KubeError(
+    'unavailable',
+    503,
+    `Kubernetes is unreachable: ${error instanceof Error ? error.message : String(error)}`,
+  );
+}
+
+async function kube<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw toKubeError(error);
+  }
+}
+
+export class KubeClient {
+  private readonly objects: KubernetesObjectApi;
+  private readonly core: CoreV1Api;
+  private readonly versionApi: VersionApi;
+
+  constructor(readonly kubeConfig: KubeConfig) {
+    this.objects = KubernetesObjectApi.makeApiClient(kubeConfig);
+    this.core = kubeConfig.makeApiClient(CoreV1Api);
+    this.versionApi = kubeConfig.makeApiClient(VersionApi);
+  }
+
+  /** Server-side apply as the deployer's field manager, taking over fields others changed (force). */
+  async apply(manifest: Manifest): Promise<AppliedObject> {
+    const before = await this.read(manifest);
+    const applied = await kube(() =>
+      this.objects.patch(
+        manifest as KubernetesObject,
+        undefined,
+        undefined,
+        FIELD_MANAGER,
+        true,
+        PatchStrategy.ServerSideApply,
+      ),
+    );
+    const action = !before
+      ? 'created'
+      : before.metadata?.resourceVersion === applied.metadata?.resourceVersion
+        ? 'unchanged'
+        : 'configured';
+    return {
+      kind: manifest.kind,
+      name: manifest.metadata.name,
+      namespace: manifest.metadata.namespace,
+      action,
+    };
+  }
+
+  async read(ref: Pick<Manifest, 'apiVersion' | 'kind' | 'metadata'>): Promise<KubernetesObject | undefined> {
+    try {
+      return await kube(() =>
+        this.objects.read({
+          apiVersion: ref.apiVersion,
+          kind: ref.kind,
+          metadata: { name: ref.metadata.name, namespace: ref.metadata.namespace },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof KubeError && error.kind === 'not_found') {
+        return undefined;
+      }
+      throw error;
+    }
+  }
+
+  async list(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    labelSelector: string,
+  ): Promise<KubernetesObject[]> {
+    const list = await kube(() =>
+      this.objects.list(
+        apiVersion,
+        kind,
+        namespace,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        labelSelector,
+      ),
+    );
+    return list.items.map((item) => ({ ...item, apiVersion, kind }));
+  }
+
+  /** Deletes in the background (dependents follow); an object already gone is not an error. */
+  async delete(object: KubernetesObject): Promise<void> {
+    try {
+      await kube(() => this.objects.delete(object, undefined, undefined, undefined, undefined, 'Background'));
+    } catch (error) {
+      if (!(error instanceof KubeError && error.kind === 'not_found')) {
+        throw error;
+      }
+    }
+  }
+
+  async podLog(
+    namespace: string,
+    name: string,
+    options: {
+      container?: string;
+      tailLines?: number;
+      sinceSeconds?: number;
+      previous?: boolean;
+      timestamps?: boolean;
+    },
+  ): Promise<string> {
+    return kube(() => this.core.readNamespacedPodLog({ namespace, name, ...options }));
+  }
+
+  async listEvents(namespace: string): Promise<
+    {
+      reason?: string;
+      message?: string;
+      type?: string;
+      involvedObject: { name?: string; kind?: string };
+      lastTimestamp?: Date;
+    }[]
+  > {
+    return (await kube(() => this.core.listNamespacedEvent({ namespace }))).items;
+  }
+
+  async serverVersion(): Promise<string> {
+    return (await kube(() => this.versionApi.getCode())).gitVersion;
+  }
+}

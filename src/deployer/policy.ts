@@ -1,0 +1,177 @@
+/**
+ * What a deployer applies, whoever asks: it can create pods, so it enforces this policy on every
+ * object before anything is applied (all or nothing). Violations name the path and the rule.
+ */
+import { parseCpuMillis, parseQuantity } from '../simulator/quantity';
+import {
+  LABELS,
+  MANAGED_BY,
+  manifestsOf,
+  type DeploymentSpec,
+  type Manifest,
+  type PolicyViolation,
+} from './contract';
+
+export interface DeployerPolicy {
+  namespaces: string[];
+  maxGpus: number;
+  maxCpu: string;
+  maxMemory: string;
+  allowedCapabilities: string[];
+  allowLoadBalancer: boolean;
+}
+
+/** The kinds a deployment spec may carry, by the field that carries them. */
+const ALLOWED_KINDS: Record<string, string> = {
+  deployment: 'apps/v1/Deployment',
+  pod: 'v1/Pod',
+  service: 'v1/Service',
+  ingress: 'networking.k8s.io/v1/Ingress',
+  config_maps: 'v1/ConfigMap',
+  persistent_volumes: 'v1/PersistentVolume',
+  persistent_volume_claims: 'v1/PersistentVolumeClaim',
+  pod_disruption_budget: 'policy/v1/PodDisruptionBudget',
+};
+
+interface Container {
+  name?: string;
+  securityContext?: {
+    privileged?: boolean;
+    allowPrivilegeEscalation?: boolean;
+    capabilities?: { add?: string[] };
+  };
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+}
+
+interface PodSpec {
+  hostNetwork?: boolean;
+  hostPID?: boolean;
+  hostIPC?: boolean;
+  volumes?: { name?: string; hostPath?: unknown }[];
+  containers?: Container[];
+  initContainers?: Container[];
+}
+
+function podSpecOf(manifest: Manifest): { spec: PodSpec; at: string } | undefined {
+  if (manifest.kind === 'Pod') {
+    return { spec: manifest.spec ?? {}, at: 'spec' };
+  }
+  if (manifest.kind === 'Deployment') {
+    const template = (manifest.spec as { template?: { spec?: PodSpec } } | undefined)?.template;
+    return { spec: template?.spec ?? {}, at: 'spec.template.spec' };
+  }
+  return undefined;
+}
+
+function containerViolations(container: Container, at: string, policy: DeployerPolicy): PolicyViolation[] {
+  const violations: PolicyViolation[] = [];
+  const security = container.securityContext;
+  if (security?.privileged) {
+    violations.push({
+      path: `${at}.securityContext.privileged`,
+      rule: 'privileged containers are not allowed',
+    });
+  }
+  for (const capability of security?.capabilities?.add ?? []) {
+    if (!policy.allowedCapabilities.includes(capability)) {
+      violations.push({
+        path: `${at}.securityContext.capabilities.add`,
+        rule: `capability ${capability} is not allowed`,
+      });
+    }
+  }
+  const limits = { ...container.resources?.requests, ...container.resources?.limits };
+  const gpus = Object.entries(limits)
+    .filter(([name]) => name.endsWith('/gpu'))
+    .reduce((sum, [, value]) => sum + parseQuantity(value), 0);
+  if (gpus > policy.maxGpus) {
+    violations.push({ path: `${at}.resources`, rule: `at most ${policy.maxGpus} GPUs per container` });
+  }
+  if (limits.cpu !== undefined && parseCpuMillis(limits.cpu) > parseCpuMillis(policy.maxCpu)) {
+    violations.push({ path: `${at}.resources`, rule: `at most ${policy.maxCpu} cpu per container` });
+  }
+  if (limits.memory !== undefined && parseQuantity(limits.memory) > parseQuantity(policy.maxMemory)) {
+    violations.push({ path: `${at}.resources`, rule: `at most ${policy.maxMemory} memory per container` });
+  }
+  return violations;
+}
+
+function podViolations(spec: PodSpec, at: string, policy: DeployerPolicy): PolicyViolation[] {
+  const violations: PolicyViolation[] = [];
+  for (const flag of ['hostNetwork', 'hostPID', 'hostIPC'] as const) {
+    if (spec[flag]) {
+      violations.push({ path: `${at}.${flag}`, rule: `${flag} is not allowed` });
+    }
+  }
+  (spec.volumes ?? []).forEach((volume, index) => {
+    if (volume.hostPath !== undefined) {
+      violations.push({ path: `${at}.volumes[${index}].hostPath`, rule: 'hostPath volumes are not allowed' });
+    }
+  });
+  for (const list of ['containers', 'initContainers'] as const) {
+    (spec[list] ?? []).forEach((container, index) => {
+      violations.push(...containerViolations(container, `${at}.${list}[${index}]`, policy));
+    });
+  }
+  return violations;
+}
+
+/** Every violation in the spec; an empty list means it may be applied. */
+export function checkPolicy(spec: DeploymentSpec, policy: DeployerPolicy): PolicyViolation[] {
+  const violations: PolicyViolation[] = [];
+  for (const { field, manifest } of manifestsOf(spec)) {
+    const kind = ALLOWED_KINDS[field.replace(/\[\d+\]$/, '')];
+    if (`${manifest.apiVersion}/${manifest.kind}` !== kind) {
+      violations.push({ path: `${field}.kind`, rule: `${field} must be a ${kind}` });
+      continue;
+    }
+    const namespace = manifest.metadata?.namespace;
+    if (manifest.kind !== 'PersistentVolume' && (!namespace || !policy.namespaces.includes(namespace))) {
+      violations.push({
+        path: `${field}.metadata.namespace`,
+        rule: `namespace must be one of: ${policy.namespaces.join(', ')}`,
+      });
+    }
+    if (
+      manifest.kind === 'PersistentVolume' &&
+      (manifest.spec as { hostPath?: unknown } | undefined)?.hostPath !== undefined
+    ) {
+      violations.push({ path: `${field}.spec.hostPath`, rule: 'hostPath volumes are not allowed' });
+    }
+    if (
+      manifest.kind === 'Service' &&
+      (manifest.spec as { type?: string } | undefined)?.type === 'LoadBalancer' &&
+      !policy.allowLoadBalancer
+    ) {
+      violations.push({ path: `${field}.spec.type`, rule: 'LoadBalancer services are not allowed' });
+    }
+    const pod = podSpecOf(manifest);
+    if (pod) {
+      violations.push(...podViolations(pod.spec, `${field}.${pod.at}`, policy));
+    }
+  }
+  return violations;
+}
+
+/**
+ * The managed-by and external-id labels, forced onto every object (and a Deployment's pod
+ * template), whatever the caller sent: they are how the deployer finds, reports and deletes.
+ */
+export function withManagedLabels(manifest: Manifest, externalId: string): Manifest {
+  const forced = { [LABELS.managedBy]: MANAGED_BY, [LABELS.externalId]: externalId };
+  const labelled: Manifest = {
+    ...manifest,
+    metadata: { ...manifest.metadata, labels: { ...manifest.metadata.labels, ...forced } },
+  };
+  if (manifest.kind === 'Deployment') {
+    const spec = manifest.spec as { template?: { metadata?: { labels?: Record<string, string> } } };
+    labelled.spec = {
+      ...spec,
+      template: {
+        ...spec.template,
+        metadata: { ...spec.template?.metadata, labels: { ...spec.template?.metadata?.labels, ...forced } },
+      },
+    };
+  }
+  return labelled;
+}

@@ -1,0 +1,78 @@
+import { AppError, type FieldProblem } from '../infra/errors/app-error';
+import { APPLY_ORDER, SPEC_VERSION, type DeploymentSpec } from './contract';
+import { DeployerErrorCode } from './deployer.errors';
+
+const LIST_FIELDS = new Set(['config_maps', 'persistent_volumes', 'persistent_volume_claims']);
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function manifestProblems(value: unknown, field: string): FieldProblem[] {
+  if (!isObject(value)) {
+    return [{ field, problems: ['must be a Kubernetes object'] }];
+  }
+  const problems: string[] = [];
+  if (typeof value.apiVersion !== 'string' || typeof value.kind !== 'string') {
+    problems.push('apiVersion and kind are required');
+  }
+  if (!isObject(value.metadata) || typeof value.metadata.name !== 'string' || value.metadata.name === '') {
+    problems.push('metadata.name is required');
+  }
+  return problems.length > 0 ? [{ field, problems }] : [];
+}
+
+/** The shape of a DeploymentSpec (its objects' own rules are Kubernetes' and the policy's). */
+export function parseDeploymentSpec(body: unknown): DeploymentSpec {
+  const fields: FieldProblem[] = [];
+  if (!isObject(body) || !isObject(body.metadata)) {
+    throw new AppError(DeployerErrorCode.InvalidSpec, 'A deployment spec needs metadata', {
+      fields: [{ field: 'metadata', problems: ['is required'] }],
+    });
+  }
+  const metadata = body.metadata;
+  if (typeof metadata.external_id !== 'string' || !DNS_LABEL.test(metadata.external_id)) {
+    fields.push({
+      field: 'metadata.external_id',
+      problems: ['must be a DNS-1123 label (lower case, digits, -; at most 63)'],
+    });
+  }
+  if (metadata.spec_version !== SPEC_VERSION) {
+    fields.push({
+      field: 'metadata.spec_version',
+      problems: [`this deployer speaks spec version ${SPEC_VERSION}`],
+    });
+  }
+  for (const key of ['reservation_id', 'user_id', 'username']) {
+    if (typeof metadata[key] !== 'string') {
+      fields.push({ field: `metadata.${key}`, problems: ['must be a string'] });
+    }
+  }
+  for (const key of Object.keys(body)) {
+    if (key !== 'metadata' && !(APPLY_ORDER as string[]).includes(key)) {
+      fields.push({ field: key, problems: ['is not part of a deployment spec'] });
+    }
+  }
+  for (const field of APPLY_ORDER) {
+    const value = body[field];
+    if (value === undefined || value === null) {
+      continue;
+    }
+    if (LIST_FIELDS.has(field) && !Array.isArray(value)) {
+      fields.push({ field, problems: ['must be a list'] });
+      continue;
+    }
+    const list = Array.isArray(value) ? value : [value];
+    list.forEach((item, index) =>
+      fields.push(...manifestProblems(item, Array.isArray(value) ? `${field}[${index}]` : field)),
+    );
+  }
+  if (!body.deployment && !body.pod) {
+    fields.push({ field: 'deployment', problems: ['a deployment or a pod is required'] });
+  }
+  if (fields.length > 0) {
+    throw new AppError(DeployerErrorCode.InvalidSpec, 'The deployment spec is invalid', { fields });
+  }
+  return body as unknown as DeploymentSpec;
+}

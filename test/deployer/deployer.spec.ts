@@ -1,0 +1,273 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import request from 'supertest';
+import type { DeploymentSpec, Manifest } from '../../src/deployer/contract';
+import { SimulatedCluster } from '../../src/simulator/cluster';
+import { withDefaults } from '../../src/simulator/config';
+import { startTestApp, type TestApp } from '../support/app';
+import { eventually } from '../support/eventually';
+import { kubeClients } from '../simulator/kube';
+
+const NAMESPACE = 'gpu-dev';
+const TOKEN = 'test-deployer-token-0123456789';
+
+function kubeconfigBase64(server: string): string {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'sim', server, skipTLSVerify: true }],
+    users: [{ name: 'sim' }],
+    contexts: [{ name: 'sim', cluster: 'sim', user: 'sim' }],
+    currentContext: 'sim',
+  });
+  return Buffer.from(kc.exportConfig()).toString('base64');
+}
+
+/** The seven objects of a reservation, as the coordinator will build them. */
+export function reservationSpec(externalId: string, overrides: Partial<DeploymentSpec> = {}): DeploymentSpec {
+  const labels = { app: externalId };
+  const meta = (name: string) => ({ name, namespace: NAMESPACE });
+  return {
+    metadata: {
+      external_id: externalId,
+      reservation_id: `r-${externalId}`,
+      user_id: 'u-1',
+      username: 'alice',
+      spec_version: 1,
+    },
+    config_maps: [
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: meta(`${externalId}-keys`),
+        data: { authorized_keys: 'ssh-ed25519 AAAA alice' },
+      },
+    ],
+    persistent_volume_claims: [
+      {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: meta(`${externalId}-scratch`),
+        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '10Gi' } } },
+      },
+    ],
+    service: {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: meta(externalId),
+      spec: { selector: labels, ports: [{ name: 'ssh', port: 22 }] },
+    },
+    deployment: {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: meta(externalId),
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            containers: [
+              { name: 'dev', image: 'pytorch:2', resources: { limits: { 'nvidia.com/gpu': '2' } } },
+            ],
+            tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists' }],
+          },
+        },
+      },
+    },
+    ingress: {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: meta(externalId),
+      spec: { rules: [{ host: `${externalId}.gpu.example.com` }] },
+    },
+    pod_disruption_budget: {
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: meta(externalId),
+      spec: { maxUnavailable: 0, selector: { matchLabels: labels } },
+    },
+    ...overrides,
+  };
+}
+
+describe('deployer against a simulated cluster', () => {
+  let cluster: SimulatedCluster;
+  let app: TestApp;
+  let k: ReturnType<typeof kubeClients>;
+  const api = () => request(app.runtime.deployer!.getHttpServer());
+  const authed = (req: request.Test) => req.set('authorization', `Bearer ${TOKEN}`);
+
+  beforeAll(async () => {
+    cluster = await SimulatedCluster.start(
+      withDefaults({
+        nodePools: [
+          {
+            name: 'h100',
+            count: 2,
+            cpu: '96',
+            memory: '1024Gi',
+            gpu: { product: 'NVIDIA-H100-80GB-HBM3', count: 8 },
+          },
+        ],
+        timings: { startMs: 10, readyMs: 10, pvcBindMs: 10, snapshotReadyMs: 10, jobRunMs: 10 },
+      }),
+    );
+    k = kubeClients(cluster.url);
+    await k.core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
+    app = await startTestApp({
+      roles: 'deployer',
+      env: {
+        ODC_KUBECONFIG_BASE64: kubeconfigBase64(cluster.url),
+        ODC_DEPLOYER_NAMESPACES: NAMESPACE,
+        ODC_DEPLOYER_TOKEN: TOKEN,
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await cluster.close();
+  });
+
+  it('refuses calls without the right bearer token (401), but lets probes through', async () => {
+    expect((await api().get('/api/v1/health').expect(401)).body.code).toBe('unauthorized');
+    await api().get('/api/v1/health').set('authorization', 'Bearer wrong').expect(401);
+    await api().get('/livez').expect(200);
+    const health = await authed(api().get('/api/v1/health')).expect(200);
+    expect(health.body).toMatchObject({
+      status: 'ok',
+      namespaces: [NAMESPACE],
+      kubernetes: { reachable: true },
+    });
+  });
+
+  it('create → status → url-ready → logs → delete; POST twice is 200 with nothing new; DELETE twice is 204', async () => {
+    const created = await authed(api().post('/api/v1/deployments'))
+      .send(reservationSpec('res-a'))
+      .expect(201);
+    expect(
+      created.body.objects.map((o: { kind: string; action: string }) => `${o.kind}:${o.action}`),
+    ).toEqual([
+      'ConfigMap:created',
+      'PersistentVolumeClaim:created',
+      'Service:created',
+      'Deployment:created',
+      'Ingress:created',
+      'PodDisruptionBudget:created',
+    ]);
+    const deployment = await k.apps.readNamespacedDeployment({ namespace: NAMESPACE, name: 'res-a' });
+    expect(deployment.metadata!.labels).toMatchObject({
+      'odc.dev/external-id': 'res-a',
+      'app.kubernetes.io/managed-by': 'odc-deployer',
+    });
+    expect(deployment.metadata!.managedFields!.map((f) => f.manager)).toContain('odc-deployer');
+
+    const again = await authed(api().post('/api/v1/deployments')).send(reservationSpec('res-a')).expect(200);
+    expect(again.body.objects.every((o: { action: string }) => o.action === 'unchanged')).toBe(true);
+    expect((await k.apps.listNamespacedDeployment({ namespace: NAMESPACE })).items).toHaveLength(1);
+
+    const ready = await eventually(
+      async () => (await authed(api().get('/api/v1/deployments/res-a/url-ready'))).body as { ready: boolean },
+      (body) => body.ready,
+    );
+    expect(ready).toEqual({ ready: true, checks: { workload: true, service: true, ingress: true } });
+    const status = await authed(api().get('/api/v1/deployments/res-a/status')).expect(200);
+    expect(status.body).toMatchObject({
+      external_id: 'res-a',
+      exists: true,
+      ready_replicas: 1,
+      pods: [{ phase: 'Running', ready: true, restarts: 0, node: expect.stringMatching(/^sim-h100-/) }],
+    });
+    const logs = await authed(api().get('/api/v1/deployments/res-a/logs?tailLines=2')).expect(200);
+    expect(logs.text.trim().split('\n')).toHaveLength(2);
+
+    await authed(api().delete('/api/v1/deployments/res-a')).expect(204);
+    await authed(api().delete('/api/v1/deployments/res-a')).expect(204);
+    await eventually(
+      () => k.core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: 'odc.dev/external-id=res-a' }),
+      (l) => l.items.length === 0,
+    );
+    for (const list of [
+      await k.apps.listNamespacedDeployment({ namespace: NAMESPACE }),
+      await k.core.listNamespacedService({ namespace: NAMESPACE }),
+      await k.core.listNamespacedConfigMap({ namespace: NAMESPACE }),
+      await k.core.listNamespacedPersistentVolumeClaim({ namespace: NAMESPACE }),
+    ]) {
+      expect(list.items).toEqual([]);
+    }
+    expect((await authed(api().get('/api/v1/deployments/res-a/status'))).body).toMatchObject({
+      exists: false,
+      pods: [],
+    });
+  });
+
+  it('leaves the volume of a persistent disk when the deployment goes', async () => {
+    const disk: Manifest = {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'alice-work', namespace: NAMESPACE, labels: { 'odc.dev/persistent-disk': 'work' } },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '100Gi' } } },
+    };
+    await authed(api().post('/api/v1/deployments'))
+      .send(reservationSpec('res-b', { persistent_volume_claims: [disk] }))
+      .expect(201);
+    await authed(api().delete('/api/v1/deployments/res-b')).expect(204);
+    await k.core.readNamespacedPersistentVolumeClaim({ namespace: NAMESPACE, name: 'alice-work' });
+  });
+
+  it('refuses a policy violation with 422 naming the path, and applies nothing', async () => {
+    const spec = reservationSpec('res-c');
+    (spec.deployment!.spec as { template: { spec: { hostNetwork?: boolean } } }).template.spec.hostNetwork =
+      true;
+    const res = await authed(api().post('/api/v1/deployments')).send(spec).expect(422);
+    expect(res.body).toMatchObject({
+      code: 'POLICY_VIOLATION',
+      details: {
+        violations: [
+          { path: 'deployment.spec.template.spec.hostNetwork', rule: 'hostNetwork is not allowed' },
+        ],
+      },
+    });
+    expect(
+      (
+        await k.core.listNamespacedConfigMap({
+          namespace: NAMESPACE,
+          labelSelector: 'odc.dev/external-id=res-c',
+        })
+      ).items,
+    ).toEqual([]);
+  });
+
+  it('answers 400 with the offending fields for a malformed spec', async () => {
+    const res = await authed(api().post('/api/v1/deployments'))
+      .send({ metadata: { external_id: 'Not Valid', spec_version: 99 }, surprise: 1 })
+      .expect(400);
+    expect(res.body.code).toBe('invalid_spec');
+    expect(res.body.fields.map((f: { field: string }) => f.field)).toEqual(
+      expect.arrayContaining(['metadata.external_id', 'metadata.spec_version', 'surprise', 'deployment']),
+    );
+  });
+
+  it('names the object that Kubernetes rejected, and a corrected retry completes', async () => {
+    const broken = reservationSpec('res-d');
+    (
+      broken.deployment!.spec as { template: { spec: { containers: { image?: string }[] } } }
+    ).template.spec.containers[0].image = '';
+    const res = await authed(api().post('/api/v1/deployments')).send(broken).expect(422);
+    expect(res.body).toMatchObject({
+      code: 'kube_rejected',
+      details: { failed_object: { field: 'deployment', kind: 'Deployment', name: 'res-d' } },
+    });
+    expect(res.body.details.applied.map((o: { kind: string }) => o.kind)).toEqual([
+      'ConfigMap',
+      'PersistentVolumeClaim',
+      'Service',
+    ]);
+    const fixed = await authed(api().post('/api/v1/deployments')).send(reservationSpec('res-d')).expect(201);
+    expect(
+      fixed.body.objects
+        .filter((o: { action: string }) => o.action === 'created')
+        .map((o: { kind: string }) => o.kind),
+    ).toEqual(['Deployment', 'Ingress', 'PodDisruptionBudget']);
+    await authed(api().delete('/api/v1/deployments/res-d')).expect(204);
+  });
+});
