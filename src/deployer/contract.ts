@@ -113,3 +113,26 @@ export function manifestsOf(spec: DeploymentSpec): { field: string; manifest: Ma
     }));
   });
 }
+
+export interface NodeCapacity {
+  name: string;
+  gpu_type?: string;
+  allocatable_gpus: number;
+  /** GPUs requested by pods on the node that have not terminated (any namespace). */
+  requested_gpus: number;
+  ready: boolean;
+  schedulable: boolean;
+}
+
+export interface GpuTypeCapacity {
+  gpu_type: string;
+  nodes: number;
+  allocatable_gpus: number;
+  requested_gpus: number;
+  free_gpus: number;
+}
+
+export interface ClusterCapacity {
+  nodes: NodeCapacity[];
+  totals: GpuTypeCapacity[];
+}

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
 import type { Response } from 'express';
 import { AppError, CommonErrorCode } from '../infra/errors/app-error';
-import type { ApplyResult, DeploymentStatus, UrlReady } from './contract';
+import type { ApplyResult, ClusterCapacity, DeploymentStatus, UrlReady } from './contract';
 import { DeployerAuthGuard } from './deployer-auth.guard';
 import { DeployerService } from './deployer.service';
 import { parseDeploymentSpec } from './spec-validation';
@@ -21,6 +21,16 @@ export class DeployerController {
     const { created, result } = await this.deployer.applyDeployment(parseDeploymentSpec(body));
     res.status(created ? 201 : 200);
     return result;
+  }
+
+  @Get('deployments')
+  listDeployments(): Promise<DeploymentStatus[]> {
+    return this.deployer.listDeployments();
+  }
+
+  @Get('capacity')
+  getCapacity(): Promise<ClusterCapacity> {
+    return this.deployer.capacity();
   }
 
   @Delete('deployments/:externalId')

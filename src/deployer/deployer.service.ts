@@ -8,6 +8,9 @@ import {
   manifestsOf,
   type AppliedObject,
   type ApplyResult,
+  type ClusterCapacity,
+  type GpuTypeCapacity,
+  type NodeCapacity,
   type DeploymentSpec,
   type DeploymentStatus,
   type PodSummary,
@@ -56,12 +59,14 @@ export class DeployerService {
   private readonly started = Date.now();
   readonly namespaces: string[];
   private readonly policy: DeployerPolicy;
+  private readonly gpuLabel: string;
 
   constructor(
     @Inject(KUBE_CLIENT) private readonly kube: KubeClient,
     config: AppConfig,
   ) {
     this.namespaces = commaList(config.ODC_DEPLOYER_NAMESPACES);
+    this.gpuLabel = config.ODC_DEPLOYER_GPU_LABEL;
     this.policy = {
       namespaces: this.namespaces,
       maxGpus: config.ODC_DEPLOYER_MAX_GPUS,
@@ -134,30 +139,85 @@ export class DeployerService {
 
   private async readStatus(externalId: string): Promise<DeploymentStatus> {
     const selector = `${LABELS.externalId}=${externalId}`;
-    const [deployments, pods] = await Promise.all([
+    const [deployments, pods, events] = await Promise.all([
       this.listIn('apps/v1', 'Deployment', selector),
       this.listIn('v1', 'Pod', selector) as Promise<Pod[]>,
+      Promise.all(this.namespaces.map((ns) => this.kube.listEvents(ns))).then((lists) => lists.flat()),
     ]);
-    const names = new Set([...deployments, ...pods].map((o) => o.metadata?.name));
-    const events = (await Promise.all(this.namespaces.map((ns) => this.kube.listEvents(ns)))).flat();
-    return {
-      external_id: externalId,
-      exists: deployments.length + pods.length > 0,
-      ready_replicas: deployments.reduce(
-        (sum, d) => sum + ((d as { status?: { readyReplicas?: number } }).status?.readyReplicas ?? 0),
-        0,
-      ),
-      pods: pods.map(summarizePod),
-      warnings: events
-        .filter((e) => e.type === 'Warning' && names.has(e.involvedObject.name))
-        .slice(-10)
-        .map((e) => ({
-          reason: e.reason ?? '',
-          message: e.message ?? '',
-          object: `${e.involvedObject.kind}/${e.involvedObject.name}`,
-          at: e.lastTimestamp?.toISOString(),
-        })),
-    };
+    return statusFrom(externalId, deployments, pods, events);
+  }
+
+  async listDeployments(): Promise<DeploymentStatus[]> {
+    return reportKubeFailures(async () => {
+      const managed = `${LABELS.managedBy}=${MANAGED_BY}`;
+      const [deployments, pods, events] = await Promise.all([
+        this.listIn('apps/v1', 'Deployment', managed),
+        this.listIn('v1', 'Pod', managed) as Promise<Pod[]>,
+        Promise.all(this.namespaces.map((ns) => this.kube.listEvents(ns))).then((lists) => lists.flat()),
+      ]);
+      const ids = new Set(
+        [...deployments, ...pods]
+          .map((o) => o.metadata?.labels?.[LABELS.externalId])
+          .filter((id): id is string => Boolean(id)),
+      );
+      return [...ids].sort().map((id) =>
+        statusFrom(
+          id,
+          deployments.filter((d) => d.metadata?.labels?.[LABELS.externalId] === id),
+          pods.filter((p) => p.metadata?.labels?.[LABELS.externalId] === id),
+          events,
+        ),
+      );
+    });
+  }
+
+  /** Nodes with their GPUs (type from the configured label, allocatable, requested) and totals per type. */
+  async capacity(): Promise<ClusterCapacity> {
+    return reportKubeFailures(async () => {
+      const [nodes, pods] = await Promise.all([
+        this.kube.list('v1', 'Node', undefined, '') as Promise<NodeObject[]>,
+        this.kube.list('v1', 'Pod', undefined, '', 'status.phase!=Succeeded,status.phase!=Failed') as Promise<
+          PodWithResources[]
+        >,
+      ]);
+      const requested = new Map<string, number>();
+      for (const pod of pods) {
+        const node = pod.spec?.nodeName;
+        if (node) {
+          requested.set(node, (requested.get(node) ?? 0) + gpusOf(pod));
+        }
+      }
+      const summaries: NodeCapacity[] = nodes.map((node) => ({
+        name: node.metadata?.name ?? '',
+        ...(node.metadata?.labels?.[this.gpuLabel] ? { gpu_type: node.metadata.labels[this.gpuLabel] } : {}),
+        allocatable_gpus: Object.entries(node.status?.allocatable ?? {})
+          .filter(([name]) => name.endsWith('/gpu'))
+          .reduce((sum, [, value]) => sum + Number(value), 0),
+        requested_gpus: requested.get(node.metadata?.name ?? '') ?? 0,
+        ready: node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+        schedulable: node.spec?.unschedulable !== true,
+      }));
+      const totals = new Map<string, GpuTypeCapacity>();
+      for (const node of summaries.filter((n) => n.gpu_type)) {
+        const total = totals.get(node.gpu_type!) ?? {
+          gpu_type: node.gpu_type!,
+          nodes: 0,
+          allocatable_gpus: 0,
+          requested_gpus: 0,
+          free_gpus: 0,
+        };
+        total.nodes += 1;
+        total.allocatable_gpus += node.allocatable_gpus;
+        total.requested_gpus += node.requested_gpus;
+        total.free_gpus +=
+          node.ready && node.schedulable ? Math.max(0, node.allocatable_gpus - node.requested_gpus) : 0;
+        totals.set(node.gpu_type!, total);
+      }
+      return {
+        nodes: summaries,
+        totals: [...totals.values()].sort((a, b) => a.gpu_type.localeCompare(b.gpu_type)),
+      };
+    });
   }
 
   async urlReady(externalId: string): Promise<UrlReady> {
@@ -226,6 +286,58 @@ export class DeployerService {
     );
     return lists.flat();
   }
+}
+
+type KubeEvent = Awaited<ReturnType<KubeClient['listEvents']>>[number];
+
+function statusFrom(
+  externalId: string,
+  deployments: KubernetesObject[],
+  pods: Pod[],
+  events: KubeEvent[],
+): DeploymentStatus {
+  const names = new Set([...deployments, ...pods].map((o) => o.metadata?.name));
+  return {
+    external_id: externalId,
+    exists: deployments.length + pods.length > 0,
+    ready_replicas: deployments.reduce(
+      (sum, d) => sum + ((d as { status?: { readyReplicas?: number } }).status?.readyReplicas ?? 0),
+      0,
+    ),
+    pods: pods.map(summarizePod),
+    warnings: events
+      .filter((e) => e.type === 'Warning' && names.has(e.involvedObject.name))
+      .slice(-10)
+      .map((e) => ({
+        reason: e.reason ?? '',
+        message: e.message ?? '',
+        object: `${e.involvedObject.kind}/${e.involvedObject.name}`,
+        at: e.lastTimestamp?.toISOString(),
+      })),
+  };
+}
+
+type NodeObject = KubernetesObject & {
+  spec?: { unschedulable?: boolean };
+  status?: { allocatable?: Record<string, string>; conditions?: { type: string; status: string }[] };
+};
+type PodWithResources = KubernetesObject & {
+  spec?: {
+    nodeName?: string;
+    containers?: { resources?: { requests?: Record<string, string>; limits?: Record<string, string> } }[];
+  };
+};
+
+function gpusOf(pod: PodWithResources): number {
+  return (pod.spec?.containers ?? []).reduce((sum, container) => {
+    const resources = { ...container.resources?.limits, ...container.resources?.requests };
+    return (
+      sum +
+      Object.entries(resources)
+        .filter(([name]) => name.endsWith('/gpu'))
+        .reduce((n, [, value]) => n + Number(value), 0)
+    );
+  }, 0);
 }
 
 /** A Kubernetes failure on a read or a delete: the cluster's problem, reported as 502 with its reason. */

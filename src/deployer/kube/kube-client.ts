@@ -125,11 +125,13 @@ export class KubeClient {
     }
   }
 
+  /** One list call; without a namespace, a namespaced kind is listed across all namespaces. */
   async list(
     apiVersion: string,
     kind: string,
     namespace: string | undefined,
     labelSelector: string,
+    fieldSelector?: string,
   ): Promise<KubernetesObject[]> {
     const list = await kube(() =>
       this.objects.list(
@@ -139,8 +141,8 @@ export class KubeClient {
         undefined,
         undefined,
         undefined,
-        undefined,
-        labelSelector,
+        fieldSelector,
+        labelSelector || undefined,
       ),
     );
     return list.items.map((item) => ({ ...item, apiVersion, kind }));

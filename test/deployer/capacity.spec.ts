@@ -1,0 +1,115 @@
+import request from 'supertest';
+import type { V1Pod } from '@kubernetes/client-node';
+import { SimulatedCluster } from '../../src/simulator/cluster';
+import { withDefaults } from '../../src/simulator/config';
+import { startTestApp, type TestApp } from '../support/app';
+import { eventually } from '../support/eventually';
+import { kubeClients } from '../simulator/kube';
+import { kubeconfigBase64, reservationSpec } from './fixtures';
+
+const gpuPod = (name: string, namespace: string, gpus: number, pool: string): V1Pod => ({
+  metadata: { name, namespace },
+  spec: {
+    containers: [
+      { name: 'main', image: 'cuda:12', resources: { limits: { 'nvidia.com/gpu': String(gpus) } } },
+    ],
+    nodeSelector: { 'odc.dev/node-pool': pool },
+  },
+});
+
+describe('deployer /capacity and the batched /deployments', () => {
+  let cluster: SimulatedCluster;
+  let app: TestApp;
+  let k: ReturnType<typeof kubeClients>;
+  const api = () => request(app.runtime.deployer!.getHttpServer());
+
+  beforeAll(async () => {
+    cluster = await SimulatedCluster.start(
+      withDefaults({
+        name: 'mix',
+        nodePools: [
+          {
+            name: 'h100',
+            count: 2,
+            cpu: '96',
+            memory: '1024Gi',
+            gpu: { product: 'NVIDIA-H100-80GB-HBM3', count: 8 },
+          },
+          { name: 'a10g', count: 3, cpu: '32', memory: '128Gi', gpu: { product: 'NVIDIA-A10G', count: 4 } },
+          { name: 'cpu', count: 1, cpu: '16', memory: '64Gi' },
+        ],
+        timings: { startMs: 10, readyMs: 10, pvcBindMs: 10, snapshotReadyMs: 10, jobRunMs: 10 },
+      }),
+    );
+    k = kubeClients(cluster.url);
+    await k.core.createNamespace({ body: { metadata: { name: 'gpu-dev' } } });
+    await k.core.createNamespace({ body: { metadata: { name: 'other-team' } } });
+    app = await startTestApp({
+      roles: 'deployer',
+      env: { ODC_KUBECONFIG_BASE64: kubeconfigBase64(cluster.url), ODC_DEPLOYER_NAMESPACES: 'gpu-dev' },
+    });
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await cluster.close();
+  });
+
+  it('matches the nodes and the GPUs of running pods exactly, whoever runs them', async () => {
+    await k.core.createNamespacedPod({
+      namespace: 'other-team',
+      body: gpuPod('h-a', 'other-team', 8, 'h100'),
+    });
+    await k.core.createNamespacedPod({ namespace: 'gpu-dev', body: gpuPod('h-b', 'gpu-dev', 3, 'h100') });
+    await k.core.createNamespacedPod({ namespace: 'gpu-dev', body: gpuPod('a-a', 'gpu-dev', 2, 'a10g') });
+    await k.core.createNamespacedPod({ namespace: 'gpu-dev', body: gpuPod('done', 'gpu-dev', 4, 'a10g') });
+    await eventually(
+      () => k.core.listPodForAllNamespaces(),
+      (l) => l.items.filter((p) => p.status?.phase === 'Running').length === 4,
+    );
+    await fetch(`${cluster.url}/api/v1/namespaces/gpu-dev/pods/done/status`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/merge-patch+json' },
+      body: JSON.stringify({ status: { phase: 'Succeeded' } }),
+    });
+
+    const { body } = await api().get('/api/v1/capacity').expect(200);
+    const pods = (await k.core.listPodForAllNamespaces()).items.filter(
+      (p) => !['Succeeded', 'Failed'].includes(p.status?.phase ?? ''),
+    );
+    const expected = (await k.core.listNode()).items.map((node) => ({
+      name: node.metadata!.name!,
+      ...(node.metadata!.labels!['nvidia.com/gpu.product']
+        ? { gpu_type: node.metadata!.labels!['nvidia.com/gpu.product'] }
+        : {}),
+      allocatable_gpus: Number(node.status!.allocatable!['nvidia.com/gpu'] ?? 0),
+      requested_gpus: pods
+        .filter((p) => p.spec!.nodeName === node.metadata!.name)
+        .reduce((sum, p) => sum + Number(p.spec!.containers[0].resources!.limits!['nvidia.com/gpu']), 0),
+      ready: true,
+      schedulable: true,
+    }));
+    expect(body.nodes).toEqual(expected);
+    expect(body.totals).toEqual([
+      { gpu_type: 'NVIDIA-A10G', nodes: 3, allocatable_gpus: 12, requested_gpus: 2, free_gpus: 10 },
+      { gpu_type: 'NVIDIA-H100-80GB-HBM3', nodes: 2, allocatable_gpus: 16, requested_gpus: 11, free_gpus: 5 },
+    ]);
+  });
+
+  it('lists every managed deployment with its status in one answer', async () => {
+    for (const id of ['res-x', 'res-y']) {
+      const spec = reservationSpec(id);
+      delete spec.persistent_volume_claims;
+      await api().post('/api/v1/deployments').send(spec).expect(201);
+    }
+    const listed = await eventually(
+      async () =>
+        (await api().get('/api/v1/deployments').expect(200)).body as {
+          external_id: string;
+          ready_replicas: number;
+        }[],
+      (list) => list.length === 2 && list.every((d) => d.ready_replicas === 1),
+    );
+    expect(listed.map((d) => d.external_id)).toEqual(['res-x', 'res-y']);
+  });
+});
