@@ -3,6 +3,7 @@
  * measured in the same run (machines are shared and noisy: read medians and ratios).
  */
 import 'reflect-metadata';
+import { benchDeployer } from './deployer.bench';
 import { benchHttp } from './http.bench';
 import { benchQueue } from './queue.bench';
 import { benchSimulator } from './simulator.bench';
@@ -12,6 +13,7 @@ const BENCHES: Record<string, (database: BenchDatabase) => Promise<void>> = {
   http: benchHttp,
   queue: benchQueue,
   simulator: () => benchSimulator(),
+  deployer: () => benchDeployer(),
 };
 
 async function main(): Promise<void> {

@@ -1,0 +1,173 @@
+/**
+ * The deployer's overhead: POST /deployments with 7 objects (policy, labels, server-side apply of
+ * each) against applying the same 7 objects straight to the simulated cluster with
+ * @kubernetes/client-node (server-side apply), in the same run, same cluster, same concurrency.
+ */
+import { KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
+import pino from 'pino';
+import { Pool } from 'undici';
+import { startRuntime } from '../src/app/runtime';
+import { manifestsOf, type DeploymentSpec } from '../src/deployer/contract';
+import { kubeConfigForServer } from '../src/deployer/kube/kube-access';
+import { loadConfig } from '../src/infra/config/env';
+import { SimulatedCluster } from '../src/simulator/cluster';
+import { withDefaults } from '../src/simulator/config';
+import { fmt, median, percentile, report } from './support';
+
+const DEPLOYMENTS = 150;
+const CONCURRENCY = 4;
+const NAMESPACE = 'gpu-dev';
+
+function spec(id: string): DeploymentSpec {
+  const labels = { app: id };
+  const meta = (name: string) => ({ name, namespace: NAMESPACE });
+  return {
+    metadata: { external_id: id, reservation_id: id, user_id: 'u', username: 'bench', spec_version: 1 },
+    config_maps: [
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: meta(`${id}-keys`),
+        data: { authorized_keys: 'ssh-ed25519 AAAA bench' },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: meta(`${id}-notice`),
+        data: { notice: 'expires soon' },
+      },
+    ],
+    persistent_volume_claims: [
+      {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: meta(`${id}-scratch`),
+        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '10Gi' } } },
+      },
+    ],
+    service: {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: meta(id),
+      spec: { selector: labels, ports: [{ name: 'ssh', port: 22 }] },
+    },
+    deployment: {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: meta(id),
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            containers: [
+              { name: 'dev', image: 'pytorch:2', resources: { limits: { 'nvidia.com/gpu': '1' } } },
+            ],
+          },
+        },
+      },
+    },
+    ingress: {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'Ingress',
+      metadata: meta(id),
+      spec: { rules: [{ host: `${id}.example.com` }] },
+    },
+    pod_disruption_budget: {
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: meta(id),
+      spec: { maxUnavailable: 0, selector: { matchLabels: labels } },
+    },
+  };
+}
+
+async function timed(
+  count: number,
+  run: (i: number) => Promise<void>,
+): Promise<{ perSecond: number; p50: number; p99: number }> {
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < count) {
+        const i = next++;
+        const t0 = performance.now();
+        await run(i);
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  return {
+    perSecond: count / ((performance.now() - started) / 1000),
+    p50: median(latencies),
+    p99: percentile(latencies, 99),
+  };
+}
+
+export async function benchDeployer(): Promise<void> {
+  const cluster = await SimulatedCluster.start(
+    withDefaults({
+      name: 'bench',
+      nodePools: [
+        { name: 'h100', count: 50, cpu: '96', memory: '1024Gi', gpu: { product: 'H100', count: 8 } },
+      ],
+    }),
+  );
+  const objects = KubernetesObjectApi.makeApiClient(kubeConfigForServer(cluster.url));
+  await objects.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
+  const config = loadConfig({
+    NODE_ENV: 'production',
+    ODC_ROLES: 'deployer',
+    ODC_DEPLOYER_PORT: '0',
+    ODC_DEPLOYER_NAMESPACES: NAMESPACE,
+    ODC_KUBECONFIG_BASE64: Buffer.from(kubeConfigForServer(cluster.url).exportConfig()).toString('base64'),
+    ODC_LOG_LEVEL: 'warn',
+  });
+  const runtime = await startRuntime({ config, logger: pino({ level: 'warn' }) });
+  const deployer = new Pool(runtime.listeners.find((l) => l.name === 'deployer')!.url, {
+    connections: CONCURRENCY,
+  });
+  try {
+    const direct = await timed(DEPLOYMENTS, async (i) => {
+      for (const { manifest } of manifestsOf(spec(`direct-${i}`))) {
+        await objects.patch(manifest, undefined, undefined, 'bench', true, PatchStrategy.ServerSideApply);
+      }
+    });
+    const viaDeployer = await timed(DEPLOYMENTS, async (i) => {
+      const res = await deployer.request({
+        path: '/api/v1/deployments',
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(spec(`via-${i}`)),
+      });
+      await res.body.text();
+      if (res.statusCode !== 201) {
+        throw new Error(`deployer answered ${res.statusCode}`);
+      }
+    });
+    report(`Deployer: ${DEPLOYMENTS} deployments of 7 objects, ${CONCURRENCY} concurrent`, [
+      {
+        path: 'baseline: client-node SSA straight to the cluster',
+        'deployments/s': fmt(direct.perSecond, 1),
+        'p50 ms': fmt(direct.p50, 1),
+        'p99 ms': fmt(direct.p99, 1),
+      },
+      {
+        path: 'POST /deployments (policy + read + SSA per object)',
+        'deployments/s': fmt(viaDeployer.perSecond, 1),
+        'p50 ms': fmt(viaDeployer.p50, 1),
+        'p99 ms': fmt(viaDeployer.p99, 1),
+      },
+    ]);
+    console.log(
+      `overhead ratio (p50 deployer/direct): ${fmt(viaDeployer.p50 / direct.p50, 2)}; target <= 1.3: ${viaDeployer.p50 / direct.p50 <= 1.3 ? 'met' : 'NOT met'}`,
+    );
+  } finally {
+    await deployer.close();
+    await runtime.close();
+    await cluster.close();
+  }
+}
