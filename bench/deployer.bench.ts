@@ -3,7 +3,7 @@
  * each) against applying the same 7 objects straight to the simulated cluster with
  * @kubernetes/client-node (server-side apply), in the same run, same cluster, same concurrency.
  */
-import { KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
+import { KubernetesObjectApi, PatchStrategy } from '@kubernetes/client-node';
 import pino from 'pino';
 import { Pool } from 'undici';
 import { startRuntime } from '../src/app/runtime';
