@@ -156,14 +156,16 @@ export async function benchDeployer(): Promise<void> {
         'p99 ms': fmt(direct.p99, 1),
       },
       {
-        path: 'POST /deployments (policy + read + SSA per object)',
+        path: 'POST /deployments (policy, parallel reads, SSA per object)',
         'deployments/s': fmt(viaDeployer.perSecond, 1),
         'p50 ms': fmt(viaDeployer.p50, 1),
         'p99 ms': fmt(viaDeployer.p99, 1),
       },
     ]);
+    const latency = viaDeployer.p50 / direct.p50;
+    const throughput = direct.perSecond / viaDeployer.perSecond;
     console.log(
-      `overhead ratio (p50 deployer/direct): ${fmt(viaDeployer.p50 / direct.p50, 2)}; target <= 1.3: ${viaDeployer.p50 / direct.p50 <= 1.3 ? 'met' : 'NOT met'}`,
+      `overhead ratio deployer/direct: p50 latency ${fmt(latency, 2)}, throughput ${fmt(throughput, 2)}; target <= 1.3: ${Math.max(latency, throughput) <= 1.3 ? 'met' : 'NOT met'}`,
     );
   } finally {
     await deployer.close();

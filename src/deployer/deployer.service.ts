@@ -94,9 +94,17 @@ export class DeployerService {
     }
     const externalId = spec.metadata.external_id;
     const objects: AppliedObject[] = [];
-    for (const { field, manifest } of manifestsOf(spec)) {
+    const manifests = manifestsOf(spec).map(({ field, manifest }) => ({
+      field,
+      manifest: withManagedLabels(manifest, externalId),
+    }));
+    // All current versions in one round of parallel reads; the applies then go in dependency order.
+    const before = await reportKubeFailures(() =>
+      Promise.all(manifests.map(({ manifest }) => this.kube.read(manifest))),
+    );
+    for (const [index, { field, manifest }] of manifests.entries()) {
       try {
-        objects.push(await this.kube.apply(withManagedLabels(manifest, externalId)));
+        objects.push(await this.kube.apply(manifest, before[index]));
       } catch (error) {
         const kubeError = error instanceof KubeError ? error : undefined;
         throw new AppError(

@@ -83,8 +83,11 @@ export class KubeClient {
   }
 
   /** Server-side apply as the deployer's field manager, taking over fields others changed (force). */
-  async apply(manifest: Manifest): Promise<AppliedObject> {
-    const before = await this.read(manifest);
+  /**
+   * `before` is the object as it was (read by the caller, for many objects at once): it tells
+   * created, configured and unchanged apart.
+   */
+  async apply(manifest: Manifest, before: KubernetesObject | undefined): Promise<AppliedObject> {
     const applied = await kube(() =>
       this.objects.patch(
         manifest as KubernetesObject,
