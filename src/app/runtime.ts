@@ -1,4 +1,6 @@
 import type { DynamicModule, INestApplication } from '@nestjs/common';
+import type { HttpsOptions } from '@nestjs/common/interfaces/external/https-options.interface';
+import { readFileSync } from 'node:fs';
 import { NestFactory } from '@nestjs/core';
 import type { Server } from 'node:http';
 import { isIPv6, type AddressInfo } from 'node:net';
@@ -65,10 +67,12 @@ async function listen(
   name: Listener['name'],
   host: string,
   port: number,
+  tls = false,
 ): Promise<Listener> {
   await app.listen(port, host);
   const { port: bound } = (app.getHttpServer() as Server).address() as AddressInfo;
-  return { name, url: httpUrl(host, bound) };
+  const url = httpUrl(host, bound);
+  return { name, url: tls ? url.replace(/^http:/, 'https:') : url };
 }
 
 async function resolveDatabaseUrl(
@@ -85,8 +89,13 @@ async function resolveDatabaseUrl(
   return { url: embedded.url, embedded };
 }
 
-async function createApp(module: DynamicModule, options: RuntimeOptions): Promise<INestApplication> {
+async function createApp(
+  module: DynamicModule,
+  options: RuntimeOptions,
+  httpsOptions?: HttpsOptions,
+): Promise<INestApplication> {
   const app = await NestFactory.create(module, {
+    ...(httpsOptions ? { httpsOptions } : {}),
     bodyParser: false,
     abortOnError: false,
     logger: new FrameworkLogger(new PinoLoggerService(options.logger)),
@@ -115,16 +124,31 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
  * the bearer token as a way to satisfy this.)
  */
 function assertDeployerIsGuarded(config: AppConfig): void {
-  if (
-    !config.ODC_DEPLOYER_TOKEN &&
-    !LOOPBACK.has(config.ODC_DEPLOYER_HOST) &&
-    !config.ODC_DEPLOYER_INSECURE
-  ) {
+  const authenticated = Boolean(config.ODC_DEPLOYER_TOKEN) || Boolean(config.ODC_DEPLOYER_CLIENT_CA);
+  if (!authenticated && !LOOPBACK.has(config.ODC_DEPLOYER_HOST) && !config.ODC_DEPLOYER_INSECURE) {
     throw new Error(
-      `Refusing to serve the deployer on ${config.ODC_DEPLOYER_HOST} without authentication: set ODC_DEPLOYER_TOKEN, ` +
-        'bind ODC_DEPLOYER_HOST to a loopback address, or (never in production) set ODC_DEPLOYER_INSECURE=true',
+      `Refusing to serve the deployer on ${config.ODC_DEPLOYER_HOST} without authentication: set ODC_DEPLOYER_TOKEN ` +
+        'or ODC_DEPLOYER_CLIENT_CA (mTLS), bind ODC_DEPLOYER_HOST to a loopback address, or (never in production) ' +
+        'set ODC_DEPLOYER_INSECURE=true',
     );
   }
+  if (config.ODC_DEPLOYER_CLIENT_CA && !config.ODC_DEPLOYER_TLS_CERT) {
+    throw new Error('ODC_DEPLOYER_CLIENT_CA (mTLS) needs ODC_DEPLOYER_TLS_CERT and ODC_DEPLOYER_TLS_KEY');
+  }
+}
+
+/** TLS for the deployer listener; with a client CA, a client certificate it signed is required. */
+function deployerTls(config: AppConfig): HttpsOptions | undefined {
+  if (!config.ODC_DEPLOYER_TLS_CERT || !config.ODC_DEPLOYER_TLS_KEY) {
+    return undefined;
+  }
+  return {
+    cert: readFileSync(config.ODC_DEPLOYER_TLS_CERT),
+    key: readFileSync(config.ODC_DEPLOYER_TLS_KEY),
+    ...(config.ODC_DEPLOYER_CLIENT_CA
+      ? { ca: readFileSync(config.ODC_DEPLOYER_CLIENT_CA), requestCert: true, rejectUnauthorized: true }
+      : {}),
+  };
 }
 
 /**
@@ -172,13 +196,21 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       if (kube.simulatorUrl) {
         runtime.listeners.push({ name: 'simulator', url: kube.simulatorUrl });
       }
+      const tls = deployerTls(config);
       runtime.deployer = await createApp(
         DeployerAppModule.forRoot(config, options.logger, new KubeClient(kube.kubeConfig)),
         options,
+        tls,
       );
       started.push(runtime.deployer);
       runtime.listeners.push(
-        await listen(runtime.deployer, 'deployer', config.ODC_DEPLOYER_HOST, config.ODC_DEPLOYER_PORT),
+        await listen(
+          runtime.deployer,
+          'deployer',
+          config.ODC_DEPLOYER_HOST,
+          config.ODC_DEPLOYER_PORT,
+          tls !== undefined,
+        ),
       );
     }
     return runtime;

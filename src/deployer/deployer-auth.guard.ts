@@ -1,25 +1,47 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { Request } from 'express';
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
 import { AppConfig } from '../infra/config/env';
 import { AppError, CommonErrorCode } from '../infra/errors/app-error';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
-/** Bearer-token check for the deployer API, in constant time (hashes make the lengths equal). */
+/**
+ * The deployer API's caller checks. mTLS itself (a client certificate signed by the configured CA)
+ * is enforced by the TLS listener before any request exists; here: the certificate's common name
+ * against the allowlist, and the bearer token in constant time (hashes make the lengths equal).
+ * With both configured, both are required.
+ */
 @Injectable()
 export class DeployerAuthGuard implements CanActivate {
   private readonly expected?: Buffer;
+  private readonly allowedNames: string[];
 
   constructor(config: AppConfig) {
     this.expected = config.ODC_DEPLOYER_TOKEN ? digest(config.ODC_DEPLOYER_TOKEN) : undefined;
+    this.allowedNames = config.ODC_DEPLOYER_ALLOWED_CLIENT_CNS.split(',')
+      .map((name) => name.trim())
+      .filter(Boolean);
   }
 
   canActivate(context: ExecutionContext): boolean {
+    const request = context.switchToHttp().getRequest<Request>();
+    if (this.allowedNames.length > 0) {
+      const socket = request.socket as TLSSocket;
+      const name: unknown =
+        typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate().subject?.CN : undefined;
+      if (typeof name !== 'string' || !this.allowedNames.includes(name)) {
+        throw new AppError(
+          CommonErrorCode.Forbidden,
+          'This client certificate is not allowed to call the deployer',
+        );
+      }
+    }
     if (!this.expected) {
       return true;
     }
-    const header = context.switchToHttp().getRequest<Request>().headers.authorization ?? '';
+    const header = request.headers.authorization ?? '';
     const presented = /^Bearer (.+)$/i.exec(header)?.[1];
     if (!presented || !timingSafeEqual(digest(presented), this.expected)) {
       throw new AppError(CommonErrorCode.Unauthorized, 'A valid bearer token is required');

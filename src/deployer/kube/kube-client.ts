@@ -11,6 +11,7 @@ import {
   VersionApi,
   type KubernetesObject,
 } from '@kubernetes/client-node';
+import { sameJson } from '../../simulator/json-equal';
 import { FIELD_MANAGER, type AppliedObject, type Manifest } from '../contract';
 
 export type KubeErrorKind =
@@ -71,6 +72,16 @@ async function kube<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * What an apply can change: everything but status and bookkeeping metadata. Controllers update
+ * status (and so the resourceVersion) all the time, so a resourceVersion comparison would call an
+ * untouched object "configured".
+ */
+function desiredState(object: KubernetesObject): unknown {
+  const { status: _status, metadata, ...rest } = object as KubernetesObject & { status?: unknown };
+  return { ...rest, labels: metadata?.labels, annotations: metadata?.annotations };
+}
+
 export class KubeClient {
   private readonly objects: KubernetesObjectApi;
   private readonly core: CoreV1Api;
@@ -100,7 +111,7 @@ export class KubeClient {
     );
     const action = !before
       ? 'created'
-      : before.metadata?.resourceVersion === applied.metadata?.resourceVersion
+      : sameJson(desiredState(before), desiredState(applied))
         ? 'unchanged'
         : 'configured';
     return {

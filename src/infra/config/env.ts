@@ -215,6 +215,32 @@ export class AppConfig {
   @IsBoolean()
   ODC_DEPLOYER_INSECURE = false;
 
+  /** TLS for the deployer listener: PEM files of its certificate and key (both or neither). */
+  @Transform(emptyToUndefined)
+  @ValidateIf(
+    (env: AppConfig) => env.ODC_DEPLOYER_TLS_CERT !== undefined || env.ODC_DEPLOYER_TLS_KEY !== undefined,
+  )
+  @IsString({ message: 'ODC_DEPLOYER_TLS_CERT and ODC_DEPLOYER_TLS_KEY go together' })
+  ODC_DEPLOYER_TLS_CERT?: string;
+
+  @Transform(emptyToUndefined)
+  @ValidateIf(
+    (env: AppConfig) => env.ODC_DEPLOYER_TLS_CERT !== undefined || env.ODC_DEPLOYER_TLS_KEY !== undefined,
+  )
+  @IsString({ message: 'ODC_DEPLOYER_TLS_CERT and ODC_DEPLOYER_TLS_KEY go together' })
+  ODC_DEPLOYER_TLS_KEY?: string;
+
+  /** PEM file of the CA that signs coordinator client certificates: set, the deployer requires mTLS. */
+  @Transform(emptyToUndefined)
+  @ValidateIf((env: AppConfig) => env.ODC_DEPLOYER_CLIENT_CA !== undefined)
+  @IsString()
+  @Matches(/.+/, { message: 'ODC_DEPLOYER_CLIENT_CA needs ODC_DEPLOYER_TLS_CERT and ODC_DEPLOYER_TLS_KEY' })
+  ODC_DEPLOYER_CLIENT_CA?: string;
+
+  /** Client certificate common names accepted (comma list); empty: any certificate the CA signed. */
+  @IsString()
+  ODC_DEPLOYER_ALLOWED_CLIENT_CNS = '';
+
   @Secret()
   @Transform(emptyToUndefined)
   @IsOptional()
