@@ -8,103 +8,35 @@ import pino from 'pino';
 import { Pool } from 'undici';
 import { startRuntime } from '../src/app/runtime';
 import { manifestsOf, type DeploymentSpec } from '../src/deployer/contract';
+import { sampleReservationSpec } from '../src/deployer/sample-spec';
 import { kubeConfigForServer } from '../src/deployer/kube/kube-access';
 import { loadConfig } from '../src/infra/config/env';
 import { SimulatedCluster } from '../src/simulator/cluster';
 import { withDefaults } from '../src/simulator/config';
-import { fmt, median, percentile, report } from './support';
+import { fmt, report, runConcurrently } from './support';
 
 const DEPLOYMENTS = 150;
 const CONCURRENCY = 4;
 const NAMESPACE = 'gpu-dev';
 
+/** A reservation's six objects plus a second ConfigMap: the seven objects the issue measures. */
 function spec(id: string): DeploymentSpec {
-  const labels = { app: id };
-  const meta = (name: string) => ({ name, namespace: NAMESPACE });
-  return {
-    metadata: { external_id: id, reservation_id: id, user_id: 'u', username: 'bench', spec_version: 1 },
+  return sampleReservationSpec(id, NAMESPACE, {
     config_maps: [
       {
         apiVersion: 'v1',
         kind: 'ConfigMap',
-        metadata: meta(`${id}-keys`),
+        metadata: { name: `${id}-keys`, namespace: NAMESPACE },
         data: { authorized_keys: 'ssh-ed25519 AAAA bench' },
       },
       {
         apiVersion: 'v1',
         kind: 'ConfigMap',
-        metadata: meta(`${id}-notice`),
+        metadata: { name: `${id}-notice`, namespace: NAMESPACE },
         data: { notice: 'expires soon' },
       },
     ],
-    persistent_volume_claims: [
-      {
-        apiVersion: 'v1',
-        kind: 'PersistentVolumeClaim',
-        metadata: meta(`${id}-scratch`),
-        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '10Gi' } } },
-      },
-    ],
-    service: {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: meta(id),
-      spec: { selector: labels, ports: [{ name: 'ssh', port: 22 }] },
-    },
-    deployment: {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: meta(id),
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: labels },
-        template: {
-          metadata: { labels },
-          spec: {
-            containers: [
-              { name: 'dev', image: 'pytorch:2', resources: { limits: { 'nvidia.com/gpu': '1' } } },
-            ],
-          },
-        },
-      },
-    },
-    ingress: {
-      apiVersion: 'networking.k8s.io/v1',
-      kind: 'Ingress',
-      metadata: meta(id),
-      spec: { rules: [{ host: `${id}.example.com` }] },
-    },
-    pod_disruption_budget: {
-      apiVersion: 'policy/v1',
-      kind: 'PodDisruptionBudget',
-      metadata: meta(id),
-      spec: { maxUnavailable: 0, selector: { matchLabels: labels } },
-    },
-  };
-}
-
-async function timed(
-  count: number,
-  run: (i: number) => Promise<void>,
-): Promise<{ perSecond: number; p50: number; p99: number }> {
-  const latencies: number[] = [];
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < count) {
-        const i = next++;
-        const t0 = performance.now();
-        await run(i);
-        latencies.push(performance.now() - t0);
-      }
-    }),
-  );
-  return {
-    perSecond: count / ((performance.now() - started) / 1000),
-    p50: median(latencies),
-    p99: percentile(latencies, 99),
-  };
+  });
 }
 
 export async function benchDeployer(): Promise<void> {
@@ -131,12 +63,12 @@ export async function benchDeployer(): Promise<void> {
     connections: CONCURRENCY,
   });
   try {
-    const direct = await timed(DEPLOYMENTS, async (i) => {
+    const direct = await runConcurrently(DEPLOYMENTS, CONCURRENCY, async (i) => {
       for (const { manifest } of manifestsOf(spec(`direct-${i}`))) {
         await objects.patch(manifest, undefined, undefined, 'bench', true, PatchStrategy.ServerSideApply);
       }
     });
-    const viaDeployer = await timed(DEPLOYMENTS, async (i) => {
+    const viaDeployer = await runConcurrently(DEPLOYMENTS, CONCURRENCY, async (i) => {
       const res = await deployer.request({
         path: '/api/v1/deployments',
         method: 'POST',

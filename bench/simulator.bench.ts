@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
 import { SimulatedCluster } from '../src/simulator/cluster';
 import { withDefaults } from '../src/simulator/config';
-import { fmt, percentile, report } from './support';
+import { fmt, report, runConcurrently } from './support';
 
 const NODES = 100;
 const GPUS_PER_NODE = 8;
@@ -27,35 +27,16 @@ const podBody = (i: number) =>
     },
   });
 
-async function timed(
-  count: number,
-  pool: Pool,
-  request: (i: number) => Promise<number>,
-): Promise<{ perSecond: number; p99: number }> {
-  const latencies: number[] = [];
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < count) {
-        const i = next++;
-        const t0 = performance.now();
-        const status = await request(i);
-        if (status >= 300) {
-          throw new Error(`request ${i} answered ${status}`);
-        }
-        latencies.push(performance.now() - t0);
-      }
-    }),
-  );
-  void pool;
-  return { perSecond: count / ((performance.now() - started) / 1000), p99: percentile(latencies, 99) };
+function assertSuccess(status: number, i: number): void {
+  if (status >= 300) {
+    throw new Error(`request ${i} answered ${status}`);
+  }
 }
 
 async function createAll(origin: string, path: string): Promise<{ perSecond: number; p99: number }> {
   const pool = new Pool(origin, { connections: CONCURRENCY });
   try {
-    return await timed(PODS, pool, async (i) => {
+    return await runConcurrently(PODS, CONCURRENCY, async (i) => {
       const res = await pool.request({
         path,
         method: 'POST',
@@ -63,7 +44,7 @@ async function createAll(origin: string, path: string): Promise<{ perSecond: num
         body: podBody(i),
       });
       await res.body.text();
-      return res.statusCode;
+      assertSuccess(res.statusCode, i);
     });
   } finally {
     await pool.close();
@@ -126,13 +107,13 @@ export async function benchSimulator(): Promise<void> {
     const deleted = await (async () => {
       const deleter = new Pool(cluster.url, { connections: CONCURRENCY });
       try {
-        return await timed(PODS, deleter, async (i) => {
+        return await runConcurrently(PODS, CONCURRENCY, async (i) => {
           const r = await deleter.request({
             path: `/api/v1/namespaces/default/pods/bench-${i}`,
             method: 'DELETE',
           });
           await r.body.text();
-          return r.statusCode;
+          assertSuccess(r.statusCode, i);
         });
       } finally {
         await deleter.close();

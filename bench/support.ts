@@ -46,3 +46,35 @@ export function report(name: string, rows: Record<string, string | number>[]): v
 }
 
 export const fmt = (n: number, digits = 1) => Number(n.toFixed(digits));
+
+export interface LoadResult {
+  perSecond: number;
+  p50: number;
+  p99: number;
+}
+
+/** Runs `count` operations with `concurrency` in flight; throughput and latency percentiles. */
+export async function runConcurrently(
+  count: number,
+  concurrency: number,
+  operation: (i: number) => Promise<void>,
+): Promise<LoadResult> {
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const i = next++;
+        const t0 = performance.now();
+        await operation(i);
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  return {
+    perSecond: count / ((performance.now() - started) / 1000),
+    p50: median(latencies),
+    p99: percentile(latencies, 99),
+  };
+}

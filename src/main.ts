@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import type { Logger } from 'pino';
 import { plannedListeners, startRuntime, type Runtime } from './app/runtime';
-import { ODC_VERSION } from './app/version';
+import { APP_VERSION } from './app/version';
 import { ConfigError, describeConfig, loadConfig, type AppConfig } from './infra/config/env';
 import { createRootLogger } from './infra/logging/logger';
 
@@ -77,8 +77,8 @@ function main(): void {
   handleCrashes(logger);
   const planned = plannedListeners(config);
   logger.info(
-    { odcVersion: ODC_VERSION, nodeVersion: process.version, listeners: planned },
-    `ODC ${ODC_VERSION} starting on Node ${process.version}; roles: ${[...config.roles].join(', ')}; listeners: ${
+    { odcVersion: APP_VERSION, nodeVersion: process.version, listeners: planned },
+    `ODC ${APP_VERSION} starting on Node ${process.version}; roles: ${[...config.roles].join(', ')}; listeners: ${
       planned.map((l) => `${l.name} ${l.url}`).join(', ') || 'none'
     }`,
   );

@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { ErrorResponse } from '../infra/http/error-response';
-import { ODC_VERSION } from './version';
+import { APP_VERSION } from './version';
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
@@ -10,7 +10,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       'Reserve GPU development environments across many Kubernetes clusters. Every error response ' +
         'has `code`, `message` and `requestId`.',
     )
-    .setVersion(ODC_VERSION)
+    .setVersion(APP_VERSION)
     .addBearerAuth()
     .build();
   return SwaggerModule.createDocument(app, config, {

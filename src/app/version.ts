@@ -14,6 +14,6 @@ export function projectRoot(from = __dirname): string {
   }
 }
 
-export const ODC_VERSION = (
+export const APP_VERSION = (
   JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }
 ).version;

@@ -86,6 +86,15 @@ export interface DeploymentStatus {
   warnings: { reason: string; message: string; object: string; at?: string }[];
 }
 
+/** Query options of GET /deployments/{id}/logs (as Kubernetes' pod log API names them). */
+export interface LogOptions {
+  container?: string;
+  tailLines?: number;
+  sinceSeconds?: number;
+  previous?: boolean;
+  timestamps?: boolean;
+}
+
 export interface UrlReady {
   ready: boolean;
   checks: { workload: boolean; service: boolean; ingress: boolean };

@@ -13,6 +13,7 @@ import {
   type NodeCapacity,
   type DeploymentSpec,
   type DeploymentStatus,
+  type LogOptions,
   type PodSummary,
   type UrlReady,
 } from './contract';
@@ -243,16 +244,7 @@ export class DeployerService {
     return { ready: workload && checks.service, checks };
   }
 
-  async logs(
-    externalId: string,
-    options: {
-      container?: string;
-      tailLines?: number;
-      sinceSeconds?: number;
-      previous?: boolean;
-      timestamps?: boolean;
-    },
-  ): Promise<string | undefined> {
+  async logs(externalId: string, options: LogOptions): Promise<string | undefined> {
     return reportKubeFailures(async () => {
       const pods = (await this.listIn('v1', 'Pod', `${LABELS.externalId}=${externalId}`)) as Pod[];
       const pod = pods.find((p) => p.status?.phase === 'Running') ?? pods[0];

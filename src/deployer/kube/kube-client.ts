@@ -12,7 +12,7 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import { sameJson } from '../../simulator/json-equal';
-import { FIELD_MANAGER, type AppliedObject, type Manifest } from '../contract';
+import { FIELD_MANAGER, type AppliedObject, type LogOptions, type Manifest } from '../contract';
 
 export type KubeErrorKind =
   'bad_request' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'invalid' | 'unavailable';
@@ -173,17 +173,7 @@ export class KubeClient {
     }
   }
 
-  async podLog(
-    namespace: string,
-    name: string,
-    options: {
-      container?: string;
-      tailLines?: number;
-      sinceSeconds?: number;
-      previous?: boolean;
-      timestamps?: boolean;
-    },
-  ): Promise<string> {
+  async podLog(namespace: string, name: string, options: LogOptions): Promise<string> {
     return kube(() => this.core.readNamespacedPodLog({ namespace, name, ...options }));
   }
 
