@@ -2,7 +2,7 @@
  * What a deployer applies, whoever asks: it can create pods, so it enforces this policy on every
  * object before anything is applied (all or nothing). Violations name the path and the rule.
  */
-import { parseCpuMillis, parseQuantity } from '../simulator/quantity';
+import { parseCpuMillis, parseQuantity } from '../infra/kubernetes/quantity';
 import {
   LABELS,
   MANAGED_BY,

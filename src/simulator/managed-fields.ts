@@ -3,7 +3,7 @@
  * `f:<field>` and `k:{"<mergeKey>":<value>}` elements; a keyed list item's own path marks the item.
  */
 import { k8sNow } from './time';
-import { sameJson } from './json-equal';
+import { sameJson } from '../infra/kubernetes/json-equal';
 import { isObject, mergeKeyFor, type Json } from './patch';
 import { StatusError, type StatusCause } from './status';
 import type { K8sObject } from './store';

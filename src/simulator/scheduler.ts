@@ -8,7 +8,7 @@
  */
 import { k8sNow } from './time';
 import type { EventRecorder } from './events';
-import { parseCpuMillis, parseQuantity } from './quantity';
+import { parseCpuMillis, parseQuantity } from '../infra/kubernetes/quantity';
 import { RESOURCE_TYPES } from './resources';
 import { safely, type K8sObject, type ObjectStore, type StoreEvent } from './store';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { k8sNow } from './time';
-import { sameJson } from './json-equal';
+import { sameJson } from '../infra/kubernetes/json-equal';
 import { typeKey, type ResourceType } from './resources';
 import { alreadyExists, conflict, notFound, StatusError } from './status';
 

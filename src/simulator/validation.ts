@@ -3,8 +3,8 @@
  * (compiled validators from `kubernetes-models`), name rules, and the few semantic rules of
  * Kubernetes' own validation that our clients can trip over (a container needs an image, …).
  */
-import { sameJson } from './json-equal';
-import { isQuantity } from './quantity';
+import { sameJson } from '../infra/kubernetes/json-equal';
+import { isQuantity } from '../infra/kubernetes/quantity';
 import { apiVersionOf, typeKey, RESOURCE_TYPES, type ResourceType } from './resources';
 import { invalid, type StatusCause } from './status';
 import type { K8sObject } from './store';

@@ -6,7 +6,7 @@
 import { ControllerTimers, k8sNow } from './time';
 import type { SimulatorTimings } from './config';
 import type { EventRecorder } from './events';
-import { parseQuantity } from './quantity';
+import { parseQuantity } from '../infra/kubernetes/quantity';
 import { RESOURCE_TYPES, type ResourceType } from './resources';
 import { safely, type K8sObject, type ObjectStore, type StoreEvent } from './store';
 

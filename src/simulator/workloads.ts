@@ -5,7 +5,7 @@
  */
 import { k8sNow } from './time';
 import { createHash, randomBytes } from 'node:crypto';
-import { sameJson } from './json-equal';
+import { sameJson } from '../infra/kubernetes/json-equal';
 import { RESOURCE_TYPES, type ResourceType } from './resources';
 import { condition } from './scheduler';
 import { safely, type K8sObject, type ObjectStore, type StoreEvent } from './store';

@@ -4,6 +4,7 @@ import { SimulatedCluster } from '../../src/simulator/cluster';
 import { withDefaults } from '../../src/simulator/config';
 import { startTestApp, type TestApp } from '../support/app';
 import { eventually } from '../support/eventually';
+import { FAST_TIMINGS, h100Pool } from '../support/simulator';
 import { kubeClients } from '../simulator/kube';
 import { kubeconfigBase64, reservationSpec } from './fixtures';
 
@@ -28,17 +29,11 @@ describe('deployer /capacity and the batched /deployments', () => {
       withDefaults({
         name: 'mix',
         nodePools: [
-          {
-            name: 'h100',
-            count: 2,
-            cpu: '96',
-            memory: '1024Gi',
-            gpu: { product: 'NVIDIA-H100-80GB-HBM3', count: 8 },
-          },
+          h100Pool(2),
           { name: 'a10g', count: 3, cpu: '32', memory: '128Gi', gpu: { product: 'NVIDIA-A10G', count: 4 } },
           { name: 'cpu', count: 1, cpu: '16', memory: '64Gi' },
         ],
-        timings: { startMs: 10, readyMs: 10, pvcBindMs: 10, snapshotReadyMs: 10, jobRunMs: 10 },
+        timings: FAST_TIMINGS,
       }),
     );
     k = kubeClients(cluster.url);

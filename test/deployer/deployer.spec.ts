@@ -5,6 +5,7 @@ import { SimulatedCluster } from '../../src/simulator/cluster';
 import { withDefaults } from '../../src/simulator/config';
 import { startTestApp, type TestApp } from '../support/app';
 import { eventually } from '../support/eventually';
+import { FAST_TIMINGS, h100Pool } from '../support/simulator';
 import { kubeClients } from '../simulator/kube';
 
 const TOKEN = 'test-deployer-token-0123456789';
@@ -19,16 +20,8 @@ describe('deployer against a simulated cluster', () => {
   beforeAll(async () => {
     cluster = await SimulatedCluster.start(
       withDefaults({
-        nodePools: [
-          {
-            name: 'h100',
-            count: 2,
-            cpu: '96',
-            memory: '1024Gi',
-            gpu: { product: 'NVIDIA-H100-80GB-HBM3', count: 8 },
-          },
-        ],
-        timings: { startMs: 10, readyMs: 10, pvcBindMs: 10, snapshotReadyMs: 10, jobRunMs: 10 },
+        nodePools: [h100Pool(2)],
+        timings: FAST_TIMINGS,
       }),
     );
     k = kubeClients(cluster.url);

@@ -3,6 +3,7 @@ import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { withDefaults } from '../../src/simulator/config';
 import { SimulatedCluster } from '../../src/simulator/cluster';
 import { eventually } from '../support/eventually';
+import { h100Pool } from '../support/simulator';
 import { kubeClients, statusOf } from './kube';
 
 const gpuPod = (
@@ -28,15 +29,10 @@ describe('simulated cluster behaviour', () => {
       withDefaults({
         name: 'sim',
         nodePools: [
-          {
-            name: 'h100',
-            count: 2,
-            cpu: '96',
-            memory: '1024Gi',
-            gpu: { product: 'NVIDIA-H100-80GB-HBM3', count: 8 },
+          h100Pool(2, {
             zone: 'a',
             taints: [{ key: 'nvidia.com/gpu', value: 'present', effect: 'NoSchedule' }],
-          },
+          }),
           { name: 'cpu', count: 1, cpu: '8', memory: '32Gi', zone: 'a' },
         ],
         timings: { startMs: 20, readyMs: 20, pvcBindMs: 20, snapshotReadyMs: 40, jobRunMs: 40 },

@@ -2,6 +2,7 @@ import { PatchStrategy, setHeaderOptions, type KubernetesObject, type V1Pod } fr
 import { SimulatedCluster } from '../../src/simulator/cluster';
 import { withDefaults } from '../../src/simulator/config';
 import { eventually } from '../support/eventually';
+import { FAST_TIMINGS } from '../support/simulator';
 import { kubeClients, statusOf } from './kube';
 
 const pod = (name: string, labels: Record<string, string> = {}, limits?: Record<string, string>): V1Pod => ({
@@ -32,7 +33,7 @@ describe('the simulator stays up and answers like a real server when clients mis
     cluster = await SimulatedCluster.start(
       withDefaults({
         nodePools: [{ name: 'cpu', count: 2, cpu: '8', memory: '32Gi' }],
-        timings: { startMs: 10, readyMs: 10, pvcBindMs: 10, snapshotReadyMs: 10, jobRunMs: 10 },
+        timings: FAST_TIMINGS,
       }),
     );
     k = kubeClients(cluster.url);

@@ -11,7 +11,7 @@ import {
   VersionApi,
   type KubernetesObject,
 } from '@kubernetes/client-node';
-import { sameJson } from '../../simulator/json-equal';
+import { sameJson } from '../../infra/kubernetes/json-equal';
 import { FIELD_MANAGER, type AppliedObject, type LogOptions, type Manifest } from '../contract';
 
 export type KubeErrorKind =
