@@ -1,18 +1,11 @@
-import { KubeConfig } from '@kubernetes/client-node';
+import { kubeConfigForServer } from '../../src/deployer/kube/kube-access';
 import type { DeploymentSpec } from '../../src/deployer/contract';
 import { sampleReservationSpec } from '../../src/deployer/sample-spec';
 
 export const NAMESPACE = 'gpu-dev';
 
 export function kubeconfigBase64(server: string): string {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'sim', server, skipTLSVerify: true }],
-    users: [{ name: 'sim' }],
-    contexts: [{ name: 'sim', cluster: 'sim', user: 'sim' }],
-    currentContext: 'sim',
-  });
-  return Buffer.from(kc.exportConfig()).toString('base64');
+  return Buffer.from(kubeConfigForServer(server).exportConfig()).toString('base64');
 }
 
 /** A reservation's objects in the test namespace. */

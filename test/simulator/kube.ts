@@ -1,7 +1,7 @@
+import { kubeConfigForServer } from '../../src/deployer/kube/kube-access';
 import {
   AppsV1Api,
   CoreV1Api,
-  KubeConfig,
   KubernetesObjectApi,
   VersionApi,
   Watch,
@@ -10,13 +10,7 @@ import {
 
 /** The real client, configured for a simulated API server. */
 export function kubeClients(server: string) {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'sim', server, skipTLSVerify: true }],
-    users: [{ name: 'sim' }],
-    contexts: [{ name: 'sim', cluster: 'sim', user: 'sim' }],
-    currentContext: 'sim',
-  });
+  const kc = kubeConfigForServer(server);
   return {
     kc,
     core: kc.makeApiClient(CoreV1Api),
