@@ -1,18 +1,15 @@
-import type { DynamicModule, INestApplication } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
 import type { HttpsOptions } from '@nestjs/common/interfaces/external/https-options.interface';
 import { readFileSync } from 'node:fs';
-import { NestFactory } from '@nestjs/core';
 import type { Server } from 'node:http';
 import { isIPv6, type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { DeployerAppModule } from '../deployer/deployer-app.module';
 import { resolveKubeAccess } from '../deployer/kube/kube-access';
-import { KubeClient } from '../deployer/kube/kube-client';
 import type { AppConfig } from '../infra/config/env';
 import { EmbeddedPostgres } from '../infra/database/embedded-postgres';
-import { configureHttp } from '../infra/http/configure-http';
-import { FrameworkLogger, PinoLoggerService } from '../infra/logging/framework-logger';
 import { AppModule, type CoreAppOptions } from './app.module';
+import { createNestApp } from './nest-app';
 import { serveOpenApi } from './openapi';
 import { needsDatabase } from './roles';
 
@@ -87,21 +84,6 @@ async function resolveDatabaseUrl(
     logger: options.logger,
   });
   return { url: embedded.url, embedded };
-}
-
-async function createApp(
-  module: DynamicModule,
-  options: RuntimeOptions,
-  httpsOptions?: HttpsOptions,
-): Promise<INestApplication> {
-  const app = await NestFactory.create(module, {
-    ...(httpsOptions ? { httpsOptions } : {}),
-    bodyParser: false,
-    abortOnError: false,
-    logger: new FrameworkLogger(new PinoLoggerService(options.logger)),
-  });
-  configureHttp(app, options.config);
-  return app;
 }
 
 /** The core app listens for the API (coordinator), else on the ops port if one is set, else nowhere. */
@@ -184,7 +166,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         databaseUrl: database.url,
         imports: options.imports,
       });
-      runtime.core = await createApp(module, options);
+      runtime.core = await createNestApp(module, config, options.logger);
       started.push(runtime.core);
       const listener = await openCore(runtime.core, config);
       runtime.listeners.push(...(listener ? [listener] : []));
@@ -197,9 +179,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         runtime.listeners.push({ name: 'simulator', url: kube.simulatorUrl });
       }
       const tls = deployerTls(config);
-      runtime.deployer = await createApp(
-        DeployerAppModule.forRoot(config, options.logger, new KubeClient(kube.kubeConfig)),
-        options,
+      runtime.deployer = await createNestApp(
+        DeployerAppModule.forRoot(config, options.logger, kube.kubeConfig),
+        config,
+        options.logger,
         tls,
       );
       started.push(runtime.deployer);

@@ -1,4 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { ConfigModule } from '../infra/config/config.module';
 import type { AppConfig } from '../infra/config/env';
@@ -16,7 +17,11 @@ import { KubeClient } from './kube/kube-client';
  */
 @Module({})
 export class DeployerAppModule {
-  static forRoot(config: AppConfig, logger: Logger, kube: KubeClient): DynamicModule {
+  static forRoot(config: AppConfig, logger: Logger, kubeConfig: KubeConfig): DynamicModule {
+    const kube = new KubeClient(kubeConfig, {
+      qps: config.ODC_DEPLOYER_KUBE_QPS,
+      burst: config.ODC_DEPLOYER_KUBE_BURST,
+    });
     return {
       module: DeployerAppModule,
       imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(logger), MetricsModule],

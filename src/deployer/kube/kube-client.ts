@@ -12,6 +12,7 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import { sameJson } from '../../infra/kubernetes/json-equal';
+import { TokenBucket } from './token-bucket';
 import { FIELD_MANAGER, type AppliedObject, type LogOptions, type Manifest } from '../contract';
 
 export type KubeErrorKind =
@@ -64,12 +65,9 @@ export function toKubeError(error: unknown): KubeError {
   );
 }
 
-async function kube<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    throw toKubeError(error);
-  }
+export interface KubeRateLimit {
+  qps: number;
+  burst: number;
 }
 
 /**
@@ -86,20 +84,25 @@ export class KubeClient {
   private readonly objects: KubernetesObjectApi;
   private readonly core: CoreV1Api;
   private readonly versionApi: VersionApi;
+  private readonly bucket: TokenBucket;
 
-  constructor(readonly kubeConfig: KubeConfig) {
+  constructor(
+    readonly kubeConfig: KubeConfig,
+    rateLimit: KubeRateLimit,
+  ) {
+    this.bucket = new TokenBucket(rateLimit.qps, rateLimit.burst);
     this.objects = KubernetesObjectApi.makeApiClient(kubeConfig);
     this.core = kubeConfig.makeApiClient(CoreV1Api);
     this.versionApi = kubeConfig.makeApiClient(VersionApi);
   }
 
-  /** Server-side apply as the deployer's field manager, taking over fields others changed (force). */
   /**
+   * Server-side apply as the deployer's field manager, taking over fields others changed (force).
    * `before` is the object as it was (read by the caller, for many objects at once): it tells
    * created, configured and unchanged apart.
    */
   async apply(manifest: Manifest, before: KubernetesObject | undefined): Promise<AppliedObject> {
-    const applied = await kube(() =>
+    const applied = await this.kube(() =>
       this.objects.patch(
         manifest as KubernetesObject,
         undefined,
@@ -124,7 +127,7 @@ export class KubeClient {
 
   async read(ref: Pick<Manifest, 'apiVersion' | 'kind' | 'metadata'>): Promise<KubernetesObject | undefined> {
     try {
-      return await kube(() =>
+      return await this.kube(() =>
         this.objects.read({
           apiVersion: ref.apiVersion,
           kind: ref.kind,
@@ -147,7 +150,7 @@ export class KubeClient {
     labelSelector: string,
     fieldSelector?: string,
   ): Promise<KubernetesObject[]> {
-    const list = await kube(() =>
+    const list = await this.kube(() =>
       this.objects.list(
         apiVersion,
         kind,
@@ -165,7 +168,9 @@ export class KubeClient {
   /** Deletes in the background (dependents follow); an object already gone is not an error. */
   async delete(object: KubernetesObject): Promise<void> {
     try {
-      await kube(() => this.objects.delete(object, undefined, undefined, undefined, undefined, 'Background'));
+      await this.kube(() =>
+        this.objects.delete(object, undefined, undefined, undefined, undefined, 'Background'),
+      );
     } catch (error) {
       if (!(error instanceof KubeError && error.kind === 'not_found')) {
         throw error;
@@ -174,7 +179,7 @@ export class KubeClient {
   }
 
   async podLog(namespace: string, name: string, options: LogOptions): Promise<string> {
-    return kube(() => this.core.readNamespacedPodLog({ namespace, name, ...options }));
+    return this.kube(() => this.core.readNamespacedPodLog({ namespace, name, ...options }));
   }
 
   async listEvents(namespace: string): Promise<
@@ -186,10 +191,20 @@ export class KubeClient {
       lastTimestamp?: Date;
     }[]
   > {
-    return (await kube(() => this.core.listNamespacedEvent({ namespace }))).items;
+    return (await this.kube(() => this.core.listNamespacedEvent({ namespace }))).items;
   }
 
   async serverVersion(): Promise<string> {
-    return (await kube(() => this.versionApi.getCode())).gitVersion;
+    return (await this.kube(() => this.versionApi.getCode())).gitVersion;
+  }
+
+  /** Every call: a token from the rate limiter, then the call, its failure typed. */
+  private async kube<T>(call: () => Promise<T>): Promise<T> {
+    await this.bucket.take();
+    try {
+      return await call();
+    } catch (error) {
+      throw toKubeError(error);
+    }
   }
 }

@@ -283,6 +283,38 @@ export class AppConfig {
   @IsString()
   ODC_DEPLOYER_GPU_LABEL = 'nvidia.com/gpu.product';
 
+  /** Client-side rate limit of the deployer's Kubernetes calls: sustained requests per second… */
+  @Transform(toNumber)
+  @IsNumber()
+  @Min(1)
+  @Max(10000)
+  ODC_DEPLOYER_KUBE_QPS = 50;
+
+  /** …and how many may go at once above that rate after a quiet spell. */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  @Max(10000)
+  ODC_DEPLOYER_KUBE_BURST = 100;
+
+  /** Lambda mode: Secrets Manager secret (name or ARN) holding the kubeconfig (the seed's name). */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  KUBECONFIG_SECRET?: string;
+
+  /** Lambda mode without KUBECONFIG_SECRET: the EKS cluster to mint a token for from the function's IAM role. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  ODC_EKS_CLUSTER_NAME?: string;
+
+  /** AWS region (set by Lambda itself); used by the Secrets Manager, EKS and STS clients. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsString()
+  AWS_REGION?: string;
+
   get roles(): ReadonlySet<Role> {
     return parseRoles(this.ODC_ROLES);
   }

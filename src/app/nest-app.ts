@@ -1,0 +1,27 @@
+import type { DynamicModule, INestApplication } from '@nestjs/common';
+import type { HttpsOptions } from '@nestjs/common/interfaces/external/https-options.interface';
+import { NestFactory } from '@nestjs/core';
+import type { Logger } from 'pino';
+import type { AppConfig } from '../infra/config/env';
+import { configureHttp } from '../infra/http/configure-http';
+import { FrameworkLogger, PinoLoggerService } from '../infra/logging/framework-logger';
+
+/**
+ * A Nest application set up the one way every ODC listener is (body limits, request ids, error
+ * mapping, logging); used by the long-running runtime and by the deployer's Lambda entry.
+ */
+export async function createNestApp(
+  module: DynamicModule,
+  config: AppConfig,
+  logger: Logger,
+  httpsOptions?: HttpsOptions,
+): Promise<INestApplication> {
+  const app = await NestFactory.create(module, {
+    ...(httpsOptions ? { httpsOptions } : {}),
+    bodyParser: false,
+    abortOnError: false,
+    logger: new FrameworkLogger(new PinoLoggerService(logger)),
+  });
+  configureHttp(app, config);
+  return app;
+}
