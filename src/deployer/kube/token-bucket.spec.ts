@@ -2,7 +2,7 @@ import { TokenBucket } from './token-bucket';
 
 describe('TokenBucket (client-side QPS/burst)', () => {
   it('lets a burst through at once, then spaces calls at 1/qps, queued in order', () => {
-    let now = 0;
+    const now = 0;
     const bucket = new TokenBucket(10, 3, () => now);
     expect([bucket.reserve(), bucket.reserve(), bucket.reserve()]).toEqual([0, 0, 0]);
     expect(bucket.reserve()).toBeCloseTo(100);
