@@ -145,3 +145,102 @@ export interface ClusterCapacity {
   nodes: NodeCapacity[];
   totals: GpuTypeCapacity[];
 }
+
+/** Labels the deployer puts on what it creates besides a deployment's objects. */
+export const FILE_TRANSFER_LABEL = 'odc.dev/file-transfer';
+
+export type AccessMode = 'ReadWriteOnce' | 'ReadWriteOncePod' | 'ReadWriteMany';
+
+/**
+ * An existing volume given to Kubernetes as a static PersistentVolume (an EBS volume by id, a GCE
+ * PD, …): the deployer creates the PV (reclaim policy Retain: deleting it never deletes the data)
+ * and binds the claim to it.
+ */
+export interface StaticVolumeSource {
+  driver: string;
+  volume_handle: string;
+  fs_type?: string;
+  /** Pins pods to the volume's zone (topology.kubernetes.io/zone). */
+  zone?: string;
+}
+
+/** POST /volumes: a claim that outlives deployments (a persistent disk). */
+export interface VolumeRequest {
+  name: string;
+  namespace?: string;
+  /** Kubernetes quantity, e.g. 100Gi. */
+  size: string;
+  storage_class?: string;
+  access_mode?: AccessMode;
+  /** Restore: the VolumeSnapshot (same namespace) the claim starts from. */
+  from_snapshot?: string;
+  static_volume?: StaticVolumeSource;
+  labels?: Record<string, string>;
+}
+
+export interface VolumeInfo {
+  name: string;
+  namespace: string;
+  /** Pending, Bound or Lost (the claim's phase). */
+  phase: string;
+  requested_size: string;
+  capacity?: string;
+  storage_class?: string;
+  volume_name?: string;
+  from_snapshot?: string;
+  created_at?: string;
+  /** Pods (not finished) that mount the claim. */
+  used_by: string[];
+  labels: Record<string, string>;
+}
+
+/** POST /snapshots: a VolumeSnapshot of a claim. */
+export interface SnapshotRequest {
+  name: string;
+  namespace?: string;
+  volume: string;
+  snapshot_class?: string;
+  labels?: Record<string, string>;
+}
+
+export interface SnapshotInfo {
+  name: string;
+  namespace: string;
+  volume: string;
+  snapshot_class?: string;
+  ready_to_use: boolean;
+  restore_size?: string;
+  error?: string;
+  created_at?: string;
+  labels: Record<string, string>;
+}
+
+export type TransferDirection = 'upload' | 'download';
+
+/** POST /deployments/{id}/file-transfers/{upload|download}: a Job that mounts the deployment's volume. */
+export interface FileTransferRequest {
+  image: string;
+  command?: string[];
+  args?: string[];
+  env?: { name: string; value: string }[];
+  /** The claim to mount; default: the one the deployment's pod mounts. */
+  volume?: string;
+  /** Default /data. */
+  mount_path?: string;
+  /** Default 3600. */
+  timeout_seconds?: number;
+}
+
+export type TransferState = 'pending' | 'running' | 'succeeded' | 'failed';
+
+export interface FileTransferInfo {
+  id: string;
+  external_id: string;
+  direction: TransferDirection;
+  volume: string;
+  state: TransferState;
+  created_at?: string;
+  completed_at?: string;
+  /** Why it failed, or what it waits for. */
+  message?: string;
+}

@@ -6,10 +6,13 @@ import type { AppConfig } from '../infra/config/env';
 import { LoggingModule } from '../infra/logging/logging.module';
 import { MetricsModule } from '../infra/metrics/metrics.module';
 import { DeployerAuthGuard } from './deployer-auth.guard';
+import { DeployerSettings } from './deployer-settings';
 import { DeployerHealthController } from './deployer-health.controller';
 import { DeployerController } from './deployer.controller';
 import { DeployerService, KUBE_CLIENT } from './deployer.service';
 import { KubeClient } from './kube/kube-client';
+import { VolumesController } from './volumes.controller';
+import { VolumesService } from './volumes.service';
 
 /**
  * The deployer runs as its own Nest application on its own port (so mTLS can be required there
@@ -25,8 +28,14 @@ export class DeployerAppModule {
     return {
       module: DeployerAppModule,
       imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(logger), MetricsModule],
-      controllers: [DeployerHealthController, DeployerController],
-      providers: [{ provide: KUBE_CLIENT, useValue: kube }, DeployerService, DeployerAuthGuard],
+      controllers: [DeployerHealthController, DeployerController, VolumesController],
+      providers: [
+        { provide: KUBE_CLIENT, useValue: kube },
+        DeployerSettings,
+        DeployerService,
+        VolumesService,
+        DeployerAuthGuard,
+      ],
     };
   }
 }

@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { AppConfig } from '../infra/config/env';
 import { AppError } from '../infra/errors/app-error';
 import {
   LABELS,
@@ -18,7 +17,9 @@ import {
   type UrlReady,
 } from './contract';
 import { DeployerErrorCode } from './deployer.errors';
-import { KubeClient, KubeError } from './kube/kube-client';
+import { DeployerSettings } from './deployer-settings';
+import { KubeClient } from './kube/kube-client';
+import { applyFailure, reportKubeFailures } from './kube/kube-failures';
 import { checkPolicy, withManagedLabels, type DeployerPolicy } from './policy';
 
 export const KUBE_CLIENT = Symbol('KUBE_CLIENT');
@@ -48,34 +49,20 @@ type Pod = KubernetesObject & {
   };
 };
 
-function commaList(value: string): string[] {
-  return value
-    .split(',')
-    .map((item) => item.trim())
-    .filter(Boolean);
-}
-
 @Injectable()
 export class DeployerService {
   private readonly started = Date.now();
-  readonly namespaces: string[];
+  private readonly namespaces: string[];
   private readonly policy: DeployerPolicy;
   private readonly gpuLabel: string;
 
   constructor(
     @Inject(KUBE_CLIENT) private readonly kube: KubeClient,
-    config: AppConfig,
+    settings: DeployerSettings,
   ) {
-    this.namespaces = commaList(config.ODC_DEPLOYER_NAMESPACES);
-    this.gpuLabel = config.ODC_DEPLOYER_GPU_LABEL;
-    this.policy = {
-      namespaces: this.namespaces,
-      maxGpus: config.ODC_DEPLOYER_MAX_GPUS,
-      maxCpu: config.ODC_DEPLOYER_MAX_CPU,
-      maxMemory: config.ODC_DEPLOYER_MAX_MEMORY,
-      allowedCapabilities: commaList(config.ODC_DEPLOYER_ALLOWED_CAPABILITIES),
-      allowLoadBalancer: config.ODC_DEPLOYER_ALLOW_LOADBALANCER,
-    };
+    this.namespaces = settings.namespaces;
+    this.gpuLabel = settings.gpuLabel;
+    this.policy = settings.policy;
   }
 
   /**
@@ -107,18 +94,7 @@ export class DeployerService {
       try {
         objects.push(await this.kube.apply(manifest, before[index]));
       } catch (error) {
-        const kubeError = error instanceof KubeError ? error : undefined;
-        throw new AppError(
-          kubeError?.kind === 'invalid' || kubeError?.kind === 'bad_request'
-            ? DeployerErrorCode.KubeRejected
-            : DeployerErrorCode.KubeUnavailable,
-          `Applying ${field} (${manifest.kind} ${manifest.metadata.name}) failed: ${error instanceof Error ? error.message : String(error)}`,
-          {
-            failed_object: { field, kind: manifest.kind, name: manifest.metadata.name },
-            applied: objects,
-            causes: kubeError?.causes ?? [],
-          },
-        );
+        throw applyFailure(field, manifest, error, objects);
       }
     }
     return {
@@ -338,20 +314,6 @@ function gpusOf(pod: PodWithResources): number {
         .reduce((n, [, value]) => n + Number(value), 0)
     );
   }, 0);
-}
-
-/** A Kubernetes failure on a read or a delete: the cluster's problem, reported as 502 with its reason. */
-async function reportKubeFailures<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    if (error instanceof KubeError) {
-      throw new AppError(DeployerErrorCode.KubeUnavailable, `Kubernetes: ${error.message}`, {
-        causes: error.causes,
-      });
-    }
-    throw error;
-  }
 }
 
 function summarizePod(pod: Pod): PodSummary {

@@ -6,7 +6,9 @@ const policy: DeployerPolicy = {
   maxGpus: 8,
   maxCpu: '64',
   maxMemory: '512Gi',
+  maxVolumeSize: '2Ti',
   allowedCapabilities: ['SYS_PTRACE'],
+  allowedCsiDrivers: ['ebs.csi.aws.com'],
   allowLoadBalancer: false,
 };
 
@@ -138,6 +140,34 @@ describe('deployer policy', () => {
         ],
       },
       'persistent_volumes[0].spec.hostPath',
+    ],
+    [
+      'a static PersistentVolume of a CSI driver not allowed',
+      {
+        persistent_volumes: [
+          {
+            apiVersion: 'v1',
+            kind: 'PersistentVolume',
+            metadata: { name: 'pv' },
+            spec: { capacity: { storage: '1Ti' }, csi: { driver: 'nfs.csi.k8s.io', volumeHandle: 'x' } },
+          },
+        ],
+      },
+      'persistent_volumes[0].spec.csi.driver',
+    ],
+    [
+      'a claim larger than the maximum volume size',
+      {
+        persistent_volume_claims: [
+          {
+            apiVersion: 'v1',
+            kind: 'PersistentVolumeClaim',
+            metadata: { name: 'big', namespace: 'gpu-dev' },
+            spec: { resources: { requests: { storage: '3Ti' } } },
+          },
+        ],
+      },
+      'persistent_volume_claims[0].spec.resources.requests.storage',
     ],
   ] as [string, Partial<DeploymentSpec>, string][])('refuses %s', (_rule, parts, path) => {
     const violations = violationsOf(parts);

@@ -17,7 +17,10 @@ export interface DeployerPolicy {
   maxGpus: number;
   maxCpu: string;
   maxMemory: string;
+  maxVolumeSize: string;
   allowedCapabilities: string[];
+  /** CSI drivers a static PersistentVolume may name (it can attach any volume the driver reaches). */
+  allowedCsiDrivers: string[];
   allowLoadBalancer: boolean;
 }
 
@@ -56,7 +59,7 @@ function podSpecOf(manifest: Manifest): { spec: PodSpec; at: string } | undefine
   if (manifest.kind === 'Pod') {
     return { spec: manifest.spec ?? {}, at: 'spec' };
   }
-  if (manifest.kind === 'Deployment') {
+  if (manifest.kind === 'Deployment' || manifest.kind === 'Job') {
     const template = (manifest.spec as { template?: { spec?: PodSpec } } | undefined)?.template;
     return { spec: template?.spec ?? {}, at: 'spec.template.spec' };
   }
@@ -116,41 +119,78 @@ function podViolations(spec: PodSpec, at: string, policy: DeployerPolicy): Polic
   return violations;
 }
 
-/** Every violation in the spec; an empty list means it may be applied. */
-export function checkPolicy(spec: DeploymentSpec, policy: DeployerPolicy): PolicyViolation[] {
+interface VolumeSpecs {
+  hostPath?: unknown;
+  csi?: { driver?: string };
+  capacity?: { storage?: string };
+  resources?: { requests?: { storage?: string } };
+}
+
+function volumeViolations(manifest: Manifest, at: string, policy: DeployerPolicy): PolicyViolation[] {
+  const spec = (manifest.spec ?? {}) as VolumeSpecs;
   const violations: PolicyViolation[] = [];
-  for (const { field, manifest } of manifestsOf(spec)) {
-    const kind = ALLOWED_KINDS[field.replace(/\[\d+\]$/, '')];
-    if (`${manifest.apiVersion}/${manifest.kind}` !== kind) {
-      violations.push({ path: `${field}.kind`, rule: `${field} must be a ${kind}` });
-      continue;
-    }
-    const namespace = manifest.metadata?.namespace;
-    if (manifest.kind !== 'PersistentVolume' && (!namespace || !policy.namespaces.includes(namespace))) {
-      violations.push({
-        path: `${field}.metadata.namespace`,
-        rule: `namespace must be one of: ${policy.namespaces.join(', ')}`,
-      });
-    }
-    if (
-      manifest.kind === 'PersistentVolume' &&
-      (manifest.spec as { hostPath?: unknown } | undefined)?.hostPath !== undefined
-    ) {
-      violations.push({ path: `${field}.spec.hostPath`, rule: 'hostPath volumes are not allowed' });
-    }
-    if (
-      manifest.kind === 'Service' &&
-      (manifest.spec as { type?: string } | undefined)?.type === 'LoadBalancer' &&
-      !policy.allowLoadBalancer
-    ) {
-      violations.push({ path: `${field}.spec.type`, rule: 'LoadBalancer services are not allowed' });
-    }
-    const pod = podSpecOf(manifest);
-    if (pod) {
-      violations.push(...podViolations(pod.spec, `${field}.${pod.at}`, policy));
-    }
+  if (manifest.kind === 'PersistentVolume' && spec.hostPath !== undefined) {
+    violations.push({ path: `${at}.spec.hostPath`, rule: 'hostPath volumes are not allowed' });
+  }
+  const driver = spec.csi?.driver;
+  if (
+    manifest.kind === 'PersistentVolume' &&
+    driver !== undefined &&
+    !policy.allowedCsiDrivers.includes(driver)
+  ) {
+    violations.push({ path: `${at}.spec.csi.driver`, rule: `CSI driver ${driver} is not allowed` });
+  }
+  const size = spec.capacity?.storage ?? spec.resources?.requests?.storage;
+  if (size !== undefined && parseQuantity(size) > parseQuantity(policy.maxVolumeSize)) {
+    const path = manifest.kind === 'PersistentVolume' ? 'spec.capacity' : 'spec.resources.requests';
+    violations.push({ path: `${at}.${path}.storage`, rule: `at most ${policy.maxVolumeSize} per volume` });
   }
   return violations;
+}
+
+/**
+ * The rules for one object, wherever it comes from (a deployment spec, a volume, a transfer Job);
+ * `at` is the path violations are reported under.
+ */
+export function manifestViolations(
+  manifest: Manifest,
+  at: string,
+  policy: DeployerPolicy,
+): PolicyViolation[] {
+  const violations: PolicyViolation[] = [];
+  const namespace = manifest.metadata?.namespace;
+  if (manifest.kind !== 'PersistentVolume' && (!namespace || !policy.namespaces.includes(namespace))) {
+    violations.push({
+      path: `${at}.metadata.namespace`,
+      rule: `namespace must be one of: ${policy.namespaces.join(', ')}`,
+    });
+  }
+  if (manifest.kind === 'PersistentVolume' || manifest.kind === 'PersistentVolumeClaim') {
+    violations.push(...volumeViolations(manifest, at, policy));
+  }
+  if (
+    manifest.kind === 'Service' &&
+    (manifest.spec as { type?: string } | undefined)?.type === 'LoadBalancer' &&
+    !policy.allowLoadBalancer
+  ) {
+    violations.push({ path: `${at}.spec.type`, rule: 'LoadBalancer services are not allowed' });
+  }
+  const pod = podSpecOf(manifest);
+  if (pod) {
+    violations.push(...podViolations(pod.spec, `${at}.${pod.at}`, policy));
+  }
+  return violations;
+}
+
+/** Every violation in the spec; an empty list means it may be applied. */
+export function checkPolicy(spec: DeploymentSpec, policy: DeployerPolicy): PolicyViolation[] {
+  return manifestsOf(spec).flatMap(({ field, manifest }) => {
+    const kind = ALLOWED_KINDS[field.replace(/\[\d+\]$/, '')];
+    if (`${manifest.apiVersion}/${manifest.kind}` !== kind) {
+      return [{ path: `${field}.kind`, rule: `${field} must be a ${kind}` }];
+    }
+    return manifestViolations(manifest, field, policy);
+  });
 }
 
 /**

@@ -1,9 +1,9 @@
 import { AppError, type FieldProblem } from '../infra/errors/app-error';
 import { APPLY_ORDER, SPEC_VERSION, type DeploymentSpec } from './contract';
 import { DeployerErrorCode } from './deployer.errors';
+import { DNS_LABEL } from './dto/validators';
 
 const LIST_FIELDS = new Set(['config_maps', 'persistent_volumes', 'persistent_volume_claims']);
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

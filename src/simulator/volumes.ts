@@ -1,7 +1,7 @@
 /**
  * Storage in the simulated cluster: a PVC binds (a PV is provisioned for it) when its
  * StorageClass exists, after the configured delay; a PVC restored from a VolumeSnapshot waits until
- * the snapshot is ready; a VolumeSnapshot of a bound PVC becomes `readyToUse` with `restoreSize`.
+ * the snapshot is ready; a claim that names its volume (a static PV) binds to it once it exists; a VolumeSnapshot of a bound PVC becomes `readyToUse` with `restoreSize`.
  */
 import { ControllerTimers, k8sNow } from './time';
 import type { SimulatorTimings } from './config';
@@ -63,6 +63,13 @@ export class VolumeControllers {
       for (const claim of this.store.list(PVC)) {
         this.considerClaim(claim);
       }
+    } else if (event.resource === PV) {
+      // a claim waiting for this volume by name may bind now
+      for (const claim of this.store.list(PVC)) {
+        if ((claim.spec as ClaimSpec).volumeName === event.object.metadata.name) {
+          this.considerClaim(claim);
+        }
+      }
     }
   }
 
@@ -95,6 +102,13 @@ export class VolumeControllers {
     ) {
       return;
     }
+    if (spec.volumeName) {
+      // Static binding: the claim names its volume; it binds once that volume exists.
+      if (this.store.get(PV, undefined, spec.volumeName)) {
+        this.later(`pvc/${claim.metadata.uid}`, this.timings.pvcBindMs, () => this.bindStatic(claim));
+      }
+      return;
+    }
     const storageClass = this.storageClassFor(spec);
     if (!storageClass) {
       return; // stays Pending, as with no provisioner for the class
@@ -111,6 +125,50 @@ export class VolumeControllers {
     this.later(`pvc/${claim.metadata.uid}`, this.timings.pvcBindMs, () =>
       this.bind(claim, storageClass, restoreSize),
     );
+  }
+
+  private bindStatic(claim: K8sObject): void {
+    const current = this.store.get(PVC, claim.metadata.namespace, claim.metadata.name);
+    if (
+      !current ||
+      current.metadata.uid !== claim.metadata.uid ||
+      current.metadata.deletionTimestamp ||
+      (current.status as { phase?: string } | undefined)?.phase === 'Bound'
+    ) {
+      return;
+    }
+    const spec = current.spec as ClaimSpec;
+    const volume = this.store.get(PV, undefined, spec.volumeName!);
+    const claimRef = (volume?.spec as { claimRef?: { name?: string; namespace?: string } } | undefined)
+      ?.claimRef;
+    if (
+      !volume ||
+      (claimRef &&
+        (claimRef.name !== current.metadata.name || claimRef.namespace !== current.metadata.namespace))
+    ) {
+      return; // reserved for another claim: stays Pending
+    }
+    const volumeSpec = volume.spec as { capacity?: { storage?: string }; accessModes?: string[] };
+    volume.spec = {
+      ...(volume.spec as object),
+      claimRef: {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        name: current.metadata.name,
+        namespace: current.metadata.namespace,
+        uid: current.metadata.uid,
+      },
+    };
+    volume.status = { phase: 'Bound' };
+    delete volume.metadata.resourceVersion;
+    this.store.update(PV, volume);
+    current.status = {
+      phase: 'Bound',
+      accessModes: volumeSpec.accessModes ?? spec.accessModes ?? ['ReadWriteOnce'],
+      capacity: { storage: volumeSpec.capacity?.storage ?? spec.resources?.requests?.storage ?? '1Gi' },
+    };
+    delete current.metadata.resourceVersion;
+    this.store.update(PVC, current);
   }
 
   private bind(claim: K8sObject, storageClass: K8sObject, restoreSize: number): void {

@@ -20,6 +20,7 @@ import {
   type ValidationError,
 } from 'class-validator';
 import { DEFAULT_ROLES, needsDatabase, parseRoles, type Role } from '../../app/roles';
+import { SIZE_QUANTITY } from '../kubernetes/quantity';
 
 const secretKeys = new Set<string>();
 
@@ -270,6 +271,16 @@ export class AppConfig {
 
   @IsString()
   ODC_DEPLOYER_MAX_MEMORY = '2Ti';
+
+  /** Largest volume (claim or static PV) the deployer creates, as a Kubernetes quantity. */
+  @Matches(SIZE_QUANTITY, {
+    message: 'ODC_DEPLOYER_MAX_VOLUME_SIZE must be a Kubernetes quantity such as 16Ti',
+  })
+  ODC_DEPLOYER_MAX_VOLUME_SIZE = '16Ti';
+
+  /** CSI drivers a static PersistentVolume may name (comma list): they can attach existing volumes by id. */
+  @IsString()
+  ODC_DEPLOYER_ALLOWED_CSI_DRIVERS = 'ebs.csi.aws.com,pd.csi.storage.gke.io';
 
   /** Linux capabilities a container may add (comma list); none by default. */
   @IsString()

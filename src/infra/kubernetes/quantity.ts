@@ -1,4 +1,7 @@
 /** Kubernetes resource quantities (`500m`, `2`, `64Gi`, `1.5G`) as numbers: cpu in millicores, the rest in base units. */
+/** A whole-or-decimal size with an optional suffix (`100Gi`, `1.5T`): what ODC accepts for storage sizes. */
+export const SIZE_QUANTITY = /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/;
+
 const BINARY: Record<string, number> = {
   Ki: 2 ** 10,
   Mi: 2 ** 20,

@@ -1,0 +1,52 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../infra/config/env';
+import { AppError } from '../infra/errors/app-error';
+import { DeployerErrorCode } from './deployer.errors';
+import type { DeployerPolicy } from './policy';
+
+function commaList(value: string): string[] {
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+/** The deployer's configuration, read once: its namespaces and the policy it enforces. */
+@Injectable()
+export class DeployerSettings {
+  readonly namespaces: string[];
+  readonly policy: DeployerPolicy;
+  readonly gpuLabel: string;
+
+  constructor(config: AppConfig) {
+    this.namespaces = commaList(config.ODC_DEPLOYER_NAMESPACES);
+    this.gpuLabel = config.ODC_DEPLOYER_GPU_LABEL;
+    this.policy = {
+      namespaces: this.namespaces,
+      maxGpus: config.ODC_DEPLOYER_MAX_GPUS,
+      maxCpu: config.ODC_DEPLOYER_MAX_CPU,
+      maxMemory: config.ODC_DEPLOYER_MAX_MEMORY,
+      maxVolumeSize: config.ODC_DEPLOYER_MAX_VOLUME_SIZE,
+      allowedCapabilities: commaList(config.ODC_DEPLOYER_ALLOWED_CAPABILITIES),
+      allowedCsiDrivers: commaList(config.ODC_DEPLOYER_ALLOWED_CSI_DRIVERS),
+      allowLoadBalancer: config.ODC_DEPLOYER_ALLOW_LOADBALANCER,
+    };
+  }
+
+  /** The namespace a request names, or the first configured one; another is a policy violation. */
+  namespaceFor(requested: string | undefined): string {
+    const namespace = requested ?? this.namespaces[0];
+    if (!this.namespaces.includes(namespace)) {
+      throw new AppError(
+        DeployerErrorCode.PolicyViolation,
+        `Namespace ${namespace} is not managed by this deployer`,
+        {
+          violations: [
+            { path: 'namespace', rule: `namespace must be one of: ${this.namespaces.join(', ')}` },
+          ],
+        },
+      );
+    }
+    return namespace;
+  }
+}

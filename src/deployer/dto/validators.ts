@@ -1,0 +1,28 @@
+import { registerDecorator, type ValidationOptions } from 'class-validator';
+
+export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** Kubernetes label syntax: optional DNS prefix, a name of at most 63; values at most 63. */
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+export function isLabelMap(value: unknown): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    Object.entries(value).every(
+      ([key, v]) => LABEL_KEY.test(key) && typeof v === 'string' && LABEL_VALUE.test(v),
+    )
+  );
+}
+
+export function IsLabelMap(options?: ValidationOptions): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isLabelMap',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      options: { message: '$property must map Kubernetes label keys to label values', ...options },
+      validator: { validate: isLabelMap },
+    });
+}

@@ -1,0 +1,379 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { AppError, CommonErrorCode } from '../infra/errors/app-error';
+import {
+  LABELS,
+  MANAGED_BY,
+  type Manifest,
+  type SnapshotInfo,
+  type SnapshotRequest,
+  type VolumeInfo,
+  type VolumeRequest,
+} from './contract';
+import { DeployerSettings } from './deployer-settings';
+import { DeployerErrorCode } from './deployer.errors';
+import { KUBE_CLIENT } from './deployer.service';
+import { KubeClient } from './kube/kube-client';
+import { applyFailure, reportKubeFailures } from './kube/kube-failures';
+import { manifestViolations } from './policy';
+
+const SNAPSHOT_API = 'snapshot.storage.k8s.io/v1';
+
+type Claim = KubernetesObject & {
+  spec?: {
+    resources?: { requests?: { storage?: string } };
+    storageClassName?: string;
+    volumeName?: string;
+    dataSource?: { kind?: string; name?: string };
+  };
+  status?: { phase?: string; capacity?: { storage?: string } };
+};
+
+type Snapshot = KubernetesObject & {
+  spec?: { source?: { persistentVolumeClaimName?: string }; volumeSnapshotClassName?: string };
+  status?: { readyToUse?: boolean; restoreSize?: string; error?: { message?: string } };
+};
+
+type PodWithVolumes = KubernetesObject & {
+  spec?: { volumes?: { persistentVolumeClaim?: { claimName?: string } }[] };
+  status?: { phase?: string };
+};
+
+const isManaged = (object: KubernetesObject | undefined) =>
+  object?.metadata?.labels?.[LABELS.managedBy] === MANAGED_BY;
+
+/**
+ * Persistent disks at the cluster level: claims (dynamic, restored from a snapshot, or bound to an
+ * existing volume through a static PV) and VolumeSnapshots. They carry the persistent-disk label,
+ * so deleting a deployment leaves them; only objects the deployer manages are read or deleted.
+ */
+@Injectable()
+export class VolumesService {
+  constructor(
+    @Inject(KUBE_CLIENT) private readonly kube: KubeClient,
+    private readonly settings: DeployerSettings,
+  ) {}
+
+  async createVolume(request: VolumeRequest): Promise<{ created: boolean; volume: VolumeInfo }> {
+    const namespace = this.settings.namespaceFor(request.namespace);
+    const manifests = volumeManifests(request, namespace);
+    this.assertPolicy(manifests);
+    return reportKubeFailures(async () => {
+      if (request.from_snapshot && !isManaged(await this.readSnapshot(namespace, request.from_snapshot))) {
+        throw new AppError(
+          CommonErrorCode.NotFound,
+          `Snapshot ${request.from_snapshot} not found in namespace ${namespace}`,
+        );
+      }
+      const existing = await this.kube.read(manifests.at(-1)!.manifest);
+      assertOurs(existing, `PersistentVolumeClaim ${namespace}/${request.name}`);
+      for (const { field, manifest } of manifests) {
+        try {
+          await this.kube.apply(manifest, undefined);
+        } catch (error) {
+          throw applyFailure(field, manifest, error);
+        }
+      }
+      return { created: existing === undefined, volume: await this.getVolume(request.name, namespace) };
+    });
+  }
+
+  async getVolume(name: string, namespace?: string): Promise<VolumeInfo> {
+    const ns = this.settings.namespaceFor(namespace);
+    return reportKubeFailures(async () => {
+      const [claim, pods] = await Promise.all([
+        this.kube.read({
+          apiVersion: 'v1',
+          kind: 'PersistentVolumeClaim',
+          metadata: { name, namespace: ns },
+        }),
+        this.kube.list('v1', 'Pod', ns, '', 'status.phase!=Succeeded,status.phase!=Failed'),
+      ]);
+      if (!isManaged(claim)) {
+        throw new AppError(CommonErrorCode.NotFound, `Volume ${name} not found in namespace ${ns}`);
+      }
+      return volumeInfo(claim as Claim, pods);
+    });
+  }
+
+  async listVolumes(namespace?: string): Promise<VolumeInfo[]> {
+    const ns = this.settings.namespaceFor(namespace);
+    return reportKubeFailures(async () => {
+      const [claims, pods] = await Promise.all([
+        this.kube.list(
+          'v1',
+          'PersistentVolumeClaim',
+          ns,
+          `${LABELS.managedBy}=${MANAGED_BY},${LABELS.persistentDisk}`,
+        ),
+        this.kube.list('v1', 'Pod', ns, '', 'status.phase!=Succeeded,status.phase!=Failed'),
+      ]);
+      return claims.map((claim) => volumeInfo(claim as Claim, pods as PodWithVolumes[]));
+    });
+  }
+
+  /**
+   * Deletes the claim (and the static PV the deployer made for it; its reclaim policy keeps the
+   * data). Refused with 409 while a pod mounts it; 204 also when it did not exist.
+   */
+  async deleteVolume(name: string, namespace?: string): Promise<void> {
+    const ns = this.settings.namespaceFor(namespace);
+    await reportKubeFailures(async () => {
+      const volume = await this.getVolume(name, ns).catch((error: unknown) => {
+        if (error instanceof AppError && error.code === CommonErrorCode.NotFound) {
+          return undefined;
+        }
+        throw error;
+      });
+      if (!volume) {
+        return;
+      }
+      if (volume.used_by.length > 0) {
+        throw new AppError(
+          CommonErrorCode.Conflict,
+          `Volume ${name} is mounted by ${volume.used_by.join(', ')}; delete those first`,
+          { used_by: volume.used_by },
+        );
+      }
+      await this.kube.delete({
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: { name, namespace: ns },
+      });
+      const staticVolume = await this.kube.read({
+        apiVersion: 'v1',
+        kind: 'PersistentVolume',
+        metadata: { name: staticVolumeName(ns, name) },
+      });
+      if (isManaged(staticVolume)) {
+        await this.kube.delete(staticVolume!);
+      }
+    });
+  }
+
+  async createSnapshot(request: SnapshotRequest): Promise<{ created: boolean; snapshot: SnapshotInfo }> {
+    const namespace = this.settings.namespaceFor(request.namespace);
+    const manifest = snapshotManifest(request, namespace);
+    this.assertPolicy([{ field: 'snapshot', manifest }]);
+    return reportKubeFailures(async () => {
+      const [claim, existing] = await Promise.all([
+        this.kube.read({
+          apiVersion: 'v1',
+          kind: 'PersistentVolumeClaim',
+          metadata: { name: request.volume, namespace },
+        }),
+        this.readSnapshot(namespace, request.name),
+      ]);
+      if (!isManaged(claim)) {
+        throw new AppError(
+          CommonErrorCode.NotFound,
+          `Volume ${request.volume} not found in namespace ${namespace}`,
+        );
+      }
+      assertOurs(existing, `VolumeSnapshot ${namespace}/${request.name}`);
+      try {
+        await this.kube.apply(manifest, existing);
+      } catch (error) {
+        throw applyFailure('snapshot', manifest, error);
+      }
+      return { created: existing === undefined, snapshot: await this.getSnapshot(request.name, namespace) };
+    });
+  }
+
+  async getSnapshot(name: string, namespace?: string): Promise<SnapshotInfo> {
+    const ns = this.settings.namespaceFor(namespace);
+    const snapshot = await reportKubeFailures(() => this.readSnapshot(ns, name));
+    if (!isManaged(snapshot)) {
+      throw new AppError(CommonErrorCode.NotFound, `Snapshot ${name} not found in namespace ${ns}`);
+    }
+    return snapshotInfo(snapshot as Snapshot);
+  }
+
+  async listSnapshots(namespace?: string, volume?: string): Promise<SnapshotInfo[]> {
+    const ns = this.settings.namespaceFor(namespace);
+    const snapshots = await reportKubeFailures(() =>
+      this.kube.list(SNAPSHOT_API, 'VolumeSnapshot', ns, `${LABELS.managedBy}=${MANAGED_BY}`),
+    );
+    return snapshots
+      .map((snapshot) => snapshotInfo(snapshot as Snapshot))
+      .filter((snapshot) => volume === undefined || snapshot.volume === volume);
+  }
+
+  /** 204 also when it did not exist. */
+  async deleteSnapshot(name: string, namespace?: string): Promise<void> {
+    const ns = this.settings.namespaceFor(namespace);
+    await reportKubeFailures(async () => {
+      const snapshot = await this.readSnapshot(ns, name);
+      if (isManaged(snapshot)) {
+        await this.kube.delete(snapshot!);
+      }
+    });
+  }
+
+  private readSnapshot(namespace: string, name: string): Promise<KubernetesObject | undefined> {
+    return this.kube.read({
+      apiVersion: SNAPSHOT_API,
+      kind: 'VolumeSnapshot',
+      metadata: { name, namespace },
+    });
+  }
+
+  private assertPolicy(manifests: { field: string; manifest: Manifest }[]): void {
+    const violations = manifests.flatMap(({ field, manifest }) =>
+      manifestViolations(manifest, field, this.settings.policy),
+    );
+    if (violations.length > 0) {
+      throw new AppError(
+        DeployerErrorCode.PolicyViolation,
+        'The request breaks the deployer policy; nothing was applied',
+        {
+          violations,
+        },
+      );
+    }
+  }
+}
+
+/** An object of that name that the deployer does not manage is never taken over. */
+function assertOurs(existing: KubernetesObject | undefined, what: string): void {
+  if (existing && !isManaged(existing)) {
+    throw new AppError(CommonErrorCode.Conflict, `${what} exists and is not managed by the deployer`);
+  }
+}
+
+function staticVolumeName(namespace: string, name: string): string {
+  return `odc-${namespace}-${name}`;
+}
+
+function managedLabels(name: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { ...extra, [LABELS.managedBy]: MANAGED_BY, [LABELS.persistentDisk]: name };
+}
+
+/** The static PV (when the volume exists already) and the claim, in the order they are applied. */
+export function volumeManifests(
+  request: VolumeRequest,
+  namespace: string,
+): { field: string; manifest: Manifest }[] {
+  const labels = managedLabels(request.name, request.labels);
+  const accessModes = [request.access_mode ?? 'ReadWriteOnce'];
+  const source = request.static_volume;
+  const pvName = staticVolumeName(namespace, request.name);
+  const claim: Manifest = {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name: request.name, namespace, labels },
+    spec: {
+      accessModes,
+      resources: { requests: { storage: request.size } },
+      ...(source
+        ? { storageClassName: request.storage_class ?? '', volumeName: pvName }
+        : request.storage_class
+          ? { storageClassName: request.storage_class }
+          : {}),
+      ...(request.from_snapshot
+        ? {
+            dataSource: {
+              apiGroup: 'snapshot.storage.k8s.io',
+              kind: 'VolumeSnapshot',
+              name: request.from_snapshot,
+            },
+          }
+        : {}),
+    },
+  };
+  if (!source) {
+    return [{ field: 'volume', manifest: claim }];
+  }
+  const volume: Manifest = {
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: { name: pvName, labels },
+    spec: {
+      capacity: { storage: request.size },
+      accessModes,
+      persistentVolumeReclaimPolicy: 'Retain',
+      storageClassName: request.storage_class ?? '',
+      claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace, name: request.name },
+      csi: {
+        driver: source.driver,
+        volumeHandle: source.volume_handle,
+        ...(source.fs_type ? { fsType: source.fs_type } : {}),
+      },
+      ...(source.zone
+        ? {
+            nodeAffinity: {
+              required: {
+                nodeSelectorTerms: [
+                  {
+                    matchExpressions: [
+                      { key: 'topology.kubernetes.io/zone', operator: 'In', values: [source.zone] },
+                    ],
+                  },
+                ],
+              },
+            },
+          }
+        : {}),
+    },
+  };
+  return [
+    { field: 'static_volume', manifest: volume },
+    { field: 'volume', manifest: claim },
+  ];
+}
+
+function snapshotManifest(request: SnapshotRequest, namespace: string): Manifest {
+  return {
+    apiVersion: SNAPSHOT_API,
+    kind: 'VolumeSnapshot',
+    metadata: {
+      name: request.name,
+      namespace,
+      labels: { ...request.labels, [LABELS.managedBy]: MANAGED_BY },
+    },
+    spec: {
+      ...(request.snapshot_class ? { volumeSnapshotClassName: request.snapshot_class } : {}),
+      source: { persistentVolumeClaimName: request.volume },
+    },
+  };
+}
+
+function volumeInfo(claim: Claim, pods: PodWithVolumes[]): VolumeInfo {
+  const name = claim.metadata?.name ?? '';
+  const snapshot = claim.spec?.dataSource?.kind === 'VolumeSnapshot' ? claim.spec.dataSource.name : undefined;
+  return {
+    name,
+    namespace: claim.metadata?.namespace ?? '',
+    phase: claim.status?.phase ?? 'Pending',
+    requested_size: claim.spec?.resources?.requests?.storage ?? '',
+    ...(claim.status?.capacity?.storage ? { capacity: claim.status.capacity.storage } : {}),
+    ...(claim.spec?.storageClassName ? { storage_class: claim.spec.storageClassName } : {}),
+    ...(claim.spec?.volumeName ? { volume_name: claim.spec.volumeName } : {}),
+    ...(snapshot ? { from_snapshot: snapshot } : {}),
+    ...(claim.metadata?.creationTimestamp
+      ? { created_at: new Date(claim.metadata.creationTimestamp).toISOString() }
+      : {}),
+    used_by: pods
+      .filter((pod) => (pod.spec?.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === name))
+      .map((pod) => pod.metadata?.name ?? ''),
+    labels: claim.metadata?.labels ?? {},
+  };
+}
+
+function snapshotInfo(snapshot: Snapshot): SnapshotInfo {
+  return {
+    name: snapshot.metadata?.name ?? '',
+    namespace: snapshot.metadata?.namespace ?? '',
+    volume: snapshot.spec?.source?.persistentVolumeClaimName ?? '',
+    ...(snapshot.spec?.volumeSnapshotClassName
+      ? { snapshot_class: snapshot.spec.volumeSnapshotClassName }
+      : {}),
+    ready_to_use: snapshot.status?.readyToUse ?? false,
+    ...(snapshot.status?.restoreSize ? { restore_size: snapshot.status.restoreSize } : {}),
+    ...(snapshot.status?.error?.message ? { error: snapshot.status.error.message } : {}),
+    ...(snapshot.metadata?.creationTimestamp
+      ? { created_at: new Date(snapshot.metadata.creationTimestamp).toISOString() }
+      : {}),
+    labels: snapshot.metadata?.labels ?? {},
+  };
+}
