@@ -10,6 +10,8 @@ import { DeployerSettings } from './deployer-settings';
 import { DeployerHealthController } from './deployer-health.controller';
 import { DeployerController } from './deployer.controller';
 import { DeployerService, KUBE_CLIENT } from './deployer.service';
+import { FileTransfersController } from './file-transfers.controller';
+import { FileTransfersService } from './file-transfers.service';
 import { KubeClient } from './kube/kube-client';
 import { VolumesController } from './volumes.controller';
 import { VolumesService } from './volumes.service';
@@ -28,12 +30,13 @@ export class DeployerAppModule {
     return {
       module: DeployerAppModule,
       imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(logger), MetricsModule],
-      controllers: [DeployerHealthController, DeployerController, VolumesController],
+      controllers: [DeployerHealthController, DeployerController, VolumesController, FileTransfersController],
       providers: [
         { provide: KUBE_CLIENT, useValue: kube },
         DeployerSettings,
         DeployerService,
         VolumesService,
+        FileTransfersService,
         DeployerAuthGuard,
       ],
     };

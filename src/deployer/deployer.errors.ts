@@ -4,6 +4,8 @@ export enum DeployerErrorCode {
   /** The wire contract names this code in upper case (the seed's deployer API). */
   PolicyViolation = 'POLICY_VIOLATION',
   InvalidSpec = 'invalid_spec',
+  /** A file transfer for a deployment that mounts no volume (and names none). */
+  NoVolume = 'no_volume',
   KubeRejected = 'kube_rejected',
   KubeUnavailable = 'kube_unavailable',
 }

@@ -26,6 +26,7 @@ export const KUBE_CLIENT = Symbol('KUBE_CLIENT');
 
 /** The kinds a deployment is made of, in the order they are torn down. */
 const MANAGED_KINDS: [apiVersion: string, kind: string, namespaced: boolean][] = [
+  ['batch/v1', 'Job', true],
   ['apps/v1', 'Deployment', true],
   ['v1', 'Pod', true],
   ['networking.k8s.io/v1', 'Ingress', true],

@@ -73,6 +73,7 @@ export function httpStatusFor(code: ErrorCode): number {
       return 400;
     case DeployerErrorCode.PolicyViolation:
     case DeployerErrorCode.KubeRejected:
+    case DeployerErrorCode.NoVolume:
       return 422;
     case DeployerErrorCode.KubeUnavailable:
       return 502;

@@ -1,0 +1,81 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  IsArray,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  ValidateNested,
+} from 'class-validator';
+import type { FileTransferInfo, FileTransferRequest, TransferDirection, TransferState } from '../contract';
+import { DNS_LABEL } from './validators';
+
+export class EnvVarDto {
+  @ApiProperty({ example: 'SOURCE_URL' })
+  @Matches(/^[-._a-zA-Z][-._a-zA-Z0-9]*$/, {
+    message: 'env names must be C identifiers (letters, digits, _ . -)',
+  })
+  name!: string;
+
+  @ApiProperty()
+  @IsString()
+  value!: string;
+}
+
+export class FileTransferRequestDto implements FileTransferRequest {
+  @ApiProperty({ example: 'amazon/aws-cli:2.22.0' })
+  @IsString()
+  @MinLength(1)
+  image!: string;
+
+  @ApiPropertyOptional({ type: [String] })
+  @IsOptional()
+  @IsArray()
+  @IsString({ each: true })
+  command?: string[];
+
+  @ApiPropertyOptional({ type: [String], example: ['s3', 'cp', '--recursive', 's3://bucket/data', '/data'] })
+  @IsOptional()
+  @IsArray()
+  @IsString({ each: true })
+  args?: string[];
+
+  @ApiPropertyOptional({ type: [EnvVarDto] })
+  @IsOptional()
+  @IsArray()
+  @ValidateNested({ each: true })
+  @Type(() => EnvVarDto)
+  env?: EnvVarDto[];
+
+  @ApiPropertyOptional({ description: 'The claim to mount; default: the one the deployment mounts' })
+  @IsOptional()
+  @Matches(DNS_LABEL, { message: 'volume must be a DNS-1123 label' })
+  volume?: string;
+
+  @ApiPropertyOptional({ default: '/data' })
+  @IsOptional()
+  @Matches(/^\/[^\0]*$/, { message: 'mount_path must be an absolute path' })
+  mount_path?: string;
+
+  @ApiPropertyOptional({ default: 3600, minimum: 10, maximum: 86400 })
+  @IsOptional()
+  @IsInt()
+  @Min(10)
+  @Max(86_400)
+  timeout_seconds?: number;
+}
+
+export class FileTransferInfoDto implements FileTransferInfo {
+  @ApiProperty() id!: string;
+  @ApiProperty() external_id!: string;
+  @ApiProperty({ enum: ['upload', 'download'] }) direction!: TransferDirection;
+  @ApiProperty() volume!: string;
+  @ApiProperty({ enum: ['pending', 'running', 'succeeded', 'failed'] }) state!: TransferState;
+  @ApiPropertyOptional({ format: 'date-time' }) created_at?: string;
+  @ApiPropertyOptional({ format: 'date-time' }) completed_at?: string;
+  @ApiPropertyOptional({ description: 'Why it failed, or what it waits for' }) message?: string;
+}

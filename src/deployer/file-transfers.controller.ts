@@ -1,0 +1,43 @@
+import { Body, Controller, Get, Param, Post, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiParam, ApiTags } from '@nestjs/swagger';
+import { AppError, CommonErrorCode } from '../infra/errors/app-error';
+import type { FileTransferInfo, TransferDirection } from './contract';
+import { DeployerAuthGuard } from './deployer-auth.guard';
+import { FileTransferInfoDto, FileTransferRequestDto } from './dto/file-transfer.dto';
+import { FileTransfersService } from './file-transfers.service';
+
+const DIRECTIONS: TransferDirection[] = ['upload', 'download'];
+
+@ApiTags('file transfers')
+@ApiBearerAuth()
+@Controller('api/v1/deployments/:externalId/file-transfers')
+@UseGuards(DeployerAuthGuard)
+export class FileTransfersController {
+  constructor(private readonly transfers: FileTransfersService) {}
+
+  @Post(':direction')
+  @ApiParam({ name: 'direction', enum: DIRECTIONS })
+  @ApiCreatedResponse({ type: FileTransferInfoDto })
+  startFileTransfer(
+    @Param('externalId') externalId: string,
+    @Param('direction') direction: string,
+    @Body() body: FileTransferRequestDto,
+  ): Promise<FileTransferInfo> {
+    if (!(DIRECTIONS as string[]).includes(direction)) {
+      throw new AppError(
+        CommonErrorCode.NotFound,
+        `No such transfer direction: ${direction} (upload or download)`,
+      );
+    }
+    return this.transfers.startTransfer(externalId, direction as TransferDirection, body);
+  }
+
+  @Get(':id')
+  @ApiOkResponse({ type: FileTransferInfoDto })
+  getFileTransfer(
+    @Param('externalId') externalId: string,
+    @Param('id') id: string,
+  ): Promise<FileTransferInfo> {
+    return this.transfers.getTransfer(externalId, id);
+  }
+}

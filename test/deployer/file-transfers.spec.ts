@@ -1,0 +1,158 @@
+import request from 'supertest';
+import type { DeploymentSpec } from '../../src/deployer/contract';
+import { SimulatedCluster } from '../../src/simulator/cluster';
+import { NO_FAULTS, withDefaults } from '../../src/simulator/config';
+import { startTestApp, type TestApp } from '../support/app';
+import { eventually } from '../support/eventually';
+import { FAST_TIMINGS, h100Pool } from '../support/simulator';
+import { kubeClients } from '../simulator/kube';
+import { kubeconfigBase64, NAMESPACE, reservationSpec } from './fixtures';
+
+const TOKEN = 'test-deployer-token-transfers';
+
+/** A reservation whose pod mounts its scratch claim at /home/dev. */
+function specWithVolume(externalId: string): DeploymentSpec {
+  const spec = reservationSpec(externalId);
+  const template = (spec.deployment!.spec as { template: { spec: Record<string, unknown> } }).template;
+  template.spec.volumes = [{ name: 'home', persistentVolumeClaim: { claimName: `${externalId}-scratch` } }];
+  return spec;
+}
+
+describe('deployer file transfers against a simulated cluster', () => {
+  let cluster: SimulatedCluster;
+  let app: TestApp;
+  let k: ReturnType<typeof kubeClients>;
+  const api = () => request(app.runtime.deployer!.getHttpServer());
+  const authed = (req: request.Test) => req.set('authorization', `Bearer ${TOKEN}`);
+  const transfer = {
+    image: 'amazon/aws-cli:2.22.0',
+    args: ['s3', 'cp', '--recursive', 's3://b/data', '/data'],
+  };
+
+  beforeAll(async () => {
+    cluster = await SimulatedCluster.start(
+      withDefaults({
+        nodePools: [h100Pool(1, { taints: [{ key: 'nvidia.com/gpu', effect: 'NoSchedule' }] })],
+        timings: FAST_TIMINGS,
+        faults: { ...NO_FAULTS, imagePullFailure: '^broken/' },
+      }),
+    );
+    k = kubeClients(cluster.url);
+    await k.core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
+    app = await startTestApp({
+      roles: 'deployer',
+      env: {
+        ODC_KUBECONFIG_BASE64: kubeconfigBase64(cluster.url),
+        ODC_DEPLOYER_NAMESPACES: NAMESPACE,
+        ODC_DEPLOYER_TOKEN: TOKEN,
+      },
+    });
+    for (const spec of [specWithVolume('res-ft'), reservationSpec('res-novol')]) {
+      await authed(api().post('/api/v1/deployments')).send(spec).expect(201);
+    }
+    await eventually(
+      async () => (await authed(api().get('/api/v1/deployments/res-ft/status'))).body,
+      (status) => status.pods?.[0]?.phase === 'Running',
+    );
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await cluster.close();
+  });
+
+  it('runs an upload Job on the pod’s node with its volume, and reports it until it succeeds', async () => {
+    const started = await authed(api().post('/api/v1/deployments/res-ft/file-transfers/upload'))
+      .send({ ...transfer, env: [{ name: 'SOURCE', value: 's3://b/data' }] })
+      .expect(201);
+    expect(started.body).toMatchObject({
+      external_id: 'res-ft',
+      direction: 'upload',
+      volume: 'res-ft-scratch',
+      state: expect.stringMatching(/^(pending|running)$/),
+    });
+    const id = started.body.id as string;
+    expect(id).toMatch(/^res-ft-up-[0-9a-f]{6}$/);
+
+    const job = await k.objects.read({
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: id, namespace: NAMESPACE },
+    });
+    const devPod = (await authed(api().get('/api/v1/deployments/res-ft/status'))).body.pods[0];
+    const podSpec = (job as { spec: { template: { spec: Record<string, unknown> } } }).spec.template.spec;
+    expect(podSpec).toMatchObject({
+      nodeSelector: { 'kubernetes.io/hostname': devPod.node },
+      tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists' }],
+      automountServiceAccountToken: false,
+      volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'res-ft-scratch' } }],
+      containers: [
+        expect.objectContaining({
+          image: transfer.image,
+          args: transfer.args,
+          volumeMounts: [{ name: 'data', mountPath: '/data' }],
+          env: expect.arrayContaining([{ name: 'SOURCE', value: 's3://b/data' }]),
+        }),
+      ],
+    });
+
+    const done = await eventually(
+      async () =>
+        (await authed(api().get(`/api/v1/deployments/res-ft/file-transfers/${id}`)).expect(200)).body,
+      (info) => info.state === 'succeeded',
+    );
+    expect(done.completed_at).toEqual(expect.any(String));
+    // The transfer's pod is not one of the deployment's pods.
+    const status = (await authed(api().get('/api/v1/deployments/res-ft/status'))).body;
+    expect(status.pods.map((p: { name: string }) => p.name)).toEqual([devPod.name]);
+  });
+
+  it('reports why a transfer waits (an image that cannot be pulled)', async () => {
+    const started = await authed(api().post('/api/v1/deployments/res-ft/file-transfers/download'))
+      .send({ image: 'broken/uploader:1', volume: 'res-ft-scratch', mount_path: '/mnt/home' })
+      .expect(201);
+    expect(started.body.direction).toBe('download');
+    const waiting = await eventually(
+      async () =>
+        (await authed(api().get(`/api/v1/deployments/res-ft/file-transfers/${started.body.id}`)).expect(200))
+          .body,
+      (info) => typeof info.message === 'string',
+    );
+    expect(waiting).toMatchObject({ state: 'pending', message: expect.stringContaining('ErrImagePull') });
+  });
+
+  it.each([
+    ['a deployment that mounts no volume', 'res-novol', 'upload', transfer, 422, 'no_volume'],
+    ['a volume that does not exist', 'res-ft', 'upload', { ...transfer, volume: 'nope' }, 404, 'not_found'],
+    ['a deployment that does not exist', 'res-none', 'upload', transfer, 404, 'not_found'],
+    ['a direction that does not exist', 'res-ft', 'sideways', transfer, 404, 'not_found'],
+    ['a request without an image', 'res-ft', 'upload', { args: ['x'] }, 400, 'validation_failed'],
+    [
+      'a relative mount path',
+      'res-ft',
+      'upload',
+      { ...transfer, mount_path: 'data' },
+      400,
+      'validation_failed',
+    ],
+  ])('refuses %s', async (_case, externalId, direction, body, status, code) => {
+    const before = (await k.objects.list('batch/v1', 'Job', NAMESPACE)).items.length;
+    const res = await authed(api().post(`/api/v1/deployments/${externalId}/file-transfers/${direction}`))
+      .send(body)
+      .expect(status);
+    expect(res.body.code).toBe(code);
+    expect((await k.objects.list('batch/v1', 'Job', NAMESPACE)).items.length).toBe(before);
+  });
+
+  it('answers 404 for a transfer of another deployment or none, and DELETE /deployments removes its transfers', async () => {
+    const jobs = (await k.objects.list('batch/v1', 'Job', NAMESPACE)).items;
+    expect(jobs.length).toBe(2);
+    await authed(api().get(`/api/v1/deployments/res-novol/file-transfers/${jobs[0].metadata!.name}`)).expect(
+      404,
+    );
+    await authed(api().get('/api/v1/deployments/res-ft/file-transfers/res-ft-up-000000')).expect(404);
+
+    await authed(api().delete('/api/v1/deployments/res-ft')).expect(204);
+    expect((await k.objects.list('batch/v1', 'Job', NAMESPACE)).items).toEqual([]);
+  });
+});
