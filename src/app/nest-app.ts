@@ -1,10 +1,13 @@
 import type { DynamicModule, INestApplication } from '@nestjs/common';
 import type { HttpsOptions } from '@nestjs/common/interfaces/external/https-options.interface';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { NestFactory } from '@nestjs/core';
 import type { Logger } from 'pino';
+import { DeployerAppModule } from '../deployer/deployer-app.module';
 import type { AppConfig } from '../infra/config/env';
 import { configureHttp } from '../infra/http/configure-http';
 import { FrameworkLogger, PinoLoggerService } from '../infra/logging/framework-logger';
+import { serveDeployerOpenApi } from './openapi';
 
 /**
  * A Nest application set up the one way every ODC listener is (body limits, request ids, error
@@ -23,5 +26,22 @@ export async function createNestApp(
     logger: new FrameworkLogger(new PinoLoggerService(logger)),
   });
   configureHttp(app, config);
+  return app;
+}
+
+/** The deployer's own application (runtime listener and Lambda entry alike), its OpenAPI document included. */
+export async function createDeployerApp(
+  config: AppConfig,
+  logger: Logger,
+  kubeConfig: KubeConfig,
+  httpsOptions?: HttpsOptions,
+): Promise<INestApplication> {
+  const app = await createNestApp(
+    DeployerAppModule.forRoot(config, logger, kubeConfig),
+    config,
+    logger,
+    httpsOptions,
+  );
+  serveDeployerOpenApi(app);
   return app;
 }

@@ -4,12 +4,11 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { isIPv6, type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { DeployerAppModule } from '../deployer/deployer-app.module';
 import { resolveKubeAccess } from '../deployer/kube/kube-access';
 import type { AppConfig } from '../infra/config/env';
 import { EmbeddedPostgres } from '../infra/database/embedded-postgres';
 import { AppModule, type CoreAppOptions } from './app.module';
-import { createNestApp } from './nest-app';
+import { createDeployerApp, createNestApp } from './nest-app';
 import { serveOpenApi } from './openapi';
 import { needsDatabase } from './roles';
 
@@ -179,12 +178,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         runtime.listeners.push({ name: 'simulator', url: kube.simulatorUrl });
       }
       const tls = deployerTls(config);
-      runtime.deployer = await createNestApp(
-        DeployerAppModule.forRoot(config, options.logger, kube.kubeConfig),
-        config,
-        options.logger,
-        tls,
-      );
+      runtime.deployer = await createDeployerApp(config, options.logger, kube.kubeConfig, tls);
       started.push(runtime.deployer);
       runtime.listeners.push(
         await listen(

@@ -95,6 +95,14 @@ export interface LogOptions {
   timestamps?: boolean;
 }
 
+/** GET /health: the deployer can reach its Kubernetes. */
+export interface DeployerHealth {
+  status: 'ok';
+  kubernetes: { reachable: true; version: string };
+  namespaces: string[];
+  uptime_seconds: number;
+}
+
 export interface UrlReady {
   ready: boolean;
   checks: { workload: boolean; service: boolean; ingress: boolean };

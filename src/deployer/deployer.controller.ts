@@ -1,19 +1,40 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiProduces,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { Response } from 'express';
 import { AppError, CommonErrorCode } from '../infra/errors/app-error';
-import type { ApplyResult, ClusterCapacity, DeploymentStatus, UrlReady } from './contract';
+import type { ApplyResult, ClusterCapacity, DeployerHealth, DeploymentStatus, UrlReady } from './contract';
 import { DeployerAuthGuard } from './deployer-auth.guard';
 import { DeployerService } from './deployer.service';
+import {
+  ApplyResultDto,
+  ClusterCapacityDto,
+  DeployerHealthDto,
+  DeploymentSpecDto,
+  DeploymentStatusDto,
+  LogQueryDto,
+  UrlReadyDto,
+} from './dto/deployment.dto';
 import { parseDeploymentSpec } from './spec-validation';
 
-const optionalNumber = (value: string | undefined) => (value === undefined ? undefined : Number(value));
-
+@ApiTags('deployments')
+@ApiBearerAuth()
 @Controller('api/v1')
 @UseGuards(DeployerAuthGuard)
 export class DeployerController {
   constructor(private readonly deployer: DeployerService) {}
 
   @Post('deployments')
+  @ApiBody({ type: DeploymentSpecDto })
+  @ApiCreatedResponse({ type: ApplyResultDto, description: 'Something was created; 200 when all existed' })
+  @ApiOkResponse({ type: ApplyResultDto, description: 'Everything existed (configured or unchanged)' })
   async applyDeployment(
     @Body() body: unknown,
     @Res({ passthrough: true }) res: Response,
@@ -24,48 +45,48 @@ export class DeployerController {
   }
 
   @Get('deployments')
+  @ApiOkResponse({
+    type: [DeploymentStatusDto],
+    description: 'Every managed deployment, from one list per kind',
+  })
   listDeployments(): Promise<DeploymentStatus[]> {
     return this.deployer.listDeployments();
   }
 
   @Get('capacity')
+  @ApiOkResponse({ type: ClusterCapacityDto })
   getCapacity(): Promise<ClusterCapacity> {
     return this.deployer.capacity();
   }
 
   @Delete('deployments/:externalId')
   @HttpCode(204)
+  @ApiNoContentResponse({ description: 'Deleted (volumes of persistent disks stay), or nothing existed' })
   async deleteDeployment(@Param('externalId') externalId: string): Promise<void> {
     await this.deployer.deleteDeployment(externalId);
   }
 
   @Get('deployments/:externalId/status')
+  @ApiOkResponse({ type: DeploymentStatusDto })
   getDeploymentStatus(@Param('externalId') externalId: string): Promise<DeploymentStatus> {
     return this.deployer.status(externalId);
   }
 
   @Get('deployments/:externalId/url-ready')
+  @ApiOkResponse({ type: UrlReadyDto })
   getUrlReady(@Param('externalId') externalId: string): Promise<UrlReady> {
     return this.deployer.urlReady(externalId);
   }
 
   @Get('deployments/:externalId/logs')
+  @ApiProduces('text/plain')
+  @ApiOkResponse({ schema: { type: 'string' }, description: 'The log of the deployment’s pod' })
   async getLogs(
     @Param('externalId') externalId: string,
+    @Query() query: LogQueryDto,
     @Res() res: Response,
-    @Query('container') container?: string,
-    @Query('tailLines') tailLines?: string,
-    @Query('sinceSeconds') sinceSeconds?: string,
-    @Query('previous') previous?: string,
-    @Query('timestamps') timestamps?: string,
   ): Promise<void> {
-    const log = await this.deployer.logs(externalId, {
-      container,
-      tailLines: optionalNumber(tailLines),
-      sinceSeconds: optionalNumber(sinceSeconds),
-      previous: previous === 'true',
-      timestamps: timestamps === 'true',
-    });
+    const log = await this.deployer.logs(externalId, query);
     if (log === undefined) {
       throw new AppError(CommonErrorCode.NotFound, `No pod of deployment ${externalId}`);
     }
@@ -73,7 +94,8 @@ export class DeployerController {
   }
 
   @Get('health')
-  getHealth(): ReturnType<DeployerService['health']> {
+  @ApiOkResponse({ type: DeployerHealthDto })
+  getHealth(): Promise<DeployerHealth> {
     return this.deployer.health();
   }
 }

@@ -8,6 +8,7 @@ import {
   type AppliedObject,
   type ApplyResult,
   type ClusterCapacity,
+  type DeployerHealth,
   type GpuTypeCapacity,
   type NodeCapacity,
   type DeploymentSpec,
@@ -232,12 +233,7 @@ export class DeployerService {
     });
   }
 
-  async health(): Promise<{
-    status: 'ok';
-    kubernetes: { reachable: true; version: string };
-    namespaces: string[];
-    uptime_seconds: number;
-  }> {
+  async health(): Promise<DeployerHealth> {
     const version = await reportKubeFailures(() => this.kube.serverVersion());
     return {
       status: 'ok',

@@ -577,6 +577,11 @@ export class SimulatedApiServer {
     if (tail !== null) {
       lines = lines.slice(-Number(tail));
     }
+    if (query.get('timestamps') === 'true') {
+      // The kubelet prefixes each line with the time it was written; the simulated lines date from the start.
+      const at = (pod.status as { startTime?: string } | undefined)?.startTime ?? k8sNow();
+      lines = lines.map((line) => `${at} ${line}`);
+    }
     res.writeHead(200, { 'content-type': 'text/plain' }).end(lines.map((line) => `${line}\n`).join(''));
   }
 

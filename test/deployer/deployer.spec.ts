@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import request from 'supertest';
+import { projectRoot } from '../../src/app/version';
 import type { Manifest } from '../../src/deployer/contract';
 import { kubeconfigBase64, NAMESPACE, reservationSpec } from './fixtures';
 import { SimulatedCluster } from '../../src/simulator/cluster';
@@ -92,6 +95,15 @@ describe('deployer against a simulated cluster', () => {
     });
     const logs = await authed(api().get('/api/v1/deployments/res-a/logs?tailLines=2')).expect(200);
     expect(logs.text.trim().split('\n')).toHaveLength(2);
+    const stamped = await authed(api().get('/api/v1/deployments/res-a/logs?tailLines=1&timestamps=true'));
+    expect(stamped.text).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+    const badQuery = await authed(
+      api().get('/api/v1/deployments/res-a/logs?tailLines=many&follow=true'),
+    ).expect(400);
+    expect(badQuery.body.fields.map((f: { field: string }) => f.field).sort()).toEqual([
+      'follow',
+      'tailLines',
+    ]);
 
     await authed(api().delete('/api/v1/deployments/res-a')).expect(204);
     await authed(api().delete('/api/v1/deployments/res-a')).expect(204);
@@ -182,5 +194,14 @@ describe('deployer against a simulated cluster', () => {
         .map((o: { kind: string }) => o.kind),
     ).toEqual(['Deployment', 'Ingress', 'PodDisruptionBudget']);
     await authed(api().delete('/api/v1/deployments/res-d')).expect(204);
+  });
+
+  it('serves its OpenAPI document on its own listener, exactly as committed', async () => {
+    const served = await api().get('/openapi.json').expect(200);
+    const committed = JSON.parse(
+      readFileSync(join(projectRoot(), 'openapi.deployer.json'), 'utf8'),
+    ) as unknown;
+    expect(served.body).toEqual(committed);
+    expect(served.body.paths['/api/v1/deployments'].post.operationId).toBe('applyDeployment');
   });
 });
