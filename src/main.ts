@@ -2,14 +2,20 @@ import 'reflect-metadata';
 import type { Logger } from 'pino';
 import { plannedListeners, startRuntime, type Runtime } from './app/runtime';
 import { APP_VERSION } from './app/version';
-import { ConfigError, describeConfig, loadConfig, type AppConfig } from './infra/config/env';
+import { applyCommandLine, CommandLineError, USAGE } from './app/command-line';
+import { ConfigError, describeConfig, loadConfig, readEnvironment, type AppConfig } from './infra/config/env';
 import { createRootLogger } from './infra/logging/logger';
 
 function loadConfigOrExit(): AppConfig {
   try {
-    return loadConfig();
+    const commandLine = applyCommandLine(process.argv.slice(2), readEnvironment());
+    if (commandLine.help) {
+      process.stdout.write(USAGE);
+      process.exit(0);
+    }
+    return loadConfig(commandLine.env);
   } catch (error) {
-    if (error instanceof ConfigError) {
+    if (error instanceof ConfigError || error instanceof CommandLineError) {
       // Plain text, not a JSON log line: this is read by a person fixing their environment.
       process.stderr.write(`ODC cannot start. ${error.message}\n`);
       process.exit(2);

@@ -9,8 +9,8 @@ import { freePort } from '../../src/infra/os/free-port';
 import { isReady, listeningPorts, spawnOdc, type OdcProcess } from '../support/process';
 
 const running: OdcProcess[] = [];
-const start = (env: Record<string, string>) => {
-  const odc = spawnOdc(env);
+const start = (env: Record<string, string>, args: string[] = []) => {
+  const odc = spawnOdc(env, args);
   running.push(odc);
   return odc;
 };
@@ -48,6 +48,22 @@ describe('booting the real process', () => {
     for (const variable of ['ODC_PORT', 'ODC_LOG_LEVEL', 'DATABASE_URL']) {
       expect(odc.output()).toContain(`  - ${variable}: `);
     }
+  });
+
+  it('takes the seed deployer flags: --port makes a deployer listening there; --mode=lambda says where the handler is', async () => {
+    const lambda = start({}, ['--mode=lambda']);
+    expect((await lambda.exited).code).toBe(2);
+    expect(lambda.output()).toContain('dist/src/deployer/lambda/handler.handler');
+
+    const port = await freePort();
+    const deployer = start({ ODC_DEPLOYER_SIMULATOR: 'true', NODE_ENV: 'production' }, [`--port=${port}`]);
+    await deployer.waitFor(isReady);
+    expect(listeningPorts(deployer.child.pid!)).toContain(port);
+    expect(deployer.output()).toMatch(/roles: deployer; listeners: deployer http:\/\/127\.0\.0\.1:\d+/);
+    const live = await fetch(`http://127.0.0.1:${port}/livez`);
+    expect(live.status).toBe(200);
+    deployer.child.kill('SIGTERM');
+    expect((await deployer.exited).code).toBe(0);
   });
 
   describe('against a given DATABASE_URL', () => {

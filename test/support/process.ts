@@ -18,8 +18,8 @@ export interface OdcProcess {
  * Runs the compiled app (`dist/src/main.js`, as `npm start` does) with exactly the given
  * environment, from a neutral working folder (so a developer's `.env` is not read).
  */
-export function spawnOdc(env: Record<string, string>): OdcProcess {
-  const child = spawn(process.execPath, [join(projectRoot(), 'dist/src/main.js')], {
+export function spawnOdc(env: Record<string, string>, args: string[] = []): OdcProcess {
+  const child = spawn(process.execPath, [join(projectRoot(), 'dist/src/main.js'), ...args], {
     cwd: tmpdir(),
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ODC_LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
