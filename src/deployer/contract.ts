@@ -108,17 +108,23 @@ export interface UrlReady {
   checks: { workload: boolean; service: boolean; ingress: boolean };
 }
 
-/** The order objects are applied in: what others refer to first. */
+/** Every object field of a deployment spec, in the order answers list them. */
 export const APPLY_ORDER: (keyof Omit<DeploymentSpec, 'metadata'>)[] = [
   'config_maps',
   'persistent_volumes',
   'persistent_volume_claims',
   'service',
-  'deployment',
-  'pod',
   'ingress',
   'pod_disruption_budget',
+  'deployment',
+  'pod',
 ];
+
+/**
+ * The workload goes last, once what it mounts and what protects it exist (its pods then start with
+ * their keys and volume, under their disruption budget); everything else goes at once before it.
+ */
+export const WORKLOAD_FIELDS: readonly string[] = ['deployment', 'pod'];
 
 export function manifestsOf(spec: DeploymentSpec): { field: string; manifest: Manifest }[] {
   return APPLY_ORDER.flatMap((field) => {

@@ -5,6 +5,7 @@ import {
   LABELS,
   MANAGED_BY,
   manifestsOf,
+  WORKLOAD_FIELDS,
   type AppliedObject,
   type ApplyResult,
   type ClusterCapacity,
@@ -83,20 +84,29 @@ export class DeployerService {
       );
     }
     const externalId = spec.metadata.external_id;
-    const objects: AppliedObject[] = [];
     const manifests = manifestsOf(spec).map(({ field, manifest }) => ({
       field,
       manifest: withManagedLabels(manifest, externalId),
     }));
-    // All current versions in one round of parallel reads; the applies then go in dependency order.
+    // One round of parallel reads (they tell created, configured and unchanged apart), then two
+    // rounds of parallel applies: what the workload needs, then the workload.
     const before = await reportKubeFailures(() =>
       Promise.all(manifests.map(({ manifest }) => this.kube.read(manifest))),
     );
-    for (const [index, { field, manifest }] of manifests.entries()) {
-      try {
-        objects.push(await this.kube.apply(manifest, before[index]));
-      } catch (error) {
-        throw applyFailure(field, manifest, error, objects);
+    const planned = manifests.map((entry, index) => ({ ...entry, before: before[index] }));
+    const objects: AppliedObject[] = [];
+    for (const wave of [
+      planned.filter(({ field }) => !WORKLOAD_FIELDS.includes(field)),
+      planned.filter(({ field }) => WORKLOAD_FIELDS.includes(field)),
+    ]) {
+      const results = await Promise.allSettled(
+        wave.map(({ manifest, before: current }) => this.kube.apply(manifest, current)),
+      );
+      objects.push(...results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])));
+      const failed = results.findIndex((r) => r.status === 'rejected');
+      if (failed >= 0) {
+        const { field, manifest } = wave[failed];
+        throw applyFailure(field, manifest, (results[failed] as PromiseRejectedResult).reason, objects);
       }
     }
     return {

@@ -142,6 +142,30 @@ describe('deployer policy', () => {
       'persistent_volumes[0].spec.hostPath',
     ],
     [
+      'a cpu request that is not a quantity',
+      { deployment: deployment({}, { resources: { requests: { cpu: 'lots' } } }) },
+      'deployment.spec.template.spec.containers[0].resources',
+    ],
+    [
+      'a GPU limit that is not a quantity',
+      { deployment: deployment({}, { resources: { limits: { 'nvidia.com/gpu': { many: true } } } }) },
+      'deployment.spec.template.spec.containers[0].resources',
+    ],
+    [
+      'a claim size that is not a quantity',
+      {
+        persistent_volume_claims: [
+          {
+            apiVersion: 'v1',
+            kind: 'PersistentVolumeClaim',
+            metadata: { name: 'c', namespace: 'gpu-dev' },
+            spec: { resources: { requests: { storage: 'lots' } } },
+          },
+        ],
+      },
+      'persistent_volume_claims[0].spec.resources.requests.storage',
+    ],
+    [
       'a static PersistentVolume of a CSI driver not allowed',
       {
         persistent_volumes: [

@@ -66,6 +66,32 @@ function podSpecOf(manifest: Manifest): { spec: PodSpec; at: string } | undefine
   return undefined;
 }
 
+/** A quantity as a number, or undefined when it is not one (the policy cannot vouch for it). */
+function readQuantity(value: unknown, parse: (value: string) => number): number | undefined {
+  try {
+    const parsed = parse(value as string);
+    return Number.isFinite(parsed) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The rule broken by requested quantities (summed): not quantities at all, or over the maximum. */
+function quantityRule(
+  values: unknown[],
+  parse: (value: string) => number,
+  max: string,
+  overMaximum: string,
+): string | undefined {
+  const parsed = values.map((value) => readQuantity(value, parse));
+  const invalid = parsed.findIndex((n) => n === undefined);
+  if (invalid >= 0) {
+    return `${JSON.stringify(values[invalid])} is not a Kubernetes quantity`;
+  }
+  const total = (parsed as number[]).reduce((sum, n) => sum + n, 0);
+  return total > parse(max) ? overMaximum : undefined;
+}
+
 function containerViolations(container: Container, at: string, policy: DeployerPolicy): PolicyViolation[] {
   const violations: PolicyViolation[] = [];
   const security = container.securityContext;
@@ -83,18 +109,30 @@ function containerViolations(container: Container, at: string, policy: DeployerP
       });
     }
   }
-  const limits = { ...container.resources?.requests, ...container.resources?.limits };
-  const gpus = Object.entries(limits)
-    .filter(([name]) => name.endsWith('/gpu'))
-    .reduce((sum, [, value]) => sum + parseQuantity(value), 0);
-  if (gpus > policy.maxGpus) {
-    violations.push({ path: `${at}.resources`, rule: `at most ${policy.maxGpus} GPUs per container` });
-  }
-  if (limits.cpu !== undefined && parseCpuMillis(limits.cpu) > parseCpuMillis(policy.maxCpu)) {
-    violations.push({ path: `${at}.resources`, rule: `at most ${policy.maxCpu} cpu per container` });
-  }
-  if (limits.memory !== undefined && parseQuantity(limits.memory) > parseQuantity(policy.maxMemory)) {
-    violations.push({ path: `${at}.resources`, rule: `at most ${policy.maxMemory} memory per container` });
+  const limits: Record<string, unknown> = {
+    ...container.resources?.requests,
+    ...container.resources?.limits,
+  };
+  const present = (name: string) => (limits[name] === undefined ? [] : [limits[name]]);
+  const rules = [
+    quantityRule(
+      Object.entries(limits)
+        .filter(([name]) => name.endsWith('/gpu'))
+        .map(([, value]) => value),
+      parseQuantity,
+      String(policy.maxGpus),
+      `at most ${policy.maxGpus} GPUs per container`,
+    ),
+    quantityRule(present('cpu'), parseCpuMillis, policy.maxCpu, `at most ${policy.maxCpu} cpu per container`),
+    quantityRule(
+      present('memory'),
+      parseQuantity,
+      policy.maxMemory,
+      `at most ${policy.maxMemory} memory per container`,
+    ),
+  ];
+  for (const rule of rules.filter((r): r is string => r !== undefined)) {
+    violations.push({ path: `${at}.resources`, rule });
   }
   return violations;
 }
@@ -141,9 +179,15 @@ function volumeViolations(manifest: Manifest, at: string, policy: DeployerPolicy
     violations.push({ path: `${at}.spec.csi.driver`, rule: `CSI driver ${driver} is not allowed` });
   }
   const size = spec.capacity?.storage ?? spec.resources?.requests?.storage;
-  if (size !== undefined && parseQuantity(size) > parseQuantity(policy.maxVolumeSize)) {
+  const sizeRule = quantityRule(
+    size === undefined ? [] : [size],
+    parseQuantity,
+    policy.maxVolumeSize,
+    `at most ${policy.maxVolumeSize} per volume`,
+  );
+  if (sizeRule) {
     const path = manifest.kind === 'PersistentVolume' ? 'spec.capacity' : 'spec.resources.requests';
-    violations.push({ path: `${at}.${path}.storage`, rule: `at most ${policy.maxVolumeSize} per volume` });
+    violations.push({ path: `${at}.${path}.storage`, rule: sizeRule });
   }
   return violations;
 }

@@ -66,9 +66,9 @@ describe('deployer against a simulated cluster', () => {
       'ConfigMap:created',
       'PersistentVolumeClaim:created',
       'Service:created',
-      'Deployment:created',
       'Ingress:created',
       'PodDisruptionBudget:created',
+      'Deployment:created',
     ]);
     const deployment = await k.apps.readNamespacedDeployment({ namespace: NAMESPACE, name: 'res-a' });
     expect(deployment.metadata!.labels).toMatchObject({
@@ -182,18 +182,38 @@ describe('deployer against a simulated cluster', () => {
       code: 'kube_rejected',
       details: { failed_object: { field: 'deployment', kind: 'Deployment', name: 'res-d' } },
     });
+    // What the workload needs went first; the rejected workload is all that is missing.
     expect(res.body.details.applied.map((o: { kind: string }) => o.kind)).toEqual([
       'ConfigMap',
       'PersistentVolumeClaim',
       'Service',
+      'Ingress',
+      'PodDisruptionBudget',
     ]);
     const fixed = await authed(api().post('/api/v1/deployments')).send(reservationSpec('res-d')).expect(201);
     expect(
       fixed.body.objects
         .filter((o: { action: string }) => o.action === 'created')
         .map((o: { kind: string }) => o.kind),
-    ).toEqual(['Deployment', 'Ingress', 'PodDisruptionBudget']);
+    ).toEqual(['Deployment']);
     await authed(api().delete('/api/v1/deployments/res-d')).expect(204);
+  });
+
+  it('does not start the workload when something it needs was rejected', async () => {
+    const broken = reservationSpec('res-e');
+    broken.config_maps![0].metadata.name = 'Not_A_Valid_Name';
+    const res = await authed(api().post('/api/v1/deployments')).send(broken).expect(422);
+    expect(res.body).toMatchObject({
+      code: 'kube_rejected',
+      details: { failed_object: { field: 'config_maps[0]', kind: 'ConfigMap', name: 'Not_A_Valid_Name' } },
+    });
+    expect(res.body.details.applied.map((o: { kind: string }) => o.kind)).not.toContain('Deployment');
+    const deployments = await k.apps.listNamespacedDeployment({
+      namespace: NAMESPACE,
+      labelSelector: 'odc.dev/external-id=res-e',
+    });
+    expect(deployments.items).toEqual([]);
+    await authed(api().delete('/api/v1/deployments/res-e')).expect(204);
   });
 
   it('serves its OpenAPI document on its own listener, exactly as committed', async () => {

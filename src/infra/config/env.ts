@@ -299,14 +299,14 @@ export class AppConfig {
   @IsNumber()
   @Min(1)
   @Max(10000)
-  ODC_DEPLOYER_KUBE_QPS = 50;
+  ODC_DEPLOYER_KUBE_QPS = 100;
 
   /** …and how many may go at once above that rate after a quiet spell. */
   @Transform(toNumber)
   @IsInt()
   @Min(1)
   @Max(10000)
-  ODC_DEPLOYER_KUBE_BURST = 100;
+  ODC_DEPLOYER_KUBE_BURST = 200;
 
   /** Lambda mode: Secrets Manager secret (name or ARN) holding the kubeconfig (the seed's name). */
   @Transform(emptyToUndefined)
