@@ -1,0 +1,13 @@
+/**
+ * The deployer as an AWS Lambda behind API Gateway (REST API or HTTP API):
+ * handler `dist/src/deployer/lambda/handler.handler`. Configuration comes from the environment,
+ * as for the long-running deployer (see docs/deployer.md).
+ */
+import 'reflect-metadata';
+import { createRootLogger } from '../../infra/logging/logger';
+import { createDeployerLambda, loadLambdaConfig } from './deployer-lambda';
+
+export const handler = createDeployerLambda(() => {
+  const config = loadLambdaConfig();
+  return { config, logger: createRootLogger(config) };
+});
