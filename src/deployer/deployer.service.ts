@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { AppError } from '../infra/errors/app-error';
 import {
@@ -53,7 +53,7 @@ type Pod = KubernetesObject & {
 };
 
 @Injectable()
-export class DeployerService {
+export class DeployerService implements OnApplicationShutdown {
   private readonly started = Date.now();
   private readonly namespaces: string[];
   private readonly policy: DeployerPolicy;
@@ -66,6 +66,11 @@ export class DeployerService {
     this.namespaces = settings.namespaces;
     this.gpuLabel = settings.gpuLabel;
     this.policy = settings.policy;
+  }
+
+  /** The Kubernetes connections close with the app. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.kube.close();
   }
 
   /**
