@@ -139,27 +139,107 @@ describe('deployer against a simulated cluster', () => {
     await k.core.readNamespacedPersistentVolumeClaim({ namespace: NAMESPACE, name: 'alice-work' });
   });
 
-  it('refuses a policy violation with 422 naming the path, and applies nothing', async () => {
-    const spec = reservationSpec('res-c');
-    (spec.deployment!.spec as { template: { spec: { hostNetwork?: boolean } } }).template.spec.hostNetwork =
-      true;
+  type Spec = ReturnType<typeof reservationSpec>;
+  const podSpec = (spec: Spec) =>
+    (spec.deployment!.spec as { template: { spec: Record<string, unknown> } }).template.spec;
+  const container = (spec: Spec) => (podSpec(spec).containers as Record<string, unknown>[])[0];
+  const POD = 'deployment.spec.template.spec';
+  const volume = (spec: Record<string, unknown>): Manifest => ({
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: { name: 'pv-policy' },
+    spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], ...spec },
+  });
+
+  it.each<[string, (spec: Spec) => void, string]>([
+    [
+      'a namespace the deployer does not manage',
+      (spec) => (spec.config_maps![0].metadata.namespace = 'kube-system'),
+      'config_maps[0].metadata.namespace',
+    ],
+    [
+      'a kind that does not belong in its field',
+      (spec) => Object.assign(spec.service!, { kind: 'Secret' }),
+      'service.kind',
+    ],
+    [
+      'a privileged container',
+      (spec) => (container(spec).securityContext = { privileged: true }),
+      `${POD}.containers[0].securityContext.privileged`,
+    ],
+    [
+      'an added capability outside the allowlist',
+      (spec) => (container(spec).securityContext = { capabilities: { add: ['SYS_ADMIN'] } }),
+      `${POD}.containers[0].securityContext.capabilities.add`,
+    ],
+    [
+      'a hostPath volume',
+      (spec) => (podSpec(spec).volumes = [{ name: 'root', hostPath: { path: '/' } }]),
+      `${POD}.volumes[0].hostPath`,
+    ],
+    ['hostNetwork', (spec) => (podSpec(spec).hostNetwork = true), `${POD}.hostNetwork`],
+    ['hostPID', (spec) => (podSpec(spec).hostPID = true), `${POD}.hostPID`],
+    ['hostIPC', (spec) => (podSpec(spec).hostIPC = true), `${POD}.hostIPC`],
+    [
+      'a LoadBalancer Service',
+      (spec) => Object.assign(spec.service!.spec as object, { type: 'LoadBalancer' }),
+      'service.spec.type',
+    ],
+    [
+      'more GPUs than allowed',
+      (spec) => (container(spec).resources = { limits: { 'nvidia.com/gpu': '16' } }),
+      `${POD}.containers[0].resources`,
+    ],
+    [
+      'more cpu than allowed',
+      (spec) => (container(spec).resources = { requests: { cpu: '500' } }),
+      `${POD}.containers[0].resources`,
+    ],
+    [
+      'more memory than allowed',
+      (spec) => (container(spec).resources = { limits: { memory: '9Ti' } }),
+      `${POD}.containers[0].resources`,
+    ],
+    [
+      'a quantity the policy cannot read',
+      (spec) => (container(spec).resources = { requests: { cpu: 'lots' } }),
+      `${POD}.containers[0].resources`,
+    ],
+    [
+      'a hostPath PersistentVolume',
+      (spec) => (spec.persistent_volumes = [volume({ hostPath: { path: '/etc' } })]),
+      'persistent_volumes[0].spec.hostPath',
+    ],
+    [
+      'a static PersistentVolume of a CSI driver not allowed',
+      (spec) =>
+        (spec.persistent_volumes = [volume({ csi: { driver: 'nfs.csi.k8s.io', volumeHandle: 'x' } })]),
+      'persistent_volumes[0].spec.csi.driver',
+    ],
+    [
+      'a claim over the maximum volume size',
+      (spec) =>
+        Object.assign(spec.persistent_volume_claims![0].spec as object, {
+          resources: { requests: { storage: '100Ti' } },
+        }),
+      'persistent_volume_claims[0].spec.resources.requests.storage',
+    ],
+  ])('refuses %s with 422 naming the path, and creates nothing', async (_rule, breakIt, path) => {
+    const spec = reservationSpec('res-policy');
+    breakIt(spec);
     const res = await authed(api().post('/api/v1/deployments')).send(spec).expect(422);
-    expect(res.body).toMatchObject({
-      code: 'POLICY_VIOLATION',
-      details: {
-        violations: [
-          { path: 'deployment.spec.template.spec.hostNetwork', rule: 'hostNetwork is not allowed' },
-        ],
-      },
-    });
-    expect(
-      (
-        await k.core.listNamespacedConfigMap({
-          namespace: NAMESPACE,
-          labelSelector: 'odc.dev/external-id=res-c',
-        })
-      ).items,
-    ).toEqual([]);
+    expect(res.body.code).toBe('POLICY_VIOLATION');
+    expect(res.body.details.violations).toEqual([{ path, rule: expect.any(String) }]);
+    const selector = { labelSelector: 'odc.dev/external-id=res-policy' };
+    const lists = await Promise.all([
+      k.core.listNamespacedConfigMap({ namespace: NAMESPACE, ...selector }),
+      k.core.listNamespacedService({ namespace: NAMESPACE, ...selector }),
+      k.core.listNamespacedPersistentVolumeClaim({ namespace: NAMESPACE, ...selector }),
+      k.core.listPersistentVolume(selector),
+      k.apps.listNamespacedDeployment({ namespace: NAMESPACE, ...selector }),
+      k.core.listNamespacedConfigMap({ namespace: 'kube-system', ...selector }),
+    ]);
+    expect(lists.flatMap((list): unknown[] => list.items)).toEqual([]);
   });
 
   it('answers 400 with the offending fields for a malformed spec', async () => {
