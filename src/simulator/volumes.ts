@@ -24,6 +24,17 @@ interface ClaimSpec {
   volumeName?: string;
 }
 
+/** How a bound PersistentVolume names its claim. */
+function claimRefTo(claim: K8sObject): Record<string, unknown> {
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    name: claim.metadata.name,
+    namespace: claim.metadata.namespace,
+    uid: claim.metadata.uid,
+  };
+}
+
 export class VolumeControllers {
   private readonly inFlight = new Set<string>();
   private readonly timers = new ControllerTimers(safely);
@@ -127,14 +138,20 @@ export class VolumeControllers {
     );
   }
 
-  private bindStatic(claim: K8sObject): void {
+  /** The claim as stored now, if it is still the same one, not being deleted, and not bound yet. */
+  private unboundClaim(claim: K8sObject): K8sObject | undefined {
     const current = this.store.get(PVC, claim.metadata.namespace, claim.metadata.name);
-    if (
-      !current ||
-      current.metadata.uid !== claim.metadata.uid ||
-      current.metadata.deletionTimestamp ||
-      (current.status as { phase?: string } | undefined)?.phase === 'Bound'
-    ) {
+    const stillWaiting =
+      current !== undefined &&
+      current.metadata.uid === claim.metadata.uid &&
+      !current.metadata.deletionTimestamp &&
+      (current.status as { phase?: string } | undefined)?.phase !== 'Bound';
+    return stillWaiting ? current : undefined;
+  }
+
+  private bindStatic(claim: K8sObject): void {
+    const current = this.unboundClaim(claim);
+    if (!current) {
       return;
     }
     const spec = current.spec as ClaimSpec;
@@ -151,13 +168,7 @@ export class VolumeControllers {
     const volumeSpec = volume.spec as { capacity?: { storage?: string }; accessModes?: string[] };
     volume.spec = {
       ...(volume.spec as object),
-      claimRef: {
-        apiVersion: 'v1',
-        kind: 'PersistentVolumeClaim',
-        name: current.metadata.name,
-        namespace: current.metadata.namespace,
-        uid: current.metadata.uid,
-      },
+      claimRef: claimRefTo(current),
     };
     volume.status = { phase: 'Bound' };
     delete volume.metadata.resourceVersion;
@@ -174,8 +185,8 @@ export class VolumeControllers {
   private bind(claim: K8sObject, storageClass: K8sObject, restoreSize: number): void {
     const provisioner =
       typeof storageClass.provisioner === 'string' ? storageClass.provisioner : 'sim.csi.odc.dev';
-    const current = this.store.get(PVC, claim.metadata.namespace, claim.metadata.name);
-    if (!current || current.metadata.uid !== claim.metadata.uid || current.metadata.deletionTimestamp) {
+    const current = this.unboundClaim(claim);
+    if (!current) {
       return;
     }
     const spec = current.spec as ClaimSpec;
@@ -194,13 +205,7 @@ export class VolumeControllers {
         accessModes: spec.accessModes ?? ['ReadWriteOnce'],
         persistentVolumeReclaimPolicy: 'Delete',
         storageClassName: storageClass.metadata.name,
-        claimRef: {
-          apiVersion: 'v1',
-          kind: 'PersistentVolumeClaim',
-          name: current.metadata.name,
-          namespace: current.metadata.namespace,
-          uid: current.metadata.uid,
-        },
+        claimRef: claimRefTo(current),
         csi: { driver: provisioner, volumeHandle: volumeName },
       },
       status: { phase: 'Bound' },

@@ -3,46 +3,21 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { projectRoot } from '../../src/app/version';
 import type { Manifest } from '../../src/deployer/contract';
-import { kubeconfigBase64, NAMESPACE, reservationSpec } from './fixtures';
-import { SimulatedCluster } from '../../src/simulator/cluster';
-import { withDefaults } from '../../src/simulator/config';
-import { startTestApp, type TestApp } from '../support/app';
+import { NAMESPACE, reservationSpec, startDeployer, type DeployerUnderTest } from './fixtures';
 import { eventually } from '../support/eventually';
-import { FAST_TIMINGS, h100Pool } from '../support/simulator';
-import { kubeClients } from '../simulator/kube';
-
-const TOKEN = 'test-deployer-token-0123456789';
 
 describe('deployer against a simulated cluster', () => {
-  let cluster: SimulatedCluster;
-  let app: TestApp;
-  let k: ReturnType<typeof kubeClients>;
-  const api = () => request(app.runtime.deployer!.getHttpServer());
-  const authed = (req: request.Test) => req.set('authorization', `Bearer ${TOKEN}`);
+  let deployer: DeployerUnderTest;
+  let k: DeployerUnderTest['k'];
+  const api = () => deployer.api();
+  const authed = (req: request.Test) => deployer.authed(req);
 
   beforeAll(async () => {
-    cluster = await SimulatedCluster.start(
-      withDefaults({
-        nodePools: [h100Pool(2)],
-        timings: FAST_TIMINGS,
-      }),
-    );
-    k = kubeClients(cluster.url);
-    await k.core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
-    app = await startTestApp({
-      roles: 'deployer',
-      env: {
-        ODC_KUBECONFIG_BASE64: kubeconfigBase64(cluster.url),
-        ODC_DEPLOYER_NAMESPACES: NAMESPACE,
-        ODC_DEPLOYER_TOKEN: TOKEN,
-      },
-    });
+    deployer = await startDeployer();
+    k = deployer.k;
   });
 
-  afterAll(async () => {
-    await app.close();
-    await cluster.close();
-  });
+  afterAll(() => deployer.close());
 
   it('refuses calls without the right bearer token (401), but lets probes through', async () => {
     expect((await api().get('/api/v1/health').expect(401)).body.code).toBe('unauthorized');

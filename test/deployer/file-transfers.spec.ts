@@ -1,14 +1,9 @@
 import request from 'supertest';
 import type { DeploymentSpec } from '../../src/deployer/contract';
-import { SimulatedCluster } from '../../src/simulator/cluster';
-import { NO_FAULTS, withDefaults } from '../../src/simulator/config';
-import { startTestApp, type TestApp } from '../support/app';
+import { NO_FAULTS } from '../../src/simulator/config';
 import { eventually } from '../support/eventually';
-import { FAST_TIMINGS, h100Pool } from '../support/simulator';
-import { kubeClients } from '../simulator/kube';
-import { kubeconfigBase64, NAMESPACE, reservationSpec } from './fixtures';
-
-const TOKEN = 'test-deployer-token-transfers';
+import { h100Pool } from '../support/simulator';
+import { NAMESPACE, reservationSpec, startDeployer, type DeployerUnderTest } from './fixtures';
 
 /** A reservation whose pod mounts its scratch claim at /home/dev. */
 function specWithVolume(externalId: string): DeploymentSpec {
@@ -19,34 +14,23 @@ function specWithVolume(externalId: string): DeploymentSpec {
 }
 
 describe('deployer file transfers against a simulated cluster', () => {
-  let cluster: SimulatedCluster;
-  let app: TestApp;
-  let k: ReturnType<typeof kubeClients>;
-  const api = () => request(app.runtime.deployer!.getHttpServer());
-  const authed = (req: request.Test) => req.set('authorization', `Bearer ${TOKEN}`);
+  let deployer: DeployerUnderTest;
+  let k: DeployerUnderTest['k'];
+  const api = () => deployer.api();
+  const authed = (req: request.Test) => deployer.authed(req);
   const transfer = {
     image: 'amazon/aws-cli:2.22.0',
     args: ['s3', 'cp', '--recursive', 's3://b/data', '/data'],
   };
 
   beforeAll(async () => {
-    cluster = await SimulatedCluster.start(
-      withDefaults({
+    deployer = await startDeployer({
+      cluster: {
         nodePools: [h100Pool(1, { taints: [{ key: 'nvidia.com/gpu', effect: 'NoSchedule' }] })],
-        timings: FAST_TIMINGS,
         faults: { ...NO_FAULTS, imagePullFailure: '^broken/' },
-      }),
-    );
-    k = kubeClients(cluster.url);
-    await k.core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
-    app = await startTestApp({
-      roles: 'deployer',
-      env: {
-        ODC_KUBECONFIG_BASE64: kubeconfigBase64(cluster.url),
-        ODC_DEPLOYER_NAMESPACES: NAMESPACE,
-        ODC_DEPLOYER_TOKEN: TOKEN,
       },
     });
+    k = deployer.k;
     for (const spec of [specWithVolume('res-ft'), reservationSpec('res-novol')]) {
       await authed(api().post('/api/v1/deployments')).send(spec).expect(201);
     }
@@ -56,10 +40,7 @@ describe('deployer file transfers against a simulated cluster', () => {
     );
   });
 
-  afterAll(async () => {
-    await app.close();
-    await cluster.close();
-  });
+  afterAll(() => deployer.close());
 
   it('runs an upload Job on the pod’s node with its volume, and reports it until it succeeds', async () => {
     const started = await authed(api().post('/api/v1/deployments/res-ft/file-transfers/upload'))

@@ -1,4 +1,10 @@
+import request from 'supertest';
 import { kubeConfigForServer } from '../../src/deployer/kube/kube-access';
+import { SimulatedCluster } from '../../src/simulator/cluster';
+import { withDefaults, type SimulatorConfig } from '../../src/simulator/config';
+import { kubeClients } from '../simulator/kube';
+import { startTestApp, type TestApp } from '../support/app';
+import { FAST_TIMINGS, h100Pool } from '../support/simulator';
 import type { DeploymentSpec } from '../../src/deployer/contract';
 import { sampleReservationSpec } from '../../src/deployer/sample-spec';
 
@@ -11,4 +17,47 @@ export function kubeconfigBase64(server: string): string {
 /** A reservation's objects in the test namespace. */
 export function reservationSpec(externalId: string, overrides: Partial<DeploymentSpec> = {}): DeploymentSpec {
   return sampleReservationSpec(externalId, NAMESPACE, overrides);
+}
+
+export const DEPLOYER_TOKEN = 'test-deployer-token-0123456789';
+
+/** A deployer (bearer token DEPLOYER_TOKEN) on its own simulated cluster with the test namespace. */
+export interface DeployerUnderTest {
+  cluster: SimulatedCluster;
+  app: TestApp;
+  /** The real client, straight to the simulated cluster (to see what the deployer did). */
+  k: ReturnType<typeof kubeClients>;
+  api(): ReturnType<typeof request>;
+  authed(req: request.Test): request.Test;
+  close(): Promise<void>;
+}
+
+export async function startDeployer(
+  options: { cluster?: Partial<SimulatorConfig>; env?: Record<string, string> } = {},
+): Promise<DeployerUnderTest> {
+  const cluster = await SimulatedCluster.start(
+    withDefaults({ nodePools: [h100Pool(2)], timings: FAST_TIMINGS, ...options.cluster }),
+  );
+  const k = kubeClients(cluster.url);
+  await k.core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
+  const app = await startTestApp({
+    roles: 'deployer',
+    env: {
+      ODC_KUBECONFIG_BASE64: kubeconfigBase64(cluster.url),
+      ODC_DEPLOYER_NAMESPACES: NAMESPACE,
+      ODC_DEPLOYER_TOKEN: DEPLOYER_TOKEN,
+      ...options.env,
+    },
+  });
+  return {
+    cluster,
+    app,
+    k,
+    api: () => request(app.runtime.deployer!.getHttpServer()),
+    authed: (req) => req.set('authorization', `Bearer ${DEPLOYER_TOKEN}`),
+    close: async () => {
+      await app.close();
+      await cluster.close();
+    },
+  };
 }

@@ -1,44 +1,27 @@
 import request from 'supertest';
-import { SimulatedCluster } from '../../src/simulator/cluster';
-import { withDefaults } from '../../src/simulator/config';
-import { startTestApp, type TestApp } from '../support/app';
 import { eventually } from '../support/eventually';
-import { FAST_TIMINGS, h100Pool } from '../support/simulator';
-import { kubeClients } from '../simulator/kube';
-import { kubeconfigBase64, NAMESPACE, reservationSpec } from './fixtures';
-
-const TOKEN = 'test-deployer-token-volumes';
+import { h100Pool } from '../support/simulator';
+import { NAMESPACE, reservationSpec, startDeployer, type DeployerUnderTest } from './fixtures';
 
 describe('deployer volumes and snapshots against a simulated cluster', () => {
-  let cluster: SimulatedCluster;
-  let app: TestApp;
-  let k: ReturnType<typeof kubeClients>;
-  const api = () => request(app.runtime.deployer!.getHttpServer());
-  const authed = (req: request.Test) => req.set('authorization', `Bearer ${TOKEN}`);
+  let deployer: DeployerUnderTest;
+  let k: DeployerUnderTest['k'];
+  const api = () => deployer.api();
+  const authed = (req: request.Test) => deployer.authed(req);
   const claimNames = async () =>
     (await k.core.listNamespacedPersistentVolumeClaim({ namespace: NAMESPACE })).items.map(
       (c) => c.metadata!.name,
     );
 
   beforeAll(async () => {
-    cluster = await SimulatedCluster.start(withDefaults({ nodePools: [h100Pool(1)], timings: FAST_TIMINGS }));
-    k = kubeClients(cluster.url);
-    await k.core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
-    app = await startTestApp({
-      roles: 'deployer',
-      env: {
-        ODC_KUBECONFIG_BASE64: kubeconfigBase64(cluster.url),
-        ODC_DEPLOYER_NAMESPACES: NAMESPACE,
-        ODC_DEPLOYER_TOKEN: TOKEN,
-        ODC_DEPLOYER_MAX_VOLUME_SIZE: '2Ti',
-      },
+    deployer = await startDeployer({
+      cluster: { nodePools: [h100Pool(1)] },
+      env: { ODC_DEPLOYER_MAX_VOLUME_SIZE: '2Ti' },
     });
+    k = deployer.k;
   });
 
-  afterAll(async () => {
-    await app.close();
-    await cluster.close();
-  });
+  afterAll(() => deployer.close());
 
   it('creates a claim (201), a repeat is 200, it binds, and it is listed with its labels', async () => {
     const body = { name: 'alice-work', size: '100Gi', labels: { 'odc.dev/disk-owner': 'alice' } };

@@ -14,6 +14,24 @@ import { DNS_LABEL, IsLabelMap } from './validators';
 
 const ACCESS_MODES: AccessMode[] = ['ReadWriteOnce', 'ReadWriteOncePod', 'ReadWriteMany'];
 
+/** What every object a caller names has: its name, its namespace, its own labels. */
+class NamedObjectRequestDto {
+  @ApiProperty({ example: 'alice-work' })
+  @Matches(DNS_LABEL, { message: 'name must be a DNS-1123 label (lower case, digits, -; at most 63)' })
+  name!: string;
+
+  @ApiPropertyOptional({ description: 'Default: the first namespace of the deployer' })
+  @IsOptional()
+  @Matches(DNS_LABEL, { message: 'namespace must be a DNS-1123 label' })
+  namespace?: string;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' } })
+  @IsOptional()
+  @IsObject()
+  @IsLabelMap()
+  labels?: Record<string, string>;
+}
+
 export class StaticVolumeSourceDto implements StaticVolumeSource {
   @ApiProperty({ example: 'ebs.csi.aws.com' })
   @IsString()
@@ -35,16 +53,7 @@ export class StaticVolumeSourceDto implements StaticVolumeSource {
   zone?: string;
 }
 
-export class VolumeRequestDto implements VolumeRequest {
-  @ApiProperty({ example: 'alice-work' })
-  @Matches(DNS_LABEL, { message: 'name must be a DNS-1123 label (lower case, digits, -; at most 63)' })
-  name!: string;
-
-  @ApiPropertyOptional({ description: 'Default: the first namespace of the deployer' })
-  @IsOptional()
-  @Matches(DNS_LABEL, { message: 'namespace must be a DNS-1123 label' })
-  namespace?: string;
-
+export class VolumeRequestDto extends NamedObjectRequestDto implements VolumeRequest {
   @ApiProperty({ example: '100Gi' })
   @Matches(SIZE_QUANTITY, { message: 'size must be a Kubernetes quantity such as 100Gi' })
   size!: string;
@@ -69,12 +78,6 @@ export class VolumeRequestDto implements VolumeRequest {
   @ValidateNested()
   @Type(() => StaticVolumeSourceDto)
   static_volume?: StaticVolumeSourceDto;
-
-  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' } })
-  @IsOptional()
-  @IsObject()
-  @IsLabelMap()
-  labels?: Record<string, string>;
 }
 
 export class VolumeInfoDto implements VolumeInfo {
@@ -92,16 +95,7 @@ export class VolumeInfoDto implements VolumeInfo {
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) labels!: Record<string, string>;
 }
 
-export class SnapshotRequestDto implements SnapshotRequest {
-  @ApiProperty({ example: 'alice-work-2026-11-23' })
-  @Matches(DNS_LABEL, { message: 'name must be a DNS-1123 label (lower case, digits, -; at most 63)' })
-  name!: string;
-
-  @ApiPropertyOptional({ description: 'Default: the first namespace of the deployer' })
-  @IsOptional()
-  @Matches(DNS_LABEL, { message: 'namespace must be a DNS-1123 label' })
-  namespace?: string;
-
+export class SnapshotRequestDto extends NamedObjectRequestDto implements SnapshotRequest {
   @ApiProperty({ example: 'alice-work', description: 'The claim to snapshot' })
   @Matches(DNS_LABEL, { message: 'volume must be a DNS-1123 label' })
   volume!: string;
@@ -110,12 +104,6 @@ export class SnapshotRequestDto implements SnapshotRequest {
   @IsOptional()
   @IsString()
   snapshot_class?: string;
-
-  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' } })
-  @IsOptional()
-  @IsObject()
-  @IsLabelMap()
-  labels?: Record<string, string>;
 }
 
 export class SnapshotInfoDto implements SnapshotInfo {
