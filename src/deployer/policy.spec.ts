@@ -200,6 +200,44 @@ describe('deployer policy', () => {
   });
 });
 
+describe('shapes the rules rely on', () => {
+  it.each([
+    [
+      'containers that are not a list',
+      deployment({ containers: { evil: { securityContext: { privileged: true } } } }),
+      'deployment.spec.template.spec.containers',
+      'must be a list',
+    ],
+    [
+      'a container that is not an object',
+      deployment({ containers: ['x'] }),
+      'deployment.spec.template.spec.containers[0]',
+      'must be an object',
+    ],
+    [
+      'capabilities.add that is not a list',
+      deployment({}, { securityContext: { capabilities: { add: 'SYS_ADMIN' } } }),
+      'deployment.spec.template.spec.containers[0].securityContext.capabilities.add',
+      'must be a list',
+    ],
+    [
+      'a pod template that is not an object',
+      { ...deployment(), spec: { template: 'x' } },
+      'deployment.spec.template',
+      'must be an object',
+    ],
+  ] as [string, Manifest, string, string][])(
+    'refuses %s (the rules could not see into it)',
+    (_case, manifest, path, rule) => {
+      expect(violationsOf({ deployment: manifest })).toEqual([{ path, rule }]);
+    },
+  );
+
+  it('reads null as unset, as Kubernetes does', () => {
+    expect(violationsOf({ deployment: deployment({ initContainers: null, volumes: null }) })).toEqual([]);
+  });
+});
+
 describe('managed labels', () => {
   it('are forced onto the object and its pod template, over whatever was sent', () => {
     const sent = {

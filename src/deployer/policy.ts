@@ -11,6 +11,7 @@ import {
   type Manifest,
   type PolicyViolation,
 } from './contract';
+import { shapeViolations } from './policy-shapes';
 
 export interface DeployerPolicy {
   namespaces: string[];
@@ -201,6 +202,10 @@ export function manifestViolations(
   at: string,
   policy: DeployerPolicy,
 ): PolicyViolation[] {
+  const shapes = shapeViolations(manifest, at);
+  if (shapes.length > 0) {
+    return shapes;
+  }
   const violations: PolicyViolation[] = [];
   const namespace = manifest.metadata?.namespace;
   if (manifest.kind !== 'PersistentVolume' && (!namespace || !policy.namespaces.includes(namespace))) {
@@ -248,7 +253,8 @@ export function withManagedLabels(manifest: Manifest, externalId: string): Manif
     metadata: { ...manifest.metadata, labels: { ...manifest.metadata.labels, ...forced } },
   };
   if (manifest.kind === 'Deployment') {
-    const spec = manifest.spec as { template?: { metadata?: { labels?: Record<string, string> } } };
+    // Its shape was checked by the policy; null (Kubernetes' "unset") is all that may remain.
+    const spec = (manifest.spec ?? {}) as { template?: { metadata?: { labels?: Record<string, string> } } };
     labelled.spec = {
       ...spec,
       template: {
