@@ -118,6 +118,22 @@ describe('KubeClient over TLS with a client certificate and a token', () => {
     expect(objectCalls[2].contentType).toBe('application/apply-patch+yaml');
   });
 
+  it('says when the cluster does not serve a kind (its group missing, or the kind missing from it)', async () => {
+    for (const ref of [
+      { apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'VolumeSnapshot' },
+      { apiVersion: 'v1', kind: 'Secret' },
+    ]) {
+      const failure = await kube
+        .read({ ...ref, metadata: { name: 's', namespace: 'gpu-dev' } })
+        .catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(KubeError);
+      expect(failure).toMatchObject({
+        kind: 'bad_request',
+        message: `This cluster does not serve ${ref.apiVersion} ${ref.kind}`,
+      });
+    }
+  });
+
   it('refuses a server its CA did not sign (typed as unavailable, never silently trusted)', async () => {
     const stranger = await createCertificateAuthority('other-ca');
     const kc = new KubeConfig();

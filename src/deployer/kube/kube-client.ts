@@ -78,7 +78,18 @@ class ObjectApi extends KubernetesObjectApi {
     return api;
   }
 
-  pathOf(ref: Pick<Manifest, 'apiVersion' | 'kind' | 'metadata'>): Promise<string> {
+  async pathOf(ref: Pick<Manifest, 'apiVersion' | 'kind' | 'metadata'>): Promise<string> {
+    // Discovery answered, and the kind is not in it (e.g. no snapshot CRDs): the request's problem
+    // on this cluster, not an outage.
+    const served = await this.resource(ref.apiVersion, ref.kind).catch((error: unknown) => {
+      if (error instanceof ApiException && error.code === 404) {
+        return undefined; // the whole group/version is not served
+      }
+      throw error;
+    });
+    if (!served) {
+      throw new KubeError('bad_request', 400, `This cluster does not serve ${ref.apiVersion} ${ref.kind}`);
+    }
     // specUriPath fills in missing fields of what it is given: a copy, then.
     return this.specUriPath(
       { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { ...ref.metadata } },

@@ -3,15 +3,22 @@ import type { AppliedObject, Manifest } from '../contract';
 import { DeployerErrorCode } from '../deployer.errors';
 import { KubeError } from './kube-client';
 
-/** A Kubernetes failure on a read or a delete: the cluster's problem, reported as 502 with its reason. */
+const refusedByKubernetes = (error: KubeError) => error.kind === 'invalid' || error.kind === 'bad_request';
+
+/**
+ * A Kubernetes failure on a read or a delete: 422 when Kubernetes refused what was asked (e.g. a
+ * kind this cluster does not serve), else the cluster's problem, 502; with its reason either way.
+ */
 export async function reportKubeFailures<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
     if (error instanceof KubeError) {
-      throw new AppError(DeployerErrorCode.KubeUnavailable, `Kubernetes: ${error.message}`, {
-        causes: error.causes,
-      });
+      throw new AppError(
+        refusedByKubernetes(error) ? DeployerErrorCode.KubeRejected : DeployerErrorCode.KubeUnavailable,
+        `Kubernetes: ${error.message}`,
+        { causes: error.causes },
+      );
     }
     throw error;
   }
@@ -29,7 +36,7 @@ export function applyFailure(
 ): AppError {
   const kubeError = error instanceof KubeError ? error : undefined;
   return new AppError(
-    kubeError?.kind === 'invalid' || kubeError?.kind === 'bad_request'
+    kubeError && refusedByKubernetes(kubeError)
       ? DeployerErrorCode.KubeRejected
       : DeployerErrorCode.KubeUnavailable,
     `Applying ${field} (${manifest.kind} ${manifest.metadata.name}) failed: ${error instanceof Error ? error.message : String(error)}`,
