@@ -26,10 +26,13 @@ export class DeployerSettings {
       maxGpus: config.ODC_DEPLOYER_MAX_GPUS,
       maxCpu: config.ODC_DEPLOYER_MAX_CPU,
       maxMemory: config.ODC_DEPLOYER_MAX_MEMORY,
+      maxReplicas: config.ODC_DEPLOYER_MAX_REPLICAS,
       maxVolumeSize: config.ODC_DEPLOYER_MAX_VOLUME_SIZE,
       allowedCapabilities: commaList(config.ODC_DEPLOYER_ALLOWED_CAPABILITIES),
       allowedCsiDrivers: commaList(config.ODC_DEPLOYER_ALLOWED_CSI_DRIVERS),
       allowLoadBalancer: config.ODC_DEPLOYER_ALLOW_LOADBALANCER,
+      allowNodePort: config.ODC_DEPLOYER_ALLOW_NODEPORT,
+      podServiceAccount: config.ODC_DEPLOYER_POD_SERVICE_ACCOUNT,
     };
   }
 

@@ -22,7 +22,7 @@ import { DeployerErrorCode } from './deployer.errors';
 import { DeployerSettings } from './deployer-settings';
 import { KubeClient } from './kube/kube-client';
 import { applyFailure, reportKubeFailures } from './kube/kube-failures';
-import { checkPolicy, withManagedLabels, type DeployerPolicy } from './policy';
+import { checkPolicy, enforced, type DeployerPolicy } from './policy';
 
 export const KUBE_CLIENT = Symbol('KUBE_CLIENT');
 
@@ -91,7 +91,7 @@ export class DeployerService implements OnApplicationShutdown {
     const externalId = spec.metadata.external_id;
     const manifests = manifestsOf(spec).map(({ field, manifest }) => ({
       field,
-      manifest: withManagedLabels(manifest, externalId),
+      manifest: enforced(manifest, externalId),
     }));
     // One round of parallel reads (they tell created, configured and unchanged apart), then two
     // rounds of parallel applies: what the workload needs, then the workload.

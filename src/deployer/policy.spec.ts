@@ -1,15 +1,18 @@
 import type { DeploymentSpec, Manifest } from './contract';
-import { checkPolicy, withManagedLabels, type DeployerPolicy } from './policy';
+import { checkPolicy, enforced, type DeployerPolicy } from './policy';
 
 const policy: DeployerPolicy = {
   namespaces: ['gpu-dev'],
   maxGpus: 8,
   maxCpu: '64',
   maxMemory: '512Gi',
+  maxReplicas: 1,
   maxVolumeSize: '2Ti',
   allowedCapabilities: ['SYS_PTRACE'],
   allowedCsiDrivers: ['ebs.csi.aws.com'],
   allowLoadBalancer: false,
+  allowNodePort: true,
+  podServiceAccount: 'default',
 };
 
 const deployment = (
@@ -244,7 +247,7 @@ describe('managed labels', () => {
       ...deployment(),
       metadata: { name: 'res-1', namespace: 'gpu-dev', labels: { 'odc.dev/external-id': 'someone-else' } },
     };
-    const labelled = withManagedLabels(sent, 'res-1') as unknown as {
+    const labelled = enforced(sent, 'res-1') as unknown as {
       metadata: { labels: Record<string, string> };
       spec: { template: { metadata: { labels: Record<string, string> } } };
     };

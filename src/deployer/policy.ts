@@ -1,6 +1,8 @@
 /**
  * What a deployer applies, whoever asks: it can create pods, so it enforces this policy on every
  * object before anything is applied (all or nothing). Violations name the path and the rule.
+ * Where a field can open the node or the cluster (volume sources, Service types), the rule is an
+ * allowlist: what is not known to be safe is refused.
  */
 import { parseCpuMillis, parseQuantity } from '../infra/kubernetes/quantity';
 import {
@@ -15,14 +17,19 @@ import { shapeViolations } from './policy-shapes';
 
 export interface DeployerPolicy {
   namespaces: string[];
+  /** Per pod (all its containers); a Deployment multiplies by its replicas, bounded below. */
   maxGpus: number;
   maxCpu: string;
   maxMemory: string;
+  maxReplicas: number;
   maxVolumeSize: string;
   allowedCapabilities: string[];
-  /** CSI drivers a static PersistentVolume may name (it can attach any volume the driver reaches). */
+  /** CSI drivers a PersistentVolume may name (it can attach any volume the driver reaches). */
   allowedCsiDrivers: string[];
   allowLoadBalancer: boolean;
+  allowNodePort: boolean;
+  /** The only service account pods may name; their API token is never mounted anyway. */
+  podServiceAccount: string;
 }
 
 /** The kinds a deployment spec may carry, by the field that carries them. */
@@ -37,28 +44,53 @@ const ALLOWED_KINDS: Record<string, string> = {
   pod_disruption_budget: 'policy/v1/PodDisruptionBudget',
 };
 
+/** Pod volume sources that reach nothing beyond the pod's own namespace objects and scratch space. */
+const POD_VOLUME_SOURCES = new Set([
+  'persistentVolumeClaim',
+  'configMap',
+  'emptyDir',
+  'downwardAPI',
+  'projected',
+  'ephemeral',
+]);
+const PROJECTED_SOURCES = new Set(['configMap', 'downwardAPI']);
+const CSI_SECRET_REFS = [
+  'controllerPublishSecretRef',
+  'nodePublishSecretRef',
+  'nodeStageSecretRef',
+  'controllerExpandSecretRef',
+  'nodeExpandSecretRef',
+];
+
+type Json = Record<string, unknown>;
+
 interface Container {
-  name?: string;
   securityContext?: {
     privileged?: boolean;
-    allowPrivilegeEscalation?: boolean;
     capabilities?: { add?: string[] };
+    seccompProfile?: { type?: string };
+    procMount?: string;
   };
-  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  resources?: { requests?: Record<string, unknown>; limits?: Record<string, unknown> };
 }
 
 interface PodSpec {
   hostNetwork?: boolean;
   hostPID?: boolean;
   hostIPC?: boolean;
-  volumes?: { name?: string; hostPath?: unknown }[];
+  nodeName?: string;
+  serviceAccountName?: string;
+  serviceAccount?: string;
+  securityContext?: { seccompProfile?: { type?: string } };
+  volumes?: Json[];
   containers?: Container[];
   initContainers?: Container[];
+  ephemeralContainers?: unknown[];
 }
 
 function podSpecOf(manifest: Manifest): { spec: PodSpec; at: string } | undefined {
   if (manifest.kind === 'Pod') {
-    return { spec: manifest.spec ?? {}, at: 'spec' };
+    return { spec: (manifest.spec ?? {}) as PodSpec, at: 'spec' };
   }
   if (manifest.kind === 'Deployment' || manifest.kind === 'Job') {
     const template = (manifest.spec as { template?: { spec?: PodSpec } } | undefined)?.template;
@@ -77,20 +109,67 @@ function readQuantity(value: unknown, parse: (value: string) => number): number 
   }
 }
 
-/** The rule broken by requested quantities (summed): not quantities at all, or over the maximum. */
-function quantityRule(
-  values: unknown[],
-  parse: (value: string) => number,
-  max: string,
-  overMaximum: string,
-): string | undefined {
-  const parsed = values.map((value) => readQuantity(value, parse));
-  const invalid = parsed.findIndex((n) => n === undefined);
-  if (invalid >= 0) {
-    return `${JSON.stringify(values[invalid])} is not a Kubernetes quantity`;
+const isGpu = (resource: string) => resource.endsWith('/gpu') || resource.includes('/mig-');
+
+/** What one container asks for: requests, raised to its limits where those are higher. */
+function demandOf(container: Container): Map<string, unknown> {
+  return new Map(Object.entries({ ...container.resources?.requests, ...container.resources?.limits }));
+}
+
+/**
+ * The pod's resources against the maxima, summed over its containers (init containers run one at a
+ * time, so the largest counts). A violation names the container that went over, or the one whose
+ * quantity cannot be read (the policy cannot vouch for it).
+ */
+function resourceViolations(spec: PodSpec, at: string, policy: DeployerPolicy): PolicyViolation[] {
+  const limits: [
+    name: string,
+    select: (resource: string) => boolean,
+    parse: (v: string) => number,
+    max: string,
+  ][] = [
+    ['GPUs', isGpu, parseQuantity, String(policy.maxGpus)],
+    ['cpu', (r) => r === 'cpu', parseCpuMillis, policy.maxCpu],
+    ['memory', (r) => r === 'memory', parseQuantity, policy.maxMemory],
+  ];
+  const violations: PolicyViolation[] = [];
+  for (const [name, select, parse, max] of limits) {
+    const maximum = parse(max);
+    const amountsOf = (container: Container) =>
+      [...demandOf(container)].filter(([resource]) => select(resource)).map(([, value]) => value);
+    let total = 0;
+    let largestInit = 0;
+    const visit = (container: Container, path: string, init: boolean): boolean => {
+      let sum = 0;
+      for (const value of amountsOf(container)) {
+        const amount = readQuantity(value, parse);
+        if (amount === undefined) {
+          violations.push({
+            path: `${path}.resources`,
+            rule: `${JSON.stringify(value)} is not a Kubernetes quantity`,
+          });
+          return false;
+        }
+        sum += amount;
+      }
+      if (init) {
+        largestInit = Math.max(largestInit, sum);
+      } else {
+        total += sum;
+      }
+      if (Math.max(total, largestInit) > maximum) {
+        violations.push({ path: `${path}.resources`, rule: `at most ${max} ${name} per pod` });
+        return false;
+      }
+      return true;
+    };
+    const walk = (list: 'containers' | 'initContainers') =>
+      (spec[list] ?? []).every((container, index) =>
+        visit(container, `${at}.${list}[${index}]`, list === 'initContainers'),
+      );
+    void (walk('containers') && walk('initContainers'));
   }
-  const total = (parsed as number[]).reduce((sum, n) => sum + n, 0);
-  return total > parse(max) ? overMaximum : undefined;
+  return violations;
 }
 
 function containerViolations(container: Container, at: string, policy: DeployerPolicy): PolicyViolation[] {
@@ -110,31 +189,38 @@ function containerViolations(container: Container, at: string, policy: DeployerP
       });
     }
   }
-  const limits: Record<string, unknown> = {
-    ...container.resources?.requests,
-    ...container.resources?.limits,
-  };
-  const present = (name: string) => (limits[name] === undefined ? [] : [limits[name]]);
-  const rules = [
-    quantityRule(
-      Object.entries(limits)
-        .filter(([name]) => name.endsWith('/gpu'))
-        .map(([, value]) => value),
-      parseQuantity,
-      String(policy.maxGpus),
-      `at most ${policy.maxGpus} GPUs per container`,
-    ),
-    quantityRule(present('cpu'), parseCpuMillis, policy.maxCpu, `at most ${policy.maxCpu} cpu per container`),
-    quantityRule(
-      present('memory'),
-      parseQuantity,
-      policy.maxMemory,
-      `at most ${policy.maxMemory} memory per container`,
-    ),
-  ];
-  for (const rule of rules.filter((r): r is string => r !== undefined)) {
-    violations.push({ path: `${at}.resources`, rule });
+  if (security?.seccompProfile?.type === 'Unconfined') {
+    violations.push({
+      path: `${at}.securityContext.seccompProfile`,
+      rule: 'an unconfined seccomp profile is not allowed',
+    });
   }
+  if (security?.procMount !== undefined && security.procMount !== 'Default') {
+    violations.push({
+      path: `${at}.securityContext.procMount`,
+      rule: 'only the default /proc mount is allowed',
+    });
+  }
+  return violations;
+}
+
+function volumeSourceViolations(volume: Json, at: string): PolicyViolation[] {
+  const sources = Object.keys(volume).filter((key) => key !== 'name');
+  const violations = sources
+    .filter((source) => !POD_VOLUME_SOURCES.has(source))
+    .map((source) => ({
+      path: `${at}.${source}`,
+      rule: `${source} volumes are not allowed (allowed: ${[...POD_VOLUME_SOURCES].join(', ')})`,
+    }));
+  const projected = (volume.projected as { sources?: Json[] } | undefined)?.sources;
+  (Array.isArray(projected) ? projected : []).forEach((source, index) => {
+    for (const kind of Object.keys(source ?? {}).filter((key) => !PROJECTED_SOURCES.has(key))) {
+      violations.push({
+        path: `${at}.projected.sources[${index}].${kind}`,
+        rule: `projected ${kind} is not allowed (allowed: ${[...PROJECTED_SOURCES].join(', ')})`,
+      });
+    }
+  });
   return violations;
 }
 
@@ -145,52 +231,183 @@ function podViolations(spec: PodSpec, at: string, policy: DeployerPolicy): Polic
       violations.push({ path: `${at}.${flag}`, rule: `${flag} is not allowed` });
     }
   }
-  (spec.volumes ?? []).forEach((volume, index) => {
-    if (volume.hostPath !== undefined) {
-      violations.push({ path: `${at}.volumes[${index}].hostPath`, rule: 'hostPath volumes are not allowed' });
+  if (spec.nodeName !== undefined) {
+    violations.push({
+      path: `${at}.nodeName`,
+      rule: 'pods are placed by the scheduler: use nodeSelector or affinity',
+    });
+  }
+  for (const field of ['serviceAccountName', 'serviceAccount'] as const) {
+    if (spec[field] !== undefined && spec[field] !== policy.podServiceAccount) {
+      violations.push({
+        path: `${at}.${field}`,
+        rule: `pods run as service account ${policy.podServiceAccount}`,
+      });
     }
-  });
+  }
+  if (spec.securityContext?.seccompProfile?.type === 'Unconfined') {
+    violations.push({
+      path: `${at}.securityContext.seccompProfile`,
+      rule: 'an unconfined seccomp profile is not allowed',
+    });
+  }
+  if (spec.ephemeralContainers !== undefined) {
+    violations.push({ path: `${at}.ephemeralContainers`, rule: 'ephemeral containers are not allowed' });
+  }
+  (spec.volumes ?? []).forEach((volume, index) =>
+    violations.push(...volumeSourceViolations(volume, `${at}.volumes[${index}]`)),
+  );
   for (const list of ['containers', 'initContainers'] as const) {
     (spec[list] ?? []).forEach((container, index) => {
       violations.push(...containerViolations(container, `${at}.${list}[${index}]`, policy));
     });
   }
-  return violations;
+  return [...violations, ...resourceViolations(spec, at, policy)];
 }
 
 interface VolumeSpecs {
-  hostPath?: unknown;
-  csi?: { driver?: string };
+  csi?: Json & { driver?: string };
+  claimRef?: { namespace?: string };
   capacity?: { storage?: string };
   resources?: { requests?: { storage?: string } };
+  dataSource?: { kind?: string };
+  dataSourceRef?: { kind?: string; namespace?: string };
+}
+
+/** What a PersistentVolume may be: a CSI volume of an allowed driver, for a claim in an allowed namespace. */
+function persistentVolumeViolations(
+  spec: VolumeSpecs & Json,
+  at: string,
+  policy: DeployerPolicy,
+): PolicyViolation[] {
+  const violations: PolicyViolation[] = [];
+  const nonCsi = Object.keys(spec).filter(
+    (key) =>
+      ![
+        'csi',
+        'claimRef',
+        'capacity',
+        'accessModes',
+        'persistentVolumeReclaimPolicy',
+        'storageClassName',
+        'mountOptions',
+        'nodeAffinity',
+        'volumeMode',
+      ].includes(key),
+  );
+  for (const source of nonCsi) {
+    violations.push({
+      path: `${at}.spec.${source}`,
+      rule: `${source} volumes are not allowed: only CSI volumes of an allowed driver`,
+    });
+  }
+  if (!spec.csi && nonCsi.length === 0) {
+    violations.push({
+      path: `${at}.spec.csi`,
+      rule: 'a PersistentVolume must be a CSI volume of an allowed driver',
+    });
+  }
+  const driver = spec.csi?.driver;
+  if (driver !== undefined && !policy.allowedCsiDrivers.includes(driver)) {
+    violations.push({ path: `${at}.spec.csi.driver`, rule: `CSI driver ${driver} is not allowed` });
+  }
+  for (const ref of CSI_SECRET_REFS) {
+    const namespace = (spec.csi?.[ref] as { namespace?: string } | undefined)?.namespace;
+    if (namespace !== undefined && !policy.namespaces.includes(namespace)) {
+      violations.push({
+        path: `${at}.spec.csi.${ref}.namespace`,
+        rule: `namespace must be one of: ${policy.namespaces.join(', ')}`,
+      });
+    }
+  }
+  const claimNamespace = spec.claimRef?.namespace;
+  if (claimNamespace !== undefined && !policy.namespaces.includes(claimNamespace)) {
+    violations.push({
+      path: `${at}.spec.claimRef.namespace`,
+      rule: `namespace must be one of: ${policy.namespaces.join(', ')}`,
+    });
+  }
+  return violations;
+}
+
+function claimViolations(spec: VolumeSpecs, at: string): PolicyViolation[] {
+  const violations: PolicyViolation[] = [];
+  for (const field of ['dataSource', 'dataSourceRef'] as const) {
+    const kind = spec[field]?.kind;
+    if (kind !== undefined && kind !== 'VolumeSnapshot' && kind !== 'PersistentVolumeClaim') {
+      violations.push({
+        path: `${at}.spec.${field}.kind`,
+        rule: 'a claim starts from a VolumeSnapshot or another claim only',
+      });
+    }
+  }
+  if (spec.dataSourceRef?.namespace !== undefined) {
+    violations.push({
+      path: `${at}.spec.dataSourceRef.namespace`,
+      rule: 'a claim starts from its own namespace only',
+    });
+  }
+  return violations;
 }
 
 function volumeViolations(manifest: Manifest, at: string, policy: DeployerPolicy): PolicyViolation[] {
-  const spec = (manifest.spec ?? {}) as VolumeSpecs;
-  const violations: PolicyViolation[] = [];
-  if (manifest.kind === 'PersistentVolume' && spec.hostPath !== undefined) {
-    violations.push({ path: `${at}.spec.hostPath`, rule: 'hostPath volumes are not allowed' });
-  }
-  const driver = spec.csi?.driver;
-  if (
-    manifest.kind === 'PersistentVolume' &&
-    driver !== undefined &&
-    !policy.allowedCsiDrivers.includes(driver)
-  ) {
-    violations.push({ path: `${at}.spec.csi.driver`, rule: `CSI driver ${driver} is not allowed` });
-  }
+  const spec = (manifest.spec ?? {}) as VolumeSpecs & Json;
+  const violations =
+    manifest.kind === 'PersistentVolume'
+      ? persistentVolumeViolations(spec, at, policy)
+      : claimViolations(spec, at);
   const size = spec.capacity?.storage ?? spec.resources?.requests?.storage;
-  const sizeRule = quantityRule(
-    size === undefined ? [] : [size],
-    parseQuantity,
-    policy.maxVolumeSize,
-    `at most ${policy.maxVolumeSize} per volume`,
-  );
-  if (sizeRule) {
-    const path = manifest.kind === 'PersistentVolume' ? 'spec.capacity' : 'spec.resources.requests';
-    violations.push({ path: `${at}.${path}.storage`, rule: sizeRule });
+  if (size !== undefined) {
+    const path = `${at}.${manifest.kind === 'PersistentVolume' ? 'spec.capacity' : 'spec.resources.requests'}.storage`;
+    const amount = readQuantity(size, parseQuantity);
+    if (amount === undefined) {
+      violations.push({ path, rule: `${JSON.stringify(size)} is not a Kubernetes quantity` });
+    } else if (amount > parseQuantity(policy.maxVolumeSize)) {
+      violations.push({ path, rule: `at most ${policy.maxVolumeSize} per volume` });
+    }
   }
   return violations;
+}
+
+function serviceViolations(manifest: Manifest, at: string, policy: DeployerPolicy): PolicyViolation[] {
+  const spec = (manifest.spec ?? {}) as { type?: string; externalIPs?: unknown[] };
+  const violations: PolicyViolation[] = [];
+  const refused =
+    (spec.type === 'LoadBalancer' && !policy.allowLoadBalancer) ||
+    (spec.type === 'NodePort' && !policy.allowNodePort) ||
+    spec.type === 'ExternalName';
+  if (refused) {
+    violations.push({ path: `${at}.spec.type`, rule: `${spec.type} services are not allowed` });
+  }
+  if (Array.isArray(spec.externalIPs) && spec.externalIPs.length > 0) {
+    violations.push({
+      path: `${at}.spec.externalIPs`,
+      rule: 'external IPs are not allowed (they can capture any address)',
+    });
+  }
+  return violations;
+}
+
+/** Ingress controllers' snippet annotations inject raw proxy configuration (and read its secrets). */
+function ingressViolations(manifest: Manifest, at: string): PolicyViolation[] {
+  return Object.keys(manifest.metadata.annotations ?? {})
+    .filter((key) => /snippet/i.test(key))
+    .map((key) => ({
+      path: `${at}.metadata.annotations.${key}`,
+      rule: 'configuration snippet annotations are not allowed',
+    }));
+}
+
+function workloadViolations(manifest: Manifest, at: string, policy: DeployerPolicy): PolicyViolation[] {
+  const replicas = (manifest.spec as { replicas?: unknown } | undefined)?.replicas;
+  if (
+    manifest.kind === 'Deployment' &&
+    replicas !== undefined &&
+    !(typeof replicas === 'number' && replicas <= policy.maxReplicas)
+  ) {
+    return [{ path: `${at}.spec.replicas`, rule: `at most ${policy.maxReplicas} replicas` }];
+  }
+  return [];
 }
 
 /**
@@ -214,21 +431,38 @@ export function manifestViolations(
       rule: `namespace must be one of: ${policy.namespaces.join(', ')}`,
     });
   }
-  if (manifest.kind === 'PersistentVolume' || manifest.kind === 'PersistentVolumeClaim') {
-    violations.push(...volumeViolations(manifest, at, policy));
-  }
-  if (
-    manifest.kind === 'Service' &&
-    (manifest.spec as { type?: string } | undefined)?.type === 'LoadBalancer' &&
-    !policy.allowLoadBalancer
-  ) {
-    violations.push({ path: `${at}.spec.type`, rule: 'LoadBalancer services are not allowed' });
+  switch (manifest.kind) {
+    case 'PersistentVolume':
+    case 'PersistentVolumeClaim':
+      violations.push(...volumeViolations(manifest, at, policy));
+      break;
+    case 'Service':
+      violations.push(...serviceViolations(manifest, at, policy));
+      break;
+    case 'Ingress':
+      violations.push(...ingressViolations(manifest, at));
+      break;
+    default:
+      violations.push(...workloadViolations(manifest, at, policy));
   }
   const pod = podSpecOf(manifest);
   if (pod) {
     violations.push(...podViolations(pod.spec, `${at}.${pod.at}`, policy));
   }
   return violations;
+}
+
+/** A claim in a spec may not pick its volume by name: that is how another's disk would be bound. */
+function specOnlyViolations(field: string, manifest: Manifest): PolicyViolation[] {
+  const volumeName = (manifest.spec as { volumeName?: unknown } | undefined)?.volumeName;
+  return manifest.kind === 'PersistentVolumeClaim' && volumeName !== undefined
+    ? [
+        {
+          path: `${field}.spec.volumeName`,
+          rule: 'claims are bound by the cluster; existing volumes go through POST /volumes',
+        },
+      ]
+    : [];
 }
 
 /** Every violation in the spec; an empty list means it may be applied. */
@@ -238,30 +472,40 @@ export function checkPolicy(spec: DeploymentSpec, policy: DeployerPolicy): Polic
     if (`${manifest.apiVersion}/${manifest.kind}` !== kind) {
       return [{ path: `${field}.kind`, rule: `${field} must be a ${kind}` }];
     }
-    return manifestViolations(manifest, field, policy);
+    const shapes = shapeViolations(manifest, field);
+    return shapes.length > 0
+      ? shapes
+      : [...manifestViolations(manifest, field, policy), ...specOnlyViolations(field, manifest)];
   });
 }
 
 /**
- * The managed-by and external-id labels, forced onto every object (and a Deployment's pod
- * template), whatever the caller sent: they are how the deployer finds, reports and deletes.
+ * What the deployer writes whatever it was sent: the managed-by and external-id labels on every
+ * object and a Deployment's pod template (how it finds, reports and deletes them), and no API
+ * token mounted in pods (a dev environment has no business with the cluster's API).
  */
-export function withManagedLabels(manifest: Manifest, externalId: string): Manifest {
+export function enforced(manifest: Manifest, externalId: string): Manifest {
   const forced = { [LABELS.managedBy]: MANAGED_BY, [LABELS.externalId]: externalId };
-  const labelled: Manifest = {
+  const result: Manifest = {
     ...manifest,
     metadata: { ...manifest.metadata, labels: { ...manifest.metadata.labels, ...forced } },
   };
+  if (manifest.kind === 'Pod') {
+    result.spec = { ...(manifest.spec as Json | undefined), automountServiceAccountToken: false };
+  }
   if (manifest.kind === 'Deployment') {
     // Its shape was checked by the policy; null (Kubernetes' "unset") is all that may remain.
-    const spec = (manifest.spec ?? {}) as { template?: { metadata?: { labels?: Record<string, string> } } };
-    labelled.spec = {
+    const spec = (manifest.spec ?? {}) as {
+      template?: { metadata?: { labels?: Record<string, string> }; spec?: Json };
+    };
+    result.spec = {
       ...spec,
       template: {
         ...spec.template,
         metadata: { ...spec.template?.metadata, labels: { ...spec.template?.metadata?.labels, ...forced } },
+        spec: { ...spec.template?.spec, automountServiceAccountToken: false },
       },
     };
   }
-  return labelled;
+  return result;
 }

@@ -51,6 +51,8 @@ describe('deployer against a simulated cluster', () => {
       'app.kubernetes.io/managed-by': 'odc-deployer',
     });
     expect(deployment.metadata!.managedFields!.map((f) => f.manager)).toContain('odc-deployer');
+    // A dev pod has no business with the cluster's API: no token is mounted, whatever was sent.
+    expect(deployment.spec!.template.spec!.automountServiceAccountToken).toBe(false);
 
     const again = await authed(api().post('/api/v1/deployments')).send(reservationSpec('res-a')).expect(200);
     expect(again.body.objects.every((o: { action: string }) => o.action === 'unchanged')).toBe(true);
@@ -192,6 +194,124 @@ describe('deployer against a simulated cluster', () => {
       'persistent_volumes[0].spec.csi.driver',
     ],
     [
+      'a local PersistentVolume (the host’s filesystem by another name)',
+      (spec) => (spec.persistent_volumes = [volume({ local: { path: '/' } })]),
+      'persistent_volumes[0].spec.local',
+    ],
+    [
+      'an NFS PersistentVolume',
+      (spec) => (spec.persistent_volumes = [volume({ nfs: { server: '10.0.0.1', path: '/' } })]),
+      'persistent_volumes[0].spec.nfs',
+    ],
+    [
+      'a PersistentVolume bound to a claim in another namespace',
+      (spec) =>
+        (spec.persistent_volumes = [
+          volume({
+            csi: { driver: 'ebs.csi.aws.com', volumeHandle: 'vol-1' },
+            claimRef: { namespace: 'other-team', name: 'theirs' },
+          }),
+        ]),
+      'persistent_volumes[0].spec.claimRef.namespace',
+    ],
+    [
+      'a CSI PersistentVolume reading a secret from another namespace',
+      (spec) =>
+        (spec.persistent_volumes = [
+          volume({
+            csi: {
+              driver: 'ebs.csi.aws.com',
+              volumeHandle: 'vol-1',
+              nodePublishSecretRef: { name: 's', namespace: 'kube-system' },
+            },
+          }),
+        ]),
+      'persistent_volumes[0].spec.csi.nodePublishSecretRef.namespace',
+    ],
+    [
+      'a claim that picks its volume by name',
+      (spec) =>
+        Object.assign(spec.persistent_volume_claims![0].spec as object, { volumeName: 'someone-elses-pv' }),
+      'persistent_volume_claims[0].spec.volumeName',
+    ],
+    [
+      'an inline NFS volume in the pod',
+      (spec) => (podSpec(spec).volumes = [{ name: 'n', nfs: { server: '10.0.0.1', path: '/' } }]),
+      `${POD}.volumes[0].nfs`,
+    ],
+    [
+      'a Secret volume (the namespace’s secrets are not the caller’s)',
+      (spec) => (podSpec(spec).volumes = [{ name: 's', secret: { secretName: 'deployer-token' } }]),
+      `${POD}.volumes[0].secret`,
+    ],
+    [
+      'a projected service account token',
+      (spec) =>
+        (podSpec(spec).volumes = [
+          { name: 't', projected: { sources: [{ serviceAccountToken: { path: 't' } }] } },
+        ]),
+      `${POD}.volumes[0].projected.sources[0].serviceAccountToken`,
+    ],
+    [
+      'another service account',
+      (spec) => (podSpec(spec).serviceAccountName = 'odc-deployer'),
+      `${POD}.serviceAccountName`,
+    ],
+    ['a node chosen by name', (spec) => (podSpec(spec).nodeName = 'sim-h100-0'), `${POD}.nodeName`],
+    [
+      'an unconfined seccomp profile',
+      (spec) => (container(spec).securityContext = { seccompProfile: { type: 'Unconfined' } }),
+      `${POD}.containers[0].securityContext.seccompProfile`,
+    ],
+    [
+      'an unmasked /proc',
+      (spec) => (container(spec).securityContext = { procMount: 'Unmasked' }),
+      `${POD}.containers[0].securityContext.procMount`,
+    ],
+    [
+      'ephemeral containers',
+      (spec) => (podSpec(spec).ephemeralContainers = []),
+      `${POD}.ephemeralContainers`,
+    ],
+    [
+      'more GPUs in the pod than allowed, spread over containers',
+      (spec) =>
+        (podSpec(spec).containers = [
+          { name: 'a', image: 'x', resources: { limits: { 'nvidia.com/gpu': '6' } } },
+          { name: 'b', image: 'x', resources: { limits: { 'nvidia.com/gpu': '6' } } },
+        ]),
+      `${POD}.containers[1].resources`,
+    ],
+    [
+      'more MIG slices than allowed',
+      (spec) => (container(spec).resources = { limits: { 'nvidia.com/mig-1g.10gb': '9' } }),
+      `${POD}.containers[0].resources`,
+    ],
+    [
+      'more replicas than allowed',
+      (spec) => Object.assign(spec.deployment!.spec as object, { replicas: 3 }),
+      'deployment.spec.replicas',
+    ],
+    [
+      'a Service with external IPs',
+      (spec) => Object.assign(spec.service!.spec as object, { externalIPs: ['8.8.8.8'] }),
+      'service.spec.externalIPs',
+    ],
+    [
+      'an ExternalName Service',
+      (spec) =>
+        Object.assign(spec.service!.spec as object, { type: 'ExternalName', externalName: 'example.com' }),
+      'service.spec.type',
+    ],
+    [
+      'an Ingress configuration snippet',
+      (spec) =>
+        (spec.ingress!.metadata.annotations = {
+          'nginx.ingress.kubernetes.io/server-snippet': 'location / {}',
+        }),
+      'ingress.metadata.annotations.nginx.ingress.kubernetes.io/server-snippet',
+    ],
+    [
       'a claim over the maximum volume size',
       (spec) =>
         Object.assign(spec.persistent_volume_claims![0].spec as object, {
@@ -212,6 +332,27 @@ describe('deployer against a simulated cluster', () => {
       k.core.listNamespacedPersistentVolumeClaim({ namespace: NAMESPACE, ...selector }),
       k.core.listPersistentVolume(selector),
       k.apps.listNamespacedDeployment({ namespace: NAMESPACE, ...selector }),
+      k.core.listNamespacedPod({ namespace: NAMESPACE, ...selector }),
+      k.objects.list(
+        'networking.k8s.io/v1',
+        'Ingress',
+        NAMESPACE,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        selector.labelSelector,
+      ),
+      k.objects.list(
+        'policy/v1',
+        'PodDisruptionBudget',
+        NAMESPACE,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        selector.labelSelector,
+      ),
       k.core.listNamespacedConfigMap({ namespace: 'kube-system', ...selector }),
     ]);
     expect(lists.flatMap((list): unknown[] => list.items)).toEqual([]);

@@ -290,6 +290,24 @@ export class AppConfig {
   @IsBoolean()
   ODC_DEPLOYER_ALLOW_LOADBALANCER = false;
 
+  /** NodePort Services (a common way to reach SSH on a dev pod); off: ClusterIP/Ingress only. */
+  @Transform(toBoolean)
+  @IsBoolean()
+  ODC_DEPLOYER_ALLOW_NODEPORT = true;
+
+  /** Replicas a Deployment may ask for (a dev environment is one pod). */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  ODC_DEPLOYER_MAX_REPLICAS = 1;
+
+  /** The only service account pods may run as (their API token is never mounted). */
+  @Matches(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, {
+    message: 'ODC_DEPLOYER_POD_SERVICE_ACCOUNT must be a service account name',
+  })
+  ODC_DEPLOYER_POD_SERVICE_ACCOUNT = 'default';
+
   /** Node label that names a node's GPU model, for /capacity. */
   @IsString()
   ODC_DEPLOYER_GPU_LABEL = 'nvidia.com/gpu.product';
