@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { AppError } from '../infra/errors/app-error';
+import { AppError, CommonErrorCode } from '../infra/errors/app-error';
 import {
   LABELS,
   MANAGED_BY,
@@ -99,6 +99,7 @@ export class DeployerService implements OnApplicationShutdown {
       Promise.all(manifests.map(({ manifest }) => this.kube.read(manifest))),
     );
     const planned = manifests.map((entry, index) => ({ ...entry, before: before[index] }));
+    assertOwnedBy(externalId, planned);
     const objects: AppliedObject[] = [];
     for (const wave of [
       planned.filter(({ field }) => !WORKLOAD_FIELDS.includes(field)),
@@ -273,6 +274,44 @@ export class DeployerService implements OnApplicationShutdown {
       ),
     );
     return lists.flat();
+  }
+}
+
+/**
+ * An object of the spec that exists already must be this deployment's own: the deployer never
+ * takes over what it did not create, nor what another deployment (or a persistent disk) owns.
+ */
+function assertOwnedBy(
+  externalId: string,
+  planned: {
+    field: string;
+    manifest: { kind: string; metadata: { name: string } };
+    before?: KubernetesObject;
+  }[],
+): void {
+  const conflicts = planned
+    .filter(({ before }) => before !== undefined)
+    .map(({ field, manifest, before }) => {
+      const labels = before!.metadata?.labels ?? {};
+      const owner =
+        labels[LABELS.managedBy] !== MANAGED_BY
+          ? 'not managed by the deployer'
+          : labels[LABELS.externalId] !== externalId
+            ? labels[LABELS.externalId]
+              ? `deployment ${labels[LABELS.externalId]}`
+              : 'a persistent disk'
+            : undefined;
+      return { field, kind: manifest.kind, name: manifest.metadata.name, owner };
+    })
+    .filter((conflict): conflict is typeof conflict & { owner: string } => conflict.owner !== undefined);
+  if (conflicts.length > 0) {
+    throw new AppError(
+      CommonErrorCode.Conflict,
+      `${conflicts.length} object(s) of the spec exist and belong to something else (${conflicts
+        .map((c) => `${c.kind} ${c.name}: ${c.owner}`)
+        .join('; ')}); nothing was applied`,
+      { conflicts },
+    );
   }
 }
 

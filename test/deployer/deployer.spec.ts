@@ -358,6 +358,79 @@ describe('deployer against a simulated cluster', () => {
     expect(lists.flatMap((list): unknown[] => list.items)).toEqual([]);
   });
 
+  it('never takes over an object it did not create, nor another deployment’s (409, nothing applied)', async () => {
+    await k.core.createNamespacedConfigMap({
+      namespace: NAMESPACE,
+      body: { metadata: { name: 'res-own-keys', labels: { team: 'theirs' } }, data: { a: 'b' } },
+    });
+    await k.core.createPersistentVolume({
+      body: {
+        metadata: { name: 'victim-pv' },
+        spec: {
+          capacity: { storage: '1Gi' },
+          accessModes: ['ReadWriteOnce'],
+          persistentVolumeReclaimPolicy: 'Delete',
+          csi: { driver: 'ebs.csi.aws.com', volumeHandle: 'vol-victim' },
+        },
+      },
+    });
+    const takeover = await authed(api().post('/api/v1/deployments'))
+      .send(
+        reservationSpec('res-own', {
+          persistent_volumes: [
+            {
+              apiVersion: 'v1',
+              kind: 'PersistentVolume',
+              metadata: { name: 'victim-pv' },
+              spec: {
+                capacity: { storage: '1Gi' },
+                accessModes: ['ReadWriteOnce'],
+                csi: { driver: 'ebs.csi.aws.com', volumeHandle: 'vol-victim' },
+                claimRef: { namespace: NAMESPACE, name: 'mine' },
+              },
+            },
+          ],
+        }),
+      )
+      .expect(409);
+    expect(takeover.body.details.conflicts).toEqual([
+      {
+        field: 'config_maps[0]',
+        kind: 'ConfigMap',
+        name: 'res-own-keys',
+        owner: 'not managed by the deployer',
+      },
+      {
+        field: 'persistent_volumes[0]',
+        kind: 'PersistentVolume',
+        name: 'victim-pv',
+        owner: 'not managed by the deployer',
+      },
+    ]);
+    const untouched = await k.core.readNamespacedConfigMap({ namespace: NAMESPACE, name: 'res-own-keys' });
+    expect(untouched.metadata!.labels).toEqual({ team: 'theirs' });
+    expect((await k.core.readPersistentVolume({ name: 'victim-pv' })).spec!.claimRef).toBeUndefined();
+    const created = await k.apps.listNamespacedDeployment({
+      namespace: NAMESPACE,
+      labelSelector: 'odc.dev/external-id=res-own',
+    });
+    expect(created.items).toEqual([]);
+
+    // Another deployment's objects, sent under a second external id.
+    await authed(api().post('/api/v1/deployments')).send(reservationSpec('res-first')).expect(201);
+    const borrowed = reservationSpec('res-first');
+    borrowed.metadata.external_id = 'res-second';
+    const res = await authed(api().post('/api/v1/deployments')).send(borrowed).expect(409);
+    expect(res.body.details.conflicts.map((c: { owner: string }) => c.owner)).toContain(
+      'deployment res-first',
+    );
+    const first = await k.apps.readNamespacedDeployment({ namespace: NAMESPACE, name: 'res-first' });
+    expect(first.metadata!.labels!['odc.dev/external-id']).toBe('res-first');
+    await authed(api().delete('/api/v1/deployments/res-first')).expect(204);
+    await authed(api().delete('/api/v1/deployments/res-second')).expect(204);
+    await k.core.readNamespacedConfigMap({ namespace: NAMESPACE, name: 'res-own-keys' });
+  });
+
   it('answers 400 with the offending fields for a malformed spec', async () => {
     const res = await authed(api().post('/api/v1/deployments'))
       .send({ metadata: { external_id: 'Not Valid', spec_version: 99 }, surprise: 1 })
