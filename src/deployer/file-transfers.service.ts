@@ -74,9 +74,10 @@ export class FileTransfersService {
   ): Promise<FileTransferInfo> {
     const pod = await this.devPodOf(externalId);
     const namespace = pod.metadata!.namespace!;
-    const volume =
-      request.volume ??
-      pod.spec?.volumes?.find((v) => v.persistentVolumeClaim)?.persistentVolumeClaim?.claimName;
+    const mounted = (pod.spec?.volumes ?? []).flatMap((v) =>
+      v.persistentVolumeClaim?.claimName ? [v.persistentVolumeClaim.claimName] : [],
+    );
+    const volume = request.volume ?? mounted[0];
     if (!volume) {
       throw new AppError(
         DeployerErrorCode.NoVolume,
@@ -100,8 +101,16 @@ export class FileTransfersService {
         kind: 'PersistentVolumeClaim',
         metadata: { name: volume, namespace },
       });
-      if (!claim) {
-        throw new AppError(CommonErrorCode.NotFound, `Volume ${volume} not found in namespace ${namespace}`);
+      // Only this deployment's data: a claim its pod mounts, or one it created; and one the deployer manages.
+      const labels = claim?.metadata?.labels ?? {};
+      const ours =
+        labels[LABELS.managedBy] === MANAGED_BY &&
+        (mounted.includes(volume) || labels[LABELS.externalId] === externalId);
+      if (!ours) {
+        throw new AppError(
+          CommonErrorCode.NotFound,
+          `Volume ${volume} is not a volume of deployment ${externalId} (in namespace ${namespace})`,
+        );
       }
       try {
         await this.kube.apply(job, undefined);
@@ -153,6 +162,16 @@ export class FileTransfersService {
   }
 }
 
+function onNode(node: string): Record<string, unknown> {
+  return {
+    nodeAffinity: {
+      requiredDuringSchedulingIgnoredDuringExecution: {
+        nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [node] }] }],
+      },
+    },
+  };
+}
+
 function transferJob(input: {
   externalId: string;
   direction: TransferDirection;
@@ -186,8 +205,9 @@ function transferJob(input: {
         spec: {
           restartPolicy: 'Never',
           automountServiceAccountToken: false,
-          // A ReadWriteOnce volume can only be mounted again on the node that has it.
-          ...(node ? { nodeSelector: { 'kubernetes.io/hostname': node } } : {}),
+          // A ReadWriteOnce volume can only be mounted again on the node that has it (by its name:
+          // the hostname label need not equal it).
+          ...(node ? { affinity: onNode(node) } : {}),
           ...(pod.spec?.tolerations ? { tolerations: pod.spec.tolerations } : {}),
           containers: [
             {

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { createHash } from 'node:crypto';
 import { AppError, CommonErrorCode } from '../infra/errors/app-error';
 import {
   LABELS,
@@ -42,6 +43,16 @@ type PodWithVolumes = KubernetesObject & {
 const isManaged = (object: KubernetesObject | undefined) =>
   object?.metadata?.labels?.[LABELS.managedBy] === MANAGED_BY;
 
+/** A persistent disk's claim: managed, and labelled as a disk (a deployment's scratch claim is not one). */
+const isDisk = (object: KubernetesObject | undefined) =>
+  isManaged(object) && object?.metadata?.labels?.[LABELS.persistentDisk] !== undefined;
+
+/** A static volume is ours when we made it for exactly this claim. */
+function isStaticVolumeOf(volume: KubernetesObject, namespace: string, name: string): boolean {
+  const claim = (volume as { spec?: { claimRef?: { namespace?: string; name?: string } } }).spec?.claimRef;
+  return isManaged(volume) && claim?.namespace === namespace && claim.name === name;
+}
+
 /**
  * Persistent disks at the cluster level: claims (dynamic, restored from a snapshot, or bound to an
  * existing volume through a static PV) and VolumeSnapshots. They carry the persistent-disk label,
@@ -65,8 +76,23 @@ export class VolumesService {
           `Snapshot ${request.from_snapshot} not found in namespace ${namespace}`,
         );
       }
-      const existing = await this.kube.read(manifests.at(-1)!.manifest);
-      assertOurs(existing, `PersistentVolumeClaim ${namespace}/${request.name}`);
+      const staticVolume = manifests.find(({ manifest }) => manifest.kind === 'PersistentVolume');
+      const [existing, existingVolume] = await Promise.all([
+        this.kube.read(manifests.at(-1)!.manifest),
+        staticVolume ? this.kube.read(staticVolume.manifest) : undefined,
+      ]);
+      if (existing && !isDisk(existing)) {
+        throw new AppError(
+          CommonErrorCode.Conflict,
+          `PersistentVolumeClaim ${namespace}/${request.name} exists and is not a disk the deployer manages`,
+        );
+      }
+      if (existingVolume && !isStaticVolumeOf(existingVolume, namespace, request.name)) {
+        throw new AppError(
+          CommonErrorCode.Conflict,
+          `PersistentVolume ${existingVolume.metadata?.name} exists and is not this disk's`,
+        );
+      }
       for (const { field, manifest } of manifests) {
         try {
           await this.kube.apply(manifest, undefined);
@@ -89,7 +115,7 @@ export class VolumesService {
         }),
         this.kube.list('v1', 'Pod', ns, '', 'status.phase!=Succeeded,status.phase!=Failed'),
       ]);
-      if (!isManaged(claim)) {
+      if (!isDisk(claim)) {
         throw new AppError(CommonErrorCode.NotFound, `Volume ${name} not found in namespace ${ns}`);
       }
       return volumeInfo(claim as Claim, pods);
@@ -145,8 +171,8 @@ export class VolumesService {
         kind: 'PersistentVolume',
         metadata: { name: staticVolumeName(ns, name) },
       });
-      if (isManaged(staticVolume)) {
-        await this.kube.delete(staticVolume!);
+      if (staticVolume && isStaticVolumeOf(staticVolume, ns, name)) {
+        await this.kube.delete(staticVolume);
       }
     });
   }
@@ -164,7 +190,7 @@ export class VolumesService {
         }),
         this.readSnapshot(namespace, request.name),
       ]);
-      if (!isManaged(claim)) {
+      if (!isDisk(claim)) {
         throw new AppError(
           CommonErrorCode.NotFound,
           `Volume ${request.volume} not found in namespace ${namespace}`,
@@ -241,8 +267,10 @@ function assertOurs(existing: KubernetesObject | undefined, what: string): void 
   }
 }
 
-function staticVolumeName(namespace: string, name: string): string {
-  return `odc-${namespace}-${name}`;
+/** Unique per namespace and name (`odc-<ns>-<name>` alone is ambiguous: `a-b`/`c` and `a`/`b-c`). */
+export function staticVolumeName(namespace: string, name: string): string {
+  const digest = createHash('sha256').update(`${namespace}/${name}`).digest('hex').slice(0, 8);
+  return `odc-${namespace}-${name}-${digest}`;
 }
 
 function managedLabels(name: string, extra: Record<string, string> = {}): Record<string, string> {

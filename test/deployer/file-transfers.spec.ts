@@ -31,6 +31,13 @@ describe('deployer file transfers against a simulated cluster', () => {
       },
     });
     k = deployer.k;
+    await k.core.createNamespacedPersistentVolumeClaim({
+      namespace: NAMESPACE,
+      body: {
+        metadata: { name: 'unmanaged' },
+        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+      },
+    });
     for (const spec of [specWithVolume('res-ft'), reservationSpec('res-novol')]) {
       await authed(api().post('/api/v1/deployments')).send(spec).expect(201);
     }
@@ -63,7 +70,15 @@ describe('deployer file transfers against a simulated cluster', () => {
     const devPod = (await authed(api().get('/api/v1/deployments/res-ft/status'))).body.pods[0];
     const podSpec = (job as { spec: { template: { spec: Record<string, unknown> } } }).spec.template.spec;
     expect(podSpec).toMatchObject({
-      nodeSelector: { 'kubernetes.io/hostname': devPod.node },
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [
+              { matchFields: [{ key: 'metadata.name', operator: 'In', values: [devPod.node] }] },
+            ],
+          },
+        },
+      },
       tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists' }],
       automountServiceAccountToken: false,
       volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'res-ft-scratch' } }],
@@ -106,6 +121,22 @@ describe('deployer file transfers against a simulated cluster', () => {
     ['a deployment that mounts no volume', 'res-novol', 'upload', transfer, 422, 'no_volume'],
     ['a volume that does not exist', 'res-ft', 'upload', { ...transfer, volume: 'nope' }, 404, 'not_found'],
     ['a deployment that does not exist', 'res-none', 'upload', transfer, 404, 'not_found'],
+    [
+      'another deployment’s volume',
+      'res-novol',
+      'upload',
+      { ...transfer, volume: 'res-ft-scratch' },
+      404,
+      'not_found',
+    ],
+    [
+      'a volume the deployer does not manage',
+      'res-ft',
+      'upload',
+      { ...transfer, volume: 'unmanaged' },
+      404,
+      'not_found',
+    ],
     ['a direction that does not exist', 'res-ft', 'sideways', transfer, 404, 'not_found'],
     ['a request without an image', 'res-ft', 'upload', { args: ['x'] }, 400, 'validation_failed'],
     [

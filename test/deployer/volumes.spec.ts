@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { eventually } from '../support/eventually';
 import { h100Pool } from '../support/simulator';
+import { staticVolumeName } from '../../src/deployer/volumes.service';
 import { NAMESPACE, reservationSpec, startDeployer, type DeployerUnderTest } from './fixtures';
 
 describe('deployer volumes and snapshots against a simulated cluster', () => {
@@ -92,7 +93,7 @@ describe('deployer volumes and snapshots against a simulated cluster', () => {
         },
       })
       .expect(201);
-    const pv = await k.core.readPersistentVolume({ name: `odc-${NAMESPACE}-bob-adopted` });
+    const pv = await k.core.readPersistentVolume({ name: staticVolumeName(NAMESPACE, 'bob-adopted') });
     expect(pv.spec).toMatchObject({
       persistentVolumeReclaimPolicy: 'Retain',
       csi: { driver: 'ebs.csi.aws.com', volumeHandle: 'vol-0abc', fsType: 'xfs' },
@@ -103,13 +104,52 @@ describe('deployer volumes and snapshots against a simulated cluster', () => {
       async () => (await authed(api().get('/api/v1/volumes/bob-adopted')).expect(200)).body,
       (volume) => volume.phase === 'Bound',
     );
-    expect(bound).toMatchObject({ volume_name: `odc-${NAMESPACE}-bob-adopted`, capacity: '500Gi' });
+    expect(bound).toMatchObject({
+      volume_name: staticVolumeName(NAMESPACE, 'bob-adopted'),
+      capacity: '500Gi',
+    });
 
     await authed(api().delete('/api/v1/volumes/bob-adopted')).expect(204);
     await eventually(
       async () => (await k.core.listPersistentVolume()).items.map((v) => v.metadata!.name),
-      (names) => !names.includes(`odc-${NAMESPACE}-bob-adopted`),
+      (names) => !names.includes(staticVolumeName(NAMESPACE, 'bob-adopted')),
     );
+  });
+
+  it('names static volumes so that no two namespace/name pairs meet, and never takes over a volume of that name', async () => {
+    expect(staticVolumeName('gpu-dev', 'x-data')).not.toBe(staticVolumeName('gpu-dev-x', 'data'));
+    await k.core.createPersistentVolume({
+      body: {
+        metadata: { name: staticVolumeName(NAMESPACE, 'squatted') },
+        spec: {
+          capacity: { storage: '1Gi' },
+          accessModes: ['ReadWriteOnce'],
+          csi: { driver: 'ebs.csi.aws.com', volumeHandle: 'vol-theirs' },
+        },
+      },
+    });
+    const res = await authed(api().post('/api/v1/volumes'))
+      .send({
+        name: 'squatted',
+        size: '1Gi',
+        static_volume: { driver: 'ebs.csi.aws.com', volume_handle: 'vol-mine' },
+      })
+      .expect(409);
+    expect(res.body.code).toBe('conflict');
+    expect(await claimNames()).not.toContain('squatted');
+    const pv = await k.core.readPersistentVolume({ name: staticVolumeName(NAMESPACE, 'squatted') });
+    expect(pv.spec!.csi!.volumeHandle).toBe('vol-theirs');
+  });
+
+  it('shows and deletes persistent disks only, not a deployment’s own claims', async () => {
+    await authed(api().post('/api/v1/deployments')).send(reservationSpec('res-scratch')).expect(201);
+    await authed(api().get('/api/v1/volumes/res-scratch-scratch')).expect(404);
+    await authed(api().delete('/api/v1/volumes/res-scratch-scratch')).expect(204);
+    await authed(api().post('/api/v1/snapshots'))
+      .send({ name: 's-scratch', volume: 'res-scratch-scratch' })
+      .expect(404);
+    expect(await claimNames()).toContain('res-scratch-scratch');
+    await authed(api().delete('/api/v1/deployments/res-scratch')).expect(204);
   });
 
   it.each([
