@@ -12,6 +12,7 @@ import type { Response } from 'express';
 import { AppError, CommonErrorCode } from '../infra/errors/app-error';
 import type { ApplyResult, ClusterCapacity, DeployerHealth, DeploymentStatus, UrlReady } from './contract';
 import { DeployerAuthGuard } from './deployer-auth.guard';
+import { DnsLabelPipe } from './dto/validators';
 import { DeployerService } from './deployer.service';
 import {
   ApplyResultDto,
@@ -62,19 +63,19 @@ export class DeployerController {
   @Delete('deployments/:externalId')
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Deleted (volumes of persistent disks stay), or nothing existed' })
-  async deleteDeployment(@Param('externalId') externalId: string): Promise<void> {
+  async deleteDeployment(@Param('externalId', DnsLabelPipe) externalId: string): Promise<void> {
     await this.deployer.deleteDeployment(externalId);
   }
 
   @Get('deployments/:externalId/status')
   @ApiOkResponse({ type: DeploymentStatusDto })
-  getDeploymentStatus(@Param('externalId') externalId: string): Promise<DeploymentStatus> {
+  getDeploymentStatus(@Param('externalId', DnsLabelPipe) externalId: string): Promise<DeploymentStatus> {
     return this.deployer.status(externalId);
   }
 
   @Get('deployments/:externalId/url-ready')
   @ApiOkResponse({ type: UrlReadyDto })
-  getUrlReady(@Param('externalId') externalId: string): Promise<UrlReady> {
+  getUrlReady(@Param('externalId', DnsLabelPipe) externalId: string): Promise<UrlReady> {
     return this.deployer.urlReady(externalId);
   }
 
@@ -82,7 +83,7 @@ export class DeployerController {
   @ApiProduces('text/plain')
   @ApiOkResponse({ schema: { type: 'string' }, description: 'The log of the deployment’s pod' })
   async getLogs(
-    @Param('externalId') externalId: string,
+    @Param('externalId', DnsLabelPipe) externalId: string,
     @Query() query: LogQueryDto,
     @Res() res: Response,
   ): Promise<void> {

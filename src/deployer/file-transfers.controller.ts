@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiParam, ApiTags } f
 import { AppError, CommonErrorCode } from '../infra/errors/app-error';
 import type { FileTransferInfo, TransferDirection } from './contract';
 import { DeployerAuthGuard } from './deployer-auth.guard';
+import { DnsLabelPipe } from './dto/validators';
 import { FileTransferInfoDto, FileTransferRequestDto } from './dto/file-transfer.dto';
 import { FileTransfersService } from './file-transfers.service';
 
@@ -19,7 +20,7 @@ export class FileTransfersController {
   @ApiParam({ name: 'direction', enum: DIRECTIONS })
   @ApiCreatedResponse({ type: FileTransferInfoDto })
   startFileTransfer(
-    @Param('externalId') externalId: string,
+    @Param('externalId', DnsLabelPipe) externalId: string,
     @Param('direction') direction: string,
     @Body() body: FileTransferRequestDto,
   ): Promise<FileTransferInfo> {
@@ -35,8 +36,8 @@ export class FileTransfersController {
   @Get(':id')
   @ApiOkResponse({ type: FileTransferInfoDto })
   getFileTransfer(
-    @Param('externalId') externalId: string,
-    @Param('id') id: string,
+    @Param('externalId', DnsLabelPipe) externalId: string,
+    @Param('id', DnsLabelPipe) id: string,
   ): Promise<FileTransferInfo> {
     return this.transfers.getTransfer(externalId, id);
   }

@@ -90,7 +90,7 @@ interface PodSpec {
 
 function podSpecOf(manifest: Manifest): { spec: PodSpec; at: string } | undefined {
   if (manifest.kind === 'Pod') {
-    return { spec: (manifest.spec ?? {}), at: 'spec' };
+    return { spec: manifest.spec ?? {}, at: 'spec' };
   }
   if (manifest.kind === 'Deployment' || manifest.kind === 'Job') {
     const template = (manifest.spec as { template?: { spec?: PodSpec } } | undefined)?.template;

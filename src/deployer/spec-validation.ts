@@ -1,7 +1,7 @@
 import { AppError, type FieldProblem } from '../infra/errors/app-error';
 import { APPLY_ORDER, SPEC_VERSION, type DeploymentSpec } from './contract';
 import { DeployerErrorCode } from './deployer.errors';
-import { DNS_LABEL } from './dto/validators';
+import { DNS_LABEL, DNS_SUBDOMAIN } from './dto/validators';
 
 const LIST_FIELDS = new Set(['config_maps', 'persistent_volumes', 'persistent_volume_claims']);
 
@@ -19,6 +19,8 @@ function manifestProblems(value: unknown, field: string): FieldProblem[] {
   }
   if (!isObject(value.metadata) || typeof value.metadata.name !== 'string' || value.metadata.name === '') {
     problems.push('metadata.name is required');
+  } else if (!DNS_SUBDOMAIN.test(value.metadata.name)) {
+    problems.push('metadata.name must be a DNS-1123 subdomain (lower case, digits, - and .)');
   }
   return problems.length > 0 ? [{ field, problems }] : [];
 }

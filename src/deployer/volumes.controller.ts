@@ -9,6 +9,7 @@ import {
 import type { Response } from 'express';
 import type { SnapshotInfo, VolumeInfo } from './contract';
 import { DeployerAuthGuard } from './deployer-auth.guard';
+import { DnsLabelPipe } from './dto/validators';
 import { SnapshotInfoDto, SnapshotRequestDto, VolumeInfoDto, VolumeRequestDto } from './dto/volume.dto';
 import { VolumesService } from './volumes.service';
 
@@ -39,14 +40,20 @@ export class VolumesController {
 
   @Get('volumes/:name')
   @ApiOkResponse({ type: VolumeInfoDto })
-  getVolume(@Param('name') name: string, @Query('namespace') namespace?: string): Promise<VolumeInfo> {
+  getVolume(
+    @Param('name', DnsLabelPipe) name: string,
+    @Query('namespace') namespace?: string,
+  ): Promise<VolumeInfo> {
     return this.volumes.getVolume(name, namespace);
   }
 
   @Delete('volumes/:name')
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Deleted, or did not exist; 409 while a pod mounts it' })
-  deleteVolume(@Param('name') name: string, @Query('namespace') namespace?: string): Promise<void> {
+  deleteVolume(
+    @Param('name', DnsLabelPipe) name: string,
+    @Query('namespace') namespace?: string,
+  ): Promise<void> {
     return this.volumes.deleteVolume(name, namespace);
   }
 
@@ -72,14 +79,20 @@ export class VolumesController {
 
   @Get('snapshots/:name')
   @ApiOkResponse({ type: SnapshotInfoDto })
-  getSnapshot(@Param('name') name: string, @Query('namespace') namespace?: string): Promise<SnapshotInfo> {
+  getSnapshot(
+    @Param('name', DnsLabelPipe) name: string,
+    @Query('namespace') namespace?: string,
+  ): Promise<SnapshotInfo> {
     return this.volumes.getSnapshot(name, namespace);
   }
 
   @Delete('snapshots/:name')
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Deleted, or did not exist' })
-  deleteSnapshot(@Param('name') name: string, @Query('namespace') namespace?: string): Promise<void> {
+  deleteSnapshot(
+    @Param('name', DnsLabelPipe) name: string,
+    @Query('namespace') namespace?: string,
+  ): Promise<void> {
     return this.volumes.deleteSnapshot(name, namespace);
   }
 }

@@ -431,6 +431,29 @@ describe('deployer against a simulated cluster', () => {
     await k.core.readNamespacedConfigMap({ namespace: NAMESPACE, name: 'res-own-keys' });
   });
 
+  it('answers 400 to ids and names that are not DNS labels, in paths and in specs', async () => {
+    for (const path of [
+      '/api/v1/deployments/a%20b/status',
+      '/api/v1/deployments/%2E%2E/logs',
+      '/api/v1/deployments/Res-A/url-ready',
+      '/api/v1/volumes/%2E%2E',
+      '/api/v1/snapshots/a%2Fb',
+    ]) {
+      const res = await authed(api().get(path));
+      expect([path, res.status, res.body.code]).toEqual([path, 400, 'validation_failed']);
+    }
+    await authed(api().delete('/api/v1/volumes/%2E%2E')).expect(400);
+    const spec = reservationSpec('res-names');
+    spec.config_maps![0].metadata.name = '..';
+    const res = await authed(api().post('/api/v1/deployments')).send(spec).expect(400);
+    expect(res.body.fields).toEqual([
+      {
+        field: 'config_maps[0]',
+        problems: ['metadata.name must be a DNS-1123 subdomain (lower case, digits, - and .)'],
+      },
+    ]);
+  });
+
   it('answers 400 with the offending fields for a malformed spec', async () => {
     const res = await authed(api().post('/api/v1/deployments'))
       .send({ metadata: { external_id: 'Not Valid', spec_version: 99 }, surprise: 1 })
@@ -470,11 +493,11 @@ describe('deployer against a simulated cluster', () => {
 
   it('does not start the workload when something it needs was rejected', async () => {
     const broken = reservationSpec('res-e');
-    broken.config_maps![0].metadata.name = 'Not_A_Valid_Name';
+    (broken.service!.spec as { ports: unknown[] }).ports = [{ name: 'ssh', port: 'twenty-two' }];
     const res = await authed(api().post('/api/v1/deployments')).send(broken).expect(422);
     expect(res.body).toMatchObject({
       code: 'kube_rejected',
-      details: { failed_object: { field: 'config_maps[0]', kind: 'ConfigMap', name: 'Not_A_Valid_Name' } },
+      details: { failed_object: { field: 'service', kind: 'Service', name: 'res-e' } },
     });
     expect(res.body.details.applied.map((o: { kind: string }) => o.kind)).not.toContain('Deployment');
     const deployments = await k.apps.listNamespacedDeployment({

@@ -1,4 +1,6 @@
+import { Injectable, type ArgumentMetadata, type PipeTransform } from '@nestjs/common';
 import { registerDecorator, type ValidationOptions } from 'class-validator';
+import { AppError, CommonErrorCode } from '../../infra/errors/app-error';
 
 export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
@@ -25,4 +27,32 @@ export function IsLabelMap(options?: ValidationOptions): PropertyDecorator {
       options: { message: '$property must map Kubernetes label keys to label values', ...options },
       validator: { validate: isLabelMap },
     });
+}
+
+/** A name as Kubernetes takes it for most objects (DNS-1123 subdomain). */
+export const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/**
+ * Path parameters that name Kubernetes objects: a DNS-1123 label or 400. Without it `..` or `a/b`
+ * would reach URL paths and label selectors.
+ */
+@Injectable()
+export class DnsLabelPipe implements PipeTransform<string, string> {
+  transform(value: string, metadata: ArgumentMetadata): string {
+    if (!DNS_LABEL.test(value)) {
+      throw new AppError(
+        CommonErrorCode.ValidationFailed,
+        `${metadata.data ?? 'parameter'} is not a valid name`,
+        {
+          fields: [
+            {
+              field: metadata.data ?? 'parameter',
+              problems: ['must be a DNS-1123 label (lower case, digits, -; at most 63)'],
+            },
+          ],
+        },
+      );
+    }
+    return value;
+  }
 }
