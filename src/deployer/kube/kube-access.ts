@@ -20,6 +20,29 @@ export interface KubeAccess {
   close(): Promise<void>;
 }
 
+/**
+ * Loads a kubeconfig, failing with the first line of the parser's message only: YAML errors go on
+ * to quote the text around the error, which is where tokens and keys are.
+ */
+export function loadKubeconfig(source: string, load: (kc: KubeConfig) => void): KubeConfig {
+  const kc = new KubeConfig();
+  let failure: string | undefined;
+  try {
+    load(kc);
+  } catch (error) {
+    failure = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+  }
+  if (failure !== undefined) {
+    throw new Error(
+      `${source.charAt(0).toUpperCase()}${source.slice(1)} does not hold a kubeconfig: ${failure}`,
+    );
+  }
+  if (!kc.getCurrentCluster()) {
+    throw new Error(`The kubeconfig in ${source} has no current context with a cluster`);
+  }
+  return kc;
+}
+
 export function kubeConfigForServer(server: string): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromOptions({
@@ -38,14 +61,17 @@ export async function resolveKubeAccess(
 ): Promise<KubeAccess> {
   const none = () => Promise.resolve();
   if (config.ODC_KUBECONFIG_BASE64) {
-    const kc = new KubeConfig();
-    kc.loadFromString(Buffer.from(config.ODC_KUBECONFIG_BASE64, 'base64').toString('utf8'));
-    return { kubeConfig: kc, source: 'ODC_KUBECONFIG_BASE64', close: none };
+    const text = Buffer.from(config.ODC_KUBECONFIG_BASE64, 'base64').toString('utf8');
+    return {
+      kubeConfig: loadKubeconfig('ODC_KUBECONFIG_BASE64', (kc) => kc.loadFromString(text)),
+      source: 'ODC_KUBECONFIG_BASE64',
+      close: none,
+    };
   }
   if (config.KUBECONFIG) {
-    const kc = new KubeConfig();
-    kc.loadFromFile(config.KUBECONFIG);
-    return { kubeConfig: kc, source: 'KUBECONFIG', close: none };
+    const file = config.KUBECONFIG;
+    const kubeConfig = loadKubeconfig(`the KUBECONFIG file ${file}`, (kc) => kc.loadFromFile(file));
+    return { kubeConfig, source: 'KUBECONFIG', close: none };
   }
   if (existsSync(SERVICE_ACCOUNT_TOKEN)) {
     const kc = new KubeConfig();

@@ -3,7 +3,7 @@ import { loadLambdaConfig } from './deployer-lambda';
 
 describe('loadLambdaConfig', () => {
   it('runs the deployer alone, in production, with no database to configure', () => {
-    const config = loadLambdaConfig({ ODC_DEPLOYER_TOKEN: 'secret-token' });
+    const config = loadLambdaConfig({ ODC_DEPLOYER_TOKEN: 'secret-token-0123456789' });
     expect([...config.roles]).toEqual(['deployer']);
     expect(config.NODE_ENV).toBe('production');
     expect(config.deployerSimulator).toBe(false);
@@ -12,7 +12,7 @@ describe('loadLambdaConfig', () => {
 
   it('refuses other roles, client-certificate settings, and a missing bearer token, all at once', () => {
     const attempt = () =>
-      loadLambdaConfig({ ODC_ROLES: 'coordinator,deployer', ODC_DEPLOYER_ALLOWED_CLIENT_CNS: 'coordinator' });
+      loadLambdaConfig({ ODC_ROLES: 'coordinator,deployer', ODC_DEPLOYER_CLIENT_CA: '/tls/ca.crt' });
     expect(attempt).toThrow(ConfigError);
     let problems: string[] = [];
     try {
@@ -32,8 +32,8 @@ describe('loadLambdaConfig', () => {
   });
 
   it('reports invalid variables as the long-running process does', () => {
-    expect(() => loadLambdaConfig({ ODC_DEPLOYER_TOKEN: 'secret-token', ODC_LOG_LEVEL: 'loud' })).toThrow(
-      /ODC_LOG_LEVEL/,
-    );
+    expect(() =>
+      loadLambdaConfig({ ODC_DEPLOYER_TOKEN: 'secret-token-0123456789', ODC_LOG_LEVEL: 'loud' }),
+    ).toThrow(/ODC_LOG_LEVEL/);
   });
 });

@@ -12,7 +12,7 @@ import { Hash } from '@smithy/hash-node';
 import { SignatureV4, type SignatureV4Init } from '@smithy/signature-v4';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../../infra/config/env';
-import { resolveKubeAccess, type KubeAccess } from '../kube/kube-access';
+import { loadKubeconfig, resolveKubeAccess, type KubeAccess } from '../kube/kube-access';
 
 export interface LambdaKubeAccess extends Omit<KubeAccess, 'source'> {
   source: KubeAccess['source'] | 'KUBECONFIG_SECRET' | 'ODC_EKS_CLUSTER_NAME';
@@ -38,21 +38,7 @@ export function parseKubeconfigSecret(text: string, secretId: string): KubeConfi
   const yaml = /^[A-Za-z0-9+/=\s]+$/.test(trimmed)
     ? Buffer.from(trimmed, 'base64').toString('utf8')
     : trimmed;
-  const kc = new KubeConfig();
-  let failure: string | undefined;
-  try {
-    kc.loadFromString(yaml);
-  } catch (error) {
-    // Its first line only, and not as a `cause`: YAML errors go on to quote the (secret) text.
-    failure = (error instanceof Error ? error.message : String(error)).split('\n')[0];
-  }
-  if (failure !== undefined) {
-    throw new Error(`Secret ${secretId} does not hold a kubeconfig (YAML, or base64 of it): ${failure}`);
-  }
-  if (!kc.getCurrentCluster()) {
-    throw new Error(`The kubeconfig in secret ${secretId} has no current context with a cluster`);
-  }
-  return kc;
+  return loadKubeconfig(`secret ${secretId}`, (kc) => kc.loadFromString(yaml));
 }
 
 async function kubeConfigFromSecret(secretId: string, region: string | undefined): Promise<KubeConfig> {

@@ -50,6 +50,15 @@ describe('loadConfig', () => {
     );
   });
 
+  it('refuses deployer guards that would not guard: a short token, client names without a client CA', () => {
+    expect(problemsOf({ ODC_DEPLOYER_TOKEN: 'short' })).toEqual([
+      'ODC_DEPLOYER_TOKEN: ODC_DEPLOYER_TOKEN must be at least 16 characters (it guards pod creation) (got ***)',
+    ]);
+    expect(problemsOf({ ODC_DEPLOYER_ALLOWED_CLIENT_CNS: 'odc-coordinator' })).toEqual([
+      expect.stringMatching(/^ODC_DEPLOYER_ALLOWED_CLIENT_CNS: .*needs ODC_DEPLOYER_CLIENT_CA/),
+    ]);
+  });
+
   it('does not require a database for a deployer-only replica, even in production', () => {
     expect(loadConfig({ NODE_ENV: 'production', ODC_ROLES: 'deployer' }).DATABASE_URL).toBeUndefined();
   });

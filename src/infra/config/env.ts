@@ -5,6 +5,7 @@ import { parseEnv } from 'node:util';
 import { plainToInstance, Transform } from 'class-transformer';
 import {
   IsBoolean,
+  IsEmpty,
   IsIn,
   IsInt,
   IsNumber,
@@ -13,6 +14,7 @@ import {
   Matches,
   Max,
   Min,
+  MinLength,
   getMetadataStorage,
   registerDecorator,
   ValidateIf,
@@ -210,6 +212,7 @@ export class AppConfig {
   @Transform(emptyToUndefined)
   @IsOptional()
   @IsString()
+  @MinLength(16, { message: 'ODC_DEPLOYER_TOKEN must be at least 16 characters (it guards pod creation)' })
   ODC_DEPLOYER_TOKEN?: string;
 
   @Transform(toBoolean)
@@ -240,6 +243,13 @@ export class AppConfig {
 
   /** Client certificate common names accepted (comma list); empty: any certificate the CA signed. */
   @IsString()
+  @ValidateIf(
+    (env: AppConfig) =>
+      env.ODC_DEPLOYER_ALLOWED_CLIENT_CNS !== '' && env.ODC_DEPLOYER_CLIENT_CA === undefined,
+  )
+  @IsEmpty({
+    message: 'ODC_DEPLOYER_ALLOWED_CLIENT_CNS needs ODC_DEPLOYER_CLIENT_CA (it filters client certificates)',
+  })
   ODC_DEPLOYER_ALLOWED_CLIENT_CNS = '';
 
   @Secret()
