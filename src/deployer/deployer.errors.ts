@@ -8,6 +8,8 @@ export enum DeployerErrorCode {
   NoVolume = 'no_volume',
   KubeRejected = 'kube_rejected',
   KubeUnavailable = 'kube_unavailable',
+  /** The deployer's own Kubernetes credentials may not do what was asked (RBAC): an operator's fix. */
+  KubeForbidden = 'kube_forbidden',
 }
 
 export type DeployerErrorDetails = {

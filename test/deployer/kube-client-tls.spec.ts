@@ -47,6 +47,9 @@ describe('KubeClient over TLS with a client certificate and a token', () => {
               ],
             }),
           );
+        } else if (req.url === '/api/v1/namespaces/gpu-dev/configmaps/proxied') {
+          res.setHeader('content-type', 'text/html');
+          res.end('<html>a proxy says hello</html>');
         } else if (req.method === 'GET' && req.url === '/api/v1/namespaces/gpu-dev/configmaps/present') {
           res.end(JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'present' } }));
         } else if (req.method === 'PATCH') {
@@ -116,6 +119,37 @@ describe('KubeClient over TLS with a client certificate and a token', () => {
       expect(call.clientCn).toBe('odc-deployer');
     }
     expect(objectCalls[2].contentType).toBe('application/apply-patch+yaml');
+  });
+
+  it('types a 2xx answer that is not JSON (a proxy in the way) as unavailable', async () => {
+    const failure = await kube
+      .read({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'proxied', namespace: 'gpu-dev' } })
+      .catch((error: unknown) => error);
+    expect(failure).toMatchObject({ kind: 'unavailable', message: expect.stringContaining('not JSON') });
+  });
+
+  it('takes one rate-limit token per call (discovery is cached and free)', async () => {
+    const limited = new KubeClient(kube.kubeConfig, { qps: 1, burst: 3 });
+    try {
+      const started = performance.now();
+      for (let i = 0; i < 3; i += 1) {
+        await limited.read({
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: 'present', namespace: 'gpu-dev' },
+        });
+      }
+      expect(performance.now() - started).toBeLessThan(500); // a second token each would wait ~3 s
+      const fourth = performance.now();
+      await limited.read({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'present', namespace: 'gpu-dev' },
+      });
+      expect(performance.now() - fourth).toBeGreaterThan(500); // the burst is spent: 1 per second
+    } finally {
+      await limited.close();
+    }
   });
 
   it('says when the cluster does not serve a kind (its group missing, or the kind missing from it)', async () => {

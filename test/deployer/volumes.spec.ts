@@ -17,7 +17,7 @@ describe('deployer volumes and snapshots against a simulated cluster', () => {
   beforeAll(async () => {
     deployer = await startDeployer({
       cluster: { nodePools: [h100Pool(1)] },
-      env: { ODC_DEPLOYER_MAX_VOLUME_SIZE: '2Ti' },
+      env: { ODC_DEPLOYER_MAX_VOLUME_SIZE: '2Ti', ODC_DEPLOYER_NAMESPACES: `${NAMESPACE},not-created-yet` },
     });
     k = deployer.k;
   });
@@ -169,6 +169,16 @@ describe('deployer volumes and snapshots against a simulated cluster', () => {
     expect(res.body.code).toBe('POLICY_VIOLATION');
     expect(res.body.details.violations.map((v: { path: string }) => v.path)).toEqual([path]);
     expect(await claimNames()).not.toContain(body.name);
+  });
+
+  it('reports what Kubernetes refuses as 422 kube_rejected (an allowed namespace that does not exist)', async () => {
+    const res = await authed(api().post('/api/v1/volumes'))
+      .send({ name: 'nowhere', size: '1Gi', namespace: 'not-created-yet' })
+      .expect(422);
+    expect(res.body).toMatchObject({
+      code: 'kube_rejected',
+      message: expect.stringContaining('not-created-yet'),
+    });
   });
 
   it('answers malformed requests with 400 naming the fields', async () => {

@@ -138,7 +138,7 @@ export class KubeClient {
    * answer's status (201 when the apply created it) it tells created, configured and unchanged apart.
    */
   async apply(manifest: Manifest, before: KubernetesObject | undefined): Promise<AppliedObject> {
-    const path = await this.kube(() => this.objects.pathOf(manifest));
+    const path = await this.pathOf(manifest);
     const { status, body } = await this.send('PATCH', `${path}?fieldManager=${FIELD_MANAGER}&force=true`, {
       body: JSON.stringify(manifest),
       contentType: 'application/apply-patch+yaml',
@@ -160,7 +160,7 @@ export class KubeClient {
   }
 
   async read(ref: Pick<Manifest, 'apiVersion' | 'kind' | 'metadata'>): Promise<KubernetesObject | undefined> {
-    const path = await this.kube(() => this.objects.pathOf(ref));
+    const path = await this.pathOf(ref);
     try {
       return (await this.send('GET', path)).body as KubernetesObject;
     } catch (error) {
@@ -168,6 +168,18 @@ export class KubeClient {
         return undefined;
       }
       throw error;
+    }
+  }
+
+  /**
+   * An object's REST path. Discovery is cached by client-node, so this takes no rate-limit token:
+   * only the read or apply that follows does.
+   */
+  private async pathOf(ref: Pick<Manifest, 'apiVersion' | 'kind' | 'metadata'>): Promise<string> {
+    try {
+      return await this.objects.pathOf(ref);
+    } catch (error) {
+      throw toKubeError(error);
     }
   }
 
@@ -204,7 +216,16 @@ export class KubeClient {
     if (response.statusCode < 200 || response.statusCode > 299) {
       throw fromStatus(response.statusCode, text);
     }
-    return { status: response.statusCode, body: JSON.parse(text) as unknown };
+    try {
+      return { status: response.statusCode, body: JSON.parse(text) as unknown };
+    } catch {
+      // e.g. a proxy's HTML page in front of the API server
+      throw new KubeError(
+        'unavailable',
+        502,
+        `Kubernetes answered ${response.statusCode} with a body that is not JSON`,
+      );
+    }
   }
 
   /** One connection pool per cluster, with the kubeconfig's CA, client certificate and TLS settings. */

@@ -1,32 +1,39 @@
-import { AppError } from '../../infra/errors/app-error';
+import { AppError, CommonErrorCode, type ErrorCode } from '../../infra/errors/app-error';
 import type { AppliedObject, Manifest } from '../contract';
 import { DeployerErrorCode } from '../deployer.errors';
-import { KubeError } from './kube-client';
-
-const refusedByKubernetes = (error: KubeError) => error.kind === 'invalid' || error.kind === 'bad_request';
+import { KubeError, type KubeErrorKind } from './kube-client';
 
 /**
- * A Kubernetes failure on a read or a delete: 422 when Kubernetes refused what was asked (e.g. a
- * kind this cluster does not serve), else the cluster's problem, 502; with its reason either way.
+ * What the caller should make of a Kubernetes failure: Kubernetes refused what was asked (an
+ * invalid object, a namespace or kind the cluster lacks: change the request, 422); it conflicts
+ * with the cluster's state (409); the deployer's credentials may not do it (an operator's problem,
+ * 502 kube_forbidden); the cluster cannot be reached or failed (502 kube_unavailable, retry).
  */
+const CODE_BY_KIND: Record<KubeErrorKind, ErrorCode> = {
+  bad_request: DeployerErrorCode.KubeRejected,
+  invalid: DeployerErrorCode.KubeRejected,
+  not_found: DeployerErrorCode.KubeRejected,
+  conflict: CommonErrorCode.Conflict,
+  unauthorized: DeployerErrorCode.KubeForbidden,
+  forbidden: DeployerErrorCode.KubeForbidden,
+  unavailable: DeployerErrorCode.KubeUnavailable,
+};
+
+/** A Kubernetes failure on a read, a list or a delete, reported with its code and reason. */
 export async function reportKubeFailures<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
     if (error instanceof KubeError) {
-      throw new AppError(
-        refusedByKubernetes(error) ? DeployerErrorCode.KubeRejected : DeployerErrorCode.KubeUnavailable,
-        `Kubernetes: ${error.message}`,
-        { causes: error.causes },
-      );
+      throw new AppError(CODE_BY_KIND[error.kind], `Kubernetes: ${error.message}`, { causes: error.causes });
     }
     throw error;
   }
 }
 
 /**
- * An apply that failed: 422 when Kubernetes refused the object (the caller must change it), 502
- * when it could not be reached; the answer names the object and what was applied before it.
+ * An apply that failed, with the code above; the answer names the object and what was applied
+ * before it (a retry completes the rest).
  */
 export function applyFailure(
   field: string,
@@ -36,9 +43,7 @@ export function applyFailure(
 ): AppError {
   const kubeError = error instanceof KubeError ? error : undefined;
   return new AppError(
-    kubeError && refusedByKubernetes(kubeError)
-      ? DeployerErrorCode.KubeRejected
-      : DeployerErrorCode.KubeUnavailable,
+    kubeError ? CODE_BY_KIND[kubeError.kind] : DeployerErrorCode.KubeUnavailable,
     `Applying ${field} (${manifest.kind} ${manifest.metadata.name}) failed: ${error instanceof Error ? error.message : String(error)}`,
     {
       failed_object: { field, kind: manifest.kind, name: manifest.metadata.name },

@@ -76,6 +76,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case DeployerErrorCode.NoVolume:
       return 422;
     case DeployerErrorCode.KubeUnavailable:
+    case DeployerErrorCode.KubeForbidden:
       return 502;
     default:
       return assertUnreachable(code);
