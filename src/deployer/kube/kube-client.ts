@@ -11,7 +11,8 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import type https from 'node:https';
-import { Agent, request, type Dispatcher } from 'undici';
+import { createHash } from 'node:crypto';
+import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
 import { sameJson } from '../../infra/kubernetes/json-equal';
 import { TokenBucket } from './token-bucket';
 import { FIELD_MANAGER, type AppliedObject, type LogOptions, type Manifest } from '../contract';
@@ -119,7 +120,7 @@ export class KubeClient {
   private readonly versionApi: VersionApi;
   private readonly bucket: TokenBucket;
   private readonly server: string;
-  private dispatcher?: Agent;
+  private dispatcher?: { fingerprint: string; pool: Dispatcher };
 
   constructor(
     readonly kubeConfig: KubeConfig,
@@ -228,24 +229,34 @@ export class KubeClient {
     }
   }
 
-  /** One connection pool per cluster, with the kubeconfig's CA, client certificate and TLS settings. */
-  private dispatcherFor(options: https.RequestOptions): Agent {
-    this.dispatcher ??= new Agent({
-      connect: {
-        ...(options.ca ? { ca: options.ca } : {}),
-        ...(options.cert ? { cert: options.cert } : {}),
-        ...(options.key ? { key: options.key } : {}),
-        ...(options.rejectUnauthorized !== undefined
-          ? { rejectUnauthorized: options.rejectUnauthorized }
-          : {}),
-        ...(options.servername ? { servername: options.servername } : {}),
-      },
-    });
-    return this.dispatcher;
+  /**
+   * One connection pool per cluster with the kubeconfig's CA, client certificate and TLS settings,
+   * through its proxy-url when it has one. Renewed when the TLS material changes (a rotated client
+   * certificate), so a long-running deployer never keeps an old one.
+   */
+  private dispatcherFor(options: https.RequestOptions): Dispatcher {
+    const tls = {
+      ...(options.ca ? { ca: options.ca } : {}),
+      ...(options.cert ? { cert: options.cert } : {}),
+      ...(options.key ? { key: options.key } : {}),
+      ...(options.rejectUnauthorized !== undefined ? { rejectUnauthorized: options.rejectUnauthorized } : {}),
+      ...(options.servername ? { servername: options.servername } : {}),
+    };
+    const fingerprint = createHash('sha256').update(JSON.stringify(tls)).digest('hex');
+    if (!this.dispatcher || this.dispatcher.fingerprint !== fingerprint) {
+      const previous = this.dispatcher?.pool;
+      const proxy = this.kubeConfig.getCurrentCluster()?.proxyUrl;
+      this.dispatcher = {
+        fingerprint,
+        pool: proxy ? new ProxyAgent({ uri: proxy, requestTls: tls }) : new Agent({ connect: tls }),
+      };
+      void previous?.close(); // in-flight requests finish on it
+    }
+    return this.dispatcher.pool;
   }
 
   async close(): Promise<void> {
-    await this.dispatcher?.close();
+    await this.dispatcher?.pool.close();
   }
 
   /** One list call; without a namespace, a namespaced kind is listed across all namespaces. */
