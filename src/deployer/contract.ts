@@ -53,7 +53,8 @@ export interface AppliedObject {
   kind: string;
   name: string;
   namespace?: string;
-  action: 'created' | 'configured' | 'unchanged';
+  /** `pruned`: an object of an earlier spec of this deployment that this one no longer has, deleted. */
+  action: 'created' | 'configured' | 'unchanged' | 'pruned';
 }
 
 export interface ApplyResult {

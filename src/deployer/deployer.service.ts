@@ -15,6 +15,7 @@ import {
   type DeploymentSpec,
   type DeploymentStatus,
   type LogOptions,
+  type Manifest,
   type PodSummary,
   type UrlReady,
 } from './contract';
@@ -115,10 +116,48 @@ export class DeployerService implements OnApplicationShutdown {
         throw applyFailure(field, manifest, (results[failed] as PromiseRejectedResult).reason, objects);
       }
     }
+    if (planned.some(({ before: current }) => current !== undefined)) {
+      objects.push(...(await reportKubeFailures(() => this.pruneLeftovers(externalId, manifests))));
+    }
     return {
       created: objects.some((o) => o.action === 'created'),
       result: { external_id: externalId, objects },
     };
+  }
+
+  /**
+   * A spec is the whole deployment: what an earlier spec of it had and this one has not (the
+   * Ingress once Jupyter is off, the Pod after a switch to a Deployment) goes. Persistent disks,
+   * file transfers and pods a controller owns are not the spec's to prune. Only looked for when the
+   * deployment existed before (a first apply has nothing to prune).
+   */
+  private async pruneLeftovers(
+    externalId: string,
+    manifests: { manifest: Manifest }[],
+  ): Promise<AppliedObject[]> {
+    const key = (kind: string | undefined, namespace: string | undefined, name: string | undefined) =>
+      `${kind}/${namespace ?? ''}/${name}`;
+    const wanted = new Set(
+      manifests.map(({ manifest }) =>
+        key(manifest.kind, manifest.metadata.namespace, manifest.metadata.name),
+      ),
+    );
+    const selector = `${LABELS.externalId}=${externalId},${LABELS.managedBy}=${MANAGED_BY},!${LABELS.persistentDisk}`;
+    const leftovers = (await this.listManaged(selector)).filter(
+      (object) =>
+        object.kind !== 'Job' &&
+        !object.metadata?.ownerReferences?.some((owner) => owner.controller) &&
+        !wanted.has(key(object.kind, object.metadata?.namespace, object.metadata?.name)),
+    );
+    for (const object of leftovers) {
+      await this.kube.delete(object);
+    }
+    return leftovers.map((object) => ({
+      kind: object.kind ?? '',
+      name: object.metadata?.name ?? '',
+      ...(object.metadata?.namespace ? { namespace: object.metadata.namespace } : {}),
+      action: 'pruned' as const,
+    }));
   }
 
   /** Everything carrying the external id, except volumes of persistent disks (they live on). */

@@ -454,6 +454,37 @@ describe('deployer against a simulated cluster', () => {
     ]);
   });
 
+  it('prunes what an earlier spec of the deployment had and this one has not', async () => {
+    await authed(api().post('/api/v1/deployments')).send(reservationSpec('res-prune')).expect(201);
+    const withoutJupyter = reservationSpec('res-prune');
+    delete withoutJupyter.ingress;
+    const res = await authed(api().post('/api/v1/deployments')).send(withoutJupyter).expect(200);
+    expect(res.body.objects.filter((o: { action: string }) => o.action === 'pruned')).toEqual([
+      { kind: 'Ingress', name: 'res-prune', namespace: NAMESPACE, action: 'pruned' },
+    ]);
+    const ingresses = await k.objects.list('networking.k8s.io/v1', 'Ingress', NAMESPACE);
+    expect(ingresses.items.map((i) => i.metadata!.name)).not.toContain('res-prune');
+
+    // From a Deployment to a bare Pod: the Deployment (and with it its pods) goes; nothing else does.
+    const asPod = reservationSpec('res-prune');
+    delete asPod.ingress;
+    const template = (asPod.deployment!.spec as { template: { spec: Record<string, unknown> } }).template;
+    asPod.pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'res-prune-pod', namespace: NAMESPACE },
+      spec: template.spec,
+    };
+    delete asPod.deployment;
+    const switched = await authed(api().post('/api/v1/deployments')).send(asPod).expect(201);
+    expect(
+      switched.body.objects
+        .filter((o: { action: string }) => o.action !== 'unchanged')
+        .map((o: { kind: string; action: string }) => `${o.kind}:${o.action}`),
+    ).toEqual(['Pod:created', 'Deployment:pruned']);
+    await authed(api().delete('/api/v1/deployments/res-prune')).expect(204);
+  });
+
   it('answers 400 with the offending fields for a malformed spec', async () => {
     const res = await authed(api().post('/api/v1/deployments'))
       .send({ metadata: { external_id: 'Not Valid', spec_version: 99 }, surprise: 1 })

@@ -52,7 +52,7 @@ export class AppliedObjectDto implements AppliedObject {
   @ApiProperty() kind!: string;
   @ApiProperty() name!: string;
   @ApiPropertyOptional() namespace?: string;
-  @ApiProperty({ enum: ['created', 'configured', 'unchanged'] }) action!: AppliedObject['action'];
+  @ApiProperty({ enum: ['created', 'configured', 'unchanged', 'pruned'] }) action!: AppliedObject['action'];
 }
 
 export class ApplyResultDto implements ApplyResult {
