@@ -180,37 +180,41 @@ export class DeployerService implements OnApplicationShutdown {
   }
 
   private async readStatus(externalId: string): Promise<DeploymentStatus> {
-    const selector = `${LABELS.externalId}=${externalId}`;
-    const [deployments, pods, events] = await Promise.all([
-      this.listIn('apps/v1', 'Deployment', selector),
-      this.listIn('v1', 'Pod', selector) as Promise<Pod[]>,
-      Promise.all(this.namespaces.map((ns) => this.kube.listEvents(ns))).then((lists) => lists.flat()),
-    ]);
-    return statusFrom(externalId, deployments, pods, events);
+    const objects = await this.workloadObjects(`${LABELS.externalId}=${externalId}`);
+    return statusFrom(externalId, objects);
   }
 
   async listDeployments(): Promise<DeploymentStatus[]> {
     return reportKubeFailures(async () => {
-      const managed = `${LABELS.managedBy}=${MANAGED_BY}`;
-      const [deployments, pods, events] = await Promise.all([
-        this.listIn('apps/v1', 'Deployment', managed),
-        this.listIn('v1', 'Pod', managed) as Promise<Pod[]>,
-        Promise.all(this.namespaces.map((ns) => this.kube.listEvents(ns))).then((lists) => lists.flat()),
-      ]);
+      const objects = await this.workloadObjects(`${LABELS.managedBy}=${MANAGED_BY}`);
+      const idOf = (o: KubernetesObject) => o.metadata?.labels?.[LABELS.externalId];
       const ids = new Set(
-        [...deployments, ...pods]
-          .map((o) => o.metadata?.labels?.[LABELS.externalId])
-          .filter((id): id is string => Boolean(id)),
+        [...objects.deployments, ...objects.pods].map(idOf).filter((id): id is string => Boolean(id)),
       );
       return [...ids].sort().map((id) =>
-        statusFrom(
-          id,
-          deployments.filter((d) => d.metadata?.labels?.[LABELS.externalId] === id),
-          pods.filter((p) => p.metadata?.labels?.[LABELS.externalId] === id),
-          events,
-        ),
+        statusFrom(id, {
+          deployments: objects.deployments.filter((d) => idOf(d) === id),
+          replicaSets: objects.replicaSets.filter((r) => idOf(r) === id),
+          pods: objects.pods.filter((p) => idOf(p) === id),
+          events: objects.events,
+        }),
       );
     });
+  }
+
+  /**
+   * What status is made of, one list call per kind and namespace whatever the number of
+   * deployments: their Deployments, ReplicaSets (a pod that cannot even be created is a ReplicaSet
+   * event), pods, and the namespaces' events.
+   */
+  private async workloadObjects(selector: string): Promise<WorkloadObjects> {
+    const [deployments, replicaSets, pods, events] = await Promise.all([
+      this.listIn('apps/v1', 'Deployment', selector),
+      this.listIn('apps/v1', 'ReplicaSet', selector),
+      this.listIn('v1', 'Pod', selector) as Promise<Pod[]>,
+      Promise.all(this.namespaces.map((ns) => this.kube.listEvents(ns))).then((lists) => lists.flat()),
+    ]);
+    return { deployments, replicaSets, pods, events };
   }
 
   /** Nodes with their GPUs (type from the configured label, allocatable, requested) and totals per type. */
@@ -356,13 +360,26 @@ function assertOwnedBy(
 
 type KubeEvent = Awaited<ReturnType<KubeClient['listEvents']>>[number];
 
+interface WorkloadObjects {
+  deployments: KubernetesObject[];
+  replicaSets: KubernetesObject[];
+  pods: Pod[];
+  events: KubeEvent[];
+}
+
+const RECENT_WARNINGS = 10;
+
 function statusFrom(
   externalId: string,
-  deployments: KubernetesObject[],
-  pods: Pod[],
-  events: KubeEvent[],
+  { deployments, replicaSets, pods, events }: WorkloadObjects,
 ): DeploymentStatus {
-  const names = new Set([...deployments, ...pods].map((o) => o.metadata?.name));
+  const ref = (kind: string | undefined, name: string | undefined) => `${kind}/${name}`;
+  const involved = new Set([
+    ...deployments.map((d) => ref('Deployment', d.metadata?.name)),
+    ...replicaSets.map((r) => ref('ReplicaSet', r.metadata?.name)),
+    ...pods.map((p) => ref('Pod', p.metadata?.name)),
+  ]);
+  const timeOf = (e: KubeEvent) => (e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp)?.getTime() ?? 0;
   return {
     external_id: externalId,
     exists: deployments.length + pods.length > 0,
@@ -372,13 +389,14 @@ function statusFrom(
     ),
     pods: pods.map(summarizePod),
     warnings: events
-      .filter((e) => e.type === 'Warning' && names.has(e.involvedObject.name))
-      .slice(-10)
+      .filter((e) => e.type === 'Warning' && involved.has(ref(e.involvedObject.kind, e.involvedObject.name)))
+      .sort((a, b) => timeOf(a) - timeOf(b))
+      .slice(-RECENT_WARNINGS)
       .map((e) => ({
         reason: e.reason ?? '',
         message: e.message ?? '',
-        object: `${e.involvedObject.kind}/${e.involvedObject.name}`,
-        at: e.lastTimestamp?.toISOString(),
+        object: ref(e.involvedObject.kind, e.involvedObject.name),
+        ...(timeOf(e) > 0 ? { at: new Date(timeOf(e)).toISOString() } : {}),
       })),
   };
 }

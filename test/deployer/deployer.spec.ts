@@ -485,6 +485,42 @@ describe('deployer against a simulated cluster', () => {
     await authed(api().delete('/api/v1/deployments/res-prune')).expect(204);
   });
 
+  it('reports the recent warnings of the deployment’s Deployment, ReplicaSets and pods, oldest first', async () => {
+    await authed(api().post('/api/v1/deployments')).send(reservationSpec('res-warn')).expect(201);
+    const replicaSets = await eventually(
+      () =>
+        k.apps.listNamespacedReplicaSet({
+          namespace: NAMESPACE,
+          labelSelector: 'odc.dev/external-id=res-warn',
+        }),
+      (list) => list.items.length === 1,
+    );
+    const warning = (name: string, kind: string, objectName: string, at: string) =>
+      k.core.createNamespacedEvent({
+        namespace: NAMESPACE,
+        body: {
+          metadata: { name },
+          involvedObject: { kind, name: objectName, namespace: NAMESPACE },
+          type: 'Warning',
+          reason: name,
+          message: `${name} happened`,
+          lastTimestamp: new Date(at),
+        },
+      });
+    await warning('late', 'ReplicaSet', replicaSets.items[0].metadata!.name!, '2026-11-23T10:05:00Z');
+    await warning('early', 'Deployment', 'res-warn', '2026-11-23T10:00:00Z');
+    await warning('other-kind', 'Service', 'res-warn', '2026-11-23T10:01:00Z'); // not a workload of it
+    const status = await authed(api().get('/api/v1/deployments/res-warn/status')).expect(200);
+    expect(status.body.warnings.map((w: { reason: string }) => w.reason)).toEqual(['early', 'late']);
+    expect(status.body.warnings[1]).toEqual({
+      reason: 'late',
+      message: 'late happened',
+      object: `ReplicaSet/${replicaSets.items[0].metadata!.name}`,
+      at: '2026-11-23T10:05:00.000Z',
+    });
+    await authed(api().delete('/api/v1/deployments/res-warn')).expect(204);
+  });
+
   it('answers 400 with the offending fields for a malformed spec', async () => {
     const res = await authed(api().post('/api/v1/deployments'))
       .send({ metadata: { external_id: 'Not Valid', spec_version: 99 }, surprise: 1 })

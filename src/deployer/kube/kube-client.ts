@@ -306,6 +306,8 @@ export class KubeClient {
       type?: string;
       involvedObject: { name?: string; kind?: string };
       lastTimestamp?: Date;
+      eventTime?: Date;
+      firstTimestamp?: Date;
     }[]
   > {
     return (await this.kube(() => this.core.listNamespacedEvent({ namespace }))).items;
