@@ -20,7 +20,18 @@ const POD_SHAPES: [path: string, shape: Shape][] = [
     [`${list}[].resources`, 'object'],
     [`${list}[].resources.requests`, 'object'],
     [`${list}[].resources.limits`, 'object'],
+    [`${list}[].securityContext.seccompProfile`, 'object'],
+    [`${list}[].securityContext.appArmorProfile`, 'object'],
+    [`${list}[].securityContext.seLinuxOptions`, 'object'],
+    [`${list}[].securityContext.windowsOptions`, 'object'],
+    [`${list}[].ports`, 'list'],
+    [`${list}[].ports[]`, 'object'],
   ]),
+  ['securityContext', 'object'],
+  ['securityContext.seccompProfile', 'object'],
+  ['securityContext.appArmorProfile', 'object'],
+  ['securityContext.seLinuxOptions', 'object'],
+  ['securityContext.windowsOptions', 'object'],
 ];
 
 /** The same for each kind (metadata itself is checked when a spec is parsed). */

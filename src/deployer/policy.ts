@@ -64,13 +64,21 @@ const CSI_SECRET_REFS = [
 
 type Json = Record<string, unknown>;
 
+/** The security context fields Pod Security's baseline standard restricts, pod and container alike. */
+interface SecurityContext {
+  seccompProfile?: { type?: string };
+  appArmorProfile?: { type?: string };
+  seLinuxOptions?: { type?: string; user?: string; role?: string };
+  windowsOptions?: { hostProcess?: boolean };
+}
+
 interface Container {
-  securityContext?: {
+  securityContext?: SecurityContext & {
     privileged?: boolean;
     capabilities?: { add?: string[] };
-    seccompProfile?: { type?: string };
     procMount?: string;
   };
+  ports?: { hostPort?: number }[];
   resources?: { requests?: Record<string, unknown>; limits?: Record<string, unknown> };
 }
 
@@ -81,7 +89,7 @@ interface PodSpec {
   nodeName?: string;
   serviceAccountName?: string;
   serviceAccount?: string;
-  securityContext?: { seccompProfile?: { type?: string } };
+  securityContext?: SecurityContext & { sysctls?: unknown[] };
   volumes?: Json[];
   containers?: Container[];
   initContainers?: Container[];
@@ -172,6 +180,33 @@ function resourceViolations(spec: PodSpec, at: string, policy: DeployerPolicy): 
   return violations;
 }
 
+/** Unconfined profiles, custom SELinux identities and Windows host processes: each escapes isolation. */
+function securityContextViolations(context: SecurityContext | undefined, at: string): PolicyViolation[] {
+  const violations: PolicyViolation[] = [];
+  for (const profile of ['seccompProfile', 'appArmorProfile'] as const) {
+    if (context?.[profile]?.type === 'Unconfined') {
+      violations.push({ path: `${at}.${profile}`, rule: `an unconfined ${profile} is not allowed` });
+    }
+  }
+  const selinux = context?.seLinuxOptions;
+  if (selinux?.user !== undefined || selinux?.role !== undefined) {
+    violations.push({ path: `${at}.seLinuxOptions`, rule: 'custom SELinux users and roles are not allowed' });
+  }
+  if (
+    selinux?.type !== undefined &&
+    !['container_t', 'container_init_t', 'container_kvm_t'].includes(selinux.type)
+  ) {
+    violations.push({
+      path: `${at}.seLinuxOptions.type`,
+      rule: `SELinux type ${selinux.type} is not allowed`,
+    });
+  }
+  if (context?.windowsOptions?.hostProcess) {
+    violations.push({ path: `${at}.windowsOptions.hostProcess`, rule: 'host processes are not allowed' });
+  }
+  return violations;
+}
+
 function containerViolations(container: Container, at: string, policy: DeployerPolicy): PolicyViolation[] {
   const violations: PolicyViolation[] = [];
   const security = container.securityContext;
@@ -189,12 +224,12 @@ function containerViolations(container: Container, at: string, policy: DeployerP
       });
     }
   }
-  if (security?.seccompProfile?.type === 'Unconfined') {
-    violations.push({
-      path: `${at}.securityContext.seccompProfile`,
-      rule: 'an unconfined seccomp profile is not allowed',
-    });
-  }
+  violations.push(...securityContextViolations(security, `${at}.securityContext`));
+  (Array.isArray(container.ports) ? container.ports : []).forEach((port, index) => {
+    if (port?.hostPort !== undefined && port.hostPort !== 0) {
+      violations.push({ path: `${at}.ports[${index}].hostPort`, rule: 'host ports are not allowed' });
+    }
+  });
   if (security?.procMount !== undefined && security.procMount !== 'Default') {
     violations.push({
       path: `${at}.securityContext.procMount`,
@@ -245,11 +280,9 @@ function podViolations(spec: PodSpec, at: string, policy: DeployerPolicy): Polic
       });
     }
   }
-  if (spec.securityContext?.seccompProfile?.type === 'Unconfined') {
-    violations.push({
-      path: `${at}.securityContext.seccompProfile`,
-      rule: 'an unconfined seccomp profile is not allowed',
-    });
+  violations.push(...securityContextViolations(spec.securityContext, `${at}.securityContext`));
+  if (spec.securityContext?.sysctls !== undefined) {
+    violations.push({ path: `${at}.securityContext.sysctls`, rule: 'sysctls are not allowed' });
   }
   if (spec.ephemeralContainers !== undefined) {
     violations.push({ path: `${at}.ephemeralContainers`, rule: 'ephemeral containers are not allowed' });

@@ -274,6 +274,27 @@ describe('deployer against a simulated cluster', () => {
       `${POD}.ephemeralContainers`,
     ],
     [
+      'a host port',
+      (spec) => (container(spec).ports = [{ containerPort: 22, hostPort: 2222 }]),
+      `${POD}.containers[0].ports[0].hostPort`,
+    ],
+    [
+      'an unconfined AppArmor profile',
+      (spec) => (podSpec(spec).securityContext = { appArmorProfile: { type: 'Unconfined' } }),
+      `${POD}.securityContext.appArmorProfile`,
+    ],
+    [
+      'a custom SELinux type',
+      (spec) => (container(spec).securityContext = { seLinuxOptions: { type: 'spc_t' } }),
+      `${POD}.containers[0].securityContext.seLinuxOptions.type`,
+    ],
+    [
+      'sysctls',
+      (spec) =>
+        (podSpec(spec).securityContext = { sysctls: [{ name: 'kernel.shm_rmid_forced', value: '0' }] }),
+      `${POD}.securityContext.sysctls`,
+    ],
+    [
       'more GPUs in the pod than allowed, spread over containers',
       (spec) =>
         (podSpec(spec).containers = [
