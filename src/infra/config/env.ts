@@ -85,6 +85,54 @@ function IsPostgresUrl(): PropertyDecorator {
   };
 }
 
+/** The shape of one trusted JWT issuer in ODC_JWT_ISSUERS (checked here; used by src/auth/jwt). */
+export interface TrustedIssuerConfig {
+  issuer: string;
+  audience: string;
+  /** Default: the jwks_uri of the issuer's OpenID configuration (<issuer>/.well-known/openid-configuration). */
+  jwks_uri?: string;
+  /** The claim that names the ODC user (default `sub`), e.g. `actor` for GitHub Actions. */
+  username_claim?: string;
+}
+
+function parseTrustedIssuers(value: string): TrustedIssuerConfig[] | undefined {
+  try {
+    const parsed = JSON.parse(value) as unknown;
+    const valid =
+      Array.isArray(parsed) &&
+      parsed.every(
+        (entry: unknown) =>
+          typeof entry === 'object' &&
+          entry !== null &&
+          typeof (entry as TrustedIssuerConfig).issuer === 'string' &&
+          /^https?:\/\//.test((entry as TrustedIssuerConfig).issuer) &&
+          typeof (entry as TrustedIssuerConfig).audience === 'string' &&
+          ['undefined', 'string'].includes(typeof (entry as TrustedIssuerConfig).jwks_uri) &&
+          ['undefined', 'string'].includes(typeof (entry as TrustedIssuerConfig).username_claim),
+      );
+    return valid ? (parsed as TrustedIssuerConfig[]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function IsTrustedIssuerList(): PropertyDecorator {
+  return (target, propertyName) => {
+    registerDecorator({
+      name: 'isTrustedIssuerList',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' && parseTrustedIssuers(value) !== undefined,
+      },
+      options: {
+        message:
+          'ODC_JWT_ISSUERS must be a JSON list of {"issuer": "https://…", "audience": "…", "jwks_uri"?: "…", "username_claim"?: "…"}',
+      },
+    });
+  };
+}
+
 /** A TCP port; 0 asks the OS for a free one (tests). */
 function IsPort(): PropertyDecorator {
   return applyDecorators(Transform(toNumber), IsInt(), Min(0), Max(65535));
@@ -353,6 +401,119 @@ export class AppConfig {
   @IsOptional()
   @IsString()
   AWS_REGION?: string;
+
+  // --- Identity (src/auth, src/audit) ---
+
+  /** OpenID Provider for browser and CLI login (discovery at <issuer>/.well-known/openid-configuration). */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^https?:\/\/\S+$/, { message: 'ODC_OIDC_ISSUER must be an http(s) URL' })
+  ODC_OIDC_ISSUER?: string;
+
+  @Transform(emptyToUndefined)
+  @ValidateIf((env: AppConfig) => env.ODC_OIDC_ISSUER !== undefined)
+  @IsString({ message: 'ODC_OIDC_CLIENT_ID is required with ODC_OIDC_ISSUER' })
+  ODC_OIDC_CLIENT_ID?: string;
+
+  @Secret()
+  @Transform(emptyToUndefined)
+  @ValidateIf((env: AppConfig) => env.ODC_OIDC_ISSUER !== undefined)
+  @IsString({ message: 'ODC_OIDC_CLIENT_SECRET is required with ODC_OIDC_ISSUER' })
+  ODC_OIDC_CLIENT_SECRET?: string;
+
+  /** Where the provider sends the browser back: this API's /auth/callback as users reach it. */
+  @Transform(emptyToUndefined)
+  @ValidateIf((env: AppConfig) => env.ODC_OIDC_ISSUER !== undefined)
+  @Matches(/^https?:\/\/\S+\/auth\/callback$/, {
+    message: 'ODC_OIDC_REDIRECT_URL is required with ODC_OIDC_ISSUER and must end in /auth/callback',
+  })
+  ODC_OIDC_REDIRECT_URL?: string;
+
+  /** Groups (comma list) whose members are admins; matched against ODC_OIDC_GROUPS_CLAIM. */
+  @IsString()
+  ODC_OIDC_ADMIN_GROUPS = '';
+
+  @IsString()
+  ODC_OIDC_GROUPS_CLAIM = 'groups';
+
+  /** The claim that becomes the ODC username (falls back to email's local part, then sub). */
+  @IsString()
+  ODC_OIDC_USERNAME_CLAIM = 'preferred_username';
+
+  /** Signs session cookies; required in production when ODC_OIDC_ISSUER is set. */
+  @Secret()
+  @Transform(emptyToUndefined)
+  @ValidateIf(
+    (env: AppConfig) =>
+      env.ODC_SESSION_SECRET !== undefined ||
+      (env.NODE_ENV === 'production' && env.ODC_OIDC_ISSUER !== undefined),
+  )
+  @IsString()
+  @Matches(/^.{32,}$/, {
+    message: 'ODC_SESSION_SECRET must be at least 32 characters (required for OIDC in production)',
+  })
+  ODC_SESSION_SECRET?: string;
+
+  @Transform(toNumber)
+  @IsNumber()
+  @Min(0.1)
+  @Max(720)
+  ODC_SESSION_TTL_HOURS = 12;
+
+  /** Bearer JWTs accepted from these issuers (JSON list; see .env.example for GitHub Actions). */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsTrustedIssuerList()
+  ODC_JWT_ISSUERS?: string;
+
+  @Transform(toNumber)
+  @IsNumber()
+  @Min(0.1)
+  @Max(8760)
+  ODC_API_KEY_DEFAULT_TTL_HOURS = 24;
+
+  @Transform(toNumber)
+  @IsNumber()
+  @Min(0.1)
+  @Max(8760)
+  ODC_API_KEY_MAX_TTL_HOURS = 720;
+
+  /** Legacy login with a presigned STS GetCallerIdentity request (never raw AWS keys). */
+  @Transform(toBoolean)
+  @IsBoolean()
+  ODC_AWS_IAM_AUTH_ENABLED = false;
+
+  /** IAM roles (comma list of names or ARNs) whose sessions may log in that way. */
+  @IsString()
+  ODC_AWS_ALLOWED_ROLES = '';
+
+  /** STS endpoint the presigned request must target (default: the regional AWS endpoints); tests point it at a fake. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^https?:\/\/\S+$/, { message: 'ODC_AWS_STS_ENDPOINT must be an http(s) URL' })
+  ODC_AWS_STS_ENDPOINT?: string;
+
+  /** Per client IP and minute: login and key-issuing calls, and the API as a whole (429 with Retry-After). */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  ODC_RATE_LIMIT_LOGIN_PER_MINUTE = 20;
+
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  ODC_RATE_LIMIT_API_PER_MINUTE = 1200;
+
+  /** Hops of reverse proxies to trust for the client IP (X-Forwarded-For) and https (X-Forwarded-Proto). */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(0)
+  @Max(10)
+  ODC_TRUST_PROXY_HOPS = 0;
+
+  get jwtIssuers(): TrustedIssuerConfig[] {
+    return this.ODC_JWT_ISSUERS ? (parseTrustedIssuers(this.ODC_JWT_ISSUERS) ?? []) : [];
+  }
 
   get roles(): ReadonlySet<Role> {
     return parseRoles(this.ODC_ROLES);
