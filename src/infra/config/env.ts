@@ -93,6 +93,21 @@ export interface TrustedIssuerConfig {
   jwks_uri?: string;
   /** The claim that names the ODC user (default `sub`), e.g. `actor` for GitHub Actions. */
   username_claim?: string;
+  /**
+   * Claims that must have exactly these values. Needed for shared issuers: any GitHub repository
+   * gets Actions tokens for any audience, so pin e.g. `{"repository_owner": "my-org"}`.
+   */
+  required_claims?: Record<string, string>;
+}
+
+function requiredClaimsValid(value: unknown): boolean {
+  return (
+    value === undefined ||
+    (typeof value === 'object' &&
+      value !== null &&
+      !Array.isArray(value) &&
+      Object.values(value).every((claim) => typeof claim === 'string'))
+  );
 }
 
 function parseTrustedIssuers(value: string): TrustedIssuerConfig[] | undefined {
@@ -108,7 +123,8 @@ function parseTrustedIssuers(value: string): TrustedIssuerConfig[] | undefined {
           /^https?:\/\//.test((entry as TrustedIssuerConfig).issuer) &&
           typeof (entry as TrustedIssuerConfig).audience === 'string' &&
           ['undefined', 'string'].includes(typeof (entry as TrustedIssuerConfig).jwks_uri) &&
-          ['undefined', 'string'].includes(typeof (entry as TrustedIssuerConfig).username_claim),
+          ['undefined', 'string'].includes(typeof (entry as TrustedIssuerConfig).username_claim) &&
+          requiredClaimsValid((entry as TrustedIssuerConfig).required_claims),
       );
     return valid ? (parsed as TrustedIssuerConfig[]) : undefined;
   } catch {
@@ -127,7 +143,7 @@ function IsTrustedIssuerList(): PropertyDecorator {
       },
       options: {
         message:
-          'ODC_JWT_ISSUERS must be a JSON list of {"issuer": "https://…", "audience": "…", "jwks_uri"?: "…", "username_claim"?: "…"}',
+          'ODC_JWT_ISSUERS must be a JSON list of {"issuer": "https://…", "audience": "…", "jwks_uri"?: "…", "username_claim"?: "…", "required_claims"?: {"claim": "value"}}',
       },
     });
   };
@@ -483,7 +499,7 @@ export class AppConfig {
   @IsBoolean()
   ODC_AWS_IAM_AUTH_ENABLED = false;
 
-  /** IAM roles (comma list of names or ARNs) whose sessions may log in that way. */
+  /** IAM roles (comma list of names or ARNs; prefer ARNs: a bare name matches any account) whose sessions may log in that way. */
   @IsString()
   ODC_AWS_ALLOWED_ROLES = '';
 
