@@ -7,6 +7,8 @@ export const LOCK_NAMESPACE = {
   system: 0x0dc0,
   /** id: hashtext(task name). */
   scheduledTask: 0x0dc1,
+  /** id 0: the audit log's hash chain (one writer at a time extends it). */
+  audit: 0x0dc2,
 } as const;
 
 export const MIGRATIONS_LOCK_ID = 0;

@@ -20,6 +20,8 @@ export function dataSourceOptions(settings: DatabaseSettings): DataSourceOptions
     migrationsTableName: 'migrations',
     migrationsTransactionMode: 'each',
     synchronize: false,
+    // gen_random_uuid() is built into PostgreSQL 13+; uuid-ossp would need an extension installed.
+    uuidExtension: 'pgcrypto',
     logging: false,
     extra: { max: settings.poolSize, application_name: settings.applicationName },
   };

@@ -1,0 +1,61 @@
+import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+
+export type AuditOutcome = 'success' | 'denied' | 'failure';
+
+/**
+ * One audited action (the seed's audit_log columns, plus outcome, ip, request id and a hash
+ * chain): each row stores the previous row's hash and its own, so an edit shows at that row.
+ */
+@Entity({ name: 'audit_log' })
+export class AuditEntry {
+  @PrimaryGeneratedColumn({ type: 'bigint' })
+  id!: string;
+
+  @Index('IDX_audit_log_timestamp')
+  @Column({ type: 'timestamptz' })
+  timestamp!: Date;
+
+  @Index('IDX_audit_log_user')
+  @Column({ name: 'user_id', type: 'uuid', nullable: true })
+  userId!: string | null;
+
+  @Column({ type: 'varchar', length: 255, nullable: true })
+  username!: string | null;
+
+  @Index('IDX_audit_log_action')
+  @Column({ type: 'varchar', length: 100 })
+  action!: string;
+
+  @Column({ name: 'resource_type', type: 'varchar', length: 50, nullable: true })
+  resourceType!: string | null;
+
+  @Column({ name: 'resource_id', type: 'varchar', length: 255, nullable: true })
+  resourceId!: string | null;
+
+  @Column({ type: 'text' })
+  outcome!: AuditOutcome;
+
+  @Column({ type: 'text', nullable: true })
+  ip!: string | null;
+
+  @Column({ name: 'user_agent', type: 'text', nullable: true })
+  userAgent!: string | null;
+
+  @Column({ name: 'request_id', type: 'text', nullable: true })
+  requestId!: string | null;
+
+  @Column({ name: 'request_metadata', type: 'jsonb', nullable: true })
+  requestMetadata!: Record<string, unknown> | null;
+
+  @Column({ name: 'bedrock_request_id', type: 'varchar', length: 255, nullable: true })
+  bedrockRequestId!: string | null;
+
+  @Column({ name: 'bedrock_tokens_used', type: 'integer', nullable: true })
+  bedrockTokensUsed!: number | null;
+
+  @Column({ name: 'prev_hash', type: 'bytea' })
+  prevHash!: Buffer;
+
+  @Column({ type: 'bytea' })
+  hash!: Buffer;
+}

@@ -1,0 +1,65 @@
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  JoinColumn,
+  ManyToOne,
+  PrimaryGeneratedColumn,
+} from 'typeorm';
+import { User } from '../users/user.entity';
+
+export const API_KEY_SCOPES = [
+  'reservations:read',
+  'reservations:write',
+  'disks:read',
+  'disks:write',
+  'clusters:admin',
+  'audit:read',
+  'usage:write',
+] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
+/** `odc_<prefix>_<secret>`: the prefix finds the row, only a SHA-256 of the secret is stored. */
+@Entity({ name: 'api_keys' })
+export class ApiKey {
+  @PrimaryGeneratedColumn('uuid')
+  id!: string;
+
+  @Index('UQ_api_keys_prefix', { unique: true })
+  @Column({ type: 'text' })
+  prefix!: string;
+
+  @Column({ name: 'secret_hash', type: 'bytea' })
+  secretHash!: Buffer;
+
+  @Index('IDX_api_keys_user')
+  @Column({ name: 'user_id', type: 'uuid' })
+  userId!: string;
+
+  @ManyToOne(() => User, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'user_id', foreignKeyConstraintName: 'FK_api_keys_user' })
+  user?: User;
+
+  @Column({ type: 'text' })
+  name!: string;
+
+  @Column({ type: 'text', array: true })
+  scopes!: ApiKeyScope[];
+
+  /** How it was issued: api, cli-login, aws-login, admin-create. */
+  @Column({ type: 'text' })
+  origin!: string;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @Column({ name: 'expires_at', type: 'timestamptz' })
+  expiresAt!: Date;
+
+  @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true })
+  revokedAt!: Date | null;
+
+  @Column({ name: 'last_used_at', type: 'timestamptz', nullable: true })
+  lastUsedAt!: Date | null;
+}

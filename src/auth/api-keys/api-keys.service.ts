@@ -1,0 +1,118 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { DataSource, IsNull, LessThan } from 'typeorm';
+import { AppConfig } from '../../infra/config/env';
+import { User } from '../users/user.entity';
+import { ApiKey, type ApiKeyScope } from './api-key.entity';
+
+const KEY_FORMAT = /^odc_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
+const HOUR_MS = 3_600_000;
+/** last_used_at is refreshed at most this often: knowing "used in the last minute" needs no write per request. */
+const LAST_USED_GRANULARITY_MS = 60_000;
+
+export interface IssuedKey {
+  /** Shown once, never stored. */
+  key: string;
+  apiKey: ApiKey;
+}
+
+export interface KeyHolder {
+  apiKey: ApiKey;
+  user: User;
+}
+
+const digest = (secret: string) => createHash('sha256').update(secret).digest();
+
+/**
+ * API keys `odc_<prefix>_<secret>`: the prefix (not secret) finds the row, a SHA-256 of the
+ * secret is all that is stored, compared in constant time.
+ */
+@Injectable()
+export class ApiKeysService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** A fresh key; its lifetime is the default when none is asked for, and never above the maximum. */
+  async issue(
+    userId: string,
+    options: { name: string; scopes: ApiKeyScope[]; ttlHours?: number; origin: string },
+  ): Promise<IssuedKey> {
+    const prefix = randomBytes(9)
+      .toString('base64url')
+      .toLowerCase()
+      .replace(/[^a-z0-9]/g, '0')
+      .slice(0, 12);
+    const secret = randomBytes(32).toString('base64url');
+    const ttlHours = Math.min(
+      options.ttlHours ?? this.config.ODC_API_KEY_DEFAULT_TTL_HOURS,
+      this.config.ODC_API_KEY_MAX_TTL_HOURS,
+    );
+    const apiKey = await this.dataSource.getRepository(ApiKey).save(
+      this.dataSource.getRepository(ApiKey).create({
+        prefix,
+        secretHash: digest(secret),
+        userId,
+        name: options.name,
+        scopes: options.scopes,
+        origin: options.origin,
+        expiresAt: new Date(Date.now() + ttlHours * HOUR_MS),
+      }),
+    );
+    return { key: `odc_${prefix}_${secret}`, apiKey };
+  }
+
+  /** The key's holder, or undefined for anything that is not a live key of an enabled user. */
+  async authenticate(key: string): Promise<KeyHolder | undefined> {
+    const match = KEY_FORMAT.exec(key);
+    if (!match) {
+      return undefined;
+    }
+    const [, prefix, secret] = match;
+    const apiKey = await this.dataSource
+      .getRepository(ApiKey)
+      .findOne({ where: { prefix }, relations: { user: true } });
+    const presented = digest(secret);
+    if (!apiKey?.user || !timingSafeEqual(presented, apiKey.secretHash)) {
+      return undefined;
+    }
+    const now = Date.now();
+    if (apiKey.revokedAt || apiKey.expiresAt.getTime() <= now || apiKey.user.disabled) {
+      return undefined;
+    }
+    if (!apiKey.lastUsedAt || now - apiKey.lastUsedAt.getTime() > LAST_USED_GRANULARITY_MS) {
+      await this.markUsed(apiKey.id, new Date(now));
+    }
+    const { user, ...rest } = apiKey;
+    return { apiKey: Object.assign(new ApiKey(), rest), user };
+  }
+
+  async list(userId: string): Promise<ApiKey[]> {
+    return this.dataSource.getRepository(ApiKey).find({ where: { userId }, order: { createdAt: 'DESC' } });
+  }
+
+  /** Revokes one of the user's keys; false when the user has no such key (another's is "no such key"). */
+  async revoke(userId: string, id: string): Promise<boolean> {
+    const result = await this.dataSource
+      .getRepository(ApiKey)
+      .update({ id, userId, revokedAt: IsNull() }, { revokedAt: new Date() });
+    return (result.affected ?? 0) > 0;
+  }
+
+  /** A conditional update: concurrent requests with the same key write once per granule at most. */
+  private async markUsed(id: string, at: Date): Promise<void> {
+    await this.dataSource
+      .getRepository(ApiKey)
+      .createQueryBuilder()
+      .update()
+      .set({ lastUsedAt: at })
+      .where({ id })
+      .andWhere([
+        { lastUsedAt: IsNull() },
+        { lastUsedAt: LessThan(new Date(at.getTime() - LAST_USED_GRANULARITY_MS)) },
+      ])
+      .execute();
+  }
+}
