@@ -1,5 +1,6 @@
 import { type DynamicModule, type ModuleMetadata, Module } from '@nestjs/common';
 import type { Logger } from 'pino';
+import { AuthModule } from '../auth/auth.module';
 import { HealthModule } from '../health/health.module';
 import { ConfigModule } from '../infra/config/config.module';
 import type { AppConfig } from '../infra/config/env';
@@ -21,7 +22,7 @@ type Imports = NonNullable<ModuleMetadata['imports']>;
  * - deployer: not part of the core app; it is its own application on its own port.
  */
 const ROLE_MODULES: Record<Exclude<Role, 'deployer'>, Imports> = {
-  coordinator: [],
+  coordinator: [AuthModule],
   worker: [],
   cron: [CronModule],
 };

@@ -1,0 +1,40 @@
+import {
+  applyDecorators,
+  createParamDecorator,
+  SetMetadata,
+  UseGuards,
+  type ExecutionContext,
+} from '@nestjs/common';
+import { ApiBearerAuth, ApiForbiddenResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ErrorResponse } from '../infra/http/error-response';
+import type { ApiKeyScope } from './api-keys/api-key.entity';
+import { AUTH_REQUIREMENTS, type AuthenticatedRequest, type AuthRequirements } from './auth-requirements';
+import { AuthGuard } from './auth.guard';
+import type { Principal } from './principal';
+
+/** Any authenticated caller whose credential carries these scopes (401 who are you, 403 not allowed). */
+export function Authenticated(...scopes: ApiKeyScope[]): MethodDecorator & ClassDecorator {
+  return requirements({ scopes, admin: false });
+}
+
+/** Admins only (the DB flag or the OIDC admin groups), with these scopes on an API key. */
+export function AdminOnly(...scopes: ApiKeyScope[]): MethodDecorator & ClassDecorator {
+  return requirements({ scopes, admin: true });
+}
+
+function requirements(required: AuthRequirements): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    SetMetadata(AUTH_REQUIREMENTS, required),
+    UseGuards(AuthGuard),
+    ApiBearerAuth(),
+    ApiUnauthorizedResponse({ type: ErrorResponse }),
+    ApiForbiddenResponse({ type: ErrorResponse }),
+  );
+}
+
+/** The caller, as the guard established it. */
+export const CurrentPrincipal = createParamDecorator(
+  (_data: unknown, context: ExecutionContext): Principal => {
+    return context.switchToHttp().getRequest<AuthenticatedRequest>().principal!;
+  },
+);

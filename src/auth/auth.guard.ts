@@ -1,0 +1,112 @@
+import { Inject, Injectable, Optional, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AuditService } from '../audit/audit.service';
+import { AppError, CommonErrorCode } from '../infra/errors/app-error';
+import { requestIdOf } from '../infra/http/request-id';
+import { ApiKeysService } from './api-keys/api-keys.service';
+import { AUTH_REQUIREMENTS, type AuthenticatedRequest, type AuthRequirements } from './auth-requirements';
+import { JwtVerifier } from './jwt/jwt-verifier';
+import { hasScope, type Principal } from './principal';
+import { UsersService } from './users/users.service';
+
+/**
+ * Establishes who calls (an API key, a JWT from a trusted issuer) and checks what the route
+ * requires. 401 when the caller is unknown, 403 when known but not allowed; every refusal is
+ * audited, and no credential ever appears in an answer or a log line.
+ */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly keys: ApiKeysService,
+    private readonly users: UsersService,
+    private readonly audit: AuditService,
+    @Optional() @Inject(JwtVerifier) private readonly jwt?: JwtVerifier,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const required = this.reflector.getAllAndOverride<AuthRequirements | undefined>(AUTH_REQUIREMENTS, [
+      context.getHandler(),
+      context.getClass(),
+    ]) ?? { scopes: [], admin: false };
+    const principal = await this.identify(request);
+    if (!principal) {
+      await this.deny(request, undefined, 'auth.unauthenticated');
+      throw new AppError(
+        CommonErrorCode.Unauthorized,
+        'Authentication required: send Authorization: Bearer <API key or token>',
+      );
+    }
+    const missing = required.scopes.filter((scope) => !hasScope(principal, scope));
+    if ((required.admin && !principal.admin) || missing.length > 0) {
+      await this.deny(request, principal, 'auth.forbidden', {
+        missing_scopes: missing,
+        admin_required: required.admin,
+      });
+      throw new AppError(
+        CommonErrorCode.Forbidden,
+        required.admin && !principal.admin
+          ? 'This needs an admin'
+          : `This needs the scope(s): ${missing.join(', ')}`,
+      );
+    }
+    request.principal = principal;
+    return true;
+  }
+
+  private async identify(request: AuthenticatedRequest): Promise<Principal | undefined> {
+    const token = /^Bearer (\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+    if (!token) {
+      return undefined;
+    }
+    if (token.startsWith('odc_')) {
+      const holder = await this.keys.authenticate(token);
+      return holder
+        ? {
+            userId: holder.user.id,
+            username: holder.user.username,
+            admin: holder.user.isAdmin,
+            via: 'api_key',
+            scopes: holder.apiKey.scopes,
+            apiKeyId: holder.apiKey.id,
+          }
+        : undefined;
+    }
+    if (this.jwt?.looksLikeJwt(token)) {
+      // A rejected JWT is "unknown caller" (401), except when the issuer cannot be reached (503).
+      const identity = await this.jwt.verify(token).catch((error: unknown) => {
+        if (error instanceof AppError && error.code !== CommonErrorCode.Unauthorized) {
+          throw error;
+        }
+        return undefined;
+      });
+      if (!identity) {
+        return undefined;
+      }
+      const user = await this.users.findOrCreateByUsername(identity.username);
+      return user.disabled
+        ? undefined
+        : { userId: user.id, username: user.username, admin: user.isAdmin, via: 'jwt', scopes: 'all' };
+    }
+    return undefined;
+  }
+
+  private async deny(
+    request: AuthenticatedRequest,
+    principal: Principal | undefined,
+    action: string,
+    metadata: Record<string, unknown> = {},
+  ): Promise<void> {
+    await this.audit.record({
+      action,
+      outcome: 'denied',
+      userId: principal?.userId ?? null,
+      username: principal?.username ?? null,
+      ip: request.ip ?? null,
+      userAgent: request.headers['user-agent'] ?? null,
+      requestId: requestIdOf(request),
+      requestMetadata: { method: request.method, path: request.path, ...metadata },
+    });
+  }
+}

@@ -1,0 +1,23 @@
+import { Module } from '@nestjs/common';
+import { AuditController } from '../audit/audit.controller';
+import { AuditService } from '../audit/audit.service';
+import { AppConfig } from '../infra/config/env';
+import { ApiKeysService } from './api-keys/api-keys.service';
+import { AuthGuard } from './auth.guard';
+import { JwtVerifier } from './jwt/jwt-verifier';
+import { MeController } from './me.controller';
+import { UsersService } from './users/users.service';
+
+/** Identity for the public API (role coordinator): who calls, what they may do, and the audit log. */
+@Module({
+  controllers: [MeController, AuditController],
+  providers: [
+    UsersService,
+    ApiKeysService,
+    AuditService,
+    AuthGuard,
+    { provide: JwtVerifier, inject: [AppConfig], useFactory: (config: AppConfig) => new JwtVerifier(config) },
+  ],
+  exports: [UsersService, ApiKeysService, AuditService, AuthGuard, JwtVerifier],
+})
+export class AuthModule {}

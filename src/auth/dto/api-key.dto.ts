@@ -1,0 +1,77 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import {
+  ArrayUnique,
+  IsArray,
+  IsIn,
+  IsNumber,
+  IsOptional,
+  IsString,
+  Length,
+  Max,
+  Min,
+} from 'class-validator';
+import { API_KEY_SCOPES, type ApiKey, type ApiKeyScope } from '../api-keys/api-key.entity';
+
+export class CreateApiKeyDto {
+  @ApiProperty({ example: 'laptop' })
+  @IsString()
+  @Length(1, 100)
+  name!: string;
+
+  @ApiProperty({ enum: API_KEY_SCOPES, isArray: true, example: ['reservations:read', 'reservations:write'] })
+  @IsArray()
+  @ArrayUnique()
+  @IsIn(API_KEY_SCOPES, { each: true })
+  scopes!: ApiKeyScope[];
+
+  @ApiPropertyOptional({
+    description: 'Lifetime; default ODC_API_KEY_DEFAULT_TTL_HOURS, capped at the maximum',
+  })
+  @IsOptional()
+  @IsNumber()
+  @Min(0.1)
+  @Max(8760)
+  ttl_hours?: number;
+}
+
+/** A key as listed: never its secret. */
+export class ApiKeyDto {
+  @ApiProperty() id!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty({ description: 'The public part of the key: odc_<prefix>_…' }) prefix!: string;
+  @ApiProperty({ enum: API_KEY_SCOPES, isArray: true }) scopes!: ApiKeyScope[];
+  @ApiProperty() origin!: string;
+  @ApiProperty({ format: 'date-time' }) created_at!: string;
+  @ApiProperty({ format: 'date-time' }) expires_at!: string;
+  @ApiPropertyOptional({ format: 'date-time' }) revoked_at?: string;
+  @ApiPropertyOptional({ format: 'date-time' }) last_used_at?: string;
+
+  static from(key: ApiKey): ApiKeyDto {
+    return Object.assign(new ApiKeyDto(), {
+      id: key.id,
+      name: key.name,
+      prefix: key.prefix,
+      scopes: key.scopes,
+      origin: key.origin,
+      created_at: key.createdAt.toISOString(),
+      expires_at: key.expiresAt.toISOString(),
+      ...(key.revokedAt ? { revoked_at: key.revokedAt.toISOString() } : {}),
+      ...(key.lastUsedAt ? { last_used_at: key.lastUsedAt.toISOString() } : {}),
+    });
+  }
+}
+
+export class IssuedApiKeyDto extends ApiKeyDto {
+  @ApiProperty({ description: 'The key itself, shown this once: keep it like a password' }) key!: string;
+}
+
+export class MeDto {
+  @ApiProperty() id!: string;
+  @ApiProperty() username!: string;
+  @ApiPropertyOptional() email?: string;
+  @ApiProperty() admin!: boolean;
+  @ApiProperty({ enum: ['api_key', 'jwt', 'session'] }) authenticated_by!: string;
+  @ApiProperty({ type: [String], description: "The credential's scopes, or ['*'] for all" })
+  scopes!: string[];
+  @ApiProperty({ type: [String] }) ssh_keys!: string[];
+}

@@ -1,0 +1,104 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Req } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { AuditService } from '../audit/audit.service';
+import { AppError, CommonErrorCode } from '../infra/errors/app-error';
+import { requestIdOf } from '../infra/http/request-id';
+import { ApiKeysService } from './api-keys/api-keys.service';
+import type { AuthenticatedRequest } from './auth-requirements';
+import { Authenticated, CurrentPrincipal } from './auth.decorators';
+import { ApiKeyDto, CreateApiKeyDto, IssuedApiKeyDto, MeDto } from './dto/api-key.dto';
+import type { Principal } from './principal';
+import { UsersService } from './users/users.service';
+
+@ApiTags('me')
+@Controller('api/v1')
+@Authenticated()
+export class MeController {
+  constructor(
+    private readonly users: UsersService,
+    private readonly keys: ApiKeysService,
+    private readonly audit: AuditService,
+  ) {}
+
+  @Get('me')
+  @ApiOkResponse({ type: MeDto })
+  async getMe(@CurrentPrincipal() principal: Principal): Promise<MeDto> {
+    const user = await this.users.findById(principal.userId);
+    return {
+      id: principal.userId,
+      username: principal.username,
+      ...(user?.email ? { email: user.email } : {}),
+      admin: principal.admin,
+      authenticated_by: principal.via,
+      scopes: principal.scopes === 'all' ? ['*'] : [...principal.scopes],
+      ssh_keys: user?.sshKeys ?? [],
+    };
+  }
+
+  @Get('keys')
+  @ApiOkResponse({ type: [ApiKeyDto] })
+  async listKeys(@CurrentPrincipal() principal: Principal): Promise<ApiKeyDto[]> {
+    return (await this.keys.list(principal.userId)).map((key) => ApiKeyDto.from(key));
+  }
+
+  /** A new key for the caller, never with scopes the calling credential does not have itself. */
+  @Post('keys')
+  @ApiCreatedResponse({ type: IssuedApiKeyDto })
+  async createKey(
+    @CurrentPrincipal() principal: Principal,
+    @Body() body: CreateApiKeyDto,
+    @Req() request: AuthenticatedRequest,
+  ): Promise<IssuedApiKeyDto> {
+    const beyond = principal.scopes === 'all' ? [] : body.scopes.filter((s) => !principal.scopes.includes(s));
+    if (beyond.length > 0 || (body.scopes.includes('clusters:admin') && !principal.admin)) {
+      throw new AppError(
+        CommonErrorCode.Forbidden,
+        `A key cannot have scopes its creator lacks: ${beyond.join(', ') || 'clusters:admin'}`,
+      );
+    }
+    const { key, apiKey } = await this.keys.issue(principal.userId, {
+      name: body.name,
+      scopes: body.scopes,
+      ttlHours: body.ttl_hours,
+      origin: 'api',
+    });
+    await this.audit.record({
+      action: 'api_key.create',
+      outcome: 'success',
+      userId: principal.userId,
+      username: principal.username,
+      resourceType: 'api_key',
+      resourceId: apiKey.id,
+      ip: request.ip ?? null,
+      userAgent: request.headers['user-agent'] ?? null,
+      requestId: requestIdOf(request),
+      requestMetadata: { scopes: body.scopes, expires_at: apiKey.expiresAt.toISOString() },
+    });
+    return Object.assign(ApiKeyDto.from(apiKey), { key });
+  }
+
+  /** Another user's key answers 404, as one that does not exist. */
+  @Delete('keys/:id')
+  @HttpCode(204)
+  @ApiNoContentResponse()
+  async revokeKey(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Req() request: AuthenticatedRequest,
+  ): Promise<void> {
+    if (!(await this.keys.revoke(principal.userId, id))) {
+      throw new AppError(CommonErrorCode.NotFound, `No API key ${id}`);
+    }
+    await this.audit.record({
+      action: 'api_key.revoke',
+      outcome: 'success',
+      userId: principal.userId,
+      username: principal.username,
+      resourceType: 'api_key',
+      resourceId: id,
+      ip: request.ip ?? null,
+      userAgent: request.headers['user-agent'] ?? null,
+      requestId: requestIdOf(request),
+    });
+  }
+}

@@ -1,0 +1,21 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { User } from './user.entity';
+
+@Injectable()
+export class UsersService {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  findById(id: string): Promise<User | null> {
+    return this.dataSource.getRepository(User).findOneBy({ id });
+  }
+
+  /** The user of that name, created on first sight (a CI identity from a trusted JWT issuer). */
+  async findOrCreateByUsername(username: string): Promise<User> {
+    const repository = this.dataSource.getRepository(User);
+    // ON CONFLICT DO NOTHING: two first requests at once create one user.
+    await repository.createQueryBuilder().insert().values({ username }).orIgnore().execute();
+    return repository.findOneByOrFail({ username });
+  }
+}

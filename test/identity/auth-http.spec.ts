@@ -1,0 +1,181 @@
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DataSource } from 'typeorm';
+import { AuditService } from '../../src/audit/audit.service';
+import { ApiKeysService } from '../../src/auth/api-keys/api-keys.service';
+import { UsersService } from '../../src/auth/users/users.service';
+import { startTestApp, type TestApp } from '../support/app';
+
+/** An OpenID issuer on loopback: its discovery document and the JWKS of a key made here. */
+async function startIssuer(): Promise<{
+  url: string;
+  sign(claims: Record<string, unknown>): Promise<string>;
+  close(): Promise<void>;
+}> {
+  const { publicKey, privateKey } = await generateKeyPair('RS256');
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+  const server: Server = createServer((req, res) => {
+    res.setHeader('content-type', 'application/json');
+    if (req.url === '/.well-known/openid-configuration') {
+      res.end(JSON.stringify({ issuer: url, jwks_uri: `${url}/jwks` }));
+    } else {
+      res.end(JSON.stringify({ keys: [jwk] }));
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    sign: (claims) =>
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+        .setIssuer(url)
+        .setAudience('odc')
+        .setIssuedAt()
+        .setExpirationTime('5m')
+        .sign(privateKey),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('authentication over HTTP (API keys, trusted JWTs, scopes, admin, audit)', () => {
+  let app: TestApp;
+  let issuer: Awaited<ReturnType<typeof startIssuer>>;
+  let aliceKey: string;
+  let bobKey: string;
+  let readOnlyKey: string;
+
+  beforeAll(async () => {
+    issuer = await startIssuer();
+    app = await startTestApp({
+      roles: 'coordinator',
+      env: {
+        ODC_JWT_ISSUERS: JSON.stringify([{ issuer: issuer.url, audience: 'odc', username_claim: 'actor' }]),
+      },
+    });
+    const users = app.runtime.core!.get(UsersService);
+    const keys = app.runtime.core!.get(ApiKeysService);
+    const alice = await users.findOrCreateByUsername('alice');
+    const bob = await users.findOrCreateByUsername('bob');
+    aliceKey = (
+      await keys.issue(alice.id, {
+        name: 'all',
+        scopes: ['reservations:read', 'reservations:write'],
+        origin: 'api',
+      })
+    ).key;
+    bobKey = (await keys.issue(bob.id, { name: 'all', scopes: ['reservations:read'], origin: 'api' })).key;
+    readOnlyKey = (await keys.issue(alice.id, { name: 'ro', scopes: [], origin: 'api' })).key;
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await issuer.close();
+  });
+
+  const me = (token?: string) => {
+    const req = app.http().get('/api/v1/me');
+    return token ? req.set('authorization', `Bearer ${token}`) : req;
+  };
+
+  it('answers 401 with a code without credentials or with a wrong one, and 200 with a key', async () => {
+    expect((await me().expect(401)).body.code).toBe('unauthorized');
+    await me('odc_aaaaaaaaaaaa_' + 'x'.repeat(43)).expect(401);
+    await me('not-a-token').expect(401);
+    const res = await me(aliceKey).expect(200);
+    expect(res.body).toMatchObject({ username: 'alice', admin: false, authenticated_by: 'api_key' });
+    expect(res.body.scopes).toEqual(['reservations:read', 'reservations:write']);
+  });
+
+  it('accepts a JWT from a trusted issuer (the user appears on first sight) and refuses an expired or foreign one', async () => {
+    const res = await me(await issuer.sign({ sub: 'repo:x', actor: 'ci-bot' })).expect(200);
+    expect(res.body).toMatchObject({ username: 'ci-bot', authenticated_by: 'jwt', scopes: ['*'] });
+    const expired = await new SignJWT({ actor: 'ci-bot' })
+      .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+      .setIssuer(issuer.url)
+      .setAudience('odc')
+      .setSubject('repo:x')
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 3600)
+      .sign((await generateKeyPair('RS256')).privateKey);
+    await me(expired).expect(401);
+    const foreign = await new SignJWT({ actor: 'x' })
+      .setProtectedHeader({ alg: 'RS256' })
+      .setIssuer('https://elsewhere.example')
+      .setAudience('odc')
+      .setSubject('s')
+      .setExpirationTime('5m')
+      .sign((await generateKeyPair('RS256')).privateKey);
+    await me(foreign).expect(401);
+  });
+
+  it('creates keys with no more scopes than the creator has (403 otherwise), lists them without secrets', async () => {
+    const created = await app
+      .http()
+      .post('/api/v1/keys')
+      .set('authorization', `Bearer ${aliceKey}`)
+      .send({ name: 'script', scopes: ['reservations:read'], ttl_hours: 2 })
+      .expect(201);
+    expect(created.body.key).toMatch(/^odc_/);
+    await me(created.body.key as string).expect(200);
+    const beyond = await app
+      .http()
+      .post('/api/v1/keys')
+      .set('authorization', `Bearer ${readOnlyKey}`)
+      .send({ name: 'escalate', scopes: ['reservations:write'] })
+      .expect(403);
+    expect(beyond.body.code).toBe('forbidden');
+    await app
+      .http()
+      .post('/api/v1/keys')
+      .set('authorization', `Bearer ${aliceKey}`)
+      .send({ name: 'x', scopes: ['everything'] })
+      .expect(400);
+    const listed = await app
+      .http()
+      .get('/api/v1/keys')
+      .set('authorization', `Bearer ${aliceKey}`)
+      .expect(200);
+    expect(JSON.stringify(listed.body)).not.toContain((created.body.key as string).split('_')[2]);
+    expect(listed.body.map((k: { name: string }) => k.name)).toEqual(
+      expect.arrayContaining(['all', 'ro', 'script']),
+    );
+  });
+
+  it('answers 404 for another user’s key (revoking it does nothing), and revokes one’s own', async () => {
+    const aliceKeys = await app
+      .http()
+      .get('/api/v1/keys')
+      .set('authorization', `Bearer ${aliceKey}`)
+      .expect(200);
+    const script = aliceKeys.body.find((k: { name: string }) => k.name === 'script') as { id: string };
+    await app.http().delete(`/api/v1/keys/${script.id}`).set('authorization', `Bearer ${bobKey}`).expect(404);
+    await app
+      .http()
+      .delete(`/api/v1/keys/${script.id}`)
+      .set('authorization', `Bearer ${aliceKey}`)
+      .expect(204);
+    await app.http().delete('/api/v1/keys/not-a-uuid').set('authorization', `Bearer ${aliceKey}`).expect(400);
+  });
+
+  it('keeps the audit chain to admins (403 for others) and records every refusal in an intact chain', async () => {
+    const refused = await app
+      .http()
+      .get('/api/v1/audit/verify')
+      .set('authorization', `Bearer ${aliceKey}`)
+      .expect(403);
+    expect(refused.body.code).toBe('forbidden');
+    const rows = await app.runtime
+      .core!.get(DataSource)
+      .query<{ action: string; outcome: string; username: string | null }[]>(
+        `SELECT action, outcome, username FROM audit_log WHERE outcome = 'denied' ORDER BY id`,
+      );
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        { action: 'auth.unauthenticated', outcome: 'denied', username: null },
+        { action: 'auth.forbidden', outcome: 'denied', username: 'alice' },
+      ]),
+    );
+    expect(await app.runtime.core!.get(AuditService).verifyChain()).toMatchObject({ ok: true });
+  });
+});
