@@ -4,6 +4,7 @@ import { AuditService } from '../audit/audit.service';
 import { AppConfig } from '../infra/config/env';
 import { ApiKeysService } from './api-keys/api-keys.service';
 import { AuthGuard } from './auth.guard';
+import { FirstAdminOnDevelopmentStart } from './first-admin';
 import { JwtVerifier } from './jwt/jwt-verifier';
 import { MeController } from './me.controller';
 import { UsersService } from './users/users.service';
@@ -16,6 +17,7 @@ import { UsersService } from './users/users.service';
     ApiKeysService,
     AuditService,
     AuthGuard,
+    FirstAdminOnDevelopmentStart,
     { provide: JwtVerifier, inject: [AppConfig], useFactory: (config: AppConfig) => new JwtVerifier(config) },
   ],
   exports: [UsersService, ApiKeysService, AuditService, AuthGuard, JwtVerifier],

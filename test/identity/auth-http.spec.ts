@@ -178,4 +178,23 @@ describe('authentication over HTTP (API keys, trusted JWTs, scopes, admin, audit
     );
     expect(await app.runtime.core!.get(AuditService).verifyChain()).toMatchObject({ ok: true });
   });
+
+  it('lets an admin verify the audit chain, and names the row altered in SQL', async () => {
+    const dataSource = app.runtime.core!.get(DataSource);
+    const admin = await app.runtime.core!.get(UsersService).findOrCreateByUsername('root-admin');
+    await dataSource.query(`UPDATE users SET role = 'admin' WHERE id = $1`, [admin.id]);
+    const { key } = await app.runtime.core!.get(ApiKeysService).issue(admin.id, {
+      name: 'audit',
+      scopes: ['audit:read'],
+      origin: 'api',
+    });
+    const verify = () =>
+      app.http().get('/api/v1/audit/verify').set('authorization', `Bearer ${key}`).expect(200);
+    expect((await verify()).body).toMatchObject({ ok: true });
+    const [{ id }] = await dataSource.query<{ id: string }[]>(
+      `SELECT id FROM audit_log ORDER BY id LIMIT 1 OFFSET 1`,
+    );
+    await dataSource.query(`UPDATE audit_log SET outcome = 'success' WHERE id = $1`, [id]);
+    expect((await verify()).body).toEqual({ ok: false, checked: 1, first_broken_id: id });
+  });
 });

@@ -1,0 +1,53 @@
+/**
+ * `npm run admin:create -- --username NAME`: makes NAME an admin (creating the user if needed) and
+ * prints a new API key with every scope, once. DATABASE_URL when set, else the embedded server
+ * under ODC_DATA_DIR (stop `npm start` first: one process per data folder).
+ */
+import 'reflect-metadata';
+import { parseArgs } from 'node:util';
+import { DataSource } from 'typeorm';
+import { createAdmin } from '../src/auth/first-admin';
+import { loadConfig } from '../src/infra/config/env';
+import { dataSourceOptions } from '../src/infra/database/data-source-options';
+import { EmbeddedPostgres } from '../src/infra/database/embedded-postgres';
+import { migrateExclusively } from '../src/infra/database/migrate';
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { username: { type: 'string' } }, strict: true });
+  const username = values.username?.trim().toLowerCase();
+  if (!username || !/^[a-z0-9._-]{1,64}$/.test(username)) {
+    console.error('usage: npm run admin:create -- --username NAME   (a-z, 0-9, . _ -; at most 64)');
+    return 2;
+  }
+  const config = loadConfig();
+  const embedded = config.DATABASE_URL
+    ? undefined
+    : await EmbeddedPostgres.start({ dataDir: config.ODC_DATA_DIR });
+  const dataSource = await new DataSource(
+    dataSourceOptions({
+      url: config.DATABASE_URL ?? embedded!.url,
+      poolSize: 2,
+      applicationName: 'odc:admin-create',
+    }),
+  ).initialize();
+  try {
+    await migrateExclusively(dataSource);
+    const admin = await createAdmin(dataSource, config, username, 'admin-create');
+    console.log(
+      `${admin.username} is an admin. API key (shown once, valid until ${admin.expiresAt.toISOString()}):`,
+    );
+    console.log(admin.key);
+    return 0;
+  } finally {
+    await dataSource.destroy();
+    await embedded?.stop();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,36 @@
+import { ApiKeysService } from '../../src/auth/api-keys/api-keys.service';
+import { startTestApp } from '../support/app';
+
+describe('the first admin', () => {
+  it('is made on the first development start, its key printed once and working; not on the next start', async () => {
+    const first = await startTestApp({
+      roles: 'coordinator',
+      env: { NODE_ENV: 'development', ODC_LOG_FORMAT: 'json' },
+    });
+    const announced = first.logs.lines
+      .map((l) => String(l.msg))
+      .filter((msg) => msg.startsWith('first start'));
+    expect(announced).toHaveLength(1);
+    const key = /(odc_[a-z0-9]{12}_[A-Za-z0-9_-]{43})/.exec(announced[0])![1];
+    const holder = await first.core().get(ApiKeysService).authenticate(key);
+    expect(holder).toMatchObject({ user: { username: 'admin', role: 'admin' } });
+    expect(holder!.apiKey.scopes).toContain('clusters:admin');
+    const me = await first.http().get('/api/v1/me').set('authorization', `Bearer ${key}`).expect(200);
+    expect(me.body).toMatchObject({ username: 'admin', admin: true });
+    await first.runtime.close();
+
+    const second = await startTestApp({
+      roles: 'coordinator',
+      database: first.database,
+      env: { NODE_ENV: 'development', ODC_LOG_FORMAT: 'json' },
+    });
+    expect(second.logs.lines.some((l) => String(l.msg).startsWith('first start'))).toBe(false);
+    await second.close();
+  });
+
+  it('is never made outside development', async () => {
+    const app = await startTestApp({ roles: 'coordinator' });
+    expect(app.logs.lines.some((l) => String(l.msg).startsWith('first start'))).toBe(false);
+    await app.close();
+  });
+});
