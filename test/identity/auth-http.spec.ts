@@ -136,7 +136,9 @@ describe('authentication over HTTP (API keys, trusted JWTs, scopes, admin, audit
       .get('/api/v1/keys')
       .set('authorization', `Bearer ${aliceKey}`)
       .expect(200);
-    expect(JSON.stringify(listed.body)).not.toContain((created.body.key as string).split('_')[2]);
+    expect(JSON.stringify(listed.body)).not.toContain(
+      (created.body.key as string).slice('odc_123456789012_'.length),
+    );
     expect(listed.body.map((k: { name: string }) => k.name)).toEqual(
       expect.arrayContaining(['all', 'ro', 'script']),
     );
@@ -196,5 +198,20 @@ describe('authentication over HTTP (API keys, trusted JWTs, scopes, admin, audit
     );
     await dataSource.query(`UPDATE audit_log SET outcome = 'success' WHERE id = $1`, [id]);
     expect((await verify()).body).toEqual({ ok: false, checked: 1, first_broken_id: id });
+  });
+
+  it('writes no API key secret, token or key into any log line of this auth-heavy run', async () => {
+    const jwt = await issuer.sign({ sub: 'repo:x', actor: 'ci-bot' });
+    await me(jwt).expect(200);
+    await me(`${aliceKey}x`).expect(401);
+    const written = app.logs.lines.map((line) => JSON.stringify(line)).join('\n');
+    expect(app.logs.lines.some((line) => line.msg === 'request completed')).toBe(true);
+    for (const secret of [aliceKey, bobKey, readOnlyKey].map((key) =>
+      key.slice('odc_123456789012_'.length),
+    )) {
+      expect(written).not.toContain(secret);
+    }
+    expect(written).not.toContain(jwt.split('.')[2]);
+    expect(written).toContain('/api/v1/me'); // the requests were logged, without their credentials
   });
 });

@@ -4,6 +4,7 @@ import { Writable } from 'node:stream';
 import request from 'supertest';
 import { startRuntime, type Runtime } from '../../src/app/runtime';
 import { loadConfig, type AppConfig } from '../../src/infra/config/env';
+import { REDACTED_PATHS } from '../../src/infra/logging/logger';
 import { createTestDatabase, type TestDatabase } from './database';
 
 /** Log lines written during a test, parsed, so tests can assert what was (and was not) logged. */
@@ -58,7 +59,15 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const database = options.database ?? (await createTestDatabase());
   const config = testConfig(options.roles ?? 'coordinator,worker,cron', options.env);
   const logs = new CapturedLogs();
-  const logger = pino({ level: config.ODC_LOG_LEVEL, base: { roles: config.ODC_ROLES } }, logs.stream);
+  // The production logger's redaction, so tests see what production would write.
+  const logger = pino(
+    {
+      level: config.ODC_LOG_LEVEL,
+      base: { roles: config.ODC_ROLES },
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    },
+    logs.stream,
+  );
   const runtime = await startRuntime({ config, logger, databaseUrl: database.url, imports: options.imports });
   const core = () => {
     if (!runtime.core) {
