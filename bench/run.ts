@@ -3,6 +3,7 @@
  * measured in the same run (machines are shared and noisy: read medians and ratios).
  */
 import 'reflect-metadata';
+import { benchAuth } from './auth.bench';
 import { benchDeployer } from './deployer.bench';
 import { benchHttp } from './http.bench';
 import { benchQueue } from './queue.bench';
@@ -14,6 +15,7 @@ const BENCHES: Record<string, (database: BenchDatabase) => Promise<void>> = {
   queue: benchQueue,
   simulator: () => benchSimulator(),
   deployer: () => benchDeployer(),
+  auth: benchAuth,
 };
 
 async function main(): Promise<void> {

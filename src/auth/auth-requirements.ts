@@ -1,6 +1,7 @@
 import type { Request } from 'express';
 import type { ApiKeyScope } from './api-keys/api-key.entity';
 import type { Principal } from './principal';
+import type { User } from './users/user.entity';
 
 export const AUTH_REQUIREMENTS = Symbol('odc:auth-requirements');
 
@@ -9,4 +10,5 @@ export interface AuthRequirements {
   admin: boolean;
 }
 
-export type AuthenticatedRequest = Request & { principal?: Principal };
+/** The guard leaves the caller on the request: who they are, and their user row (loaded anyway). */
+export type AuthenticatedRequest = Request & { principal?: Principal; caller?: User };

@@ -11,6 +11,7 @@ import type { ApiKeyScope } from './api-keys/api-key.entity';
 import { AUTH_REQUIREMENTS, type AuthenticatedRequest, type AuthRequirements } from './auth-requirements';
 import { AuthGuard } from './auth.guard';
 import type { Principal } from './principal';
+import type { User } from './users/user.entity';
 
 /** Any authenticated caller whose credential carries these scopes (401 who are you, 403 not allowed). */
 export function Authenticated(...scopes: ApiKeyScope[]): MethodDecorator & ClassDecorator {
@@ -38,3 +39,8 @@ export const CurrentPrincipal = createParamDecorator(
     return context.switchToHttp().getRequest<AuthenticatedRequest>().principal!;
   },
 );
+
+/** The caller's user row, loaded by the guard (no second query). */
+export const CurrentUser = createParamDecorator((_data: unknown, context: ExecutionContext): User => {
+  return context.switchToHttp().getRequest<AuthenticatedRequest>().caller!;
+});

@@ -7,6 +7,7 @@ import { ApiKeysService } from './api-keys/api-keys.service';
 import { AUTH_REQUIREMENTS, type AuthenticatedRequest, type AuthRequirements } from './auth-requirements';
 import { JwtVerifier } from './jwt/jwt-verifier';
 import { hasScope, type Principal } from './principal';
+import type { User } from './users/user.entity';
 import { UsersService } from './users/users.service';
 
 /**
@@ -30,7 +31,8 @@ export class AuthGuard implements CanActivate {
       context.getHandler(),
       context.getClass(),
     ]) ?? { scopes: [], admin: false };
-    const principal = await this.identify(request);
+    const identified = await this.identify(request);
+    const principal = identified?.principal;
     if (!principal) {
       await this.deny(request, undefined, 'auth.unauthenticated');
       throw new AppError(
@@ -52,10 +54,13 @@ export class AuthGuard implements CanActivate {
       );
     }
     request.principal = principal;
+    request.caller = identified.user;
     return true;
   }
 
-  private async identify(request: AuthenticatedRequest): Promise<Principal | undefined> {
+  private async identify(
+    request: AuthenticatedRequest,
+  ): Promise<{ principal: Principal; user: User } | undefined> {
     const token = /^Bearer (\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
     if (!token) {
       return undefined;
@@ -64,12 +69,15 @@ export class AuthGuard implements CanActivate {
       const holder = await this.keys.authenticate(token);
       return holder
         ? {
-            userId: holder.user.id,
-            username: holder.user.username,
-            admin: holder.user.isAdmin,
-            via: 'api_key',
-            scopes: holder.apiKey.scopes,
-            apiKeyId: holder.apiKey.id,
+            user: holder.user,
+            principal: {
+              userId: holder.user.id,
+              username: holder.user.username,
+              admin: holder.user.isAdmin,
+              via: 'api_key',
+              scopes: holder.apiKey.scopes,
+              apiKeyId: holder.apiKey.id,
+            },
           }
         : undefined;
     }
@@ -87,7 +95,16 @@ export class AuthGuard implements CanActivate {
       const user = await this.users.findOrCreateByUsername(identity.username);
       return user.disabled
         ? undefined
-        : { userId: user.id, username: user.username, admin: user.isAdmin, via: 'jwt', scopes: 'all' };
+        : {
+            user,
+            principal: {
+              userId: user.id,
+              username: user.username,
+              admin: user.isAdmin,
+              via: 'jwt',
+              scopes: 'all',
+            },
+          };
     }
     return undefined;
   }

@@ -5,33 +5,31 @@ import { AppError, CommonErrorCode } from '../infra/errors/app-error';
 import { requestIdOf } from '../infra/http/request-id';
 import { ApiKeysService } from './api-keys/api-keys.service';
 import type { AuthenticatedRequest } from './auth-requirements';
-import { Authenticated, CurrentPrincipal } from './auth.decorators';
+import { Authenticated, CurrentPrincipal, CurrentUser } from './auth.decorators';
 import { ApiKeyDto, CreateApiKeyDto, IssuedApiKeyDto, MeDto } from './dto/api-key.dto';
 import type { Principal } from './principal';
-import { UsersService } from './users/users.service';
+import type { User } from './users/user.entity';
 
 @ApiTags('me')
 @Controller('api/v1')
 @Authenticated()
 export class MeController {
   constructor(
-    private readonly users: UsersService,
     private readonly keys: ApiKeysService,
     private readonly audit: AuditService,
   ) {}
 
   @Get('me')
   @ApiOkResponse({ type: MeDto })
-  async getMe(@CurrentPrincipal() principal: Principal): Promise<MeDto> {
-    const user = await this.users.findById(principal.userId);
+  getMe(@CurrentPrincipal() principal: Principal, @CurrentUser() user: User): MeDto {
     return {
       id: principal.userId,
       username: principal.username,
-      ...(user?.email ? { email: user.email } : {}),
+      ...(user.email ? { email: user.email } : {}),
       admin: principal.admin,
       authenticated_by: principal.via,
       scopes: principal.scopes === 'all' ? ['*'] : [...principal.scopes],
-      ssh_keys: user?.sshKeys ?? [],
+      ssh_keys: user.sshKeys,
     };
   }
 

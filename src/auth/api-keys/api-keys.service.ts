@@ -25,11 +25,21 @@ export interface KeyHolder {
 const digest = (secret: string) => createHash('sha256').update(secret).digest();
 
 /**
+ * A verified key is trusted again without the database for this long: the lookup would otherwise
+ * dominate every request. A revocation applies at once on the replica that made it and within this
+ * time on the others (so does disabling a user).
+ */
+export const VERIFIED_KEY_CACHE_MS = 10_000;
+const VERIFIED_KEY_CACHE_SIZE = 10_000;
+
+/**
  * API keys `odc_<prefix>_<secret>`: the prefix (not secret) finds the row, a SHA-256 of the
  * secret is all that is stored, compared in constant time.
  */
 @Injectable()
 export class ApiKeysService {
+  private readonly verified = new Map<string, { holder: KeyHolder; until: number }>();
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly config: AppConfig,
@@ -70,15 +80,25 @@ export class ApiKeysService {
     if (!match) {
       return undefined;
     }
+    const now = Date.now();
+    // Keyed by a digest of the whole presented key: a hit proves the same secret was verified.
+    const cacheKey = digest(key).toString('hex');
+    const cached = this.verified.get(cacheKey);
+    if (cached && cached.until > now) {
+      return cached.holder;
+    }
+    this.verified.delete(cacheKey);
     const [, prefix, secret] = match;
+    // One query (findOne with a relation and its implicit LIMIT costs TypeORM two round trips).
     const apiKey = await this.dataSource
       .getRepository(ApiKey)
-      .findOne({ where: { prefix }, relations: { user: true } });
-    const presented = digest(secret);
-    if (!apiKey?.user || !timingSafeEqual(presented, apiKey.secretHash)) {
+      .createQueryBuilder('key')
+      .innerJoinAndSelect('key.user', 'user')
+      .where('key.prefix = :prefix', { prefix })
+      .getOne();
+    if (!apiKey?.user || !timingSafeEqual(digest(secret), apiKey.secretHash)) {
       return undefined;
     }
-    const now = Date.now();
     if (apiKey.revokedAt || apiKey.expiresAt.getTime() <= now || apiKey.user.disabled) {
       return undefined;
     }
@@ -86,7 +106,17 @@ export class ApiKeysService {
       await this.markUsed(apiKey.id, new Date(now));
     }
     const { user, ...rest } = apiKey;
-    return { apiKey: Object.assign(new ApiKey(), rest), user };
+    const holder = { apiKey: Object.assign(new ApiKey(), rest), user };
+    this.remember(cacheKey, holder, Math.min(now + VERIFIED_KEY_CACHE_MS, apiKey.expiresAt.getTime()));
+    return holder;
+  }
+
+  private remember(cacheKey: string, holder: KeyHolder, until: number): void {
+    if (this.verified.size >= VERIFIED_KEY_CACHE_SIZE) {
+      // Maps iterate in insertion order: the oldest entry goes first.
+      this.verified.delete(this.verified.keys().next().value!);
+    }
+    this.verified.set(cacheKey, { holder, until });
   }
 
   async list(userId: string): Promise<ApiKey[]> {
@@ -98,6 +128,11 @@ export class ApiKeysService {
     const result = await this.dataSource
       .getRepository(ApiKey)
       .update({ id, userId, revokedAt: IsNull() }, { revokedAt: new Date() });
+    for (const [cacheKey, { holder }] of this.verified) {
+      if (holder.apiKey.id === id) {
+        this.verified.delete(cacheKey);
+      }
+    }
     return (result.affected ?? 0) > 0;
   }
 

@@ -7,10 +7,6 @@ import { User } from './user.entity';
 export class UsersService {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  findById(id: string): Promise<User | null> {
-    return this.dataSource.getRepository(User).findOneBy({ id });
-  }
-
   /** The user of that name, created on first sight (a CI identity from a trusted JWT issuer). */
   async findOrCreateByUsername(username: string): Promise<User> {
     const repository = this.dataSource.getRepository(User);

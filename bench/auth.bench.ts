@@ -1,0 +1,100 @@
+/**
+ * What authentication adds to a request: GET /api/v1/me with an API key (one indexed lookup of
+ * the key and its user, a constant-time hash comparison, the scope check) against the
+ * unauthenticated GET /healthz on the same server, same client, interleaved rounds.
+ * Target: less than 1 ms added at p50.
+ */
+import pino from 'pino';
+import { Pool } from 'undici';
+import { startRuntime } from '../src/app/runtime';
+import { ApiKeysService } from '../src/auth/api-keys/api-keys.service';
+import { UsersService } from '../src/auth/users/users.service';
+import { loadConfig } from '../src/infra/config/env';
+import { fmt, median, percentile, report, type BenchDatabase } from './support';
+
+const CONCURRENCY = 8;
+const ROUNDS = 5;
+const ROUND_MS = 1500;
+
+async function load(origin: string, path: string, headers: Record<string, string> = {}) {
+  const pool = new Pool(origin, { connections: CONCURRENCY });
+  const latencies: number[] = [];
+  const deadline = performance.now() + ROUND_MS;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < deadline) {
+        const t0 = performance.now();
+        const res = await pool.request({ path, method: 'GET', headers });
+        await res.body.text();
+        if (res.statusCode !== 200) {
+          throw new Error(`${path}: status ${res.statusCode}`);
+        }
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  await pool.close();
+  return { rps: latencies.length / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+export async function benchAuth(database: BenchDatabase): Promise<void> {
+  const config = loadConfig({
+    NODE_ENV: 'production',
+    DATABASE_URL: database.url,
+    ODC_ROLES: 'coordinator',
+    ODC_HOST: '127.0.0.1',
+    ODC_PORT: '0',
+    ODC_LOG_LEVEL: 'warn',
+  });
+  const runtime = await startRuntime({ config, logger: pino({ level: 'warn' }) });
+  try {
+    const user = await runtime.core!.get(UsersService).findOrCreateByUsername('bench-user');
+    const { key } = await runtime.core!.get(ApiKeysService).issue(user.id, {
+      name: 'bench',
+      scopes: ['reservations:read'],
+      origin: 'api',
+    });
+    const origin = runtime.listeners[0].url;
+    const authed = { authorization: `Bearer ${key}` };
+    await load(origin, '/healthz'); // warm-up
+    await load(origin, '/api/v1/me', authed);
+    const open: Awaited<ReturnType<typeof load>>[] = [];
+    const withKey: Awaited<ReturnType<typeof load>>[] = [];
+    for (let round = 0; round < ROUNDS; round += 1) {
+      open.push(await load(origin, '/healthz'));
+      withKey.push(await load(origin, '/api/v1/me', authed));
+    }
+    const summary = (runs: typeof open) => ({
+      rps: median(runs.map((r) => r.rps)),
+      p50: median(runs.map((r) => r.p50)),
+      p99: median(runs.map((r) => r.p99)),
+    });
+    const o = summary(open);
+    const k = summary(withKey);
+    report(
+      `Auth: API-key request vs unauthenticated, ${CONCURRENCY} concurrent, median of ${ROUNDS} rounds`,
+      [
+        {
+          route: 'baseline GET /healthz (no auth)',
+          'req/s': fmt(o.rps, 0),
+          'p50 ms': fmt(o.p50, 2),
+          'p99 ms': fmt(o.p99, 2),
+        },
+        {
+          route: 'GET /api/v1/me with an API key',
+          'req/s': fmt(k.rps, 0),
+          'p50 ms': fmt(k.p50, 2),
+          'p99 ms': fmt(k.p99, 2),
+        },
+      ],
+    );
+    const added = k.p50 - o.p50;
+    console.log(
+      `added by authentication at p50: ${fmt(added, 2)} ms (ratio ${fmt(k.p50 / o.p50, 2)}); target < 1 ms: ${added < 1 ? 'met' : 'NOT met'}`,
+    );
+  } finally {
+    await runtime.close();
+  }
+}

@@ -1,0 +1,83 @@
+import { ApiKeysService } from '../../src/auth/api-keys/api-keys.service';
+import { API_KEY_SCOPES } from '../../src/auth/api-keys/api-key.entity';
+import { UsersService } from '../../src/auth/users/users.service';
+import { startTestApp, type TestApp } from '../support/app';
+
+/**
+ * No user can see or change another user's things: user A makes each resource, user B (with
+ * every scope, not an admin) gets 404 on every endpoint that addresses it, exactly as for one that
+ * does not exist, and A's resource is unchanged afterwards.
+ *
+ * Each resource kind is one entry: how A creates it (returning the path segment that addresses
+ * it), the calls B tries, and how to check it is still A's. Later issues add their resources here
+ * (reservations, disks, snapshots…) as one entry each.
+ */
+interface OwnedResource {
+  name: string;
+  create(app: TestApp, ownerKey: string): Promise<string>;
+  attempts: (id: string) => { method: 'get' | 'post' | 'put' | 'delete'; path: string; body?: object }[];
+  stillOwned(app: TestApp, ownerKey: string, id: string): Promise<boolean>;
+}
+
+const RESOURCES: OwnedResource[] = [
+  {
+    name: 'API key',
+    create: async (app, ownerKey) =>
+      (
+        await app
+          .http()
+          .post('/api/v1/keys')
+          .set('authorization', `Bearer ${ownerKey}`)
+          .send({ name: 'owned', scopes: [] })
+          .expect(201)
+      ).body.id as string,
+    attempts: (id) => [{ method: 'delete', path: `/api/v1/keys/${id}` }],
+    stillOwned: async (app, ownerKey, id) => {
+      const keys = await app
+        .http()
+        .get('/api/v1/keys')
+        .set('authorization', `Bearer ${ownerKey}`)
+        .expect(200);
+      return keys.body.some((k: { id: string; revoked_at?: string }) => k.id === id && !k.revoked_at);
+    },
+  },
+];
+
+describe('ownership: another user’s resources answer 404 on every endpoint', () => {
+  let app: TestApp;
+  let aliceKey: string;
+  let bobKey: string;
+
+  beforeAll(async () => {
+    app = await startTestApp({ roles: 'coordinator' });
+    const users = app.core().get(UsersService);
+    const keys = app.core().get(ApiKeysService);
+    const everything = {
+      name: 'all',
+      scopes: API_KEY_SCOPES.filter((s) => s !== 'clusters:admin'),
+      origin: 'api',
+    };
+    aliceKey = (await keys.issue((await users.findOrCreateByUsername('alice')).id, everything)).key;
+    bobKey = (await keys.issue((await users.findOrCreateByUsername('bob')).id, everything)).key;
+  });
+
+  afterAll(() => app.close());
+
+  it.each(RESOURCES.map((resource) => [resource.name, resource] as const))('%s', async (_name, resource) => {
+    const id = await resource.create(app, aliceKey);
+    for (const attempt of resource.attempts(id)) {
+      const res = await app
+        .http()
+        [attempt.method](attempt.path)
+        .set('authorization', `Bearer ${bobKey}`)
+        .send(attempt.body ?? {});
+      expect([attempt.method, attempt.path, res.status, res.body.code]).toEqual([
+        attempt.method,
+        attempt.path,
+        404,
+        'not_found',
+      ]);
+    }
+    expect(await resource.stillOwned(app, aliceKey, id)).toBe(true);
+  });
+});
