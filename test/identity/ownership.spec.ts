@@ -66,9 +66,8 @@ describe('ownership: another user’s resources answer 404 on every endpoint', (
   it.each(RESOURCES.map((resource) => [resource.name, resource] as const))('%s', async (_name, resource) => {
     const id = await resource.create(app, aliceKey);
     for (const attempt of resource.attempts(id)) {
-      const res = await app
-        .http()
-        [attempt.method](attempt.path)
+      const http = app.http();
+      const res = await http[attempt.method](attempt.path)
         .set('authorization', `Bearer ${bobKey}`)
         .send(attempt.body ?? {});
       expect([attempt.method, attempt.path, res.status, res.body.code]).toEqual([
