@@ -47,6 +47,7 @@ export async function benchAuth(database: BenchDatabase): Promise<void> {
     ODC_HOST: '127.0.0.1',
     ODC_PORT: '0',
     ODC_LOG_LEVEL: 'warn',
+    ODC_RATE_LIMIT_API_PER_MINUTE: '100000000', // the bench measures authentication, not the limit
   });
   const runtime = await startRuntime({ config, logger: pino({ level: 'warn' }) });
   try {

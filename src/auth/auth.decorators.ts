@@ -5,7 +5,13 @@ import {
   UseGuards,
   type ExecutionContext,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiForbiddenResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiForbiddenResponse,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { SkipThrottle, ThrottlerGuard } from '@nestjs/throttler';
 import { ErrorResponse } from '../infra/http/error-response';
 import type { ApiKeyScope } from './api-keys/api-key.entity';
 import { AUTH_REQUIREMENTS, type AuthenticatedRequest, type AuthRequirements } from './auth-requirements';
@@ -26,7 +32,10 @@ export function AdminOnly(...scopes: ApiKeyScope[]): MethodDecorator & ClassDeco
 function requirements(required: AuthRequirements): MethodDecorator & ClassDecorator {
   return applyDecorators(
     SetMetadata(AUTH_REQUIREMENTS, required),
-    UseGuards(AuthGuard),
+    // Rate limits first (a flood of bad credentials is limited too), then who is calling.
+    SkipThrottle({ login: true }),
+    UseGuards(ThrottlerGuard, AuthGuard),
+    ApiTooManyRequestsResponse({ type: ErrorResponse, description: 'Rate limited; see Retry-After' }),
     ApiBearerAuth(),
     ApiUnauthorizedResponse({ type: ErrorResponse }),
     ApiForbiddenResponse({ type: ErrorResponse }),
@@ -44,3 +53,11 @@ export const CurrentPrincipal = createParamDecorator(
 export const CurrentUser = createParamDecorator((_data: unknown, context: ExecutionContext): User => {
   return context.switchToHttp().getRequest<AuthenticatedRequest>().caller!;
 });
+
+/**
+ * Login and key-issuing routes: also held to ODC_RATE_LIMIT_LOGIN_PER_MINUTE per client IP (the
+ * `login` limit), on top of the API's.
+ */
+export function LoginRateLimited(): MethodDecorator {
+  return SkipThrottle({ login: false }) as MethodDecorator;
+}

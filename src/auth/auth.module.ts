@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { AuditController } from '../audit/audit.controller';
 import { AuditService } from '../audit/audit.service';
 import { AppConfig } from '../infra/config/env';
@@ -11,6 +12,18 @@ import { UsersService } from './users/users.service';
 
 /** Identity for the public API (role coordinator): who calls, what they may do, and the audit log. */
 @Module({
+  imports: [
+    // Per route and client IP (in memory, per replica): every API route, and login/key-issuing routes.
+    ThrottlerModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({
+        throttlers: [
+          { name: 'default', ttl: 60_000, limit: config.ODC_RATE_LIMIT_API_PER_MINUTE },
+          { name: 'login', ttl: 60_000, limit: config.ODC_RATE_LIMIT_LOGIN_PER_MINUTE },
+        ],
+      }),
+    }),
+  ],
   controllers: [MeController, AuditController],
   providers: [
     UsersService,

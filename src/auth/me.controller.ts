@@ -5,7 +5,7 @@ import { AppError, CommonErrorCode } from '../infra/errors/app-error';
 import { requestIdOf } from '../infra/http/request-id';
 import { ApiKeysService } from './api-keys/api-keys.service';
 import type { AuthenticatedRequest } from './auth-requirements';
-import { Authenticated, CurrentPrincipal, CurrentUser } from './auth.decorators';
+import { Authenticated, CurrentPrincipal, CurrentUser, LoginRateLimited } from './auth.decorators';
 import { ApiKeyDto, CreateApiKeyDto, IssuedApiKeyDto, MeDto } from './dto/api-key.dto';
 import type { Principal } from './principal';
 import type { User } from './users/user.entity';
@@ -41,6 +41,7 @@ export class MeController {
 
   /** A new key for the caller, never with scopes the calling credential does not have itself. */
   @Post('keys')
+  @LoginRateLimited()
   @ApiCreatedResponse({ type: IssuedApiKeyDto })
   async createKey(
     @CurrentPrincipal() principal: Principal,

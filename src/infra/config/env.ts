@@ -509,7 +509,7 @@ export class AppConfig {
   @Matches(/^https?:\/\/\S+$/, { message: 'ODC_AWS_STS_ENDPOINT must be an http(s) URL' })
   ODC_AWS_STS_ENDPOINT?: string;
 
-  /** Per client IP and minute: login and key-issuing calls, and the API as a whole (429 with Retry-After). */
+  /** Per route, client IP and minute (per replica): login and key-issuing calls, and every API route (429 with Retry-After). */
   @Transform(toNumber)
   @IsInt()
   @Min(1)

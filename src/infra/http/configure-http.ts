@@ -20,6 +20,11 @@ export function configureHttp(app: INestApplication, config: AppConfig): void {
   installBodyParsers(app, config.ODC_HTTP_BODY_LIMIT);
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new AllExceptionsFilter());
-  const express = app.getHttpAdapter().getInstance() as { disable(setting: string): void };
+  const express = app.getHttpAdapter().getInstance() as {
+    disable(setting: string): void;
+    set(setting: string, value: unknown): void;
+  };
   express.disable('x-powered-by');
+  // The client IP (rate limits, audit) from X-Forwarded-For only through the proxies we run.
+  express.set('trust proxy', config.ODC_TRUST_PROXY_HOPS);
 }

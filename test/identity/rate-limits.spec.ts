@@ -1,0 +1,40 @@
+import { ApiKeysService } from '../../src/auth/api-keys/api-keys.service';
+import { UsersService } from '../../src/auth/users/users.service';
+import { startTestApp, type TestApp } from '../support/app';
+
+describe('rate limits per client IP', () => {
+  let app: TestApp;
+  let key: string;
+
+  beforeAll(async () => {
+    app = await startTestApp({
+      roles: 'coordinator',
+      env: { ODC_RATE_LIMIT_LOGIN_PER_MINUTE: '2', ODC_RATE_LIMIT_API_PER_MINUTE: '8' },
+    });
+    const user = await app.core().get(UsersService).findOrCreateByUsername('limited');
+    key = (await app.core().get(ApiKeysService).issue(user.id, { name: 'k', scopes: [], origin: 'api' })).key;
+  });
+
+  afterAll(() => app.close());
+
+  it('holds key issuing to the login limit and each API route to the API limit: 429 rate_limited with Retry-After', async () => {
+    const issue = () =>
+      app.http().post('/api/v1/keys').set('authorization', `Bearer ${key}`).send({ name: 'n', scopes: [] });
+    await issue().expect(201);
+    await issue().expect(201);
+    const refused = await issue().expect(429);
+    expect(refused.body.code).toBe('rate_limited');
+    expect(Number(refused.headers['retry-after-login'])).toBeGreaterThan(0);
+
+    // The API limit counts per route and client IP (@nestjs/throttler's key): 8 calls of /me pass.
+    const statuses: number[] = [];
+    for (let i = 0; i < 9; i += 1) {
+      statuses.push((await app.http().get('/api/v1/me').set('authorization', `Bearer ${key}`)).status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 429]);
+    // Callers without credentials count as well: the limit comes before authentication.
+    await app.http().get('/api/v1/me').expect(429);
+    // Probes are never limited.
+    await app.http().get('/healthz').expect(200);
+  });
+});
