@@ -59,5 +59,5 @@ export const CurrentUser = createParamDecorator((_data: unknown, context: Execut
  * `login` limit), on top of the API's.
  */
 export function LoginRateLimited(): MethodDecorator {
-  return SkipThrottle({ login: false }) as MethodDecorator;
+  return SkipThrottle({ login: false });
 }
