@@ -5,39 +5,18 @@
  * Target: less than 1 ms added at p50.
  */
 import pino from 'pino';
-import { Pool } from 'undici';
 import { startRuntime } from '../src/app/runtime';
 import { ApiKeysService } from '../src/auth/api-keys/api-keys.service';
 import { UsersService } from '../src/auth/users/users.service';
 import { loadConfig } from '../src/infra/config/env';
-import { fmt, median, percentile, report, type BenchDatabase } from './support';
+import { fmt, httpLoad, medianLoad, report, type BenchDatabase, type HttpLoad } from './support';
+
+const load = (origin: string, path: string, headers?: Record<string, string>) =>
+  httpLoad(origin, path, { concurrency: CONCURRENCY, durationMs: ROUND_MS, headers });
 
 const CONCURRENCY = 8;
 const ROUNDS = 5;
 const ROUND_MS = 1500;
-
-async function load(origin: string, path: string, headers: Record<string, string> = {}) {
-  const pool = new Pool(origin, { connections: CONCURRENCY });
-  const latencies: number[] = [];
-  const deadline = performance.now() + ROUND_MS;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (performance.now() < deadline) {
-        const t0 = performance.now();
-        const res = await pool.request({ path, method: 'GET', headers });
-        await res.body.text();
-        if (res.statusCode !== 200) {
-          throw new Error(`${path}: status ${res.statusCode}`);
-        }
-        latencies.push(performance.now() - t0);
-      }
-    }),
-  );
-  const elapsed = (performance.now() - started) / 1000;
-  await pool.close();
-  return { rps: latencies.length / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
-}
 
 export async function benchAuth(database: BenchDatabase): Promise<void> {
   const config = loadConfig({
@@ -61,19 +40,14 @@ export async function benchAuth(database: BenchDatabase): Promise<void> {
     const authed = { authorization: `Bearer ${key}` };
     await load(origin, '/healthz'); // warm-up
     await load(origin, '/api/v1/me', authed);
-    const open: Awaited<ReturnType<typeof load>>[] = [];
-    const withKey: Awaited<ReturnType<typeof load>>[] = [];
+    const open: HttpLoad[] = [];
+    const withKey: HttpLoad[] = [];
     for (let round = 0; round < ROUNDS; round += 1) {
       open.push(await load(origin, '/healthz'));
       withKey.push(await load(origin, '/api/v1/me', authed));
     }
-    const summary = (runs: typeof open) => ({
-      rps: median(runs.map((r) => r.rps)),
-      p50: median(runs.map((r) => r.p50)),
-      p99: median(runs.map((r) => r.p99)),
-    });
-    const o = summary(open);
-    const k = summary(withKey);
+    const o = medianLoad(open);
+    const k = medianLoad(withKey);
     report(
       `Auth: API-key request vs unauthenticated, ${CONCURRENCY} concurrent, median of ${ROUNDS} rounds`,
       [

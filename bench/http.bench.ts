@@ -6,37 +6,16 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
-import { Pool } from 'undici';
 import { startRuntime } from '../src/app/runtime';
 import { loadConfig } from '../src/infra/config/env';
-import { fmt, median, percentile, report, type BenchDatabase } from './support';
+import { fmt, httpLoad, medianLoad, report, type BenchDatabase, type HttpLoad } from './support';
+
+const load = (origin: string) =>
+  httpLoad(origin, '/healthz', { concurrency: CONCURRENCY, durationMs: ROUND_MS });
 
 const CONCURRENCY = 16;
 const ROUNDS = 5;
 const ROUND_MS = 1500;
-
-async function load(origin: string): Promise<{ rps: number; p50: number; p99: number }> {
-  const pool = new Pool(origin, { connections: CONCURRENCY });
-  const latencies: number[] = [];
-  const deadline = performance.now() + ROUND_MS;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (performance.now() < deadline) {
-        const t0 = performance.now();
-        const res = await pool.request({ path: '/healthz', method: 'GET' });
-        await res.body.text();
-        if (res.statusCode !== 200) {
-          throw new Error(`status ${res.statusCode}`);
-        }
-        latencies.push(performance.now() - t0);
-      }
-    }),
-  );
-  const elapsed = (performance.now() - started) / 1000;
-  await pool.close();
-  return { rps: latencies.length / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
-}
 
 function bareServer(): Promise<Server> {
   const body = JSON.stringify({ status: 'ok' });
@@ -63,20 +42,15 @@ export async function benchHttp(database: BenchDatabase): Promise<void> {
   try {
     await load(odcOrigin); // warm-up (JIT, connection pools)
     await load(bareOrigin);
-    const odc: Awaited<ReturnType<typeof load>>[] = [];
-    const baseline: Awaited<ReturnType<typeof load>>[] = [];
+    const odc: HttpLoad[] = [];
+    const baseline: HttpLoad[] = [];
     for (let round = 0; round < ROUNDS; round += 1) {
       // Interleaved rounds, so machine noise hits both sides alike.
       odc.push(await load(odcOrigin));
       baseline.push(await load(bareOrigin));
     }
-    const summary = (runs: typeof odc) => ({
-      rps: median(runs.map((r) => r.rps)),
-      p50: median(runs.map((r) => r.p50)),
-      p99: median(runs.map((r) => r.p99)),
-    });
-    const o = summary(odc);
-    const b = summary(baseline);
+    const o = medianLoad(odc);
+    const b = medianLoad(baseline);
     report(`HTTP GET /healthz, ${CONCURRENCY} concurrent, median of ${ROUNDS} rounds x ${ROUND_MS} ms`, [
       {
         server: 'baseline node:http',

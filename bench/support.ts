@@ -1,5 +1,6 @@
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { Pool } from 'undici';
 import { join } from 'node:path';
 import { EmbeddedPostgres } from '../src/infra/database/embedded-postgres';
 import { loadConfig } from '../src/infra/config/env';
@@ -76,5 +77,48 @@ export async function runConcurrently(
     perSecond: count / ((performance.now() - started) / 1000),
     p50: median(latencies),
     p99: percentile(latencies, 99),
+  };
+}
+
+export interface HttpLoad {
+  rps: number;
+  p50: number;
+  p99: number;
+}
+
+/** GET `path` from `concurrency` keep-alive connections for `durationMs`: throughput and latency. */
+export async function httpLoad(
+  origin: string,
+  path: string,
+  options: { concurrency: number; durationMs: number; headers?: Record<string, string> },
+): Promise<HttpLoad> {
+  const pool = new Pool(origin, { connections: options.concurrency });
+  const latencies: number[] = [];
+  const deadline = performance.now() + options.durationMs;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: options.concurrency }, async () => {
+      while (performance.now() < deadline) {
+        const t0 = performance.now();
+        const res = await pool.request({ path, method: 'GET', headers: options.headers });
+        await res.body.text();
+        if (res.statusCode !== 200) {
+          throw new Error(`${path}: status ${res.statusCode}`);
+        }
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  await pool.close();
+  return { rps: latencies.length / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+/** The median of each figure over rounds. */
+export function medianLoad(runs: HttpLoad[]): HttpLoad {
+  return {
+    rps: median(runs.map((r) => r.rps)),
+    p50: median(runs.map((r) => r.p50)),
+    p99: median(runs.map((r) => r.p99)),
   };
 }

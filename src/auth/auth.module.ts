@@ -14,11 +14,13 @@ import { UsersService } from './users/users.service';
 @Module({
   imports: [
     // Per route and client IP (in memory, per replica): every API route, and login/key-issuing routes.
+    // The API's per-minute rate is held per second: the library keeps one entry per hit in its
+    // window, so a minute-long window at a high rate would cost every request a long scan.
     ThrottlerModule.forRootAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
         throttlers: [
-          { name: 'default', ttl: 60_000, limit: config.ODC_RATE_LIMIT_API_PER_MINUTE },
+          { name: 'default', ttl: 1_000, limit: Math.ceil(config.ODC_RATE_LIMIT_API_PER_MINUTE / 60) },
           { name: 'login', ttl: 60_000, limit: config.ODC_RATE_LIMIT_LOGIN_PER_MINUTE },
         ],
       }),

@@ -9,7 +9,7 @@ describe('rate limits per client IP', () => {
   beforeAll(async () => {
     app = await startTestApp({
       roles: 'coordinator',
-      env: { ODC_RATE_LIMIT_LOGIN_PER_MINUTE: '2', ODC_RATE_LIMIT_API_PER_MINUTE: '8' },
+      env: { ODC_RATE_LIMIT_LOGIN_PER_MINUTE: '2', ODC_RATE_LIMIT_API_PER_MINUTE: '480' }, // 8 per second
     });
     const user = await app.core().get(UsersService).findOrCreateByUsername('limited');
     key = (await app.core().get(ApiKeysService).issue(user.id, { name: 'k', scopes: [], origin: 'api' })).key;
@@ -26,7 +26,7 @@ describe('rate limits per client IP', () => {
     expect(refused.body.code).toBe('rate_limited');
     expect(Number(refused.headers['retry-after-login'])).toBeGreaterThan(0);
 
-    // The API limit counts per route and client IP (@nestjs/throttler's key): 8 calls of /me pass.
+    // The API limit counts per route and client IP (@nestjs/throttler's key), per second: 8 calls of /me pass.
     const statuses: number[] = [];
     for (let i = 0; i < 9; i += 1) {
       statuses.push((await app.http().get('/api/v1/me').set('authorization', `Bearer ${key}`)).status);
