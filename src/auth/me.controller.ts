@@ -1,4 +1,15 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Req } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Put,
+  Req,
+} from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AuditService } from '../audit/audit.service';
 import { AppError, CommonErrorCode } from '../infra/errors/app-error';
@@ -6,7 +17,9 @@ import { requestIdOf } from '../infra/http/request-id';
 import { ApiKeysService } from './api-keys/api-keys.service';
 import type { AuthenticatedRequest } from './auth-requirements';
 import { Authenticated, CurrentPrincipal, CurrentUser, LoginRateLimited } from './auth.decorators';
-import { ApiKeyDto, CreateApiKeyDto, IssuedApiKeyDto, MeDto } from './dto/api-key.dto';
+import { ApiKeyDto, CreateApiKeyDto, IssuedApiKeyDto, MeDto, SshKeysDto } from './dto/api-key.dto';
+import { sshKeyProblem } from './users/ssh-keys';
+import { UsersService } from './users/users.service';
 import type { Principal } from './principal';
 import type { User } from './users/user.entity';
 
@@ -15,6 +28,7 @@ import type { User } from './users/user.entity';
 @Authenticated()
 export class MeController {
   constructor(
+    private readonly users: UsersService,
     private readonly keys: ApiKeysService,
     private readonly audit: AuditService,
   ) {}
@@ -31,6 +45,39 @@ export class MeController {
       scopes: principal.scopes === 'all' ? ['*'] : [...principal.scopes],
       ssh_keys: user.sshKeys,
     };
+  }
+
+  /** Replaces the caller's SSH keys (what reservations authorise); each is checked, not just its prefix. */
+  @Put('me/ssh-keys')
+  @ApiOkResponse({ type: MeDto })
+  async putSshKeys(
+    @CurrentPrincipal() principal: Principal,
+    @CurrentUser() user: User,
+    @Body() body: SshKeysDto,
+    @Req() request: AuthenticatedRequest,
+  ): Promise<MeDto> {
+    const fields = body.keys.flatMap((key, index) => {
+      const problem = sshKeyProblem(key);
+      return problem ? [{ field: `keys[${index}]`, problems: [problem] }] : [];
+    });
+    if (fields.length > 0) {
+      throw new AppError(CommonErrorCode.ValidationFailed, 'Some SSH keys are not acceptable', { fields });
+    }
+    const keys = [...new Set(body.keys.map((key) => key.trim()))];
+    await this.users.setSshKeys(principal.userId, keys);
+    await this.audit.record({
+      action: 'user.ssh_keys.set',
+      outcome: 'success',
+      userId: principal.userId,
+      username: principal.username,
+      resourceType: 'user',
+      resourceId: principal.userId,
+      ip: request.ip ?? null,
+      userAgent: request.headers['user-agent'] ?? null,
+      requestId: requestIdOf(request),
+      requestMetadata: { count: keys.length },
+    });
+    return this.getMe(principal, Object.assign(user, { sshKeys: keys }));
   }
 
   @Get('keys')

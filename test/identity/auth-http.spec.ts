@@ -200,6 +200,22 @@ describe('authentication over HTTP (API keys, trusted JWTs, scopes, admin, audit
     expect((await verify()).body).toEqual({ ok: false, checked: 1, first_broken_id: id });
   });
 
+  it('replaces the caller’s SSH keys after checking each one (400 naming the bad ones)', async () => {
+    const { generateKeyPairSync } = await import('node:crypto');
+    const raw = generateKeyPairSync('ed25519')
+      .publicKey.export({ format: 'der', type: 'spki' })
+      .subarray(-32);
+    const field = (bytes: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, bytes.length]), bytes]);
+    const good = `ssh-ed25519 ${Buffer.concat([field(Buffer.from('ssh-ed25519')), field(raw)]).toString('base64')} alice@laptop`;
+    const put = (keys: string[]) =>
+      app.http().put('/api/v1/me/ssh-keys').set('authorization', `Bearer ${aliceKey}`).send({ keys });
+    const refused = await put([good, 'ssh-rsa AAAA', 'ssh-dss AAAAB3NzaC1kc3M=']).expect(400);
+    expect(refused.body.fields.map((f: { field: string }) => f.field)).toEqual(['keys[1]', 'keys[2]']);
+    expect((await me(aliceKey).expect(200)).body.ssh_keys).toEqual([]);
+    expect((await put([good, good]).expect(200)).body.ssh_keys).toEqual([good]);
+    expect((await me(aliceKey).expect(200)).body.ssh_keys).toEqual([good]);
+  });
+
   it('writes no API key secret, token or key into any log line of this auth-heavy run', async () => {
     const jwt = await issuer.sign({ sub: 'repo:x', actor: 'ci-bot' });
     await me(jwt).expect(200);

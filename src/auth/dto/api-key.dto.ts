@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
+  ArrayMaxSize,
   ArrayUnique,
   IsArray,
   IsIn,
@@ -11,6 +12,7 @@ import {
   Min,
 } from 'class-validator';
 import { API_KEY_SCOPES, type ApiKey, type ApiKeyScope } from '../api-keys/api-key.entity';
+import { MAX_SSH_KEYS } from '../users/ssh-keys';
 
 export class CreateApiKeyDto {
   @ApiProperty({ example: 'laptop' })
@@ -74,4 +76,18 @@ export class MeDto {
   @ApiProperty({ type: [String], description: "The credential's scopes, or ['*'] for all" })
   scopes!: string[];
   @ApiProperty({ type: [String] }) ssh_keys!: string[];
+}
+
+export class SshKeysDto {
+  @ApiProperty({
+    type: [String],
+    maxItems: MAX_SSH_KEYS,
+    example: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI… alice@laptop'],
+    description:
+      'OpenSSH public keys (ed25519, ecdsa-sha2-nistp256/384/521, ssh-rsa ≥ 2048 bits); replaces the list',
+  })
+  @IsArray()
+  @ArrayMaxSize(MAX_SSH_KEYS)
+  @IsString({ each: true })
+  keys!: string[];
 }

@@ -14,4 +14,8 @@ export class UsersService {
     await repository.createQueryBuilder().insert().values({ username }).orIgnore().execute();
     return repository.findOneByOrFail({ username });
   }
+
+  async setSshKeys(userId: string, keys: string[]): Promise<void> {
+    await this.dataSource.getRepository(User).update(userId, { sshKeys: keys });
+  }
 }
