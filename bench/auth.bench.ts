@@ -4,12 +4,17 @@
  * unauthenticated GET /healthz on the same server, same client, interleaved rounds.
  * Target: less than 1 ms added at p50.
  */
-import pino from 'pino';
-import { startRuntime } from '../src/app/runtime';
 import { ApiKeysService } from '../src/auth/api-keys/api-keys.service';
 import { UsersService } from '../src/auth/users/users.service';
-import { loadConfig } from '../src/infra/config/env';
-import { fmt, httpLoad, medianLoad, report, type BenchDatabase, type HttpLoad } from './support';
+import {
+  fmt,
+  httpLoad,
+  medianLoad,
+  report,
+  type BenchDatabase,
+  type HttpLoad,
+  startBenchCoordinator,
+} from './support';
 
 const load = (origin: string, path: string, headers?: Record<string, string>) =>
   httpLoad(origin, path, { concurrency: CONCURRENCY, durationMs: ROUND_MS, headers });
@@ -19,16 +24,8 @@ const ROUNDS = 5;
 const ROUND_MS = 1500;
 
 export async function benchAuth(database: BenchDatabase): Promise<void> {
-  const config = loadConfig({
-    NODE_ENV: 'production',
-    DATABASE_URL: database.url,
-    ODC_ROLES: 'coordinator',
-    ODC_HOST: '127.0.0.1',
-    ODC_PORT: '0',
-    ODC_LOG_LEVEL: 'warn',
-    ODC_RATE_LIMIT_API_PER_MINUTE: '100000000', // the bench measures authentication, not the limit
-  });
-  const runtime = await startRuntime({ config, logger: pino({ level: 'warn' }) });
+  // The bench measures authentication, not the rate limit.
+  const runtime = await startBenchCoordinator(database, { ODC_RATE_LIMIT_API_PER_MINUTE: '100000000' });
   try {
     const user = await runtime.core!.get(UsersService).findOrCreateByUsername('bench-user');
     const { key } = await runtime.core!.get(ApiKeysService).issue(user.id, {

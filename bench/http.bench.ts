@@ -5,10 +5,15 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import pino from 'pino';
-import { startRuntime } from '../src/app/runtime';
-import { loadConfig } from '../src/infra/config/env';
-import { fmt, httpLoad, medianLoad, report, type BenchDatabase, type HttpLoad } from './support';
+import {
+  fmt,
+  httpLoad,
+  medianLoad,
+  report,
+  type BenchDatabase,
+  type HttpLoad,
+  startBenchCoordinator,
+} from './support';
 
 const load = (origin: string) =>
   httpLoad(origin, '/healthz', { concurrency: CONCURRENCY, durationMs: ROUND_MS });
@@ -27,15 +32,7 @@ function bareServer(): Promise<Server> {
 }
 
 export async function benchHttp(database: BenchDatabase): Promise<void> {
-  const config = loadConfig({
-    NODE_ENV: 'production',
-    DATABASE_URL: database.url,
-    ODC_ROLES: 'coordinator',
-    ODC_HOST: '127.0.0.1',
-    ODC_PORT: '0',
-    ODC_LOG_LEVEL: 'warn',
-  });
-  const runtime = await startRuntime({ config, logger: pino({ level: 'warn' }) });
+  const runtime = await startBenchCoordinator(database);
   const bare = await bareServer();
   const odcOrigin = runtime.listeners[0].url;
   const bareOrigin = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`;

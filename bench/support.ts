@@ -2,6 +2,8 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Pool } from 'undici';
 import { join } from 'node:path';
+import pino from 'pino';
+import { startRuntime, type Runtime } from '../src/app/runtime';
 import { EmbeddedPostgres } from '../src/infra/database/embedded-postgres';
 import { loadConfig } from '../src/infra/config/env';
 
@@ -121,4 +123,21 @@ export function medianLoad(runs: HttpLoad[]): HttpLoad {
     p50: median(runs.map((r) => r.p50)),
     p99: median(runs.map((r) => r.p99)),
   };
+}
+
+/** A coordinator on the bench database, on a free loopback port, logging warnings only. */
+export function startBenchCoordinator(
+  database: BenchDatabase,
+  env: Record<string, string> = {},
+): Promise<Runtime> {
+  const config = loadConfig({
+    NODE_ENV: 'production',
+    DATABASE_URL: database.url,
+    ODC_ROLES: 'coordinator',
+    ODC_HOST: '127.0.0.1',
+    ODC_PORT: '0',
+    ODC_LOG_LEVEL: 'warn',
+    ...env,
+  });
+  return startRuntime({ config, logger: pino({ level: 'warn' }) });
 }

@@ -1,8 +1,8 @@
 import { Inject, Injectable, Optional, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuditService } from '../audit/audit.service';
+import { requestContext } from '../audit/request-context';
 import { AppError, CommonErrorCode } from '../infra/errors/app-error';
-import { requestIdOf } from '../infra/http/request-id';
 import { ApiKeysService } from './api-keys/api-keys.service';
 import { AUTH_REQUIREMENTS, type AuthenticatedRequest, type AuthRequirements } from './auth-requirements';
 import { JwtVerifier } from './jwt/jwt-verifier';
@@ -120,9 +120,7 @@ export class AuthGuard implements CanActivate {
       outcome: 'denied',
       userId: principal?.userId ?? null,
       username: principal?.username ?? null,
-      ip: request.ip ?? null,
-      userAgent: request.headers['user-agent'] ?? null,
-      requestId: requestIdOf(request),
+      ...requestContext(request),
       requestMetadata: { method: request.method, path: request.path, ...metadata },
     });
   }

@@ -12,8 +12,8 @@ import {
 } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AuditService } from '../audit/audit.service';
+import { requestContext } from '../audit/request-context';
 import { AppError, CommonErrorCode } from '../infra/errors/app-error';
-import { requestIdOf } from '../infra/http/request-id';
 import { ApiKeysService } from './api-keys/api-keys.service';
 import type { AuthenticatedRequest } from './auth-requirements';
 import { Authenticated, CurrentPrincipal, CurrentUser, LoginRateLimited } from './auth.decorators';
@@ -21,7 +21,7 @@ import { ApiKeyDto, CreateApiKeyDto, IssuedApiKeyDto, MeDto, SshKeysDto } from '
 import { sshKeyProblem } from './users/ssh-keys';
 import { UsersService } from './users/users.service';
 import type { Principal } from './principal';
-import type { User } from './users/user.entity';
+import { User } from './users/user.entity';
 
 @ApiTags('me')
 @Controller('api/v1')
@@ -65,6 +65,7 @@ export class MeController {
     }
     const keys = [...new Set(body.keys.map((key) => key.trim()))];
     await this.users.setSshKeys(principal.userId, keys);
+    this.keys.forgetUser(principal.userId);
     await this.audit.record({
       action: 'user.ssh_keys.set',
       outcome: 'success',
@@ -72,12 +73,10 @@ export class MeController {
       username: principal.username,
       resourceType: 'user',
       resourceId: principal.userId,
-      ip: request.ip ?? null,
-      userAgent: request.headers['user-agent'] ?? null,
-      requestId: requestIdOf(request),
+      ...requestContext(request),
       requestMetadata: { count: keys.length },
     });
-    return this.getMe(principal, Object.assign(user, { sshKeys: keys }));
+    return this.getMe(principal, Object.assign(new User(), user, { sshKeys: keys }));
   }
 
   @Get('keys')
@@ -115,9 +114,7 @@ export class MeController {
       username: principal.username,
       resourceType: 'api_key',
       resourceId: apiKey.id,
-      ip: request.ip ?? null,
-      userAgent: request.headers['user-agent'] ?? null,
-      requestId: requestIdOf(request),
+      ...requestContext(request),
       requestMetadata: { scopes: body.scopes, expires_at: apiKey.expiresAt.toISOString() },
     });
     return Object.assign(ApiKeyDto.from(apiKey), { key });
@@ -142,9 +139,7 @@ export class MeController {
       username: principal.username,
       resourceType: 'api_key',
       resourceId: id,
-      ip: request.ip ?? null,
-      userAgent: request.headers['user-agent'] ?? null,
-      requestId: requestIdOf(request),
+      ...requestContext(request),
     });
   }
 }

@@ -2,6 +2,7 @@ import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/com
 import type { Request } from 'express';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
+import { commaList } from '../infra/config/comma-list';
 import { AppConfig } from '../infra/config/env';
 import { AppError, CommonErrorCode } from '../infra/errors/app-error';
 
@@ -20,9 +21,7 @@ export class DeployerAuthGuard implements CanActivate {
 
   constructor(config: AppConfig) {
     this.expected = config.ODC_DEPLOYER_TOKEN ? digest(config.ODC_DEPLOYER_TOKEN) : undefined;
-    this.allowedNames = config.ODC_DEPLOYER_ALLOWED_CLIENT_CNS.split(',')
-      .map((name) => name.trim())
-      .filter(Boolean);
+    this.allowedNames = commaList(config.ODC_DEPLOYER_ALLOWED_CLIENT_CNS);
   }
 
   canActivate(context: ExecutionContext): boolean {

@@ -1,15 +1,9 @@
 import { Injectable } from '@nestjs/common';
+import { commaList } from '../infra/config/comma-list';
 import { AppConfig } from '../infra/config/env';
 import { AppError } from '../infra/errors/app-error';
 import { DeployerErrorCode } from './deployer.errors';
 import type { DeployerPolicy } from './policy';
-
-function commaList(value: string): string[] {
-  return value
-    .split(',')
-    .map((item) => item.trim())
-    .filter(Boolean);
-}
 
 /** The deployer's configuration, read once: its namespaces and the policy it enforces. */
 @Injectable()

@@ -19,11 +19,10 @@ import {
   type PodSummary,
   type UrlReady,
 } from './contract';
-import { DeployerErrorCode } from './deployer.errors';
 import { DeployerSettings } from './deployer-settings';
 import { KubeClient } from './kube/kube-client';
 import { applyFailure, reportKubeFailures } from './kube/kube-failures';
-import { checkPolicy, enforced, type DeployerPolicy } from './policy';
+import { assertNoViolations, checkPolicy, enforced, type DeployerPolicy } from './policy';
 
 export const KUBE_CLIENT = Symbol('KUBE_CLIENT');
 
@@ -79,16 +78,7 @@ export class DeployerService implements OnApplicationShutdown {
    * a failure part-way, the answer names the object that failed and a retry completes the rest.
    */
   async applyDeployment(spec: DeploymentSpec): Promise<{ created: boolean; result: ApplyResult }> {
-    const violations = checkPolicy(spec, this.policy);
-    if (violations.length > 0) {
-      throw new AppError(
-        DeployerErrorCode.PolicyViolation,
-        `The spec breaks the deployer policy (${violations.length} violation${violations.length > 1 ? 's' : ''}); nothing was applied`,
-        {
-          violations,
-        },
-      );
-    }
+    assertNoViolations(checkPolicy(spec, this.policy), 'spec');
     const externalId = spec.metadata.external_id;
     const manifests = manifestsOf(spec).map(({ field, manifest }) => ({
       field,

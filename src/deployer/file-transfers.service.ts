@@ -17,7 +17,7 @@ import { DeployerErrorCode } from './deployer.errors';
 import { KUBE_CLIENT } from './deployer.service';
 import { KubeClient } from './kube/kube-client';
 import { applyFailure, reportKubeFailures } from './kube/kube-failures';
-import { manifestViolations } from './policy';
+import { assertNoViolations, manifestViolations } from './policy';
 
 const JOB_NAME_LABEL = 'batch.kubernetes.io/job-name';
 /** Transfer pods carry this instead of the external id, so they never count as the deployment's pods. */
@@ -85,16 +85,7 @@ export class FileTransfersService {
       );
     }
     const job = transferJob({ externalId, direction, request, namespace, volume, pod });
-    const violations = manifestViolations(job, 'job', this.settings.policy);
-    if (violations.length > 0) {
-      throw new AppError(
-        DeployerErrorCode.PolicyViolation,
-        'The transfer breaks the deployer policy; nothing was applied',
-        {
-          violations,
-        },
-      );
-    }
+    assertNoViolations(manifestViolations(job, 'job', this.settings.policy), 'transfer');
     await reportKubeFailures(async () => {
       const claim = await this.kube.read({
         apiVersion: 'v1',
@@ -217,8 +208,8 @@ function transferJob(input: {
               ...(request.args ? { args: request.args } : {}),
               env: [
                 ...(request.env ?? []),
-                { name: 'ODC_TRANSFER_DIRECTION', value: direction },
-                { name: 'ODC_TRANSFER_PATH', value: request.mount_path ?? DEFAULT_MOUNT_PATH },
+                { name: 'TRANSFER_DIRECTION', value: direction },
+                { name: 'TRANSFER_PATH', value: request.mount_path ?? DEFAULT_MOUNT_PATH },
               ],
               volumeMounts: [{ name: 'data', mountPath: request.mount_path ?? DEFAULT_MOUNT_PATH }],
               securityContext: { allowPrivilegeEscalation: false },

@@ -4,6 +4,7 @@
  * Where a field can open the node or the cluster (volume sources, Service types), the rule is an
  * allowlist: what is not known to be safe is refused.
  */
+import { AppError } from '../infra/errors/app-error';
 import { parseCpuMillis, parseQuantity } from '../infra/kubernetes/quantity';
 import {
   LABELS,
@@ -13,6 +14,7 @@ import {
   type Manifest,
   type PolicyViolation,
 } from './contract';
+import { DeployerErrorCode } from './deployer.errors';
 import { shapeViolations } from './policy-shapes';
 
 export interface DeployerPolicy {
@@ -453,9 +455,11 @@ export function manifestViolations(
   policy: DeployerPolicy,
 ): PolicyViolation[] {
   const shapes = shapeViolations(manifest, at);
-  if (shapes.length > 0) {
-    return shapes;
-  }
+  return shapes.length > 0 ? shapes : ruleViolations(manifest, at, policy);
+}
+
+/** The rules proper, for an object whose shape has been checked. */
+function ruleViolations(manifest: Manifest, at: string, policy: DeployerPolicy): PolicyViolation[] {
   const violations: PolicyViolation[] = [];
   const namespace = manifest.metadata?.namespace;
   if (manifest.kind !== 'PersistentVolume' && (!namespace || !policy.namespaces.includes(namespace))) {
@@ -508,7 +512,7 @@ export function checkPolicy(spec: DeploymentSpec, policy: DeployerPolicy): Polic
     const shapes = shapeViolations(manifest, field);
     return shapes.length > 0
       ? shapes
-      : [...manifestViolations(manifest, field, policy), ...specOnlyViolations(field, manifest)];
+      : [...ruleViolations(manifest, field, policy), ...specOnlyViolations(field, manifest)];
   });
 }
 
@@ -541,4 +545,15 @@ export function enforced(manifest: Manifest, externalId: string): Manifest {
     };
   }
   return result;
+}
+
+/** Throws the 422 that says what broke the policy (nothing is applied); returns when nothing did. */
+export function assertNoViolations(violations: PolicyViolation[], subject: string): void {
+  if (violations.length > 0) {
+    throw new AppError(
+      DeployerErrorCode.PolicyViolation,
+      `The ${subject} breaks the deployer policy (${violations.length} violation${violations.length > 1 ? 's' : ''}); nothing was applied`,
+      { violations },
+    );
+  }
 }

@@ -12,11 +12,10 @@ import {
   type VolumeRequest,
 } from './contract';
 import { DeployerSettings } from './deployer-settings';
-import { DeployerErrorCode } from './deployer.errors';
 import { KUBE_CLIENT } from './deployer.service';
 import { KubeClient } from './kube/kube-client';
 import { applyFailure, reportKubeFailures } from './kube/kube-failures';
-import { manifestViolations } from './policy';
+import { assertNoViolations, manifestViolations } from './policy';
 
 const SNAPSHOT_API = 'snapshot.storage.k8s.io/v1';
 
@@ -248,15 +247,7 @@ export class VolumesService {
     const violations = manifests.flatMap(({ field, manifest }) =>
       manifestViolations(manifest, field, this.settings.policy),
     );
-    if (violations.length > 0) {
-      throw new AppError(
-        DeployerErrorCode.PolicyViolation,
-        'The request breaks the deployer policy; nothing was applied',
-        {
-          violations,
-        },
-      );
-    }
+    assertNoViolations(violations, 'request');
   }
 }
 

@@ -128,12 +128,21 @@ export class ApiKeysService {
     const result = await this.dataSource
       .getRepository(ApiKey)
       .update({ id, userId, revokedAt: IsNull() }, { revokedAt: new Date() });
+    this.forget((holder) => holder.apiKey.id === id);
+    return (result.affected ?? 0) > 0;
+  }
+
+  /** After a change to the user (keys, role, disabled): their next request reads the row again. */
+  forgetUser(userId: string): void {
+    this.forget((holder) => holder.user.id === userId);
+  }
+
+  private forget(matches: (holder: KeyHolder) => boolean): void {
     for (const [cacheKey, { holder }] of this.verified) {
-      if (holder.apiKey.id === id) {
+      if (matches(holder)) {
         this.verified.delete(cacheKey);
       }
     }
-    return (result.affected ?? 0) > 0;
   }
 
   /** A conditional update: concurrent requests with the same key write once per granule at most. */

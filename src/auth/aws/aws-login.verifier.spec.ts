@@ -58,7 +58,7 @@ const SDK_SESSION: FakePrincipal = {
   userId: 'AROAGPUUSERSEXAMPLE:botocore-session-1700000000',
 };
 const PRINCIPALS = [ALICE, ADMIN, OUTSIDER, IAM_USER, SDK_SESSION];
-const ODC_BEARER = 'Bearer odc_apikey_DoNotForward';
+const API_KEY_BEARER = 'Bearer odc_apikey_DoNotForward';
 
 const signerFor = (credentials: FakeCredentials, region: string) =>
   new SignatureV4({ credentials, region, service: 'sts', sha256: Hash.bind(null, 'sha256') });
@@ -650,12 +650,12 @@ describe('AwsLoginVerifier: refused before anything is sent', () => {
     const unsigned = `${sts.origin}/?Action=GetCallerIdentity&Version=2011-06-15&X-Amz-Expires=60`;
     await refusedBeforeSending({ url: unsigned }, AwsLoginReason.NotPresigned);
     await refusedBeforeSending(
-      { url: unsigned, headers: { Authorization: ODC_BEARER } },
+      { url: unsigned, headers: { Authorization: API_KEY_BEARER } },
       AwsLoginReason.NotPresigned,
     );
     const url = await presignUrl();
     await refusedBeforeSending(
-      { url, headers: { Authorization: ODC_BEARER } },
+      { url, headers: { Authorization: API_KEY_BEARER } },
       AwsLoginReason.InvalidRequest,
     );
   });
@@ -722,7 +722,7 @@ describe('AwsLoginVerifier: secrets stay out of errors', () => {
       [verifier(), { url: url.replace('X-Amz-Expires=60', 'X-Amz-Expires=3600') }],
       [verifier(), { url: url.replace(sts.origin, 'http://sts.amazonaws.com') }],
       [verifier(), { url, aws_secret_access_key: ALICE.secretAccessKey }],
-      [verifier(), { url, headers: { Authorization: ODC_BEARER, Cookie: 'odc_session=abc' } }],
+      [verifier(), { url, headers: { Authorization: API_KEY_BEARER, Cookie: 'odc_session=abc' } }],
       [verifier(), { url: `${url}#${signature}` }],
       [verifier(), { url: badSignatureUrl }],
       [verifier({ allowed: 'Nobody' }), { url }],

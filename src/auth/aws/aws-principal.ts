@@ -17,6 +17,7 @@
  * A bare role name matches that role in EVERY AWS account, including one an outsider creates with
  * the same name: list role ARNs in production.
  */
+import { commaList } from '../../infra/config/comma-list';
 
 export type AwsPrincipal =
   | {
@@ -79,10 +80,7 @@ export function parseCallerArn(arn: string): AwsPrincipal | undefined {
 export function parseAllowedPrincipals(list: string): AllowedPrincipal[] {
   const entries: AllowedPrincipal[] = [];
   const problems: string[] = [];
-  for (const entry of list
-    .split(',')
-    .map((item) => item.trim())
-    .filter(Boolean)) {
+  for (const entry of commaList(list)) {
     const role = ROLE_ARN.exec(entry);
     if (role) {
       const [, partition, account, roleName] = role as unknown as [string, ...string[]];

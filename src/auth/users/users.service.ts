@@ -10,6 +10,10 @@ export class UsersService {
   /** The user of that name, created on first sight (a CI identity from a trusted JWT issuer). */
   async findOrCreateByUsername(username: string): Promise<User> {
     const repository = this.dataSource.getRepository(User);
+    const known = await repository.findOneBy({ username });
+    if (known) {
+      return known; // every request of a known caller: a read, no write
+    }
     // ON CONFLICT DO NOTHING: two first requests at once create one user.
     await repository.createQueryBuilder().insert().values({ username }).orIgnore().execute();
     return repository.findOneByOrFail({ username });

@@ -11,7 +11,6 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import type https from 'node:https';
-import { createHash } from 'node:crypto';
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
 import { sameJson } from '../../infra/kubernetes/json-equal';
 import { TokenBucket } from './token-bucket';
@@ -71,6 +70,16 @@ export function toKubeError(error: unknown): KubeError {
   );
 }
 
+type TlsMaterial = Pick<https.RequestOptions, 'ca' | 'cert' | 'key' | 'rejectUnauthorized' | 'servername'>;
+
+function sameTls(a: TlsMaterial, b: TlsMaterial): boolean {
+  const same = (x: unknown, y: unknown) =>
+    Buffer.isBuffer(x) && Buffer.isBuffer(y) ? x.equals(y) : JSON.stringify(x) === JSON.stringify(y);
+  return (['ca', 'cert', 'key', 'rejectUnauthorized', 'servername'] as const).every((field) =>
+    same(a[field], b[field]),
+  );
+}
+
 /** client-node's object API, with the REST path of an object (API discovery, cached) made reachable. */
 class ObjectApi extends KubernetesObjectApi {
   static forConfig(kubeConfig: KubeConfig): ObjectApi {
@@ -120,7 +129,7 @@ export class KubeClient {
   private readonly versionApi: VersionApi;
   private readonly bucket: TokenBucket;
   private readonly server: string;
-  private dispatcher?: { fingerprint: string; pool: Dispatcher };
+  private dispatcher?: { tls: TlsMaterial; pool: Dispatcher };
 
   constructor(
     readonly kubeConfig: KubeConfig,
@@ -242,12 +251,12 @@ export class KubeClient {
       ...(options.rejectUnauthorized !== undefined ? { rejectUnauthorized: options.rejectUnauthorized } : {}),
       ...(options.servername ? { servername: options.servername } : {}),
     };
-    const fingerprint = createHash('sha256').update(JSON.stringify(tls)).digest('hex');
-    if (!this.dispatcher || this.dispatcher.fingerprint !== fingerprint) {
+    // Every request reads the material afresh: a byte comparison (no hashing) says if it changed.
+    if (!this.dispatcher || !sameTls(this.dispatcher.tls, tls)) {
       const previous = this.dispatcher?.pool;
       const proxy = this.kubeConfig.getCurrentCluster()?.proxyUrl;
       this.dispatcher = {
-        fingerprint,
+        tls,
         pool: proxy ? new ProxyAgent({ uri: proxy, requestTls: tls }) : new Agent({ connect: tls }),
       };
       void previous?.close(); // in-flight requests finish on it
