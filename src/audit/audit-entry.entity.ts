@@ -47,6 +47,8 @@ export class AuditEntry {
   @Column({ name: 'request_metadata', type: 'jsonb', nullable: true })
   requestMetadata!: Record<string, unknown> | null;
 
+  /** Usage reports are idempotent on it (POST /api/v1/audit/usage looks it up). */
+  @Index('IDX_audit_log_bedrock_request_id', { where: '"bedrock_request_id" IS NOT NULL' })
   @Column({ name: 'bedrock_request_id', type: 'varchar', length: 255, nullable: true })
   bedrockRequestId!: string | null;
 

@@ -1,7 +1,21 @@
-import { Controller, Get } from '@nestjs/common';
-import { ApiOkResponse, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { AdminOnly } from '../auth/auth.decorators';
+import { Body, Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
+import {
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { Response } from 'express';
+import type { AuthenticatedRequest } from '../auth/auth-requirements';
+import { AdminOnly, Authenticated, CurrentPrincipal } from '../auth/auth.decorators';
+import type { Principal } from '../auth/principal';
+import { ErrorResponse } from '../infra/http/error-response';
 import { AuditService, type ChainVerification } from './audit.service';
+import { AuditEntryDto, AuditPageDto, AuditQueryDto, RecordUsageDto } from './dto/audit.dto';
+import { requestContext } from './request-context';
 
 class ChainVerificationDto implements ChainVerification {
   @ApiProperty() ok!: boolean;
@@ -9,15 +23,41 @@ class ChainVerificationDto implements ChainVerification {
   @ApiPropertyOptional({ description: 'The first row whose hashes do not match' }) first_broken_id?: string;
 }
 
+/** Reading the audit log is for admins; recording usage for any credential with `usage:write`. */
 @ApiTags('audit')
 @Controller('api/v1/audit')
-@AdminOnly('audit:read')
 export class AuditController {
   constructor(private readonly audit: AuditService) {}
 
+  @Get()
+  @AdminOnly('audit:read')
+  @ApiOkResponse({ type: AuditPageDto })
+  listAuditEntries(@Query() query: AuditQueryDto): Promise<AuditPageDto> {
+    return this.audit.list(query);
+  }
+
   @Get('verify')
+  @AdminOnly('audit:read')
   @ApiOkResponse({ type: ChainVerificationDto })
   verifyAuditChain(): Promise<ChainVerification> {
     return this.audit.verifyChain();
+  }
+
+  /** 201 with the row written; 200 with the row already written for that Bedrock request id. */
+  @Post('usage')
+  @Authenticated('usage:write')
+  @ApiCreatedResponse({ type: AuditEntryDto, description: 'Recorded' })
+  @ApiOkResponse({ type: AuditEntryDto, description: 'Already recorded: the same row' })
+  @ApiNotFoundResponse({ type: ErrorResponse, description: 'No such user' })
+  @ApiConflictResponse({ type: ErrorResponse, description: 'Already recorded with other values' })
+  async recordUsage(
+    @CurrentPrincipal() principal: Principal,
+    @Body() body: RecordUsageDto,
+    @Req() request: AuthenticatedRequest,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<AuditEntryDto> {
+    const { entry, created } = await this.audit.recordUsage(principal, body, requestContext(request));
+    response.status(created ? 201 : 200);
+    return AuditEntryDto.from(entry);
   }
 }

@@ -2,6 +2,7 @@ import { Inject, Injectable, Optional, type CanActivate, type ExecutionContext }
 import { Reflector } from '@nestjs/core';
 import { AuditService } from '../audit/audit.service';
 import { requestContext } from '../audit/request-context';
+import { AppConfig } from '../infra/config/env';
 import { AppError, CommonErrorCode } from '../infra/errors/app-error';
 import { ApiKeysService } from './api-keys/api-keys.service';
 import { AUTH_REQUIREMENTS, type AuthenticatedRequest, type AuthRequirements } from './auth-requirements';
@@ -10,20 +11,28 @@ import { hasScope, type Principal } from './principal';
 import type { User } from './users/user.entity';
 import { UsersService } from './users/users.service';
 
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 /**
- * Establishes who calls (an API key, a JWT from a trusted issuer) and checks what the route
+ * Establishes who calls (an API key, a JWT from a trusted issuer, a browser session) and checks what the route
  * requires. 401 when the caller is unknown, 403 when known but not allowed; every refusal is
  * audited, and no credential ever appears in an answer or a log line.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
+  /** Where this site's pages are served from (the OIDC redirect URL's origin). */
+  private readonly siteOrigin?: string;
+
   constructor(
     private readonly reflector: Reflector,
     private readonly keys: ApiKeysService,
     private readonly users: UsersService,
     private readonly audit: AuditService,
+    config: AppConfig,
     @Optional() @Inject(JwtVerifier) private readonly jwt?: JwtVerifier,
-  ) {}
+  ) {
+    this.siteOrigin = config.ODC_OIDC_REDIRECT_URL ? new URL(config.ODC_OIDC_REDIRECT_URL).origin : undefined;
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
@@ -37,7 +46,7 @@ export class AuthGuard implements CanActivate {
       await this.deny(request, undefined, 'auth.unauthenticated');
       throw new AppError(
         CommonErrorCode.Unauthorized,
-        'Authentication required: send Authorization: Bearer <API key or token>',
+        'Authentication required: send Authorization: Bearer <API key or token>, or log in at /auth/login',
       );
     }
     const missing = required.scopes.filter((scope) => !hasScope(principal, scope));
@@ -61,7 +70,10 @@ export class AuthGuard implements CanActivate {
   private async identify(
     request: AuthenticatedRequest,
   ): Promise<{ principal: Principal; user: User } | undefined> {
-    const token = /^Bearer (\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+    if (request.headers.authorization === undefined) {
+      return this.fromSession(request);
+    }
+    const token = /^Bearer (\S+)$/i.exec(request.headers.authorization)?.[1];
     if (!token) {
       return undefined;
     }
@@ -107,6 +119,42 @@ export class AuthGuard implements CanActivate {
           };
     }
     return undefined;
+  }
+
+  /**
+   * A browser session from the OIDC login. Its cookie proves nothing on a state-changing request
+   * from another site (CSRF): such a request must come from this site's own pages.
+   */
+  private async fromSession(
+    request: AuthenticatedRequest,
+  ): Promise<{ principal: Principal; user: User } | undefined> {
+    const userId = request.session?.userId;
+    if (!userId || (!SAFE_METHODS.has(request.method) && !this.fromThisSite(request))) {
+      return undefined;
+    }
+    const user = await this.users.findById(userId);
+    if (!user || user.disabled) {
+      return undefined;
+    }
+    return {
+      user,
+      principal: {
+        userId: user.id,
+        username: user.username,
+        admin: user.isAdmin,
+        via: 'session',
+        scopes: 'all',
+      },
+    };
+  }
+
+  /** Browsers say where a request comes from: Origin on every POST/PUT/DELETE, Sec-Fetch-Site too. */
+  private fromThisSite(request: AuthenticatedRequest): boolean {
+    const origin = request.headers.origin;
+    if (origin !== undefined) {
+      return origin === this.siteOrigin;
+    }
+    return request.headers['sec-fetch-site'] === 'same-origin';
   }
 
   private async deny(

@@ -1,13 +1,17 @@
-import { Module } from '@nestjs/common';
+import { Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { AuditController } from '../audit/audit.controller';
 import { AuditService } from '../audit/audit.service';
 import { AppConfig } from '../infra/config/env';
 import { ApiKeysService } from './api-keys/api-keys.service';
 import { AuthGuard } from './auth.guard';
+import { AWS_LOGIN_PROVIDERS, AwsLoginController } from './aws/aws-login.controller';
 import { FirstAdminOnDevelopmentStart } from './first-admin';
 import { JwtVerifier } from './jwt/jwt-verifier';
 import { MeController } from './me.controller';
+import { BrowserSessions } from './oidc/browser-sessions';
+import { OidcController } from './oidc/oidc.controller';
+import { OidcLogin } from './oidc/oidc-login.service';
 import { UsersService } from './users/users.service';
 
 /** Identity for the public API (role coordinator): who calls, what they may do, and the audit log. */
@@ -26,15 +30,24 @@ import { UsersService } from './users/users.service';
       }),
     }),
   ],
-  controllers: [MeController, AuditController],
+  controllers: [MeController, AuditController, OidcController, AwsLoginController],
   providers: [
     UsersService,
     ApiKeysService,
     AuditService,
     AuthGuard,
     FirstAdminOnDevelopmentStart,
+    BrowserSessions,
+    OidcLogin,
     { provide: JwtVerifier, inject: [AppConfig], useFactory: (config: AppConfig) => new JwtVerifier(config) },
+    ...AWS_LOGIN_PROVIDERS,
   ],
   exports: [UsersService, ApiKeysService, AuditService, AuthGuard, JwtVerifier],
 })
-export class AuthModule {}
+export class AuthModule implements NestModule {
+  constructor(private readonly sessions: BrowserSessions) {}
+
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(this.sessions.middleware).forRoutes('auth/*path', 'api/*path');
+  }
+}

@@ -20,7 +20,9 @@ import { Authenticated, CurrentPrincipal, CurrentUser, LoginRateLimited } from '
 import { ApiKeyDto, CreateApiKeyDto, IssuedApiKeyDto, MeDto, SshKeysDto } from './dto/api-key.dto';
 import { sshKeyProblem } from './users/ssh-keys';
 import { UsersService } from './users/users.service';
+import { ownedOrNotFound } from './ownership';
 import type { Principal } from './principal';
+import type { ApiKeyScope } from './api-keys/api-key.entity';
 import { User } from './users/user.entity';
 
 @ApiTags('me')
@@ -94,13 +96,7 @@ export class MeController {
     @Body() body: CreateApiKeyDto,
     @Req() request: AuthenticatedRequest,
   ): Promise<IssuedApiKeyDto> {
-    const beyond = principal.scopes === 'all' ? [] : body.scopes.filter((s) => !principal.scopes.includes(s));
-    if (beyond.length > 0 || (body.scopes.includes('clusters:admin') && !principal.admin)) {
-      throw new AppError(
-        CommonErrorCode.Forbidden,
-        `A key cannot have scopes its creator lacks: ${beyond.join(', ') || 'clusters:admin'}`,
-      );
-    }
+    assertMayHandOut(principal, body.scopes);
     const { key, apiKey } = await this.keys.issue(principal.userId, {
       name: body.name,
       scopes: body.scopes,
@@ -118,6 +114,42 @@ export class MeController {
       requestMetadata: { scopes: body.scopes, expires_at: apiKey.expiresAt.toISOString() },
     });
     return Object.assign(ApiKeyDto.from(apiKey), { key });
+  }
+
+  /**
+   * A new key in place of one of the caller's live keys (same name, scopes and lifetime); the old one
+   * is revoked at once. Another user's key, a revoked or an expired one answers 404; a key with
+   * scopes the calling credential lacks is not renewed by it (403), as POST /keys would not issue it.
+   */
+  @Post('keys/:id/rotate')
+  @LoginRateLimited()
+  @ApiCreatedResponse({ type: IssuedApiKeyDto })
+  async rotateKey(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Req() request: AuthenticatedRequest,
+  ): Promise<IssuedApiKeyDto> {
+    const live = ownedOrNotFound(await this.keys.findLive(id), principal, `No live API key ${id}`);
+    assertMayHandOut(principal, live.scopes);
+    const rotated = await this.keys.rotate(principal.userId, id);
+    if (!rotated) {
+      throw new AppError(CommonErrorCode.NotFound, `No live API key ${id}`);
+    }
+    await this.audit.record({
+      action: 'api_key.rotate',
+      outcome: 'success',
+      userId: principal.userId,
+      username: principal.username,
+      resourceType: 'api_key',
+      resourceId: id,
+      ...requestContext(request),
+      requestMetadata: {
+        new_key_id: rotated.apiKey.id,
+        scopes: rotated.apiKey.scopes,
+        expires_at: rotated.apiKey.expiresAt.toISOString(),
+      },
+    });
+    return Object.assign(ApiKeyDto.from(rotated.apiKey), { key: rotated.key });
   }
 
   /** Another user's key answers 404, as one that does not exist. */
@@ -141,5 +173,17 @@ export class MeController {
       resourceId: id,
       ...requestContext(request),
     });
+  }
+}
+
+/** A credential never hands out (in a new or a renewed key) scopes it does not hold itself. */
+function assertMayHandOut(principal: Principal, scopes: readonly ApiKeyScope[]): void {
+  const beyond =
+    principal.scopes === 'all' ? [] : scopes.filter((scope) => !principal.scopes.includes(scope));
+  if (beyond.length > 0 || (scopes.includes('clusters:admin') && !principal.admin)) {
+    throw new AppError(
+      CommonErrorCode.Forbidden,
+      `A key cannot carry scopes the calling credential lacks: ${beyond.join(', ') || 'clusters:admin'}`,
+    );
   }
 }

@@ -31,7 +31,10 @@ const RESOURCES: OwnedResource[] = [
           .send({ name: 'owned', scopes: [] })
           .expect(201)
       ).body.id as string,
-    attempts: (id) => [{ method: 'delete', path: `/api/v1/keys/${id}` }],
+    attempts: (id) => [
+      { method: 'delete', path: `/api/v1/keys/${id}` },
+      { method: 'post', path: `/api/v1/keys/${id}/rotate` },
+    ],
     stillOwned: async (app, ownerKey, id) => {
       const keys = await app
         .http()

@@ -20,6 +20,15 @@ export const API_KEY_SCOPES = [
 ] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 
+/**
+ * What a key made at login (browser CLI flow, AWS IAM) carries: what a person does with ODC, and
+ * for admins the admin scopes too. `usage:write` is for services that report usage, never implied.
+ */
+export function loginKeyScopes(admin: boolean): ApiKeyScope[] {
+  const personal: ApiKeyScope[] = ['reservations:read', 'reservations:write', 'disks:read', 'disks:write'];
+  return admin ? [...personal, 'clusters:admin', 'audit:read'] : personal;
+}
+
 /** `odc_<prefix>_<secret>`: the prefix finds the row, only a SHA-256 of the secret is stored. */
 @Entity({ name: 'api_keys' })
 export class ApiKey {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { DataSource, IsNull, LessThan } from 'typeorm';
+import { DataSource, IsNull, LessThan, MoreThan, type EntityManager } from 'typeorm';
 import { AppConfig } from '../../infra/config/env';
 import { User } from '../users/user.entity';
 import { ApiKey, type ApiKeyScope } from './api-key.entity';
@@ -49,6 +49,7 @@ export class ApiKeysService {
   async issue(
     userId: string,
     options: { name: string; scopes: ApiKeyScope[]; ttlHours?: number; origin: string },
+    manager: EntityManager = this.dataSource.manager,
   ): Promise<IssuedKey> {
     const prefix = randomBytes(9)
       .toString('base64url')
@@ -60,8 +61,8 @@ export class ApiKeysService {
       options.ttlHours ?? this.config.ODC_API_KEY_DEFAULT_TTL_HOURS,
       this.config.ODC_API_KEY_MAX_TTL_HOURS,
     );
-    const apiKey = await this.dataSource.getRepository(ApiKey).save(
-      this.dataSource.getRepository(ApiKey).create({
+    const apiKey = await manager.getRepository(ApiKey).save(
+      manager.getRepository(ApiKey).create({
         prefix,
         secretHash: digest(secret),
         userId,
@@ -130,6 +131,46 @@ export class ApiKeysService {
       .update({ id, userId, revokedAt: IsNull() }, { revokedAt: new Date() });
     this.forget((holder) => holder.apiKey.id === id);
     return (result.affected ?? 0) > 0;
+  }
+
+  /** The key, if it is neither revoked nor expired (whoever it belongs to: callers check ownership). */
+  async findLive(id: string): Promise<ApiKey | undefined> {
+    const apiKey = await this.dataSource
+      .getRepository(ApiKey)
+      .findOneBy({ id, revokedAt: IsNull(), expiresAt: MoreThan(new Date()) });
+    return apiKey ?? undefined;
+  }
+
+  /**
+   * Replaces one of the user's live keys: a new key with its name, scopes, origin and lifetime (as
+   * long as the old one was given, capped at today's maximum), and the old one revoked, in one
+   * transaction. Undefined when the user has no such live key; of two concurrent rotations of one
+   * key, the second finds it revoked.
+   */
+  async rotate(userId: string, id: string): Promise<IssuedKey | undefined> {
+    const rotated = await this.dataSource.transaction(async (tx) => {
+      const old = await tx.getRepository(ApiKey).findOne({
+        where: { id, userId, revokedAt: IsNull(), expiresAt: MoreThan(new Date()) },
+        lock: { mode: 'pessimistic_write' },
+      });
+      if (!old) {
+        return undefined;
+      }
+      const issued = await this.issue(
+        userId,
+        {
+          name: old.name,
+          scopes: old.scopes,
+          origin: old.origin,
+          ttlHours: (old.expiresAt.getTime() - old.createdAt.getTime()) / HOUR_MS,
+        },
+        tx,
+      );
+      await tx.getRepository(ApiKey).update({ id }, { revokedAt: new Date() });
+      return issued;
+    });
+    this.forget((holder) => holder.apiKey.id === id);
+    return rotated;
   }
 
   /** After a change to the user (keys, role, disabled): their next request reads the row again. */

@@ -28,6 +28,7 @@ import {
   type RemoteJWKSetOptions,
 } from 'jose';
 import type { AppConfig, TrustedIssuerConfig } from '../../infra/config/env';
+import { discover, httpUrl, ISSUER_TIMEOUT_MS } from '../oidc/discovery';
 import { JwtRejected, JwtRejectReason } from './jwt.errors';
 
 /** Who a verified token stands for. */
@@ -53,7 +54,6 @@ export const JWT_ALGORITHMS: readonly string[] = ['RS256', 'ES256'];
 export const JWT_CLOCK_TOLERANCE_SECONDS = 30;
 export const JWKS_COOLDOWN_MS = 30_000;
 export const JWKS_CACHE_MAX_AGE_MS = 10 * 60_000;
-export const ISSUER_TIMEOUT_MS = 5_000;
 
 const DEFAULT_USERNAME_CLAIM = 'sub';
 const USERNAME = /^[a-z0-9._-]{1,64}$/;
@@ -174,7 +174,7 @@ export class JwtVerifier {
   private async createKeySet(trusted: TrustedIssuerConfig): Promise<RemoteJWKSet> {
     let jwksUri: URL;
     try {
-      jwksUri = trusted.jwks_uri ? httpUrl(trusted.jwks_uri) : await this.discoverJwksUri(trusted.issuer);
+      jwksUri = httpUrl(trusted.jwks_uri ?? (await discover(trusted.issuer, this.fetch)).jwks_uri);
     } catch (cause) {
       throw new JwtRejected(
         JwtRejectReason.IssuerUnavailable,
@@ -191,32 +191,6 @@ export class JwtVerifier {
       options[customFetch] = this.fetch;
     }
     return createRemoteJWKSet(jwksUri, options);
-  }
-
-  private async discoverJwksUri(issuer: string): Promise<URL> {
-    const location = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
-    const response = await (this.fetch ?? fetch)(location, {
-      headers: { accept: 'application/json' },
-      redirect: 'manual',
-      signal: AbortSignal.timeout(ISSUER_TIMEOUT_MS),
-    });
-    if (response.status !== 200) {
-      await response.body?.cancel();
-      throw new Error(`discovery answered HTTP ${response.status}`);
-    }
-    const document: unknown = await response.json();
-    if (typeof document !== 'object' || document === null) {
-      throw new Error('the discovery document is not a JSON object');
-    }
-    const { issuer: claimed, jwks_uri: jwksUri } = document as Record<string, unknown>;
-    // OpenID Connect Discovery §4.3: a document for another issuer must not be used.
-    if (claimed !== issuer) {
-      throw new Error('the discovery document names another issuer');
-    }
-    if (typeof jwksUri !== 'string') {
-      throw new Error('the discovery document has no jwks_uri');
-    }
-    return httpUrl(jwksUri);
   }
 
   /** Fetch failures are the issuer's, not the caller's; only "no such key" is about the token. */
@@ -288,14 +262,6 @@ function usernameFrom(claims: JWTPayload, trusted: TrustedIssuerConfig): string 
     );
   }
   return username;
-}
-
-function httpUrl(value: string): URL {
-  const url = new URL(value);
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new Error(`${url.protocol} is not an HTTP URL scheme`);
-  }
-  return url;
 }
 
 function describe(error: unknown): string {

@@ -452,6 +452,11 @@ export class AppConfig {
   @IsString()
   ODC_OIDC_GROUPS_CLAIM = 'groups';
 
+  /** Scopes asked for at login (space list); add the one that releases the groups claim, if any. */
+  @IsString()
+  @Matches(/(^|\s)openid(\s|$)/, { message: 'ODC_OIDC_SCOPES must include openid' })
+  ODC_OIDC_SCOPES = 'openid profile email';
+
   /** The claim that becomes the ODC username (falls back to email's local part, then sub). */
   @IsString()
   ODC_OIDC_USERNAME_CLAIM = 'preferred_username';

@@ -1,0 +1,211 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  IsIn,
+  IsInt,
+  IsISO8601,
+  IsObject,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  Max,
+  Min,
+  ValidateBy,
+  type ValidationOptions,
+} from 'class-validator';
+import type { AuditEntry, AuditOutcome } from '../audit-entry.entity';
+
+export const AUDIT_OUTCOMES: readonly AuditOutcome[] = ['success', 'denied', 'failure'];
+export const AUDIT_PAGE_DEFAULT = 100;
+export const AUDIT_PAGE_MAX = 500;
+const MAX_USAGE_METADATA_CHARS = 4096;
+
+/** The opaque `cursor`: the last row's id, so the next page starts below it (ids only grow). */
+export function encodeAuditCursor(id: string): string {
+  return Buffer.from(`audit:${id}`).toString('base64url');
+}
+
+/** The id a cursor stands for; undefined when it is not one this API gave. */
+export function decodeAuditCursor(cursor: string): string | undefined {
+  const match = /^audit:(\d{1,19})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  return match?.[1];
+}
+
+function IsAuditCursor(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isAuditCursor',
+      validator: {
+        validate: (value) => typeof value === 'string' && decodeAuditCursor(value) !== undefined,
+        defaultMessage: () => 'cursor must be a next_cursor this API returned',
+      },
+    },
+    options,
+  );
+}
+
+function IsSmallJson(maxChars: number, options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isSmallJson',
+      validator: {
+        validate: (value) => JSON.stringify(value).length <= maxChars,
+        defaultMessage: (args) => `${args?.property} must be at most ${maxChars} characters as JSON`,
+      },
+    },
+    options,
+  );
+}
+
+/** Filters for GET /audit (all optional, combined with AND), newest first. */
+export class AuditQueryDto {
+  @ApiPropertyOptional({ description: 'Rows of this user (by user name)', example: 'alice' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 255)
+  user?: string;
+
+  @ApiPropertyOptional({
+    description: 'An action (`auth.login`), or a prefix ending in `*` (`auth.*`, `api_key.*`)',
+    example: 'auth.*',
+  })
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_.:-]{1,100}\*?$/, {
+    message: 'action must be an action name, or a prefix of one followed by *',
+  })
+  action?: string;
+
+  @ApiPropertyOptional({ example: 'api_key' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 50)
+  resource_type?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @Length(1, 255)
+  resource_id?: string;
+
+  @ApiPropertyOptional({ enum: AUDIT_OUTCOMES })
+  @IsOptional()
+  @IsIn(AUDIT_OUTCOMES)
+  outcome?: AuditOutcome;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'Rows at or after this time' })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  since?: string;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'Rows before this time' })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  until?: string;
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: AUDIT_PAGE_MAX, default: AUDIT_PAGE_DEFAULT })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(AUDIT_PAGE_MAX)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'The next_cursor of the previous page' })
+  @IsOptional()
+  @IsAuditCursor()
+  cursor?: string;
+}
+
+/** One audit row as the API shows it: hashes in hex, absent fields left out. */
+export class AuditEntryDto {
+  @ApiProperty() id!: string;
+  @ApiProperty({ format: 'date-time' }) timestamp!: string;
+  @ApiPropertyOptional() user_id?: string;
+  @ApiPropertyOptional() username?: string;
+  @ApiProperty({ example: 'auth.login' }) action!: string;
+  @ApiPropertyOptional() resource_type?: string;
+  @ApiPropertyOptional() resource_id?: string;
+  @ApiProperty({ enum: AUDIT_OUTCOMES }) outcome!: AuditOutcome;
+  @ApiPropertyOptional() ip?: string;
+  @ApiPropertyOptional() user_agent?: string;
+  @ApiPropertyOptional() request_id?: string;
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true })
+  request_metadata?: Record<string, unknown>;
+  @ApiPropertyOptional() bedrock_request_id?: string;
+  @ApiPropertyOptional() bedrock_tokens_used?: number;
+  @ApiProperty({ description: 'SHA-256 of the previous row and this one (hex)' }) hash!: string;
+  @ApiProperty({ description: "The previous row's hash (hex)" }) prev_hash!: string;
+
+  static from(entry: AuditEntry): AuditEntryDto {
+    const optional = {
+      user_id: entry.userId,
+      username: entry.username,
+      resource_type: entry.resourceType,
+      resource_id: entry.resourceId,
+      ip: entry.ip,
+      user_agent: entry.userAgent,
+      request_id: entry.requestId,
+      request_metadata: entry.requestMetadata,
+      bedrock_request_id: entry.bedrockRequestId,
+      bedrock_tokens_used: entry.bedrockTokensUsed,
+    };
+    return Object.assign(new AuditEntryDto(), {
+      id: entry.id,
+      timestamp: entry.timestamp.toISOString(),
+      action: entry.action,
+      outcome: entry.outcome,
+      ...Object.fromEntries(Object.entries(optional).filter(([, value]) => value !== null)),
+      hash: entry.hash.toString('hex'),
+      prev_hash: entry.prevHash.toString('hex'),
+    });
+  }
+}
+
+export class AuditPageDto {
+  @ApiProperty({ type: [AuditEntryDto], description: 'Newest first' }) items!: AuditEntryDto[];
+  @ApiPropertyOptional({ description: 'Pass as `cursor` for the next (older) page; absent on the last' })
+  next_cursor?: string;
+}
+
+/**
+ * Usage of an external service (Bedrock) attributed to a user. Idempotent on bedrock_request_id:
+ * the first call records it (201); a repeat with the same user and token count answers the row
+ * already recorded (200); a repeat with other values is refused (409).
+ */
+export class RecordUsageDto {
+  @ApiPropertyOptional({
+    description: 'Whose usage; default the caller. Only an admin may name another (existing) user',
+  })
+  @IsOptional()
+  @IsString()
+  @Length(1, 255)
+  username?: string;
+
+  @ApiProperty({ description: 'The Bedrock request id: the idempotency key', maxLength: 255 })
+  @IsString()
+  @Matches(/^[\x21-\x7e]{1,255}$/, { message: 'bedrock_request_id must be 1 to 255 printable characters' })
+  bedrock_request_id!: string;
+
+  @ApiProperty({ type: 'integer', minimum: 0 })
+  @IsInt()
+  @Min(0)
+  @Max(2_147_483_647)
+  tokens_used!: number;
+
+  @ApiPropertyOptional({ example: 'anthropic.claude-sonnet-4' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 255)
+  model?: string;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description: `Anything else worth keeping (at most ${MAX_USAGE_METADATA_CHARS} characters as JSON)`,
+  })
+  @IsOptional()
+  @IsObject()
+  @IsSmallJson(MAX_USAGE_METADATA_CHARS)
+  metadata?: Record<string, unknown>;
+}
