@@ -30,6 +30,8 @@ export async function startOpenIdProvider(
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const clientId = 'odc';
   const clientSecret = 'client-secret-that-must-never-be-logged-0123456789';
+  // Its development-only warnings (in-memory adapter, dev login pages) are what a test wants.
+  const quiet = [jest.spyOn(console, 'warn').mockImplementation(() => undefined)];
   const provider = new Provider(issuer, {
     clients: [
       {
@@ -54,7 +56,16 @@ export async function startOpenIdProvider(
     features: { devInteractions: { enabled: true } },
     pkce: { required: () => false },
     cookies: { keys: ['test-provider-cookie-key'] },
+    ttl: {
+      Interaction: 600,
+      Session: 3600,
+      Grant: 3600,
+      AuthorizationCode: 60,
+      IdToken: 3600,
+      AccessToken: 3600,
+    },
   });
+  quiet.forEach((spy) => spy.mockRestore());
   const callback = provider.callback();
   handle = (req, res) => void callback(req, res);
   return {

@@ -15,6 +15,8 @@ declare module 'express-session' {
     userId: string;
     /** Where the browser goes after logging in: a path on this site. */
     returnTo: string;
+    /** The login in progress at the provider: its state handle and nonce (LoginStateStore). */
+    oidcState: { handle: string; context: { nonce?: string; maxAge?: number; issued?: string } };
     /** A `gpu-dev login` in progress: where its loopback listener waits and the state it expects. */
     cliLogin: { port: number; state: string };
   }

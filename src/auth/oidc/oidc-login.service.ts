@@ -9,6 +9,7 @@ import type { User } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
 import { discover, ISSUER_TIMEOUT_MS, type DiscoveryDocument } from './discovery';
 import { verifyIdToken } from './id-token';
+import { LoginStateStore } from './login-state-store';
 import { oidcIdentityFrom } from './oidc-identity';
 
 const STRATEGY = 'oidc';
@@ -107,6 +108,7 @@ export class OidcLogin {
         callbackURL: this.config.ODC_OIDC_REDIRECT_URL!,
         scope: this.config.ODC_OIDC_SCOPES.split(/\s+/).filter((scope) => scope !== 'openid'),
         nonce: 'true', // any truthy value: a fresh nonce per login, checked against the ID token
+        store: new LoginStateStore(),
       },
       // The 9-argument form: the userinfo endpoint's answer and the raw ID token.
       (

@@ -83,6 +83,8 @@ export class OidcController {
       return;
     }
     req.session.userId = user.id;
+    // Saved before the redirect goes out: the browser's next request must find the session.
+    await promisify(req.session.save.bind(req.session))();
     res.redirect(302, returnTo ?? DEFAULT_RETURN_TO);
   }
 
