@@ -103,15 +103,9 @@ export class MeController {
       ttlHours: body.ttl_hours,
       origin: 'api',
     });
-    await this.audit.record({
-      action: 'api_key.create',
-      outcome: 'success',
-      userId: principal.userId,
-      username: principal.username,
-      resourceType: 'api_key',
-      resourceId: apiKey.id,
-      ...requestContext(request),
-      requestMetadata: { scopes: body.scopes, expires_at: apiKey.expiresAt.toISOString() },
+    await this.recordKeyChange(principal, request, 'api_key.create', apiKey.id, {
+      scopes: body.scopes,
+      expires_at: apiKey.expiresAt.toISOString(),
     });
     return Object.assign(ApiKeyDto.from(apiKey), { key });
   }
@@ -135,19 +129,10 @@ export class MeController {
     if (!rotated) {
       throw new AppError(CommonErrorCode.NotFound, `No live API key ${id}`);
     }
-    await this.audit.record({
-      action: 'api_key.rotate',
-      outcome: 'success',
-      userId: principal.userId,
-      username: principal.username,
-      resourceType: 'api_key',
-      resourceId: id,
-      ...requestContext(request),
-      requestMetadata: {
-        new_key_id: rotated.apiKey.id,
-        scopes: rotated.apiKey.scopes,
-        expires_at: rotated.apiKey.expiresAt.toISOString(),
-      },
+    await this.recordKeyChange(principal, request, 'api_key.rotate', id, {
+      new_key_id: rotated.apiKey.id,
+      scopes: rotated.apiKey.scopes,
+      expires_at: rotated.apiKey.expiresAt.toISOString(),
     });
     return Object.assign(ApiKeyDto.from(rotated.apiKey), { key: rotated.key });
   }
@@ -164,14 +149,25 @@ export class MeController {
     if (!(await this.keys.revoke(principal.userId, id))) {
       throw new AppError(CommonErrorCode.NotFound, `No API key ${id}`);
     }
-    await this.audit.record({
-      action: 'api_key.revoke',
+    await this.recordKeyChange(principal, request, 'api_key.revoke', id);
+  }
+
+  private recordKeyChange(
+    principal: Principal,
+    request: AuthenticatedRequest,
+    action: 'api_key.create' | 'api_key.rotate' | 'api_key.revoke',
+    keyId: string,
+    metadata?: Record<string, unknown>,
+  ): Promise<unknown> {
+    return this.audit.record({
+      action,
       outcome: 'success',
       userId: principal.userId,
       username: principal.username,
       resourceType: 'api_key',
-      resourceId: id,
+      resourceId: keyId,
       ...requestContext(request),
+      ...(metadata ? { requestMetadata: metadata } : {}),
     });
   }
 }

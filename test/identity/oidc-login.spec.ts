@@ -260,3 +260,33 @@ describe('OIDC login against a real OpenID Provider (browser session, CLI loopba
     expect(logged).not.toMatch(/[?&](code|state|key)=(?!\[redacted\])/);
   });
 });
+
+describe('OIDC login while the OpenID Provider cannot be reached', () => {
+  it('answers 503 not_ready, and works once the provider is up (discovery is retried)', async () => {
+    const port = await freePort();
+    const site = `http://127.0.0.1:${port}`;
+    const idpPort = await freePort();
+    const app = await startTestApp({
+      roles: 'coordinator',
+      env: {
+        ODC_PORT: String(port),
+        ODC_OIDC_ISSUER: `http://127.0.0.1:${idpPort}`,
+        ODC_OIDC_CLIENT_ID: 'odc',
+        ODC_OIDC_CLIENT_SECRET: 'unused',
+        ODC_OIDC_REDIRECT_URL: `${site}/auth/callback`,
+      },
+    });
+    try {
+      const res = await app.http().get('/auth/login').expect(503);
+      expect(res.body.code).toBe('not_ready');
+      const provider = await startOpenIdProvider(`${site}/auth/callback`, {}, idpPort);
+      try {
+        await app.http().get('/auth/login').expect(302);
+      } finally {
+        await provider.close();
+      }
+    } finally {
+      await app.close();
+    }
+  });
+});

@@ -22,10 +22,11 @@ export interface OpenIdProvider {
 export async function startOpenIdProvider(
   redirectUri: string,
   accounts: Record<string, TestAccount> = {},
+  port = 0,
 ): Promise<OpenIdProvider> {
   let handle: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.end();
   const server = createServer((req, res) => handle(req, res));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const clientId = 'odc';
