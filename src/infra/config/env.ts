@@ -532,6 +532,82 @@ export class AppConfig {
   @Max(10)
   ODC_TRUST_PROXY_HOPS = 0;
 
+  // --- Cluster registry and the coordinator's deployer clients (src/clusters) ---
+
+  /**
+   * Encrypts cluster private keys and tokens (AES-256-GCM): 32 random bytes, base64 or hex
+   * (`openssl rand -base64 32`). Required in production; development falls back to a fixed,
+   * public key.
+   */
+  @Secret()
+  @Transform(emptyToUndefined)
+  @ValidateIf(
+    (env: AppConfig) =>
+      env.ODC_MASTER_KEY !== undefined || (env.NODE_ENV === 'production' && rolesNeedDatabase(env.ODC_ROLES)),
+  )
+  @IsString({ message: 'ODC_MASTER_KEY is required in production' })
+  @Matches(/^(?:[A-Za-z0-9+/]{43}=|[0-9a-fA-F]{64})$/, {
+    message: 'ODC_MASTER_KEY must be 32 bytes, base64 (44 characters) or hex (64)',
+  })
+  ODC_MASTER_KEY?: string;
+
+  /** Earlier master keys (comma list), still accepted for decryption until `npm run keys:rotate`. */
+  @Secret()
+  @IsString()
+  @Matches(/^(?:(?:[A-Za-z0-9+/]{43}=|[0-9a-fA-F]{64})(?:\s*,\s*(?:[A-Za-z0-9+/]{43}=|[0-9a-fA-F]{64}))*)?$/, {
+    message: 'ODC_MASTER_KEYS_PREVIOUS must be a comma list of 32-byte keys (base64 or hex)',
+  })
+  ODC_MASTER_KEYS_PREVIOUS = '';
+
+  /** Every replica re-reads the cluster registry this often, besides LISTEN/NOTIFY. */
+  @Transform(toNumber)
+  @IsNumber()
+  @Min(0.1)
+  @Max(3600)
+  ODC_REGISTRY_POLL_SECONDS = 30;
+
+  /** Health check of every enabled cluster, and capacity sync of the healthy ones (cron, exactly once). */
+  @Transform(toNumber)
+  @IsNumber()
+  @Min(1)
+  @Max(3600)
+  ODC_CLUSTER_HEALTH_INTERVAL_SECONDS = 30;
+
+  /** Calls to a deployer: connect timeout, whole-request timeout, in flight at once per cluster. */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(100)
+  ODC_DEPLOYER_CLIENT_CONNECT_TIMEOUT_MS = 5_000;
+
+  @Transform(toNumber)
+  @IsInt()
+  @Min(100)
+  ODC_DEPLOYER_CLIENT_TIMEOUT_MS = 30_000;
+
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  ODC_DEPLOYER_CLIENT_CONCURRENCY = 16;
+
+  /** Retries of an idempotent call (exponential backoff with jitter, from 200 ms). */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(0)
+  @Max(10)
+  ODC_DEPLOYER_CLIENT_RETRIES = 3;
+
+  /** Consecutive failures that open a cluster's circuit, and how long it stays open before a probe. */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  ODC_DEPLOYER_CLIENT_BREAKER_FAILURES = 5;
+
+  @Transform(toNumber)
+  @IsNumber()
+  @Min(0.1)
+  ODC_DEPLOYER_CLIENT_BREAKER_OPEN_SECONDS = 30;
+
   get jwtIssuers(): TrustedIssuerConfig[] {
     return this.ODC_JWT_ISSUERS ? (parseTrustedIssuers(this.ODC_JWT_ISSUERS) ?? []) : [];
   }

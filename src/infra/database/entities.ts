@@ -1,7 +1,9 @@
 import { AuditEntry } from '../../audit/audit-entry.entity';
 import { ApiKey } from '../../auth/api-keys/api-key.entity';
 import { User } from '../../auth/users/user.entity';
+import { Cluster } from '../../clusters/cluster.entity';
+import { NodeCapacityRow } from '../../clusters/node-capacity.entity';
 import { ScheduledTask } from '../cron/scheduled-task.entity';
 
 /** Every TypeORM entity, listed once for the app, the migration CLI and the drift check. */
-export const ENTITIES = [ScheduledTask, User, ApiKey, AuditEntry];
+export const ENTITIES = [ScheduledTask, User, ApiKey, AuditEntry, Cluster, NodeCapacityRow];

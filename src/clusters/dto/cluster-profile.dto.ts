@@ -1,0 +1,131 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayUnique,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import { DNS_LABEL, DNS_SUBDOMAIN, IsLabelMap } from '../../deployer/dto/validators';
+
+/** A GPU type name of the catalog (`h100`, `a100`, `t4`, `cpu`…). */
+export const GPU_TYPE_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
+
+/** A GPU type this cluster offers, and how its nodes are recognised and requested. */
+export class ProfileGpuType {
+  @ApiProperty({ example: 'h100', description: 'Catalog name' })
+  @Matches(GPU_TYPE_NAME, { message: 'name must be a GPU type name like h100 (lower case, digits, -)' })
+  name!: string;
+
+  @ApiProperty({
+    example: { 'nvidia.com/gpu.product': 'NVIDIA-H100-80GB-HBM3' },
+    description: 'Node labels that identify these nodes (also the pods’ node selector)',
+  })
+  @IsLabelMap()
+  node_selector!: Record<string, string>;
+
+  @ApiPropertyOptional({ example: 'nvidia.com/gpu', default: 'nvidia.com/gpu' })
+  @IsOptional()
+  @Matches(/^[a-z0-9.-]+\/[a-z0-9.-]+$/, {
+    message: 'resource_name must be an extended resource like nvidia.com/gpu',
+  })
+  resource_name?: string;
+
+  @ApiProperty({ example: 8 })
+  @IsInt()
+  @Min(0)
+  @Max(64)
+  gpus_per_node!: number;
+}
+
+export class ProfileToleration {
+  @ApiPropertyOptional({ example: 'nvidia.com/gpu' })
+  @IsOptional()
+  @IsString()
+  key?: string;
+
+  @ApiPropertyOptional({ enum: ['Exists', 'Equal'] })
+  @IsOptional()
+  @IsIn(['Exists', 'Equal'])
+  operator?: 'Exists' | 'Equal';
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  value?: string;
+
+  @ApiPropertyOptional({ enum: ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] })
+  @IsOptional()
+  @IsIn(['NoSchedule', 'PreferNoSchedule', 'NoExecute'])
+  effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+}
+
+/**
+ * What the coordinator needs to build manifests that are right for this cluster the first time:
+ * where they go, how they are exposed, stored and snapshotted, which GPU nodes exist and how to
+ * land on them.
+ */
+export class ClusterProfile {
+  @ApiPropertyOptional({ example: 'odc-workloads', default: 'odc-workloads' })
+  @IsOptional()
+  @Matches(DNS_LABEL, { message: 'namespace must be a DNS-1123 label' })
+  namespace?: string;
+
+  @ApiPropertyOptional({ example: 'nginx' })
+  @IsOptional()
+  @Matches(DNS_SUBDOMAIN, { message: 'ingress_class must be a DNS-1123 subdomain' })
+  ingress_class?: string;
+
+  @ApiPropertyOptional({ example: 'gpu.example.com', description: 'Reservations get <name>.<domain>' })
+  @IsOptional()
+  @Matches(DNS_SUBDOMAIN, { message: 'ingress_domain must be a DNS name' })
+  ingress_domain?: string;
+
+  @ApiPropertyOptional({ example: 'gp3' })
+  @IsOptional()
+  @Matches(DNS_SUBDOMAIN, { message: 'storage_class must be a DNS-1123 subdomain' })
+  storage_class?: string;
+
+  @ApiPropertyOptional({ example: 'ebs-snapshots' })
+  @IsOptional()
+  @Matches(DNS_SUBDOMAIN, { message: 'volume_snapshot_class must be a DNS-1123 subdomain' })
+  volume_snapshot_class?: string;
+
+  @ApiPropertyOptional({ type: [ProfileGpuType] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(32)
+  @ValidateNested({ each: true })
+  @Type(() => ProfileGpuType)
+  gpu_types?: ProfileGpuType[];
+
+  @ApiPropertyOptional({ type: [ProfileToleration] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(16)
+  @ValidateNested({ each: true })
+  @Type(() => ProfileToleration)
+  tolerations?: ProfileToleration[];
+
+  @ApiPropertyOptional({ example: 'topology.kubernetes.io/zone', default: 'topology.kubernetes.io/zone' })
+  @IsOptional()
+  @IsString()
+  zone_label?: string;
+
+  @ApiPropertyOptional({ example: ['us-east-1a', 'us-east-1b'] })
+  @IsOptional()
+  @IsArray()
+  @ArrayUnique()
+  @ArrayMaxSize(32)
+  @IsString({ each: true })
+  zones?: string[];
+}
+
+export const DEFAULT_ZONE_LABEL = 'topology.kubernetes.io/zone';
