@@ -141,6 +141,8 @@ export function manifestsOf(spec: DeploymentSpec): { field: string; manifest: Ma
 export interface NodeCapacity {
   name: string;
   gpu_type?: string;
+  /** The node's labels: the coordinator matches them against its cluster profile's GPU types and zones. */
+  labels: Record<string, string>;
   allocatable_gpus: number;
   /** GPUs requested by pods on the node that have not terminated (any namespace). */
   requested_gpus: number;

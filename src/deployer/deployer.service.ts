@@ -226,6 +226,7 @@ export class DeployerService implements OnApplicationShutdown {
       const summaries: NodeCapacity[] = nodes.map((node) => ({
         name: node.metadata?.name ?? '',
         ...(node.metadata?.labels?.[this.gpuLabel] ? { gpu_type: node.metadata.labels[this.gpuLabel] } : {}),
+        labels: node.metadata?.labels ?? {},
         allocatable_gpus: Object.entries(node.status?.allocatable ?? {})
           .filter(([name]) => name.endsWith('/gpu'))
           .reduce((sum, [, value]) => sum + Number(value), 0),

@@ -77,6 +77,7 @@ describe('deployer /capacity and the batched /deployments', () => {
       ...(node.metadata!.labels!['nvidia.com/gpu.product']
         ? { gpu_type: node.metadata!.labels!['nvidia.com/gpu.product'] }
         : {}),
+      labels: node.metadata!.labels,
       allocatable_gpus: Number(node.status!.allocatable!['nvidia.com/gpu'] ?? 0),
       requested_gpus: pods
         .filter((p) => p.spec!.nodeName === node.metadata!.name)

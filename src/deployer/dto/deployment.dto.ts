@@ -100,6 +100,7 @@ export class UrlReadyDto implements UrlReady {
 export class NodeCapacityDto implements NodeCapacity {
   @ApiProperty() name!: string;
   @ApiPropertyOptional({ example: 'NVIDIA-H100-80GB-HBM3' }) gpu_type?: string;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) labels!: Record<string, string>;
   @ApiProperty() allocatable_gpus!: number;
   @ApiProperty() requested_gpus!: number;
   @ApiProperty() ready!: boolean;

@@ -63,10 +63,14 @@ describe('loadConfig', () => {
     expect(loadConfig({ NODE_ENV: 'production', ODC_ROLES: 'deployer' }).DATABASE_URL).toBeUndefined();
   });
 
-  it('requires DATABASE_URL in production and never echoes its value', () => {
+  it('requires DATABASE_URL and ODC_MASTER_KEY in production and never echoes their values', () => {
     expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
       expect.stringMatching(/^DATABASE_URL: .*required/),
+      expect.stringMatching(/^ODC_MASTER_KEY: .*required in production/),
     ]);
+    expect(() => loadConfig({ NODE_ENV: 'production', ODC_ROLES: 'deployer' })).not.toThrow();
+    const masterKey = 'not-a-valid-master-key-but-a-secret-anyway';
+    expect(problemsOf({ ODC_MASTER_KEY: masterKey }).join('\n')).not.toContain(masterKey);
     expect(problemsOf({ DATABASE_URL: 'postgres://odc:hunter2@db:99999/odc' })).toHaveLength(1);
     expect(problemsOf({ DATABASE_URL: 'postgres:///odc' })).toHaveLength(1);
     const problems = problemsOf({ DATABASE_URL: 'mysql://root:hunter2@db/x' });

@@ -554,9 +554,12 @@ export class AppConfig {
   /** Earlier master keys (comma list), still accepted for decryption until `npm run keys:rotate`. */
   @Secret()
   @IsString()
-  @Matches(/^(?:(?:[A-Za-z0-9+/]{43}=|[0-9a-fA-F]{64})(?:\s*,\s*(?:[A-Za-z0-9+/]{43}=|[0-9a-fA-F]{64}))*)?$/, {
-    message: 'ODC_MASTER_KEYS_PREVIOUS must be a comma list of 32-byte keys (base64 or hex)',
-  })
+  @Matches(
+    /^(?:(?:[A-Za-z0-9+/]{43}=|[0-9a-fA-F]{64})(?:\s*,\s*(?:[A-Za-z0-9+/]{43}=|[0-9a-fA-F]{64}))*)?$/,
+    {
+      message: 'ODC_MASTER_KEYS_PREVIOUS must be a comma list of 32-byte keys (base64 or hex)',
+    },
+  )
   ODC_MASTER_KEYS_PREVIOUS = '';
 
   /** Every replica re-reads the cluster registry this often, besides LISTEN/NOTIFY. */

@@ -1,0 +1,58 @@
+/**
+ * `npm run keys:rotate`: re-encrypts every cluster's private key and token under ODC_MASTER_KEY,
+ * reading the old ones with ODC_MASTER_KEYS_PREVIOUS. Prints the key ids still in use; once that is
+ * only the current one, the previous keys can be removed. Exits 1 when a cluster's secrets could not
+ * be decrypted (its key is missing from ODC_MASTER_KEYS_PREVIOUS): that row is left as it was.
+ * DATABASE_URL when set, else the embedded server under ODC_DATA_DIR (stop `npm start` first: one
+ * process per data folder). The app may keep running against DATABASE_URL: rows are locked one by one.
+ */
+import 'reflect-metadata';
+import { DataSource } from 'typeorm';
+import { rotateClusterSecrets } from '../src/clusters/secrets/rotate-keys';
+import { SecretBox } from '../src/clusters/secrets/secret-box';
+import { loadConfig } from '../src/infra/config/env';
+import { dataSourceOptions } from '../src/infra/database/data-source-options';
+import { EmbeddedPostgres } from '../src/infra/database/embedded-postgres';
+import { migrateExclusively } from '../src/infra/database/migrate';
+
+async function main(): Promise<number> {
+  const config = loadConfig();
+  const secretBox = SecretBox.fromConfig(config);
+  if (secretBox.usesDevelopmentKey) {
+    // The development key is public: moving secrets to it would only weaken them.
+    console.error('ODC_MASTER_KEY is not set: set it to the key to rotate to (`openssl rand -base64 32`).');
+    return 2;
+  }
+  const embedded = config.DATABASE_URL
+    ? undefined
+    : await EmbeddedPostgres.start({ dataDir: config.ODC_DATA_DIR });
+  const dataSource = await new DataSource(
+    dataSourceOptions({
+      url: config.DATABASE_URL ?? embedded!.url,
+      poolSize: 2,
+      applicationName: 'odc:keys-rotate',
+    }),
+  ).initialize();
+  try {
+    await migrateExclusively(dataSource);
+    const { rotated, failed, keyIdsInUse } = await rotateClusterSecrets(dataSource, secretBox);
+    console.log(`Re-encrypted the secrets of ${rotated} cluster(s) under key ${secretBox.currentKeyId}.`);
+    const inUse = keyIdsInUse.map((id) => (id === secretBox.currentKeyId ? `${id} (current)` : id));
+    console.log(`Key ids in use: ${inUse.length > 0 ? inUse.join(', ') : 'none (no cluster has secrets)'}`);
+    for (const failure of failed) {
+      console.error(failure);
+    }
+    return failed.length > 0 ? 1 : 0;
+  } finally {
+    await dataSource.destroy();
+    await embedded?.stop();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  },
+);

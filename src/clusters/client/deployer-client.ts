@@ -1,0 +1,322 @@
+/**
+ * The coordinator's HTTP client for one cluster's deployer (its routes: src/deployer/deployer.controller.ts,
+ * its wire types: src/deployer/contract.ts). One connection pool per cluster, retries with backoff for
+ * the calls that may be repeated, and a circuit breaker so a dead cluster fails fast.
+ */
+import { setTimeout as wait } from 'node:timers/promises';
+import { buildConnector, Pool } from 'undici';
+import type {
+  ApplyResult,
+  ClusterCapacity,
+  DeployerHealth,
+  DeploymentSpec,
+  DeploymentStatus,
+} from '../../deployer/contract';
+import type { AppConfig } from '../../infra/config/env';
+import { CircuitBreaker } from './circuit-breaker';
+import {
+  classifyConnectionFailure,
+  DeployerAuthFailed,
+  DeployerServerError,
+  DeployerUnreachable,
+  errorFromAnswer,
+  errorFromConnectionFailure,
+  parseAnswer,
+  type DeployerRef,
+} from './deployer-client.errors';
+
+export interface DeployerEndpoint {
+  clusterId: string;
+  name: string;
+  /** http(s)://host:port, maybe with a path prefix (API Gateway's stage, e.g. `/prod`). */
+  url: string;
+  /** PEM. When set, the only CA trusted for the deployer's server certificate. */
+  caCert?: string;
+  /** PEM client certificate and key, for a deployer that requires mTLS. */
+  clientCert?: string;
+  clientKey?: string;
+  /** Bearer token the deployer checks (ODC_DEPLOYER_TOKEN on its side). */
+  token?: string;
+}
+
+export interface DeployerClientSettings {
+  connectTimeoutMs: number;
+  /** Time to the answer's headers, and between chunks of its body. */
+  requestTimeoutMs: number;
+  /** Connections per cluster, so calls in flight at once; more calls queue. */
+  concurrency: number;
+  /** Retries of an idempotent call, after the first try. */
+  retries: number;
+  breakerFailures: number;
+  breakerOpenMs: number;
+}
+
+export function deployerClientSettings(config: AppConfig): DeployerClientSettings {
+  return {
+    connectTimeoutMs: config.ODC_DEPLOYER_CLIENT_CONNECT_TIMEOUT_MS,
+    requestTimeoutMs: config.ODC_DEPLOYER_CLIENT_TIMEOUT_MS,
+    concurrency: config.ODC_DEPLOYER_CLIENT_CONCURRENCY,
+    retries: config.ODC_DEPLOYER_CLIENT_RETRIES,
+    breakerFailures: config.ODC_DEPLOYER_CLIENT_BREAKER_FAILURES,
+    breakerOpenMs: config.ODC_DEPLOYER_CLIENT_BREAKER_OPEN_SECONDS * 1000,
+  };
+}
+
+/** Seams for tests: the jitter, the waits between retries, the clock. */
+export interface DeployerClientHooks {
+  random?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+}
+
+export interface DeployerProbe {
+  status: 'healthy' | 'unreachable' | 'auth_failed';
+  error?: string;
+}
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+const IDEMPOTENT_METHODS: ReadonlySet<HttpMethod> = new Set(['GET', 'PUT', 'DELETE']);
+/** Answers that say "not now": the same call may work a moment later. */
+const RETRIED_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
+export const BACKOFF_BASE_MS = 200;
+export const BACKOFF_CAP_MS = 5_000;
+/** Below Node's 5 s server keep-alive: the client drops an idle connection before the server does. */
+const KEEP_ALIVE_MS = 4_000;
+
+/** Full jitter: anywhere from 0 to base·2^retry (capped), so clients that failed together spread out. */
+export function backoffMs(retry: number, random: () => number): number {
+  return random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** retry);
+}
+
+/** Retry-After (seconds or an HTTP date) in ms, capped like the backoff; undefined when absent or unreadable. */
+export function retryAfterMs(value: string | undefined, now: number): number | undefined {
+  if (value === undefined || value.trim() === '') {
+    return undefined;
+  }
+  const seconds = Number(value);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - now;
+  return Number.isNaN(ms) ? undefined : Math.min(BACKOFF_CAP_MS, Math.max(0, ms));
+}
+
+/** One try: the deployer's answer, or the failure that kept it from answering. */
+type Attempt = { answer: { status: number; text: string; retryAfter?: string } } | { failure: unknown };
+
+export class DeployerClient {
+  readonly breaker: CircuitBreaker;
+  private readonly ref: DeployerRef;
+  private readonly pool: Pool;
+  private readonly overTls: boolean;
+  /** `/prod` behind API Gateway, else empty. */
+  private readonly prefix: string;
+  /** Private, so the token never shows when the client is logged or inspected. */
+  readonly #authorization?: string;
+  private readonly random: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly now: () => number;
+
+  constructor(
+    endpoint: DeployerEndpoint,
+    private readonly settings: DeployerClientSettings,
+    hooks: DeployerClientHooks = {},
+  ) {
+    const url = new URL(endpoint.url);
+    this.ref = { clusterId: endpoint.clusterId, name: endpoint.name };
+    this.overTls = url.protocol === 'https:';
+    this.prefix = url.pathname.replace(/\/+$/, '');
+    this.#authorization = endpoint.token ? `Bearer ${endpoint.token}` : undefined;
+    this.random = hooks.random ?? Math.random;
+    this.sleep = hooks.sleep ?? ((ms) => wait(ms));
+    this.now = hooks.now ?? Date.now;
+    this.breaker = new CircuitBreaker(settings.breakerFailures, settings.breakerOpenMs, this.now);
+    this.pool = new Pool(url.origin, {
+      // HTTP/1.1, one request per connection: `connections` is then the cluster's concurrency limit.
+      connections: settings.concurrency,
+      allowH2: false,
+      pipelining: 1,
+      keepAliveTimeout: KEEP_ALIVE_MS,
+      headersTimeout: settings.requestTimeoutMs,
+      bodyTimeout: settings.requestTimeoutMs,
+      // A connector built here keeps the key in its closure, out of the pool's inspectable options.
+      connect: buildConnector({
+        timeout: settings.connectTimeoutMs,
+        allowH2: false,
+        ...(endpoint.caCert ? { ca: endpoint.caCert } : {}),
+        ...(endpoint.clientCert && endpoint.clientKey
+          ? { cert: endpoint.clientCert, key: endpoint.clientKey }
+          : {}),
+      }),
+    });
+  }
+
+  /** Authenticated on the deployer: a success proves our credentials as well as its Kubernetes. */
+  health(): Promise<DeployerHealth> {
+    return this.request('GET', '/health');
+  }
+
+  /**
+   * Healthy, unreachable or refusing our credentials, now; never throws. One try, past the circuit
+   * breaker (it reports the deployer, not what the breaker remembers of it) and without feeding it.
+   */
+  async probe(): Promise<DeployerProbe> {
+    const attempt = await this.attempt('GET', '/health');
+    try {
+      this.resultOf(attempt);
+      return { status: 'healthy' };
+    } catch (error) {
+      return {
+        status: error instanceof DeployerAuthFailed ? 'auth_failed' : 'unreachable',
+        error: error instanceof Error ? error.message : String(error),
+      };
+    }
+  }
+
+  capacity(): Promise<ClusterCapacity> {
+    return this.request('GET', '/capacity');
+  }
+
+  listDeployments(): Promise<DeploymentStatus[]> {
+    return this.request('GET', '/deployments');
+  }
+
+  /** Idempotent by external_id (a repeat changes nothing, a retry after a partial apply completes it). */
+  applyDeployment(spec: DeploymentSpec): Promise<ApplyResult> {
+    return this.request('POST', '/deployments', spec, { idempotent: true });
+  }
+
+  /** A deployment already gone is not an error (the deployer answers 204 either way). */
+  async deleteDeployment(externalId: string): Promise<void> {
+    await this.request('DELETE', `/deployments/${encodeURIComponent(externalId)}`);
+  }
+
+  deploymentStatus(externalId: string): Promise<DeploymentStatus> {
+    return this.request('GET', `/deployments/${encodeURIComponent(externalId)}/status`);
+  }
+
+  /** In-flight calls finish first. */
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+
+  /**
+   * A call to `/api/v1${path}` through the breaker, retried when `idempotent` (by default: GET, PUT
+   * and DELETE), its failure typed (deployer-client.errors.ts).
+   */
+  protected async request<T>(
+    method: HttpMethod,
+    path: string,
+    body?: unknown,
+    options: { idempotent?: boolean } = {},
+  ): Promise<T> {
+    if (!this.breaker.tryAcquire()) {
+      throw new DeployerUnreachable(
+        this.ref,
+        `circuit open after repeated failures, next try in ${Math.ceil(this.breaker.remainingOpenMs)} ms`,
+        'circuit_open',
+      );
+    }
+    let attempt: Attempt;
+    try {
+      attempt = await this.withRetries(
+        method,
+        path,
+        body,
+        options.idempotent ?? IDEMPOTENT_METHODS.has(method),
+      );
+    } catch (error) {
+      this.breaker.recordFailure(); // unexpected, but the breaker must hear back from every call
+      throw error;
+    }
+    if (this.isFailure(attempt)) {
+      this.breaker.recordFailure();
+    } else {
+      this.breaker.recordSuccess();
+    }
+    return this.resultOf<T>(attempt);
+  }
+
+  private async withRetries(
+    method: HttpMethod,
+    path: string,
+    body: unknown,
+    idempotent: boolean,
+  ): Promise<Attempt> {
+    for (let retry = 0; ; retry++) {
+      const attempt = await this.attempt(method, path, body);
+      const delay = idempotent && retry < this.settings.retries ? this.retryDelay(attempt, retry) : undefined;
+      if (delay === undefined) {
+        return attempt;
+      }
+      await this.sleep(delay);
+    }
+  }
+
+  /** How long to wait before trying again, or undefined when another try cannot help. */
+  private retryDelay(attempt: Attempt, retry: number): number | undefined {
+    if ('failure' in attempt) {
+      return classifyConnectionFailure(attempt.failure, this.overTls) === 'auth'
+        ? undefined
+        : backoffMs(retry, this.random);
+    }
+    const { status, retryAfter } = attempt.answer;
+    if (!RETRIED_STATUSES.has(status)) {
+      return undefined;
+    }
+    const asked = status === 429 || status === 503 ? retryAfterMs(retryAfter, this.now()) : undefined;
+    return asked ?? backoffMs(retry, this.random);
+  }
+
+  /** What opens the circuit: no answer, or a 5xx. Refused credentials and 4xx answers prove it is up. */
+  private isFailure(attempt: Attempt): boolean {
+    if ('failure' in attempt) {
+      return classifyConnectionFailure(attempt.failure, this.overTls) !== 'auth';
+    }
+    return attempt.answer.status >= 500;
+  }
+
+  private async attempt(method: HttpMethod, path: string, body?: unknown): Promise<Attempt> {
+    try {
+      const response = await this.pool.request({
+        method,
+        path: `${this.prefix}/api/v1${path}`,
+        headers: {
+          accept: 'application/json',
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(this.#authorization ? { authorization: this.#authorization } : {}),
+        },
+        body: body !== undefined ? JSON.stringify(body) : undefined,
+      });
+      const text = await response.body.text();
+      const retryAfter = response.headers['retry-after'];
+      return {
+        answer: {
+          status: response.statusCode,
+          text,
+          retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+        },
+      };
+    } catch (failure) {
+      return { failure };
+    }
+  }
+
+  /** The answer's JSON body (undefined when empty), or the typed error (a redirect is one: not followed). */
+  private resultOf<T>(attempt: Attempt): T {
+    if ('failure' in attempt) {
+      throw errorFromConnectionFailure(this.ref, attempt.failure, this.overTls);
+    }
+    const { status, text, retryAfter } = attempt.answer;
+    if (status < 200 || status >= 300) {
+      throw errorFromAnswer(this.ref, parseAnswer(status, text, retryAfter));
+    }
+    if (text === '') {
+      return undefined as T;
+    }
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      // e.g. a proxy's HTML page in front of the deployer
+      throw new DeployerServerError(this.ref, { status, message: 'answered with a body that is not JSON' });
+    }
+  }
+}

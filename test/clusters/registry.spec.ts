@@ -1,0 +1,77 @@
+import { DataSource } from 'typeorm';
+import { ClusterRegistry, type RegistryChange } from '../../src/clusters/registry/cluster-registry';
+import { dataSourceOptions } from '../../src/infra/database/data-source-options';
+import { testConfig } from '../support/app';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+
+/** Two replicas = two registries, each on its own pool and LISTEN connection, on one database. */
+describe('cluster registry: every replica sees a change through LISTEN/NOTIFY, polling as the fallback', () => {
+  let database: TestDatabase;
+  let pools: DataSource[];
+  let replicas: ClusterRegistry[];
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const config = testConfig('coordinator', { ODC_REGISTRY_POLL_SECONDS: '1' });
+    pools = await Promise.all(
+      ['a', 'b'].map((name) =>
+        new DataSource(
+          dataSourceOptions({ url: database.url, poolSize: 2, applicationName: `replica-${name}` }),
+        ).initialize(),
+      ),
+    );
+    replicas = pools.map((pool) => new ClusterRegistry(pool, config));
+    await Promise.all(replicas.map((replica) => replica.onApplicationBootstrap()));
+  });
+
+  afterAll(async () => {
+    await Promise.all(replicas.map((replica) => replica.onModuleDestroy()));
+    await Promise.all(pools.map((pool) => pool.destroy()));
+    await database.drop();
+  });
+
+  const nextChange = (replica: ClusterRegistry, id?: string) =>
+    new Promise<RegistryChange>((resolve) => {
+      const stop = replica.onChange((change) => {
+        if (!id || change.id === id) {
+          stop();
+          resolve(change);
+        }
+      });
+    });
+
+  it('an insert, an update and a delete through one replica reach the other in under a second', async () => {
+    const seen = nextChange(replicas[1]);
+    const started = Date.now();
+    const [{ id }] = await pools[0].query<{ id: string }[]>(
+      `INSERT INTO clusters (name, deployer_url) VALUES ('east', 'http://127.0.0.1:1') RETURNING id`,
+    );
+    expect(await seen).toEqual({ id, kind: 'upserted', connectionChanged: true });
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(replicas[1].get(id)?.name).toBe('east');
+
+    const drained = nextChange(replicas[1], id);
+    await pools[0].query(`UPDATE clusters SET draining = true WHERE id = $1`, [id]);
+    expect(await drained).toEqual({ id, kind: 'upserted', connectionChanged: false });
+    expect(replicas[1].get(id)?.draining).toBe(true);
+
+    const moved = nextChange(replicas[1], id);
+    await pools[0].query(`UPDATE clusters SET deployer_url = 'http://127.0.0.1:2' WHERE id = $1`, [id]);
+    expect(await moved).toMatchObject({ connectionChanged: true });
+
+    const removed = nextChange(replicas[1], id);
+    await pools[0].query(`DELETE FROM clusters WHERE id = $1`, [id]);
+    expect(await removed).toEqual({ id, kind: 'removed', connectionChanged: true });
+    expect(replicas[1].get(id)).toBeUndefined();
+  });
+
+  it('with its LISTEN connection killed, a replica still catches up (reconnect, then polling)', async () => {
+    await pools[0].query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'odc:registry-listener'`,
+    );
+    const seen = nextChange(replicas[1]);
+    await pools[0].query(`INSERT INTO clusters (name, deployer_url) VALUES ('west', 'http://127.0.0.1:3')`);
+    expect((await seen).kind).toBe('upserted');
+    expect(replicas[1].all().map((cluster) => cluster.name)).toContain('west');
+  });
+});
