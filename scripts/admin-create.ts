@@ -5,12 +5,9 @@
  */
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
-import { DataSource } from 'typeorm';
 import { createAdmin } from '../src/auth/first-admin';
 import { loadConfig } from '../src/infra/config/env';
-import { dataSourceOptions } from '../src/infra/database/data-source-options';
-import { EmbeddedPostgres } from '../src/infra/database/embedded-postgres';
-import { migrateExclusively } from '../src/infra/database/migrate';
+import { runScript, withScriptDatabase } from './script-database';
 
 async function main(): Promise<number> {
   const { values } = parseArgs({ options: { username: { type: 'string' } }, strict: true });
@@ -20,34 +17,14 @@ async function main(): Promise<number> {
     return 2;
   }
   const config = loadConfig();
-  const embedded = config.DATABASE_URL
-    ? undefined
-    : await EmbeddedPostgres.start({ dataDir: config.ODC_DATA_DIR });
-  const dataSource = await new DataSource(
-    dataSourceOptions({
-      url: config.DATABASE_URL ?? embedded!.url,
-      poolSize: 2,
-      applicationName: 'odc:admin-create',
-    }),
-  ).initialize();
-  try {
-    await migrateExclusively(dataSource);
+  return withScriptDatabase(config, 'odc:admin-create', async (dataSource) => {
     const admin = await createAdmin(dataSource, config, username, 'admin-create');
     console.log(
       `${admin.username} is an admin. API key (shown once, valid until ${admin.expiresAt.toISOString()}):`,
     );
     console.log(admin.key);
     return 0;
-  } finally {
-    await dataSource.destroy();
-    await embedded?.stop();
-  }
+  });
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exit(1);
-  },
-);
+runScript(main);

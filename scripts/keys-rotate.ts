@@ -7,13 +7,10 @@
  * process per data folder). The app may keep running against DATABASE_URL: rows are locked one by one.
  */
 import 'reflect-metadata';
-import { DataSource } from 'typeorm';
 import { rotateClusterSecrets } from '../src/clusters/secrets/rotate-keys';
 import { SecretBox } from '../src/clusters/secrets/secret-box';
 import { loadConfig } from '../src/infra/config/env';
-import { dataSourceOptions } from '../src/infra/database/data-source-options';
-import { EmbeddedPostgres } from '../src/infra/database/embedded-postgres';
-import { migrateExclusively } from '../src/infra/database/migrate';
+import { runScript, withScriptDatabase } from './script-database';
 
 async function main(): Promise<number> {
   const config = loadConfig();
@@ -23,18 +20,7 @@ async function main(): Promise<number> {
     console.error('ODC_MASTER_KEY is not set: set it to the key to rotate to (`openssl rand -base64 32`).');
     return 2;
   }
-  const embedded = config.DATABASE_URL
-    ? undefined
-    : await EmbeddedPostgres.start({ dataDir: config.ODC_DATA_DIR });
-  const dataSource = await new DataSource(
-    dataSourceOptions({
-      url: config.DATABASE_URL ?? embedded!.url,
-      poolSize: 2,
-      applicationName: 'odc:keys-rotate',
-    }),
-  ).initialize();
-  try {
-    await migrateExclusively(dataSource);
+  return withScriptDatabase(config, 'odc:keys-rotate', async (dataSource) => {
     const { rotated, failed, keyIdsInUse } = await rotateClusterSecrets(dataSource, secretBox);
     console.log(`Re-encrypted the secrets of ${rotated} cluster(s) under key ${secretBox.currentKeyId}.`);
     const inUse = keyIdsInUse.map((id) => (id === secretBox.currentKeyId ? `${id} (current)` : id));
@@ -43,16 +29,7 @@ async function main(): Promise<number> {
       console.error(failure);
     }
     return failed.length > 0 ? 1 : 0;
-  } finally {
-    await dataSource.destroy();
-    await embedded?.stop();
-  }
+  });
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exit(1);
-  },
-);
+runScript(main);

@@ -1,0 +1,40 @@
+import { DataSource } from 'typeorm';
+import type { AppConfig } from '../src/infra/config/env';
+import { dataSourceOptions } from '../src/infra/database/data-source-options';
+import { EmbeddedPostgres } from '../src/infra/database/embedded-postgres';
+import { migrateExclusively } from '../src/infra/database/migrate';
+
+/**
+ * An operator script's database: DATABASE_URL when set, else the embedded server under
+ * ODC_DATA_DIR (one process per data folder: stop `npm start` first), migrated, closed afterwards.
+ */
+export async function withScriptDatabase<T>(
+  config: AppConfig,
+  applicationName: string,
+  work: (dataSource: DataSource) => Promise<T>,
+): Promise<T> {
+  const embedded = config.DATABASE_URL
+    ? undefined
+    : await EmbeddedPostgres.start({ dataDir: config.ODC_DATA_DIR });
+  const dataSource = await new DataSource(
+    dataSourceOptions({ url: config.DATABASE_URL ?? embedded!.url, poolSize: 2, applicationName }),
+  ).initialize();
+  try {
+    await migrateExclusively(dataSource);
+    return await work(dataSource);
+  } finally {
+    await dataSource.destroy();
+    await embedded?.stop();
+  }
+}
+
+/** Runs a script's main and exits with its code; an error is printed as its message only. */
+export function runScript(main: () => Promise<number>): void {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(error instanceof Error ? error.message : error);
+      process.exit(1);
+    },
+  );
+}
