@@ -7,6 +7,7 @@ import { benchAuth } from './auth.bench';
 import { benchDeployer } from './deployer.bench';
 import { benchHttp } from './http.bench';
 import { benchQueue } from './queue.bench';
+import { benchRegistry } from './registry.bench';
 import { benchSimulator } from './simulator.bench';
 import { benchDatabase, type BenchDatabase } from './support';
 
@@ -16,6 +17,7 @@ const BENCHES: Record<string, (database: BenchDatabase) => Promise<void>> = {
   simulator: () => benchSimulator(),
   deployer: () => benchDeployer(),
   auth: benchAuth,
+  registry: benchRegistry,
 };
 
 async function main(): Promise<void> {

@@ -1,6 +1,7 @@
 import { type DynamicModule, type ModuleMetadata, Module } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { AuthModule } from '../auth/auth.module';
+import { ClusterHealthModule, ClustersApiModule, ClustersModule } from '../clusters/clusters.module';
 import { HealthModule } from '../health/health.module';
 import { ConfigModule } from '../infra/config/config.module';
 import type { AppConfig } from '../infra/config/env';
@@ -22,9 +23,9 @@ type Imports = NonNullable<ModuleMetadata['imports']>;
  * - deployer: not part of the core app; it is its own application on its own port.
  */
 const ROLE_MODULES: Record<Exclude<Role, 'deployer'>, Imports> = {
-  coordinator: [AuthModule],
-  worker: [],
-  cron: [CronModule],
+  coordinator: [AuthModule, ClustersApiModule],
+  worker: [ClustersModule],
+  cron: [CronModule, ClusterHealthModule],
 };
 
 export interface CoreAppOptions {

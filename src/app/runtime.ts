@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { isIPv6, type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { registerLocalSimulator } from '../clusters/dev/local-simulator';
 import { resolveKubeAccess } from '../deployer/kube/kube-access';
 import type { AppConfig } from '../infra/config/env';
 import { EmbeddedPostgres } from '../infra/database/embedded-postgres';
@@ -180,15 +181,22 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       const tls = deployerTls(config);
       runtime.deployer = await createDeployerApp(config, options.logger, kube.kubeConfig, tls);
       started.push(runtime.deployer);
-      runtime.listeners.push(
-        await listen(
-          runtime.deployer,
-          'deployer',
-          config.ODC_DEPLOYER_HOST,
-          config.ODC_DEPLOYER_PORT,
-          tls !== undefined,
-        ),
+      const deployerListener = await listen(
+        runtime.deployer,
+        'deployer',
+        config.ODC_DEPLOYER_HOST,
+        config.ODC_DEPLOYER_PORT,
+        tls !== undefined,
       );
+      runtime.listeners.push(deployerListener);
+      if (runtime.core && kube.simulator) {
+        await registerLocalSimulator(runtime.core, {
+          config,
+          logger: options.logger,
+          deployerUrl: deployerListener.url,
+          simulator: kube.simulator,
+        });
+      }
     }
     return runtime;
   } catch (error) {

@@ -59,26 +59,30 @@ export const DEFAULT_TIMINGS: SimulatorTimings = {
 };
 export const NO_FAULTS: SimulatorFaults = { latencyMs: 0, jitterMs: 0, errorRate: 0 };
 
-/** A small GPU cluster: what `npm start` demos against when nothing else is configured. */
+/**
+ * A small GPU fleet: what `npm start` demos against when nothing else is configured (and what the
+ * development start registers as `local-sim`, see src/clusters/dev/local-simulator.ts).
+ */
 export const DEMO_CLUSTER: SimulatorConfig = {
   name: 'sim-local',
   nodePools: [
     {
       name: 'h100',
-      count: 2,
+      count: 4,
       cpu: '96',
       memory: '1024Gi',
       gpu: { product: 'NVIDIA-H100-80GB-HBM3', count: 8 },
       zone: 'sim-a',
     },
     {
-      name: 'a10g',
-      count: 2,
-      cpu: '32',
-      memory: '128Gi',
-      gpu: { product: 'NVIDIA-A10G', count: 4 },
+      name: 'a100',
+      count: 4,
+      cpu: '64',
+      memory: '512Gi',
+      gpu: { product: 'NVIDIA-A100-SXM4-80GB', count: 4 },
       zone: 'sim-a',
     },
+    { name: 't4', count: 8, cpu: '8', memory: '32Gi', gpu: { product: 'Tesla-T4', count: 1 }, zone: 'sim-b' },
     { name: 'cpu', count: 1, cpu: '16', memory: '64Gi', zone: 'sim-a' },
   ],
   storageClasses: [{ name: 'standard', default: true }],

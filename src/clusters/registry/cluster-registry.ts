@@ -24,6 +24,7 @@ export interface RegistryChange {
 interface Entry {
   cluster: Cluster;
   connection: string;
+  content: string;
 }
 
 /**
@@ -51,7 +52,10 @@ export class ClusterRegistry implements OnApplicationBootstrap, OnModuleDestroy 
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.reload();
+    // A replica whose database is not migrated yet still boots (alive, not ready); polling loads it later.
+    await this.reload().catch((error: unknown) =>
+      this.logger.warn(`registry could not be loaded yet: ${String(error)}`),
+    );
     await this.listen();
     this.pollTimer = setInterval(() => {
       this.reload().catch((error: unknown) => this.logger.warn(`registry poll failed: ${String(error)}`));
@@ -105,11 +109,14 @@ export class ClusterRegistry implements OnApplicationBootstrap, OnModuleDestroy 
 
   private upsert(row: Cluster): void {
     const known = this.entries.get(row.id);
-    if (known && known.cluster.updatedAt.getTime() === row.updatedAt.getTime()) {
+    // The row's content, not updated_at: that is microseconds in PostgreSQL but milliseconds here,
+    // so two changes within one millisecond would look like one.
+    const content = JSON.stringify(row);
+    if (known?.content === content) {
       return;
     }
     const connection = connectionFingerprint(row);
-    this.entries.set(row.id, { cluster: row, connection });
+    this.entries.set(row.id, { cluster: row, connection, content });
     this.emit({ id: row.id, kind: 'upserted', connectionChanged: known?.connection !== connection });
   }
 

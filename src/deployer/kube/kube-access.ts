@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../../infra/config/env';
 import { SimulatedCluster } from '../../simulator/cluster';
-import { DEMO_CLUSTER } from '../../simulator/config';
+import { DEMO_CLUSTER, type SimulatorConfig } from '../../simulator/config';
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
@@ -17,6 +17,8 @@ export interface KubeAccess {
   source: 'ODC_KUBECONFIG_BASE64' | 'KUBECONFIG' | 'in-cluster' | 'simulator';
   /** The simulated cluster's address, when that is what the deployer uses (kubectl can join in). */
   simulatorUrl?: string;
+  /** Its fleet, for the development start's `local-sim` registration. */
+  simulator?: SimulatorConfig;
   close(): Promise<void>;
 }
 
@@ -88,6 +90,7 @@ export async function resolveKubeAccess(
       kubeConfig: kubeConfigForServer(cluster.url),
       source: 'simulator',
       simulatorUrl: cluster.url,
+      simulator: DEMO_CLUSTER,
       close: () => cluster.close(),
     };
   }

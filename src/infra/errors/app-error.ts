@@ -1,3 +1,4 @@
+import { ClusterErrorCode } from '../../clusters/cluster.errors';
 import { DeployerErrorCode } from '../../deployer/deployer.errors';
 
 /**
@@ -20,7 +21,7 @@ export enum CommonErrorCode {
   Internal = 'internal_error',
 }
 
-export type ErrorCode = CommonErrorCode | DeployerErrorCode;
+export type ErrorCode = CommonErrorCode | DeployerErrorCode | ClusterErrorCode;
 
 export interface FieldProblem {
   field: string;
@@ -75,6 +76,12 @@ export function httpStatusFor(code: ErrorCode): number {
     case DeployerErrorCode.KubeRejected:
     case DeployerErrorCode.NoVolume:
       return 422;
+    case ClusterErrorCode.InvalidCertificate:
+    case ClusterErrorCode.InvalidConnection:
+      return 422;
+    case ClusterErrorCode.ClusterNameTaken:
+    case ClusterErrorCode.ClusterActive:
+      return 409;
     case DeployerErrorCode.KubeUnavailable:
     case DeployerErrorCode.KubeForbidden:
       return 502;

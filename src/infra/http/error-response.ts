@@ -1,4 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ClusterErrorCode } from '../../clusters/cluster.errors';
+import { DeployerErrorCode } from '../../deployer/deployer.errors';
 import { CommonErrorCode, type ErrorCode, type FieldProblem } from '../errors/app-error';
 
 export class FieldProblemDto implements FieldProblem {
@@ -13,7 +15,11 @@ export class FieldProblemDto implements FieldProblem {
 export class ErrorResponse {
   @ApiProperty({
     description: 'Machine-readable error code',
-    enum: Object.values(CommonErrorCode),
+    enum: [
+      ...Object.values(CommonErrorCode),
+      ...Object.values(ClusterErrorCode),
+      ...Object.values(DeployerErrorCode),
+    ],
     enumName: 'ErrorCode',
     example: 'validation_failed',
   })

@@ -1,0 +1,152 @@
+import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Gauge } from 'prom-client';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../../infra/config/env';
+import { ExclusiveTaskRunner, type TickResult } from '../../infra/cron/exclusive-task.runner';
+import { MetricsService } from '../../infra/metrics/metrics.service';
+import { CapacitySync } from '../capacity/capacity-sync';
+import { Cluster } from '../cluster.entity';
+import { ClusterClients } from '../client/cluster-clients';
+import type { DeployerClient, DeployerProbe } from '../client/deployer-client';
+import { ClusterRegistry } from '../registry/cluster-registry';
+
+export const HEALTH_TASK = 'clusters.health';
+
+/** Capacity rows of a cluster that missed this many checks in a row are dropped: unknown is not free. */
+const STALE_AFTER_CHECKS = 3;
+
+export interface ClusterCheck {
+  cluster: string;
+  status: DeployerProbe['status'];
+  /** Nodes synced from a healthy cluster; undefined when not synced. */
+  nodes?: number;
+  error?: string;
+}
+
+/**
+ * Cron (exactly once across replicas): every ODC_CLUSTER_HEALTH_INTERVAL_SECONDS, all enabled
+ * clusters are probed in parallel; each one's status, check time and last error are stored, and a
+ * healthy one's node report is copied into the capacity rows.
+ */
+@Injectable()
+export class ClusterHealthTask implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('ClusterHealth');
+  private readonly periodMs: number;
+  private timer?: NodeJS.Timeout;
+  private readonly healthy: Gauge<'cluster'>;
+  private readonly gpus: Gauge<'cluster' | 'gpu_type' | 'state'>;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly registry: ClusterRegistry,
+    private readonly clients: ClusterClients,
+    private readonly capacity: CapacitySync,
+    private readonly runner: ExclusiveTaskRunner,
+    metrics: MetricsService,
+    config: AppConfig,
+  ) {
+    this.periodMs = config.ODC_CLUSTER_HEALTH_INTERVAL_SECONDS * 1000;
+    this.healthy = new Gauge({
+      name: 'odc_cluster_healthy',
+      help: 'Whether the cluster answered its last health check with valid credentials (1) or not (0)',
+      labelNames: ['cluster'],
+      registers: [metrics.registry],
+    });
+    this.gpus = new Gauge({
+      name: 'odc_cluster_gpus',
+      help: 'GPUs on ready, schedulable nodes at the last capacity sync, by type and state (total, free)',
+      labelNames: ['cluster', 'gpu_type', 'state'],
+      registers: [metrics.registry],
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    const tick = () => {
+      this.tick().catch((error: unknown) => this.logger.warn(`health round not run: ${String(error)}`));
+    };
+    this.timer = setInterval(tick, this.periodMs);
+    this.timer.unref();
+    // At once too: a fresh replica (or a development start) shows capacity without waiting a period.
+    tick();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
+  }
+
+  tick(): Promise<TickResult> {
+    return this.runner.run(HEALTH_TASK, { periodMs: this.periodMs }, async () => {
+      await this.checkAll();
+    });
+  }
+
+  /** One round: every enabled cluster in parallel, then stale capacity dropped. */
+  async checkAll(): Promise<ClusterCheck[]> {
+    const clusters = this.registry.all().filter((cluster) => cluster.enabled);
+    const checks = await Promise.all(clusters.map((cluster) => this.check(cluster)));
+    await this.capacity.expire(new Date(Date.now() - STALE_AFTER_CHECKS * this.periodMs));
+    this.healthy.reset();
+    for (const check of checks) {
+      this.healthy.set({ cluster: check.cluster }, check.status === 'healthy' ? 1 : 0);
+    }
+    await this.exportGpus();
+    return checks;
+  }
+
+  private async check(cluster: Cluster): Promise<ClusterCheck> {
+    let client: DeployerClient;
+    try {
+      client = this.clients.for(cluster.id);
+    } catch (unusable) {
+      // Its key or token cannot be decrypted (SecretUnreadable): our credentials, as good as refused.
+      return this.record(cluster, { status: 'auth_failed', error: String((unusable as Error).message) });
+    }
+    const probe = await client.probe();
+    let nodes: number | undefined;
+    let error = probe.error;
+    if (probe.status === 'healthy') {
+      try {
+        nodes = await this.capacity.sync(cluster, client);
+      } catch (syncError) {
+        error = `capacity sync failed: ${syncError instanceof Error ? syncError.message : String(syncError)}`;
+        this.logger.warn({ cluster: cluster.name }, error);
+      }
+    }
+    return this.record(cluster, { status: probe.status, ...(error ? { error } : {}) }, nodes);
+  }
+
+  private async record(cluster: Cluster, probe: DeployerProbe, nodes?: number): Promise<ClusterCheck> {
+    await this.dataSource.getRepository(Cluster).update(cluster.id, {
+      status: probe.status,
+      lastHealthCheck: new Date(),
+      lastError: probe.error ?? null,
+    });
+    if (probe.status !== cluster.status) {
+      this.logger.log(
+        { cluster: cluster.name, from: cluster.status, to: probe.status, error: probe.error },
+        'cluster health changed',
+      );
+    }
+    return {
+      cluster: cluster.name,
+      status: probe.status,
+      ...(nodes !== undefined ? { nodes } : {}),
+      ...(probe.error ? { error: probe.error } : {}),
+    };
+  }
+
+  private async exportGpus(): Promise<void> {
+    const names = new Map(this.registry.all().map((cluster) => [cluster.id, cluster.name]));
+    this.gpus.reset();
+    for (const row of await this.capacity.all()) {
+      const cluster = names.get(row.clusterId);
+      if (!cluster || row.gpuType === null || !row.ready || !row.schedulable) {
+        continue;
+      }
+      const labels = { cluster, gpu_type: row.gpuType };
+      this.gpus.inc({ ...labels, state: 'total' }, row.allocatableGpus);
+      this.gpus.inc({ ...labels, state: 'free' }, Math.max(0, row.allocatableGpus - row.usedGpus));
+    }
+  }
+}
