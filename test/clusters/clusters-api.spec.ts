@@ -191,6 +191,16 @@ describe('cluster registry API: registration over mTLS, secrets, flags, removal,
       'name',
       'priority',
     ]);
+    const badProfile = await admin()
+      .post('/api/v1/clusters', {
+        name: 'bad-profile',
+        deployer_url: 'http://127.0.0.1:1',
+        profile: { gpu_types: [{ name: 'H100!', node_selector: {}, gpus_per_node: 0 }] },
+      })
+      .expect(400);
+    expect(badProfile.body.fields.map((f: { field: string }) => f.field)).toEqual(
+      expect.arrayContaining(['profile.gpu_types.0.name', 'profile.gpu_types.0.gpus_per_node']),
+    );
     const taken = await admin().post('/api/v1/clusters', mtls('east')).expect(409);
     expect(taken.body.code).toBe('cluster_name_taken');
     await admin().get('/api/v1/clusters/not-a-uuid').expect(400);

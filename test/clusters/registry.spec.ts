@@ -3,6 +3,7 @@ import { ClusterRegistry, type RegistryChange } from '../../src/clusters/registr
 import { dataSourceOptions } from '../../src/infra/database/data-source-options';
 import { testConfig } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/database';
+import { eventually } from '../support/eventually';
 
 /** Two replicas = two registries, each on its own pool and LISTEN connection, on one database. */
 describe('cluster registry: every replica sees a change through LISTEN/NOTIFY, polling as the fallback', () => {
@@ -73,5 +74,34 @@ describe('cluster registry: every replica sees a change through LISTEN/NOTIFY, p
     await pools[0].query(`INSERT INTO clusters (name, deployer_url) VALUES ('west', 'http://127.0.0.1:3')`);
     expect((await seen).kind).toBe('upserted');
     expect(replicas[1].all().map((cluster) => cluster.name)).toContain('west');
+  });
+
+  it('a change that sends no notification is still caught by polling', async () => {
+    // Triggers off for this one transaction: the row changes and nobody is told, as if NOTIFY were lost.
+    const [{ id }] = await pools[0].query<{ id: string }[]>(`SELECT id FROM clusters WHERE name = 'west'`);
+    await pools[0].transaction(async (tx) => {
+      await tx.query(`SET LOCAL session_replication_role = replica`);
+      await tx.query(`UPDATE clusters SET priority = 7, updated_at = now() WHERE id = $1`, [id]);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(replicas[1].get(id)?.priority).not.toBe(7);
+    const started = Date.now();
+    await eventually(
+      () => replicas[1].get(id)?.priority,
+      (priority) => priority === 7,
+      3000,
+    );
+    expect(Date.now() - started).toBeLessThan(1500); // ODC_REGISTRY_POLL_SECONDS is 1 here
+  });
+
+  it('two changes within one millisecond are both applied (content compared, not updated_at)', async () => {
+    const [{ id }] = await pools[0].query<{ id: string }[]>(`SELECT id FROM clusters WHERE name = 'west'`);
+    for (let round = 0; round < 50; round += 1) {
+      await pools[0].query(`UPDATE clusters SET priority = $2 WHERE id = $1`, [id, 1000 + round]);
+      await replicas[0].reloadOne(id);
+      await pools[0].query(`UPDATE clusters SET priority = $2 WHERE id = $1`, [id, 2000 + round]);
+      await replicas[0].reloadOne(id);
+      expect(replicas[0].get(id)?.priority).toBe(2000 + round);
+    }
   });
 });

@@ -37,25 +37,35 @@ export function profileForSimulator(simulator: SimulatorConfig, namespace: strin
 /**
  * A development start with its own simulated cluster and no cluster registered yet registers that
  * one as `local-sim` (through the same path as an admin), so `npm start` shows real availability.
- * Never in production or test mode, and never when a cluster is already registered.
+ * A later start points `local-sim` at its own deployer again (the port may have changed). Never in
+ * production or test mode, and nothing else is touched when other clusters are registered.
  */
 export async function registerLocalSimulator(
   core: INestApplication,
   options: { config: AppConfig; logger: Logger; deployerUrl: string; simulator: SimulatorConfig },
 ): Promise<void> {
-  const { config, logger } = options;
+  const { config, logger, deployerUrl } = options;
   if (config.NODE_ENV !== 'development' || !config.roles.has('coordinator')) {
     return;
   }
   const clusters = core.get(ClustersService, { strict: false });
-  if ((await clusters.list()).length > 0) {
+  const registered = await clusters.list();
+  const token = config.ODC_DEPLOYER_TOKEN ? { token: config.ODC_DEPLOYER_TOKEN } : {};
+  const localSim = registered.find((cluster) => cluster.name === LOCAL_SIM_CLUSTER);
+  if (localSim) {
+    if (localSim.deployerUrl !== deployerUrl) {
+      await clusters.update(localSim.id, { deployer_url: deployerUrl, ...token });
+    }
+    return;
+  }
+  if (registered.length > 0) {
     return;
   }
   const [namespace] = commaList(config.ODC_DEPLOYER_NAMESPACES);
   const cluster = await clusters.create({
     name: LOCAL_SIM_CLUSTER,
-    deployer_url: options.deployerUrl,
-    ...(config.ODC_DEPLOYER_TOKEN ? { token: config.ODC_DEPLOYER_TOKEN } : {}),
+    deployer_url: deployerUrl,
+    ...token,
     profile: profileForSimulator(options.simulator, namespace),
   });
   logger.info(

@@ -6,6 +6,7 @@ import {
   IsArray,
   IsIn,
   IsInt,
+  IsNotEmptyObject,
   IsOptional,
   IsString,
   Matches,
@@ -29,7 +30,15 @@ export class ProfileGpuType {
     description: 'Node labels that identify these nodes (also the pods’ node selector)',
   })
   @IsLabelMap()
+  // An empty selector would match every node, CPU nodes too.
+  @IsNotEmptyObject({}, { message: 'node_selector must name at least one label' })
   node_selector!: Record<string, string>;
+
+  @ApiProperty({ example: 8, description: 'GPUs on each node of this type' })
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  gpus_per_node!: number;
 
   @ApiPropertyOptional({ example: 'nvidia.com/gpu', default: 'nvidia.com/gpu' })
   @IsOptional()
@@ -37,12 +46,6 @@ export class ProfileGpuType {
     message: 'resource_name must be an extended resource like nvidia.com/gpu',
   })
   resource_name?: string;
-
-  @ApiProperty({ example: 8 })
-  @IsInt()
-  @Min(0)
-  @Max(64)
-  gpus_per_node!: number;
 }
 
 export class ProfileToleration {
