@@ -67,9 +67,9 @@ export class ClustersController {
     @CurrentPrincipal() principal: Principal,
     @Req() request: AuthenticatedRequest,
   ): Promise<ClusterDto[]> {
-    return this.audited(principal, request, 'cluster.list', undefined, async () =>
-      (await this.clusters.list()).map((cluster) => ClusterDto.from(cluster)),
-    );
+    return this.audited(principal, request, 'cluster.list', undefined, async () => ({
+      result: (await this.clusters.list()).map((cluster) => ClusterDto.from(cluster)),
+    }));
   }
 
   /**
@@ -104,7 +104,7 @@ export class ClustersController {
     @Req() request: AuthenticatedRequest,
   ): Promise<ReloadResultDto> {
     return this.audited(principal, request, 'cluster.reload', undefined, async () => ({
-      clusters: await this.registry.reload(),
+      result: { clusters: await this.registry.reload() },
     }));
   }
 
@@ -115,9 +115,9 @@ export class ClustersController {
     @Req() request: AuthenticatedRequest,
     @Param('id', new ParseUUIDPipe()) id: string,
   ): Promise<ClusterDto> {
-    return this.audited(principal, request, 'cluster.read', id, async () =>
-      ClusterDto.from(await this.clusters.get(id)),
-    );
+    return this.audited(principal, request, 'cluster.read', id, async () => ({
+      result: ClusterDto.from(await this.clusters.get(id)),
+    }));
   }
 
   /** Changes what is sent (e.g. the three PEMs to renew certificates); `null` removes a PEM or the token. */
@@ -211,7 +211,13 @@ export class ClustersController {
     return this.audited(principal, request, 'cluster.capacity.read', id, async () => {
       const cluster = await this.clusters.get(id);
       const rows = await this.capacity.rowsOf(id);
-      return { cluster_id: id, cluster: cluster.name, nodes: rows.map((row) => NodeCapacityDto.from(row)) };
+      return {
+        result: {
+          cluster_id: id,
+          cluster: cluster.name,
+          nodes: rows.map((row) => NodeCapacityDto.from(row)),
+        },
+      };
     });
   }
 
@@ -221,21 +227,21 @@ export class ClustersController {
     id: string,
     action: keyof typeof FLAG_ACTIONS,
   ): Promise<ClusterDto> {
-    return this.audited(principal, request, `cluster.${action}`, id, async () =>
-      ClusterDto.from(await this.clusters.setFlags(id, FLAG_ACTIONS[action])),
-    );
+    return this.audited(principal, request, `cluster.${action}`, id, async () => ({
+      result: ClusterDto.from(await this.clusters.setFlags(id, FLAG_ACTIONS[action])),
+    }));
   }
 
   /**
-   * Runs the call and records it, success or failure (with the error's code). `work` returns the
-   * answer, or the answer with the resource id (when only known after) and metadata for the log.
+   * Runs the call and records it, success or failure (with the error's code). `work` gives the
+   * answer, and may name the resource (when its id is only known after) and metadata for the log.
    */
   private async audited<T>(
     principal: Principal,
     request: AuthenticatedRequest,
     action: string,
     resourceId: string | undefined,
-    work: () => Promise<T | Audited<T>>,
+    work: () => Promise<Audited<T>>,
   ): Promise<T> {
     const record = (
       outcome: 'success' | 'failure',
@@ -252,7 +258,7 @@ export class ClustersController {
         ...requestContext(request),
         ...(metadata ? { requestMetadata: metadata } : {}),
       });
-    let done: T | Audited<T>;
+    let done: Audited<T>;
     try {
       done = await work();
     } catch (error) {
@@ -261,12 +267,8 @@ export class ClustersController {
       });
       throw error;
     }
-    if (isAudited(done)) {
-      await record('success', done.resourceId ?? resourceId, done.metadata);
-      return done.result;
-    }
-    await record('success', resourceId);
-    return done;
+    await record('success', done.resourceId ?? resourceId, done.metadata);
+    return done.result;
   }
 }
 
@@ -274,10 +276,6 @@ interface Audited<T> {
   result: T;
   resourceId?: string;
   metadata?: Record<string, unknown>;
-}
-
-function isAudited<T>(value: T | Audited<T>): value is Audited<T> {
-  return typeof value === 'object' && value !== null && 'result' in value && !Array.isArray(value);
 }
 
 /** What a registration or update changed, for the audit log: field names only, never values of secrets. */
