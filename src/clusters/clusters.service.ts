@@ -116,13 +116,18 @@ export class ClustersService {
         mtlsEnabled: next.mtlsEnabled,
         caCert: next.caCert,
         clientCert: next.clientCert,
-        clientKeyEncrypted: next.clientKeyEncrypted,
-        tokenEncrypted: next.tokenEncrypted,
-        keyId: next.keyId,
         profile: next.profile,
-        status: next.status,
-        lastHealthCheck: next.lastHealthCheck,
-        lastError: next.lastError,
+        // Written only with a new connection, so a health check meanwhile is not overwritten.
+        ...(connectionChanged
+          ? {
+              clientKeyEncrypted: next.clientKeyEncrypted,
+              tokenEncrypted: next.tokenEncrypted,
+              keyId: next.keyId,
+              status: next.status,
+              lastHealthCheck: next.lastHealthCheck,
+              lastError: next.lastError,
+            }
+          : {}),
       });
     } catch (error) {
       throw nameTakenOr(error, next.name);
