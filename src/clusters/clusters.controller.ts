@@ -283,5 +283,7 @@ function describeChange(
   body: CreateClusterDto | UpdateClusterDto,
   cluster: ClusterDto,
 ): Record<string, unknown> {
-  return { name: cluster.name, fields: Object.keys(body).sort(), status: cluster.status };
+  // The validated body holds every declared field, unsent ones as undefined: list those sent.
+  const sent = Object.entries(body).filter(([, value]) => value !== undefined);
+  return { name: cluster.name, fields: sent.map(([field]) => field).sort(), status: cluster.status };
 }

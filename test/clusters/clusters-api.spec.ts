@@ -292,6 +292,15 @@ describe('cluster registry API: registration over mTLS, secrets, flags, removal,
       (e: { action: string; outcome: string }) => e.action === 'cluster.delete' && e.outcome === 'failure',
     );
     expect(failure.request_metadata).toEqual({ code: 'cluster_active' });
+    const [eastCreated] = audit.body.items.filter(
+      (e: { action: string; outcome: string; request_metadata?: { name?: string } }) =>
+        e.action === 'cluster.create' && e.outcome === 'success' && e.request_metadata?.name === 'east',
+    );
+    expect(eastCreated.request_metadata).toEqual({
+      name: 'east',
+      fields: ['ca_cert', 'client_cert', 'client_key', 'deployer_url', 'name', 'token'],
+      status: 'healthy',
+    });
     expect(JSON.stringify(audit.body)).not.toContain(DEPLOYER_TOKEN);
     expect(JSON.stringify(audit.body)).not.toContain(keyBody(client.key));
   });

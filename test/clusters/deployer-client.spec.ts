@@ -201,6 +201,19 @@ describe('DeployerClient against a scripted deployer', () => {
     expect(deployer.requests).toHaveLength(2);
   });
 
+  it('does not retry a deployer whose own Kubernetes role forbids the call, nor count it against the circuit', async () => {
+    const forbidden = { status: 502, body: failure('kube_forbidden', 'pods is forbidden') };
+    const made = client({ breakerFailures: 2 });
+    deployer.play(forbidden, forbidden, forbidden);
+    for (let i = 0; i < 3; i++) {
+      const error = await made.capacity().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(DeployerServerError);
+      expect(error).toMatchObject({ code: 'kube_forbidden' });
+    }
+    expect(deployer.requests).toHaveLength(3);
+    expect(made.breaker.state).toBe('closed');
+  });
+
   it('waits as long as a 429 asks (capped)', async () => {
     deployer.play(
       { status: 429, headers: { 'retry-after': '1' } },

@@ -208,7 +208,7 @@ function fromGateway(answer: DeployerAnswer): boolean {
   return [502, 503, 504].includes(answer.status) && answer.code === undefined;
 }
 
-/** The typed error for an error answer (status ≥ 400). */
+/** The typed error for an answer that is not a success (4xx, 5xx; a 3xx too, as a refused request). */
 export function errorFromAnswer(deployer: DeployerRef, answer: DeployerAnswer): DeployerError {
   if (answer.status === 401 || answer.status === 403) {
     return new DeployerAuthFailed(deployer, said(answer), answerDetails(answer));

@@ -12,6 +12,7 @@ import type {
   DeploymentSpec,
   DeploymentStatus,
 } from '../../deployer/contract';
+import { DeployerErrorCode } from '../../deployer/deployer.errors';
 import type { AppConfig } from '../../infra/config/env';
 import { CircuitBreaker } from './circuit-breaker';
 import {
@@ -97,6 +98,16 @@ export function retryAfterMs(value: string | undefined, now: number): number | u
   const seconds = Number(value);
   const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - now;
   return Number.isNaN(ms) ? undefined : Math.min(BACKOFF_CAP_MS, Math.max(0, ms));
+}
+
+/**
+ * The deployer's 502 `kube_forbidden`: its Kubernetes RBAC refused the call, an operator's fix that
+ * no retry brings.
+ */
+function deniedByItsKubernetes(answer: { status: number; text: string }): boolean {
+  return (
+    answer.status === 502 && parseAnswer(answer.status, answer.text).code === DeployerErrorCode.KubeForbidden
+  );
 }
 
 /** One try: the deployer's answer, or the failure that kept it from answering. */
@@ -259,19 +270,22 @@ export class DeployerClient {
         : backoffMs(retry, this.random);
     }
     const { status, retryAfter } = attempt.answer;
-    if (!RETRIED_STATUSES.has(status)) {
+    if (!RETRIED_STATUSES.has(status) || deniedByItsKubernetes(attempt.answer)) {
       return undefined;
     }
     const asked = status === 429 || status === 503 ? retryAfterMs(retryAfter, this.now()) : undefined;
     return asked ?? backoffMs(retry, this.random);
   }
 
-  /** What opens the circuit: no answer, or a 5xx. Refused credentials and 4xx answers prove it is up. */
+  /**
+   * What opens the circuit: no answer, or a 5xx. Refused credentials, 4xx answers and the deployer
+   * saying its own Kubernetes role forbids the call prove it is up.
+   */
   private isFailure(attempt: Attempt): boolean {
     if ('failure' in attempt) {
       return classifyConnectionFailure(attempt.failure, this.overTls) !== 'auth';
     }
-    return attempt.answer.status >= 500;
+    return attempt.answer.status >= 500 && !deniedByItsKubernetes(attempt.answer);
   }
 
   private async attempt(method: HttpMethod, path: string, body?: unknown): Promise<Attempt> {

@@ -44,7 +44,10 @@ export class CreateClusterDto {
   @Max(10_000)
   priority?: number;
 
-  @ApiPropertyOptional({ default: false })
+  @ApiPropertyOptional({
+    description:
+      'Present client_cert/client_key to the deployer; on registration, defaults to whether client_cert is sent',
+  })
   @IsOptional()
   @IsBoolean()
   mtls_enabled?: boolean;

@@ -1,6 +1,5 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../infra/config/env';
 import { ExclusiveTaskRunner, type TickResult } from '../../infra/cron/exclusive-task.runner';
@@ -10,6 +9,7 @@ import { Cluster } from '../cluster.entity';
 import { ClusterClients } from '../client/cluster-clients';
 import type { DeployerClient, DeployerProbe } from '../client/deployer-client';
 import { ClusterRegistry } from '../registry/cluster-registry';
+import { registerClusterGauges } from './cluster-metrics';
 
 export const HEALTH_TASK = 'clusters.health';
 
@@ -34,8 +34,6 @@ export class ClusterHealthTask implements OnApplicationBootstrap, OnModuleDestro
   private readonly logger = new Logger('ClusterHealth');
   private readonly periodMs: number;
   private timer?: NodeJS.Timeout;
-  private readonly healthy: Gauge<'cluster'>;
-  private readonly gpus: Gauge<'cluster' | 'gpu_type' | 'state'>;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -47,18 +45,7 @@ export class ClusterHealthTask implements OnApplicationBootstrap, OnModuleDestro
     config: AppConfig,
   ) {
     this.periodMs = config.ODC_CLUSTER_HEALTH_INTERVAL_SECONDS * 1000;
-    this.healthy = new Gauge({
-      name: 'odc_cluster_healthy',
-      help: 'Whether the cluster answered its last health check with valid credentials (1) or not (0)',
-      labelNames: ['cluster'],
-      registers: [metrics.registry],
-    });
-    this.gpus = new Gauge({
-      name: 'odc_cluster_gpus',
-      help: 'GPUs on ready, schedulable nodes at the last capacity sync, by type and state (total, free)',
-      labelNames: ['cluster', 'gpu_type', 'state'],
-      registers: [metrics.registry],
-    });
+    registerClusterGauges(metrics.registry, registry, capacity);
   }
 
   onApplicationBootstrap(): void {
@@ -86,11 +73,6 @@ export class ClusterHealthTask implements OnApplicationBootstrap, OnModuleDestro
     const clusters = this.registry.all().filter((cluster) => cluster.enabled);
     const checks = await Promise.all(clusters.map((cluster) => this.check(cluster)));
     await this.capacity.expire(new Date(Date.now() - STALE_AFTER_CHECKS * this.periodMs));
-    this.healthy.reset();
-    for (const check of checks) {
-      this.healthy.set({ cluster: check.cluster }, check.status === 'healthy' ? 1 : 0);
-    }
-    await this.exportGpus();
     return checks;
   }
 
@@ -134,19 +116,5 @@ export class ClusterHealthTask implements OnApplicationBootstrap, OnModuleDestro
       ...(nodes !== undefined ? { nodes } : {}),
       ...(probe.error ? { error: probe.error } : {}),
     };
-  }
-
-  private async exportGpus(): Promise<void> {
-    const names = new Map(this.registry.all().map((cluster) => [cluster.id, cluster.name]));
-    this.gpus.reset();
-    for (const row of await this.capacity.all()) {
-      const cluster = names.get(row.clusterId);
-      if (!cluster || row.gpuType === null || !row.ready || !row.schedulable) {
-        continue;
-      }
-      const labels = { cluster, gpu_type: row.gpuType };
-      this.gpus.inc({ ...labels, state: 'total' }, row.allocatableGpus);
-      this.gpus.inc({ ...labels, state: 'free' }, Math.max(0, row.allocatableGpus - row.usedGpus));
-    }
   }
 }

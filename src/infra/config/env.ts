@@ -576,7 +576,10 @@ export class AppConfig {
   @Max(3600)
   ODC_CLUSTER_HEALTH_INTERVAL_SECONDS = 30;
 
-  /** Calls to a deployer: connect timeout, whole-request timeout, in flight at once per cluster. */
+  /**
+   * Calls to a deployer: connect timeout; the request timeout (to the answer's headers, and between
+   * chunks of its body: each try, not the whole call with its retries); calls in flight per cluster.
+   */
   @Transform(toNumber)
   @IsInt()
   @Min(100)
