@@ -104,10 +104,11 @@ export async function benchRegistry(database: BenchDatabase): Promise<void> {
     );
     console.log(`target p99 < ${TARGET_P99_MS} ms: ${p99 < TARGET_P99_MS ? 'met' : 'NOT met'}`);
   } finally {
+    // Replicas first: the delete's notification would otherwise reach pools being closed.
+    await Promise.all(replicas.map((replica) => replica.onModuleDestroy()));
     if (id) {
       await writer.query('DELETE FROM clusters WHERE id = $1', [id]);
     }
-    await Promise.all(replicas.map((replica) => replica.onModuleDestroy()));
     await Promise.all(sources.map((source) => source.destroy()));
   }
 }
