@@ -1,12 +1,10 @@
 import type { V1Pod } from '@kubernetes/client-node';
-import { DataSource } from 'typeorm';
-import { ApiKeysService } from '../../src/auth/api-keys/api-keys.service';
-import { UsersService } from '../../src/auth/users/users.service';
 import { ClusterHealthTask } from '../../src/clusters/health/cluster-health.task';
 import { startDeployer, DEPLOYER_TOKEN, NAMESPACE, type DeployerUnderTest } from '../deployer/fixtures';
 import { startTestApp, type TestApp } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { eventually } from '../support/eventually';
+import { keyFor } from '../support/users';
 import { FAST_TIMINGS, h100Pool } from '../support/simulator';
 
 const H100 = 'NVIDIA-H100-80GB-HBM3';
@@ -63,13 +61,8 @@ describe('availability after a capacity sync, seen by every replica', () => {
     const env = { ODC_CLUSTER_HEALTH_INTERVAL_SECONDS: '3600', ODC_REGISTRY_POLL_SECONDS: '3600' };
     replicaA = await startTestApp({ roles: 'coordinator,cron', database, env });
     replicaB = await startTestApp({ roles: 'coordinator', database, env });
-    const users = replicaA.core().get(UsersService);
-    const keys = replicaA.core().get(ApiKeysService);
-    const admin = await users.findOrCreateByUsername('ops');
-    await replicaA.core().get(DataSource).query(`UPDATE users SET role = 'admin' WHERE id = $1`, [admin.id]);
-    adminKey = (await keys.issue(admin.id, { name: 't', scopes: ['clusters:admin'], origin: 'api' })).key;
-    const dev = await users.findOrCreateByUsername('dev');
-    userKey = (await keys.issue(dev.id, { name: 't', scopes: [], origin: 'api' })).key;
+    adminKey = await keyFor(replicaA, 'ops', ['clusters:admin'], { admin: true });
+    userKey = await keyFor(replicaA, 'dev', []);
   });
 
   afterAll(async () => {

@@ -1,15 +1,13 @@
+import { DataSource } from 'typeorm';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DataSource } from 'typeorm';
-import type { ApiKeyScope } from '../../src/auth/api-keys/api-key.entity';
-import { ApiKeysService } from '../../src/auth/api-keys/api-keys.service';
-import { UsersService } from '../../src/auth/users/users.service';
 import { SimulatedCluster } from '../../src/simulator/cluster';
 import { withDefaults } from '../../src/simulator/config';
 import { kubeconfigBase64 } from '../deployer/fixtures';
 import { startTestApp, type TestApp } from '../support/app';
+import { keyFor } from '../support/users';
 import { createCertificateAuthority, type CertificateAuthority, type Issued } from '../support/certificates';
 
 const DEPLOYER_TOKEN = 'cluster-api-test-token-0123456789';
@@ -63,21 +61,9 @@ describe('cluster registry API: registration over mTLS, secrets, flags, removal,
     });
     deployerUrl = deployer.runtime.listeners.find((l) => l.name === 'deployer')!.url;
     app = await startTestApp({ roles: 'coordinator', env: { ODC_RATE_LIMIT_API_PER_MINUTE: '60000' } });
-    const users = app.core().get(UsersService);
-    const keys = app.core().get(ApiKeysService);
-    const issue = async (username: string, scopes: ApiKeyScope[]) =>
-      (
-        await keys.issue((await users.findOrCreateByUsername(username)).id, {
-          name: 't',
-          scopes,
-          origin: 'api',
-        })
-      ).key;
-    const admin = await users.findOrCreateByUsername('ops');
-    await app.core().get(DataSource).query(`UPDATE users SET role = 'admin' WHERE id = $1`, [admin.id]);
-    adminKey = await issue('ops', ['clusters:admin', 'audit:read']);
-    adminWithoutScopeKey = await issue('ops', ['audit:read']);
-    userKey = await issue('dev', ['reservations:read', 'reservations:write']);
+    adminKey = await keyFor(app, 'ops', ['clusters:admin', 'audit:read'], { admin: true });
+    adminWithoutScopeKey = await keyFor(app, 'ops', ['audit:read']);
+    userKey = await keyFor(app, 'dev', ['reservations:read', 'reservations:write']);
   });
 
   afterAll(async () => {
