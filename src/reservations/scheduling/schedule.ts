@@ -1,0 +1,222 @@
+/**
+ * Admission and placement as pure functions: which queued reservations start now, on which node,
+ * and when the others are expected to start. No I/O; the worker feeds it the database's view and
+ * claims what it returns under row locks (reservations/admission).
+ *
+ * The model is a timeline per node: its GPUs, those used by pods ODC does not manage (they stay),
+ * and ODC's claims, each an interval (active reservations until they expire; queued ones from
+ * their planned start for their hours). Requests are taken in fair order — priority (higher
+ * first), then the owner's GPUs in use (fewer first, counting what this plan starts), then age —
+ * and each gets the earliest start at which one node has enough GPUs free for its whole duration;
+ * among the nodes that allow that start, the best fit (the fewest GPUs left over), so large free
+ * blocks stay whole for large requests. A request later in the order may start now only where it
+ * does not overlap a claim planned for an earlier one: small requests fill gaps (backfill) without
+ * ever delaying the large request ahead of them. A reservation never spans nodes.
+ */
+
+export interface NodeState {
+  clusterId: string;
+  nodeName: string;
+  gpuType: string;
+  /** GPUs of this node on which ODC may place (allocatable, the node ready and schedulable). */
+  allocatable: number;
+  /** GPUs held by pods ODC does not manage: not ODC's to give. */
+  foreign: number;
+  /** Lower is preferred (the cluster's priority); ties go to the best fit, then names. */
+  clusterPriority: number;
+}
+
+/** A reservation holding GPUs on a node: active until `until` (or open-ended when undefined). */
+export interface Claim {
+  clusterId: string;
+  nodeName: string;
+  gpus: number;
+  until?: Date;
+}
+
+export interface QueuedRequest {
+  id: string;
+  ownerId: string;
+  gpuType: string;
+  gpuCount: number;
+  /** How long it will hold the GPUs once started. */
+  durationMs: number;
+  /** Higher first. */
+  priority: number;
+  createdAt: Date;
+}
+
+export interface PlannedStart {
+  request: QueuedRequest;
+  clusterId: string;
+  nodeName: string;
+  start: Date;
+}
+
+export interface Schedule {
+  /** Start now: to be claimed and provisioned. */
+  admit: PlannedStart[];
+  /** Start later (expected), in fair order per type: the queue with its ETA. */
+  waiting: PlannedStart[];
+  /** No node of the type is large enough (or none accepts it): they cannot start as things are. */
+  unplaceable: QueuedRequest[];
+}
+
+interface Interval {
+  from: number;
+  to: number;
+  gpus: number;
+}
+
+const FOREVER = Number.POSITIVE_INFINITY;
+
+/** One node's GPUs over time. */
+class NodeTimeline {
+  private readonly intervals: Interval[] = [];
+
+  constructor(readonly node: NodeState) {}
+
+  hold(from: number, to: number, gpus: number): void {
+    this.intervals.push({ from, to, gpus });
+  }
+
+  /** Instants at which the free count may go up (a claim ends), at or after `from`. */
+  releasesAfter(from: number): number[] {
+    return this.intervals.map((interval) => interval.to).filter((to) => to > from && to !== FOREVER);
+  }
+
+  /** The fewest GPUs free at any instant of [from, to). */
+  minFree(from: number, to: number): number {
+    const capacity = this.node.allocatable - this.node.foreign;
+    const instants = [from, ...this.intervals.map((i) => i.from).filter((at) => at > from && at < to)];
+    let least = capacity;
+    for (const at of instants) {
+      const held = this.intervals
+        .filter((interval) => interval.from <= at && at < interval.to)
+        .reduce((sum, interval) => sum + interval.gpus, 0);
+      least = Math.min(least, capacity - held);
+    }
+    return least;
+  }
+}
+
+function key(clusterId: string, nodeName: string): string {
+  return `${clusterId}\u0000${nodeName}`;
+}
+
+/** Fair order's comparison: priority (higher first), then the owner's GPUs in use, then age, then id. */
+export function compareFairly(
+  a: QueuedRequest,
+  b: QueuedRequest,
+  usage: ReadonlyMap<string, number>,
+): number {
+  return (
+    b.priority - a.priority ||
+    (usage.get(a.ownerId) ?? 0) - (usage.get(b.ownerId) ?? 0) ||
+    a.createdAt.getTime() - b.createdAt.getTime() ||
+    (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+  );
+}
+
+/**
+ * The plan at `now`: every queued request gets a node and a start, earliest first in fair order
+ * (see the file's comment). `usage` is each owner's GPUs in use now (active and being started).
+ */
+export function schedule(input: {
+  now: Date;
+  nodes: readonly NodeState[];
+  claims: readonly Claim[];
+  queued: readonly QueuedRequest[];
+  usage: ReadonlyMap<string, number>;
+}): Schedule {
+  const now = input.now.getTime();
+  const timelines = new Map<string, NodeTimeline>();
+  for (const node of input.nodes) {
+    timelines.set(key(node.clusterId, node.nodeName), new NodeTimeline(node));
+  }
+  for (const claim of input.claims) {
+    timelines
+      .get(key(claim.clusterId, claim.nodeName))
+      ?.hold(now, claim.until?.getTime() ?? FOREVER, claim.gpus);
+  }
+  const usage = new Map(input.usage);
+  const pending = [...input.queued];
+  const result: Schedule = { admit: [], waiting: [], unplaceable: [] };
+  while (pending.length > 0) {
+    let next = 0;
+    for (let i = 1; i < pending.length; i++) {
+      if (compareFairly(pending[i], pending[next], usage) < 0) {
+        next = i;
+      }
+    }
+    const [request] = pending.splice(next, 1);
+    const placed = earliestPlacement(request, [...timelines.values()], now);
+    if (!placed) {
+      result.unplaceable.push(request);
+      continue;
+    }
+    placed.timeline.hold(placed.start, placed.start + request.durationMs, request.gpuCount);
+    const planned: PlannedStart = {
+      request,
+      clusterId: placed.timeline.node.clusterId,
+      nodeName: placed.timeline.node.nodeName,
+      start: new Date(placed.start),
+    };
+    if (placed.start === now) {
+      result.admit.push(planned);
+      usage.set(request.ownerId, (usage.get(request.ownerId) ?? 0) + request.gpuCount);
+    } else {
+      result.waiting.push(planned);
+    }
+  }
+  return result;
+}
+
+/**
+ * The earliest start on any node of the type, and among the nodes allowing it the best fit;
+ * undefined when no node of the type is large enough. A node's free count only rises when one of
+ * its own claims ends, so its candidate starts are now and those instants.
+ */
+function earliestPlacement(
+  request: QueuedRequest,
+  timelines: readonly NodeTimeline[],
+  now: number,
+): { timeline: NodeTimeline; start: number } | undefined {
+  let best: { timeline: NodeTimeline; start: number; leftover: number } | undefined;
+  for (const timeline of timelines) {
+    const { node } = timeline;
+    if (node.gpuType !== request.gpuType || node.allocatable - node.foreign < request.gpuCount) {
+      continue;
+    }
+    const starts = [now, ...timeline.releasesAfter(now).sort((a, b) => a - b)];
+    for (const start of starts) {
+      if (best && start > best.start) {
+        break;
+      }
+      const leftover = timeline.minFree(start, start + request.durationMs) - request.gpuCount;
+      if (leftover < 0) {
+        continue;
+      }
+      const option = { timeline, start, leftover };
+      if (!best || isBetter(option, best)) {
+        best = option;
+      }
+      break;
+    }
+  }
+  return best && { timeline: best.timeline, start: best.start };
+}
+
+/** Earlier start, then the preferred cluster, then the best fit (fewest left over), then names. */
+function isBetter(
+  a: { timeline: NodeTimeline; start: number; leftover: number },
+  b: { timeline: NodeTimeline; start: number; leftover: number },
+): boolean {
+  return (
+    (a.start - b.start ||
+      a.timeline.node.clusterPriority - b.timeline.node.clusterPriority ||
+      a.leftover - b.leftover ||
+      a.timeline.node.clusterId.localeCompare(b.timeline.node.clusterId) ||
+      a.timeline.node.nodeName.localeCompare(b.timeline.node.nodeName)) < 0
+  );
+}
