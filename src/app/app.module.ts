@@ -2,6 +2,7 @@ import { type DynamicModule, type ModuleMetadata, Module } from '@nestjs/common'
 import type { Logger } from 'pino';
 import { AuthModule } from '../auth/auth.module';
 import { ClusterHealthModule, ClustersApiModule, ClustersModule } from '../clusters/clusters.module';
+import { ReservationsApiModule } from '../reservations/reservations.module';
 import { HealthModule } from '../health/health.module';
 import { ConfigModule } from '../infra/config/config.module';
 import type { AppConfig } from '../infra/config/env';
@@ -23,7 +24,7 @@ type Imports = NonNullable<ModuleMetadata['imports']>;
  * - deployer: not part of the core app; it is its own application on its own port.
  */
 const ROLE_MODULES: Record<Exclude<Role, 'deployer'>, Imports> = {
-  coordinator: [AuthModule, ClustersApiModule],
+  coordinator: [AuthModule, ClustersApiModule, ReservationsApiModule],
   worker: [ClustersModule],
   cron: [CronModule, ClusterHealthModule],
 };

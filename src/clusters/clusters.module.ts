@@ -3,7 +3,6 @@ import { AuthModule } from '../auth/auth.module';
 import { AppConfig } from '../infra/config/env';
 import { CronModule } from '../infra/cron/cron.module';
 import { MetricsModule } from '../infra/metrics/metrics.module';
-import { AvailabilityController } from './availability.controller';
 import { CapacitySync } from './capacity/capacity-sync';
 import { ClusterClients } from './client/cluster-clients';
 import { ClustersController } from './clusters.controller';
@@ -37,10 +36,10 @@ function secretBoxFrom(config: AppConfig): SecretBox {
 })
 export class ClustersModule {}
 
-/** Role coordinator: the admin API of the registry, and availability for everyone. */
+/** Role coordinator: the admin API of the registry. */
 @Module({
   imports: [ClustersModule, AuthModule],
-  controllers: [ClustersController, AvailabilityController],
+  controllers: [ClustersController],
   providers: [ClustersService],
 })
 export class ClustersApiModule {}

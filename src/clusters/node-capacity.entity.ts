@@ -25,8 +25,13 @@ export class NodeCapacityRow {
   @Column({ name: 'allocatable_gpus', type: 'integer' })
   allocatableGpus!: number;
 
+  /** GPUs requested by any pod on the node. */
   @Column({ name: 'used_gpus', type: 'integer' })
   usedGpus!: number;
+
+  /** Of those, ODC's own (pods its deployer manages); the rest belong to others and stay. */
+  @Column({ name: 'managed_gpus', type: 'integer', default: 0 })
+  managedGpus!: number;
 
   @Column({ type: 'boolean' })
   ready!: boolean;

@@ -146,6 +146,8 @@ export interface NodeCapacity {
   allocatable_gpus: number;
   /** GPUs requested by pods on the node that have not terminated (any namespace). */
   requested_gpus: number;
+  /** Of those, GPUs of pods this deployer manages (ODC's reservations): the rest are others'. */
+  managed_gpus: number;
   ready: boolean;
   schedulable: boolean;
 }

@@ -217,10 +217,14 @@ export class DeployerService implements OnApplicationShutdown {
         >,
       ]);
       const requested = new Map<string, number>();
+      const managed = new Map<string, number>();
       for (const pod of pods) {
         const node = pod.spec?.nodeName;
         if (node) {
           requested.set(node, (requested.get(node) ?? 0) + gpusOf(pod));
+          if (pod.metadata?.labels?.[LABELS.managedBy] === MANAGED_BY) {
+            managed.set(node, (managed.get(node) ?? 0) + gpusOf(pod));
+          }
         }
       }
       const summaries: NodeCapacity[] = nodes.map((node) => ({
@@ -231,6 +235,7 @@ export class DeployerService implements OnApplicationShutdown {
           .filter(([name]) => name.endsWith('/gpu'))
           .reduce((sum, [, value]) => sum + Number(value), 0),
         requested_gpus: requested.get(node.metadata?.name ?? '') ?? 0,
+        managed_gpus: managed.get(node.metadata?.name ?? '') ?? 0,
         ready: node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
         schedulable: node.spec?.unschedulable !== true,
       }));

@@ -55,7 +55,10 @@ describe('deployer /capacity and the batched /deployments', () => {
       namespace: 'other-team',
       body: gpuPod('h-a', 'other-team', 8, 'h100'),
     });
-    await k.core.createNamespacedPod({ namespace: 'gpu-dev', body: gpuPod('h-b', 'gpu-dev', 3, 'h100') });
+    // One of ODC's own (the deployer's label): counted as managed as well as requested.
+    const managedPod = gpuPod('h-b', 'gpu-dev', 3, 'h100');
+    managedPod.metadata!.labels = { 'app.kubernetes.io/managed-by': 'odc-deployer' };
+    await k.core.createNamespacedPod({ namespace: 'gpu-dev', body: managedPod });
     await k.core.createNamespacedPod({ namespace: 'gpu-dev', body: gpuPod('a-a', 'gpu-dev', 2, 'a10g') });
     await k.core.createNamespacedPod({ namespace: 'gpu-dev', body: gpuPod('done', 'gpu-dev', 4, 'a10g') });
     await eventually(
@@ -72,6 +75,11 @@ describe('deployer /capacity and the batched /deployments', () => {
     const pods = (await k.core.listPodForAllNamespaces()).items.filter(
       (p) => !['Succeeded', 'Failed'].includes(p.status?.phase ?? ''),
     );
+    const gpusOn = (nodeName: string, managedBy?: string) =>
+      pods
+        .filter((p) => p.spec!.nodeName === nodeName)
+        .filter((p) => !managedBy || p.metadata?.labels?.['app.kubernetes.io/managed-by'] === managedBy)
+        .reduce((sum, p) => sum + Number(p.spec!.containers[0].resources!.limits!['nvidia.com/gpu']), 0);
     const expected = (await k.core.listNode()).items.map((node) => ({
       name: node.metadata!.name!,
       ...(node.metadata!.labels!['nvidia.com/gpu.product']
@@ -79,13 +87,15 @@ describe('deployer /capacity and the batched /deployments', () => {
         : {}),
       labels: node.metadata!.labels,
       allocatable_gpus: Number(node.status!.allocatable!['nvidia.com/gpu'] ?? 0),
-      requested_gpus: pods
-        .filter((p) => p.spec!.nodeName === node.metadata!.name)
-        .reduce((sum, p) => sum + Number(p.spec!.containers[0].resources!.limits!['nvidia.com/gpu']), 0),
+      requested_gpus: gpusOn(node.metadata!.name!),
+      managed_gpus: gpusOn(node.metadata!.name!, 'odc-deployer'),
       ready: true,
       schedulable: true,
     }));
     expect(body.nodes).toEqual(expected);
+    expect(
+      body.nodes.map((n: { managed_gpus: number }) => n.managed_gpus).reduce((a: number, b: number) => a + b),
+    ).toBe(3);
     expect(body.totals).toEqual([
       { gpu_type: 'NVIDIA-A10G', nodes: 3, allocatable_gpus: 12, requested_gpus: 2, free_gpus: 10 },
       { gpu_type: 'NVIDIA-H100-80GB-HBM3', nodes: 2, allocatable_gpus: 16, requested_gpus: 11, free_gpus: 5 },

@@ -2,6 +2,7 @@ import { ApiKeysService } from '../../src/auth/api-keys/api-keys.service';
 import { API_KEY_SCOPES } from '../../src/auth/api-keys/api-key.entity';
 import { UsersService } from '../../src/auth/users/users.service';
 import { startTestApp, type TestApp } from '../support/app';
+import { seedFleet } from '../support/fleet';
 
 /**
  * No user can see or change another user's things: user A makes each resource, user B (with
@@ -44,6 +45,34 @@ const RESOURCES: OwnedResource[] = [
       return keys.body.some((k: { id: string; revoked_at?: string }) => k.id === id && !k.revoked_at);
     },
   },
+  {
+    name: 'reservation',
+    create: async (app, ownerKey) =>
+      (
+        await app
+          .http()
+          .post('/api/v1/reservations')
+          .set('authorization', `Bearer ${ownerKey}`)
+          .send({ gpu_type: 'h100', gpu_count: 1, hours: 1 })
+          .expect(202)
+      ).body.id as string,
+    attempts: (id) => [
+      { method: 'get', path: `/api/v1/reservations/${id}` },
+      { method: 'post', path: `/api/v1/reservations/${id}/cancel` },
+    ],
+    stillOwned: async (app, ownerKey, id) => {
+      const res = await app
+        .http()
+        .get(`/api/v1/reservations/${id}`)
+        .set('authorization', `Bearer ${ownerKey}`);
+      const listed = await app.http().get('/api/v1/reservations').set('authorization', `Bearer ${ownerKey}`);
+      return (
+        res.status === 200 &&
+        res.body.status === 'queued' &&
+        listed.body.items.some((r: { id: string }) => r.id === id)
+      );
+    },
+  },
 ];
 
 describe('ownership: another user’s resources answer 404 on every endpoint', () => {
@@ -53,6 +82,7 @@ describe('ownership: another user’s resources answer 404 on every endpoint', (
 
   beforeAll(async () => {
     app = await startTestApp({ roles: 'coordinator' });
+    await seedFleet(app, 'east', [{ name: 'h-0', gpuType: 'h100', gpus: 8 }]);
     const users = app.core().get(UsersService);
     const keys = app.core().get(ApiKeysService);
     const everything = {

@@ -14,6 +14,7 @@ const node = (
   gpuType,
   allocatableGpus: allocatable,
   usedGpus: used,
+  managedGpus: 0,
   ready,
   schedulable: true,
   zone: null,

@@ -1,3 +1,4 @@
+import type { Cluster } from '../cluster.entity';
 import type { CapacityRowValues } from './capacity-rows';
 
 /** How a cluster stands for new reservations. */
@@ -5,6 +6,14 @@ export interface ClusterStanding {
   name: string;
   /** Enabled, not draining, and healthy at the last check: new reservations may go there. */
   accepting: boolean;
+}
+
+/** New reservations may go to a cluster that is enabled, not draining, and healthy at its last check. */
+export function standingOf(cluster: Cluster): ClusterStanding {
+  return {
+    name: cluster.name,
+    accepting: cluster.enabled && !cluster.draining && cluster.status === 'healthy',
+  };
 }
 
 export interface AvailabilityFigures {

@@ -21,6 +21,8 @@ export function capacityRows(
     gpuType: gpuTypeOf(node, profile),
     allocatableGpus: node.allocatable_gpus,
     usedGpus: node.requested_gpus,
+    // A deployer older than this field reports none: its usage all counts as others'.
+    managedGpus: node.managed_gpus ?? 0,
     ready: node.ready,
     schedulable: node.schedulable,
     zone: node.labels[profile.zone_label ?? DEFAULT_ZONE_LABEL] ?? null,

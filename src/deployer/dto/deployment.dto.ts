@@ -103,6 +103,8 @@ export class NodeCapacityDto implements NodeCapacity {
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) labels!: Record<string, string>;
   @ApiProperty() allocatable_gpus!: number;
   @ApiProperty() requested_gpus!: number;
+  @ApiProperty({ description: 'Of the requested GPUs, those of pods this deployer manages' })
+  managed_gpus!: number;
   @ApiProperty() ready!: boolean;
   @ApiProperty() schedulable!: boolean;
 }

@@ -23,6 +23,7 @@ import {
 } from 'class-validator';
 import { DEFAULT_ROLES, needsDatabase, parseRoles, type Role } from '../../app/roles';
 import { SIZE_QUANTITY } from '../kubernetes/quantity';
+import { commaList } from './comma-list';
 
 const secretKeys = new Set<string>();
 
@@ -613,6 +614,49 @@ export class AppConfig {
   @IsNumber()
   @Min(0.1)
   ODC_DEPLOYER_CLIENT_BREAKER_OPEN_SECONDS = 30;
+
+  /** The longest reservation asked for at once (a GPU type's own `max_hours` may be lower). */
+  @Transform(toNumber)
+  @IsNumber()
+  @Min(0.1)
+  @Max(24 * 30)
+  ODC_RESERVATION_MAX_HOURS = 24;
+
+  /** A reservation's whole life, extensions included. */
+  @Transform(toNumber)
+  @IsNumber()
+  @Min(0.1)
+  @Max(24 * 365)
+  ODC_RESERVATION_MAX_LIFETIME_HOURS = 48;
+
+  /** GPUs one user may hold and wait for at once (queued and live reservations), all types together. */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  ODC_MAX_GPUS_PER_USER = 8;
+
+  /** The same per GPU type, where it should be lower: `h100=4,b200=8`. */
+  @Matches(/^$|^[a-z0-9][a-z0-9-]{0,31}=\d+(,[a-z0-9][a-z0-9-]{0,31}=\d+)*$/, {
+    message: 'ODC_MAX_GPUS_PER_USER_BY_TYPE must look like h100=4,b200=8',
+  })
+  ODC_MAX_GPUS_PER_USER_BY_TYPE = '';
+
+  /** Reservations one user may have waiting in the queue at once. */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  ODC_MAX_QUEUED_PER_USER = 4;
+
+  /** Per GPU type, the per-user limit: ODC_MAX_GPUS_PER_USER_BY_TYPE, else ODC_MAX_GPUS_PER_USER. */
+  maxGpusPerUserFor(gpuType: string): number {
+    const byType = new Map(
+      commaList(this.ODC_MAX_GPUS_PER_USER_BY_TYPE).map((entry) => {
+        const [type, limit] = entry.split('=');
+        return [type, Number(limit)] as const;
+      }),
+    );
+    return Math.min(byType.get(gpuType) ?? this.ODC_MAX_GPUS_PER_USER, this.ODC_MAX_GPUS_PER_USER);
+  }
 
   get jwtIssuers(): TrustedIssuerConfig[] {
     return this.ODC_JWT_ISSUERS ? (parseTrustedIssuers(this.ODC_JWT_ISSUERS) ?? []) : [];

@@ -9,6 +9,8 @@ export const LOCK_NAMESPACE = {
   scheduledTask: 0x0dc1,
   /** id 0: the audit log's hash chain (one writer at a time extends it). */
   audit: 0x0dc2,
+  /** id: hashtext(user id): one user's reservation requests are checked against their limits one at a time. */
+  userReservations: 0x0dc3,
 } as const;
 
 export const MIGRATIONS_LOCK_ID = 0;

@@ -3,7 +3,20 @@ import { ApiKey } from '../../auth/api-keys/api-key.entity';
 import { User } from '../../auth/users/user.entity';
 import { Cluster } from '../../clusters/cluster.entity';
 import { NodeCapacityRow } from '../../clusters/node-capacity.entity';
+import { GpuType } from '../../reservations/catalog/gpu-type.entity';
+import { ReservationEvent } from '../../reservations/reservation-event.entity';
+import { Reservation } from '../../reservations/reservation.entity';
 import { ScheduledTask } from '../cron/scheduled-task.entity';
 
 /** Every TypeORM entity, listed once for the app, the migration CLI and the drift check. */
-export const ENTITIES = [ScheduledTask, User, ApiKey, AuditEntry, Cluster, NodeCapacityRow];
+export const ENTITIES = [
+  ScheduledTask,
+  User,
+  ApiKey,
+  AuditEntry,
+  Cluster,
+  NodeCapacityRow,
+  GpuType,
+  Reservation,
+  ReservationEvent,
+];

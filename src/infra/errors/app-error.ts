@@ -1,5 +1,6 @@
 import { ClusterErrorCode } from '../../clusters/cluster.errors';
 import { DeployerErrorCode } from '../../deployer/deployer.errors';
+import { ReservationErrorCode } from '../../reservations/reservation.errors';
 
 /**
  * Codes shared by every endpoint. Each domain adds its own enum (e.g. `ReservationErrorCode`) to
@@ -21,7 +22,7 @@ export enum CommonErrorCode {
   Internal = 'internal_error',
 }
 
-export type ErrorCode = CommonErrorCode | DeployerErrorCode | ClusterErrorCode;
+export type ErrorCode = CommonErrorCode | DeployerErrorCode | ClusterErrorCode | ReservationErrorCode;
 
 export interface FieldProblem {
   field: string;
@@ -76,6 +77,17 @@ export function httpStatusFor(code: ErrorCode): number {
     case DeployerErrorCode.KubeRejected:
     case DeployerErrorCode.NoVolume:
       return 422;
+    case ReservationErrorCode.UnknownGpuType:
+    case ReservationErrorCode.InvalidGpuCount:
+    case ReservationErrorCode.InvalidDuration:
+    case ReservationErrorCode.NoNodeLargeEnough:
+    case ReservationErrorCode.LifetimeExceeded:
+    case ReservationErrorCode.IdempotencyKeyReused:
+      return 422;
+    case ReservationErrorCode.QuotaExceeded:
+    case ReservationErrorCode.QueueLimitReached:
+    case ReservationErrorCode.InvalidState:
+      return 409;
     case ClusterErrorCode.InvalidCertificate:
     case ClusterErrorCode.InvalidConnection:
       return 422;

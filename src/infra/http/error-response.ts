@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ClusterErrorCode } from '../../clusters/cluster.errors';
 import { DeployerErrorCode } from '../../deployer/deployer.errors';
+import { ReservationErrorCode } from '../../reservations/reservation.errors';
 import { CommonErrorCode, type ErrorCode, type FieldProblem } from '../errors/app-error';
 
 export class FieldProblemDto implements FieldProblem {
@@ -18,6 +19,7 @@ export class ErrorResponse {
     enum: [
       ...Object.values(CommonErrorCode),
       ...Object.values(ClusterErrorCode),
+      ...Object.values(ReservationErrorCode),
       ...Object.values(DeployerErrorCode),
     ],
     enumName: 'ErrorCode',

@@ -83,6 +83,16 @@ describe('schedule: best-fit placement', () => {
   });
 });
 
+describe('schedule: clusters that refused a request', () => {
+  it('tries the others first, and comes back to them only when nothing else could ever hold it', () => {
+    const nodes = [node('a', { clusterId: 'c1', clusterPriority: 10 }), node('b', { clusterId: 'c2' })];
+    const refused = request(8, { avoidClusters: ['c1'] });
+    expect(plan(nodes, [refused]).admit[0].clusterId).toBe('c2');
+    const onlyThere = request(8, { avoidClusters: ['c1'] });
+    expect(plan([nodes[0]], [onlyThere]).admit[0].clusterId).toBe('c1');
+  });
+});
+
 describe('schedule: fair order and backfill', () => {
   it('takes priority first, then the owner with fewer GPUs in use, then age', () => {
     const nodes = [node('only')];

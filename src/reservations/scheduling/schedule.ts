@@ -44,6 +44,8 @@ export interface QueuedRequest {
   /** Higher first. */
   priority: number;
   createdAt: Date;
+  /** Clusters that refused it: used only when no other cluster could ever hold it. */
+  avoidClusters?: readonly string[];
 }
 
 export interface PlannedStart {
@@ -60,6 +62,8 @@ export interface Schedule {
   waiting: PlannedStart[];
   /** No node of the type is large enough (or none accepts it): they cannot start as things are. */
   unplaceable: QueuedRequest[];
+  /** Every request, in the fair order it was taken in (queue positions come from it). */
+  order: QueuedRequest[];
 }
 
 interface Interval {
@@ -141,7 +145,7 @@ export function schedule(input: {
   }
   const usage = new Map(input.usage);
   const pending = [...input.queued];
-  const result: Schedule = { admit: [], waiting: [], unplaceable: [] };
+  const result: Schedule = { admit: [], waiting: [], unplaceable: [], order: [] };
   while (pending.length > 0) {
     let next = 0;
     for (let i = 1; i < pending.length; i++) {
@@ -150,7 +154,17 @@ export function schedule(input: {
       }
     }
     const [request] = pending.splice(next, 1);
-    const placed = earliestPlacement(request, [...timelines.values()], now);
+    result.order.push(request);
+    const all = [...timelines.values()];
+    const avoided = new Set(request.avoidClusters ?? []);
+    const placed =
+      (avoided.size > 0
+        ? earliestPlacement(
+            request,
+            all.filter((timeline) => !avoided.has(timeline.node.clusterId)),
+            now,
+          )
+        : undefined) ?? earliestPlacement(request, all, now);
     if (!placed) {
       result.unplaceable.push(request);
       continue;

@@ -1,0 +1,140 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsOptional,
+  IsUUID,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
+import { GPU_TYPE_NAME } from '../../clusters/dto/cluster-profile.dto';
+import { DNS_LABEL, IsLabelMap } from '../../deployer/dto/validators';
+import { RESERVATION_STATUSES, type ReservationStatus } from '../reservation.entity';
+
+/** An OCI image reference: registry/path:tag or @digest (no spaces, no scheme). */
+const IMAGE_REFERENCE = /^[a-z0-9]+([._\-/:@][a-zA-Z0-9_.-]+)*$/;
+
+export class CreateReservationDto {
+  @ApiProperty({ example: 'h100', description: 'A GPU type of the catalog (GET /api/v1/gpu-types)' })
+  @Matches(GPU_TYPE_NAME, { message: 'gpu_type must be a GPU type name like h100' })
+  gpu_type!: string;
+
+  @ApiProperty({ example: 4, description: "One of the type's allowed counts; never split across nodes" })
+  @IsInt()
+  @Min(0)
+  @Max(64)
+  gpu_count!: number;
+
+  @ApiProperty({ example: 8, description: 'From 5 minutes (0.0833) to the type’s and the site’s maximum' })
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0.01)
+  @Max(24 * 365)
+  hours!: number;
+
+  @ApiPropertyOptional({ example: 'train-llm', description: 'A DNS-1123 label' })
+  @IsOptional()
+  @Matches(DNS_LABEL, { message: 'name must be a DNS-1123 label (lower case, digits, -; at most 63)' })
+  name?: string;
+
+  @ApiPropertyOptional({ example: 'nvcr.io/nvidia/pytorch:24.10-py3' })
+  @IsOptional()
+  @MaxLength(512)
+  @Matches(IMAGE_REFERENCE, { message: 'image must be an image reference like registry/name:tag' })
+  image?: string;
+
+  @ApiPropertyOptional({ default: false })
+  @IsOptional()
+  @IsBoolean()
+  jupyter?: boolean;
+
+  @ApiPropertyOptional({
+    example: { 'topology.kubernetes.io/zone': 'us-east-2a' },
+    description: 'Only nodes with these labels',
+  })
+  @IsOptional()
+  @IsLabelMap()
+  node_labels?: Record<string, string>;
+}
+
+export class ReservationEventDto {
+  @ApiProperty({ format: 'date-time' }) at!: string;
+  @ApiPropertyOptional({ enum: RESERVATION_STATUSES }) from?: ReservationStatus;
+  @ApiPropertyOptional({ enum: RESERVATION_STATUSES }) to?: ReservationStatus;
+  @ApiProperty() message!: string;
+}
+
+export class ReservationDto {
+  @ApiProperty() id!: string;
+  @ApiPropertyOptional() name?: string;
+  @ApiProperty() owner!: string;
+  @ApiProperty() gpu_type!: string;
+  @ApiProperty() gpu_count!: number;
+  @ApiProperty({ description: 'Asked for, before extensions' }) hours!: number;
+  @ApiProperty({ description: 'Added by extensions' }) extended_hours!: number;
+  @ApiPropertyOptional() image?: string;
+  @ApiProperty() jupyter!: boolean;
+  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' } })
+  node_labels?: Record<string, string>;
+  @ApiProperty({ enum: RESERVATION_STATUSES }) status!: ReservationStatus;
+  @ApiPropertyOptional({ description: 'Why it is in this status (failed, cancelled, …)' })
+  status_reason?: string;
+  @ApiPropertyOptional({ description: 'Its place among the queued reservations of its GPU type, from 1' })
+  queue_position?: number;
+  @ApiPropertyOptional({
+    description: 'Expected wait, from when the reservations ahead and those running end; absent when unknown',
+  })
+  estimated_wait_seconds?: number;
+  @ApiPropertyOptional() cluster?: string;
+  @ApiPropertyOptional() node?: string;
+  @ApiProperty({ format: 'date-time' }) created_at!: string;
+  @ApiPropertyOptional({ format: 'date-time' }) started_at?: string;
+  @ApiPropertyOptional({ format: 'date-time' }) expires_at?: string;
+  @ApiPropertyOptional({ format: 'date-time' }) ended_at?: string;
+  @ApiPropertyOptional({ example: 'ssh -p 30022 dev@gpu-east.example.com' }) ssh_command?: string;
+  @ApiPropertyOptional() jupyter_url?: string;
+  @ApiProperty({ type: [String] }) secondary_users!: string[];
+  @ApiPropertyOptional({ type: [ReservationEventDto], description: 'The timeline (GET by id only)' })
+  events?: ReservationEventDto[];
+}
+
+export const RESERVATION_PAGE_DEFAULT = 50;
+export const RESERVATION_PAGE_MAX = 200;
+
+export class ListReservationsQueryDto {
+  @ApiPropertyOptional({ enum: RESERVATION_STATUSES, isArray: true, description: 'Comma list' })
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.split(',') : value))
+  @IsIn(RESERVATION_STATUSES, {
+    each: true,
+    message: `status must be among ${RESERVATION_STATUSES.join(', ')}`,
+  })
+  status?: ReservationStatus[];
+
+  @ApiPropertyOptional({ enum: ['all'], description: 'Admins: every user’s reservations' })
+  @IsOptional()
+  @IsIn(['all'])
+  user?: 'all';
+
+  @ApiPropertyOptional({ minimum: 1, maximum: RESERVATION_PAGE_MAX, default: RESERVATION_PAGE_DEFAULT })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(RESERVATION_PAGE_MAX)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'From a previous page’s next_cursor' })
+  @IsOptional()
+  @IsUUID()
+  cursor?: string;
+}
+
+export class ReservationPageDto {
+  @ApiProperty({ type: [ReservationDto], description: 'Newest first' }) items!: ReservationDto[];
+  @ApiPropertyOptional() next_cursor?: string;
+}

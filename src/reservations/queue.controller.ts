@@ -1,0 +1,35 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Authenticated, CurrentPrincipal } from '../auth/auth.decorators';
+import type { Principal } from '../auth/principal';
+import { GpuTypeDto, QueueDto } from './dto/queue.dto';
+import { ReservationsService } from './reservations.service';
+
+@ApiTags('reservations')
+@Controller('api/v1')
+export class QueueController {
+  constructor(private readonly reservations: ReservationsService) {}
+
+  /** Per GPU type, the reservations waiting, in the order admission will take them, with estimated waits. */
+  @Get('queue')
+  @Authenticated('reservations:read')
+  @ApiOkResponse({ type: QueueDto })
+  queue(@CurrentPrincipal() principal: Principal): Promise<QueueDto> {
+    return this.reservations.queue(principal);
+  }
+
+  /** What may be reserved: each GPU type, its allowed GPU counts and its longest reservation. */
+  @Get('gpu-types')
+  @Authenticated()
+  @ApiOkResponse({ type: [GpuTypeDto] })
+  async gpuTypes(): Promise<GpuTypeDto[]> {
+    return (await this.reservations.catalog()).map((type) => ({
+      name: type.name,
+      display_name: type.displayName,
+      ...(type.gpuMemoryGb !== null ? { gpu_memory_gb: type.gpuMemoryGb } : {}),
+      gpus_per_node: type.gpusPerNode,
+      allowed_counts: type.allowedCounts,
+      max_hours: type.maxHours,
+    }));
+  }
+}

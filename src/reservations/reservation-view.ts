@@ -1,0 +1,68 @@
+import type { Reservation } from './reservation.entity';
+import type { ReservationDto, ReservationEventDto } from './dto/reservation.dto';
+import type { ReservationEvent } from './reservation-event.entity';
+import type { QueueStanding } from './scheduling/scheduling-state';
+
+const HOUR_MINUTES = 60;
+
+/** Hours as the API shows them: minutes / 60, without float noise (0.0833…, not 0.08333333334). */
+export function hoursOf(minutes: number): number {
+  return Number((minutes / HOUR_MINUTES).toFixed(4));
+}
+
+export function eventDto(event: ReservationEvent): ReservationEventDto {
+  return {
+    at: event.at.toISOString(),
+    ...(event.fromStatus ? { from: event.fromStatus } : {}),
+    ...(event.toStatus ? { to: event.toStatus } : {}),
+    message: event.message,
+  };
+}
+
+/** A reservation as its owner sees it; queue standing when queued, the timeline when given. */
+export function reservationDto(
+  reservation: Reservation,
+  context: {
+    owner: string;
+    cluster?: string;
+    standing?: QueueStanding;
+    now?: Date;
+    events?: ReservationEvent[];
+  },
+): ReservationDto {
+  const now = context.now ?? new Date();
+  const standing = reservation.status === 'queued' ? context.standing : undefined;
+  return {
+    id: reservation.id,
+    ...(reservation.name ? { name: reservation.name } : {}),
+    owner: context.owner,
+    gpu_type: reservation.gpuType,
+    gpu_count: reservation.gpuCount,
+    hours: hoursOf(reservation.durationMinutes),
+    extended_hours: hoursOf(reservation.extendedMinutes),
+    ...(reservation.image ? { image: reservation.image } : {}),
+    jupyter: reservation.jupyter,
+    ...(reservation.nodeLabels ? { node_labels: reservation.nodeLabels } : {}),
+    status: reservation.status,
+    ...(reservation.statusReason ? { status_reason: reservation.statusReason } : {}),
+    ...(standing ? { queue_position: standing.position } : {}),
+    ...(standing?.estimatedStart
+      ? {
+          estimated_wait_seconds: Math.max(
+            0,
+            Math.round((standing.estimatedStart.getTime() - now.getTime()) / 1000),
+          ),
+        }
+      : {}),
+    ...(context.cluster ? { cluster: context.cluster } : {}),
+    ...(reservation.nodeName ? { node: reservation.nodeName } : {}),
+    created_at: reservation.createdAt.toISOString(),
+    ...(reservation.startedAt ? { started_at: reservation.startedAt.toISOString() } : {}),
+    ...(reservation.expiresAt ? { expires_at: reservation.expiresAt.toISOString() } : {}),
+    ...(reservation.endedAt ? { ended_at: reservation.endedAt.toISOString() } : {}),
+    ...(reservation.sshCommand ? { ssh_command: reservation.sshCommand } : {}),
+    ...(reservation.jupyterUrl ? { jupyter_url: reservation.jupyterUrl } : {}),
+    secondary_users: reservation.secondaryUsers,
+    ...(context.events ? { events: context.events.map(eventDto) } : {}),
+  };
+}

@@ -1,0 +1,163 @@
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  JoinColumn,
+  ManyToOne,
+  PrimaryGeneratedColumn,
+  VersionColumn,
+} from 'typeorm';
+import { User } from '../auth/users/user.entity';
+import { Cluster } from '../clusters/cluster.entity';
+import { GpuType } from './catalog/gpu-type.entity';
+
+export const RESERVATION_STATUSES = [
+  'queued',
+  'placing',
+  'provisioning',
+  'active',
+  'expiring',
+  'expired',
+  'cancelled',
+  'failed',
+] as const;
+export type ReservationStatus = (typeof RESERVATION_STATUSES)[number];
+
+/** Holding GPUs on a node (or about to): what placement must count. */
+export const CLAIMING_STATUSES: readonly ReservationStatus[] = [
+  'placing',
+  'provisioning',
+  'active',
+  'expiring',
+];
+/** Not over yet. */
+export const LIVE_STATUSES: readonly ReservationStatus[] = ['queued', ...CLAIMING_STATUSES];
+export const FINAL_STATUSES: readonly ReservationStatus[] = ['expired', 'cancelled', 'failed'];
+
+/** A request for GPUs for a while, from queued to its end (DESIGN §3–§4). */
+@Entity({ name: 'reservations' })
+@Index('IDX_reservations_queue', ['gpuType', 'createdAt'], { where: `"status" = 'queued'` })
+@Index('IDX_reservations_owner', ['ownerId', 'createdAt'])
+@Index('IDX_reservations_node', ['clusterId', 'nodeName'], {
+  where: `"status" IN ('placing', 'provisioning', 'active', 'expiring')`,
+})
+@Index('UQ_reservations_idempotency', ['ownerId', 'idempotencyKey'], {
+  unique: true,
+  where: '"idempotency_key" IS NOT NULL',
+})
+export class Reservation {
+  @PrimaryGeneratedColumn('uuid')
+  id!: string;
+
+  @Column({ name: 'owner_id', type: 'uuid' })
+  ownerId!: string;
+
+  @ManyToOne(() => User, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'owner_id', foreignKeyConstraintName: 'FK_reservations_owner' })
+  owner?: User;
+
+  @Column({ type: 'varchar', length: 63, nullable: true })
+  name!: string | null;
+
+  @Column({ name: 'gpu_type', type: 'varchar', length: 32 })
+  gpuType!: string;
+
+  @ManyToOne(() => GpuType)
+  @JoinColumn({ name: 'gpu_type', foreignKeyConstraintName: 'FK_reservations_gpu_type' })
+  type?: GpuType;
+
+  @Column({ name: 'gpu_count', type: 'integer' })
+  gpuCount!: number;
+
+  /** How long it runs once active, before extensions. */
+  @Column({ name: 'duration_minutes', type: 'integer' })
+  durationMinutes!: number;
+
+  @Column({ type: 'text', nullable: true })
+  image!: string | null;
+
+  @Column({ type: 'boolean', default: false })
+  jupyter!: boolean;
+
+  @Column({ name: 'node_labels', type: 'jsonb', nullable: true })
+  nodeLabels!: Record<string, string> | null;
+
+  /** Higher is admitted first (admins may raise it). */
+  @Column({ type: 'integer', default: 0 })
+  priority!: number;
+
+  @Index('IDX_reservations_status')
+  @Column({ type: 'text', default: 'queued' })
+  status!: ReservationStatus;
+
+  @Column({ name: 'status_reason', type: 'text', nullable: true })
+  statusReason!: string | null;
+
+  @Column({ name: 'cluster_id', type: 'uuid', nullable: true })
+  clusterId!: string | null;
+
+  @ManyToOne(() => Cluster, { onDelete: 'RESTRICT' })
+  @JoinColumn({ name: 'cluster_id', foreignKeyConstraintName: 'FK_reservations_cluster' })
+  cluster?: Cluster;
+
+  @Column({ name: 'node_name', type: 'varchar', length: 253, nullable: true })
+  nodeName!: string | null;
+
+  /** The Kubernetes name of its objects on the cluster (`odc-<12 hex>`). */
+  @Index('UQ_reservations_external_id', { unique: true })
+  @Column({ name: 'external_id', type: 'varchar', length: 63 })
+  externalId!: string;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @Column({ name: 'started_at', type: 'timestamptz', nullable: true })
+  startedAt!: Date | null;
+
+  @Column({ name: 'expires_at', type: 'timestamptz', nullable: true })
+  expiresAt!: Date | null;
+
+  @Column({ name: 'ended_at', type: 'timestamptz', nullable: true })
+  endedAt!: Date | null;
+
+  @Column({ name: 'extended_minutes', type: 'integer', default: 0 })
+  extendedMinutes!: number;
+
+  /** Minutes-before-expiry marks whose warning went out (ODC_EXPIRY_WARNINGS). */
+  @Column({ name: 'warnings_sent', type: 'integer', array: true, default: () => "'{}'" })
+  warningsSent!: number[];
+
+  @Column({ name: 'ssh_command', type: 'text', nullable: true })
+  sshCommand!: string | null;
+
+  @Column({ name: 'jupyter_url', type: 'text', nullable: true })
+  jupyterUrl!: string | null;
+
+  /** Usernames that also get SSH access. */
+  @Column({ name: 'secondary_users', type: 'text', array: true, default: () => "'{}'" })
+  secondaryUsers!: string[];
+
+  @Column({ name: 'idempotency_key', type: 'varchar', length: 255, nullable: true })
+  idempotencyKey!: string | null;
+
+  /** The request an idempotency key stands for: the same key with another body is refused. */
+  @Column({ name: 'request_fingerprint', type: 'varchar', length: 64, nullable: true })
+  requestFingerprint!: string | null;
+
+  /** Placements that failed before anything was created (the cluster refused or could not be reached). */
+  @Column({ name: 'placement_attempts', type: 'integer', default: 0 })
+  placementAttempts!: number;
+
+  /** Clusters that refused it: admission tries the others first. */
+  @Column({ name: 'refused_by', type: 'uuid', array: true, default: () => "'{}'" })
+  refusedBy!: string[];
+
+  @VersionColumn()
+  version!: number;
+
+  /** Whose it is, as the ownership rule (src/auth/ownership.ts) reads it. */
+  get userId(): string {
+    return this.ownerId;
+  }
+}

@@ -1,0 +1,16 @@
+/** Codes of the reservations API (mapped to HTTP statuses in src/infra/errors/app-error.ts). */
+export enum ReservationErrorCode {
+  UnknownGpuType = 'unknown_gpu_type',
+  InvalidGpuCount = 'invalid_gpu_count',
+  InvalidDuration = 'invalid_duration',
+  /** No registered cluster has a node of the type with that many GPUs: it could never start. */
+  NoNodeLargeEnough = 'no_node_large_enough',
+  /** The caller's GPUs held and waited for, with this request, would pass a limit. */
+  QuotaExceeded = 'quota_exceeded',
+  QueueLimitReached = 'queue_limit_reached',
+  LifetimeExceeded = 'lifetime_exceeded',
+  /** The same Idempotency-Key was sent with another request body. */
+  IdempotencyKeyReused = 'idempotency_key_reused',
+  /** The reservation's state does not allow it (e.g. extending one that has ended). */
+  InvalidState = 'invalid_reservation_state',
+}

@@ -1,0 +1,396 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { createHash, randomBytes } from 'node:crypto';
+import { Brackets, DataSource, In, QueryFailedError, type EntityManager } from 'typeorm';
+import { canonicalJson } from '../audit/canonical-json';
+import { ownedOrNotFound, ownerFilter } from '../auth/ownership';
+import type { Principal } from '../auth/principal';
+import { User } from '../auth/users/user.entity';
+import { NodeCapacityRow } from '../clusters/node-capacity.entity';
+import { ClusterRegistry } from '../clusters/registry/cluster-registry';
+import { AppConfig } from '../infra/config/env';
+import { LOCK_NAMESPACE } from '../infra/database/advisory-locks';
+import { AppError } from '../infra/errors/app-error';
+import { QueueService } from '../infra/queue/queue.service';
+import { GpuType } from './catalog/gpu-type.entity';
+import {
+  RESERVATION_PAGE_DEFAULT,
+  type CreateReservationDto,
+  type ListReservationsQueryDto,
+} from './dto/reservation.dto';
+import type { QueueDto, QueueEntryDto } from './dto/queue.dto';
+import { ReservationEvent } from './reservation-event.entity';
+import { hoursOf } from './reservation-view';
+import { ReservationErrorCode } from './reservation.errors';
+import { LIVE_STATUSES, Reservation } from './reservation.entity';
+import { recordEvent, transition } from './reservation-transitions';
+import { SchedulingStateReader, queueStandings, type QueueStanding } from './scheduling/scheduling-state';
+
+/** The job that asks a worker for an admission pass (one per reservation, so none exists without one). */
+export const ADMIT_QUEUE = 'reservations.admit';
+
+const MIN_MINUTES = 5;
+const UNIQUE_VIOLATION = '23505';
+
+export interface ReservationWithContext {
+  reservation: Reservation;
+  owner: string;
+  cluster?: string;
+  standing?: QueueStanding;
+  events?: ReservationEvent[];
+}
+
+/**
+ * Reservations as their owners (and admins) ask for them: checked against the catalog and the
+ * limits, inserted with their admission job in one transaction, listed and shown with their
+ * queue standing; another user's answer 404.
+ */
+@Injectable()
+export class ReservationsService implements OnModuleInit {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly config: AppConfig,
+    private readonly jobs: QueueService,
+    private readonly registry: ClusterRegistry,
+    private readonly scheduling: SchedulingStateReader,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.jobs.defineQueue({ name: ADMIT_QUEUE, retryLimit: 5, retryDelay: 1, retryBackoff: true });
+  }
+
+  /**
+   * A new reservation, queued, with its admission job; or, for an Idempotency-Key already used
+   * with the same request, the reservation it made (`created: false`).
+   */
+  async create(
+    principal: Principal,
+    request: CreateReservationDto,
+    idempotencyKey?: string,
+  ): Promise<{ reservation: ReservationWithContext; created: boolean }> {
+    const fingerprint = createHash('sha256').update(canonicalJson(request)).digest('hex');
+    if (idempotencyKey !== undefined) {
+      const earlier = await this.byIdempotencyKey(principal.userId, idempotencyKey, fingerprint);
+      if (earlier) {
+        return { reservation: await this.withContext(earlier, principal.username), created: false };
+      }
+    }
+    const type = await this.checkedType(request);
+    const durationMinutes = this.checkedMinutes(request, type);
+    await this.assertSomeNodeCanHold(type, request.gpu_count);
+    let reservation: Reservation;
+    try {
+      reservation = await this.dataSource.transaction(async (tx) => {
+        await this.assertWithinLimits(tx, principal.userId, request);
+        const inserted = await tx.getRepository(Reservation).save(
+          tx.getRepository(Reservation).create({
+            ownerId: principal.userId,
+            name: request.name ?? null,
+            gpuType: type.name,
+            gpuCount: request.gpu_count,
+            durationMinutes,
+            image: request.image ?? null,
+            jupyter: request.jupyter ?? false,
+            nodeLabels: request.node_labels ?? null,
+            externalId: `odc-${randomBytes(6).toString('hex')}`,
+            idempotencyKey: idempotencyKey ?? null,
+            requestFingerprint: idempotencyKey !== undefined ? fingerprint : null,
+          }),
+        );
+        await recordEvent(tx, {
+          reservationId: inserted.id,
+          toStatus: 'queued',
+          message: `Queued: ${inserted.gpuCount} × ${inserted.gpuType} for ${request.hours} h`,
+        });
+        await this.jobs.send(ADMIT_QUEUE, { reservation_id: inserted.id }, { manager: tx });
+        return inserted;
+      });
+    } catch (error) {
+      // The same key sent twice at once: the other request made it.
+      if (idempotencyKey !== undefined && uniqueViolation(error)) {
+        const earlier = await this.byIdempotencyKey(principal.userId, idempotencyKey, fingerprint);
+        if (earlier) {
+          return { reservation: await this.withContext(earlier, principal.username), created: false };
+        }
+      }
+      throw error;
+    }
+    return { reservation: await this.withContext(reservation, principal.username), created: true };
+  }
+
+  /** The caller's reservations (an admin's `user=all`: everyone's), newest first, a page at a time. */
+  async list(
+    principal: Principal,
+    query: ListReservationsQueryDto,
+  ): Promise<{ items: ReservationWithContext[]; next?: string }> {
+    const owner = ownerFilter(principal, { allUsers: query.user === 'all' });
+    const limit = query.limit ?? RESERVATION_PAGE_DEFAULT;
+    const rows = this.dataSource
+      .getRepository(Reservation)
+      .createQueryBuilder('r')
+      .orderBy('r.created_at', 'DESC')
+      .addOrderBy('r.id', 'DESC')
+      .limit(limit + 1);
+    if ('userId' in owner) {
+      rows.andWhere('r.owner_id = :owner', { owner: owner.userId });
+    }
+    if (query.status?.length) {
+      rows.andWhere('r.status IN (:...statuses)', { statuses: query.status });
+    }
+    if (query.cursor) {
+      rows.andWhere(
+        new Brackets((where) =>
+          where.where(
+            '(r.created_at, r.id) < (SELECT c.created_at, c.id FROM reservations c WHERE c.id = :cursor)',
+            {
+              cursor: query.cursor,
+            },
+          ),
+        ),
+      );
+    }
+    const found = await rows.getMany();
+    const page = found.slice(0, limit);
+    const owners = await this.usernames(page.map((reservation) => reservation.ownerId));
+    const standings = page.some((reservation) => reservation.status === 'queued')
+      ? queueStandings(await this.scheduling.plan())
+      : new Map<string, QueueStanding>();
+    return {
+      items: page.map((reservation) => ({
+        reservation,
+        owner: owners.get(reservation.ownerId) ?? '',
+        ...this.clusterName(reservation),
+        ...(standings.get(reservation.id) ? { standing: standings.get(reservation.id) } : {}),
+      })),
+      ...(found.length > limit ? { next: page.at(-1)!.id } : {}),
+    };
+  }
+
+  /** One reservation with its timeline; another user's answers 404 (admins see all). */
+  async get(principal: Principal, id: string): Promise<ReservationWithContext> {
+    const reservation = await this.owned(principal, id);
+    const events = await this.dataSource
+      .getRepository(ReservationEvent)
+      .find({ where: { reservationId: id }, order: { id: 'ASC' } });
+    const owners = await this.usernames([reservation.ownerId]);
+    return { ...(await this.withContext(reservation, owners.get(reservation.ownerId) ?? '')), events };
+  }
+
+  /** A queued reservation is cancelled at once; a finished one answers 409. */
+  async cancel(principal: Principal, id: string): Promise<ReservationWithContext> {
+    const reservation = await this.owned(principal, id);
+    const cancelled = await this.dataSource.transaction((tx) =>
+      transition(tx, {
+        id,
+        from: ['queued'],
+        to: 'cancelled',
+        message: `Cancelled by ${principal.username}`,
+        set: { statusReason: 'cancelled by the user', endedAt: new Date() },
+      }),
+    );
+    if (!cancelled) {
+      throw new AppError(
+        ReservationErrorCode.InvalidState,
+        `Reservation ${id} is ${reservation.status}: only a queued reservation can be cancelled yet`,
+      );
+    }
+    return this.get(principal, id);
+  }
+
+  /**
+   * The queue per GPU type in admission order, with positions and estimated waits. Owners and
+   * reservation ids show on the caller's own entries (on all, for admins); others' stay anonymous.
+   */
+  async queue(principal: Principal, now = new Date()): Promise<QueueDto> {
+    const plan = await this.scheduling.plan(undefined, now);
+    const standings = queueStandings(plan);
+    const owners = await this.usernames(plan.order.map((request) => request.ownerId));
+    const byType = new Map<string, QueueEntryDto[]>();
+    for (const request of plan.order) {
+      const standing = standings.get(request.id)!;
+      const visible = principal.admin || request.ownerId === principal.userId;
+      const entries = byType.get(request.gpuType) ?? [];
+      entries.push({
+        position: standing.position,
+        ...(visible ? { reservation_id: request.id, owner: owners.get(request.ownerId) ?? '' } : {}),
+        gpu_count: request.gpuCount,
+        hours: hoursOf(request.durationMs / 60_000),
+        queued_at: request.createdAt.toISOString(),
+        ...(standing.estimatedStart
+          ? {
+              estimated_wait_seconds: Math.max(
+                0,
+                Math.round((standing.estimatedStart.getTime() - now.getTime()) / 1000),
+              ),
+            }
+          : {}),
+      });
+      byType.set(request.gpuType, entries);
+    }
+    return {
+      gpu_types: [...byType]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([gpuType, entries]) => ({ gpu_type: gpuType, length: entries.length, entries })),
+    };
+  }
+
+  async catalog(): Promise<GpuType[]> {
+    return this.dataSource.getRepository(GpuType).find({ where: { enabled: true }, order: { name: 'ASC' } });
+  }
+
+  /** The reservation, if the caller owns it (admins: any); else 404 as if it did not exist. */
+  async owned(principal: Principal, id: string): Promise<Reservation> {
+    const reservation = await this.dataSource.getRepository(Reservation).findOneBy({ id });
+    return ownedOrNotFound(reservation, principal, `No reservation ${id}`, { adminMay: true });
+  }
+
+  private async withContext(reservation: Reservation, owner: string): Promise<ReservationWithContext> {
+    const standing =
+      reservation.status === 'queued'
+        ? queueStandings(await this.scheduling.plan()).get(reservation.id)
+        : undefined;
+    return { reservation, owner, ...this.clusterName(reservation), ...(standing ? { standing } : {}) };
+  }
+
+  private clusterName(reservation: Reservation): { cluster?: string } {
+    const cluster = reservation.clusterId ? this.registry.get(reservation.clusterId) : undefined;
+    return cluster ? { cluster: cluster.name } : {};
+  }
+
+  private async usernames(ids: string[]): Promise<Map<string, string>> {
+    const unique = [...new Set(ids)];
+    if (unique.length === 0) {
+      return new Map();
+    }
+    const users = await this.dataSource.getRepository(User).findBy({ id: In(unique) });
+    return new Map(users.map((user) => [user.id, user.username]));
+  }
+
+  private async byIdempotencyKey(
+    ownerId: string,
+    key: string,
+    fingerprint: string,
+  ): Promise<Reservation | undefined> {
+    const earlier = await this.dataSource
+      .getRepository(Reservation)
+      .findOneBy({ ownerId, idempotencyKey: key });
+    if (earlier && earlier.requestFingerprint !== fingerprint) {
+      throw new AppError(
+        ReservationErrorCode.IdempotencyKeyReused,
+        'This Idempotency-Key was already used with another request',
+        { reservation_id: earlier.id },
+      );
+    }
+    return earlier ?? undefined;
+  }
+
+  private async checkedType(request: CreateReservationDto): Promise<GpuType> {
+    const type = await this.dataSource
+      .getRepository(GpuType)
+      .findOneBy({ name: request.gpu_type, enabled: true });
+    if (!type) {
+      const known = await this.dataSource
+        .getRepository(GpuType)
+        .find({ where: { enabled: true }, order: { name: 'ASC' } });
+      throw new AppError(
+        ReservationErrorCode.UnknownGpuType,
+        `No GPU type ${request.gpu_type}; known: ${known.map((t) => t.name).join(', ')}`,
+      );
+    }
+    if (!type.allowedCounts.includes(request.gpu_count)) {
+      throw new AppError(
+        ReservationErrorCode.InvalidGpuCount,
+        `${type.name} takes ${type.allowedCounts.join(', ')} GPUs per reservation, not ${request.gpu_count}`,
+        { allowed_counts: type.allowedCounts },
+      );
+    }
+    return type;
+  }
+
+  private checkedMinutes(request: CreateReservationDto, type: GpuType): number {
+    const minutes = Math.round(request.hours * 60);
+    const maxHours = Math.min(type.maxHours, this.config.ODC_RESERVATION_MAX_HOURS);
+    if (minutes < MIN_MINUTES || request.hours > maxHours) {
+      throw new AppError(
+        ReservationErrorCode.InvalidDuration,
+        `hours must be from ${MIN_MINUTES} minutes to ${maxHours} h for ${type.name}`,
+        { min_hours: Number((MIN_MINUTES / 60).toFixed(4)), max_hours: maxHours },
+      );
+    }
+    if (request.hours > this.config.ODC_RESERVATION_MAX_LIFETIME_HOURS) {
+      throw new AppError(
+        ReservationErrorCode.LifetimeExceeded,
+        `A reservation lives at most ${this.config.ODC_RESERVATION_MAX_LIFETIME_HOURS} h`,
+      );
+    }
+    return minutes;
+  }
+
+  /** Queueing what no node could ever hold would wait forever: refused, saying why. */
+  private async assertSomeNodeCanHold(type: GpuType, count: number): Promise<void> {
+    const rows = await this.dataSource.getRepository(NodeCapacityRow).findBy({ gpuType: type.name });
+    const largest = Math.max(
+      0,
+      ...rows
+        .filter((row) => {
+          const cluster = this.registry.get(row.clusterId);
+          return cluster !== undefined && cluster.enabled && !cluster.draining;
+        })
+        .map((row) => row.allocatableGpus - Math.max(0, row.usedGpus - row.managedGpus)),
+    );
+    if (largest < count) {
+      throw new AppError(
+        ReservationErrorCode.NoNodeLargeEnough,
+        largest === 0
+          ? `No registered cluster offers ${type.name} nodes now`
+          : `The largest ${type.name} node offers ${largest} GPUs; a reservation never spans nodes`,
+        { largest_node_gpus: largest },
+      );
+    }
+  }
+
+  /**
+   * The caller's GPUs held and waited for, with this request, within the limits (all types and
+   * this type), and their queue not full. Checked under a per-user lock so two requests at once
+   * cannot both pass.
+   */
+  private async assertWithinLimits(
+    tx: EntityManager,
+    ownerId: string,
+    request: CreateReservationDto,
+  ): Promise<void> {
+    await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [
+      LOCK_NAMESPACE.userReservations,
+      ownerId,
+    ]);
+    const live = await tx.getRepository(Reservation).findBy({ ownerId, status: In([...LIVE_STATUSES]) });
+    const total = live.reduce((sum, r) => sum + r.gpuCount, 0) + request.gpu_count;
+    const ofType =
+      live.filter((r) => r.gpuType === request.gpu_type).reduce((sum, r) => sum + r.gpuCount, 0) +
+      request.gpu_count;
+    const maxTotal = this.config.ODC_MAX_GPUS_PER_USER;
+    const maxOfType = this.config.maxGpusPerUserFor(request.gpu_type);
+    if (total > maxTotal || ofType > maxOfType) {
+      const [limit, scope] = total > maxTotal ? [maxTotal, 'GPUs'] : [maxOfType, `${request.gpu_type} GPUs`];
+      throw new AppError(
+        ReservationErrorCode.QuotaExceeded,
+        `At most ${limit} ${scope} per user, queued and running together; this would make ${total > maxTotal ? total : ofType}`,
+        { limit, requested: request.gpu_count },
+      );
+    }
+    const queued = live.filter((r) => r.status === 'queued').length;
+    if (queued >= this.config.ODC_MAX_QUEUED_PER_USER) {
+      throw new AppError(
+        ReservationErrorCode.QueueLimitReached,
+        `At most ${this.config.ODC_MAX_QUEUED_PER_USER} queued reservations per user`,
+        { limit: this.config.ODC_MAX_QUEUED_PER_USER },
+      );
+    }
+  }
+}
+
+function uniqueViolation(error: unknown): boolean {
+  return (
+    error instanceof QueryFailedError && (error.driverError as { code?: string }).code === UNIQUE_VIOLATION
+  );
+}

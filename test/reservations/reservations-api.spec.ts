@@ -1,0 +1,202 @@
+import { startTestApp, type TestApp } from '../support/app';
+import { seedFleet } from '../support/fleet';
+import { keyFor } from '../support/users';
+
+/**
+ * The reservations API on a coordinator alone (no worker: nothing is admitted, so the queue's
+ * positions and estimates can be read as they are planned) over a seeded fleet of two 8-GPU H100
+ * nodes and one 4-GPU A10G node.
+ */
+describe('reservations API: validation, limits, idempotency, queue standing, ownership', () => {
+  let app: TestApp;
+  let alice: string;
+  let bob: string;
+  let carol: string;
+  let admin: string;
+
+  beforeAll(async () => {
+    app = await startTestApp({
+      roles: 'coordinator',
+      env: {
+        ODC_RATE_LIMIT_API_PER_MINUTE: '60000',
+        ODC_MAX_GPUS_PER_USER: '16',
+        ODC_MAX_GPUS_PER_USER_BY_TYPE: 'a10g=4',
+      },
+    });
+    await seedFleet(app, 'east', [
+      { name: 'h-0', gpuType: 'h100', gpus: 8 },
+      { name: 'h-1', gpuType: 'h100', gpus: 8 },
+      { name: 'a-0', gpuType: 'a10g', gpus: 4 },
+    ]);
+    alice = await keyFor(app, 'alice', ['reservations:read', 'reservations:write']);
+    bob = await keyFor(app, 'bob', ['reservations:read', 'reservations:write']);
+    carol = await keyFor(app, 'carol', ['reservations:read']);
+    admin = await keyFor(app, 'root', ['reservations:read', 'reservations:write'], { admin: true });
+  });
+
+  afterAll(() => app.close());
+
+  const reserve = (key: string, body: object, idempotencyKey?: string) => {
+    const call = app.http().post('/api/v1/reservations').set('authorization', `Bearer ${key}`);
+    return (idempotencyKey ? call.set('idempotency-key', idempotencyKey) : call).send(body);
+  };
+  const get = (key: string, path: string) => app.http().get(path).set('authorization', `Bearer ${key}`);
+
+  it('queues a valid request (202) with its place in the queue and an estimated wait', async () => {
+    const res = await reserve(alice, { gpu_type: 'h100', gpu_count: 8, hours: 2, name: 'train' }).expect(202);
+    expect(res.body).toMatchObject({
+      owner: 'alice',
+      name: 'train',
+      gpu_type: 'h100',
+      gpu_count: 8,
+      hours: 2,
+      status: 'queued',
+      queue_position: 1,
+      estimated_wait_seconds: 0,
+      jupyter: false,
+      secondary_users: [],
+    });
+    const shown = await get(alice, `/api/v1/reservations/${res.body.id}`).expect(200);
+    expect(shown.body.events).toEqual([
+      { at: expect.any(String), to: 'queued', message: 'Queued: 8 × h100 for 2 h' },
+    ]);
+  });
+
+  it('estimates waits from when the reservations ahead end, not from a constant per position', async () => {
+    // Alice's 8-GPU reservation (2 h) has one node; Bob takes the other for 3 h; Bob's next waits for Alice's.
+    const second = await reserve(bob, { gpu_type: 'h100', gpu_count: 8, hours: 3 }).expect(202);
+    expect(second.body).toMatchObject({ queue_position: 2, estimated_wait_seconds: 0 });
+    const third = await reserve(bob, { gpu_type: 'h100', gpu_count: 4, hours: 1 }).expect(202);
+    expect(third.body.queue_position).toBe(3);
+    expect(third.body.estimated_wait_seconds).toBeGreaterThan(2 * 3600 - 60);
+    expect(third.body.estimated_wait_seconds).toBeLessThanOrEqual(2 * 3600);
+
+    const queue = await get(carol, '/api/v1/queue').expect(200);
+    const h100 = queue.body.gpu_types.find((t: { gpu_type: string }) => t.gpu_type === 'h100');
+    expect(h100.length).toBe(3);
+    expect(h100.entries.map((e: { position: number }) => e.position)).toEqual([1, 2, 3]);
+    // Carol sees the queue, not whose entries they are.
+    expect(h100.entries.every((e: object) => !('owner' in e) && !('reservation_id' in e))).toBe(true);
+    const asAdmin = await get(admin, '/api/v1/queue').expect(200);
+    expect(asAdmin.body.gpu_types[0].entries.map((e: { owner: string }) => e.owner)).toEqual([
+      'alice',
+      'bob',
+      'bob',
+    ]);
+
+    const availability = await get(carol, '/api/v1/availability').expect(200);
+    expect(availability.body.gpu_types.find((t: { gpu_type: string }) => t.gpu_type === 'h100').queued).toBe(
+      3,
+    );
+  });
+
+  it('refuses what cannot be met, each with its own code', async () => {
+    const cases: [object, number, string][] = [
+      [{ gpu_type: 'v100', gpu_count: 1, hours: 1 }, 422, 'unknown_gpu_type'],
+      [{ gpu_type: 'h100', gpu_count: 3, hours: 1 }, 422, 'invalid_gpu_count'],
+      [{ gpu_type: 'h100', gpu_count: 1, hours: 0.05 }, 422, 'invalid_duration'],
+      [{ gpu_type: 'h100', gpu_count: 1, hours: 25 }, 422, 'invalid_duration'],
+      [{ gpu_type: 'a10g', gpu_count: 8, hours: 1 }, 422, 'no_node_large_enough'],
+      [{ gpu_type: 'b200', gpu_count: 1, hours: 1 }, 422, 'no_node_large_enough'],
+      [{ gpu_type: 'H100', gpu_count: 1, hours: 1 }, 400, 'validation_failed'],
+      [{ gpu_type: 'h100', gpu_count: 1 }, 400, 'validation_failed'],
+      [{ gpu_type: 'h100', gpu_count: 1, hours: 1, image: 'not an image' }, 400, 'validation_failed'],
+    ];
+    for (const [body, status, code] of cases) {
+      const res = await reserve(alice, body);
+      expect([JSON.stringify(body), res.status, res.body.code]).toEqual([JSON.stringify(body), status, code]);
+      expect(res.body.message).toEqual(expect.any(String));
+    }
+    const count = await reserve(alice, { gpu_type: 'h100', gpu_count: 3, hours: 1 });
+    expect(count.body.details.allowed_counts).toEqual([1, 2, 4, 8]);
+  });
+
+  it('holds each user to the GPU limits (all types and per type) and the queue limit', async () => {
+    const dave = await keyFor(app, 'dave', ['reservations:read', 'reservations:write']);
+    await reserve(dave, { gpu_type: 'a10g', gpu_count: 4, hours: 1 }).expect(202);
+    const perType = await reserve(dave, { gpu_type: 'a10g', gpu_count: 1, hours: 1 }).expect(409);
+    expect(perType.body).toMatchObject({ code: 'quota_exceeded', details: { limit: 4 } });
+    await reserve(dave, { gpu_type: 'h100', gpu_count: 8, hours: 1 }).expect(202);
+    const total = await reserve(dave, { gpu_type: 'h100', gpu_count: 8, hours: 1 }).expect(409);
+    expect(total.body).toMatchObject({ code: 'quota_exceeded', details: { limit: 16 } });
+    const queued = await reserve(dave, { gpu_type: 'h100', gpu_count: 1, hours: 1 }).expect(202);
+    await reserve(dave, { gpu_type: 'h100', gpu_count: 1, hours: 1 }).expect(202);
+    const full = await reserve(dave, { gpu_type: 'h100', gpu_count: 1, hours: 1 }).expect(409);
+    expect(full.body.code).toBe('queue_limit_reached');
+    // A cancelled reservation frees its place.
+    await app
+      .http()
+      .post(`/api/v1/reservations/${queued.body.id}/cancel`)
+      .set('authorization', `Bearer ${dave}`)
+      .expect(200);
+    await reserve(dave, { gpu_type: 'h100', gpu_count: 1, hours: 1 }).expect(202);
+  });
+
+  it('makes one reservation for one Idempotency-Key, however often and however concurrently it is sent', async () => {
+    const erin = await keyFor(app, 'erin', ['reservations:read', 'reservations:write']);
+    const body = { gpu_type: 'h100', gpu_count: 1, hours: 1 };
+    const answers = await Promise.all(Array.from({ length: 10 }, () => reserve(erin, body, 'retry-me-0001')));
+    expect(answers.map((a) => a.status)).toEqual(Array(10).fill(202));
+    expect(new Set(answers.map((a) => a.body.id)).size).toBe(1);
+    expect(answers.filter((a) => a.headers['idempotent-replayed'] === 'true')).toHaveLength(9);
+    const mine = await get(erin, '/api/v1/reservations').expect(200);
+    expect(mine.body.items).toHaveLength(1);
+    const reused = await reserve(erin, { ...body, hours: 2 }, 'retry-me-0001').expect(422);
+    expect(reused.body.code).toBe('idempotency_key_reused');
+    await reserve(erin, body, 'bad key with spaces').expect(400);
+  });
+
+  it('shows each user only their own; admins see all; another user’s answers 404', async () => {
+    const mine = await get(alice, '/api/v1/reservations').expect(200);
+    expect(mine.body.items.map((r: { owner: string }) => r.owner)).toEqual(['alice']);
+    const bobs = await get(bob, '/api/v1/reservations?status=queued').expect(200);
+    expect(bobs.body.items).toHaveLength(2);
+    await get(alice, `/api/v1/reservations/${bobs.body.items[0].id}`).expect(404);
+    await app
+      .http()
+      .post(`/api/v1/reservations/${bobs.body.items[0].id}/cancel`)
+      .set('authorization', `Bearer ${alice}`)
+      .expect(404);
+    await get(alice, '/api/v1/reservations?user=all').expect(403);
+    const everyone = await get(admin, '/api/v1/reservations?user=all&limit=2').expect(200);
+    expect(everyone.body.items).toHaveLength(2);
+    const next = await get(
+      admin,
+      `/api/v1/reservations?user=all&limit=200&cursor=${everyone.body.next_cursor}`,
+    ).expect(200);
+    const ids = [...everyone.body.items, ...next.body.items].map((r: { id: string }) => r.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    await get(alice, '/api/v1/reservations?status=sleeping').expect(400);
+    await post(carol, `/api/v1/reservations/${bobs.body.items[0].id}/cancel`).expect(403); // read-only key
+
+    function post(key: string, path: string) {
+      return app.http().post(path).set('authorization', `Bearer ${key}`).send({});
+    }
+  });
+
+  it('cancels a queued reservation once; a second cancel is refused with its state', async () => {
+    const res = await reserve(bob, { gpu_type: 'h100', gpu_count: 1, hours: 1 }).expect(202);
+    const cancel = () =>
+      app
+        .http()
+        .post(`/api/v1/reservations/${res.body.id}/cancel`)
+        .set('authorization', `Bearer ${bob}`)
+        .send({});
+    const cancelled = await cancel().expect(200);
+    expect(cancelled.body).toMatchObject({ status: 'cancelled', status_reason: 'cancelled by the user' });
+    expect(cancelled.body.events.map((e: { to: string }) => e.to)).toEqual(['queued', 'cancelled']);
+    expect((await cancel().expect(409)).body.code).toBe('invalid_reservation_state');
+  });
+
+  it('lists the catalog', async () => {
+    const types = await get(carol, '/api/v1/gpu-types').expect(200);
+    expect(types.body.find((t: { name: string }) => t.name === 'h100')).toEqual({
+      name: 'h100',
+      display_name: 'NVIDIA H100 80 GB',
+      gpu_memory_gb: 80,
+      gpus_per_node: 8,
+      allowed_counts: [1, 2, 4, 8],
+      max_hours: 24,
+    });
+  });
+});
