@@ -2,7 +2,11 @@ import { type DynamicModule, type ModuleMetadata, Module } from '@nestjs/common'
 import type { Logger } from 'pino';
 import { AuthModule } from '../auth/auth.module';
 import { ClusterHealthModule, ClustersApiModule, ClustersModule } from '../clusters/clusters.module';
-import { ReservationsApiModule } from '../reservations/reservations.module';
+import {
+  ReservationsApiModule,
+  ReservationsCronModule,
+  ReservationsWorkerModule,
+} from '../reservations/reservations.module';
 import { HealthModule } from '../health/health.module';
 import { ConfigModule } from '../infra/config/config.module';
 import type { AppConfig } from '../infra/config/env';
@@ -25,8 +29,8 @@ type Imports = NonNullable<ModuleMetadata['imports']>;
  */
 const ROLE_MODULES: Record<Exclude<Role, 'deployer'>, Imports> = {
   coordinator: [AuthModule, ClustersApiModule, ReservationsApiModule],
-  worker: [ClustersModule],
-  cron: [CronModule, ClusterHealthModule],
+  worker: [ClustersModule, ReservationsWorkerModule],
+  cron: [CronModule, ClusterHealthModule, ReservationsCronModule],
 };
 
 export interface CoreAppOptions {

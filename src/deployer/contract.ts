@@ -79,12 +79,27 @@ export interface PodSummary {
   scheduling_message?: string;
 }
 
+/**
+ * Where SSH reaches a deployment: `ssh -p <node_port> dev@<host_ip>`. The port is the node port of
+ * its Service's port named `ssh`; the address and node are those of its ready (else running) pod.
+ */
+export interface SshEndpoint {
+  node_port: number;
+  /** The pod's node's address (`status.hostIP`), once the pod runs. */
+  host_ip?: string;
+  node?: string;
+}
+
 export interface DeploymentStatus {
   external_id: string;
   exists: boolean;
   ready_replicas: number;
   pods: PodSummary[];
   warnings: { reason: string; message: string; object: string; at?: string }[];
+  /** Once its Service has a node port for SSH. */
+  ssh?: SshEndpoint;
+  /** The host of its Ingress rule (Jupyter), when it has one. */
+  jupyter_host?: string;
 }
 
 /** Query options of GET /deployments/{id}/logs (as Kubernetes' pod log API names them). */

@@ -17,6 +17,7 @@ import {
   type LogOptions,
   type Manifest,
   type PodSummary,
+  type SshEndpoint,
   type UrlReady,
 } from './contract';
 import { DeployerSettings } from './deployer-settings';
@@ -43,6 +44,7 @@ type Pod = KubernetesObject & {
   spec?: { nodeName?: string };
   status?: {
     phase?: string;
+    hostIP?: string;
     conditions?: { type: string; status: string; reason?: string; message?: string }[];
     containerStatuses?: {
       restartCount: number;
@@ -177,34 +179,46 @@ export class DeployerService implements OnApplicationShutdown {
   async listDeployments(): Promise<DeploymentStatus[]> {
     return reportKubeFailures(async () => {
       const objects = await this.workloadObjects(`${LABELS.managedBy}=${MANAGED_BY}`);
-      const idOf = (o: KubernetesObject) => o.metadata?.labels?.[LABELS.externalId];
-      const ids = new Set(
-        [...objects.deployments, ...objects.pods].map(idOf).filter((id): id is string => Boolean(id)),
-      );
-      return [...ids].sort().map((id) =>
-        statusFrom(id, {
-          deployments: objects.deployments.filter((d) => idOf(d) === id),
-          replicaSets: objects.replicaSets.filter((r) => idOf(r) === id),
-          pods: objects.pods.filter((p) => idOf(p) === id),
-          events: objects.events,
-        }),
-      );
+      // One pass over the objects, whatever the number of deployments.
+      const byId = new Map<string, WorkloadObjects>();
+      const of = (object: KubernetesObject, create: boolean): WorkloadObjects | undefined => {
+        const id = object.metadata?.labels?.[LABELS.externalId];
+        if (!id) {
+          return undefined;
+        }
+        let group = byId.get(id);
+        if (!group && create) {
+          group = { ...emptyWorkload(), events: objects.events };
+          byId.set(id, group);
+        }
+        return group;
+      };
+      // A deployment exists through its workload: its Deployment or its pods.
+      objects.deployments.forEach((d) => of(d, true)?.deployments.push(d));
+      objects.pods.forEach((p) => of(p, true)?.pods.push(p));
+      objects.replicaSets.forEach((r) => of(r, false)?.replicaSets.push(r));
+      objects.services.forEach((svc) => of(svc, false)?.services.push(svc));
+      objects.ingresses.forEach((ing) => of(ing, false)?.ingresses.push(ing));
+      return [...byId.keys()].sort().map((id) => statusFrom(id, byId.get(id)!));
     });
   }
 
   /**
    * What status is made of, one list call per kind and namespace whatever the number of
    * deployments: their Deployments, ReplicaSets (a pod that cannot even be created is a ReplicaSet
-   * event), pods, and the namespaces' events.
+   * event), pods, Services (the SSH node port), Ingresses (the Jupyter host), and the namespaces'
+   * events.
    */
   private async workloadObjects(selector: string): Promise<WorkloadObjects> {
-    const [deployments, replicaSets, pods, events] = await Promise.all([
+    const [deployments, replicaSets, pods, services, ingresses, events] = await Promise.all([
       this.listIn('apps/v1', 'Deployment', selector),
       this.listIn('apps/v1', 'ReplicaSet', selector),
       this.listIn('v1', 'Pod', selector) as Promise<Pod[]>,
+      this.listIn('v1', 'Service', selector) as Promise<Service[]>,
+      this.listIn('networking.k8s.io/v1', 'Ingress', selector) as Promise<Ingress[]>,
       Promise.all(this.namespaces.map((ns) => this.kube.listEvents(ns))).then((lists) => lists.flat()),
     ]);
-    return { deployments, replicaSets, pods, events };
+    return { deployments, replicaSets, pods, services, ingresses, events };
   }
 
   /** Nodes with their GPUs (type from the configured label, allocatable, requested) and totals per type. */
@@ -263,15 +277,11 @@ export class DeployerService implements OnApplicationShutdown {
   }
 
   async urlReady(externalId: string): Promise<UrlReady> {
-    const selector = `${LABELS.externalId}=${externalId}`;
-    const [status, services, ingresses] = await reportKubeFailures(() =>
-      Promise.all([
-        this.readStatus(externalId),
-        this.listIn('v1', 'Service', selector),
-        this.listIn('networking.k8s.io/v1', 'Ingress', selector),
-      ]),
+    const objects = await reportKubeFailures(() =>
+      this.workloadObjects(`${LABELS.externalId}=${externalId}`),
     );
-    const workload = status.pods.some((pod) => pod.ready);
+    const { services, ingresses } = objects;
+    const workload = statusFrom(externalId, objects).pods.some((pod) => pod.ready);
     const checks = { workload, service: services.length > 0, ingress: ingresses.length > 0 };
     // Jupyter (the Ingress) is optional: SSH needs the workload and its Service.
     return { ready: workload && checks.service, checks };
@@ -356,19 +366,32 @@ function assertOwnedBy(
 
 type KubeEvent = Awaited<ReturnType<KubeClient['listEvents']>>[number];
 
+type Service = KubernetesObject & {
+  spec?: { ports?: { name?: string; port?: number; nodePort?: number }[] };
+};
+type Ingress = KubernetesObject & { spec?: { rules?: { host?: string }[] } };
+
 interface WorkloadObjects {
   deployments: KubernetesObject[];
   replicaSets: KubernetesObject[];
   pods: Pod[];
+  services: Service[];
+  ingresses: Ingress[];
   events: KubeEvent[];
+}
+
+function emptyWorkload(): WorkloadObjects {
+  return { deployments: [], replicaSets: [], pods: [], services: [], ingresses: [], events: [] };
 }
 
 const RECENT_WARNINGS = 10;
 
 function statusFrom(
   externalId: string,
-  { deployments, replicaSets, pods, events }: WorkloadObjects,
+  { deployments, replicaSets, pods, services, ingresses, events }: WorkloadObjects,
 ): DeploymentStatus {
+  const ssh = sshEndpoint(services, pods);
+  const jupyterHost = ingresses.flatMap((i) => i.spec?.rules ?? []).find((rule) => rule.host)?.host;
   const ref = (kind: string | undefined, name: string | undefined) => `${kind}/${name}`;
   const involved = new Set([
     ...deployments.map((d) => ref('Deployment', d.metadata?.name)),
@@ -394,6 +417,29 @@ function statusFrom(
         object: ref(e.involvedObject.kind, e.involvedObject.name),
         ...(timeOf(e) > 0 ? { at: new Date(timeOf(e)).toISOString() } : {}),
       })),
+    ...(ssh ? { ssh } : {}),
+    ...(jupyterHost ? { jupyter_host: jupyterHost } : {}),
+  };
+}
+
+/**
+ * The node port of the Service port named `ssh` (or, failing a name, of port 22), and where the
+ * pod that answers it runs: the ready pod, else a running one (not one being deleted).
+ */
+function sshEndpoint(services: Service[], pods: Pod[]): SshEndpoint | undefined {
+  const ports = services.flatMap((s) => s.spec?.ports ?? []);
+  const nodePort = (ports.find((p) => p.name === 'ssh') ?? ports.find((p) => p.port === 22))?.nodePort;
+  if (!nodePort) {
+    return undefined;
+  }
+  const live = pods.filter((p) => !p.metadata?.deletionTimestamp);
+  const pod =
+    live.find((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) ??
+    live.find((p) => p.status?.phase === 'Running');
+  return {
+    node_port: nodePort,
+    ...(pod?.status?.hostIP ? { host_ip: pod.status.hostIP } : {}),
+    ...(pod?.spec?.nodeName ? { node: pod.spec.nodeName } : {}),
   };
 }
 

@@ -2,7 +2,7 @@ import { SPEC_VERSION, type DeploymentSpec } from './contract';
 
 /**
  * The objects of one GPU reservation, shaped as the coordinator builds them (DESIGN §4.3): keys
- * ConfigMap, scratch PVC, SSH Service, Deployment with GPUs, Jupyter Ingress, PDB. Tests, the
+ * ConfigMap, scratch PVC, SSH Service (NodePort), Deployment with GPUs, Jupyter Ingress, PDB. Tests, the
  * benchmark and the docs use it as the example of a deployment spec.
  */
 export function sampleReservationSpec(
@@ -40,7 +40,7 @@ export function sampleReservationSpec(
       apiVersion: 'v1',
       kind: 'Service',
       metadata: meta(externalId),
-      spec: { selector: labels, ports: [{ name: 'ssh', port: 22 }] },
+      spec: { type: 'NodePort', selector: labels, ports: [{ name: 'ssh', port: 22 }] },
     },
     deployment: {
       apiVersion: 'apps/v1',

@@ -94,6 +94,10 @@ export class Reservation {
   @Column({ name: 'status_reason', type: 'text', nullable: true })
   statusReason!: string | null;
 
+  /** While `expiring` (its objects being deleted, its GPUs still held): the status it ends in. */
+  @Column({ name: 'ending_as', type: 'text', nullable: true })
+  endingAs!: 'expired' | 'cancelled' | 'failed' | null;
+
   @Column({ name: 'cluster_id', type: 'uuid', nullable: true })
   clusterId!: string | null;
 

@@ -1,4 +1,4 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash, randomBytes } from 'node:crypto';
 import { Brackets, DataSource, In, QueryFailedError, type EntityManager } from 'typeorm';
@@ -23,11 +23,10 @@ import { ReservationEvent } from './reservation-event.entity';
 import { hoursOf } from './reservation-view';
 import { ReservationErrorCode } from './reservation.errors';
 import { LIVE_STATUSES, Reservation } from './reservation.entity';
-import { recordEvent, transition } from './reservation-transitions';
+import { recordEvent } from './reservation-transitions';
+import { ADMIT_QUEUE } from './reservation-queues';
+import { endReservation } from './lifecycle/ending';
 import { SchedulingStateReader, queueStandings, type QueueStanding } from './scheduling/scheduling-state';
-
-/** The job that asks a worker for an admission pass (one per reservation, so none exists without one). */
-export const ADMIT_QUEUE = 'reservations.admit';
 
 const MIN_MINUTES = 5;
 const UNIQUE_VIOLATION = '23505';
@@ -46,7 +45,7 @@ export interface ReservationWithContext {
  * queue standing; another user's answer 404.
  */
 @Injectable()
-export class ReservationsService implements OnModuleInit {
+export class ReservationsService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly config: AppConfig,
@@ -54,10 +53,6 @@ export class ReservationsService implements OnModuleInit {
     private readonly registry: ClusterRegistry,
     private readonly scheduling: SchedulingStateReader,
   ) {}
-
-  async onModuleInit(): Promise<void> {
-    await this.jobs.defineQueue({ name: ADMIT_QUEUE, retryLimit: 5, retryDelay: 1, retryBackoff: true });
-  }
 
   /**
    * A new reservation, queued, with its admission job; or, for an Idempotency-Key already used
@@ -176,22 +171,19 @@ export class ReservationsService implements OnModuleInit {
     return { ...(await this.withContext(reservation, owners.get(reservation.ownerId) ?? '')), events };
   }
 
-  /** A queued reservation is cancelled at once; a finished one answers 409. */
+  /**
+   * Cancels it: a queued one at once; a placed or running one ends through teardown (its objects
+   * deleted, then its GPUs freed). One that has ended, or is ending, answers 409.
+   */
   async cancel(principal: Principal, id: string): Promise<ReservationWithContext> {
     const reservation = await this.owned(principal, id);
-    const cancelled = await this.dataSource.transaction((tx) =>
-      transition(tx, {
-        id,
-        from: ['queued'],
-        to: 'cancelled',
-        message: `Cancelled by ${principal.username}`,
-        set: { statusReason: 'cancelled by the user', endedAt: new Date() },
-      }),
+    const ended = await this.dataSource.transaction((tx) =>
+      endReservation(tx, this.jobs, id, 'cancelled', `cancelled by ${principal.username}`),
     );
-    if (!cancelled) {
+    if (!ended) {
       throw new AppError(
         ReservationErrorCode.InvalidState,
-        `Reservation ${id} is ${reservation.status}: only a queued reservation can be cancelled yet`,
+        `Reservation ${id} is ${reservation.status}${reservation.status === 'expiring' ? ' (ending already)' : ''}`,
       );
     }
     return this.get(principal, id);

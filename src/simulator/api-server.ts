@@ -16,6 +16,7 @@ import { randomSuffix } from './workloads';
 import { jsonPatch, mergePatch, strategicMergePatch, type Json } from './patch';
 import { apiVersionOf, findType, groupVersions, RESOURCE_TYPES, type ResourceType } from './resources';
 import { fieldValue, matches, parseSelector, SelectorError, SELECTABLE_FIELDS } from './selectors';
+import { ServiceAllocator } from './service-allocator';
 import { conflict, notFound, StatusError } from './status';
 import { ObjectStore, type K8sObject, type StoreEvent } from './store';
 import { loadSchemaValidators, ObjectValidator } from './validation';
@@ -45,6 +46,8 @@ export interface ApiServerOptions {
 export class SimulatedApiServer {
   readonly store = new ObjectStore();
   readonly garbageCollector = new GarbageCollector(this.store);
+  /** Node ports and cluster IPs of Services, as the Service registry allocates them. */
+  readonly services = new ServiceAllocator(this.store);
   faults: SimulatorFaults;
   private server?: Server;
   private readonly openWatches = new Set<() => void>();
@@ -85,6 +88,7 @@ export class SimulatedApiServer {
 
   async close(): Promise<void> {
     this.garbageCollector.stop();
+    this.services.stop();
     [...this.openWatches].forEach((end) => end());
     const server = this.server;
     if (!server) {
@@ -522,9 +526,15 @@ export class SimulatedApiServer {
     return this.persist(route, current, next, query);
   }
 
-  /** Validates and stores (or, with `dryRun=All`, only validates) the next version of an object. */
+  /**
+   * Validates and stores (or, with `dryRun=All`, only validates) the next version of an object.
+   * Every write passes here, so this is where a Service gets its node ports and cluster IP.
+   */
   private persist(route: Route, current: K8sObject | undefined, next: K8sObject, query: Query): K8sObject {
     this.validator.validate(route.type, next, current);
+    if (route.type.kind === 'Service') {
+      this.services.assign(next, current);
+    }
     if (query.get('dryRun') === 'All') {
       return next;
     }

@@ -17,7 +17,16 @@ const typeOf = (kind: string): ResourceType => RESOURCE_TYPES.find((t) => t.kind
 export const GPU_PRODUCT_LABEL = 'nvidia.com/gpu.product';
 export const POOL_LABEL = 'odc.dev/node-pool';
 
-function nodeFor(cluster: string, pool: NodePool, index: number) {
+/**
+ * A node's InternalIP: 10.<pool index>.0.<node index + 10> for the first 246 nodes of a pool, then
+ * on into 10.<pool index>.1.x and so on (unique for up to 65,526 nodes per pool).
+ */
+export function nodeInternalIP(poolIndex: number, index: number): string {
+  const host = index + 10;
+  return `10.${poolIndex}.${Math.floor(host / 256)}.${host % 256}`;
+}
+
+function nodeFor(cluster: string, pool: NodePool, poolIndex: number, index: number) {
   const name = `${cluster}-${pool.name}-${index}`;
   const gpuResource = pool.gpu?.resource ?? 'nvidia.com/gpu';
   const resources: Record<string, string> = {
@@ -48,6 +57,10 @@ function nodeFor(cluster: string, pool: NodePool, index: number) {
     status: {
       capacity: resources,
       allocatable: resources,
+      addresses: [
+        { type: 'InternalIP', address: nodeInternalIP(poolIndex, index) },
+        { type: 'Hostname', address: name },
+      ],
       conditions: [
         { ...condition('Ready', 'True'), reason: 'KubeletReady', message: 'kubelet is posting ready status' },
       ],
@@ -88,11 +101,11 @@ export class SimulatedCluster {
       new WorkloadControllers(store),
       new VolumeControllers(store, events('persistentvolume-controller'), config.timings),
     ];
-    for (const pool of config.nodePools) {
+    config.nodePools.forEach((pool, poolIndex) => {
       for (let i = 0; i < pool.count; i += 1) {
-        store.create(typeOf('Node'), nodeFor(config.name, pool, i));
+        store.create(typeOf('Node'), nodeFor(config.name, pool, poolIndex, i));
       }
-    }
+    });
     for (const sc of config.storageClasses) {
       store.create(typeOf('StorageClass'), {
         apiVersion: 'storage.k8s.io/v1',

@@ -19,6 +19,8 @@ interface Container {
 
 export class Kubelets {
   private readonly started = new Set<string>();
+  /** Node name → its InternalIP (a pod's `status.hostIP`), kept from the nodes' events. */
+  private readonly nodeIPs = new Map<string, string>();
   private readonly timers = new ControllerTimers(safely);
   private readonly unsubscribe: () => void;
 
@@ -51,6 +53,9 @@ export class Kubelets {
   }
 
   private observe(event: StoreEvent): void {
+    if (event.resource.kind === 'Node') {
+      this.recordAddress(event);
+    }
     if (event.resource.kind === 'Node' && event.type !== 'DELETED') {
       const ready = (
         event.object.status as { conditions?: { type: string; status: string }[] } | undefined
@@ -72,6 +77,20 @@ export class Kubelets {
     if (nodeName && !this.started.has(id) && !event.object.metadata.deletionTimestamp) {
       this.started.add(id);
       this.timers.after(this.timings.startMs, () => this.start(event.object));
+    }
+  }
+
+  private recordAddress(event: StoreEvent): void {
+    const name = event.object.metadata.name;
+    const addresses = (event.object.status as { addresses?: { type: string; address: string }[] } | undefined)
+      ?.addresses;
+    const internal = Array.isArray(addresses)
+      ? addresses.find((a) => a.type === 'InternalIP')?.address
+      : undefined;
+    if (event.type === 'DELETED' || !internal) {
+      this.nodeIPs.delete(name);
+    } else {
+      this.nodeIPs.set(name, internal);
     }
   }
 
@@ -126,7 +145,11 @@ export class Kubelets {
     const started = this.updateStatus(pod, (status, current) => {
       status.phase = 'Running';
       status.startTime = k8sNow();
-      status.hostIP = '10.0.0.1';
+      const hostIP = this.nodeIPs.get((current.spec as { nodeName?: string }).nodeName ?? '');
+      if (hostIP) {
+        status.hostIP = hostIP;
+        status.hostIPs = [{ ip: hostIP }];
+      }
       status.podIP = `10.244.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250) + 2}`;
       status.conditions = withCondition(status.conditions, condition('Initialized', 'True'));
       status.containerStatuses = (current.spec as { containers: Container[] }).containers.map((c) => ({

@@ -37,6 +37,7 @@ type Status = {
   availableReplicas?: number;
   capacity?: { storage?: string };
   readyToUse?: boolean;
+  addresses?: { type: string; address: string }[];
 };
 const status = (o: K8sObject) => (o.status ?? {}) as Status;
 const spec = (o: K8sObject) => (o.spec ?? {}) as Record<string, unknown>;
@@ -51,6 +52,23 @@ function podStatus(pod: K8sObject): string {
   const waiting = status(pod).containerStatuses?.find((c) => c.state?.waiting?.reason)?.state?.waiting
     ?.reason;
   return waiting ?? status(pod).reason ?? status(pod).phase ?? 'Pending';
+}
+
+type ServiceSpec = {
+  type?: string;
+  clusterIP?: string;
+  externalIPs?: string[];
+  ports?: { port: number; nodePort?: number; protocol?: string }[];
+  selector?: Record<string, string>;
+};
+const serviceSpec = (o: K8sObject) => spec(o) as ServiceSpec;
+
+/** `22:30022/TCP,8888/TCP`, as `kubectl get services` prints them. */
+function servicePorts(service: K8sObject): string {
+  const ports = serviceSpec(service).ports ?? [];
+  return ports.length === 0
+    ? '<none>'
+    : ports.map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`).join(',');
 }
 
 const COLUMNS: Record<string, Column[]> = {
@@ -92,6 +110,12 @@ const COLUMNS: Record<string, Column[]> = {
     AGE,
     { name: 'Version', type: 'string', cell: () => 'v1.32.0-odc-sim' },
     {
+      name: 'Internal-IP',
+      type: 'string',
+      cell: (n) => status(n).addresses?.find((a) => a.type === 'InternalIP')?.address ?? '<none>',
+      priority: 1,
+    },
+    {
       name: 'GPU',
       type: 'string',
       cell: (n) => n.metadata.labels?.['nvidia.com/gpu.product'] ?? '<none>',
@@ -108,6 +132,29 @@ const COLUMNS: Record<string, Column[]> = {
     { name: 'Up-to-date', type: 'integer', cell: (d) => status(d).updatedReplicas ?? 0 },
     { name: 'Available', type: 'integer', cell: (d) => status(d).availableReplicas ?? 0 },
     AGE,
+  ],
+  Service: [
+    NAME,
+    { name: 'Type', type: 'string', cell: (s) => serviceSpec(s).type ?? 'ClusterIP' },
+    { name: 'Cluster-IP', type: 'string', cell: (s) => serviceSpec(s).clusterIP ?? '<none>' },
+    {
+      name: 'External-IP',
+      type: 'string',
+      cell: (s) =>
+        serviceSpec(s).externalIPs?.join(',') ||
+        (serviceSpec(s).type === 'LoadBalancer' ? '<pending>' : '<none>'),
+    },
+    { name: 'Port(s)', type: 'string', cell: servicePorts },
+    AGE,
+    {
+      name: 'Selector',
+      type: 'string',
+      cell: (s) =>
+        Object.entries(serviceSpec(s).selector ?? {})
+          .map(([key, value]) => `${key}=${value}`)
+          .join(',') || '<none>',
+      priority: 1,
+    },
   ],
   PersistentVolumeClaim: [
     NAME,

@@ -183,7 +183,7 @@ describe('reservations API: validation, limits, idempotency, queue standing, own
         .set('authorization', `Bearer ${bob}`)
         .send({});
     const cancelled = await cancel().expect(200);
-    expect(cancelled.body).toMatchObject({ status: 'cancelled', status_reason: 'cancelled by the user' });
+    expect(cancelled.body).toMatchObject({ status: 'cancelled', status_reason: 'cancelled by bob' });
     expect(cancelled.body.events.map((e: { to: string }) => e.to)).toEqual(['queued', 'cancelled']);
     expect((await cancel().expect(409)).body.code).toBe('invalid_reservation_state');
   });

@@ -119,10 +119,87 @@ spec:
     expect(failure).toContain('The Pod "no-image" is invalid: spec.containers[0].image: Required value');
   });
 
+  it('allocates a NodePort Service its node port and cluster IP, keeps them on re-apply, refuses a taken port', async () => {
+    const ssh = (name: string, nodePort?: number) =>
+      [
+        'apiVersion: v1',
+        'kind: Service',
+        `metadata: { name: ${name} }`,
+        'spec:',
+        '  type: NodePort',
+        '  selector: { app: web }',
+        `  ports: [{ name: ssh, port: 22${nodePort ? `, nodePort: ${nodePort}` : ''} }]`,
+        '',
+      ].join('\n');
+    writeFileSync(join(work, 'ssh.yaml'), ssh('ssh'));
+    expect(await kubectl('apply', '-f', join(work, 'ssh.yaml'))).toBe('service/ssh created\n');
+    const allocated = await kubectl(
+      'get',
+      'service',
+      'ssh',
+      '-o',
+      'jsonpath={.spec.ports[0].nodePort} {.spec.clusterIP}',
+    );
+    const [nodePort, clusterIP] = allocated.split(' ');
+    expect(Number(nodePort)).toBeGreaterThanOrEqual(30000);
+    expect(Number(nodePort)).toBeLessThanOrEqual(32767);
+    expect(clusterIP).toMatch(/^10\.96\.\d+\.\d+$/);
+    expect(await kubectl('apply', '-f', join(work, 'ssh.yaml'))).toBe('service/ssh unchanged\n');
+    expect(await kubectl('apply', '--server-side', '-f', join(work, 'ssh.yaml'))).toBe(
+      'service/ssh serverside-applied\n',
+    );
+    expect(
+      await kubectl('get', 'service', 'ssh', '-o', 'jsonpath={.spec.ports[0].nodePort} {.spec.clusterIP}'),
+    ).toBe(allocated);
+    expect(await kubectl('get', 'service', 'ssh', '--no-headers')).toMatch(
+      new RegExp(
+        `^ssh\\s+NodePort\\s+${clusterIP.replace(/\./g, '\\.')}\\s+<none>\\s+22:${nodePort}/TCP\\s+\\S+\\n$`,
+      ),
+    );
+
+    writeFileSync(join(work, 'ssh-taken.yaml'), ssh('ssh-taken', Number(nodePort)));
+    const failure = await kubectl('apply', '-f', join(work, 'ssh-taken.yaml')).then(
+      () => '',
+      (error: { stderr: string }) => error.stderr,
+    );
+    expect(failure).toContain(
+      `The Service "ssh-taken" is invalid: spec.ports[0].nodePort: Invalid value: ${nodePort}: provided port is already allocated`,
+    );
+    expect(await kubectl('delete', 'service', 'ssh')).toBe('service "ssh" deleted\n');
+    expect(await kubectl('apply', '-f', join(work, 'ssh-taken.yaml'))).toBe('service/ssh-taken created\n');
+  });
+
   it('lists the simulated GPU nodes', async () => {
     const nodes = await kubectl('get', 'nodes', '-L', 'nvidia.com/gpu.product', '--no-headers');
     expect(nodes).toMatch(
       /sim-local-h100-0\s+Ready\s+<none>\s+\S+\s+v1\.32\.0-odc-sim\s+NVIDIA-H100-80GB-HBM3/,
     );
+    const wide = await kubectl('get', 'nodes', '-o', 'wide', '--no-headers');
+    expect(wide).toMatch(/sim-local-h100-0\s+Ready\s+<none>\s+\S+\s+v1\.32\.0-odc-sim\s+10\.0\.0\.10\s/);
+    expect(wide).toMatch(/sim-local-a100-1\s+Ready\s+<none>\s+\S+\s+v1\.32\.0-odc-sim\s+10\.1\.0\.11\s/);
+    // A running pod's hostIP is its node's InternalIP (the Deployment applied above runs web pods).
+    let running = '';
+    for (let i = 0; i < 100 && !/^\S+ \S+$/.test(running); i += 1) {
+      running = await kubectl(
+        'get',
+        'pods',
+        '-l',
+        'app=web',
+        '-o',
+        'jsonpath={.items[0].status.hostIP} {.items[0].spec.nodeName}',
+      );
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    const [hostIP, node] = running.split(' ');
+    expect(hostIP).toMatch(/^10\.\d+\.\d+\.\d+$/);
+    expect(
+      await kubectl(
+        'get',
+        'node',
+        node,
+        '-o',
+        'jsonpath={.status.addresses[?(@.type=="InternalIP")].address}',
+      ),
+    ).toBe(hostIP);
   });
 });

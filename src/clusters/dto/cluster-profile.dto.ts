@@ -76,6 +76,15 @@ export class ProfileToleration {
  * land on them.
  */
 export class ClusterProfile {
+  @ApiPropertyOptional({
+    example: 'gpu-east.example.com',
+    description:
+      "Where users reach the SSH node ports (a bastion or a nodes' public name); default: the node's address",
+  })
+  @IsOptional()
+  @Matches(DNS_SUBDOMAIN, { message: 'ssh_host must be a DNS name' })
+  ssh_host?: string;
+
   @ApiPropertyOptional({ example: 'odc-workloads', default: 'odc-workloads' })
   @IsOptional()
   @Matches(DNS_LABEL, { message: 'namespace must be a DNS-1123 label' })

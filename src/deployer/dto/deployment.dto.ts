@@ -18,6 +18,7 @@ import type {
   Manifest,
   NodeCapacity,
   PodSummary,
+  SshEndpoint,
   UrlReady,
 } from '../contract';
 
@@ -78,12 +79,36 @@ export class WarningEventDto {
   @ApiPropertyOptional({ format: 'date-time' }) at?: string;
 }
 
+export class SshEndpointDto implements SshEndpoint {
+  @ApiProperty({
+    example: 30022,
+    description: 'The node port of the Service port named `ssh`: `ssh -p <node_port> dev@<host_ip>`',
+  })
+  node_port!: number;
+  @ApiPropertyOptional({
+    example: '10.0.0.12',
+    description: 'The address of the node the ready (else running) pod runs on (its `status.hostIP`)',
+  })
+  host_ip?: string;
+  @ApiPropertyOptional({ description: 'The node the pod runs on' }) node?: string;
+}
+
 export class DeploymentStatusDto implements DeploymentStatus {
   @ApiProperty() external_id!: string;
   @ApiProperty() exists!: boolean;
   @ApiProperty() ready_replicas!: number;
   @ApiProperty({ type: [PodSummaryDto] }) pods!: PodSummaryDto[];
   @ApiProperty({ type: [WarningEventDto] }) warnings!: WarningEventDto[];
+  @ApiPropertyOptional({
+    type: SshEndpointDto,
+    description: 'Once the deployment’s Service has a node port for its `ssh` port',
+  })
+  ssh?: SshEndpointDto;
+  @ApiPropertyOptional({
+    example: 'res-7f3a.gpu.example.com',
+    description: 'The host of the deployment’s Ingress rule (Jupyter), when it has one',
+  })
+  jupyter_host?: string;
 }
 
 export class UrlReadyChecksDto {

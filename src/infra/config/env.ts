@@ -647,6 +647,33 @@ export class AppConfig {
   @Min(1)
   ODC_MAX_QUEUED_PER_USER = 4;
 
+  /** Admission passes run on new reservations and ended ones, and at least this often (worker). */
+  @Transform(toNumber)
+  @IsNumber()
+  @Min(0.1)
+  @Max(3600)
+  ODC_ADMISSION_INTERVAL_SECONDS = 5;
+
+  /** How often the cron asks each cluster for its reservations' status (one batched call per cluster). */
+  @Transform(toNumber)
+  @IsNumber()
+  @Min(0.1)
+  @Max(3600)
+  ODC_STATUS_SYNC_INTERVAL_SECONDS = 2;
+
+  /** The image a reservation runs when it names none (it must run sshd with /etc/odc/authorized_keys). */
+  @Matches(/^[a-z0-9]+([._\-/:@][a-zA-Z0-9_.-]+)*$/, {
+    message: 'ODC_DEFAULT_IMAGE must be an image reference',
+  })
+  ODC_DEFAULT_IMAGE = 'ghcr.io/open-developer-cloud/devbox:cuda12.4';
+
+  /** Placements a reservation may bounce (a cluster refusing it before anything was created) before it fails. */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  ODC_MAX_PLACEMENT_ATTEMPTS = 5;
+
   /** Per GPU type, the per-user limit: ODC_MAX_GPUS_PER_USER_BY_TYPE, else ODC_MAX_GPUS_PER_USER. */
   maxGpusPerUserFor(gpuType: string): number {
     const byType = new Map(

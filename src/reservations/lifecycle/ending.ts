@@ -1,0 +1,51 @@
+import type { EntityManager } from 'typeorm';
+import type { QueueService } from '../../infra/queue/queue.service';
+import type { Reservation, ReservationStatus } from '../reservation.entity';
+import { TEARDOWN_QUEUE } from '../reservation-queues';
+import { transition } from '../reservation-transitions';
+
+export type EndStatus = 'expired' | 'cancelled' | 'failed';
+
+/** Statuses whose reservation may have objects on a cluster: ending them goes through teardown. */
+const WITH_OBJECTS: readonly ReservationStatus[] = ['placing', 'provisioning', 'active'];
+
+/**
+ * Ends a reservation, in the caller's transaction. Queued: at once (nothing to delete). Placed or
+ * running: `expiring` with the status it will end in, its GPUs still held until the teardown job
+ * has deleted its objects, so nothing new lands on GPUs that are still in use. Undefined when it
+ * had already ended (or is already ending): a repeat changes nothing.
+ */
+export async function endReservation(
+  tx: EntityManager,
+  jobs: QueueService,
+  id: string,
+  endingAs: EndStatus,
+  reason: string,
+): Promise<Reservation | undefined> {
+  const now = new Date();
+  const direct = await transition(tx, {
+    id,
+    from: ['queued'],
+    to: endingAs,
+    message: `${capitalized(endingAs)}: ${reason}`,
+    set: { statusReason: reason, endedAt: now },
+  });
+  if (direct) {
+    return direct;
+  }
+  const ending = await transition(tx, {
+    id,
+    from: WITH_OBJECTS,
+    to: 'expiring',
+    message: `Ending (${endingAs}): ${reason}`,
+    set: { statusReason: reason, endingAs },
+  });
+  if (ending) {
+    await jobs.send(TEARDOWN_QUEUE, { reservation_id: id }, { manager: tx });
+  }
+  return ending;
+}
+
+function capitalized(word: string): string {
+  return word.charAt(0).toUpperCase() + word.slice(1);
+}

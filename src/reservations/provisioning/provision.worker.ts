@@ -1,0 +1,148 @@
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, In } from 'typeorm';
+import { User } from '../../auth/users/user.entity';
+import { ClusterClients } from '../../clusters/client/cluster-clients';
+import {
+  DeployerError,
+  DeployerPolicyRejected,
+  DeployerRequestRejected,
+} from '../../clusters/client/deployer-client.errors';
+import { ClusterRegistry } from '../../clusters/registry/cluster-registry';
+import { AppConfig } from '../../infra/config/env';
+import { QueueService } from '../../infra/queue/queue.service';
+import { GpuType } from '../catalog/gpu-type.entity';
+import { Reservation } from '../reservation.entity';
+import { transition } from '../reservation-transitions';
+import { ADMIT_QUEUE, PROVISION_QUEUE } from '../reservation-queues';
+import { buildDeploymentSpec, noticeText } from './manifests';
+
+/**
+ * Worker role: a placed reservation's objects, built for its cluster from that cluster's profile,
+ * sent to the cluster's deployer. Applied → provisioning (status sync makes it active). Refused or
+ * unreachable → the objects are removed again (whatever part was made) and the reservation goes
+ * back to the queue with that cluster to avoid, until ODC_MAX_PLACEMENT_ATTEMPTS; a spec the
+ * deployer's policy refuses fails at once (another try would be refused the same way). The job is
+ * idempotent: a reservation no longer `placing` is left alone, and applying is idempotent per
+ * external id.
+ */
+@Injectable()
+export class ProvisionWorker implements OnApplicationBootstrap {
+  private readonly logger = new Logger('Provision');
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly jobs: QueueService,
+    private readonly clients: ClusterClients,
+    private readonly registry: ClusterRegistry,
+    private readonly config: AppConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.jobs.work<{ reservation_id: string }>(
+      PROVISION_QUEUE,
+      { batchSize: 1, localConcurrency: 8 },
+      async ([job]) => this.provision(job.data.reservation_id),
+    );
+  }
+
+  async provision(id: string): Promise<void> {
+    const reservation = await this.dataSource.getRepository(Reservation).findOneBy({ id, status: 'placing' });
+    if (!reservation?.clusterId || !reservation.nodeName) {
+      return;
+    }
+    const cluster = this.registry.get(reservation.clusterId);
+    if (!cluster) {
+      await this.bounce(reservation, 'its cluster is no longer registered');
+      return;
+    }
+    const [owner, secondary, type] = await Promise.all([
+      this.dataSource.getRepository(User).findOneByOrFail({ id: reservation.ownerId }),
+      reservation.secondaryUsers.length > 0
+        ? this.dataSource.getRepository(User).findBy({ username: In(reservation.secondaryUsers) })
+        : Promise.resolve([]),
+      this.dataSource.getRepository(GpuType).findOneByOrFail({ name: reservation.gpuType }),
+    ]);
+    const spec = buildDeploymentSpec({
+      reservation: { ...reservation, nodeName: reservation.nodeName },
+      owner: { id: owner.id, username: owner.username, sshKeys: owner.sshKeys },
+      secondaryUsers: secondary.map((user) => ({ username: user.username, sshKeys: user.sshKeys })),
+      cluster: { name: cluster.name, profile: cluster.profile },
+      gpuType: { name: type.name, resourceName: type.resourceName },
+      defaultImage: this.config.ODC_DEFAULT_IMAGE,
+      notice: noticeText({ externalId: reservation.externalId, username: owner.username, expiresAt: null }),
+    });
+    const client = this.clients.for(cluster.id);
+    try {
+      await client.applyDeployment(spec);
+    } catch (error) {
+      if (!(error instanceof DeployerError)) {
+        throw error; // not the cluster's answer: the job is retried
+      }
+      await client.deleteDeployment(reservation.externalId).catch(() => undefined);
+      if (error instanceof DeployerPolicyRejected || error instanceof DeployerRequestRejected) {
+        await this.fail(reservation, `the cluster ${cluster.name} refused its objects: ${error.message}`);
+      } else {
+        await this.bounce(reservation, `${cluster.name} could not take it: ${error.message}`);
+      }
+      return;
+    }
+    const provisioning = await this.dataSource.transaction((tx) =>
+      transition(tx, {
+        id,
+        from: ['placing'],
+        to: 'provisioning',
+        message: `Objects applied on ${cluster.name}; waiting for the environment to be ready`,
+      }),
+    );
+    if (!provisioning) {
+      // Cancelled while being applied: its teardown may have run before the objects existed.
+      await client.deleteDeployment(reservation.externalId);
+    }
+  }
+
+  /** Back to the queue, this cluster to avoid; failed once it has bounced too often. */
+  private async bounce(reservation: Reservation, why: string): Promise<void> {
+    const attempts = reservation.placementAttempts + 1;
+    if (attempts >= this.config.ODC_MAX_PLACEMENT_ATTEMPTS) {
+      await this.fail(reservation, `${why} (after ${attempts} placements)`);
+      return;
+    }
+    await this.dataSource.transaction(async (tx) => {
+      const requeued = await transition(tx, {
+        id: reservation.id,
+        from: ['placing'],
+        to: 'queued',
+        message: `Back to the queue: ${why}`,
+        set: {
+          clusterId: null,
+          nodeName: null,
+          placementAttempts: attempts,
+          refusedBy: [
+            ...new Set([...reservation.refusedBy, ...(reservation.clusterId ? [reservation.clusterId] : [])]),
+          ],
+        },
+      });
+      if (requeued) {
+        await this.jobs.send(ADMIT_QUEUE, { reservation_id: reservation.id }, { manager: tx });
+      }
+    });
+    this.logger.warn({ reservation: reservation.id, why }, 'placement bounced');
+  }
+
+  /** Failed, its objects already removed: its GPUs are free for whoever waits. */
+  private async fail(reservation: Reservation, why: string): Promise<void> {
+    await this.dataSource.transaction(async (tx) => {
+      const failed = await transition(tx, {
+        id: reservation.id,
+        from: ['placing'],
+        to: 'failed',
+        message: `Failed: ${why}`,
+        set: { statusReason: why, endedAt: new Date() },
+      });
+      if (failed) {
+        await this.jobs.send(ADMIT_QUEUE, { reservation_id: reservation.id }, { manager: tx });
+      }
+    });
+  }
+}

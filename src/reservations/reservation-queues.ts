@@ -1,0 +1,25 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { QueueService } from '../infra/queue/queue.service';
+
+/** Asks a worker for an admission pass (one per new or ended reservation: none exists without one). */
+export const ADMIT_QUEUE = 'reservations.admit';
+/** Provisions a placed reservation on its cluster. */
+export const PROVISION_QUEUE = 'reservations.provision';
+/** Deletes an ending reservation's objects, then gives its GPUs back. */
+export const TEARDOWN_QUEUE = 'reservations.teardown';
+
+/**
+ * The reservation queues exist before any replica sends to them (pg-boss refuses to send to an
+ * unknown queue); defining them is idempotent, so every role that sends or works does it at start.
+ */
+@Injectable()
+export class ReservationQueues implements OnModuleInit {
+  constructor(private readonly jobs: QueueService) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.jobs.defineQueue({ name: ADMIT_QUEUE, retryLimit: 5, retryDelay: 1, retryBackoff: true });
+    await this.jobs.defineQueue({ name: PROVISION_QUEUE, retryLimit: 10, retryDelay: 2, retryBackoff: true });
+    // A cluster may be down for a while: its teardown keeps trying (the GPUs stay held meanwhile).
+    await this.jobs.defineQueue({ name: TEARDOWN_QUEUE, retryLimit: 50, retryDelay: 5, retryBackoff: true });
+  }
+}

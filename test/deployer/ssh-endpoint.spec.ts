@@ -1,0 +1,164 @@
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import request from 'supertest';
+import type { DeploymentStatus } from '../../src/deployer/contract';
+import { SimulatedCluster } from '../../src/simulator/cluster';
+import { withDefaults } from '../../src/simulator/config';
+import { kubeClients } from '../simulator/kube';
+import { startTestApp, type TestApp } from '../support/app';
+import { eventually } from '../support/eventually';
+import { FAST_TIMINGS, h100Pool } from '../support/simulator';
+import { DEPLOYER_TOKEN, kubeconfigBase64, NAMESPACE, reservationSpec } from './fixtures';
+
+/** A pass-through proxy in front of the simulated cluster that records the requests it forwards. */
+async function countingProxy(
+  target: string,
+): Promise<{ url: string; seen: string[]; close(): Promise<void> }> {
+  const seen: string[] = [];
+  const upstream = new URL(target);
+  const server: Server = createServer((req, res) => {
+    seen.push(`${req.method} ${req.url}`);
+    const forwarded = httpRequest(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        path: req.url,
+        method: req.method,
+        headers: req.headers,
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    forwarded.on('error', () => res.destroy());
+    req.pipe(forwarded);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe('deployer: the SSH endpoint and Jupyter host of a deployment', () => {
+  let cluster: SimulatedCluster;
+  let proxy: Awaited<ReturnType<typeof countingProxy>>;
+  let app: TestApp;
+  let k: ReturnType<typeof kubeClients>;
+  const authed = (req: request.Test) => req.set('authorization', `Bearer ${DEPLOYER_TOKEN}`);
+  const api = () => request(app.runtime.deployer!.getHttpServer());
+  const statusOf = async (id: string) =>
+    (await authed(api().get(`/api/v1/deployments/${id}/status`)).expect(200)).body as DeploymentStatus;
+
+  beforeAll(async () => {
+    cluster = await SimulatedCluster.start(withDefaults({ nodePools: [h100Pool(3)], timings: FAST_TIMINGS }));
+    k = kubeClients(cluster.url);
+    await k.core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
+    proxy = await countingProxy(cluster.url);
+    app = await startTestApp({
+      roles: 'deployer',
+      env: {
+        ODC_KUBECONFIG_BASE64: kubeconfigBase64(proxy.url),
+        ODC_DEPLOYER_NAMESPACES: NAMESPACE,
+        ODC_DEPLOYER_TOKEN: DEPLOYER_TOKEN,
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await proxy.close();
+    await cluster.close();
+  });
+
+  /** The InternalIP of the node a deployment's pod runs on, read straight from the cluster. */
+  const podNode = async (id: string) => {
+    const pods = await k.core.listNamespacedPod({
+      namespace: NAMESPACE,
+      labelSelector: `odc.dev/external-id=${id}`,
+    });
+    const nodeName = pods.items[0].spec!.nodeName!;
+    const node = await k.core.readNode({ name: nodeName });
+    return {
+      nodeName,
+      internalIP: node.status!.addresses!.find((a) => a.type === 'InternalIP')!.address,
+      hostIP: pods.items[0].status!.hostIP,
+    };
+  };
+
+  it('reports ssh.node_port (the Service’s), ssh.host_ip (the pod’s node) and jupyter_host', async () => {
+    await authed(api().post('/api/v1/deployments')).send(reservationSpec('res-ssh')).expect(201);
+    const status = await eventually(
+      () => statusOf('res-ssh'),
+      (s) => s.pods.some((p) => p.ready),
+    );
+    const service = await k.core.readNamespacedService({ namespace: NAMESPACE, name: 'res-ssh' });
+    const nodePort = service.spec!.ports!.find((p) => p.name === 'ssh')!.nodePort!;
+    expect(nodePort).toBeGreaterThanOrEqual(30000);
+    expect(nodePort).toBeLessThanOrEqual(32767);
+    const { nodeName, internalIP, hostIP } = await podNode('res-ssh');
+    expect(hostIP).toBe(internalIP);
+    expect(status.ssh).toEqual({ node_port: nodePort, host_ip: internalIP, node: nodeName });
+    expect(status.jupyter_host).toBe('res-ssh.gpu.example.com');
+
+    // A repeated apply changes nothing: the node port stays.
+    const again = await authed(api().post('/api/v1/deployments'))
+      .send(reservationSpec('res-ssh'))
+      .expect(200);
+    expect(again.body.objects.every((o: { action: string }) => o.action === 'unchanged')).toBe(true);
+    expect((await statusOf('res-ssh')).ssh?.node_port).toBe(nodePort);
+  });
+
+  it('lists every deployment with its own endpoint, from one list call per kind', async () => {
+    const spec = reservationSpec('res-plain');
+    delete spec.ingress;
+    await authed(api().post('/api/v1/deployments')).send(spec).expect(201);
+    const listed = await eventually(
+      async () => (await authed(api().get('/api/v1/deployments')).expect(200)).body as DeploymentStatus[],
+      (list) => list.length === 2 && list.every((d) => d.pods.some((p) => p.ready)),
+    );
+    expect(listed.map((d) => d.external_id)).toEqual(['res-plain', 'res-ssh']);
+    const [plain, ssh] = listed;
+    expect(plain.jupyter_host).toBeUndefined();
+    expect(ssh.jupyter_host).toBe('res-ssh.gpu.example.com');
+    expect(plain.ssh!.node_port).not.toBe(ssh.ssh!.node_port);
+    for (const deployment of listed) {
+      const { nodeName, internalIP } = await podNode(deployment.external_id);
+      expect(deployment.ssh).toMatchObject({ host_ip: internalIP, node: nodeName });
+      expect(deployment.ssh!.node_port).toBeGreaterThanOrEqual(30000);
+    }
+
+    proxy.seen.length = 0;
+    await authed(api().get('/api/v1/deployments')).expect(200);
+    const lists = proxy.seen.map((line) => line.split('?')[0]).sort();
+    expect(lists).toEqual(
+      [
+        'apps/v1/namespaces/gpu-dev/deployments',
+        'apps/v1/namespaces/gpu-dev/replicasets',
+        'networking.k8s.io/v1/namespaces/gpu-dev/ingresses',
+        'v1/namespaces/gpu-dev/events',
+        'v1/namespaces/gpu-dev/pods',
+        'v1/namespaces/gpu-dev/services',
+      ]
+        .map((path) => `GET /${path.startsWith('v1/') ? 'api' : 'apis'}/${path}`)
+        .sort(),
+    );
+  });
+
+  it('has no ssh while the Service has no node port (ClusterIP)', async () => {
+    const spec = reservationSpec('res-internal');
+    (spec.service!.spec as { type: string }).type = 'ClusterIP';
+    await authed(api().post('/api/v1/deployments')).send(spec).expect(201);
+    const status = await eventually(
+      () => statusOf('res-internal'),
+      (s) => s.pods.some((p) => p.ready),
+    );
+    expect(status.ssh).toBeUndefined();
+    expect(status.jupyter_host).toBe('res-internal.gpu.example.com');
+  });
+});
