@@ -45,6 +45,7 @@ export class Reservations1795540000000 implements MigrationInterface {
                 "priority" integer NOT NULL DEFAULT '0',
                 "status" text NOT NULL DEFAULT 'queued',
                 "status_reason" text,
+                "status_since" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(),
                 "ending_as" text,
                 "cluster_id" uuid,
                 "node_name" character varying(253),

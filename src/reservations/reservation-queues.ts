@@ -7,6 +7,10 @@ export const ADMIT_QUEUE = 'reservations.admit';
 export const PROVISION_QUEUE = 'reservations.provision';
 /** Deletes an ending reservation's objects, then gives its GPUs back. */
 export const TEARDOWN_QUEUE = 'reservations.teardown';
+/** Applies a running reservation's spec again: new keys, Jupyter on or off, the notice file. */
+export const REAPPLY_QUEUE = 'reservations.reapply';
+/** Tells the webhook (ODC_NOTIFY_WEBHOOK_URL) of a warning or an end. */
+export const NOTIFY_QUEUE = 'reservations.notify';
 
 /**
  * The reservation queues exist before any replica sends to them (pg-boss refuses to send to an
@@ -21,5 +25,7 @@ export class ReservationQueues implements OnModuleInit {
     await this.jobs.defineQueue({ name: PROVISION_QUEUE, retryLimit: 10, retryDelay: 2, retryBackoff: true });
     // A cluster may be down for a while: its teardown keeps trying (the GPUs stay held meanwhile).
     await this.jobs.defineQueue({ name: TEARDOWN_QUEUE, retryLimit: 50, retryDelay: 5, retryBackoff: true });
+    await this.jobs.defineQueue({ name: REAPPLY_QUEUE, retryLimit: 10, retryDelay: 2, retryBackoff: true });
+    await this.jobs.defineQueue({ name: NOTIFY_QUEUE, retryLimit: 8, retryDelay: 5, retryBackoff: true });
   }
 }

@@ -27,7 +27,8 @@ export async function transition(tx: EntityManager, change: Transition): Promise
     return undefined;
   }
   const version = current.version + 1;
-  await reservations.update({ id: change.id }, { ...change.set, status: change.to, version });
+  const statusSince = new Date();
+  await reservations.update({ id: change.id }, { ...change.set, status: change.to, statusSince, version });
   await recordEvent(tx, {
     reservationId: change.id,
     fromStatus: current.status,
@@ -35,7 +36,7 @@ export async function transition(tx: EntityManager, change: Transition): Promise
     message: change.message,
     details: change.details ?? null,
   });
-  return Object.assign(current, change.set, { status: change.to, version });
+  return Object.assign(current, change.set, { status: change.to, statusSince, version });
 }
 
 /** A line of the reservation's timeline (a transition, or a step within one status). */

@@ -94,6 +94,10 @@ export class Reservation {
   @Column({ name: 'status_reason', type: 'text', nullable: true })
   statusReason!: string | null;
 
+  /** When it entered its current status (stuck placements and stale queue entries are found by it). */
+  @Column({ name: 'status_since', type: 'timestamptz', default: () => 'now()' })
+  statusSince!: Date;
+
   /** While `expiring` (its objects being deleted, its GPUs still held): the status it ends in. */
   @Column({ name: 'ending_as', type: 'text', nullable: true })
   endingAs!: 'expired' | 'cancelled' | 'failed' | null;

@@ -11,6 +11,8 @@ export enum ReservationErrorCode {
   LifetimeExceeded = 'lifetime_exceeded',
   /** The same Idempotency-Key was sent with another request body. */
   IdempotencyKeyReused = 'idempotency_key_reused',
+  /** A user named to share a reservation with does not exist (or is disabled). */
+  UnknownUser = 'unknown_user',
   /** The reservation's state does not allow it (e.g. extending one that has ended). */
   InvalidState = 'invalid_reservation_state',
 }

@@ -29,7 +29,10 @@ import type { Principal } from '../auth/principal';
 import { AppError, CommonErrorCode } from '../infra/errors/app-error';
 import { ErrorResponse } from '../infra/http/error-response';
 import {
+  AddUserDto,
   CreateReservationDto,
+  ExtendReservationDto,
+  SetJupyterDto,
   ListReservationsQueryDto,
   ReservationDto,
   ReservationPageDto,
@@ -83,15 +86,10 @@ export class ReservationsController {
     }
     const { reservation, created } = await this.reservations.create(principal, body, idempotencyKey);
     if (created) {
-      await this.audit.record({
-        action: 'reservation.create',
-        outcome: 'success',
-        userId: principal.userId,
-        username: principal.username,
-        resourceType: 'reservation',
-        resourceId: reservation.reservation.id,
-        ...requestContext(request),
-        requestMetadata: { gpu_type: body.gpu_type, gpu_count: body.gpu_count, hours: body.hours },
+      await this.recordChange(principal, request, 'reservation.create', reservation.reservation.id, {
+        gpu_type: body.gpu_type,
+        gpu_count: body.gpu_count,
+        hours: body.hours,
       });
     } else {
       response.setHeader('Idempotent-Replayed', 'true');
@@ -121,6 +119,58 @@ export class ReservationsController {
     return dtoOf(await this.reservations.get(principal, id));
   }
 
+  /** More time, within the lifetime limit; a running reservation's expiry moves. */
+  @Post(':id/extend')
+  @Authenticated('reservations:write')
+  @HttpCode(200)
+  @ApiOkResponse({ type: ReservationDto })
+  @ApiUnprocessableEntityResponse({ type: ErrorResponse, description: 'lifetime_exceeded, invalid_duration' })
+  @ApiConflictResponse({ type: ErrorResponse, description: 'invalid_reservation_state' })
+  async extend(
+    @CurrentPrincipal() principal: Principal,
+    @Req() request: AuthenticatedRequest,
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Body() body: ExtendReservationDto,
+  ): Promise<ReservationDto> {
+    const extended = await this.reservations.extend(principal, id, body.hours);
+    await this.recordChange(principal, request, 'reservation.extend', id, { hours: body.hours });
+    return dtoOf(extended);
+  }
+
+  @Post(':id/jupyter')
+  @Authenticated('reservations:write')
+  @HttpCode(200)
+  @ApiOkResponse({ type: ReservationDto })
+  @ApiConflictResponse({ type: ErrorResponse, description: 'invalid_reservation_state' })
+  async jupyter(
+    @CurrentPrincipal() principal: Principal,
+    @Req() request: AuthenticatedRequest,
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Body() body: SetJupyterDto,
+  ): Promise<ReservationDto> {
+    const changed = await this.reservations.setJupyter(principal, id, body.enabled);
+    await this.recordChange(principal, request, 'reservation.jupyter', id, { enabled: body.enabled });
+    return dtoOf(changed);
+  }
+
+  /** Shares SSH access with another ODC user. */
+  @Post(':id/users')
+  @Authenticated('reservations:write')
+  @HttpCode(200)
+  @ApiOkResponse({ type: ReservationDto })
+  @ApiUnprocessableEntityResponse({ type: ErrorResponse, description: 'unknown_user' })
+  @ApiConflictResponse({ type: ErrorResponse, description: 'invalid_reservation_state' })
+  async addUser(
+    @CurrentPrincipal() principal: Principal,
+    @Req() request: AuthenticatedRequest,
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Body() body: AddUserDto,
+  ): Promise<ReservationDto> {
+    const shared = await this.reservations.addUser(principal, id, body.username);
+    await this.recordChange(principal, request, 'reservation.add_user', id, { username: body.username });
+    return dtoOf(shared);
+  }
+
   @Post(':id/cancel')
   @Authenticated('reservations:write')
   @HttpCode(200)
@@ -132,15 +182,26 @@ export class ReservationsController {
     @Param('id', new ParseUUIDPipe()) id: string,
   ): Promise<ReservationDto> {
     const cancelled = await this.reservations.cancel(principal, id);
-    await this.audit.record({
-      action: 'reservation.cancel',
+    await this.recordChange(principal, request, 'reservation.cancel', id);
+    return dtoOf(cancelled);
+  }
+
+  private recordChange(
+    principal: Principal,
+    request: AuthenticatedRequest,
+    action: string,
+    id: string,
+    metadata?: Record<string, unknown>,
+  ): Promise<unknown> {
+    return this.audit.record({
+      action,
       outcome: 'success',
       userId: principal.userId,
       username: principal.username,
       resourceType: 'reservation',
       resourceId: id,
       ...requestContext(request),
+      ...(metadata ? { requestMetadata: metadata } : {}),
     });
-    return dtoOf(cancelled);
   }
 }

@@ -5,9 +5,13 @@ import { CronModule } from '../infra/cron/cron.module';
 import { AdmissionService } from './admission/admission.service';
 import { AdmissionWorker } from './admission/admission.worker';
 import { AvailabilityController } from './availability.controller';
+import { ExpiryTask } from './lifecycle/expiry.task';
+import { NotifyWorker } from './lifecycle/notify.worker';
 import { StatusSyncTask } from './lifecycle/status-sync.task';
 import { TeardownWorker } from './lifecycle/teardown.worker';
+import { DeploymentSpecs } from './provisioning/deployment-specs';
 import { ProvisionWorker } from './provisioning/provision.worker';
+import { ReapplyWorker } from './provisioning/reapply.worker';
 import { QueueController } from './queue.controller';
 import { ReservationQueues } from './reservation-queues';
 import { ReservationsController } from './reservations.controller';
@@ -30,16 +34,24 @@ export class ReservationsCoreModule {}
 })
 export class ReservationsApiModule {}
 
-/** Role worker: admission and placement, provisioning, teardown. */
+/** Role worker: admission and placement, provisioning, re-applying, teardown, notices. */
 @Module({
   imports: [ReservationsCoreModule],
-  providers: [AdmissionService, AdmissionWorker, ProvisionWorker, TeardownWorker],
+  providers: [
+    AdmissionService,
+    AdmissionWorker,
+    DeploymentSpecs,
+    ProvisionWorker,
+    ReapplyWorker,
+    TeardownWorker,
+    NotifyWorker,
+  ],
 })
 export class ReservationsWorkerModule {}
 
-/** Role cron: the status of reservations on their clusters (expiry comes with it). */
+/** Role cron: the status of reservations on their clusters, warnings, expiry, stuck and stale ones. */
 @Module({
   imports: [ReservationsCoreModule, CronModule],
-  providers: [StatusSyncTask],
+  providers: [StatusSyncTask, ExpiryTask],
 })
 export class ReservationsCronModule {}

@@ -22,13 +22,16 @@ import type { QueueDto, QueueEntryDto } from './dto/queue.dto';
 import { ReservationEvent } from './reservation-event.entity';
 import { hoursOf } from './reservation-view';
 import { ReservationErrorCode } from './reservation.errors';
-import { LIVE_STATUSES, Reservation } from './reservation.entity';
+import { LIVE_STATUSES, Reservation, type ReservationStatus } from './reservation.entity';
 import { recordEvent } from './reservation-transitions';
-import { ADMIT_QUEUE } from './reservation-queues';
+import { ADMIT_QUEUE, REAPPLY_QUEUE } from './reservation-queues';
 import { endReservation } from './lifecycle/ending';
 import { SchedulingStateReader, queueStandings, type QueueStanding } from './scheduling/scheduling-state';
 
 const MIN_MINUTES = 5;
+const MAX_SECONDARY_USERS = 8;
+/** What a user may still change: not over, and not ending. */
+const CHANGEABLE_STATUSES: readonly ReservationStatus[] = ['queued', 'placing', 'provisioning', 'active'];
 const UNIQUE_VIOLATION = '23505';
 
 export interface ReservationWithContext {
@@ -187,6 +190,131 @@ export class ReservationsService {
       );
     }
     return this.get(principal, id);
+  }
+
+  /**
+   * More time, up to ODC_RESERVATION_MAX_LIFETIME_HOURS in all. A running reservation's expiry
+   * moves (and its notice file says so); warnings for marks it is now before will come again.
+   */
+  async extend(principal: Principal, id: string, hours: number): Promise<ReservationWithContext> {
+    await this.owned(principal, id);
+    const minutes = Math.round(hours * 60);
+    if (minutes < MIN_MINUTES) {
+      throw new AppError(
+        ReservationErrorCode.InvalidDuration,
+        `An extension is at least ${MIN_MINUTES} minutes`,
+      );
+    }
+    await this.dataSource.transaction(async (tx) => {
+      const reservation = await this.lockedLive(tx, id);
+      const lifetime = this.config.ODC_RESERVATION_MAX_LIFETIME_HOURS * 60;
+      const total = reservation.durationMinutes + reservation.extendedMinutes + minutes;
+      if (total > lifetime) {
+        const left = lifetime - reservation.durationMinutes - reservation.extendedMinutes;
+        throw new AppError(
+          ReservationErrorCode.LifetimeExceeded,
+          `A reservation lives at most ${this.config.ODC_RESERVATION_MAX_LIFETIME_HOURS} h; this one can be extended by ${hoursOf(Math.max(0, left))} h more`,
+          { max_extension_hours: hoursOf(Math.max(0, left)) },
+        );
+      }
+      const expiresAt = reservation.expiresAt
+        ? new Date(reservation.expiresAt.getTime() + minutes * 60_000)
+        : null;
+      const minutesLeft = expiresAt ? (expiresAt.getTime() - Date.now()) / 60_000 : Number.POSITIVE_INFINITY;
+      await tx.getRepository(Reservation).update(
+        { id },
+        {
+          extendedMinutes: reservation.extendedMinutes + minutes,
+          expiresAt,
+          // Marks it is now before again are warned of again when it reaches them.
+          warningsSent: reservation.warningsSent.filter((mark) => mark >= minutesLeft),
+          version: reservation.version + 1,
+        },
+      );
+      await recordEvent(tx, {
+        reservationId: id,
+        message: `Extended by ${hoursOf(minutes)} h by ${principal.username}${expiresAt ? `; expires at ${expiresAt.toISOString()}` : ''}`,
+      });
+      await this.reapplyIfRunning(tx, reservation);
+    });
+    return this.get(principal, id);
+  }
+
+  /** Jupyter on or off; a running reservation gets (or loses) its Ingress and URL. */
+  async setJupyter(principal: Principal, id: string, enabled: boolean): Promise<ReservationWithContext> {
+    await this.owned(principal, id);
+    await this.dataSource.transaction(async (tx) => {
+      const reservation = await this.lockedLive(tx, id);
+      if (reservation.jupyter === enabled) {
+        return;
+      }
+      await tx
+        .getRepository(Reservation)
+        .update(
+          { id },
+          { jupyter: enabled, ...(enabled ? {} : { jupyterUrl: null }), version: reservation.version + 1 },
+        );
+      await recordEvent(tx, {
+        reservationId: id,
+        message: `Jupyter turned ${enabled ? 'on' : 'off'} by ${principal.username}`,
+      });
+      await this.reapplyIfRunning(tx, reservation);
+    });
+    return this.get(principal, id);
+  }
+
+  /** Another user gets SSH access too (their keys join the environment's authorized_keys). */
+  async addUser(principal: Principal, id: string, username: string): Promise<ReservationWithContext> {
+    await this.owned(principal, id);
+    const user = await this.dataSource.getRepository(User).findOneBy({ username, disabled: false });
+    if (!user) {
+      throw new AppError(ReservationErrorCode.UnknownUser, `No user ${username}`);
+    }
+    await this.dataSource.transaction(async (tx) => {
+      const reservation = await this.lockedLive(tx, id);
+      if (user.id === reservation.ownerId || reservation.secondaryUsers.includes(username)) {
+        return;
+      }
+      if (reservation.secondaryUsers.length >= MAX_SECONDARY_USERS) {
+        throw new AppError(
+          ReservationErrorCode.InvalidState,
+          `A reservation is shared with at most ${MAX_SECONDARY_USERS} users`,
+        );
+      }
+      await tx
+        .getRepository(Reservation)
+        .update(
+          { id },
+          { secondaryUsers: [...reservation.secondaryUsers, username], version: reservation.version + 1 },
+        );
+      await recordEvent(tx, {
+        reservationId: id,
+        message: `${username} given SSH access by ${principal.username}`,
+      });
+      await this.reapplyIfRunning(tx, reservation);
+    });
+    return this.get(principal, id);
+  }
+
+  /** The reservation locked for a change; one that has ended (or is ending) answers 409. */
+  private async lockedLive(tx: EntityManager, id: string): Promise<Reservation> {
+    const reservation = await tx
+      .getRepository(Reservation)
+      .findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+    if (!reservation || !CHANGEABLE_STATUSES.includes(reservation.status)) {
+      throw new AppError(
+        ReservationErrorCode.InvalidState,
+        `Reservation ${id} is ${reservation?.status ?? 'gone'}: it can no longer be changed`,
+      );
+    }
+    return reservation;
+  }
+
+  /** Its objects exist (or are being made): they are applied again with the change. */
+  private async reapplyIfRunning(tx: EntityManager, reservation: Reservation): Promise<void> {
+    if (reservation.status === 'provisioning' || reservation.status === 'active') {
+      await this.jobs.send(REAPPLY_QUEUE, { reservation_id: reservation.id }, { manager: tx });
+    }
   }
 
   /**

@@ -58,6 +58,9 @@ const RESOURCES: OwnedResource[] = [
       ).body.id as string,
     attempts: (id) => [
       { method: 'get', path: `/api/v1/reservations/${id}` },
+      { method: 'post', path: `/api/v1/reservations/${id}/extend`, body: { hours: 1 } },
+      { method: 'post', path: `/api/v1/reservations/${id}/jupyter`, body: { enabled: true } },
+      { method: 'post', path: `/api/v1/reservations/${id}/users`, body: { username: 'bob' } },
       { method: 'post', path: `/api/v1/reservations/${id}/cancel` },
     ],
     stillOwned: async (app, ownerKey, id) => {

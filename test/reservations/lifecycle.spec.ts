@@ -164,6 +164,42 @@ describe('reservations end to end on a simulated cluster', () => {
     expect(carolActive.node).toBe(ended.node);
   });
 
+  it('shares SSH access with another user: their key reaches the running environment', async () => {
+    const [carols] = (
+      await app
+        .http()
+        .get('/api/v1/reservations?status=active')
+        .set('authorization', `Bearer ${keys.carol}`)
+        .expect(200)
+    ).body.items;
+    const post = (path: string, body: object) =>
+      app.http().post(path).set('authorization', `Bearer ${keys.carol}`).send(body);
+    expect(
+      (await post(`/api/v1/reservations/${carols.id}/users`, { username: 'nobody' }).expect(422)).body.code,
+    ).toBe('unknown_user');
+    const shared = await post(`/api/v1/reservations/${carols.id}/users`, { username: 'alice' }).expect(200);
+    expect(shared.body.secondary_users).toEqual(['alice']);
+    await eventually(
+      async () =>
+        (await deployer.k.core.listNamespacedConfigMap({ namespace: NAMESPACE })).items.find(
+          (c) => c.metadata?.labels?.['odc.dev/reservation'] === carols.id,
+        )?.data?.authorized_keys ?? '',
+      (authorized) => authorized.includes('alice@laptop'),
+    );
+    const jupyter = await post(`/api/v1/reservations/${carols.id}/jupyter`, { enabled: true }).expect(200);
+    expect(jupyter.body.jupyter).toBe(true);
+    const externalId = (await deployer.k.apps.listNamespacedDeployment({ namespace: NAMESPACE })).items.find(
+      (d) => d.metadata?.labels?.['odc.dev/reservation'] === carols.id,
+    )!.metadata!.name!;
+    await eventually(
+      async () =>
+        (
+          await deployer.k.core.readNamespacedService({ namespace: NAMESPACE, name: `${externalId}-ssh` })
+        ).spec!.ports!.map((port) => port.name),
+      (ports) => ports.includes('jupyter'),
+    );
+  });
+
   it('never holds more GPUs on a node than it has', async () => {
     const db = app.core().get(DataSource);
     const held = await db.query<{ node_name: string; gpus: number }[]>(

@@ -11,6 +11,7 @@ import {
   IsNumber,
   IsOptional,
   IsString,
+  IsUrl,
   Matches,
   Max,
   Min,
@@ -660,6 +661,50 @@ export class AppConfig {
   @Min(0.1)
   @Max(3600)
   ODC_STATUS_SYNC_INTERVAL_SECONDS = 2;
+
+  /** Minutes before expiry at which the user is warned (notice file, webhook, event). */
+  @Matches(/^$|^\d+(,\d+)*$/, {
+    message: 'ODC_EXPIRY_WARNINGS must be a comma list of minutes, e.g. 30,15,5',
+  })
+  ODC_EXPIRY_WARNINGS = '30,15,5';
+
+  /** After its expiry time a reservation runs this much longer before it is torn down. */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(0)
+  ODC_EXPIRY_GRACE_SECONDS = 120;
+
+  /** How often the cron looks for warnings due, expiries and stuck or stale reservations. */
+  @Transform(toNumber)
+  @IsNumber()
+  @Min(0.1)
+  @Max(3600)
+  ODC_EXPIRY_INTERVAL_SECONDS = 15;
+
+  /** Placing or provisioning longer than this → failed with the reason. */
+  @Transform(toNumber)
+  @IsNumber()
+  @Min(1)
+  ODC_PROVISIONING_TIMEOUT_MINUTES = 60;
+
+  /** Queued longer than this → cancelled with the reason. */
+  @Transform(toNumber)
+  @IsNumber()
+  @Min(0.1)
+  ODC_QUEUED_TIMEOUT_HOURS = 48;
+
+  /** Where expiry warnings and ends are POSTed as JSON (retried); none when unset. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsUrl(
+    { require_tld: false, protocols: ['http', 'https'] },
+    { message: 'ODC_NOTIFY_WEBHOOK_URL must be an http(s) URL' },
+  )
+  ODC_NOTIFY_WEBHOOK_URL?: string;
+
+  get expiryWarningMinutes(): number[] {
+    return [...new Set(commaList(this.ODC_EXPIRY_WARNINGS).map(Number))].sort((a, b) => b - a);
+  }
 
   /** The image a reservation runs when it names none (it must run sshd with /etc/odc/authorized_keys). */
   @Matches(/^[a-z0-9]+([._\-/:@][a-zA-Z0-9_.-]+)*$/, {

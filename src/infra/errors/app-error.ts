@@ -83,6 +83,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case ReservationErrorCode.NoNodeLargeEnough:
     case ReservationErrorCode.LifetimeExceeded:
     case ReservationErrorCode.IdempotencyKeyReused:
+    case ReservationErrorCode.UnknownUser:
       return 422;
     case ReservationErrorCode.QuotaExceeded:
     case ReservationErrorCode.QueueLimitReached:

@@ -138,3 +138,26 @@ export class ReservationPageDto {
   @ApiProperty({ type: [ReservationDto], description: 'Newest first' }) items!: ReservationDto[];
   @ApiPropertyOptional() next_cursor?: string;
 }
+
+export class ExtendReservationDto {
+  @ApiProperty({
+    example: 2,
+    description: 'Added to its time; in all at most ODC_RESERVATION_MAX_LIFETIME_HOURS',
+  })
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0.01)
+  @Max(24 * 365)
+  hours!: number;
+}
+
+export class SetJupyterDto {
+  @ApiProperty()
+  @IsBoolean()
+  enabled!: boolean;
+}
+
+export class AddUserDto {
+  @ApiProperty({ example: 'bob', description: 'An ODC user who gets SSH access too' })
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/, { message: 'username must be an ODC username' })
+  username!: string;
+}

@@ -9,7 +9,7 @@ import { AppConfig } from '../../infra/config/env';
 import { ExclusiveTaskRunner, type TickResult } from '../../infra/cron/exclusive-task.runner';
 import { QueueService } from '../../infra/queue/queue.service';
 import { Reservation } from '../reservation.entity';
-import { transition } from '../reservation-transitions';
+import { recordEvent, transition } from '../reservation-transitions';
 import { endReservation } from './ending';
 import { workloadProblem, workloadReady } from './workload-health';
 
@@ -95,8 +95,25 @@ export class StatusSyncTask implements OnApplicationBootstrap, OnModuleDestroy {
         await this.dataSource.transaction((tx) =>
           endReservation(tx, this.jobs, reservation.id, 'failed', problem),
         );
+      } else if (reservation.status === 'active') {
+        await this.refreshJupyterUrl(reservation, status!);
       }
     }
+  }
+
+  /** Jupyter turned on or off while running: its URL follows the Ingress. */
+  private async refreshJupyterUrl(reservation: Reservation, status: DeploymentStatus): Promise<void> {
+    const jupyterUrl = jupyterUrlOf(reservation, status);
+    if (jupyterUrl === reservation.jupyterUrl) {
+      return;
+    }
+    await this.dataSource.transaction(async (tx) => {
+      await tx.getRepository(Reservation).update({ id: reservation.id, status: 'active' }, { jupyterUrl });
+      await recordEvent(tx, {
+        reservationId: reservation.id,
+        message: jupyterUrl ? `Jupyter at ${jupyterUrl}` : 'Jupyter is off',
+      });
+    });
   }
 
   private async activate(
@@ -107,7 +124,7 @@ export class StatusSyncTask implements OnApplicationBootstrap, OnModuleDestroy {
   ): Promise<void> {
     const host = cluster.profile.ssh_host ?? status.ssh?.host_ip ?? status.ssh?.node;
     const sshCommand = `ssh -p ${status.ssh!.node_port} dev@${host}`;
-    const jupyterUrl = reservation.jupyter && status.jupyter_host ? `https://${status.jupyter_host}/` : null;
+    const jupyterUrl = jupyterUrlOf(reservation, status);
     const expiresAt = new Date(
       now.getTime() + (reservation.durationMinutes + reservation.extendedMinutes) * MINUTE,
     );
@@ -121,4 +138,8 @@ export class StatusSyncTask implements OnApplicationBootstrap, OnModuleDestroy {
       }),
     );
   }
+}
+
+function jupyterUrlOf(reservation: Reservation, status: DeploymentStatus): string | null {
+  return reservation.jupyter && status.jupyter_host ? `https://${status.jupyter_host}/` : null;
 }

@@ -1,7 +1,6 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, In } from 'typeorm';
-import { User } from '../../auth/users/user.entity';
+import { DataSource } from 'typeorm';
 import { ClusterClients } from '../../clusters/client/cluster-clients';
 import {
   DeployerError,
@@ -11,11 +10,10 @@ import {
 import { ClusterRegistry } from '../../clusters/registry/cluster-registry';
 import { AppConfig } from '../../infra/config/env';
 import { QueueService } from '../../infra/queue/queue.service';
-import { GpuType } from '../catalog/gpu-type.entity';
 import { Reservation } from '../reservation.entity';
 import { transition } from '../reservation-transitions';
 import { ADMIT_QUEUE, PROVISION_QUEUE } from '../reservation-queues';
-import { buildDeploymentSpec, noticeText } from './manifests';
+import { DeploymentSpecs } from './deployment-specs';
 
 /**
  * Worker role: a placed reservation's objects, built for its cluster from that cluster's profile,
@@ -35,6 +33,7 @@ export class ProvisionWorker implements OnApplicationBootstrap {
     private readonly jobs: QueueService,
     private readonly clients: ClusterClients,
     private readonly registry: ClusterRegistry,
+    private readonly specs: DeploymentSpecs,
     private readonly config: AppConfig,
   ) {}
 
@@ -56,22 +55,7 @@ export class ProvisionWorker implements OnApplicationBootstrap {
       await this.bounce(reservation, 'its cluster is no longer registered');
       return;
     }
-    const [owner, secondary, type] = await Promise.all([
-      this.dataSource.getRepository(User).findOneByOrFail({ id: reservation.ownerId }),
-      reservation.secondaryUsers.length > 0
-        ? this.dataSource.getRepository(User).findBy({ username: In(reservation.secondaryUsers) })
-        : Promise.resolve([]),
-      this.dataSource.getRepository(GpuType).findOneByOrFail({ name: reservation.gpuType }),
-    ]);
-    const spec = buildDeploymentSpec({
-      reservation: { ...reservation, nodeName: reservation.nodeName },
-      owner: { id: owner.id, username: owner.username, sshKeys: owner.sshKeys },
-      secondaryUsers: secondary.map((user) => ({ username: user.username, sshKeys: user.sshKeys })),
-      cluster: { name: cluster.name, profile: cluster.profile },
-      gpuType: { name: type.name, resourceName: type.resourceName },
-      defaultImage: this.config.ODC_DEFAULT_IMAGE,
-      notice: noticeText({ externalId: reservation.externalId, username: owner.username, expiresAt: null }),
-    });
+    const spec = await this.specs.build(reservation, cluster);
     const client = this.clients.for(cluster.id);
     try {
       await client.applyDeployment(spec);

@@ -1,0 +1,49 @@
+import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, In } from 'typeorm';
+import { ClusterClients } from '../../clusters/client/cluster-clients';
+import { ClusterRegistry } from '../../clusters/registry/cluster-registry';
+import { QueueService } from '../../infra/queue/queue.service';
+import { Reservation } from '../reservation.entity';
+import { REAPPLY_QUEUE } from '../reservation-queues';
+import { DeploymentSpecs } from './deployment-specs';
+
+export interface ReapplyJob {
+  reservation_id: string;
+  /** A line for the notice file (an expiry warning). */
+  warning?: string;
+}
+
+/**
+ * Worker role: a provisioning or active reservation's spec applied again after something it is
+ * built from changed (SSH keys of a user added, Jupyter turned on or off, a new expiry or a
+ * warning for the notice file). Applying is idempotent; only what differs changes on the cluster.
+ */
+@Injectable()
+export class ReapplyWorker implements OnApplicationBootstrap {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly jobs: QueueService,
+    private readonly clients: ClusterClients,
+    private readonly registry: ClusterRegistry,
+    private readonly specs: DeploymentSpecs,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.jobs.work<ReapplyJob>(REAPPLY_QUEUE, { batchSize: 1, localConcurrency: 4 }, async ([job]) =>
+      this.reapply(job.data),
+    );
+  }
+
+  async reapply(job: ReapplyJob): Promise<void> {
+    const reservation = await this.dataSource
+      .getRepository(Reservation)
+      .findOneBy({ id: job.reservation_id, status: In(['provisioning', 'active']) });
+    const cluster = reservation?.clusterId ? this.registry.get(reservation.clusterId) : undefined;
+    if (!reservation || !cluster) {
+      return;
+    }
+    const spec = await this.specs.build(reservation, cluster, job.warning);
+    await this.clients.for(cluster.id).applyDeployment(spec);
+  }
+}
