@@ -26,6 +26,7 @@ function secretBoxFrom(config: AppConfig): SecretBox {
  * LISTEN/NOTIFY), the secret box, one deployer client per cluster, and the capacity rows.
  */
 @Module({
+  imports: [MetricsModule],
   providers: [
     ClusterRegistry,
     ClusterClients,

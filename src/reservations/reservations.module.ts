@@ -2,6 +2,8 @@ import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
 import { ClustersModule } from '../clusters/clusters.module';
 import { CronModule } from '../infra/cron/cron.module';
+import { MetricsModule } from '../infra/metrics/metrics.module';
+import { ReservationMetrics } from './reservation-metrics';
 import { AdmissionService } from './admission/admission.service';
 import { AdmissionWorker } from './admission/admission.worker';
 import { AvailabilityController } from './availability.controller';
@@ -18,11 +20,11 @@ import { ReservationsController } from './reservations.controller';
 import { ReservationsService } from './reservations.service';
 import { SchedulingStateReader } from './scheduling/scheduling-state';
 
-/** What every role that touches reservations holds: the clusters, the queues, the planner's view. */
+/** What every role that touches reservations holds: the clusters, the queues, the planner's view, metrics. */
 @Module({
-  imports: [ClustersModule],
-  providers: [ReservationQueues, SchedulingStateReader],
-  exports: [ClustersModule, ReservationQueues, SchedulingStateReader],
+  imports: [ClustersModule, MetricsModule],
+  providers: [ReservationQueues, SchedulingStateReader, ReservationMetrics],
+  exports: [ClustersModule, ReservationQueues, SchedulingStateReader, ReservationMetrics],
 })
 export class ReservationsCoreModule {}
 

@@ -209,4 +209,22 @@ describe('reservations end to end on a simulated cluster', () => {
     expect(held.length).toBeGreaterThan(0);
     expect(held.every((row) => row.gpus <= 8)).toBe(true);
   });
+
+  it('exports reservation, queue, admission and deployer-call metrics', async () => {
+    const metrics = (await app.http().get('/metrics').expect(200)).text;
+    const active = await app
+      .core()
+      .get(DataSource)
+      .query<{ n: number }[]>(`SELECT count(*)::int AS n FROM reservations WHERE status = 'active'`);
+    expect(metrics).toContain(`odc_reservations{status="active"} ${active[0].n}`);
+    expect(metrics).toMatch(/odc_reservation_time_to_active_seconds_count \d+/);
+    expect(
+      Number(/odc_reservation_time_to_active_seconds_count (\d+)/.exec(metrics)![1]),
+    ).toBeGreaterThanOrEqual(3);
+    expect(metrics).toMatch(/odc_admission_pass_seconds_count [1-9]/);
+    expect(metrics).toMatch(
+      /odc_deployer_request_duration_seconds_count\{cluster="sim",operation="POST \/deployments",outcome="ok"\} [1-9]/,
+    );
+    expect(metrics).toContain('operation="DELETE /deployments/{id}"');
+  });
 });

@@ -1,5 +1,7 @@
 import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Histogram } from 'prom-client';
 import { AppConfig } from '../../infra/config/env';
+import { MetricsService } from '../../infra/metrics/metrics.service';
 import { AppError, CommonErrorCode } from '../../infra/errors/app-error';
 import type { Cluster } from '../cluster.entity';
 import { ClusterRegistry } from '../registry/cluster-registry';
@@ -46,12 +48,22 @@ export class ClusterClients implements OnModuleInit, OnModuleDestroy {
   private readonly clients = new Map<string, DeployerClient>();
   private unsubscribe?: () => void;
 
+  private readonly calls: Histogram<'cluster' | 'operation' | 'outcome'>;
+
   constructor(
     private readonly registry: ClusterRegistry,
     private readonly secretBox: SecretBox,
     config: AppConfig,
+    metrics: MetricsService,
   ) {
     this.settings = deployerClientSettings(config);
+    this.calls = new Histogram({
+      name: 'odc_deployer_request_duration_seconds',
+      help: "Calls to clusters' deployers, retries included, by cluster, operation and outcome",
+      labelNames: ['cluster', 'operation', 'outcome'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [metrics.registry],
+    });
   }
 
   onModuleInit(): void {
@@ -79,7 +91,9 @@ export class ClusterClients implements OnModuleInit, OnModuleDestroy {
     if (!cluster) {
       throw new AppError(CommonErrorCode.NotFound, `No cluster ${clusterId}`);
     }
-    const client = new DeployerClient(endpointOf(cluster, this.secretBox), this.settings);
+    const client = new DeployerClient(endpointOf(cluster, this.secretBox), this.settings, {
+      observe: ({ seconds, ...labels }) => this.calls.observe(labels, seconds),
+    });
     this.clients.set(clusterId, client);
     return client;
   }

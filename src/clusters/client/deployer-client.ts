@@ -63,11 +63,21 @@ export function deployerClientSettings(config: AppConfig): DeployerClientSetting
   };
 }
 
-/** Seams for tests: the jitter, the waits between retries, the clock. */
+/** One call as metrics see it: its route template, how long it took with its retries, how it ended. */
+export interface DeployerCallObservation {
+  cluster: string;
+  /** `GET /deployments/{id}/status`: ids left out, so the label set stays small. */
+  operation: string;
+  seconds: number;
+  outcome: 'ok' | 'error';
+}
+
+/** Seams for tests (the jitter, the waits between retries, the clock) and for metrics. */
 export interface DeployerClientHooks {
   random?: () => number;
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
+  observe?: (call: DeployerCallObservation) => void;
 }
 
 export interface DeployerProbe {
@@ -125,6 +135,7 @@ export class DeployerClient {
   private readonly random: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly now: () => number;
+  private readonly observe?: (call: DeployerCallObservation) => void;
 
   constructor(
     endpoint: DeployerEndpoint,
@@ -139,6 +150,7 @@ export class DeployerClient {
     this.random = hooks.random ?? Math.random;
     this.sleep = hooks.sleep ?? ((ms) => wait(ms));
     this.now = hooks.now ?? Date.now;
+    this.observe = hooks.observe;
     this.breaker = new CircuitBreaker(settings.breakerFailures, settings.breakerOpenMs, this.now);
     this.pool = new Pool(url.origin, {
       // HTTP/1.1, one request per connection: `connections` is then the cluster's concurrency limit.
@@ -226,6 +238,7 @@ export class DeployerClient {
         'circuit_open',
       );
     }
+    const started = performance.now();
     let attempt: Attempt;
     try {
       attempt = await this.withRetries(
@@ -243,7 +256,21 @@ export class DeployerClient {
     } else {
       this.breaker.recordSuccess();
     }
-    return this.resultOf<T>(attempt);
+    const observe = (outcome: 'ok' | 'error') =>
+      this.observe?.({
+        cluster: this.ref.name,
+        operation: `${method} ${path.replace(/^\/deployments\/[^/]+/, '/deployments/{id}')}`,
+        seconds: (performance.now() - started) / 1000,
+        outcome,
+      });
+    try {
+      const result = this.resultOf<T>(attempt);
+      observe('ok');
+      return result;
+    } catch (error) {
+      observe('error');
+      throw error;
+    }
   }
 
   private async withRetries(

@@ -5,6 +5,7 @@ import { NodeCapacityRow } from '../../clusters/node-capacity.entity';
 import { ClusterRegistry } from '../../clusters/registry/cluster-registry';
 import { QueueService } from '../../infra/queue/queue.service';
 import { CLAIMING_STATUSES, Reservation } from '../reservation.entity';
+import { ReservationMetrics } from '../reservation-metrics';
 import { PROVISION_QUEUE } from '../reservation-queues';
 import { transition } from '../reservation-transitions';
 import type { PlannedStart } from '../scheduling/schedule';
@@ -30,9 +31,11 @@ export class AdmissionService {
     private readonly scheduling: SchedulingStateReader,
     private readonly registry: ClusterRegistry,
     private readonly jobs: QueueService,
+    private readonly metrics: ReservationMetrics,
   ) {}
 
   async pass(now = new Date()): Promise<PassResult> {
+    const started = performance.now();
     const plan = await this.scheduling.plan(undefined, now);
     let admitted = 0;
     let contended = 0;
@@ -43,6 +46,7 @@ export class AdmissionService {
         contended += 1;
       }
     }
+    this.metrics.observeAdmissionPass((performance.now() - started) / 1000);
     return { admitted, contended };
   }
 

@@ -8,6 +8,7 @@ import type { DeploymentStatus } from '../../deployer/contract';
 import { AppConfig } from '../../infra/config/env';
 import { ExclusiveTaskRunner, type TickResult } from '../../infra/cron/exclusive-task.runner';
 import { QueueService } from '../../infra/queue/queue.service';
+import { ReservationMetrics } from '../reservation-metrics';
 import { Reservation } from '../reservation.entity';
 import { recordEvent, transition } from '../reservation-transitions';
 import { endReservation } from './ending';
@@ -36,6 +37,7 @@ export class StatusSyncTask implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly clients: ClusterClients,
     private readonly jobs: QueueService,
     private readonly runner: ExclusiveTaskRunner,
+    private readonly metrics: ReservationMetrics,
     config: AppConfig,
   ) {
     this.periodMs = config.ODC_STATUS_SYNC_INTERVAL_SECONDS * 1000;
@@ -128,7 +130,7 @@ export class StatusSyncTask implements OnApplicationBootstrap, OnModuleDestroy {
     const expiresAt = new Date(
       now.getTime() + (reservation.durationMinutes + reservation.extendedMinutes) * MINUTE,
     );
-    await this.dataSource.transaction((tx) =>
+    const activated = await this.dataSource.transaction((tx) =>
       transition(tx, {
         id: reservation.id,
         from: ['provisioning'],
@@ -137,6 +139,9 @@ export class StatusSyncTask implements OnApplicationBootstrap, OnModuleDestroy {
         set: { startedAt: now, expiresAt, sshCommand, jupyterUrl },
       }),
     );
+    if (activated) {
+      this.metrics.observeTimeToActive(reservation.createdAt, now);
+    }
   }
 }
 
