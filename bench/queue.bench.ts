@@ -74,6 +74,7 @@ export async function benchQueue(database: BenchDatabase): Promise<void> {
     supervise: false,
     listen: true,
     pollIntervalSeconds: 0.5,
+    monitorIntervalSeconds: 60,
     shutdownTimeoutSeconds: 5,
     applicationName: 'odc-bench',
   });

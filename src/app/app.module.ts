@@ -63,6 +63,7 @@ export class AppModule {
           supervise: roles.has('worker') || roles.has('cron'),
           listen: roles.has('worker'),
           pollIntervalSeconds: config.ODC_QUEUE_POLL_INTERVAL_SECONDS,
+          monitorIntervalSeconds: config.ODC_QUEUE_MONITOR_INTERVAL_SECONDS,
           shutdownTimeoutSeconds: config.ODC_SHUTDOWN_TIMEOUT_SECONDS,
           applicationName,
         }),

@@ -1,6 +1,9 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { QueueService } from '../infra/queue/queue.service';
 
+/** pg-boss's smallest: a job whose worker stops beating for this long is failed back to retry. */
+const HEARTBEAT_SECONDS = 10;
+
 /** Asks a worker for an admission pass (one per new or ended reservation: none exists without one). */
 export const ADMIT_QUEUE = 'reservations.admit';
 /** Provisions a placed reservation on its cluster. */
@@ -21,11 +24,15 @@ export class ReservationQueues implements OnModuleInit {
   constructor(private readonly jobs: QueueService) {}
 
   async onModuleInit(): Promise<void> {
-    await this.jobs.defineQueue({ name: ADMIT_QUEUE, retryLimit: 5, retryDelay: 1, retryBackoff: true });
-    await this.jobs.defineQueue({ name: PROVISION_QUEUE, retryLimit: 10, retryDelay: 2, retryBackoff: true });
+    // Workers send heartbeats while a job runs: a killed worker's job is retried within the
+    // heartbeat and the queue's monitor interval (ODC_QUEUE_MONITOR_INTERVAL_SECONDS), not after
+    // the default 15-minute expiry. Every handler is idempotent, so a second run is harmless.
+    const common = { retryBackoff: true, heartbeatSeconds: HEARTBEAT_SECONDS };
+    await this.jobs.defineQueue({ name: ADMIT_QUEUE, retryLimit: 5, retryDelay: 1, ...common });
+    await this.jobs.defineQueue({ name: PROVISION_QUEUE, retryLimit: 10, retryDelay: 2, ...common });
     // A cluster may be down for a while: its teardown keeps trying (the GPUs stay held meanwhile).
-    await this.jobs.defineQueue({ name: TEARDOWN_QUEUE, retryLimit: 50, retryDelay: 5, retryBackoff: true });
-    await this.jobs.defineQueue({ name: REAPPLY_QUEUE, retryLimit: 10, retryDelay: 2, retryBackoff: true });
-    await this.jobs.defineQueue({ name: NOTIFY_QUEUE, retryLimit: 8, retryDelay: 5, retryBackoff: true });
+    await this.jobs.defineQueue({ name: TEARDOWN_QUEUE, retryLimit: 50, retryDelay: 5, ...common });
+    await this.jobs.defineQueue({ name: REAPPLY_QUEUE, retryLimit: 10, retryDelay: 2, ...common });
+    await this.jobs.defineQueue({ name: NOTIFY_QUEUE, retryLimit: 8, retryDelay: 5, ...common });
   }
 }

@@ -17,6 +17,11 @@ export interface QueueSettings {
   /** Consumers (worker role) hold a LISTEN connection so a new job wakes them at once, not at the next poll. */
   listen: boolean;
   pollIntervalSeconds: number;
+  /**
+   * How often maintenance fails jobs whose worker stopped sending heartbeats (a killed process) or
+   * that outlived their expiry, so they are retried.
+   */
+  monitorIntervalSeconds: number;
   shutdownTimeoutSeconds: number;
   applicationName: string;
 }
@@ -48,6 +53,8 @@ export class QueueService implements OnModuleInit, BeforeApplicationShutdown {
       application_name: settings.applicationName,
       max: 4,
       supervise: settings.supervise,
+      superviseIntervalSeconds: settings.monitorIntervalSeconds,
+      monitorIntervalSeconds: settings.monitorIntervalSeconds,
       useListenNotify: settings.listen,
       schedule: false,
       migrate: true,
@@ -107,7 +114,14 @@ export class QueueService implements OnModuleInit, BeforeApplicationShutdown {
   ): Promise<string> {
     return this.boss.work<T>(
       queue,
-      { pollingIntervalSeconds: this.settings.pollIntervalSeconds, burstWhenBatchFull: true, ...options },
+      {
+        pollingIntervalSeconds: this.settings.pollIntervalSeconds,
+        // NOTIFY wakes a worker at once, but not for a job whose retry delay ends or one whose
+        // notification came while every poller was busy: polling stays the floor, not a 30 s backstop.
+        notifyPollingIntervalSeconds: this.settings.pollIntervalSeconds,
+        burstWhenBatchFull: true,
+        ...options,
+      },
       async (jobs: Job<T>[]) => handler(jobs),
     );
   }

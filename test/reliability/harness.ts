@@ -1,0 +1,141 @@
+import type { V1Pod } from '@kubernetes/client-node';
+import { SimulatedCluster } from '../../src/simulator/cluster';
+import { withDefaults, type NodePool } from '../../src/simulator/config';
+import { DEPLOYER_TOKEN, NAMESPACE, kubeconfigBase64 } from '../deployer/fixtures';
+import { kubeClients } from '../simulator/kube';
+import { startTestApp, type TestApp } from '../support/app';
+import type { TestDatabase } from '../support/database';
+import { spawnOdc, type OdcProcess } from '../support/process';
+import { FAST_TIMINGS } from '../support/simulator';
+import { keyFor } from '../support/users';
+
+export const H100 = 'NVIDIA-H100-80GB-HBM3';
+
+/** A simulated cluster and its deployer (in this process; deployers are stateless). */
+export interface SimulatedSite {
+  name: string;
+  cluster: SimulatedCluster;
+  deployer: TestApp;
+  k: ReturnType<typeof kubeClients>;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startSite(name: string, pools: NodePool[]): Promise<SimulatedSite> {
+  const cluster = await SimulatedCluster.start(
+    withDefaults({ name, nodePools: pools, timings: FAST_TIMINGS }),
+  );
+  const k = kubeClients(cluster.url);
+  await k.core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
+  const deployer = await startTestApp({
+    roles: 'deployer',
+    env: {
+      ODC_KUBECONFIG_BASE64: kubeconfigBase64(cluster.url),
+      ODC_DEPLOYER_NAMESPACES: NAMESPACE,
+      ODC_DEPLOYER_TOKEN: DEPLOYER_TOKEN,
+    },
+  });
+  return {
+    name,
+    cluster,
+    deployer,
+    k,
+    url: deployer.runtime.listeners.find((l) => l.name === 'deployer')!.url,
+    close: async () => {
+      await deployer.close();
+      await cluster.close();
+    },
+  };
+}
+
+/** A pod ODC does not manage holding GPUs on a pool's node (another team's work). */
+export async function occupy(site: SimulatedSite, name: string, gpus: number, node: string): Promise<void> {
+  await site.k.core.createNamespace({ body: { metadata: { name: 'other-team' } } }).catch(() => undefined);
+  const pod: V1Pod = {
+    metadata: { name, namespace: 'other-team' },
+    spec: {
+      containers: [
+        { name: 'main', image: 'cuda:12', resources: { limits: { 'nvidia.com/gpu': String(gpus) } } },
+      ],
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [node] }] }],
+          },
+        },
+      },
+    },
+  };
+  await site.k.core.createNamespacedPod({ namespace: 'other-team', body: pod });
+}
+
+/** Registers a site through the admin API (its capacity is synced at once). */
+export async function register(
+  app: TestApp,
+  adminKey: string,
+  site: { name: string; url: string },
+  priority = 100,
+): Promise<string> {
+  const res = await app
+    .http()
+    .post('/api/v1/clusters')
+    .set('authorization', `Bearer ${adminKey}`)
+    .send({
+      name: site.name,
+      deployer_url: site.url,
+      token: DEPLOYER_TOKEN,
+      priority,
+      profile: {
+        namespace: NAMESPACE,
+        gpu_types: [{ name: 'h100', node_selector: { 'nvidia.com/gpu.product': H100 }, gpus_per_node: 8 }],
+      },
+    });
+  if (res.status !== 201 || res.body.status !== 'healthy') {
+    throw new Error(`registering ${site.name}: ${res.status} ${JSON.stringify(res.body)}`);
+  }
+  return res.body.id as string;
+}
+
+/** Settings every process of a reliability run shares: quick ticks, generous limits. */
+export const FAST_ENV: Record<string, string> = {
+  NODE_ENV: 'test',
+  ODC_QUEUE_POLL_INTERVAL_SECONDS: '0.5',
+  ODC_QUEUE_MONITOR_INTERVAL_SECONDS: '2',
+  ODC_ADMISSION_INTERVAL_SECONDS: '0.5',
+  ODC_STATUS_SYNC_INTERVAL_SECONDS: '0.3',
+  ODC_CLUSTER_HEALTH_INTERVAL_SECONDS: '3600',
+  ODC_EXPIRY_INTERVAL_SECONDS: '3600',
+  ODC_RATE_LIMIT_API_PER_MINUTE: '600000',
+  ODC_LOG_LEVEL: 'info',
+  ODC_SHUTDOWN_TIMEOUT_SECONDS: '2',
+};
+
+/** A worker replica in its own process, on the run's database. */
+export function spawnWorker(database: TestDatabase): OdcProcess {
+  return spawnOdc({ ...FAST_ENV, ODC_ROLES: 'worker', DATABASE_URL: database.url });
+}
+
+export async function usersWithKeys(app: TestApp, count: number, prefix = 'user'): Promise<string[]> {
+  const keys: string[] = [];
+  for (let i = 0; i < count; i += 1) {
+    keys.push(await keyFor(app, `${prefix}${i}`, ['reservations:read', 'reservations:write']));
+  }
+  return keys;
+}
+
+/** GPUs requested per node by pods that are not over, as the simulated cluster sees them. */
+export async function gpusPerNode(site: SimulatedSite): Promise<Map<string, number>> {
+  const pods = await site.k.core.listPodForAllNamespaces();
+  const used = new Map<string, number>();
+  for (const pod of pods.items) {
+    if (!pod.spec?.nodeName || ['Succeeded', 'Failed'].includes(pod.status?.phase ?? '')) {
+      continue;
+    }
+    const gpus = pod.spec.containers.reduce(
+      (sum, c) => sum + Number(c.resources?.limits?.['nvidia.com/gpu'] ?? 0),
+      0,
+    );
+    used.set(pod.spec.nodeName, (used.get(pod.spec.nodeName) ?? 0) + gpus);
+  }
+  return used;
+}
