@@ -42,6 +42,10 @@ export class NodeCapacityRow {
   @Column({ type: 'varchar', length: 128, nullable: true })
   zone!: string | null;
 
+  /** The node's labels as last reported: a reservation's node_labels are matched against them. */
+  @Column({ type: 'jsonb', default: () => "'{}'" })
+  labels!: Record<string, string>;
+
   @Column({ name: 'seen_at', type: 'timestamptz' })
   seenAt!: Date;
 }

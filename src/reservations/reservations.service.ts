@@ -75,7 +75,7 @@ export class ReservationsService {
     }
     const type = await this.checkedType(request);
     const durationMinutes = this.checkedMinutes(request, type);
-    await this.assertSomeNodeCanHold(type, request.gpu_count);
+    await this.assertSomeNodeCanHold(type, request);
     let reservation: Reservation;
     try {
       reservation = await this.dataSource.transaction(async (tx) => {
@@ -447,26 +447,30 @@ export class ReservationsService {
   }
 
   /** Queueing what no node could ever hold would wait forever: refused, saying why. */
-  private async assertSomeNodeCanHold(type: GpuType, count: number): Promise<void> {
-    const rows = await this.dataSource.getRepository(NodeCapacityRow).findBy({ gpuType: type.name });
+  private async assertSomeNodeCanHold(type: GpuType, request: CreateReservationDto): Promise<void> {
+    const rows = (await this.dataSource.getRepository(NodeCapacityRow).findBy({ gpuType: type.name })).filter(
+      (row) => {
+        const cluster = this.registry.get(row.clusterId);
+        return cluster !== undefined && cluster.enabled && !cluster.draining;
+      },
+    );
+    const labelled = rows.filter((row) =>
+      Object.entries(request.node_labels ?? {}).every(([key, value]) => row.labels[key] === value),
+    );
     const largest = Math.max(
       0,
-      ...rows
-        .filter((row) => {
-          const cluster = this.registry.get(row.clusterId);
-          return cluster !== undefined && cluster.enabled && !cluster.draining;
-        })
-        .map((row) => row.allocatableGpus - Math.max(0, row.usedGpus - row.managedGpus)),
+      ...labelled.map((row) => row.allocatableGpus - Math.max(0, row.usedGpus - row.managedGpus)),
     );
-    if (largest < count) {
-      throw new AppError(
-        ReservationErrorCode.NoNodeLargeEnough,
-        largest === 0
-          ? `No registered cluster offers ${type.name} nodes now`
-          : `The largest ${type.name} node offers ${largest} GPUs; a reservation never spans nodes`,
-        { largest_node_gpus: largest },
-      );
+    if (largest >= request.gpu_count) {
+      return;
     }
+    const message =
+      rows.length === 0
+        ? `No registered cluster offers ${type.name} nodes now`
+        : labelled.length === 0
+          ? `No ${type.name} node has the labels ${JSON.stringify(request.node_labels)}`
+          : `The largest ${type.name} node${request.node_labels ? ' with those labels' : ''} offers ${largest} GPUs; a reservation never spans nodes`;
+    throw new AppError(ReservationErrorCode.NoNodeLargeEnough, message, { largest_node_gpus: largest });
   }
 
   /**

@@ -18,6 +18,7 @@ const node = (
   ready,
   schedulable: true,
   zone: null,
+  labels: {},
   seenAt: new Date(0),
 });
 

@@ -26,6 +26,7 @@ export function capacityRows(
     ready: node.ready,
     schedulable: node.schedulable,
     zone: node.labels[profile.zone_label ?? DEFAULT_ZONE_LABEL] ?? null,
+    labels: node.labels,
     seenAt,
   }));
 }

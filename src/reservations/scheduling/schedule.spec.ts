@@ -83,6 +83,20 @@ describe('schedule: best-fit placement', () => {
   });
 });
 
+describe('schedule: node labels', () => {
+  it('places a request asking for labels only on a node that has them all', () => {
+    const nodes = [
+      node('plain'),
+      node('east-a', { labels: { zone: 'east', disk: 'nvme' } }),
+      node('east-b', { labels: { zone: 'east' } }),
+    ];
+    expect(plan(nodes, [request(8, { nodeLabels: { zone: 'east', disk: 'nvme' } })]).admit[0].nodeName).toBe(
+      'east-a',
+    );
+    expect(plan(nodes, [request(8, { nodeLabels: { zone: 'west' } })]).unplaceable).toHaveLength(1);
+  });
+});
+
 describe('schedule: clusters that refused a request', () => {
   it('tries the others first, and comes back to them only when nothing else could ever hold it', () => {
     const nodes = [node('a', { clusterId: 'c1', clusterPriority: 10 }), node('b', { clusterId: 'c2' })];

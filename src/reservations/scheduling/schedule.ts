@@ -24,6 +24,7 @@ export interface NodeState {
   foreign: number;
   /** Lower is preferred (the cluster's priority); ties go to the best fit, then names. */
   clusterPriority: number;
+  labels?: Readonly<Record<string, string>>;
 }
 
 /** A reservation holding GPUs on a node: active until `until` (or open-ended when undefined). */
@@ -46,6 +47,20 @@ export interface QueuedRequest {
   createdAt: Date;
   /** Clusters that refused it: used only when no other cluster could ever hold it. */
   avoidClusters?: readonly string[];
+  /** Only nodes with all these labels. */
+  nodeLabels?: Readonly<Record<string, string>>;
+}
+
+/** The node can hold the request at all: its type, enough GPUs that are ODC's to give, its labels. */
+export function nodeCanHold(
+  node: NodeState,
+  request: Pick<QueuedRequest, 'gpuType' | 'gpuCount' | 'nodeLabels'>,
+): boolean {
+  return (
+    node.gpuType === request.gpuType &&
+    node.allocatable - node.foreign >= request.gpuCount &&
+    Object.entries(request.nodeLabels ?? {}).every(([key, value]) => node.labels?.[key] === value)
+  );
 }
 
 export interface PlannedStart {
@@ -198,8 +213,7 @@ function earliestPlacement(
 ): { timeline: NodeTimeline; start: number } | undefined {
   let best: { timeline: NodeTimeline; start: number; leftover: number } | undefined;
   for (const timeline of timelines) {
-    const { node } = timeline;
-    if (node.gpuType !== request.gpuType || node.allocatable - node.foreign < request.gpuCount) {
+    if (!nodeCanHold(timeline.node, request)) {
       continue;
     }
     const starts = [now, ...timeline.releasesAfter(now).sort((a, b) => a - b)];

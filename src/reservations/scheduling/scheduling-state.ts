@@ -42,6 +42,7 @@ export function queuedRequest(reservation: Reservation): QueuedRequest {
     priority: reservation.priority,
     createdAt: reservation.createdAt,
     avoidClusters: reservation.refusedBy,
+    ...(reservation.nodeLabels ? { nodeLabels: reservation.nodeLabels } : {}),
   };
 }
 
@@ -82,6 +83,7 @@ export class SchedulingStateReader {
         allocatable: row.allocatableGpus,
         foreign: Math.max(0, row.usedGpus - row.managedGpus),
         clusterPriority: cluster.priority,
+        labels: row.labels,
       });
     }
     const usage = new Map<string, number>();
