@@ -45,6 +45,7 @@ export function reservationDto(
     ...(reservation.nodeLabels ? { node_labels: reservation.nodeLabels } : {}),
     status: reservation.status,
     ...(reservation.statusReason ? { status_reason: reservation.statusReason } : {}),
+    ...(reservation.status === 'expiring' && reservation.endingAs ? { ending_as: reservation.endingAs } : {}),
     ...(standing ? { queue_position: standing.position } : {}),
     ...(standing?.estimatedStart
       ? {

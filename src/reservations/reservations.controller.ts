@@ -1,16 +1,4 @@
-import {
-  Body,
-  Controller,
-  Get,
-  Headers,
-  HttpCode,
-  Param,
-  ParseUUIDPipe,
-  Post,
-  Query,
-  Req,
-  Res,
-} from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiConflictResponse,
@@ -76,8 +64,9 @@ export class ReservationsController {
     @Req() request: AuthenticatedRequest,
     @Res({ passthrough: true }) response: Response,
     @Body() body: CreateReservationDto,
-    @Headers('idempotency-key') idempotencyKey?: string,
   ): Promise<ReservationDto> {
+    // Read here rather than with @Headers(), which would document the header a second time.
+    const idempotencyKey = request.header('idempotency-key');
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
       throw new AppError(
         CommonErrorCode.BadRequest,

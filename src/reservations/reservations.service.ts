@@ -461,7 +461,7 @@ export class ReservationsService {
       0,
       ...labelled.map((row) => row.allocatableGpus - Math.max(0, row.usedGpus - row.managedGpus)),
     );
-    if (largest >= request.gpu_count) {
+    if (labelled.length > 0 && largest >= request.gpu_count) {
       return;
     }
     const message =

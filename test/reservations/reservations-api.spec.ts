@@ -98,6 +98,7 @@ describe('reservations API: validation, limits, idempotency, queue standing, own
       [{ gpu_type: 'h100', gpu_count: 1, hours: 25 }, 422, 'invalid_duration'],
       [{ gpu_type: 'a10g', gpu_count: 8, hours: 1 }, 422, 'no_node_large_enough'],
       [{ gpu_type: 'b200', gpu_count: 1, hours: 1 }, 422, 'no_node_large_enough'],
+      [{ gpu_type: 'cpu-x86', gpu_count: 0, hours: 1 }, 422, 'no_node_large_enough'],
       [
         { gpu_type: 'h100', gpu_count: 1, hours: 1, node_labels: { zone: 'mars' } },
         422,

@@ -95,7 +95,10 @@ export class ClusterProfile {
   @Matches(DNS_SUBDOMAIN, { message: 'ingress_class must be a DNS-1123 subdomain' })
   ingress_class?: string;
 
-  @ApiPropertyOptional({ example: 'gpu.example.com', description: 'Reservations get <name>.<domain>' })
+  @ApiPropertyOptional({
+    example: 'gpu.example.com',
+    description: 'A reservation with Jupyter gets https://<external id>.<domain>/',
+  })
   @IsOptional()
   @Matches(DNS_SUBDOMAIN, { message: 'ingress_domain must be a DNS name' })
   ingress_domain?: string;

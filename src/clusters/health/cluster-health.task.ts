@@ -104,6 +104,8 @@ export class ClusterHealthTask implements OnApplicationBootstrap, OnModuleDestro
       lastHealthCheck: new Date(),
       lastError: probe.error ?? null,
     });
+    // This replica sees it at once (the others within milliseconds, through NOTIFY).
+    await this.registry.reloadOne(cluster.id);
     if (probe.status !== cluster.status) {
       this.logger.log(
         { cluster: cluster.name, from: cluster.status, to: probe.status, error: probe.error },

@@ -83,6 +83,11 @@ export class ReservationDto {
   @ApiProperty({ enum: RESERVATION_STATUSES }) status!: ReservationStatus;
   @ApiPropertyOptional({ description: 'Why it is in this status (failed, cancelled, …)' })
   status_reason?: string;
+  @ApiPropertyOptional({
+    enum: ['expired', 'cancelled', 'failed'],
+    description: 'While expiring: the status it ends in once its objects are deleted',
+  })
+  ending_as?: 'expired' | 'cancelled' | 'failed';
   @ApiPropertyOptional({ description: 'Its place among the queued reservations of its GPU type, from 1' })
   queue_position?: number;
   @ApiPropertyOptional({

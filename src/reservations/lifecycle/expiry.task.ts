@@ -24,8 +24,9 @@ export interface ExpiryRound {
 
 /**
  * The warning due for a reservation with `minutesLeft` to go: the smallest mark it has reached and
- * not been warned for. Marks it passed while a smaller one also applies are counted as done
- * without a warning (a reservation made for 10 minutes hears of 5, not late of 30 and 15).
+ * not been warned for. Larger marks it is already past are counted as done without a warning of
+ * their own (with 10 minutes left it hears the 15-minute warning once, not 30 and 15 late; the
+ * 5-minute one comes at its time).
  */
 export function dueWarning(
   marks: readonly number[],

@@ -9,6 +9,7 @@ import { AppConfig } from '../../infra/config/env';
 import { ExclusiveTaskRunner, type TickResult } from '../../infra/cron/exclusive-task.runner';
 import { QueueService } from '../../infra/queue/queue.service';
 import { ReservationMetrics } from '../reservation-metrics';
+import { REAPPLY_QUEUE } from '../reservation-queues';
 import { Reservation } from '../reservation.entity';
 import { recordEvent, transition } from '../reservation-transitions';
 import { endReservation } from './ending';
@@ -130,15 +131,20 @@ export class StatusSyncTask implements OnApplicationBootstrap, OnModuleDestroy {
     const expiresAt = new Date(
       now.getTime() + (reservation.durationMinutes + reservation.extendedMinutes) * MINUTE,
     );
-    const activated = await this.dataSource.transaction((tx) =>
-      transition(tx, {
+    const activated = await this.dataSource.transaction(async (tx) => {
+      const active = await transition(tx, {
         id: reservation.id,
         from: ['provisioning'],
         to: 'active',
         message: `Ready: ${sshCommand}${jupyterUrl ? `; Jupyter at ${jupyterUrl}` : ''}`,
         set: { startedAt: now, expiresAt, sshCommand, jupyterUrl },
-      }),
-    );
+      });
+      if (active) {
+        // Its notice file learns the expiry (it was not known until now).
+        await this.jobs.send(REAPPLY_QUEUE, { reservation_id: reservation.id }, { manager: tx });
+      }
+      return active;
+    });
     if (activated) {
       this.metrics.observeTimeToActive(reservation.createdAt, now);
     }

@@ -206,7 +206,7 @@ describe('buildDeploymentSpec', () => {
         { name: 'ODC_RESERVATION_ID', value: 'b7e0c8a4-0000-4000-8000-000000000001' },
         { name: 'ODC_EXTERNAL_ID', value: EXT },
         { name: 'ODC_USER', value: 'alice' },
-        { name: 'ODC_JUPYTER', value: 'true' },
+        { name: 'ODC_JUPYTER_FILE', value: '/etc/odc/jupyter' },
         { name: 'ODC_NOTICE_FILE', value: '/etc/odc/notice' },
       ]);
       expect(container.volumeMounts).toEqual([
@@ -251,6 +251,7 @@ describe('buildDeploymentSpec', () => {
       expect(configMapData(spec)).toEqual({
         authorized_keys: 'ssh-ed25519 AAAAalice alice@laptop\nssh-ed25519 AAAAbob bob@desk\n',
         notice: `ODC reservation ${EXT} of alice\nExpires at: not yet set (its duration counts from when it becomes active)\n`,
+        jupyter: 'true',
       });
     });
   });
@@ -491,13 +492,14 @@ describe('buildDeploymentSpec', () => {
     ]);
   });
 
-  it('has neither a Jupyter port nor an Ingress when Jupyter is off', () => {
-    const spec = buildDeploymentSpec(input({}, { jupyter: false }));
-    expect(spec.ingress).toBeUndefined();
-    expect((spec.service?.spec as { ports: unknown[] }).ports).toHaveLength(1);
-    const { container } = podOf(spec);
-    expect(container.ports).toEqual([{ name: 'ssh', containerPort: 22, protocol: 'TCP' }]);
-    expect(container.env).toContainEqual({ name: 'ODC_JUPYTER', value: 'false' });
+  it('exposes no Jupyter port and no Ingress when Jupyter is off, with the same pod (toggling never restarts it)', () => {
+    const off = buildDeploymentSpec(input({}, { jupyter: false }));
+    const on = buildDeploymentSpec(input({}, { jupyter: true }));
+    expect(off.ingress).toBeUndefined();
+    expect((off.service?.spec as { ports: unknown[] }).ports).toHaveLength(1);
+    expect((off.config_maps![0].data as Record<string, string>).jupyter).toBe('false');
+    expect((on.config_maps![0].data as Record<string, string>).jupyter).toBe('true');
+    expect(off.deployment).toEqual(on.deployment);
   });
 
   it('leaves out the ingress class when the profile has none', () => {

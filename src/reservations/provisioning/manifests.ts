@@ -141,7 +141,12 @@ function keysConfigMap(input: ManifestInput, names: Names, labels: Labels): Mani
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: objectMeta(names.keys, names, labels),
-    data: { authorized_keys: authorizedKeys(input), notice: input.notice },
+    // `jupyter` here, not in the pod template: turning Jupyter on or off must not restart the pod.
+    data: {
+      authorized_keys: authorizedKeys(input),
+      notice: input.notice,
+      jupyter: String(input.reservation.jupyter),
+    },
   };
 }
 
@@ -266,7 +271,7 @@ function containerEnv(input: ManifestInput): { name: string; value: string }[] {
     { name: 'ODC_RESERVATION_ID', value: input.reservation.id },
     { name: 'ODC_EXTERNAL_ID', value: input.reservation.externalId },
     { name: 'ODC_USER', value: input.owner.username },
-    { name: 'ODC_JUPYTER', value: String(input.reservation.jupyter) },
+    { name: 'ODC_JUPYTER_FILE', value: `${CONFIG_DIR}/jupyter` },
     { name: 'ODC_NOTICE_FILE', value: `${CONFIG_DIR}/notice` },
   ];
 }
@@ -276,10 +281,12 @@ function containerEnv(input: ManifestInput): { name: string; value: string }[] {
  * image must run sshd without root's powers (as the dev user, privilege separation off).
  */
 function devContainer(input: ManifestInput, resource: string | null): Record<string, unknown> {
-  const ports = [{ name: 'ssh', containerPort: SSH_PORT, protocol: 'TCP' }];
-  if (input.reservation.jupyter) {
-    ports.push({ name: 'jupyter', containerPort: JUPYTER_PORT, protocol: 'TCP' });
-  }
+  // Both ports always: the pod template stays the same whether Jupyter is on (the Service and the
+  // Ingress expose it, or not), so toggling it never restarts the environment.
+  const ports = [
+    { name: 'ssh', containerPort: SSH_PORT, protocol: 'TCP' },
+    { name: 'jupyter', containerPort: JUPYTER_PORT, protocol: 'TCP' },
+  ];
   const resources = gpuResources(input, resource);
   return {
     name: CONTAINER_NAME,

@@ -4,6 +4,7 @@ import { DataSource, In, type EntityManager } from 'typeorm';
 import { standingOf } from '../../clusters/capacity/availability';
 import { NodeCapacityRow } from '../../clusters/node-capacity.entity';
 import { ClusterRegistry } from '../../clusters/registry/cluster-registry';
+import { AppConfig } from '../../infra/config/env';
 import { CLAIMING_STATUSES, Reservation } from '../reservation.entity';
 import { schedule, type Claim, type NodeState, type QueuedRequest, type Schedule } from './schedule';
 
@@ -24,12 +25,21 @@ export interface SchedulingState {
   usage: Map<string, number>;
 }
 
-/** When a reservation holding GPUs lets them go: its expiry, or (not yet active) its full duration from now. */
-export function claimUntil(reservation: Reservation, now: Date): Date {
-  return (
-    reservation.expiresAt ??
-    new Date(now.getTime() + (reservation.durationMinutes + reservation.extendedMinutes) * MINUTE)
-  );
+/** Teardown of an ending reservation, as the planner expects it to take. */
+const TEARDOWN_ALLOWANCE_MS = MINUTE;
+
+/**
+ * When a reservation holding GPUs is expected to let them go: not yet active, its full duration
+ * from now; active, its expiry plus the grace period; past that (or ending), once teardown is done.
+ * Never in the past: GPUs are free only once the reservation has ended.
+ */
+export function claimUntil(reservation: Reservation, now: Date, graceMs: number): Date {
+  if (!reservation.expiresAt) {
+    return new Date(now.getTime() + (reservation.durationMinutes + reservation.extendedMinutes) * MINUTE);
+  }
+  const earliest = now.getTime() + TEARDOWN_ALLOWANCE_MS;
+  const expected = reservation.status === 'expiring' ? earliest : reservation.expiresAt.getTime() + graceMs;
+  return new Date(Math.max(expected, earliest));
 }
 
 export function queuedRequest(reservation: Reservation): QueuedRequest {
@@ -56,6 +66,7 @@ export class SchedulingStateReader {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly registry: ClusterRegistry,
+    private readonly config: AppConfig,
   ) {}
 
   async read(manager: EntityManager = this.dataSource.manager, now = new Date()): Promise<SchedulingState> {
@@ -95,7 +106,7 @@ export class SchedulingStateReader {
           clusterId: reservation.clusterId,
           nodeName: reservation.nodeName,
           gpus: reservation.gpuCount,
-          until: claimUntil(reservation, now),
+          until: claimUntil(reservation, now, this.config.ODC_EXPIRY_GRACE_SECONDS * 1000),
         });
       }
     }
