@@ -8,6 +8,7 @@ import { benchDeployer } from './deployer.bench';
 import { benchHttp } from './http.bench';
 import { benchQueue } from './queue.bench';
 import { benchRegistry } from './registry.bench';
+import { benchReservations } from './reservations.bench';
 import { benchSimulator } from './simulator.bench';
 import { benchDatabase, type BenchDatabase } from './support';
 
@@ -18,6 +19,7 @@ const BENCHES: Record<string, (database: BenchDatabase) => Promise<void>> = {
   deployer: () => benchDeployer(),
   auth: benchAuth,
   registry: benchRegistry,
+  reservations: benchReservations,
 };
 
 async function main(): Promise<void> {

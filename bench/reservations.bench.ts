@@ -1,0 +1,1045 @@
+/**
+ * Reservations end to end at fleet scale: one process runs the core app (roles coordinator,
+ * worker, cron) on a fresh database, 3 simulated clusters of 50 nodes × 8 H100 each, and a
+ * deployer per cluster (the simulated Kubernetes API and the deployers share the core's event
+ * loop and the machine's 2 cores, as does the load). CLIENTS users, each in a loop: POST
+ * /api/v1/reservations (1, 2, 4 or 8 GPUs, weighted toward small), wait until it is active, POST
+ * …/cancel, again. One watcher lists the active reservations (admin, `?user=all&status=active`)
+ * every POLL_MS for all of them: per-client polling at that rate would be CLIENTS × 40 requests/s
+ * on the same event loop, and would measure the poll, not the reservations. Figures come from a
+ * measured window after a warm-up: sustained reservations/s reaching active (seen by the watcher),
+ * the reserve API's latency (client side), reserve→active (client side, and from the
+ * reservation's own events split into its phases), then where the time went: admission passes,
+ * deployer calls, the event loop, the CPU of Node and PostgreSQL per reservation, PostgreSQL's
+ * table counters. Then the same with 20 ms added to every Kubernetes API call.
+ *
+ * Baseline, same database, same run, same number of clients: a raw PostgreSQL queue (insert a
+ * row, 4 workers claim queued rows in batches with `FOR UPDATE SKIP LOCKED` and set them active,
+ * the client is told at once and marks its row cancelled): the floor of a queue-backed
+ * reserve→active on this machine.
+ *
+ * The deployers' client-side Kubernetes rate limit is lifted (as in bench/deployer): at the default
+ * 100 QPS a cluster's deployer caps provisioning and teardown far below the target by design.
+ * Environment overrides for exploration: BENCH_RESERVATIONS_CLIENTS, BENCH_RESERVATIONS_SECONDS,
+ * BENCH_RESERVATIONS_LATENCIES (comma list of ms), BENCH_RESERVATIONS_CPU_PROFILE (a directory: a
+ * CPU profile of the measured window per scenario, for Chrome DevTools or speedscope),
+ * BENCH_RESERVATIONS_SQL=1 (counts this process's SQL statements in the window, by statement).
+ */
+import { KubernetesObjectApi } from '@kubernetes/client-node';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { availableParallelism } from 'node:os';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { Client, Pool as PgPool } from 'pg';
+import pino from 'pino';
+import { DataSource } from 'typeorm';
+import { Pool } from 'undici';
+import { startRuntime, type Runtime } from '../src/app/runtime';
+import type { ApiKeyScope } from '../src/auth/api-keys/api-key.entity';
+import { ApiKeysService } from '../src/auth/api-keys/api-keys.service';
+import { UsersService } from '../src/auth/users/users.service';
+import { kubeConfigForServer } from '../src/deployer/kube/kube-access';
+import { loadConfig } from '../src/infra/config/env';
+import { withDatabase } from '../src/infra/database/database-url';
+import { SimulatedCluster } from '../src/simulator/cluster';
+import { withDefaults } from '../src/simulator/config';
+import { fmt, percentile, report, type BenchDatabase } from './support';
+
+const CLUSTERS = 3;
+const NODES_PER_CLUSTER = 50;
+const GPUS_PER_NODE = 8;
+const H100 = 'NVIDIA-H100-80GB-HBM3';
+const NAMESPACE = 'gpu-dev';
+const DEPLOYER_TOKEN = `bench-deployer-${randomBytes(12).toString('hex')}`;
+const CLIENTS = Number(process.env.BENCH_RESERVATIONS_CLIENTS ?? 96);
+const WARM_UP_MS = 4000;
+const MEASURE_MS = Number(process.env.BENCH_RESERVATIONS_SECONDS ?? 15) * 1000;
+/** After the window: clients finish the reservation they hold, within this. */
+const WIND_DOWN_MS = 10_000;
+const POLL_MS = 25;
+const LATENCIES_MS = (process.env.BENCH_RESERVATIONS_LATENCIES ?? '0,20').split(',').map(Number);
+/** 1, 2, 4 or 8 GPUs: 40 %, 30 %, 20 %, 10 %. */
+const GPU_COUNTS = [1, 1, 1, 1, 2, 2, 2, 4, 4, 8];
+const BASELINE_WORKERS = 4;
+const BASELINE_BATCH = 50;
+const BASELINE_WARM_UP_MS = 1000;
+const BASELINE_MS = 5000;
+const CPU_PROFILE_DIR = process.env.BENCH_RESERVATIONS_CPU_PROFILE;
+const COUNT_SQL = process.env.BENCH_RESERVATIONS_SQL === '1';
+const TARGETS = { perSecondAt0: 200, perSecondAt20: 100, reserveP99Ms: 50 };
+
+/** Percentiles of nothing are NaN (not a crash). */
+const p = (values: number[], q: number) => (values.length > 0 ? percentile(values, q) : Number.NaN);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// ---------------------------------------------------------------------------------------------
+// Measurements
+
+interface Cycle {
+  id: string;
+  /** performance.now() just before POST /reservations. */
+  reservedAt: number;
+  reserveMs: number;
+  /** performance.now() when the watcher first saw it active. */
+  activeAt?: number;
+}
+
+/** Ms in each phase, from the reservation's events (database clock). */
+interface Phases {
+  queued: number;
+  placing: number;
+  provisioning: number;
+  total: number;
+}
+
+interface Histo {
+  sum: number;
+  count: number;
+  buckets: Map<number, number>;
+}
+
+/** One histogram's totals over the label sets that contain every `filter` fragment. */
+function histogram(metrics: string, name: string, filter: string[] = []): Histo {
+  const result: Histo = { sum: 0, count: 0, buckets: new Map() };
+  for (const line of metrics.split('\n')) {
+    if (!line.startsWith(name) || !filter.every((f) => line.includes(f))) {
+      continue;
+    }
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (line.startsWith(`${name}_sum`)) {
+      result.sum += value;
+    } else if (line.startsWith(`${name}_count`)) {
+      result.count += value;
+    } else if (line.startsWith(`${name}_bucket`)) {
+      const le = /le="([^"]+)"/.exec(line)?.[1];
+      const bound = le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le);
+      result.buckets.set(bound, (result.buckets.get(bound) ?? 0) + value);
+    }
+  }
+  return result;
+}
+
+function minus(after: Histo, before: Histo): Histo {
+  return {
+    sum: after.sum - before.sum,
+    count: after.count - before.count,
+    buckets: new Map([...after.buckets].map(([le, n]) => [le, n - (before.buckets.get(le) ?? 0)])),
+  };
+}
+
+/** Prometheus-style quantile from cumulative buckets (linear within the bucket), in ms. */
+function quantileMs(h: Histo, q: number): number {
+  if (h.count === 0) {
+    return Number.NaN;
+  }
+  const rank = q * h.count;
+  let lower = 0;
+  let below = 0;
+  for (const [le, n] of [...h.buckets].sort(([a], [b]) => a - b)) {
+    if (n >= rank) {
+      if (le === Number.POSITIVE_INFINITY) {
+        return lower * 1000;
+      }
+      return (lower + ((le - lower) * (rank - below)) / Math.max(1, n - below)) * 1000;
+    }
+    lower = le;
+    below = n;
+  }
+  return lower * 1000;
+}
+
+const meanMs = (h: Histo) => (h.count > 0 ? (h.sum / h.count) * 1000 : Number.NaN);
+
+/** /proc/<pid>/stat's fields after the command name: [state, ppid, …, utime (11), stime (12), …]. */
+function procStat(pid: number | string): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined; // gone meanwhile
+  }
+}
+
+/** The bench server's postmaster: the parent of one of its backends (NaN when not on this machine). */
+async function postmasterOf(db: DataSource): Promise<number> {
+  const [{ pid }] = await db.query<{ pid: number }[]>('SELECT pg_backend_pid() AS pid');
+  return Number(procStat(pid)?.[1]);
+}
+
+/** CPU seconds (user + system) of the bench's PostgreSQL server: its postmaster and its children. */
+function postgresCpuSeconds(postmaster: number): number {
+  if (Number.isNaN(postmaster)) {
+    return Number.NaN; // a server on another machine (DATABASE_URL)
+  }
+  const ticks = 100; // USER_HZ on Linux
+  let total = 0;
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    const fields = procStat(pid);
+    if (fields && (Number(pid) === postmaster || Number(fields[1]) === postmaster)) {
+      total += (Number(fields[11]) + Number(fields[12])) / ticks;
+    }
+  }
+  return total;
+}
+
+/** CPU seconds (all but idle and iowait) the whole machine spent, from /proc/stat. */
+function machineCpuSeconds(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = fields;
+  return (user + nice + system + irq + softirq + steal) / 100;
+}
+
+interface PgStats {
+  database: { commits: number; rollbacks: number; returned: number; fetched: number };
+  tables: Map<
+    string,
+    { seqScans: number; seqRows: number; idxScans: number; inserts: number; updates: number }
+  >;
+}
+
+/** The database's counters (flushed by each backend at most once a second: read over a long window). */
+async function pgStats(db: DataSource): Promise<PgStats> {
+  const [database] = await db.query<PgStats['database'][]>(
+    `SELECT xact_commit::float8 AS commits, xact_rollback::float8 AS rollbacks,
+            tup_returned::float8 AS returned, tup_fetched::float8 AS fetched
+     FROM pg_stat_database WHERE datname = current_database()`,
+  );
+  const rows = await db.query<
+    ({ name: string } & (PgStats['tables'] extends Map<string, infer T> ? T : never))[]
+  >(
+    `SELECT schemaname || '.' || relname AS name, seq_scan::float8 AS "seqScans", seq_tup_read::float8 AS "seqRows",
+            coalesce(idx_scan, 0)::float8 AS "idxScans", n_tup_ins::float8 AS inserts, n_tup_upd::float8 AS updates
+     FROM pg_stat_user_tables`,
+  );
+  return { database, tables: new Map(rows.map(({ name, ...counts }) => [name, counts])) };
+}
+
+/**
+ * Statements sent by every pg client of this process (TypeORM, pg-boss) while `counting`, by their
+ * text with literals and parameters folded: what one reservation costs in round trips.
+ */
+const sqlCounts = new Map<string, number>();
+const sqlOrigins = new Map<string, number>();
+
+/** The outermost function of ODC's code that led to it (async frames included), else its library. */
+function originOf(stack: string): string {
+  const own = stack
+    .split('\n')
+    .slice(1)
+    .map((frame) => /at (?:async )?(\S+) \(.*\/dist\/(?:src|bench)\/.*\.js:\d+:\d+\)/.exec(frame)?.[1])
+    .filter(
+      (name): name is string =>
+        name !== undefined && name !== 'prototype.query' && !/^(Object|Array|Promise)\./.test(name),
+    );
+  if (own.length > 0) {
+    return own.at(-1)!;
+  }
+  if (stack.includes('pg-boss')) {
+    return 'pg-boss (its own work: fetch, complete, maintenance)';
+  }
+  return stack.split('\n').slice(1, 4).join(' <').replace(/\s+/g, ' ');
+}
+
+let countingSql = false;
+function countSql(): void {
+  const prototype = Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+  const query = prototype.query;
+  prototype.query = function (this: unknown, ...args: unknown[]) {
+    if (countingSql) {
+      const config = args[0] as string | { text?: string } | undefined;
+      const text = typeof config === 'string' ? config : (config?.text ?? '');
+      const folded = text
+        .replace(/\s+/g, ' ')
+        .replace(/\$\d+(, \$\d+)*/g, '$n')
+        .replace(/'[^']*'/g, "'…'")
+        .trim()
+        .slice(0, 110);
+      sqlCounts.set(folded, (sqlCounts.get(folded) ?? 0) + 1);
+      const origin = originOf(new Error().stack ?? '');
+      sqlOrigins.set(origin, (sqlOrigins.get(origin) ?? 0) + 1);
+    }
+    return query.apply(this, args);
+  };
+}
+
+/**
+ * Samples, every 100 ms, the sessions of this database waiting for a lock, by what they wait for
+ * (advisory locks by ODC's namespace): where requests queue behind one another.
+ */
+function sampleLockWaits(url: string): { stop(): Promise<{ waits: Map<string, number>; samples: number }> } {
+  const waits = new Map<string, number>();
+  let samples = 0;
+  let stopped = false;
+  const client = new Client({ connectionString: url, application_name: 'odc-bench:locks' });
+  const names: Record<number, string> = {
+    0x0dc0: 'system',
+    0x0dc1: 'scheduled task',
+    0x0dc2: 'audit chain',
+    0x0dc3: 'user limits',
+  };
+  const running = (async () => {
+    await client.connect();
+    while (!stopped) {
+      const { rows } = await client.query<{
+        what: string;
+        classid: number;
+        relname: string | null;
+        n: number;
+      }>(
+        `SELECT l.locktype AS what, l.classid::int AS classid, c.relname, count(*)::int AS n
+         FROM pg_locks l LEFT JOIN pg_class c ON c.oid = l.relation
+         WHERE NOT l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+            OR NOT l.granted AND l.locktype = 'transactionid'
+         GROUP BY 1, 2, 3`,
+      );
+      samples += 1;
+      for (const row of rows) {
+        const what =
+          row.what === 'advisory'
+            ? `advisory lock: ${names[row.classid] ?? row.classid}`
+            : row.what === 'transactionid'
+              ? 'row lock (waiting for another transaction)'
+              : `${row.what}${row.relname ? ` on ${row.relname}` : ''}`;
+        waits.set(what, (waits.get(what) ?? 0) + row.n);
+      }
+      await sleep(100);
+    }
+    await client.end();
+    return { waits, samples };
+  })();
+  return {
+    stop: () => {
+      stopped = true;
+      return running;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Baseline: raw SKIP LOCKED queue
+
+interface Rate {
+  perSecond: number;
+  p50: number;
+  p99: number;
+}
+
+async function skipLockedBaseline(url: string): Promise<Rate> {
+  const pool = new PgPool({ connectionString: url, max: 16, application_name: 'odc-bench:baseline' });
+  await pool.query(`CREATE TABLE bench_reservations (
+      id bigserial PRIMARY KEY, status text NOT NULL DEFAULT 'queued', gpu_count int NOT NULL,
+      created_at timestamptz NOT NULL DEFAULT now())`);
+  await pool.query(`CREATE INDEX ON bench_reservations (id) WHERE status = 'queued'`);
+  const waiting = new Map<string, () => void>();
+  const early = new Set<string>();
+  let wake: (() => void) | undefined;
+  let stopped = false;
+  const workers = Array.from({ length: BASELINE_WORKERS }, async () => {
+    while (!stopped) {
+      const { rows } = await pool.query<{ id: string }>(
+        `UPDATE bench_reservations SET status = 'active' WHERE id IN (
+           SELECT id FROM bench_reservations WHERE status = 'queued' ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+         RETURNING id`,
+        [BASELINE_BATCH],
+      );
+      for (const { id } of rows) {
+        // The worker may see a row before its client has its INSERT's answer.
+        const resolve = waiting.get(id);
+        if (resolve) {
+          resolve();
+          waiting.delete(id);
+        } else {
+          early.add(id);
+        }
+      }
+      if (rows.length === 0) {
+        await Promise.race([new Promise<void>((resolve) => (wake = resolve)), sleep(5)]);
+      }
+    }
+  });
+  const samples: { at: number; ms: number }[] = [];
+  const started = performance.now();
+  const windowStart = started + BASELINE_WARM_UP_MS;
+  const windowEnd = windowStart + BASELINE_MS;
+  const clients = Array.from({ length: CLIENTS }, async (_, c) => {
+    while (performance.now() < windowEnd) {
+      const t0 = performance.now();
+      const { rows } = await pool.query<{ id: string }>(
+        'INSERT INTO bench_reservations (gpu_count) VALUES ($1) RETURNING id',
+        [GPU_COUNTS[c % GPU_COUNTS.length]],
+      );
+      const id = rows[0].id;
+      if (!early.delete(id)) {
+        const active = new Promise<void>((resolve) => waiting.set(id, resolve));
+        wake?.();
+        await Promise.race([active, sleep(10_000)]); // never hangs the bench
+      }
+      const t1 = performance.now();
+      samples.push({ at: t1, ms: t1 - t0 });
+      await pool.query(`UPDATE bench_reservations SET status = 'cancelled' WHERE id = $1`, [id]);
+    }
+  });
+  await Promise.all(clients);
+  stopped = true;
+  wake?.();
+  await Promise.all(workers);
+  await pool.query('DROP TABLE bench_reservations');
+  await pool.end();
+  const inWindow = samples.filter((s) => s.at >= windowStart && s.at < windowEnd).map((s) => s.ms);
+  return {
+    perSecond: inWindow.length / (BASELINE_MS / 1000),
+    p50: p(inWindow, 50),
+    p99: p(inWindow, 99),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fleet and the app
+
+async function withAdmin<T>(url: string, work: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+interface Fleet {
+  clusters: SimulatedCluster[];
+  deployers: Runtime[];
+  close(): Promise<void>;
+}
+
+async function startFleet(latencyMs: number): Promise<Fleet> {
+  const clusters: SimulatedCluster[] = [];
+  const deployers: Runtime[] = [];
+  const close = async () => {
+    for (const deployer of deployers) {
+      await deployer.close();
+    }
+    for (const cluster of clusters) {
+      await cluster.close();
+    }
+  };
+  try {
+    for (let i = 0; i < CLUSTERS; i += 1) {
+      const cluster = await SimulatedCluster.start(
+        withDefaults({
+          name: `sim${i}`,
+          nodePools: [
+            {
+              name: 'h100',
+              count: NODES_PER_CLUSTER,
+              cpu: '96',
+              memory: '1024Gi',
+              gpu: { product: H100, count: GPUS_PER_NODE },
+            },
+          ],
+          timings: { startMs: 10, readyMs: 10, pvcBindMs: 10, snapshotReadyMs: 10, jobRunMs: 10 },
+          faults: { latencyMs, jitterMs: 0, errorRate: 0 },
+        }),
+      );
+      clusters.push(cluster);
+      const kubeConfig = kubeConfigForServer(cluster.url);
+      await KubernetesObjectApi.makeApiClient(kubeConfig).create({
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: NAMESPACE },
+      });
+      const config = loadConfig({
+        NODE_ENV: 'production',
+        ODC_ROLES: 'deployer',
+        ODC_DEPLOYER_HOST: '127.0.0.1',
+        ODC_DEPLOYER_PORT: '0',
+        ODC_DEPLOYER_NAMESPACES: NAMESPACE,
+        ODC_DEPLOYER_TOKEN: DEPLOYER_TOKEN,
+        ODC_KUBECONFIG_BASE64: Buffer.from(kubeConfig.exportConfig()).toString('base64'),
+        ODC_DEPLOYER_KUBE_QPS: '10000',
+        ODC_DEPLOYER_KUBE_BURST: '10000',
+        ODC_LOG_LEVEL: 'warn',
+      });
+      deployers.push(await startRuntime({ config, logger: pino({ level: 'warn' }) }));
+    }
+    return { clusters, deployers, close };
+  } catch (error) {
+    await close().catch(() => undefined);
+    throw error;
+  }
+}
+
+function startCore(databaseUrl: string): Promise<Runtime> {
+  const config = loadConfig({
+    NODE_ENV: 'production',
+    DATABASE_URL: databaseUrl,
+    ODC_ROLES: 'coordinator,worker,cron',
+    ODC_HOST: '127.0.0.1',
+    ODC_PORT: '0',
+    ODC_LOG_LEVEL: 'warn',
+    ODC_MASTER_KEY: randomBytes(32).toString('base64'),
+    ODC_DB_POOL_SIZE: '40',
+    ODC_SHUTDOWN_TIMEOUT_SECONDS: '5',
+    ODC_QUEUE_POLL_INTERVAL_SECONDS: '0.5',
+    ODC_STATUS_SYNC_INTERVAL_SECONDS: '0.1',
+    ODC_ADMISSION_INTERVAL_SECONDS: '0.2',
+    ODC_MAX_GPUS_PER_USER: '64',
+    ODC_MAX_QUEUED_PER_USER: '16',
+    ODC_RATE_LIMIT_API_PER_MINUTE: '100000000',
+  });
+  return startRuntime({ config, logger: pino({ level: 'warn' }) });
+}
+
+/** An API key for `username` (made if new), straight from the app's services. */
+async function keyFor(
+  core: Runtime,
+  username: string,
+  scopes: ApiKeyScope[],
+  admin = false,
+): Promise<string> {
+  const app = core.core!;
+  const user = await app.get(UsersService).findOrCreateByUsername(username);
+  if (admin) {
+    await app.get(DataSource).query(`UPDATE users SET role = 'admin' WHERE id = $1`, [user.id]);
+  }
+  return (await app.get(ApiKeysService).issue(user.id, { name: 'bench', scopes, origin: 'api' })).key;
+}
+
+interface Api {
+  request<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    key?: string,
+    body?: object,
+  ): Promise<{ status: number; body: T }>;
+  close(): Promise<void>;
+}
+
+function apiClient(origin: string): Api {
+  const pool = new Pool(origin, { connections: Math.min(CLIENTS, 128), pipelining: 1 });
+  return {
+    async request<T>(method: 'GET' | 'POST', path: string, key?: string, body?: object) {
+      const res = await pool.request({
+        method,
+        path,
+        headers: {
+          ...(key ? { authorization: `Bearer ${key}` } : {}),
+          ...(body ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+      const text = await res.body.text();
+      const contentType = String(res.headers['content-type'] ?? '');
+      return {
+        status: res.statusCode,
+        body: (contentType.includes('json') ? JSON.parse(text) : text) as T,
+      };
+    },
+    close: () => pool.close(),
+  };
+}
+
+async function registerClusters(api: Api, fleet: Fleet, adminKey: string): Promise<void> {
+  for (const [i, deployer] of fleet.deployers.entries()) {
+    const res = await api.request<{ id?: string; message?: string }>('POST', '/api/v1/clusters', adminKey, {
+      name: `sim${i}`,
+      deployer_url: deployer.listeners.find((l) => l.name === 'deployer')!.url,
+      token: DEPLOYER_TOKEN,
+      profile: {
+        namespace: NAMESPACE,
+        ssh_host: 'gpu.example.com',
+        gpu_types: [
+          { name: 'h100', node_selector: { 'nvidia.com/gpu.product': H100 }, gpus_per_node: GPUS_PER_NODE },
+        ],
+      },
+    });
+    if (res.status !== 201) {
+      throw new Error(`registering sim${i} answered ${res.status}: ${JSON.stringify(res.body)}`);
+    }
+  }
+}
+
+async function waitForCapacity(core: Runtime): Promise<void> {
+  const db = core.core!.get(DataSource);
+  const deadline = performance.now() + 20_000;
+  for (;;) {
+    const [{ n }] = await db.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM capacity WHERE gpu_type = 'h100' AND ready AND allocatable_gpus = $1`,
+      [GPUS_PER_NODE],
+    );
+    if (n === CLUSTERS * NODES_PER_CLUSTER) {
+      return;
+    }
+    if (performance.now() > deadline) {
+      throw new Error(`only ${n} of ${CLUSTERS * NODES_PER_CLUSTER} nodes reached the capacity table`);
+    }
+    await sleep(100);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The load
+
+interface Shown {
+  id: string;
+  status: string;
+  status_reason?: string;
+  events?: { at: string; to?: string }[];
+}
+
+interface LoadOutcome {
+  cycles: Cycle[];
+  cancelMs: number[];
+  errors: Map<string, number>;
+  windowStart: number;
+  windowEnd: number;
+}
+
+/** Each reservation's phases (ms), from the times of its events (database clock). */
+async function phasesOf(core: Runtime, ids: string[]): Promise<Map<string, Phases>> {
+  const rows = await core
+    .core!.get(DataSource)
+    .query<{ id: string; queued: number; placing: number; provisioning: number; active: number }[]>(
+      `SELECT reservation_id AS id,
+              extract(epoch FROM min(at) FILTER (WHERE to_status = 'queued')) * 1000 AS queued,
+              extract(epoch FROM min(at) FILTER (WHERE to_status = 'placing')) * 1000 AS placing,
+              extract(epoch FROM min(at) FILTER (WHERE to_status = 'provisioning')) * 1000 AS provisioning,
+              extract(epoch FROM min(at) FILTER (WHERE to_status = 'active')) * 1000 AS active
+       FROM reservation_events WHERE reservation_id = ANY($1) GROUP BY reservation_id`,
+      [ids],
+    );
+  const phases = new Map<string, Phases>();
+  for (const row of rows) {
+    const [queued, placing, provisioning, active] = [
+      row.queued,
+      row.placing,
+      row.provisioning,
+      row.active,
+    ].map(Number);
+    if (![queued, placing, provisioning, active].some((t) => t === 0 || Number.isNaN(t))) {
+      phases.set(row.id, {
+        queued: placing - queued,
+        placing: provisioning - placing,
+        provisioning: active - provisioning,
+        total: active - queued,
+      });
+    }
+  }
+  return phases;
+}
+
+/**
+ * The clients, with one watcher: each client reserves, waits until the watcher sees its
+ * reservation active, cancels, again. The watcher lists every active reservation (admin,
+ * `?user=all&status=active`) every POLL_MS: one request where each client polling its own every
+ * POLL_MS would be CLIENTS requests, on the same event loop as the whole system.
+ */
+async function runLoad(
+  api: Api,
+  keys: string[],
+  watcherKey: string,
+  onWindow: (edge: 'start' | 'end') => Promise<void>,
+): Promise<LoadOutcome> {
+  const cycles: Cycle[] = [];
+  const cancelMs: number[] = [];
+  const errors = new Map<string, number>();
+  const error = (what: string) => errors.set(what, (errors.get(what) ?? 0) + 1);
+  const started = performance.now();
+  const windowStart = started + WARM_UP_MS;
+  const windowEnd = windowStart + MEASURE_MS;
+  const giveUpAt = windowEnd + WIND_DOWN_MS;
+  const waiting = new Map<string, (at: number) => void>();
+  let clientsDone = false;
+
+  const watcher = async () => {
+    while (!clientsDone) {
+      await sleep(POLL_MS);
+      const page = await api.request<{ items: Shown[] }>(
+        'GET',
+        '/api/v1/reservations?user=all&status=active&limit=200',
+        watcherKey,
+      );
+      if (page.status !== 200) {
+        error(`GET list ${page.status}`);
+        continue;
+      }
+      const at = performance.now();
+      for (const item of page.body.items) {
+        waiting.get(item.id)?.(at);
+        waiting.delete(item.id);
+      }
+    }
+  };
+
+  const client = async (key: string, c: number) => {
+    let n = c; // spreads the GPU counts over clients and time
+    await sleep((c * 7) % 200); // not all at once
+    while (performance.now() < windowEnd) {
+      const gpuCount = GPU_COUNTS[n++ % GPU_COUNTS.length];
+      const t0 = performance.now();
+      const made = await api.request<Shown & { code?: string }>('POST', '/api/v1/reservations', key, {
+        gpu_type: 'h100',
+        gpu_count: gpuCount,
+        hours: 1,
+      });
+      if (made.status !== 202) {
+        error(`POST ${made.status} ${made.body.code ?? ''}`.trim());
+        await sleep(100);
+        continue;
+      }
+      const cycle: Cycle = { id: made.body.id, reservedAt: t0, reserveMs: performance.now() - t0 };
+      cycles.push(cycle);
+      const activeAt = await Promise.race([
+        new Promise<number>((resolve) => waiting.set(cycle.id, resolve)),
+        sleep(giveUpAt - performance.now()).then(() => undefined),
+      ]);
+      if (activeAt === undefined) {
+        waiting.delete(cycle.id);
+        error('not active in time');
+      }
+      cycle.activeAt = activeAt;
+      const t1 = performance.now();
+      const cancelled = await api.request<Shown>('POST', `/api/v1/reservations/${cycle.id}/cancel`, key);
+      if (cancelled.status === 200) {
+        if (t1 >= windowStart && t1 < windowEnd) {
+          cancelMs.push(performance.now() - t1);
+        }
+      } else if (cancelled.status !== 409) {
+        error(`cancel ${cancelled.status}`);
+      }
+    }
+  };
+
+  const edges = (async () => {
+    await sleep(windowStart - performance.now());
+    await onWindow('start');
+    await sleep(windowEnd - performance.now());
+    await onWindow('end');
+  })();
+  const watching = watcher();
+  await Promise.all([...keys.map((key, c) => client(key, c)), edges]);
+  clientsDone = true;
+  await watching;
+  return { cycles, cancelMs, errors, windowStart, windowEnd };
+}
+
+// ---------------------------------------------------------------------------------------------
+// One scenario
+
+interface ScenarioResult {
+  latencyMs: number;
+  perSecond: number;
+  reserveP50: number;
+  reserveP99: number;
+  activeP50: number;
+  activeP99: number;
+  baseline: Rate;
+  /** CPU ms per reservation that reached active in the window. */
+  nodeCpuMs: number;
+  postgresCpuMs: number;
+  /** Cores the rest of the machine used meanwhile (other work on a shared machine). */
+  otherCores: number;
+}
+
+async function scenario(database: BenchDatabase, latencyMs: number): Promise<ScenarioResult> {
+  const name = `odc_bench_resv_${randomBytes(5).toString('hex')}`;
+  await withAdmin(database.url, (client) => client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`));
+  const url = withDatabase(database.url, name);
+  let fleet: Fleet | undefined;
+  let core: Runtime | undefined;
+  let api: Api | undefined;
+  try {
+    const baseline = await skipLockedBaseline(url);
+    fleet = await startFleet(latencyMs);
+    core = await startCore(url);
+    api = apiClient(core.listeners.find((l) => l.name === 'api')!.url);
+    const adminKey = await keyFor(core, 'bench-admin', ['clusters:admin', 'reservations:read'], true);
+    await registerClusters(api, fleet, adminKey);
+    await waitForCapacity(core);
+    const keys: string[] = [];
+    for (let c = 0; c < CLIENTS; c += 1) {
+      keys.push(await keyFor(core, `bench-user-${c}`, ['reservations:read', 'reservations:write']));
+    }
+
+    const scrape = async () => (await api!.request<string>('GET', '/metrics')).body;
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    let metricsBefore = '';
+    let metricsAfter = '';
+    let elu = performance.eventLoopUtilization();
+    let cpu = process.cpuUsage();
+    let pgCpu = 0;
+    let machine = machineCpuSeconds();
+    let profiler: Session | undefined;
+    let statusesAtEnd: { status: string; n: number }[] = [];
+    const coreDb = core.core!.get(DataSource);
+    const postmaster = await postmasterOf(coreDb);
+    let statsBefore: PgStats | undefined;
+    let statsAfter: PgStats | undefined;
+    let lockSampler: ReturnType<typeof sampleLockWaits> | undefined;
+    let lockWaits = { waits: new Map<string, number>(), samples: 0 };
+    const outcome = await runLoad(api, keys, adminKey, async (edge) => {
+      if (edge === 'start') {
+        metricsBefore = await scrape();
+        statsBefore = await pgStats(coreDb);
+        lockSampler = sampleLockWaits(url);
+        elu = performance.eventLoopUtilization();
+        cpu = process.cpuUsage();
+        pgCpu = postgresCpuSeconds(postmaster);
+        machine = machineCpuSeconds();
+        sqlCounts.clear();
+        sqlOrigins.clear();
+        countingSql = COUNT_SQL;
+        delay.enable();
+        if (CPU_PROFILE_DIR) {
+          profiler = new Session();
+          profiler.connect();
+          await profiler.post('Profiler.enable');
+          await profiler.post('Profiler.start');
+        }
+      } else {
+        delay.disable();
+        elu = performance.eventLoopUtilization(elu);
+        cpu = process.cpuUsage(cpu);
+        pgCpu = postgresCpuSeconds(postmaster) - pgCpu;
+        machine = machineCpuSeconds() - machine;
+        countingSql = false;
+        if (profiler) {
+          const { profile } = await profiler.post('Profiler.stop');
+          profiler.disconnect();
+          const file = `${CPU_PROFILE_DIR}/reservations-${latencyMs}ms.cpuprofile`;
+          writeFileSync(file, JSON.stringify(profile));
+          console.log(`CPU profile of the window: ${file}`);
+        }
+        metricsAfter = await scrape();
+        statsAfter = await pgStats(coreDb);
+        lockWaits = await lockSampler!.stop();
+        statusesAtEnd = await core!
+          .core!.get(DataSource)
+          .query(`SELECT status, count(*)::int AS n FROM reservations GROUP BY status ORDER BY status`);
+      }
+    });
+
+    const { windowStart, windowEnd, cycles } = outcome;
+    const seconds = (windowEnd - windowStart) / 1000;
+    const completed = cycles.filter(
+      (c) => c.activeAt !== undefined && c.activeAt >= windowStart && c.activeAt < windowEnd,
+    );
+    const reserved = cycles.filter((c) => c.reservedAt >= windowStart && c.reservedAt < windowEnd);
+    const reserveMs = reserved.map((c) => c.reserveMs);
+    const toActive = completed.map((c) => c.activeAt! - c.reservedAt);
+    const byId = await phasesOf(
+      core,
+      completed.map((c) => c.id),
+    );
+    const phases = completed.flatMap((c) => (byId.has(c.id) ? [byId.get(c.id)!] : []));
+    const phaseRow = (phase: string, values: number[]) => ({
+      'from → to': phase,
+      'p50 ms': fmt(p(values, 50), 1),
+      'p99 ms': fmt(p(values, 99), 1),
+      'mean ms': fmt(values.reduce((a, b) => a + b, 0) / Math.max(1, values.length), 1),
+    });
+    const result: ScenarioResult = {
+      latencyMs,
+      perSecond: completed.length / seconds,
+      reserveP50: p(reserveMs, 50),
+      reserveP99: p(reserveMs, 99),
+      activeP50: p(toActive, 50),
+      activeP99: p(toActive, 99),
+      baseline,
+      nodeCpuMs: (cpu.user + cpu.system) / 1e3 / Math.max(1, completed.length),
+      postgresCpuMs: (pgCpu * 1000) / Math.max(1, completed.length),
+      otherCores: Math.max(0, machine - (cpu.user + cpu.system) / 1e6 - pgCpu) / seconds,
+    };
+
+    report(
+      `Reservations: ${CLUSTERS} clusters x ${NODES_PER_CLUSTER} nodes x ${GPUS_PER_NODE} H100, ${CLIENTS} clients reserving and cancelling, K8s API latency ${latencyMs} ms, ${seconds} s window`,
+      [
+        {
+          path: `baseline SKIP LOCKED queue (${BASELINE_WORKERS} workers x batch ${BASELINE_BATCH})`,
+          'reserve→active /s': fmt(baseline.perSecond, 0),
+          'reserve p50 ms': '-',
+          'reserve p99 ms': '-',
+          'to active p50 ms': fmt(baseline.p50, 1),
+          'to active p99 ms': fmt(baseline.p99, 1),
+        },
+        {
+          path: 'ODC API (POST, watcher sees active, cancel)',
+          'reserve→active /s': fmt(result.perSecond, 1),
+          'reserve p50 ms': fmt(result.reserveP50, 1),
+          'reserve p99 ms': fmt(result.reserveP99, 1),
+          'to active p50 ms': fmt(result.activeP50, 1),
+          'to active p99 ms': fmt(result.activeP99, 1),
+        },
+      ],
+    );
+    console.log(
+      `ratio ODC/baseline reserve→active throughput: ${fmt(result.perSecond / baseline.perSecond, 3)}; cancel p50 ${fmt(p(outcome.cancelMs, 50), 1)} ms, p99 ${fmt(p(outcome.cancelMs, 99), 1)} ms; reservations made ${cycles.length}, errors: ${outcome.errors.size === 0 ? 'none' : JSON.stringify(Object.fromEntries(outcome.errors))}`,
+    );
+
+    // Where the time went.
+    report(`Reserve→active by phase (reservation events, database clock), ${phases.length} reservations`, [
+      phaseRow(
+        'queued → placing (admission)',
+        phases.map((p) => p.queued),
+      ),
+      phaseRow(
+        'placing → provisioning (provision job, deployer apply)',
+        phases.map((p) => p.placing),
+      ),
+      phaseRow(
+        'provisioning → active (pod ready, status sync)',
+        phases.map((p) => p.provisioning),
+      ),
+      phaseRow(
+        'queued → active (server side)',
+        phases.map((p) => p.total),
+      ),
+    ]);
+    const h = (metric: string, filter: string[] = []) =>
+      minus(histogram(metricsAfter, metric, filter), histogram(metricsBefore, metric, filter));
+    const deployerCall = (operation: string) =>
+      h('odc_deployer_request_duration_seconds', [`operation="${operation}"`]);
+    const serverSide = (method: string, route: string) =>
+      h('odc_http_request_duration_seconds', [`method="${method}"`, `route="${route}"`]);
+    const histoRow = (what: string, histo: Histo) => ({
+      what,
+      'per s': fmt(histo.count / seconds, 1),
+      'mean ms': fmt(meanMs(histo), 2),
+      'p50 ms (buckets)': fmt(quantileMs(histo, 0.5), 1),
+      'p99 ms (buckets)': fmt(quantileMs(histo, 0.99), 1),
+    });
+    report('Server side, from GET /metrics over the window', [
+      histoRow('admission pass (odc_admission_pass_seconds)', h('odc_admission_pass_seconds')),
+      histoRow('deployer POST /deployments (provision)', deployerCall('POST /deployments')),
+      histoRow('deployer GET /deployments (status sync)', deployerCall('GET /deployments')),
+      histoRow('deployer DELETE /deployments/{id} (teardown)', deployerCall('DELETE /deployments/{id}')),
+      histoRow('HTTP POST /api/v1/reservations', serverSide('POST', '/api/v1/reservations')),
+      histoRow('HTTP GET /api/v1/reservations (poll)', serverSide('GET', '/api/v1/reservations')),
+      histoRow('HTTP GET /api/v1/reservations/:id', serverSide('GET', '/api/v1/reservations/:id')),
+      histoRow(
+        'HTTP POST /api/v1/reservations/:id/cancel',
+        serverSide('POST', '/api/v1/reservations/:id/cancel'),
+      ),
+    ]);
+    const nodeCpu = (cpu.user + cpu.system) / 1e6;
+    const perReservation = (cpuSeconds: number) =>
+      fmt((cpuSeconds * 1000) / Math.max(1, completed.length), 1);
+    console.log(
+      `Node (everything but PostgreSQL, one event loop): event loop utilization ${fmt(elu.utilization * 100, 0)} %, CPU ${fmt(nodeCpu / seconds, 2)} cores (${perReservation(nodeCpu)} ms per reservation), loop delay p50 ${fmt(delay.percentile(50) / 1e6, 1)} ms p99 ${fmt(delay.percentile(99) / 1e6, 1)} ms`,
+    );
+    console.log(
+      `PostgreSQL CPU ${fmt(pgCpu / seconds, 2)} cores (${perReservation(pgCpu)} ms per reservation); other processes on the machine ${fmt(Math.max(0, machine - nodeCpu - pgCpu) / seconds, 2)} cores (of ${availableParallelism()})`,
+    );
+    const per = (n: number) => fmt(n / Math.max(1, completed.length), 1);
+    const db = { before: statsBefore!.database, after: statsAfter!.database };
+    console.log(
+      `PostgreSQL per reservation: ${per(db.after.commits - db.before.commits)} commits, ${per(db.after.rollbacks - db.before.rollbacks)} rollbacks, ${per(db.after.returned - db.before.returned)} rows returned (scans), ${per(db.after.fetched - db.before.fetched)} rows fetched (index)`,
+    );
+    const tableRows = [...statsAfter!.tables]
+      .map(([table, after]) => {
+        const before = statsBefore!.tables.get(table) ?? {
+          seqScans: 0,
+          seqRows: 0,
+          idxScans: 0,
+          inserts: 0,
+          updates: 0,
+        };
+        return {
+          table,
+          'seq scans': per(after.seqScans - before.seqScans),
+          'seq rows read': per(after.seqRows - before.seqRows),
+          'index scans': per(after.idxScans - before.idxScans),
+          inserts: per(after.inserts - before.inserts),
+          updates: per(after.updates - before.updates),
+          weight:
+            after.seqRows -
+            before.seqRows +
+            after.idxScans -
+            before.idxScans +
+            after.inserts -
+            before.inserts,
+        };
+      })
+      .filter((row) => row.weight > 0)
+      .sort((a, b) => b.weight - a.weight)
+      .slice(0, 12)
+      .map(({ weight: _weight, ...row }) => row);
+    report('PostgreSQL tables, per reservation that reached active in the window', tableRows);
+    console.log(
+      `sessions waiting for a lock, on average over the window: ${
+        [...lockWaits.waits]
+          .sort((a, b) => b[1] - a[1])
+          .map(([what, n]) => `${what} ${fmt(n / Math.max(1, lockWaits.samples), 2)}`)
+          .join(', ') || 'none'
+      }`,
+    );
+    if (COUNT_SQL) {
+      const statements = [...sqlCounts.values()].reduce((a, b) => a + b, 0);
+      console.log(`SQL statements sent by this process: ${per(statements)} per reservation`);
+      report(
+        'Top SQL statements, per reservation',
+        [...sqlCounts]
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 25)
+          .map(([statement, n]) => ({ 'per reservation': per(n), statement })),
+      );
+      report(
+        'SQL statements by caller, per reservation',
+        [...sqlOrigins]
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 25)
+          .map(([caller, n]) => ({ 'per reservation': per(n), caller })),
+      );
+    }
+    console.log(
+      `reservations by status at the window's end: ${statusesAtEnd.map((s) => `${s.status} ${s.n}`).join(', ')}`,
+    );
+    return result;
+  } finally {
+    await api?.close();
+    await core?.close();
+    await fleet?.close();
+    await withAdmin(database.url, (client) =>
+      client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)} WITH (FORCE)`),
+    );
+  }
+}
+
+export async function benchReservations(database: BenchDatabase): Promise<void> {
+  if (COUNT_SQL) {
+    Error.stackTraceLimit = 40;
+    countSql();
+  }
+  const results: ScenarioResult[] = [];
+  for (const latencyMs of LATENCIES_MS) {
+    results.push(await scenario(database, latencyMs));
+  }
+  report(
+    'Reservations: summary',
+    results.map((r) => ({
+      'K8s latency ms': r.latencyMs,
+      'reserve→active /s': fmt(r.perSecond, 1),
+      'baseline /s': fmt(r.baseline.perSecond, 0),
+      'ratio ODC/baseline': fmt(r.perSecond / r.baseline.perSecond, 3),
+      'reserve p50 ms': fmt(r.reserveP50, 1),
+      'reserve p99 ms': fmt(r.reserveP99, 1),
+      'to active p99 ms': fmt(r.activeP99, 1),
+      'Node CPU ms/resv': fmt(r.nodeCpuMs, 1),
+      'PG CPU ms/resv': fmt(r.postgresCpuMs, 1),
+      'other load, cores': fmt(r.otherCores, 2),
+    })),
+  );
+  for (const r of results) {
+    const target =
+      r.latencyMs === 0 ? TARGETS.perSecondAt0 : r.latencyMs === 20 ? TARGETS.perSecondAt20 : undefined;
+    if (target !== undefined) {
+      console.log(
+        `target >= ${target} reservations/s reserve→active at ${r.latencyMs} ms: ${r.perSecond >= target ? 'met' : 'NOT met'} (${fmt(r.perSecond, 1)})`,
+      );
+    }
+    console.log(
+      `target p99 reserve API <= ${TARGETS.reserveP99Ms} ms at ${r.latencyMs} ms: ${r.reserveP99 <= TARGETS.reserveP99Ms ? 'met' : 'NOT met'} (${fmt(r.reserveP99, 1)})`,
+    );
+  }
+}
