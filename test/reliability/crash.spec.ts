@@ -1,4 +1,3 @@
-import { DataSource } from 'typeorm';
 import { NAMESPACE } from '../deployer/fixtures';
 import { startTestApp, type TestApp } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/database';
@@ -6,7 +5,15 @@ import { eventually } from '../support/eventually';
 import { isReady, type OdcProcess } from '../support/process';
 import { h100Pool } from '../support/simulator';
 import { keyFor } from '../support/users';
-import { FAST_ENV, register, spawnWorker, startSite, usersWithKeys, type SimulatedSite } from './harness';
+import {
+  FAST_ENV,
+  register,
+  spawnWorker,
+  startSite,
+  usersWithKeys,
+  type SimulatedSite,
+  statusCounts,
+} from './harness';
 
 const RESERVATIONS = 200;
 const KILLS = 4;
@@ -37,17 +44,7 @@ describe('reliability: workers killed with SIGKILL while reservations flow', () 
     await database.drop();
   });
 
-  const counts = async () =>
-    Object.fromEntries(
-      (
-        await app
-          .core()
-          .get(DataSource)
-          .query<{ status: string; n: number }[]>(
-            `SELECT status, count(*)::int AS n FROM reservations GROUP BY status`,
-          )
-      ).map((row) => [row.status, row.n]),
-    ) as Record<string, number>;
+  const counts = () => statusCounts(app);
 
   /** Deployments on the cluster per reservation id (each must have exactly one). */
   const deploymentsByReservation = async () => {

@@ -1,4 +1,5 @@
 import type { V1Pod } from '@kubernetes/client-node';
+import { DataSource } from 'typeorm';
 import { SimulatedCluster } from '../../src/simulator/cluster';
 import { withDefaults, type NodePool } from '../../src/simulator/config';
 import { DEPLOYER_TOKEN, NAMESPACE, kubeconfigBase64 } from '../deployer/fixtures';
@@ -138,4 +139,15 @@ export async function gpusPerNode(site: SimulatedSite): Promise<Map<string, numb
     used.set(pod.spec.nodeName, (used.get(pod.spec.nodeName) ?? 0) + gpus);
   }
   return used;
+}
+
+/** How many reservations are in each status. */
+export async function statusCounts(app: TestApp): Promise<Record<string, number>> {
+  const rows = await app
+    .core()
+    .get(DataSource)
+    .query<{ status: string; n: number }[]>(
+      `SELECT status, count(*)::int AS n FROM reservations GROUP BY status`,
+    );
+  return Object.fromEntries(rows.map((row) => [row.status, row.n]));
 }

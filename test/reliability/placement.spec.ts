@@ -17,6 +17,7 @@ import {
   spawnWorker,
   startSite,
   usersWithKeys,
+  statusCounts,
   type SimulatedSite,
 } from './harness';
 
@@ -60,17 +61,7 @@ describe('reliability: placement across processes', () => {
     list: (query: string) =>
       app.http().get(`/api/v1/reservations?${query}`).set('authorization', `Bearer ${key}`).expect(200),
   });
-  const statusCounts = async () =>
-    Object.fromEntries(
-      (
-        await app
-          .core()
-          .get(DataSource)
-          .query<{ status: string; n: number }[]>(
-            `SELECT status, count(*)::int AS n FROM reservations GROUP BY status`,
-          )
-      ).map((row) => [row.status, row.n]),
-    ) as Record<string, number>;
+  const counts = () => statusCounts(app);
   const cancelAll = async () => {
     const live = await as(adminKey).list('user=all&limit=200&status=queued,placing,provisioning,active');
     await app
@@ -87,7 +78,7 @@ describe('reliability: placement across processes', () => {
       }
     }
     await eventually(
-      statusCounts,
+      counts,
       (counts) => !counts.placing && !counts.provisioning && !counts.active && !counts.expiring,
       30_000,
     );
@@ -111,10 +102,10 @@ describe('reliability: placement across processes', () => {
     );
     expect(answers.map((a) => a.status)).toEqual(Array(100).fill(202));
 
-    await eventually(statusCounts, (counts) => counts.active === 8 && counts.queued === 92, 30_000);
+    await eventually(counts, (c) => c.active === 8 && c.queued === 92, 30_000);
     // Passes keep coming (events, the timer): nothing more is admitted into a full fleet.
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    expect(await statusCounts()).toEqual({ active: 8, queued: 92 });
+    expect(await counts()).toEqual({ active: 8, queued: 92 });
     const used = await gpusPerNode(east);
     expect([...used.values()].every((gpus) => gpus <= 8)).toBe(true);
     expect([...used.values()].reduce((a, b) => a + b, 0)).toBe(24);

@@ -33,7 +33,7 @@ export interface ClusterCheck {
 export class ClusterHealthTask implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('ClusterHealth');
   private readonly periodMs: number;
-  private timer?: NodeJS.Timeout;
+  private stop?: () => void;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -49,17 +49,14 @@ export class ClusterHealthTask implements OnApplicationBootstrap, OnModuleDestro
   }
 
   onApplicationBootstrap(): void {
-    const tick = () => {
-      this.tick().catch((error: unknown) => this.logger.warn(`health round not run: ${String(error)}`));
-    };
-    this.timer = setInterval(tick, this.periodMs);
-    this.timer.unref();
     // At once too: a fresh replica (or a development start) shows capacity without waiting a period.
-    tick();
+    this.stop = this.runner.every(HEALTH_TASK, this.periodMs, () => this.checkAll().then(() => undefined), {
+      runAtStart: true,
+    });
   }
 
   onModuleDestroy(): void {
-    clearInterval(this.timer);
+    this.stop?.();
   }
 
   tick(): Promise<TickResult> {

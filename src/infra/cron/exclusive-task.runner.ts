@@ -27,6 +27,30 @@ export class ExclusiveTaskRunner {
 
   constructor(private readonly dataSource: DataSource) {}
 
+  /**
+   * Runs the task on a timer every `periodMs` (and at once with `runAtStart`), each tick through
+   * `run`; a tick that cannot run (the database away) is logged and the next one tries again.
+   * Returns the function that stops the timer.
+   */
+  every(
+    task: string,
+    periodMs: number,
+    work: () => Promise<void>,
+    options: { runAtStart?: boolean } = {},
+  ): () => void {
+    const tick = () => {
+      this.run(task, { periodMs }, work).catch((error: unknown) =>
+        this.logger.warn(`${task}: tick not run: ${String(error)}`),
+      );
+    };
+    const timer = setInterval(tick, periodMs);
+    timer.unref();
+    if (options.runAtStart) {
+      tick();
+    }
+    return () => clearInterval(timer);
+  }
+
   async run(task: string, options: TickOptions, work: () => Promise<void>): Promise<TickResult> {
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();

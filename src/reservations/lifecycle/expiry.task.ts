@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In, LessThan, LessThanOrEqual } from 'typeorm';
 import { User } from '../../auth/users/user.entity';
@@ -49,9 +49,8 @@ export function dueWarning(
  */
 @Injectable()
 export class ExpiryTask implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly logger = new Logger('Expiry');
   private readonly periodMs: number;
-  private timer?: NodeJS.Timeout;
+  private stop?: () => void;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -63,14 +62,11 @@ export class ExpiryTask implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      this.tick().catch((error: unknown) => this.logger.warn(`expiry round not run: ${String(error)}`));
-    }, this.periodMs);
-    this.timer.unref();
+    this.stop = this.runner.every(EXPIRY_TASK, this.periodMs, () => this.round().then(() => undefined));
   }
 
   onModuleDestroy(): void {
-    clearInterval(this.timer);
+    this.stop?.();
   }
 
   tick(): Promise<TickResult> {

@@ -30,7 +30,7 @@ const MINUTE = 60_000;
 export class StatusSyncTask implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('StatusSync');
   private readonly periodMs: number;
-  private timer?: NodeJS.Timeout;
+  private stop?: () => void;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -45,14 +45,11 @@ export class StatusSyncTask implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      this.tick().catch((error: unknown) => this.logger.warn(`status sync not run: ${String(error)}`));
-    }, this.periodMs);
-    this.timer.unref();
+    this.stop = this.runner.every(STATUS_SYNC_TASK, this.periodMs, () => this.sync());
   }
 
   onModuleDestroy(): void {
-    clearInterval(this.timer);
+    this.stop?.();
   }
 
   tick(): Promise<TickResult> {
