@@ -7,7 +7,7 @@ import { standingOf, summarizeAvailability } from '../clusters/capacity/availabi
 import { CapacitySync } from '../clusters/capacity/capacity-sync';
 import { AvailabilityDto } from '../clusters/dto/availability.dto';
 import { ClusterRegistry } from '../clusters/registry/cluster-registry';
-import { Reservation } from './reservation.entity';
+import { CLAIMING_STATUSES, Reservation } from './reservation.entity';
 
 @ApiTags('availability')
 @Controller('api/v1/availability')
@@ -20,16 +20,41 @@ export class AvailabilityController {
 
   /**
    * Per GPU type and per cluster: total and free GPUs, the largest block free on one node, full
-   * nodes free (from the last capacity sync, every ODC_CLUSTER_HEALTH_INTERVAL_SECONDS), and how
-   * many reservations wait for the type.
+   * nodes free (the nodes and others' pods as of the last capacity sync, ODC's reservations as they
+   * are now), and how many reservations wait for the type.
    */
   @Get()
   @Authenticated()
   @ApiOkResponse({ type: AvailabilityDto })
   async availability(): Promise<AvailabilityDto> {
     const clusters = new Map(this.registry.all().map((cluster) => [cluster.id, standingOf(cluster)]));
-    const [rows, queued] = await Promise.all([this.capacity.all(), this.queuedByType()]);
-    return { gpu_types: summarizeAvailability(rows, clusters, queued) };
+    const [rows, held, queued] = await Promise.all([
+      this.capacity.all(),
+      this.heldByNode(),
+      this.queuedByType(),
+    ]);
+    // In use: others' pods as the last sync saw them, plus what ODC's reservations hold now (the
+    // sync may not have seen a reservation placed a moment ago, or one just ended).
+    const current = rows.map((row) => ({
+      ...row,
+      usedGpus:
+        Math.max(0, row.usedGpus - row.managedGpus) + (held.get(`${row.clusterId}/${row.nodeName}`) ?? 0),
+    }));
+    return { gpu_types: summarizeAvailability(current, clusters, queued) };
+  }
+
+  private async heldByNode(): Promise<Map<string, number>> {
+    const rows = await this.dataSource
+      .getRepository(Reservation)
+      .createQueryBuilder('r')
+      .select('r.cluster_id', 'cluster_id')
+      .addSelect('r.node_name', 'node_name')
+      .addSelect('sum(r.gpu_count)::int', 'gpus')
+      .where('r.status IN (:...statuses)', { statuses: [...CLAIMING_STATUSES] })
+      .groupBy('r.cluster_id')
+      .addGroupBy('r.node_name')
+      .getRawMany<{ cluster_id: string; node_name: string; gpus: number }>();
+    return new Map(rows.map((row) => [`${row.cluster_id}/${row.node_name}`, row.gpus]));
   }
 
   private async queuedByType(): Promise<Map<string, number>> {

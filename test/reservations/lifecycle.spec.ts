@@ -120,6 +120,22 @@ describe('reservations end to end on a simulated cluster', () => {
       name: `${deployment.metadata!.name}-keys`,
     });
     expect(keysMap.data!.authorized_keys).toContain('alice@laptop');
+
+    // Availability counts the reservation at once, without waiting for the next capacity sync.
+    const availability = await app
+      .http()
+      .get('/api/v1/availability')
+      .set('authorization', `Bearer ${aliceKey}`)
+      .expect(200);
+    expect(availability.body.gpu_types).toEqual([
+      expect.objectContaining({
+        gpu_type: 'h100',
+        total_gpus: 16,
+        free_gpus: 12,
+        max_reservable: 8,
+        full_nodes_free: 1,
+      }),
+    ]);
   });
 
   it('queues what does not fit, with an estimate from when running reservations end; a cancel lets the next one in', async () => {
