@@ -151,6 +151,19 @@ export class ClustersService {
         `Cluster ${cluster.name} still takes new reservations: drain or disable it before removing it`,
       );
     }
+    // Ended reservations keep their history (their cluster becomes unknown); live ones must end first.
+    const [{ live }] = await this.dataSource.query<{ live: number }[]>(
+      `SELECT count(*)::int AS live FROM reservations
+       WHERE cluster_id = $1 AND status IN ('placing', 'provisioning', 'active', 'expiring')`,
+      [id],
+    );
+    if (live > 0) {
+      throw new AppError(
+        ClusterErrorCode.ClusterActive,
+        `Cluster ${cluster.name} still runs ${live} reservation${live === 1 ? '' : 's'}: remove it once they have ended`,
+        { live_reservations: live },
+      );
+    }
     await this.dataSource.getRepository(Cluster).delete(id);
     await this.registry.reloadOne(id);
     return cluster;

@@ -105,7 +105,7 @@ export class Reservation {
   @Column({ name: 'cluster_id', type: 'uuid', nullable: true })
   clusterId!: string | null;
 
-  @ManyToOne(() => Cluster, { onDelete: 'RESTRICT' })
+  @ManyToOne(() => Cluster, { onDelete: 'SET NULL' })
   @JoinColumn({ name: 'cluster_id', foreignKeyConstraintName: 'FK_reservations_cluster' })
   cluster?: Cluster;
 

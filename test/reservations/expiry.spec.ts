@@ -205,6 +205,42 @@ describe('expiry: warnings once each at their time, expiry, extension, stuck and
     });
   });
 
+  it('a cluster with live reservations cannot be removed; once they end it can, and their history stays', async () => {
+    const admin = await keyFor(app, 'ops', ['clusters:admin'], { admin: true });
+    const clusters = await app
+      .http()
+      .get('/api/v1/clusters')
+      .set('authorization', `Bearer ${admin}`)
+      .expect(200);
+    const slowId = clusters.body.find((c: { name: string }) => c.name === 'slow').id as string;
+    const made = await reserve({ gpu_type: 'a100', gpu_count: 8, hours: 1 });
+    await until(made.body.id, 'provisioning');
+    const live = [made.body as { id: string }];
+    await app
+      .http()
+      .post(`/api/v1/clusters/${slowId}/drain`)
+      .set('authorization', `Bearer ${admin}`)
+      .send({})
+      .expect(200);
+    const refused = await app
+      .http()
+      .delete(`/api/v1/clusters/${slowId}`)
+      .set('authorization', `Bearer ${admin}`)
+      .expect(409);
+    expect(refused.body).toMatchObject({
+      code: 'cluster_active',
+      details: { live_reservations: live.length },
+    });
+    for (const r of live) {
+      await post(`/api/v1/reservations/${r.id}/cancel`, {}).expect(200);
+      await until(r.id, 'cancelled');
+    }
+    await app.http().delete(`/api/v1/clusters/${slowId}`).set('authorization', `Bearer ${admin}`).expect(200);
+    const after = await show(live[0].id);
+    expect(after.status).toBe('cancelled');
+    expect(after.events.length).toBeGreaterThan(3);
+  });
+
   it('a pod lost with its node fails its reservation, with the reason (never shown active with a dead pod)', async () => {
     const made = await reserve({ gpu_type: 'h100', gpu_count: 8, hours: 1 });
     const active = await until(made.body.id, 'active');
