@@ -121,6 +121,7 @@ export class ReservationsService {
     principal: Principal,
     query: ListReservationsQueryDto,
   ): Promise<{ items: ReservationWithContext[]; next?: string }> {
+    const asOf = performance.now();
     const owner = ownerFilter(principal, { allUsers: query.user === 'all' });
     const limit = query.limit ?? RESERVATION_PAGE_DEFAULT;
     const rows = this.dataSource
@@ -151,7 +152,7 @@ export class ReservationsService {
     const page = found.slice(0, limit);
     const owners = await this.usernames(page.map((reservation) => reservation.ownerId));
     const standings = page.some((reservation) => reservation.status === 'queued')
-      ? queueStandings(await this.scheduling.plan())
+      ? queueStandings(await this.scheduling.planSince(asOf))
       : new Map<string, QueueStanding>();
     return {
       items: page.map((reservation) => ({
@@ -321,8 +322,9 @@ export class ReservationsService {
    * The queue per GPU type in admission order, with positions and estimated waits. Owners and
    * reservation ids show on the caller's own entries (on all, for admins); others' stay anonymous.
    */
-  async queue(principal: Principal, now = new Date()): Promise<QueueDto> {
-    const plan = await this.scheduling.plan(undefined, now);
+  async queue(principal: Principal): Promise<QueueDto> {
+    const plan = await this.scheduling.planSince(performance.now());
+    const now = new Date();
     const standings = queueStandings(plan);
     const owners = await this.usernames(plan.order.map((request) => request.ownerId));
     const byType = new Map<string, QueueEntryDto[]>();
@@ -364,10 +366,11 @@ export class ReservationsService {
     return ownedOrNotFound(reservation, principal, `No reservation ${id}`, { adminMay: true });
   }
 
+  /** With its owner's name, its cluster's, and (queued) its standing in a plan made after this call. */
   private async withContext(reservation: Reservation, owner: string): Promise<ReservationWithContext> {
     const standing =
       reservation.status === 'queued'
-        ? queueStandings(await this.scheduling.plan()).get(reservation.id)
+        ? queueStandings(await this.scheduling.planSince(performance.now())).get(reservation.id)
         : undefined;
     return { reservation, owner, ...this.clusterName(reservation), ...(standing ? { standing } : {}) };
   }

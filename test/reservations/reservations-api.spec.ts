@@ -1,3 +1,4 @@
+import { SchedulingStateReader } from '../../src/reservations/scheduling/scheduling-state';
 import { startTestApp, type TestApp } from '../support/app';
 import { seedFleet } from '../support/fleet';
 import { keyFor } from '../support/users';
@@ -192,6 +193,17 @@ describe('reservations API: validation, limits, idempotency, queue standing, own
     expect(cancelled.body).toMatchObject({ status: 'cancelled', status_reason: 'cancelled by bob' });
     expect(cancelled.body.events.map((e: { to: string }) => e.to)).toEqual(['queued', 'cancelled']);
     expect((await cancel().expect(409)).body.code).toBe('invalid_reservation_state');
+  });
+
+  it('shares one plan between requests that need the state as of before it started', async () => {
+    const reader = app.core().get(SchedulingStateReader, { strict: false });
+    const since = performance.now();
+    const [first, second] = [reader.planSince(since), reader.planSince(since)];
+    expect(second).toBe(first);
+    await first;
+    const later = reader.planSince(performance.now());
+    expect(later).not.toBe(first);
+    expect((await later).order.length).toBe((await first).order.length);
   });
 
   it('lists the catalog', async () => {

@@ -63,6 +63,8 @@ export function queuedRequest(reservation: Reservation): QueuedRequest {
  */
 @Injectable()
 export class SchedulingStateReader {
+  private latest?: { startedAt: number; plan: Promise<Schedule> };
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly registry: ClusterRegistry,
@@ -115,6 +117,26 @@ export class SchedulingStateReader {
 
   async plan(manager?: EntityManager, now?: Date): Promise<Schedule> {
     return schedule(await this.read(manager, now));
+  }
+
+  /**
+   * A plan that saw everything committed before `since` (a `performance.now()` instant): the one
+   * being made, if it started after that, else a new one. Answers that show queue standings share
+   * plans this way, so a burst of requests makes one plan per wave instead of one each.
+   */
+  planSince(since: number): Promise<Schedule> {
+    if (this.latest && this.latest.startedAt >= since) {
+      return this.latest.plan;
+    }
+    const startedAt = performance.now();
+    const plan = this.plan();
+    this.latest = { startedAt, plan };
+    plan.catch(() => {
+      if (this.latest?.plan === plan) {
+        this.latest = undefined;
+      }
+    });
+    return plan;
   }
 }
 
