@@ -159,12 +159,11 @@ export class DeployerService implements OnApplicationShutdown {
 
   private async deleteAll(externalId: string): Promise<number> {
     const selector = `${LABELS.externalId}=${externalId},${LABELS.managedBy}=${MANAGED_BY},!${LABELS.persistentDisk}`;
-    let deleted = 0;
-    for (const object of await this.listManaged(selector)) {
-      await this.kube.delete(object);
-      deleted += 1;
-    }
-    return deleted;
+    // All at once: a teardown is as slow as one delete, not the sum of them (objects that a
+    // cascade removed first answer 404, which is fine).
+    const objects = await this.listManaged(selector);
+    await Promise.all(objects.map((object) => this.kube.delete(object)));
+    return objects.length;
   }
 
   async status(externalId: string): Promise<DeploymentStatus> {
