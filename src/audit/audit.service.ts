@@ -6,7 +6,9 @@ import type { Principal } from '../auth/principal';
 import { User } from '../auth/users/user.entity';
 import { LOCK_NAMESPACE } from '../infra/database/advisory-locks';
 import { AppError, CommonErrorCode } from '../infra/errors/app-error';
+import type { Request } from 'express';
 import { AuditEntry, type AuditOutcome } from './audit-entry.entity';
+import { requestContext } from './request-context';
 import { canonicalJson } from './canonical-json';
 import {
   AUDIT_PAGE_DEFAULT,
@@ -104,6 +106,30 @@ export class AuditService {
       return tx.getRepository(AuditEntry).save(entry);
     };
     return manager ? append(manager) : this.dataSource.transaction(append);
+  }
+
+  /** What a caller did to a resource through the API, with where the request came from. */
+  recordCall(
+    principal: Principal,
+    request: Request,
+    call: {
+      action: string;
+      resourceType: string;
+      resourceId?: string | null;
+      outcome?: AuditOutcome;
+      metadata?: Record<string, unknown>;
+    },
+  ): Promise<AuditEntry> {
+    return this.record({
+      action: call.action,
+      outcome: call.outcome ?? 'success',
+      userId: principal.userId,
+      username: principal.username,
+      resourceType: call.resourceType,
+      resourceId: call.resourceId ?? null,
+      ...requestContext(request),
+      ...(call.metadata ? { requestMetadata: call.metadata } : {}),
+    });
   }
 
   /**

@@ -12,7 +12,6 @@ import {
 } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AuditService } from '../audit/audit.service';
-import { requestContext } from '../audit/request-context';
 import { AppError, CommonErrorCode } from '../infra/errors/app-error';
 import { ApiKeysService } from './api-keys/api-keys.service';
 import type { AuthenticatedRequest } from './auth-requirements';
@@ -68,15 +67,11 @@ export class MeController {
     const keys = [...new Set(body.keys.map((key) => key.trim()))];
     await this.users.setSshKeys(principal.userId, keys);
     this.keys.forgetUser(principal.userId);
-    await this.audit.record({
+    await this.audit.recordCall(principal, request, {
       action: 'user.ssh_keys.set',
-      outcome: 'success',
-      userId: principal.userId,
-      username: principal.username,
       resourceType: 'user',
       resourceId: principal.userId,
-      ...requestContext(request),
-      requestMetadata: { count: keys.length },
+      metadata: { count: keys.length },
     });
     return this.getMe(principal, Object.assign(new User(), user, { sshKeys: keys }));
   }
@@ -159,15 +154,11 @@ export class MeController {
     keyId: string,
     metadata?: Record<string, unknown>,
   ): Promise<unknown> {
-    return this.audit.record({
+    return this.audit.recordCall(principal, request, {
       action,
-      outcome: 'success',
-      userId: principal.userId,
-      username: principal.username,
       resourceType: 'api_key',
       resourceId: keyId,
-      ...requestContext(request),
-      ...(metadata ? { requestMetadata: metadata } : {}),
+      ...(metadata ? { metadata } : {}),
     });
   }
 }

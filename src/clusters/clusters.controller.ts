@@ -20,7 +20,6 @@ import {
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import { AuditService } from '../audit/audit.service';
-import { requestContext } from '../audit/request-context';
 import type { AuthenticatedRequest } from '../auth/auth-requirements';
 import { AdminOnly, CurrentPrincipal } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
@@ -248,15 +247,12 @@ export class ClustersController {
       id: string | undefined,
       metadata?: Record<string, unknown>,
     ) =>
-      this.audit.record({
+      this.audit.recordCall(principal, request, {
         action,
         outcome,
-        userId: principal.userId,
-        username: principal.username,
         resourceType: 'cluster',
         resourceId: id ?? null,
-        ...requestContext(request),
-        ...(metadata ? { requestMetadata: metadata } : {}),
+        ...(metadata ? { metadata } : {}),
       });
     let done: Audited<T>;
     try {

@@ -10,7 +10,6 @@ import {
 } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { AuditService } from '../audit/audit.service';
-import { requestContext } from '../audit/request-context';
 import type { AuthenticatedRequest } from '../auth/auth-requirements';
 import { Authenticated, CurrentPrincipal } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
@@ -182,15 +181,11 @@ export class ReservationsController {
     id: string,
     metadata?: Record<string, unknown>,
   ): Promise<unknown> {
-    return this.audit.record({
+    return this.audit.recordCall(principal, request, {
       action,
-      outcome: 'success',
-      userId: principal.userId,
-      username: principal.username,
       resourceType: 'reservation',
       resourceId: id,
-      ...requestContext(request),
-      ...(metadata ? { requestMetadata: metadata } : {}),
+      ...(metadata ? { metadata } : {}),
     });
   }
 }
