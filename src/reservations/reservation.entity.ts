@@ -33,7 +33,6 @@ export const CLAIMING_STATUSES: readonly ReservationStatus[] = [
 ];
 /** Not over yet. */
 export const LIVE_STATUSES: readonly ReservationStatus[] = ['queued', ...CLAIMING_STATUSES];
-export const FINAL_STATUSES: readonly ReservationStatus[] = ['expired', 'cancelled', 'failed'];
 
 /** A request for GPUs for a while, from queued to its end (DESIGN §3–§4). */
 @Entity({ name: 'reservations' })
