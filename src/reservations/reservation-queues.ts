@@ -31,7 +31,13 @@ export class ReservationQueues implements OnModuleInit {
     await this.jobs.defineQueue({ name: ADMIT_QUEUE, retryLimit: 5, retryDelay: 1, ...common });
     await this.jobs.defineQueue({ name: PROVISION_QUEUE, retryLimit: 10, retryDelay: 2, ...common });
     // A cluster may be down for a while: its teardown keeps trying (the GPUs stay held meanwhile).
-    await this.jobs.defineQueue({ name: TEARDOWN_QUEUE, retryLimit: 50, retryDelay: 5, ...common });
+    await this.jobs.defineQueue({
+      name: TEARDOWN_QUEUE,
+      retryLimit: 50,
+      retryDelay: 5,
+      retryDelayMax: 300,
+      ...common,
+    });
     await this.jobs.defineQueue({ name: REAPPLY_QUEUE, retryLimit: 10, retryDelay: 2, ...common });
     await this.jobs.defineQueue({ name: NOTIFY_QUEUE, retryLimit: 8, retryDelay: 5, ...common });
   }

@@ -6,7 +6,7 @@ import { AppConfig } from '../../infra/config/env';
 import { ExclusiveTaskRunner, type TickResult } from '../../infra/cron/exclusive-task.runner';
 import { QueueService } from '../../infra/queue/queue.service';
 import { Reservation } from '../reservation.entity';
-import { NOTIFY_QUEUE, REAPPLY_QUEUE } from '../reservation-queues';
+import { NOTIFY_QUEUE, REAPPLY_QUEUE, TEARDOWN_QUEUE } from '../reservation-queues';
 import { recordEvent } from '../reservation-transitions';
 import { endReservation } from './ending';
 import type { ReservationNotice } from './notify.worker';
@@ -14,12 +14,15 @@ import type { ReservationNotice } from './notify.worker';
 export const EXPIRY_TASK = 'reservations.expiry';
 
 const MINUTE = 60_000;
+const TEARDOWN_RETRY_MS = 10 * MINUTE;
 
 export interface ExpiryRound {
   warned: number;
   expired: number;
   stuck: number;
   stale: number;
+  /** Reservations ending for too long, whose teardown was queued again. */
+  retried: number;
 }
 
 /**
@@ -81,7 +84,26 @@ export class ExpiryTask implements OnApplicationBootstrap, OnModuleDestroy {
       expired: await this.expire(now),
       stuck: await this.failStuck(now),
       stale: await this.cancelStale(now),
+      retried: await this.retryTeardowns(now),
     };
+  }
+
+  /**
+   * Ending for longer than a teardown should take (its cluster was away, its job ran out of
+   * retries): a teardown job again, at most one per reservation per TEARDOWN_RETRY_MS.
+   */
+  private async retryTeardowns(now: Date): Promise<number> {
+    const stuck = await this.dataSource
+      .getRepository(Reservation)
+      .findBy({ status: 'expiring', statusSince: LessThan(new Date(now.getTime() - TEARDOWN_RETRY_MS)) });
+    for (const reservation of stuck) {
+      await this.jobs.send(
+        TEARDOWN_QUEUE,
+        { reservation_id: reservation.id },
+        { singletonKey: reservation.id, singletonSeconds: TEARDOWN_RETRY_MS / 1000 },
+      );
+    }
+    return stuck.length;
   }
 
   private async warn(now: Date): Promise<number> {
@@ -116,10 +138,15 @@ export class ExpiryTask implements OnApplicationBootstrap, OnModuleDestroy {
         .createQueryBuilder()
         .update(Reservation)
         .set({ warningsSent: () => `array(SELECT DISTINCT unnest(warnings_sent || :done::int[]))` })
-        .where(`id = :id AND status = 'active' AND NOT (warnings_sent && :done::int[])`, {
-          id: reservation.id,
-          done: due.done,
-        })
+        // The expiry read is still the expiry: an extension meanwhile makes this warning moot.
+        .where(
+          `id = :id AND status = 'active' AND expires_at = :expiresAt AND NOT (warnings_sent && :done::int[])`,
+          {
+            id: reservation.id,
+            expiresAt: reservation.expiresAt,
+            done: due.done,
+          },
+        )
         .execute();
       if (!marked.affected || due.warn === undefined) {
         return Boolean(marked.affected);
@@ -155,6 +182,13 @@ export class ExpiryTask implements OnApplicationBootstrap, OnModuleDestroy {
     let expired = 0;
     for (const reservation of due) {
       const ended = await this.dataSource.transaction(async (tx) => {
+        // Locked and read again: an extension committed since the list above wins.
+        const current = await tx
+          .getRepository(Reservation)
+          .findOne({ where: { id: reservation.id }, lock: { mode: 'pessimistic_write' } });
+        if (current?.status !== 'active' || !current.expiresAt || current.expiresAt > cutoff) {
+          return undefined;
+        }
         const ending = await endReservation(tx, this.jobs, reservation.id, 'expired', 'its time is up');
         if (ending) {
           await this.jobs.send(

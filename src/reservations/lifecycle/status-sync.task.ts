@@ -125,10 +125,17 @@ export class StatusSyncTask implements OnApplicationBootstrap, OnModuleDestroy {
     const host = cluster.profile.ssh_host ?? status.ssh?.host_ip ?? status.ssh?.node;
     const sshCommand = `ssh -p ${status.ssh!.node_port} dev@${host}`;
     const jupyterUrl = jupyterUrlOf(reservation, status);
-    const expiresAt = new Date(
-      now.getTime() + (reservation.durationMinutes + reservation.extendedMinutes) * MINUTE,
-    );
     const activated = await this.dataSource.transaction(async (tx) => {
+      // Its minutes as they are now, locked: an extension made during this round counts.
+      const current = await tx
+        .getRepository(Reservation)
+        .findOne({ where: { id: reservation.id }, lock: { mode: 'pessimistic_write' } });
+      if (!current) {
+        return undefined;
+      }
+      const expiresAt = new Date(
+        now.getTime() + (current.durationMinutes + current.extendedMinutes) * MINUTE,
+      );
       const active = await transition(tx, {
         id: reservation.id,
         from: ['provisioning'],

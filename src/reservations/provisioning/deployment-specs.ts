@@ -29,7 +29,7 @@ export class DeploymentSpecs {
     const [owner, secondary, type] = await Promise.all([
       users.findOneByOrFail({ id: reservation.ownerId }),
       reservation.secondaryUsers.length > 0
-        ? users.findBy({ username: In(reservation.secondaryUsers) })
+        ? users.findBy({ username: In(reservation.secondaryUsers), disabled: false })
         : Promise.resolve([]),
       this.dataSource.getRepository(GpuType).findOneByOrFail({ name: reservation.gpuType }),
     ]);

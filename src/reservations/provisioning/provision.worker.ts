@@ -6,6 +6,7 @@ import {
   DeployerError,
   DeployerPolicyRejected,
   DeployerRequestRejected,
+  DeployerUnreachable,
 } from '../../clusters/client/deployer-client.errors';
 import { ClusterRegistry } from '../../clusters/registry/cluster-registry';
 import { AppConfig } from '../../infra/config/env';
@@ -63,7 +64,11 @@ export class ProvisionWorker implements OnApplicationBootstrap {
       if (!(error instanceof DeployerError)) {
         throw error; // not the cluster's answer: the job is retried
       }
-      await client.deleteDeployment(reservation.externalId).catch(() => undefined);
+      if (mayHaveCreated(error)) {
+        // Whatever part was made goes before anything else; if that fails too, the job is retried
+        // (apply is idempotent), and the provisioning timeout bounds it.
+        await client.deleteDeployment(reservation.externalId);
+      }
       if (error instanceof DeployerPolicyRejected || error instanceof DeployerRequestRejected) {
         await this.fail(reservation, `the cluster ${cluster.name} refused its objects: ${error.message}`);
       } else {
@@ -129,4 +134,12 @@ export class ProvisionWorker implements OnApplicationBootstrap {
       }
     });
   }
+}
+
+/** The apply reached the deployer (it may have created part of the objects), unlike a refused connection. */
+function mayHaveCreated(error: DeployerError): boolean {
+  return !(
+    error instanceof DeployerUnreachable &&
+    (error.reason === 'unreachable' || error.reason === 'circuit_open')
+  );
 }

@@ -44,6 +44,12 @@ export class ReapplyWorker implements OnApplicationBootstrap {
       return;
     }
     const spec = await this.specs.build(reservation, cluster, job.warning);
-    await this.clients.for(cluster.id).applyDeployment(spec);
+    const client = this.clients.for(cluster.id);
+    await client.applyDeployment(spec);
+    // Ended while this was applied: its teardown may have run first, so what was just applied goes.
+    const after = await this.dataSource.getRepository(Reservation).findOneBy({ id: reservation.id });
+    if (after?.status !== 'provisioning' && after?.status !== 'active') {
+      await client.deleteDeployment(reservation.externalId);
+    }
   }
 }
