@@ -1,7 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { DataSource, QueryFailedError } from 'typeorm';
+import { DataSource } from 'typeorm';
+import { isUniqueViolation } from '../infra/database/database-errors';
 import { AppError, CommonErrorCode } from '../infra/errors/app-error';
 import { CapacitySync } from './capacity/capacity-sync';
 import { Cluster } from './cluster.entity';
@@ -20,8 +21,6 @@ interface ClusterSecrets {
 
 /** The flags an admin flips without touching the connection. */
 export type ClusterFlags = Partial<Pick<Cluster, 'enabled' | 'draining'>>;
-
-const UNIQUE_VIOLATION = '23505';
 
 /**
  * The registry's writes: registration and updates (PEMs checked, secrets encrypted, the connection
@@ -246,8 +245,7 @@ function assertUsableConnection(cluster: Cluster, secrets: ClusterSecrets, check
 }
 
 function nameTakenOr(error: unknown, name: string): unknown {
-  const code = error instanceof QueryFailedError ? (error.driverError as { code?: string }).code : undefined;
-  return code === UNIQUE_VIOLATION
+  return isUniqueViolation(error)
     ? new AppError(ClusterErrorCode.ClusterNameTaken, `A cluster named ${name} is already registered`)
     : error;
 }

@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Authenticated } from '../auth/auth.decorators';
 import { standingOf, summarizeAvailability } from '../clusters/capacity/availability';
+import { foreignGpus } from '../clusters/capacity/node-rules';
 import { CapacitySync } from '../clusters/capacity/capacity-sync';
 import { AvailabilityDto } from '../clusters/dto/availability.dto';
 import { ClusterRegistry } from '../clusters/registry/cluster-registry';
@@ -37,8 +38,7 @@ export class AvailabilityController {
     // sync may not have seen a reservation placed a moment ago, or one just ended).
     const current = rows.map((row) => ({
       ...row,
-      usedGpus:
-        Math.max(0, row.usedGpus - row.managedGpus) + (held.get(`${row.clusterId}/${row.nodeName}`) ?? 0),
+      usedGpus: foreignGpus(row) + (held.get(`${row.clusterId}/${row.nodeName}`) ?? 0),
     }));
     return { gpu_types: summarizeAvailability(current, clusters, queued) };
   }

@@ -1,15 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash, randomBytes } from 'node:crypto';
-import { Brackets, DataSource, In, QueryFailedError, type EntityManager } from 'typeorm';
+import { Brackets, DataSource, In, type EntityManager } from 'typeorm';
 import { canonicalJson } from '../audit/canonical-json';
 import { ownedOrNotFound, ownerFilter } from '../auth/ownership';
 import type { Principal } from '../auth/principal';
 import { User } from '../auth/users/user.entity';
+import { foreignGpus, matchesLabels } from '../clusters/capacity/node-rules';
 import { NodeCapacityRow } from '../clusters/node-capacity.entity';
 import { ClusterRegistry } from '../clusters/registry/cluster-registry';
 import { AppConfig } from '../infra/config/env';
 import { LOCK_NAMESPACE } from '../infra/database/advisory-locks';
+import { isUniqueViolation } from '../infra/database/database-errors';
 import { AppError } from '../infra/errors/app-error';
 import { QueueService } from '../infra/queue/queue.service';
 import { GpuType } from './catalog/gpu-type.entity';
@@ -32,7 +34,6 @@ const MIN_MINUTES = 5;
 const MAX_SECONDARY_USERS = 8;
 /** What a user may still change: not over, and not ending. */
 const CHANGEABLE_STATUSES: readonly ReservationStatus[] = ['queued', 'placing', 'provisioning', 'active'];
-const UNIQUE_VIOLATION = '23505';
 
 export interface ReservationWithContext {
   reservation: Reservation;
@@ -105,7 +106,7 @@ export class ReservationsService {
       });
     } catch (error) {
       // The same key sent twice at once: the other request made it.
-      if (idempotencyKey !== undefined && uniqueViolation(error)) {
+      if (idempotencyKey !== undefined && isUniqueViolation(error)) {
         const earlier = await this.byIdempotencyKey(principal.userId, idempotencyKey, fingerprint);
         if (earlier) {
           return { reservation: await this.withContext(earlier, principal.username), created: false };
@@ -457,13 +458,8 @@ export class ReservationsService {
         return cluster !== undefined && cluster.enabled && !cluster.draining;
       },
     );
-    const labelled = rows.filter((row) =>
-      Object.entries(request.node_labels ?? {}).every(([key, value]) => row.labels[key] === value),
-    );
-    const largest = Math.max(
-      0,
-      ...labelled.map((row) => row.allocatableGpus - Math.max(0, row.usedGpus - row.managedGpus)),
-    );
+    const labelled = rows.filter((row) => matchesLabels(row.labels, request.node_labels));
+    const largest = Math.max(0, ...labelled.map((row) => row.allocatableGpus - foreignGpus(row)));
     if (labelled.length > 0 && largest >= request.gpu_count) {
       return;
     }
@@ -514,10 +510,4 @@ export class ReservationsService {
       );
     }
   }
-}
-
-function uniqueViolation(error: unknown): boolean {
-  return (
-    error instanceof QueryFailedError && (error.driverError as { code?: string }).code === UNIQUE_VIOLATION
-  );
 }

@@ -1,6 +1,7 @@
 import type { ClusterCapacity, NodeCapacity } from '../../deployer/contract';
 import { DEFAULT_ZONE_LABEL, type ClusterProfile } from '../dto/cluster-profile.dto';
 import type { NodeCapacityRow } from '../node-capacity.entity';
+import { matchesLabels } from './node-rules';
 
 export type CapacityRowValues = Omit<NodeCapacityRow, 'cluster'>;
 
@@ -32,8 +33,6 @@ export function capacityRows(
 }
 
 function gpuTypeOf(node: NodeCapacity, profile: ClusterProfile): string | null {
-  const match = (profile.gpu_types ?? []).find((type) =>
-    Object.entries(type.node_selector).every(([key, value]) => node.labels[key] === value),
-  );
+  const match = (profile.gpu_types ?? []).find((type) => matchesLabels(node.labels, type.node_selector));
   return match?.name ?? null;
 }

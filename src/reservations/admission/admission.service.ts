@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In } from 'typeorm';
+import { foreignGpus } from '../../clusters/capacity/node-rules';
 import { NodeCapacityRow } from '../../clusters/node-capacity.entity';
 import { ClusterRegistry } from '../../clusters/registry/cluster-registry';
 import { QueueService } from '../../infra/queue/queue.service';
@@ -63,7 +64,7 @@ export class AdmissionService {
       const held = await tx
         .getRepository(Reservation)
         .sum('gpuCount', { clusterId, nodeName, status: In([...CLAIMING_STATUSES]) });
-      const free = node.allocatableGpus - Math.max(0, node.usedGpus - node.managedGpus) - (held ?? 0);
+      const free = node.allocatableGpus - foreignGpus(node) - (held ?? 0);
       if (free < request.gpuCount) {
         return false;
       }

@@ -14,6 +14,8 @@
  * ever delaying the large request ahead of them. A reservation never spans nodes.
  */
 
+import { matchesLabels } from '../../clusters/capacity/node-rules';
+
 export interface NodeState {
   clusterId: string;
   nodeName: string;
@@ -59,7 +61,7 @@ export function nodeCanHold(
   return (
     node.gpuType === request.gpuType &&
     node.allocatable - node.foreign >= request.gpuCount &&
-    Object.entries(request.nodeLabels ?? {}).every(([key, value]) => node.labels?.[key] === value)
+    matchesLabels(node.labels, request.nodeLabels)
   );
 }
 

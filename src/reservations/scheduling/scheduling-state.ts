@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In, type EntityManager } from 'typeorm';
 import { standingOf } from '../../clusters/capacity/availability';
+import { foreignGpus } from '../../clusters/capacity/node-rules';
 import { NodeCapacityRow } from '../../clusters/node-capacity.entity';
 import { ClusterRegistry } from '../../clusters/registry/cluster-registry';
 import { AppConfig } from '../../infra/config/env';
@@ -94,7 +95,7 @@ export class SchedulingStateReader {
         nodeName: row.nodeName,
         gpuType: row.gpuType,
         allocatable: row.allocatableGpus,
-        foreign: Math.max(0, row.usedGpus - row.managedGpus),
+        foreign: foreignGpus(row),
         clusterPriority: cluster.priority,
         labels: row.labels,
       });
