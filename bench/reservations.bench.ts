@@ -1,8 +1,8 @@
 /**
- * Reservations end to end at fleet scale: one process runs the core app (roles coordinator,
- * worker, cron) on a fresh database, 3 simulated clusters of 50 nodes × 8 H100 each, and a
- * deployer per cluster (the simulated Kubernetes API and the deployers share the core's event
- * loop and the machine's 2 cores, as does the load). CLIENTS users, each in a loop: POST
+ * Reservations end to end at fleet scale: this process runs the control plane (roles coordinator,
+ * worker, cron) on a fresh database and the load; 3 simulated clusters of 50 nodes × 8 H100 each
+ * run with their deployers in processes of their own (bench/fleet.ts), as remote clusters do, on
+ * the same machine's 2 cores. CLIENTS users, each in a loop: POST
  * /api/v1/reservations (1, 2, 4 or 8 GPUs, weighted toward small), wait until it is active, POST
  * …/cancel, again. One watcher lists the active reservations (admin, `?user=all&status=active`)
  * every POLL_MS for all of them: per-client polling at that rate would be CLIENTS × 40 requests/s
@@ -10,13 +10,15 @@
  * measured window after a warm-up: sustained reservations/s reaching active (seen by the watcher),
  * the reserve API's latency (client side), reserve→active (client side, and from the
  * reservation's own events split into its phases), then where the time went: admission passes,
- * deployer calls, the event loop, the CPU of Node and PostgreSQL per reservation, PostgreSQL's
- * table counters. Then the same with 20 ms added to every Kubernetes API call.
+ * deployer calls, the event loop, the CPU of the control plane, the fleet and PostgreSQL per
+ * reservation, PostgreSQL's table counters. Then the same with 20 ms added to every Kubernetes
+ * API call.
  *
- * Baseline, same database, same run, same number of clients: a raw PostgreSQL queue (insert a
- * row, 4 workers claim queued rows in batches with `FOR UPDATE SKIP LOCKED` and set them active,
- * the client is told at once and marks its row cancelled): the floor of a queue-backed
- * reserve→active on this machine.
+ * Two baselines, same machine, same run, same number of clients. A raw PostgreSQL queue on the
+ * same database (insert a row, 4 workers claim queued rows in batches with `FOR UPDATE SKIP
+ * LOCKED` and set them active, the client is told at once and marks its row cancelled): the floor
+ * of a queue-backed reserve→active. And the Kubernetes floor: the fleet alone applying and deleting
+ * a reservation's objects through its deployers, with no control plane (see kubernetesFloor).
  *
  * The deployers' client-side Kubernetes rate limit is lifted (as in bench/deployer): at the default
  * 100 QPS a cluster's deployer caps provisioning and teardown far below the target by design.
@@ -25,7 +27,6 @@
  * CPU profile of the measured window per scenario, for Chrome DevTools or speedscope),
  * BENCH_RESERVATIONS_SQL=1 (counts this process's SQL statements in the window, by statement).
  */
-import { KubernetesObjectApi } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -39,11 +40,10 @@ import { startRuntime, type Runtime } from '../src/app/runtime';
 import type { ApiKeyScope } from '../src/auth/api-keys/api-key.entity';
 import { ApiKeysService } from '../src/auth/api-keys/api-keys.service';
 import { UsersService } from '../src/auth/users/users.service';
-import { kubeConfigForServer } from '../src/deployer/kube/kube-access';
+import { sampleReservationSpec } from '../src/deployer/sample-spec';
 import { loadConfig } from '../src/infra/config/env';
 import { withDatabase } from '../src/infra/database/database-url';
-import { SimulatedCluster } from '../src/simulator/cluster';
-import { withDefaults } from '../src/simulator/config';
+import { startFleet, type Fleet } from './fleet';
 import { fmt, percentile, report, type BenchDatabase } from './support';
 
 const CLUSTERS = 3;
@@ -395,6 +395,87 @@ async function skipLockedBaseline(url: string): Promise<Rate> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Second baseline: the Kubernetes path alone
+
+/** CPU seconds (user + system) a process has used so far. */
+function processCpuSeconds(pid: number): number {
+  const fields = procStat(pid);
+  return fields ? (Number(fields[11]) + Number(fields[12])) / 100 : Number.NaN;
+}
+
+const fleetCpuSeconds = (fleet: Fleet) =>
+  fleet.members.reduce((sum, member) => sum + processCpuSeconds(member.pid), 0);
+
+interface Floor extends Rate {
+  /** Fleet CPU (simulated API servers, controllers, deployers) per cycle, ms. */
+  fleetCpuMs: number;
+}
+
+/**
+ * What the fleet alone sustains: the same number of clients, each applying a reservation's
+ * objects (ConfigMap, Service, Deployment with GPUs, PDB) through a deployer and deleting them
+ * again, round robin over the clusters, with no control plane in between. Every reservation costs
+ * the fleet at least this (ODC also reads status), so it bounds ODC's reserve→active rate on the
+ * same machine.
+ */
+function floorSpec(id: string) {
+  const {
+    persistent_volume_claims: _scratch,
+    ingress: _jupyter,
+    ...spec
+  } = sampleReservationSpec(id, NAMESPACE);
+  return spec;
+}
+
+async function kubernetesFloor(fleet: Fleet): Promise<Floor> {
+  const pools = fleet.members.map(
+    (member) => new Pool(member.deployerUrl, { connections: Math.ceil(CLIENTS / CLUSTERS), pipelining: 1 }),
+  );
+  const headers = { authorization: `Bearer ${DEPLOYER_TOKEN}`, 'content-type': 'application/json' };
+  const samples: { at: number; ms: number }[] = [];
+  const started = performance.now();
+  const windowStart = started + BASELINE_WARM_UP_MS;
+  const windowEnd = windowStart + BASELINE_MS;
+  let cpuAtStart = Number.NaN;
+  const edge = sleep(BASELINE_WARM_UP_MS).then(() => {
+    cpuAtStart = fleetCpuSeconds(fleet);
+  });
+  const clients = Array.from({ length: CLIENTS }, async (_, c) => {
+    const pool = pools[c % pools.length];
+    for (let n = 0; performance.now() < windowEnd; n += 1) {
+      const id = `floor-${c}-${n}`;
+      const t0 = performance.now();
+      const applied = await pool.request({
+        method: 'POST',
+        path: '/api/v1/deployments',
+        headers,
+        body: JSON.stringify(floorSpec(id)),
+      });
+      await applied.body.text();
+      const deleted = await pool.request({ method: 'DELETE', path: `/api/v1/deployments/${id}`, headers });
+      await deleted.body.text();
+      if (applied.statusCode !== 201 || deleted.statusCode >= 300) {
+        throw new Error(
+          `the deployer answered ${applied.statusCode} to apply, ${deleted.statusCode} to delete`,
+        );
+      }
+      const t1 = performance.now();
+      samples.push({ at: t1, ms: t1 - t0 });
+    }
+  });
+  await Promise.all([...clients, edge]);
+  const cpu = fleetCpuSeconds(fleet) - cpuAtStart;
+  await Promise.all(pools.map((pool) => pool.close()));
+  const inWindow = samples.filter((s) => s.at >= windowStart && s.at < windowEnd).map((s) => s.ms);
+  return {
+    perSecond: inWindow.length / (BASELINE_MS / 1000),
+    p50: p(inWindow, 50),
+    p99: p(inWindow, 99),
+    fleetCpuMs: (cpu * 1000) / Math.max(1, inWindow.length),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 // The fleet and the app
 
 async function withAdmin<T>(url: string, work: (client: Client) => Promise<T>): Promise<T> {
@@ -407,67 +488,18 @@ async function withAdmin<T>(url: string, work: (client: Client) => Promise<T>): 
   }
 }
 
-interface Fleet {
-  clusters: SimulatedCluster[];
-  deployers: Runtime[];
-  close(): Promise<void>;
-}
-
-async function startFleet(latencyMs: number): Promise<Fleet> {
-  const clusters: SimulatedCluster[] = [];
-  const deployers: Runtime[] = [];
-  const close = async () => {
-    for (const deployer of deployers) {
-      await deployer.close();
-    }
-    for (const cluster of clusters) {
-      await cluster.close();
-    }
-  };
-  try {
-    for (let i = 0; i < CLUSTERS; i += 1) {
-      const cluster = await SimulatedCluster.start(
-        withDefaults({
-          name: `sim${i}`,
-          nodePools: [
-            {
-              name: 'h100',
-              count: NODES_PER_CLUSTER,
-              cpu: '96',
-              memory: '1024Gi',
-              gpu: { product: H100, count: GPUS_PER_NODE },
-            },
-          ],
-          timings: { startMs: 10, readyMs: 10, pvcBindMs: 10, snapshotReadyMs: 10, jobRunMs: 10 },
-          faults: { latencyMs, jitterMs: 0, errorRate: 0 },
-        }),
-      );
-      clusters.push(cluster);
-      const kubeConfig = kubeConfigForServer(cluster.url);
-      await KubernetesObjectApi.makeApiClient(kubeConfig).create({
-        apiVersion: 'v1',
-        kind: 'Namespace',
-        metadata: { name: NAMESPACE },
-      });
-      const config = loadConfig({
-        NODE_ENV: 'production',
-        ODC_ROLES: 'deployer',
-        ODC_DEPLOYER_HOST: '127.0.0.1',
-        ODC_DEPLOYER_PORT: '0',
-        ODC_DEPLOYER_NAMESPACES: NAMESPACE,
-        ODC_DEPLOYER_TOKEN: DEPLOYER_TOKEN,
-        ODC_KUBECONFIG_BASE64: Buffer.from(kubeConfig.exportConfig()).toString('base64'),
-        ODC_DEPLOYER_KUBE_QPS: '10000',
-        ODC_DEPLOYER_KUBE_BURST: '10000',
-        ODC_LOG_LEVEL: 'warn',
-      });
-      deployers.push(await startRuntime({ config, logger: pino({ level: 'warn' }) }));
-    }
-    return { clusters, deployers, close };
-  } catch (error) {
-    await close().catch(() => undefined);
-    throw error;
-  }
+function fleetOf(latencyMs: number): Promise<Fleet> {
+  return startFleet(
+    Array.from({ length: CLUSTERS }, (_, i) => ({
+      name: `sim${i}`,
+      nodes: NODES_PER_CLUSTER,
+      gpusPerNode: GPUS_PER_NODE,
+      gpuProduct: H100,
+      namespace: NAMESPACE,
+      deployerToken: DEPLOYER_TOKEN,
+      latencyMs,
+    })),
+  );
 }
 
 function startCore(databaseUrl: string): Promise<Runtime> {
@@ -541,10 +573,10 @@ function apiClient(origin: string): Api {
 }
 
 async function registerClusters(api: Api, fleet: Fleet, adminKey: string): Promise<void> {
-  for (const [i, deployer] of fleet.deployers.entries()) {
+  for (const member of fleet.members) {
     const res = await api.request<{ id?: string; message?: string }>('POST', '/api/v1/clusters', adminKey, {
-      name: `sim${i}`,
-      deployer_url: deployer.listeners.find((l) => l.name === 'deployer')!.url,
+      name: member.name,
+      deployer_url: member.deployerUrl,
       token: DEPLOYER_TOKEN,
       profile: {
         namespace: NAMESPACE,
@@ -555,7 +587,7 @@ async function registerClusters(api: Api, fleet: Fleet, adminKey: string): Promi
       },
     });
     if (res.status !== 201) {
-      throw new Error(`registering sim${i} answered ${res.status}: ${JSON.stringify(res.body)}`);
+      throw new Error(`registering ${member.name} answered ${res.status}: ${JSON.stringify(res.body)}`);
     }
   }
 }
@@ -735,8 +767,10 @@ interface ScenarioResult {
   activeP50: number;
   activeP99: number;
   baseline: Rate;
+  floor: Floor;
   /** CPU ms per reservation that reached active in the window. */
   nodeCpuMs: number;
+  fleetCpuMs: number;
   postgresCpuMs: number;
   /** Cores the rest of the machine used meanwhile (other work on a shared machine). */
   otherCores: number;
@@ -751,7 +785,8 @@ async function scenario(database: BenchDatabase, latencyMs: number): Promise<Sce
   let api: Api | undefined;
   try {
     const baseline = await skipLockedBaseline(url);
-    fleet = await startFleet(latencyMs);
+    fleet = await fleetOf(latencyMs);
+    const floor = await kubernetesFloor(fleet);
     core = await startCore(url);
     api = apiClient(core.listeners.find((l) => l.name === 'api')!.url);
     const adminKey = await keyFor(core, 'bench-admin', ['clusters:admin', 'reservations:read'], true);
@@ -769,6 +804,7 @@ async function scenario(database: BenchDatabase, latencyMs: number): Promise<Sce
     let elu = performance.eventLoopUtilization();
     let cpu = process.cpuUsage();
     let pgCpu = 0;
+    let fleetCpu = 0;
     let machine = machineCpuSeconds();
     let profiler: Session | undefined;
     let statusesAtEnd: { status: string; n: number }[] = [];
@@ -786,6 +822,7 @@ async function scenario(database: BenchDatabase, latencyMs: number): Promise<Sce
         elu = performance.eventLoopUtilization();
         cpu = process.cpuUsage();
         pgCpu = postgresCpuSeconds(postmaster);
+        fleetCpu = fleetCpuSeconds(fleet!);
         machine = machineCpuSeconds();
         sqlCounts.clear();
         sqlOrigins.clear();
@@ -802,6 +839,7 @@ async function scenario(database: BenchDatabase, latencyMs: number): Promise<Sce
         elu = performance.eventLoopUtilization(elu);
         cpu = process.cpuUsage(cpu);
         pgCpu = postgresCpuSeconds(postmaster) - pgCpu;
+        fleetCpu = fleetCpuSeconds(fleet!) - fleetCpu;
         machine = machineCpuSeconds() - machine;
         countingSql = false;
         if (profiler) {
@@ -847,9 +885,11 @@ async function scenario(database: BenchDatabase, latencyMs: number): Promise<Sce
       activeP50: p(toActive, 50),
       activeP99: p(toActive, 99),
       baseline,
+      floor,
       nodeCpuMs: (cpu.user + cpu.system) / 1e3 / Math.max(1, completed.length),
+      fleetCpuMs: (fleetCpu * 1000) / Math.max(1, completed.length),
       postgresCpuMs: (pgCpu * 1000) / Math.max(1, completed.length),
-      otherCores: Math.max(0, machine - (cpu.user + cpu.system) / 1e6 - pgCpu) / seconds,
+      otherCores: Math.max(0, machine - (cpu.user + cpu.system) / 1e6 - pgCpu - fleetCpu) / seconds,
     };
 
     report(
@@ -864,6 +904,14 @@ async function scenario(database: BenchDatabase, latencyMs: number): Promise<Sce
           'to active p99 ms': fmt(baseline.p99, 1),
         },
         {
+          path: `baseline Kubernetes floor (deployer apply + delete, no control plane; fleet CPU ${fmt(floor.fleetCpuMs, 1)} ms/cycle)`,
+          'reserve→active /s': fmt(floor.perSecond, 0),
+          'reserve p50 ms': '-',
+          'reserve p99 ms': '-',
+          'to active p50 ms': fmt(floor.p50, 1),
+          'to active p99 ms': fmt(floor.p99, 1),
+        },
+        {
           path: 'ODC API (POST, watcher sees active, cancel)',
           'reserve→active /s': fmt(result.perSecond, 1),
           'reserve p50 ms': fmt(result.reserveP50, 1),
@@ -874,7 +922,7 @@ async function scenario(database: BenchDatabase, latencyMs: number): Promise<Sce
       ],
     );
     console.log(
-      `ratio ODC/baseline reserve→active throughput: ${fmt(result.perSecond / baseline.perSecond, 3)}; cancel p50 ${fmt(p(outcome.cancelMs, 50), 1)} ms, p99 ${fmt(p(outcome.cancelMs, 99), 1)} ms; reservations made ${cycles.length}, errors: ${outcome.errors.size === 0 ? 'none' : JSON.stringify(Object.fromEntries(outcome.errors))}`,
+      `ratio ODC/baseline reserve→active throughput: ${fmt(result.perSecond / baseline.perSecond, 3)} (SKIP LOCKED), ${fmt(result.perSecond / floor.perSecond, 3)} (Kubernetes floor); cancel p50 ${fmt(p(outcome.cancelMs, 50), 1)} ms, p99 ${fmt(p(outcome.cancelMs, 99), 1)} ms; reservations made ${cycles.length}, errors: ${outcome.errors.size === 0 ? 'none' : JSON.stringify(Object.fromEntries(outcome.errors))}`,
     );
 
     // Where the time went.
@@ -926,10 +974,13 @@ async function scenario(database: BenchDatabase, latencyMs: number): Promise<Sce
     const perReservation = (cpuSeconds: number) =>
       fmt((cpuSeconds * 1000) / Math.max(1, completed.length), 1);
     console.log(
-      `Node (everything but PostgreSQL, one event loop): event loop utilization ${fmt(elu.utilization * 100, 0)} %, CPU ${fmt(nodeCpu / seconds, 2)} cores (${perReservation(nodeCpu)} ms per reservation), loop delay p50 ${fmt(delay.percentile(50) / 1e6, 1)} ms p99 ${fmt(delay.percentile(99) / 1e6, 1)} ms`,
+      `Fleet (${CLUSTERS} processes: simulated API servers, controllers, deployers): CPU ${fmt(fleetCpu / seconds, 2)} cores (${perReservation(fleetCpu)} ms per reservation)`,
     );
     console.log(
-      `PostgreSQL CPU ${fmt(pgCpu / seconds, 2)} cores (${perReservation(pgCpu)} ms per reservation); other processes on the machine ${fmt(Math.max(0, machine - nodeCpu - pgCpu) / seconds, 2)} cores (of ${availableParallelism()})`,
+      `Control plane and load (this process, one event loop): event loop utilization ${fmt(elu.utilization * 100, 0)} %, CPU ${fmt(nodeCpu / seconds, 2)} cores (${perReservation(nodeCpu)} ms per reservation), loop delay p50 ${fmt(delay.percentile(50) / 1e6, 1)} ms p99 ${fmt(delay.percentile(99) / 1e6, 1)} ms`,
+    );
+    console.log(
+      `PostgreSQL CPU ${fmt(pgCpu / seconds, 2)} cores (${perReservation(pgCpu)} ms per reservation); other processes on the machine ${fmt(Math.max(0, machine - nodeCpu - pgCpu - fleetCpu) / seconds, 2)} cores (of ${availableParallelism()})`,
     );
     const per = (n: number) => fmt(n / Math.max(1, completed.length), 1);
     const db = { before: statsBefore!.database, after: statsAfter!.database };
@@ -1022,10 +1073,13 @@ export async function benchReservations(database: BenchDatabase): Promise<void> 
       'reserve→active /s': fmt(r.perSecond, 1),
       'baseline /s': fmt(r.baseline.perSecond, 0),
       'ratio ODC/baseline': fmt(r.perSecond / r.baseline.perSecond, 3),
+      'K8s floor /s': fmt(r.floor.perSecond, 0),
+      'ratio ODC/floor': fmt(r.perSecond / r.floor.perSecond, 2),
       'reserve p50 ms': fmt(r.reserveP50, 1),
       'reserve p99 ms': fmt(r.reserveP99, 1),
       'to active p99 ms': fmt(r.activeP99, 1),
-      'Node CPU ms/resv': fmt(r.nodeCpuMs, 1),
+      'ODC+load CPU ms/resv': fmt(r.nodeCpuMs, 1),
+      'fleet CPU ms/resv': fmt(r.fleetCpuMs, 1),
       'PG CPU ms/resv': fmt(r.postgresCpuMs, 1),
       'other load, cores': fmt(r.otherCores, 2),
     })),

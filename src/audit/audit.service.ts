@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash } from 'node:crypto';
 import { DataSource, MoreThan, type EntityManager } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import type { Principal } from '../auth/principal';
 import { User } from '../auth/users/user.entity';
 import { LOCK_NAMESPACE } from '../infra/database/advisory-locks';
@@ -71,23 +72,93 @@ export function hashOf(entry: Omit<AuditEntry, 'id' | 'hash'>): Buffer {
   return createHash('sha256').update(entry.prevHash).update(content).digest();
 }
 
+/** Appends waiting for the next group commit, at most this many per transaction. */
+const GROUP_COMMIT_MAX = 256;
+
+interface PendingAppend {
+  record: AuditRecord;
+  timestamp: Date;
+  resolve(entry: AuditEntry): void;
+  reject(error: unknown): void;
+}
+
 /**
  * The append-only audit log. Rows form a hash chain: each stores its predecessor's hash and its
  * own, so changing, deleting or inserting a row in SQL breaks the chain at that row. Appends take a
  * transaction-scoped advisory lock, so concurrent writers (any replica) extend one chain.
+ *
+ * Appends outside a caller's transaction are group-committed: those that arrive while one commit
+ * is under way go together in the next (one lock, one read of the chain's end, one INSERT), so the
+ * chain's lock is taken once per group instead of once per row and busy APIs do not queue behind
+ * it. Each caller still returns only once its row has committed.
  */
 @Injectable()
 export class AuditService {
+  private pending: PendingAppend[] = [];
+  private committing = false;
+
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   async record(record: AuditRecord, manager?: EntityManager): Promise<AuditEntry> {
-    const append = async (tx: EntityManager) => {
-      await tx.query('SELECT pg_advisory_xact_lock($1, 0)', [LOCK_NAMESPACE.audit]);
-      const last = await tx
-        .getRepository(AuditEntry)
-        .find({ order: { id: 'DESC' }, take: 1, select: { hash: true } });
+    if (manager) {
+      const [entry] = await this.append(manager, [{ record, timestamp: new Date() }]);
+      return entry;
+    }
+    return new Promise<AuditEntry>((resolve, reject) => {
+      this.pending.push({ record, timestamp: new Date(), resolve, reject });
+      if (!this.committing) {
+        void this.commitPending();
+      }
+    });
+  }
+
+  /** Commits waiting appends a group at a time until none wait. */
+  private async commitPending(): Promise<void> {
+    this.committing = true;
+    try {
+      while (this.pending.length > 0) {
+        const group = this.pending.splice(0, GROUP_COMMIT_MAX);
+        try {
+          const entries = await this.dataSource.transaction((tx) => this.append(tx, group));
+          group.forEach((append, i) => append.resolve(entries[i]));
+        } catch (error) {
+          await this.commitOneByOne(group, error);
+        }
+      }
+    } finally {
+      this.committing = false;
+    }
+  }
+
+  /** A group that failed: each append alone, so one bad row fails only its own caller. */
+  private async commitOneByOne(group: PendingAppend[], error: unknown): Promise<void> {
+    if (group.length === 1) {
+      group[0].reject(error);
+      return;
+    }
+    for (const append of group) {
+      try {
+        const [entry] = await this.dataSource.transaction((tx) => this.append(tx, [append]));
+        append.resolve(entry);
+      } catch (alone) {
+        append.reject(alone);
+      }
+    }
+  }
+
+  /** Rows at the chain's end, in order, in the caller's transaction. */
+  private async append(
+    tx: EntityManager,
+    appends: Pick<PendingAppend, 'record' | 'timestamp'>[],
+  ): Promise<AuditEntry[]> {
+    await tx.query('SELECT pg_advisory_xact_lock($1, 0)', [LOCK_NAMESPACE.audit]);
+    const last = await tx
+      .getRepository(AuditEntry)
+      .find({ order: { id: 'DESC' }, take: 1, select: { hash: true } });
+    let prevHash = last[0]?.hash ?? GENESIS;
+    const entries = appends.map(({ record, timestamp }) => {
       const entry = tx.getRepository(AuditEntry).create({
-        timestamp: new Date(),
+        timestamp,
         userId: record.userId ?? null,
         username: record.username ?? null,
         action: record.action,
@@ -100,12 +171,18 @@ export class AuditService {
         requestMetadata: record.requestMetadata ?? null,
         bedrockRequestId: record.bedrockRequestId ?? null,
         bedrockTokensUsed: record.bedrockTokensUsed ?? null,
-        prevHash: last[0]?.hash ?? GENESIS,
+        prevHash,
       });
       entry.hash = hashOf(entry);
-      return tx.getRepository(AuditEntry).save(entry);
-    };
-    return manager ? append(manager) : this.dataSource.transaction(append);
+      prevHash = entry.hash;
+      return entry;
+    });
+    // One INSERT: its rows take their ids in the order given, so ids follow the chain.
+    const { identifiers } = await tx
+      .getRepository(AuditEntry)
+      .insert(entries as QueryDeepPartialEntity<AuditEntry>[]);
+    entries.forEach((entry, i) => (entry.id = String(identifiers[i].id)));
+    return entries;
   }
 
   /** What a caller did to a resource through the API, with where the request came from. */

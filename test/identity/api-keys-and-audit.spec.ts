@@ -106,6 +106,30 @@ describe('API keys and the audit chain, on a real PostgreSQL', () => {
     expect(await audit.verifyChain()).toEqual({ ok: false, checked: 7, first_broken_id: id });
   });
 
+  it('commits appends that arrive together as one chain, from two writers, and fails only a bad row', async () => {
+    await dataSource.query(`TRUNCATE audit_log`);
+    const other = new AuditService(dataSource); // another replica's writer
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 30 }, (_, i) =>
+        (i % 2 === 0 ? audit : other).record({
+          // varchar(100): this one row cannot be written
+          action: i === 11 ? 'x'.repeat(101) : `group.${i}`,
+          outcome: 'success',
+          requestMetadata: { n: i },
+        }),
+      ),
+    );
+    expect(outcomes.filter((o) => o.status === 'rejected')).toHaveLength(1);
+    expect(outcomes[11].status).toBe('rejected');
+    const ids = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value.id] : []));
+    expect(new Set(ids).size).toBe(29);
+    const rows = await dataSource.query<{ id: string; action: string }[]>(
+      `SELECT id::text AS id, action FROM audit_log ORDER BY id`,
+    );
+    expect(rows.map((r) => r.id).sort()).toEqual([...ids].sort());
+    expect(await audit.verifyChain()).toEqual({ ok: true, checked: 29 });
+  });
+
   it('reports a deleted row at the row after it', async () => {
     await dataSource.query(`TRUNCATE audit_log`);
     for (const action of ['a', 'b', 'c']) {
