@@ -8,7 +8,7 @@
 import { KubernetesObjectApi } from '@kubernetes/client-node';
 import pino from 'pino';
 import 'reflect-metadata';
-import { startRuntime, type Runtime } from '../src/app/runtime';
+import { startRuntime } from '../src/app/runtime';
 import { kubeConfigForServer } from '../src/deployer/kube/kube-access';
 import { loadConfig } from '../src/infra/config/env';
 import { SimulatedCluster } from '../src/simulator/cluster';
@@ -41,15 +41,6 @@ async function main(settings: FleetMemberSettings): Promise<void> {
       faults: { latencyMs: settings.latencyMs, jitterMs: 0, errorRate: 0 },
     }),
   );
-  let deployer: Runtime | undefined;
-  const close = async () => {
-    await deployer?.close();
-    await cluster.close();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void close());
-  process.stdin.on('close', () => void close());
-  process.stdin.resume();
   const kubeConfig = kubeConfigForServer(cluster.url);
   await KubernetesObjectApi.makeApiClient(kubeConfig).create({
     apiVersion: 'v1',
@@ -70,7 +61,15 @@ async function main(settings: FleetMemberSettings): Promise<void> {
     ODC_DEPLOYER_KUBE_BURST: '10000',
     ODC_LOG_LEVEL: 'warn',
   });
-  deployer = await startRuntime({ config, logger: pino({ level: 'warn' }) });
+  const deployer = await startRuntime({ config, logger: pino({ level: 'warn' }) });
+  const close = async () => {
+    await deployer.close();
+    await cluster.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void close());
+  process.stdin.on('close', () => void close());
+  process.stdin.resume();
   const deployerUrl = deployer.listeners.find((l) => l.name === 'deployer')!.url;
   process.stdout.write(`${JSON.stringify({ cluster: cluster.url, deployer: deployerUrl })}\n`);
 }

@@ -29,7 +29,7 @@ async function startMember(
   const child = spawn(process.execPath, [join(__dirname, 'fleet-member.js'), JSON.stringify(settings)], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
   const timer = setTimeout(() => child.kill('SIGKILL'), START_TIMEOUT_MS);
   try {
     const ready = new Promise<string>((resolve, reject) => {
