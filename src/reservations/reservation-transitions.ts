@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { ReservationEvent } from './reservation-event.entity';
 import { Reservation, type ReservationStatus } from './reservation.entity';
 
@@ -39,10 +40,18 @@ export async function transition(tx: EntityManager, change: Transition): Promise
   return Object.assign(current, change.set, { status: change.to, statusSince, version });
 }
 
+/** A line of a reservation's timeline, as written. */
+export type NewEvent = Pick<ReservationEvent, 'reservationId' | 'message'> &
+  Partial<Pick<ReservationEvent, 'fromStatus' | 'toStatus' | 'details'>>;
+
 /** A line of the reservation's timeline (a transition, or a step within one status). */
-export async function recordEvent(
-  tx: EntityManager,
-  event: Pick<ReservationEvent, 'reservationId' | 'message'> & Partial<ReservationEvent>,
-): Promise<void> {
-  await tx.getRepository(ReservationEvent).save(tx.getRepository(ReservationEvent).create(event));
+export async function recordEvent(tx: EntityManager, event: NewEvent): Promise<void> {
+  await recordEvents(tx, [event]);
+}
+
+/** Several lines at once (one INSERT). */
+export async function recordEvents(tx: EntityManager, events: NewEvent[]): Promise<void> {
+  if (events.length > 0) {
+    await tx.getRepository(ReservationEvent).insert(events as QueryDeepPartialEntity<ReservationEvent>[]);
+  }
 }

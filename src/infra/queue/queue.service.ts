@@ -103,6 +103,22 @@ export class QueueService implements OnModuleInit, BeforeApplicationShutdown {
     );
   }
 
+  /** One job per item, in one statement (inside `manager`'s transaction when given). */
+  async sendMany<T extends object>(
+    queue: string,
+    items: T[],
+    options: Pick<EnqueueOptions, 'manager'> = {},
+  ): Promise<void> {
+    if (items.length === 0) {
+      return;
+    }
+    await this.boss.insert(
+      queue,
+      items.map((data) => ({ data })),
+      options.manager ? { db: transactionDb(options.manager) } : {},
+    );
+  }
+
   /**
    * Starts consuming a queue. Call only from worker-role modules. With a batch size above one, a
    * full batch means a backlog, so the worker fetches again at once instead of waiting to poll.
