@@ -71,6 +71,35 @@ describe('job queue (pg-boss)', () => {
     expect(await stateOf(committedId!)).toBe('created');
   });
 
+  it('works a batch job by job: one that throws is retried alone, the others complete once', async () => {
+    const name = 'test.each';
+    await queue.defineQueue({ name, retryLimit: 2, retryDelay: 0 });
+    const runs = new Map<number, number>();
+    await queue.workEach<{ n: number }>(name, { batchSize: 8 }, async (job) => {
+      runs.set(job.data.n, (runs.get(job.data.n) ?? 0) + 1);
+      if (job.data.n === 2 && runs.get(2) === 1) {
+        throw new Error('first try fails');
+      }
+    });
+    try {
+      const dataSource = producer.core().get(DataSource);
+      await dataSource.transaction((manager) =>
+        queue.sendMany(name, [{ n: 1 }, { n: 2 }, { n: 3 }], { manager }),
+      );
+      await eventually(
+        () =>
+          dataSource.query<{ n: number; state: string; retry_count: number }[]>(
+            `SELECT (data->>'n')::int AS n, state, retry_count FROM pgboss.job WHERE name = $1 ORDER BY 1`,
+            [name],
+          ),
+        (jobs) => jobs.length === 3 && jobs.every((job) => job.state === 'completed'),
+      );
+      expect(Object.fromEntries(runs)).toEqual({ 1: 1, 2: 2, 3: 1 });
+    } finally {
+      await queue.offWork(name);
+    }
+  });
+
   it('refuses a manager outside a transaction rather than enqueueing non-atomically', async () => {
     const dataSource = producer.core().get(DataSource);
     await expect(queue.send(TEST_QUEUE, { n: 4 }, { manager: dataSource.manager })).rejects.toThrow(

@@ -142,6 +142,30 @@ export class QueueService implements OnModuleInit, BeforeApplicationShutdown {
     );
   }
 
+  /**
+   * Starts consuming a queue one job per handler call, fetched in batches (one fetch and one
+   * completion per batch instead of per job): a batch's jobs run at once; one that throws is
+   * failed back to retry on its own, and the others complete.
+   */
+  async workEach<T extends object>(
+    queue: string,
+    options: { batchSize: number; localConcurrency?: number },
+    handler: (job: Job<T>) => Promise<void>,
+  ): Promise<string> {
+    return this.work<T>(queue, options, async (jobs) => {
+      const results = await Promise.allSettled(jobs.map((job) => handler(job)));
+      for (const [i, result] of results.entries()) {
+        if (result.status === 'rejected') {
+          const error: unknown = result.reason;
+          this.logger.warn({ queue, job: jobs[i].id, err: error }, 'job failed; it will be retried');
+          await this.boss.fail(queue, jobs[i].id, {
+            message: error instanceof Error ? error.message : String(error),
+          });
+        }
+      }
+    });
+  }
+
   /** Stops this process's consumers of a queue (waiting for their in-flight jobs). */
   async offWork(queue: string): Promise<void> {
     await this.boss.offWork(queue, { wait: true });

@@ -36,10 +36,8 @@ export class NotifyWorker implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.jobs.work<ReservationNotice>(
-      NOTIFY_QUEUE,
-      { batchSize: 1, localConcurrency: 4 },
-      async ([job]) => this.deliver(job.data),
+    await this.jobs.workEach<ReservationNotice>(NOTIFY_QUEUE, { batchSize: 8 }, (job) =>
+      this.deliver(job.data),
     );
   }
 

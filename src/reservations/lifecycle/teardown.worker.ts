@@ -25,10 +25,10 @@ export class TeardownWorker implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.jobs.work<{ reservation_id: string }>(
+    await this.jobs.workEach<{ reservation_id: string }>(
       TEARDOWN_QUEUE,
-      { batchSize: 1, localConcurrency: 8 },
-      async ([job]) => this.teardown(job.data.reservation_id),
+      { batchSize: 16, localConcurrency: 2 },
+      (job) => this.teardown(job.data.reservation_id),
     );
   }
 

@@ -39,10 +39,10 @@ export class ProvisionWorker implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.jobs.work<{ reservation_id: string }>(
+    await this.jobs.workEach<{ reservation_id: string }>(
       PROVISION_QUEUE,
-      { batchSize: 1, localConcurrency: 8 },
-      async ([job]) => this.provision(job.data.reservation_id),
+      { batchSize: 16, localConcurrency: 2 },
+      (job) => this.provision(job.data.reservation_id),
     );
   }
 

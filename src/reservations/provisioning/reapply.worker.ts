@@ -30,9 +30,7 @@ export class ReapplyWorker implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.jobs.work<ReapplyJob>(REAPPLY_QUEUE, { batchSize: 1, localConcurrency: 4 }, async ([job]) =>
-      this.reapply(job.data),
-    );
+    await this.jobs.workEach<ReapplyJob>(REAPPLY_QUEUE, { batchSize: 16 }, (job) => this.reapply(job.data));
   }
 
   async reapply(job: ReapplyJob): Promise<void> {
