@@ -11,13 +11,11 @@ import { QueueService } from '../../infra/queue/queue.service';
 import { ReservationMetrics } from '../reservation-metrics';
 import { REAPPLY_QUEUE } from '../reservation-queues';
 import { Reservation } from '../reservation.entity';
-import { recordEvent, transition } from '../reservation-transitions';
+import { recordEvent, recordEvents } from '../reservation-transitions';
 import { endReservation } from './ending';
 import { workloadProblem, workloadReady } from './workload-health';
 
 export const STATUS_SYNC_TASK = 'reservations.status-sync';
-
-const MINUTE = 60_000;
 
 /**
  * Cron (exactly once across replicas): what each cluster says of the reservations on it, with one
@@ -84,10 +82,11 @@ export class StatusSyncTask implements OnApplicationBootstrap, OnModuleDestroy {
       return;
     }
     const byExternalId = new Map(statuses.map((status) => [status.external_id, status]));
+    const ready: { reservation: Reservation; status: DeploymentStatus }[] = [];
     for (const reservation of reservations) {
       const status = byExternalId.get(reservation.externalId);
       if (reservation.status === 'provisioning' && workloadReady(status)) {
-        await this.activate(reservation, cluster, status!, now);
+        ready.push({ reservation, status: status! });
         continue;
       }
       const problem = workloadProblem(status);
@@ -98,6 +97,9 @@ export class StatusSyncTask implements OnApplicationBootstrap, OnModuleDestroy {
       } else if (reservation.status === 'active') {
         await this.refreshJupyterUrl(reservation, status!);
       }
+    }
+    if (ready.length > 0) {
+      await this.activate(ready, cluster, now);
     }
   }
 
@@ -116,40 +118,67 @@ export class StatusSyncTask implements OnApplicationBootstrap, OnModuleDestroy {
     });
   }
 
+  /**
+   * Ready → active, all of a round's at once: how to connect, and an expiry counted from now with
+   * each row's minutes as they are under the UPDATE's lock (an extension made during this round
+   * counts). One still provisioning only: one cancelled meanwhile stays as it is.
+   */
   private async activate(
-    reservation: Reservation,
+    ready: { reservation: Reservation; status: DeploymentStatus }[],
     cluster: Cluster,
-    status: DeploymentStatus,
     now: Date,
   ): Promise<void> {
-    const host = cluster.profile.ssh_host ?? status.ssh?.host_ip ?? status.ssh?.node;
-    const sshCommand = `ssh -p ${status.ssh!.node_port} dev@${host}`;
-    const jupyterUrl = jupyterUrlOf(reservation, status);
+    const connections = new Map(
+      ready.map(({ reservation, status }) => {
+        const host = cluster.profile.ssh_host ?? status.ssh?.host_ip ?? status.ssh?.node;
+        return [
+          reservation.id,
+          {
+            reservation,
+            sshCommand: `ssh -p ${status.ssh!.node_port} dev@${host}`,
+            jupyterUrl: jupyterUrlOf(reservation, status),
+          },
+        ];
+      }),
+    );
     const activated = await this.dataSource.transaction(async (tx) => {
-      // Its minutes as they are now, locked: an extension made during this round counts.
-      const current = await tx
-        .getRepository(Reservation)
-        .findOne({ where: { id: reservation.id }, lock: { mode: 'pessimistic_write' } });
-      if (!current) {
-        return undefined;
-      }
-      const expiresAt = new Date(
-        now.getTime() + (current.durationMinutes + current.extendedMinutes) * MINUTE,
+      // Read back through a SELECT: TypeORM answers a bare UPDATE … RETURNING as [rows, count].
+      const rows = await tx.query<{ id: string }[]>(
+        `WITH activated AS (
+           UPDATE reservations r
+           SET status = 'active', status_since = now(), version = r.version + 1, started_at = $1,
+               expires_at = $1::timestamptz + (r.duration_minutes + r.extended_minutes) * interval '1 minute',
+               ssh_command = a.ssh_command, jupyter_url = a.jupyter_url
+           FROM unnest($2::uuid[], $3::text[], $4::text[]) AS a(id, ssh_command, jupyter_url)
+           WHERE r.id = a.id AND r.status = 'provisioning'
+           RETURNING r.id)
+         SELECT id FROM activated`,
+        [
+          now,
+          [...connections.keys()],
+          [...connections.values()].map((c) => c.sshCommand),
+          [...connections.values()].map((c) => c.jupyterUrl),
+        ],
       );
-      const active = await transition(tx, {
-        id: reservation.id,
-        from: ['provisioning'],
-        to: 'active',
-        message: `Ready: ${sshCommand}${jupyterUrl ? `; Jupyter at ${jupyterUrl}` : ''}`,
-        set: { startedAt: now, expiresAt, sshCommand, jupyterUrl },
-      });
-      if (active) {
-        // Its notice file learns the expiry (it was not known until now).
-        await this.jobs.send(REAPPLY_QUEUE, { reservation_id: reservation.id }, { manager: tx });
-      }
+      const active = rows.map((row) => connections.get(row.id)!);
+      await recordEvents(
+        tx,
+        active.map(({ reservation, sshCommand, jupyterUrl }) => ({
+          reservationId: reservation.id,
+          fromStatus: 'provisioning',
+          toStatus: 'active',
+          message: `Ready: ${sshCommand}${jupyterUrl ? `; Jupyter at ${jupyterUrl}` : ''}`,
+        })),
+      );
+      // Their notice files learn the expiry (it was not known until now).
+      await this.jobs.sendMany(
+        REAPPLY_QUEUE,
+        active.map(({ reservation }) => ({ reservation_id: reservation.id })),
+        { manager: tx },
+      );
       return active;
     });
-    if (activated) {
+    for (const { reservation } of activated) {
       this.metrics.observeTimeToActive(reservation.createdAt, now);
     }
   }
