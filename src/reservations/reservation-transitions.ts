@@ -19,19 +19,31 @@ export interface Transition {
  * an expected status (another worker got there first, or this is a repeat): a repeat changes nothing.
  */
 export async function transition(tx: EntityManager, change: Transition): Promise<Reservation | undefined> {
-  const reservations = tx.getRepository(Reservation);
-  const current = await reservations.findOne({
-    where: { id: change.id },
-    lock: { mode: 'pessimistic_write' },
-  });
+  const current = await lockReservation(tx, change.id);
   if (!current || !change.from.includes(current.status)) {
     return undefined;
   }
+  return applyTransition(tx, current, change);
+}
+
+/** The reservation's row, locked for the rest of the caller's transaction. */
+export async function lockReservation(tx: EntityManager, id: string): Promise<Reservation | null> {
+  return tx.getRepository(Reservation).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+}
+
+/** The transition of a row the caller has locked and checked (see transition). */
+export async function applyTransition(
+  tx: EntityManager,
+  current: Reservation,
+  change: Omit<Transition, 'id' | 'from'>,
+): Promise<Reservation> {
   const version = current.version + 1;
   const statusSince = new Date();
-  await reservations.update({ id: change.id }, { ...change.set, status: change.to, statusSince, version });
+  await tx
+    .getRepository(Reservation)
+    .update({ id: current.id }, { ...change.set, status: change.to, statusSince, version });
   await recordEvent(tx, {
-    reservationId: change.id,
+    reservationId: current.id,
     fromStatus: current.status,
     toStatus: change.to,
     message: change.message,

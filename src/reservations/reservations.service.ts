@@ -6,8 +6,7 @@ import { canonicalJson } from '../audit/canonical-json';
 import { ownedOrNotFound, ownerFilter } from '../auth/ownership';
 import type { Principal } from '../auth/principal';
 import { User } from '../auth/users/user.entity';
-import { foreignGpus, matchesLabels } from '../clusters/capacity/node-rules';
-import { NodeCapacityRow } from '../clusters/node-capacity.entity';
+import { FOREIGN_GPUS_SQL } from '../clusters/capacity/node-rules';
 import { ClusterRegistry } from '../clusters/registry/cluster-registry';
 import { AppConfig } from '../infra/config/env';
 import { LOCK_NAMESPACE } from '../infra/database/advisory-locks';
@@ -25,7 +24,7 @@ import { ReservationEvent } from './reservation-event.entity';
 import { hoursOf } from './reservation-view';
 import { ReservationErrorCode } from './reservation.errors';
 import { LIVE_STATUSES, Reservation, type ReservationStatus } from './reservation.entity';
-import { recordEvent } from './reservation-transitions';
+import { lockReservation, recordEvent } from './reservation-transitions';
 import { ADMIT_QUEUE, REAPPLY_QUEUE } from './reservation-queues';
 import { endReservation } from './lifecycle/ending';
 import { SchedulingStateReader, queueStandings, type QueueStanding } from './scheduling/scheduling-state';
@@ -168,11 +167,16 @@ export class ReservationsService {
 
   /** One reservation with its timeline; another user's answers 404 (admins see all). */
   async get(principal: Principal, id: string): Promise<ReservationWithContext> {
-    const reservation = await this.owned(principal, id);
-    const events = await this.dataSource
-      .getRepository(ReservationEvent)
-      .find({ where: { reservationId: id }, order: { id: 'ASC' } });
-    const owners = await this.usernames([reservation.ownerId]);
+    return this.withTimeline(await this.owned(principal, id));
+  }
+
+  private async withTimeline(reservation: Reservation): Promise<ReservationWithContext> {
+    const [events, owners] = await Promise.all([
+      this.dataSource
+        .getRepository(ReservationEvent)
+        .find({ where: { reservationId: reservation.id }, order: { id: 'ASC' } }),
+      this.usernames([reservation.ownerId]),
+    ]);
     return { ...(await this.withContext(reservation, owners.get(reservation.ownerId) ?? '')), events };
   }
 
@@ -191,7 +195,7 @@ export class ReservationsService {
         `Reservation ${id} is ${reservation.status}${reservation.status === 'expiring' ? ' (ending already)' : ''}`,
       );
     }
-    return this.get(principal, id);
+    return this.withTimeline(ended);
   }
 
   /**
@@ -300,9 +304,7 @@ export class ReservationsService {
 
   /** The reservation locked for a change; one that has ended (or is ending) answers 409. */
   private async lockedLive(tx: EntityManager, id: string): Promise<Reservation> {
-    const reservation = await tx
-      .getRepository(Reservation)
-      .findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+    const reservation = await lockReservation(tx, id);
     if (!reservation || !CHANGEABLE_STATUSES.includes(reservation.status)) {
       throw new AppError(
         ReservationErrorCode.InvalidState,
@@ -452,24 +454,32 @@ export class ReservationsService {
 
   /** Queueing what no node could ever hold would wait forever: refused, saying why. */
   private async assertSomeNodeCanHold(type: GpuType, request: CreateReservationDto): Promise<void> {
-    const rows = (await this.dataSource.getRepository(NodeCapacityRow).findBy({ gpuType: type.name })).filter(
-      (row) => {
-        const cluster = this.registry.get(row.clusterId);
-        return cluster !== undefined && cluster.enabled && !cluster.draining;
-      },
+    const accepting = this.registry
+      .all()
+      .filter((cluster) => cluster.enabled && !cluster.draining)
+      .map((cluster) => cluster.id);
+    // One row of figures, whatever the fleet's size (`labels @> selector` is matchesLabels).
+    const [{ nodes, labelled, largest }] = await this.dataSource.query<
+      { nodes: number; labelled: number; largest: number }[]
+    >(
+      `SELECT count(*)::int AS nodes,
+              count(*) FILTER (WHERE labels @> $3)::int AS labelled,
+              coalesce(max(allocatable_gpus - ${FOREIGN_GPUS_SQL}) FILTER (WHERE labels @> $3), 0)::int AS largest
+       FROM capacity WHERE gpu_type = $1 AND cluster_id = ANY($2)`,
+      [type.name, accepting, JSON.stringify(request.node_labels ?? {})],
     );
-    const labelled = rows.filter((row) => matchesLabels(row.labels, request.node_labels));
-    const largest = Math.max(0, ...labelled.map((row) => row.allocatableGpus - foreignGpus(row)));
-    if (labelled.length > 0 && largest >= request.gpu_count) {
+    if (labelled > 0 && largest >= request.gpu_count) {
       return;
     }
     const message =
-      rows.length === 0
+      nodes === 0
         ? `No registered cluster offers ${type.name} nodes now`
-        : labelled.length === 0
+        : labelled === 0
           ? `No ${type.name} node has the labels ${JSON.stringify(request.node_labels)}`
-          : `The largest ${type.name} node${request.node_labels ? ' with those labels' : ''} offers ${largest} GPUs; a reservation never spans nodes`;
-    throw new AppError(ReservationErrorCode.NoNodeLargeEnough, message, { largest_node_gpus: largest });
+          : `The largest ${type.name} node${request.node_labels ? ' with those labels' : ''} offers ${Math.max(0, largest)} GPUs; a reservation never spans nodes`;
+    throw new AppError(ReservationErrorCode.NoNodeLargeEnough, message, {
+      largest_node_gpus: Math.max(0, largest),
+    });
   }
 
   /**

@@ -9,6 +9,9 @@ export function foreignGpus(row: Pick<NodeCapacityRow, 'usedGpus' | 'managedGpus
   return Math.max(0, row.usedGpus - row.managedGpus);
 }
 
+/** foreignGpus in SQL, for a query over the `capacity` table. */
+export const FOREIGN_GPUS_SQL = 'greatest(0, used_gpus - managed_gpus)';
+
 /** The labels have every key of the selector with its value (a node selector's rule). */
 export function matchesLabels(
   labels: Readonly<Record<string, string>> | undefined,

@@ -144,24 +144,35 @@ export class QueueService implements OnModuleInit, BeforeApplicationShutdown {
 
   /**
    * Starts consuming a queue one job per handler call, fetched in batches (one fetch and one
-   * completion per batch instead of per job): a batch's jobs run at once; one that throws is
-   * failed back to retry on its own, and the others complete.
+   * completion per batch instead of per job): a batch's jobs run at once, except those with the
+   * same `orderBy` key, which run one after another in the order they were sent; one that throws
+   * is failed back to retry on its own, and the others complete.
    */
   async workEach<T extends object>(
     queue: string,
-    options: { batchSize: number; localConcurrency?: number },
+    options: { batchSize: number; localConcurrency?: number; orderBy?: (data: T) => string },
     handler: (job: Job<T>) => Promise<void>,
   ): Promise<string> {
-    return this.work<T>(queue, options, async (jobs) => {
-      const results = await Promise.allSettled(jobs.map((job) => handler(job)));
-      for (const [i, result] of results.entries()) {
-        if (result.status === 'rejected') {
-          const error: unknown = result.reason;
-          this.logger.warn({ queue, job: jobs[i].id, err: error }, 'job failed; it will be retried');
-          await this.boss.fail(queue, jobs[i].id, {
-            message: error instanceof Error ? error.message : String(error),
-          });
-        }
+    const { orderBy, ...workOptions } = options;
+    return this.work<T>(queue, workOptions, async (jobs) => {
+      const lanes = new Map<string, Job<T>[]>();
+      for (const job of jobs) {
+        const lane = orderBy ? orderBy(job.data) : job.id;
+        lanes.set(lane, [...(lanes.get(lane) ?? []), job]);
+      }
+      const failed: { job: Job<T>; error: unknown }[] = [];
+      await Promise.all(
+        [...lanes.values()].map(async (lane) => {
+          for (const job of lane) {
+            await handler(job).catch((error: unknown) => failed.push({ job, error }));
+          }
+        }),
+      );
+      for (const { job, error } of failed) {
+        this.logger.warn({ queue, job: job.id, err: error }, 'job failed; it will be retried');
+        await this.boss.fail(queue, job.id, {
+          message: error instanceof Error ? error.message : String(error),
+        });
       }
     });
   }

@@ -2,7 +2,7 @@ import type { EntityManager } from 'typeorm';
 import type { QueueService } from '../../infra/queue/queue.service';
 import type { Reservation, ReservationStatus } from '../reservation.entity';
 import { TEARDOWN_QUEUE } from '../reservation-queues';
-import { transition } from '../reservation-transitions';
+import { applyTransition, lockReservation } from '../reservation-transitions';
 
 export type EndStatus = 'expired' | 'cancelled' | 'failed';
 
@@ -22,27 +22,23 @@ export async function endReservation(
   endingAs: EndStatus,
   reason: string,
 ): Promise<Reservation | undefined> {
-  const now = new Date();
-  const direct = await transition(tx, {
-    id,
-    from: ['queued'],
-    to: endingAs,
-    message: `${capitalized(endingAs)}: ${reason}`,
-    set: { statusReason: reason, endedAt: now },
-  });
-  if (direct) {
-    return direct;
+  const current = await lockReservation(tx, id);
+  if (current?.status === 'queued') {
+    return applyTransition(tx, current, {
+      to: endingAs,
+      message: `${capitalized(endingAs)}: ${reason}`,
+      set: { statusReason: reason, endedAt: new Date() },
+    });
   }
-  const ending = await transition(tx, {
-    id,
-    from: WITH_OBJECTS,
+  if (!current || !WITH_OBJECTS.includes(current.status)) {
+    return undefined;
+  }
+  const ending = await applyTransition(tx, current, {
     to: 'expiring',
     message: `Ending (${endingAs}): ${reason}`,
     set: { statusReason: reason, endingAs },
   });
-  if (ending) {
-    await jobs.send(TEARDOWN_QUEUE, { reservation_id: id }, { manager: tx });
-  }
+  await jobs.send(TEARDOWN_QUEUE, { reservation_id: id }, { manager: tx });
   return ending;
 }
 

@@ -30,7 +30,12 @@ export class ReapplyWorker implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.jobs.workEach<ReapplyJob>(REAPPLY_QUEUE, { batchSize: 16 }, (job) => this.reapply(job.data));
+    // One reservation's re-applies in the order they were sent: the last notice written wins.
+    await this.jobs.workEach<ReapplyJob>(
+      REAPPLY_QUEUE,
+      { batchSize: 16, orderBy: (job) => job.reservation_id },
+      (job) => this.reapply(job.data),
+    );
   }
 
   async reapply(job: ReapplyJob): Promise<void> {

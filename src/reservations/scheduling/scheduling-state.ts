@@ -1,12 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, In, type EntityManager } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { standingOf } from '../../clusters/capacity/availability';
 import { foreignGpus } from '../../clusters/capacity/node-rules';
-import { NodeCapacityRow } from '../../clusters/node-capacity.entity';
 import { ClusterRegistry } from '../../clusters/registry/cluster-registry';
 import { AppConfig } from '../../infra/config/env';
-import { CLAIMING_STATUSES, Reservation } from '../reservation.entity';
+import { CLAIMING_STATUSES, type Reservation, type ReservationStatus } from '../reservation.entity';
 import { schedule, type Claim, type NodeState, type QueuedRequest, type Schedule } from './schedule';
 
 const MINUTE = 60_000;
@@ -34,7 +33,11 @@ const TEARDOWN_ALLOWANCE_MS = MINUTE;
  * from now; active, its expiry plus the grace period; past that (or ending), once teardown is done.
  * Never in the past: GPUs are free only once the reservation has ended.
  */
-export function claimUntil(reservation: Reservation, now: Date, graceMs: number): Date {
+export function claimUntil(
+  reservation: Pick<Reservation, 'expiresAt' | 'status' | 'durationMinutes' | 'extendedMinutes'>,
+  now: Date,
+  graceMs: number,
+): Date {
   if (!reservation.expiresAt) {
     return new Date(now.getTime() + (reservation.durationMinutes + reservation.extendedMinutes) * MINUTE);
   }
@@ -43,17 +46,51 @@ export function claimUntil(reservation: Reservation, now: Date, graceMs: number)
   return new Date(Math.max(expected, earliest));
 }
 
-export function queuedRequest(reservation: Reservation): QueuedRequest {
+interface CapacityRow {
+  cluster_id: string;
+  node_name: string;
+  gpu_type: string;
+  allocatable_gpus: number;
+  used_gpus: number;
+  managed_gpus: number;
+  labels: Record<string, string>;
+}
+
+interface HoldingRow {
+  owner_id: string;
+  gpu_count: number;
+  cluster_id: string | null;
+  node_name: string | null;
+  status: ReservationStatus;
+  expires_at: Date | null;
+  duration_minutes: number;
+  extended_minutes: number;
+}
+
+interface QueuedRow {
+  id: string;
+  owner_id: string;
+  gpu_type: string;
+  gpu_count: number;
+  duration_minutes: number;
+  extended_minutes: number;
+  priority: number;
+  created_at: Date;
+  refused_by: string[];
+  node_labels: Record<string, string> | null;
+}
+
+function queuedRequestOf(row: QueuedRow): QueuedRequest {
   return {
-    id: reservation.id,
-    ownerId: reservation.ownerId,
-    gpuType: reservation.gpuType,
-    gpuCount: reservation.gpuCount,
-    durationMs: (reservation.durationMinutes + reservation.extendedMinutes) * MINUTE,
-    priority: reservation.priority,
-    createdAt: reservation.createdAt,
-    avoidClusters: reservation.refusedBy,
-    ...(reservation.nodeLabels ? { nodeLabels: reservation.nodeLabels } : {}),
+    id: row.id,
+    ownerId: row.owner_id,
+    gpuType: row.gpu_type,
+    gpuCount: row.gpu_count,
+    durationMs: (row.duration_minutes + row.extended_minutes) * MINUTE,
+    priority: row.priority,
+    createdAt: row.created_at,
+    avoidClusters: row.refused_by,
+    ...(row.node_labels ? { nodeLabels: row.node_labels } : {}),
   };
 }
 
@@ -72,48 +109,68 @@ export class SchedulingStateReader {
     private readonly config: AppConfig,
   ) {}
 
+  /**
+   * Read with plain SQL, only the columns planning needs: plans are made on every admission pass
+   * and every wave of answers that show queue standings, so building entities for every node and
+   * reservation each time would be most of their cost.
+   */
   async read(manager: EntityManager = this.dataSource.manager, now = new Date()): Promise<SchedulingState> {
     const [rows, holding, queued] = await Promise.all([
-      manager.getRepository(NodeCapacityRow).find(),
-      manager.getRepository(Reservation).findBy({ status: In([...CLAIMING_STATUSES]) }),
-      manager.getRepository(Reservation).findBy({ status: 'queued' }),
+      manager.query<CapacityRow[]>(
+        `SELECT cluster_id, node_name, gpu_type, allocatable_gpus, used_gpus, managed_gpus, labels
+         FROM capacity WHERE gpu_type IS NOT NULL AND ready AND schedulable`,
+      ),
+      manager.query<HoldingRow[]>(
+        `SELECT owner_id, gpu_count, cluster_id, node_name, status, expires_at, duration_minutes, extended_minutes
+         FROM reservations WHERE status = ANY($1)`,
+        [[...CLAIMING_STATUSES]],
+      ),
+      manager.query<QueuedRow[]>(
+        `SELECT id, owner_id, gpu_type, gpu_count, duration_minutes, extended_minutes, priority, created_at,
+                refused_by::text[] AS refused_by, node_labels
+         FROM reservations WHERE status = 'queued'`,
+      ),
     ]);
     const nodes: NodeState[] = [];
     for (const row of rows) {
-      const cluster = this.registry.get(row.clusterId);
-      if (
-        !cluster ||
-        row.gpuType === null ||
-        !standingOf(cluster).accepting ||
-        !row.ready ||
-        !row.schedulable
-      ) {
+      const cluster = this.registry.get(row.cluster_id);
+      if (!cluster || !standingOf(cluster).accepting) {
         continue;
       }
       nodes.push({
-        clusterId: row.clusterId,
-        nodeName: row.nodeName,
-        gpuType: row.gpuType,
-        allocatable: row.allocatableGpus,
-        foreign: foreignGpus(row),
+        clusterId: row.cluster_id,
+        nodeName: row.node_name,
+        gpuType: row.gpu_type,
+        allocatable: row.allocatable_gpus,
+        foreign: foreignGpus({ usedGpus: row.used_gpus, managedGpus: row.managed_gpus }),
         clusterPriority: cluster.priority,
         labels: row.labels,
       });
     }
     const usage = new Map<string, number>();
     const claims: Claim[] = [];
-    for (const reservation of holding) {
-      usage.set(reservation.ownerId, (usage.get(reservation.ownerId) ?? 0) + reservation.gpuCount);
-      if (reservation.clusterId && reservation.nodeName) {
+    const graceMs = this.config.ODC_EXPIRY_GRACE_SECONDS * 1000;
+    for (const row of holding) {
+      usage.set(row.owner_id, (usage.get(row.owner_id) ?? 0) + row.gpu_count);
+      if (row.cluster_id && row.node_name) {
         claims.push({
-          clusterId: reservation.clusterId,
-          nodeName: reservation.nodeName,
-          gpus: reservation.gpuCount,
-          until: claimUntil(reservation, now, this.config.ODC_EXPIRY_GRACE_SECONDS * 1000),
+          clusterId: row.cluster_id,
+          nodeName: row.node_name,
+          gpus: row.gpu_count,
+          until: claimUntil(
+            {
+              expiresAt: row.expires_at,
+              status: row.status,
+              durationMinutes: row.duration_minutes,
+              extendedMinutes: row.extended_minutes,
+            },
+            now,
+            graceMs,
+          ),
         });
       }
     }
-    return { now, nodes, claims, queued: queued.map(queuedRequest), usage };
+    return { now, nodes, claims, queued: queued.map(queuedRequestOf), usage };
   }
 
   async plan(manager?: EntityManager, now?: Date): Promise<Schedule> {
