@@ -25,10 +25,8 @@ export class TeardownWorker implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.jobs.workEach<{ reservation_id: string }>(
-      TEARDOWN_QUEUE,
-      { batchSize: 16, localConcurrency: 2 },
-      (job) => this.teardown(job.data.reservation_id),
+    await this.jobs.workEach<{ reservation_id: string }>(TEARDOWN_QUEUE, { batchSize: 8 }, (job) =>
+      this.teardown(job.data.reservation_id),
     );
   }
 

@@ -33,7 +33,7 @@ export class ReapplyWorker implements OnApplicationBootstrap {
     // One reservation's re-applies in the order they were sent: the last notice written wins.
     await this.jobs.workEach<ReapplyJob>(
       REAPPLY_QUEUE,
-      { batchSize: 16, orderBy: (job) => job.reservation_id },
+      { batchSize: 8, orderBy: (job) => job.reservation_id },
       (job) => this.reapply(job.data),
     );
   }
