@@ -2,6 +2,7 @@
  * A simulated fleet for benchmarks of the control plane: each cluster and its deployer in a
  * process of their own (bench/fleet-member.ts), as remote clusters are, so the process being
  * measured runs only the control plane and the load while the fleet's CPU is counted apart.
+ * BENCH_FLEET_CPU_PROFILE (a directory) makes each member write a CPU profile of its whole run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -26,9 +27,17 @@ const START_TIMEOUT_MS = 60_000;
 async function startMember(
   settings: FleetMemberSettings,
 ): Promise<{ member: FleetMember; child: ChildProcess }> {
-  const child = spawn(process.execPath, [join(__dirname, 'fleet-member.js'), JSON.stringify(settings)], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  const profileDir = process.env.BENCH_FLEET_CPU_PROFILE;
+  const child = spawn(
+    process.execPath,
+    [
+      // A CPU profile per member, written when it exits (for Chrome DevTools or speedscope).
+      ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+      join(__dirname, 'fleet-member.js'),
+      JSON.stringify(settings),
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   const lines = createInterface({ input: child.stdout });
   const timer = setTimeout(() => child.kill('SIGKILL'), START_TIMEOUT_MS);
   try {

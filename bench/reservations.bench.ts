@@ -25,7 +25,8 @@
  * Environment overrides for exploration: BENCH_RESERVATIONS_CLIENTS, BENCH_RESERVATIONS_SECONDS,
  * BENCH_RESERVATIONS_LATENCIES (comma list of ms), BENCH_RESERVATIONS_CPU_PROFILE (a directory: a
  * CPU profile of the measured window per scenario, for Chrome DevTools or speedscope),
- * BENCH_RESERVATIONS_SQL=1 (counts this process's SQL statements in the window, by statement).
+ * BENCH_RESERVATIONS_SQL=1 (counts this process's SQL statements in the window, by statement),
+ * BENCH_FLEET_CPU_PROFILE (a directory: a CPU profile of each fleet process, see bench/fleet.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';

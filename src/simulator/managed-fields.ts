@@ -7,6 +7,7 @@ import { sameJson } from '../infra/kubernetes/json-equal';
 import { isObject, mergeKeyFor, type Json } from './patch';
 import { StatusError, type StatusCause } from './status';
 import type { K8sObject } from './store';
+import { cloneJson } from '../infra/kubernetes/json-clone';
 
 type Path = string[];
 type JsonObject = { [key: string]: Json };
@@ -164,7 +165,7 @@ function mergeApplied(target: Json, config: Json, field?: string): Json {
   if (Array.isArray(config)) {
     const key = field ? mergeKeyFor(field, [...(Array.isArray(target) ? target : []), ...config]) : undefined;
     if (!key || !Array.isArray(target)) {
-      return structuredClone(config);
+      return cloneJson(config);
     }
     const result = [...target];
     for (const item of config) {
@@ -174,7 +175,7 @@ function mergeApplied(target: Json, config: Json, field?: string): Json {
       if (index >= 0) {
         result[index] = mergeApplied(result[index], item);
       } else {
-        result.push(structuredClone(item));
+        result.push(cloneJson(item));
       }
     }
     return result;
@@ -186,7 +187,7 @@ function mergeApplied(target: Json, config: Json, field?: string): Json {
     }
     return result;
   }
-  return structuredClone(config);
+  return cloneJson(config);
 }
 
 /**
@@ -240,7 +241,7 @@ export function serverSideApply(
   }
 
   const next = (
-    current ? structuredClone(current) : { apiVersion: config.apiVersion, kind: config.kind, metadata: {} }
+    current ? cloneJson(current) : { apiVersion: config.apiVersion, kind: config.kind, metadata: {} }
   ) as K8sObject;
   const previous = owners.get(id)?.paths ?? new Set<string>();
   const ownedByOthers = new Set(

@@ -4,6 +4,7 @@
  * patch (RFC 6902).
  */
 import { StatusError } from './status';
+import { cloneJson } from '../infra/kubernetes/json-clone';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
@@ -43,7 +44,7 @@ export function mergeKeyFor(field: string, items: Json[]): string | undefined {
 
 export function mergePatch(target: Json, patch: Json): Json {
   if (!isObject(patch)) {
-    return structuredClone(patch);
+    return cloneJson(patch);
   }
   const result: JsonObject = isObject(target) ? { ...target } : {};
   for (const [key, value] of Object.entries(patch)) {
@@ -59,7 +60,7 @@ export function mergePatch(target: Json, patch: Json): Json {
 function mergeList(field: string, target: Json[], patch: Json[]): Json[] {
   const key = mergeKeyFor(field, [...target, ...patch]);
   if (!key) {
-    return structuredClone(patch);
+    return cloneJson(patch);
   }
   const result = [...target];
   for (const item of patch) {
@@ -89,7 +90,7 @@ function mergeList(field: string, target: Json[], patch: Json[]): Json[] {
  */
 export function strategicMergePatch(target: Json, patch: Json): Json {
   if (!isObject(patch)) {
-    return structuredClone(patch);
+    return cloneJson(patch);
   }
   if (patch.$patch === 'replace') {
     return strategicMergePatch(null, { ...patch, $patch: null });
@@ -199,7 +200,7 @@ export function jsonPatch(document: Json, operations: unknown): Json {
   if (!Array.isArray(operations)) {
     throw new StatusError('BadRequest', 'a JSON patch must be an array of operations');
   }
-  let result = structuredClone(document);
+  let result = cloneJson(document);
   for (const operation of operations as JsonPatchOperation[]) {
     if (!isObject(operation) || typeof operation.op !== 'string' || typeof operation.path !== 'string') {
       throw new StatusError('BadRequest', 'each JSON patch operation needs a string "op" and "path"');
@@ -207,13 +208,13 @@ export function jsonPatch(document: Json, operations: unknown): Json {
     const parts = pointer(operation.path);
     const apply = (op: 'add' | 'remove' | 'replace', value?: Json) => {
       if (parts.length === 0) {
-        result = op === 'remove' ? null : structuredClone(value!);
+        result = op === 'remove' ? null : cloneJson(value!);
         return;
       }
       const { parent, last } = parentOf(result, parts);
       if (Array.isArray(parent)) {
         const index = last === '-' ? parent.length : Number(last);
-        parent.splice(index, op === 'add' ? 0 : 1, ...(op === 'remove' ? [] : [structuredClone(value!)]));
+        parent.splice(index, op === 'add' ? 0 : 1, ...(op === 'remove' ? [] : [cloneJson(value!)]));
       } else if (isObject(parent)) {
         if (op !== 'add' && !(last in parent)) {
           throw new StatusError(
@@ -224,7 +225,7 @@ export function jsonPatch(document: Json, operations: unknown): Json {
         if (op === 'remove') {
           delete parent[last];
         } else {
-          parent[last] = structuredClone(value!);
+          parent[last] = cloneJson(value!);
         }
       }
     };

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { k8sNow } from './time';
+import { cloneJson } from '../infra/kubernetes/json-clone';
 import { sameJson } from '../infra/kubernetes/json-equal';
 import { typeKey, type ResourceType } from './resources';
 import { alreadyExists, conflict, notFound, StatusError } from './status';
@@ -58,9 +59,8 @@ export function safely(work: () => void): void {
   }
 }
 
-function clone<T>(value: T): T {
-  return structuredClone(value);
-}
+/** The store copies on every read and write: callers never share its objects. */
+const clone = cloneJson;
 
 function objectKey(namespace: string | undefined, name: string): string {
   return `${namespace ?? ''}/${name}`;

@@ -129,12 +129,15 @@ export class WorkloadControllers {
     }
   }
 
+  /** What the owner controls, of one type, by name: from the store's owner index, not a scan of the type. */
   private owned(type: ResourceType, owner: K8sObject): K8sObject[] {
-    return this.store.list(
-      type,
-      owner.metadata.namespace,
-      (o) => controllerOf(o)?.uid === owner.metadata.uid,
-    );
+    return this.store
+      .dependentsOf(owner.metadata.uid!)
+      .filter(
+        (dependent) => dependent.type === type && controllerOf(dependent.object)?.uid === owner.metadata.uid,
+      )
+      .map((dependent) => dependent.object)
+      .sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
   }
 
   private writeStatus(type: ResourceType, object: K8sObject, status: Record<string, unknown>): void {
