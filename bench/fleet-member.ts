@@ -1,9 +1,7 @@
 /**
- * One member of a benchmark's simulated fleet, in its own process: a simulated cluster (its API
- * server, controllers and nodes) and the deployer in front of it, as a remote cluster runs them,
- * apart from the control plane being measured. Started by bench/fleet.ts with its settings as one
- * JSON argument; prints one JSON line with its URLs once it serves; closes on SIGTERM or when its
- * parent goes (stdin closes).
+ * One member of a benchmark's simulated fleet, in its own process (bench/processes.ts): a
+ * simulated cluster (its API server, controllers and nodes) and the deployer in front of it, as a
+ * remote cluster runs them, apart from the control plane being measured. Prints its URLs.
  */
 import { KubernetesObjectApi } from '@kubernetes/client-node';
 import pino from 'pino';
@@ -13,6 +11,7 @@ import { kubeConfigForServer } from '../src/deployer/kube/kube-access';
 import { loadConfig } from '../src/infra/config/env';
 import { SimulatedCluster } from '../src/simulator/cluster';
 import { withDefaults } from '../src/simulator/config';
+import { closeWithParent } from './processes';
 
 export interface FleetMemberSettings {
   name: string;
@@ -62,14 +61,10 @@ async function main(settings: FleetMemberSettings): Promise<void> {
     ODC_LOG_LEVEL: 'warn',
   });
   const deployer = await startRuntime({ config, logger: pino({ level: 'warn' }) });
-  const close = async () => {
+  closeWithParent(async () => {
     await deployer.close();
     await cluster.close();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void close());
-  process.stdin.on('close', () => void close());
-  process.stdin.resume();
+  });
   const deployerUrl = deployer.listeners.find((l) => l.name === 'deployer')!.url;
   process.stdout.write(`${JSON.stringify({ cluster: cluster.url, deployer: deployerUrl })}\n`);
 }

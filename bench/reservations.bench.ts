@@ -1,6 +1,7 @@
 /**
- * Reservations end to end at fleet scale: this process runs the control plane (roles coordinator,
- * worker, cron) on a fresh database and the load; 3 simulated clusters of 50 nodes × 8 H100 each
+ * Reservations end to end at fleet scale: this process runs the coordinator (the API) on a fresh
+ * database and the load, one worker-and-cron replica runs in a process of its own (role-scoped
+ * replicas, as deployed); 3 simulated clusters of 50 nodes × 8 H100 each
  * run with their deployers in processes of their own (bench/fleet.ts), as remote clusters do, on
  * the same machine's 2 cores. CLIENTS users, each in a loop: POST
  * /api/v1/reservations (1, 2, 4 or 8 GPUs, weighted toward small), wait until it is active, POST
@@ -26,7 +27,7 @@
  * BENCH_RESERVATIONS_LATENCIES (comma list of ms), BENCH_RESERVATIONS_CPU_PROFILE (a directory: a
  * CPU profile of the measured window per scenario, for Chrome DevTools or speedscope),
  * BENCH_RESERVATIONS_SQL=1 (counts this process's SQL statements in the window, by statement),
- * BENCH_FLEET_CPU_PROFILE (a directory: a CPU profile of each fleet process, see bench/fleet.ts).
+ * BENCH_CHILD_CPU_PROFILE (a directory: a CPU profile of each child process, see bench/processes.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -45,6 +46,7 @@ import { sampleReservationSpec } from '../src/deployer/sample-spec';
 import { loadConfig } from '../src/infra/config/env';
 import { withDatabase } from '../src/infra/database/database-url';
 import { startFleet, type Fleet } from './fleet';
+import { startBenchProcess, type BenchProcess } from './processes';
 import { fmt, percentile, report, type BenchDatabase } from './support';
 
 const CLUSTERS = 3;
@@ -503,16 +505,24 @@ function fleetOf(latencyMs: number): Promise<Fleet> {
   );
 }
 
-function startCore(databaseUrl: string): Promise<Runtime> {
-  const config = loadConfig({
+/**
+ * The control plane as role-scoped replicas: the coordinator (the API) in this process, where the
+ * load, the CPU profile and the SQL counts are; one worker-and-cron replica in a process of its
+ * own, so admission, provisioning and status sync do not run on the API's event loop.
+ */
+interface ControlPlane {
+  coordinator: Runtime;
+  workers: BenchProcess<{ ops: string }>;
+  close(): Promise<void>;
+}
+
+async function startControlPlane(databaseUrl: string): Promise<ControlPlane> {
+  const common = {
     NODE_ENV: 'production',
     DATABASE_URL: databaseUrl,
-    ODC_ROLES: 'coordinator,worker,cron',
     ODC_HOST: '127.0.0.1',
-    ODC_PORT: '0',
     ODC_LOG_LEVEL: 'warn',
     ODC_MASTER_KEY: randomBytes(32).toString('base64'),
-    ODC_DB_POOL_SIZE: '40',
     ODC_SHUTDOWN_TIMEOUT_SECONDS: '5',
     ODC_QUEUE_POLL_INTERVAL_SECONDS: '0.5',
     ODC_STATUS_SYNC_INTERVAL_SECONDS: '0.1',
@@ -520,8 +530,30 @@ function startCore(databaseUrl: string): Promise<Runtime> {
     ODC_MAX_GPUS_PER_USER: '64',
     ODC_MAX_QUEUED_PER_USER: '16',
     ODC_RATE_LIMIT_API_PER_MINUTE: '100000000',
+  };
+  const coordinator = await startRuntime({
+    config: loadConfig({ ...common, ODC_ROLES: 'coordinator', ODC_PORT: '0', ODC_DB_POOL_SIZE: '20' }),
+    logger: pino({ level: 'warn' }),
   });
-  return startRuntime({ config, logger: pino({ level: 'warn' }) });
+  try {
+    const workers = await startBenchProcess<{ ops: string }>('role-process.js', {
+      ...common,
+      ODC_ROLES: 'worker,cron',
+      ODC_OPS_PORT: '0',
+      ODC_DB_POOL_SIZE: '30',
+    });
+    return {
+      coordinator,
+      workers,
+      close: async () => {
+        await workers.close();
+        await coordinator.close();
+      },
+    };
+  } catch (error) {
+    await coordinator.close();
+    throw error;
+  }
 }
 
 /** An API key for `username` (made if new), straight from the app's services. */
@@ -771,6 +803,7 @@ interface ScenarioResult {
   floor: Floor;
   /** CPU ms per reservation that reached active in the window. */
   nodeCpuMs: number;
+  workersCpuMs: number;
   fleetCpuMs: number;
   postgresCpuMs: number;
   /** Cores the rest of the machine used meanwhile (other work on a shared machine). */
@@ -782,13 +815,17 @@ async function scenario(database: BenchDatabase, latencyMs: number): Promise<Sce
   await withAdmin(database.url, (client) => client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`));
   const url = withDatabase(database.url, name);
   let fleet: Fleet | undefined;
-  let core: Runtime | undefined;
+  let controlPlane: ControlPlane | undefined;
+  let workerMetrics: Pool | undefined;
   let api: Api | undefined;
   try {
     const baseline = await skipLockedBaseline(url);
     fleet = await fleetOf(latencyMs);
     const floor = await kubernetesFloor(fleet);
-    core = await startCore(url);
+    controlPlane = await startControlPlane(url);
+    const core = controlPlane.coordinator;
+    const workers = controlPlane.workers;
+    workerMetrics = new Pool(workers.ready.ops, { connections: 1 });
     api = apiClient(core.listeners.find((l) => l.name === 'api')!.url);
     const adminKey = await keyFor(core, 'bench-admin', ['clusters:admin', 'reservations:read'], true);
     await registerClusters(api, fleet, adminKey);
@@ -798,12 +835,15 @@ async function scenario(database: BenchDatabase, latencyMs: number): Promise<Sce
       keys.push(await keyFor(core, `bench-user-${c}`, ['reservations:read', 'reservations:write']));
     }
 
-    const scrape = async () => (await api!.request<string>('GET', '/metrics')).body;
+    // Both replicas' metrics: the API's, and the worker's and cron's (admission, deployer calls).
+    const scrape = async () =>
+      `${(await api!.request<string>('GET', '/metrics')).body}\n${await (await workerMetrics!.request({ method: 'GET', path: '/metrics' })).body.text()}`;
     const delay = monitorEventLoopDelay({ resolution: 10 });
     let metricsBefore = '';
     let metricsAfter = '';
     let elu = performance.eventLoopUtilization();
     let cpu = process.cpuUsage();
+    let workersCpu = 0;
     let pgCpu = 0;
     let fleetCpu = 0;
     let machine = machineCpuSeconds();
@@ -822,6 +862,7 @@ async function scenario(database: BenchDatabase, latencyMs: number): Promise<Sce
         lockSampler = sampleLockWaits(url);
         elu = performance.eventLoopUtilization();
         cpu = process.cpuUsage();
+        workersCpu = processCpuSeconds(workers.pid);
         pgCpu = postgresCpuSeconds(postmaster);
         fleetCpu = fleetCpuSeconds(fleet!);
         machine = machineCpuSeconds();
@@ -839,6 +880,7 @@ async function scenario(database: BenchDatabase, latencyMs: number): Promise<Sce
         delay.disable();
         elu = performance.eventLoopUtilization(elu);
         cpu = process.cpuUsage(cpu);
+        workersCpu = processCpuSeconds(workers.pid) - workersCpu;
         pgCpu = postgresCpuSeconds(postmaster) - pgCpu;
         fleetCpu = fleetCpuSeconds(fleet!) - fleetCpu;
         machine = machineCpuSeconds() - machine;
@@ -853,7 +895,7 @@ async function scenario(database: BenchDatabase, latencyMs: number): Promise<Sce
         metricsAfter = await scrape();
         statsAfter = await pgStats(coreDb);
         lockWaits = await lockSampler!.stop();
-        statusesAtEnd = await core!
+        statusesAtEnd = await core
           .core!.get(DataSource)
           .query(`SELECT status, count(*)::int AS n FROM reservations GROUP BY status ORDER BY status`);
       }
@@ -888,9 +930,11 @@ async function scenario(database: BenchDatabase, latencyMs: number): Promise<Sce
       baseline,
       floor,
       nodeCpuMs: (cpu.user + cpu.system) / 1e3 / Math.max(1, completed.length),
+      workersCpuMs: (workersCpu * 1000) / Math.max(1, completed.length),
       fleetCpuMs: (fleetCpu * 1000) / Math.max(1, completed.length),
       postgresCpuMs: (pgCpu * 1000) / Math.max(1, completed.length),
-      otherCores: Math.max(0, machine - (cpu.user + cpu.system) / 1e6 - pgCpu - fleetCpu) / seconds,
+      otherCores:
+        Math.max(0, machine - (cpu.user + cpu.system) / 1e6 - workersCpu - pgCpu - fleetCpu) / seconds,
     };
 
     report(
@@ -978,10 +1022,13 @@ async function scenario(database: BenchDatabase, latencyMs: number): Promise<Sce
       `Fleet (${CLUSTERS} processes: simulated API servers, controllers, deployers): CPU ${fmt(fleetCpu / seconds, 2)} cores (${perReservation(fleetCpu)} ms per reservation)`,
     );
     console.log(
-      `Control plane and load (this process, one event loop): event loop utilization ${fmt(elu.utilization * 100, 0)} %, CPU ${fmt(nodeCpu / seconds, 2)} cores (${perReservation(nodeCpu)} ms per reservation), loop delay p50 ${fmt(delay.percentile(50) / 1e6, 1)} ms p99 ${fmt(delay.percentile(99) / 1e6, 1)} ms`,
+      `Worker and cron replica (its own process): CPU ${fmt(workersCpu / seconds, 2)} cores (${perReservation(workersCpu)} ms per reservation)`,
     );
     console.log(
-      `PostgreSQL CPU ${fmt(pgCpu / seconds, 2)} cores (${perReservation(pgCpu)} ms per reservation); other processes on the machine ${fmt(Math.max(0, machine - nodeCpu - pgCpu - fleetCpu) / seconds, 2)} cores (of ${availableParallelism()})`,
+      `Coordinator and load (this process, one event loop): event loop utilization ${fmt(elu.utilization * 100, 0)} %, CPU ${fmt(nodeCpu / seconds, 2)} cores (${perReservation(nodeCpu)} ms per reservation), loop delay p50 ${fmt(delay.percentile(50) / 1e6, 1)} ms p99 ${fmt(delay.percentile(99) / 1e6, 1)} ms`,
+    );
+    console.log(
+      `PostgreSQL CPU ${fmt(pgCpu / seconds, 2)} cores (${perReservation(pgCpu)} ms per reservation); other processes on the machine ${fmt(Math.max(0, machine - nodeCpu - workersCpu - pgCpu - fleetCpu) / seconds, 2)} cores (of ${availableParallelism()})`,
     );
     const per = (n: number) => fmt(n / Math.max(1, completed.length), 1);
     const db = { before: statsBefore!.database, after: statsAfter!.database };
@@ -1028,7 +1075,9 @@ async function scenario(database: BenchDatabase, latencyMs: number): Promise<Sce
     );
     if (COUNT_SQL) {
       const statements = [...sqlCounts.values()].reduce((a, b) => a + b, 0);
-      console.log(`SQL statements sent by this process: ${per(statements)} per reservation`);
+      console.log(
+        `SQL statements sent by the coordinator (this process): ${per(statements)} per reservation`,
+      );
       report(
         'Top SQL statements, per reservation',
         [...sqlCounts]
@@ -1050,7 +1099,8 @@ async function scenario(database: BenchDatabase, latencyMs: number): Promise<Sce
     return result;
   } finally {
     await api?.close();
-    await core?.close();
+    await workerMetrics?.close();
+    await controlPlane?.close();
     await fleet?.close();
     await withAdmin(database.url, (client) =>
       client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)} WITH (FORCE)`),
@@ -1079,7 +1129,8 @@ export async function benchReservations(database: BenchDatabase): Promise<void> 
       'reserve p50 ms': fmt(r.reserveP50, 1),
       'reserve p99 ms': fmt(r.reserveP99, 1),
       'to active p99 ms': fmt(r.activeP99, 1),
-      'ODC+load CPU ms/resv': fmt(r.nodeCpuMs, 1),
+      'coordinator+load CPU ms/resv': fmt(r.nodeCpuMs, 1),
+      'worker+cron CPU ms/resv': fmt(r.workersCpuMs, 1),
       'fleet CPU ms/resv': fmt(r.fleetCpuMs, 1),
       'PG CPU ms/resv': fmt(r.postgresCpuMs, 1),
       'other load, cores': fmt(r.otherCores, 2),

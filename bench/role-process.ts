@@ -1,0 +1,23 @@
+/**
+ * ODC replicas of some roles in a process of their own (bench/processes.ts), as role-scoped
+ * replicas run in production: its settings are the environment it is configured from. Prints its
+ * listeners.
+ */
+import pino from 'pino';
+import 'reflect-metadata';
+import { startRuntime } from '../src/app/runtime';
+import { loadConfig } from '../src/infra/config/env';
+import { closeWithParent } from './processes';
+
+async function main(env: Record<string, string>): Promise<void> {
+  const runtime = await startRuntime({ config: loadConfig(env), logger: pino({ level: 'warn' }) });
+  closeWithParent(() => runtime.close());
+  process.stdout.write(
+    `${JSON.stringify(Object.fromEntries(runtime.listeners.map((l) => [l.name, l.url])))}\n`,
+  );
+}
+
+main(JSON.parse(process.argv[2] ?? '{}') as Record<string, string>).catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
