@@ -30,7 +30,7 @@ export async function startFleet(settings: FleetMemberSettings[]): Promise<Fleet
   const failed = started.find((result) => result.status === 'rejected');
   if (failed) {
     await close();
-    throw (failed).reason;
+    throw failed.reason;
   }
   return {
     members: running.map((child, i) => ({
