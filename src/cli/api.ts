@@ -1,0 +1,97 @@
+/**
+ * The ODC REST API as the CLI calls it: JSON in and out, the API key as a bearer token, and every
+ * refusal turned into a CliError carrying the server's `code` and message (401 → exit 3).
+ */
+import { request } from 'undici';
+import { CliError, ExitCode, notAuthenticated } from './errors';
+
+const TIMEOUT_MS = 30_000;
+
+interface ErrorBody {
+  code?: string;
+  message?: string;
+  fields?: { field: string; problems: string[] }[];
+}
+
+export class OdcApi {
+  constructor(
+    readonly baseUrl: string,
+    private readonly apiKey?: string,
+  ) {}
+
+  get<T>(path: string): Promise<T> {
+    return this.call<T>('GET', path);
+  }
+
+  post<T>(path: string, body?: object, headers: Record<string, string> = {}): Promise<T> {
+    return this.call<T>('POST', path, body, headers);
+  }
+
+  put<T>(path: string, body: object): Promise<T> {
+    return this.call<T>('PUT', path, body);
+  }
+
+  delete<T>(path: string): Promise<T> {
+    return this.call<T>('DELETE', path);
+  }
+
+  private async call<T>(
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    path: string,
+    body?: object,
+    headers: Record<string, string> = {},
+  ): Promise<T> {
+    if (!this.apiKey && path.startsWith('/api/')) {
+      throw notAuthenticated('No API key');
+    }
+    let response: Awaited<ReturnType<typeof request>>;
+    try {
+      response = await request(`${this.baseUrl}${path}`, {
+        method,
+        headers: {
+          accept: 'application/json',
+          'user-agent': 'gpu-dev',
+          ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {}),
+          ...(body ? { 'content-type': 'application/json' } : {}),
+          ...headers,
+        },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+        headersTimeout: TIMEOUT_MS,
+        bodyTimeout: TIMEOUT_MS,
+      });
+    } catch (error) {
+      throw new CliError(
+        `Cannot reach ${this.baseUrl}: ${(error as Error).message} (check the URL with gpu-dev config show)`,
+        ExitCode.Failure,
+        'unreachable',
+      );
+    }
+    const text = await response.body.text();
+    const parsed = parseJson(text);
+    if (response.statusCode >= 200 && response.statusCode < 300) {
+      return parsed as T;
+    }
+    const problem = (parsed ?? {}) as ErrorBody;
+    const message = problem.message ?? `the server answered ${response.statusCode}`;
+    if (response.statusCode === 401) {
+      throw notAuthenticated(message.replace(/\.$/, ''));
+    }
+    const fields = (problem.fields ?? []).flatMap((f) => f.problems).join('; ');
+    throw new CliError(
+      `${problem.code ?? response.statusCode}: ${message}${fields ? ` (${fields})` : ''}`,
+      ExitCode.Failure,
+      problem.code,
+    );
+  }
+}
+
+function parseJson(text: string): unknown {
+  if (text === '') {
+    return undefined;
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * `gpu-dev`: reserve GPU development environments on ODC from a terminal. Exit codes: 0 ok,
+ * 1 the server refused or the operation failed, 2 usage, 3 not authenticated.
+ */
+import { Command, CommanderError } from 'commander';
+import { registerAccountCommands } from './commands/account';
+import { registerAvailCommand } from './commands/avail';
+import { registerClusterCommands } from './commands/clusters';
+import { registerKeyCommands } from './commands/keys';
+import { registerReservationCommands } from './commands/reservations';
+import { CliError, ExitCode } from './errors';
+import { colors } from './output';
+
+export function buildProgram(): Command {
+  const program = new Command('gpu-dev')
+    .description('Reserve GPU development environments on ODC')
+    .option('--api-url <url>', 'the ODC server (else ODC_API_URL, else the config file)')
+    .option('--api-key <key>', 'an API key (else ODC_API_KEY, else the config file)')
+    .option('--json', 'print data as JSON (for scripts)')
+    .showSuggestionAfterError(true);
+  registerAccountCommands(program);
+  registerAvailCommand(program);
+  registerReservationCommands(program);
+  registerKeyCommands(program);
+  registerClusterCommands(program);
+  // Usage errors come back here (exit 2, one line) instead of commander exiting by itself.
+  const quietUsage = (command: Command) => {
+    command.exitOverride().configureOutput({ outputError: () => undefined });
+    command.commands.forEach(quietUsage);
+  };
+  quietUsage(program);
+  return program;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return ExitCode.Ok;
+  } catch (error) {
+    return report(error);
+  }
+}
+
+function report(error: unknown): number {
+  if (error instanceof CommanderError) {
+    if (error.exitCode === 0) {
+      return ExitCode.Ok; // --help, --version
+    }
+    process.stderr.write(
+      `${colors.red('error:')} ${error.message.replace(/^error: /, '')} (see gpu-dev --help)\n`,
+    );
+    return ExitCode.Usage;
+  }
+  if (error instanceof CliError) {
+    process.stderr.write(`${colors.red('error:')} ${error.message}\n`);
+    return error.exitCode;
+  }
+  process.stderr.write(`${colors.red('error:')} ${(error as Error).message ?? String(error)}\n`);
+  return ExitCode.Failure;
+}
+
+if (require.main === module) {
+  void run(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,39 @@
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hostAlias, hostBlock, installSshConfig, parseSshCommand, sshArguments } from './ssh';
+
+describe('gpu-dev ssh helpers', () => {
+  it('turns the server’s SSH command into ssh -A arguments, and refuses anything else', () => {
+    const target = parseSshCommand('ssh -p 31420 dev@gpu.example.com');
+    expect(target).toEqual({ port: 31420, user: 'dev', host: 'gpu.example.com' });
+    expect(sshArguments(target)).toEqual(['-A', '-p', '31420', 'dev@gpu.example.com']);
+    expect(() => parseSshCommand('ssh dev@host; rm -rf ~')).toThrow('Unexpected SSH command');
+  });
+
+  it('names hosts after the reservation, else its id', () => {
+    expect(hostAlias({ id: '467c30ea-5f5f', name: 'my work' })).toBe('odc-my-work');
+    expect(hostAlias({ id: '467c30ea-5f5f' })).toBe('odc-467c30ea');
+    expect(hostBlock('odc-w', { host: 'h', port: 2222, user: 'dev' })).toContain('  Port 2222\n');
+  });
+
+  it('installs the include file and adds the Include line once, at the top of ~/.ssh/config', () => {
+    const home = mkdtempSync(join(tmpdir(), 'gpu-dev-ssh-'));
+    try {
+      const paths = { include: join(home, '.ssh', 'gpu-dev.conf'), main: join(home, '.ssh', 'config') };
+      expect(installSshConfig(hostBlock('odc-a', { host: 'h', port: 1, user: 'dev' }), paths)).toBe(true);
+      writeFileSync(paths.main, `${readFileSync(paths.main, 'utf8')}Host mine\n  User me\n`);
+      expect(installSshConfig(hostBlock('odc-b', { host: 'h', port: 2, user: 'dev' }), paths)).toBe(false);
+      const main = readFileSync(paths.main, 'utf8');
+      expect(main.startsWith(`Include ${paths.include}\n`)).toBe(true);
+      expect(main.match(/^Include /gm)).toHaveLength(1);
+      expect(main).toContain('Host mine');
+      const include = readFileSync(paths.include, 'utf8');
+      expect(include).toContain('Host odc-b');
+      expect(include).not.toContain('Host odc-a'); // replaced each time
+      expect(statSync(paths.include).mode & 0o777).toBe(0o600);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});

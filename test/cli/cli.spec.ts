@@ -1,0 +1,231 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import { DEPLOYER_TOKEN, NAMESPACE, startDeployer, type DeployerUnderTest } from '../deployer/fixtures';
+import { startTestApp, type TestApp } from '../support/app';
+import { eventually } from '../support/eventually';
+import { projectRoot } from '../../src/app/version';
+import { FAST_TIMINGS, h100Pool } from '../support/simulator';
+import { keyFor } from '../support/users';
+
+const H100 = 'NVIDIA-H100-80GB-HBM3';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A running `gpu-dev` (the built CLI, as `npx gpu-dev` runs it), its output so far and its end. */
+interface Running {
+  stdout(): string;
+  stderr(): string;
+  done: Promise<Run>;
+}
+
+/**
+ * gpu-dev as a user runs it: a subprocess with its own HOME and config directory, no colours, and
+ * a short poll so waiting tests stay quick. One platform process (every core role) and a deployer
+ * on a simulated cluster of one 8-GPU H100 node.
+ */
+describe('gpu-dev CLI against the running platform', () => {
+  let deployer: DeployerUnderTest;
+  let app: TestApp;
+  let apiUrl: string;
+  let home: string;
+  let keys: Record<'alice' | 'bob', string>;
+
+  const start = (args: string[], env: Record<string, string> = {}): Running => {
+    const child = spawn(process.execPath, [join(projectRoot(), 'bin/gpu-dev.js'), ...args], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: home,
+        XDG_CONFIG_HOME: join(home, '.config'),
+        NO_COLOR: '1',
+        ODC_CLI_POLL_MS: '150',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    return {
+      stdout: () => stdout,
+      stderr: () => stderr,
+      done: new Promise((resolve) =>
+        child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr })),
+      ),
+    };
+  };
+  const cli = (...args: string[]) => start(args).done;
+  const json = async <T>(...args: string[]): Promise<T> => {
+    const run = await cli('--json', ...args);
+    expect(run).toMatchObject({ code: 0 });
+    return JSON.parse(run.stdout) as T;
+  };
+
+  beforeAll(async () => {
+    home = mkdtempSync(join(tmpdir(), 'gpu-dev-home-'));
+    deployer = await startDeployer({ cluster: { nodePools: [h100Pool(1)], timings: FAST_TIMINGS } });
+    app = await startTestApp({
+      roles: 'coordinator,worker,cron',
+      env: {
+        ODC_STATUS_SYNC_INTERVAL_SECONDS: '0.2',
+        ODC_ADMISSION_INTERVAL_SECONDS: '0.5',
+        ODC_CLUSTER_HEALTH_INTERVAL_SECONDS: '3600',
+        ODC_RATE_LIMIT_API_PER_MINUTE: '60000',
+      },
+    });
+    apiUrl = app.runtime.listeners.find((l) => l.name === 'api')!.url;
+    const admin = await keyFor(app, 'ops', ['clusters:admin'], { admin: true });
+    await app
+      .http()
+      .post('/api/v1/clusters')
+      .set('authorization', `Bearer ${admin}`)
+      .send({
+        name: 'sim',
+        deployer_url: deployer.app.runtime.listeners.find((l) => l.name === 'deployer')!.url,
+        token: DEPLOYER_TOKEN,
+        profile: {
+          namespace: NAMESPACE,
+          ssh_host: 'gpu.example.com',
+          gpu_types: [{ name: 'h100', node_selector: { 'nvidia.com/gpu.product': H100 }, gpus_per_node: 8 }],
+        },
+      })
+      .expect(201);
+    const scopes = ['reservations:read', 'reservations:write'] as const;
+    keys = { alice: await keyFor(app, 'alice', [...scopes]), bob: await keyFor(app, 'bob', [...scopes]) };
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await deployer.close();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('takes a new user from setup to cancel: setup → login --key → avail → reserve → connect → extend → show → cancel', async () => {
+    const setup = await cli('setup', apiUrl);
+    expect(setup).toMatchObject({ code: 0 });
+    expect(setup.stdout).toContain(`Using ${apiUrl}`);
+
+    const login = await cli('login', '--key', keys.alice);
+    expect(login).toMatchObject({ code: 0 });
+    expect(login.stdout).toContain('as alice');
+    const configFile = join(home, '.config', 'gpu-dev', 'config.json');
+    expect(statSync(configFile).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(configFile, 'utf8'))).toEqual({ api_url: apiUrl, api_key: keys.alice });
+    const shown = await cli('config', 'show');
+    expect(shown.stdout).not.toContain(keys.alice); // only its prefix
+    expect(shown.stdout).toContain('[config file]');
+
+    const avail = await cli('avail');
+    expect(avail).toMatchObject({ code: 0 });
+    expect(avail.stdout).toMatch(/h100\s*│\s*8\s*│\s*8\s*│\s*8\s*│\s*0/);
+
+    const reserved = await cli('reserve', '-t', 'h100', '-g', '4', '-h', '1', '-n', 'train');
+    expect(reserved).toMatchObject({ code: 0 });
+    expect(reserved.stderr).toMatch(/train \([0-9a-f]{8}\): (queued|placed|starting)/);
+    expect(reserved.stdout).toMatch(/Ready: 4 × h100 on sim until/);
+    expect(reserved.stdout).toMatch(/gpu-dev connect [0-9a-f]{8}/);
+
+    const connect = await cli('connect', '--print');
+    expect(connect).toMatchObject({ code: 0 });
+    expect(connect.stdout.trim()).toMatch(/^ssh -A -p \d+ dev@gpu\.example\.com$/);
+
+    const extended = await cli('extend', 'train', '--hours', '1');
+    expect(extended).toMatchObject({ code: 0 });
+    expect(extended.stdout).toMatch(/^train \([0-9a-f]{8}\): expires \d{4}-\d\d-\d\d \d\d:\d\d$/m);
+
+    const show = await cli('show', 'train');
+    expect(show).toMatchObject({ code: 0 });
+    expect(show.stdout).toContain('2 h (1 h added)');
+    expect(show.stdout).toMatch(/timeline:[\s\S]*Extended by 1 h by alice/);
+
+    const cancelled = await cli('cancel', 'train');
+    expect(cancelled).toMatchObject({ code: 0 });
+    expect(cancelled.stdout).toMatch(/^train \([0-9a-f]{8}\): (expiring|cancelled)$/m);
+    const after = await json<{ status: string }>('show', 'train');
+    expect(['expiring', 'cancelled']).toContain(after.status);
+  });
+
+  it('prints JSON that parses for every data command', async () => {
+    const me = await json<{ username: string; admin: boolean }>('whoami');
+    expect(me).toMatchObject({ username: 'alice', admin: false });
+    const avail = await json<{ gpu_type: string; total_gpus: number }[]>('avail');
+    expect(avail.map((row) => [row.gpu_type, row.total_gpus])).toEqual([['h100', 8]]);
+    const list = await json<{ id: string }[]>('list', '--status', 'all');
+    expect(list.length).toBeGreaterThanOrEqual(1);
+    const config = await json<{ api_key: string }>('config', 'show');
+    expect(config.api_key).toBe(`${keys.alice.slice(0, 17)}…`);
+  });
+
+  it('shows the queue position and estimated wait while the fleet is full, then becomes active when a reservation ends', async () => {
+    const blocker = await app
+      .http()
+      .post('/api/v1/reservations')
+      .set('authorization', `Bearer ${keys.bob}`)
+      .send({ gpu_type: 'h100', gpu_count: 8, hours: 2 })
+      .expect(202);
+    await eventually(
+      async () =>
+        (
+          await app
+            .http()
+            .get(`/api/v1/reservations/${blocker.body.id as string}`)
+            .set('authorization', `Bearer ${keys.bob}`)
+        ).body as { status: string },
+      (r) => r.status === 'active',
+      15_000,
+    );
+    const waiting = start(['reserve', '-t', 'h100', '-g', '8', '-h', '1', '-n', 'big']);
+    await eventually(
+      async () => waiting.stderr(),
+      (stderr) => /#1 in the h100 queue, about 2 h 2 min to wait/.test(stderr),
+      15_000,
+    );
+    await app
+      .http()
+      .post(`/api/v1/reservations/${blocker.body.id as string}/cancel`)
+      .set('authorization', `Bearer ${keys.bob}`)
+      .expect(200);
+    const run = await waiting.done;
+    expect(run).toMatchObject({ code: 0 });
+    expect(run.stderr).toMatch(/big \([0-9a-f]{8}\): (placed|starting)/);
+    expect(run.stdout).toMatch(/Ready: 8 × h100 on sim/);
+    expect((await cli('cancel', 'big', '-y')).code).toBe(0);
+  }, 60_000);
+
+  it('exits 2 with a one-line hint on usage errors, and 3 with "run gpu-dev login" for an expired key', async () => {
+    const unknown = await cli('reserve', '--bogus');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr.trim().split('\n')).toEqual([
+      "error: unknown option '--bogus' (see gpu-dev --help)",
+    ]);
+
+    const badCount = await cli('reserve', '-t', 'h100', '-g', '3', '-h', '1', '--no-wait');
+    expect(badCount.code).toBe(2);
+    expect(badCount.stderr.trim().split('\n')).toHaveLength(1);
+    expect(badCount.stderr).toContain('invalid_gpu_count: h100 takes 1, 2, 4, 8 GPUs per reservation, not 3');
+
+    const notANumber = await cli('reserve', '-t', 'h100', '-g', 'many', '-h', '1');
+    expect(notANumber.code).toBe(2);
+    expect(notANumber.stderr.trim()).toBe('error: --gpus must be a whole number from 1, not many');
+
+    const expired = await keyFor(app, 'dave', ['reservations:read']);
+    await app
+      .core()
+      .get(DataSource)
+      .query(`UPDATE api_keys SET expires_at = now() - interval '1 minute' WHERE prefix = $1`, [
+        expired.slice(4, 16),
+      ]);
+    const refused = await cli('--api-key', expired, 'whoami');
+    expect(refused.code).toBe(3);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(refused.stderr).toContain('run gpu-dev login');
+    expect(refused.stderr).not.toContain(expired);
+  });
+});
