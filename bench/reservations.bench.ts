@@ -13,7 +13,8 @@
  * reservation's own events split into its phases), then where the time went: admission passes,
  * deployer calls, the event loop, the CPU of the control plane, the fleet and PostgreSQL per
  * reservation, PostgreSQL's table counters. Then the same with 20 ms added to every Kubernetes
- * API call.
+ * API call, and last, the first run's setting again with the clients paced at half the rate it
+ * sustained (an open loop), for the reserve API's latency below saturation.
  *
  * Two baselines, same machine, same run, same number of clients. A raw PostgreSQL queue on the
  * same database (insert a row, 4 workers claim queued rows in batches with `FOR UPDATE SKIP
@@ -27,7 +28,8 @@
  * BENCH_RESERVATIONS_LATENCIES (comma list of ms), BENCH_RESERVATIONS_CPU_PROFILE (a directory: a
  * CPU profile of the measured window per scenario, for Chrome DevTools or speedscope),
  * BENCH_RESERVATIONS_SQL=1 (counts this process's SQL statements in the window, by statement),
- * BENCH_CHILD_CPU_PROFILE (a directory: a CPU profile of each child process, see bench/processes.ts).
+ * BENCH_CHILD_CPU_PROFILE (a directory: a CPU profile of each child process, see bench/processes.ts),
+ * BENCH_RESERVATIONS_PACED=0 (skips the paced run).
  */
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -70,6 +72,8 @@ const BASELINE_WARM_UP_MS = 1000;
 const BASELINE_MS = 5000;
 const CPU_PROFILE_DIR = process.env.BENCH_RESERVATIONS_CPU_PROFILE;
 const COUNT_SQL = process.env.BENCH_RESERVATIONS_SQL === '1';
+/** After the saturating runs, one paced at half the first one's rate (BENCH_RESERVATIONS_PACED=0: not). */
+const PACED = process.env.BENCH_RESERVATIONS_PACED !== '0';
 const TARGETS = { perSecondAt0: 200, perSecondAt20: 100, reserveP99Ms: 50 };
 
 /** Percentiles of nothing are NaN (not a crash). */
@@ -705,6 +709,8 @@ async function runLoad(
   keys: string[],
   watcherKey: string,
   onWindow: (edge: 'start' | 'end') => Promise<void>,
+  /** Reservations per second in all, spread evenly over the clients; undefined: as fast as they go. */
+  pace?: number,
 ): Promise<LoadOutcome> {
   const cycles: Cycle[] = [];
   const cancelMs: number[] = [];
@@ -739,8 +745,13 @@ async function runLoad(
 
   const client = async (key: string, c: number) => {
     let n = c; // spreads the GPU counts over clients and time
-    await sleep((c * 7) % 200); // not all at once
+    // Paced: client c starts its k-th reservation at (k × clients + c) / pace seconds (an open
+    // loop: arrivals do not wait for the system); else one after another, not all at once.
+    const slotMs = pace ? (1000 * keys.length) / pace : 0;
+    let nextAt = pace ? started + (1000 * c) / pace : started + ((c * 7) % 200);
     while (performance.now() < windowEnd) {
+      await sleep(nextAt - performance.now());
+      nextAt = pace ? nextAt + slotMs : performance.now();
       const gpuCount = GPU_COUNTS[n++ % GPU_COUNTS.length];
       const t0 = performance.now();
       const made = await api.request<Shown & { code?: string }>('POST', '/api/v1/reservations', key, {
@@ -794,6 +805,8 @@ async function runLoad(
 
 interface ScenarioResult {
   latencyMs: number;
+  /** Offered reservations/s of a paced run; undefined for a saturating one. */
+  pace?: number;
   perSecond: number;
   reserveP50: number;
   reserveP99: number;
@@ -810,7 +823,7 @@ interface ScenarioResult {
   otherCores: number;
 }
 
-async function scenario(database: BenchDatabase, latencyMs: number): Promise<ScenarioResult> {
+async function scenario(database: BenchDatabase, latencyMs: number, pace?: number): Promise<ScenarioResult> {
   const name = `odc_bench_resv_${randomBytes(5).toString('hex')}`;
   await withAdmin(database.url, (client) => client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`));
   const url = withDatabase(database.url, name);
@@ -855,51 +868,57 @@ async function scenario(database: BenchDatabase, latencyMs: number): Promise<Sce
     let statsAfter: PgStats | undefined;
     let lockSampler: ReturnType<typeof sampleLockWaits> | undefined;
     let lockWaits = { waits: new Map<string, number>(), samples: 0 };
-    const outcome = await runLoad(api, keys, adminKey, async (edge) => {
-      if (edge === 'start') {
-        metricsBefore = await scrape();
-        statsBefore = await pgStats(coreDb);
-        lockSampler = sampleLockWaits(url);
-        elu = performance.eventLoopUtilization();
-        cpu = process.cpuUsage();
-        workersCpu = processCpuSeconds(workers.pid);
-        pgCpu = postgresCpuSeconds(postmaster);
-        fleetCpu = fleetCpuSeconds(fleet!);
-        machine = machineCpuSeconds();
-        sqlCounts.clear();
-        sqlOrigins.clear();
-        countingSql = COUNT_SQL;
-        delay.enable();
-        if (CPU_PROFILE_DIR) {
-          profiler = new Session();
-          profiler.connect();
-          await profiler.post('Profiler.enable');
-          await profiler.post('Profiler.start');
+    const outcome = await runLoad(
+      api,
+      keys,
+      adminKey,
+      async (edge) => {
+        if (edge === 'start') {
+          metricsBefore = await scrape();
+          statsBefore = await pgStats(coreDb);
+          lockSampler = sampleLockWaits(url);
+          elu = performance.eventLoopUtilization();
+          cpu = process.cpuUsage();
+          workersCpu = processCpuSeconds(workers.pid);
+          pgCpu = postgresCpuSeconds(postmaster);
+          fleetCpu = fleetCpuSeconds(fleet!);
+          machine = machineCpuSeconds();
+          sqlCounts.clear();
+          sqlOrigins.clear();
+          countingSql = COUNT_SQL;
+          delay.enable();
+          if (CPU_PROFILE_DIR) {
+            profiler = new Session();
+            profiler.connect();
+            await profiler.post('Profiler.enable');
+            await profiler.post('Profiler.start');
+          }
+        } else {
+          delay.disable();
+          elu = performance.eventLoopUtilization(elu);
+          cpu = process.cpuUsage(cpu);
+          workersCpu = processCpuSeconds(workers.pid) - workersCpu;
+          pgCpu = postgresCpuSeconds(postmaster) - pgCpu;
+          fleetCpu = fleetCpuSeconds(fleet!) - fleetCpu;
+          machine = machineCpuSeconds() - machine;
+          countingSql = false;
+          if (profiler) {
+            const { profile } = await profiler.post('Profiler.stop');
+            profiler.disconnect();
+            const file = `${CPU_PROFILE_DIR}/reservations-${latencyMs}ms.cpuprofile`;
+            writeFileSync(file, JSON.stringify(profile));
+            console.log(`CPU profile of the window: ${file}`);
+          }
+          metricsAfter = await scrape();
+          statsAfter = await pgStats(coreDb);
+          lockWaits = await lockSampler!.stop();
+          statusesAtEnd = await core
+            .core!.get(DataSource)
+            .query(`SELECT status, count(*)::int AS n FROM reservations GROUP BY status ORDER BY status`);
         }
-      } else {
-        delay.disable();
-        elu = performance.eventLoopUtilization(elu);
-        cpu = process.cpuUsage(cpu);
-        workersCpu = processCpuSeconds(workers.pid) - workersCpu;
-        pgCpu = postgresCpuSeconds(postmaster) - pgCpu;
-        fleetCpu = fleetCpuSeconds(fleet!) - fleetCpu;
-        machine = machineCpuSeconds() - machine;
-        countingSql = false;
-        if (profiler) {
-          const { profile } = await profiler.post('Profiler.stop');
-          profiler.disconnect();
-          const file = `${CPU_PROFILE_DIR}/reservations-${latencyMs}ms.cpuprofile`;
-          writeFileSync(file, JSON.stringify(profile));
-          console.log(`CPU profile of the window: ${file}`);
-        }
-        metricsAfter = await scrape();
-        statsAfter = await pgStats(coreDb);
-        lockWaits = await lockSampler!.stop();
-        statusesAtEnd = await core
-          .core!.get(DataSource)
-          .query(`SELECT status, count(*)::int AS n FROM reservations GROUP BY status ORDER BY status`);
-      }
-    });
+      },
+      pace,
+    );
 
     const { windowStart, windowEnd, cycles } = outcome;
     const seconds = (windowEnd - windowStart) / 1000;
@@ -922,6 +941,7 @@ async function scenario(database: BenchDatabase, latencyMs: number): Promise<Sce
     });
     const result: ScenarioResult = {
       latencyMs,
+      ...(pace ? { pace } : {}),
       perSecond: completed.length / seconds,
       reserveP50: p(reserveMs, 50),
       reserveP99: p(reserveMs, 99),
@@ -938,7 +958,7 @@ async function scenario(database: BenchDatabase, latencyMs: number): Promise<Sce
     };
 
     report(
-      `Reservations: ${CLUSTERS} clusters x ${NODES_PER_CLUSTER} nodes x ${GPUS_PER_NODE} H100, ${CLIENTS} clients reserving and cancelling, K8s API latency ${latencyMs} ms, ${seconds} s window`,
+      `Reservations: ${CLUSTERS} clusters x ${NODES_PER_CLUSTER} nodes x ${GPUS_PER_NODE} H100, ${CLIENTS} clients reserving and cancelling${pace ? ` at ${pace}/s in all (paced)` : ' as fast as they can'}, K8s API latency ${latencyMs} ms, ${seconds} s window`,
       [
         {
           path: `baseline SKIP LOCKED queue (${BASELINE_WORKERS} workers x batch ${BASELINE_BATCH})`,
@@ -1117,10 +1137,16 @@ export async function benchReservations(database: BenchDatabase): Promise<void> 
   for (const latencyMs of LATENCIES_MS) {
     results.push(await scenario(database, latencyMs));
   }
+  // The reserve API's latency below saturation: half the rate the first run sustained, paced.
+  if (PACED && results.length > 0) {
+    const pace = Math.max(1, Math.round(results[0].perSecond / 2));
+    results.push(await scenario(database, results[0].latencyMs, pace));
+  }
   report(
     'Reservations: summary',
     results.map((r) => ({
       'K8s latency ms': r.latencyMs,
+      load: r.pace ? `${r.pace}/s paced` : 'saturating',
       'reserve→active /s': fmt(r.perSecond, 1),
       'baseline /s': fmt(r.baseline.perSecond, 0),
       'ratio ODC/baseline': fmt(r.perSecond / r.baseline.perSecond, 3),
@@ -1137,15 +1163,20 @@ export async function benchReservations(database: BenchDatabase): Promise<void> 
     })),
   );
   for (const r of results) {
-    const target =
-      r.latencyMs === 0 ? TARGETS.perSecondAt0 : r.latencyMs === 20 ? TARGETS.perSecondAt20 : undefined;
+    const target = r.pace
+      ? undefined
+      : r.latencyMs === 0
+        ? TARGETS.perSecondAt0
+        : r.latencyMs === 20
+          ? TARGETS.perSecondAt20
+          : undefined;
     if (target !== undefined) {
       console.log(
         `target >= ${target} reservations/s reserve→active at ${r.latencyMs} ms: ${r.perSecond >= target ? 'met' : 'NOT met'} (${fmt(r.perSecond, 1)})`,
       );
     }
     console.log(
-      `target p99 reserve API <= ${TARGETS.reserveP99Ms} ms at ${r.latencyMs} ms: ${r.reserveP99 <= TARGETS.reserveP99Ms ? 'met' : 'NOT met'} (${fmt(r.reserveP99, 1)})`,
+      `target p99 reserve API <= ${TARGETS.reserveP99Ms} ms at ${r.latencyMs} ms${r.pace ? `, ${r.pace}/s paced` : ''}: ${r.reserveP99 <= TARGETS.reserveP99Ms ? 'met' : 'NOT met'} (${fmt(r.reserveP99, 1)})`,
     );
   }
 }

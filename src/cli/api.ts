@@ -7,6 +7,15 @@ import { CliError, ExitCode, notAuthenticated } from './errors';
 
 const TIMEOUT_MS = 30_000;
 
+/** How one call is made. */
+export interface CallOptions {
+  /**
+   * Send no API key, even one that is set, and do not require one: only for an endpoint that
+   * issues keys (`/api/v1/auth/aws-login`). A stale saved key is not sent where it is not needed.
+   */
+  anonymous?: boolean;
+}
+
 interface ErrorBody {
   code?: string;
   message?: string;
@@ -23,8 +32,13 @@ export class OdcApi {
     return this.call<T>('GET', path);
   }
 
-  post<T>(path: string, body?: object, headers: Record<string, string> = {}): Promise<T> {
-    return this.call<T>('POST', path, body, headers);
+  post<T>(
+    path: string,
+    body?: object,
+    headers: Record<string, string> = {},
+    options: CallOptions = {},
+  ): Promise<T> {
+    return this.call<T>('POST', path, body, headers, options);
   }
 
   put<T>(path: string, body: object): Promise<T> {
@@ -40,8 +54,10 @@ export class OdcApi {
     path: string,
     body?: object,
     headers: Record<string, string> = {},
+    options: CallOptions = {},
   ): Promise<T> {
-    if (!this.apiKey && path.startsWith('/api/')) {
+    const apiKey = options.anonymous ? undefined : this.apiKey;
+    if (!apiKey && !options.anonymous && path.startsWith('/api/')) {
       throw notAuthenticated('No API key');
     }
     let response: Awaited<ReturnType<typeof request>>;
@@ -51,7 +67,7 @@ export class OdcApi {
         headers: {
           accept: 'application/json',
           'user-agent': 'gpu-dev',
-          ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {}),
+          ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
           ...(body ? { 'content-type': 'application/json' } : {}),
           ...headers,
         },

@@ -27,6 +27,14 @@ export function pollIntervalMs(): number {
   return Number.isFinite(ms) && ms >= 50 ? ms : 2000;
 }
 
+/**
+ * The STS endpoint `login --aws` presigns for, from ODC_AWS_STS_ENDPOINT (the server's variable of
+ * the same name: a test or private STS); undefined means AWS's global endpoint.
+ */
+export function stsEndpointFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.ODC_AWS_STS_ENDPOINT?.trim() || undefined;
+}
+
 export function configPath(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config');
   return join(base, 'gpu-dev', 'config.json');

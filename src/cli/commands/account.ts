@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { OdcApi } from '../api';
-import { configPath, SETTABLE_KEYS, updateConfig, type SettableKey } from '../config';
+import { awsLoginKey, DEFAULT_STS_ENDPOINT } from '../aws-login';
+import { configPath, SETTABLE_KEYS, stsEndpointFromEnv, updateConfig, type SettableKey } from '../config';
 import { contextOf, usage } from '../context';
 import { CliError, ExitCode } from '../errors';
 import { colors } from '../output';
@@ -19,6 +20,13 @@ interface Me {
   authenticated_by: string;
   scopes: string[];
   ssh_keys: string[];
+}
+
+interface LoginOptions {
+  key?: string | boolean;
+  browser: boolean;
+  aws?: boolean;
+  stsEndpoint?: string;
 }
 
 const LOGIN_TIMEOUT_MS = 5 * 60_000;
@@ -44,14 +52,27 @@ export function registerAccountCommands(program: Command): void {
 
   program
     .command('login')
-    .description('Log in: through your browser (default), or with an API key you paste')
+    .description('Log in: through your browser (default), with an API key you paste, or with AWS')
     .option('--key [key]', 'an API key (read from standard input when not given here)')
     .option('--no-browser', 'print the login URL instead of opening a browser')
-    .action(async (options: { key?: string | boolean; browser: boolean }, command: Command) => {
+    .option('--aws', 'with your AWS credentials (the standard chain: AWS_PROFILE, AWS_ACCESS_KEY_ID, …)')
+    .option(
+      '--sts-endpoint <url>',
+      `with --aws: the STS endpoint to sign for (else ODC_AWS_STS_ENDPOINT, else ${DEFAULT_STS_ENDPOINT})`,
+    )
+    .action(async (options: LoginOptions, command: Command) => {
+      // Before anything else: a wrong combination is a usage error whatever the settings.
+      if (options.aws && options.key !== undefined) {
+        throw usage('--aws and --key are two ways to log in: use one');
+      }
+      if (options.stsEndpoint !== undefined && !options.aws) {
+        throw usage('--sts-endpoint goes with --aws');
+      }
       const context = contextOf(command);
       const api = context.api();
-      const key =
-        options.key === undefined
+      const key = options.aws
+        ? await awsLoginKey(api, options.stsEndpoint ?? stsEndpointFromEnv())
+        : options.key === undefined
           ? await browserLogin(api.baseUrl, options.browser, (line) => process.stderr.write(`${line}\n`))
           : typeof options.key === 'string'
             ? options.key
