@@ -215,7 +215,7 @@ export class DeployerService implements OnApplicationShutdown {
       this.listIn('v1', 'Pod', selector) as Promise<Pod[]>,
       this.listIn('v1', 'Service', selector) as Promise<Service[]>,
       this.listIn('networking.k8s.io/v1', 'Ingress', selector) as Promise<Ingress[]>,
-      Promise.all(this.namespaces.map((ns) => this.kube.listEvents(ns))).then((lists) => lists.flat()),
+      Promise.all(this.namespaces.map((ns) => this.kube.listWarningEvents(ns))).then((lists) => lists.flat()),
     ]);
     return { deployments, replicaSets, pods, services, ingresses, events };
   }
@@ -363,7 +363,7 @@ function assertOwnedBy(
   }
 }
 
-type KubeEvent = Awaited<ReturnType<KubeClient['listEvents']>>[number];
+type KubeEvent = Awaited<ReturnType<KubeClient['listWarningEvents']>>[number];
 
 type Service = KubernetesObject & {
   spec?: { ports?: { name?: string; port?: number; nodePort?: number }[] };

@@ -15,7 +15,7 @@ import { asTable, wantsTable } from './tables';
 import { randomSuffix } from './workloads';
 import { jsonPatch, mergePatch, strategicMergePatch, type Json } from './patch';
 import { apiVersionOf, findType, groupVersions, RESOURCE_TYPES, type ResourceType } from './resources';
-import { fieldValue, matches, parseSelector, SelectorError, SELECTABLE_FIELDS } from './selectors';
+import { fieldValue, matches, parseSelector, SelectorError, selectableFields } from './selectors';
 import { ServiceAllocator } from './service-allocator';
 import { conflict, notFound, StatusError } from './status';
 import { ObjectStore, type K8sObject, type StoreEvent } from './store';
@@ -266,7 +266,7 @@ export class SimulatedApiServer {
         if (wantsTable(req.headers.accept)) {
           const objects = name
             ? [this.store.mustGet(type, namespace, name)]
-            : this.store.list(type, namespace, this.filterFor(query));
+            : this.store.list(type, namespace, this.filterFor(type.kind, query));
           return this.send(
             res,
             200,
@@ -312,14 +312,15 @@ export class SimulatedApiServer {
     }
   }
 
-  private filterFor(query: Query): (object: K8sObject) => boolean {
+  private filterFor(kind: string, query: Query): (object: K8sObject) => boolean {
     const labels = parseSelector(query.get('labelSelector') ?? undefined);
     const fields = parseSelector(query.get('fieldSelector') ?? undefined);
+    const selectable = selectableFields(kind);
     for (const requirement of fields) {
-      if (!SELECTABLE_FIELDS.includes(requirement.key)) {
+      if (!selectable.includes(requirement.key)) {
         throw new StatusError(
           'BadRequest',
-          `"${requirement.key}" is not a known field selector: only "${SELECTABLE_FIELDS.join('", "')}"`,
+          `"${requirement.key}" is not a known field selector: only "${selectable.join('", "')}"`,
         );
       }
     }
@@ -330,7 +331,7 @@ export class SimulatedApiServer {
 
   private list(route: Route, query: Query): unknown {
     const items = this.store
-      .list(route.type, route.namespace, this.filterFor(query))
+      .list(route.type, route.namespace, this.filterFor(route.type.kind, query))
       .map(({ apiVersion: _a, kind: _k, ...item }) => item);
     return {
       kind: `${route.type.kind}List`,
@@ -573,7 +574,11 @@ export class SimulatedApiServer {
 
   private deleteCollection(route: Route, query: Query): unknown {
     const policy = propagation(query, '');
-    for (const object of this.store.list(route.type, route.namespace, this.filterFor(query))) {
+    for (const object of this.store.list(
+      route.type,
+      route.namespace,
+      this.filterFor(route.type.kind, query),
+    )) {
       this.garbageCollector.delete(route.type, object.metadata.namespace, object.metadata.name, policy);
     }
     return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success' };
@@ -596,7 +601,7 @@ export class SimulatedApiServer {
   }
 
   private watch(req: IncomingMessage, res: ServerResponse, route: Route, query: Query): void {
-    const filter = this.filterFor(query);
+    const filter = this.filterFor(route.type.kind, query);
     const matches = (object: K8sObject | undefined) =>
       object !== undefined &&
       (route.namespace === undefined || object.metadata.namespace === route.namespace) &&

@@ -88,8 +88,23 @@ export function matches(requirements: Requirement[], values: (key: string) => st
   });
 }
 
-/** The fields a real API server lets you select on, for the kinds we serve. */
-export const SELECTABLE_FIELDS = ['metadata.name', 'metadata.namespace', 'spec.nodeName', 'status.phase'];
+/** The fields a real API server lets you select on: every kind's, and those of some kinds. */
+const COMMON_FIELDS = ['metadata.name', 'metadata.namespace'];
+const KIND_FIELDS: Record<string, string[]> = {
+  Pod: ['spec.nodeName', 'status.phase'],
+  Event: [
+    'type',
+    'reason',
+    'involvedObject.kind',
+    'involvedObject.name',
+    'involvedObject.namespace',
+    'involvedObject.uid',
+  ],
+};
+
+export function selectableFields(kind: string): string[] {
+  return [...COMMON_FIELDS, ...(KIND_FIELDS[kind] ?? [])];
+}
 
 export function fieldValue(object: Record<string, unknown>, path: string): string | undefined {
   let current: unknown = object;

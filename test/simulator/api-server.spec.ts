@@ -263,10 +263,33 @@ describe('simulated API server through @kubernetes/client-node', () => {
       expect(await names({ labelSelector: 'tier notin (a100)' })).toEqual(['sel-a', 'sel-c']);
     });
 
-    it('filters by field selector and rejects unknown fields', async () => {
+    it('filters by field selector and rejects unknown fields, per kind', async () => {
       expect(await names({ fieldSelector: 'metadata.name=sel-b' })).toEqual(['sel-b']);
       expect(
         await statusOf(k.core.listNamespacedPod({ namespace: 'default', fieldSelector: 'spec.image=x' })),
+      ).toMatchObject({ reason: 'BadRequest', code: 400 });
+      // Events select on their own fields (what the deployer reads: only warnings); pods do not.
+      for (const [type, reason] of [
+        ['Warning', 'FailedMount'],
+        ['Normal', 'Pulled'],
+      ]) {
+        await k.core.createNamespacedEvent({
+          namespace: 'default',
+          body: {
+            metadata: { name: `sel-${reason.toLowerCase()}` },
+            involvedObject: { kind: 'Pod', name: 'sel-a', namespace: 'default' },
+            type,
+            reason,
+          },
+        });
+      }
+      const warnings = await k.core.listNamespacedEvent({
+        namespace: 'default',
+        fieldSelector: 'type=Warning',
+      });
+      expect(warnings.items.map((e) => e.reason)).toEqual(['FailedMount']);
+      expect(
+        await statusOf(k.core.listNamespacedPod({ namespace: 'default', fieldSelector: 'type=Warning' })),
       ).toMatchObject({ reason: 'BadRequest', code: 400 });
     });
 

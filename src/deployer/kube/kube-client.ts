@@ -308,7 +308,7 @@ export class KubeClient {
     return this.kube(() => this.core.readNamespacedPodLog({ namespace, name, ...options }));
   }
 
-  async listEvents(namespace: string): Promise<
+  async listWarningEvents(namespace: string): Promise<
     {
       reason?: string;
       message?: string;
@@ -319,7 +319,11 @@ export class KubeClient {
       firstTimestamp?: Date;
     }[]
   > {
-    return (await this.kube(() => this.core.listNamespacedEvent({ namespace }))).items;
+    // Only warnings explain a failing workload; listing only them keeps status reads small
+    // however many Normal events (Scheduled, Started, …) the namespace has piled up.
+    return (
+      await this.kube(() => this.core.listNamespacedEvent({ namespace, fieldSelector: 'type=Warning' }))
+    ).items;
   }
 
   async serverVersion(): Promise<string> {
