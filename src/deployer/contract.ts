@@ -6,6 +6,9 @@
 /** Bumped on any incompatible change of `DeploymentSpec`; a deployer refuses versions it does not know. */
 export const SPEC_VERSION = 1;
 
+/** Most external ids one `GET /deployments?external_id=` may name (the selector goes in a URL). */
+export const MAX_EXTERNAL_IDS = 100;
+
 export const LABELS = {
   managedBy: 'app.kubernetes.io/managed-by',
   externalId: 'odc.dev/external-id',

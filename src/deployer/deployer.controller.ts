@@ -6,13 +6,21 @@ import {
   ApiNoContentResponse,
   ApiOkResponse,
   ApiProduces,
+  ApiQuery,
   ApiTags,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { AppError, CommonErrorCode } from '../infra/errors/app-error';
-import type { ApplyResult, ClusterCapacity, DeployerHealth, DeploymentStatus, UrlReady } from './contract';
+import {
+  MAX_EXTERNAL_IDS,
+  type ApplyResult,
+  type ClusterCapacity,
+  type DeployerHealth,
+  type DeploymentStatus,
+  type UrlReady,
+} from './contract';
 import { DeployerAuthGuard } from './deployer-auth.guard';
-import { DnsLabelPipe } from './dto/validators';
+import { DnsLabelPipe, ExternalIdListPipe } from './dto/validators';
 import { DeployerService } from './deployer.service';
 import {
   ApplyResultDto,
@@ -46,12 +54,19 @@ export class DeployerController {
   }
 
   @Get('deployments')
+  @ApiQuery({
+    name: 'external_id',
+    required: false,
+    description: `Only these deployments: a comma list of up to ${MAX_EXTERNAL_IDS} external ids`,
+  })
   @ApiOkResponse({
     type: [DeploymentStatusDto],
-    description: 'Every managed deployment, from one list per kind',
+    description: 'Every managed deployment (or those named), from one list per kind',
   })
-  listDeployments(): Promise<DeploymentStatus[]> {
-    return this.deployer.listDeployments();
+  listDeployments(
+    @Query('external_id', ExternalIdListPipe) externalIds?: string[],
+  ): Promise<DeploymentStatus[]> {
+    return this.deployer.listDeployments(externalIds);
   }
 
   @Get('capacity')

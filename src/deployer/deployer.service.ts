@@ -175,9 +175,11 @@ export class DeployerService implements OnApplicationShutdown {
     return statusFrom(externalId, objects);
   }
 
-  async listDeployments(): Promise<DeploymentStatus[]> {
+  /** Every managed deployment's status, or only those of `externalIds` (one selector, not a call each). */
+  async listDeployments(externalIds?: string[]): Promise<DeploymentStatus[]> {
     return reportKubeFailures(async () => {
-      const objects = await this.workloadObjects(`${LABELS.managedBy}=${MANAGED_BY}`);
+      const only = externalIds ? `,${LABELS.externalId} in (${externalIds.join(',')})` : '';
+      const objects = await this.workloadObjects(`${LABELS.managedBy}=${MANAGED_BY}${only}`);
       // One pass over the objects, whatever the number of deployments.
       const byId = new Map<string, WorkloadObjects>();
       const of = (object: KubernetesObject, create: boolean): WorkloadObjects | undefined => {

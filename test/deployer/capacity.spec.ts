@@ -118,4 +118,15 @@ describe('deployer /capacity and the batched /deployments', () => {
     );
     expect(listed.map((d) => d.external_id)).toEqual(['res-x', 'res-y']);
   });
+
+  it('lists only the deployments named (one selector), and refuses a malformed or too long list', async () => {
+    const only = (ids: string) => api().get(`/api/v1/deployments?external_id=${ids}`);
+    const named = (await only('res-y,res-gone').expect(200)).body as { external_id: string }[];
+    expect(named.map((d) => d.external_id)).toEqual(['res-y']);
+    expect((await only('res-x').expect(200)).body).toHaveLength(1);
+    const bad = await only('Res_X').expect(400);
+    expect(bad.body).toMatchObject({ code: 'validation_failed' });
+    const many = Array.from({ length: 101 }, (_, i) => `r${i}`).join(',');
+    expect((await only(many).expect(400)).body.fields[0].problems[0]).toContain('at most 100');
+  });
 });

@@ -55,6 +55,7 @@ describe('expiry: warnings once each at their time, expiry, extension, stuck and
       roles: 'coordinator,worker,cron',
       env: {
         ODC_STATUS_SYNC_INTERVAL_SECONDS: '0.2',
+        ODC_HEALTH_SYNC_INTERVAL_SECONDS: '0.2',
         ODC_ADMISSION_INTERVAL_SECONDS: '0.5',
         ODC_CLUSTER_HEALTH_INTERVAL_SECONDS: '3600',
         ODC_EXPIRY_INTERVAL_SECONDS: '3600',

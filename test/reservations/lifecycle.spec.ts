@@ -44,6 +44,7 @@ describe('reservations end to end on a simulated cluster', () => {
       roles: 'coordinator,worker,cron',
       env: {
         ODC_STATUS_SYNC_INTERVAL_SECONDS: '0.2',
+        ODC_HEALTH_SYNC_INTERVAL_SECONDS: '0.2',
         ODC_ADMISSION_INTERVAL_SECONDS: '0.5',
         ODC_CLUSTER_HEALTH_INTERVAL_SECONDS: '3600',
         ODC_RATE_LIMIT_API_PER_MINUTE: '60000',

@@ -5,12 +5,13 @@
  */
 import { setTimeout as wait } from 'node:timers/promises';
 import { buildConnector, Pool } from 'undici';
-import type {
-  ApplyResult,
-  ClusterCapacity,
-  DeployerHealth,
-  DeploymentSpec,
-  DeploymentStatus,
+import {
+  MAX_EXTERNAL_IDS,
+  type ApplyResult,
+  type ClusterCapacity,
+  type DeployerHealth,
+  type DeploymentSpec,
+  type DeploymentStatus,
 } from '../../deployer/contract';
 import { DeployerErrorCode } from '../../deployer/deployer.errors';
 import type { AppConfig } from '../../infra/config/env';
@@ -198,8 +199,21 @@ export class DeployerClient {
     return this.request('GET', '/capacity');
   }
 
-  listDeployments(): Promise<DeploymentStatus[]> {
-    return this.request('GET', '/deployments');
+  /** Every managed deployment's status, or only these (in calls of at most MAX_EXTERNAL_IDS). */
+  async listDeployments(externalIds?: string[]): Promise<DeploymentStatus[]> {
+    if (!externalIds) {
+      return this.request('GET', '/deployments');
+    }
+    const chunks: string[][] = [];
+    for (let i = 0; i < externalIds.length; i += MAX_EXTERNAL_IDS) {
+      chunks.push(externalIds.slice(i, i + MAX_EXTERNAL_IDS));
+    }
+    const lists = await Promise.all(
+      chunks.map((ids) =>
+        this.request<DeploymentStatus[]>('GET', `/deployments?external_id=${ids.join(',')}`),
+      ),
+    );
+    return lists.flat();
   }
 
   /** Idempotent by external_id (a repeat changes nothing, a retry after a partial apply completes it). */
@@ -259,7 +273,7 @@ export class DeployerClient {
     const observe = (outcome: 'ok' | 'error') =>
       this.observe?.({
         cluster: this.ref.name,
-        operation: `${method} ${path.replace(/^\/deployments\/[^/]+/, '/deployments/{id}')}`,
+        operation: `${method} ${path.split('?')[0].replace(/^\/deployments\/[^/]+/, '/deployments/{id}')}`,
         seconds: (performance.now() - started) / 1000,
         outcome,
       });

@@ -1,6 +1,7 @@
 import { Injectable, type ArgumentMetadata, type PipeTransform } from '@nestjs/common';
 import { registerDecorator, type ValidationOptions } from 'class-validator';
 import { AppError, CommonErrorCode } from '../../infra/errors/app-error';
+import { MAX_EXTERNAL_IDS } from '../contract';
 
 export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
@@ -54,5 +55,26 @@ export class DnsLabelPipe implements PipeTransform<string, string> {
       );
     }
     return value;
+  }
+}
+
+/** `?external_id=a,b,c`: a comma list of up to MAX_EXTERNAL_IDS DNS labels, or absent (all). */
+export class ExternalIdListPipe implements PipeTransform<string | undefined, string[] | undefined> {
+  transform(value: string | undefined, metadata: ArgumentMetadata): string[] | undefined {
+    if (value === undefined) {
+      return undefined;
+    }
+    const ids = value.split(',');
+    if (ids.length > MAX_EXTERNAL_IDS || !ids.every((id) => DNS_LABEL.test(id))) {
+      throw new AppError(CommonErrorCode.ValidationFailed, `${metadata.data ?? 'parameter'} is not valid`, {
+        fields: [
+          {
+            field: metadata.data ?? 'parameter',
+            problems: [`must be a comma list of at most ${MAX_EXTERNAL_IDS} DNS-1123 labels`],
+          },
+        ],
+      });
+    }
+    return ids;
   }
 }

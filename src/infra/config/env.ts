@@ -672,6 +672,17 @@ export class AppConfig {
   @Max(3600)
   ODC_STATUS_SYNC_INTERVAL_SECONDS = 2;
 
+  /**
+   * How often those rounds also ask after running reservations (a failed pod, a lost node, the
+   * Jupyter URL); in between they ask only after the provisioning ones, so a round's cost follows
+   * what is starting rather than everything running.
+   */
+  @Transform(toNumber)
+  @IsNumber()
+  @Min(0.1)
+  @Max(3600)
+  ODC_HEALTH_SYNC_INTERVAL_SECONDS = 10;
+
   /** Minutes before expiry at which the user is warned (notice file, webhook, event). */
   @Matches(/^$|^\d+(,\d+)*$/, {
     message: 'ODC_EXPIRY_WARNINGS must be a comma list of minutes, e.g. 30,15,5',

@@ -19,7 +19,9 @@ export const STATUS_SYNC_TASK = 'reservations.status-sync';
 
 /**
  * Cron (exactly once across replicas): what each cluster says of the reservations on it, with one
- * batched `GET /deployments` per cluster per round. Provisioning and ready → active, with how to
+ * batched `GET /deployments?external_id=…` per cluster per round: the provisioning reservations
+ * every round (ODC_STATUS_SYNC_INTERVAL_SECONDS), the running ones too every
+ * ODC_HEALTH_SYNC_INTERVAL_SECONDS. Provisioning and ready → active, with how to
  * connect and when it expires; a workload that failed (image, crash loop, evicted, node lost, its
  * objects gone) → the reservation fails with that reason, through teardown. A cluster that cannot
  * be reached changes nothing (its health check reports it).
@@ -28,6 +30,8 @@ export const STATUS_SYNC_TASK = 'reservations.status-sync';
 export class StatusSyncTask implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('StatusSync');
   private readonly periodMs: number;
+  private readonly healthPeriodMs: number;
+  private lastHealthRound = Number.NEGATIVE_INFINITY;
   private stop?: () => void;
 
   constructor(
@@ -40,6 +44,7 @@ export class StatusSyncTask implements OnApplicationBootstrap, OnModuleDestroy {
     config: AppConfig,
   ) {
     this.periodMs = config.ODC_STATUS_SYNC_INTERVAL_SECONDS * 1000;
+    this.healthPeriodMs = config.ODC_HEALTH_SYNC_INTERVAL_SECONDS * 1000;
   }
 
   onApplicationBootstrap(): void {
@@ -55,9 +60,15 @@ export class StatusSyncTask implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   async sync(now = new Date()): Promise<void> {
+    // Running reservations only every ODC_HEALTH_SYNC_INTERVAL_SECONDS: most rounds ask only
+    // about what is starting, which is what waits on them.
+    const withRunning = now.getTime() - this.lastHealthRound >= this.healthPeriodMs;
+    if (withRunning) {
+      this.lastHealthRound = now.getTime();
+    }
     const watched = await this.dataSource
       .getRepository(Reservation)
-      .findBy({ status: In(['provisioning', 'active']) });
+      .findBy({ status: In(withRunning ? ['provisioning', 'active'] : ['provisioning']) });
     const byCluster = new Map<string, Reservation[]>();
     for (const reservation of watched) {
       if (reservation.clusterId) {
@@ -76,7 +87,7 @@ export class StatusSyncTask implements OnApplicationBootstrap, OnModuleDestroy {
     }
     let statuses: DeploymentStatus[];
     try {
-      statuses = await this.clients.for(clusterId).listDeployments();
+      statuses = await this.clients.for(clusterId).listDeployments(reservations.map((r) => r.externalId));
     } catch (error) {
       this.logger.warn({ cluster: cluster.name, err: error }, 'status of its deployments unknown this round');
       return;
