@@ -39,8 +39,13 @@ export async function startBenchProcess<T>(script: string, settings: object): Pr
   };
   const timer = setTimeout(() => child.kill('SIGKILL'), START_TIMEOUT_MS);
   try {
+    const lines = createInterface({ input: child.stdout });
     const line = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: child.stdout }).once('line', resolve);
+      lines.once('line', (first) => {
+        // What it prints after that (its logs: warnings and errors) shows with the bench's own.
+        lines.on('line', (next) => process.stderr.write(`${next}\n`));
+        resolve(first);
+      });
       child.once('exit', (code) => reject(new Error(`${script} exited (${code}) before serving`)));
     });
     return { ready: JSON.parse(line) as T, pid: child.pid!, close };

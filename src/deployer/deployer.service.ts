@@ -399,7 +399,10 @@ function statusFrom(
     ...replicaSets.map((r) => ref('ReplicaSet', r.metadata?.name)),
     ...pods.map((p) => ref('Pod', p.metadata?.name)),
   ]);
-  const timeOf = (e: KubeEvent) => (e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp)?.getTime() ?? 0;
+  const timeOf = (e: KubeEvent) => {
+    const at = Date.parse(e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? '');
+    return Number.isNaN(at) ? 0 : at;
+  };
   return {
     external_id: externalId,
     exists: deployments.length + pods.length > 0,

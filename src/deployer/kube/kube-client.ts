@@ -106,6 +106,20 @@ class ObjectApi extends KubernetesObjectApi {
       'read',
     );
   }
+
+  /** A kind's collection: in a namespace, or (namespace undefined) across all of them. */
+  async collectionPathOf(apiVersion: string, kind: string, namespace: string | undefined): Promise<string> {
+    const served = await this.resource(apiVersion, kind).catch((error: unknown) => {
+      if (error instanceof ApiException && error.code === 404) {
+        return undefined;
+      }
+      throw error;
+    });
+    if (!served) {
+      throw new KubeError('bad_request', 400, `This cluster does not serve ${apiVersion} ${kind}`);
+    }
+    return this.specUriPath({ apiVersion, kind, metadata: namespace ? { namespace } : {} }, 'list');
+  }
 }
 
 export interface KubeRateLimit {
@@ -199,7 +213,7 @@ export class KubeClient {
    * (de)serialisation. Authentication and TLS come from the same KubeConfig.
    */
   private async send(
-    method: 'GET' | 'PATCH',
+    method: 'GET' | 'PATCH' | 'DELETE',
     path: string,
     payload?: { body: string; contentType: string },
   ): Promise<{ status: number; body: unknown }> {
@@ -268,7 +282,12 @@ export class KubeClient {
     await this.dispatcher?.pool.close();
   }
 
-  /** One list call; without a namespace, a namespaced kind is listed across all namespaces. */
+  /**
+   * One list call; without a namespace, a namespaced kind is listed across all namespaces. Lists
+   * and deletes go over the same connection pool as reads and applies: client-node's own calls
+   * open a new connection each, which a busy deployer turns into thousands of sockets in TIME_WAIT
+   * (and, against a real API server, a TLS handshake per call).
+   */
   async list(
     apiVersion: string,
     kind: string,
@@ -276,27 +295,37 @@ export class KubeClient {
     labelSelector: string,
     fieldSelector?: string,
   ): Promise<KubernetesObject[]> {
-    const list = await this.kube(() =>
-      this.objects.list(
-        apiVersion,
-        kind,
-        namespace,
-        undefined,
-        undefined,
-        undefined,
-        fieldSelector,
-        labelSelector || undefined,
-      ),
+    const collection = await this.collectionPath(apiVersion, kind, namespace);
+    const query = new URLSearchParams();
+    if (labelSelector) {
+      query.set('labelSelector', labelSelector);
+    }
+    if (fieldSelector) {
+      query.set('fieldSelector', fieldSelector);
+    }
+    const { body } = await this.send(
+      'GET',
+      query.size > 0 ? `${collection}?${query.toString()}` : collection,
     );
-    return list.items.map((item) => ({ ...item, apiVersion, kind }));
+    return ((body as { items?: KubernetesObject[] }).items ?? []).map((item) => ({
+      ...item,
+      apiVersion,
+      kind,
+    }));
   }
 
   /** Deletes in the background (dependents follow); an object already gone is not an error. */
   async delete(object: KubernetesObject): Promise<void> {
+    const path = await this.pathOf({
+      apiVersion: object.apiVersion ?? 'v1',
+      kind: object.kind ?? '',
+      metadata: { name: object.metadata?.name ?? '', namespace: object.metadata?.namespace },
+    });
     try {
-      await this.kube(() =>
-        this.objects.delete(object, undefined, undefined, undefined, undefined, 'Background'),
-      );
+      await this.send('DELETE', path, {
+        body: JSON.stringify({ apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Background' }),
+        contentType: 'application/json',
+      });
     } catch (error) {
       if (!(error instanceof KubeError && error.kind === 'not_found')) {
         throw error;
@@ -304,26 +333,37 @@ export class KubeClient {
     }
   }
 
+  private async collectionPath(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+  ): Promise<string> {
+    try {
+      return await this.objects.collectionPathOf(apiVersion, kind, namespace);
+    } catch (error) {
+      throw toKubeError(error);
+    }
+  }
+
   async podLog(namespace: string, name: string, options: LogOptions): Promise<string> {
     return this.kube(() => this.core.readNamespacedPodLog({ namespace, name, ...options }));
   }
 
+  /** The namespace's Warning events (only they explain a failing workload), timestamps as sent. */
   async listWarningEvents(namespace: string): Promise<
     {
       reason?: string;
       message?: string;
       type?: string;
       involvedObject: { name?: string; kind?: string };
-      lastTimestamp?: Date;
-      eventTime?: Date;
-      firstTimestamp?: Date;
+      lastTimestamp?: string;
+      eventTime?: string;
+      firstTimestamp?: string;
     }[]
   > {
-    // Only warnings explain a failing workload; listing only them keeps status reads small
-    // however many Normal events (Scheduled, Started, …) the namespace has piled up.
-    return (
-      await this.kube(() => this.core.listNamespacedEvent({ namespace, fieldSelector: 'type=Warning' }))
-    ).items;
+    // Listing only warnings keeps status reads small however many Normal events (Scheduled,
+    // Started, …) the namespace has piled up.
+    return (await this.list('v1', 'Event', namespace, '', 'type=Warning')) as never;
   }
 
   async serverVersion(): Promise<string> {
