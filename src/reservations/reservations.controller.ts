@@ -73,16 +73,21 @@ export class ReservationsController {
       );
     }
     const { reservation, created } = await this.reservations.create(principal, body, idempotencyKey);
-    if (created) {
-      await this.recordChange(principal, request, 'reservation.create', reservation.reservation.id, {
-        gpu_type: body.gpu_type,
-        gpu_count: body.gpu_count,
-        hours: body.hours,
-      });
-    } else {
+    if (!created) {
       response.setHeader('Idempotent-Replayed', 'true');
     }
-    return dtoOf(reservation);
+    // Committed: its audit record and its standing in the queue (a plan) need not wait on each other.
+    const [described] = await Promise.all([
+      this.reservations.describe(reservation, principal.username),
+      created
+        ? this.recordChange(principal, request, 'reservation.create', reservation.id, {
+            gpu_type: body.gpu_type,
+            gpu_count: body.gpu_count,
+            hours: body.hours,
+          })
+        : undefined,
+    ]);
+    return dtoOf(described);
   }
 
   @Get()

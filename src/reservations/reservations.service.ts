@@ -59,18 +59,18 @@ export class ReservationsService {
 
   /**
    * A new reservation, queued, with its admission job; or, for an Idempotency-Key already used
-   * with the same request, the reservation it made (`created: false`).
+   * with the same request, the reservation it made (`created: false`). `describe` makes the answer.
    */
   async create(
     principal: Principal,
     request: CreateReservationDto,
     idempotencyKey?: string,
-  ): Promise<{ reservation: ReservationWithContext; created: boolean }> {
+  ): Promise<{ reservation: Reservation; created: boolean }> {
     const fingerprint = createHash('sha256').update(canonicalJson(request)).digest('hex');
     if (idempotencyKey !== undefined) {
       const earlier = await this.byIdempotencyKey(principal.userId, idempotencyKey, fingerprint);
       if (earlier) {
-        return { reservation: await this.withContext(earlier, principal.username), created: false };
+        return { reservation: earlier, created: false };
       }
     }
     const type = await this.checkedType(request);
@@ -108,12 +108,17 @@ export class ReservationsService {
       if (idempotencyKey !== undefined && isUniqueViolation(error)) {
         const earlier = await this.byIdempotencyKey(principal.userId, idempotencyKey, fingerprint);
         if (earlier) {
-          return { reservation: await this.withContext(earlier, principal.username), created: false };
+          return { reservation: earlier, created: false };
         }
       }
       throw error;
     }
-    return { reservation: await this.withContext(reservation, principal.username), created: true };
+    return { reservation, created: true };
+  }
+
+  /** A reservation as its owner's answer shows it: owner and cluster names, and (queued) its standing. */
+  describe(reservation: Reservation, owner: string): Promise<ReservationWithContext> {
+    return this.withContext(reservation, owner);
   }
 
   /** The caller's reservations (an admin's `user=all`: everyone's), newest first, a page at a time. */
