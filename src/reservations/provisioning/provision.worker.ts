@@ -39,8 +39,10 @@ export class ProvisionWorker implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.jobs.workEach<{ reservation_id: string }>(PROVISION_QUEUE, { batchSize: 16 }, (job) =>
-      this.provision(job.data.reservation_id),
+    await this.jobs.workEach<{ reservation_id: string }>(
+      PROVISION_QUEUE,
+      { batchSize: 16, localConcurrency: 2 },
+      (job) => this.provision(job.data.reservation_id),
     );
   }
 
