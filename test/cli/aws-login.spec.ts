@@ -1,19 +1,12 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot } from '../../src/app/version';
 import { startTestApp, type TestApp } from '../support/app';
+import { startCli, type CliRun } from '../support/cli';
 import { assumedRole, FAKE_AWS_ACCOUNT, FakeSts, type FakeAwsPrincipal } from '../support/fake-sts';
 
 const DANA = assumedRole('GpuUsers', 'Dana.Lee@example.com', 11);
 const EVE = assumedRole('Billing', 'eve', 12);
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 /**
  * `gpu-dev login --aws` as a user runs it: the built CLI in a subprocess with a HOME of its own and
@@ -61,30 +54,10 @@ describe('gpu-dev login --aws against the running platform and a fake STS', () =
     AWS_SESSION_TOKEN: principal.sessionToken,
   });
 
-  const cli = (home: string, args: string[], env: Record<string, string> = {}): Promise<Run> => {
-    const child = spawn(process.execPath, [join(projectRoot(), 'bin/gpu-dev.js'), ...args], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: home,
-        XDG_CONFIG_HOME: join(home, '.config'),
-        NO_COLOR: '1',
-        AWS_SHARED_CREDENTIALS_FILE: join(home, 'no-such-aws-credentials'),
-        AWS_CONFIG_FILE: join(home, 'no-such-aws-config'),
-        AWS_EC2_METADATA_DISABLED: 'true',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    return new Promise((resolve) =>
-      child.on('close', (code) => {
-        printed.push(stdout, stderr);
-        resolve({ code: code ?? -1, stdout, stderr });
-      }),
-    );
+  const cli = async (home: string, args: string[], env: Record<string, string> = {}): Promise<CliRun> => {
+    const run = await startCli(home, args, env).done;
+    printed.push(run.stdout, run.stderr);
+    return run;
   };
 
   it('logs an allowed role in: saves the key like login --key, and whoami is the session name', async () => {

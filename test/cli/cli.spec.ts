@@ -1,34 +1,19 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { DEPLOYER_TOKEN, NAMESPACE, startDeployer, type DeployerUnderTest } from '../deployer/fixtures';
 import { startTestApp, type TestApp } from '../support/app';
+import { startCli } from '../support/cli';
 import { eventually } from '../support/eventually';
-import { projectRoot } from '../../src/app/version';
 import { FAST_TIMINGS, h100Pool } from '../support/simulator';
 import { keyFor } from '../support/users';
 
 const H100 = 'NVIDIA-H100-80GB-HBM3';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** A running `gpu-dev` (the built CLI, as `npx gpu-dev` runs it), its output so far and its end. */
-interface Running {
-  stdout(): string;
-  stderr(): string;
-  done: Promise<Run>;
-}
-
 /**
- * gpu-dev as a user runs it: a subprocess with its own HOME and config directory, no colours, and
- * a short poll so waiting tests stay quick. One platform process (every core role) and a deployer
- * on a simulated cluster of one 8-GPU H100 node.
+ * gpu-dev as a user runs it (test/support/cli.ts), with a short poll so waiting tests stay quick,
+ * against one platform process (every core role) and a deployer on a simulated 8-GPU H100 node.
  */
 describe('gpu-dev CLI against the running platform', () => {
   let deployer: DeployerUnderTest;
@@ -37,30 +22,7 @@ describe('gpu-dev CLI against the running platform', () => {
   let home: string;
   let keys: Record<'alice' | 'bob', string>;
 
-  const start = (args: string[], env: Record<string, string> = {}): Running => {
-    const child = spawn(process.execPath, [join(projectRoot(), 'bin/gpu-dev.js'), ...args], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: home,
-        XDG_CONFIG_HOME: join(home, '.config'),
-        NO_COLOR: '1',
-        ODC_CLI_POLL_MS: '150',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    return {
-      stdout: () => stdout,
-      stderr: () => stderr,
-      done: new Promise((resolve) =>
-        child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr })),
-      ),
-    };
-  };
+  const start = (args: string[]) => startCli(home, args, { ODC_CLI_POLL_MS: '150' });
   const cli = (...args: string[]) => start(args).done;
   const json = async <T>(...args: string[]): Promise<T> => {
     const run = await cli('--json', ...args);
