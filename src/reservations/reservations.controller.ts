@@ -78,7 +78,7 @@ export class ReservationsController {
     }
     // Committed: its audit record and its standing in the queue (a plan) need not wait on each other.
     const [described] = await Promise.all([
-      this.reservations.describe(reservation, principal.username),
+      this.reservations.withContext(reservation, principal.username),
       created
         ? this.recordChange(principal, request, 'reservation.create', reservation.id, {
             gpu_type: body.gpu_type,

@@ -59,7 +59,7 @@ export class ReservationsService {
 
   /**
    * A new reservation, queued, with its admission job; or, for an Idempotency-Key already used
-   * with the same request, the reservation it made (`created: false`). `describe` makes the answer.
+   * with the same request, the reservation it made (`created: false`). `withContext` makes the answer.
    */
   async create(
     principal: Principal,
@@ -114,11 +114,6 @@ export class ReservationsService {
       throw error;
     }
     return { reservation, created: true };
-  }
-
-  /** A reservation as its owner's answer shows it: owner and cluster names, and (queued) its standing. */
-  describe(reservation: Reservation, owner: string): Promise<ReservationWithContext> {
-    return this.withContext(reservation, owner);
   }
 
   /** The caller's reservations (an admin's `user=all`: everyone's), newest first, a page at a time. */
@@ -375,7 +370,7 @@ export class ReservationsService {
   }
 
   /** With its owner's name, its cluster's, and (queued) its standing in a plan made after this call. */
-  private async withContext(reservation: Reservation, owner: string): Promise<ReservationWithContext> {
+  async withContext(reservation: Reservation, owner: string): Promise<ReservationWithContext> {
     const standing =
       reservation.status === 'queued'
         ? queueStandings(await this.scheduling.planSince(performance.now())).get(reservation.id)
