@@ -157,7 +157,8 @@ describe('gpu-dev CLI against the running platform', () => {
       .expect(200);
     const run = await waiting.done;
     expect(run).toMatchObject({ code: 0 });
-    expect(run.stderr).toMatch(/big \([0-9a-f]{8}\): (placed|starting)/);
+    // The lines in between (placed, starting) depend on what a poll happens to see: not asserted.
+    expect(run.stderr).toMatch(/big \([0-9a-f]{8}\): ready/);
     expect(run.stdout).toMatch(/Ready: 8 × h100 on sim/);
     expect((await cli('cancel', 'big', '-y')).code).toBe(0);
   }, 60_000);
