@@ -1,5 +1,6 @@
 import type { DeploymentStatus, PodSummary } from '../../deployer/contract';
 import { dueWarning } from './expiry.task';
+import { statusesToAsk } from './status-sync.task';
 import { workloadProblem, workloadReady } from './workload-health';
 
 describe('dueWarning', () => {
@@ -62,5 +63,15 @@ describe('workload health', () => {
     expect(workloadProblem(status([pod({ last_termination_reason: 'OOMKilled', restarts: 3 })]))).toBe(
       'its container keeps crashing (OOMKilled, 3 restarts)',
     );
+  });
+});
+
+describe('statusesToAsk', () => {
+  it('asks about provisioning reservations every round and running ones once per health period', () => {
+    const period = 10_000;
+    expect(statusesToAsk(1_000, Number.NEGATIVE_INFINITY, period)).toEqual(['provisioning', 'active']);
+    expect(statusesToAsk(1_200, 1_000, period)).toEqual(['provisioning']);
+    expect(statusesToAsk(10_999, 1_000, period)).toEqual(['provisioning']);
+    expect(statusesToAsk(11_000, 1_000, period)).toEqual(['provisioning', 'active']);
   });
 });

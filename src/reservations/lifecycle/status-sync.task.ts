@@ -10,7 +10,7 @@ import { ExclusiveTaskRunner, type TickResult } from '../../infra/cron/exclusive
 import { QueueService } from '../../infra/queue/queue.service';
 import { ReservationMetrics } from '../reservation-metrics';
 import { REAPPLY_QUEUE } from '../reservation-queues';
-import { Reservation } from '../reservation.entity';
+import { Reservation, type ReservationStatus } from '../reservation.entity';
 import { recordEvent, recordEvents } from '../reservation-transitions';
 import { endReservation } from './ending';
 import { workloadProblem, workloadReady } from './workload-health';
@@ -62,13 +62,11 @@ export class StatusSyncTask implements OnApplicationBootstrap, OnModuleDestroy {
   async sync(now = new Date()): Promise<void> {
     // Running reservations only every ODC_HEALTH_SYNC_INTERVAL_SECONDS: most rounds ask only
     // about what is starting, which is what waits on them.
-    const withRunning = now.getTime() - this.lastHealthRound >= this.healthPeriodMs;
-    if (withRunning) {
+    const statuses = statusesToAsk(now.getTime(), this.lastHealthRound, this.healthPeriodMs);
+    if (statuses.includes('active')) {
       this.lastHealthRound = now.getTime();
     }
-    const watched = await this.dataSource
-      .getRepository(Reservation)
-      .findBy({ status: In(withRunning ? ['provisioning', 'active'] : ['provisioning']) });
+    const watched = await this.dataSource.getRepository(Reservation).findBy({ status: In(statuses) });
     const byCluster = new Map<string, Reservation[]>();
     for (const reservation of watched) {
       if (reservation.clusterId) {
@@ -193,6 +191,18 @@ export class StatusSyncTask implements OnApplicationBootstrap, OnModuleDestroy {
       this.metrics.observeTimeToActive(reservation.createdAt, now);
     }
   }
+}
+
+/**
+ * What a status sync round asks about: the provisioning reservations always (they wait on it), the
+ * running ones too once `periodMs` has passed since the last round that asked about them.
+ */
+export function statusesToAsk(
+  nowMs: number,
+  lastWithRunningMs: number,
+  periodMs: number,
+): ReservationStatus[] {
+  return nowMs - lastWithRunningMs >= periodMs ? ['provisioning', 'active'] : ['provisioning'];
 }
 
 function jupyterUrlOf(reservation: Reservation, status: DeploymentStatus): string | null {
