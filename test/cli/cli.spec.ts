@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
-import { DEPLOYER_TOKEN, NAMESPACE, startDeployer, type DeployerUnderTest } from '../deployer/fixtures';
+import { registerDeployer, startDeployer, type DeployerUnderTest } from '../deployer/fixtures';
 import { startTestApp, type TestApp } from '../support/app';
 import { startCli } from '../support/cli';
 import { eventually } from '../support/eventually';
@@ -45,21 +45,12 @@ describe('gpu-dev CLI against the running platform', () => {
     });
     apiUrl = app.runtime.listeners.find((l) => l.name === 'api')!.url;
     const admin = await keyFor(app, 'ops', ['clusters:admin'], { admin: true });
-    await app
-      .http()
-      .post('/api/v1/clusters')
-      .set('authorization', `Bearer ${admin}`)
-      .send({
-        name: 'sim',
-        deployer_url: deployer.app.runtime.listeners.find((l) => l.name === 'deployer')!.url,
-        token: DEPLOYER_TOKEN,
-        profile: {
-          namespace: NAMESPACE,
-          ssh_host: 'gpu.example.com',
-          gpu_types: [{ name: 'h100', node_selector: { 'nvidia.com/gpu.product': H100 }, gpus_per_node: 8 }],
-        },
-      })
-      .expect(201);
+    await registerDeployer(app, admin, deployer, {
+      name: 'sim',
+      gpuType: 'h100',
+      product: H100,
+      sshHost: 'gpu.example.com',
+    });
     const scopes = ['reservations:read', 'reservations:write'] as const;
     keys = { alice: await keyFor(app, 'alice', [...scopes]), bob: await keyFor(app, 'bob', [...scopes]) };
   });

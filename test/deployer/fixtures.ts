@@ -61,3 +61,36 @@ export async function startDeployer(
     },
   };
 }
+
+/**
+ * Registers this deployer's cluster with a platform through the admin API, its profile mapping
+ * one GPU type (8 per node) to nodes of `product`.
+ */
+export async function registerDeployer(
+  platform: TestApp,
+  adminKey: string,
+  deployer: DeployerUnderTest,
+  cluster: { name: string; gpuType: string; product: string; sshHost?: string },
+): Promise<void> {
+  await platform
+    .http()
+    .post('/api/v1/clusters')
+    .set('authorization', `Bearer ${adminKey}`)
+    .send({
+      name: cluster.name,
+      deployer_url: deployer.app.runtime.listeners.find((l) => l.name === 'deployer')!.url,
+      token: DEPLOYER_TOKEN,
+      profile: {
+        namespace: NAMESPACE,
+        ...(cluster.sshHost ? { ssh_host: cluster.sshHost } : {}),
+        gpu_types: [
+          {
+            name: cluster.gpuType,
+            node_selector: { 'nvidia.com/gpu.product': cluster.product },
+            gpus_per_node: 8,
+          },
+        ],
+      },
+    })
+    .expect(201);
+}

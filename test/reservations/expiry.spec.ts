@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ExpiryTask } from '../../src/reservations/lifecycle/expiry.task';
 import type { ReservationNotice } from '../../src/reservations/lifecycle/notify.worker';
-import { DEPLOYER_TOKEN, NAMESPACE, startDeployer, type DeployerUnderTest } from '../deployer/fixtures';
+import { NAMESPACE, registerDeployer, startDeployer, type DeployerUnderTest } from '../deployer/fixtures';
 import { startTestApp, type TestApp } from '../support/app';
 import { eventually } from '../support/eventually';
 import { FAST_TIMINGS, h100Pool } from '../support/simulator';
@@ -69,22 +69,7 @@ describe('expiry: warnings once each at their time, expiry, extension, stuck and
       ['fast', fast, 'h100', H100],
       ['slow', slow, 'a100', A100],
     ] as const) {
-      await app
-        .http()
-        .post('/api/v1/clusters')
-        .set('authorization', `Bearer ${admin}`)
-        .send({
-          name,
-          deployer_url: deployer.app.runtime.listeners.find((l) => l.name === 'deployer')!.url,
-          token: DEPLOYER_TOKEN,
-          profile: {
-            namespace: NAMESPACE,
-            gpu_types: [
-              { name: type, node_selector: { 'nvidia.com/gpu.product': product }, gpus_per_node: 8 },
-            ],
-          },
-        })
-        .expect(201);
+      await registerDeployer(app, admin, deployer, { name, gpuType: type, product });
     }
     alice = await keyFor(app, 'alice', ['reservations:read', 'reservations:write']);
   });

@@ -1,5 +1,6 @@
 /** setup, login, logout, whoami, config: who the CLI is and which ODC it talks to. */
 import type { Command } from 'commander';
+import type { MeDto } from '../../auth/dto/api-key.dto';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -11,16 +12,6 @@ import { contextOf, usage } from '../context';
 import { CliError, ExitCode } from '../errors';
 import { colors } from '../output';
 import { ask, askSecret } from '../prompt';
-
-interface Me {
-  id: string;
-  username: string;
-  email?: string;
-  admin: boolean;
-  authenticated_by: string;
-  scopes: string[];
-  ssh_keys: string[];
-}
 
 interface LoginOptions {
   key?: string | boolean;
@@ -80,7 +71,7 @@ export function registerAccountCommands(program: Command): void {
       if (!key.trim()) {
         throw usage('An empty API key');
       }
-      const me = await new OdcApi(api.baseUrl, key.trim()).get<Me>('/api/v1/me');
+      const me = await new OdcApi(api.baseUrl, key.trim()).get<MeDto>('/api/v1/me');
       updateConfig((config) => ({ ...config, api_url: api.baseUrl, api_key: key.trim() }));
       context.out.data({ username: me.username, admin: me.admin, scopes: me.scopes }, () =>
         context.out.line(`Logged in to ${api.baseUrl} as ${colors.bold(me.username)}.`),
@@ -103,7 +94,7 @@ export function registerAccountCommands(program: Command): void {
     .description('Who the server says you are')
     .action(async (_options: object, command: Command) => {
       const { out, api } = contextOf(command);
-      const me = await api().get<Me>('/api/v1/me');
+      const me = await api().get<MeDto>('/api/v1/me');
       out.data(me, () => {
         out.line(
           `${colors.bold(me.username)}${me.email ? ` <${me.email}>` : ''}${me.admin ? ' (admin)' : ''}`,

@@ -1,23 +1,11 @@
 /** avail: what can be reserved now, and how long the queues are. */
 import type { Command } from 'commander';
+import type { AvailabilityDto, GpuTypeAvailabilityDto } from '../../clusters/dto/availability.dto';
+import type { QueueDto } from '../../reservations/dto/queue.dto';
 import { contextOf, usage, type Context } from '../context';
 import { colors, duration } from '../output';
 
-interface TypeAvailability {
-  gpu_type: string;
-  total_gpus: number;
-  free_gpus: number;
-  max_reservable: number;
-  full_nodes_free: number;
-  nodes: number;
-  queued: number;
-}
-
-interface Queue {
-  gpu_types: { gpu_type: string; length: number; entries: { estimated_wait_seconds?: number }[] }[];
-}
-
-export interface AvailRow extends TypeAvailability {
+export interface AvailRow extends GpuTypeAvailabilityDto {
   /** Seconds until the last one queued is expected to start (what a new request waits at least). */
   queue_wait_seconds?: number;
 }
@@ -51,8 +39,8 @@ export function registerAvailCommand(program: Command): void {
 async function availability(context: Context): Promise<AvailRow[]> {
   const api = context.api();
   const [available, queue] = await Promise.all([
-    api.get<{ gpu_types: TypeAvailability[] }>('/api/v1/availability'),
-    api.get<Queue>('/api/v1/queue'),
+    api.get<AvailabilityDto>('/api/v1/availability'),
+    api.get<QueueDto>('/api/v1/queue'),
   ]);
   const waits = new Map(
     queue.gpu_types.map((q) => [

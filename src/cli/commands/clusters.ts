@@ -1,23 +1,12 @@
 /** Admin: cluster list|show|add|enable|disable|drain|undrain|reload. */
 import type { Command } from 'commander';
+import type { ClusterCapacityDto } from '../../clusters/dto/availability.dto';
+import type { ClusterDto } from '../../clusters/dto/cluster.dto';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { OdcApi } from '../api';
 import { contextOf, usage } from '../context';
 import { colors, when } from '../output';
-
-interface Cluster {
-  id: string;
-  name: string;
-  deployer_url: string;
-  enabled: boolean;
-  draining: boolean;
-  priority: number;
-  status: string;
-  last_health_check?: string;
-  last_error?: string;
-  profile: Record<string, unknown>;
-}
 
 const STATE_ACTIONS = ['enable', 'disable', 'drain', 'undrain'] as const;
 
@@ -28,7 +17,7 @@ export function registerClusterCommands(program: Command): void {
     .description('Every cluster with its state and health')
     .action(async (_options: object, command: Command) => {
       const { out, api } = contextOf(command);
-      const clusters = await api().get<Cluster[]>('/api/v1/clusters');
+      const clusters = await api().get<ClusterDto[]>('/api/v1/clusters');
       out.data(clusters, () =>
         out.table(
           ['NAME', 'STATE', 'HEALTH', 'PRIORITY', 'DEPLOYER', 'CHECKED'],
@@ -54,7 +43,7 @@ export function registerClusterCommands(program: Command): void {
     .action(async (name: string, _options: object, command: Command) => {
       const { out, api } = contextOf(command);
       const found = await clusterNamed(api(), name);
-      const capacity = await api().get<{ nodes: unknown[] }>(`/api/v1/clusters/${found.id}/capacity`);
+      const capacity = await api().get<ClusterCapacityDto>(`/api/v1/clusters/${found.id}/capacity`);
       out.data({ ...found, capacity }, () => {
         out.line(`${colors.bold(found.name)} (${found.id})`);
         out.line(`  deployer: ${found.deployer_url}`);
@@ -86,7 +75,7 @@ export function registerClusterCommands(program: Command): void {
         throw usage(`--priority must be a whole number, not ${options.priority}`);
       }
       const clientCert = read(options.clientCert);
-      const created = await api().post<Cluster>('/api/v1/clusters', {
+      const created = await api().post<ClusterDto>('/api/v1/clusters', {
         name,
         deployer_url: options.deployerUrl,
         priority,
@@ -114,7 +103,7 @@ export function registerClusterCommands(program: Command): void {
       .action(async (name: string, _options: object, command: Command) => {
         const { out, api } = contextOf(command);
         const found = await clusterNamed(api(), name);
-        const changed = await api().post<Cluster>(`/api/v1/clusters/${found.id}/${action}`);
+        const changed = await api().post<ClusterDto>(`/api/v1/clusters/${found.id}/${action}`);
         out.data(changed, () =>
           out.line(
             `${changed.name}: ${changed.enabled ? (changed.draining ? 'draining' : 'enabled') : 'disabled'}.`,
@@ -142,8 +131,10 @@ interface AddOptions {
   priority: string;
 }
 
-async function clusterNamed(api: OdcApi, name: string): Promise<Cluster> {
-  const found = (await api.get<Cluster[]>('/api/v1/clusters')).find((c) => c.name === name || c.id === name);
+async function clusterNamed(api: OdcApi, name: string): Promise<ClusterDto> {
+  const found = (await api.get<ClusterDto[]>('/api/v1/clusters')).find(
+    (c) => c.name === name || c.id === name,
+  );
   if (!found) {
     throw usage(`No cluster ${name} (gpu-dev cluster list shows them)`);
   }

@@ -1,19 +1,8 @@
 /** keys list|create|revoke: your API keys (a new key's secret is printed once, never again). */
 import type { Command } from 'commander';
+import type { ApiKeyDto, IssuedApiKeyDto } from '../../auth/dto/api-key.dto';
 import { contextOf, usage } from '../context';
 import { colors, when } from '../output';
-
-interface ApiKey {
-  id: string;
-  name: string;
-  prefix: string;
-  scopes: string[];
-  origin: string;
-  created_at: string;
-  expires_at?: string;
-  revoked_at?: string;
-  last_used_at?: string;
-}
 
 const DEFAULT_SCOPES = 'reservations:read,reservations:write,disks:read,disks:write';
 
@@ -24,7 +13,7 @@ export function registerKeyCommands(program: Command): void {
     .description('Your keys (their prefixes: secrets are never shown again)')
     .action(async (_options: object, command: Command) => {
       const { out, api } = contextOf(command);
-      const list = await api().get<ApiKey[]>('/api/v1/keys');
+      const list = await api().get<ApiKeyDto[]>('/api/v1/keys');
       out.data(list, () =>
         out.table(
           ['ID', 'NAME', 'PREFIX', 'SCOPES', 'ORIGIN', 'EXPIRES', 'LAST USED', 'STATE'],
@@ -53,7 +42,7 @@ export function registerKeyCommands(program: Command): void {
       if (ttl !== undefined && (!Number.isFinite(ttl) || ttl <= 0)) {
         throw usage(`--ttl-hours must be a positive number, not ${options.ttlHours}`);
       }
-      const created = await api().post<ApiKey & { key: string }>('/api/v1/keys', {
+      const created = await api().post<IssuedApiKeyDto>('/api/v1/keys', {
         name,
         scopes: options.scopes.split(',').map((s) => s.trim()),
         ...(ttl !== undefined ? { ttl_hours: ttl } : {}),
@@ -70,7 +59,7 @@ export function registerKeyCommands(program: Command): void {
     .argument('<id>')
     .action(async (id: string, _options: object, command: Command) => {
       const { out, api } = contextOf(command);
-      const matching = (await api().get<ApiKey[]>('/api/v1/keys')).filter((k) => k.id.startsWith(id));
+      const matching = (await api().get<ApiKeyDto[]>('/api/v1/keys')).filter((k) => k.id.startsWith(id));
       if (matching.length !== 1) {
         throw usage(
           matching.length === 0 ? `No key ${id}` : `Which one? ${matching.map((k) => k.id).join(', ')}`,

@@ -3,6 +3,10 @@ import { Option, type Command } from 'commander';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createSpinner } from 'nanospinner';
+import type {
+  ReservationDto as Reservation,
+  ReservationPageDto,
+} from '../../reservations/dto/reservation.dto';
 import type { OdcApi } from '../api';
 import { pollIntervalMs } from '../config';
 import { contextOf, usage, type Context } from '../context';
@@ -17,31 +21,6 @@ import {
   sshArguments,
   sshConfigPaths,
 } from '../ssh';
-
-export interface Reservation {
-  id: string;
-  name?: string;
-  owner: string;
-  gpu_type: string;
-  gpu_count: number;
-  hours: number;
-  extended_hours: number;
-  jupyter: boolean;
-  status: string;
-  status_reason?: string;
-  queue_position?: number;
-  estimated_wait_seconds?: number;
-  cluster?: string;
-  node?: string;
-  created_at: string;
-  started_at?: string;
-  expires_at?: string;
-  ended_at?: string;
-  ssh_command?: string;
-  jupyter_url?: string;
-  secondary_users: string[];
-  events?: { at: string; from?: string; to?: string; message: string }[];
-}
 
 const LIVE = ['queued', 'placing', 'provisioning', 'active', 'expiring'];
 const ENDED = ['expired', 'cancelled', 'failed'];
@@ -413,7 +392,10 @@ function progress(r: Reservation): string {
       return `${label(r)}: starting on ${r.cluster ?? '?'} (${r.node ?? '?'})`;
     case 'active':
       return `${label(r)}: ready`;
-    default:
+    case 'expiring':
+    case 'expired':
+    case 'cancelled':
+    case 'failed':
       return `${label(r)}: ${r.status}${r.status_reason ? ` (${r.status_reason})` : ''}`;
   }
 }
@@ -541,9 +523,7 @@ export async function listReservations(
     if (cursor) {
       query.set('cursor', cursor);
     }
-    const page = await api.get<{ items: Reservation[]; next_cursor?: string }>(
-      `/api/v1/reservations?${query.toString()}`,
-    );
+    const page = await api.get<ReservationPageDto>(`/api/v1/reservations?${query.toString()}`);
     items.push(...page.items);
     cursor = page.next_cursor;
   } while (cursor);

@@ -89,17 +89,7 @@ class ObjectApi extends KubernetesObjectApi {
   }
 
   async pathOf(ref: Pick<Manifest, 'apiVersion' | 'kind' | 'metadata'>): Promise<string> {
-    // Discovery answered, and the kind is not in it (e.g. no snapshot CRDs): the request's problem
-    // on this cluster, not an outage.
-    const served = await this.resource(ref.apiVersion, ref.kind).catch((error: unknown) => {
-      if (error instanceof ApiException && error.code === 404) {
-        return undefined; // the whole group/version is not served
-      }
-      throw error;
-    });
-    if (!served) {
-      throw new KubeError('bad_request', 400, `This cluster does not serve ${ref.apiVersion} ${ref.kind}`);
-    }
+    await this.assertServed(ref.apiVersion, ref.kind);
     // specUriPath fills in missing fields of what it is given: a copy, then.
     return this.specUriPath(
       { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { ...ref.metadata } },
@@ -109,16 +99,24 @@ class ObjectApi extends KubernetesObjectApi {
 
   /** A kind's collection: in a namespace, or (namespace undefined) across all of them. */
   async collectionPathOf(apiVersion: string, kind: string, namespace: string | undefined): Promise<string> {
+    await this.assertServed(apiVersion, kind);
+    return this.specUriPath({ apiVersion, kind, metadata: namespace ? { namespace } : {} }, 'list');
+  }
+
+  /**
+   * Discovery answered, and the kind is not in it (e.g. no snapshot CRDs): the request's problem
+   * on this cluster, not an outage.
+   */
+  private async assertServed(apiVersion: string, kind: string): Promise<void> {
     const served = await this.resource(apiVersion, kind).catch((error: unknown) => {
       if (error instanceof ApiException && error.code === 404) {
-        return undefined;
+        return undefined; // the whole group/version is not served
       }
       throw error;
     });
     if (!served) {
       throw new KubeError('bad_request', 400, `This cluster does not serve ${apiVersion} ${kind}`);
     }
-    return this.specUriPath({ apiVersion, kind, metadata: namespace ? { namespace } : {} }, 'list');
   }
 }
 

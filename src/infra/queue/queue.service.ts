@@ -158,7 +158,12 @@ export class QueueService implements OnModuleInit, BeforeApplicationShutdown {
       const lanes = new Map<string, Job<T>[]>();
       for (const job of jobs) {
         const lane = orderBy ? orderBy(job.data) : job.id;
-        lanes.set(lane, [...(lanes.get(lane) ?? []), job]);
+        const queued = lanes.get(lane);
+        if (queued) {
+          queued.push(job);
+        } else {
+          lanes.set(lane, [job]);
+        }
       }
       const failed: { job: Job<T>; error: unknown }[] = [];
       await Promise.all(
