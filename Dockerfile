@@ -1,8 +1,11 @@
 # syntax=docker/dockerfile:1
-# One image for every role: ODC_ROLES picks what a replica runs (see README, "Roles").
-# Not built on the development machines (no Docker engine there): see docs/operations.md.
+# One image for every role: ODC_ROLES picks what a replica runs (README, "Roles"; helm/ for
+# Kubernetes). Not built on the development machines (no Docker engine there): docs/operations.md.
 
-FROM node:24-slim AS build
+ARG NODE_IMAGE=node:24-slim
+
+# --- build: every dependency, a type-checked compile -----------------------------------------
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -11,19 +14,36 @@ COPY src ./src
 COPY migrations ./migrations
 COPY scripts ./scripts
 COPY bench ./bench
-RUN npm run build && npm prune --omit=dev
+RUN npm run build
 
-FROM node:24-slim AS runtime
+# --- runtime: production dependencies only, code owned by root and read-only to the process ----
+FROM ${NODE_IMAGE} AS runtime
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="odc" \
+      org.opencontainers.image.description="Open Developer Cloud: reserve GPU development environments across many Kubernetes clusters" \
+      org.opencontainers.image.source="https://github.com/open-developer-cloud/odc" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}"
 ENV NODE_ENV=production \
     ODC_ROLES=coordinator,worker,cron \
     ODC_PORT=8080 \
-    ODC_DEPLOYER_PORT=8443
+    ODC_DEPLOYER_PORT=8443 \
+    ODC_DATA_DIR=/var/lib/odc
 WORKDIR /app
-COPY --from=build --chown=node:node /app/package.json ./
-COPY --from=build --chown=node:node /app/node_modules ./node_modules
-COPY --from=build --chown=node:node /app/dist ./dist
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund \
+    && npm cache clean --force \
+    && mkdir -p /var/lib/odc \
+    && chown node:node /var/lib/odc
+COPY --from=build /app/dist ./dist
+# The only place the process writes (the embedded PostgreSQL of a trial run without DATABASE_URL);
+# with DATABASE_URL the container runs with a read-only root filesystem.
+VOLUME ["/var/lib/odc"]
 USER node
 EXPOSE 8080 8443
-# /healthz on every listener this replica's roles open (worker/cron replicas: set ODC_OPS_PORT to be probed).
+# /livez on every listener this replica's roles open (worker/cron replicas: set ODC_OPS_PORT to
+# be probed; a TLS deployer listener is checked for accepting connections).
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s --retries=3 CMD ["node", "dist/scripts/healthcheck.js"]
 CMD ["node", "dist/src/main.js"]

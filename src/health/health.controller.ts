@@ -34,6 +34,13 @@ export class HealthController {
     return { status: 'ok' };
   }
 
+  /** The same under Kubernetes' own name (the Helm chart's probes use it). */
+  @Get('livez')
+  @ApiOkResponse({ schema: { example: { status: 'ok' } } })
+  getLivez(): { status: 'ok' } {
+    return this.getLiveness();
+  }
+
   /** Readiness: the database answers, the schema is current and the queue is started. */
   @Get('readyz')
   @Header('Cache-Control', 'no-store')

@@ -1,7 +1,8 @@
 /**
  * A Kubernetes API server over plain node:http, for tests, demos and benchmarks: the real REST
  * paths, discovery, Status errors, resourceVersion semantics, patches (merge, strategic, JSON,
- * server-side apply), watches and cascading deletes, on an in-memory store.
+ * server-side apply), watches and cascading deletes, on an in-memory store. Requests without
+ * credentials act as the cluster admin; service-account bearer tokens are held to RBAC.
  */
 import { k8sNow } from './time';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -11,25 +12,59 @@ import { NO_FAULTS, type SimulatorFaults } from './config';
 import { GarbageCollector, type PropagationPolicy } from './garbage-collector';
 import { recordUpdate, serverSideApply } from './managed-fields';
 import { openApiV3 } from './openapi';
+import { PROTOBUF, tokenRequestSpecFromProtobuf } from './protobuf';
 import { asTable, wantsTable } from './tables';
 import { randomSuffix } from './workloads';
 import { jsonPatch, mergePatch, strategicMergePatch, type Json } from './patch';
-import { apiVersionOf, findType, groupVersions, RESOURCE_TYPES, type ResourceType } from './resources';
+import {
+  authorize,
+  forbidden,
+  isWatchRequest,
+  liveRbac,
+  requestAttributes,
+  serviceAccountUser,
+  type AuthorizationRecord,
+  type RequestAttributes,
+  type ResourceAttributes,
+  type UserInfo,
+} from './rbac';
+import {
+  apiVersionOf,
+  findType,
+  groupVersions,
+  RESOURCE_TYPES,
+  servedSubresource,
+  type ResourceType,
+  type Subresource,
+} from './resources';
 import { fieldValue, matches, parseSelector, SelectorError, selectableFields } from './selectors';
 import { ServiceAllocator } from './service-allocator';
-import { conflict, notFound, StatusError } from './status';
+import { conflict, invalid, notFound, StatusError } from './status';
 import { ObjectStore, type K8sObject, type StoreEvent } from './store';
+import { DEFAULT_TOKEN_SECONDS, MIN_TOKEN_SECONDS, ServiceAccountTokens } from './tokens';
 import { loadSchemaValidators, ObjectValidator } from './validation';
 
 export const SIMULATED_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0-odc-sim' };
 const BODY_LIMIT = 3 * 1024 * 1024;
 const PROTECTED_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
+/** Authorization decisions kept for tests; older ones are dropped so a long run cannot grow without bound. */
+const KEPT_AUTHORIZATIONS = 10_000;
+/** The audience a token is for when the request names none (a kind cluster's API server audience). */
+const DEFAULT_AUDIENCE = 'https://kubernetes.default.svc.cluster.local';
+/** The methods each subresource answers; any other is 405, as on a real server. */
+const SUBRESOURCE_METHODS: Record<Subresource, string[]> = {
+  status: ['GET', 'PUT', 'PATCH'],
+  log: ['GET'],
+  token: ['POST'],
+};
 
 interface Route {
   type: ResourceType;
   namespace?: string;
   name?: string;
   subresource?: string;
+  /** Who sent the request when it carried a service-account token; undefined for the anonymous admin. */
+  user?: UserInfo;
 }
 
 type Query = URLSearchParams;
@@ -51,6 +86,9 @@ export class SimulatedApiServer {
   faults: SimulatorFaults;
   private server?: Server;
   private readonly openWatches = new Set<() => void>();
+  private readonly tokens = new ServiceAccountTokens();
+  private readonly rbac = liveRbac(this.store);
+  private readonly decisions: AuthorizationRecord[] = [];
 
   private constructor(
     private readonly validator: ObjectValidator,
@@ -102,11 +140,81 @@ export class SimulatedApiServer {
     return RESOURCE_TYPES.find((t) => t.group === group && t.plural === plural)!;
   }
 
+  /** Every RBAC decision on a service-account user's resource request so far, oldest first (a copy). */
+  get authorizations(): readonly AuthorizationRecord[] {
+    return [...this.decisions];
+  }
+
+  clearAuthorizations(): void {
+    this.decisions.length = 0;
+  }
+
+  /**
+   * A bearer token for a ServiceAccount, as `kubectl create token` gets one (TokenRequest).
+   * Throws the 404 Status when the account does not exist, 422 for less than ten minutes.
+   */
+  issueToken(namespace: string, name: string, expirationSeconds = DEFAULT_TOKEN_SECONDS): string {
+    return this.requestToken(namespace, name, expirationSeconds).token;
+  }
+
+  // ---- authentication and authorization -------------------------------------------------------
+
+  /**
+   * No credentials: the anonymous admin of a local development cluster (every client of the
+   * simulator relies on it). A bearer token: the ServiceAccount it was issued to, while that
+   * account exists. Anything else: 401.
+   */
+  private authenticate(header: string | undefined): UserInfo | undefined {
+    if (header === undefined) {
+      return undefined;
+    }
+    const token = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
+    const holder = token === undefined ? undefined : this.tokens.holderOf(token);
+    const account = holder && this.store.get(this.type('', 'serviceaccounts'), holder.namespace, holder.name);
+    if (!holder || account?.metadata.uid !== holder.uid) {
+      throw new StatusError('Unauthorized', 'Unauthorized');
+    }
+    return serviceAccountUser(holder.namespace, holder.name);
+  }
+
+  /** Allows the request or throws 403; decisions on resources are recorded. */
+  private enforce(user: UserInfo, request: RequestAttributes): void {
+    const decision = authorize(user, request, this.rbac);
+    if (request.kind === 'resource') {
+      this.record(user, request, decision.allowed);
+    }
+    if (!decision.allowed) {
+      throw forbidden(user, request, decision.reason);
+    }
+  }
+
+  private record(user: UserInfo, request: ResourceAttributes, allowed: boolean): void {
+    const { verb, apiGroup, resource, subresource, namespace, name } = request;
+    this.decisions.push({
+      user: user.name,
+      verb,
+      apiGroup,
+      resource,
+      ...(subresource !== undefined ? { subresource } : {}),
+      ...(namespace !== undefined ? { namespace } : {}),
+      ...(name !== undefined ? { name } : {}),
+      allowed,
+    });
+    if (this.decisions.length > KEPT_AUTHORIZATIONS * 1.25) {
+      this.decisions.splice(0, this.decisions.length - KEPT_AUTHORIZATIONS); // in chunks: O(1) amortised
+    }
+  }
+
   // ---- HTTP plumbing -------------------------------------------------------------------------
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://sim');
     const path = url.pathname.replace(/\/+$/, '') || '/';
+    // As in Kubernetes: authenticated, then authorized, and only then routed (a 404 is for the allowed).
+    const user = this.authenticate(req.headers.authorization);
+    if (user) {
+      this.enforce(user, requestAttributes(req.method ?? 'GET', path, url.searchParams));
+    }
     const discovery = this.discovery(path);
     if (discovery !== undefined && req.method === 'GET') {
       return this.send(res, 200, discovery);
@@ -120,8 +228,10 @@ export class SimulatedApiServer {
       throw new StatusError('NotFound', 'the server could not find the requested resource');
     }
     await this.injectFaults();
-    const body = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(req.method ?? '') ? await readBody(req) : '';
-    this.dispatch(req, res, route, url.searchParams, body);
+    const body = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(req.method ?? '')
+      ? await readBody(req)
+      : Buffer.alloc(0);
+    this.dispatch(req, res, { ...route, user }, url.searchParams, body);
   }
 
   private async injectFaults(): Promise<void> {
@@ -248,19 +358,30 @@ export class SimulatedApiServer {
     res: ServerResponse,
     route: Route,
     query: Query,
-    body: string,
+    rawBody: Buffer,
   ): void {
     const { type, namespace, name, subresource } = route;
-    if (subresource && !(type.subresources ?? []).includes(subresource as 'status' | 'log')) {
-      throw new StatusError('NotFound', 'the server could not find the requested resource');
+    const body = rawBody.toString('utf8');
+    const method = req.method ?? 'GET';
+    if (subresource !== undefined) {
+      const served = servedSubresource(type, subresource);
+      if (!served) {
+        throw new StatusError('NotFound', 'the server could not find the requested resource');
+      }
+      if (!SUBRESOURCE_METHODS[served].includes(method)) {
+        throw new StatusError(
+          'MethodNotAllowed',
+          'the server does not allow this method on the requested resource',
+        );
+      }
     }
     const manager = query.get('fieldManager') ?? userAgentManager(req);
-    switch (req.method ?? 'GET') {
+    switch (method) {
       case 'GET':
         if (subresource === 'log') {
           return this.sendLog(res, route, query);
         }
-        if (query.get('watch') === 'true' || query.get('watch') === '1') {
+        if (isWatchRequest(query)) {
           return this.watch(req, res, route, query);
         }
         if (wantsTable(req.headers.accept)) {
@@ -278,6 +399,9 @@ export class SimulatedApiServer {
         }
         return this.send(res, 200, this.list(route, query));
       case 'POST':
+        if (subresource === 'token') {
+          return this.send(res, 201, this.tokenRequest(route, rawBody, req));
+        }
         if (name) {
           throw new StatusError(
             'MethodNotAllowed',
@@ -439,6 +563,17 @@ export class SimulatedApiServer {
         throw new StatusError('BadRequest', 'the name of the object does not match the name on the URL');
       }
       const current = this.store.get(type, namespace, name);
+      if (!current && route.user && route.subresource === undefined) {
+        // Applying creates what does not exist yet, and Kubernetes asks RBAC for `create` too.
+        this.enforce(route.user, {
+          kind: 'resource',
+          verb: 'create',
+          apiGroup: type.group,
+          resource: type.plural,
+          ...(namespace !== undefined ? { namespace } : {}),
+          name,
+        });
+      }
       const expected = config.metadata.resourceVersion;
       if (expected && current && expected !== current.metadata.resourceVersion) {
         throw conflict(type.plural, name, type.group);
@@ -584,6 +719,42 @@ export class SimulatedApiServer {
     return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success' };
   }
 
+  /** `POST …/serviceaccounts/{name}/token`: a TokenRequest answered with a new token for the account. */
+  private tokenRequest(route: Route, body: Buffer, req: IncomingMessage): unknown {
+    const spec = tokenRequestSpec(body, req);
+    const seconds = spec.expirationSeconds ?? DEFAULT_TOKEN_SECONDS;
+    const [namespace, name] = [route.namespace!, route.name!];
+    return {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      metadata: { name, namespace, creationTimestamp: k8sNow() },
+      spec: {
+        audiences: spec.audiences?.length ? spec.audiences : [DEFAULT_AUDIENCE],
+        expirationSeconds: seconds,
+      },
+      status: this.requestToken(namespace, name, seconds),
+    };
+  }
+
+  private requestToken(namespace: string, name: string, expirationSeconds: number) {
+    const account = this.store.mustGet(this.type('', 'serviceaccounts'), namespace, name);
+    if (!Number.isInteger(expirationSeconds) || expirationSeconds < MIN_TOKEN_SECONDS) {
+      throw invalid(
+        'TokenRequest',
+        name,
+        [
+          {
+            reason: 'FieldValueInvalid',
+            message: `Invalid value: ${JSON.stringify(expirationSeconds)}: may not specify a duration less than 10 minutes`,
+            field: 'spec.expirationSeconds',
+          },
+        ],
+        'authentication.k8s.io',
+      );
+    }
+    return this.tokens.issue({ namespace, name, uid: account.metadata.uid! }, expirationSeconds);
+  }
+
   private sendLog(res: ServerResponse, route: Route, query: Query): void {
     const pod = this.store.mustGet(route.type, route.namespace, route.name!);
     const container = query.get('container') ?? undefined;
@@ -684,10 +855,21 @@ function resourceEntries(type: ResourceType): Record<string, unknown>[] {
     name: `${type.plural}/${sub}`,
     singularName: '',
     namespaced: type.namespaced,
-    kind: sub === 'log' ? 'Pod' : type.kind,
-    verbs: sub === 'log' ? ['get'] : ['get', 'patch', 'update'],
+    ...subresourceEntry(type, sub),
   }));
   return [main, ...subresources];
+}
+
+/** What discovery says a subresource is and allows; a token request is another group's kind. */
+function subresourceEntry(type: ResourceType, sub: Subresource): Record<string, unknown> {
+  switch (sub) {
+    case 'status':
+      return { kind: type.kind, verbs: ['get', 'patch', 'update'] };
+    case 'log':
+      return { kind: 'Pod', verbs: ['get'] };
+    case 'token':
+      return { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] };
+  }
 }
 
 function userAgentManager(req: IncomingMessage): string {
@@ -710,7 +892,7 @@ function propagation(query: Query, body: string): PropagationPolicy {
   return (policy as PropagationPolicy | null) ?? 'Background';
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -720,7 +902,18 @@ async function readBody(req: IncomingMessage): Promise<string> {
     }
     chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+}
+
+type TokenRequestSpec = { audiences?: string[] | null; expirationSeconds?: number | null };
+
+/** A TokenRequest's spec, from JSON or (as kubectl sends it) protobuf; an empty body asks for the defaults. */
+function tokenRequestSpec(body: Buffer, req: IncomingMessage): TokenRequestSpec {
+  if ((req.headers['content-type'] ?? '').startsWith(PROTOBUF)) {
+    return tokenRequestSpecFromProtobuf(body);
+  }
+  const text = body.toString('utf8');
+  return text.trim() ? (parseBody(text, req).spec ?? {}) : {};
 }
 
 function parseBody(body: string, req: IncomingMessage): K8sObject {

@@ -1,3 +1,6 @@
+/** Subresources served: `status` (written apart from spec), a pod's `log`, a service account's `token`. */
+export type Subresource = 'status' | 'log' | 'token';
+
 /** The kinds the simulated API server serves, with the metadata discovery and routing need. */
 export interface ResourceType {
   group: string; // '' for the core group
@@ -7,7 +10,7 @@ export interface ResourceType {
   singular: string;
   namespaced: boolean;
   shortNames?: string[];
-  subresources?: ('status' | 'log')[];
+  subresources?: Subresource[];
 }
 
 const core = (
@@ -41,6 +44,8 @@ const grouped = (
   ...extra,
 });
 
+export const RBAC_GROUP = 'rbac.authorization.k8s.io';
+
 export const RESOURCE_TYPES: ResourceType[] = [
   core('Namespace', 'namespaces', false, { shortNames: ['ns'], subresources: ['status'] }),
   core('Node', 'nodes', false, { shortNames: ['no'], subresources: ['status'] }),
@@ -55,6 +60,7 @@ export const RESOURCE_TYPES: ResourceType[] = [
     subresources: ['status'],
   }),
   core('Event', 'events', true, { shortNames: ['ev'] }),
+  core('ServiceAccount', 'serviceaccounts', true, { shortNames: ['sa'], subresources: ['token'] }),
   grouped('storage.k8s.io', 'v1', 'StorageClass', 'storageclasses', {
     namespaced: false,
     shortNames: ['sc'],
@@ -65,11 +71,16 @@ export const RESOURCE_TYPES: ResourceType[] = [
     shortNames: ['ing'],
     subresources: ['status'],
   }),
+  grouped('networking.k8s.io', 'v1', 'NetworkPolicy', 'networkpolicies', { shortNames: ['netpol'] }),
   grouped('policy', 'v1', 'PodDisruptionBudget', 'poddisruptionbudgets', {
     shortNames: ['pdb'],
     subresources: ['status'],
   }),
   grouped('batch', 'v1', 'Job', 'jobs', { subresources: ['status'] }),
+  grouped(RBAC_GROUP, 'v1', 'Role', 'roles'),
+  grouped(RBAC_GROUP, 'v1', 'RoleBinding', 'rolebindings'),
+  grouped(RBAC_GROUP, 'v1', 'ClusterRole', 'clusterroles', { namespaced: false }),
+  grouped(RBAC_GROUP, 'v1', 'ClusterRoleBinding', 'clusterrolebindings', { namespaced: false }),
   grouped('snapshot.storage.k8s.io', 'v1', 'VolumeSnapshot', 'volumesnapshots', { subresources: ['status'] }),
   grouped('snapshot.storage.k8s.io', 'v1', 'VolumeSnapshotClass', 'volumesnapshotclasses', {
     namespaced: false,
@@ -87,6 +98,11 @@ export function typeKey(type: ResourceType): string {
 
 export function findType(group: string, version: string, plural: string): ResourceType | undefined {
   return RESOURCE_TYPES.find((t) => t.group === group && t.version === version && t.plural === plural);
+}
+
+/** The subresource a type serves under this name, if it serves one. */
+export function servedSubresource(type: ResourceType, name: string): Subresource | undefined {
+  return (type.subresources ?? []).find((served) => served === name);
 }
 
 export function typeOfKind(apiVersion: string, kind: string): ResourceType | undefined {

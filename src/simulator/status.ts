@@ -11,6 +11,7 @@ export type StatusReason =
   | 'Conflict'
   | 'Invalid'
   | 'BadRequest'
+  | 'Unauthorized'
   | 'Forbidden'
   | 'MethodNotAllowed'
   | 'UnsupportedMediaType'
@@ -20,6 +21,7 @@ export type StatusReason =
 
 const CODES: Record<StatusReason, number> = {
   BadRequest: 400,
+  Unauthorized: 401,
   Forbidden: 403,
   NotFound: 404,
   MethodNotAllowed: 405,

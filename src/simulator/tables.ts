@@ -71,6 +71,65 @@ function servicePorts(service: K8sObject): string {
     : ports.map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`).join(',');
 }
 
+type LabelSelector = {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: string; values?: string[] }[];
+};
+
+/** `app=web,tier in (a,b)`, or `<none>` for the empty selector, as kubectl prints a label selector. */
+export function formatLabelSelector(selector: LabelSelector | undefined): string {
+  const values = (list: string[] | undefined) => `(${[...(list ?? [])].sort().join(',')})`;
+  const requirements = [
+    ...Object.entries(selector?.matchLabels ?? {}).map(([key, value]) => ({ key, text: `${key}=${value}` })),
+    ...(selector?.matchExpressions ?? []).map(({ key, operator, values: list }) => {
+      const text =
+        operator === 'In'
+          ? `${key} in ${values(list)}`
+          : operator === 'NotIn'
+            ? `${key} notin ${values(list)}`
+            : operator === 'DoesNotExist'
+              ? `!${key}`
+              : key;
+      return { key, text };
+    }),
+  ];
+  requirements.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return requirements.map((r) => r.text).join(',') || '<none>';
+}
+
+type Subject = { kind: string; name: string; namespace?: string };
+
+/** The subjects of one kind a binding names, as `kubectl get rolebindings -o wide` lists them. */
+function subjectsOf(binding: K8sObject, kind: string): string {
+  return ((binding.subjects ?? []) as Subject[])
+    .filter((subject) => subject.kind === kind)
+    .map((subject) =>
+      kind === 'ServiceAccount' ? `${subject.namespace ?? ''}/${subject.name}` : subject.name,
+    )
+    .join(', ');
+}
+
+const ROLE_COLUMNS: Column[] = [
+  NAME,
+  { name: 'Created At', type: 'date', cell: (r) => r.metadata.creationTimestamp ?? '' },
+];
+
+const BINDING_COLUMNS: Column[] = [
+  NAME,
+  {
+    name: 'Role',
+    type: 'string',
+    cell: (b) => {
+      const roleRef = (b.roleRef ?? {}) as { kind?: string; name?: string };
+      return `${roleRef.kind}/${roleRef.name}`;
+    },
+  },
+  AGE,
+  { name: 'Users', type: 'string', cell: (b) => subjectsOf(b, 'User'), priority: 1 },
+  { name: 'Groups', type: 'string', cell: (b) => subjectsOf(b, 'Group'), priority: 1 },
+  { name: 'ServiceAccounts', type: 'string', cell: (b) => subjectsOf(b, 'ServiceAccount'), priority: 1 },
+];
+
 const COLUMNS: Record<string, Column[]> = {
   Pod: [
     NAME,
@@ -168,6 +227,24 @@ const COLUMNS: Record<string, Column[]> = {
     },
     AGE,
   ],
+  ServiceAccount: [
+    NAME,
+    { name: 'Secrets', type: 'integer', cell: (a) => (a.secrets as unknown[] | undefined)?.length ?? 0 },
+    AGE,
+  ],
+  NetworkPolicy: [
+    NAME,
+    {
+      name: 'Pod-Selector',
+      type: 'string',
+      cell: (p) => formatLabelSelector(spec(p).podSelector as LabelSelector | undefined),
+    },
+    AGE,
+  ],
+  Role: ROLE_COLUMNS,
+  ClusterRole: ROLE_COLUMNS,
+  RoleBinding: BINDING_COLUMNS,
+  ClusterRoleBinding: BINDING_COLUMNS,
   VolumeSnapshot: [
     NAME,
     { name: 'ReadyToUse', type: 'string', cell: (s) => String(status(s).readyToUse ?? false) },

@@ -5,6 +5,7 @@
  */
 import { sameJson } from '../infra/kubernetes/json-equal';
 import { isQuantity } from '../infra/kubernetes/quantity';
+import { bindingCauses, roleCauses } from './rbac-validation';
 import { apiVersionOf, typeKey, RESOURCE_TYPES, type ResourceType } from './resources';
 import { invalid, type StatusCause } from './status';
 import type { K8sObject } from './store';
@@ -23,12 +24,15 @@ const GROUP_PREFIX: Record<string, string> = {
   policy: 'Policy',
   batch: 'Batch',
   'storage.k8s.io': 'Storage',
+  'rbac.authorization.k8s.io': 'Rbac',
 };
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 /** Kinds whose names must be DNS-1123 labels (they become host names), not subdomains. */
 const LABEL_NAMED = new Set(['Namespace', 'Service']);
+/** RBAC names only have to fit in a URL path segment: `system:discovery` is a ClusterRole's name. */
+const PATH_SEGMENT_NAMED = new Set(['Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding']);
 
 /** Loads the compiled schema validators once (ES modules, hence asynchronous). */
 export async function loadSchemaValidators(): Promise<Map<string, SchemaValidator>> {
@@ -94,6 +98,9 @@ function nameCauses(type: ResourceType, object: K8sObject): StatusCause[] {
       },
     ];
   }
+  if (PATH_SEGMENT_NAMED.has(type.kind)) {
+    return pathSegmentCauses(name);
+  }
   const [pattern, what] = LABEL_NAMED.has(type.kind)
     ? [DNS1123_LABEL, 'a lowercase RFC 1123 label']
     : [DNS1123_SUBDOMAIN, 'a lowercase RFC 1123 subdomain'];
@@ -108,6 +115,22 @@ function nameCauses(type: ResourceType, object: K8sObject): StatusCause[] {
     ];
   }
   return [];
+}
+
+function pathSegmentCauses(name: string): StatusCause[] {
+  const problem =
+    name === '.' || name === '..'
+      ? `may not be '${name}'`
+      : ['/', '%'].filter((c) => name.includes(c)).map((c) => `may not contain '${c}'`)[0];
+  return problem
+    ? [
+        {
+          reason: 'FieldValueInvalid',
+          message: `Invalid value: "${name}": ${problem}`,
+          field: 'metadata.name',
+        },
+      ]
+    : [];
 }
 
 type Containers = {
@@ -238,6 +261,12 @@ function semanticCauses(object: K8sObject, current: K8sObject | undefined): Stat
         (spec?.resources as { requests?: Record<string, unknown> } | undefined)?.requests,
         'spec.resources.requests',
       );
+    case 'Role':
+    case 'ClusterRole':
+      return roleCauses(object);
+    case 'RoleBinding':
+    case 'ClusterRoleBinding':
+      return bindingCauses(object, current);
     default:
       return [];
   }

@@ -1,7 +1,10 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
+import { projectRoot } from '../../src/app/version';
+import { freePort } from '../../src/infra/os/free-port';
 import { SimulatedCluster } from '../../src/simulator/cluster';
 import { withDefaults } from '../../src/simulator/config';
 import { createCertificateAuthority, type CertificateAuthority, type Issued } from '../support/certificates';
@@ -86,5 +89,34 @@ describe('deployer over mTLS', () => {
 
   it('refuses (403) a valid certificate whose name is not allowed', async () => {
     expect(await call(await ca.issue({ cn: 'someone-else' }))).toBe(403);
+  });
+
+  /** The image's HEALTHCHECK script, run as a deployer replica on `port` would run it. */
+  function healthcheck(port: number): Promise<number> {
+    return new Promise((resolve) => {
+      execFile(
+        process.execPath,
+        [join(projectRoot(), 'dist/scripts/healthcheck.js')],
+        {
+          env: {
+            PATH: process.env.PATH,
+            NODE_ENV: 'production',
+            ODC_ROLES: 'deployer',
+            ODC_DEPLOYER_HOST: '127.0.0.1',
+            ODC_DEPLOYER_PORT: String(port),
+            ODC_DEPLOYER_TLS_CERT: join(work, 'server.crt'),
+            ODC_DEPLOYER_TLS_KEY: join(work, 'server.key'),
+            ODC_DEPLOYER_CLIENT_CA: join(work, 'ca.crt'),
+          },
+        },
+        (error) => resolve(error ? Number(error.code ?? 1) : 0),
+      );
+    });
+  }
+
+  it('passes the image HEALTHCHECK (no client certificate needed), which fails when nothing listens', async () => {
+    expect(await healthcheck(Number(new URL(url).port))).toBe(0);
+    const closed = await freePort();
+    expect(await healthcheck(closed)).toBe(1);
   });
 });

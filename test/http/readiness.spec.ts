@@ -16,8 +16,9 @@ describe('readiness', () => {
     await database.drop();
   });
 
-  it('is alive', async () => {
-    await app.http().get('/healthz').expect(200);
+  it('is alive at /livez and /healthz', async () => {
+    await app.http().get('/livez').expect(200, { status: 'ok' });
+    await app.http().get('/healthz').expect(200, { status: 'ok' });
   });
 
   it('is not ready while migrations are pending, and names the failing check without internals', async () => {

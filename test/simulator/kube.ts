@@ -2,19 +2,39 @@ import { kubeConfigForServer } from '../../src/deployer/kube/kube-access';
 import {
   AppsV1Api,
   CoreV1Api,
+  KubeConfig,
   KubernetesObjectApi,
+  NetworkingV1Api,
+  RbacAuthorizationV1Api,
   VersionApi,
   Watch,
   type ApiException,
 } from '@kubernetes/client-node';
 
-/** The real client, configured for a simulated API server. */
-export function kubeClients(server: string) {
-  const kc = kubeConfigForServer(server);
+/** A kubeconfig for a simulated API server that sends a bearer token (a service account's, say). */
+export function kubeConfigWithToken(server: string, token: string): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'cluster', server, skipTLSVerify: server.startsWith('http://') }],
+    users: [{ name: 'token', token }],
+    contexts: [{ name: 'token', cluster: 'cluster', user: 'token' }],
+    currentContext: 'token',
+  });
+  return kc;
+}
+
+/**
+ * The real client, configured for a simulated API server: without a token as its anonymous
+ * admin, with one as the service account it belongs to (held to RBAC).
+ */
+export function kubeClients(server: string, token?: string) {
+  const kc = token === undefined ? kubeConfigForServer(server) : kubeConfigWithToken(server, token);
   return {
     kc,
     core: kc.makeApiClient(CoreV1Api),
     apps: kc.makeApiClient(AppsV1Api),
+    rbac: kc.makeApiClient(RbacAuthorizationV1Api),
+    networking: kc.makeApiClient(NetworkingV1Api),
     version: kc.makeApiClient(VersionApi),
     objects: KubernetesObjectApi.makeApiClient(kc),
     watch: new Watch(kc),
