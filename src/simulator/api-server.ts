@@ -188,18 +188,10 @@ export class SimulatedApiServer {
     }
   }
 
-  private record(user: UserInfo, request: ResourceAttributes, allowed: boolean): void {
-    const { verb, apiGroup, resource, subresource, namespace, name } = request;
-    this.decisions.push({
-      user: user.name,
-      verb,
-      apiGroup,
-      resource,
-      ...(subresource !== undefined ? { subresource } : {}),
-      ...(namespace !== undefined ? { namespace } : {}),
-      ...(name !== undefined ? { name } : {}),
-      allowed,
-    });
+  /** `request` as requestAttributes builds it: its optional attributes are absent, not undefined. */
+  private record(user: UserInfo, request: { kind: 'resource' } & ResourceAttributes, allowed: boolean): void {
+    const { kind: _resource, ...attributes } = request;
+    this.decisions.push({ user: user.name, ...attributes, allowed });
     if (this.decisions.length > KEPT_AUTHORIZATIONS * 1.25) {
       this.decisions.splice(0, this.decisions.length - KEPT_AUTHORIZATIONS); // in chunks: O(1) amortised
     }

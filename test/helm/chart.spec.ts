@@ -1,6 +1,6 @@
 /**
  * The Helm charts, checked without helm (not installed here): values against their schemas,
- * templates well-formed once their actions are blanked, the hand-rendered examples in step with
+ * templates well-formed once their actions are blanked, the rendered examples in step with
  * the templates and accepted by a Kubernetes API server (the simulator, server-side dry run).
  */
 import { PatchStrategy, type ApiException } from '@kubernetes/client-node';

@@ -1,6 +1,6 @@
 /**
  * What the chart checks read: the charts' values and schemas, their templates with the Go template
- * actions blanked (no helm binary here), and the hand-rendered example manifests under
+ * actions blanked (no helm binary here), and the example manifests (rendered by helm/render) under
  * helm/examples. Every file under helm/examples must be listed in EXAMPLES, so none goes unchecked.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -13,7 +13,7 @@ export const EXAMPLES_DIR = join(HELM_DIR, 'examples');
 export type ChartName = 'odc' | 'odc-deployer';
 export const CHARTS: ChartName[] = ['odc', 'odc-deployer'];
 
-/** One `helm template` run written out by hand: the values it used and what it rendered. */
+/** One `helm template` run: the values it used and what it rendered (helm/render/examples.sh). */
 export interface Example {
   chart: ChartName;
   values: string;

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Renders every example of helm/examples with helm/render (Helm's template engine, no helm binary
+# needed) and writes the manifests, or with --check fails when a committed one differs.
+# Needs Go and Debian's golang-github-masterminds-sprig-dev and golang-github-ghodss-yaml-dev.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+mode="${1:-write}"
+renderer="$(mktemp -d)/helm-render"
+GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="${GOCACHE:-$(mktemp -d)}" go build -o "$renderer" ./helm/render
+
+# chart, release name, values file, manifest (all in namespace odc-system)
+examples=(
+  "odc odc odc.values.yaml odc.yaml"
+  "odc odc odc-minimal.values.yaml odc-minimal.yaml"
+  "odc-deployer odc-deployer odc-deployer.values.yaml odc-deployer.yaml"
+  "odc-deployer odc-deployer odc-deployer-cert-manager.values.yaml odc-deployer-cert-manager.yaml"
+)
+status=0
+for example in "${examples[@]}"; do
+  read -r chart release values manifest <<<"$example"
+  rendered="$(mktemp)"
+  {
+    echo "# helm template $release helm/$chart -n odc-system -f helm/examples/$values"
+    echo "# Rendered by helm/render (npm run helm:examples); test/helm/chart.spec.ts applies it to the"
+    echo "# simulated cluster with a server-side dry run, and CI checks it is still what the templates make."
+    "$renderer" -chart "helm/$chart" -name "$release" -namespace odc-system -f "helm/examples/$values"
+  } >"$rendered"
+  if [ "$mode" = "--check" ]; then
+    if ! diff -u "helm/examples/$manifest" "$rendered"; then
+      echo "helm/examples/$manifest is not what the templates render: run npm run helm:examples" >&2
+      status=1
+    fi
+  else
+    mv "$rendered" "helm/examples/$manifest"
+  fi
+done
+
+# What the charts must refuse to render: a deployer without TLS or without client authentication,
+# a control plane without its secrets.
+refusals=(
+  "odc-deployer|{auth: {tokenSecret: {name: t}}}|tls.secretName"
+  "odc-deployer|{tls: {secretName: x}}|needs a way to authenticate the coordinator"
+  "odc|{}|secrets.databaseUrl"
+)
+if [ "$mode" = "--check" ]; then
+  for refusal in "${refusals[@]}"; do
+    IFS='|' read -r chart values expected <<<"$refusal"
+    file="$(mktemp --suffix=.yaml)"
+    echo "$values" >"$file"
+    if output="$("$renderer" -chart "helm/$chart" -name "$chart" -namespace odc-system -f "$file" 2>&1)"; then
+      echo "helm/$chart rendered with $values; it must refuse" >&2
+      status=1
+    elif ! grep -qF "$expected" <<<"$output"; then
+      echo "helm/$chart refused $values without saying \"$expected\": $output" >&2
+      status=1
+    fi
+  done
+fi
+exit "$status"
