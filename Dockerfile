@@ -41,7 +41,7 @@ COPY --from=build /app/dist ./dist
 # The only place the process writes (the embedded PostgreSQL of a trial run without DATABASE_URL);
 # with DATABASE_URL the container runs with a read-only root filesystem.
 VOLUME ["/var/lib/odc"]
-USER node
+USER 1000:1000
 EXPOSE 8080 8443
 # /livez on every listener this replica's roles open (worker/cron replicas: set ODC_OPS_PORT to
 # be probed; a TLS deployer listener is checked for accepting connections).

@@ -40,6 +40,8 @@ done
 refusals=(
   "odc-deployer|{auth: {tokenSecret: {name: t}}}|tls.secretName"
   "odc-deployer|{tls: {secretName: x}}|needs a way to authenticate the coordinator"
+  "odc-deployer|{tls: {secretName: x, allowedClientCNs: [a]}, auth: {tokenSecret: {name: t}}}|needs tls.clientCA.secretName"
+  "odc-deployer|{tls: {secretName: x}, auth: {tokenSecret: {name: t}}, serviceAccount: {create: false}}|serviceAccount.name is required"
   "odc|{}|secrets.databaseUrl"
 )
 if [ "$mode" = "--check" ]; then

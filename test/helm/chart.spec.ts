@@ -49,6 +49,16 @@ describe('Helm values', () => {
     },
   );
 
+  it("the odc chart's deployer block, enabled, satisfies the deployer chart's schema (Helm checks a subchart's values too)", () => {
+    const block = {
+      enabled: true,
+      tls: { secretName: 'odc-deployer-tls' },
+      auth: { tokenSecret: { name: 't' } },
+    };
+    expect(errorsOf('odc', coalesce(chartValues('odc'), { deployer: block }))).toEqual([]);
+    expect(errorsOf('odc-deployer', coalesce(chartValues('odc-deployer'), block))).toEqual([]);
+  });
+
   it('coalesces values as Helm does: maps merge, lists and scalars replace, null removes', () => {
     expect(
       coalesce({ a: { b: 1, c: [1, 2] }, d: 'x', e: 1 }, { a: { c: [3] }, d: 'y', e: null, f: true }),

@@ -31,6 +31,15 @@ app.kubernetes.io/part-of: odc
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 
+{{/* The chart binds its RBAC to this account, so it is never silently the namespace's default. */}}
+{{- define "odc-deployer.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- .Values.serviceAccount.name | default (include "odc-deployer.fullname" .) }}
+{{- else }}
+{{- required "serviceAccount.name is required with serviceAccount.create=false (the chart binds the deployer's RBAC to it)" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
 {{- define "odc-deployer.image" -}}
 {{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
 {{- end }}
@@ -48,5 +57,8 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "odc-deployer.assertAuthentication" -}}
 {{- if and (not .Values.tls.clientCA.secretName) (not .Values.auth.tokenSecret.name) }}
 {{- fail "set tls.clientCA.secretName (mTLS, recommended) and/or auth.tokenSecret.name: the deployer needs a way to authenticate the coordinator" }}
+{{- end }}
+{{- if and .Values.tls.allowedClientCNs (not .Values.tls.clientCA.secretName) }}
+{{- fail "tls.allowedClientCNs needs tls.clientCA.secretName: client names are read from certificates the client CA signed" }}
 {{- end }}
 {{- end }}

@@ -39,8 +39,13 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- .Values.secrets.existingSecret | default (include "odc.fullname" .) }}
 {{- end }}
 
+{{/* Without one made by the chart, pods run as the named account, else the namespace's default. */}}
 {{- define "odc.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
 {{- .Values.serviceAccount.name | default (include "odc.fullname" .) }}
+{{- else }}
+{{- .Values.serviceAccount.name | default "default" }}
+{{- end }}
 {{- end }}
 
 {{/*
