@@ -58,4 +58,15 @@ if [ "$mode" = "--check" ]; then
     fi
   done
 fi
+
+# What must render: the control plane with its in-cluster deployer (the subchart, under its alias).
+if [ "$mode" = "--check" ]; then
+  file="$(mktemp --suffix=.yaml)"
+  echo "{secrets: {existingSecret: s}, deployer: {enabled: true, tls: {secretName: x}, auth: {tokenSecret: {name: t}}}}" >"$file"
+  if ! output="$("$renderer" -chart helm/odc -name odc -namespace odc-system -f "$file" 2>&1)" ||
+    ! grep -qF "# Source: odc/charts/deployer/templates/deployment.yaml" <<<"$output"; then
+    echo "helm/odc with deployer.enabled did not render its deployer: $output" >&2
+    status=1
+  fi
+fi
 exit "$status"

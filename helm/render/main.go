@@ -2,7 +2,8 @@
 // development and CI machines): the same engine (Go's text/template with sprig and Helm's own
 // functions include, tpl, required, fail, toYaml, toJson, fromYaml), values coalesced as Helm
 // does, the manifests in Helm's install order with hooks last, each under a "# Source:" line.
-// What it does not do: subcharts, .Files, lookup, Capabilities beyond a fixed Kubernetes version.
+// Local subcharts (file://) are rendered with their alias and values. What it does not do: .Files,
+// lookup, remote dependencies, Capabilities beyond a fixed Kubernetes version.
 //
 //	go run ./helm/render -chart helm/odc-deployer -name odc-deployer -namespace odc-system -f values.yaml
 //
@@ -101,10 +102,6 @@ func coalesce(defaults, overrides map[string]interface{}) map[string]interface{}
 }
 
 func render(chartDir, release, namespace string, files []string) (string, error) {
-	chart, err := readYAML(filepath.Join(chartDir, "Chart.yaml"))
-	if err != nil {
-		return "", err
-	}
 	values, err := readYAML(filepath.Join(chartDir, "values.yaml"))
 	if err != nil {
 		return "", err
@@ -116,20 +113,42 @@ func render(chartDir, release, namespace string, files []string) (string, error)
 		}
 		values = coalesce(values, overrides)
 	}
-	if err := refuseEnabledSubcharts(chart, values); err != nil {
-		return "", err
+	releaseInfo := map[string]interface{}{
+		"Name": release, "Namespace": namespace, "Service": "Helm",
+		"IsInstall": true, "IsUpgrade": false, "Revision": 1,
 	}
-	chartName := fmt.Sprint(chart["name"])
-	templates, names, err := parseTemplates(chartDir, chartName)
+	documents, err := renderChart(chartDir, "", "", values, releaseInfo)
 	if err != nil {
 		return "", err
 	}
+	sortForInstall(documents)
+	var out strings.Builder
+	for _, doc := range documents {
+		fmt.Fprintf(&out, "---\n# Source: %s\n%s\n", doc.source, doc.text)
+	}
+	return out.String(), nil
+}
+
+// renderChart renders one chart, then its enabled dependencies (local ones, file://) with the
+// values under their alias, as Helm renders subcharts; nameOverride is a subchart's alias and
+// parent the path its templates are named under.
+func renderChart(chartDir, nameOverride, parent string, values map[string]interface{}, release map[string]interface{}) ([]document, error) {
+	chart, err := readYAML(filepath.Join(chartDir, "Chart.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	chartName := fmt.Sprint(chart["name"])
+	if nameOverride != "" {
+		chartName = nameOverride
+	}
+	path := parent + chartName
+	templates, names, err := parseTemplates(chartDir, path)
+	if err != nil {
+		return nil, err
+	}
 	top := map[string]interface{}{
-		"Values": values,
-		"Release": map[string]interface{}{
-			"Name": release, "Namespace": namespace, "Service": "Helm",
-			"IsInstall": true, "IsUpgrade": false, "Revision": 1,
-		},
+		"Values":  values,
+		"Release": release,
 		"Chart": map[string]interface{}{
 			"Name": chartName, "Version": chart["version"], "AppVersion": chart["appVersion"],
 			"Description": chart["description"], "Type": chart["type"],
@@ -148,44 +167,69 @@ func render(chartDir, release, namespace string, files []string) (string, error)
 		for k, v := range top {
 			data[k] = v
 		}
-		data["Template"] = map[string]interface{}{"Name": name, "BasePath": chartName + "/templates"}
+		data["Template"] = map[string]interface{}{"Name": name, "BasePath": path + "/templates"}
 		var buf bytes.Buffer
 		if err := templates.ExecuteTemplate(&buf, name, data); err != nil {
-			return "", err
+			return nil, err
 		}
 		text := strings.ReplaceAll(buf.String(), "<no value>", "")
 		docs, err := splitDocuments(name, text, len(documents))
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		documents = append(documents, docs...)
 	}
-	sortForInstall(documents)
-	var out strings.Builder
-	for _, doc := range documents {
-		fmt.Fprintf(&out, "---\n# Source: %s\n%s\n", doc.source, doc.text)
+	subcharts, err := renderDependencies(chart, chartDir, path, values, release, len(documents))
+	if err != nil {
+		return nil, err
 	}
-	return out.String(), nil
+	return append(documents, subcharts...), nil
 }
 
-func refuseEnabledSubcharts(chart, values map[string]interface{}) error {
+func renderDependencies(chart map[string]interface{}, chartDir, path string, values, release map[string]interface{}, offset int) ([]document, error) {
 	dependencies, _ := chart["dependencies"].([]interface{})
+	var documents []document
 	for _, entry := range dependencies {
 		dependency, _ := entry.(map[string]interface{})
-		condition, _ := dependency["condition"].(string)
-		if condition == "" {
-			return fmt.Errorf("dependency %v has no condition: subcharts are not rendered here", dependency["name"])
+		name := fmt.Sprint(dependency["name"])
+		alias, _ := dependency["alias"].(string)
+		if alias == "" {
+			alias = name
 		}
-		var at interface{} = values
-		for _, key := range strings.Split(condition, ".") {
-			parent, _ := at.(map[string]interface{})
-			at = parent[key]
+		if condition, _ := dependency["condition"].(string); condition != "" && !enabled(values, condition) {
+			continue
 		}
-		if enabled, _ := at.(bool); enabled {
-			return fmt.Errorf("%s is true: subcharts are not rendered here", condition)
+		repository, _ := dependency["repository"].(string)
+		if !strings.HasPrefix(repository, "file://") {
+			return nil, fmt.Errorf("dependency %s: only file:// repositories are rendered here", name)
 		}
+		subDir := filepath.Join(chartDir, strings.TrimPrefix(repository, "file://"))
+		defaults, err := readYAML(filepath.Join(subDir, "values.yaml"))
+		if err != nil {
+			return nil, err
+		}
+		given, _ := values[alias].(map[string]interface{})
+		docs, err := renderChart(subDir, alias, path+"/charts/", coalesce(defaults, given), release)
+		if err != nil {
+			return nil, err
+		}
+		for i := range docs {
+			docs[i].index = offset + len(documents) + i
+		}
+		documents = append(documents, docs...)
 	}
-	return nil
+	return documents, nil
+}
+
+// enabled reads a dependency's condition, a dotted path into the values.
+func enabled(values map[string]interface{}, condition string) bool {
+	var at interface{} = values
+	for _, key := range strings.Split(condition, ".") {
+		parent, _ := at.(map[string]interface{})
+		at = parent[key]
+	}
+	on, _ := at.(bool)
+	return on
 }
 
 func parseTemplates(chartDir, chartName string) (*template.Template, []string, error) {
