@@ -29,18 +29,15 @@ LABEL org.opencontainers.image.title="odc" \
 ENV NODE_ENV=production \
     ODC_ROLES=coordinator,worker,cron \
     ODC_PORT=8080 \
-    ODC_DEPLOYER_PORT=8443 \
-    ODC_DATA_DIR=/var/lib/odc
+    ODC_DEPLOYER_PORT=8443
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund \
-    && npm cache clean --force \
-    && mkdir -p /var/lib/odc \
-    && chown node:node /var/lib/odc
+# Optional dependencies are the embedded PostgreSQL's server binaries (a development convenience:
+# the image needs DATABASE_URL) and fallbacks nothing here uses.
+RUN npm ci --omit=dev --omit=optional --no-audit --no-fund \
+    && npm cache clean --force
 COPY --from=build /app/dist ./dist
-# The only place the process writes (the embedded PostgreSQL of a trial run without DATABASE_URL);
-# with DATABASE_URL the container runs with a read-only root filesystem.
-VOLUME ["/var/lib/odc"]
+# The process writes nothing: the root filesystem can be read-only.
 USER 1000:1000
 EXPOSE 8080 8443
 # /livez on every listener this replica's roles open (worker/cron replicas: set ODC_OPS_PORT to

