@@ -57,6 +57,7 @@ async function loadBinaries() {
     if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
       throw new Error(
         'The embedded PostgreSQL is not installed here (the container image leaves it out): set DATABASE_URL',
+        { cause: error },
       );
     }
     throw error;
