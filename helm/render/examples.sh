@@ -8,13 +8,15 @@ mode="${1:-write}"
 renderer="$(mktemp -d)/helm-render"
 GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="${GOCACHE:-$(mktemp -d)}" go build -o "$renderer" ./helm/render
 
-# chart, release name, values file, manifest (all in namespace odc-system)
-examples=(
-  "odc odc odc.values.yaml odc.yaml"
-  "odc odc odc-minimal.values.yaml odc-minimal.yaml"
-  "odc-deployer odc-deployer odc-deployer.values.yaml odc-deployer.yaml"
-  "odc-deployer odc-deployer odc-deployer-cert-manager.values.yaml odc-deployer-cert-manager.yaml"
-)
+# Each helm/examples/<name>.values.yaml renders to <name>.yaml, in namespace odc-system, with the
+# chart its name starts with (odc-deployer…: helm/odc-deployer, else helm/odc) as the release name.
+examples=()
+for values_file in helm/examples/*.values.yaml; do
+  values="$(basename "$values_file")"
+  chart=odc
+  [[ "$values" == odc-deployer* ]] && chart=odc-deployer
+  examples+=("$chart $chart $values ${values%.values.yaml}.yaml")
+done
 status=0
 for example in "${examples[@]}"; do
   read -r chart release values manifest <<<"$example"

@@ -65,7 +65,7 @@ describe('Helm values', () => {
     ).toEqual({ a: { b: 1, c: [3] }, d: 'y', f: true });
   });
 
-  it('every file under helm/examples is a listed example (values or manifest)', () => {
+  it("every file under helm/examples is an example's values or its rendered manifest", () => {
     const listed = EXAMPLES.flatMap((e) => [e.values, e.manifest]).sort();
     expect(exampleFiles()).toEqual(listed);
   });

@@ -1,7 +1,7 @@
 /**
  * What the chart checks read: the charts' values and schemas, their templates with the Go template
  * actions blanked (no helm binary here), and the example manifests (rendered by helm/render) under
- * helm/examples. Every file under helm/examples must be listed in EXAMPLES, so none goes unchecked.
+ * helm/examples.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,16 +20,18 @@ export interface Example {
   manifest: string;
 }
 
-export const EXAMPLES: Example[] = [
-  { chart: 'odc', values: 'odc.values.yaml', manifest: 'odc.yaml' },
-  { chart: 'odc', values: 'odc-minimal.values.yaml', manifest: 'odc-minimal.yaml' },
-  { chart: 'odc-deployer', values: 'odc-deployer.values.yaml', manifest: 'odc-deployer.yaml' },
-  {
-    chart: 'odc-deployer',
-    values: 'odc-deployer-cert-manager.values.yaml',
-    manifest: 'odc-deployer-cert-manager.yaml',
-  },
-];
+/**
+ * The same rule as helm/render/examples.sh: `<name>.values.yaml` renders to `<name>.yaml` with the
+ * chart its name starts with.
+ */
+export const EXAMPLES: Example[] = readdirSync(EXAMPLES_DIR)
+  .filter((file) => file.endsWith('.values.yaml'))
+  .sort()
+  .map((values) => ({
+    chart: values.startsWith('odc-deployer') ? 'odc-deployer' : 'odc',
+    values,
+    manifest: values.replace(/\.values\.yaml$/, '.yaml'),
+  }));
 
 export function exampleFiles(): string[] {
   return readdirSync(EXAMPLES_DIR).sort();
