@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { registerDeployer, startDeployer, type DeployerUnderTest } from '../deployer/fixtures';
-import { startTestApp, type TestApp } from '../support/app';
+import { FAST_CONTROL_PLANE_ENV, startTestApp, type TestApp } from '../support/app';
 import { startCli } from '../support/cli';
 import { eventually } from '../support/eventually';
 import { FAST_TIMINGS, h100Pool } from '../support/simulator';
@@ -35,13 +35,7 @@ describe('gpu-dev CLI against the running platform', () => {
     deployer = await startDeployer({ cluster: { nodePools: [h100Pool(1)], timings: FAST_TIMINGS } });
     app = await startTestApp({
       roles: 'coordinator,worker,cron',
-      env: {
-        ODC_STATUS_SYNC_INTERVAL_SECONDS: '0.2',
-        ODC_HEALTH_SYNC_INTERVAL_SECONDS: '0.2',
-        ODC_ADMISSION_INTERVAL_SECONDS: '0.5',
-        ODC_CLUSTER_HEALTH_INTERVAL_SECONDS: '3600',
-        ODC_RATE_LIMIT_API_PER_MINUTE: '60000',
-      },
+      env: FAST_CONTROL_PLANE_ENV,
     });
     apiUrl = app.runtime.listeners.find((l) => l.name === 'api')!.url;
     const admin = await keyFor(app, 'ops', ['clusters:admin'], { admin: true });

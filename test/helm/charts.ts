@@ -96,22 +96,19 @@ export function exampleObjects(file: string): K8sObject[] {
   return parseObjects(readFileSync(join(EXAMPLES_DIR, file), 'utf8'), file);
 }
 
-/** The release name every example is rendered with: a chart's objects are named after it. */
-export const RELEASE_FULLNAME: Record<ChartName, string> = { odc: 'odc', 'odc-deployer': 'odc-deployer' };
-
 /**
  * A template with its actions blanked: a line holding only actions disappears, an action inside a
  * line becomes empty, and the includes (and variables) that name an object by the release become
- * that name, so the objects' names can be compared with the examples'.
+ * that name (every example's release is named after its chart), so the objects' names can be
+ * compared with the examples'.
  */
 export function blankTemplate(text: string, chart: ChartName): string {
-  const fullname = RELEASE_FULLNAME[chart];
   const namedByRelease = new RegExp(
     `\\{\\{-?\\s*(?:include\\s+"${chart}\\.(?:fullname|serviceAccountName|secretName)"\\s+[.$]|\\$fullname|\\$serviceAccount)\\s*-?\\}\\}`,
     'g',
   );
   return text
-    .replace(namedByRelease, fullname)
+    .replace(namedByRelease, chart)
     .split('\n')
     .map((line) => (/^\s*(\{\{.*?\}\}\s*)+$/.test(line) ? '' : line.replace(/\{\{.*?\}\}/g, '')))
     .join('\n');

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { ExpiryTask } from '../../src/reservations/lifecycle/expiry.task';
 import type { ReservationNotice } from '../../src/reservations/lifecycle/notify.worker';
 import { NAMESPACE, registerDeployer, startDeployer, type DeployerUnderTest } from '../deployer/fixtures';
-import { startTestApp, type TestApp } from '../support/app';
+import { FAST_CONTROL_PLANE_ENV, startTestApp, type TestApp } from '../support/app';
 import { eventually } from '../support/eventually';
 import { FAST_TIMINGS, h100Pool } from '../support/simulator';
 import { keyFor } from '../support/users';
@@ -54,12 +54,8 @@ describe('expiry: warnings once each at their time, expiry, extension, stuck and
     app = await startTestApp({
       roles: 'coordinator,worker,cron',
       env: {
-        ODC_STATUS_SYNC_INTERVAL_SECONDS: '0.2',
-        ODC_HEALTH_SYNC_INTERVAL_SECONDS: '0.2',
-        ODC_ADMISSION_INTERVAL_SECONDS: '0.5',
-        ODC_CLUSTER_HEALTH_INTERVAL_SECONDS: '3600',
+        ...FAST_CONTROL_PLANE_ENV,
         ODC_EXPIRY_INTERVAL_SECONDS: '3600',
-        ODC_RATE_LIMIT_API_PER_MINUTE: '60000',
         ODC_NOTIFY_WEBHOOK_URL: `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/hook`,
         ODC_MAX_GPUS_PER_USER: '32',
       },

@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { NAMESPACE, registerDeployer, startDeployer, type DeployerUnderTest } from '../deployer/fixtures';
-import { startTestApp, type TestApp } from '../support/app';
+import { FAST_CONTROL_PLANE_ENV, startTestApp, type TestApp } from '../support/app';
 import { eventually } from '../support/eventually';
 import { FAST_TIMINGS, h100Pool } from '../support/simulator';
 import { keyFor } from '../support/users';
@@ -42,13 +42,7 @@ describe('reservations end to end on a simulated cluster', () => {
     deployer = await startDeployer({ cluster: { nodePools: [h100Pool(2)], timings: FAST_TIMINGS } });
     app = await startTestApp({
       roles: 'coordinator,worker,cron',
-      env: {
-        ODC_STATUS_SYNC_INTERVAL_SECONDS: '0.2',
-        ODC_HEALTH_SYNC_INTERVAL_SECONDS: '0.2',
-        ODC_ADMISSION_INTERVAL_SECONDS: '0.5',
-        ODC_CLUSTER_HEALTH_INTERVAL_SECONDS: '3600',
-        ODC_RATE_LIMIT_API_PER_MINUTE: '60000',
-      },
+      env: FAST_CONTROL_PLANE_ENV,
     });
     const admin = await keyFor(app, 'ops', ['clusters:admin'], { admin: true });
     await registerDeployer(app, admin, deployer, {

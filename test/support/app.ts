@@ -20,6 +20,18 @@ export class CapturedLogs {
   });
 }
 
+/**
+ * The control plane's loops at test speed (status and health sync, admission), with the slow
+ * cluster health round out of the way and no API rate limit in reach: what reservation tests run.
+ */
+export const FAST_CONTROL_PLANE_ENV: Readonly<Record<string, string>> = {
+  ODC_STATUS_SYNC_INTERVAL_SECONDS: '0.2',
+  ODC_HEALTH_SYNC_INTERVAL_SECONDS: '0.2',
+  ODC_ADMISSION_INTERVAL_SECONDS: '0.5',
+  ODC_CLUSTER_HEALTH_INTERVAL_SECONDS: '3600',
+  ODC_RATE_LIMIT_API_PER_MINUTE: '60000',
+};
+
 export interface TestAppOptions {
   roles?: string;
   env?: Record<string, string>;
