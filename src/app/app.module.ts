@@ -8,6 +8,7 @@ import {
   ReservationsWorkerModule,
 } from '../reservations/reservations.module';
 import { HealthModule } from '../health/health.module';
+import { StorageApiModule, StorageCronModule, StorageWorkerModule } from '../storage/storage.module';
 import { ConfigModule } from '../infra/config/config.module';
 import type { AppConfig } from '../infra/config/env';
 import { CronModule } from '../infra/cron/cron.module';
@@ -28,9 +29,9 @@ type Imports = NonNullable<ModuleMetadata['imports']>;
  * - deployer: not part of the core app; it is its own application on its own port.
  */
 const ROLE_MODULES: Record<Exclude<Role, 'deployer'>, Imports> = {
-  coordinator: [AuthModule, ClustersApiModule, ReservationsApiModule],
-  worker: [ClustersModule, ReservationsWorkerModule],
-  cron: [CronModule, ClusterHealthModule, ReservationsCronModule],
+  coordinator: [AuthModule, ClustersApiModule, ReservationsApiModule, StorageApiModule],
+  worker: [ClustersModule, ReservationsWorkerModule, StorageWorkerModule],
+  cron: [CronModule, ClusterHealthModule, ReservationsCronModule, StorageCronModule],
 };
 
 export interface CoreAppOptions {

@@ -231,11 +231,26 @@ export interface VolumeInfo {
   labels: Record<string, string>;
 }
 
-/** POST /snapshots: a VolumeSnapshot of a claim. */
+/**
+ * A snapshot that exists in the storage backend already (taken in another cluster that shares this
+ * one's backend, e.g. the same cloud region): imported as a pre-provisioned VolumeSnapshotContent
+ * with deletion policy Retain, so deleting the import never deletes the backend's snapshot.
+ */
+export interface SnapshotSource {
+  snapshot_handle: string;
+  /** The CSI driver that made it (must be one the deployer's policy allows). */
+  driver: string;
+}
+
+/**
+ * POST /snapshots: a VolumeSnapshot, either of a claim here (`volume`) or imported from the
+ * backend (`source`); exactly one of the two.
+ */
 export interface SnapshotRequest {
   name: string;
   namespace?: string;
-  volume: string;
+  volume?: string;
+  source?: SnapshotSource;
   snapshot_class?: string;
   labels?: Record<string, string>;
 }
@@ -243,8 +258,14 @@ export interface SnapshotRequest {
 export interface SnapshotInfo {
   name: string;
   namespace: string;
+  /** The claim it was taken of; empty for an imported snapshot. */
   volume: string;
   snapshot_class?: string;
+  /** Set once the snapshot is cut: the backend's handle and driver, with which another cluster imports it. */
+  snapshot_handle?: string;
+  driver?: string;
+  /** Imported from the backend (SnapshotRequest.source) rather than taken here. */
+  imported?: boolean;
   ready_to_use: boolean;
   restore_size?: string;
   error?: string;

@@ -25,6 +25,7 @@ export function reservationDto(
   context: {
     owner: string;
     cluster?: string;
+    disk?: string;
     standing?: QueueStanding;
     now?: Date;
     events?: ReservationEvent[];
@@ -43,6 +44,8 @@ export function reservationDto(
     ...(reservation.image ? { image: reservation.image } : {}),
     jupyter: reservation.jupyter,
     ...(reservation.nodeLabels ? { node_labels: reservation.nodeLabels } : {}),
+    ...(context.disk ? { disk: context.disk } : {}),
+    no_persist: reservation.noPersist,
     status: reservation.status,
     ...(reservation.statusReason ? { status_reason: reservation.statusReason } : {}),
     ...(reservation.status === 'expiring' && reservation.endingAs ? { ending_as: reservation.endingAs } : {}),

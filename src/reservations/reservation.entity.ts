@@ -82,6 +82,14 @@ export class Reservation {
   @Column({ name: 'node_labels', type: 'jsonb', nullable: true })
   nodeLabels!: Record<string, string> | null;
 
+  /** The persistent disk mounted at /home/dev (src/storage); held from the request to its end. */
+  @Column({ name: 'disk_id', type: 'uuid', nullable: true })
+  diskId!: string | null;
+
+  /** No snapshot of the disk at the end (the disk is released at once). */
+  @Column({ name: 'no_persist', type: 'boolean', default: false })
+  noPersist!: boolean;
+
   /** Higher is admitted first (admins may raise it). */
   @Column({ type: 'integer', default: 0 })
   priority!: number;

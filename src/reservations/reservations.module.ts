@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
 import { ClustersModule } from '../clusters/clusters.module';
+import { StorageCoreModule } from '../storage/storage.module';
 import { CronModule } from '../infra/cron/cron.module';
 import { MetricsModule } from '../infra/metrics/metrics.module';
 import { ReservationMetrics } from './reservation-metrics';
@@ -22,9 +23,9 @@ import { SchedulingStateReader } from './scheduling/scheduling-state';
 
 /** What every role that touches reservations holds: the clusters, the queues, the planner's view, metrics. */
 @Module({
-  imports: [ClustersModule, MetricsModule],
+  imports: [ClustersModule, MetricsModule, StorageCoreModule],
   providers: [ReservationQueues, SchedulingStateReader, ReservationMetrics],
-  exports: [ClustersModule, ReservationQueues, SchedulingStateReader, ReservationMetrics],
+  exports: [ClustersModule, StorageCoreModule, ReservationQueues, SchedulingStateReader, ReservationMetrics],
 })
 export class ReservationsCoreModule {}
 

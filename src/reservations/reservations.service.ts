@@ -11,7 +11,9 @@ import { ClusterRegistry } from '../clusters/registry/cluster-registry';
 import { AppConfig } from '../infra/config/env';
 import { LOCK_NAMESPACE } from '../infra/database/advisory-locks';
 import { isUniqueViolation } from '../infra/database/database-errors';
-import { AppError } from '../infra/errors/app-error';
+import { AppError, CommonErrorCode } from '../infra/errors/app-error';
+import { holdDisk } from '../storage/disks/hold-disk';
+import { Disk } from '../storage/disks/disk.entity';
 import { QueueService } from '../infra/queue/queue.service';
 import { GpuType } from './catalog/gpu-type.entity';
 import {
@@ -38,6 +40,7 @@ export interface ReservationWithContext {
   reservation: Reservation;
   owner: string;
   cluster?: string;
+  disk?: string;
   standing?: QueueStanding;
   events?: ReservationEvent[];
 }
@@ -73,6 +76,15 @@ export class ReservationsService {
         return { reservation: earlier, created: false };
       }
     }
+    if (request.no_persist && request.disk === undefined) {
+      throw new AppError(
+        CommonErrorCode.ValidationFailed,
+        'no_persist applies to a disk: name one with disk',
+        {
+          fields: [{ field: 'no_persist', problems: ['needs disk'] }],
+        },
+      );
+    }
     const type = await this.checkedType(request);
     const durationMinutes = this.checkedMinutes(request, type);
     await this.assertSomeNodeCanHold(type, request);
@@ -90,15 +102,21 @@ export class ReservationsService {
             image: request.image ?? null,
             jupyter: request.jupyter ?? false,
             nodeLabels: request.node_labels ?? null,
+            noPersist: request.no_persist ?? false,
             externalId: `odc-${randomBytes(6).toString('hex')}`,
             idempotencyKey: idempotencyKey ?? null,
             requestFingerprint: idempotencyKey !== undefined ? fingerprint : null,
           }),
         );
+        if (request.disk !== undefined) {
+          const disk = await holdDisk(tx, principal.userId, request.disk, inserted.id);
+          await tx.getRepository(Reservation).update({ id: inserted.id }, { diskId: disk.id });
+          inserted.diskId = disk.id;
+        }
         await recordEvent(tx, {
           reservationId: inserted.id,
           toStatus: 'queued',
-          message: `Queued: ${inserted.gpuCount} × ${inserted.gpuType} for ${request.hours} h`,
+          message: `Queued: ${inserted.gpuCount} × ${inserted.gpuType} for ${request.hours} h${request.disk ? ` with disk ${request.disk}` : ''}`,
         });
         await this.jobs.send(ADMIT_QUEUE, { reservation_id: inserted.id }, { manager: tx });
         return inserted;
@@ -150,7 +168,10 @@ export class ReservationsService {
     }
     const found = await rows.getMany();
     const page = found.slice(0, limit);
-    const owners = await this.usernames(page.map((reservation) => reservation.ownerId));
+    const [owners, disks] = await Promise.all([
+      this.usernames(page.map((reservation) => reservation.ownerId)),
+      this.diskNames(page),
+    ]);
     const standings = page.some((reservation) => reservation.status === 'queued')
       ? queueStandings(await this.scheduling.planSince(asOf))
       : new Map<string, QueueStanding>();
@@ -159,6 +180,9 @@ export class ReservationsService {
         reservation,
         owner: owners.get(reservation.ownerId) ?? '',
         ...this.clusterName(reservation),
+        ...(reservation.diskId && disks.get(reservation.diskId)
+          ? { disk: disks.get(reservation.diskId) }
+          : {}),
         ...(standings.get(reservation.id) ? { standing: standings.get(reservation.id) } : {}),
       })),
       ...(found.length > limit ? { next: page.at(-1)!.id } : {}),
@@ -369,13 +393,33 @@ export class ReservationsService {
     return ownedOrNotFound(reservation, principal, `No reservation ${id}`, { adminMay: true });
   }
 
-  /** With its owner's name, its cluster's, and (queued) its standing in a plan made after this call. */
+  /** With its owner's name, its cluster's, its disk's and (queued) its standing in a plan made after this call. */
   async withContext(reservation: Reservation, owner: string): Promise<ReservationWithContext> {
-    const standing =
+    const [standing, disks] = await Promise.all([
       reservation.status === 'queued'
-        ? queueStandings(await this.scheduling.planSince(performance.now())).get(reservation.id)
-        : undefined;
-    return { reservation, owner, ...this.clusterName(reservation), ...(standing ? { standing } : {}) };
+        ? this.scheduling
+            .planSince(performance.now())
+            .then((plan) => queueStandings(plan).get(reservation.id))
+        : undefined,
+      this.diskNames([reservation]),
+    ]);
+    const disk = reservation.diskId ? disks.get(reservation.diskId) : undefined;
+    return {
+      reservation,
+      owner,
+      ...this.clusterName(reservation),
+      ...(disk ? { disk } : {}),
+      ...(standing ? { standing } : {}),
+    };
+  }
+
+  private async diskNames(reservations: Reservation[]): Promise<Map<string, string>> {
+    const ids = [...new Set(reservations.flatMap((reservation) => reservation.diskId ?? []))];
+    if (ids.length === 0) {
+      return new Map();
+    }
+    const disks = await this.dataSource.getRepository(Disk).findBy({ id: In(ids) });
+    return new Map(disks.map((disk) => [disk.id, disk.name]));
   }
 
   private clusterName(reservation: Reservation): { cluster?: string } {

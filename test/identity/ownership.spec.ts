@@ -76,6 +76,35 @@ const RESOURCES: OwnedResource[] = [
       );
     },
   },
+  {
+    // Disks are addressed by name within their owner's: bob's call finds no disk of his by that name.
+    name: 'disk',
+    create: async (app, ownerKey) =>
+      (
+        await app
+          .http()
+          .post('/api/v1/disks')
+          .set('authorization', `Bearer ${ownerKey}`)
+          .send({ name: 'owned-disk' })
+          .expect(201)
+      ).body.name as string,
+    attempts: (name) => [
+      { method: 'get', path: `/api/v1/disks/${name}` },
+      { method: 'delete', path: `/api/v1/disks/${name}` },
+      { method: 'post', path: `/api/v1/disks/${name}/rename`, body: { new_name: 'taken-over' } },
+      { method: 'get', path: `/api/v1/disks/${name}/snapshots` },
+      { method: 'post', path: `/api/v1/disks/${name}/snapshots` },
+      {
+        method: 'post',
+        path: `/api/v1/disks/${name}/restore`,
+        body: { snapshot_id: '00000000-0000-4000-8000-000000000000' },
+      },
+    ],
+    stillOwned: async (app, ownerKey, name) => {
+      const res = await app.http().get(`/api/v1/disks/${name}`).set('authorization', `Bearer ${ownerKey}`);
+      return res.status === 200 && res.body.name === name && res.body.state === 'free';
+    },
+  },
 ];
 
 describe('ownership: another user’s resources answer 404 on every endpoint', () => {

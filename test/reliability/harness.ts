@@ -1,7 +1,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { DataSource } from 'typeorm';
 import { SimulatedCluster } from '../../src/simulator/cluster';
-import { withDefaults, type NodePool } from '../../src/simulator/config';
+import { withDefaults, type NodePool, type SimulatorTimings } from '../../src/simulator/config';
 import { DEPLOYER_TOKEN, NAMESPACE, kubeconfigBase64 } from '../deployer/fixtures';
 import { kubeClients } from '../simulator/kube';
 import { startTestApp, type TestApp } from '../support/app';
@@ -22,9 +22,13 @@ export interface SimulatedSite {
   close(): Promise<void>;
 }
 
-export async function startSite(name: string, pools: NodePool[]): Promise<SimulatedSite> {
+export async function startSite(
+  name: string,
+  pools: NodePool[],
+  timings: Partial<SimulatorTimings> = {},
+): Promise<SimulatedSite> {
   const cluster = await SimulatedCluster.start(
-    withDefaults({ name, nodePools: pools, timings: FAST_TIMINGS }),
+    withDefaults({ name, nodePools: pools, timings: { ...FAST_TIMINGS, ...timings } }),
   );
   const k = kubeClients(cluster.url);
   await k.core.createNamespace({ body: { metadata: { name: NAMESPACE } } });

@@ -12,6 +12,10 @@ import {
   type DeployerHealth,
   type DeploymentSpec,
   type DeploymentStatus,
+  type SnapshotInfo,
+  type SnapshotRequest,
+  type VolumeInfo,
+  type VolumeRequest,
 } from '../../deployer/contract';
 import { DeployerErrorCode } from '../../deployer/deployer.errors';
 import type { AppConfig } from '../../infra/config/env';
@@ -124,6 +128,18 @@ function deniedByItsKubernetes(answer: { status: number; text: string }): boolea
 /** One try: the deployer's answer, or the failure that kept it from answering. */
 type Attempt = { answer: { status: number; text: string; retryAfter?: string } } | { failure: unknown };
 
+/** The route template of a path: names left out, so metrics' label set stays small. */
+function operationOf(path: string): string {
+  return path
+    .split('?')[0]
+    .replace(/^\/deployments\/[^/]+/, '/deployments/{id}')
+    .replace(/^\/(volumes|snapshots)\/[^/]+/, '/$1/{name}');
+}
+
+function namespaceQuery(namespace: string | undefined): string {
+  return namespace ? `?namespace=${encodeURIComponent(namespace)}` : '';
+}
+
 export class DeployerClient {
   readonly breaker: CircuitBreaker;
   private readonly ref: DeployerRef;
@@ -230,6 +246,60 @@ export class DeployerClient {
     return this.request('GET', `/deployments/${encodeURIComponent(externalId)}/status`);
   }
 
+  /** A claim that outlives deployments; idempotent by name (an existing disk of that name is answered). */
+  createVolume(request: VolumeRequest): Promise<VolumeInfo> {
+    return this.request('POST', '/volumes', request, { idempotent: true });
+  }
+
+  getVolume(name: string, namespace?: string): Promise<VolumeInfo> {
+    return this.request('GET', `/volumes/${encodeURIComponent(name)}${namespaceQuery(namespace)}`);
+  }
+
+  listVolumes(namespace?: string): Promise<VolumeInfo[]> {
+    return this.request('GET', `/volumes${namespaceQuery(namespace)}`);
+  }
+
+  /** Gone already is not an error; a claim still mounted answers 409 (DeployerFull). */
+  async deleteVolume(name: string, namespace?: string): Promise<void> {
+    await this.request('DELETE', `/volumes/${encodeURIComponent(name)}${namespaceQuery(namespace)}`);
+  }
+
+  /** Merges labels onto a managed claim (the reconciler's quarantine mark). */
+  labelVolume(name: string, labels: Record<string, string>, namespace?: string): Promise<VolumeInfo> {
+    return this.request(
+      'PATCH',
+      `/volumes/${encodeURIComponent(name)}${namespaceQuery(namespace)}`,
+      { labels },
+      { idempotent: true },
+    );
+  }
+
+  labelSnapshot(name: string, labels: Record<string, string>, namespace?: string): Promise<SnapshotInfo> {
+    return this.request(
+      'PATCH',
+      `/snapshots/${encodeURIComponent(name)}${namespaceQuery(namespace)}`,
+      { labels },
+      { idempotent: true },
+    );
+  }
+
+  /** Idempotent by name. */
+  createSnapshot(request: SnapshotRequest): Promise<SnapshotInfo> {
+    return this.request('POST', '/snapshots', request, { idempotent: true });
+  }
+
+  getSnapshot(name: string, namespace?: string): Promise<SnapshotInfo> {
+    return this.request('GET', `/snapshots/${encodeURIComponent(name)}${namespaceQuery(namespace)}`);
+  }
+
+  listSnapshots(namespace?: string): Promise<SnapshotInfo[]> {
+    return this.request('GET', `/snapshots${namespaceQuery(namespace)}`);
+  }
+
+  async deleteSnapshot(name: string, namespace?: string): Promise<void> {
+    await this.request('DELETE', `/snapshots/${encodeURIComponent(name)}${namespaceQuery(namespace)}`);
+  }
+
   /** In-flight calls finish first. */
   async close(): Promise<void> {
     await this.pool.close();
@@ -273,7 +343,7 @@ export class DeployerClient {
     const observe = (outcome: 'ok' | 'error') =>
       this.observe?.({
         cluster: this.ref.name,
-        operation: `${method} ${path.split('?')[0].replace(/^\/deployments\/[^/]+/, '/deployments/{id}')}`,
+        operation: `${method} ${operationOf(path)}`,
         seconds: (performance.now() - started) / 1000,
         outcome,
       });

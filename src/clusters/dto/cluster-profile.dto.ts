@@ -113,6 +113,17 @@ export class ClusterProfile {
   @Matches(DNS_SUBDOMAIN, { message: 'volume_snapshot_class must be a DNS-1123 subdomain' })
   volume_snapshot_class?: string;
 
+  @ApiPropertyOptional({
+    example: 'aws:123456789012:us-east-2',
+    description:
+      'Clusters with the same storage domain share a storage backend (the same cloud account and region, or the same array): a disk snapshot taken in one can be restored in another. Unset: this cluster shares with none.',
+  })
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9:._/-]{0,127}$/, {
+    message: 'storage_domain must be up to 128 letters, digits and : . _ / -',
+  })
+  storage_domain?: string;
+
   @ApiPropertyOptional({ type: [ProfileGpuType] })
   @IsOptional()
   @IsArray()

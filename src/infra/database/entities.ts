@@ -6,6 +6,8 @@ import { NodeCapacityRow } from '../../clusters/node-capacity.entity';
 import { GpuType } from '../../reservations/catalog/gpu-type.entity';
 import { ReservationEvent } from '../../reservations/reservation-event.entity';
 import { Reservation } from '../../reservations/reservation.entity';
+import { Disk } from '../../storage/disks/disk.entity';
+import { Snapshot } from '../../storage/snapshots/snapshot.entity';
 import { ScheduledTask } from '../cron/scheduled-task.entity';
 
 /** Every TypeORM entity, listed once for the app, the migration CLI and the drift check. */
@@ -19,4 +21,6 @@ export const ENTITIES = [
   GpuType,
   Reservation,
   ReservationEvent,
+  Disk,
+  Snapshot,
 ];

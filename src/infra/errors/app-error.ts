@@ -1,6 +1,7 @@
 import { ClusterErrorCode } from '../../clusters/cluster.errors';
 import { DeployerErrorCode } from '../../deployer/deployer.errors';
 import { ReservationErrorCode } from '../../reservations/reservation.errors';
+import { StorageErrorCode } from '../../storage/storage.errors';
 
 /**
  * Codes shared by every endpoint. Each domain adds its own enum (e.g. `ReservationErrorCode`) to
@@ -22,7 +23,8 @@ export enum CommonErrorCode {
   Internal = 'internal_error',
 }
 
-export type ErrorCode = CommonErrorCode | DeployerErrorCode | ClusterErrorCode | ReservationErrorCode;
+export type ErrorCode =
+  CommonErrorCode | DeployerErrorCode | ClusterErrorCode | ReservationErrorCode | StorageErrorCode;
 
 export interface FieldProblem {
   field: string;
@@ -98,6 +100,17 @@ export function httpStatusFor(code: ErrorCode): number {
     case DeployerErrorCode.KubeUnavailable:
     case DeployerErrorCode.KubeForbidden:
       return 502;
+    case StorageErrorCode.UnknownDisk:
+    case StorageErrorCode.StorageRejected:
+      return 422;
+    case StorageErrorCode.DiskNameTaken:
+    case StorageErrorCode.DiskInUse:
+    case StorageErrorCode.InvalidDiskState:
+    case StorageErrorCode.SnapshotNotReady:
+    case StorageErrorCode.DiskQuotaExceeded:
+      return 409;
+    case StorageErrorCode.StorageUnavailable:
+      return 503;
     default:
       return assertUnreachable(code);
   }

@@ -59,6 +59,23 @@ export class CreateReservationDto {
   @IsOptional()
   @IsLabelMap()
   node_labels?: Record<string, string>;
+
+  @ApiPropertyOptional({
+    example: 'work',
+    description:
+      'One of your disks, mounted at /home/dev; held for this reservation alone (409 disk_in_use while another holds it) and snapshotted at its end',
+  })
+  @IsOptional()
+  @Matches(DNS_LABEL, { message: 'disk must be a disk name (a DNS-1123 label)' })
+  disk?: string;
+
+  @ApiPropertyOptional({
+    default: false,
+    description: 'With disk: no snapshot at the end (the disk is released at once)',
+  })
+  @IsOptional()
+  @IsBoolean()
+  no_persist?: boolean;
 }
 
 export class ReservationEventDto {
@@ -80,6 +97,8 @@ export class ReservationDto {
   @ApiProperty() jupyter!: boolean;
   @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' } })
   node_labels?: Record<string, string>;
+  @ApiPropertyOptional({ description: 'Its disk, mounted at /home/dev' }) disk?: string;
+  @ApiProperty({ description: 'No snapshot of its disk at the end' }) no_persist!: boolean;
   @ApiProperty({ enum: RESERVATION_STATUSES }) status!: ReservationStatus;
   @ApiPropertyOptional({ description: 'Why it is in this status (failed, cancelled, …)' })
   status_reason?: string;

@@ -1,7 +1,8 @@
 import type { EntityManager } from 'typeorm';
 import type { QueueService } from '../../infra/queue/queue.service';
 import type { Reservation, ReservationStatus } from '../reservation.entity';
-import { TEARDOWN_QUEUE } from '../reservation-queues';
+import { RELEASE_DISK_QUEUE } from '../../storage/storage-queues';
+import { ADMIT_QUEUE, TEARDOWN_QUEUE } from '../reservation-queues';
 import { applyTransition, lockReservation } from '../reservation-transitions';
 
 export type EndStatus = 'expired' | 'cancelled' | 'failed';
@@ -24,11 +25,13 @@ export async function endReservation(
 ): Promise<Reservation | undefined> {
   const current = await lockReservation(tx, id);
   if (current?.status === 'queued') {
-    return applyTransition(tx, current, {
+    const ended = await applyTransition(tx, current, {
       to: endingAs,
       message: `${capitalized(endingAs)}: ${reason}`,
       set: { statusReason: reason, endedAt: new Date() },
     });
+    await releaseDiskOf(tx, jobs, ended);
+    return ended;
   }
   if (!current || !WITH_OBJECTS.includes(current.status)) {
     return undefined;
@@ -40,6 +43,30 @@ export async function endReservation(
   });
   await jobs.send(TEARDOWN_QUEUE, { reservation_id: id }, { manager: tx });
   return ending;
+}
+
+/**
+ * What follows the end of a reservation that held GPUs, in the transaction that ended it: an
+ * admission pass for whoever waits, and its disk's release.
+ */
+export async function afterEnded(
+  tx: EntityManager,
+  jobs: QueueService,
+  reservation: Pick<Reservation, 'id' | 'diskId'>,
+): Promise<void> {
+  await jobs.send(ADMIT_QUEUE, { reservation_id: reservation.id }, { manager: tx });
+  await releaseDiskOf(tx, jobs, reservation);
+}
+
+/** A disk is released after its snapshot (release worker, src/storage/lifecycle). */
+async function releaseDiskOf(
+  tx: EntityManager,
+  jobs: QueueService,
+  reservation: Pick<Reservation, 'id' | 'diskId'>,
+): Promise<void> {
+  if (reservation.diskId) {
+    await jobs.send(RELEASE_DISK_QUEUE, { reservation_id: reservation.id }, { manager: tx });
+  }
 }
 
 function capitalized(word: string): string {

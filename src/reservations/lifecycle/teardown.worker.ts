@@ -6,12 +6,14 @@ import { ClusterRegistry } from '../../clusters/registry/cluster-registry';
 import { QueueService } from '../../infra/queue/queue.service';
 import { Reservation } from '../reservation.entity';
 import { transition } from '../reservation-transitions';
-import { ADMIT_QUEUE, TEARDOWN_QUEUE } from '../reservation-queues';
+import { TEARDOWN_QUEUE } from '../reservation-queues';
+import { afterEnded } from './ending';
 
 /**
  * Worker role: an ending reservation's objects deleted through its cluster's deployer (idempotent:
  * deleting what is gone is fine), then its final status, which gives its GPUs back exactly once
- * (the guarded transition out of `expiring`), and an admission pass for whoever waits. A cluster
+ * (the guarded transition out of `expiring`), an admission pass for whoever waits and its disk's
+ * release (after its snapshot). A cluster
  * that cannot be reached keeps the job retrying; the GPUs stay held meanwhile, as the objects may
  * still run.
  */
@@ -50,7 +52,7 @@ export class TeardownWorker implements OnApplicationBootstrap {
         set: { endedAt: new Date() },
       });
       if (ended) {
-        await this.jobs.send(ADMIT_QUEUE, { reservation_id: id }, { manager: tx });
+        await afterEnded(tx, this.jobs, ended);
       }
     });
   }

@@ -5,6 +5,7 @@ import { User } from '../../auth/users/user.entity';
 import type { Cluster } from '../../clusters/cluster.entity';
 import type { DeploymentSpec } from '../../deployer/contract';
 import { AppConfig } from '../../infra/config/env';
+import { Disk } from '../../storage/disks/disk.entity';
 import { GpuType } from '../catalog/gpu-type.entity';
 import type { Reservation } from '../reservation.entity';
 import { buildDeploymentSpec, noticeText } from './manifests';
@@ -33,8 +34,10 @@ export class DeploymentSpecs {
         : Promise.resolve([]),
       this.dataSource.getRepository(GpuType).findOneByOrFail({ name: reservation.gpuType }),
     ]);
+    const diskClaim = reservation.diskId ? await this.diskClaim(reservation, cluster) : undefined;
     return buildDeploymentSpec({
       reservation: { ...reservation, nodeName: reservation.nodeName },
+      ...(diskClaim ? { disk: { claimName: diskClaim } } : {}),
       owner: { id: owner.id, username: owner.username, sshKeys: owner.sshKeys },
       secondaryUsers: secondary.map((user) => ({ username: user.username, sshKeys: user.sshKeys })),
       cluster: { name: cluster.name, profile: cluster.profile },
@@ -47,5 +50,16 @@ export class DeploymentSpecs {
         ...(warning ? { warning } : {}),
       }),
     });
+  }
+
+  /** The claim its disk is mounted by on this cluster (provisioning attached it first). */
+  private async diskClaim(reservation: Reservation, cluster: Cluster): Promise<string> {
+    const disk = await this.dataSource
+      .getRepository(Disk)
+      .findOneBy({ id: reservation.diskId!, inUseBy: reservation.id });
+    if (!disk?.claimName || disk.attachedClusterId !== cluster.id) {
+      throw new Error(`reservation ${reservation.id}'s disk is not attached on ${cluster.name}`);
+    }
+    return disk.claimName;
   }
 }

@@ -517,6 +517,29 @@ describe('buildDeploymentSpec', () => {
   });
 });
 
+describe('buildDeploymentSpec with a disk', () => {
+  const spec = buildDeploymentSpec(input({ disk: { claimName: 'odc-disk-0123456789ab-g1' } }));
+  const { pod, container } = podOf(spec);
+
+  it('mounts the disk’s claim at /home/dev instead of scratch space, and does not carry the claim', () => {
+    expect(container.volumeMounts).toEqual([
+      { name: 'odc', mountPath: '/etc/odc', readOnly: true },
+      { name: 'home', mountPath: '/home/dev' },
+    ]);
+    expect(pod.volumes).toContainEqual({
+      name: 'home',
+      persistentVolumeClaim: { claimName: 'odc-disk-0123456789ab-g1' },
+    });
+    expect(JSON.stringify(pod.volumes)).not.toContain('emptyDir');
+    // The claim outlives the deployment: it is the disk's, not part of the spec the deployer deletes.
+    expect(spec.persistent_volume_claims).toBeUndefined();
+  });
+
+  it('passes the deployer’s default policy', () => {
+    expect(checkPolicy(spec, defaultPolicy('gpu-dev'))).toEqual([]);
+  });
+});
+
 describe('noticeText', () => {
   it('says whose reservation it is and when it expires', () => {
     expect(

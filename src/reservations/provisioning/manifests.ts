@@ -37,6 +37,8 @@ export interface ManifestInput {
     extendedMinutes: number;
     nodeLabels: Record<string, string> | null;
   };
+  /** Its persistent disk's claim, mounted at /home/dev (without one, /home/dev is scratch space). */
+  disk?: { claimName: string };
   owner: { id: string; username: string; sshKeys: string[] };
   secondaryUsers: { username: string; sshKeys: string[] }[];
   cluster: { name: string; profile: ClusterProfile };
@@ -298,7 +300,7 @@ function devContainer(input: ManifestInput, resource: string | null): Record<str
     // The whole directory, not subPath files: those never see the ConfigMap's updates (new notices).
     volumeMounts: [
       { name: 'odc', mountPath: CONFIG_DIR, readOnly: true },
-      { name: 'scratch', mountPath: HOME_DIR },
+      { name: homeVolume(input).name, mountPath: HOME_DIR },
     ],
     readinessProbe: { tcpSocket: { port: SSH_PORT }, initialDelaySeconds: 2, periodSeconds: 5 },
     securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
@@ -318,12 +320,18 @@ function podSpec(input: ManifestInput, names: Names): Record<string, unknown> {
     ...(podTolerations.length > 0 ? { tolerations: podTolerations } : {}),
     securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
     containers: [devContainer(input, resource)],
-    volumes: [
-      { name: 'odc', configMap: { name: names.keys, defaultMode: 0o444 } },
-      // Persistent disks replace it later (issue 8); until then the home directory lives with the pod.
-      { name: 'scratch', emptyDir: {} },
-    ],
+    volumes: [{ name: 'odc', configMap: { name: names.keys, defaultMode: 0o444 } }, homeVolume(input)],
   };
+}
+
+/**
+ * /home/dev: the reservation's disk, or scratch space that lives with the pod. The two are named
+ * apart so a spec applied again never turns one into the other in place.
+ */
+function homeVolume(input: ManifestInput): Record<string, unknown> & { name: string } {
+  return input.disk
+    ? { name: 'home', persistentVolumeClaim: { claimName: input.disk.claimName } }
+    : { name: 'scratch', emptyDir: {} };
 }
 
 /** One pod; Recreate, because its GPUs cannot be held twice while a new pod starts. */

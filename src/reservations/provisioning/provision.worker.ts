@@ -8,12 +8,16 @@ import {
   DeployerRequestRejected,
   DeployerUnreachable,
 } from '../../clusters/client/deployer-client.errors';
+import type { Cluster } from '../../clusters/cluster.entity';
 import { ClusterRegistry } from '../../clusters/registry/cluster-registry';
+import { StorageProviderError } from '../../storage/providers/storage-provider.errors';
+import { DiskUnavailable, DiskVolumes } from '../../storage/volumes/disk-volumes';
 import { AppConfig } from '../../infra/config/env';
 import { QueueService } from '../../infra/queue/queue.service';
 import { Reservation } from '../reservation.entity';
 import { transition } from '../reservation-transitions';
 import { ADMIT_QUEUE, PROVISION_QUEUE } from '../reservation-queues';
+import { afterEnded } from '../lifecycle/ending';
 import { DeploymentSpecs } from './deployment-specs';
 
 /**
@@ -36,6 +40,7 @@ export class ProvisionWorker implements OnApplicationBootstrap {
     private readonly registry: ClusterRegistry,
     private readonly specs: DeploymentSpecs,
     private readonly config: AppConfig,
+    private readonly volumes: DiskVolumes,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -54,6 +59,9 @@ export class ProvisionWorker implements OnApplicationBootstrap {
     const cluster = this.registry.get(reservation.clusterId);
     if (!cluster) {
       await this.bounce(reservation, 'its cluster is no longer registered');
+      return;
+    }
+    if (reservation.diskId && !(await this.diskReady(reservation, cluster))) {
       return;
     }
     const spec = await this.specs.build(reservation, cluster);
@@ -87,6 +95,24 @@ export class ProvisionWorker implements OnApplicationBootstrap {
     if (!provisioning) {
       // Cancelled while being applied: its teardown may have run before the objects existed.
       await client.deleteDeployment(reservation.externalId);
+    }
+  }
+
+  /**
+   * Its disk made mountable here, or the reservation failed saying why (never a silent fallback to
+   * scratch space). A provider that is away throws: the job is retried, the provisioning timeout
+   * bounds it.
+   */
+  private async diskReady(reservation: Reservation, cluster: Cluster): Promise<boolean> {
+    try {
+      await this.volumes.prepare(reservation, cluster);
+      return true;
+    } catch (error) {
+      if (error instanceof DiskUnavailable || (error instanceof StorageProviderError && !error.retryable)) {
+        await this.fail(reservation, `its disk could not be attached on ${cluster.name}: ${error.message}`);
+        return false;
+      }
+      throw error;
     }
   }
 
@@ -130,7 +156,7 @@ export class ProvisionWorker implements OnApplicationBootstrap {
         set: { statusReason: why, endedAt: new Date() },
       });
       if (failed) {
-        await this.jobs.send(ADMIT_QUEUE, { reservation_id: reservation.id }, { manager: tx });
+        await afterEnded(tx, this.jobs, failed);
       }
     });
   }

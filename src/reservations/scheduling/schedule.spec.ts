@@ -314,3 +314,48 @@ describe('schedule: properties', () => {
     );
   });
 });
+
+describe('schedule: disks', () => {
+  const home = { clusterId: 'east', zone: 'a' };
+  const fleet = () => [
+    node('east-a', { clusterId: 'east', zone: 'a' }),
+    node('east-b', { clusterId: 'east', zone: 'b' }),
+    node('west-a', { clusterId: 'west', zone: 'a', clusterPriority: 10 }),
+  ];
+
+  it('runs where its volume lives (cluster and zone), even against the cluster priority', () => {
+    const withDisk = request(8, { disk: { homes: [home], elsewhere: [] } });
+    expect(plan(fleet(), [withDisk]).admit.map((p) => p.nodeName)).toEqual(['east-a']);
+  });
+
+  it('waits for its home rather than move when it may not (no current snapshot)', () => {
+    const claims: Claim[] = [{ clusterId: 'east', nodeName: 'east-a', gpus: 8, until: at(3) }];
+    const withDisk = request(8, { disk: { homes: [home], elsewhere: [] } });
+    const result = plan(fleet(), [withDisk], claims);
+    expect(result.admit).toEqual([]);
+    expect(where(result)[withDisk.id]).toBe('east-a@3h');
+  });
+
+  it('moves elsewhere only when home cannot start it now and the snapshot can', () => {
+    const claims: Claim[] = [{ clusterId: 'east', nodeName: 'east-a', gpus: 8, until: at(3) }];
+    const movable = request(8, { disk: { homes: [home], elsewhere: [{ clusterId: 'west' }] } });
+    expect(plan(fleet(), [movable], claims).admit.map((p) => p.nodeName)).toEqual(['west-a']);
+    // Home free: it stays, though west is the preferred cluster.
+    const stays = request(8, { disk: { homes: [home], elsewhere: [{ clusterId: 'west' }] } });
+    expect(plan(fleet(), [stays]).admit.map((p) => p.nodeName)).toEqual(['east-a']);
+  });
+
+  it('with home and elsewhere both busy, waits for whichever frees first', () => {
+    const claims: Claim[] = [
+      { clusterId: 'east', nodeName: 'east-a', gpus: 8, until: at(3) },
+      { clusterId: 'west', nodeName: 'west-a', gpus: 8, until: at(1) },
+    ];
+    const movable = request(8, { disk: { homes: [home], elsewhere: [{ clusterId: 'west' }] } });
+    expect(where(plan(fleet(), [movable], claims))[movable.id]).toBe('east-a@3h');
+  });
+
+  it('is unplaceable when no node of its home or restore scope exists', () => {
+    const lost = request(1, { disk: { homes: [{ clusterId: 'gone' }], elsewhere: [] } });
+    expect(plan(fleet(), [lost]).unplaceable.map((r) => r.id)).toEqual([lost.id]);
+  });
+});

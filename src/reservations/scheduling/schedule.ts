@@ -15,6 +15,7 @@
  */
 
 import { matchesLabels } from '../../clusters/capacity/node-rules';
+import { inScopes, type DiskPlacement } from '../../storage/placement';
 
 export interface NodeState {
   clusterId: string;
@@ -27,6 +28,8 @@ export interface NodeState {
   /** Lower is preferred (the cluster's priority); ties go to the best fit, then names. */
   clusterPriority: number;
   labels?: Readonly<Record<string, string>>;
+  /** Its zone (the value of its cluster profile's zone label): disks' volumes are zonal. */
+  zone?: string;
 }
 
 /** A reservation holding GPUs on a node: active until `until` (or open-ended when undefined). */
@@ -51,6 +54,8 @@ export interface QueuedRequest {
   avoidClusters?: readonly string[];
   /** Only nodes with all these labels. */
   nodeLabels?: Readonly<Record<string, string>>;
+  /** With a disk: where its volume is, and where its snapshot could be restored instead. */
+  disk?: DiskPlacement;
 }
 
 /** The node can hold the request at all: its type, enough GPUs that are ODC's to give, its labels. */
@@ -172,16 +177,7 @@ export function schedule(input: {
     }
     const [request] = pending.splice(next, 1);
     result.order.push(request);
-    const all = [...timelines.values()];
-    const avoided = new Set(request.avoidClusters ?? []);
-    const placed =
-      (avoided.size > 0
-        ? earliestPlacement(
-            request,
-            all.filter((timeline) => !avoided.has(timeline.node.clusterId)),
-            now,
-          )
-        : undefined) ?? earliestPlacement(request, all, now);
+    const placed = placement(request, [...timelines.values()], now);
     if (!placed) {
       result.unplaceable.push(request);
       continue;
@@ -201,6 +197,37 @@ export function schedule(input: {
     }
   }
   return result;
+}
+
+/**
+ * Where the request goes among these nodes, avoiding clusters that refused it unless only they
+ * could hold it. With a disk: the nodes where its volume is, unless none can start it now and its
+ * snapshot may start it now elsewhere (or no home node could ever hold it).
+ */
+function placement(
+  request: QueuedRequest,
+  timelines: readonly NodeTimeline[],
+  now: number,
+): { timeline: NodeTimeline; start: number } | undefined {
+  const avoided = new Set(request.avoidClusters ?? []);
+  const earliestAmong = (candidates: readonly NodeTimeline[]) =>
+    (avoided.size > 0
+      ? earliestPlacement(
+          request,
+          candidates.filter((timeline) => !avoided.has(timeline.node.clusterId)),
+          now,
+        )
+      : undefined) ?? earliestPlacement(request, candidates, now);
+  if (!request.disk) {
+    return earliestAmong(timelines);
+  }
+  const { homes, elsewhere } = request.disk;
+  const home = earliestAmong(timelines.filter((timeline) => inScopes(timeline.node, homes)));
+  if (home?.start === now || elsewhere.length === 0) {
+    return home;
+  }
+  const away = earliestAmong(timelines.filter((timeline) => inScopes(timeline.node, elsewhere)));
+  return away?.start === now ? away : (home ?? away);
 }
 
 /**

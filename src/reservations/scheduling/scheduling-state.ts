@@ -1,10 +1,13 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { standingOf } from '../../clusters/capacity/availability';
 import { foreignGpus } from '../../clusters/capacity/node-rules';
 import { ClusterRegistry } from '../../clusters/registry/cluster-registry';
 import { AppConfig } from '../../infra/config/env';
+import { diskPlacement, type DiskPlacement } from '../../storage/placement';
+import { STORAGE_PROVIDER, type StorageProvider } from '../../storage/providers/storage-provider';
+import { providerSnapshotOf, type SnapshotRow } from '../../storage/snapshots/snapshot-rows';
 import { CLAIMING_STATUSES, type Reservation, type ReservationStatus } from '../reservation.entity';
 import { schedule, type Claim, type NodeState, type QueuedRequest, type Schedule } from './schedule';
 
@@ -54,6 +57,7 @@ interface CapacityRow {
   used_gpus: number;
   managed_gpus: number;
   labels: Record<string, string>;
+  zone: string | null;
 }
 
 interface HoldingRow {
@@ -78,9 +82,21 @@ interface QueuedRow {
   created_at: Date;
   refused_by: string[];
   node_labels: Record<string, string> | null;
+  disk_id: string | null;
 }
 
-function queuedRequestOf(row: QueuedRow): QueuedRequest {
+/** A queued reservation's disk, as placement reads it. */
+interface DiskRow {
+  reservation_id: string;
+  volume_id: string | null;
+  volume_cluster_id: string | null;
+  zone: string | null;
+  used_since_snapshot: boolean;
+  restore_from: SnapshotRow | null;
+  latest_ready: SnapshotRow | null;
+}
+
+function queuedRequestOf(row: QueuedRow, disk: DiskPlacement | undefined): QueuedRequest {
   return {
     id: row.id,
     ownerId: row.owner_id,
@@ -91,8 +107,13 @@ function queuedRequestOf(row: QueuedRow): QueuedRequest {
     createdAt: row.created_at,
     avoidClusters: row.refused_by,
     ...(row.node_labels ? { nodeLabels: row.node_labels } : {}),
+    ...(disk ? { disk } : {}),
   };
 }
+
+const SNAPSHOT_JSON = `json_build_object('id', s.id, 'provider_snapshot_id', s.provider_snapshot_id,
+  'cluster_id', s.cluster_id, 'volume_id', s.volume_id, 'status', s.status, 'size_gb', s.size_gb,
+  'portable_handle', s.portable_handle, 'driver', s.driver)`;
 
 /**
  * The database's view as the scheduler's input: nodes of accepting clusters (GPUs of pods ODC does
@@ -107,6 +128,7 @@ export class SchedulingStateReader {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly registry: ClusterRegistry,
     private readonly config: AppConfig,
+    @Inject(STORAGE_PROVIDER) private readonly storage: StorageProvider,
   ) {}
 
   /**
@@ -117,7 +139,7 @@ export class SchedulingStateReader {
   async read(manager: EntityManager = this.dataSource.manager, now = new Date()): Promise<SchedulingState> {
     const [rows, holding, queued] = await Promise.all([
       manager.query<CapacityRow[]>(
-        `SELECT cluster_id, node_name, gpu_type, allocatable_gpus, used_gpus, managed_gpus, labels
+        `SELECT cluster_id, node_name, gpu_type, allocatable_gpus, used_gpus, managed_gpus, labels, zone
          FROM capacity WHERE gpu_type IS NOT NULL AND ready AND schedulable`,
       ),
       manager.query<HoldingRow[]>(
@@ -127,10 +149,13 @@ export class SchedulingStateReader {
       ),
       manager.query<QueuedRow[]>(
         `SELECT id, owner_id, gpu_type, gpu_count, duration_minutes, extended_minutes, priority, created_at,
-                refused_by::text[] AS refused_by, node_labels
+                refused_by::text[] AS refused_by, node_labels, disk_id
          FROM reservations WHERE status = 'queued'`,
       ),
     ]);
+    const disks = queued.some((row) => row.disk_id)
+      ? await this.queuedDisks(manager)
+      : new Map<string, DiskPlacement>();
     const nodes: NodeState[] = [];
     for (const row of rows) {
       const cluster = this.registry.get(row.cluster_id);
@@ -145,6 +170,7 @@ export class SchedulingStateReader {
         foreign: foreignGpus({ usedGpus: row.used_gpus, managedGpus: row.managed_gpus }),
         clusterPriority: cluster.priority,
         labels: row.labels,
+        ...(row.zone !== null ? { zone: row.zone } : {}),
       });
     }
     const usage = new Map<string, number>();
@@ -170,7 +196,50 @@ export class SchedulingStateReader {
         });
       }
     }
-    return { now, nodes, claims, queued: queued.map(queuedRequestOf), usage };
+    return {
+      now,
+      nodes,
+      claims,
+      queued: queued.map((row) => queuedRequestOf(row, disks.get(row.id))),
+      usage,
+    };
+  }
+
+  /** Where each queued reservation's disk lets it run (absent: anywhere). */
+  private async queuedDisks(manager: EntityManager): Promise<Map<string, DiskPlacement>> {
+    const rows = await manager.query<DiskRow[]>(
+      `SELECT r.id AS reservation_id, d.volume_id, d.volume_cluster_id, d.zone, d.used_since_snapshot,
+              (SELECT ${SNAPSHOT_JSON} FROM snapshots s WHERE s.id = d.restore_from) AS restore_from,
+              (SELECT ${SNAPSHOT_JSON} FROM snapshots s WHERE s.disk_id = d.id AND s.status = 'ready'
+               ORDER BY s.created_at DESC LIMIT 1) AS latest_ready
+       FROM reservations r JOIN disks d ON d.id = r.disk_id
+       WHERE r.status = 'queued'`,
+    );
+    const accepting = this.registry
+      .all()
+      .filter((cluster) => standingOf(cluster).accepting)
+      .map((cluster) => cluster.id);
+    const restorableIn = this.storage.restorableIn.bind(this.storage);
+    const placements = new Map<string, DiskPlacement>();
+    for (const row of rows) {
+      const placement = diskPlacement(
+        {
+          volumeId: row.volume_id,
+          volumeClusterId: row.volume_cluster_id,
+          zone: row.zone,
+          usedSinceSnapshot: row.used_since_snapshot,
+          ...(row.restore_from ? { restoreFrom: providerSnapshotOf(row.restore_from) } : {}),
+          ...(row.latest_ready ? { latestReady: providerSnapshotOf(row.latest_ready) } : {}),
+        },
+        accepting,
+        restorableIn,
+        this.config.ODC_DISK_RESTORE_ELSEWHERE,
+      );
+      if (placement) {
+        placements.set(row.reservation_id, placement);
+      }
+    }
+    return placements;
   }
 
   async plan(manager?: EntityManager, now?: Date): Promise<Schedule> {

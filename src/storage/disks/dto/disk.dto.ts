@@ -1,0 +1,114 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsUUID, Matches, Max, Min } from 'class-validator';
+import { DNS_LABEL } from '../../../deployer/dto/validators';
+import {
+  SNAPSHOT_REASONS,
+  SNAPSHOT_STATUSES,
+  type SnapshotReason,
+  type SnapshotStatus,
+} from '../../snapshots/snapshot.entity';
+
+const DISK_NAME_MESSAGE = 'must be a DNS-1123 label (lower case, digits, -; at most 63)';
+
+export class CreateDiskDto {
+  @ApiProperty({ example: 'work', description: 'A DNS-1123 label, unique among your disks' })
+  @Matches(DNS_LABEL, { message: `name ${DISK_NAME_MESSAGE}` })
+  name!: string;
+
+  @ApiPropertyOptional({
+    example: 200,
+    description: 'Default ODC_DISK_DEFAULT_SIZE_GB, at most ODC_DISK_MAX_SIZE_GB',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(65536)
+  size_gb?: number;
+}
+
+export class RenameDiskDto {
+  @ApiProperty({ example: 'work-old' })
+  @Matches(DNS_LABEL, { message: `new_name ${DISK_NAME_MESSAGE}` })
+  new_name!: string;
+}
+
+export class RestoreDiskDto {
+  @ApiProperty({ description: 'A ready snapshot of this disk' })
+  @IsUUID()
+  snapshot_id!: string;
+
+  @ApiPropertyOptional({
+    example: 'work-yesterday',
+    description: 'Restore into a new disk of this name; without it the disk itself goes back to the snapshot',
+  })
+  @IsOptional()
+  @Matches(DNS_LABEL, { message: `new_name ${DISK_NAME_MESSAGE}` })
+  new_name?: string;
+}
+
+/** Admins: act on another user's disk of that name. */
+export class DiskOwnerQueryDto {
+  @ApiPropertyOptional({ description: "Admins: the owner's username (default: you)" })
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/, { message: 'owner must be an ODC username' })
+  owner?: string;
+}
+
+export class ListDisksQueryDto {
+  @ApiPropertyOptional({ enum: ['all'], description: 'Admins: every user’s disks' })
+  @IsOptional()
+  @IsIn(['all'])
+  user?: 'all';
+
+  @ApiPropertyOptional({ description: 'Include soft-deleted disks (in their grace period)' })
+  @IsOptional()
+  @Type(() => String)
+  @IsIn(['true', 'false'])
+  deleted?: 'true' | 'false';
+}
+
+export const DISK_STATES = ['free', 'in_use', 'releasing', 'deleted', 'purged', 'lost'] as const;
+export type DiskState = (typeof DISK_STATES)[number];
+
+export class DiskDto {
+  @ApiProperty() id!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty() owner!: string;
+  @ApiProperty() size_gb!: number;
+  @ApiProperty({ example: 'k8s-csi' }) provider!: string;
+  @ApiProperty({
+    enum: DISK_STATES,
+    description:
+      'free; in_use (held by a reservation); releasing (its reservation ended, its snapshot being taken); deleted (in its grace period); purged; lost (its volume vanished)',
+  })
+  state!: DiskState;
+  @ApiPropertyOptional({ description: 'The reservation holding it' }) in_use_by?: string;
+  @ApiPropertyOptional({ description: 'The cluster its volume lives in (none before first use)' })
+  cluster?: string;
+  @ApiPropertyOptional() zone?: string;
+  @ApiProperty({ description: 'Its data exists only as a volume or snapshot once a reservation used it' })
+  has_volume!: boolean;
+  @ApiPropertyOptional({ description: 'Its next volume starts from this snapshot' }) restore_from?: string;
+  @ApiProperty() snapshot_count!: number;
+  @ApiPropertyOptional({ format: 'date-time' }) last_snapshot_at?: string;
+  @ApiPropertyOptional({ format: 'date-time' }) last_used_at?: string;
+  @ApiProperty({ format: 'date-time' }) created_at!: string;
+  @ApiPropertyOptional({ format: 'date-time' }) deleted_at?: string;
+  @ApiPropertyOptional({ format: 'date-time', description: 'Soft-deleted: when its data goes for good' })
+  purge_after?: string;
+  @ApiPropertyOptional() last_error?: string;
+}
+
+export class SnapshotDto {
+  @ApiProperty() id!: string;
+  @ApiProperty() disk!: string;
+  @ApiProperty({ enum: SNAPSHOT_STATUSES }) status!: SnapshotStatus;
+  @ApiProperty({ enum: SNAPSHOT_REASONS }) reason!: SnapshotReason;
+  @ApiPropertyOptional() reservation_id?: string;
+  @ApiPropertyOptional() size_gb?: number;
+  @ApiPropertyOptional() cluster?: string;
+  @ApiPropertyOptional() error?: string;
+  @ApiProperty({ format: 'date-time' }) created_at!: string;
+  @ApiPropertyOptional({ format: 'date-time' }) ready_at?: string;
+}

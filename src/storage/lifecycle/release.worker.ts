@@ -1,0 +1,107 @@
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { isUniqueViolation } from '../../infra/database/database-errors';
+import { QueueService } from '../../infra/queue/queue.service';
+import { LIVE_STATUSES, Reservation } from '../../reservations/reservation.entity';
+import { recordEvent } from '../../reservations/reservation-transitions';
+import { Disk } from '../disks/disk.entity';
+import { STORAGE_PROVIDER, type StorageProvider } from '../providers/storage-provider';
+import { requestSnapshot } from '../snapshots/request-snapshot';
+import { Snapshot } from '../snapshots/snapshot.entity';
+import { RELEASE_DISK_QUEUE } from '../storage-queues';
+
+/**
+ * Worker role: the end of a reservation that held a disk. A disk it mounted is snapshotted first
+ * (unless no_persist): one snapshot row per reservation, whose job sends this one again once the
+ * snapshot is ready, failed or timed out; then the volume is detached where that means anything
+ * (aws-ebs) and the disk released — exactly once (the guarded UPDATE on `in_use_by`). A failed
+ * snapshot keeps the volume (it always stays) and leaves its failure on the snapshot row.
+ */
+@Injectable()
+export class ReleaseWorker implements OnApplicationBootstrap {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly jobs: QueueService,
+    @Inject(STORAGE_PROVIDER) private readonly provider: StorageProvider,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.jobs.workEach<{ reservation_id: string }>(RELEASE_DISK_QUEUE, { batchSize: 8 }, (job) =>
+      this.release(job.data.reservation_id),
+    );
+  }
+
+  async release(reservationId: string): Promise<void> {
+    const [disk, reservation] = await Promise.all([
+      this.dataSource.getRepository(Disk).findOneBy({ inUseBy: reservationId }),
+      this.dataSource.getRepository(Reservation).findOneBy({ id: reservationId }),
+    ]);
+    if (!disk || (reservation && LIVE_STATUSES.includes(reservation.status))) {
+      return;
+    }
+    const mounted = disk.attachedClusterId !== null && disk.volumeId !== null;
+    const snapshot =
+      mounted && !reservation?.noPersist ? await this.endSnapshot(disk, reservationId) : undefined;
+    if (snapshot === 'asked' || snapshot?.status === 'pending') {
+      return; // the snapshot's job sends this one again when it is done
+    }
+    if (mounted) {
+      await this.provider.detachVolume(
+        { volumeId: disk.volumeId!, ...(disk.volumeClusterId ? { clusterId: disk.volumeClusterId } : {}) },
+        { clusterId: disk.attachedClusterId!, claimName: disk.claimName ?? disk.volumeId! },
+      );
+    }
+    await this.dataSource.transaction(async (tx) => {
+      const released = await tx.getRepository(Disk).update(
+        { id: disk.id, inUseBy: reservationId },
+        {
+          inUseBy: null,
+          claimName: null,
+          attachedClusterId: null,
+          usedSinceSnapshot: snapshot?.status === 'ready' ? false : disk.usedSinceSnapshot,
+          version: disk.version + 1,
+        },
+      );
+      if (released.affected === 1 && reservation) {
+        await recordEvent(tx, {
+          reservationId,
+          message: `Disk ${disk.name} released${releaseNote(snapshot, reservation.noPersist, mounted)}`,
+          details: { disk: disk.name, ...(snapshot ? { snapshot_id: snapshot.id } : {}) },
+        });
+      }
+    });
+  }
+
+  /** The reservation's end-of-use snapshot, or 'asked' when this call asked for it just now. */
+  private async endSnapshot(disk: Disk, reservationId: string): Promise<Snapshot | 'asked'> {
+    const existing = await this.dataSource
+      .getRepository(Snapshot)
+      .findOneBy({ diskId: disk.id, reservationId, reason: 'expiry' });
+    if (existing) {
+      return existing;
+    }
+    try {
+      await this.dataSource.transaction((tx) =>
+        requestSnapshot(tx, this.jobs, disk, 'expiry', reservationId),
+      );
+    } catch (error) {
+      if (!isUniqueViolation(error)) {
+        throw error;
+      }
+    }
+    return 'asked';
+  }
+}
+
+function releaseNote(snapshot: Snapshot | undefined, noPersist: boolean, mounted: boolean): string {
+  if (!mounted) {
+    return ' (never mounted)';
+  }
+  if (!snapshot) {
+    return noPersist ? ' without a snapshot (no_persist)' : '';
+  }
+  return snapshot.status === 'ready'
+    ? `; snapshot ${snapshot.id} is ready`
+    : `; its snapshot ${snapshot.id} failed (${snapshot.error ?? 'unknown'}), the volume keeps the data`;
+}

@@ -1,0 +1,138 @@
+import { Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../../infra/config/env';
+import { ExclusiveTaskRunner, type TickResult } from '../../infra/cron/exclusive-task.runner';
+import { QueueService } from '../../infra/queue/queue.service';
+import { LIVE_STATUSES } from '../../reservations/reservation.entity';
+import {
+  DELETE_SNAPSHOT_QUEUE,
+  PURGE_DISK_QUEUE,
+  RELEASE_DISK_QUEUE,
+  SNAPSHOT_QUEUE,
+} from '../storage-queues';
+
+export const STORAGE_TASK = 'storage.maintenance';
+
+const DAY_MS = 24 * 3600_000;
+/** Work per tick, per kind: a backlog drains over several ticks instead of one long one. */
+const BATCH = 100;
+/** A pending snapshot this old with no follow-up would be stuck: its job is sent again. */
+const SNAPSHOT_STALL_SECONDS = 60;
+
+export interface StorageRound {
+  releases: number;
+  snapshots: number;
+  expiredSnapshots: number;
+  purges: number;
+}
+
+/**
+ * Cron (exactly once across replicas), every ODC_STORAGE_INTERVAL_SECONDS: re-drives what a lost
+ * job would leave stuck (a disk still held by an ended reservation, a snapshot pending with no
+ * follow-up), applies snapshot retention (per disk keep the ODC_SNAPSHOT_KEEP newest ready ones;
+ * delete the rest once older than ODC_SNAPSHOT_MAX_AGE_DAYS, and failed ones at that age) and
+ * purges soft-deleted disks past their grace. It only sends jobs (singletons), so a tick is quick
+ * and bounded whatever the backlog.
+ */
+@Injectable()
+export class StorageTask implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly periodMs: number;
+  private stop?: () => void;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly jobs: QueueService,
+    private readonly runner: ExclusiveTaskRunner,
+    private readonly config: AppConfig,
+  ) {
+    this.periodMs = config.ODC_STORAGE_INTERVAL_SECONDS * 1000;
+  }
+
+  onApplicationBootstrap(): void {
+    this.stop = this.runner.every(STORAGE_TASK, this.periodMs, () => this.round().then(() => undefined));
+  }
+
+  onModuleDestroy(): void {
+    this.stop?.();
+  }
+
+  tick(): Promise<TickResult> {
+    return this.runner.run(STORAGE_TASK, { periodMs: this.periodMs }, async () => {
+      await this.round();
+    });
+  }
+
+  async round(now = new Date()): Promise<StorageRound> {
+    return {
+      releases: await this.redriveReleases(),
+      snapshots: await this.redriveSnapshots(now),
+      expiredSnapshots: await this.expireSnapshots(now),
+      purges: await this.purgeDeleted(now),
+    };
+  }
+
+  private async redriveReleases(): Promise<number> {
+    const held = await this.dataSource.query<{ reservation_id: string }[]>(
+      `SELECT d.in_use_by AS reservation_id FROM disks d JOIN reservations r ON r.id = d.in_use_by
+       WHERE NOT (r.status = ANY($1)) LIMIT ${BATCH}`,
+      [[...LIVE_STATUSES]],
+    );
+    for (const { reservation_id } of held) {
+      await this.jobs.send(
+        RELEASE_DISK_QUEUE,
+        { reservation_id },
+        { singletonKey: `redrive:${reservation_id}`, singletonSeconds: this.periodMs / 1000 },
+      );
+    }
+    return held.length;
+  }
+
+  private async redriveSnapshots(now: Date): Promise<number> {
+    const stalled = await this.dataSource.query<{ id: string }[]>(
+      `SELECT id FROM snapshots WHERE status = 'pending' AND created_at < $1 ORDER BY created_at LIMIT ${BATCH}`,
+      [new Date(now.getTime() - SNAPSHOT_STALL_SECONDS * 1000)],
+    );
+    for (const { id } of stalled) {
+      await this.jobs.send(
+        SNAPSHOT_QUEUE,
+        { snapshot_id: id },
+        { singletonKey: `redrive:${id}`, singletonSeconds: this.periodMs / 1000 },
+      );
+    }
+    return stalled.length;
+  }
+
+  private async expireSnapshots(now: Date): Promise<number> {
+    const expired = await this.dataSource.query<{ id: string }[]>(
+      `SELECT id FROM (
+         SELECT s.id, s.status, s.created_at,
+                row_number() OVER (PARTITION BY s.disk_id ORDER BY s.created_at DESC) AS newest
+         FROM snapshots s WHERE s.status = 'ready') ranked
+       WHERE newest > $1 AND created_at < $2
+         AND NOT EXISTS (SELECT 1 FROM disks d WHERE d.restore_from = ranked.id)
+       UNION ALL
+       SELECT id FROM snapshots WHERE status = 'failed' AND created_at < $2
+       LIMIT ${BATCH}`,
+      [
+        this.config.ODC_SNAPSHOT_KEEP,
+        new Date(now.getTime() - this.config.ODC_SNAPSHOT_MAX_AGE_DAYS * DAY_MS),
+      ],
+    );
+    for (const { id } of expired) {
+      await this.jobs.send(DELETE_SNAPSHOT_QUEUE, { snapshot_id: id }, { singletonKey: `delete:${id}` });
+    }
+    return expired.length;
+  }
+
+  private async purgeDeleted(now: Date): Promise<number> {
+    const due = await this.dataSource.query<{ id: string }[]>(
+      `SELECT id FROM disks WHERE status = 'deleted' AND purge_after <= $1 AND in_use_by IS NULL LIMIT ${BATCH}`,
+      [now],
+    );
+    for (const { id } of due) {
+      await this.jobs.send(PURGE_DISK_QUEUE, { disk_id: id }, { singletonKey: `purge:${id}` });
+    }
+    return due.length;
+  }
+}

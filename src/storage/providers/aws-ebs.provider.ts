@@ -1,0 +1,563 @@
+/**
+ * The `aws-ebs` storage provider: a disk is an EBS volume in one zone, a snapshot an EBS snapshot
+ * of the region. Pods reach a volume through a static PersistentVolume on the EBS CSI driver and a
+ * claim bound to it, which the target cluster's deployer makes (attach) and removes (detach); the
+ * volume itself never leaves EC2's hands, so detaching keeps its data.
+ *
+ * Idempotency, as the port asks: CreateVolume carries a ClientToken made from the volume's name
+ * (EC2 answers the same volume for the same token); CreateSnapshot has no token, so a snapshot is
+ * first looked up by its `odc.dev/snapshot-name` tag. Deleting what is gone succeeds.
+ *
+ * Assumption: every cluster this provider serves runs in `settings.region` (the EC2 client's
+ * region). EBS snapshots are regional, so any snapshot restores in any of them (`restorableIn`);
+ * volumes are zonal, so a pod must run in its volume's zone (the static PV pins it there).
+ */
+import {
+  CreateSnapshotCommand,
+  CreateTagsCommand,
+  CreateVolumeCommand,
+  DeleteSnapshotCommand,
+  DeleteVolumeCommand,
+  DescribeSnapshotsCommand,
+  DescribeVolumesCommand,
+  paginateDescribeSnapshots,
+  paginateDescribeVolumes,
+  type EC2Client,
+  type Filter,
+  type Snapshot,
+  type Tag,
+  type Volume,
+  type VolumeType,
+} from '@aws-sdk/client-ec2';
+import { createHash } from 'node:crypto';
+import { setTimeout as wait } from 'node:timers/promises';
+import type { DeployerClient } from '../../clusters/client/deployer-client';
+import type { VolumeRequest } from '../../deployer/contract';
+import { storageErrorFromDeployer, storageErrorFromEc2 } from './aws-ebs-errors';
+import {
+  STORAGE_TAGS,
+  type AttachTarget,
+  type CreateSnapshotInput,
+  type CreateVolumeInput,
+  type ListScope,
+  type ProviderSnapshot,
+  type ProviderVolume,
+  type SnapshotRef,
+  type SnapshotState,
+  type StorageProvider,
+  type VolumeRef,
+  type VolumeState,
+} from './storage-provider';
+import { StorageProviderError } from './storage-provider.errors';
+
+export interface AwsEbsSettings {
+  /** The region of the EC2 client and of every cluster served (see the header). */
+  region: string;
+  /** EBS volume type, e.g. gp3. */
+  volumeType: string;
+  /** Provisioned IOPS (gp3, io1, io2); EC2's default for the type when unset. */
+  iops?: number;
+  /** gp3 only. */
+  throughputMiBps?: number;
+  /** When set, volumes are encrypted with this key (else the account's default encryption applies). */
+  kmsKeyId?: string;
+  /** The CSI driver of the static PVs, e.g. ebs.csi.aws.com (the deployer's policy must allow it). */
+  csiDriver: string;
+  /** e.g. ext4. */
+  fsType: string;
+  /** The namespace of a cluster's disk claims; undefined: the deployer's default namespace. */
+  namespaceFor(clusterId: string): string | undefined;
+  /** Put on every volume and snapshot (cost allocation and the like); ODC's own tags win. */
+  extraTags?: Record<string, string>;
+}
+
+/** Seams for tests: the waits between polls and the clock (ms). */
+export interface AwsEbsHooks {
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+}
+
+/** A cluster's deployer, as far as claims of disks go. */
+export type VolumeClaimClient = Pick<DeployerClient, 'createVolume' | 'deleteVolume' | 'getVolume'>;
+
+export interface VolumeClaimClients {
+  for(clusterId: string): VolumeClaimClient;
+}
+
+/** On the static PV and claim the deployer makes at attach: which EBS volume they stand for. */
+export const EBS_VOLUME_LABEL = 'odc.dev/ebs-volume';
+export const DEFAULT_SNAPSHOT_POLL_MS = 5_000;
+/** EC2's limits: a ClientToken of at most 64 ASCII characters, a description of at most 255. */
+const CLIENT_TOKEN_PREFIX = 'odc-';
+const CLIENT_TOKEN_MAX = 64;
+const DESCRIPTION_MAX = 255;
+/** The largest pages DescribeVolumes and DescribeSnapshots give. */
+const VOLUME_PAGE = 500;
+const SNAPSHOT_PAGE = 1000;
+
+/**
+ * The CreateVolume idempotency token of a volume name: the same for the same name, within EC2's
+ * 64 characters whatever the name's length (a hash rather than the name, which may be up to 63).
+ */
+export function clientTokenFor(name: string): string {
+  const digest = createHash('sha256').update(name).digest('hex');
+  return CLIENT_TOKEN_PREFIX + digest.slice(0, CLIENT_TOKEN_MAX - CLIENT_TOKEN_PREFIX.length);
+}
+
+export function tagsToRecord(tags: Tag[] | undefined): Record<string, string> {
+  return Object.fromEntries((tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
+}
+
+export function recordToTags(tags: Record<string, string>): Tag[] {
+  return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+}
+
+function tagFilters(tags: Record<string, string> | undefined): Filter[] {
+  return Object.entries(tags ?? {}).map(([key, value]) => ({ Name: `tag:${key}`, Values: [value] }));
+}
+
+/** The port's state of an EC2 volume state; undefined for `deleted` (EC2 shows it for a while). */
+export function volumeStateOf(state: Volume['State']): VolumeState | undefined {
+  switch (state) {
+    case 'creating':
+    case 'available':
+    case 'in-use':
+    case 'deleting':
+    case 'error':
+      return state;
+    case 'deleted':
+      return undefined;
+    case undefined:
+      return 'creating';
+  }
+}
+
+/** The port's state of an EBS snapshot state; undefined once it is in the Recycle Bin (deleted). */
+export function snapshotStateOf(state: Snapshot['State']): SnapshotState | undefined {
+  switch (state) {
+    case 'completed':
+      return 'ready';
+    case 'error':
+      return 'failed';
+    case 'pending':
+    case 'recovering': // coming back out of the Recycle Bin
+    case undefined:
+      return 'pending';
+    case 'recoverable':
+      return undefined;
+  }
+}
+
+function toProviderVolume(volume: Volume): ProviderVolume | undefined {
+  const state = volumeStateOf(volume.State);
+  if (state === undefined || volume.VolumeId === undefined) {
+    return undefined;
+  }
+  return {
+    volumeId: volume.VolumeId,
+    ...(volume.AvailabilityZone ? { zone: volume.AvailabilityZone } : {}),
+    sizeGb: volume.Size ?? 0,
+    state,
+    tags: tagsToRecord(volume.Tags),
+    ...(volume.CreateTime ? { createdAt: volume.CreateTime } : {}),
+  };
+}
+
+function toProviderSnapshot(snapshot: Snapshot): ProviderSnapshot | undefined {
+  const state = snapshotStateOf(snapshot.State);
+  if (state === undefined || snapshot.SnapshotId === undefined) {
+    return undefined;
+  }
+  return {
+    snapshotId: snapshot.SnapshotId,
+    volumeId: snapshot.VolumeId ?? '',
+    state,
+    ...(snapshot.VolumeSize !== undefined ? { sizeGb: snapshot.VolumeSize } : {}),
+    ...(snapshot.StartTime ? { createdAt: snapshot.StartTime } : {}),
+    ...(state === 'failed' ? { error: snapshot.StateMessage || 'the snapshot failed' } : {}),
+    tags: tagsToRecord(snapshot.Tags),
+  };
+}
+
+/** Instances the volume is attached to (or being attached to, or detached from). */
+function attachedInstances(volume: Volume): string[] {
+  return (volume.Attachments ?? [])
+    .filter((attachment) => attachment.State !== 'detached')
+    .map((attachment) => attachment.InstanceId ?? 'an instance');
+}
+
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+/**
+ * Labels of the claim and PV made at attach: the volume's id, and ODC's tags that are valid label
+ * values (a tag may hold what a label may not, e.g. an e-mail address; those stay EC2-only).
+ */
+function claimLabels(volume: ProviderVolume): Record<string, string> {
+  const odcTags = Object.entries(volume.tags).filter(
+    ([key, value]) => key.startsWith('odc.dev/') && LABEL_VALUE.test(value),
+  );
+  return { ...Object.fromEntries(odcTags), [EBS_VOLUME_LABEL]: volume.volumeId };
+}
+
+/** Undefined instead of a `not_found` failure: for reads and deletes, where gone is an answer. */
+async function unlessNotFound<T>(call: Promise<T>): Promise<T | undefined> {
+  try {
+    return await call;
+  } catch (error) {
+    if (error instanceof StorageProviderError && error.kind === 'not_found') {
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+export class AwsEbsProvider implements StorageProvider {
+  readonly name = 'aws-ebs' as const;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly ec2: EC2Client,
+    private readonly clusters: VolumeClaimClients,
+    private readonly settings: AwsEbsSettings,
+    hooks: AwsEbsHooks = {},
+  ) {
+    this.sleep = hooks.sleep ?? ((ms) => wait(ms));
+    this.now = hooks.now ?? Date.now;
+  }
+
+  async createVolume(input: CreateVolumeInput): Promise<ProviderVolume> {
+    if (!input.zone) {
+      throw new StorageProviderError(
+        'invalid',
+        this.name,
+        `volume ${input.name}: a zone is required (an EBS volume lives in one availability zone)`,
+      );
+    }
+    const { kmsKeyId, iops, throughputMiBps } = this.settings;
+    const created = await this.ec2Call(`CreateVolume ${input.name}`, () =>
+      this.ec2.send(
+        new CreateVolumeCommand({
+          AvailabilityZone: input.zone,
+          Size: input.sizeGb,
+          VolumeType: this.settings.volumeType as VolumeType,
+          ...(iops !== undefined ? { Iops: iops } : {}),
+          ...(throughputMiBps !== undefined ? { Throughput: throughputMiBps } : {}),
+          ...(kmsKeyId ? { Encrypted: true, KmsKeyId: kmsKeyId } : {}),
+          ...(input.fromSnapshot ? { SnapshotId: input.fromSnapshot.snapshotId } : {}),
+          TagSpecifications: [
+            {
+              ResourceType: 'volume',
+              Tags: recordToTags({ ...this.settings.extraTags, Name: input.name, ...input.tags }),
+            },
+          ],
+          ClientToken: clientTokenFor(input.name),
+        }),
+      ),
+    );
+    return this.required(toProviderVolume(created), `CreateVolume ${input.name}`);
+  }
+
+  async describeVolume(ref: VolumeRef): Promise<ProviderVolume | undefined> {
+    const volume = await this.findVolume(ref.volumeId);
+    return volume && toProviderVolume(volume);
+  }
+
+  /** Gone already is fine; a volume still attached to a node is `in_use` (EC2's VolumeInUse). */
+  async deleteVolume(ref: VolumeRef): Promise<void> {
+    await unlessNotFound(
+      this.ec2Call(`DeleteVolume ${ref.volumeId}`, () =>
+        this.ec2.send(new DeleteVolumeCommand({ VolumeId: ref.volumeId })),
+      ),
+    );
+  }
+
+  /**
+   * A static PV for the volume (pinned to its zone) and the claim `target.claimName` bound to it,
+   * made by the target cluster's deployer; idempotent as its POST /volumes is.
+   */
+  async attachVolume(ref: VolumeRef, target: AttachTarget): Promise<{ claimName: string }> {
+    const volume = await this.requireVolume(ref.volumeId, 'attach');
+    this.assertAttachable(volume, target);
+    const namespace = this.settings.namespaceFor(target.clusterId);
+    const request: VolumeRequest = {
+      name: target.claimName,
+      ...(namespace ? { namespace } : {}),
+      size: `${volume.sizeGb}Gi`,
+      // Empty, not absent: a class would make Kubernetes provision a new volume instead of binding this one.
+      storage_class: '',
+      static_volume: {
+        driver: this.settings.csiDriver,
+        volume_handle: volume.volumeId,
+        fs_type: this.settings.fsType,
+        ...(volume.zone ? { zone: volume.zone } : {}),
+      },
+      labels: claimLabels(volume),
+    };
+    try {
+      await this.clusters.for(target.clusterId).createVolume(request);
+    } catch (error) {
+      throw storageErrorFromDeployer(error, this.attachOperation(ref, target), 'invalid');
+    }
+    return { claimName: target.claimName };
+  }
+
+  /** Deletes the claim and its PV (reclaim policy Retain: the EBS volume and its data stay). */
+  async detachVolume(ref: VolumeRef, target: AttachTarget): Promise<void> {
+    try {
+      await this.clusters
+        .for(target.clusterId)
+        .deleteVolume(target.claimName, this.settings.namespaceFor(target.clusterId));
+    } catch (error) {
+      // 409: a pod still mounts the claim.
+      throw storageErrorFromDeployer(error, `detach ${this.attachOperation(ref, target)}`, 'in_use');
+    }
+  }
+
+  async tagVolume(ref: VolumeRef, tags: Record<string, string>): Promise<void> {
+    await this.createTags(ref.volumeId, tags);
+  }
+
+  /**
+   * Idempotent without a token (CreateSnapshot has none): a snapshot tagged with this name is
+   * answered as it is. Two calls racing past the lookup can still make two; the second is tagged
+   * the same and the reconciler finds it.
+   */
+  async createSnapshot(input: CreateSnapshotInput): Promise<ProviderSnapshot> {
+    const existing = await this.findSnapshotByName(input.name);
+    if (existing) {
+      return existing;
+    }
+    const operation = `CreateSnapshot ${input.name} of ${input.volume.volumeId}`;
+    const created = await this.ec2Call(operation, () =>
+      this.ec2.send(
+        new CreateSnapshotCommand({
+          VolumeId: input.volume.volumeId,
+          Description: input.description.slice(0, DESCRIPTION_MAX),
+          TagSpecifications: [
+            {
+              ResourceType: 'snapshot',
+              Tags: recordToTags({
+                ...this.settings.extraTags,
+                Name: input.name,
+                ...input.tags,
+                [STORAGE_TAGS.snapshotName]: input.name,
+              }),
+            },
+          ],
+        }),
+      ),
+    );
+    return this.required(toProviderSnapshot(created), operation);
+  }
+
+  async describeSnapshot(ref: SnapshotRef): Promise<ProviderSnapshot | undefined> {
+    const answer = await unlessNotFound(
+      this.ec2Call(`DescribeSnapshots ${ref.snapshotId}`, () =>
+        this.ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [ref.snapshotId] })),
+      ),
+    );
+    const snapshot = answer?.Snapshots?.[0];
+    return snapshot && toProviderSnapshot(snapshot);
+  }
+
+  /** Gone already is fine; one an AMI was registered from is `in_use` (InvalidSnapshot.InUse). */
+  async deleteSnapshot(ref: SnapshotRef): Promise<void> {
+    await unlessNotFound(
+      this.ec2Call(`DeleteSnapshot ${ref.snapshotId}`, () =>
+        this.ec2.send(new DeleteSnapshotCommand({ SnapshotId: ref.snapshotId })),
+      ),
+    );
+  }
+
+  async tagSnapshot(ref: SnapshotRef, tags: Record<string, string>): Promise<void> {
+    await this.createTags(ref.snapshotId, tags);
+  }
+
+  async waitForSnapshot(
+    ref: SnapshotRef,
+    options: { timeoutMs: number; intervalMs?: number },
+  ): Promise<ProviderSnapshot> {
+    const interval = options.intervalMs ?? DEFAULT_SNAPSHOT_POLL_MS;
+    const deadline = this.now() + options.timeoutMs;
+    for (;;) {
+      const snapshot = await this.describeSnapshot(ref);
+      if (!snapshot) {
+        throw new StorageProviderError('not_found', this.name, `snapshot ${ref.snapshotId} not found`);
+      }
+      const left = deadline - this.now();
+      if (snapshot.state !== 'pending' || left <= 0) {
+        return snapshot;
+      }
+      await this.sleep(Math.min(interval, left));
+    }
+  }
+
+  /** Every volume with all of `scope.tags` in the region (`scope.clusterId` plays no part: EBS has no clusters). */
+  async listVolumes(scope: ListScope): Promise<ProviderVolume[]> {
+    const volumes: ProviderVolume[] = [];
+    await this.ec2Call('DescribeVolumes', async () => {
+      const pages = paginateDescribeVolumes(
+        { client: this.ec2, pageSize: VOLUME_PAGE },
+        { Filters: tagFilters(scope.tags) },
+      );
+      for await (const page of pages) {
+        volumes.push(...(page.Volumes ?? []).flatMap((volume) => toProviderVolume(volume) ?? []));
+      }
+    });
+    return volumes;
+  }
+
+  /** Every snapshot of this account with all of `scope.tags` in the region. */
+  async listSnapshots(scope: ListScope): Promise<ProviderSnapshot[]> {
+    const snapshots: ProviderSnapshot[] = [];
+    await this.ec2Call('DescribeSnapshots', async () => {
+      const pages = paginateDescribeSnapshots(
+        { client: this.ec2, pageSize: SNAPSHOT_PAGE },
+        { OwnerIds: ['self'], Filters: tagFilters(scope.tags) },
+      );
+      for await (const page of pages) {
+        snapshots.push(...(page.Snapshots ?? []).flatMap((snapshot) => toProviderSnapshot(snapshot) ?? []));
+      }
+    });
+    return snapshots;
+  }
+
+  /** EBS snapshots are regional and every cluster served is in the region (see the header). */
+  restorableIn(_snapshot: ProviderSnapshot, _clusterId: string): boolean {
+    return true;
+  }
+
+  /**
+   * Takes over an EBS volume made outside ODC (the seed platform attached volumes to instances
+   * directly): it must exist, be attached to no instance, and belong to no other disk; it gets
+   * `tags` and is answered for the caller to record as a disk. Adopting again with the same tags
+   * changes nothing.
+   */
+  async adoptVolume(volumeId: string, tags: Record<string, string>): Promise<ProviderVolume> {
+    const volume = await this.findVolume(volumeId);
+    if (!volume) {
+      throw new StorageProviderError(
+        'not_found',
+        this.name,
+        `adopt: volume ${volumeId} not found in ${this.settings.region}`,
+      );
+    }
+    this.assertAdoptable(volume, tags);
+    await this.createTags(volumeId, tags);
+    return this.required(
+      toProviderVolume({ ...volume, Tags: recordToTags({ ...tagsToRecord(volume.Tags), ...tags }) }),
+      `adopt ${volumeId}`,
+    );
+  }
+
+  private assertAdoptable(volume: Volume, tags: Record<string, string>): void {
+    const id = volume.VolumeId ?? '';
+    const instances = attachedInstances(volume);
+    if (instances.length > 0) {
+      throw new StorageProviderError(
+        'in_use',
+        this.name,
+        `adopt: volume ${id} is attached to ${instances.join(', ')}; detach it first`,
+      );
+    }
+    if (volume.State === 'error' || volume.State === 'deleting') {
+      throw new StorageProviderError('invalid', this.name, `adopt: volume ${id} is in state ${volume.State}`);
+    }
+    const owner = tagsToRecord(volume.Tags)[STORAGE_TAGS.disk];
+    const wanted = tags[STORAGE_TAGS.disk];
+    if (owner !== undefined && wanted !== undefined && owner !== wanted) {
+      throw new StorageProviderError(
+        'invalid',
+        this.name,
+        `adopt: volume ${id} already belongs to disk ${owner}`,
+      );
+    }
+  }
+
+  private assertAttachable(volume: ProviderVolume, target: AttachTarget): void {
+    if (target.zone && volume.zone && target.zone !== volume.zone) {
+      throw new StorageProviderError(
+        'invalid',
+        this.name,
+        `attach: volume ${volume.volumeId} lives in zone ${volume.zone}, not ${target.zone}; ` +
+          'an EBS volume is only reachable from its own zone (snapshot and restore it to move it)',
+      );
+    }
+    if (volume.state === 'error' || volume.state === 'deleting') {
+      throw new StorageProviderError(
+        'invalid',
+        this.name,
+        `attach: volume ${volume.volumeId} is in state ${volume.state}`,
+      );
+    }
+  }
+
+  private attachOperation(ref: VolumeRef, target: AttachTarget): string {
+    return `${ref.volumeId} as claim ${target.claimName} in cluster ${target.clusterId}`;
+  }
+
+  /** The raw EC2 volume; undefined when it does not exist or is deleted. */
+  private async findVolume(volumeId: string): Promise<Volume | undefined> {
+    const answer = await unlessNotFound(
+      this.ec2Call(`DescribeVolumes ${volumeId}`, () =>
+        this.ec2.send(new DescribeVolumesCommand({ VolumeIds: [volumeId] })),
+      ),
+    );
+    const volume = answer?.Volumes?.[0];
+    return volume && volumeStateOf(volume.State) !== undefined ? volume : undefined;
+  }
+
+  private async requireVolume(volumeId: string, action: string): Promise<ProviderVolume> {
+    const volume = await this.findVolume(volumeId);
+    if (!volume) {
+      throw new StorageProviderError('not_found', this.name, `${action}: volume ${volumeId} not found`);
+    }
+    return this.required(toProviderVolume(volume), `${action} ${volumeId}`);
+  }
+
+  /** The oldest usable snapshot tagged with this name (normally the only one). */
+  private async findSnapshotByName(name: string): Promise<ProviderSnapshot | undefined> {
+    const answer = await this.ec2Call(`DescribeSnapshots ${STORAGE_TAGS.snapshotName}=${name}`, () =>
+      this.ec2.send(
+        new DescribeSnapshotsCommand({
+          OwnerIds: ['self'],
+          Filters: tagFilters({ [STORAGE_TAGS.snapshotName]: name }),
+        }),
+      ),
+    );
+    const found = (answer.Snapshots ?? []).flatMap((snapshot) => toProviderSnapshot(snapshot) ?? []);
+    const age = (snapshot: ProviderSnapshot) => snapshot.createdAt?.getTime() ?? Number.MAX_SAFE_INTEGER;
+    return found.sort((a, b) => age(a) - age(b))[0];
+  }
+
+  private async createTags(resourceId: string, tags: Record<string, string>): Promise<void> {
+    if (Object.keys(tags).length === 0) {
+      return; // EC2 refuses a CreateTags without tags
+    }
+    await this.ec2Call(`CreateTags ${resourceId}`, () =>
+      this.ec2.send(new CreateTagsCommand({ Resources: [resourceId], Tags: recordToTags(tags) })),
+    );
+  }
+
+  /** An EC2 call whose failure becomes the StorageProviderError the jobs act on. */
+  private async ec2Call<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      throw storageErrorFromEc2(error, operation);
+    }
+  }
+
+  /** EC2 answered without the id it always sends: a garbled answer; the same (idempotent) call may do better. */
+  private required<T>(value: T | undefined, operation: string): T {
+    if (value === undefined) {
+      throw new StorageProviderError(
+        'unavailable',
+        this.name,
+        `${operation}: EC2 answered without an id or state`,
+      );
+    }
+    return value;
+  }
+}

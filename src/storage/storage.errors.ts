@@ -1,0 +1,19 @@
+/** Codes of the disks API and of the storage providers (mapped to HTTP statuses in src/infra/errors/app-error.ts). */
+export enum StorageErrorCode {
+  /** The caller already has a live disk of that name. */
+  DiskNameTaken = 'disk_name_taken',
+  /** The disk is held by a reservation (or being snapshotted after one): one at a time. */
+  DiskInUse = 'disk_in_use',
+  /** The disk's state does not allow it (e.g. snapshotting a disk that was never used, renaming a deleted one). */
+  InvalidDiskState = 'invalid_disk_state',
+  /** A reservation names a disk the caller has no live disk of that name. */
+  UnknownDisk = 'unknown_disk',
+  /** The snapshot is not ready (or failed): it cannot be restored. */
+  SnapshotNotReady = 'snapshot_not_ready',
+  /** The caller has as many disks (or disk GiB) as ODC_MAX_DISKS_PER_USER / ODC_MAX_DISK_GB_PER_USER allow. */
+  DiskQuotaExceeded = 'disk_quota_exceeded',
+  /** The storage provider refused the request (bad parameters, a limit of the cloud account). */
+  StorageRejected = 'storage_rejected',
+  /** The storage provider could not be reached or failed; the same call may work later. */
+  StorageUnavailable = 'storage_unavailable',
+}

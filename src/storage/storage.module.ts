@@ -1,0 +1,96 @@
+import { Logger, Module, type Provider } from '@nestjs/common';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { AuditService } from '../audit/audit.service';
+import { AuthModule } from '../auth/auth.module';
+import { ClusterClients } from '../clusters/client/cluster-clients';
+import { ClustersModule } from '../clusters/clusters.module';
+import { ClusterRegistry } from '../clusters/registry/cluster-registry';
+import { AppConfig } from '../infra/config/env';
+import { CronModule } from '../infra/cron/cron.module';
+import { DisksController } from './disks/disks.controller';
+import { DisksService } from './disks/disks.service';
+import { CleanupWorker } from './lifecycle/cleanup.worker';
+import { ReleaseWorker } from './lifecycle/release.worker';
+import { SnapshotWorker } from './lifecycle/snapshot.worker';
+import { ReconcilerTask } from './lifecycle/reconciler.task';
+import { StorageTask } from './lifecycle/storage.task';
+import { AwsEbsProvider } from './providers/aws-ebs.provider';
+import { CustomStorageProvider } from './providers/custom.provider';
+import { K8sCsiProvider } from './providers/k8s-csi.provider';
+import { STORAGE_PROVIDER, type StorageProvider } from './providers/storage-provider';
+import { StorageQueues } from './storage-queues';
+import { DiskVolumes } from './volumes/disk-volumes';
+
+/** ODC_STORAGE_PROVIDER's provider, built once per process. */
+export function storageProviderFor(
+  config: AppConfig,
+  registry: ClusterRegistry,
+  clients: ClusterClients,
+): StorageProvider {
+  const namespaceFor = (clusterId: string) => registry.get(clusterId)?.profile.namespace;
+  switch (config.ODC_STORAGE_PROVIDER) {
+    case 'k8s-csi':
+      return new K8sCsiProvider({
+        profileOf: (clusterId) => registry.get(clusterId)?.profile,
+        clientFor: (clusterId) => clients.for(clusterId),
+      });
+    case 'aws-ebs':
+      return new AwsEbsProvider(
+        new EC2Client({ region: config.ODC_AWS_REGION }),
+        { for: (clusterId: string) => clients.for(clusterId) },
+        {
+          region: config.ODC_AWS_REGION!,
+          volumeType: config.ODC_EBS_VOLUME_TYPE,
+          ...(config.ODC_EBS_IOPS !== undefined ? { iops: config.ODC_EBS_IOPS } : {}),
+          ...(config.ODC_EBS_THROUGHPUT !== undefined ? { throughputMiBps: config.ODC_EBS_THROUGHPUT } : {}),
+          ...(config.ODC_EBS_KMS_KEY_ID ? { kmsKeyId: config.ODC_EBS_KMS_KEY_ID } : {}),
+          csiDriver: config.ODC_EBS_CSI_DRIVER,
+          fsType: config.ODC_EBS_FS_TYPE,
+          namespaceFor,
+        },
+      );
+    case 'custom':
+      return new CustomStorageProvider();
+  }
+}
+
+const storageProvider: Provider = {
+  provide: STORAGE_PROVIDER,
+  inject: [AppConfig, ClusterRegistry, ClusterClients],
+  useFactory: (config: AppConfig, registry: ClusterRegistry, clients: ClusterClients) => {
+    const provider = storageProviderFor(config, registry, clients);
+    new Logger('Storage').log(`Disks on the ${provider.name} storage provider`);
+    return provider;
+  },
+};
+
+/** What every role that touches disks holds: the provider, the queues, volumes for provisioning. */
+@Module({
+  imports: [ClustersModule],
+  providers: [storageProvider, StorageQueues, DiskVolumes],
+  exports: [ClustersModule, STORAGE_PROVIDER, StorageQueues, DiskVolumes],
+})
+export class StorageCoreModule {}
+
+/** Role coordinator: the disks API. */
+@Module({
+  imports: [StorageCoreModule, AuthModule],
+  controllers: [DisksController],
+  providers: [DisksService],
+})
+export class StorageApiModule {}
+
+/** Role worker: snapshots, releases at the end of a reservation, deletions. */
+@Module({
+  imports: [StorageCoreModule],
+  providers: [SnapshotWorker, ReleaseWorker, CleanupWorker],
+})
+export class StorageWorkerModule {}
+
+/** Role cron: re-drives, retention, purges (and the reconciler). */
+@Module({
+  imports: [StorageCoreModule, CronModule],
+  // The audit log's writer alone (the reconciler records its findings); it needs only the database.
+  providers: [StorageTask, ReconcilerTask, AuditService],
+})
+export class StorageCronModule {}

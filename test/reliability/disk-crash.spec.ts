@@ -1,0 +1,110 @@
+import { DataSource } from 'typeorm';
+import { ExpiryTask } from '../../src/reservations/lifecycle/expiry.task';
+import { NAMESPACE } from '../deployer/fixtures';
+import { startTestApp, type TestApp } from '../support/app';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { eventually } from '../support/eventually';
+import { isReady, type OdcProcess } from '../support/process';
+import { h100Pool } from '../support/simulator';
+import { keyFor } from '../support/users';
+import { FAST_ENV, register, spawnWorker, startSite, type SimulatedSite } from './harness';
+
+const DISKS = 8;
+const KILLS = 3;
+
+/**
+ * Nothing is lost or done twice when a worker dies while disks are being snapshotted at the end of
+ * their reservations: eight reservations with a disk each expire together, their snapshots take
+ * 1.5 s to become ready, and the worker doing it is killed with SIGKILL three times meanwhile. In
+ * the end each reservation has exactly one snapshot (in the database and on the cluster), and each
+ * disk was released exactly once.
+ */
+describe('reliability: a worker killed during snapshots at expiry', () => {
+  let database: TestDatabase;
+  let app: TestApp;
+  let site: SimulatedSite;
+  let worker: OdcProcess;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    app = await startTestApp({
+      roles: 'coordinator,cron',
+      database,
+      env: { ...FAST_ENV, ODC_STORAGE_INTERVAL_SECONDS: '1' },
+    });
+    site = await startSite('snappy', [h100Pool(1)], { snapshotReadyMs: 1500 });
+    await register(app, await keyFor(app, 'ops', ['clusters:admin'], { admin: true }), site);
+  });
+
+  afterAll(async () => {
+    worker?.child.kill('SIGKILL');
+    await app.close();
+    await site.close();
+    await database.drop();
+  });
+
+  const db = () => app.core().get(DataSource);
+
+  it('exactly one snapshot per reservation, each disk released once', async () => {
+    worker = spawnWorker(database);
+    await worker.waitFor(isReady);
+    const ids: string[] = [];
+    for (let i = 0; i < DISKS; i += 1) {
+      const key = await keyFor(app, `snap-${i}`, ['reservations:read', 'reservations:write', 'disks:write']);
+      await app
+        .http()
+        .post('/api/v1/disks')
+        .set('authorization', `Bearer ${key}`)
+        .send({ name: 'home' })
+        .expect(201);
+      const made = await app
+        .http()
+        .post('/api/v1/reservations')
+        .set('authorization', `Bearer ${key}`)
+        .send({ gpu_type: 'h100', gpu_count: 1, hours: 1, disk: 'home' })
+        .expect(202);
+      ids.push(made.body.id as string);
+    }
+    const statuses = () =>
+      db().query<{ status: string; expires_at: Date | null }[]>(
+        `SELECT status, expires_at FROM reservations WHERE id = ANY($1)`,
+        [ids],
+      );
+    const active = await eventually(statuses, (rows) => rows.every((r) => r.status === 'active'), 60_000);
+    const latest = Math.max(...active.map((r) => r.expires_at!.getTime()));
+
+    await app
+      .core()
+      .get(ExpiryTask, { strict: false })
+      .round(new Date(latest + 10 * 60_000));
+    for (let kill = 0; kill < KILLS; kill += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 200 + Math.random() * 600));
+      worker.child.kill('SIGKILL');
+      await worker.exited;
+      worker = spawnWorker(database);
+      await worker.waitFor(isReady);
+    }
+
+    await eventually(
+      () =>
+        db().query<{ held: number }[]>(`SELECT count(*)::int AS held FROM disks WHERE in_use_by IS NOT NULL`),
+      ([{ held }]) => held === 0,
+      90_000,
+    );
+    const snapshots = await db().query<{ reservation_id: string; status: string }[]>(
+      `SELECT reservation_id, status FROM snapshots`,
+    );
+    expect(snapshots.map((s) => s.reservation_id).sort()).toEqual([...ids].sort());
+    expect(snapshots.every((s) => s.status === 'ready')).toBe(true);
+    const onCluster = await site.k.objects.list('snapshot.storage.k8s.io/v1', 'VolumeSnapshot', NAMESPACE);
+    expect(onCluster.items).toHaveLength(DISKS);
+    const releases = await db().query<{ reservation_id: string; n: number }[]>(
+      `SELECT reservation_id, count(*)::int AS n FROM reservation_events
+       WHERE message LIKE 'Disk % released%' GROUP BY reservation_id`,
+    );
+    expect(releases).toHaveLength(DISKS);
+    expect(releases.every((r) => r.n === 1)).toBe(true);
+    const expired = await statuses();
+    expect(expired.every((r) => r.status === 'expired')).toBe(true);
+  }, 180_000);
+});

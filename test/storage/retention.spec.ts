@@ -1,0 +1,160 @@
+import { DataSource } from 'typeorm';
+import { StorageTask } from '../../src/storage/lifecycle/storage.task';
+import { NAMESPACE, registerDeployer, startDeployer, type DeployerUnderTest } from '../deployer/fixtures';
+import { FAST_CONTROL_PLANE_ENV, startTestApp, type TestApp } from '../support/app';
+import { eventually } from '../support/eventually';
+import { FAST_TIMINGS, h100Pool } from '../support/simulator';
+import { keyFor } from '../support/users';
+
+const H100 = 'NVIDIA-H100-80GB-HBM3';
+const DAY = 24 * 3600_000;
+
+interface SnapshotShown {
+  id: string;
+  status: string;
+  created_at: string;
+}
+
+/**
+ * Retention and purge on a simulated cluster: per disk the newest ODC_SNAPSHOT_KEEP (2 here) ready
+ * snapshots stay whatever their age, older ones go once past ODC_SNAPSHOT_MAX_AGE_DAYS (the round
+ * is called with a clock 8 days on); a soft-deleted disk is purged (snapshots, then volume) once its
+ * grace is over (0 days here).
+ */
+describe('snapshot retention and the purge of deleted disks', () => {
+  let deployer: DeployerUnderTest;
+  let app: TestApp;
+  let alice: string;
+
+  beforeAll(async () => {
+    deployer = await startDeployer({ cluster: { nodePools: [h100Pool(1)], timings: FAST_TIMINGS } });
+    app = await startTestApp({
+      roles: 'coordinator,worker,cron',
+      env: {
+        ...FAST_CONTROL_PLANE_ENV,
+        ODC_STORAGE_INTERVAL_SECONDS: '3600',
+        ODC_SNAPSHOT_KEEP: '2',
+        ODC_SNAPSHOT_MAX_AGE_DAYS: '7',
+        ODC_DISK_DELETE_GRACE_DAYS: '0',
+      },
+    });
+    const admin = await keyFor(app, 'ops', ['clusters:admin'], { admin: true });
+    await registerDeployer(app, admin, deployer, { name: 'sim', gpuType: 'h100', product: H100 });
+    alice = await keyFor(app, 'alice', [
+      'reservations:read',
+      'reservations:write',
+      'disks:read',
+      'disks:write',
+    ]);
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await deployer.close();
+  });
+
+  const api = () => app.http();
+  const storage = () => app.core().get(StorageTask, { strict: false });
+  const snapshots = async (name: string): Promise<SnapshotShown[]> =>
+    (await api().get(`/api/v1/disks/${name}/snapshots`).set('authorization', `Bearer ${alice}`).expect(200))
+      .body as SnapshotShown[];
+  const onCluster = async () =>
+    (await deployer.k.objects.list('snapshot.storage.k8s.io/v1', 'VolumeSnapshot', NAMESPACE)).items.map(
+      (s) => s.metadata!.name!,
+    );
+  const claims = async () =>
+    (await deployer.k.core.listNamespacedPersistentVolumeClaim({ namespace: NAMESPACE })).items;
+
+  /** A disk with a volume: used once by a reservation, then free again (one expiry snapshot). */
+  async function usedDisk(name: string): Promise<void> {
+    await api().post('/api/v1/disks').set('authorization', `Bearer ${alice}`).send({ name }).expect(201);
+    const made = await api()
+      .post('/api/v1/reservations')
+      .set('authorization', `Bearer ${alice}`)
+      .send({ gpu_type: 'h100', gpu_count: 1, hours: 1, disk: name })
+      .expect(202);
+    await eventually(
+      async () =>
+        (await api().get(`/api/v1/reservations/${made.body.id}`).set('authorization', `Bearer ${alice}`))
+          .body,
+      (r: { status: string }) => r.status === 'active',
+      20_000,
+    );
+    await api()
+      .post(`/api/v1/reservations/${made.body.id}/cancel`)
+      .set('authorization', `Bearer ${alice}`)
+      .expect(200);
+    await eventually(
+      async () => (await api().get(`/api/v1/disks/${name}`).set('authorization', `Bearer ${alice}`)).body,
+      (d: { state: string }) => d.state === 'free',
+      20_000,
+    );
+  }
+
+  it('keeps the newest two, deletes older ones past the age, on the cluster too', async () => {
+    await usedDisk('kept');
+    for (let i = 0; i < 3; i += 1) {
+      await api().post('/api/v1/disks/kept/snapshots').set('authorization', `Bearer ${alice}`).expect(202);
+    }
+    const all = await eventually(
+      () => snapshots('kept'),
+      (list) => list.length === 4 && list.every((s) => s.status === 'ready'),
+      20_000,
+    );
+    expect(await onCluster()).toHaveLength(4);
+
+    // Not old enough yet: nothing goes.
+    expect((await storage().round(new Date())).expiredSnapshots).toBe(0);
+    const round = await storage().round(new Date(Date.now() + 8 * DAY));
+    expect(round.expiredSnapshots).toBe(2);
+    const newestFirst = [...all].sort((a, b) => Date.parse(b.created_at) - Date.parse(a.created_at));
+    const after = await eventually(
+      () => snapshots('kept'),
+      (list) => list.filter((s) => s.status === 'deleted').length === 2,
+      20_000,
+    );
+    const live = after.filter((s) => s.status === 'ready').map((s) => s.id);
+    expect(live.sort()).toEqual(
+      newestFirst
+        .slice(0, 2)
+        .map((s) => s.id)
+        .sort(),
+    );
+    await eventually(onCluster, (names) => names.length === 2, 20_000);
+  });
+
+  it('purges a soft-deleted disk after its grace: its snapshots and its volume', async () => {
+    await usedDisk('doomed');
+    const diskId = (await api().get('/api/v1/disks/doomed').set('authorization', `Bearer ${alice}`)).body
+      .id as string;
+    const volumeOf = async () =>
+      (await claims()).filter((claim) => claim.metadata!.labels!['odc.dev/disk'] === diskId);
+    expect(await volumeOf()).toHaveLength(1);
+    const deleted = await api()
+      .delete('/api/v1/disks/doomed')
+      .set('authorization', `Bearer ${alice}`)
+      .expect(200);
+    expect(deleted.body.state).toBe('deleted');
+    // Deleted, but not purged until the cron says its grace is over.
+    expect(await volumeOf()).toHaveLength(1);
+
+    expect((await storage().round(new Date())).purges).toBe(1);
+    const db = app.core().get(DataSource);
+    await eventually(
+      () => db.query<{ status: string }[]>(`SELECT status FROM disks WHERE id = $1`, [diskId]),
+      ([row]) => row.status === 'purged',
+      20_000,
+    );
+    expect(await volumeOf()).toEqual([]);
+    const rows = await db.query<{ status: string }[]>(`SELECT status FROM snapshots WHERE disk_id = $1`, [
+      diskId,
+    ]);
+    expect(rows.map((row) => row.status)).toEqual(['deleted']);
+    const listed = (await api().get('/api/v1/disks?deleted=true').set('authorization', `Bearer ${alice}`))
+      .body as {
+      name: string;
+      state: string;
+    }[];
+    expect(listed).toContainEqual(expect.objectContaining({ name: 'doomed', state: 'purged' }));
+  });
+});
