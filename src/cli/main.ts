@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { registerAccountCommands } from './commands/account';
 import { registerAvailCommand } from './commands/avail';
 import { registerClusterCommands } from './commands/clusters';
+import { registerDiskCommands } from './commands/disks';
 import { registerKeyCommands } from './commands/keys';
 import { registerReservationCommands } from './commands/reservations';
 import { CliError, ExitCode } from './errors';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerAccountCommands(program);
   registerAvailCommand(program);
   registerReservationCommands(program);
+  registerDiskCommands(program);
   registerKeyCommands(program);
   registerClusterCommands(program);
   // Usage errors come back here (exit 2, one line) instead of commander exiting by itself.

@@ -1,5 +1,5 @@
 import type { DeploymentSpec, Manifest } from './contract';
-import { checkPolicy, enforced, type DeployerPolicy } from './policy';
+import { checkPolicy, enforced, manifestViolations, type DeployerPolicy } from './policy';
 
 const policy: DeployerPolicy = {
   namespaces: ['gpu-dev'],
@@ -238,6 +238,25 @@ describe('shapes the rules rely on', () => {
 
   it('reads null as unset, as Kubernetes does', () => {
     expect(violationsOf({ deployment: deployment({ initContainers: null, volumes: null }) })).toEqual([]);
+  });
+
+  it('holds an imported snapshot’s content to the allowed CSI drivers and namespaces', () => {
+    const content = (driver: string, namespace: string): Manifest => ({
+      apiVersion: 'snapshot.storage.k8s.io/v1',
+      kind: 'VolumeSnapshotContent',
+      metadata: { name: 'odc-gpu-dev-s-0123abcd' }, // cluster-scoped: no namespace of its own
+      spec: {
+        deletionPolicy: 'Retain',
+        driver,
+        source: { snapshotHandle: 'snap-1' },
+        volumeSnapshotRef: { name: 's', namespace },
+      },
+    });
+    expect(manifestViolations(content('ebs.csi.aws.com', 'gpu-dev'), 'source', policy)).toEqual([]);
+    expect(manifestViolations(content('nfs.csi.k8s.io', 'kube-system'), 'source', policy)).toEqual([
+      { path: 'source.spec.driver', rule: 'CSI driver nfs.csi.k8s.io is not allowed' },
+      { path: 'source.spec.volumeSnapshotRef.namespace', rule: 'namespace must be one of: gpu-dev' },
+    ]);
   });
 });
 

@@ -404,6 +404,34 @@ function volumeViolations(manifest: Manifest, at: string, policy: DeployerPolicy
   return violations;
 }
 
+/**
+ * A pre-provisioned VolumeSnapshotContent (an import): like a static volume, it reaches any
+ * snapshot its driver reaches by handle, so only an allowed driver, for a snapshot in an allowed
+ * namespace.
+ */
+function snapshotContentViolations(
+  manifest: Manifest,
+  at: string,
+  policy: DeployerPolicy,
+): PolicyViolation[] {
+  const spec = (manifest.spec ?? {}) as { driver?: string; volumeSnapshotRef?: { namespace?: string } };
+  const violations: PolicyViolation[] = [];
+  if (spec.driver === undefined || !policy.allowedCsiDrivers.includes(spec.driver)) {
+    violations.push({
+      path: `${at}.spec.driver`,
+      rule: `CSI driver ${spec.driver ?? '(none)'} is not allowed`,
+    });
+  }
+  const namespace = spec.volumeSnapshotRef?.namespace;
+  if (namespace === undefined || !policy.namespaces.includes(namespace)) {
+    violations.push({
+      path: `${at}.spec.volumeSnapshotRef.namespace`,
+      rule: `namespace must be one of: ${policy.namespaces.join(', ')}`,
+    });
+  }
+  return violations;
+}
+
 function serviceViolations(manifest: Manifest, at: string, policy: DeployerPolicy): PolicyViolation[] {
   const spec = (manifest.spec ?? {}) as { type?: string; externalIPs?: unknown[] };
   const violations: PolicyViolation[] = [];
@@ -458,11 +486,14 @@ export function manifestViolations(
   return shapes.length > 0 ? shapes : ruleViolations(manifest, at, policy);
 }
 
+/** Kinds without a namespace: their rules say which namespaces they may serve. */
+const CLUSTER_SCOPED = new Set(['PersistentVolume', 'VolumeSnapshotContent']);
+
 /** The rules proper, for an object whose shape has been checked. */
 function ruleViolations(manifest: Manifest, at: string, policy: DeployerPolicy): PolicyViolation[] {
   const violations: PolicyViolation[] = [];
   const namespace = manifest.metadata?.namespace;
-  if (manifest.kind !== 'PersistentVolume' && (!namespace || !policy.namespaces.includes(namespace))) {
+  if (!CLUSTER_SCOPED.has(manifest.kind) && (!namespace || !policy.namespaces.includes(namespace))) {
     violations.push({
       path: `${at}.metadata.namespace`,
       rule: `namespace must be one of: ${policy.namespaces.join(', ')}`,
@@ -472,6 +503,9 @@ function ruleViolations(manifest: Manifest, at: string, policy: DeployerPolicy):
     case 'PersistentVolume':
     case 'PersistentVolumeClaim':
       violations.push(...volumeViolations(manifest, at, policy));
+      break;
+    case 'VolumeSnapshotContent':
+      violations.push(...snapshotContentViolations(manifest, at, policy));
       break;
     case 'Service':
       violations.push(...serviceViolations(manifest, at, policy));

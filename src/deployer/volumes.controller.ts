@@ -1,4 +1,16 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Query,
+  Res,
+  UseGuards,
+} from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
@@ -10,7 +22,13 @@ import type { Response } from 'express';
 import type { SnapshotInfo, VolumeInfo } from './contract';
 import { DeployerAuthGuard } from './deployer-auth.guard';
 import { DnsLabelPipe } from './dto/validators';
-import { SnapshotInfoDto, SnapshotRequestDto, VolumeInfoDto, VolumeRequestDto } from './dto/volume.dto';
+import {
+  LabelsPatchDto,
+  SnapshotInfoDto,
+  SnapshotRequestDto,
+  VolumeInfoDto,
+  VolumeRequestDto,
+} from './dto/volume.dto';
 import { VolumesService } from './volumes.service';
 
 /** Persistent disks: claims and snapshots that outlive deployments. `namespace` defaults to the deployer's first. */
@@ -45,6 +63,19 @@ export class VolumesController {
     @Query('namespace') namespace?: string,
   ): Promise<VolumeInfo> {
     return this.volumes.getVolume(name, namespace);
+  }
+
+  @Patch('volumes/:name')
+  @ApiOkResponse({
+    type: VolumeInfoDto,
+    description: 'Labels merged; 422 for a change of the deployer’s own labels',
+  })
+  updateVolumeLabels(
+    @Param('name', DnsLabelPipe) name: string,
+    @Body() body: LabelsPatchDto,
+    @Query('namespace') namespace?: string,
+  ): Promise<VolumeInfo> {
+    return this.volumes.updateVolumeLabels(name, body.labels, namespace);
   }
 
   @Delete('volumes/:name')
@@ -86,9 +117,22 @@ export class VolumesController {
     return this.volumes.getSnapshot(name, namespace);
   }
 
+  @Patch('snapshots/:name')
+  @ApiOkResponse({
+    type: SnapshotInfoDto,
+    description: 'Labels merged; 422 for a change of the deployer’s own labels',
+  })
+  updateSnapshotLabels(
+    @Param('name', DnsLabelPipe) name: string,
+    @Body() body: LabelsPatchDto,
+    @Query('namespace') namespace?: string,
+  ): Promise<SnapshotInfo> {
+    return this.volumes.updateSnapshotLabels(name, body.labels, namespace);
+  }
+
   @Delete('snapshots/:name')
   @HttpCode(204)
-  @ApiNoContentResponse({ description: 'Deleted, or did not exist' })
+  @ApiNoContentResponse({ description: 'Deleted, or did not exist; an import with its content' })
   deleteSnapshot(
     @Param('name', DnsLabelPipe) name: string,
     @Query('namespace') namespace?: string,

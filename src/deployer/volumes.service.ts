@@ -16,8 +16,12 @@ import { KUBE_CLIENT } from './deployer.service';
 import { KubeClient } from './kube/kube-client';
 import { applyFailure, reportKubeFailures } from './kube/kube-failures';
 import { assertNoViolations, manifestViolations } from './policy';
+import { sameJson } from '../infra/kubernetes/json-equal';
 
 const SNAPSHOT_API = 'snapshot.storage.k8s.io/v1';
+
+/** Labels the deployer sets and reads to find what is its own: never the caller's to change. */
+const PROTECTED_LABELS: readonly string[] = [LABELS.managedBy, LABELS.persistentDisk, LABELS.externalId];
 
 type Claim = KubernetesObject & {
   spec?: {
@@ -30,8 +34,26 @@ type Claim = KubernetesObject & {
 };
 
 type Snapshot = KubernetesObject & {
-  spec?: { source?: { persistentVolumeClaimName?: string }; volumeSnapshotClassName?: string };
-  status?: { readyToUse?: boolean; restoreSize?: string; error?: { message?: string } };
+  spec?: {
+    source?: { persistentVolumeClaimName?: string; volumeSnapshotContentName?: string };
+    volumeSnapshotClassName?: string;
+  };
+  status?: {
+    readyToUse?: boolean;
+    restoreSize?: string;
+    error?: { message?: string };
+    boundVolumeSnapshotContentName?: string;
+  };
+};
+
+/** What the backend knows the snapshot by: the content a VolumeSnapshot is bound to. */
+type SnapshotContent = KubernetesObject & {
+  spec?: {
+    driver?: string;
+    source?: { snapshotHandle?: string };
+    volumeSnapshotRef?: { name?: string; namespace?: string };
+  };
+  status?: { snapshotHandle?: string };
 };
 
 type PodWithVolumes = KubernetesObject & {
@@ -45,6 +67,19 @@ const isManaged = (object: KubernetesObject | undefined) =>
 /** A persistent disk's claim: managed, and labelled as a disk (a deployment's scratch claim is not one). */
 const isDisk = (object: KubernetesObject | undefined) =>
   isManaged(object) && object?.metadata?.labels?.[LABELS.persistentDisk] !== undefined;
+
+/** The pre-provisioned content a snapshot imports, when it is an import. */
+const importedContentOf = (snapshot: Snapshot) => snapshot.spec?.source?.volumeSnapshotContentName;
+
+/** The content a snapshot is bound to, or (an import not bound yet) the one it names. */
+const contentNameOf = (snapshot: Snapshot) =>
+  snapshot.status?.boundVolumeSnapshotContentName ?? importedContentOf(snapshot);
+
+/** A content is a snapshot's when it refers back to it (a status cannot hand us another's handle). */
+function isContentOf(content: SnapshotContent | undefined, namespace: string, name: string): boolean {
+  const ref = content?.spec?.volumeSnapshotRef;
+  return ref?.namespace === namespace && ref.name === name;
+}
 
 /** A static volume is ours when we made it for exactly this claim. */
 function isStaticVolumeOf(volume: KubernetesObject, namespace: string, name: string): boolean {
@@ -176,30 +211,30 @@ export class VolumesService {
     });
   }
 
+  /**
+   * A snapshot of a disk here, or (`source`) an import of one the storage backend holds: a
+   * pre-provisioned VolumeSnapshotContent (Retain) and the VolumeSnapshot bound to it.
+   */
   async createSnapshot(request: SnapshotRequest): Promise<{ created: boolean; snapshot: SnapshotInfo }> {
     const namespace = this.settings.namespaceFor(request.namespace);
-    const manifest = snapshotManifest(request, namespace);
-    this.assertPolicy([{ field: 'snapshot', manifest }]);
+    const manifests = snapshotManifests(request, namespace);
+    this.assertPolicy(manifests);
+    const snapshot = manifests.at(-1)!.manifest;
     return reportKubeFailures(async () => {
-      const [claim, existing] = await Promise.all([
-        this.kube.read({
-          apiVersion: 'v1',
-          kind: 'PersistentVolumeClaim',
-          metadata: { name: request.volume, namespace },
-        }),
+      const [existing] = await Promise.all([
         this.readSnapshot(namespace, request.name),
+        request.source
+          ? this.assertContentFree(manifests[0].manifest, namespace, request.name)
+          : this.assertDisk(namespace, request.volume ?? ''),
       ]);
-      if (!isDisk(claim)) {
-        throw new AppError(
-          CommonErrorCode.NotFound,
-          `Volume ${request.volume} not found in namespace ${namespace}`,
-        );
-      }
       assertOurs(existing, `VolumeSnapshot ${namespace}/${request.name}`);
-      try {
-        await this.kube.apply(manifest, existing);
-      } catch (error) {
-        throw applyFailure('snapshot', manifest, error);
+      assertSameSource(existing, snapshot);
+      for (const { field, manifest } of manifests) {
+        try {
+          await this.kube.apply(manifest, manifest === snapshot ? existing : undefined);
+        } catch (error) {
+          throw applyFailure(field, manifest, error);
+        }
       }
       return { created: existing === undefined, snapshot: await this.getSnapshot(request.name, namespace) };
     });
@@ -207,40 +242,153 @@ export class VolumesService {
 
   async getSnapshot(name: string, namespace?: string): Promise<SnapshotInfo> {
     const ns = this.settings.namespaceFor(namespace);
-    const snapshot = await reportKubeFailures(() => this.readSnapshot(ns, name));
-    if (!isManaged(snapshot)) {
-      throw new AppError(CommonErrorCode.NotFound, `Snapshot ${name} not found in namespace ${ns}`);
-    }
-    return snapshotInfo(snapshot as Snapshot);
+    return reportKubeFailures(async () => {
+      const snapshot = await this.readSnapshot(ns, name);
+      if (!snapshot || !isManaged(snapshot)) {
+        throw new AppError(CommonErrorCode.NotFound, `Snapshot ${name} not found in namespace ${ns}`);
+      }
+      const contentName = contentNameOf(snapshot);
+      return snapshotInfo(snapshot, contentName ? await this.readContent(contentName) : undefined);
+    });
   }
 
+  /** One list of snapshots and one of contents, however many snapshots there are. */
   async listSnapshots(namespace?: string, volume?: string): Promise<SnapshotInfo[]> {
     const ns = this.settings.namespaceFor(namespace);
-    const snapshots = await reportKubeFailures(() =>
-      this.kube.list(SNAPSHOT_API, 'VolumeSnapshot', ns, `${LABELS.managedBy}=${MANAGED_BY}`),
+    const [snapshots, contents] = await reportKubeFailures(() =>
+      Promise.all([
+        this.kube.list(SNAPSHOT_API, 'VolumeSnapshot', ns, `${LABELS.managedBy}=${MANAGED_BY}`),
+        this.kube.list(SNAPSHOT_API, 'VolumeSnapshotContent', undefined, ''),
+      ]),
     );
-    return snapshots
-      .map((snapshot) => snapshotInfo(snapshot as Snapshot))
+    const contentsByName = new Map(contents.map((content) => [content.metadata?.name, content]));
+    return (snapshots as Snapshot[])
+      .map((snapshot) => snapshotInfo(snapshot, contentsByName.get(contentNameOf(snapshot))))
       .filter((snapshot) => volume === undefined || snapshot.volume === volume);
   }
 
-  /** 204 also when it did not exist. */
+  /**
+   * 204 also when it did not exist. An import's content goes too (its Retain policy keeps the
+   * backend's snapshot), also when an earlier attempt left it without its snapshot.
+   */
   async deleteSnapshot(name: string, namespace?: string): Promise<void> {
     const ns = this.settings.namespaceFor(namespace);
     await reportKubeFailures(async () => {
       const snapshot = await this.readSnapshot(ns, name);
-      if (isManaged(snapshot)) {
-        await this.kube.delete(snapshot!);
+      if (snapshot && !isManaged(snapshot)) {
+        return;
+      }
+      if (snapshot) {
+        await this.kube.delete(snapshot);
+      }
+      if (!snapshot || importedContentOf(snapshot)) {
+        const content = await this.readContent(importedContentName(ns, name));
+        if (isManaged(content) && isContentOf(content, ns, name)) {
+          await this.kube.delete(content!);
+        }
       }
     });
   }
 
-  private readSnapshot(namespace: string, name: string): Promise<KubernetesObject | undefined> {
+  /** Merges labels onto a disk's claim; the deployer's own labels cannot change (422). */
+  async updateVolumeLabels(
+    name: string,
+    labels: Record<string, string>,
+    namespace?: string,
+  ): Promise<VolumeInfo> {
+    const ns = this.settings.namespaceFor(namespace);
+    const claim = await reportKubeFailures(() =>
+      this.kube.read({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name, namespace: ns } }),
+    );
+    if (!isDisk(claim)) {
+      throw new AppError(CommonErrorCode.NotFound, `Volume ${name} not found in namespace ${ns}`);
+    }
+    await this.mergeLabels(claim!, labels);
+    return this.getVolume(name, ns);
+  }
+
+  /** Merges labels onto a snapshot; the deployer's own labels cannot change (422). */
+  async updateSnapshotLabels(
+    name: string,
+    labels: Record<string, string>,
+    namespace?: string,
+  ): Promise<SnapshotInfo> {
+    const ns = this.settings.namespaceFor(namespace);
+    const snapshot = await reportKubeFailures(() => this.readSnapshot(ns, name));
+    if (!isManaged(snapshot)) {
+      throw new AppError(CommonErrorCode.NotFound, `Snapshot ${name} not found in namespace ${ns}`);
+    }
+    await this.mergeLabels(snapshot!, labels);
+    return this.getSnapshot(name, ns);
+  }
+
+  private async mergeLabels(object: KubernetesObject, labels: Record<string, string>): Promise<void> {
+    const current = object.metadata?.labels ?? {};
+    const violations = Object.keys(labels)
+      .filter((key) => PROTECTED_LABELS.includes(key) && labels[key] !== current[key])
+      .map((key) => ({
+        path: `labels.${key}`,
+        rule: `${key} is the deployer's own label and cannot change`,
+      }));
+    assertNoViolations(violations, 'label change');
+    await reportKubeFailures(() =>
+      this.kube.mergePatch(
+        {
+          apiVersion: object.apiVersion ?? 'v1',
+          kind: object.kind ?? '',
+          metadata: { name: object.metadata?.name ?? '', namespace: object.metadata?.namespace },
+        },
+        { metadata: { labels } },
+      ),
+    );
+  }
+
+  /** The claim to snapshot must be a disk the deployer manages (not a deployment's own claim). */
+  private async assertDisk(namespace: string, volume: string): Promise<void> {
+    const claim = await this.kube.read({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: volume, namespace },
+    });
+    if (!isDisk(claim)) {
+      throw new AppError(CommonErrorCode.NotFound, `Volume ${volume} not found in namespace ${namespace}`);
+    }
+  }
+
+  /**
+   * An import's content may exist already only as this snapshot's, of the same backend snapshot
+   * (Kubernetes keeps a content's source immutable): anything else is 409.
+   */
+  private async assertContentFree(desired: Manifest, namespace: string, name: string): Promise<void> {
+    const existing = await this.readContent(desired.metadata.name);
+    if (!existing) {
+      return;
+    }
+    if (!isManaged(existing) || !isContentOf(existing, namespace, name)) {
+      throw new AppError(
+        CommonErrorCode.Conflict,
+        `VolumeSnapshotContent ${desired.metadata.name} exists and is not this snapshot's`,
+      );
+    }
+    const wanted = desired.spec as SnapshotContent['spec'];
+    if (existing.spec?.driver !== wanted?.driver || !sameJson(existing.spec?.source, wanted?.source)) {
+      throw new AppError(
+        CommonErrorCode.Conflict,
+        `Snapshot ${namespace}/${name} was imported from another snapshot handle or driver; delete it first`,
+      );
+    }
+  }
+
+  private readSnapshot(namespace: string, name: string): Promise<Snapshot | undefined> {
     return this.kube.read({
       apiVersion: SNAPSHOT_API,
       kind: 'VolumeSnapshot',
       metadata: { name, namespace },
     });
+  }
+
+  private readContent(name: string): Promise<SnapshotContent | undefined> {
+    return this.kube.read({ apiVersion: SNAPSHOT_API, kind: 'VolumeSnapshotContent', metadata: { name } });
   }
 
   private assertPolicy(manifests: { field: string; manifest: Manifest }[]): void {
@@ -258,11 +406,34 @@ function assertOurs(existing: KubernetesObject | undefined, what: string): void 
   }
 }
 
-/** Unique per namespace and name (`odc-<ns>-<name>` alone is ambiguous: `a-b`/`c` and `a`/`b-c`). */
-export function staticVolumeName(namespace: string, name: string): string {
+/**
+ * A snapshot's source cannot change in Kubernetes: a repeat that names another one is a conflict
+ * here rather than Kubernetes' refusal (or, on a server that does not check, a silent change).
+ */
+function assertSameSource(existing: KubernetesObject | undefined, desired: Manifest): void {
+  const source = (object: unknown) => (object as Snapshot | undefined)?.spec?.source;
+  if (existing && !sameJson(source(existing), source(desired))) {
+    throw new AppError(
+      CommonErrorCode.Conflict,
+      `Snapshot ${desired.metadata.namespace}/${desired.metadata.name} exists with another source; delete it first`,
+    );
+  }
+}
+
+/**
+ * A cluster-scoped name for what the deployer makes for one namespaced object, unique per namespace
+ * and name (`odc-<ns>-<name>` alone is ambiguous: `a-b`/`c` and `a`/`b-c`).
+ */
+function clusterScopedName(namespace: string, name: string): string {
   const digest = createHash('sha256').update(`${namespace}/${name}`).digest('hex').slice(0, 8);
   return `odc-${namespace}-${name}-${digest}`;
 }
+
+/** The static PersistentVolume of a disk. */
+export const staticVolumeName = clusterScopedName;
+
+/** The pre-provisioned VolumeSnapshotContent of an imported snapshot. */
+export const importedContentName = clusterScopedName;
 
 function managedLabels(name: string, extra: Record<string, string> = {}): Record<string, string> {
   return { ...extra, [LABELS.managedBy]: MANAGED_BY, [LABELS.persistentDisk]: name };
@@ -341,8 +512,17 @@ export function volumeManifests(
   ];
 }
 
-function snapshotManifest(request: SnapshotRequest, namespace: string): Manifest {
-  return {
+/**
+ * The VolumeSnapshot, preceded for an import by its pre-provisioned content (Retain: deleting the
+ * import never deletes the backend's snapshot), in the order they are applied.
+ */
+export function snapshotManifests(
+  request: SnapshotRequest,
+  namespace: string,
+): { field: string; manifest: Manifest }[] {
+  const contentName = importedContentName(namespace, request.name);
+  const snapshotClass = request.snapshot_class ? { volumeSnapshotClassName: request.snapshot_class } : {};
+  const snapshot: Manifest = {
     apiVersion: SNAPSHOT_API,
     kind: 'VolumeSnapshot',
     metadata: {
@@ -351,10 +531,31 @@ function snapshotManifest(request: SnapshotRequest, namespace: string): Manifest
       labels: { ...request.labels, [LABELS.managedBy]: MANAGED_BY },
     },
     spec: {
-      ...(request.snapshot_class ? { volumeSnapshotClassName: request.snapshot_class } : {}),
-      source: { persistentVolumeClaimName: request.volume },
+      ...snapshotClass,
+      source: request.source
+        ? { volumeSnapshotContentName: contentName }
+        : { persistentVolumeClaimName: request.volume },
     },
   };
+  if (!request.source) {
+    return [{ field: 'snapshot', manifest: snapshot }];
+  }
+  const content: Manifest = {
+    apiVersion: SNAPSHOT_API,
+    kind: 'VolumeSnapshotContent',
+    metadata: { name: contentName, labels: { [LABELS.managedBy]: MANAGED_BY } },
+    spec: {
+      ...snapshotClass,
+      deletionPolicy: 'Retain',
+      driver: request.source.driver,
+      source: { snapshotHandle: request.source.snapshot_handle },
+      volumeSnapshotRef: { name: request.name, namespace },
+    },
+  };
+  return [
+    { field: 'source', manifest: content },
+    { field: 'snapshot', manifest: snapshot },
+  ];
 }
 
 function volumeInfo(claim: Claim, pods: PodWithVolumes[]): VolumeInfo {
@@ -379,14 +580,22 @@ function volumeInfo(claim: Claim, pods: PodWithVolumes[]): VolumeInfo {
   };
 }
 
-function snapshotInfo(snapshot: Snapshot): SnapshotInfo {
+/** `content`: the one it is bound to (or imports), when there is one; it gives the handle and driver. */
+function snapshotInfo(snapshot: Snapshot, content: KubernetesObject | undefined): SnapshotInfo {
+  const name = snapshot.metadata?.name ?? '';
+  const namespace = snapshot.metadata?.namespace ?? '';
+  const backend = isContentOf(content, namespace, name) ? (content as SnapshotContent) : undefined;
+  const handle = backend?.status?.snapshotHandle ?? backend?.spec?.source?.snapshotHandle;
   return {
-    name: snapshot.metadata?.name ?? '',
-    namespace: snapshot.metadata?.namespace ?? '',
+    name,
+    namespace,
     volume: snapshot.spec?.source?.persistentVolumeClaimName ?? '',
     ...(snapshot.spec?.volumeSnapshotClassName
       ? { snapshot_class: snapshot.spec.volumeSnapshotClassName }
       : {}),
+    ...(handle ? { snapshot_handle: handle } : {}),
+    ...(backend?.spec?.driver ? { driver: backend.spec.driver } : {}),
+    ...(importedContentOf(snapshot) ? { imported: true } : {}),
     ready_to_use: snapshot.status?.readyToUse ?? false,
     ...(snapshot.status?.restoreSize ? { restore_size: snapshot.status.restoreSize } : {}),
     ...(snapshot.status?.error?.message ? { error: snapshot.status.error.message } : {}),

@@ -3,12 +3,14 @@
  * kubelets, workload, storage and garbage-collection controllers. Tests start one in-process;
  * `npm run simulator` runs one standalone; benchmarks run several.
  */
+import { SIMULATED_CSI_DRIVER } from './csi-driver';
 import { SimulatedApiServer } from './api-server';
-import type { NodePool, SimulatorConfig, SimulatorFaults } from './config';
+import { DEFAULT_STORAGE_BACKEND, type NodePool, type SimulatorConfig, type SimulatorFaults } from './config';
 import { EventRecorder } from './events';
 import { Kubelets, withCondition } from './kubelet';
 import { RESOURCE_TYPES, type ResourceType } from './resources';
 import { condition, Scheduler } from './scheduler';
+import { StorageBackend } from './storage-backend';
 import { VolumeControllers } from './volumes';
 import { WorkloadControllers } from './workloads';
 
@@ -78,6 +80,8 @@ export class SimulatedCluster {
   private constructor(
     readonly config: SimulatorConfig,
     readonly api: SimulatedApiServer,
+    /** Its storage system: shared with the other clusters of this process that name the same one. */
+    readonly storageBackend: StorageBackend,
     private readonly controllers: { stop(): void }[],
   ) {}
 
@@ -93,13 +97,14 @@ export class SimulatedCluster {
     });
     const store = api.store;
     const events = (component: string) => new EventRecorder(store, component);
+    const storageBackend = StorageBackend.named(config.storageBackend ?? DEFAULT_STORAGE_BACKEND);
     const kubelets = new Kubelets(store, events('kubelet'), config.timings, () => api.faults);
     logSource.kubelets = kubelets;
     const controllers = [
       new Scheduler(store, events('default-scheduler')),
       kubelets,
       new WorkloadControllers(store),
-      new VolumeControllers(store, events('persistentvolume-controller'), config.timings),
+      new VolumeControllers(store, events('persistentvolume-controller'), config.timings, storageBackend),
     ];
     config.nodePools.forEach((pool, poolIndex) => {
       for (let i = 0; i < pool.count; i += 1) {
@@ -114,7 +119,7 @@ export class SimulatedCluster {
           name: sc.name,
           ...(sc.default ? { annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } } : {}),
         },
-        provisioner: sc.provisioner ?? 'sim.csi.odc.dev',
+        provisioner: sc.provisioner ?? SIMULATED_CSI_DRIVER,
         reclaimPolicy: 'Delete',
         volumeBindingMode: 'Immediate',
         allowVolumeExpansion: true,
@@ -130,11 +135,11 @@ export class SimulatedCluster {
             ? { annotations: { 'snapshot.storage.kubernetes.io/is-default-class': 'true' } }
             : {}),
         },
-        driver: vsc.driver ?? 'sim.csi.odc.dev',
+        driver: vsc.driver ?? SIMULATED_CSI_DRIVER,
         deletionPolicy: 'Delete',
       });
     }
-    return new SimulatedCluster(config, api, controllers);
+    return new SimulatedCluster(config, api, storageBackend, controllers);
   }
 
   get url(): string {

@@ -15,11 +15,14 @@ describe('simulator configuration', () => {
       { key: 'nvidia.com/gpu', value: 'present', effect: 'NoSchedule' },
     ]);
     expect(config.faults.errorRate).toBe(0);
+    expect(config.storageBackend).toBe('default');
   });
 
   it('fills what a partial configuration leaves out', () => {
     const config = withDefaults({ nodePools: [], timings: { startMs: 5 } as never });
     expect(config.timings).toEqual({ ...DEFAULT_TIMINGS, startMs: 5 });
     expect(config.storageClasses).toEqual([{ name: 'standard', default: true }]);
+    expect(config.storageBackend).toBe('default');
+    expect(withDefaults({ storageBackend: 'us-east-1' }).storageBackend).toBe('us-east-1');
   });
 });

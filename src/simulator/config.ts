@@ -48,6 +48,12 @@ export interface SimulatorConfig {
   volumeSnapshotClasses: { name: string; driver?: string; default?: boolean }[];
   timings: SimulatorTimings;
   faults: SimulatorFaults;
+  /**
+   * The storage system behind the cluster (a cloud region's block storage), by name: clusters in
+   * the same process with the same name share their snapshots, so one imports by handle what another
+   * cut (a pre-provisioned VolumeSnapshotContent). Default `default`.
+   */
+  storageBackend?: string;
 }
 
 export const DEFAULT_TIMINGS: SimulatorTimings = {
@@ -58,6 +64,7 @@ export const DEFAULT_TIMINGS: SimulatorTimings = {
   jobRunMs: 1000,
 };
 export const NO_FAULTS: SimulatorFaults = { latencyMs: 0, jitterMs: 0, errorRate: 0 };
+export const DEFAULT_STORAGE_BACKEND = 'default';
 
 /**
  * A small GPU fleet: what `npm start` demos against when nothing else is configured (and what the
@@ -99,6 +106,7 @@ export function withDefaults(partial: Partial<SimulatorConfig>): SimulatorConfig
     volumeSnapshotClasses: partial.volumeSnapshotClasses ?? [{ name: 'standard-snapshots', default: true }],
     timings: { ...DEFAULT_TIMINGS, ...partial.timings },
     faults: { ...NO_FAULTS, ...partial.faults },
+    storageBackend: partial.storageBackend ?? DEFAULT_STORAGE_BACKEND,
   };
 }
 

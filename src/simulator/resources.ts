@@ -81,9 +81,19 @@ export const RESOURCE_TYPES: ResourceType[] = [
   grouped(RBAC_GROUP, 'v1', 'RoleBinding', 'rolebindings'),
   grouped(RBAC_GROUP, 'v1', 'ClusterRole', 'clusterroles', { namespaced: false }),
   grouped(RBAC_GROUP, 'v1', 'ClusterRoleBinding', 'clusterrolebindings', { namespaced: false }),
-  grouped('snapshot.storage.k8s.io', 'v1', 'VolumeSnapshot', 'volumesnapshots', { subresources: ['status'] }),
+  // The snapshot kinds are the CSI snapshotter's CRDs: short names as those declare them.
+  grouped('snapshot.storage.k8s.io', 'v1', 'VolumeSnapshot', 'volumesnapshots', {
+    shortNames: ['vs'],
+    subresources: ['status'],
+  }),
   grouped('snapshot.storage.k8s.io', 'v1', 'VolumeSnapshotClass', 'volumesnapshotclasses', {
     namespaced: false,
+    shortNames: ['vsclass', 'vsclasses'],
+  }),
+  grouped('snapshot.storage.k8s.io', 'v1', 'VolumeSnapshotContent', 'volumesnapshotcontents', {
+    namespaced: false,
+    shortNames: ['vsc', 'vscs'],
+    subresources: ['status'],
   }),
 ];
 

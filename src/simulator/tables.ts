@@ -42,6 +42,10 @@ type Status = {
 const status = (o: K8sObject) => (o.status ?? {}) as Status;
 const spec = (o: K8sObject) => (o.spec ?? {}) as Record<string, unknown>;
 
+const contentStatus = (o: K8sObject) => (o.status ?? {}) as { restoreSize?: number };
+const contentSpec = (o: K8sObject) =>
+  spec(o) as { deletionPolicy?: string; driver?: string; volumeSnapshotRef?: { name?: string } };
+
 const NAME: Column = { name: 'Name', type: 'string', cell: (o) => o.metadata.name };
 const AGE: Column = { name: 'Age', type: 'string', cell: (o) => age(o.metadata.creationTimestamp) };
 
@@ -248,6 +252,16 @@ const COLUMNS: Record<string, Column[]> = {
   VolumeSnapshot: [
     NAME,
     { name: 'ReadyToUse', type: 'string', cell: (s) => String(status(s).readyToUse ?? false) },
+    AGE,
+  ],
+  // The printer columns of the CSI snapshotter's CRD (restore size in bytes, as the content keeps it).
+  VolumeSnapshotContent: [
+    NAME,
+    { name: 'ReadyToUse', type: 'string', cell: (c) => String(status(c).readyToUse ?? false) },
+    { name: 'RestoreSize', type: 'integer', cell: (c) => contentStatus(c).restoreSize ?? 0 },
+    { name: 'DeletionPolicy', type: 'string', cell: (c) => contentSpec(c).deletionPolicy ?? '' },
+    { name: 'Driver', type: 'string', cell: (c) => contentSpec(c).driver ?? '' },
+    { name: 'VolumeSnapshot', type: 'string', cell: (c) => contentSpec(c).volumeSnapshotRef?.name ?? '' },
     AGE,
   ],
 };

@@ -70,7 +70,14 @@ describe("the deployer chart's RBAC", () => {
   const authed = (req: request.Test) => req.set('authorization', `Bearer ${DEPLOYER_TOKEN}`);
 
   beforeAll(async () => {
-    cluster = await SimulatedCluster.start(withDefaults({ nodePools: [h100Pool(2)], timings: FAST_TIMINGS }));
+    cluster = await SimulatedCluster.start(
+      withDefaults({
+        nodePools: [h100Pool(2)],
+        // Snapshots of its disks are of a driver the policy allows, so they can be imported.
+        storageClasses: [{ name: 'standard', default: true, provisioner: 'ebs.csi.aws.com' }],
+        timings: FAST_TIMINGS,
+      }),
+    );
     const admin = kubeClients(cluster.url);
     for (const name of [RELEASE_NAMESPACE, WORKLOADS]) {
       await admin.core.createNamespace({ body: { metadata: { name } } });
@@ -163,15 +170,35 @@ describe("the deployer chart's RBAC", () => {
     delete asPod.deployment;
     await authed(api().post('/api/v1/deployments')).send(asPod).expect(201);
 
-    // Disks: a claim, a snapshot of it, a static volume of an existing disk; all removed again.
+    // Disks: a claim, a snapshot of it (read with its content's handle), an import of that
+    // snapshot (a pre-provisioned content), labels changed on both, a static volume of an
+    // existing disk; all removed again.
     await authed(api().post('/api/v1/volumes')).send({ name: 'alice-work', size: '10Gi' }).expect(201);
     await authed(api().get('/api/v1/volumes/alice-work')).expect(200);
     await authed(api().get('/api/v1/volumes')).expect(200);
     await authed(api().post('/api/v1/snapshots'))
       .send({ name: 'alice-work-s1', volume: 'alice-work' })
       .expect(201);
-    await authed(api().get('/api/v1/snapshots/alice-work-s1')).expect(200);
-    await authed(api().get('/api/v1/snapshots')).expect(200);
+    const taken = await eventually(
+      async () => (await authed(api().get('/api/v1/snapshots/alice-work-s1')).expect(200)).body,
+      (snapshot) => snapshot.snapshot_handle !== undefined,
+    );
+    await authed(api().post('/api/v1/snapshots'))
+      .send({
+        name: 'alice-work-import',
+        source: { snapshot_handle: taken.snapshot_handle, driver: taken.driver },
+      })
+      .expect(201);
+    await authed(api().get('/api/v1/snapshots/alice-work-import')).expect(200);
+    const listed = await authed(api().get('/api/v1/snapshots')).expect(200);
+    expect(listed.body.map((s: { snapshot_handle?: string }) => s.snapshot_handle)).toEqual([
+      taken.snapshot_handle,
+      taken.snapshot_handle,
+    ]);
+    const quarantine = { labels: { 'odc.dev/quarantined': 'true' } };
+    await authed(api().patch('/api/v1/volumes/alice-work')).send(quarantine).expect(200);
+    await authed(api().patch('/api/v1/snapshots/alice-work-s1')).send(quarantine).expect(200);
+    await authed(api().delete('/api/v1/snapshots/alice-work-import')).expect(204);
     await authed(api().delete('/api/v1/snapshots/alice-work-s1')).expect(204);
     await authed(api().delete('/api/v1/volumes/alice-work')).expect(204);
     await authed(api().post('/api/v1/volumes'))

@@ -169,6 +169,37 @@ spec:
     expect(await kubectl('apply', '-f', join(work, 'ssh-taken.yaml'))).toBe('service/ssh-taken created\n');
   });
 
+  it('shows a snapshot’s VolumeSnapshotContent with the CSI snapshotter’s columns, by short name too', async () => {
+    writeFileSync(
+      join(work, 'snapshot.yaml'),
+      [
+        'apiVersion: v1',
+        'kind: PersistentVolumeClaim',
+        'metadata: { name: work }',
+        'spec: { accessModes: [ReadWriteOnce], resources: { requests: { storage: 1Gi } } }',
+        '---',
+        'apiVersion: snapshot.storage.k8s.io/v1',
+        'kind: VolumeSnapshot',
+        'metadata: { name: work-snap }',
+        'spec: { source: { persistentVolumeClaimName: work } }',
+        '',
+      ].join('\n'),
+    );
+    await kubectl('apply', '-f', join(work, 'snapshot.yaml'));
+    let contents = '';
+    for (let i = 0; i < 100 && !contents.includes('true'); i += 1) {
+      contents = await kubectl('get', 'volumesnapshotcontents', '--no-headers');
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(contents).toMatch(
+      /^snapcontent-\S+\s+true\s+1073741824\s+Delete\s+sim\.csi\.odc\.dev\s+work-snap\s+\S+\n$/,
+    );
+    expect(await kubectl('get', 'vsc', '-o', 'name')).toMatch(
+      /^volumesnapshotcontent\.snapshot\.storage\.k8s\.io\/snapcontent-/,
+    );
+    expect(await kubectl('get', 'vs', 'work-snap', '-o', 'jsonpath={.status.readyToUse}')).toBe('true');
+  });
+
   it('lists the simulated GPU nodes', async () => {
     const nodes = await kubectl('get', 'nodes', '-L', 'nvidia.com/gpu.product', '--no-headers');
     expect(nodes).toMatch(

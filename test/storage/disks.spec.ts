@@ -51,8 +51,10 @@ describe('disks end to end: create → reserve → expire → snapshot → free 
   let bob: string;
 
   beforeAll(async () => {
-    east = await startDeployer({ cluster: { nodePools: [h100Pool(1)], timings: FAST_TIMINGS } });
-    west = await startDeployer({ cluster: { nodePools: [h100Pool(1)], timings: FAST_TIMINGS } });
+    // The simulated clusters' CSI driver allowed: their snapshots can be imported into each other.
+    const env = { ODC_DEPLOYER_ALLOWED_CSI_DRIVERS: 'sim.csi.odc.dev' };
+    east = await startDeployer({ cluster: { nodePools: [h100Pool(1)], timings: FAST_TIMINGS }, env });
+    west = await startDeployer({ cluster: { nodePools: [h100Pool(1)], timings: FAST_TIMINGS }, env });
     app = await startTestApp({
       roles: 'coordinator,worker,cron',
       env: {

@@ -61,6 +61,8 @@ export function registerReservationCommands(program: Command): void {
     .option('--jupyter', 'Jupyter Lab too')
     .option('--image <image>', 'container image (default: the cluster profile’s)')
     .option('-l, --node-label <key=value>', 'only nodes with this label (repeatable)', nodeLabel)
+    .option('--disk <name>', 'one of your disks at /home/dev (gpu-dev disk list); snapshotted at the end')
+    .option('--no-persist', 'with --disk: no snapshot at the end')
     .option('--no-wait', 'return as soon as it is queued')
     .helpOption('--help', 'display help for command') // -h is --hours here
     .action(async (options: Partial<ReserveOptions>, command: Command) => {
@@ -262,6 +264,9 @@ interface ReserveOptions {
   jupyter?: boolean;
   image?: string;
   nodeLabel?: Record<string, string>;
+  disk?: string;
+  /** commander's --no-persist: false when given. */
+  persist: boolean;
   wait: boolean;
 }
 
@@ -273,6 +278,9 @@ async function reserve(context: Context, options: Partial<ReserveOptions>): Prom
   ].filter(Boolean);
   if (missing.length > 0) {
     throw usage(`reserve needs ${missing.join(', ')} (e.g. gpu-dev reserve -t h100 -g 4 -h 8)`);
+  }
+  if (options.persist === false && options.disk === undefined) {
+    throw usage('--no-persist goes with --disk <name>');
   }
   const api = context.api();
   let reservation: Reservation;
@@ -287,6 +295,8 @@ async function reserve(context: Context, options: Partial<ReserveOptions>): Prom
         ...(options.jupyter ? { jupyter: true } : {}),
         ...(options.image ? { image: options.image } : {}),
         ...(options.nodeLabel ? { node_labels: options.nodeLabel } : {}),
+        ...(options.disk ? { disk: options.disk } : {}),
+        ...(options.persist === false ? { no_persist: true } : {}),
       },
       // A retried request (a dropped connection) cannot make a second reservation.
       { 'idempotency-key': randomUUID() },
@@ -319,10 +329,11 @@ function asUsageError(error: unknown): unknown {
     'invalid_gpu_count',
     'invalid_duration',
     'bad_request',
+    'unknown_disk',
   ];
   return error instanceof CliError && error.code && usageCodes.includes(error.code)
     ? new CliError(
-        `${error.message} (see gpu-dev avail and gpu-dev reserve --help)`,
+        `${error.message} (see ${error.code === 'unknown_disk' ? 'gpu-dev disk list' : 'gpu-dev avail and gpu-dev reserve --help'})`,
         ExitCode.Usage,
         error.code,
       )
@@ -468,6 +479,9 @@ function printDetails(context: Context, r: Reservation): void {
   }
   if (r.cluster) {
     line(`  placed:    ${r.cluster}, node ${r.node ?? '?'}`);
+  }
+  if (r.disk) {
+    line(`  disk:      ${r.disk} at /home/dev${r.no_persist ? ' (no snapshot at the end)' : ''}`);
   }
   if (r.expires_at) {
     line(`  expires:   ${when(r.expires_at)}`);

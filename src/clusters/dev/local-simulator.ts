@@ -25,6 +25,7 @@ export function profileForSimulator(simulator: SimulatorConfig, namespace: strin
     namespace,
     storage_class: simulator.storageClasses.find((storage) => storage.default)?.name,
     volume_snapshot_class: simulator.volumeSnapshotClasses.find((snapshots) => snapshots.default)?.name,
+    storage_domain: `simulated:${simulator.storageBackend ?? 'default'}`,
     gpu_types: gpuPools.map((pool) => ({
       name: gpuTypeOfProduct(pool.gpu!.product),
       node_selector: { [GPU_PRODUCT_LABEL]: pool.gpu!.product },

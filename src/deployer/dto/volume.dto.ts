@@ -1,10 +1,20 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsObject, IsOptional, IsString, Matches, ValidateNested } from 'class-validator';
+import {
+  IsIn,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  registerDecorator,
+  ValidateNested,
+  type ValidationArguments,
+} from 'class-validator';
 import type {
   AccessMode,
   SnapshotInfo,
   SnapshotRequest,
+  SnapshotSource,
   StaticVolumeSource,
   VolumeInfo,
   VolumeRequest,
@@ -95,10 +105,61 @@ export class VolumeInfoDto implements VolumeInfo {
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) labels!: Record<string, string>;
 }
 
+/** Absent as class-validator's `@IsOptional` reads it: undefined or null. */
+const isAbsent = (value: unknown) => value === undefined || value === null;
+
+/**
+ * Exactly one of the decorated property and `other` is given. It sits on a property without
+ * `@IsOptional` (which would skip it when that property is absent).
+ */
+function IsExactlyOneOf(other: string, message: string): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isExactlyOneOf',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      constraints: [other],
+      options: { message },
+      validator: {
+        validate: (value: unknown, args: ValidationArguments) =>
+          isAbsent(value) !== isAbsent((args.object as Record<string, unknown>)[other]),
+      },
+    });
+}
+
+export class SnapshotSourceDto implements SnapshotSource {
+  @ApiProperty({
+    example: 'snap-0123456789abcdef0',
+    description:
+      "The backend's id of the snapshot: `snapshot_handle` of the snapshot in the cluster that took it",
+  })
+  @IsString()
+  @Matches(/^\S+$/, { message: 'snapshot_handle must not be empty nor contain spaces' })
+  snapshot_handle!: string;
+
+  @ApiProperty({ example: 'ebs.csi.aws.com', description: 'Must be one of the policy’s allowed CSI drivers' })
+  @IsString()
+  driver!: string;
+}
+
 export class SnapshotRequestDto extends NamedObjectRequestDto implements SnapshotRequest {
-  @ApiProperty({ example: 'alice-work', description: 'The claim to snapshot' })
+  @ApiPropertyOptional({ example: 'alice-work', description: 'The claim to snapshot (or give `source`)' })
+  @IsOptional()
   @Matches(DNS_LABEL, { message: 'volume must be a DNS-1123 label' })
-  volume!: string;
+  volume?: string;
+
+  @ApiPropertyOptional({
+    type: SnapshotSourceDto,
+    description:
+      'A snapshot the storage backend holds (taken in another cluster on the same backend) to import, instead of `volume`',
+  })
+  @IsExactlyOneOf(
+    'volume',
+    'give exactly one of volume (a claim to snapshot) and source (a snapshot to import)',
+  )
+  @ValidateNested()
+  @Type(() => SnapshotSourceDto)
+  source?: SnapshotSourceDto;
 
   @ApiPropertyOptional()
   @IsOptional()
@@ -106,11 +167,33 @@ export class SnapshotRequestDto extends NamedObjectRequestDto implements Snapsho
   snapshot_class?: string;
 }
 
+/** PATCH /volumes/{name}, /snapshots/{name}: labels merged onto the object's. */
+export class LabelsPatchDto {
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    example: { 'odc.dev/quarantined': 'true' },
+    description:
+      'Added or changed; the deployer’s own labels (managed-by, persistent-disk, external-id) cannot change',
+  })
+  @IsObject()
+  @IsLabelMap()
+  labels!: Record<string, string>;
+}
+
 export class SnapshotInfoDto implements SnapshotInfo {
   @ApiProperty() name!: string;
   @ApiProperty() namespace!: string;
-  @ApiProperty() volume!: string;
+  @ApiProperty({ description: 'The claim it was taken of; empty for an import' }) volume!: string;
   @ApiPropertyOptional() snapshot_class?: string;
+  @ApiPropertyOptional({
+    example: 'snap-0123456789abcdef0',
+    description: "The backend's id, once cut: another cluster on the same backend imports it by this",
+  })
+  snapshot_handle?: string;
+  @ApiPropertyOptional({ example: 'ebs.csi.aws.com' }) driver?: string;
+  @ApiPropertyOptional({ description: 'Imported from the backend (`source`) rather than taken here' })
+  imported?: boolean;
   @ApiProperty() ready_to_use!: boolean;
   @ApiPropertyOptional({ example: '100Gi' }) restore_size?: string;
   @ApiPropertyOptional() error?: string;

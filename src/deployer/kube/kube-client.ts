@@ -181,6 +181,22 @@ export class KubeClient {
     };
   }
 
+  /**
+   * A JSON merge patch (changes only what `patch` names). Not an apply: an apply that named only
+   * some fields would remove the others the deployer's field manager applied before.
+   */
+  async mergePatch(
+    ref: Pick<Manifest, 'apiVersion' | 'kind' | 'metadata'>,
+    patch: Record<string, unknown>,
+  ): Promise<KubernetesObject> {
+    const path = await this.pathOf(ref);
+    const { body } = await this.send('PATCH', `${path}?fieldManager=${FIELD_MANAGER}`, {
+      body: JSON.stringify(patch),
+      contentType: 'application/merge-patch+json',
+    });
+    return body as KubernetesObject;
+  }
+
   async read(ref: Pick<Manifest, 'apiVersion' | 'kind' | 'metadata'>): Promise<KubernetesObject | undefined> {
     const path = await this.pathOf(ref);
     try {
