@@ -148,6 +148,66 @@ describe('gpu-dev CLI against the running platform', () => {
     expect((await cli('cancel', 'big', '-y')).code).toBe(0);
   }, 60_000);
 
+  it('disks: create → reserve --disk → its snapshot at the end → snapshot, restore --as, delete', async () => {
+    const key = await keyFor(app, 'erin', [
+      'reservations:read',
+      'reservations:write',
+      'disks:read',
+      'disks:write',
+    ]);
+    const as = (...args: string[]) => cli('--api-key', key, ...args);
+
+    const created = await as('disk', 'create', 'work', '--size', '20');
+    expect(created).toMatchObject({ code: 0 });
+    expect(created.stdout).toContain('Disk work (20 GB) created');
+    expect((await as('disk', 'list')).stdout).toMatch(/work\s*│\s*20 GB\s*│\s*free/);
+
+    const reserved = await as('reserve', '-t', 'h100', '-g', '1', '-h', '1', '--disk', 'work');
+    expect(reserved).toMatchObject({ code: 0 });
+    const id = /gpu-dev connect ([0-9a-f]{8})/.exec(reserved.stdout)![1];
+    expect((await as('show', id)).stdout).toContain('disk:      work at /home/dev');
+    expect((await as('disk', 'list')).stdout).toMatch(/work\s*│\s*20 GB\s*│\s*in use\s*│\s*sim/);
+    expect(await as('cancel', id, '-y')).toMatchObject({ code: 0 });
+
+    const atEnd = await eventually(
+      async () =>
+        JSON.parse((await as('--json', 'disk', 'snapshots', 'work')).stdout) as {
+          id: string;
+          status: string;
+          reason: string;
+        }[],
+      (list) => list.length === 1 && list[0].status === 'ready',
+      20_000,
+    );
+    expect(atEnd[0].reason).toBe('expiry');
+    const taken = await as('disk', 'snapshot', 'work');
+    expect(taken).toMatchObject({ code: 0 });
+    expect(taken.stdout).toMatch(/^Snapshot [0-9a-f]{8} of work: ready$/m);
+    const restored = await as('disk', 'restore', 'work', atEnd[0].id.slice(0, 8), '--as', 'work-copy');
+    expect(restored).toMatchObject({ code: 0 });
+    expect(restored.stdout).toContain('Disk work-copy will start from snapshot');
+    const disks = JSON.parse((await as('--json', 'disk', 'list')).stdout) as {
+      name: string;
+      state: string;
+    }[];
+    expect(disks.map((d) => d.name)).toEqual(['work', 'work-copy']);
+
+    const unasked = await as('disk', 'delete', 'work-copy');
+    expect(unasked.code).toBe(2);
+    expect(unasked.stderr.trim()).toBe('error: Deleting a disk needs -y when not run from a terminal');
+    const deleted = await as('disk', 'delete', 'work-copy', '-y');
+    expect(deleted).toMatchObject({ code: 0 });
+    expect(deleted.stdout).toMatch(/Disk work-copy deleted; its data is kept until \d{4}-/);
+
+    const orphanFlag = await as('reserve', '-t', 'h100', '-g', '1', '-h', '1', '--no-persist');
+    expect(orphanFlag.code).toBe(2);
+    expect(orphanFlag.stderr.trim()).toBe('error: --no-persist goes with --disk <name>');
+    const unknown = await as('reserve', '-t', 'h100', '-g', '1', '-h', '1', '--disk', 'nope', '--no-wait');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown_disk');
+    expect(unknown.stderr).toContain('gpu-dev disk list');
+  });
+
   it('exits 2 with a one-line hint on usage errors, and 3 with "run gpu-dev login" for an expired key', async () => {
     const unknown = await cli('reserve', '--bogus');
     expect(unknown.code).toBe(2);

@@ -59,6 +59,18 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('asks aws-ebs for its region, and only aws-ebs', () => {
+    expect(() => loadConfig({ ODC_STORAGE_PROVIDER: 'aws-ebs' })).toThrow(/ODC_AWS_REGION/);
+    expect(() => loadConfig({ ODC_STORAGE_PROVIDER: 'aws-ebs', ODC_AWS_REGION: 'nowhere' })).toThrow(
+      /ODC_AWS_REGION must be an AWS region/,
+    );
+    expect(loadConfig({ ODC_STORAGE_PROVIDER: 'aws-ebs', ODC_AWS_REGION: 'us-east-2' }).ODC_AWS_REGION).toBe(
+      'us-east-2',
+    );
+    expect(loadConfig({}).ODC_STORAGE_PROVIDER).toBe('k8s-csi');
+    expect(() => loadConfig({ ODC_STORAGE_PROVIDER: 'gcs' })).toThrow(/ODC_STORAGE_PROVIDER/);
+  });
+
   it('does not require a database for a deployer-only replica, even in production', () => {
     expect(loadConfig({ NODE_ENV: 'production', ODC_ROLES: 'deployer' }).DATABASE_URL).toBeUndefined();
   });
