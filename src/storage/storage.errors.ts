@@ -12,6 +12,8 @@ export enum StorageErrorCode {
   SnapshotNotReady = 'snapshot_not_ready',
   /** The caller has as many disks (or disk GiB) as ODC_MAX_DISKS_PER_USER / ODC_MAX_DISK_GB_PER_USER allow. */
   DiskQuotaExceeded = 'disk_quota_exceeded',
+  /** The provider's volume is attached or mounted elsewhere (e.g. adopting an EBS volume still attached to an instance). */
+  VolumeInUse = 'volume_in_use',
   /** The storage provider refused the request (bad parameters, a limit of the cloud account). */
   StorageRejected = 'storage_rejected',
   /** The storage provider could not be reached or failed; the same call may work later. */

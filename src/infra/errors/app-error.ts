@@ -108,6 +108,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case StorageErrorCode.InvalidDiskState:
     case StorageErrorCode.SnapshotNotReady:
     case StorageErrorCode.DiskQuotaExceeded:
+    case StorageErrorCode.VolumeInUse:
       return 409;
     case StorageErrorCode.StorageUnavailable:
       return 503;

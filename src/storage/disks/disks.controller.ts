@@ -7,6 +7,7 @@ import {
   ApiOkResponse,
   ApiServiceUnavailableResponse,
   ApiTags,
+  ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import { AuditService } from '../../audit/audit.service';
 import type { AuthenticatedRequest } from '../../auth/auth-requirements';
@@ -16,6 +17,7 @@ import { DnsLabelPipe } from '../../deployer/dto/validators';
 import { ErrorResponse } from '../../infra/http/error-response';
 import { DisksService } from './disks.service';
 import {
+  AdoptDiskDto,
   CreateDiskDto,
   DiskDto,
   DiskOwnerQueryDto,
@@ -58,6 +60,28 @@ export class DisksController {
   ): Promise<DiskDto> {
     const disk = await this.disks.create(principal, body);
     await this.record(principal, request, 'disk.create', disk, { size_gb: disk.size_gb });
+    return disk;
+  }
+
+  /** Admins: an existing volume of the provider (aws-ebs: an EBS volume by id) becomes a user's disk. */
+  @Post('adopt')
+  @AdminOnly('disks:write')
+  @ApiCreatedResponse({ type: DiskDto })
+  @ApiConflictResponse({
+    type: ErrorResponse,
+    description: 'disk_name_taken, disk_quota_exceeded, invalid_disk_state (already a disk), volume_in_use',
+  })
+  @ApiUnprocessableEntityResponse({
+    type: ErrorResponse,
+    description: 'storage_rejected (not found, or a provider that cannot adopt)',
+  })
+  async adoptDisk(
+    @CurrentPrincipal() principal: Principal,
+    @Req() request: AuthenticatedRequest,
+    @Body() body: AdoptDiskDto,
+  ): Promise<DiskDto> {
+    const disk = await this.disks.adopt(principal, body);
+    await this.record(principal, request, 'disk.adopt', disk, { volume_id: body.volume_id });
     return disk;
   }
 

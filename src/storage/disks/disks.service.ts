@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, IsNull, type EntityManager } from 'typeorm';
+import { DataSource, IsNull, Not, type EntityManager } from 'typeorm';
 import { ownedOrNotFound, ownerFilter } from '../../auth/ownership';
 import type { Principal } from '../../auth/principal';
 import { User } from '../../auth/users/user.entity';
@@ -15,9 +15,11 @@ import { Snapshot } from '../snapshots/snapshot.entity';
 import { StorageErrorCode } from '../storage.errors';
 import { requestSnapshot } from '../snapshots/request-snapshot';
 import { DELETE_VOLUME_QUEUE, type DeleteVolumeJob } from '../storage-queues';
+import { diskTags } from '../volumes/disk-volumes';
 import { Disk } from './disk.entity';
 import { diskInUse } from './hold-disk';
 import type {
+  AdoptDiskDto,
   CreateDiskDto,
   DiskDto,
   DiskState,
@@ -77,6 +79,44 @@ export class DisksService {
       return this.insert(tx, { ownerId: principal.userId, name: request.name, sizeGb });
     });
     return this.view(disk, { owner: principal.username, snapshotCount: 0 });
+  }
+
+  /**
+   * Admins: an existing volume (aws-ebs: an EBS volume the seed platform attached directly) becomes
+   * a user's disk — checked free, tagged as the disk's, its size and zone recorded. Its data has no
+   * snapshot yet, so it stays in its zone until its first end-of-use snapshot.
+   */
+  async adopt(principal: Principal, request: AdoptDiskDto): Promise<DiskDto> {
+    const adoptVolume = this.provider.adoptVolume?.bind(this.provider);
+    if (!adoptVolume) {
+      throw new AppError(
+        StorageErrorCode.StorageRejected,
+        `The ${this.provider.name} storage provider does not adopt existing volumes`,
+      );
+    }
+    const ownerId = await this.ownerIdFor(principal, request.owner);
+    const adopted = await this.dataSource.transaction(async (tx) => {
+      if (await tx.getRepository(Disk).existsBy({ volumeId: request.volume_id, status: Not('purged') })) {
+        throw new AppError(
+          StorageErrorCode.InvalidDiskState,
+          `Volume ${request.volume_id} is already a disk`,
+        );
+      }
+      await this.assertWithinDiskLimit(tx, ownerId);
+      const disk = await this.insert(tx, { ownerId, name: request.name, sizeGb: 1 });
+      const volume = await adoptVolume(request.volume_id, diskTags(disk));
+      await tx.getRepository(Disk).update(
+        { id: disk.id },
+        {
+          volumeId: volume.volumeId,
+          zone: volume.zone ?? null,
+          sizeGb: volume.sizeGb,
+          usedSinceSnapshot: true,
+        },
+      );
+      return tx.getRepository(Disk).findOneByOrFail({ id: disk.id });
+    });
+    return this.view(adopted, (await this.factsOf([adopted])).get(adopted.id)!);
   }
 
   async get(principal: Principal, name: string, ownerName?: string): Promise<DiskDto> {

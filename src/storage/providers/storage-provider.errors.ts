@@ -21,9 +21,11 @@ export class StorageProviderError extends AppError {
     options: { cause?: unknown; details?: Record<string, unknown> } = {},
   ) {
     super(
-      kind === 'unavailable' || kind === 'in_use'
+      kind === 'unavailable'
         ? StorageErrorCode.StorageUnavailable
-        : StorageErrorCode.StorageRejected,
+        : kind === 'in_use'
+          ? StorageErrorCode.VolumeInUse
+          : StorageErrorCode.StorageRejected,
       `${provider}: ${message}`,
       { provider, kind, ...options.details },
     );

@@ -129,6 +129,12 @@ export interface StorageProvider {
 
   /** Whether a volume made from this snapshot can live in that cluster (and zone). */
   restorableIn(snapshot: ProviderSnapshot, clusterId: string): boolean;
+
+  /**
+   * Providers that can take over a volume made outside ODC (aws-ebs: an EBS volume by id, the
+   * migration path from direct attachment): checks it is free, tags it, answers its size and zone.
+   */
+  adoptVolume?(volumeId: string, tags: Record<string, string>): Promise<ProviderVolume>;
 }
 
 /** Tags ODC puts on every volume and snapshot it makes (labels on k8s-csi: the same keys). */

@@ -27,6 +27,25 @@ export class CreateDiskDto {
   size_gb?: number;
 }
 
+export class AdoptDiskDto {
+  @ApiProperty({ example: 'alice', description: 'Whose disk it becomes' })
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/, { message: 'owner must be an ODC username' })
+  owner!: string;
+
+  @ApiProperty({ example: 'work' })
+  @Matches(DNS_LABEL, { message: `name ${DISK_NAME_MESSAGE}` })
+  name!: string;
+
+  @ApiProperty({
+    example: 'vol-0123456789abcdef0',
+    description: 'An existing volume of the provider (aws-ebs: an EBS volume id)',
+  })
+  @Matches(/^vol-[0-9a-f]{8,17}$/, {
+    message: 'volume_id must be an EBS volume id like vol-0123456789abcdef0',
+  })
+  volume_id!: string;
+}
+
 export class RenameDiskDto {
   @ApiProperty({ example: 'work-old' })
   @Matches(DNS_LABEL, { message: `new_name ${DISK_NAME_MESSAGE}` })
