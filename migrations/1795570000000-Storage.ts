@@ -43,6 +43,10 @@ export class Storage1795570000000 implements MigrationInterface {
             WHERE "deleted_at" IS NULL
         `);
     await queryRunner.query(`
+            CREATE UNIQUE INDEX "UQ_disks_volume" ON "disks" ("provider", "volume_id")
+            WHERE "volume_id" IS NOT NULL
+        `);
+    await queryRunner.query(`
             CREATE TABLE "snapshots" (
                 "id" uuid NOT NULL DEFAULT gen_random_uuid(),
                 "disk_id" uuid NOT NULL,
@@ -131,6 +135,9 @@ export class Storage1795570000000 implements MigrationInterface {
         `);
     await queryRunner.query(`
             DROP TABLE "snapshots"
+        `);
+    await queryRunner.query(`
+            DROP INDEX "public"."UQ_disks_volume"
         `);
     await queryRunner.query(`
             DROP INDEX "public"."UQ_disks_owner_name"

@@ -163,6 +163,18 @@ export class ClustersService {
         { live_reservations: live },
       );
     }
+    // Disks whose volumes live there (k8s-csi) would lose their home: their users' data first.
+    const [{ disks }] = await this.dataSource.query<{ disks: number }[]>(
+      `SELECT count(*)::int AS disks FROM disks WHERE volume_cluster_id = $1 AND status <> 'purged'`,
+      [id],
+    );
+    if (disks > 0) {
+      throw new AppError(
+        ClusterErrorCode.ClusterActive,
+        `Cluster ${cluster.name} holds the volumes of ${disks} disk${disks === 1 ? '' : 's'}: move them (a reservation elsewhere restores one from its snapshot) or delete them first`,
+        { disks },
+      );
+    }
     await this.dataSource.getRepository(Cluster).delete(id);
     await this.registry.reloadOne(id);
     return cluster;

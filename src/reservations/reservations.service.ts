@@ -109,7 +109,13 @@ export class ReservationsService {
           }),
         );
         if (request.disk !== undefined) {
-          const disk = await holdDisk(tx, principal.userId, request.disk, inserted.id);
+          const disk = await holdDisk(
+            tx,
+            principal.userId,
+            request.disk,
+            inserted.id,
+            this.config.ODC_STORAGE_PROVIDER,
+          );
           await tx.getRepository(Reservation).update({ id: inserted.id }, { diskId: disk.id });
           inserted.diskId = disk.id;
         }

@@ -18,6 +18,8 @@ export interface DeleteVolumeJob {
   disk_id: string;
   volume_id: string;
   cluster_id?: string;
+  /** Only once this snapshot of the volume is ready (its data kept); never if it fails. */
+  after_snapshot_id?: string;
 }
 
 /** The storage queues exist before any replica sends to them (pg-boss refuses unknown queues). */

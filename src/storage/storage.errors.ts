@@ -10,7 +10,7 @@ export enum StorageErrorCode {
   UnknownDisk = 'unknown_disk',
   /** The snapshot is not ready (or failed): it cannot be restored. */
   SnapshotNotReady = 'snapshot_not_ready',
-  /** The caller has as many disks (or disk GiB) as ODC_MAX_DISKS_PER_USER / ODC_MAX_DISK_GB_PER_USER allow. */
+  /** One more would pass ODC_MAX_DISKS_PER_USER or ODC_MAX_DISK_GB_PER_USER. */
   DiskQuotaExceeded = 'disk_quota_exceeded',
   /** The provider's volume is attached or mounted elsewhere (e.g. adopting an EBS volume still attached to an instance). */
   VolumeInUse = 'volume_in_use',

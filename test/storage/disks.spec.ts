@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import { ExpiryTask } from '../../src/reservations/lifecycle/expiry.task';
+import { ReconcilerTask, SETTLE_MS } from '../../src/storage/lifecycle/reconciler.task';
 import { DEPLOYER_TOKEN, NAMESPACE, startDeployer, type DeployerUnderTest } from '../deployer/fixtures';
 import { FAST_CONTROL_PLANE_ENV, startTestApp, type TestApp } from '../support/app';
 import { eventually } from '../support/eventually';
@@ -49,6 +50,7 @@ describe('disks end to end: create → reserve → expire → snapshot → free 
   let app: TestApp;
   let alice: string;
   let bob: string;
+  let admin: string;
 
   beforeAll(async () => {
     // The simulated clusters' CSI driver allowed: their snapshots can be imported into each other.
@@ -63,9 +65,10 @@ describe('disks end to end: create → reserve → expire → snapshot → free 
         ODC_STORAGE_INTERVAL_SECONDS: '1',
         ODC_MAX_GPUS_PER_USER: '64',
         ODC_MAX_QUEUED_PER_USER: '32',
+        ODC_MAX_DISK_GB_PER_USER: '1000',
       },
     });
-    const admin = await keyFor(app, 'ops', ['clusters:admin'], { admin: true });
+    admin = await keyFor(app, 'ops', ['clusters:admin'], { admin: true });
     await register(admin, 'east', east, 10);
     await register(admin, 'west', west, 100);
     const scopes = ['reservations:read', 'reservations:write', 'disks:read', 'disks:write'] as const;
@@ -193,6 +196,28 @@ describe('disks end to end: create → reserve → expire → snapshot → free 
       20_000,
     );
     expect(await snapshots(alice, 'work')).toHaveLength(1);
+
+    // The snapshot imported into west to restore from is spent once the claim is bound: the
+    // reconciler deletes it (it holds no data: east's snapshot stays), and nothing else.
+    const imported = await west.k.objects.list('snapshot.storage.k8s.io/v1', 'VolumeSnapshot', NAMESPACE);
+    expect(imported.items).toHaveLength(1);
+    const report = await app
+      .core()
+      .get(ReconcilerTask, { strict: false })
+      .round(new Date(Date.now() + SETTLE_MS + 60_000));
+    expect(report).toMatchObject({
+      quarantined: [],
+      lostDisks: [],
+      spentImports: [imported.items[0].metadata!.name],
+    });
+    await eventually(
+      async () =>
+        (await west.k.objects.list('snapshot.storage.k8s.io/v1', 'VolumeSnapshot', NAMESPACE)).items,
+      (items) => items.length === 0,
+    );
+    expect(
+      (await east.k.objects.list('snapshot.storage.k8s.io/v1', 'VolumeSnapshot', NAMESPACE)).items,
+    ).toHaveLength(1);
   });
 
   it('two reservations racing for one disk: exactly one gets it, the others a 409', async () => {
@@ -247,6 +272,14 @@ describe('disks end to end: create → reserve → expire → snapshot → free 
       }).expect(202)
     ).body as Shown & { no_persist: boolean };
     expect(made.no_persist).toBe(true);
+    // Room for it: bob's reservations (the first test's blocker on east) end.
+    const bobs = (
+      await api().get('/api/v1/reservations?status=active').set('authorization', `Bearer ${bob}`).expect(200)
+    ).body.items as { id: string }[];
+    for (const reservation of bobs) {
+      await api().post(`/api/v1/reservations/${reservation.id}/cancel`).set('authorization', `Bearer ${bob}`);
+    }
+    await until(alice, made.id, 'active');
     await api()
       .post(`/api/v1/reservations/${made.id}/cancel`)
       .set('authorization', `Bearer ${alice}`)
@@ -257,6 +290,9 @@ describe('disks end to end: create → reserve → expire → snapshot → free 
       20_000,
     );
     expect(await snapshots(alice, 'scratchy')).toEqual([]);
+    expect((await show(alice, made.id)).events.map((e) => e.message)).toContain(
+      'Disk scratchy released without a snapshot (no_persist)',
+    );
   });
 
   it('refuses what cannot be, with codes, and shows no one else’s disks', async () => {
@@ -358,5 +394,62 @@ describe('disks end to end: create → reserve → expire → snapshot → free 
       .set('authorization', `Bearer ${alice}`)
       .send({ name: 'spare' })
       .expect(201);
+
+    // Undelete during the grace: not while a new disk has the name; under it again once free.
+    const clash = await api()
+      .post('/api/v1/disks/spare/undelete')
+      .set('authorization', `Bearer ${alice}`)
+      .expect(409);
+    expect(clash.body.code).toBe('disk_name_taken');
+    await api()
+      .post('/api/v1/disks/spare/rename')
+      .set('authorization', `Bearer ${alice}`)
+      .send({ new_name: 'spare-new' })
+      .expect(200);
+    const back = await api()
+      .post('/api/v1/disks/spare/undelete')
+      .set('authorization', `Bearer ${alice}`)
+      .expect(200);
+    expect(back.body).toMatchObject({ id: deleted.body.id, name: 'spare', state: 'free' });
+    expect(back.body.purge_after).toBeUndefined();
+    await api().post('/api/v1/disks/never-was/undelete').set('authorization', `Bearer ${alice}`).expect(404);
+  });
+
+  it('holds each user to ODC_MAX_DISK_GB_PER_USER across their disks', async () => {
+    const carol = await keyFor(app, 'carol', ['disks:read', 'disks:write']);
+    const create = (name: string, size: number) =>
+      api().post('/api/v1/disks').set('authorization', `Bearer ${carol}`).send({ name, size_gb: size });
+    await create('big', 600).expect(201);
+    const over = await create('bigger', 500).expect(409);
+    expect(over.body).toMatchObject({ code: 'disk_quota_exceeded', details: { max_gb: 1000 } });
+    await create('fits', 400).expect(201);
+  });
+
+  it('a cluster holding disks’ volumes is not removed from under them', async () => {
+    const live = (
+      await api()
+        .get('/api/v1/reservations?status=active')
+        .set('authorization', `Bearer ${alice}`)
+        .expect(200)
+    ).body.items as { id: string }[];
+    for (const reservation of live) {
+      await api()
+        .post(`/api/v1/reservations/${reservation.id}/cancel`)
+        .set('authorization', `Bearer ${alice}`);
+    }
+    await eventually(
+      () => disk(alice, 'work'),
+      (d) => d.state === 'free',
+      20_000,
+    );
+    // West holds the disk's volume; no reservation runs there any more.
+    const westId = (
+      await api().get('/api/v1/clusters').set('authorization', `Bearer ${admin}`).expect(200)
+    ).body.find((c: { name: string }) => c.name === 'west').id as string;
+    await api().post(`/api/v1/clusters/${westId}/drain`).set('authorization', `Bearer ${admin}`).expect(200);
+    const refused = await api().delete(`/api/v1/clusters/${westId}`).set('authorization', `Bearer ${admin}`);
+    await api().post(`/api/v1/clusters/${westId}/undrain`).set('authorization', `Bearer ${admin}`);
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ code: 'cluster_active', details: { disks: 1 } });
   });
 });

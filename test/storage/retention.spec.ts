@@ -65,13 +65,24 @@ describe('snapshot retention and the purge of deleted disks', () => {
   const claims = async () =>
     (await deployer.k.core.listNamespacedPersistentVolumeClaim({ namespace: NAMESPACE })).items;
 
-  /** A disk with a volume: used once by a reservation, then free again (one expiry snapshot). */
-  async function usedDisk(name: string): Promise<void> {
-    await api().post('/api/v1/disks').set('authorization', `Bearer ${alice}`).send({ name }).expect(201);
+  /** A disk with a volume: used once by a reservation, then free again (one expiry snapshot, unless no_persist). */
+  async function usedDisk(
+    name: string,
+    options: { create?: boolean; noPersist?: boolean } = {},
+  ): Promise<void> {
+    if (options.create ?? true) {
+      await api().post('/api/v1/disks').set('authorization', `Bearer ${alice}`).send({ name }).expect(201);
+    }
     const made = await api()
       .post('/api/v1/reservations')
       .set('authorization', `Bearer ${alice}`)
-      .send({ gpu_type: 'h100', gpu_count: 1, hours: 1, disk: name })
+      .send({
+        gpu_type: 'h100',
+        gpu_count: 1,
+        hours: 1,
+        disk: name,
+        ...(options.noPersist ? { no_persist: true } : {}),
+      })
       .expect(202);
     await eventually(
       async () =>
@@ -156,5 +167,57 @@ describe('snapshot retention and the purge of deleted disks', () => {
       state: string;
     }[];
     expect(listed).toContainEqual(expect.objectContaining({ name: 'doomed', state: 'purged' }));
+  });
+
+  it('restoring in place keeps what was written since as a snapshot before the volume goes', async () => {
+    await usedDisk('rewind');
+    const [first] = await snapshots('rewind');
+    // Used again without a snapshot at the end: the disk now holds writes no snapshot has.
+    await usedDisk('rewind', { create: false, noPersist: true });
+    const diskId = (await api().get('/api/v1/disks/rewind').set('authorization', `Bearer ${alice}`)).body
+      .id as string;
+    const [oldClaim] = (await claims()).filter((c) => c.metadata!.labels!['odc.dev/disk'] === diskId);
+    await api()
+      .post('/api/v1/disks/rewind/restore')
+      .set('authorization', `Bearer ${alice}`)
+      .send({ snapshot_id: first.id })
+      .expect(200);
+    const after = await eventually(
+      () => snapshots('rewind'),
+      (list) => list.some((s) => s.status === 'ready' && (s as { reason?: string }).reason === 'pre-restore'),
+      20_000,
+    );
+    expect(after).toHaveLength(2);
+    // Only then is the old volume deleted.
+    await eventually(
+      claims,
+      (list) => !list.some((c) => c.metadata!.name === oldClaim.metadata!.name),
+      20_000,
+    );
+  });
+
+  it('a purged disk’s snapshot kept for another disk’s restore goes once that restore is done', async () => {
+    await usedDisk('source');
+    const [kept] = await snapshots('source');
+    await api()
+      .post('/api/v1/disks/source/restore')
+      .set('authorization', `Bearer ${alice}`)
+      .send({ snapshot_id: kept.id, new_name: 'offspring' })
+      .expect(200);
+    await api().delete('/api/v1/disks/source').set('authorization', `Bearer ${alice}`).expect(200);
+    const db = app.core().get(DataSource);
+    await storage().round(new Date());
+    const statusOf = async () =>
+      (await db.query<{ status: string }[]>(`SELECT status FROM snapshots WHERE id = $1`, [kept.id]))[0]
+        .status;
+    await eventually(
+      () => db.query<{ status: string }[]>(`SELECT status FROM disks WHERE name = 'source'`),
+      ([row]) => row.status === 'purged',
+      20_000,
+    );
+    expect(await statusOf()).toBe('ready'); // offspring still needs it
+    await usedDisk('offspring', { create: false }); // its volume is made from it
+    expect((await storage().round(new Date())).expiredSnapshots).toBeGreaterThanOrEqual(1);
+    await eventually(statusOf, (status) => status === 'deleted', 20_000);
   });
 });

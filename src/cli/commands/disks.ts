@@ -1,4 +1,4 @@
-/** disk list|create|delete|rename|snapshot|snapshots|restore: your named persistent disks. */
+/** disk list|create|delete|undelete|rename|snapshot|snapshots|restore: your named persistent disks. */
 import type { Command } from 'commander';
 import type { DiskDto, SnapshotDto } from '../../storage/disks/dto/disk.dto';
 import type { OdcApi } from '../api';
@@ -135,6 +135,16 @@ export function registerDiskCommands(program: Command): void {
       out.data(deleted, () =>
         out.line(`Disk ${name} deleted; its data is kept until ${when(deleted.purge_after)}.`),
       );
+    });
+
+  disk
+    .command('undelete')
+    .description('A deleted disk back, during its grace period')
+    .argument('<name>')
+    .action(async (name: string, _options: object, command: Command) => {
+      const { out, api } = contextOf(command);
+      const back = await asUsage(api().post<DiskDto>(path(name, '/undelete')));
+      out.data(back, () => out.line(`Disk ${back.name} is back (${diskState(back)}).`));
     });
 
   disk

@@ -764,6 +764,12 @@ export class AppConfig {
   @Min(0)
   ODC_MAX_DISKS_PER_USER = 10;
 
+  /** GB across a user's live disks. */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  ODC_MAX_DISK_GB_PER_USER = 4096;
+
   /** How long a snapshot at the end of a reservation may take before the disk is released without it (the failure is recorded). */
   @Transform(toNumber)
   @IsNumber()

@@ -31,6 +31,7 @@ export type DiskStatus = (typeof DISK_STATUSES)[number];
 @Entity({ name: 'disks' })
 @Index('UQ_disks_owner_name', ['ownerId', 'name'], { unique: true, where: '"deleted_at" IS NULL' })
 @Index('UQ_disks_in_use_by', ['inUseBy'], { unique: true, where: '"in_use_by" IS NOT NULL' })
+@Index('UQ_disks_volume', ['provider', 'volumeId'], { unique: true, where: '"volume_id" IS NOT NULL' })
 export class Disk {
   @PrimaryGeneratedColumn('uuid')
   id!: string;

@@ -112,6 +112,27 @@ export class DisksController {
     return disk;
   }
 
+  /** A deleted disk back, during its grace period. */
+  @Post(':name/undelete')
+  @Authenticated('disks:write')
+  @HttpCode(200)
+  @ApiOkResponse({ type: DiskDto })
+  @ApiConflictResponse({
+    type: ErrorResponse,
+    description:
+      'disk_name_taken (a new disk has the name), invalid_disk_state (grace over), disk_quota_exceeded',
+  })
+  async undeleteDisk(
+    @CurrentPrincipal() principal: Principal,
+    @Req() request: AuthenticatedRequest,
+    @Param('name', DnsLabelPipe) name: string,
+    @Query() query: DiskOwnerQueryDto,
+  ): Promise<DiskDto> {
+    const disk = await this.disks.undelete(principal, name, query.owner);
+    await this.record(principal, request, 'disk.undelete', disk, {});
+    return disk;
+  }
+
   @Post(':name/rename')
   @Authenticated('disks:write')
   @HttpCode(200)

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, IsNull, Not, type EntityManager } from 'typeorm';
+import { DataSource, IsNull, type EntityManager } from 'typeorm';
 import { ownedOrNotFound, ownerFilter } from '../../auth/ownership';
 import type { Principal } from '../../auth/principal';
 import { User } from '../../auth/users/user.entity';
@@ -75,7 +75,7 @@ export class DisksService {
     const sizeGb = request.size_gb ?? this.config.ODC_DISK_DEFAULT_SIZE_GB;
     this.assertSize(sizeGb);
     const disk = await this.dataSource.transaction(async (tx) => {
-      await this.assertWithinDiskLimit(tx, principal.userId);
+      await this.assertWithinDiskLimit(tx, principal.userId, sizeGb);
       return this.insert(tx, { ownerId: principal.userId, name: request.name, sizeGb });
     });
     return this.view(disk, { owner: principal.username, snapshotCount: 0 });
@@ -96,14 +96,11 @@ export class DisksService {
     }
     const ownerId = await this.ownerIdFor(principal, request.owner);
     const adopted = await this.dataSource.transaction(async (tx) => {
-      if (await tx.getRepository(Disk).existsBy({ volumeId: request.volume_id, status: Not('purged') })) {
-        throw new AppError(
-          StorageErrorCode.InvalidDiskState,
-          `Volume ${request.volume_id} is already a disk`,
-        );
-      }
-      await this.assertWithinDiskLimit(tx, ownerId);
+      // It counts as one of the owner's disks; its size is what it is (an admin brings existing data).
+      await this.assertWithinDiskLimit(tx, ownerId, 0);
       const disk = await this.insert(tx, { ownerId, name: request.name, sizeGb: 1 });
+      // The unique index on the volume: of two adoptions of one volume at once, the second fails here.
+      await this.claimVolume(tx, disk.id, request.volume_id);
       const volume = await adoptVolume(request.volume_id, diskTags(disk));
       await tx.getRepository(Disk).update(
         { id: disk.id },
@@ -151,6 +148,42 @@ export class DisksService {
     return this.view(deleted, (await this.factsOf([deleted])).get(deleted.id)!);
   }
 
+  /**
+   * A deleted disk back, while its grace lasts (the purge only starts after it, so the two never
+   * overlap): the newest deleted disk of that name, under that name again.
+   */
+  async undelete(principal: Principal, name: string, ownerName?: string): Promise<DiskDto> {
+    const ownerId = await this.ownerIdFor(principal, ownerName);
+    await this.dataSource.transaction(async (tx) => {
+      const disk = await tx.getRepository(Disk).findOne({
+        where: { ownerId, name, status: 'deleted' },
+        order: { deletedAt: 'DESC' },
+        lock: { mode: 'pessimistic_write' },
+      });
+      if (!disk) {
+        throw new AppError(CommonErrorCode.NotFound, `No deleted disk ${name} in its grace period`);
+      }
+      await this.assertWithinDiskLimit(tx, ownerId, disk.sizeGb);
+      try {
+        const back = await tx
+          .createQueryBuilder()
+          .update(Disk)
+          .set({ status: 'ready', deletedAt: null, purgeAfter: null, version: () => 'version + 1' })
+          .where('id = :id AND status = :deleted AND purge_after > now()', {
+            id: disk.id,
+            deleted: 'deleted',
+          })
+          .execute();
+        if (back.affected !== 1) {
+          throw new AppError(StorageErrorCode.InvalidDiskState, `Disk ${name}'s grace period is over`);
+        }
+      } catch (error) {
+        throw this.nameTakenOr(error, name);
+      }
+    });
+    return this.get(principal, name, ownerName);
+  }
+
   async rename(principal: Principal, name: string, newName: string, ownerName?: string): Promise<DiskDto> {
     const disk = await this.byName(principal, name, ownerName);
     if (newName !== disk.name) {
@@ -175,17 +208,18 @@ export class DisksService {
 
   /** A snapshot now (202: it is taken in the background); the disk may be in use (crash-consistent). */
   async createSnapshot(principal: Principal, name: string, ownerName?: string): Promise<SnapshotDto> {
-    const disk = await this.byName(principal, name, ownerName);
-    if (!disk.volumeId) {
-      throw new AppError(
-        StorageErrorCode.InvalidDiskState,
-        `Disk ${disk.name} has never been used: it has no data to snapshot yet`,
-      );
-    }
-    const snapshot = await this.dataSource.transaction((tx) =>
-      requestSnapshot(tx, this.jobs, disk, 'manual'),
-    );
-    return this.snapshotView(snapshot, disk);
+    const found = await this.byName(principal, name, ownerName);
+    const snapshot = await this.dataSource.transaction(async (tx) => {
+      const disk = await this.locked(tx, found.id);
+      if (!disk.volumeId) {
+        throw new AppError(
+          StorageErrorCode.InvalidDiskState,
+          `Disk ${disk.name} has no volume now (never used, or restored and not used since): nothing to snapshot`,
+        );
+      }
+      return requestSnapshot(tx, this.jobs, disk, 'manual');
+    });
+    return this.snapshotView(snapshot, found);
   }
 
   /**
@@ -215,8 +249,19 @@ export class DisksService {
       });
     }
     const restored = await this.dataSource.transaction(async (tx) => {
+      // Locked (shared) and read again: retention deleting it meanwhile makes this a 409, not a
+      // disk restoring from nothing (cleanup.worker.ts takes the same row's lock to delete).
+      const chosen = await tx
+        .getRepository(Snapshot)
+        .findOne({ where: { id: snapshot.id }, lock: { mode: 'pessimistic_read' } });
+      if (chosen?.status !== 'ready') {
+        throw new AppError(
+          StorageErrorCode.SnapshotNotReady,
+          `Snapshot ${snapshot.id} is ${chosen?.status ?? 'gone'}`,
+        );
+      }
       if (request.new_name !== undefined) {
-        await this.assertWithinDiskLimit(tx, disk.ownerId);
+        await this.assertWithinDiskLimit(tx, disk.ownerId, Math.max(disk.sizeGb, snapshot.sizeGb ?? 0));
         return this.insert(tx, {
           ownerId: disk.ownerId,
           name: request.new_name,
@@ -225,7 +270,12 @@ export class DisksService {
         });
       }
       const current = await this.lockedFree(tx, disk.id);
-      await this.retireVolume(tx, current);
+      // What it wrote since its last snapshot is kept as one more before its volume goes.
+      const keep =
+        current.volumeId && current.usedSinceSnapshot && current.status === 'ready'
+          ? await requestSnapshot(tx, this.jobs, current, 'pre-restore')
+          : undefined;
+      await this.retireVolume(tx, current, keep);
       await tx.getRepository(Disk).update(
         { id: current.id },
         {
@@ -270,8 +320,21 @@ export class DisksService {
     return this.get(principal, name, ownerName);
   }
 
-  /** Its volume, if any, is deleted in the background (the disk no longer points at it). */
-  private async retireVolume(tx: EntityManager, disk: Disk): Promise<void> {
+  private async claimVolume(tx: EntityManager, diskId: string, volumeId: string): Promise<void> {
+    try {
+      await tx.getRepository(Disk).update({ id: diskId }, { volumeId });
+    } catch (error) {
+      throw isUniqueViolation(error)
+        ? new AppError(StorageErrorCode.InvalidDiskState, `Volume ${volumeId} is already a disk`)
+        : error;
+    }
+  }
+
+  /**
+   * Its volume, if any, is deleted in the background (the disk no longer points at it) — once
+   * `after`, a snapshot of it, is ready; never if that snapshot fails.
+   */
+  private async retireVolume(tx: EntityManager, disk: Disk, after?: Snapshot): Promise<void> {
     if (!disk.volumeId) {
       return;
     }
@@ -279,6 +342,7 @@ export class DisksService {
       disk_id: disk.id,
       volume_id: disk.volumeId,
       ...(disk.volumeClusterId ? { cluster_id: disk.volumeClusterId } : {}),
+      ...(after ? { after_snapshot_id: after.id } : {}),
     };
     await this.jobs.send(DELETE_VOLUME_QUEUE, job, { manager: tx });
     await tx
@@ -318,15 +382,25 @@ export class DisksService {
     }
   }
 
-  /** Counted under a per-owner row lock (their user row), so two creates at once cannot both pass. */
-  private async assertWithinDiskLimit(tx: EntityManager, ownerId: string): Promise<void> {
+  /**
+   * One more disk of `addGb` within the owner's limits (disks, and GB across them), counted under a
+   * per-owner row lock (their user row), so two creates at once cannot both pass.
+   */
+  private async assertWithinDiskLimit(tx: EntityManager, ownerId: string, addGb: number): Promise<void> {
     await tx.getRepository(User).findOne({ where: { id: ownerId }, lock: { mode: 'pessimistic_write' } });
-    const live = await tx.getRepository(Disk).countBy({ ownerId, deletedAt: IsNull() });
-    if (live >= this.config.ODC_MAX_DISKS_PER_USER) {
+    const [{ live, gb }] = await tx.query<{ live: number; gb: number }[]>(
+      `SELECT count(*)::int AS live, coalesce(sum(size_gb), 0)::int AS gb FROM disks
+       WHERE owner_id = $1 AND deleted_at IS NULL`,
+      [ownerId],
+    );
+    const { ODC_MAX_DISKS_PER_USER: maxDisks, ODC_MAX_DISK_GB_PER_USER: maxGb } = this.config;
+    if (live >= maxDisks || gb + addGb > maxGb) {
       throw new AppError(
         StorageErrorCode.DiskQuotaExceeded,
-        `At most ${this.config.ODC_MAX_DISKS_PER_USER} disks per user; delete one first`,
-        { limit: this.config.ODC_MAX_DISKS_PER_USER },
+        live >= maxDisks
+          ? `At most ${maxDisks} disks per user; delete one first`
+          : `At most ${maxGb} GB of disks per user; this would make ${gb + addGb}`,
+        { max_disks: maxDisks, max_gb: maxGb },
       );
     }
   }

@@ -1,6 +1,7 @@
 import { IsNull, type EntityManager } from 'typeorm';
 import { AppError } from '../../infra/errors/app-error';
 import { LIVE_STATUSES, Reservation } from '../../reservations/reservation.entity';
+import type { StorageProviderName } from '../providers/storage-provider';
 import { StorageErrorCode } from '../storage.errors';
 import { Disk } from './disk.entity';
 
@@ -27,6 +28,7 @@ export async function holdDisk(
   ownerId: string,
   name: string,
   reservationId: string,
+  provider: StorageProviderName,
 ): Promise<Disk> {
   const disk = await tx
     .getRepository(Disk)
@@ -39,6 +41,12 @@ export async function holdDisk(
   }
   if (disk.inUseBy) {
     throw diskInUse(disk, await tx.getRepository(Reservation).findOneBy({ id: disk.inUseBy }));
+  }
+  if (disk.provider !== provider) {
+    throw new AppError(
+      StorageErrorCode.InvalidDiskState,
+      `Disk ${name} lives on the ${disk.provider} storage provider; this installation uses ${provider}`,
+    );
   }
   if (disk.status !== 'ready') {
     throw new AppError(

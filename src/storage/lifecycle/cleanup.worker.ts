@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In, Not } from 'typeorm';
 import { QueueService } from '../../infra/queue/queue.service';
@@ -13,6 +13,8 @@ import {
   type DeleteVolumeJob,
 } from '../storage-queues';
 
+const KEPT_SNAPSHOT_POLL_SECONDS = 5;
+
 /**
  * Worker role: deleting what no disk needs any more — a volume a disk moved away from, snapshots
  * past retention, and a soft-deleted disk past its grace (its snapshots, then its volume). Deleting
@@ -20,6 +22,8 @@ import {
  */
 @Injectable()
 export class CleanupWorker implements OnApplicationBootstrap {
+  private readonly logger = new Logger('StorageCleanup');
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly jobs: QueueService,
@@ -38,13 +42,31 @@ export class CleanupWorker implements OnApplicationBootstrap {
     );
   }
 
-  /** Unless the disk has come back to this very volume (it never does: names carry generations). */
+  /**
+   * Unless the disk has come back to this very volume (it never does: names carry generations), and
+   * only once the snapshot kept of it first is ready: pending, this job comes back later; failed,
+   * the volume stays (the reconciler reports it; an operator decides).
+   */
   async deleteVolume(job: DeleteVolumeJob): Promise<void> {
     const stillUsed = await this.dataSource
       .getRepository(Disk)
       .existsBy({ id: job.disk_id, volumeId: job.volume_id, status: Not('purged') });
     if (stillUsed) {
       return;
+    }
+    if (job.after_snapshot_id) {
+      const kept = await this.dataSource.getRepository(Snapshot).findOneBy({ id: job.after_snapshot_id });
+      if (kept?.status === 'pending') {
+        await this.jobs.send(DELETE_VOLUME_QUEUE, job, { startAfter: KEPT_SNAPSHOT_POLL_SECONDS });
+        return;
+      }
+      if (kept?.status !== 'ready') {
+        this.logger.warn(
+          { ...job, snapshot: kept?.status ?? 'gone' },
+          'volume kept: its snapshot did not succeed',
+        );
+        return;
+      }
     }
     await gone(() =>
       this.provider.deleteVolume({
@@ -54,23 +76,29 @@ export class CleanupWorker implements OnApplicationBootstrap {
     );
   }
 
-  /** A snapshot a disk is to be restored from is kept, whatever retention says. */
+  /**
+   * A snapshot a disk is to be restored from is kept, whatever retention says. Deleted under the
+   * row's lock, which a restore choosing this snapshot takes too: one of the two sees the other's
+   * outcome (a restore from a snapshot being deleted is refused, a snapshot chosen meanwhile kept).
+   */
   async deleteSnapshot(id: string): Promise<void> {
-    const snapshot = await this.dataSource.getRepository(Snapshot).findOneBy({ id, status: Not('deleted') });
-    if (!snapshot || (await this.dataSource.getRepository(Disk).existsBy({ restoreFrom: id }))) {
-      return;
-    }
-    if (snapshot.providerSnapshotId) {
-      await gone(() =>
-        this.provider.deleteSnapshot({
-          snapshotId: snapshot.providerSnapshotId!,
-          ...(snapshot.clusterId ? { clusterId: snapshot.clusterId } : {}),
-        }),
-      );
-    }
-    await this.dataSource
-      .getRepository(Snapshot)
-      .update({ id, status: Not('deleted') }, { status: 'deleted', deletedAt: new Date() });
+    await this.dataSource.transaction(async (tx) => {
+      const snapshot = await tx
+        .getRepository(Snapshot)
+        .findOne({ where: { id, status: Not('deleted') }, lock: { mode: 'pessimistic_write' } });
+      if (!snapshot || (await tx.getRepository(Disk).existsBy({ restoreFrom: id }))) {
+        return;
+      }
+      if (snapshot.providerSnapshotId) {
+        await gone(() =>
+          this.provider.deleteSnapshot({
+            snapshotId: snapshot.providerSnapshotId!,
+            ...(snapshot.clusterId ? { clusterId: snapshot.clusterId } : {}),
+          }),
+        );
+      }
+      await tx.getRepository(Snapshot).update({ id }, { status: 'deleted', deletedAt: new Date() });
+    });
   }
 
   async purge(diskId: string): Promise<void> {

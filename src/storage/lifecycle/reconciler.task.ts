@@ -48,12 +48,15 @@ export interface ReconcileReport {
   lostDisks: string[];
   /** Ready snapshots the provider no longer has: status `failed`. */
   lostSnapshots: string[];
+  /** k8s-csi: snapshots imported from another cluster whose restore is done, deleted (they hold no data). */
+  spentImports: string[];
 }
 
 /**
  * Cron (exactly once across replicas, under its advisory lock), every
  * ODC_STORAGE_RECONCILE_INTERVAL_SECONDS: the database against what the provider has, per cluster
- * (k8s-csi) or across the estate (aws-ebs). It deletes nothing: an ODC-tagged volume or snapshot
+ * (k8s-csi) or across the estate (aws-ebs). It deletes nothing of users' (only its own spent
+ * snapshot imports, which hold no data): an ODC-tagged volume or snapshot
  * that no disk owns is quarantined (labelled with the date, reported in the audit log) for an
  * operator to look at; a disk whose volume vanished becomes `lost` with the reason, a snapshot that
  * vanished `failed`. A scope that cannot be listed concludes nothing.
@@ -96,6 +99,7 @@ export class ReconcilerTask implements OnApplicationBootstrap, OnModuleDestroy {
       quarantined: [],
       lostDisks: [],
       lostSnapshots: [],
+      spentImports: [],
     };
     for (const scope of this.scopes()) {
       let listed: { volumes: ProviderVolume[]; snapshots: ProviderSnapshot[] };
@@ -113,6 +117,7 @@ export class ReconcilerTask implements OnApplicationBootstrap, OnModuleDestroy {
       report.scopes += 1;
       await this.compareVolumes(scope, listed.volumes, now, report);
       await this.compareSnapshots(scope, listed.snapshots, now, report);
+      await this.dropSpentImports(listed.volumes, listed.snapshots, now, report);
     }
     if (report.quarantined.length + report.lostDisks.length + report.lostSnapshots.length > 0) {
       this.logger.warn(report, 'storage reconciled: findings');
@@ -135,6 +140,7 @@ export class ReconcilerTask implements OnApplicationBootstrap, OnModuleDestroy {
   ): Promise<void> {
     const disks = await this.dataSource.getRepository(Disk).findBy({
       status: Not('purged'),
+      provider: this.provider.name,
       ...(scope.clusterId ? { volumeClusterId: scope.clusterId } : {}),
     });
     const tracked = new Set(disks.flatMap((disk) => disk.volumeId ?? []));
@@ -169,6 +175,7 @@ export class ReconcilerTask implements OnApplicationBootstrap, OnModuleDestroy {
   ): Promise<void> {
     const rows = await this.dataSource.getRepository(Snapshot).findBy({
       status: In(['pending', 'ready', 'failed']),
+      disk: { provider: this.provider.name },
       ...(scope.clusterId ? { clusterId: scope.clusterId } : {}),
     });
     const tracked = new Set(rows.flatMap((row) => row.providerSnapshotId ?? []));
@@ -204,6 +211,27 @@ export class ReconcilerTask implements OnApplicationBootstrap, OnModuleDestroy {
           resourceId: row.id,
           requestMetadata: { disk_id: row.diskId, provider_snapshot_id: row.providerSnapshotId },
         });
+      }
+    }
+  }
+
+  /**
+   * k8s-csi: a snapshot imported to restore a volume here is spent once that volume is bound (or
+   * gone). It holds no data of its own — the backend snapshot stays with the cluster that took it
+   * (the import's deletion policy is Retain) — so, unlike anything else, it is deleted.
+   */
+  private async dropSpentImports(
+    volumes: ProviderVolume[],
+    snapshots: ProviderSnapshot[],
+    now: Date,
+    report: ReconcileReport,
+  ): Promise<void> {
+    const byName = new Map(volumes.map((volume) => [volume.volumeId, volume]));
+    for (const snapshot of snapshots) {
+      const restored = snapshot.tags[STORAGE_TAGS.importOf];
+      if (restored && settled(snapshot.createdAt, now) && byName.get(restored)?.state !== 'creating') {
+        await this.provider.deleteSnapshot(snapshot);
+        report.spentImports.push(snapshot.snapshotId);
       }
     }
   }

@@ -11,9 +11,13 @@ import { requestSnapshot } from '../snapshots/request-snapshot';
 import { Snapshot } from '../snapshots/snapshot.entity';
 import { RELEASE_DISK_QUEUE } from '../storage-queues';
 
+/** How long a release waits for the ended reservation's pod to let go of the volume. */
+const UNMOUNT_WAIT_MS = 10 * 60_000;
+const UNMOUNT_POLL_SECONDS = 1;
+
 /**
- * Worker role: the end of a reservation that held a disk. A disk it mounted is snapshotted first
- * (unless no_persist): one snapshot row per reservation, whose job sends this one again once the
+ * Worker role: the end of a reservation that held a disk. A disk it ran with is snapshotted first
+ * (unless no_persist), once its pod has let go of the volume: one snapshot row per reservation, whose job sends this one again once the
  * snapshot is ready, failed or timed out; then the volume is detached where that means anything
  * (aws-ebs) and the disk released — exactly once (the guarded UPDATE on `in_use_by`). A failed
  * snapshot keeps the volume (it always stays) and leaves its failure on the snapshot row.
@@ -40,16 +44,27 @@ export class ReleaseWorker implements OnApplicationBootstrap {
     if (!disk || (reservation && LIVE_STATUSES.includes(reservation.status))) {
       return;
     }
-    const mounted = disk.attachedClusterId !== null && disk.volumeId !== null;
-    const snapshot =
-      mounted && !reservation?.noPersist ? await this.endSnapshot(disk, reservationId) : undefined;
+    // Only a reservation that ran can have written to the disk: one that never started keeps the
+    // disk as it was (no snapshot of a claim no pod ever bound, no "written" mark that would pin it).
+    const ranAs = reservation?.startedAt ? reservation : undefined;
+    const ran = ranAs !== undefined && disk.volumeId !== null;
+    const wantsSnapshot = ran && !ranAs.noPersist;
+    if (wantsSnapshot && (await this.stillMounted(disk, ranAs))) {
+      await this.jobs.send(
+        RELEASE_DISK_QUEUE,
+        { reservation_id: reservationId },
+        { startAfter: UNMOUNT_POLL_SECONDS, singletonKey: `unmount:${reservationId}` },
+      );
+      return;
+    }
+    const snapshot = wantsSnapshot ? await this.endSnapshot(disk, reservationId) : undefined;
     if (snapshot === 'asked' || snapshot?.status === 'pending') {
       return; // the snapshot's job sends this one again when it is done
     }
-    if (mounted) {
+    if (disk.attachedClusterId !== null && disk.volumeId !== null) {
       await this.provider.detachVolume(
-        { volumeId: disk.volumeId!, ...(disk.volumeClusterId ? { clusterId: disk.volumeClusterId } : {}) },
-        { clusterId: disk.attachedClusterId!, claimName: disk.claimName ?? disk.volumeId! },
+        { volumeId: disk.volumeId, ...(disk.volumeClusterId ? { clusterId: disk.volumeClusterId } : {}) },
+        { clusterId: disk.attachedClusterId, claimName: disk.claimName ?? disk.volumeId },
       );
     }
     await this.dataSource.transaction(async (tx) => {
@@ -59,18 +74,35 @@ export class ReleaseWorker implements OnApplicationBootstrap {
           inUseBy: null,
           claimName: null,
           attachedClusterId: null,
-          usedSinceSnapshot: snapshot?.status === 'ready' ? false : disk.usedSinceSnapshot,
+          usedSinceSnapshot: ran ? snapshot?.status !== 'ready' : disk.usedSinceSnapshot,
           version: disk.version + 1,
         },
       );
       if (released.affected === 1 && reservation) {
         await recordEvent(tx, {
           reservationId,
-          message: `Disk ${disk.name} released${releaseNote(snapshot, reservation.noPersist, mounted)}`,
+          message: `Disk ${disk.name} released${releaseNote(snapshot, reservation.noPersist, ran)}`,
           details: { disk: disk.name, ...(snapshot ? { snapshot_id: snapshot.id } : {}) },
         });
       }
     });
+  }
+
+  /**
+   * A pod of the ended reservation still mounts the volume (it is terminating: deleting the objects
+   * does not wait for it), so a snapshot now could miss its last writes. Waited for up to
+   * UNMOUNT_WAIT_MS after the end; a pod stuck longer (its node lost) gets a crash-consistent one.
+   */
+  private async stillMounted(disk: Disk, reservation: Reservation): Promise<boolean> {
+    const endedAt = reservation.endedAt?.getTime() ?? 0;
+    if (Date.now() - endedAt > UNMOUNT_WAIT_MS) {
+      return false;
+    }
+    const volume = await this.provider.describeVolume({
+      volumeId: disk.volumeId!,
+      ...(disk.volumeClusterId ? { clusterId: disk.volumeClusterId } : {}),
+    });
+    return volume?.state === 'in-use';
   }
 
   /** The reservation's end-of-use snapshot, or 'asked' when this call asked for it just now. */
@@ -94,9 +126,9 @@ export class ReleaseWorker implements OnApplicationBootstrap {
   }
 }
 
-function releaseNote(snapshot: Snapshot | undefined, noPersist: boolean, mounted: boolean): string {
-  if (!mounted) {
-    return ' (never mounted)';
+function releaseNote(snapshot: Snapshot | undefined, noPersist: boolean, ran: boolean): string {
+  if (!ran) {
+    return ' (the reservation never ran)';
   }
   if (!snapshot) {
     return noPersist ? ' without a snapshot (no_persist)' : '';

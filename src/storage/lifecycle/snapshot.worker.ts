@@ -58,21 +58,24 @@ export class SnapshotWorker implements OnApplicationBootstrap {
     if (!snapshot) {
       return;
     }
-    let ref: SnapshotRef;
+    const timeoutAt = snapshot.createdAt.getTime() + this.config.ODC_DISK_SNAPSHOT_TIMEOUT_SECONDS * 1000;
+    let current: ProviderSnapshot;
     try {
-      ref = await this.asked(snapshot);
+      const ref = await this.asked(snapshot);
+      current = await this.provider.waitForSnapshot(ref, {
+        timeoutMs: Math.max(0, Math.min(WAIT_PER_JOB_MS, timeoutAt - Date.now())),
+        intervalMs: POLL_MS,
+      });
     } catch (error) {
-      if (error instanceof StorageProviderError && !error.retryable) {
-        await this.finish(snapshot, { status: 'failed', error: error.message });
+      // Whatever keeps failing (the snapshot gone, its cluster away for good) ends at the timeout
+      // too: a disk waiting on this snapshot is never held forever.
+      const final = error instanceof StorageProviderError && (!error.retryable || error.kind === 'not_found');
+      if (final || Date.now() >= timeoutAt) {
+        await this.finish(snapshot, { status: 'failed', error: (error as Error).message });
         return;
       }
       throw error;
     }
-    const timeoutAt = snapshot.createdAt.getTime() + this.config.ODC_DISK_SNAPSHOT_TIMEOUT_SECONDS * 1000;
-    const current = await this.provider.waitForSnapshot(ref, {
-      timeoutMs: Math.max(0, Math.min(WAIT_PER_JOB_MS, timeoutAt - Date.now())),
-      intervalMs: POLL_MS,
-    });
     if (current.state === 'ready') {
       await this.finish(snapshot, readyFields(current));
     } else if (current.state === 'failed') {
@@ -94,24 +97,39 @@ export class SnapshotWorker implements OnApplicationBootstrap {
     }
   }
 
-  /** The provider's snapshot of this row: asked for now, unless an earlier run did. */
+  /**
+   * The provider's snapshot of this row: asked for now, unless an earlier run did. Asked under the
+   * row's lock, so two jobs for one row (a retry and a re-drive after a crash) ask once: the second
+   * waits, then finds the first's answer (a provider without a name-keyed create, like EBS, would
+   * otherwise take two).
+   */
   private async asked(snapshot: Snapshot): Promise<SnapshotRef> {
     const clusterId = snapshot.clusterId ?? undefined;
-    if (snapshot.providerSnapshotId) {
-      return { snapshotId: snapshot.providerSnapshotId, ...(clusterId ? { clusterId } : {}) };
-    }
-    const disk = await this.dataSource.getRepository(Disk).findOneByOrFail({ id: snapshot.diskId });
-    const name = snapshotName(snapshot.id);
-    const made = await this.provider.createSnapshot({
-      name,
-      volume: { volumeId: snapshot.volumeId, ...(clusterId ? { clusterId } : {}) },
-      description: `ODC disk ${disk.name} (${snapshot.reason})`,
-      tags: { ...diskTags(disk), [STORAGE_TAGS.snapshotName]: name },
+    const refOf = (snapshotId: string, where = clusterId) => ({
+      snapshotId,
+      ...(where ? { clusterId: where } : {}),
     });
-    await this.dataSource
-      .getRepository(Snapshot)
-      .update({ id: snapshot.id, status: 'pending' }, { providerSnapshotId: made.snapshotId });
-    return { snapshotId: made.snapshotId, ...(made.clusterId ? { clusterId: made.clusterId } : {}) };
+    if (snapshot.providerSnapshotId) {
+      return refOf(snapshot.providerSnapshotId);
+    }
+    return this.dataSource.transaction(async (tx) => {
+      const row = await tx
+        .getRepository(Snapshot)
+        .findOne({ where: { id: snapshot.id }, lock: { mode: 'pessimistic_write' } });
+      if (row?.providerSnapshotId) {
+        return refOf(row.providerSnapshotId);
+      }
+      const disk = await tx.getRepository(Disk).findOneByOrFail({ id: snapshot.diskId });
+      const name = snapshotName(snapshot.id);
+      const made = await this.provider.createSnapshot({
+        name,
+        volume: { volumeId: snapshot.volumeId, ...(clusterId ? { clusterId } : {}) },
+        description: `ODC disk ${disk.name} (${snapshot.reason})`,
+        tags: { ...diskTags(disk), [STORAGE_TAGS.snapshotName]: name },
+      });
+      await tx.getRepository(Snapshot).update({ id: snapshot.id }, { providerSnapshotId: made.snapshotId });
+      return refOf(made.snapshotId, made.clusterId);
+    });
   }
 
   /** Its end, once (guarded on pending); an end-of-use snapshot's disk goes on to its release. */

@@ -31,7 +31,8 @@ export interface StorageRound {
  * Cron (exactly once across replicas), every ODC_STORAGE_INTERVAL_SECONDS: re-drives what a lost
  * job would leave stuck (a disk still held by an ended reservation, a snapshot pending with no
  * follow-up), applies snapshot retention (per disk keep the ODC_SNAPSHOT_KEEP newest ready ones;
- * delete the rest once older than ODC_SNAPSHOT_MAX_AGE_DAYS, and failed ones at that age) and
+ * delete the rest once older than ODC_SNAPSHOT_MAX_AGE_DAYS, failed ones at that age, and those a
+ * purge kept for another disk's restore once that restore is done) and
  * purges soft-deleted disks past their grace. It only sends jobs (singletons), so a tick is quick
  * and bounded whatever the backlog.
  */
@@ -113,6 +114,10 @@ export class StorageTask implements OnApplicationBootstrap, OnModuleDestroy {
          AND NOT EXISTS (SELECT 1 FROM disks d WHERE d.restore_from = ranked.id)
        UNION ALL
        SELECT id FROM snapshots WHERE status = 'failed' AND created_at < $2
+       UNION ALL
+       SELECT s.id FROM snapshots s JOIN disks d ON d.id = s.disk_id
+       WHERE d.status = 'purged' AND s.status <> 'deleted'
+         AND NOT EXISTS (SELECT 1 FROM disks r WHERE r.restore_from = s.id)
        LIMIT ${BATCH}`,
       [
         this.config.ODC_SNAPSHOT_KEEP,

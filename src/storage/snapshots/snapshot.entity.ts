@@ -12,8 +12,11 @@ import { Disk } from '../disks/disk.entity';
 export const SNAPSHOT_STATUSES = ['pending', 'ready', 'failed', 'deleted'] as const;
 export type SnapshotStatus = (typeof SNAPSHOT_STATUSES)[number];
 
-export const SNAPSHOT_REASONS = ['expiry', 'manual', 'pre-delete'] as const;
-/** `expiry`: at the end of a reservation (cancel too); `manual`: asked for; `pre-delete`: before a soft delete. */
+export const SNAPSHOT_REASONS = ['expiry', 'manual', 'pre-delete', 'pre-restore'] as const;
+/**
+ * `expiry`: at the end of a reservation (cancel too); `manual`: asked for; `pre-delete`: before a
+ * soft delete; `pre-restore`: before a restore in place replaced the volume.
+ */
 export type SnapshotReason = (typeof SNAPSHOT_REASONS)[number];
 
 /**

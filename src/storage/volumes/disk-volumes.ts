@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { Cluster } from '../../clusters/cluster.entity';
@@ -25,9 +26,18 @@ export class DiskUnavailable extends Error {
   }
 }
 
-/** The claim a volume of this disk's generation is known by: a DNS label, the same on every retry. */
-export function volumeName(diskId: string, generation: number): string {
-  return `odc-disk-${diskId.replaceAll('-', '').slice(0, 12)}-g${generation}`;
+/**
+ * What a volume of this disk's generation is called: a DNS label, the same on every retry. A new
+ * volume's name also carries a digest of what it is made as (where, from what, how large), so a
+ * retry that lands elsewhere — after a crash between making a volume and recording it — makes a
+ * volume of its own instead of colliding with the first (whose name, an EBS ClientToken or an
+ * immutable claim, would refuse the new parameters); the first is then the reconciler's to report.
+ */
+export function volumeName(diskId: string, generation: number, intent?: unknown): string {
+  const base = `odc-disk-${diskId.replaceAll('-', '').slice(0, 12)}-g${generation}`;
+  return intent === undefined
+    ? base
+    : `${base}-${createHash('sha256').update(JSON.stringify(intent)).digest('hex').slice(0, 6)}`;
 }
 
 export function diskTags(disk: Pick<Disk, 'id' | 'ownerId'>): Record<string, string> {
@@ -59,6 +69,9 @@ export class DiskVolumes {
     }
     if (disk.status !== 'ready') {
       throw new DiskUnavailable(`its disk ${disk.name} is ${disk.status}; restore it from a snapshot first`);
+    }
+    if (disk.provider !== this.provider.name) {
+      throw new DiskUnavailable(`its disk ${disk.name} lives on the ${disk.provider} storage provider`);
     }
     if (disk.claimName && disk.attachedClusterId === cluster.id) {
       return disk.claimName;
@@ -92,7 +105,7 @@ export class DiskVolumes {
         .getRepository(Disk)
         .update(
           { id: disk.id, inUseBy: reservation.id },
-          { claimName, attachedClusterId: cluster.id, usedSinceSnapshot: true, lastUsedAt: new Date() },
+          { claimName, attachedClusterId: cluster.id, lastUsedAt: new Date() },
         );
       await recordEvent(tx, {
         reservationId: reservation.id,
@@ -115,10 +128,16 @@ export class DiskVolumes {
   ): Promise<string> {
     const source = await this.sourceFor(disk, cluster);
     const generation = disk.generation + 1;
-    const name = volumeName(disk.id, generation);
+    const sizeGb = Math.max(disk.sizeGb, source?.sizeGb ?? 0);
+    const name = volumeName(disk.id, generation, [
+      cluster.id,
+      zone ?? null,
+      source?.snapshotId ?? null,
+      sizeGb,
+    ]);
     const volume = await this.provider.createVolume({
       name,
-      sizeGb: Math.max(disk.sizeGb, source?.sizeGb ?? 0),
+      sizeGb,
       clusterId: cluster.id,
       ...(zone ? { zone } : {}),
       ...(source ? { fromSnapshot: source } : {}),
@@ -126,7 +145,7 @@ export class DiskVolumes {
     });
     const { claimName } = await this.provider.attachVolume(volume, {
       clusterId: cluster.id,
-      claimName: name,
+      claimName: volumeName(disk.id, generation),
       ...((volume.zone ?? zone) ? { zone: volume.zone ?? zone } : {}),
     });
     await this.dataSource.transaction(async (tx) => {
@@ -140,7 +159,8 @@ export class DiskVolumes {
           restoreFrom: null,
           claimName,
           attachedClusterId: cluster.id,
-          usedSinceSnapshot: true,
+          // A new volume holds nothing its source (or nothing at all) did not: written once it runs.
+          usedSinceSnapshot: false,
           lastUsedAt: new Date(),
           version: disk.version + 1,
         },

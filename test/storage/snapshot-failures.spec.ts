@@ -1,0 +1,150 @@
+import { DataSource } from 'typeorm';
+import { NAMESPACE, registerDeployer, startDeployer, type DeployerUnderTest } from '../deployer/fixtures';
+import { FAST_CONTROL_PLANE_ENV, startTestApp, type TestApp } from '../support/app';
+import { eventually } from '../support/eventually';
+import { FAST_TIMINGS, h100Pool } from '../support/simulator';
+import { keyFor } from '../support/users';
+
+const H100 = 'NVIDIA-H100-80GB-HBM3';
+
+interface SnapshotShown {
+  id: string;
+  status: string;
+  error?: string;
+}
+
+/**
+ * An end-of-use snapshot that never gets ready must not hold the disk forever: on a cluster whose
+ * snapshots take a minute, one deleted behind ODC's back fails at once, one that is merely slow
+ * fails at ODC_DISK_SNAPSHOT_TIMEOUT_SECONDS (4 s here); either way the disk is released, its
+ * volume (with the data) kept, and it counts as written since its last snapshot.
+ */
+describe('end-of-use snapshots that fail still release the disk', () => {
+  let deployer: DeployerUnderTest;
+  let app: TestApp;
+  let alice: string;
+
+  beforeAll(async () => {
+    deployer = await startDeployer({
+      cluster: { nodePools: [h100Pool(1)], timings: { ...FAST_TIMINGS, snapshotReadyMs: 60_000 } },
+    });
+    app = await startTestApp({
+      roles: 'coordinator,worker,cron',
+      env: { ...FAST_CONTROL_PLANE_ENV, ODC_DISK_SNAPSHOT_TIMEOUT_SECONDS: '4' },
+    });
+    const admin = await keyFor(app, 'ops', ['clusters:admin'], { admin: true });
+    await registerDeployer(app, admin, deployer, { name: 'sim', gpuType: 'h100', product: H100 });
+    alice = await keyFor(app, 'alice', [
+      'reservations:read',
+      'reservations:write',
+      'disks:read',
+      'disks:write',
+    ]);
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await deployer.close();
+  });
+
+  const api = () => app.http();
+  const snapshots = async (name: string): Promise<SnapshotShown[]> =>
+    (await api().get(`/api/v1/disks/${name}/snapshots`).set('authorization', `Bearer ${alice}`).expect(200))
+      .body as SnapshotShown[];
+  const diskState = async (name: string) =>
+    (
+      (await api().get(`/api/v1/disks/${name}`).set('authorization', `Bearer ${alice}`).expect(200)).body as {
+        state: string;
+      }
+    ).state;
+
+  /** A disk used by a reservation that ran, then cancelled: its end-of-use snapshot is under way. */
+  async function endedWithSnapshotPending(name: string): Promise<string> {
+    await api().post('/api/v1/disks').set('authorization', `Bearer ${alice}`).send({ name }).expect(201);
+    const made = await api()
+      .post('/api/v1/reservations')
+      .set('authorization', `Bearer ${alice}`)
+      .send({ gpu_type: 'h100', gpu_count: 1, hours: 1, disk: name })
+      .expect(202);
+    await eventually(
+      async () =>
+        (await api().get(`/api/v1/reservations/${made.body.id}`).set('authorization', `Bearer ${alice}`))
+          .body,
+      (r: { status: string }) => r.status === 'active',
+      20_000,
+    );
+    await api()
+      .post(`/api/v1/reservations/${made.body.id}/cancel`)
+      .set('authorization', `Bearer ${alice}`)
+      .expect(200);
+    await eventually(
+      () => snapshots(name),
+      (list) => list.length === 1 && list[0].status === 'pending',
+      20_000,
+    );
+    expect(await diskState(name)).toBe('releasing');
+    return made.body.id as string;
+  }
+
+  const usedSinceSnapshot = async (name: string) =>
+    (
+      await app
+        .core()
+        .get(DataSource)
+        .query<{ used: boolean }[]>(`SELECT used_since_snapshot AS used FROM disks WHERE name = $1`, [name])
+    )[0].used;
+
+  it('a snapshot deleted while pending fails at once, and the disk is released', async () => {
+    await endedWithSnapshotPending('vanishing');
+    const cut = await eventually(
+      async () =>
+        (await deployer.k.objects.list('snapshot.storage.k8s.io/v1', 'VolumeSnapshot', NAMESPACE)).items,
+      (items) => items.length === 1,
+    );
+    await deployer.k.objects.delete({
+      apiVersion: 'snapshot.storage.k8s.io/v1',
+      kind: 'VolumeSnapshot',
+      metadata: { name: cut[0].metadata!.name!, namespace: NAMESPACE },
+    });
+    const [failed] = await eventually(
+      () => snapshots('vanishing'),
+      (list) => list[0].status === 'failed',
+      10_000,
+    );
+    expect(failed.error).toMatch(/gone|not found/);
+    await eventually(
+      () => diskState('vanishing'),
+      (state) => state === 'free',
+      10_000,
+    );
+    expect(await usedSinceSnapshot('vanishing')).toBe(true);
+  });
+
+  it('a snapshot slower than the timeout fails then, and the disk is released with its volume', async () => {
+    const started = Date.now();
+    const reservationId = await endedWithSnapshotPending('slow');
+    const [failed] = await eventually(
+      () => snapshots('slow'),
+      (list) => list[0].status === 'failed',
+      15_000,
+    );
+    expect(failed.error).toBe('not ready after 4 s');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(4_000);
+    await eventually(
+      () => diskState('slow'),
+      (state) => state === 'free',
+      10_000,
+    );
+    expect(await usedSinceSnapshot('slow')).toBe(true);
+    const timeline = (
+      await api().get(`/api/v1/reservations/${reservationId}`).set('authorization', `Bearer ${alice}`)
+    ).body.events.map((e: { message: string }) => e.message);
+    expect(timeline).toContainEqual(
+      expect.stringMatching(
+        /^Disk slow released; its snapshot .* failed \(not ready after 4 s\), the volume keeps the data$/,
+      ),
+    );
+    const claims = await deployer.k.core.listNamespacedPersistentVolumeClaim({ namespace: NAMESPACE });
+    expect(claims.items.map((c) => c.metadata!.labels!['odc.dev/disk'])).toHaveLength(2);
+  });
+});
