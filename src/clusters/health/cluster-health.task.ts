@@ -1,8 +1,9 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../infra/config/env';
-import { ExclusiveTaskRunner, type TickResult } from '../../infra/cron/exclusive-task.runner';
+import { ExclusiveTaskRunner } from '../../infra/cron/exclusive-task.runner';
+import { PeriodicTask } from '../../infra/cron/periodic-task';
 import { MetricsService } from '../../infra/metrics/metrics.service';
 import { CapacitySync } from '../capacity/capacity-sync';
 import { Cluster } from '../cluster.entity';
@@ -30,39 +31,25 @@ export interface ClusterCheck {
  * healthy one's node report is copied into the capacity rows.
  */
 @Injectable()
-export class ClusterHealthTask implements OnApplicationBootstrap, OnModuleDestroy {
+export class ClusterHealthTask extends PeriodicTask {
   private readonly logger = new Logger('ClusterHealth');
-  private readonly periodMs: number;
-  private stop?: () => void;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly registry: ClusterRegistry,
     private readonly clients: ClusterClients,
     private readonly capacity: CapacitySync,
-    private readonly runner: ExclusiveTaskRunner,
+    runner: ExclusiveTaskRunner,
     metrics: MetricsService,
     config: AppConfig,
   ) {
-    this.periodMs = config.ODC_CLUSTER_HEALTH_INTERVAL_SECONDS * 1000;
+    // At start too: a fresh replica (or a development start) shows capacity without waiting a period.
+    super(runner, HEALTH_TASK, config.ODC_CLUSTER_HEALTH_INTERVAL_SECONDS * 1000, { runAtStart: true });
     registerClusterGauges(metrics.registry, registry, capacity);
   }
 
-  onApplicationBootstrap(): void {
-    // At once too: a fresh replica (or a development start) shows capacity without waiting a period.
-    this.stop = this.runner.every(HEALTH_TASK, this.periodMs, () => this.checkAll().then(() => undefined), {
-      runAtStart: true,
-    });
-  }
-
-  onModuleDestroy(): void {
-    this.stop?.();
-  }
-
-  tick(): Promise<TickResult> {
-    return this.runner.run(HEALTH_TASK, { periodMs: this.periodMs }, async () => {
-      await this.checkAll();
-    });
+  protected runRound(): Promise<ClusterCheck[]> {
+    return this.checkAll();
   }
 
   /** One round: every enabled cluster in parallel, then stale capacity dropped. */

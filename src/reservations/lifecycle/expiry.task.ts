@@ -1,9 +1,10 @@
-import { Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In, LessThan, LessThanOrEqual } from 'typeorm';
 import { User } from '../../auth/users/user.entity';
 import { AppConfig } from '../../infra/config/env';
-import { ExclusiveTaskRunner, type TickResult } from '../../infra/cron/exclusive-task.runner';
+import { ExclusiveTaskRunner } from '../../infra/cron/exclusive-task.runner';
+import { PeriodicTask } from '../../infra/cron/periodic-task';
 import { QueueService } from '../../infra/queue/queue.service';
 import { Reservation } from '../reservation.entity';
 import { NOTIFY_QUEUE, REAPPLY_QUEUE, TEARDOWN_QUEUE } from '../reservation-queues';
@@ -51,31 +52,18 @@ export function dueWarning(
  * cancelled. Each with its reason in the timeline.
  */
 @Injectable()
-export class ExpiryTask implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly periodMs: number;
-  private stop?: () => void;
-
+export class ExpiryTask extends PeriodicTask {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly jobs: QueueService,
-    private readonly runner: ExclusiveTaskRunner,
+    runner: ExclusiveTaskRunner,
     private readonly config: AppConfig,
   ) {
-    this.periodMs = config.ODC_EXPIRY_INTERVAL_SECONDS * 1000;
+    super(runner, EXPIRY_TASK, config.ODC_EXPIRY_INTERVAL_SECONDS * 1000);
   }
 
-  onApplicationBootstrap(): void {
-    this.stop = this.runner.every(EXPIRY_TASK, this.periodMs, () => this.round().then(() => undefined));
-  }
-
-  onModuleDestroy(): void {
-    this.stop?.();
-  }
-
-  tick(): Promise<TickResult> {
-    return this.runner.run(EXPIRY_TASK, { periodMs: this.periodMs }, async () => {
-      await this.round();
-    });
+  protected runRound(): Promise<ExpiryRound> {
+    return this.round();
   }
 
   async round(now = new Date()): Promise<ExpiryRound> {

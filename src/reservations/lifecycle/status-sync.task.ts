@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In } from 'typeorm';
 import { ClusterClients } from '../../clusters/client/cluster-clients';
@@ -6,7 +6,8 @@ import type { Cluster } from '../../clusters/cluster.entity';
 import { ClusterRegistry } from '../../clusters/registry/cluster-registry';
 import type { DeploymentStatus } from '../../deployer/contract';
 import { AppConfig } from '../../infra/config/env';
-import { ExclusiveTaskRunner, type TickResult } from '../../infra/cron/exclusive-task.runner';
+import { ExclusiveTaskRunner } from '../../infra/cron/exclusive-task.runner';
+import { PeriodicTask } from '../../infra/cron/periodic-task';
 import { QueueService } from '../../infra/queue/queue.service';
 import { ReservationMetrics } from '../reservation-metrics';
 import { REAPPLY_QUEUE } from '../reservation-queues';
@@ -27,36 +28,26 @@ export const STATUS_SYNC_TASK = 'reservations.status-sync';
  * be reached changes nothing (its health check reports it).
  */
 @Injectable()
-export class StatusSyncTask implements OnApplicationBootstrap, OnModuleDestroy {
+export class StatusSyncTask extends PeriodicTask {
   private readonly logger = new Logger('StatusSync');
-  private readonly periodMs: number;
   private readonly healthPeriodMs: number;
   private lastHealthRound = Number.NEGATIVE_INFINITY;
-  private stop?: () => void;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly registry: ClusterRegistry,
     private readonly clients: ClusterClients,
     private readonly jobs: QueueService,
-    private readonly runner: ExclusiveTaskRunner,
+    runner: ExclusiveTaskRunner,
     private readonly metrics: ReservationMetrics,
     config: AppConfig,
   ) {
-    this.periodMs = config.ODC_STATUS_SYNC_INTERVAL_SECONDS * 1000;
+    super(runner, STATUS_SYNC_TASK, config.ODC_STATUS_SYNC_INTERVAL_SECONDS * 1000);
     this.healthPeriodMs = config.ODC_HEALTH_SYNC_INTERVAL_SECONDS * 1000;
   }
 
-  onApplicationBootstrap(): void {
-    this.stop = this.runner.every(STATUS_SYNC_TASK, this.periodMs, () => this.sync());
-  }
-
-  onModuleDestroy(): void {
-    this.stop?.();
-  }
-
-  tick(): Promise<TickResult> {
-    return this.runner.run(STATUS_SYNC_TASK, { periodMs: this.periodMs }, () => this.sync());
+  protected runRound(): Promise<void> {
+    return this.sync();
   }
 
   async sync(now = new Date()): Promise<void> {

@@ -1,16 +1,11 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-  type OnModuleDestroy,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In, Not } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
 import { ClusterRegistry } from '../../clusters/registry/cluster-registry';
 import { AppConfig } from '../../infra/config/env';
-import { ExclusiveTaskRunner, type TickResult } from '../../infra/cron/exclusive-task.runner';
+import { ExclusiveTaskRunner } from '../../infra/cron/exclusive-task.runner';
+import { PeriodicTask } from '../../infra/cron/periodic-task';
 import { Disk } from '../disks/disk.entity';
 import {
   STORAGE_PROVIDER,
@@ -62,34 +57,22 @@ export interface ReconcileReport {
  * vanished `failed`. A scope that cannot be listed concludes nothing.
  */
 @Injectable()
-export class ReconcilerTask implements OnApplicationBootstrap, OnModuleDestroy {
+export class ReconcilerTask extends PeriodicTask {
   private readonly logger = new Logger('Reconciler');
-  private readonly periodMs: number;
-  private stop?: () => void;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly runner: ExclusiveTaskRunner,
+    runner: ExclusiveTaskRunner,
     private readonly registry: ClusterRegistry,
     private readonly audit: AuditService,
     @Inject(STORAGE_PROVIDER) private readonly provider: StorageProvider,
     config: AppConfig,
   ) {
-    this.periodMs = config.ODC_STORAGE_RECONCILE_INTERVAL_SECONDS * 1000;
+    super(runner, RECONCILE_TASK, config.ODC_STORAGE_RECONCILE_INTERVAL_SECONDS * 1000);
   }
 
-  onApplicationBootstrap(): void {
-    this.stop = this.runner.every(RECONCILE_TASK, this.periodMs, () => this.round().then(() => undefined));
-  }
-
-  onModuleDestroy(): void {
-    this.stop?.();
-  }
-
-  tick(): Promise<TickResult> {
-    return this.runner.run(RECONCILE_TASK, { periodMs: this.periodMs }, async () => {
-      await this.round();
-    });
+  protected runRound(): Promise<ReconcileReport> {
+    return this.round();
   }
 
   async round(now = new Date()): Promise<ReconcileReport> {

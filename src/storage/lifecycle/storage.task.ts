@@ -1,8 +1,9 @@
-import { Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../infra/config/env';
-import { ExclusiveTaskRunner, type TickResult } from '../../infra/cron/exclusive-task.runner';
+import { ExclusiveTaskRunner } from '../../infra/cron/exclusive-task.runner';
+import { PeriodicTask } from '../../infra/cron/periodic-task';
 import { QueueService } from '../../infra/queue/queue.service';
 import { LIVE_STATUSES } from '../../reservations/reservation.entity';
 import {
@@ -37,31 +38,18 @@ export interface StorageRound {
  * and bounded whatever the backlog.
  */
 @Injectable()
-export class StorageTask implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly periodMs: number;
-  private stop?: () => void;
-
+export class StorageTask extends PeriodicTask {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly jobs: QueueService,
-    private readonly runner: ExclusiveTaskRunner,
+    runner: ExclusiveTaskRunner,
     private readonly config: AppConfig,
   ) {
-    this.periodMs = config.ODC_STORAGE_INTERVAL_SECONDS * 1000;
+    super(runner, STORAGE_TASK, config.ODC_STORAGE_INTERVAL_SECONDS * 1000);
   }
 
-  onApplicationBootstrap(): void {
-    this.stop = this.runner.every(STORAGE_TASK, this.periodMs, () => this.round().then(() => undefined));
-  }
-
-  onModuleDestroy(): void {
-    this.stop?.();
-  }
-
-  tick(): Promise<TickResult> {
-    return this.runner.run(STORAGE_TASK, { periodMs: this.periodMs }, async () => {
-      await this.round();
-    });
+  protected runRound(): Promise<StorageRound> {
+    return this.round();
   }
 
   async round(now = new Date()): Promise<StorageRound> {

@@ -1,0 +1,40 @@
+import type { OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import type { ExclusiveTaskRunner, TickResult } from './exclusive-task.runner';
+
+/**
+ * A cron task of the `cron` role: one round every `periodMs`, run by exactly one replica
+ * (ExclusiveTaskRunner), started with the app and stopped with it; `tick()` runs a round through
+ * the same exclusivity (tests, and replicas racing for one). Subclasses say what a round does.
+ */
+export abstract class PeriodicTask implements OnApplicationBootstrap, OnModuleDestroy {
+  private stop?: () => void;
+
+  protected constructor(
+    private readonly runner: ExclusiveTaskRunner,
+    private readonly taskName: string,
+    readonly periodMs: number,
+    private readonly options: { runAtStart?: boolean } = {},
+  ) {}
+
+  /** One round (subclasses also expose it under a name of their own, with a clock for tests). */
+  protected abstract runRound(): Promise<unknown>;
+
+  onApplicationBootstrap(): void {
+    this.stop = this.runner.every(
+      this.taskName,
+      this.periodMs,
+      () => this.runRound().then(() => undefined),
+      this.options,
+    );
+  }
+
+  onModuleDestroy(): void {
+    this.stop?.();
+  }
+
+  tick(): Promise<TickResult> {
+    return this.runner.run(this.taskName, { periodMs: this.periodMs }, async () => {
+      await this.runRound();
+    });
+  }
+}
