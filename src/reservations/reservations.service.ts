@@ -36,6 +36,12 @@ const MAX_SECONDARY_USERS = 8;
 /** What a user may still change: not over, and not ending. */
 const CHANGEABLE_STATUSES: readonly ReservationStatus[] = ['queued', 'placing', 'provisioning', 'active'];
 
+/** Where a disk that cannot move keeps its reservations: its volume's cluster and zone. */
+interface DiskPin {
+  clusterId?: string;
+  zone?: string;
+}
+
 export interface ReservationWithContext {
   reservation: Reservation;
   owner: string;
@@ -87,7 +93,11 @@ export class ReservationsService {
     }
     const type = await this.checkedType(request);
     const durationMinutes = this.checkedMinutes(request, type);
-    await this.assertSomeNodeCanHold(type, request);
+    await this.assertSomeNodeCanHold(
+      type,
+      request,
+      request.disk !== undefined ? await this.diskPin(principal.userId, request.disk) : undefined,
+    );
     let reservation: Reservation;
     try {
       reservation = await this.dataSource.transaction(async (tx) => {
@@ -502,8 +512,15 @@ export class ReservationsService {
     return minutes;
   }
 
-  /** Queueing what no node could ever hold would wait forever: refused, saying why. */
-  private async assertSomeNodeCanHold(type: GpuType, request: CreateReservationDto): Promise<void> {
+  /**
+   * Queueing what no node could ever hold would wait forever: refused, saying why. A disk that
+   * cannot move (no current snapshot, or moving is off) limits the nodes to where its volume is.
+   */
+  private async assertSomeNodeCanHold(
+    type: GpuType,
+    request: CreateReservationDto,
+    pin?: DiskPin,
+  ): Promise<void> {
     const accepting = this.registry
       .all()
       .filter((cluster) => cluster.enabled && !cluster.draining)
@@ -515,21 +532,58 @@ export class ReservationsService {
       `SELECT count(*)::int AS nodes,
               count(*) FILTER (WHERE labels @> $3)::int AS labelled,
               coalesce(max(allocatable_gpus - ${FOREIGN_GPUS_SQL}) FILTER (WHERE labels @> $3), 0)::int AS largest
-       FROM capacity WHERE gpu_type = $1 AND cluster_id = ANY($2)`,
-      [type.name, accepting, JSON.stringify(request.node_labels ?? {})],
+       FROM capacity WHERE gpu_type = $1 AND cluster_id = ANY($2)
+         AND ($4::uuid IS NULL OR cluster_id = $4) AND ($5::text IS NULL OR zone = $5)`,
+      [
+        type.name,
+        accepting,
+        JSON.stringify(request.node_labels ?? {}),
+        pin?.clusterId ?? null,
+        pin?.zone ?? null,
+      ],
     );
     if (labelled > 0 && largest >= request.gpu_count) {
       return;
     }
+    const where = pin ? ` where disk ${request.disk} lives (${this.describePin(pin)})` : '';
     const message =
       nodes === 0
-        ? `No registered cluster offers ${type.name} nodes now`
+        ? pin
+          ? `Disk ${request.disk} lives on ${this.describePin(pin)}, which offers no ${type.name} nodes now, and it has no current snapshot to start elsewhere from`
+          : `No registered cluster offers ${type.name} nodes now`
         : labelled === 0
-          ? `No ${type.name} node has the labels ${JSON.stringify(request.node_labels)}`
-          : `The largest ${type.name} node${request.node_labels ? ' with those labels' : ''} offers ${Math.max(0, largest)} GPUs; a reservation never spans nodes`;
+          ? `No ${type.name} node${where} has the labels ${JSON.stringify(request.node_labels)}`
+          : `The largest ${type.name} node${where}${request.node_labels ? ' with those labels' : ''} offers ${Math.max(0, largest)} GPUs; a reservation never spans nodes`;
     throw new AppError(ReservationErrorCode.NoNodeLargeEnough, message, {
       largest_node_gpus: Math.max(0, largest),
     });
+  }
+
+  /**
+   * Where the caller's disk of that name holds a reservation when it cannot move: it has a volume,
+   * and no current snapshot to restore elsewhere (or moving is off). Undefined when it goes
+   * anywhere its snapshot can, or the disk does not exist (holdDisk answers that).
+   */
+  private async diskPin(ownerId: string, name: string): Promise<DiskPin | undefined> {
+    const [row] = await this.dataSource.query<
+      { cluster_id: string | null; zone: string | null; used: boolean; snapshotted: boolean }[]
+    >(
+      `SELECT d.volume_cluster_id AS cluster_id, d.zone, d.used_since_snapshot AS used,
+              EXISTS (SELECT 1 FROM snapshots s WHERE s.disk_id = d.id AND s.status = 'ready') AS snapshotted
+       FROM disks d
+       WHERE d.owner_id = $1 AND d.name = $2 AND d.deleted_at IS NULL AND d.volume_id IS NOT NULL
+         AND d.restore_from IS NULL`,
+      [ownerId, name],
+    );
+    const movable = row && this.config.ODC_DISK_RESTORE_ELSEWHERE && !row.used && row.snapshotted;
+    return row && !movable
+      ? { ...(row.cluster_id ? { clusterId: row.cluster_id } : {}), ...(row.zone ? { zone: row.zone } : {}) }
+      : undefined;
+  }
+
+  private describePin(pin: DiskPin): string {
+    const cluster = pin.clusterId ? (this.registry.get(pin.clusterId)?.name ?? pin.clusterId) : undefined;
+    return [cluster && `cluster ${cluster}`, pin.zone && `zone ${pin.zone}`].filter(Boolean).join(', ');
   }
 
   /**

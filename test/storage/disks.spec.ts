@@ -293,6 +293,30 @@ describe('disks end to end: create → reserve → expire → snapshot → free 
     expect((await show(alice, made.id)).events.map((e) => e.message)).toContain(
       'Disk scratchy released without a snapshot (no_persist)',
     );
+
+    // No current snapshot: the disk cannot move, so with its home draining nothing could ever start it.
+    const clusters = (await api().get('/api/v1/clusters').set('authorization', `Bearer ${admin}`).expect(200))
+      .body as { id: string; name: string }[];
+    const homeName = (await disk(alice, 'scratchy')).cluster;
+    const home = clusters.find((c) => c.name === homeName)!;
+    await api().post(`/api/v1/clusters/${home.id}/drain`).set('authorization', `Bearer ${admin}`).expect(200);
+    try {
+      const stuck = await reserve(alice, {
+        gpu_type: 'h100',
+        gpu_count: 1,
+        hours: 1,
+        disk: 'scratchy',
+      }).expect(422);
+      expect(stuck.body.code).toBe('no_node_large_enough');
+      expect(stuck.body.message).toBe(
+        `Disk scratchy lives on cluster ${home.name}, which offers no h100 nodes now, and it has no current snapshot to start elsewhere from`,
+      );
+    } finally {
+      await api()
+        .post(`/api/v1/clusters/${home.id}/undrain`)
+        .set('authorization', `Bearer ${admin}`)
+        .expect(200);
+    }
   });
 
   it('refuses what cannot be, with codes, and shows no one else’s disks', async () => {
