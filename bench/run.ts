@@ -5,6 +5,7 @@
 import 'reflect-metadata';
 import { benchAuth } from './auth.bench';
 import { benchDeployer } from './deployer.bench';
+import { benchDisks } from './disks.bench';
 import { benchHttp } from './http.bench';
 import { benchQueue } from './queue.bench';
 import { benchRegistry } from './registry.bench';
@@ -20,6 +21,7 @@ const BENCHES: Record<string, (database: BenchDatabase) => Promise<void>> = {
   auth: benchAuth,
   registry: benchRegistry,
   reservations: benchReservations,
+  disks: benchDisks,
 };
 
 async function main(): Promise<void> {

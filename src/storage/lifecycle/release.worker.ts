@@ -1,4 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { setTimeout as wait } from 'node:timers/promises';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { isUniqueViolation } from '../../infra/database/database-errors';
@@ -13,7 +14,10 @@ import { RELEASE_DISK_QUEUE } from '../storage-queues';
 
 /** How long a release waits for the ended reservation's pod to let go of the volume. */
 const UNMOUNT_WAIT_MS = 10 * 60_000;
-const UNMOUNT_POLL_SECONDS = 1;
+/** Polled within one job this long, this often; then a later job looks again. */
+const UNMOUNT_POLL_IN_JOB_MS = 5_000;
+const UNMOUNT_POLL_MS = 250;
+const UNMOUNT_POLL_SECONDS = 2;
 
 /**
  * Worker role: the end of a reservation that held a disk. A disk it ran with is snapshotted first
@@ -49,7 +53,7 @@ export class ReleaseWorker implements OnApplicationBootstrap {
     const ranAs = reservation?.startedAt ? reservation : undefined;
     const ran = ranAs !== undefined && disk.volumeId !== null;
     const wantsSnapshot = ran && !ranAs.noPersist;
-    if (wantsSnapshot && (await this.stillMounted(disk, ranAs))) {
+    if (wantsSnapshot && !(await this.unmounted(disk, ranAs))) {
       await this.jobs.send(
         RELEASE_DISK_QUEUE,
         { reservation_id: reservationId },
@@ -89,20 +93,30 @@ export class ReleaseWorker implements OnApplicationBootstrap {
   }
 
   /**
-   * A pod of the ended reservation still mounts the volume (it is terminating: deleting the objects
-   * does not wait for it), so a snapshot now could miss its last writes. Waited for up to
-   * UNMOUNT_WAIT_MS after the end; a pod stuck longer (its node lost) gets a crash-consistent one.
+   * Whether the ended reservation's pod has let go of the volume (it is terminating: deleting the
+   * objects does not wait for it), so a snapshot now has its last writes. Polled here for a few
+   * seconds, which is how long a pod usually takes, then left to a later job; after UNMOUNT_WAIT_MS
+   * from the end, a pod still there (its node lost) gets a crash-consistent snapshot instead.
    */
-  private async stillMounted(disk: Disk, reservation: Reservation): Promise<boolean> {
+  private async unmounted(disk: Disk, reservation: Reservation): Promise<boolean> {
     const endedAt = reservation.endedAt?.getTime() ?? 0;
-    if (Date.now() - endedAt > UNMOUNT_WAIT_MS) {
-      return false;
-    }
-    const volume = await this.provider.describeVolume({
+    const ref = {
       volumeId: disk.volumeId!,
       ...(disk.volumeClusterId ? { clusterId: disk.volumeClusterId } : {}),
-    });
-    return volume?.state === 'in-use';
+    };
+    const giveUpAt = Date.now() + UNMOUNT_POLL_IN_JOB_MS;
+    for (;;) {
+      if (Date.now() - endedAt > UNMOUNT_WAIT_MS) {
+        return true;
+      }
+      if ((await this.provider.describeVolume(ref))?.state !== 'in-use') {
+        return true;
+      }
+      if (Date.now() >= giveUpAt) {
+        return false;
+      }
+      await wait(UNMOUNT_POLL_MS);
+    }
   }
 
   /** The reservation's end-of-use snapshot, or 'asked' when this call asked for it just now. */
