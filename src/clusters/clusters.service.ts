@@ -165,7 +165,9 @@ export class ClustersService {
     }
     // Disks whose volumes live there (k8s-csi) would lose their home: their users' data first.
     const [{ disks }] = await this.dataSource.query<{ disks: number }[]>(
-      `SELECT count(*)::int AS disks FROM disks WHERE volume_cluster_id = $1 AND status <> 'purged'`,
+      `SELECT count(*)::int AS disks FROM disks d
+       WHERE d.status <> 'purged' AND (d.volume_cluster_id = $1
+         OR d.restore_from IN (SELECT s.id FROM snapshots s WHERE s.cluster_id = $1))`,
       [id],
     );
     if (disks > 0) {

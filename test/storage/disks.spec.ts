@@ -466,7 +466,7 @@ describe('disks end to end: create → reserve → expire → snapshot → free 
       (d) => d.state === 'free',
       20_000,
     );
-    // West holds the disk's volume; no reservation runs there any more.
+    // West holds work's volume (and the snapshot work-copy starts from); no reservation runs there.
     const westId = (
       await api().get('/api/v1/clusters').set('authorization', `Bearer ${admin}`).expect(200)
     ).body.find((c: { name: string }) => c.name === 'west').id as string;
@@ -474,6 +474,7 @@ describe('disks end to end: create → reserve → expire → snapshot → free 
     const refused = await api().delete(`/api/v1/clusters/${westId}`).set('authorization', `Bearer ${admin}`);
     await api().post(`/api/v1/clusters/${westId}/undrain`).set('authorization', `Bearer ${admin}`);
     expect(refused.status).toBe(409);
-    expect(refused.body).toMatchObject({ code: 'cluster_active', details: { disks: 1 } });
+    // work's volume, and work-copy, which is to be restored from a snapshot taken there.
+    expect(refused.body).toMatchObject({ code: 'cluster_active', details: { disks: 2 } });
   });
 });

@@ -254,7 +254,7 @@ export class DisksService {
       const chosen = await tx
         .getRepository(Snapshot)
         .findOne({ where: { id: snapshot.id }, lock: { mode: 'pessimistic_read' } });
-      if (chosen?.status !== 'ready') {
+      if (chosen?.status !== 'ready' || chosen.deletedAt) {
         throw new AppError(
           StorageErrorCode.SnapshotNotReady,
           `Snapshot ${snapshot.id} is ${chosen?.status ?? 'gone'}`,
@@ -310,12 +310,17 @@ export class DisksService {
           { reservation_id: holder.id },
         );
       }
-      await tx
-        .getRepository(Disk)
-        .update(
-          { id: disk.id },
-          { inUseBy: null, claimName: null, attachedClusterId: null, version: disk.version + 1 },
-        );
+      await tx.getRepository(Disk).update(
+        { id: disk.id },
+        // Whatever its holder wrote has no snapshot: the next delete or restore keeps it first.
+        {
+          inUseBy: null,
+          claimName: null,
+          attachedClusterId: null,
+          usedSinceSnapshot: true,
+          version: disk.version + 1,
+        },
+      );
     });
     return this.get(principal, name, ownerName);
   }

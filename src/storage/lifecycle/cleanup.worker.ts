@@ -77,33 +77,54 @@ export class CleanupWorker implements OnApplicationBootstrap {
   }
 
   /**
-   * A snapshot a disk is to be restored from is kept, whatever retention says. Deleted under the
-   * row's lock, which a restore choosing this snapshot takes too: one of the two sees the other's
-   * outcome (a restore from a snapshot being deleted is refused, a snapshot chosen meanwhile kept).
+   * A snapshot a disk is to be restored from is kept, whatever retention says. It is marked first
+   * (`deleted_at`, under the row's lock, which a restore choosing this snapshot takes too: one of
+   * the two sees the other's outcome), then deleted at the provider outside any transaction (a slow
+   * provider holds no database connection), then recorded as deleted. A retry finds the mark and
+   * goes on.
    */
   async deleteSnapshot(id: string): Promise<void> {
-    await this.dataSource.transaction(async (tx) => {
+    const marked = await this.dataSource.transaction(async (tx) => {
       const snapshot = await tx
         .getRepository(Snapshot)
         .findOne({ where: { id, status: Not('deleted') }, lock: { mode: 'pessimistic_write' } });
       if (!snapshot || (await tx.getRepository(Disk).existsBy({ restoreFrom: id }))) {
-        return;
+        return undefined;
       }
-      if (snapshot.providerSnapshotId) {
-        await gone(() =>
-          this.provider.deleteSnapshot({
-            snapshotId: snapshot.providerSnapshotId!,
-            ...(snapshot.clusterId ? { clusterId: snapshot.clusterId } : {}),
-          }),
-        );
-      }
-      await tx.getRepository(Snapshot).update({ id }, { status: 'deleted', deletedAt: new Date() });
+      await tx.getRepository(Snapshot).update({ id }, { deletedAt: snapshot.deletedAt ?? new Date() });
+      return snapshot;
     });
+    if (!marked) {
+      return;
+    }
+    if (marked.providerSnapshotId) {
+      await gone(() =>
+        this.provider.deleteSnapshot({
+          snapshotId: marked.providerSnapshotId!,
+          ...(marked.clusterId ? { clusterId: marked.clusterId } : {}),
+        }),
+      );
+    }
+    await this.dataSource.getRepository(Snapshot).update({ id }, { status: 'deleted' });
   }
 
+  /**
+   * A deleted disk past its grace: marked purged first, guarded on the database's clock (undelete
+   * checks the same clock, so the two cannot both win), then its snapshots and its volume go. A
+   * purge that died midway is taken up again (purged, its volume still recorded).
+   */
   async purge(diskId: string): Promise<void> {
-    const disk = await this.dataSource.getRepository(Disk).findOneBy({ id: diskId, status: 'deleted' });
-    if (!disk?.purgeAfter || disk.purgeAfter > new Date() || disk.inUseBy) {
+    // Read back through a SELECT: TypeORM answers a bare UPDATE … RETURNING as [rows, count].
+    const [claimed] = await this.dataSource.query<Pick<Disk, 'volumeId' | 'volumeClusterId'>[]>(
+      `WITH claimed AS (
+         UPDATE disks SET status = 'purged', restore_from = NULL, version = version + 1
+         WHERE id = $1 AND in_use_by IS NULL
+           AND ((status = 'deleted' AND purge_after <= now()) OR (status = 'purged' AND volume_id IS NOT NULL))
+         RETURNING volume_id, volume_cluster_id)
+       SELECT volume_id AS "volumeId", volume_cluster_id AS "volumeClusterId" FROM claimed`,
+      [diskId],
+    );
+    if (!claimed) {
       return;
     }
     const snapshots = await this.dataSource
@@ -112,17 +133,17 @@ export class CleanupWorker implements OnApplicationBootstrap {
     for (const snapshot of snapshots) {
       await this.deleteSnapshot(snapshot.id);
     }
-    if (disk.volumeId) {
+    if (claimed.volumeId) {
       await gone(() =>
         this.provider.deleteVolume({
-          volumeId: disk.volumeId!,
-          ...(disk.volumeClusterId ? { clusterId: disk.volumeClusterId } : {}),
+          volumeId: claimed.volumeId!,
+          ...(claimed.volumeClusterId ? { clusterId: claimed.volumeClusterId } : {}),
         }),
       );
     }
     await this.dataSource
       .getRepository(Disk)
-      .update({ id: diskId, status: 'deleted' }, { status: 'purged', volumeId: null, volumeClusterId: null });
+      .update({ id: diskId, status: 'purged' }, { volumeId: null, volumeClusterId: null });
   }
 }
 

@@ -212,9 +212,17 @@ export class ReconcilerTask extends PeriodicTask {
     const byName = new Map(volumes.map((volume) => [volume.volumeId, volume]));
     for (const snapshot of snapshots) {
       const restored = snapshot.tags[STORAGE_TAGS.importOf];
-      if (restored && settled(snapshot.createdAt, now) && byName.get(restored)?.state !== 'creating') {
+      if (!restored || !settled(snapshot.createdAt, now) || byName.get(restored)?.state === 'creating') {
+        continue;
+      }
+      try {
         await this.provider.deleteSnapshot(snapshot);
         report.spentImports.push(snapshot.snapshotId);
+      } catch (error) {
+        this.logger.warn(
+          { snapshot: snapshot.snapshotId, error: (error as Error).message },
+          'spent import not deleted',
+        );
       }
     }
   }

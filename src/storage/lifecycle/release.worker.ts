@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { isUniqueViolation } from '../../infra/database/database-errors';
 import { QueueService } from '../../infra/queue/queue.service';
+import { ReservationEvent } from '../../reservations/reservation-event.entity';
 import { LIVE_STATUSES, Reservation } from '../../reservations/reservation.entity';
 import { recordEvent } from '../../reservations/reservation-transitions';
 import { Disk } from '../disks/disk.entity';
@@ -48,19 +49,26 @@ export class ReleaseWorker implements OnApplicationBootstrap {
     if (!disk || (reservation && LIVE_STATUSES.includes(reservation.status))) {
       return;
     }
-    // Only a reservation that ran can have written to the disk: one that never started keeps the
-    // disk as it was (no snapshot of a claim no pod ever bound, no "written" mark that would pin it).
-    const ranAs = reservation?.startedAt ? reservation : undefined;
-    const ran = ranAs !== undefined && disk.volumeId !== null;
-    const wantsSnapshot = ran && !ranAs.noPersist;
-    if (wantsSnapshot && !(await this.unmounted(disk, ranAs))) {
-      await this.jobs.send(
-        RELEASE_DISK_QUEUE,
-        { reservation_id: reservationId },
-        { startAfter: UNMOUNT_POLL_SECONDS, singletonKey: `unmount:${reservationId}` },
-      );
-      return;
+    // Only a reservation whose objects were applied, and whose claim got bound, can have written to
+    // the disk: otherwise the disk stays as it was (no snapshot, no "written" mark that would pin it).
+    let written = reservation !== null && disk.volumeId !== null && (await this.wasApplied(reservationId));
+    if (written) {
+      const volume = await this.unmountedVolume(disk, reservation!);
+      if (volume === 'mounted') {
+        await this.jobs.send(
+          RELEASE_DISK_QUEUE,
+          { reservation_id: reservationId },
+          {
+            startAfter: UNMOUNT_POLL_SECONDS,
+            singletonKey: `unmount:${reservationId}`,
+            singletonSeconds: UNMOUNT_POLL_SECONDS,
+          },
+        );
+        return;
+      }
+      written = volume !== 'unbound';
     }
+    const wantsSnapshot = written && !reservation!.noPersist;
     const snapshot = wantsSnapshot ? await this.endSnapshot(disk, reservationId) : undefined;
     if (snapshot === 'asked' || snapshot?.status === 'pending') {
       return; // the snapshot's job sends this one again when it is done
@@ -78,18 +86,24 @@ export class ReleaseWorker implements OnApplicationBootstrap {
           inUseBy: null,
           claimName: null,
           attachedClusterId: null,
-          usedSinceSnapshot: ran ? snapshot?.status !== 'ready' : disk.usedSinceSnapshot,
+          usedSinceSnapshot: written ? snapshot?.status !== 'ready' : disk.usedSinceSnapshot,
           version: disk.version + 1,
         },
       );
       if (released.affected === 1 && reservation) {
         await recordEvent(tx, {
           reservationId,
-          message: `Disk ${disk.name} released${releaseNote(snapshot, reservation.noPersist, ran)}`,
+          message: `Disk ${disk.name} released${releaseNote(snapshot, reservation.noPersist, written)}`,
           details: { disk: disk.name, ...(snapshot ? { snapshot_id: snapshot.id } : {}) },
         });
       }
     });
+  }
+
+  private async wasApplied(reservationId: string): Promise<boolean> {
+    return this.dataSource
+      .getRepository(ReservationEvent)
+      .existsBy({ reservationId, toStatus: 'provisioning' });
   }
 
   /**
@@ -98,7 +112,10 @@ export class ReleaseWorker implements OnApplicationBootstrap {
    * seconds, which is how long a pod usually takes, then left to a later job; after UNMOUNT_WAIT_MS
    * from the end, a pod still there (its node lost) gets a crash-consistent snapshot instead.
    */
-  private async unmounted(disk: Disk, reservation: Reservation): Promise<boolean> {
+  private async unmountedVolume(
+    disk: Disk,
+    reservation: Reservation,
+  ): Promise<'unmounted' | 'unbound' | 'mounted'> {
     const endedAt = reservation.endedAt?.getTime() ?? 0;
     const ref = {
       volumeId: disk.volumeId!,
@@ -106,14 +123,15 @@ export class ReleaseWorker implements OnApplicationBootstrap {
     };
     const giveUpAt = Date.now() + UNMOUNT_POLL_IN_JOB_MS;
     for (;;) {
-      if (Date.now() - endedAt > UNMOUNT_WAIT_MS) {
-        return true;
+      const state = (await this.provider.describeVolume(ref))?.state;
+      if (state === 'creating') {
+        return 'unbound';
       }
-      if ((await this.provider.describeVolume(ref))?.state !== 'in-use') {
-        return true;
+      if (state !== 'in-use' || Date.now() - endedAt > UNMOUNT_WAIT_MS) {
+        return 'unmounted';
       }
       if (Date.now() >= giveUpAt) {
-        return false;
+        return 'mounted';
       }
       await wait(UNMOUNT_POLL_MS);
     }
@@ -140,9 +158,9 @@ export class ReleaseWorker implements OnApplicationBootstrap {
   }
 }
 
-function releaseNote(snapshot: Snapshot | undefined, noPersist: boolean, ran: boolean): string {
-  if (!ran) {
-    return ' (the reservation never ran)';
+function releaseNote(snapshot: Snapshot | undefined, noPersist: boolean, written: boolean): string {
+  if (!written) {
+    return ' (the reservation never used it)';
   }
   if (!snapshot) {
     return noPersist ? ' without a snapshot (no_persist)' : '';

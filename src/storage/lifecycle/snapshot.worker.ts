@@ -26,6 +26,8 @@ type SnapshotEnd = Partial<
 const WAIT_PER_JOB_MS = 10_000;
 const POLL_MS = 250;
 const FOLLOW_UP_SECONDS = 2;
+/** Where reads are eventually consistent (EC2), "not found" this soon after asking may be stale. */
+const NOT_FOUND_GRACE_MS = 60_000;
 
 /**
  * Worker role: takes a snapshot row's snapshot (by the row's name, so a job that died after asking
@@ -69,7 +71,9 @@ export class SnapshotWorker implements OnApplicationBootstrap {
     } catch (error) {
       // Whatever keeps failing (the snapshot gone, its cluster away for good) ends at the timeout
       // too: a disk waiting on this snapshot is never held forever.
-      const final = error instanceof StorageProviderError && (!error.retryable || error.kind === 'not_found');
+      const final =
+        error instanceof StorageProviderError &&
+        (error.kind === 'not_found' ? this.believedGone(snapshot) : !error.retryable);
       if (final || Date.now() >= timeoutAt) {
         await this.finish(snapshot, { status: 'failed', error: (error as Error).message });
         return;
@@ -119,6 +123,13 @@ export class SnapshotWorker implements OnApplicationBootstrap {
       if (row?.providerSnapshotId) {
         return refOf(row.providerSnapshotId);
       }
+      if (row?.status !== 'pending') {
+        throw new StorageProviderError(
+          'invalid',
+          this.provider.name,
+          `snapshot ${snapshot.id} is no longer wanted`,
+        );
+      }
       const disk = await tx.getRepository(Disk).findOneByOrFail({ id: snapshot.diskId });
       const name = snapshotName(snapshot.id);
       const made = await this.provider.createSnapshot({
@@ -130,6 +141,13 @@ export class SnapshotWorker implements OnApplicationBootstrap {
       await tx.getRepository(Snapshot).update({ id: snapshot.id }, { providerSnapshotId: made.snapshotId });
       return refOf(made.snapshotId, made.clusterId);
     });
+  }
+
+  /** "Not found": believed at once where the provider's reads are consistent, else after a grace. */
+  private believedGone(snapshot: Snapshot): boolean {
+    return (
+      !this.provider.eventuallyConsistent || Date.now() - snapshot.createdAt.getTime() > NOT_FOUND_GRACE_MS
+    );
   }
 
   /** Its end, once (guarded on pending); an end-of-use snapshot's disk goes on to its release. */

@@ -120,7 +120,9 @@ export class StorageTask extends PeriodicTask {
 
   private async purgeDeleted(now: Date): Promise<number> {
     const due = await this.dataSource.query<{ id: string }[]>(
-      `SELECT id FROM disks WHERE status = 'deleted' AND purge_after <= $1 AND in_use_by IS NULL LIMIT ${BATCH}`,
+      `SELECT id FROM disks WHERE in_use_by IS NULL
+         AND ((status = 'deleted' AND purge_after <= $1) OR (status = 'purged' AND volume_id IS NOT NULL))
+       LIMIT ${BATCH}`,
       [now],
     );
     for (const { id } of due) {

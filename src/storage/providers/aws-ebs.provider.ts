@@ -213,6 +213,7 @@ async function unlessNotFound<T>(call: Promise<T>): Promise<T | undefined> {
 
 export class AwsEbsProvider implements StorageProvider {
   readonly name = 'aws-ebs' as const;
+  readonly eventuallyConsistent = true;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly now: () => number;
 

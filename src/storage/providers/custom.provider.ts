@@ -78,6 +78,7 @@ function notImplemented(method: keyof StorageProvider): StorageProviderError {
 
 export class CustomStorageProvider implements StorageProvider {
   readonly name = 'custom' as const;
+  readonly eventuallyConsistent = true;
 
   createVolume(_input: CreateVolumeInput): Promise<ProviderVolume> {
     return Promise.reject(notImplemented('createVolume'));

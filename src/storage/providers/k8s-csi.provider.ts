@@ -56,6 +56,7 @@ export interface CsiClusters {
  */
 export class K8sCsiProvider implements StorageProvider {
   readonly name = 'k8s-csi' as const;
+  readonly eventuallyConsistent = false;
 
   constructor(
     private readonly clusters: CsiClusters,
@@ -323,14 +324,15 @@ function volumeOf(volume: VolumeInfo, clusterId: string): ProviderVolume {
     volumeId: volume.name,
     clusterId,
     sizeGb: gb(volume.capacity ?? volume.requested_size),
+    // Not bound yet is `creating` even with a (Pending) pod naming it: nothing can have written to it.
     state:
       volume.phase === 'Lost'
         ? 'error'
-        : volume.used_by.length > 0
-          ? 'in-use'
-          : volume.phase === 'Bound'
-            ? 'available'
-            : 'creating',
+        : volume.phase !== 'Bound'
+          ? 'creating'
+          : volume.used_by.length > 0
+            ? 'in-use'
+            : 'available',
     tags: volume.labels,
     ...(volume.created_at ? { createdAt: new Date(volume.created_at) } : {}),
   };

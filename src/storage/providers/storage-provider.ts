@@ -102,6 +102,11 @@ export interface ListScope {
 
 export interface StorageProvider {
   readonly name: StorageProviderName;
+  /**
+   * Whether a describe can briefly miss what was just made (EC2's reads are eventually
+   * consistent; the Kubernetes API server's are not): "not found" is then believed only later.
+   */
+  readonly eventuallyConsistent: boolean;
 
   createVolume(input: CreateVolumeInput): Promise<ProviderVolume>;
   /** Undefined when it does not exist (any more). */

@@ -40,6 +40,14 @@ export function volumeName(diskId: string, generation: number, intent?: unknown)
     : `${base}-${createHash('sha256').update(JSON.stringify(intent)).digest('hex').slice(0, 6)}`;
 }
 
+/**
+ * What pods mount a volume by in a cluster (aws-ebs: a claim on a static PV; k8s-csi answers the
+ * volume's own claim): one per volume, so a new volume never meets an old one's claim or PV.
+ */
+export function claimNameOf(diskId: string, generation: number, volumeId: string): string {
+  return volumeName(diskId, generation, volumeId);
+}
+
 export function diskTags(disk: Pick<Disk, 'id' | 'ownerId'>): Record<string, string> {
   return { [STORAGE_TAGS.disk]: disk.id, [STORAGE_TAGS.owner]: disk.ownerId };
 }
@@ -98,7 +106,11 @@ export class DiskVolumes {
   ): Promise<string> {
     const { claimName } = await this.provider.attachVolume(
       { volumeId: disk.volumeId!, ...(disk.volumeClusterId ? { clusterId: disk.volumeClusterId } : {}) },
-      { clusterId: cluster.id, claimName: volumeName(disk.id, disk.generation), ...(zone ? { zone } : {}) },
+      {
+        clusterId: cluster.id,
+        claimName: claimNameOf(disk.id, disk.generation, disk.volumeId!),
+        ...(zone ? { zone } : {}),
+      },
     );
     await this.dataSource.transaction(async (tx) => {
       await tx
@@ -145,7 +157,7 @@ export class DiskVolumes {
     });
     const { claimName } = await this.provider.attachVolume(volume, {
       clusterId: cluster.id,
-      claimName: volumeName(disk.id, generation),
+      claimName: claimNameOf(disk.id, generation, volume.volumeId),
       ...((volume.zone ?? zone) ? { zone: volume.zone ?? zone } : {}),
     });
     await this.dataSource.transaction(async (tx) => {
@@ -159,8 +171,9 @@ export class DiskVolumes {
           restoreFrom: null,
           claimName,
           attachedClusterId: cluster.id,
-          // A new volume holds nothing its source (or nothing at all) did not: written once it runs.
-          usedSinceSnapshot: false,
+          // In step with the disk's latest snapshot only when made from that very snapshot: a
+          // restore to an older one, or an empty volume, must not let placement move it by the latest.
+          usedSinceSnapshot: !(source && (await this.isLatestReady(disk.id, source.snapshotId))),
           lastUsedAt: new Date(),
           version: disk.version + 1,
         },
@@ -185,6 +198,13 @@ export class DiskVolumes {
       });
     });
     return claimName;
+  }
+
+  private async isLatestReady(diskId: string, providerSnapshotId: string): Promise<boolean> {
+    const latest = await this.dataSource
+      .getRepository(Snapshot)
+      .findOne({ where: { diskId, status: 'ready' }, order: { createdAt: 'DESC' } });
+    return latest?.providerSnapshotId === providerSnapshotId;
   }
 
   private async sourceFor(disk: Disk, cluster: Cluster): Promise<ProviderSnapshot | undefined> {
