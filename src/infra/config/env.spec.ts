@@ -71,6 +71,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ODC_STORAGE_PROVIDER: 'gcs' })).toThrow(/ODC_STORAGE_PROVIDER/);
   });
 
+  it('refuses a default disk size above the largest allowed', () => {
+    expect(() => loadConfig({ ODC_DISK_DEFAULT_SIZE_GB: '500', ODC_DISK_MAX_SIZE_GB: '200' })).toThrow(
+      /ODC_DISK_DEFAULT_SIZE_GB must not be above ODC_DISK_MAX_SIZE_GB/,
+    );
+    expect(
+      loadConfig({ ODC_DISK_DEFAULT_SIZE_GB: '200', ODC_DISK_MAX_SIZE_GB: '200' }).ODC_DISK_DEFAULT_SIZE_GB,
+    ).toBe(200);
+  });
+
   it('does not require a database for a deployer-only replica, even in production', () => {
     expect(loadConfig({ NODE_ENV: 'production', ODC_ROLES: 'deployer' }).DATABASE_URL).toBeUndefined();
   });

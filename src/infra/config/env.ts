@@ -88,6 +88,24 @@ function IsPostgresUrl(): PropertyDecorator {
   };
 }
 
+/** A number no larger than another setting's (both numbers: their own checks report the rest). */
+function NotAbove(other: string): PropertyDecorator {
+  return (target, propertyName) => {
+    registerDecorator({
+      name: 'notAbove',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      validator: {
+        validate: (value: unknown, args) => {
+          const limit = (args?.object as Record<string, unknown> | undefined)?.[other];
+          return typeof value !== 'number' || typeof limit !== 'number' || value <= limit;
+        },
+      },
+      options: { message: `${String(propertyName)} must not be above ${other}` },
+    });
+  };
+}
+
 /** The shape of one trusted JWT issuer in ODC_JWT_ISSUERS (checked here; used by src/auth/jwt). */
 export interface TrustedIssuerConfig {
   issuer: string;
@@ -750,6 +768,7 @@ export class AppConfig {
   @IsInt()
   @Min(1)
   @Max(65536)
+  @NotAbove('ODC_DISK_MAX_SIZE_GB')
   ODC_DISK_DEFAULT_SIZE_GB = 100;
 
   @Transform(toNumber)
