@@ -10,18 +10,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
-import { Client } from 'pg';
-import { DataSource } from 'typeorm';
 import { Pool } from 'undici';
 import { startRuntime, type Runtime } from '../src/app/runtime';
-import { ApiKeysService } from '../src/auth/api-keys/api-keys.service';
-import { UsersService } from '../src/auth/users/users.service';
 import { kubeConfigForServer } from '../src/deployer/kube/kube-access';
 import { loadConfig } from '../src/infra/config/env';
+import { withDatabase } from '../src/infra/database/database-url';
 import { SimulatedCluster } from '../src/simulator/cluster';
 import { withDefaults } from '../src/simulator/config';
 import { SIMULATED_CSI_DRIVER } from '../src/simulator/csi-driver';
-import { fmt, median, percentile, report, type BenchDatabase } from './support';
+import { fmt, keyFor, median, percentile, report, withAdmin, type BenchDatabase } from './support';
 
 const CYCLES = Number(process.env.BENCH_DISKS_CYCLES ?? 20);
 const NAMESPACE = 'odc-bench';
@@ -36,7 +33,10 @@ interface Cycle {
 }
 
 export async function benchDisks(database: BenchDatabase): Promise<void> {
-  const url = await freshDatabase(database.url);
+  // A database of its own on the bench server: other benchmarks' clusters are not this one's.
+  const name = `odc_bench_disks_${randomBytes(5).toString('hex')}`;
+  await withAdmin(database.url, (client) => client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`));
+  const url = withDatabase(database.url, name);
   const cluster = await SimulatedCluster.start(
     withDefaults({
       name: 'bench-disks',
@@ -89,8 +89,13 @@ export async function benchDisks(database: BenchDatabase): Promise<void> {
     runtimes.push(platform);
     platformApi = new Pool(platform.listeners.find((l) => l.name === 'api')!.url);
     const call = caller(platformApi);
-    const admin = await keyFor(platform, 'bench-admin', true);
-    const user = await keyFor(platform, 'bench-user', false);
+    const admin = await keyFor(platform, 'bench-admin', ['clusters:admin'], true);
+    const user = await keyFor(platform, 'bench-user', [
+      'reservations:read',
+      'reservations:write',
+      'disks:read',
+      'disks:write',
+    ]);
     const registered = await call('POST', '/api/v1/clusters', admin, {
       name: 'bench-disks',
       deployer_url: deployer.listeners.find((l) => l.name === 'deployer')!.url,
@@ -149,6 +154,9 @@ export async function benchDisks(database: BenchDatabase): Promise<void> {
       await runtime.close();
     }
     await cluster.close();
+    await withAdmin(database.url, (client) =>
+      client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)} WITH (FORCE)`),
+    );
   }
 }
 
@@ -210,19 +218,6 @@ async function until(done: () => Promise<boolean>): Promise<void> {
   }
 }
 
-async function keyFor(platform: Runtime, username: string, admin: boolean): Promise<string> {
-  const app = platform.core!;
-  const user = await app.get(UsersService).findOrCreateByUsername(username);
-  if (admin) {
-    await app.get(DataSource).query(`UPDATE users SET role = 'admin' WHERE id = $1`, [user.id]);
-  }
-  const scopes = admin
-    ? (['clusters:admin'] as const)
-    : (['reservations:read', 'reservations:write', 'disks:read', 'disks:write'] as const);
-  return (await app.get(ApiKeysService).issue(user.id, { name: 'bench', scopes: [...scopes], origin: 'api' }))
-    .key;
-}
-
 async function namespace(server: string): Promise<void> {
   const res = await fetch(`${server}/api/v1/namespaces`, {
     method: 'POST',
@@ -232,20 +227,4 @@ async function namespace(server: string): Promise<void> {
   if (res.status !== 201) {
     throw new Error(`namespace: ${res.status}`);
   }
-}
-
-/** A database of its own on the bench server: other benchmarks' clusters are not this one's. */
-async function freshDatabase(url: string): Promise<string> {
-  const name = `odc_bench_disks_${process.pid}`;
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS ${name}`);
-    await client.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await client.end();
-  }
-  const fresh = new URL(url);
-  fresh.pathname = `/${name}`;
-  return fresh.toString();
 }

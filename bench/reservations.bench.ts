@@ -41,15 +41,12 @@ import pino from 'pino';
 import { DataSource } from 'typeorm';
 import { Pool } from 'undici';
 import { startRuntime, type Runtime } from '../src/app/runtime';
-import type { ApiKeyScope } from '../src/auth/api-keys/api-key.entity';
-import { ApiKeysService } from '../src/auth/api-keys/api-keys.service';
-import { UsersService } from '../src/auth/users/users.service';
 import { sampleReservationSpec } from '../src/deployer/sample-spec';
 import { loadConfig } from '../src/infra/config/env';
 import { withDatabase } from '../src/infra/database/database-url';
 import { startFleet, type Fleet } from './fleet';
 import { startBenchProcess, type BenchProcess } from './processes';
-import { fmt, percentile, report, type BenchDatabase } from './support';
+import { fmt, keyFor, percentile, report, withAdmin, type BenchDatabase } from './support';
 
 const CLUSTERS = 3;
 const NODES_PER_CLUSTER = 50;
@@ -485,16 +482,6 @@ async function kubernetesFloor(fleet: Fleet): Promise<Floor> {
 // ---------------------------------------------------------------------------------------------
 // The fleet and the app
 
-async function withAdmin<T>(url: string, work: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
 function fleetOf(latencyMs: number): Promise<Fleet> {
   return startFleet(
     Array.from({ length: CLUSTERS }, (_, i) => ({
@@ -558,21 +545,6 @@ async function startControlPlane(databaseUrl: string): Promise<ControlPlane> {
     await coordinator.close();
     throw error;
   }
-}
-
-/** An API key for `username` (made if new), straight from the app's services. */
-async function keyFor(
-  core: Runtime,
-  username: string,
-  scopes: ApiKeyScope[],
-  admin = false,
-): Promise<string> {
-  const app = core.core!;
-  const user = await app.get(UsersService).findOrCreateByUsername(username);
-  if (admin) {
-    await app.get(DataSource).query(`UPDATE users SET role = 'admin' WHERE id = $1`, [user.id]);
-  }
-  return (await app.get(ApiKeysService).issue(user.id, { name: 'bench', scopes, origin: 'api' })).key;
 }
 
 interface Api {

@@ -1,9 +1,14 @@
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
 import { Pool } from 'undici';
 import { join } from 'node:path';
 import pino from 'pino';
 import { startRuntime, type Runtime } from '../src/app/runtime';
+import type { ApiKeyScope } from '../src/auth/api-keys/api-key.entity';
+import { ApiKeysService } from '../src/auth/api-keys/api-keys.service';
+import { UsersService } from '../src/auth/users/users.service';
 import { EmbeddedPostgres } from '../src/infra/database/embedded-postgres';
 import { loadConfig } from '../src/infra/config/env';
 
@@ -140,4 +145,30 @@ export function startBenchCoordinator(
     ...env,
   });
   return startRuntime({ config, logger: pino({ level: 'warn' }) });
+}
+
+/** A client on the bench server as its admin user, for the length of `work` (CREATE and DROP DATABASE). */
+export async function withAdmin<T>(url: string, work: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** An API key for `username` (made if new), straight from the app's services. */
+export async function keyFor(
+  core: Runtime,
+  username: string,
+  scopes: ApiKeyScope[],
+  admin = false,
+): Promise<string> {
+  const app = core.core!;
+  const user = await app.get(UsersService).findOrCreateByUsername(username);
+  if (admin) {
+    await app.get(DataSource).query(`UPDATE users SET role = 'admin' WHERE id = $1`, [user.id]);
+  }
+  return (await app.get(ApiKeysService).issue(user.id, { name: 'bench', scopes, origin: 'api' })).key;
 }

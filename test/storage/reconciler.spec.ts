@@ -1,13 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { ReconcilerTask, SETTLE_MS } from '../../src/storage/lifecycle/reconciler.task';
-import { NAMESPACE, registerDeployer, startDeployer, type DeployerUnderTest } from '../deployer/fixtures';
-import { FAST_CONTROL_PLANE_ENV, startTestApp, type TestApp } from '../support/app';
+import { NAMESPACE, type DeployerUnderTest } from '../deployer/fixtures';
+import type { TestApp } from '../support/app';
 import { eventually } from '../support/eventually';
-import { FAST_TIMINGS, h100Pool } from '../support/simulator';
-import { keyFor } from '../support/users';
-
-const H100 = 'NVIDIA-H100-80GB-HBM3';
+import { startDiskSite, type DiskSite } from './fixtures';
 
 /**
  * The reconciler against a simulated cluster: a claim and a snapshot ODC made but no disk records
@@ -16,30 +13,17 @@ const H100 = 'NVIDIA-H100-80GB-HBM3';
  * later round, and a lost disk comes back from its snapshot.
  */
 describe('storage reconciler: quarantine orphans, mark the lost, delete nothing', () => {
+  let site: DiskSite;
   let deployer: DeployerUnderTest;
   let app: TestApp;
   let alice: string;
 
   beforeAll(async () => {
-    deployer = await startDeployer({ cluster: { nodePools: [h100Pool(1)], timings: FAST_TIMINGS } });
-    app = await startTestApp({
-      roles: 'coordinator,worker,cron',
-      env: { ...FAST_CONTROL_PLANE_ENV, ODC_STORAGE_RECONCILE_INTERVAL_SECONDS: '3600' },
-    });
-    const admin = await keyFor(app, 'ops', ['clusters:admin'], { admin: true });
-    await registerDeployer(app, admin, deployer, { name: 'sim', gpuType: 'h100', product: H100 });
-    alice = await keyFor(app, 'alice', [
-      'reservations:read',
-      'reservations:write',
-      'disks:read',
-      'disks:write',
-    ]);
+    site = await startDiskSite({ env: { ODC_STORAGE_RECONCILE_INTERVAL_SECONDS: '3600' } });
+    ({ deployer, app, alice } = site);
   });
 
-  afterAll(async () => {
-    await app.close();
-    await deployer.close();
-  });
+  afterAll(() => site.close());
 
   const api = () => app.http();
   const reconciler = () => app.core().get(ReconcilerTask, { strict: false });

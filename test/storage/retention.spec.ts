@@ -1,12 +1,10 @@
 import { DataSource } from 'typeorm';
 import { StorageTask } from '../../src/storage/lifecycle/storage.task';
-import { NAMESPACE, registerDeployer, startDeployer, type DeployerUnderTest } from '../deployer/fixtures';
-import { FAST_CONTROL_PLANE_ENV, startTestApp, type TestApp } from '../support/app';
+import { NAMESPACE, type DeployerUnderTest } from '../deployer/fixtures';
+import type { TestApp } from '../support/app';
 import { eventually } from '../support/eventually';
-import { FAST_TIMINGS, h100Pool } from '../support/simulator';
-import { keyFor } from '../support/users';
+import { startDiskSite, type DiskSite } from './fixtures';
 
-const H100 = 'NVIDIA-H100-80GB-HBM3';
 const DAY = 24 * 3600_000;
 
 interface SnapshotShown {
@@ -22,36 +20,24 @@ interface SnapshotShown {
  * grace is over (0 days here).
  */
 describe('snapshot retention and the purge of deleted disks', () => {
+  let site: DiskSite;
   let deployer: DeployerUnderTest;
   let app: TestApp;
   let alice: string;
 
   beforeAll(async () => {
-    deployer = await startDeployer({ cluster: { nodePools: [h100Pool(1)], timings: FAST_TIMINGS } });
-    app = await startTestApp({
-      roles: 'coordinator,worker,cron',
+    site = await startDiskSite({
       env: {
-        ...FAST_CONTROL_PLANE_ENV,
         ODC_STORAGE_INTERVAL_SECONDS: '3600',
         ODC_SNAPSHOT_KEEP: '2',
         ODC_SNAPSHOT_MAX_AGE_DAYS: '7',
         ODC_DISK_DELETE_GRACE_DAYS: '0',
       },
     });
-    const admin = await keyFor(app, 'ops', ['clusters:admin'], { admin: true });
-    await registerDeployer(app, admin, deployer, { name: 'sim', gpuType: 'h100', product: H100 });
-    alice = await keyFor(app, 'alice', [
-      'reservations:read',
-      'reservations:write',
-      'disks:read',
-      'disks:write',
-    ]);
+    ({ deployer, app, alice } = site);
   });
 
-  afterAll(async () => {
-    await app.close();
-    await deployer.close();
-  });
+  afterAll(() => site.close());
 
   const api = () => app.http();
   const storage = () => app.core().get(StorageTask, { strict: false });

@@ -1,11 +1,8 @@
 import { DataSource } from 'typeorm';
-import { NAMESPACE, registerDeployer, startDeployer, type DeployerUnderTest } from '../deployer/fixtures';
-import { FAST_CONTROL_PLANE_ENV, startTestApp, type TestApp } from '../support/app';
+import { NAMESPACE, type DeployerUnderTest } from '../deployer/fixtures';
+import type { TestApp } from '../support/app';
 import { eventually } from '../support/eventually';
-import { FAST_TIMINGS, h100Pool } from '../support/simulator';
-import { keyFor } from '../support/users';
-
-const H100 = 'NVIDIA-H100-80GB-HBM3';
+import { startDiskSite, type DiskSite } from './fixtures';
 
 interface SnapshotShown {
   id: string;
@@ -20,32 +17,20 @@ interface SnapshotShown {
  * volume (with the data) kept, and it counts as written since its last snapshot.
  */
 describe('end-of-use snapshots that fail still release the disk', () => {
+  let site: DiskSite;
   let deployer: DeployerUnderTest;
   let app: TestApp;
   let alice: string;
 
   beforeAll(async () => {
-    deployer = await startDeployer({
-      cluster: { nodePools: [h100Pool(1)], timings: { ...FAST_TIMINGS, snapshotReadyMs: 60_000 } },
+    site = await startDiskSite({
+      timings: { snapshotReadyMs: 60_000 },
+      env: { ODC_DISK_SNAPSHOT_TIMEOUT_SECONDS: '4' },
     });
-    app = await startTestApp({
-      roles: 'coordinator,worker,cron',
-      env: { ...FAST_CONTROL_PLANE_ENV, ODC_DISK_SNAPSHOT_TIMEOUT_SECONDS: '4' },
-    });
-    const admin = await keyFor(app, 'ops', ['clusters:admin'], { admin: true });
-    await registerDeployer(app, admin, deployer, { name: 'sim', gpuType: 'h100', product: H100 });
-    alice = await keyFor(app, 'alice', [
-      'reservations:read',
-      'reservations:write',
-      'disks:read',
-      'disks:write',
-    ]);
+    ({ deployer, app, alice } = site);
   });
 
-  afterAll(async () => {
-    await app.close();
-    await deployer.close();
-  });
+  afterAll(() => site.close());
 
   const api = () => app.http();
   const snapshots = async (name: string): Promise<SnapshotShown[]> =>

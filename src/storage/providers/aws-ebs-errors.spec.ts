@@ -8,12 +8,8 @@ import {
   DeployerUnreachable,
 } from '../../clusters/client/deployer-client.errors';
 import { DeployerErrorCode } from '../../deployer/deployer.errors';
-import {
-  deployerFailureKind,
-  ec2FailureKind,
-  storageErrorFromDeployer,
-  storageErrorFromEc2,
-} from './aws-ebs-errors';
+import { ec2FailureKind, storageErrorFromDeployer, storageErrorFromEc2 } from './aws-ebs-errors';
+import { deployerFailureKind } from './deployer-failures';
 import { StorageProviderError, type StorageFailureKind } from './storage-provider.errors';
 
 /** An error as the SDK throws it for an EC2 error answer: the code in `name`. */

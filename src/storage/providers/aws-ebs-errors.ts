@@ -7,15 +7,7 @@
  * Messages are the SDK's own (EC2 never echoes credentials) plus the operation; the client's
  * configuration is never read here, so its credentials cannot leak into a message or details.
  */
-import {
-  DeployerAuthFailed,
-  DeployerFull,
-  DeployerPolicyRejected,
-  DeployerRequestRejected,
-  DeployerServerError,
-} from '../../clusters/client/deployer-client.errors';
-import { DeployerErrorCode } from '../../deployer/deployer.errors';
-import { CommonErrorCode } from '../../infra/errors/app-error';
+import { deployerFailureKind } from './deployer-failures';
 import { StorageProviderError, type StorageFailureKind } from './storage-provider.errors';
 
 const PROVIDER = 'aws-ebs';
@@ -175,32 +167,6 @@ export function storageErrorFromEc2(error: unknown, operation: string): StorageP
       },
     },
   );
-}
-
-/**
- * The kind of a failed call to a cluster's deployer (attach, detach). `onConflict` is what its 409
- * means for the call: on detach, a pod still mounts the claim (`in_use`, later); on attach, the
- * claim's or the volume's name is another object's (`invalid`, waiting does not help).
- */
-export function deployerFailureKind(error: unknown, onConflict: StorageFailureKind): StorageFailureKind {
-  if (error instanceof DeployerFull) {
-    return onConflict;
-  }
-  if (error instanceof DeployerAuthFailed) {
-    return 'forbidden';
-  }
-  if (error instanceof DeployerPolicyRejected) {
-    // The policy (e.g. the EBS CSI driver not allowed) is the operator's; Kubernetes refusing an object is the request's.
-    return error.code === DeployerErrorCode.PolicyViolation ? 'forbidden' : 'invalid';
-  }
-  if (error instanceof DeployerRequestRejected) {
-    return error.code === CommonErrorCode.NotFound ? 'not_found' : 'invalid';
-  }
-  if (error instanceof DeployerServerError && error.code === DeployerErrorCode.KubeForbidden) {
-    return 'forbidden';
-  }
-  // Unreachable, a 5xx, or an open circuit: the cluster may be back later.
-  return 'unavailable';
 }
 
 export function storageErrorFromDeployer(

@@ -1,17 +1,11 @@
 import { setTimeout as wait } from 'node:timers/promises';
-import {
-  DeployerAuthFailed,
-  DeployerError,
-  DeployerFull,
-  DeployerServerError,
-  DeployerUnreachable,
-} from '../../clusters/client/deployer-client.errors';
+import { DeployerError } from '../../clusters/client/deployer-client.errors';
 import type { DeployerClient } from '../../clusters/client/deployer-client';
 import type { ClusterProfile } from '../../clusters/dto/cluster-profile.dto';
 import type { SnapshotInfo, VolumeInfo } from '../../deployer/contract';
-import { CommonErrorCode } from '../../infra/errors/app-error';
 import { parseQuantity } from '../../infra/kubernetes/quantity';
-import { StorageProviderError, type StorageFailureKind } from './storage-provider.errors';
+import { deployerFailureKind } from './deployer-failures';
+import { StorageProviderError } from './storage-provider.errors';
 import {
   STORAGE_TAGS,
   type AttachTarget,
@@ -285,7 +279,8 @@ export class K8sCsiProvider implements StorageProvider {
       return await run();
     } catch (error) {
       if (error instanceof DeployerError) {
-        throw new StorageProviderError(failureKind(error), this.name, error.message, {
+        // Its 409 on a volume or snapshot: a pod still mounts it, or it is busy: later.
+        throw new StorageProviderError(deployerFailureKind(error, 'in_use'), this.name, error.message, {
           cause: error,
           details: { cluster_id: error.clusterId },
         });
@@ -293,22 +288,6 @@ export class K8sCsiProvider implements StorageProvider {
       throw error;
     }
   }
-}
-
-function failureKind(error: DeployerError): StorageFailureKind {
-  if (error.code === CommonErrorCode.NotFound) {
-    return 'not_found';
-  }
-  if (error instanceof DeployerFull) {
-    return 'in_use';
-  }
-  if (error instanceof DeployerUnreachable || error instanceof DeployerServerError) {
-    return 'unavailable';
-  }
-  if (error instanceof DeployerAuthFailed) {
-    return 'forbidden';
-  }
-  return 'invalid'; // the deployer's policy, or a request it refused
 }
 
 function hasTags(tags: Record<string, string>, wanted: Record<string, string> | undefined): boolean {
