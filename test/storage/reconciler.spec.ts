@@ -53,16 +53,7 @@ describe('storage reconciler: quarantine orphans, mark the lost, delete nothing'
       .set('authorization', `Bearer ${alice}`)
       .send({ name: 'work' })
       .expect(201);
-    const first = await api()
-      .post('/api/v1/reservations')
-      .set('authorization', `Bearer ${alice}`)
-      .send({ gpu_type: 'h100', gpu_count: 1, hours: 1, disk: 'work' })
-      .expect(202);
-    await reservationUntil(first.body.id, 'active');
-    await api()
-      .post(`/api/v1/reservations/${first.body.id}/cancel`)
-      .set('authorization', `Bearer ${alice}`)
-      .expect(200);
+    await site.useAndCancel('work');
     const work = await eventually(
       () => diskOf('work'),
       (d) => d.state === 'free',

@@ -59,28 +59,7 @@ describe('snapshot retention and the purge of deleted disks', () => {
     if (options.create ?? true) {
       await api().post('/api/v1/disks').set('authorization', `Bearer ${alice}`).send({ name }).expect(201);
     }
-    const made = await api()
-      .post('/api/v1/reservations')
-      .set('authorization', `Bearer ${alice}`)
-      .send({
-        gpu_type: 'h100',
-        gpu_count: 1,
-        hours: 1,
-        disk: name,
-        ...(options.noPersist ? { no_persist: true } : {}),
-      })
-      .expect(202);
-    await eventually(
-      async () =>
-        (await api().get(`/api/v1/reservations/${made.body.id}`).set('authorization', `Bearer ${alice}`))
-          .body,
-      (r: { status: string }) => r.status === 'active',
-      20_000,
-    );
-    await api()
-      .post(`/api/v1/reservations/${made.body.id}/cancel`)
-      .set('authorization', `Bearer ${alice}`)
-      .expect(200);
+    await site.useAndCancel(name, options.noPersist ? { no_persist: true } : {});
     await eventually(
       async () => (await api().get(`/api/v1/disks/${name}`).set('authorization', `Bearer ${alice}`)).body,
       (d: { state: string }) => d.state === 'free',

@@ -46,29 +46,14 @@ describe('end-of-use snapshots that fail still release the disk', () => {
   /** A disk used by a reservation that ran, then cancelled: its end-of-use snapshot is under way. */
   async function endedWithSnapshotPending(name: string): Promise<string> {
     await api().post('/api/v1/disks').set('authorization', `Bearer ${alice}`).send({ name }).expect(201);
-    const made = await api()
-      .post('/api/v1/reservations')
-      .set('authorization', `Bearer ${alice}`)
-      .send({ gpu_type: 'h100', gpu_count: 1, hours: 1, disk: name })
-      .expect(202);
-    await eventually(
-      async () =>
-        (await api().get(`/api/v1/reservations/${made.body.id}`).set('authorization', `Bearer ${alice}`))
-          .body,
-      (r: { status: string }) => r.status === 'active',
-      20_000,
-    );
-    await api()
-      .post(`/api/v1/reservations/${made.body.id}/cancel`)
-      .set('authorization', `Bearer ${alice}`)
-      .expect(200);
+    const id = await site.useAndCancel(name);
     await eventually(
       () => snapshots(name),
       (list) => list.length === 1 && list[0].status === 'pending',
       20_000,
     );
     expect(await diskState(name)).toBe('releasing');
-    return made.body.id as string;
+    return id;
   }
 
   const usedSinceSnapshot = async (name: string) =>
