@@ -117,8 +117,13 @@ describe('snapshot retention and the purge of deleted disks', () => {
     expect((await storage().round(new Date())).purges).toBe(1);
     const db = app.core().get(DataSource);
     await eventually(
-      () => db.query<{ status: string }[]>(`SELECT status FROM disks WHERE id = $1`, [diskId]),
-      ([row]) => row.status === 'purged',
+      // Purged first (no undelete can win), then its snapshots and volume go, then the volume is forgotten.
+      () =>
+        db.query<{ status: string; volume_id: string | null }[]>(
+          `SELECT status, volume_id FROM disks WHERE id = $1`,
+          [diskId],
+        ),
+      ([row]) => row.status === 'purged' && row.volume_id === null,
       20_000,
     );
     expect(await volumeOf()).toEqual([]);

@@ -527,6 +527,9 @@ export class DisksService {
 }
 
 function stateOf(disk: Disk, holderStatus: string | undefined): DiskState {
+  if (disk.status === 'purged' && disk.volumeId !== null) {
+    return 'deleted'; // being purged: its data is not gone yet
+  }
   if (disk.status !== 'ready') {
     return disk.status;
   }
