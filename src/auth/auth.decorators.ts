@@ -11,11 +11,12 @@ import {
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { SkipThrottle, ThrottlerGuard } from '@nestjs/throttler';
+import { SkipThrottle } from '@nestjs/throttler';
 import { ErrorResponse } from '../infra/http/error-response';
 import type { ApiKeyScope } from './api-keys/api-key.entity';
 import { AUTH_REQUIREMENTS, type AuthenticatedRequest, type AuthRequirements } from './auth-requirements';
 import { AuthGuard } from './auth.guard';
+import { RateLimitGuard } from './rate-limit.guard';
 import type { Principal } from './principal';
 import type { User } from './users/user.entity';
 
@@ -34,7 +35,7 @@ function requirements(required: AuthRequirements): MethodDecorator & ClassDecora
     SetMetadata(AUTH_REQUIREMENTS, required),
     // Rate limits first (a flood of bad credentials is limited too), then who is calling.
     SkipThrottle({ login: true }),
-    UseGuards(ThrottlerGuard, AuthGuard),
+    UseGuards(RateLimitGuard, AuthGuard),
     ApiTooManyRequestsResponse({ type: ErrorResponse, description: 'Rate limited; see Retry-After' }),
     ApiBearerAuth(),
     ApiUnauthorizedResponse({ type: ErrorResponse }),
@@ -56,7 +57,8 @@ export const CurrentUser = createParamDecorator((_data: unknown, context: Execut
 
 /**
  * Login and key-issuing routes: also held to ODC_RATE_LIMIT_LOGIN_PER_MINUTE per client IP (the
- * `login` limit), on top of the API's.
+ * `login` limit), on top of the API's. Write it above a method's @Authenticated/@AdminOnly: the
+ * decorator applied last (the upper one) sets whether the login limit is skipped.
  */
 export function LoginRateLimited(): MethodDecorator {
   return SkipThrottle({ login: false });

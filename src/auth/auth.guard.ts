@@ -4,6 +4,7 @@ import { AuditService } from '../audit/audit.service';
 import { requestContext } from '../audit/request-context';
 import { AppConfig } from '../infra/config/env';
 import { AppError, CommonErrorCode } from '../infra/errors/app-error';
+import { loginKeyScopes } from './api-keys/api-key.entity';
 import { ApiKeysService } from './api-keys/api-keys.service';
 import { AUTH_REQUIREMENTS, type AuthenticatedRequest, type AuthRequirements } from './auth-requirements';
 import { JwtVerifier } from './jwt/jwt-verifier';
@@ -104,7 +105,19 @@ export class AuthGuard implements CanActivate {
       if (!identity) {
         return undefined;
       }
-      const user = await this.users.findOrCreateByUsername(identity.username);
+      // Bound by (issuer, subject): the token's name only names a user made at first sight.
+      const user = await this.users.findOrCreateForJwt(identity).catch(async (error: unknown) => {
+        if (error instanceof AppError && error.code === CommonErrorCode.Conflict) {
+          await this.audit.record({
+            action: 'auth.jwt',
+            outcome: 'denied',
+            username: identity.username,
+            ...requestContext(request),
+            requestMetadata: { ...error.details, method: request.method, path: request.path },
+          });
+        }
+        throw error;
+      });
       return user.disabled
         ? undefined
         : {
@@ -114,7 +127,7 @@ export class AuthGuard implements CanActivate {
               username: user.username,
               admin: user.isAdmin,
               via: 'jwt',
-              scopes: 'all',
+              scopes: identity.scopes,
             },
           };
     }
@@ -143,7 +156,7 @@ export class AuthGuard implements CanActivate {
         username: user.username,
         admin: user.isAdmin,
         via: 'session',
-        scopes: 'all',
+        scopes: loginKeyScopes(user.isAdmin),
       },
     };
   }

@@ -12,6 +12,7 @@ import { MeController } from './me.controller';
 import { BrowserSessions } from './oidc/browser-sessions';
 import { OidcController } from './oidc/oidc.controller';
 import { OidcLogin } from './oidc/oidc-login.service';
+import { UserIdentitiesController } from './users/user-identities.controller';
 import { UsersService } from './users/users.service';
 
 /** Identity for the public API (role coordinator): who calls, what they may do, and the audit log. */
@@ -30,7 +31,7 @@ import { UsersService } from './users/users.service';
       }),
     }),
   ],
-  controllers: [MeController, AuditController, OidcController, AwsLoginController],
+  controllers: [MeController, UserIdentitiesController, AuditController, OidcController, AwsLoginController],
   providers: [
     UsersService,
     ApiKeysService,

@@ -21,12 +21,11 @@ import { sshKeyProblem } from './users/ssh-keys';
 import { UsersService } from './users/users.service';
 import { ownedOrNotFound } from './ownership';
 import type { Principal } from './principal';
-import type { ApiKeyScope } from './api-keys/api-key.entity';
+import { ADMIN_SCOPES, type ApiKeyScope } from './api-keys/api-key.entity';
 import { User } from './users/user.entity';
 
 @ApiTags('me')
 @Controller('api/v1')
-@Authenticated()
 export class MeController {
   constructor(
     private readonly users: UsersService,
@@ -35,6 +34,7 @@ export class MeController {
   ) {}
 
   @Get('me')
+  @Authenticated()
   @ApiOkResponse({ type: MeDto })
   getMe(@CurrentPrincipal() principal: Principal, @CurrentUser() user: User): MeDto {
     return {
@@ -43,13 +43,14 @@ export class MeController {
       ...(user.email ? { email: user.email } : {}),
       admin: principal.admin,
       authenticated_by: principal.via,
-      scopes: principal.scopes === 'all' ? ['*'] : [...principal.scopes],
+      scopes: [...principal.scopes],
       ssh_keys: user.sshKeys,
     };
   }
 
   /** Replaces the caller's SSH keys (what reservations authorise); each is checked, not just its prefix. */
   @Put('me/ssh-keys')
+  @Authenticated('ssh-keys:write')
   @ApiOkResponse({ type: MeDto })
   async putSshKeys(
     @CurrentPrincipal() principal: Principal,
@@ -77,6 +78,7 @@ export class MeController {
   }
 
   @Get('keys')
+  @Authenticated()
   @ApiOkResponse({ type: [ApiKeyDto] })
   async listKeys(@CurrentPrincipal() principal: Principal): Promise<ApiKeyDto[]> {
     return (await this.keys.list(principal.userId)).map((key) => ApiKeyDto.from(key));
@@ -84,7 +86,8 @@ export class MeController {
 
   /** A new key for the caller, never with scopes the calling credential does not have itself. */
   @Post('keys')
-  @LoginRateLimited()
+  @LoginRateLimited() // above @Authenticated, which would otherwise skip the login limit
+  @Authenticated('keys:write')
   @ApiCreatedResponse({ type: IssuedApiKeyDto })
   async createKey(
     @CurrentPrincipal() principal: Principal,
@@ -111,7 +114,8 @@ export class MeController {
    * scopes the calling credential lacks is not renewed by it (403), as POST /keys would not issue it.
    */
   @Post('keys/:id/rotate')
-  @LoginRateLimited()
+  @LoginRateLimited() // above @Authenticated, which would otherwise skip the login limit
+  @Authenticated('keys:write')
   @ApiCreatedResponse({ type: IssuedApiKeyDto })
   async rotateKey(
     @CurrentPrincipal() principal: Principal,
@@ -134,6 +138,7 @@ export class MeController {
 
   /** Another user's key answers 404, as one that does not exist. */
   @Delete('keys/:id')
+  @Authenticated('keys:write')
   @HttpCode(204)
   @ApiNoContentResponse()
   async revokeKey(
@@ -165,12 +170,13 @@ export class MeController {
 
 /** A credential never hands out (in a new or a renewed key) scopes it does not hold itself. */
 function assertMayHandOut(principal: Principal, scopes: readonly ApiKeyScope[]): void {
-  const beyond =
-    principal.scopes === 'all' ? [] : scopes.filter((scope) => !principal.scopes.includes(scope));
-  if (beyond.length > 0 || (scopes.includes('clusters:admin') && !principal.admin)) {
+  const beyond = scopes.filter(
+    (scope) => !principal.scopes.includes(scope) || (ADMIN_SCOPES.includes(scope) && !principal.admin),
+  );
+  if (beyond.length > 0) {
     throw new AppError(
       CommonErrorCode.Forbidden,
-      `A key cannot carry scopes the calling credential lacks: ${beyond.join(', ') || 'clusters:admin'}`,
+      `A key cannot carry scopes the calling credential lacks: ${beyond.join(', ')}`,
     );
   }
 }

@@ -2,8 +2,8 @@ import { AppError } from '../infra/errors/app-error';
 import { ownedOrNotFound, ownerFilter } from './ownership';
 import type { Principal } from './principal';
 
-const alice: Principal = { userId: 'a', username: 'alice', admin: false, via: 'api_key', scopes: 'all' };
-const admin: Principal = { userId: 'r', username: 'root', admin: true, via: 'api_key', scopes: 'all' };
+const alice: Principal = { userId: 'a', username: 'alice', admin: false, via: 'api_key', scopes: [] };
+const admin: Principal = { userId: 'r', username: 'root', admin: true, via: 'api_key', scopes: [] };
 const codeOf = (run: () => unknown) => {
   try {
     run();

@@ -6,11 +6,14 @@ export interface Principal {
   username: string;
   admin: boolean;
   via: 'api_key' | 'jwt' | 'session';
-  /** An API key's scopes; other credentials act with everything the user may do. */
-  scopes: readonly ApiKeyScope[] | 'all';
+  /**
+   * What this credential may do: an API key's scopes, a login's (sessions), or what the trusted
+   * issuer's configuration grants (JWTs). Never implied: every credential lists them.
+   */
+  scopes: readonly ApiKeyScope[];
   apiKeyId?: string;
 }
 
 export function hasScope(principal: Principal, scope: ApiKeyScope): boolean {
-  return principal.scopes === 'all' || principal.scopes.includes(scope);
+  return principal.scopes.includes(scope);
 }

@@ -1,47 +1,14 @@
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { generateKeyPair, SignJWT } from 'jose';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../../src/audit/audit.service';
 import { ApiKeysService } from '../../src/auth/api-keys/api-keys.service';
 import { UsersService } from '../../src/auth/users/users.service';
 import { startTestApp, type TestApp } from '../support/app';
-
-/** An OpenID issuer on loopback: its discovery document and the JWKS of a key made here. */
-async function startIssuer(): Promise<{
-  url: string;
-  sign(claims: Record<string, unknown>): Promise<string>;
-  close(): Promise<void>;
-}> {
-  const { publicKey, privateKey } = await generateKeyPair('RS256');
-  const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
-  const server: Server = createServer((req, res) => {
-    res.setHeader('content-type', 'application/json');
-    if (req.url === '/.well-known/openid-configuration') {
-      res.end(JSON.stringify({ issuer: url, jwks_uri: `${url}/jwks` }));
-    } else {
-      res.end(JSON.stringify({ keys: [jwk] }));
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    url,
-    sign: (claims) =>
-      new SignJWT(claims)
-        .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
-        .setIssuer(url)
-        .setAudience('odc')
-        .setIssuedAt()
-        .setExpirationTime('5m')
-        .sign(privateKey),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
+import { startIssuer, type TestIssuer } from '../support/jwt-issuer';
 
 describe('authentication over HTTP (API keys, trusted JWTs, scopes, admin, audit)', () => {
   let app: TestApp;
-  let issuer: Awaited<ReturnType<typeof startIssuer>>;
+  let issuer: TestIssuer;
   let aliceKey: string;
   let bobKey: string;
   let readOnlyKey: string;
@@ -61,12 +28,14 @@ describe('authentication over HTTP (API keys, trusted JWTs, scopes, admin, audit
     aliceKey = (
       await keys.issue(alice.id, {
         name: 'all',
-        scopes: ['reservations:read', 'reservations:write'],
+        scopes: ['reservations:read', 'reservations:write', 'keys:write', 'ssh-keys:write'],
         origin: 'api',
       })
     ).key;
-    bobKey = (await keys.issue(bob.id, { name: 'all', scopes: ['reservations:read'], origin: 'api' })).key;
-    readOnlyKey = (await keys.issue(alice.id, { name: 'ro', scopes: [], origin: 'api' })).key;
+    bobKey = (
+      await keys.issue(bob.id, { name: 'all', scopes: ['reservations:read', 'keys:write'], origin: 'api' })
+    ).key;
+    readOnlyKey = (await keys.issue(alice.id, { name: 'ro', scopes: ['keys:write'], origin: 'api' })).key;
   });
 
   afterAll(async () => {
@@ -85,12 +54,21 @@ describe('authentication over HTTP (API keys, trusted JWTs, scopes, admin, audit
     await me('not-a-token').expect(401);
     const res = await me(aliceKey).expect(200);
     expect(res.body).toMatchObject({ username: 'alice', admin: false, authenticated_by: 'api_key' });
-    expect(res.body.scopes).toEqual(['reservations:read', 'reservations:write']);
+    expect(res.body.scopes).toEqual([
+      'reservations:read',
+      'reservations:write',
+      'keys:write',
+      'ssh-keys:write',
+    ]);
   });
 
   it('accepts a JWT from a trusted issuer (the user appears on first sight) and refuses an expired or foreign one', async () => {
     const res = await me(await issuer.sign({ sub: 'repo:x', actor: 'ci-bot' })).expect(200);
-    expect(res.body).toMatchObject({ username: 'ci-bot', authenticated_by: 'jwt', scopes: ['*'] });
+    expect(res.body).toMatchObject({
+      username: 'ci-bot',
+      authenticated_by: 'jwt',
+      scopes: ['reservations:read', 'reservations:write', 'disks:read', 'disks:write'],
+    });
     const expired = await new SignJWT({ actor: 'ci-bot' })
       .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
       .setIssuer(issuer.url)

@@ -8,7 +8,14 @@ const ALICE = assumedRole('GpuUsers', 'Alice.Smith@example.com', 1);
 const BOB = assumedRole('GpuAdmins', 'bob', 2);
 const MALLORY = assumedRole('Billing', 'mallory', 3);
 const CAROL = assumedRole('GpuUsers', 'carol', 4);
-const USER_SCOPES = ['reservations:read', 'reservations:write', 'disks:read', 'disks:write'];
+const USER_SCOPES = [
+  'reservations:read',
+  'reservations:write',
+  'disks:read',
+  'disks:write',
+  'ssh-keys:write',
+  'keys:write',
+];
 
 interface LoginRow {
   outcome: string;
@@ -91,7 +98,7 @@ describe('POST /api/v1/auth/aws-login: a presigned STS request in, an API key ou
     ]);
     const res = await login({ url: await presigned(BOB), key_name: 'laptop', ttl_hours: 2 }).expect(201);
     expect(res.body).toMatchObject({ username: 'bob', name: 'laptop' });
-    expect(res.body.scopes).toEqual([...USER_SCOPES, 'clusters:admin', 'audit:read']);
+    expect(res.body.scopes).toEqual([...USER_SCOPES, 'clusters:admin', 'audit:read', 'users:admin']);
     const lifetime = Date.parse(res.body.expires_at) - Date.parse(res.body.created_at);
     expect(lifetime).toBeGreaterThan(1.99 * 3_600_000);
     expect(lifetime).toBeLessThanOrEqual(2 * 3_600_000 + 1000);

@@ -24,7 +24,7 @@ describe('POST /api/v1/keys/{id}/rotate: a new key in place of an old one', () =
         .get(ApiKeysService)
         .issue(aliceId, {
           name: 'main',
-          scopes: ['reservations:read', 'reservations:write'],
+          scopes: ['reservations:read', 'reservations:write', 'keys:write'],
           origin: 'api',
         })
     ).key;
@@ -105,8 +105,11 @@ describe('POST /api/v1/keys/{id}/rotate: a new key in place of an old one', () =
   });
 
   it('never renews a key with scopes the calling credential lacks (403, the key stays live)', async () => {
-    const wide = (await as(aliceKey).create({ name: 'wide', scopes: ['reservations:write'] })).body;
-    const narrow = (await as(aliceKey).create({ name: 'narrow', scopes: ['reservations:read'] })).body;
+    const wide = (await as(aliceKey).create({ name: 'wide', scopes: ['reservations:write', 'keys:write'] }))
+      .body;
+    const narrow = (
+      await as(aliceKey).create({ name: 'narrow', scopes: ['reservations:read', 'keys:write'] })
+    ).body;
     expect(
       (
         await as(narrow.key as string)
@@ -120,12 +123,15 @@ describe('POST /api/v1/keys/{id}/rotate: a new key in place of an old one', () =
   });
 
   it('caps the new lifetime at the maximum, and can rotate the calling key itself', async () => {
-    const { key, apiKey } = await app.core().get(ApiKeysService).issue(aliceId, {
-      name: 'long',
-      scopes: [],
-      ttlHours: 48,
-      origin: 'api',
-    });
+    const { key, apiKey } = await app
+      .core()
+      .get(ApiKeysService)
+      .issue(aliceId, {
+        name: 'long',
+        scopes: ['keys:write'],
+        ttlHours: 48,
+        origin: 'api',
+      });
     // Issued when the maximum was higher: 100 hours long.
     await dataSource.query(
       `UPDATE api_keys SET created_at = expires_at - interval '100 hours' WHERE id = $1`,

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
 import { AuditEntry } from '../../src/audit/audit-entry.entity';
 import { SESSION_COOKIE } from '../../src/auth/oidc/browser-sessions';
+import { UserIdentity } from '../../src/auth/users/user-identity.entity';
 import { User } from '../../src/auth/users/user.entity';
 import { freePort } from '../../src/infra/os/free-port';
 import { startTestApp, type TestApp } from '../support/app';
@@ -71,6 +72,7 @@ describe('OIDC login against a real OpenID Provider (browser session, CLI loopba
   }
 
   const users = () => app.core().get(DataSource).getRepository(User);
+  const identities = () => app.core().get(DataSource).getRepository(UserIdentity);
   const auditRows = (action: string) =>
     app
       .core()
@@ -90,12 +92,10 @@ describe('OIDC login against a real OpenID Provider (browser session, CLI loopba
       authenticated_by: 'session',
     });
     const user = await users().findOneByOrFail({ username: 'alice' });
-    expect(user).toMatchObject({
-      oidcIssuer: provider.issuer,
-      oidcSubject: 'alice', // the provider's account id
-      email: 'alice@example.com',
-      adminByClaims: false,
-    });
+    expect(user).toMatchObject({ email: 'alice@example.com', adminByClaims: false });
+    expect(await identities().findBy({ userId: user.id })).toMatchObject([
+      { issuer: provider.issuer, subject: 'alice', kind: 'oidc' }, // the provider's account id
+    ]);
     expect(user.oidcClaims).toMatchObject({ preferred_username: 'alice', groups: [] });
     expect(user.oidcClaims).not.toHaveProperty('nonce');
 
@@ -123,12 +123,16 @@ describe('OIDC login against a real OpenID Provider (browser session, CLI loopba
     await users().insert({ username: 'gina', role: 'admin' });
     const gina = await logIn(new Browser(), `${site}/auth/login?return_to=/api/v1/me`, 'gina');
     expect(JSON.parse(gina.body)).toMatchObject({ username: 'gina', admin: true });
-    expect(await users().findOneByOrFail({ username: 'gina' })).toMatchObject({ oidcSubject: 'gina' });
+    const ginaId = (await users().findOneByOrFail({ username: 'gina' })).id;
+    expect(await identities().findBy({ userId: ginaId })).toMatchObject([{ subject: 'gina' }]);
 
-    await users().insert({
-      username: 'frank',
-      oidcIssuer: 'https://other-idp.example',
-      oidcSubject: 'frank',
+    const frankId = (await users().save({ username: 'frank' })).id;
+    await identities().insert({
+      userId: frankId,
+      issuer: 'https://other-idp.example',
+      subject: 'frank',
+      kind: 'oidc',
+      boundBy: 'first-sight',
     });
     const frank = await logIn(new Browser(), `${site}/auth/login`, 'frank');
     expect([frank.status, JSON.parse(frank.body).code]).toEqual([409, 'conflict']);
@@ -163,6 +167,8 @@ describe('OIDC login against a real OpenID Provider (browser session, CLI loopba
         'reservations:write',
         'disks:read',
         'disks:write',
+        'ssh-keys:write',
+        'keys:write',
       ]);
       // The CLI flow leaves no browser session behind.
       expect((await auditRows('api_key.create')).at(-1)).toMatchObject({

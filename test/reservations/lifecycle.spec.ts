@@ -51,7 +51,7 @@ describe('reservations end to end on a simulated cluster', () => {
       product: H100,
       sshHost: 'gpu.example.com',
     });
-    const scopes = ['reservations:read', 'reservations:write'] as const;
+    const scopes = ['reservations:read', 'reservations:write', 'ssh-keys:write'] as const;
     keys = {
       alice: await keyFor(app, 'alice', [...scopes]),
       bob: await keyFor(app, 'bob', [...scopes]),

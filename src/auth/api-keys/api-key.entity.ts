@@ -17,16 +17,33 @@ export const API_KEY_SCOPES = [
   'clusters:admin',
   'audit:read',
   'usage:write',
+  /** Replace the user's SSH keys: shell access to every environment they reserve. */
+  'ssh-keys:write',
+  /** Create, rotate and revoke the user's API keys. */
+  'keys:write',
+  /** Admins: bind identities to users. */
+  'users:admin',
 ] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 
+/** Scopes only an admin's credential may carry. */
+export const ADMIN_SCOPES: readonly ApiKeyScope[] = ['clusters:admin', 'audit:read', 'users:admin'];
+
 /**
- * What a key made at login (browser CLI flow, AWS IAM) carries: what a person does with ODC, and
- * for admins the admin scopes too. `usage:write` is for services that report usage, never implied.
+ * What a person's login (browser session, CLI flow, AWS IAM) may do: what a person does with ODC,
+ * their SSH keys and API keys, and for admins the admin scopes too. `usage:write` is for services
+ * that report usage, never implied.
  */
 export function loginKeyScopes(admin: boolean): ApiKeyScope[] {
-  const personal: ApiKeyScope[] = ['reservations:read', 'reservations:write', 'disks:read', 'disks:write'];
-  return admin ? [...personal, 'clusters:admin', 'audit:read'] : personal;
+  const personal: ApiKeyScope[] = [
+    'reservations:read',
+    'reservations:write',
+    'disks:read',
+    'disks:write',
+    'ssh-keys:write',
+    'keys:write',
+  ];
+  return admin ? [...personal, ...ADMIN_SCOPES] : personal;
 }
 
 /** `odc_<prefix>_<secret>`: the prefix finds the row, only a SHA-256 of the secret is stored. */

@@ -1,3 +1,4 @@
+import { RateLimitGuard } from '../rate-limit.guard';
 import { Body, Controller, Post, Req, UseGuards, type Provider } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
@@ -9,7 +10,6 @@ import {
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { ThrottlerGuard } from '@nestjs/throttler';
 import type { Request } from 'express';
 import { AuditService } from '../../audit/audit.service';
 import { requestContext } from '../../audit/request-context';
@@ -41,7 +41,7 @@ export const AWS_LOGIN_PROVIDERS: Provider[] = [
  */
 @ApiTags('login')
 @Controller('api/v1/auth')
-@UseGuards(ThrottlerGuard)
+@UseGuards(RateLimitGuard)
 export class AwsLoginController {
   constructor(
     private readonly verifier: AwsLoginVerifier,

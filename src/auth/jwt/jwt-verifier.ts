@@ -12,8 +12,11 @@
  * 3. jose verifies the signature with the issuer's remote JWKS (cached 10 minutes; an unknown `kid`
  *    refetches it at most once per 30 s, so forged `kid`s cannot make ODC hammer the issuer), then
  *    `iss`, `aud`, `exp` (required) and `nbf` with 30 s of clock skew;
- * 4. the configured claim (default `sub`) must already be an ODC user name once lower-cased:
- *    rewriting it could make two identities collide.
+ * 4. the identity is the token's (issuer, `sub`): the guard finds the user bound to it. The
+ *    configured claim (default `sub`) only names a user made at first sight, normalised to
+ *    `[a-z0-9._-]`; a name another identity holds is refused there, never joined.
+ * 5. the credential acts with the scopes the issuer's configuration grants (default: reservations
+ *    and disks), never more.
  */
 import {
   createRemoteJWKSet,
@@ -28,6 +31,7 @@ import {
   type RemoteJWKSetOptions,
 } from 'jose';
 import type { AppConfig, TrustedIssuerConfig } from '../../infra/config/env';
+import { API_KEY_SCOPES, type ApiKeyScope } from '../api-keys/api-key.entity';
 import { discover, httpUrl, ISSUER_TIMEOUT_MS } from '../oidc/discovery';
 import { JwtRejected, JwtRejectReason } from './jwt.errors';
 
@@ -35,8 +39,10 @@ import { JwtRejected, JwtRejectReason } from './jwt.errors';
 export interface VerifiedJwt {
   issuer: string;
   subject: string;
-  /** `[a-z0-9._-]`, at most 64 characters. */
+  /** The name for a user made at first sight: `[a-z0-9._-]`, at most 64 characters. */
   username: string;
+  /** What the issuer's configuration lets its tokens do. */
+  scopes: readonly ApiKeyScope[];
   claims: Record<string, unknown>;
 }
 
@@ -56,6 +62,13 @@ export const JWKS_COOLDOWN_MS = 30_000;
 export const JWKS_CACHE_MAX_AGE_MS = 10 * 60_000;
 
 const DEFAULT_USERNAME_CLAIM = 'sub';
+/** A token's default reach: what a CI job does with ODC, nothing of its keys, SSH keys or admin. */
+export const DEFAULT_JWT_SCOPES: readonly ApiKeyScope[] = [
+  'reservations:read',
+  'reservations:write',
+  'disks:read',
+  'disks:write',
+];
 const USERNAME = /^[a-z0-9._-]{1,64}$/;
 // Tokens from real issuers are 1–2 KB; the cap bounds the decoding work an anonymous caller causes.
 const MAX_TOKEN_LENGTH = 16 * 1024;
@@ -64,19 +77,23 @@ const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 export class JwtVerifier {
   private readonly issuers: ReadonlyMap<string, TrustedIssuerConfig>;
+  private readonly scopes: ReadonlyMap<string, readonly ApiKeyScope[]>;
   private readonly now: () => number;
   private readonly fetch?: typeof fetch;
   private readonly keySets = new Map<string, Promise<RemoteJWKSet>>();
 
   constructor(config: Pick<AppConfig, 'jwtIssuers'>, options: JwtVerifierOptions = {}) {
     const issuers = new Map<string, TrustedIssuerConfig>();
+    const scopes = new Map<string, readonly ApiKeyScope[]>();
     for (const trusted of config.jwtIssuers) {
       if (issuers.has(trusted.issuer)) {
         throw new Error(`ODC_JWT_ISSUERS lists ${trusted.issuer} twice`);
       }
       issuers.set(trusted.issuer, trusted);
+      scopes.set(trusted.issuer, grantedScopes(trusted));
     }
     this.issuers = issuers;
+    this.scopes = scopes;
     this.now = options.now ?? (() => Date.now());
     this.fetch = options.fetch;
   }
@@ -125,6 +142,7 @@ export class JwtVerifier {
       issuer: trusted.issuer,
       subject: claims.sub,
       username: usernameFrom(claims, trusted),
+      scopes: this.scopes.get(trusted.issuer)!,
       claims: { ...claims },
     };
   }
@@ -253,15 +271,41 @@ function usernameFrom(claims: JWTPayload, trusted: TrustedIssuerConfig): string 
       issuer: trusted.issuer,
     });
   }
-  const username = typeof value === 'string' ? value.toLowerCase() : '';
+  // Normalising is safe now that names never find users: two identities whose names collide get
+  // a 409 for the second, not the first's account.
+  const username =
+    typeof value === 'string'
+      ? value
+          .toLowerCase()
+          .replace(/[^a-z0-9._-]+/g, '-')
+          .replace(/^[._-]+|[._-]+$/g, '')
+          .slice(0, 64)
+      : '';
   if (!USERNAME.test(username)) {
     throw new JwtRejected(
       JwtRejectReason.BadUsername,
-      `The token's "${claim}" claim is not a user name ([a-z0-9._-], at most 64 characters)`,
+      `The token's "${claim}" claim gives no user name ([a-z0-9._-], at most 64 characters)`,
       { issuer: trusted.issuer },
     );
   }
   return username;
+}
+
+/** The scopes an issuer's configuration grants its tokens; `*` is every scope, and only when written. */
+function grantedScopes(trusted: TrustedIssuerConfig): readonly ApiKeyScope[] {
+  if (trusted.scopes === undefined) {
+    return DEFAULT_JWT_SCOPES;
+  }
+  if (trusted.scopes.includes('*')) {
+    return API_KEY_SCOPES;
+  }
+  const unknown = trusted.scopes.filter((scope) => !(API_KEY_SCOPES as readonly string[]).includes(scope));
+  if (unknown.length > 0) {
+    throw new Error(
+      `ODC_JWT_ISSUERS: ${trusted.issuer} grants unknown scopes ${unknown.join(', ')} (known: ${API_KEY_SCOPES.join(', ')}, or *)`,
+    );
+  }
+  return trusted.scopes as ApiKeyScope[];
 }
 
 function describe(error: unknown): string {

@@ -1,3 +1,4 @@
+import { RateLimitGuard } from '../rate-limit.guard';
 import { Controller, Get, HttpCode, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import {
   ApiFoundResponse,
@@ -7,7 +8,6 @@ import {
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { ThrottlerGuard } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import type { Session, SessionData } from 'express-session';
 import { promisify } from 'node:util';
@@ -31,7 +31,7 @@ const DEFAULT_RETURN_TO = '/docs';
  */
 @ApiTags('login')
 @Controller('auth')
-@UseGuards(ThrottlerGuard)
+@UseGuards(RateLimitGuard)
 @ApiTooManyRequestsResponse({ type: ErrorResponse, description: 'Rate limited; see Retry-After' })
 export class OidcController {
   constructor(

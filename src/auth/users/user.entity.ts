@@ -2,12 +2,12 @@ import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, Update
 
 export type UserRole = 'user' | 'admin';
 
-/** A person (or a CI identity) using ODC; found again by OIDC (issuer, subject) or by username. */
+/**
+ * A person (or a CI identity) using ODC; found again by one of its identities (user_identities:
+ * an OIDC login's or a trusted JWT's issuer and subject), or by an API key. Never by a name a
+ * token carries.
+ */
 @Entity({ name: 'users' })
-@Index('UQ_users_oidc_identity', ['oidcIssuer', 'oidcSubject'], {
-  unique: true,
-  where: '"oidc_subject" IS NOT NULL',
-})
 export class User {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
@@ -26,12 +26,6 @@ export class User {
   /** Admin by the groups claim at the last OIDC login (ODC_OIDC_ADMIN_GROUPS). */
   @Column({ name: 'admin_by_claims', type: 'boolean', default: false })
   adminByClaims!: boolean;
-
-  @Column({ name: 'oidc_subject', type: 'varchar', length: 255, nullable: true })
-  oidcSubject!: string | null;
-
-  @Column({ name: 'oidc_issuer', type: 'varchar', length: 512, nullable: true })
-  oidcIssuer!: string | null;
 
   @Column({ name: 'oidc_claims', type: 'jsonb', nullable: true })
   oidcClaims!: Record<string, unknown> | null;

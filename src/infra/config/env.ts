@@ -119,6 +119,11 @@ export interface TrustedIssuerConfig {
    * gets Actions tokens for any audience, so pin e.g. `{"repository_owner": "my-org"}`.
    */
   required_claims?: Record<string, string>;
+  /**
+   * What its tokens may do (API key scope names, or `*` for every scope). Default: reservations
+   * and disks read/write. Checked against the scope names where they are defined (src/auth).
+   */
+  scopes?: string[];
 }
 
 function requiredClaimsValid(value: unknown): boolean {
@@ -129,6 +134,10 @@ function requiredClaimsValid(value: unknown): boolean {
       !Array.isArray(value) &&
       Object.values(value).every((claim) => typeof claim === 'string'))
   );
+}
+
+function scopesValid(value: unknown): boolean {
+  return value === undefined || (Array.isArray(value) && value.every((scope) => typeof scope === 'string'));
 }
 
 function parseTrustedIssuers(value: string): TrustedIssuerConfig[] | undefined {
@@ -145,7 +154,8 @@ function parseTrustedIssuers(value: string): TrustedIssuerConfig[] | undefined {
           typeof (entry as TrustedIssuerConfig).audience === 'string' &&
           ['undefined', 'string'].includes(typeof (entry as TrustedIssuerConfig).jwks_uri) &&
           ['undefined', 'string'].includes(typeof (entry as TrustedIssuerConfig).username_claim) &&
-          requiredClaimsValid((entry as TrustedIssuerConfig).required_claims),
+          requiredClaimsValid((entry as TrustedIssuerConfig).required_claims) &&
+          scopesValid((entry as TrustedIssuerConfig).scopes),
       );
     return valid ? (parsed as TrustedIssuerConfig[]) : undefined;
   } catch {
@@ -164,7 +174,7 @@ function IsTrustedIssuerList(): PropertyDecorator {
       },
       options: {
         message:
-          'ODC_JWT_ISSUERS must be a JSON list of {"issuer": "https://…", "audience": "…", "jwks_uri"?: "…", "username_claim"?: "…", "required_claims"?: {"claim": "value"}}',
+          'ODC_JWT_ISSUERS must be a JSON list of {"issuer": "https://…", "audience": "…", "jwks_uri"?: "…", "username_claim"?: "…", "required_claims"?: {"claim": "value"}, "scopes"?: ["scope", …]}',
       },
     });
   };

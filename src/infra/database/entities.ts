@@ -1,5 +1,6 @@
 import { AuditEntry } from '../../audit/audit-entry.entity';
 import { ApiKey } from '../../auth/api-keys/api-key.entity';
+import { UserIdentity } from '../../auth/users/user-identity.entity';
 import { User } from '../../auth/users/user.entity';
 import { Cluster } from '../../clusters/cluster.entity';
 import { NodeCapacityRow } from '../../clusters/node-capacity.entity';
@@ -14,6 +15,7 @@ import { ScheduledTask } from '../cron/scheduled-task.entity';
 export const ENTITIES = [
   ScheduledTask,
   User,
+  UserIdentity,
   ApiKey,
   AuditEntry,
   Cluster,
