@@ -1,5 +1,6 @@
 import { type DynamicModule, type ModuleMetadata, Module } from '@nestjs/common';
 import type { Logger } from 'pino';
+import { AuditCronModule } from '../audit/audit.module';
 import { AuthModule } from '../auth/auth.module';
 import { ClusterHealthModule, ClustersApiModule, ClustersModule } from '../clusters/clusters.module';
 import {
@@ -31,7 +32,7 @@ type Imports = NonNullable<ModuleMetadata['imports']>;
 const ROLE_MODULES: Record<Exclude<Role, 'deployer'>, Imports> = {
   coordinator: [AuthModule, ClustersApiModule, ReservationsApiModule, StorageApiModule],
   worker: [ClustersModule, ReservationsWorkerModule, StorageWorkerModule],
-  cron: [CronModule, ClusterHealthModule, ReservationsCronModule, StorageCronModule],
+  cron: [CronModule, ClusterHealthModule, ReservationsCronModule, StorageCronModule, AuditCronModule],
 };
 
 export interface CoreAppOptions {

@@ -4,7 +4,8 @@ export type AuditOutcome = 'success' | 'denied' | 'failure';
 
 /**
  * One audited action (the seed's audit_log columns, plus outcome, ip, request id and a hash
- * chain): each row stores the previous row's hash and its own, so an edit shows at that row.
+ * chain): each row stores the previous row's hash and its own keyed hash, so an edit shows at
+ * that row (src/audit/audit-chain.ts).
  */
 @Entity({ name: 'audit_log' })
 export class AuditEntry {
@@ -54,6 +55,10 @@ export class AuditEntry {
 
   @Column({ name: 'bedrock_tokens_used', type: 'integer', nullable: true })
   bedrockTokensUsed!: number | null;
+
+  /** The audit key the hash is an HMAC under; null for rows written before keys (plain SHA-256). */
+  @Column({ name: 'key_id', type: 'varchar', length: 16, nullable: true })
+  keyId!: string | null;
 
   @Column({ name: 'prev_hash', type: 'bytea' })
   prevHash!: Buffer;

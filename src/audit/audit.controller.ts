@@ -1,11 +1,9 @@
-import { Body, Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiConflictResponse,
   ApiCreatedResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
-  ApiProperty,
-  ApiPropertyOptional,
   ApiTags,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
@@ -13,15 +11,16 @@ import type { AuthenticatedRequest } from '../auth/auth-requirements';
 import { AdminOnly, Authenticated, CurrentPrincipal } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
 import { ErrorResponse } from '../infra/http/error-response';
-import { AuditService, type ChainVerification } from './audit.service';
-import { AuditEntryDto, AuditPageDto, AuditQueryDto, RecordUsageDto } from './dto/audit.dto';
+import { AuditService } from './audit.service';
+import {
+  AuditEntryDto,
+  AuditPageDto,
+  AuditQueryDto,
+  ChainVerificationDto,
+  RecordUsageDto,
+  VerifyAgainstDto,
+} from './dto/audit.dto';
 import { requestContext } from './request-context';
-
-class ChainVerificationDto implements ChainVerification {
-  @ApiProperty() ok!: boolean;
-  @ApiProperty({ description: 'Rows that held, from the first' }) checked!: number;
-  @ApiPropertyOptional({ description: 'The first row whose hashes do not match' }) first_broken_id?: string;
-}
 
 /** Reading the audit log is for admins; recording usage for any credential with `usage:write`. */
 @ApiTags('audit')
@@ -36,11 +35,24 @@ export class AuditController {
     return this.audit.list(query);
   }
 
+  /** Recomputes the keyed chain and holds it to the newest stored checkpoint. */
   @Get('verify')
   @AdminOnly('audit:read')
   @ApiOkResponse({ type: ChainVerificationDto })
-  verifyAuditChain(): Promise<ChainVerification> {
+  verifyAuditChain(): Promise<ChainVerificationDto> {
     return this.audit.verifyChain();
+  }
+
+  /**
+   * The same, held to a checkpoint kept outside the database (a log line, the metric, the
+   * receiving URL's copy): what catches a database writer who also deleted stored checkpoints.
+   */
+  @Post('verify')
+  @HttpCode(200)
+  @AdminOnly('audit:read')
+  @ApiOkResponse({ type: ChainVerificationDto })
+  verifyAuditChainAgainst(@Body() body: VerifyAgainstDto): Promise<ChainVerificationDto> {
+    return this.audit.verifyChain(body.checkpoint);
   }
 
   /** 201 with the row written; 200 with the row already written for that Bedrock request id. */

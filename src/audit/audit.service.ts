@@ -1,16 +1,26 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { createHash } from 'node:crypto';
 import { DataSource, MoreThan, type EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import type { Principal } from '../auth/principal';
 import { User } from '../auth/users/user.entity';
+import { AppConfig } from '../infra/config/env';
 import { LOCK_NAMESPACE } from '../infra/database/advisory-locks';
 import { AppError, CommonErrorCode } from '../infra/errors/app-error';
 import type { Request } from 'express';
+import {
+  ChainWalk,
+  checkpointSigned,
+  GENESIS,
+  hashOf,
+  signCheckpoint,
+  type ChainVerdict,
+  type Checkpoint,
+} from './audit-chain';
+import { AuditCheckpointRow } from './audit-checkpoint.entity';
 import { AuditEntry, type AuditOutcome } from './audit-entry.entity';
+import { AuditKeys } from './audit-keys';
 import { requestContext } from './request-context';
-import { canonicalJson } from './canonical-json';
 import {
   AUDIT_PAGE_DEFAULT,
   AuditEntryDto,
@@ -37,39 +47,17 @@ export interface AuditRecord {
   bedrockTokensUsed?: number | null;
 }
 
-export interface ChainVerification {
-  ok: boolean;
-  checked: number;
-  /** The first row whose stored hashes do not match its content or its predecessor. */
-  first_broken_id?: string;
-}
-
 /** Where an audited action came from (see request-context.ts). */
 export type AuditContext = Pick<AuditRecord, 'ip' | 'userAgent' | 'requestId'>;
 
 export const USAGE_ACTION = 'usage.record';
 
-const GENESIS = Buffer.alloc(32);
 const VERIFY_BATCH = 1000;
 
-/** The row's hash: its predecessor's hash and every audited field, in a fixed canonical form. */
-export function hashOf(entry: Omit<AuditEntry, 'id' | 'hash'>): Buffer {
-  const content = canonicalJson([
-    entry.timestamp.toISOString(),
-    entry.userId,
-    entry.username,
-    entry.action,
-    entry.resourceType,
-    entry.resourceId,
-    entry.outcome,
-    entry.ip,
-    entry.userAgent,
-    entry.requestId,
-    entry.requestMetadata,
-    entry.bedrockRequestId,
-    entry.bedrockTokensUsed,
-  ]);
-  return createHash('sha256').update(entry.prevHash).update(content).digest();
+/** Whose report a usage row is: the reporting user (rows from before it was kept: the user's own). */
+function reporterOf(row: AuditEntry): string | null {
+  const reporter = row.requestMetadata?.reported_by;
+  return typeof reporter === 'string' ? reporter : row.userId;
 }
 
 /** Appends waiting for the next group commit, at most this many per transaction. */
@@ -83,9 +71,11 @@ interface PendingAppend {
 }
 
 /**
- * The append-only audit log. Rows form a hash chain: each stores its predecessor's hash and its
- * own, so changing, deleting or inserting a row in SQL breaks the chain at that row. Appends take a
- * transaction-scoped advisory lock, so concurrent writers (any replica) extend one chain.
+ * The append-only audit log. Rows form a keyed hash chain: each stores its predecessor's hash and
+ * its own HMAC under the audit key, so changing, deleting or inserting a row in SQL breaks the
+ * chain at that row, and only a holder of the key could recompute it; signed checkpoints of the
+ * head (`checkpoint()`) catch rows deleted from the end. Appends take a transaction-scoped
+ * advisory lock, so concurrent writers (any replica) extend one chain.
  *
  * Appends outside a caller's transaction are group-committed: those that arrive while one commit
  * is under way go together in the next (one lock, one read of the chain's end, one INSERT), so the
@@ -97,7 +87,14 @@ export class AuditService {
   private pending: PendingAppend[] = [];
   private committing = false;
 
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  private readonly keys: AuditKeys;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    config: AppConfig,
+  ) {
+    this.keys = AuditKeys.fromConfig(config);
+  }
 
   async record(record: AuditRecord, manager?: EntityManager): Promise<AuditEntry> {
     if (manager) {
@@ -171,9 +168,10 @@ export class AuditService {
         requestMetadata: record.requestMetadata ?? null,
         bedrockRequestId: record.bedrockRequestId ?? null,
         bedrockTokensUsed: record.bedrockTokensUsed ?? null,
+        keyId: this.keys.currentId,
         prevHash,
       });
-      entry.hash = hashOf(entry);
+      entry.hash = hashOf(entry, this.keys)!;
       prevHash = entry.hash;
       return entry;
     });
@@ -259,9 +257,11 @@ export class AuditService {
 
   /**
    * Records usage of an external service (Bedrock) for the caller, or for another existing user
-   * when the caller is an admin. Idempotent on the Bedrock request id: a repeat with the same user,
-   * token count and model returns the row already written (`created: false`), one with other values
-   * is a 409. The check and the append hold the chain's lock, so concurrent repeats write one row.
+   * when the caller is an admin. Idempotent on the Bedrock request id per reporting credential's
+   * user (the reporting service): a repeat with the same user, token count and model returns the
+   * row already written (`created: false`), one with other values is a 409. Another reporter's row
+   * under the same id is none of this one's business (it could not block a real report). The check
+   * and the append hold the chain's lock, so concurrent repeats write one row.
    */
   async recordUsage(
     principal: Principal,
@@ -272,9 +272,11 @@ export class AuditService {
     const model = usage.model ?? null;
     return this.dataSource.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1, 0)', [LOCK_NAMESPACE.audit]);
-      const existing = await tx
-        .getRepository(AuditEntry)
-        .findOneBy({ action: USAGE_ACTION, bedrockRequestId: usage.bedrock_request_id });
+      const existing = (
+        await tx
+          .getRepository(AuditEntry)
+          .findBy({ action: USAGE_ACTION, bedrockRequestId: usage.bedrock_request_id })
+      ).find((row) => reporterOf(row) === principal.userId);
       if (existing) {
         const same =
           existing.userId === target.id &&
@@ -298,6 +300,7 @@ export class AuditService {
           requestMetadata: {
             ...(model !== null ? { model } : {}),
             ...(usage.metadata !== undefined ? { metadata: usage.metadata } : {}),
+            reported_by: principal.userId,
             ...(target.id !== principal.userId ? { recorded_by: principal.username } : {}),
           },
           bedrockRequestId: usage.bedrock_request_id,
@@ -327,29 +330,87 @@ export class AuditService {
     return { id: user.id, username: user.username };
   }
 
-  /** Recomputes the chain from the first row, in batches; reports the first row that does not hold. */
-  async verifyChain(): Promise<ChainVerification> {
+  /**
+   * Signs the chain's head (rows, last id and hash) and stores it apart from the rows; the cron
+   * task also logs it, exports it and may POST it elsewhere. Under the chain's lock, so the head is
+   * one that appends agree on; rows are counted from the last checkpoint on.
+   */
+  async checkpoint(): Promise<Checkpoint> {
+    return this.dataSource.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1, 0)', [LOCK_NAMESPACE.audit]);
+      const [last] = await tx
+        .getRepository(AuditEntry)
+        .find({ order: { id: 'DESC' }, take: 1, select: { id: true, hash: true } });
+      const previous = await this.storedCheckpoint(tx);
+      const countFrom =
+        previous && BigInt(previous.last_id) <= BigInt(last?.id ?? '0') ? previous : undefined;
+      const [{ count }] = await tx.query<{ count: string }[]>(
+        'SELECT count(*)::bigint AS count FROM audit_log WHERE id > $1',
+        [countFrom?.last_id ?? '0'],
+      );
+      const checkpoint = signCheckpoint(
+        {
+          rows: (countFrom?.rows ?? 0) + Number(count),
+          lastId: last?.id ?? '0',
+          hash: last?.hash ?? GENESIS,
+          at: new Date(),
+        },
+        this.keys,
+      );
+      await tx.getRepository(AuditCheckpointRow).insert({
+        rows: String(checkpoint.rows),
+        lastId: checkpoint.last_id,
+        head: checkpoint.head,
+        at: new Date(checkpoint.at),
+        keyId: checkpoint.key_id,
+        signature: checkpoint.signature,
+      });
+      return checkpoint;
+    });
+  }
+
+  /**
+   * Recomputes the chain from the first row, in batches, and holds it to the newest checkpoint: the
+   * one given (from the log, the metric or the receiving URL) or the newest stored, whichever
+   * covers more rows. Reports the first row that does not hold, or rows missing from the end.
+   */
+  async verifyChain(given?: Checkpoint): Promise<ChainVerdict> {
+    const candidates = [given, await this.storedCheckpoint(this.dataSource.manager)].filter(
+      (checkpoint): checkpoint is Checkpoint => checkpoint !== undefined,
+    );
+    const forged = candidates.find((checkpoint) => !checkpointSigned(checkpoint, this.keys));
+    if (forged) {
+      return { ok: false, checked: 0, problem: 'bad_checkpoint', checkpoint: forged };
+    }
+    const newest = candidates.sort((a, b) => b.rows - a.rows)[0];
+    const walk = new ChainWalk(this.keys, newest);
     const repository = this.dataSource.getRepository(AuditEntry);
-    let previous: Buffer = GENESIS;
     let lastId = '0';
-    let checked = 0;
     for (;;) {
       const batch = await repository.find({
         where: { id: MoreThan(lastId) },
         order: { id: 'ASC' },
         take: VERIFY_BATCH,
       });
-      for (const entry of batch) {
-        if (!entry.prevHash.equals(previous) || !entry.hash.equals(hashOf(entry))) {
-          return { ok: false, checked, first_broken_id: entry.id };
-        }
-        previous = entry.hash;
-        checked += 1;
-      }
-      if (batch.length < VERIFY_BATCH) {
-        return { ok: true, checked };
+      if (!walk.feed(batch) || batch.length < VERIFY_BATCH) {
+        return walk.verdict();
       }
       lastId = batch.at(-1)!.id;
     }
+  }
+
+  /** The newest stored checkpoint, as signed (its signature is checked by whoever relies on it). */
+  private async storedCheckpoint(manager: EntityManager): Promise<Checkpoint | undefined> {
+    const [row] = await manager.getRepository(AuditCheckpointRow).find({ order: { id: 'DESC' }, take: 1 });
+    return row
+      ? {
+          rows: Number(row.rows),
+          last_id: row.lastId,
+          head: row.head,
+          at: row.at.toISOString(),
+          key_id: row.keyId,
+          signature: row.signature,
+        }
+      : undefined;
   }
 }

@@ -1,7 +1,7 @@
 import { Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { AuditController } from '../audit/audit.controller';
-import { AuditService } from '../audit/audit.service';
+import { AuditModule } from '../audit/audit.module';
 import { AppConfig } from '../infra/config/env';
 import { ApiKeysService } from './api-keys/api-keys.service';
 import { AuthGuard } from './auth.guard';
@@ -18,6 +18,7 @@ import { UsersService } from './users/users.service';
 /** Identity for the public API (role coordinator): who calls, what they may do, and the audit log. */
 @Module({
   imports: [
+    AuditModule,
     // Per route and client IP (in memory, per replica): every API route, and login/key-issuing routes.
     // The API's per-minute rate is held per second: the library keeps one entry per hit in its
     // window, so a minute-long window at a high rate would cost every request a long scan.
@@ -35,7 +36,6 @@ import { UsersService } from './users/users.service';
   providers: [
     UsersService,
     ApiKeysService,
-    AuditService,
     AuthGuard,
     FirstAdminOnDevelopmentStart,
     BrowserSessions,
@@ -43,7 +43,7 @@ import { UsersService } from './users/users.service';
     { provide: JwtVerifier, inject: [AppConfig], useFactory: (config: AppConfig) => new JwtVerifier(config) },
     ...AWS_LOGIN_PROVIDERS,
   ],
-  exports: [UsersService, ApiKeysService, AuditService, AuthGuard, JwtVerifier],
+  exports: [UsersService, ApiKeysService, AuditModule, AuthGuard, JwtVerifier],
 })
 export class AuthModule implements NestModule {
   constructor(private readonly sessions: BrowserSessions) {}

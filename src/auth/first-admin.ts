@@ -32,7 +32,7 @@ export async function createAdmin(
     scopes: [...API_KEY_SCOPES],
     origin,
   });
-  await new AuditService(dataSource).record({
+  await new AuditService(dataSource, config).record({
     action: 'admin.create',
     outcome: 'success',
     userId: user.id,

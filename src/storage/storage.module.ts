@@ -1,6 +1,6 @@
 import { Logger, Module, type Provider } from '@nestjs/common';
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { AuditService } from '../audit/audit.service';
+import { AuditModule } from '../audit/audit.module';
 import { AuthModule } from '../auth/auth.module';
 import { ClusterClients } from '../clusters/client/cluster-clients';
 import { ClustersModule } from '../clusters/clusters.module';
@@ -89,8 +89,8 @@ export class StorageWorkerModule {}
 
 /** Role cron: re-drives, retention, purges (and the reconciler). */
 @Module({
-  imports: [StorageCoreModule, CronModule],
-  // The audit log's writer alone (the reconciler records its findings); it needs only the database.
-  providers: [StorageTask, ReconcilerTask, AuditService],
+  // The audit log's writer: the reconciler records its findings.
+  imports: [StorageCoreModule, CronModule, AuditModule],
+  providers: [StorageTask, ReconcilerTask],
 })
 export class StorageCronModule {}

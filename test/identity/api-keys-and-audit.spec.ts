@@ -18,8 +18,9 @@ describe('API keys and the audit chain, on a real PostgreSQL', () => {
     dataSource = await new DataSource(
       dataSourceOptions({ url: database.url, poolSize: 4, applicationName: 'odc:test' }),
     ).initialize();
-    keys = new ApiKeysService(dataSource, loadConfig({ NODE_ENV: 'test', ODC_API_KEY_MAX_TTL_HOURS: '48' }));
-    audit = new AuditService(dataSource);
+    const config = loadConfig({ NODE_ENV: 'test', ODC_API_KEY_MAX_TTL_HOURS: '48' });
+    keys = new ApiKeysService(dataSource, config);
+    audit = new AuditService(dataSource, config);
     alice = await dataSource.getRepository(User).save({ username: 'alice' });
   });
 
@@ -103,12 +104,17 @@ describe('API keys and the audit chain, on a real PostgreSQL', () => {
       `SELECT id FROM audit_log ORDER BY id OFFSET 7 LIMIT 1`,
     );
     await dataSource.query(`UPDATE audit_log SET username = 'mallory' WHERE id = $1`, [id]);
-    expect(await audit.verifyChain()).toEqual({ ok: false, checked: 7, first_broken_id: id });
+    expect(await audit.verifyChain()).toEqual({
+      ok: false,
+      checked: 7,
+      problem: 'rewritten',
+      first_broken_id: id,
+    });
   });
 
   it('commits appends that arrive together as one chain, from two writers, and fails only a bad row', async () => {
     await dataSource.query(`TRUNCATE audit_log`);
-    const other = new AuditService(dataSource); // another replica's writer
+    const other = new AuditService(dataSource, loadConfig({ NODE_ENV: 'test' })); // another replica's writer
     const outcomes = await Promise.allSettled(
       Array.from({ length: 30 }, (_, i) =>
         (i % 2 === 0 ? audit : other).record({
@@ -139,6 +145,11 @@ describe('API keys and the audit chain, on a real PostgreSQL', () => {
       (r) => r.id,
     );
     await dataSource.query(`DELETE FROM audit_log WHERE id = $1`, [ids[1]]);
-    expect(await audit.verifyChain()).toEqual({ ok: false, checked: 1, first_broken_id: ids[2] });
+    expect(await audit.verifyChain()).toEqual({
+      ok: false,
+      checked: 1,
+      problem: 'rewritten',
+      first_broken_id: ids[2],
+    });
   });
 });

@@ -204,6 +204,25 @@ describe('the audit API: reading the log (admins) and recording usage', () => {
     expect((await usage(body).expect(400)).body.code).toBe('validation_failed');
   });
 
+  it('keeps a Bedrock request id per reporter: another reporter claiming it first does not block the real report', async () => {
+    const mallory = (
+      await app
+        .core()
+        .get(ApiKeysService)
+        .issue((await app.core().get(UsersService).findOrCreateByUsername('mallory')).id, {
+          name: 't',
+          scopes: ['usage:write'],
+          origin: 'api',
+        })
+    ).key;
+    await usage({ bedrock_request_id: 'br-real', tokens_used: 1 }, mallory).expect(201);
+    const real = await usage({ bedrock_request_id: 'br-real', tokens_used: 900 }).expect(201);
+    expect(real.body).toMatchObject({ username: 'alice', bedrock_tokens_used: 900 });
+    // Each reporter's repeat still finds its own row.
+    await usage({ bedrock_request_id: 'br-real', tokens_used: 900 }).expect(200);
+    await usage({ bedrock_request_id: 'br-real', tokens_used: 2 }, mallory).expect(409);
+  });
+
   it('leaves an intact chain', async () => {
     expect(await audit.verifyChain()).toMatchObject({ ok: true });
   });

@@ -12,8 +12,10 @@ import {
   Max,
   Min,
   ValidateBy,
+  ValidateNested,
   type ValidationOptions,
 } from 'class-validator';
+import type { ChainProblem, ChainVerdict, Checkpoint } from '../audit-chain';
 import type { AuditEntry, AuditOutcome } from '../audit-entry.entity';
 
 export const AUDIT_OUTCOMES: readonly AuditOutcome[] = ['success', 'denied', 'failure'];
@@ -208,4 +210,53 @@ export class RecordUsageDto {
   @IsObject()
   @IsSmallJson(MAX_USAGE_METADATA_CHARS)
   metadata?: Record<string, unknown>;
+}
+
+/** A signed checkpoint of the chain's head, as the log line, the metric and the URL carry it. */
+export class CheckpointDto implements Checkpoint {
+  @ApiProperty({ description: 'Rows in the chain up to and including last_id' })
+  @IsInt()
+  @Min(0)
+  rows!: number;
+
+  @ApiProperty({ example: '1234' })
+  @Matches(/^\d{1,19}$/, { message: 'last_id must be a row id' })
+  last_id!: string;
+
+  @ApiProperty({ description: "The last row's hash, hex" })
+  @Matches(/^[0-9a-f]{64}$/, { message: 'head must be 64 hex digits' })
+  head!: string;
+
+  @ApiProperty({ format: 'date-time' })
+  @IsISO8601({ strict: true })
+  at!: string;
+
+  @ApiProperty()
+  @Matches(/^[0-9a-f]{16}$/, { message: 'key_id must be 16 hex digits' })
+  key_id!: string;
+
+  @ApiProperty({ description: 'HMAC under the audit key, hex' })
+  @Matches(/^[0-9a-f]{64}$/, { message: 'signature must be 64 hex digits' })
+  signature!: string;
+}
+
+export class VerifyAgainstDto {
+  @ApiProperty({ type: CheckpointDto })
+  @ValidateNested()
+  @Type(() => CheckpointDto)
+  checkpoint!: CheckpointDto;
+}
+
+export class ChainVerificationDto implements ChainVerdict {
+  @ApiProperty() ok!: boolean;
+  @ApiProperty({ description: 'Rows that held, from the first' }) checked!: number;
+  @ApiPropertyOptional({
+    enum: ['rewritten', 'truncated', 'unknown_key', 'bad_checkpoint'],
+    description:
+      'rewritten: a row was changed, inserted or deleted (first_broken_id names where); truncated: rows the checkpoint covers are gone from the end; unknown_key: a row is under an audit key not configured; bad_checkpoint: the checkpoint is not validly signed',
+  })
+  problem?: ChainProblem;
+  @ApiPropertyOptional({ description: 'The first row that does not hold' }) first_broken_id?: string;
+  @ApiPropertyOptional({ type: CheckpointDto, description: 'The checkpoint the chain was held to' })
+  checkpoint?: CheckpointDto;
 }

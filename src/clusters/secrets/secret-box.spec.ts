@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { loadConfig } from '../../infra/config/env';
-import { clusterSecretContext, parseMasterKey, SecretBox, SecretUnreadable } from './secret-box';
+import { parseMasterKey } from '../../infra/crypto/master-keys';
+import { clusterSecretContext, SecretBox, SecretUnreadable } from './secret-box';
 
 const base64Key = () => randomBytes(32).toString('base64');
 const hexKey = () => randomBytes(32).toString('hex');

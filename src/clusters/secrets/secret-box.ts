@@ -7,27 +7,23 @@
  * The authenticated data is the version, the key id and a caller's context naming where the blob
  * lives (`cluster:<id>:token`): a blob copied to another row or column does not decrypt.
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { AppConfig } from '../../infra/config/env';
-import { commaList } from '../../infra/config/comma-list';
+import {
+  DEVELOPMENT_MASTER_KEY,
+  keyIdFor,
+  masterKeysFromConfig,
+  parseMasterKey,
+} from '../../infra/crypto/master-keys';
 import { AppError, CommonErrorCode } from '../../infra/errors/app-error';
 
 const VERSION = 1;
-const KEY_BYTES = 32;
 const KEY_ID_BYTES = 8;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const KEY_ID_END = 1 + KEY_ID_BYTES;
 const IV_END = KEY_ID_END + IV_BYTES;
 const TAG_END = IV_END + TAG_BYTES;
-
-/**
- * Outside production, with no ODC_MASTER_KEY, secrets are encrypted under this key. It is public
- * (it is right here), so it only keeps secrets out of casual sight in a development database.
- */
-const DEVELOPMENT_KEY = createHash('sha256')
-  .update('odc development master key: public, never protects anything in production')
-  .digest();
 
 /** The encrypted columns of a cluster row. */
 export type ClusterSecretColumn = 'client_key' | 'token';
@@ -57,28 +53,6 @@ export class SecretUnreadable extends AppError {
 }
 
 /** The first 16 hex characters of the key's SHA-256: names the key without revealing it. */
-function keyIdFor(key: Buffer): string {
-  return createHash('sha256')
-    .update(key)
-    .digest('hex')
-    .slice(0, KEY_ID_BYTES * 2);
-}
-
-/** A 32-byte key from its base64 (44 characters) or hex (64) form, as ODC_MASTER_KEY takes it. */
-export function parseMasterKey(encoded: string): Buffer {
-  const text = encoded.trim();
-  const key = /^[0-9a-fA-F]{64}$/.test(text)
-    ? Buffer.from(text, 'hex')
-    : /^[A-Za-z0-9+/]{43}=$/.test(text)
-      ? Buffer.from(text, 'base64')
-      : undefined;
-  if (key?.length !== KEY_BYTES) {
-    // The value itself is never repeated: it may be a key with a typo.
-    throw new Error('a master key must be 32 bytes, base64 (44 characters) or hex (64)');
-  }
-  return key;
-}
-
 export class SecretBox {
   readonly currentKeyId: string;
   private readonly keys = new Map<string, Buffer>();
@@ -95,21 +69,12 @@ export class SecretBox {
     }
   }
 
-  /**
-   * The current key is ODC_MASTER_KEY (the development key when unset, which config validation
-   * allows only outside production); ODC_MASTER_KEYS_PREVIOUS only decrypt. Outside production the
-   * development key also decrypts, so setting a real key on a development database loses nothing.
-   */
+  /** ODC_MASTER_KEY encrypts; ODC_MASTER_KEYS_PREVIOUS (and outside production the development key) only decrypt. */
   static fromConfig(
     config: Pick<AppConfig, 'NODE_ENV' | 'ODC_MASTER_KEY' | 'ODC_MASTER_KEYS_PREVIOUS'>,
   ): SecretBox {
-    const previous = commaList(config.ODC_MASTER_KEYS_PREVIOUS).map(parseMasterKey);
-    if (config.NODE_ENV !== 'production') {
-      previous.push(DEVELOPMENT_KEY);
-    }
-    return config.ODC_MASTER_KEY
-      ? new SecretBox(parseMasterKey(config.ODC_MASTER_KEY), previous, false)
-      : new SecretBox(DEVELOPMENT_KEY, previous, true);
+    const keys = masterKeysFromConfig(config);
+    return new SecretBox(keys.current, keys.previous, keys.usesDevelopmentKey);
   }
 
   /** From encoded keys (tests, tools); no current key means the development key. */
@@ -117,7 +82,7 @@ export class SecretBox {
     const previousKeys = previous.map(parseMasterKey);
     return current
       ? new SecretBox(parseMasterKey(current), previousKeys, false)
-      : new SecretBox(DEVELOPMENT_KEY, previousKeys, true);
+      : new SecretBox(DEVELOPMENT_MASTER_KEY, previousKeys, true);
   }
 
   /** Whether a blob under this key id can be decrypted. */

@@ -357,6 +357,15 @@ export class AppConfig {
   })
   ODC_DEPLOYER_ALLOWED_CLIENT_CNS = '';
 
+  /**
+   * Host names the deployer API answers besides loopback ones (comma list; `*`: any). Empty: loopback
+   * names only when it binds a loopback address or starts for development, else any.
+   */
+  @Matches(/^(\*|[-a-zA-Z0-9.:[\]]+(,[-a-zA-Z0-9.:[\]]+)*)?$/, {
+    message: 'ODC_DEPLOYER_ALLOWED_HOSTS must be a comma list of host names, or *',
+  })
+  ODC_DEPLOYER_ALLOWED_HOSTS = '';
+
   @Secret()
   @Transform(emptyToUndefined)
   @IsOptional()
@@ -565,6 +574,42 @@ export class AppConfig {
   @IsInt()
   @Min(1)
   ODC_RATE_LIMIT_API_PER_MINUTE = 1200;
+
+  /**
+   * Keys the audit chain's HMACs (32 bytes, base64 or hex). Unset: a key derived from ODC_MASTER_KEY.
+   * Whoever holds it (and can write the database) can rewrite the log undetected: keep it apart.
+   */
+  @Secret()
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @Matches(/^(?:[A-Za-z0-9+/]{43}=|[0-9a-fA-F]{64})$/, {
+    message: 'ODC_AUDIT_KEY must be 32 bytes, base64 (44 characters) or hex (64)',
+  })
+  ODC_AUDIT_KEY?: string;
+
+  /** Earlier audit keys (comma list): rows under them still verify. */
+  @Secret()
+  @IsString()
+  @Matches(
+    /^(?:(?:[A-Za-z0-9+/]{43}=|[0-9a-fA-F]{64})(?:\s*,\s*(?:[A-Za-z0-9+/]{43}=|[0-9a-fA-F]{64}))*)?$/,
+    { message: 'ODC_AUDIT_KEYS_PREVIOUS must be a comma list of 32-byte keys (base64 or hex)' },
+  )
+  ODC_AUDIT_KEYS_PREVIOUS = '';
+
+  /** How often (cron) the chain's head is signed, stored, logged and exported as a metric. */
+  @Transform(toNumber)
+  @IsNumber()
+  @Min(1)
+  ODC_AUDIT_CHECKPOINT_SECONDS = 300;
+
+  /** Where each signed checkpoint is also POSTed as JSON (outside the database); none when unset. */
+  @Transform(emptyToUndefined)
+  @IsOptional()
+  @IsUrl(
+    { require_tld: false, protocols: ['http', 'https'] },
+    { message: 'ODC_AUDIT_CHECKPOINT_URL must be an http(s) URL' },
+  )
+  ODC_AUDIT_CHECKPOINT_URL?: string;
 
   /** Hops of reverse proxies to trust for the client IP (X-Forwarded-For) and https (X-Forwarded-Proto). */
   @Transform(toNumber)

@@ -1,3 +1,4 @@
+import { AuditCheckpointRow } from '../../audit/audit-checkpoint.entity';
 import { AuditEntry } from '../../audit/audit-entry.entity';
 import { ApiKey } from '../../auth/api-keys/api-key.entity';
 import { UserIdentity } from '../../auth/users/user-identity.entity';
@@ -18,6 +19,7 @@ export const ENTITIES = [
   UserIdentity,
   ApiKey,
   AuditEntry,
+  AuditCheckpointRow,
   Cluster,
   NodeCapacityRow,
   GpuType,
