@@ -59,9 +59,11 @@ export class FirstAdminOnDevelopmentStart implements OnApplicationBootstrap {
       return;
     }
     const admin = await createAdmin(this.dataSource, this.config, 'admin', 'first-start');
-    // Printed on purpose, once: it is how a developer gets in on a fresh clone.
     this.logger.log(
-      `first start: user "admin" created; its API key (shown once, valid until ${admin.expiresAt.toISOString()}): ${admin.key}`,
+      `first start: user "admin" created; its API key (valid until ${admin.expiresAt.toISOString()}) is printed once on the terminal, never in the log`,
     );
+    // Straight to the developer's terminal, past the log pipeline: logs are shipped and kept, and
+    // redact every credential; this key is how a developer gets in on a fresh clone.
+    process.stdout.write(`\nFirst start: the admin's API key (shown once): ${admin.key}\n\n`);
   }
 }

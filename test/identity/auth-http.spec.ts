@@ -175,7 +175,12 @@ describe('authentication over HTTP (API keys, trusted JWTs, scopes, admin, audit
       `SELECT id FROM audit_log ORDER BY id LIMIT 1 OFFSET 1`,
     );
     await dataSource.query(`UPDATE audit_log SET outcome = 'success' WHERE id = $1`, [id]);
-    expect((await verify()).body).toEqual({ ok: false, checked: 1, first_broken_id: id });
+    expect((await verify()).body).toEqual({
+      ok: false,
+      checked: 1,
+      problem: 'rewritten',
+      first_broken_id: id,
+    });
   });
 
   it('replaces the caller’s SSH keys after checking each one (400 naming the bad ones)', async () => {

@@ -4,15 +4,18 @@ import { Writable } from 'node:stream';
 import request from 'supertest';
 import { startRuntime, type Runtime } from '../../src/app/runtime';
 import { loadConfig, type AppConfig } from '../../src/infra/config/env';
-import { REDACTED_PATHS } from '../../src/infra/logging/logger';
+import { REDACTING_OPTIONS } from '../../src/infra/logging/logger';
 import { createTestDatabase, type TestDatabase } from './database';
+import { rememberLogs } from './log-audit';
 
 /** Log lines written during a test, parsed, so tests can assert what was (and was not) logged. */
 export class CapturedLogs {
   readonly lines: Record<string, unknown>[] = [];
   readonly stream = new Writable({
     write: (chunk: Buffer, _encoding, done) => {
-      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
+      const text = chunk.toString('utf8');
+      rememberLogs(text);
+      for (const line of text.split('\n').filter(Boolean)) {
         this.lines.push(JSON.parse(line) as Record<string, unknown>);
       }
       done();
@@ -76,7 +79,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     {
       level: config.ODC_LOG_LEVEL,
       base: { roles: config.ODC_ROLES },
-      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      ...REDACTING_OPTIONS,
     },
     logs.stream,
   );

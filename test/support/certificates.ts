@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { webcrypto } from 'node:crypto';
+import { rememberSecret } from './log-audit';
 
 x509.cryptoProvider.set(webcrypto as never);
 
@@ -18,10 +19,9 @@ export interface CertificateAuthority extends Issued {
 
 async function pemKey(key: webcrypto.CryptoKey): Promise<string> {
   const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key));
-  return `-----BEGIN PRIVATE KEY-----\n${der
-    .toString('base64')
-    .match(/.{1,64}/g)!
-    .join('\n')}\n-----END PRIVATE KEY-----\n`;
+  const lines = der.toString('base64').match(/.{1,64}/g)!;
+  lines.forEach(rememberSecret);
+  return `-----BEGIN PRIVATE KEY-----\n${lines.join('\n')}\n-----END PRIVATE KEY-----\n`;
 }
 
 let serial = 1;

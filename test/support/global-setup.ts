@@ -9,6 +9,7 @@ import { withDatabase } from '../../src/infra/database/database-url';
 import { EmbeddedPostgres } from '../../src/infra/database/embedded-postgres';
 import { migrateExclusively } from '../../src/infra/database/migrate';
 import { projectRoot } from '../../src/app/version';
+import { startLogAudit } from './log-audit';
 import { TEST_ENV, type SharedState } from './shared-state';
 
 /**
@@ -39,7 +40,9 @@ export default async function setup(): Promise<void> {
 
   process.env[TEST_ENV.adminUrl] = adminUrl;
   process.env[TEST_ENV.template] = template;
-  (globalThis as { odcTestState?: SharedState }).odcTestState = { embedded, adminUrl, template };
+  const logAuditDir = startLogAudit();
+  process.env[TEST_ENV.logAuditDir] = logAuditDir;
+  (globalThis as { odcTestState?: SharedState }).odcTestState = { embedded, adminUrl, template, logAuditDir };
   console.log(
     `\n[test setup] PostgreSQL ${embedded ? 'embedded' : 'from DATABASE_URL'} ready in ${Date.now() - started} ms`,
   );

@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import { Client } from 'pg';
+import { endLogAudit } from './log-audit';
 import type { SharedState } from './shared-state';
 
 export default async function teardown(): Promise<void> {
@@ -7,6 +8,14 @@ export default async function teardown(): Promise<void> {
   if (!state) {
     return;
   }
+  try {
+    await stopDatabase(state);
+  } finally {
+    endLogAudit(state.logAuditDir);
+  }
+}
+
+async function stopDatabase(state: SharedState): Promise<void> {
   if (state.embedded) {
     await state.embedded.stop('immediate');
     for (const dir of [state.embedded.dataDir, state.embedded.clusterDir]) {

@@ -1,6 +1,7 @@
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { rememberSecret } from './log-audit';
 
 export interface TestIssuer {
   url: string;
@@ -25,14 +26,17 @@ export async function startIssuer(): Promise<TestIssuer> {
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     url,
-    sign: (claims) =>
-      new SignJWT(claims)
+    sign: async (claims) => {
+      const token = await new SignJWT(claims)
         .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
         .setIssuer(url)
         .setAudience('odc')
         .setIssuedAt()
         .setExpirationTime('5m')
-        .sign(privateKey),
+        .sign(privateKey);
+      rememberSecret(token);
+      return token;
+    },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -4,10 +4,12 @@ import type { EmbeddedPostgres } from '../../src/infra/database/embedded-postgre
 export const TEST_ENV = {
   adminUrl: 'ODC_TEST_ADMIN_URL',
   template: 'ODC_TEST_TEMPLATE',
+  logAuditDir: 'ODC_TEST_LOG_AUDIT_DIR',
 } as const;
 
 export interface SharedState {
   embedded?: EmbeddedPostgres;
   adminUrl: string;
   template: string;
+  logAuditDir: string;
 }

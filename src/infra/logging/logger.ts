@@ -1,26 +1,35 @@
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import type { AppConfig } from '../config/env';
+import { redactLogObject, redactText } from './redaction';
 
-/** Headers and fields that may carry credentials; pino replaces them with "[redacted]". */
-export const REDACTED_PATHS = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'req.headers["x-api-key"]',
-  'res.headers["set-cookie"]',
-  '*.password',
-  '*.token',
-  '*.secret',
-  '*.privateKey',
-  '*.client_key',
-];
+/** pino-http's request and response objects: their own serializers keep only what is safe. */
+const SERIALIZED_KEYS = new Set(['req', 'res']);
+
+/**
+ * Every line through the one redaction list (src/infra/logging/redaction.ts): secret-named fields
+ * (an SQL error's parameters included) before serialisation, secret shapes in the finished line
+ * (messages, stacks, URLs). Production and tests log through the same options.
+ */
+export const REDACTING_OPTIONS: Pick<pino.LoggerOptions, 'formatters' | 'hooks'> = {
+  formatters: {
+    log: (object) =>
+      Object.fromEntries(
+        Object.entries(object).map(([name, value]) => [
+          name,
+          SERIALIZED_KEYS.has(name) ? value : redactLogObject(value),
+        ]),
+      ),
+  },
+  hooks: { streamWrite: redactText },
+};
 
 /** One pino logger per process: JSON in production, pretty in development; every line says its roles. */
 export function createRootLogger(config: AppConfig): Logger {
   const options: pino.LoggerOptions = {
     level: config.ODC_LOG_LEVEL,
     base: { pid: process.pid, roles: [...config.roles].join(',') },
-    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    ...REDACTING_OPTIONS,
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   if (config.logFormat === 'pretty') {
