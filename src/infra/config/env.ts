@@ -112,7 +112,10 @@ export interface TrustedIssuerConfig {
   audience: string;
   /** Default: the jwks_uri of the issuer's OpenID configuration (<issuer>/.well-known/openid-configuration). */
   jwks_uri?: string;
-  /** The claim that names the ODC user (default `sub`), e.g. `actor` for GitHub Actions. */
+  /**
+   * The claim that names a user made at first sight (default `sub`), e.g. `repository` for GitHub
+   * Actions. The user is decided by the token's (issuer, sub) alone.
+   */
   username_claim?: string;
   /**
    * Claims that must have exactly these values. Needed for shared issuers: any GitHub repository
