@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import type { Logger } from 'pino';
-import { plannedListeners, startRuntime, type Runtime } from './app/runtime';
+import { plannedListeners, readyLine, startRuntime, type Runtime } from './app/runtime';
 import { APP_VERSION } from './app/version';
 import { applyCommandLine, CommandLineError, USAGE } from './app/command-line';
 import { ConfigError, describeConfig, loadConfig, readEnvironment, type AppConfig } from './infra/config/env';
@@ -93,16 +93,8 @@ function main(): void {
   handleSignals(starting, logger, config.ODC_SHUTDOWN_TIMEOUT_SECONDS);
   starting.then(
     (runtime) => {
-      const api = runtime.listeners.find((l) => l.name === 'api');
-      const simulator = runtime.listeners.find((l) => l.name === 'simulator');
-      const parts = [
-        ...(api ? [`API ${api.url}, Swagger UI ${api.url}/docs`] : []),
-        ...(simulator ? [`simulated GPU cluster ${simulator.url} (kubectl --server=${simulator.url})`] : []),
-      ];
-      logger.info(
-        { listeners: runtime.listeners },
-        `ODC ready${parts.length > 0 ? `: ${parts.join('; ')}` : ''}`,
-      );
+      const ready = readyLine(runtime);
+      logger[ready.level]({ listeners: runtime.listeners }, ready.msg);
     },
     (error: unknown) => {
       logger.fatal({ err: error }, 'failed to start');

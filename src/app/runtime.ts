@@ -5,7 +5,8 @@ import type { Server } from 'node:http';
 import { isIPv6, type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { registerLocalSimulator } from '../clusters/dev/local-simulator';
-import { resolveKubeAccess } from '../deployer/kube/kube-access';
+import { isLoopback, withStartToken } from '../deployer/deployer-access';
+import { resolveKubeAccess, type KubeAccess } from '../deployer/kube/kube-access';
 import type { AppConfig } from '../infra/config/env';
 import { EmbeddedPostgres } from '../infra/database/embedded-postgres';
 import { AppModule, type CoreAppOptions } from './app.module';
@@ -25,6 +26,8 @@ export interface Runtime {
   /** Role deployer: its own app on its own port. */
   deployer?: INestApplication;
   listeners: Listener[];
+  /** A development start whose deployer drives a cluster that is not its simulated one. */
+  realCluster?: { source: KubeAccess['source']; server: string };
   close(): Promise<void>;
 }
 
@@ -99,15 +102,13 @@ async function openCore(app: INestApplication, config: AppConfig): Promise<Liste
   return undefined;
 }
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
-
 /**
  * A deployer can create pods: it must not serve unauthenticated beyond this machine. (mTLS joins
  * the bearer token as a way to satisfy this.)
  */
 function assertDeployerIsGuarded(config: AppConfig): void {
   const authenticated = Boolean(config.ODC_DEPLOYER_TOKEN) || Boolean(config.ODC_DEPLOYER_CLIENT_CA);
-  if (!authenticated && !LOOPBACK.has(config.ODC_DEPLOYER_HOST) && !config.ODC_DEPLOYER_INSECURE) {
+  if (!authenticated && !isLoopback(config.ODC_DEPLOYER_HOST) && !config.ODC_DEPLOYER_INSECURE) {
     throw new Error(
       `Refusing to serve the deployer on ${config.ODC_DEPLOYER_HOST} without authentication: set ODC_DEPLOYER_TOKEN ` +
         'or ODC_DEPLOYER_CLIENT_CA (mTLS), bind ODC_DEPLOYER_HOST to a loopback address, or (never in production) ' +
@@ -130,6 +131,29 @@ function deployerTls(config: AppConfig): HttpsOptions | undefined {
     ...(config.ODC_DEPLOYER_CLIENT_CA
       ? { ca: readFileSync(config.ODC_DEPLOYER_CLIENT_CA), requestCert: true, rejectUnauthorized: true }
       : {}),
+  };
+}
+
+/**
+ * The line that says the replica is up and where. A development start whose deployer drives a
+ * real cluster (a developer's KUBECONFIG) says so loudly: reservations create pods there.
+ */
+export function readyLine(runtime: Runtime): { level: 'info' | 'warn'; msg: string } {
+  const api = runtime.listeners.find((l) => l.name === 'api');
+  const simulator = runtime.listeners.find((l) => l.name === 'simulator');
+  const real = runtime.realCluster;
+  const parts = [
+    ...(api ? [`API ${api.url}, Swagger UI ${api.url}/docs`] : []),
+    ...(simulator ? [`simulated GPU cluster ${simulator.url} (kubectl --server=${simulator.url})`] : []),
+    ...(real
+      ? [
+          `WARNING: NOT A SIMULATED CLUSTER: the deployer drives ${real.server || 'the cluster'} from ${real.source}; reservations create real pods there`,
+        ]
+      : []),
+  ];
+  return {
+    level: real ? 'warn' : 'info',
+    msg: `ODC ready${parts.length > 0 ? `: ${parts.join('; ')}` : ''}`,
   };
 }
 
@@ -172,14 +196,25 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       runtime.listeners.push(...(listener ? [listener] : []));
     }
     if (config.roles.has('deployer')) {
-      assertDeployerIsGuarded(config);
+      const { config: deployerConfig, generated } = withStartToken(config);
+      if (generated) {
+        options.logger.info(
+          'deployer: no ODC_DEPLOYER_TOKEN: it takes a token made for this start, which only this process knows (set ODC_DEPLOYER_TOKEN to call it from elsewhere)',
+        );
+      }
+      assertDeployerIsGuarded(deployerConfig);
       const kube = await resolveKubeAccess(config, options.logger);
       closers.push(() => kube.close());
       if (kube.simulatorUrl) {
         runtime.listeners.push({ name: 'simulator', url: kube.simulatorUrl });
+      } else if (config.NODE_ENV === 'development') {
+        runtime.realCluster = {
+          source: kube.source,
+          server: kube.kubeConfig.getCurrentCluster()?.server ?? '',
+        };
       }
       const tls = deployerTls(config);
-      runtime.deployer = await createDeployerApp(config, options.logger, kube.kubeConfig, tls);
+      runtime.deployer = await createDeployerApp(deployerConfig, options.logger, kube.kubeConfig, tls);
       started.push(runtime.deployer);
       const deployerListener = await listen(
         runtime.deployer,
@@ -191,7 +226,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       runtime.listeners.push(deployerListener);
       if (runtime.core && kube.simulator) {
         await registerLocalSimulator(runtime.core, {
-          config,
+          config: deployerConfig,
           logger: options.logger,
           deployerUrl: deployerListener.url,
           simulator: kube.simulator,

@@ -342,8 +342,13 @@ export class AuditService {
         .getRepository(AuditEntry)
         .find({ order: { id: 'DESC' }, take: 1, select: { id: true, hash: true } });
       const previous = await this.storedCheckpoint(tx);
+      // Counting from a checkpoint needs one this key signed, over rows that are still there.
       const countFrom =
-        previous && BigInt(previous.last_id) <= BigInt(last?.id ?? '0') ? previous : undefined;
+        previous &&
+        checkpointSigned(previous, this.keys) &&
+        BigInt(previous.last_id) <= BigInt(last?.id ?? '0')
+          ? previous
+          : undefined;
       const [{ count }] = await tx.query<{ count: string }[]>(
         'SELECT count(*)::bigint AS count FROM audit_log WHERE id > $1',
         [countFrom?.last_id ?? '0'],

@@ -38,6 +38,11 @@ export interface DeploymentMetadata {
   user_id: string;
   username: string;
   spec_version: number;
+  /**
+   * The persistent disk's claim (made by POST /volumes) the workload mounts, when it has one. A
+   * spec's pods may mount only this claim and those the spec itself creates.
+   */
+  disk_claim?: string;
 }
 
 export interface DeploymentSpec {

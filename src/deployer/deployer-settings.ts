@@ -32,6 +32,7 @@ export class DeployerSettings {
       allowLoadBalancer: config.ODC_DEPLOYER_ALLOW_LOADBALANCER,
       allowNodePort: config.ODC_DEPLOYER_ALLOW_NODEPORT,
       podServiceAccount: config.ODC_DEPLOYER_POD_SERVICE_ACCOUNT,
+      allowEphemeralVolumes: config.ODC_DEPLOYER_ALLOW_EPHEMERAL_VOLUMES,
     };
   }
 

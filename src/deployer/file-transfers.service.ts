@@ -92,11 +92,15 @@ export class FileTransfersService {
         kind: 'PersistentVolumeClaim',
         metadata: { name: volume, namespace },
       });
-      // Only this deployment's data: a claim its pod mounts, or one it created; and one the deployer manages.
+      // Only this deployment's data, as the policy let its pods mount it: a claim it created, or a
+      // persistent disk its pod mounts (never another deployment's claim, whatever a pod mounts).
       const labels = claim?.metadata?.labels ?? {};
       const ours =
         labels[LABELS.managedBy] === MANAGED_BY &&
-        (mounted.includes(volume) || labels[LABELS.externalId] === externalId);
+        (labels[LABELS.externalId] === externalId ||
+          (mounted.includes(volume) &&
+            labels[LABELS.persistentDisk] !== undefined &&
+            labels[LABELS.externalId] === undefined));
       if (!ours) {
         throw new AppError(
           CommonErrorCode.NotFound,

@@ -11,6 +11,18 @@ type Shape = 'object' | 'list';
 const POD_SHAPES: [path: string, shape: Shape][] = [
   ['volumes', 'list'],
   ['volumes[]', 'object'],
+  ['volumes[].persistentVolumeClaim', 'object'],
+  ['volumes[].ephemeral', 'object'],
+  ['volumes[].ephemeral.volumeClaimTemplate', 'object'],
+  ['volumes[].ephemeral.volumeClaimTemplate.metadata', 'object'],
+  ['volumes[].ephemeral.volumeClaimTemplate.metadata.labels', 'object'],
+  ['volumes[].ephemeral.volumeClaimTemplate.metadata.annotations', 'object'],
+  ['volumes[].ephemeral.volumeClaimTemplate.spec', 'object'],
+  ['volumes[].ephemeral.volumeClaimTemplate.spec.resources', 'object'],
+  ['volumes[].ephemeral.volumeClaimTemplate.spec.resources.requests', 'object'],
+  ['resources', 'object'],
+  ['resources.requests', 'object'],
+  ['resources.limits', 'object'],
   ...(['containers', 'initContainers'] as const).flatMap((list): [string, Shape][] => [
     [list, 'list'],
     [`${list}[]`, 'object'],
@@ -26,12 +38,15 @@ const POD_SHAPES: [path: string, shape: Shape][] = [
     [`${list}[].securityContext.windowsOptions`, 'object'],
     [`${list}[].ports`, 'list'],
     [`${list}[].ports[]`, 'object'],
+    [`${list}[].lifecycle`, 'object'],
   ]),
   ['securityContext', 'object'],
   ['securityContext.seccompProfile', 'object'],
   ['securityContext.appArmorProfile', 'object'],
   ['securityContext.seLinuxOptions', 'object'],
   ['securityContext.windowsOptions', 'object'],
+  ['securityContext.sysctls', 'list'],
+  ['securityContext.sysctls[]', 'object'],
 ];
 
 /** The same for each kind (metadata itself is checked when a spec is parsed). */
@@ -40,6 +55,7 @@ function shapesOf(kind: string): [string, Shape][] {
     POD_SHAPES.map(([path, shape]): [string, Shape] => [`${prefix}.${path}`, shape]);
   const common: [string, Shape][] = [
     ['metadata.labels', 'object'],
+    ['metadata.annotations', 'object'],
     ['spec', 'object'],
   ];
   switch (kind) {
@@ -52,6 +68,7 @@ function shapesOf(kind: string): [string, Shape][] {
         ['spec.template', 'object'],
         ['spec.template.metadata', 'object'],
         ['spec.template.metadata.labels', 'object'],
+        ['spec.template.metadata.annotations', 'object'],
         ['spec.template.spec', 'object'],
         ...pod('spec.template.spec'),
       ];
@@ -64,6 +81,8 @@ function shapesOf(kind: string): [string, Shape][] {
         ['spec.resources', 'object'],
         ['spec.resources.requests', 'object'],
       ];
+    case 'ConfigMap':
+      return [...common, ['data', 'object'], ['binaryData', 'object']];
     default:
       return common;
   }

@@ -8,11 +8,12 @@ const policy: DeployerPolicy = {
   maxMemory: '512Gi',
   maxReplicas: 1,
   maxVolumeSize: '2Ti',
-  allowedCapabilities: ['SYS_PTRACE'],
+  allowedCapabilities: ['SYS_PTRACE', 'NET_BIND_SERVICE'],
   allowedCsiDrivers: ['ebs.csi.aws.com'],
   allowLoadBalancer: false,
   allowNodePort: true,
   podServiceAccount: 'default',
+  allowEphemeralVolumes: false,
 };
 
 const deployment = (
@@ -46,7 +47,7 @@ describe('deployer policy', () => {
           {},
           {
             resources: { limits: { 'nvidia.com/gpu': '8', cpu: '32', memory: '256Gi' } },
-            securityContext: { capabilities: { add: ['SYS_PTRACE'] } },
+            securityContext: { capabilities: { add: ['NET_BIND_SERVICE'] } },
           },
         ),
         service: {
@@ -200,6 +201,343 @@ describe('deployer policy', () => {
     const violations = violationsOf(parts);
     expect(violations.map((v) => v.path)).toEqual([path]);
     expect(violations[0].rule).toEqual(expect.any(String));
+  });
+});
+
+const POD = 'deployment.spec.template.spec';
+const claim = (name: string, claimSpec: Record<string, unknown> = {}): Manifest => ({
+  apiVersion: 'v1',
+  kind: 'PersistentVolumeClaim',
+  metadata: { name, namespace: 'gpu-dev' },
+  spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '10Gi' } }, ...claimSpec },
+});
+const mounting = (claimName: string) => ({
+  volumes: [{ name: 'home', persistentVolumeClaim: { claimName } }],
+});
+const ephemeral = (claimSpec: Record<string, unknown>) => ({
+  volumes: [
+    {
+      name: 'scratch',
+      ephemeral: {
+        volumeClaimTemplate: {
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            resources: { requests: { storage: '10Gi' } },
+            ...claimSpec,
+          },
+        },
+      },
+    },
+  ],
+});
+const gpus = (count: string, resource = 'nvidia.com/gpu') => ({
+  resources: { limits: { [resource]: count } },
+});
+const sidecar = (count: string) => ({ name: 'side', image: 'x', restartPolicy: 'Always', ...gpus(count) });
+const withAnnotations = (annotations: Record<string, string>): Manifest => {
+  const manifest = deployment();
+  (manifest.spec as { template: { metadata: Record<string, unknown> } }).template.metadata.annotations =
+    annotations;
+  return manifest;
+};
+
+/** Each case: what is sent, and the one path (with a word of its rule) the 422 names. */
+describe('deployer policy: claims, ephemeral volumes, Pod Security baseline, GPUs, disk labels', () => {
+  it.each([
+    [
+      'a pod mounting a claim the spec neither creates nor names as its disk',
+      { deployment: deployment(mounting('odc-disk-0123456789ab-g1')) },
+      `${POD}.volumes[0].persistentVolumeClaim.claimName`,
+      'claim',
+    ],
+    [
+      'a disk claim named in the metadata, mounted by a pod that names another',
+      {
+        metadata: { ...spec({}).metadata, disk_claim: 'odc-disk-mine' },
+        deployment: deployment(mounting('odc-disk-theirs')),
+      },
+      `${POD}.volumes[0].persistentVolumeClaim.claimName`,
+      'claim',
+    ],
+    [
+      'an ephemeral volume (not allowed by this policy)',
+      { deployment: deployment(ephemeral({})) },
+      `${POD}.volumes[0].ephemeral`,
+      'ephemeral',
+    ],
+    [
+      'a claim of the spec that starts from another claim (a copy of its data)',
+      {
+        persistent_volume_claims: [
+          claim('c', { dataSource: { kind: 'PersistentVolumeClaim', name: 'odc-disk-theirs' } }),
+        ],
+      },
+      'persistent_volume_claims[0].spec.dataSource',
+      'POST /volumes',
+    ],
+    [
+      'a spec object labelled as a persistent disk',
+      {
+        persistent_volume_claims: [
+          {
+            ...claim('c'),
+            metadata: { name: 'c', namespace: 'gpu-dev', labels: { 'odc.dev/persistent-disk': 'x' } },
+          },
+        ],
+      },
+      'persistent_volume_claims[0].metadata.labels.odc.dev/persistent-disk',
+      'persistent-disk',
+    ],
+    [
+      'a pod template annotated as a persistent disk',
+      { deployment: withAnnotations({ 'odc.dev/persistent-disk': 'x' }) },
+      'deployment.spec.template.metadata.annotations.odc.dev/persistent-disk',
+      'persistent-disk',
+    ],
+    [
+      'an unconfined AppArmor annotation',
+      {
+        deployment: withAnnotations({ 'container.apparmor.security.beta.kubernetes.io/main': 'unconfined' }),
+      },
+      'deployment.spec.template.metadata.annotations.container.apparmor.security.beta.kubernetes.io/main',
+      'AppArmor',
+    ],
+    [
+      'an unconfined seccomp annotation',
+      { deployment: withAnnotations({ 'seccomp.security.alpha.kubernetes.io/pod': 'unconfined' }) },
+      'deployment.spec.template.metadata.annotations.seccomp.security.alpha.kubernetes.io/pod',
+      'seccomp',
+    ],
+    [
+      'an AppArmor profile type other than RuntimeDefault or Localhost (pod)',
+      { deployment: deployment({ securityContext: { appArmorProfile: { type: 'unconfined' } } }) },
+      `${POD}.securityContext.appArmorProfile.type`,
+      'AppArmor',
+    ],
+    [
+      'an unconfined AppArmor profile (container)',
+      { deployment: deployment({}, { securityContext: { appArmorProfile: { type: 'Unconfined' } } }) },
+      `${POD}.containers[0].securityContext.appArmorProfile.type`,
+      'AppArmor',
+    ],
+    [
+      'an unconfined seccomp profile (pod)',
+      { deployment: deployment({ securityContext: { seccompProfile: { type: 'Unconfined' } } }) },
+      `${POD}.securityContext.seccompProfile.type`,
+      'seccomp',
+    ],
+    [
+      'a host port of an init container',
+      {
+        deployment: deployment({
+          initContainers: [{ name: 'i', image: 'x', ports: [{ containerPort: 80, hostPort: 80 }] }],
+        }),
+      },
+      `${POD}.initContainers[0].ports[0].hostPort`,
+      'host port',
+    ],
+    [
+      'a capability on the allowlist but beyond Pod Security baseline',
+      { deployment: deployment({}, { securityContext: { capabilities: { add: ['SYS_PTRACE'] } } }) },
+      `${POD}.containers[0].securityContext.capabilities.add`,
+      'SYS_PTRACE',
+    ],
+    [
+      'a custom SELinux user',
+      { deployment: deployment({}, { securityContext: { seLinuxOptions: { user: 'system_u' } } }) },
+      `${POD}.containers[0].securityContext.seLinuxOptions`,
+      'SELinux',
+    ],
+    [
+      'an SELinux type off the list',
+      { deployment: deployment({ securityContext: { seLinuxOptions: { type: 'spc_t' } } }) },
+      `${POD}.securityContext.seLinuxOptions.type`,
+      'SELinux',
+    ],
+    [
+      'an unmasked /proc',
+      { deployment: deployment({}, { securityContext: { procMount: 'Unmasked' } }) },
+      `${POD}.containers[0].securityContext.procMount`,
+      '/proc',
+    ],
+    [
+      'a sysctl outside the safe set',
+      { deployment: deployment({ securityContext: { sysctls: [{ name: 'kernel.msgmax', value: '1' }] } }) },
+      `${POD}.securityContext.sysctls[0].name`,
+      'kernel.msgmax',
+    ],
+    [
+      'a Windows host process',
+      { deployment: deployment({}, { securityContext: { windowsOptions: { hostProcess: true } } }) },
+      `${POD}.containers[0].securityContext.windowsOptions.hostProcess`,
+      'host process',
+    ],
+    [
+      'a probe that names a host',
+      {
+        deployment: deployment(
+          {},
+          { livenessProbe: { httpGet: { host: '169.254.169.254', path: '/', port: 80 } } },
+        ),
+      },
+      `${POD}.containers[0].livenessProbe.httpGet.host`,
+      'host',
+    ],
+    [
+      'a lifecycle hook that names a host',
+      {
+        deployment: deployment({}, { lifecycle: { preStop: { tcpSocket: { host: '10.0.0.1', port: 22 } } } }),
+      },
+      `${POD}.containers[0].lifecycle.preStop.tcpSocket.host`,
+      'host',
+    ],
+    [
+      'ulimits',
+      {
+        deployment: deployment({}, { securityContext: { ulimits: [{ name: 'nofile', soft: 1, hard: 1 }] } }),
+      },
+      `${POD}.containers[0].securityContext.ulimits`,
+      'ulimits',
+    ],
+    [
+      'GPUs through Dynamic Resource Allocation',
+      {
+        deployment: deployment({
+          resourceClaims: [{ name: 'gpu', resourceClaimName: 'someone-elses-gpus' }],
+        }),
+      },
+      `${POD}.resourceClaims`,
+      'Dynamic Resource Allocation',
+    ],
+    [
+      'GPUs of a sidecar (restartable init container) on top of the containers’',
+      { deployment: deployment({ initContainers: [sidecar('4')] }, gpus('8')) },
+      `${POD}.containers[0].resources`,
+      'GPUs',
+    ],
+    [
+      'GPUs of an init container over the cap',
+      { deployment: deployment({ initContainers: [{ name: 'i', image: 'x', ...gpus('9') }] }) },
+      `${POD}.initContainers[0].resources`,
+      'GPUs',
+    ],
+    [
+      'shared GPUs (nvidia.com/gpu.shared) over the cap',
+      { deployment: deployment({}, gpus('16', 'nvidia.com/gpu.shared')) },
+      `${POD}.containers[0].resources`,
+      'GPUs',
+    ],
+    [
+      'GPUs and MIG slices together over the cap',
+      {
+        deployment: deployment(
+          {},
+          { resources: { limits: { 'nvidia.com/gpu': '4', 'nvidia.com/mig-1g.10gb': '5' } } },
+        ),
+      },
+      `${POD}.containers[0].resources`,
+      'GPUs',
+    ],
+    [
+      'pod-level resources over the cap',
+      { deployment: deployment({ resources: { requests: { memory: '1Ti' } } }) },
+      `${POD}.resources`,
+      'memory',
+    ],
+    [
+      'ConfigMap data that is not text',
+      {
+        config_maps: [
+          {
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: { name: 'k', namespace: 'gpu-dev' },
+            data: { a: { b: 'c' } },
+          },
+        ],
+      },
+      'config_maps[0].data.a',
+      'string',
+    ],
+  ] as [string, Partial<DeploymentSpec>, string, string][])('refuses %s', (_rule, parts, path, word) => {
+    const violations = violationsOf(parts);
+    expect(violations.map((v) => v.path)).toEqual([path]);
+    expect(violations[0].rule).toContain(word);
+  });
+
+  it.each([
+    [
+      'a pod mounting a claim the spec creates',
+      {
+        persistent_volume_claims: [claim('res-1-scratch')],
+        deployment: deployment(mounting('res-1-scratch')),
+      },
+    ],
+    [
+      'a pod mounting the disk the metadata names',
+      {
+        metadata: { ...spec({}).metadata, disk_claim: 'odc-disk-mine' },
+        deployment: deployment(mounting('odc-disk-mine')),
+      },
+    ],
+    [
+      'AppArmor and seccomp as Pod Security baseline allows them',
+      {
+        deployment: deployment(
+          {
+            securityContext: {
+              seccompProfile: { type: 'RuntimeDefault' },
+              appArmorProfile: { type: 'Localhost', localhostProfile: 'p' },
+            },
+          },
+          { securityContext: { appArmorProfile: { type: 'RuntimeDefault' } } },
+        ),
+      },
+    ],
+    [
+      'AppArmor annotations as Pod Security baseline allows them',
+      {
+        deployment: withAnnotations({
+          'container.apparmor.security.beta.kubernetes.io/main': 'localhost/dev',
+          'container.apparmor.security.beta.kubernetes.io/side': 'runtime/default',
+        }),
+      },
+    ],
+    [
+      'a safe sysctl (sshd on port 22 without root)',
+      {
+        deployment: deployment({
+          securityContext: { sysctls: [{ name: 'net.ipv4.ip_unprivileged_port_start', value: '22' }] },
+        }),
+      },
+    ],
+    [
+      'an init container’s GPUs handed on to the containers (they run one after the other)',
+      { deployment: deployment({ initContainers: [{ name: 'i', image: 'x', ...gpus('8') }] }, gpus('8')) },
+    ],
+    [
+      'sidecar and container GPUs within the cap',
+      { deployment: deployment({ initContainers: [sidecar('2')] }, gpus('6')) },
+    ],
+  ] as [string, Partial<DeploymentSpec>][])('accepts %s', (_case, parts) => {
+    expect(violationsOf(parts)).toEqual([]);
+  });
+
+  it('holds ephemeral claims, where the policy allows them, to the rules of claims', () => {
+    const allowing = { ...policy, allowEphemeralVolumes: true };
+    const violations = (claimSpec: Record<string, unknown>) =>
+      checkPolicy(spec({ deployment: deployment(ephemeral(claimSpec)) }), allowing).map((v) => v.path);
+    const template = `${POD}.volumes[0].ephemeral.volumeClaimTemplate.spec`;
+    expect(violations({})).toEqual([]);
+    expect(violations({ resources: { requests: { storage: '3Ti' } } })).toEqual([
+      `${template}.resources.requests.storage`,
+    ]);
+    expect(violations({ volumeName: 'pv-of-someone-else' })).toEqual([`${template}.volumeName`]);
+    expect(
+      violations({
+        dataSourceRef: { kind: 'PersistentVolumeClaim', name: 'odc-disk-x', namespace: 'other' },
+      }),
+    ).toEqual([`${template}.dataSourceRef`, `${template}.dataSourceRef.namespace`]);
   });
 });
 

@@ -1,13 +1,14 @@
 import { DataSource } from 'typeorm';
-import { startTestApp } from '../support/app';
+import { startTestApp, startWithFirstAdmin } from '../support/app';
 
 /** What `npm start` gives a new user: every role in one process, its own simulated fleet registered. */
 describe('the development start registers its simulated cluster as local-sim', () => {
   it('shows the demo fleet in /availability, and registers nothing when a cluster exists or outside development', async () => {
     const env = { NODE_ENV: 'development', ODC_LOG_FORMAT: 'json', ODC_DEPLOYER_SIMULATOR: 'true' };
-    const first = await startTestApp({ roles: 'coordinator,worker,cron,deployer', env });
-    const announced = first.logs.lines.map((l) => String(l.msg)).find((msg) => msg.startsWith('first start'));
-    const key = /(odc_[a-z0-9]{12}_[A-Za-z0-9_-]{43})/.exec(announced!)![1];
+    const { app: first, adminKey: key } = await startWithFirstAdmin({
+      roles: 'coordinator,worker,cron,deployer',
+      env,
+    });
     const auth = { authorization: `Bearer ${key}` };
 
     const clusters = await first.http().get('/api/v1/clusters').set(auth).expect(200);

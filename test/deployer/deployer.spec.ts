@@ -103,15 +103,13 @@ describe('deployer against a simulated cluster', () => {
   });
 
   it('leaves the volume of a persistent disk when the deployment goes', async () => {
-    const disk: Manifest = {
-      apiVersion: 'v1',
-      kind: 'PersistentVolumeClaim',
-      metadata: { name: 'alice-work', namespace: NAMESPACE, labels: { 'odc.dev/persistent-disk': 'work' } },
-      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '100Gi' } } },
-    };
-    await authed(api().post('/api/v1/deployments'))
-      .send(reservationSpec('res-b', { persistent_volume_claims: [disk] }))
-      .expect(201);
+    await authed(api().post('/api/v1/volumes')).send({ name: 'alice-work', size: '100Gi' }).expect(201);
+    const spec = reservationSpec('res-b');
+    spec.metadata.disk_claim = 'alice-work';
+    (spec.deployment!.spec as { template: { spec: Record<string, unknown> } }).template.spec.volumes = [
+      { name: 'home', persistentVolumeClaim: { claimName: 'alice-work' } },
+    ];
+    await authed(api().post('/api/v1/deployments')).send(spec).expect(201);
     await authed(api().delete('/api/v1/deployments/res-b')).expect(204);
     await k.core.readNamespacedPersistentVolumeClaim({ namespace: NAMESPACE, name: 'alice-work' });
   });
@@ -261,7 +259,7 @@ describe('deployer against a simulated cluster', () => {
     [
       'an unconfined seccomp profile',
       (spec) => (container(spec).securityContext = { seccompProfile: { type: 'Unconfined' } }),
-      `${POD}.containers[0].securityContext.seccompProfile`,
+      `${POD}.containers[0].securityContext.seccompProfile.type`,
     ],
     [
       'an unmasked /proc',
@@ -281,7 +279,7 @@ describe('deployer against a simulated cluster', () => {
     [
       'an unconfined AppArmor profile',
       (spec) => (podSpec(spec).securityContext = { appArmorProfile: { type: 'Unconfined' } }),
-      `${POD}.securityContext.appArmorProfile`,
+      `${POD}.securityContext.appArmorProfile.type`,
     ],
     [
       'a custom SELinux type',
@@ -289,10 +287,9 @@ describe('deployer against a simulated cluster', () => {
       `${POD}.containers[0].securityContext.seLinuxOptions.type`,
     ],
     [
-      'sysctls',
-      (spec) =>
-        (podSpec(spec).securityContext = { sysctls: [{ name: 'kernel.shm_rmid_forced', value: '0' }] }),
-      `${POD}.securityContext.sysctls`,
+      'a sysctl outside Pod Security baseline’s safe set',
+      (spec) => (podSpec(spec).securityContext = { sysctls: [{ name: 'kernel.msgmax', value: '65536' }] }),
+      `${POD}.securityContext.sysctls[0].name`,
     ],
     [
       'more GPUs in the pod than allowed, spread over containers',

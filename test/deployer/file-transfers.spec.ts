@@ -41,6 +41,21 @@ describe('deployer file transfers against a simulated cluster', () => {
     for (const spec of [specWithVolume('res-ft'), reservationSpec('res-novol')]) {
       await authed(api().post('/api/v1/deployments')).send(spec).expect(201);
     }
+    // A pod of another deployment that mounts res-ft's claim: the policy refuses such a spec now,
+    // but one may have been applied before it did.
+    await k.core.createNamespacedPod({
+      namespace: NAMESPACE,
+      body: {
+        metadata: {
+          name: 'res-sneak',
+          labels: { 'odc.dev/external-id': 'res-sneak', 'app.kubernetes.io/managed-by': 'odc-deployer' },
+        },
+        spec: {
+          containers: [{ name: 'dev', image: 'pytorch:2' }],
+          volumes: [{ name: 'home', persistentVolumeClaim: { claimName: 'res-ft-scratch' } }],
+        },
+      },
+    });
     await eventually(
       async () => (await authed(api().get('/api/v1/deployments/res-ft/status'))).body,
       (status) => status.pods?.[0]?.phase === 'Running',
@@ -126,6 +141,14 @@ describe('deployer file transfers against a simulated cluster', () => {
       'res-novol',
       'upload',
       { ...transfer, volume: 'res-ft-scratch' },
+      404,
+      'not_found',
+    ],
+    [
+      'another deployment’s volume, even when its pod mounts it',
+      'res-sneak',
+      'upload',
+      transfer,
       404,
       'not_found',
     ],

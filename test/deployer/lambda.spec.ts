@@ -302,6 +302,34 @@ describe('deployer Lambda behind API Gateway, against a simulated cluster', () =
       );
     });
 
+    it('answers deep bodies and a repeated query parameter with a 4xx and a code, applying nothing', async () => {
+      const deep = (depth: number) => '{"a":'.repeat(depth) + '"x"' + '}'.repeat(depth);
+      const spec = JSON.stringify(reservationSpec(`res-deep-${payload}`));
+      const calls: [path: string, raw: string][] = [
+        ...[40, 20_000].map((depth): [string, string] => [
+          '/api/v1/deployments',
+          spec.replace('{"authorized_keys":"ssh-ed25519 AAAA alice"}', deep(depth)),
+        ]),
+        ['/api/v1/volumes', `{"name":"v-deep","size":"1Gi","labels":${deep(20_000)}}`],
+        ['/api/v1/deployments/res-none/file-transfers/upload', `{"image":"x","env":[${deep(20_000)}]}`],
+      ];
+      for (const [path, raw] of calls) {
+        const answer = await invoke({ method: 'POST', path, raw });
+        expect([answer.status, typeof answer.json().code]).toEqual([400, 'string']);
+      }
+      const services = await k.core.listNamespacedService({ namespace: NAMESPACE });
+      expect(services.items.map((svc) => svc.metadata!.name)).not.toContain(`res-deep-${payload}`);
+
+      const event = toEvent({ method: 'GET', path: '/api/v1/deployments' });
+      const repeated =
+        payload === 'v1'
+          ? { ...event, multiValueQueryStringParameters: { external_id: ['res-a,res-b', 'res-c'] } }
+          : { ...event, rawQueryString: 'external_id=res-a,res-b&external_id=res-c' };
+      const answer = answerOf(await lambda(repeated, lambdaContext()), payload);
+      expect(answer.status).toBe(400);
+      expect(answer.json()).toMatchObject({ code: 'validation_failed', fields: [{ field: 'external_id' }] });
+    });
+
     it('401 without the bearer token, carrying the Lambda request id (or the caller’s)', async () => {
       const context = lambdaContext();
       const refused = answerOf(

@@ -216,7 +216,18 @@ describe('deployer volumes and snapshots against a simulated cluster', () => {
     const spec = reservationSpec('res-disk');
     const template = (spec.deployment!.spec as { template: { spec: Record<string, unknown> } }).template;
     template.spec.volumes = [{ name: 'home', persistentVolumeClaim: { claimName: 'alice-work' } }];
+    // A spec's pods mount only its own claims and the disk its metadata names.
+    await authed(api().post('/api/v1/deployments')).send(spec).expect(422);
+    spec.metadata.disk_claim = 'alice-work';
     await authed(api().post('/api/v1/deployments')).send(spec).expect(201);
+    // A file transfer reaches the disk its pod mounts.
+    await eventually(
+      async () => (await authed(api().get('/api/v1/deployments/res-disk/status'))).body,
+      (status) => status.pods?.length > 0,
+    );
+    await authed(api().post('/api/v1/deployments/res-disk/file-transfers/upload'))
+      .send({ image: 'amazon/aws-cli:2.22.0' })
+      .expect(201);
     const used = await eventually(
       async () => (await authed(api().get('/api/v1/volumes/alice-work')).expect(200)).body,
       (volume) => volume.used_by.length === 1,

@@ -1,23 +1,17 @@
 import { ApiKeysService } from '../../src/auth/api-keys/api-keys.service';
-import { startTestApp } from '../support/app';
+import { startTestApp, startWithFirstAdmin } from '../support/app';
 
 describe('the first admin', () => {
   it('is made on the first development start, its key printed once on the terminal (not the log) and working; not on the next start', async () => {
-    const printed: string[] = [];
-    const terminal = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-      printed.push(String(chunk));
-      return true;
-    });
-    const first = await startTestApp({
+    const { app: first, adminKey: key } = await startWithFirstAdmin({
       roles: 'coordinator',
       env: { NODE_ENV: 'development', ODC_LOG_FORMAT: 'json' },
-    }).finally(() => terminal.mockRestore());
+    });
     const announced = first.logs.lines
       .map((l) => String(l.msg))
       .filter((msg) => msg.startsWith('first start'));
     expect(announced).toHaveLength(1);
     expect(JSON.stringify(first.logs.lines)).not.toMatch(/odc_[a-z0-9]{12}_/);
-    const key = /(odc_[a-z0-9]{12}_[A-Za-z0-9_-]{43})/.exec(printed.join(''))![1];
     const holder = await first.core().get(ApiKeysService).authenticate(key);
     expect(holder).toMatchObject({ user: { username: 'admin', role: 'admin' } });
     expect(holder!.apiKey.scopes).toContain('clusters:admin');

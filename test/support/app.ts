@@ -106,3 +106,24 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     },
   };
 }
+
+/**
+ * Starts an app whose first development start makes the admin, and reads the admin's key where
+ * that start prints it: on the terminal, never in the log.
+ */
+export async function startWithFirstAdmin(
+  options: TestAppOptions,
+): Promise<{ app: TestApp; adminKey: string }> {
+  const printed: string[] = [];
+  const terminal = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    printed.push(String(chunk));
+    return true;
+  });
+  const app = await startTestApp(options).finally(() => terminal.mockRestore());
+  const adminKey = /(odc_[a-z0-9]{12}_[A-Za-z0-9_-]{43})/.exec(printed.join(''))?.[1];
+  if (!adminKey) {
+    await app.close();
+    throw new Error('the first start printed no admin key');
+  }
+  return { app, adminKey };
+}

@@ -38,8 +38,10 @@ export function profileForSimulator(simulator: SimulatorConfig, namespace: strin
 /**
  * A development start with its own simulated cluster and no cluster registered yet registers that
  * one as `local-sim` (through the same path as an admin), so `npm start` shows real availability.
- * A later start points `local-sim` at its own deployer again (the port may have changed). Never in
- * production or test mode, and nothing else is touched when other clusters are registered.
+ * A later start points `local-sim` at its own deployer again (the port may have changed) with the
+ * deployer's token (a development deployer without ODC_DEPLOYER_TOKEN makes a new one each start:
+ * `config` is the deployer's, token included). Never in production or test mode, and nothing else
+ * is touched when other clusters are registered.
  */
 export async function registerLocalSimulator(
   core: INestApplication,
@@ -54,7 +56,7 @@ export async function registerLocalSimulator(
   const token = config.ODC_DEPLOYER_TOKEN ? { token: config.ODC_DEPLOYER_TOKEN } : {};
   const localSim = registered.find((cluster) => cluster.name === LOCAL_SIM_CLUSTER);
   if (localSim) {
-    if (localSim.deployerUrl !== deployerUrl) {
+    if (localSim.deployerUrl !== deployerUrl || config.ODC_DEPLOYER_TOKEN) {
       await clusters.update(localSim.id, { deployer_url: deployerUrl, ...token });
     }
     return;

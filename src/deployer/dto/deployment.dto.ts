@@ -35,6 +35,12 @@ export class DeploymentMetadataDto implements DeploymentMetadata {
   @ApiProperty() user_id!: string;
   @ApiProperty() username!: string;
   @ApiProperty({ example: 1, description: 'The contract version the caller speaks' }) spec_version!: number;
+  @ApiPropertyOptional({
+    example: 'odc-disk-0123456789ab-g1',
+    description:
+      'The persistent disk’s claim the workload mounts: the only claim besides its own it may mount',
+  })
+  disk_claim?: string;
 }
 
 export class DeploymentSpecDto {

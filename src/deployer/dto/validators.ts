@@ -58,19 +58,22 @@ export class DnsLabelPipe implements PipeTransform<string, string> {
   }
 }
 
-/** `?external_id=a,b,c`: a comma list of up to MAX_EXTERNAL_IDS DNS labels, or absent (all). */
-export class ExternalIdListPipe implements PipeTransform<string | undefined, string[] | undefined> {
-  transform(value: string | undefined, metadata: ArgumentMetadata): string[] | undefined {
+/**
+ * `?external_id=a,b,c`: a comma list of up to MAX_EXTERNAL_IDS DNS labels, or absent (all). The
+ * parameter given twice reaches here as a list (when no global pipe refused it first): a 400 too.
+ */
+export class ExternalIdListPipe implements PipeTransform<unknown, string[] | undefined> {
+  transform(value: unknown, metadata: ArgumentMetadata): string[] | undefined {
     if (value === undefined) {
       return undefined;
     }
-    const ids = value.split(',');
-    if (ids.length > MAX_EXTERNAL_IDS || !ids.every((id) => DNS_LABEL.test(id))) {
+    const ids = typeof value === 'string' ? value.split(',') : [];
+    if (ids.length === 0 || ids.length > MAX_EXTERNAL_IDS || !ids.every((id) => DNS_LABEL.test(id))) {
       throw new AppError(CommonErrorCode.ValidationFailed, `${metadata.data ?? 'parameter'} is not valid`, {
         fields: [
           {
             field: metadata.data ?? 'parameter',
-            problems: [`must be a comma list of at most ${MAX_EXTERNAL_IDS} DNS-1123 labels`],
+            problems: [`must be given once, a comma list of at most ${MAX_EXTERNAL_IDS} DNS-1123 labels`],
           },
         ],
       });

@@ -54,8 +54,14 @@ function onlyDeployer(roles: string): boolean {
  */
 export function loadLambdaConfig(env: EnvSource = readEnvironment()): AppConfig {
   // Loaded as the deployer whatever ODC_ROLES says, so another role's needs (a database) cannot
-  // hide the real problem.
-  const config = loadConfig({ NODE_ENV: 'production', ...env, ODC_ROLES: 'deployer' });
+  // hide the real problem. It binds no address, so the loopback Host rule has nothing to go by:
+  // API Gateway (its domain and stage) decides which hosts reach it, unless hosts are configured.
+  const config = loadConfig({
+    NODE_ENV: 'production',
+    ...env,
+    ODC_DEPLOYER_ALLOWED_HOSTS: env.ODC_DEPLOYER_ALLOWED_HOSTS || '*',
+    ODC_ROLES: 'deployer',
+  });
   const problems: string[] = [];
   if (env.ODC_ROLES !== undefined && !onlyDeployer(env.ODC_ROLES)) {
     problems.push(`ODC_ROLES: the Lambda entry runs the deployer alone (got "${env.ODC_ROLES}")`);

@@ -422,6 +422,14 @@ export class AppConfig {
   @IsBoolean()
   ODC_DEPLOYER_ALLOW_NODEPORT = true;
 
+  /**
+   * Generic ephemeral volumes (a claim made per pod from `ephemeral.volumeClaimTemplate`); held to
+   * the same rules as the spec's claims. Off: refused (the coordinator's pods use none).
+   */
+  @Transform(toBoolean)
+  @IsBoolean()
+  ODC_DEPLOYER_ALLOW_EPHEMERAL_VOLUMES = false;
+
   /** Replicas a Deployment may ask for (a dev environment is one pod). */
   @Transform(toNumber)
   @IsInt()

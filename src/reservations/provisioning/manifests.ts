@@ -371,6 +371,7 @@ export function buildDeploymentSpec(input: ManifestInput): DeploymentSpec {
       user_id: input.owner.id,
       username: input.owner.username,
       spec_version: SPEC_VERSION,
+      ...(input.disk ? { disk_claim: input.disk.claimName } : {}),
     },
     config_maps: [keysConfigMap(input, names, labels)],
     service: service(input, names, labels),
