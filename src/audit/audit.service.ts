@@ -315,9 +315,10 @@ export class AuditService {
   /** Whose usage it is: the caller's own, or (admins only) an existing user's. */
   private async usageOwner(
     principal: Principal,
-    username: string | undefined,
+    username: string | null | undefined,
   ): Promise<{ id: string; username: string }> {
-    if (username === undefined || username === principal.username) {
+    // JSON's null says "not given" as well as leaving the field out.
+    if (username === undefined || username === null || username === principal.username) {
       return { id: principal.userId, username: principal.username };
     }
     if (!principal.admin) {

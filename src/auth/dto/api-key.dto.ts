@@ -11,6 +11,7 @@ import {
   Max,
   Min,
 } from 'class-validator';
+import { IsVisibleName } from '../../infra/http/name-validators';
 import { API_KEY_SCOPES, type ApiKey, type ApiKeyScope } from '../api-keys/api-key.entity';
 import { MAX_SSH_KEYS } from '../users/ssh-keys';
 
@@ -18,6 +19,7 @@ export class CreateApiKeyDto {
   @ApiProperty({ example: 'laptop' })
   @IsString()
   @Length(1, 100)
+  @IsVisibleName()
   name!: string;
 
   @ApiProperty({ enum: API_KEY_SCOPES, isArray: true, example: ['reservations:read', 'reservations:write'] })

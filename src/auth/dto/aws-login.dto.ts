@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsNumber, IsObject, IsOptional, IsString, Length, Max, MaxLength, Min } from 'class-validator';
+import { IsVisibleName } from '../../infra/http/name-validators';
 import { IssuedApiKeyDto } from './api-key.dto';
 
 /**
@@ -40,6 +41,7 @@ export class AwsLoginDto {
   @IsOptional()
   @IsString()
   @Length(1, 100)
+  @IsVisibleName()
   key_name?: string;
 
   @ApiPropertyOptional({

@@ -13,6 +13,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { DNS_LABEL } from '../../deployer/dto/validators';
+import { IsVisibleName } from '../../infra/http/name-validators';
 import { CLUSTER_STATUSES, type Cluster, type ClusterStatus } from '../cluster.entity';
 import { certificateSummary, type CertificateSummary } from '../secrets/pem-check';
 import { ClusterProfile } from './cluster-profile.dto';
@@ -23,6 +24,7 @@ const PEM_MAX = 64 * 1024;
 export class CreateClusterDto {
   @ApiProperty({ example: 'gpu-cluster-east', description: 'A DNS-1123 label, unique' })
   @Matches(DNS_LABEL, { message: 'name must be a DNS-1123 label (lower case, digits, -; at most 63)' })
+  @IsVisibleName()
   name!: string;
 
   @ApiProperty({ example: 'https://deployer.gpu-east.example.com:8443' })

@@ -11,6 +11,7 @@ export enum CommonErrorCode {
   BadRequest = 'bad_request',
   ValidationFailed = 'validation_failed',
   MalformedJson = 'malformed_json',
+  BodyTooDeep = 'body_too_deep',
   UnsupportedMediaType = 'unsupported_media_type',
   PayloadTooLarge = 'payload_too_large',
   NotFound = 'not_found',
@@ -52,6 +53,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case CommonErrorCode.BadRequest:
     case CommonErrorCode.ValidationFailed:
     case CommonErrorCode.MalformedJson:
+    case CommonErrorCode.BodyTooDeep:
       return 400;
     case CommonErrorCode.Unauthorized:
       return 401;

@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { CommonErrorCode, httpStatusFor, type ErrorCode } from '../errors/app-error';
+import { screenInput } from './input-screening';
 import { requestIdOf } from './request-id';
 
 const PARSER_ERRORS: Record<string, { code: ErrorCode; message: (limit: string) => string }> = {
@@ -21,11 +22,13 @@ const PARSER_ERRORS: Record<string, { code: ErrorCode; message: (limit: string) 
 
 /**
  * Body parsing happens before Nest's router, so its failures never reach the exception filter;
- * this error middleware, right behind the parsers, gives them the same error shape.
+ * this error middleware, right behind the parsers, gives them the same error shape. Parsed input
+ * is screened (nesting depth, NUL characters) before anything transforms or stores it.
  */
 export function installBodyParsers(app: INestApplication, limit: string): void {
   app.use(express.json({ limit }));
   app.use(express.urlencoded({ extended: false, limit }));
+  app.use(screenInput);
   app.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
     const type = (err as { type?: unknown }).type;
     const known = typeof type === 'string' ? PARSER_ERRORS[type] : undefined;

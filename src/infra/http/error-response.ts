@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ClusterErrorCode } from '../../clusters/cluster.errors';
 import { DeployerErrorCode } from '../../deployer/deployer.errors';
 import { ReservationErrorCode } from '../../reservations/reservation.errors';
+import { StorageErrorCode } from '../../storage/storage.errors';
 import { CommonErrorCode, type ErrorCode, type FieldProblem } from '../errors/app-error';
 
 export class FieldProblemDto implements FieldProblem {
@@ -21,6 +22,7 @@ export class ErrorResponse {
       ...Object.values(ClusterErrorCode),
       ...Object.values(ReservationErrorCode),
       ...Object.values(DeployerErrorCode),
+      ...Object.values(StorageErrorCode),
     ],
     enumName: 'ErrorCode',
     example: 'validation_failed',

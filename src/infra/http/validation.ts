@@ -1,4 +1,4 @@
-import { ValidationPipe, type ValidationError } from '@nestjs/common';
+import { ValidationPipe, type ArgumentMetadata, type ValidationError } from '@nestjs/common';
 import { AppError, CommonErrorCode, type FieldProblem } from '../errors/app-error';
 
 function flatten(errors: ValidationError[], prefix = ''): FieldProblem[] {
@@ -9,9 +9,26 @@ function flatten(errors: ValidationError[], prefix = ''): FieldProblem[] {
   });
 }
 
-/** Rejects unknown and malformed fields with a 400 naming each offending field. */
+/**
+ * Rejects unknown and malformed fields with a 400 naming each offending field; and a query
+ * parameter read by name (`@Query('namespace')`) that was given more than once, which Express
+ * turns into an array where every such handler and pipe expects one string (lists are comma
+ * lists). Global pipes run before a parameter's own pipes, so those never see the array.
+ */
+class AppValidationPipe extends ValidationPipe {
+  override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'query' && metadata.data && Array.isArray(value)) {
+      const field = metadata.data;
+      throw new AppError(CommonErrorCode.ValidationFailed, 'Request validation failed', {
+        fields: [{ field, problems: [`${field} must be given once (a list is one comma-separated value)`] }],
+      });
+    }
+    return super.transform(value, metadata);
+  }
+}
+
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new AppValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,

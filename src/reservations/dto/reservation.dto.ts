@@ -14,6 +14,7 @@ import {
 } from 'class-validator';
 import { GPU_TYPE_NAME } from '../../clusters/dto/cluster-profile.dto';
 import { DNS_LABEL, IsLabelMap } from '../../deployer/dto/validators';
+import { IsVisibleName } from '../../infra/http/name-validators';
 import { RESERVATION_STATUSES, type ReservationStatus } from '../reservation.entity';
 
 /** An OCI image reference: registry/path:tag or @digest (no spaces, no scheme). */
@@ -39,6 +40,7 @@ export class CreateReservationDto {
   @ApiPropertyOptional({ example: 'train-llm', description: 'A DNS-1123 label' })
   @IsOptional()
   @Matches(DNS_LABEL, { message: 'name must be a DNS-1123 label (lower case, digits, -; at most 63)' })
+  @IsVisibleName()
   name?: string;
 
   @ApiPropertyOptional({ example: 'nvcr.io/nvidia/pytorch:24.10-py3' })

@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsUUID, Matches, Max, Min } from 'class-validator';
 import { DNS_LABEL } from '../../../deployer/dto/validators';
+import { IsVisibleName } from '../../../infra/http/name-validators';
 import {
   SNAPSHOT_REASONS,
   SNAPSHOT_STATUSES,
@@ -14,6 +15,7 @@ const DISK_NAME_MESSAGE = 'must be a DNS-1123 label (lower case, digits, -; at m
 export class CreateDiskDto {
   @ApiProperty({ example: 'work', description: 'A DNS-1123 label, unique among your disks' })
   @Matches(DNS_LABEL, { message: `name ${DISK_NAME_MESSAGE}` })
+  @IsVisibleName()
   name!: string;
 
   @ApiPropertyOptional({
@@ -34,6 +36,7 @@ export class AdoptDiskDto {
 
   @ApiProperty({ example: 'work' })
   @Matches(DNS_LABEL, { message: `name ${DISK_NAME_MESSAGE}` })
+  @IsVisibleName()
   name!: string;
 
   @ApiProperty({
@@ -49,6 +52,7 @@ export class AdoptDiskDto {
 export class RenameDiskDto {
   @ApiProperty({ example: 'work-old' })
   @Matches(DNS_LABEL, { message: `new_name ${DISK_NAME_MESSAGE}` })
+  @IsVisibleName()
   new_name!: string;
 }
 
@@ -63,6 +67,7 @@ export class RestoreDiskDto {
   })
   @IsOptional()
   @Matches(DNS_LABEL, { message: `new_name ${DISK_NAME_MESSAGE}` })
+  @IsVisibleName()
   new_name?: string;
 }
 

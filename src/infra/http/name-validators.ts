@@ -1,0 +1,37 @@
+import { registerDecorator, type ValidationArguments, type ValidationOptions } from 'class-validator';
+
+/**
+ * Characters that make a name show as something other than what it is, or not at all: controls
+ * (Cc: U+0000–U+001F, U+007F–U+009F), format characters (Cf: bidirectional overrides such as
+ * U+202E, zero-width characters such as U+200B, the BOM), line and paragraph separators (Zl, Zp)
+ * and lone surrogates (Cs, which no UTF-8 text can hold).
+ */
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u;
+
+/** The first invisible character of a string, as U+XXXX; undefined when there is none. */
+export function invisibleCharacterIn(value: string): string | undefined {
+  const match = INVISIBLE.exec(value);
+  return match ? `U+${match[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}` : undefined;
+}
+
+/**
+ * For every name a user chooses (API keys, reservations, disks, clusters): no control or format
+ * characters, so a name reads as what it is in the CLI, the logs and the audit trail. A value that
+ * is not a string passes: the field's own type check reports it.
+ */
+export function IsVisibleName(options?: ValidationOptions): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isVisibleName',
+      target: target.constructor,
+      propertyName: String(propertyName),
+      options: {
+        message: (args: ValidationArguments) =>
+          `${args.property} must not contain control or format characters (found ${invisibleCharacterIn(String(args.value))})`,
+        ...options,
+      },
+      validator: {
+        validate: (value: unknown) => typeof value !== 'string' || invisibleCharacterIn(value) === undefined,
+      },
+    });
+}
