@@ -203,6 +203,8 @@ describe('authentication over HTTP (API keys, trusted JWTs, scopes, admin, audit
     const jwt = await issuer.sign({ sub: 'repo:x', actor: 'ci-bot' });
     await me(jwt).expect(200);
     await me(`${aliceKey}x`).expect(401);
+    // A key where keys do not belong, in the query: logged with the URL, never with its value.
+    await app.http().get(`/api/v1/me?api_key=${aliceKey}&apiKey=${bobKey}`).expect(401);
     const written = app.logs.lines.map((line) => JSON.stringify(line)).join('\n');
     expect(app.logs.lines.some((line) => line.msg === 'request completed')).toBe(true);
     for (const secret of [aliceKey, bobKey, readOnlyKey].map((key) =>

@@ -14,7 +14,7 @@ import {
 import type { TrustedIssuerConfig } from '../../infra/config/env';
 import { CommonErrorCode } from '../../infra/errors/app-error';
 import { JwtRejected, JwtRejectReason } from './jwt.errors';
-import { JWKS_COOLDOWN_MS, JwtVerifier } from './jwt-verifier';
+import { DEFAULT_JWT_SCOPES, JWKS_COOLDOWN_MS, JwtVerifier } from './jwt-verifier';
 
 interface SigningKey {
   kid: string;
@@ -168,6 +168,7 @@ describe('JwtVerifier', () => {
         issuer: issuer(),
         subject: 'Alice',
         username: 'alice',
+        scopes: DEFAULT_JWT_SCOPES,
         claims: expect.objectContaining({ iss: issuer(), aud: AUDIENCE, email: 'alice@example.com' }),
       });
       expect(fake.count('/.well-known/openid-configuration')).toBe(1);
@@ -355,12 +356,12 @@ describe('JwtVerifier', () => {
       await expectRejected(verifierFor(), await sign({}, stranger, rsa.kid), JwtRejectReason.BadSignature);
     });
 
-    it('a user name claim that is not a user name', async () => {
+    it('a user name claim that leaves no user name once normalised (names only name new users)', async () => {
       const verifier = verifierFor({ issuer: actionsIssuer(), audience: AUDIENCE, username_claim: 'actor' });
 
       await expectRejected(
         verifier,
-        await sign({ iss: actionsIssuer(), actor: 'dependabot[bot]' }),
+        await sign({ iss: actionsIssuer(), actor: '[!]' }),
         JwtRejectReason.BadUsername,
       );
       await expectRejected(
@@ -368,12 +369,17 @@ describe('JwtVerifier', () => {
         await sign({ iss: actionsIssuer(), actor: 42 }),
         JwtRejectReason.BadUsername,
       );
-      await expectRejected(
-        verifier,
-        await sign({ iss: actionsIssuer(), actor: 'a'.repeat(65) }),
-        JwtRejectReason.BadUsername,
-      );
       await expectRejected(verifier, await sign({ iss: actionsIssuer() }), JwtRejectReason.MissingClaim);
+      const bot = await verifier.verify(await sign({ iss: actionsIssuer(), actor: 'Dependabot[bot]' }));
+      expect(bot.username).toBe('dependabot-bot');
+      const long = await verifier.verify(await sign({ iss: actionsIssuer(), actor: 'a'.repeat(65) }));
+      expect(long.username).toBe('a'.repeat(64));
+    });
+
+    it('a configuration granting scopes that do not exist (at start)', () => {
+      expect(() => verifierFor({ issuer: issuer(), audience: AUDIENCE, scopes: ['everything'] })).toThrow(
+        /unknown scopes everything/,
+      );
     });
 
     it('something that is not a JWT, without any request', async () => {
