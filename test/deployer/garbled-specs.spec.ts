@@ -1,19 +1,7 @@
 import request from 'supertest';
 import type { DeploymentSpec } from '../../src/deployer/contract';
 import { reservationSpec, startDeployer, type DeployerUnderTest } from './fixtures';
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
-/** Every path in a JSON tree, as lists of keys. */
-function pathsOf(value: Json, prefix: (string | number)[] = []): (string | number)[][] {
-  if (value === null || typeof value !== 'object') {
-    return [prefix];
-  }
-  const entries: [string | number, Json][] = Array.isArray(value)
-    ? value.map((item, index) => [index, item])
-    : Object.entries(value);
-  return [prefix, ...entries.flatMap(([key, child]) => pathsOf(child, [...prefix, key]))];
-}
+import { pathsOf, type Json } from '../support/json-paths';
 
 function replaced(spec: Json, path: (string | number)[], value: Json): Json {
   const copy = structuredClone(spec);

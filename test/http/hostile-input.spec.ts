@@ -14,6 +14,7 @@ import {
 import { startTestApp, type CapturedLogs, type TestApp } from '../support/app';
 import { eventually } from '../support/eventually';
 import { keyFor } from '../support/users';
+import { pathsOf, type Json } from '../support/json-paths';
 
 /**
  * Hostile requests to every operation of both OpenAPI documents (openapi.json for the coordinator,
@@ -27,8 +28,6 @@ import { keyFor } from '../support/users';
  * FUZZ_RUNS (default 40) random requests. Each run prints its seed; FUZZ_SEED=<seed> replays the
  * same requests (the ids of the objects made at the start aside).
  */
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 /** JSON text that JSON.stringify cannot write (1e400, 5,000 levels, `__proto__` keys), spliced in as is. */
 class Raw {
@@ -231,17 +230,6 @@ const hostileValue: fc.Arbitrary<Value> = fc.oneof(
   fc.integer(),
   fc.jsonValue({ maxDepth: 3 }) as fc.Arbitrary<Json>,
 );
-
-/** Every path into a JSON tree, the root included. */
-function pathsOf(value: Json, prefix: (string | number)[] = []): (string | number)[][] {
-  if (value === null || typeof value !== 'object') {
-    return [prefix];
-  }
-  const entries: [string | number, Json][] = Array.isArray(value)
-    ? value.map((item, index) => [index, item])
-    : Object.entries(value);
-  return [prefix, ...entries.flatMap(([key, child]) => pathsOf(child, [...prefix, key]))];
-}
 
 type Mutation =
   | { kind: 'replace'; at: number; value: Value }

@@ -49,15 +49,7 @@ export class UsersService {
       return known; // every request of a known caller: a read, no write
     }
     return this.firstSight(identity, 'jwt', async (tx) => {
-      const created = await tx
-        .createQueryBuilder()
-        .insert()
-        .into(User)
-        .values({ username: identity.username })
-        .orIgnore()
-        .returning('id')
-        .execute();
-      const id = (created.raw as { id: string }[])[0]?.id;
+      const id = await insertUser(tx, identity.username);
       if (!id) {
         throw usernameTaken(identity);
       }
@@ -93,20 +85,7 @@ export class UsersService {
       if (named[0]?.bound) {
         throw usernameTaken(identity);
       }
-      const id =
-        named[0]?.id ??
-        (
-          (
-            await tx
-              .createQueryBuilder()
-              .insert()
-              .into(User)
-              .values({ username: identity.username })
-              .orIgnore()
-              .returning('id')
-              .execute()
-          ).raw as { id: string }[]
-        )[0]?.id;
+      const id = named[0]?.id ?? (await insertUser(tx, identity.username));
       if (!id) {
         throw usernameTaken(identity);
       }
@@ -252,6 +231,19 @@ export class UsersService {
       throw error instanceof BoundConcurrently ? usernameTaken(identity) : error;
     }
   }
+}
+
+/** A new user of that name; undefined when the name is taken (ON CONFLICT DO NOTHING: no race). */
+async function insertUser(tx: EntityManager, username: string): Promise<string | undefined> {
+  const created = await tx
+    .createQueryBuilder()
+    .insert()
+    .into(User)
+    .values({ username })
+    .orIgnore()
+    .returning('id')
+    .execute();
+  return (created.raw as { id: string }[])[0]?.id;
 }
 
 /** The 409 an admin resolves by linking: it names the identity (never a secret) to link. */

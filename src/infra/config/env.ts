@@ -106,6 +106,12 @@ function NotAbove(other: string): PropertyDecorator {
   };
 }
 
+/** A 32-byte key, base64 (44 characters) or hex (64): ODC_MASTER_KEY and ODC_AUDIT_KEY. */
+const KEY_32_TEXT = '(?:[A-Za-z0-9+/]{43}=|[0-9a-fA-F]{64})';
+const KEY_32 = new RegExp(`^${KEY_32_TEXT}$`);
+/** A comma list of them (or nothing): the previous keys that still decrypt or verify. */
+const KEY_32_LIST = new RegExp(`^(?:${KEY_32_TEXT}(?:\\s*,\\s*${KEY_32_TEXT})*)?$`);
+
 /** The shape of one trusted JWT issuer in ODC_JWT_ISSUERS (checked here; used by src/auth/jwt). */
 export interface TrustedIssuerConfig {
   issuer: string;
@@ -593,7 +599,7 @@ export class AppConfig {
   @Secret()
   @Transform(emptyToUndefined)
   @IsOptional()
-  @Matches(/^(?:[A-Za-z0-9+/]{43}=|[0-9a-fA-F]{64})$/, {
+  @Matches(KEY_32, {
     message: 'ODC_AUDIT_KEY must be 32 bytes, base64 (44 characters) or hex (64)',
   })
   ODC_AUDIT_KEY?: string;
@@ -601,10 +607,9 @@ export class AppConfig {
   /** Earlier audit keys (comma list): rows under them still verify. */
   @Secret()
   @IsString()
-  @Matches(
-    /^(?:(?:[A-Za-z0-9+/]{43}=|[0-9a-fA-F]{64})(?:\s*,\s*(?:[A-Za-z0-9+/]{43}=|[0-9a-fA-F]{64}))*)?$/,
-    { message: 'ODC_AUDIT_KEYS_PREVIOUS must be a comma list of 32-byte keys (base64 or hex)' },
-  )
+  @Matches(KEY_32_LIST, {
+    message: 'ODC_AUDIT_KEYS_PREVIOUS must be a comma list of 32-byte keys (base64 or hex)',
+  })
   ODC_AUDIT_KEYS_PREVIOUS = '';
 
   /** How often (cron) the chain's head is signed, stored, logged and exported as a metric. */
@@ -643,7 +648,7 @@ export class AppConfig {
       env.ODC_MASTER_KEY !== undefined || (env.NODE_ENV === 'production' && rolesNeedDatabase(env.ODC_ROLES)),
   )
   @IsString({ message: 'ODC_MASTER_KEY is required in production' })
-  @Matches(/^(?:[A-Za-z0-9+/]{43}=|[0-9a-fA-F]{64})$/, {
+  @Matches(KEY_32, {
     message: 'ODC_MASTER_KEY must be 32 bytes, base64 (44 characters) or hex (64)',
   })
   ODC_MASTER_KEY?: string;
@@ -651,12 +656,9 @@ export class AppConfig {
   /** Earlier master keys (comma list), still accepted for decryption until `npm run keys:rotate`. */
   @Secret()
   @IsString()
-  @Matches(
-    /^(?:(?:[A-Za-z0-9+/]{43}=|[0-9a-fA-F]{64})(?:\s*,\s*(?:[A-Za-z0-9+/]{43}=|[0-9a-fA-F]{64}))*)?$/,
-    {
-      message: 'ODC_MASTER_KEYS_PREVIOUS must be a comma list of 32-byte keys (base64 or hex)',
-    },
-  )
+  @Matches(KEY_32_LIST, {
+    message: 'ODC_MASTER_KEYS_PREVIOUS must be a comma list of 32-byte keys (base64 or hex)',
+  })
   ODC_MASTER_KEYS_PREVIOUS = '';
 
   /** Every replica re-reads the cluster registry this often, besides LISTEN/NOTIFY. */
