@@ -232,6 +232,23 @@ describe('OIDC login against a real OpenID Provider (browser session, CLI loopba
     expect((await createKey('https://evil.example')).status).toBe(401);
     expect((await createKey()).status).toBe(401);
     expect((await createKey(site)).status).toBe(201);
+    // A session acts with a login's scopes, not everything: recording usage is for services.
+    const usage = await browser.open(`${site}/api/v1/audit/usage`, {
+      init: {
+        method: 'POST',
+        body: JSON.stringify({ bedrock_request_id: 'br-1', tokens_used: 1 }),
+        headers: { 'content-type': 'application/json', origin: site },
+      },
+    });
+    expect(usage.status).toBe(403);
+    expect(JSON.parse((await browser.open(`${site}/api/v1/me`)).body).scopes).toEqual([
+      'reservations:read',
+      'reservations:write',
+      'disks:read',
+      'disks:write',
+      'ssh-keys:write',
+      'keys:write',
+    ]);
 
     const logout = await browser.open(`${site}/auth/logout`, {
       init: { method: 'POST', headers: { origin: site } },
