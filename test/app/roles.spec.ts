@@ -37,10 +37,17 @@ describe('modules are composed per role', () => {
     await app.http().get('/docs').expect(404);
   });
 
-  it('cron: the scheduler and the exactly-once runner exist', async () => {
+  it('cron: the scheduler and the exactly-once runner exist, and every periodic task is an interval of the scheduler', async () => {
     const app = await start({ roles: 'cron' });
-    expect(app.core().get(SchedulerRegistry)).toBeDefined();
     expect(app.core().get(ExclusiveTaskRunner)).toBeDefined();
+    expect(app.core().get(SchedulerRegistry).getIntervals().sort()).toEqual([
+      'audit.checkpoint',
+      'clusters.health',
+      'reservations.expiry',
+      'reservations.status-sync',
+      'storage.maintenance',
+      'storage.reconcile',
+    ]);
   });
 
   it('deployer alone: its own listener, stateless (no database at all)', async () => {

@@ -1,4 +1,5 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { hostname } from 'node:os';
 import { DataSource } from 'typeorm';
 import { LOCK_NAMESPACE } from '../database/advisory-locks';
@@ -25,12 +26,17 @@ export class ExclusiveTaskRunner {
   private readonly logger = new Logger('Cron');
   private readonly instance = `${hostname()}:${process.pid}`;
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    /** Where the timers are registered (the cron role's ScheduleModule); tests that only `run` have none. */
+    @Optional() private readonly schedules?: SchedulerRegistry,
+  ) {}
 
   /**
    * Runs the task on a timer every `periodMs` (and at once with `runAtStart`), each tick through
-   * `run`; a tick that cannot run (the database away) is logged and the next one tries again.
-   * Returns the function that stops the timer.
+   * `run`; a tick that cannot run (the database away) is logged and the next one tries again. The
+   * timer is registered in @nestjs/schedule's SchedulerRegistry under the task's name (one timer
+   * per task: a second registration of a name throws). Returns the function that stops it.
    */
   every(
     task: string,
@@ -45,10 +51,17 @@ export class ExclusiveTaskRunner {
     };
     const timer = setInterval(tick, periodMs);
     timer.unref();
+    this.schedules?.addInterval(task, timer);
     if (options.runAtStart) {
       tick();
     }
-    return () => clearInterval(timer);
+    return () => {
+      if (this.schedules?.doesExist('interval', task)) {
+        this.schedules.deleteInterval(task); // clears the timer too
+      } else {
+        clearInterval(timer);
+      }
+    };
   }
 
   async run(task: string, options: TickOptions, work: () => Promise<void>): Promise<TickResult> {
