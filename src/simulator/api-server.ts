@@ -551,6 +551,7 @@ export class SimulatedApiServer {
         );
       }
       const config = this.prepare(route, parseApplyBody(body));
+      this.validator.checkApplyTypes(type, config);
       if (config.metadata.name !== name) {
         throw new StatusError('BadRequest', 'the name of the object does not match the name on the URL');
       }

@@ -7,7 +7,7 @@ import { sameJson } from '../infra/kubernetes/json-equal';
 import { isQuantity } from '../infra/kubernetes/quantity';
 import { bindingCauses, roleCauses } from './rbac-validation';
 import { apiVersionOf, typeKey, RESOURCE_TYPES, type ResourceType } from './resources';
-import { invalid, type StatusCause } from './status';
+import { invalid, StatusError, type StatusCause } from './status';
 import type { K8sObject } from './store';
 
 interface SchemaError {
@@ -272,8 +272,63 @@ function semanticCauses(object: K8sObject, current: K8sObject | undefined): Stat
   }
 }
 
+/** How structured-merge-diff names the types it expected and got. */
+const SMD_TYPE_NAMES: Record<string, string> = {
+  integer: 'numeric (int or float)',
+  number: 'numeric (int or float)',
+  string: 'string',
+  boolean: 'boolean',
+  object: 'map',
+  array: 'list',
+};
+
+function valueAt(root: unknown, instancePath: string): unknown {
+  return instancePath
+    .split('/')
+    .slice(1)
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce<unknown>((value, part) => (value as Record<string, unknown> | undefined)?.[part], root);
+}
+
+function smdTypeOf(value: unknown): string {
+  if (Array.isArray(value)) {
+    return 'list';
+  }
+  if (value === null) {
+    return 'null';
+  }
+  return typeof value === 'object' ? 'map' : typeof value === 'number' ? 'numeric' : typeof value;
+}
+
 export class ObjectValidator {
   constructor(private readonly schemas: Map<string, SchemaValidator>) {}
+
+  /**
+   * A server-side apply body whose values do not have their schema's types (a string where a port
+   * number goes) never becomes an object: kube-apiserver fails converting it to a typed patch and,
+   * as that error is no Status, answers a bare 500 (managedfields/internal/structuredmerge.go;
+   * kubernetes/kubernetes#139253, #122480). The field path is written with indexes where the real
+   * one names list items by their keys.
+   */
+  checkApplyTypes(type: ResourceType, config: K8sObject): void {
+    const schema = this.schemas.get(typeKey(type));
+    if (!schema || schema(config)) {
+      return;
+    }
+    const mismatch = (schema.errors ?? []).find((error) => error.keyword === 'type');
+    if (!mismatch) {
+      return;
+    }
+    const at = field(mismatch.instancePath);
+    const expected = String(mismatch.params.type);
+    const name = config.metadata?.namespace
+      ? `${config.metadata.namespace}/${config.metadata.name}`
+      : (config.metadata?.name ?? '');
+    throw new StatusError(
+      'InternalError',
+      `failed to create typed patch object (${name}; ${apiVersionOf(type)}, Kind=${type.kind}): .${at}: expected ${SMD_TYPE_NAMES[expected] ?? expected}, got ${smdTypeOf(valueAt(config, mismatch.instancePath))}`,
+    );
+  }
 
   /** Throws 422 Invalid with every cause, as the API server does. */
   validate(type: ResourceType, object: K8sObject, current?: K8sObject): void {

@@ -5,8 +5,9 @@ import { projectRoot } from '../../src/app/version';
 import type { Manifest } from '../../src/deployer/contract';
 import { NAMESPACE, reservationSpec, startDeployer, type DeployerUnderTest } from './fixtures';
 import { eventually } from '../support/eventually';
+import { itSimulatorOnly, uniqueName } from '../support/simulator';
 
-describe('deployer against a simulated cluster', () => {
+describe('deployer against a cluster', () => {
   let deployer: DeployerUnderTest;
   let k: DeployerUnderTest['k'];
   const api = () => deployer.api();
@@ -31,7 +32,7 @@ describe('deployer against a simulated cluster', () => {
     });
   });
 
-  it('create → status → url-ready → logs → delete; POST twice is 200 with nothing new; DELETE twice is 204', async () => {
+  it('create → status → url-ready → delete; POST twice is 200 with nothing new; DELETE twice is 204', async () => {
     const created = await authed(api().post('/api/v1/deployments'))
       .send(reservationSpec('res-a'))
       .expect(201);
@@ -68,12 +69,9 @@ describe('deployer against a simulated cluster', () => {
       external_id: 'res-a',
       exists: true,
       ready_replicas: 1,
-      pods: [{ phase: 'Running', ready: true, restarts: 0, node: expect.stringMatching(/^sim-h100-/) }],
+      // `<cluster>-h100-<n>`: the simulator's test cluster is `sim`, the real tier's fleet `sim-local`.
+      pods: [{ phase: 'Running', ready: true, restarts: 0, node: expect.stringMatching(/-h100-\d+$/) }],
     });
-    const logs = await authed(api().get('/api/v1/deployments/res-a/logs?tailLines=2')).expect(200);
-    expect(logs.text.trim().split('\n')).toHaveLength(2);
-    const stamped = await authed(api().get('/api/v1/deployments/res-a/logs?tailLines=1&timestamps=true'));
-    expect(stamped.text).toMatch(/^\d{4}-\d{2}-\d{2}T/);
     const badQuery = await authed(
       api().get('/api/v1/deployments/res-a/logs?tailLines=many&follow=true'),
     ).expect(400);
@@ -88,11 +86,13 @@ describe('deployer against a simulated cluster', () => {
       () => k.core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: 'odc.dev/external-id=res-a' }),
       (l) => l.items.length === 0,
     );
+    // Of the deployment's: a real cluster publishes its own ConfigMap (kube-root-ca.crt) in every namespace.
+    const ofResA = { namespace: NAMESPACE, labelSelector: 'odc.dev/external-id=res-a' };
     for (const list of [
-      await k.apps.listNamespacedDeployment({ namespace: NAMESPACE }),
-      await k.core.listNamespacedService({ namespace: NAMESPACE }),
-      await k.core.listNamespacedConfigMap({ namespace: NAMESPACE }),
-      await k.core.listNamespacedPersistentVolumeClaim({ namespace: NAMESPACE }),
+      await k.apps.listNamespacedDeployment(ofResA),
+      await k.core.listNamespacedService(ofResA),
+      await k.core.listNamespacedConfigMap(ofResA),
+      await k.core.listNamespacedPersistentVolumeClaim(ofResA),
     ]) {
       expect(list.items).toEqual([]);
     }
@@ -101,6 +101,25 @@ describe('deployer against a simulated cluster', () => {
       pods: [],
     });
   });
+
+  itSimulatorOnly('logs')(
+    'serves the logs of the deployment’s pod, the last lines and with timestamps',
+    async () => {
+      await authed(api().post('/api/v1/deployments')).send(reservationSpec('res-logs')).expect(201);
+      await eventually(
+        async () =>
+          (await authed(api().get('/api/v1/deployments/res-logs/url-ready'))).body as { ready: boolean },
+        (body) => body.ready,
+      );
+      const logs = await authed(api().get('/api/v1/deployments/res-logs/logs?tailLines=2')).expect(200);
+      expect(logs.text.trim().split('\n')).toHaveLength(2);
+      const stamped = await authed(
+        api().get('/api/v1/deployments/res-logs/logs?tailLines=1&timestamps=true'),
+      );
+      expect(stamped.text).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+      await authed(api().delete('/api/v1/deployments/res-logs')).expect(204);
+    },
+  );
 
   it('leaves the volume of a persistent disk when the deployment goes', async () => {
     await authed(api().post('/api/v1/volumes')).send({ name: 'alice-work', size: '100Gi' }).expect(201);
@@ -372,13 +391,14 @@ describe('deployer against a simulated cluster', () => {
   });
 
   it('never takes over an object it did not create, nor another deployment’s (409, nothing applied)', async () => {
+    const victimPv = uniqueName('victim-pv'); // cluster-scoped: other spec files share a real cluster
     await k.core.createNamespacedConfigMap({
       namespace: NAMESPACE,
       body: { metadata: { name: 'res-own-keys', labels: { team: 'theirs' } }, data: { a: 'b' } },
     });
     await k.core.createPersistentVolume({
       body: {
-        metadata: { name: 'victim-pv' },
+        metadata: { name: victimPv },
         spec: {
           capacity: { storage: '1Gi' },
           accessModes: ['ReadWriteOnce'],
@@ -394,7 +414,7 @@ describe('deployer against a simulated cluster', () => {
             {
               apiVersion: 'v1',
               kind: 'PersistentVolume',
-              metadata: { name: 'victim-pv' },
+              metadata: { name: victimPv },
               spec: {
                 capacity: { storage: '1Gi' },
                 accessModes: ['ReadWriteOnce'],
@@ -416,13 +436,13 @@ describe('deployer against a simulated cluster', () => {
       {
         field: 'persistent_volumes[0]',
         kind: 'PersistentVolume',
-        name: 'victim-pv',
+        name: victimPv,
         owner: 'not managed by the deployer',
       },
     ]);
     const untouched = await k.core.readNamespacedConfigMap({ namespace: NAMESPACE, name: 'res-own-keys' });
     expect(untouched.metadata!.labels).toEqual({ team: 'theirs' });
-    expect((await k.core.readPersistentVolume({ name: 'victim-pv' })).spec!.claimRef).toBeUndefined();
+    expect((await k.core.readPersistentVolume({ name: victimPv })).spec!.claimRef).toBeUndefined();
     const created = await k.apps.listNamespacedDeployment({
       namespace: NAMESPACE,
       labelSelector: 'odc.dev/external-id=res-own',
@@ -442,6 +462,7 @@ describe('deployer against a simulated cluster', () => {
     await authed(api().delete('/api/v1/deployments/res-first')).expect(204);
     await authed(api().delete('/api/v1/deployments/res-second')).expect(204);
     await k.core.readNamespacedConfigMap({ namespace: NAMESPACE, name: 'res-own-keys' });
+    await k.core.deletePersistentVolume({ name: victimPv });
   });
 
   it('answers 400 to ids and names that are not DNS labels, in paths and in specs', async () => {

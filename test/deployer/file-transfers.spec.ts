@@ -2,7 +2,7 @@ import request from 'supertest';
 import type { DeploymentSpec } from '../../src/deployer/contract';
 import { NO_FAULTS } from '../../src/simulator/config';
 import { eventually } from '../support/eventually';
-import { h100Pool } from '../support/simulator';
+import { describeSimulatorOnly, h100Pool } from '../support/simulator';
 import { NAMESPACE, reservationSpec, startDeployer, type DeployerUnderTest } from './fixtures';
 
 /** A reservation whose pod mounts its scratch claim at /home/dev. */
@@ -13,7 +13,8 @@ function specWithVolume(externalId: string): DeploymentSpec {
   return spec;
 }
 
-describe('deployer file transfers against a simulated cluster', () => {
+// Every test here needs the deployment's pod Running with its claim bound (and one an image that fails to pull).
+describeSimulatorOnly('storage', 'deployer file transfers against a cluster', () => {
   let deployer: DeployerUnderTest;
   let k: DeployerUnderTest['k'];
   const api = () => deployer.api();

@@ -1,14 +1,21 @@
 import request from 'supertest';
 import { kubeConfigForServer } from '../../src/deployer/kube/kube-access';
-import { SimulatedCluster } from '../../src/simulator/cluster';
-import { withDefaults, type SimulatorConfig } from '../../src/simulator/config';
-import { kubeClients } from '../simulator/kube';
+import type { SimulatedCluster } from '../../src/simulator/cluster';
+import type { SimulatorConfig } from '../../src/simulator/config';
 import { startTestApp, type TestApp } from '../support/app';
-import { FAST_TIMINGS, h100Pool } from '../support/simulator';
+import {
+  FAST_TIMINGS,
+  h100Pool,
+  startKubeTarget,
+  uniqueName,
+  type KubeClients,
+  type KubeTarget,
+} from '../support/simulator';
 import type { DeploymentSpec } from '../../src/deployer/contract';
 import { sampleReservationSpec } from '../../src/deployer/sample-spec';
 
-export const NAMESPACE = 'gpu-dev';
+/** The deployer's namespace: `gpu-dev` on a simulator of the spec's own, unique per spec file on the real API server. */
+export const NAMESPACE = uniqueName('gpu-dev');
 
 export function kubeconfigBase64(server: string): string {
   return Buffer.from(kubeConfigForServer(server).exportConfig()).toString('base64');
@@ -21,12 +28,17 @@ export function reservationSpec(externalId: string, overrides: Partial<Deploymen
 
 export const DEPLOYER_TOKEN = 'test-deployer-token-0123456789';
 
-/** A deployer (bearer token DEPLOYER_TOKEN) on its own simulated cluster with the test namespace. */
+/**
+ * A deployer (bearer token DEPLOYER_TOKEN) with the test namespace, on a simulated cluster of its
+ * own or (ODC_TEST_KUBE=real) the real API server.
+ */
 export interface DeployerUnderTest {
-  cluster: SimulatedCluster;
+  target: KubeTarget;
+  /** The simulated cluster (throws on the real API server: such specs are itSimulatorOnly). */
+  readonly cluster: SimulatedCluster;
   app: TestApp;
-  /** The real client, straight to the simulated cluster (to see what the deployer did). */
-  k: ReturnType<typeof kubeClients>;
+  /** The real client, straight to the cluster as its administrator (to see what the deployer did). */
+  k: KubeClients;
   api(): ReturnType<typeof request>;
   authed(req: request.Test): request.Test;
   close(): Promise<void>;
@@ -35,29 +47,34 @@ export interface DeployerUnderTest {
 export async function startDeployer(
   options: { cluster?: Partial<SimulatorConfig>; env?: Record<string, string> } = {},
 ): Promise<DeployerUnderTest> {
-  const cluster = await SimulatedCluster.start(
-    withDefaults({ nodePools: [h100Pool(2)], timings: FAST_TIMINGS, ...options.cluster }),
+  const target = await startKubeTarget(
+    { nodePools: [h100Pool(2)], timings: FAST_TIMINGS, ...options.cluster },
+    [NAMESPACE],
   );
-  const k = kubeClients(cluster.url);
-  await k.core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
   const app = await startTestApp({
     roles: 'deployer',
     env: {
-      ODC_KUBECONFIG_BASE64: kubeconfigBase64(cluster.url),
+      ODC_KUBECONFIG_BASE64: target.kubeconfigBase64,
       ODC_DEPLOYER_NAMESPACES: NAMESPACE,
       ODC_DEPLOYER_TOKEN: DEPLOYER_TOKEN,
       ...options.env,
     },
+  }).catch(async (error: unknown) => {
+    await target.close();
+    throw error;
   });
   return {
-    cluster,
+    target,
+    get cluster() {
+      return target.simulated;
+    },
     app,
-    k,
+    k: target.k,
     api: () => request(app.runtime.deployer!.getHttpServer()),
     authed: (req) => req.set('authorization', `Bearer ${DEPLOYER_TOKEN}`),
     close: async () => {
       await app.close();
-      await cluster.close();
+      await target.close();
     },
   };
 }

@@ -5,21 +5,19 @@ import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { projectRoot } from '../../src/app/version';
 import { freePort } from '../../src/infra/os/free-port';
-import { SimulatedCluster } from '../../src/simulator/cluster';
-import { withDefaults } from '../../src/simulator/config';
 import { createCertificateAuthority, type CertificateAuthority, type Issued } from '../support/certificates';
 import { startTestApp, type TestApp } from '../support/app';
-import { kubeconfigBase64 } from './fixtures';
+import { startKubeTarget, type KubeTarget } from '../support/simulator';
 
 describe('deployer over mTLS', () => {
-  let cluster: SimulatedCluster;
+  let target: KubeTarget;
   let app: TestApp;
   let ca: CertificateAuthority;
   let work: string;
   let url: string;
 
   beforeAll(async () => {
-    cluster = await SimulatedCluster.start(withDefaults({ nodePools: [{ name: 'cpu', count: 1 }] }));
+    target = await startKubeTarget({ nodePools: [{ name: 'cpu', count: 1 }] }, []);
     ca = await createCertificateAuthority('odc-test-ca');
     const server = await ca.issue({ cn: 'deployer', server: true });
     work = mkdtempSync(join(tmpdir(), 'odc-mtls-'));
@@ -29,7 +27,7 @@ describe('deployer over mTLS', () => {
     app = await startTestApp({
       roles: 'deployer',
       env: {
-        ODC_KUBECONFIG_BASE64: kubeconfigBase64(cluster.url),
+        ODC_KUBECONFIG_BASE64: target.kubeconfigBase64,
         ODC_DEPLOYER_TLS_CERT: join(work, 'server.crt'),
         ODC_DEPLOYER_TLS_KEY: join(work, 'server.key'),
         ODC_DEPLOYER_CLIENT_CA: join(work, 'ca.crt'),
@@ -41,7 +39,7 @@ describe('deployer over mTLS', () => {
 
   afterAll(async () => {
     await app.close();
-    await cluster.close();
+    await target.close();
     rmSync(work, { recursive: true, force: true });
   });
 

@@ -2,12 +2,17 @@ import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import type { DeploymentStatus } from '../../src/deployer/contract';
-import { SimulatedCluster } from '../../src/simulator/cluster';
-import { withDefaults } from '../../src/simulator/config';
-import { kubeClients } from '../simulator/kube';
 import { startTestApp, type TestApp } from '../support/app';
 import { eventually } from '../support/eventually';
-import { FAST_TIMINGS, h100Pool } from '../support/simulator';
+import {
+  FAST_TIMINGS,
+  h100Pool,
+  itSimulatorOnly,
+  KUBE_TARGET,
+  startKubeTarget,
+  type KubeClients,
+  type KubeTarget,
+} from '../support/simulator';
 import { DEPLOYER_TOKEN, kubeconfigBase64, NAMESPACE, reservationSpec } from './fixtures';
 
 /** A pass-through proxy in front of the simulated cluster that records the requests it forwards. */
@@ -46,24 +51,24 @@ async function countingProxy(
 }
 
 describe('deployer: the SSH endpoint and Jupyter host of a deployment', () => {
-  let cluster: SimulatedCluster;
-  let proxy: Awaited<ReturnType<typeof countingProxy>>;
+  let target: KubeTarget;
+  let proxy: Awaited<ReturnType<typeof countingProxy>> | undefined;
   let app: TestApp;
-  let k: ReturnType<typeof kubeClients>;
+  let k: KubeClients;
   const authed = (req: request.Test) => req.set('authorization', `Bearer ${DEPLOYER_TOKEN}`);
   const api = () => request(app.runtime.deployer!.getHttpServer());
   const statusOf = async (id: string) =>
     (await authed(api().get(`/api/v1/deployments/${id}/status`)).expect(200)).body as DeploymentStatus;
 
   beforeAll(async () => {
-    cluster = await SimulatedCluster.start(withDefaults({ nodePools: [h100Pool(3)], timings: FAST_TIMINGS }));
-    k = kubeClients(cluster.url);
-    await k.core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
-    proxy = await countingProxy(cluster.url);
+    target = await startKubeTarget({ nodePools: [h100Pool(3)], timings: FAST_TIMINGS }, [NAMESPACE]);
+    k = target.k;
+    // The simulator speaks plain HTTP, so a proxy can count the deployer's requests; the real API server speaks TLS.
+    proxy = KUBE_TARGET === 'simulator' ? await countingProxy(target.url) : undefined;
     app = await startTestApp({
       roles: 'deployer',
       env: {
-        ODC_KUBECONFIG_BASE64: kubeconfigBase64(proxy.url),
+        ODC_KUBECONFIG_BASE64: proxy ? kubeconfigBase64(proxy.url) : target.kubeconfigBase64,
         ODC_DEPLOYER_NAMESPACES: NAMESPACE,
         ODC_DEPLOYER_TOKEN: DEPLOYER_TOKEN,
       },
@@ -71,9 +76,9 @@ describe('deployer: the SSH endpoint and Jupyter host of a deployment', () => {
   });
 
   afterAll(async () => {
-    await app.close();
-    await proxy.close();
-    await cluster.close();
+    await app?.close();
+    await proxy?.close();
+    await target?.close();
   });
 
   /** The InternalIP of the node a deployment's pod runs on, read straight from the cluster. */
@@ -114,41 +119,44 @@ describe('deployer: the SSH endpoint and Jupyter host of a deployment', () => {
     expect((await statusOf('res-ssh')).ssh?.node_port).toBe(nodePort);
   });
 
-  it('lists every deployment with its own endpoint, from one list call per kind', async () => {
-    const spec = reservationSpec('res-plain');
-    delete spec.ingress;
-    await authed(api().post('/api/v1/deployments')).send(spec).expect(201);
-    const listed = await eventually(
-      async () => (await authed(api().get('/api/v1/deployments')).expect(200)).body as DeploymentStatus[],
-      (list) => list.length === 2 && list.every((d) => d.pods.some((p) => p.ready)),
-    );
-    expect(listed.map((d) => d.external_id)).toEqual(['res-plain', 'res-ssh']);
-    const [plain, ssh] = listed;
-    expect(plain.jupyter_host).toBeUndefined();
-    expect(ssh.jupyter_host).toBe('res-ssh.gpu.example.com');
-    expect(plain.ssh!.node_port).not.toBe(ssh.ssh!.node_port);
-    for (const deployment of listed) {
-      const { nodeName, internalIP } = await podNode(deployment.external_id);
-      expect(deployment.ssh).toMatchObject({ host_ip: internalIP, node: nodeName });
-      expect(deployment.ssh!.node_port).toBeGreaterThanOrEqual(30000);
-    }
+  itSimulatorOnly('httpProxy')(
+    'lists every deployment with its own endpoint, from one list call per kind',
+    async () => {
+      const spec = reservationSpec('res-plain');
+      delete spec.ingress;
+      await authed(api().post('/api/v1/deployments')).send(spec).expect(201);
+      const listed = await eventually(
+        async () => (await authed(api().get('/api/v1/deployments')).expect(200)).body as DeploymentStatus[],
+        (list) => list.length === 2 && list.every((d) => d.pods.some((p) => p.ready)),
+      );
+      expect(listed.map((d) => d.external_id)).toEqual(['res-plain', 'res-ssh']);
+      const [plain, ssh] = listed;
+      expect(plain.jupyter_host).toBeUndefined();
+      expect(ssh.jupyter_host).toBe('res-ssh.gpu.example.com');
+      expect(plain.ssh!.node_port).not.toBe(ssh.ssh!.node_port);
+      for (const deployment of listed) {
+        const { nodeName, internalIP } = await podNode(deployment.external_id);
+        expect(deployment.ssh).toMatchObject({ host_ip: internalIP, node: nodeName });
+        expect(deployment.ssh!.node_port).toBeGreaterThanOrEqual(30000);
+      }
 
-    proxy.seen.length = 0;
-    await authed(api().get('/api/v1/deployments')).expect(200);
-    const lists = proxy.seen.map((line) => line.split('?')[0]).sort();
-    expect(lists).toEqual(
-      [
-        'apps/v1/namespaces/gpu-dev/deployments',
-        'apps/v1/namespaces/gpu-dev/replicasets',
-        'networking.k8s.io/v1/namespaces/gpu-dev/ingresses',
-        'v1/namespaces/gpu-dev/events',
-        'v1/namespaces/gpu-dev/pods',
-        'v1/namespaces/gpu-dev/services',
-      ]
-        .map((path) => `GET /${path.startsWith('v1/') ? 'api' : 'apis'}/${path}`)
-        .sort(),
-    );
-  });
+      proxy!.seen.length = 0;
+      await authed(api().get('/api/v1/deployments')).expect(200);
+      const lists = proxy!.seen.map((line) => line.split('?')[0]).sort();
+      expect(lists).toEqual(
+        [
+          `apps/v1/namespaces/${NAMESPACE}/deployments`,
+          `apps/v1/namespaces/${NAMESPACE}/replicasets`,
+          `networking.k8s.io/v1/namespaces/${NAMESPACE}/ingresses`,
+          `v1/namespaces/${NAMESPACE}/events`,
+          `v1/namespaces/${NAMESPACE}/pods`,
+          `v1/namespaces/${NAMESPACE}/services`,
+        ]
+          .map((path) => `GET /${path.startsWith('v1/') ? 'api' : 'apis'}/${path}`)
+          .sort(),
+      );
+    },
+  );
 
   it('has no ssh while the Service has no node port (ClusterIP)', async () => {
     const spec = reservationSpec('res-internal');

@@ -1,10 +1,10 @@
 import request from 'supertest';
 import { eventually } from '../support/eventually';
-import { h100Pool } from '../support/simulator';
+import { describeSimulatorOnly, h100Pool, itSimulatorOnly } from '../support/simulator';
 import { importedContentName, staticVolumeName } from '../../src/deployer/volumes.service';
 import { NAMESPACE, reservationSpec, startDeployer, type DeployerUnderTest } from './fixtures';
 
-describe('deployer volumes and snapshots against a simulated cluster', () => {
+describe('deployer volumes and snapshots against a cluster', () => {
   let deployer: DeployerUnderTest;
   let k: DeployerUnderTest['k'];
   const api = () => deployer.api();
@@ -24,60 +24,75 @@ describe('deployer volumes and snapshots against a simulated cluster', () => {
 
   afterAll(() => deployer.close());
 
-  it('creates a claim (201), a repeat is 200, it binds, and it is listed with its labels', async () => {
-    const body = { name: 'alice-work', size: '100Gi', labels: { 'odc.dev/disk-owner': 'alice' } };
-    const created = await authed(api().post('/api/v1/volumes')).send(body).expect(201);
-    expect(created.body).toMatchObject({ name: 'alice-work', namespace: NAMESPACE, requested_size: '100Gi' });
-    await authed(api().post('/api/v1/volumes')).send(body).expect(200);
-    expect(await claimNames()).toEqual(['alice-work']);
+  itSimulatorOnly('storage')(
+    'creates a claim (201), a repeat is 200, it binds, and it is listed with its labels',
+    async () => {
+      const body = { name: 'alice-work', size: '100Gi', labels: { 'odc.dev/disk-owner': 'alice' } };
+      const created = await authed(api().post('/api/v1/volumes')).send(body).expect(201);
+      expect(created.body).toMatchObject({
+        name: 'alice-work',
+        namespace: NAMESPACE,
+        requested_size: '100Gi',
+      });
+      await authed(api().post('/api/v1/volumes')).send(body).expect(200);
+      expect(await claimNames()).toEqual(['alice-work']);
 
-    const bound = await eventually(
-      async () => (await authed(api().get('/api/v1/volumes/alice-work')).expect(200)).body,
-      (volume) => volume.phase === 'Bound',
-    );
-    expect(bound).toMatchObject({ capacity: '100Gi', storage_class: 'standard', used_by: [] });
-    expect(bound.labels).toMatchObject({
-      'odc.dev/disk-owner': 'alice',
-      'odc.dev/persistent-disk': 'alice-work',
-      'app.kubernetes.io/managed-by': 'odc-deployer',
-    });
-    const listed = await authed(api().get('/api/v1/volumes')).expect(200);
-    expect(listed.body.map((v: { name: string }) => v.name)).toEqual(['alice-work']);
-  });
+      const bound = await eventually(
+        async () => (await authed(api().get('/api/v1/volumes/alice-work')).expect(200)).body,
+        (volume) => volume.phase === 'Bound',
+      );
+      expect(bound).toMatchObject({ capacity: '100Gi', storage_class: 'standard', used_by: [] });
+      expect(bound.labels).toMatchObject({
+        'odc.dev/disk-owner': 'alice',
+        'odc.dev/persistent-disk': 'alice-work',
+        'app.kubernetes.io/managed-by': 'odc-deployer',
+      });
+      const listed = await authed(api().get('/api/v1/volumes')).expect(200);
+      expect(listed.body.map((v: { name: string }) => v.name)).toEqual(['alice-work']);
+    },
+  );
 
-  it('snapshots a claim (ready with its restore size) and restores it into a new claim', async () => {
-    const snap = { name: 'alice-work-s1', volume: 'alice-work' };
-    await authed(api().post('/api/v1/snapshots')).send(snap).expect(201);
-    await authed(api().post('/api/v1/snapshots')).send(snap).expect(200);
-    const ready = await eventually(
-      async () => (await authed(api().get('/api/v1/snapshots/alice-work-s1')).expect(200)).body,
-      (snapshot) => snapshot.ready_to_use === true,
-    );
-    expect(ready).toMatchObject({ volume: 'alice-work', restore_size: '100Gi' });
-    const ofVolume = await authed(api().get('/api/v1/snapshots').query({ volume: 'alice-work' })).expect(200);
-    expect(ofVolume.body.map((s: { name: string }) => s.name)).toEqual(['alice-work-s1']);
-    expect(
-      (await authed(api().get('/api/v1/snapshots').query({ volume: 'other' })).expect(200)).body,
-    ).toEqual([]);
+  itSimulatorOnly('snapshots')(
+    'snapshots a claim (ready with its restore size) and restores it into a new claim',
+    async () => {
+      const snap = { name: 'alice-work-s1', volume: 'alice-work' };
+      await authed(api().post('/api/v1/snapshots')).send(snap).expect(201);
+      await authed(api().post('/api/v1/snapshots')).send(snap).expect(200);
+      const ready = await eventually(
+        async () => (await authed(api().get('/api/v1/snapshots/alice-work-s1')).expect(200)).body,
+        (snapshot) => snapshot.ready_to_use === true,
+      );
+      expect(ready).toMatchObject({ volume: 'alice-work', restore_size: '100Gi' });
+      const ofVolume = await authed(api().get('/api/v1/snapshots').query({ volume: 'alice-work' })).expect(
+        200,
+      );
+      expect(ofVolume.body.map((s: { name: string }) => s.name)).toEqual(['alice-work-s1']);
+      expect(
+        (await authed(api().get('/api/v1/snapshots').query({ volume: 'other' })).expect(200)).body,
+      ).toEqual([]);
 
-    await authed(api().post('/api/v1/volumes'))
-      .send({ name: 'alice-work-restored', size: '50Gi', from_snapshot: 'alice-work-s1' })
-      .expect(201);
-    const restored = await eventually(
-      async () => (await authed(api().get('/api/v1/volumes/alice-work-restored')).expect(200)).body,
-      (volume) => volume.phase === 'Bound',
-    );
-    // A claim restored from a snapshot is at least the snapshot's size.
-    expect(restored).toMatchObject({ from_snapshot: 'alice-work-s1', capacity: String(100 * 2 ** 30) });
-  });
+      await authed(api().post('/api/v1/volumes'))
+        .send({ name: 'alice-work-restored', size: '50Gi', from_snapshot: 'alice-work-s1' })
+        .expect(201);
+      const restored = await eventually(
+        async () => (await authed(api().get('/api/v1/volumes/alice-work-restored')).expect(200)).body,
+        (volume) => volume.phase === 'Bound',
+      );
+      // A claim restored from a snapshot is at least the snapshot's size.
+      expect(restored).toMatchObject({ from_snapshot: 'alice-work-s1', capacity: String(100 * 2 ** 30) });
+    },
+  );
 
-  it('refuses a restore from a snapshot that does not exist (404), and creates nothing', async () => {
-    const res = await authed(api().post('/api/v1/volumes'))
-      .send({ name: 'from-nowhere', size: '10Gi', from_snapshot: 'nope' })
-      .expect(404);
-    expect(res.body.code).toBe('not_found');
-    expect(await claimNames()).not.toContain('from-nowhere');
-  });
+  itSimulatorOnly('snapshots')(
+    'refuses a restore from a snapshot that does not exist (404), and creates nothing',
+    async () => {
+      const res = await authed(api().post('/api/v1/volumes'))
+        .send({ name: 'from-nowhere', size: '10Gi', from_snapshot: 'nope' })
+        .expect(404);
+      expect(res.body.code).toBe('not_found');
+      expect(await claimNames()).not.toContain('from-nowhere');
+    },
+  );
 
   it('binds an existing volume through a static PV it creates (Retain, CSI handle, zone)', async () => {
     await authed(api().post('/api/v1/volumes'))
@@ -212,42 +227,45 @@ describe('deployer volumes and snapshots against a simulated cluster', () => {
     await k.core.readNamespacedPersistentVolumeClaim({ namespace: NAMESPACE, name: 'someone-elses' });
   });
 
-  it('refuses to delete a volume a pod mounts (409); once the deployment is gone it deletes (204, twice)', async () => {
-    const spec = reservationSpec('res-disk');
-    const template = (spec.deployment!.spec as { template: { spec: Record<string, unknown> } }).template;
-    template.spec.volumes = [{ name: 'home', persistentVolumeClaim: { claimName: 'alice-work' } }];
-    // A spec's pods mount only its own claims and the disk its metadata names.
-    await authed(api().post('/api/v1/deployments')).send(spec).expect(422);
-    spec.metadata.disk_claim = 'alice-work';
-    await authed(api().post('/api/v1/deployments')).send(spec).expect(201);
-    // A file transfer reaches the disk its pod mounts.
-    await eventually(
-      async () => (await authed(api().get('/api/v1/deployments/res-disk/status'))).body,
-      (status) => status.pods?.length > 0,
-    );
-    await authed(api().post('/api/v1/deployments/res-disk/file-transfers/upload'))
-      .send({ image: 'amazon/aws-cli:2.22.0' })
-      .expect(201);
-    const used = await eventually(
-      async () => (await authed(api().get('/api/v1/volumes/alice-work')).expect(200)).body,
-      (volume) => volume.used_by.length === 1,
-    );
-    expect(used.used_by[0]).toMatch(/^res-disk-/);
-    const refused = await authed(api().delete('/api/v1/volumes/alice-work')).expect(409);
-    expect(refused.body.details.used_by).toEqual(used.used_by);
+  itSimulatorOnly('storage')(
+    'refuses to delete a volume a pod mounts (409); once the deployment is gone it deletes (204, twice)',
+    async () => {
+      const spec = reservationSpec('res-disk');
+      const template = (spec.deployment!.spec as { template: { spec: Record<string, unknown> } }).template;
+      template.spec.volumes = [{ name: 'home', persistentVolumeClaim: { claimName: 'alice-work' } }];
+      // A spec's pods mount only its own claims and the disk its metadata names.
+      await authed(api().post('/api/v1/deployments')).send(spec).expect(422);
+      spec.metadata.disk_claim = 'alice-work';
+      await authed(api().post('/api/v1/deployments')).send(spec).expect(201);
+      // A file transfer reaches the disk its pod mounts.
+      await eventually(
+        async () => (await authed(api().get('/api/v1/deployments/res-disk/status'))).body,
+        (status) => status.pods?.length > 0,
+      );
+      await authed(api().post('/api/v1/deployments/res-disk/file-transfers/upload'))
+        .send({ image: 'amazon/aws-cli:2.22.0' })
+        .expect(201);
+      const used = await eventually(
+        async () => (await authed(api().get('/api/v1/volumes/alice-work')).expect(200)).body,
+        (volume) => volume.used_by.length === 1,
+      );
+      expect(used.used_by[0]).toMatch(/^res-disk-/);
+      const refused = await authed(api().delete('/api/v1/volumes/alice-work')).expect(409);
+      expect(refused.body.details.used_by).toEqual(used.used_by);
 
-    await authed(api().delete('/api/v1/deployments/res-disk')).expect(204);
-    expect(await claimNames()).toContain('alice-work'); // the disk outlives the deployment
-    await eventually(
-      async () => (await authed(api().get('/api/v1/volumes/alice-work')).expect(200)).body,
-      (volume) => volume.used_by.length === 0,
-    );
-    await authed(api().delete('/api/v1/volumes/alice-work')).expect(204);
-    await authed(api().delete('/api/v1/volumes/alice-work')).expect(204);
-    await authed(api().get('/api/v1/volumes/alice-work')).expect(404);
-  });
+      await authed(api().delete('/api/v1/deployments/res-disk')).expect(204);
+      expect(await claimNames()).toContain('alice-work'); // the disk outlives the deployment
+      await eventually(
+        async () => (await authed(api().get('/api/v1/volumes/alice-work')).expect(200)).body,
+        (volume) => volume.used_by.length === 0,
+      );
+      await authed(api().delete('/api/v1/volumes/alice-work')).expect(204);
+      await authed(api().delete('/api/v1/volumes/alice-work')).expect(204);
+      await authed(api().get('/api/v1/volumes/alice-work')).expect(404);
+    },
+  );
 
-  it('deletes a snapshot (204, twice) and then no longer finds it', async () => {
+  itSimulatorOnly('snapshots')('deletes a snapshot (204, twice) and then no longer finds it', async () => {
     await authed(api().delete('/api/v1/snapshots/alice-work-s1')).expect(204);
     await eventually(
       async () => (await authed(api().get('/api/v1/snapshots/alice-work-s1'))).status,
@@ -262,242 +280,256 @@ describe('deployer volumes and snapshots against a simulated cluster', () => {
  * one is imported by its handle into the other and restored there; a third cluster on another
  * backend cannot import it. Also the label changes of PATCH /volumes and /snapshots.
  */
-describe('deployer snapshots across clusters that share a storage backend', () => {
-  const DRIVER = 'ebs.csi.aws.com'; // the storage classes provision with it, and the policy allows it
-  const onBackend = (storageBackend: string) =>
-    startDeployer({
-      cluster: {
-        nodePools: [h100Pool(1)],
-        storageBackend,
-        storageClasses: [{ name: 'gp3', default: true, provisioner: DRIVER }],
-      },
+describeSimulatorOnly(
+  'storageBackend',
+  'deployer snapshots across clusters that share a storage backend',
+  () => {
+    const DRIVER = 'ebs.csi.aws.com'; // the storage classes provision with it, and the policy allows it
+    const onBackend = (storageBackend: string) =>
+      startDeployer({
+        cluster: {
+          nodePools: [h100Pool(1)],
+          storageBackend,
+          storageClasses: [{ name: 'gp3', default: true, provisioner: DRIVER }],
+        },
+      });
+    let a: DeployerUnderTest;
+    let b: DeployerUnderTest;
+    let elsewhere: DeployerUnderTest;
+    let handle: string;
+
+    const snapshotIn = (deployer: DeployerUnderTest, name: string) =>
+      eventually(
+        async () => (await deployer.authed(deployer.api().get(`/api/v1/snapshots/${name}`)).expect(200)).body,
+        (snapshot) => snapshot.ready_to_use === true || snapshot.error !== undefined,
+      );
+    const importInto = (deployer: DeployerUnderTest, name: string, source: Record<string, string>) =>
+      deployer.authed(deployer.api().post('/api/v1/snapshots')).send({ name, source });
+    const contentNames = async (deployer: DeployerUnderTest) =>
+      (await deployer.k.objects.list('snapshot.storage.k8s.io/v1', 'VolumeSnapshotContent')).items.map(
+        (c) => c.metadata!.name!,
+      );
+
+    beforeAll(async () => {
+      [a, b, elsewhere] = await Promise.all([
+        onBackend('region-1'),
+        onBackend('region-1'),
+        onBackend('region-2'),
+      ]);
+      await a.authed(a.api().post('/api/v1/volumes')).send({ name: 'data', size: '20Gi' }).expect(201);
+      await a.authed(a.api().post('/api/v1/snapshots')).send({ name: 'data-s1', volume: 'data' }).expect(201);
     });
-  let a: DeployerUnderTest;
-  let b: DeployerUnderTest;
-  let elsewhere: DeployerUnderTest;
-  let handle: string;
 
-  const snapshotIn = (deployer: DeployerUnderTest, name: string) =>
-    eventually(
-      async () => (await deployer.authed(deployer.api().get(`/api/v1/snapshots/${name}`)).expect(200)).body,
-      (snapshot) => snapshot.ready_to_use === true || snapshot.error !== undefined,
-    );
-  const importInto = (deployer: DeployerUnderTest, name: string, source: Record<string, string>) =>
-    deployer.authed(deployer.api().post('/api/v1/snapshots')).send({ name, source });
-  const contentNames = async (deployer: DeployerUnderTest) =>
-    (await deployer.k.objects.list('snapshot.storage.k8s.io/v1', 'VolumeSnapshotContent')).items.map(
-      (c) => c.metadata!.name!,
-    );
+    afterAll(() => Promise.all([a, b, elsewhere].map((deployer) => deployer?.close())));
 
-  beforeAll(async () => {
-    [a, b, elsewhere] = await Promise.all([
-      onBackend('region-1'),
-      onBackend('region-1'),
-      onBackend('region-2'),
-    ]);
-    await a.authed(a.api().post('/api/v1/volumes')).send({ name: 'data', size: '20Gi' }).expect(201);
-    await a.authed(a.api().post('/api/v1/snapshots')).send({ name: 'data-s1', volume: 'data' }).expect(201);
-  });
-
-  afterAll(() => Promise.all([a, b, elsewhere].map((deployer) => deployer?.close())));
-
-  it('tells the handle and driver of a snapshot it took, with which another cluster imports it', async () => {
-    const taken = await snapshotIn(a, 'data-s1');
-    expect(taken).toMatchObject({ volume: 'data', ready_to_use: true, restore_size: '20Gi', driver: DRIVER });
-    expect(taken.snapshot_handle).toMatch(/^snap-/);
-    expect(taken.imported).toBeUndefined();
-    handle = taken.snapshot_handle;
-    const listed = (await a.authed(a.api().get('/api/v1/snapshots')).expect(200)).body;
-    expect(listed).toEqual([
-      expect.objectContaining({ name: 'data-s1', snapshot_handle: handle, driver: DRIVER }),
-    ]);
-  });
-
-  it('imports it into a cluster on the same backend (201, then 200) and restores a disk from it', async () => {
-    await importInto(b, 'data-s1', { snapshot_handle: handle, driver: DRIVER }).expect(201);
-    await importInto(b, 'data-s1', { snapshot_handle: handle, driver: DRIVER }).expect(200);
-    const imported = await snapshotIn(b, 'data-s1');
-    expect(imported).toMatchObject({
-      volume: '',
-      imported: true,
-      ready_to_use: true,
-      restore_size: '20Gi',
-      snapshot_handle: handle,
-      driver: DRIVER,
+    it('tells the handle and driver of a snapshot it took, with which another cluster imports it', async () => {
+      const taken = await snapshotIn(a, 'data-s1');
+      expect(taken).toMatchObject({
+        volume: 'data',
+        ready_to_use: true,
+        restore_size: '20Gi',
+        driver: DRIVER,
+      });
+      expect(taken.snapshot_handle).toMatch(/^snap-/);
+      expect(taken.imported).toBeUndefined();
+      handle = taken.snapshot_handle;
+      const listed = (await a.authed(a.api().get('/api/v1/snapshots')).expect(200)).body;
+      expect(listed).toEqual([
+        expect.objectContaining({ name: 'data-s1', snapshot_handle: handle, driver: DRIVER }),
+      ]);
     });
-    expect(imported.error).toBeUndefined();
-    const content = await b.k.objects.read({
-      apiVersion: 'snapshot.storage.k8s.io/v1',
-      kind: 'VolumeSnapshotContent',
-      metadata: { name: importedContentName(NAMESPACE, 'data-s1') },
+
+    it('imports it into a cluster on the same backend (201, then 200) and restores a disk from it', async () => {
+      await importInto(b, 'data-s1', { snapshot_handle: handle, driver: DRIVER }).expect(201);
+      await importInto(b, 'data-s1', { snapshot_handle: handle, driver: DRIVER }).expect(200);
+      const imported = await snapshotIn(b, 'data-s1');
+      expect(imported).toMatchObject({
+        volume: '',
+        imported: true,
+        ready_to_use: true,
+        restore_size: '20Gi',
+        snapshot_handle: handle,
+        driver: DRIVER,
+      });
+      expect(imported.error).toBeUndefined();
+      const content = await b.k.objects.read({
+        apiVersion: 'snapshot.storage.k8s.io/v1',
+        kind: 'VolumeSnapshotContent',
+        metadata: { name: importedContentName(NAMESPACE, 'data-s1') },
+      });
+      expect(content.metadata!.labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'odc-deployer' });
+      expect((content as { spec?: unknown }).spec).toMatchObject({
+        deletionPolicy: 'Retain',
+        driver: DRIVER,
+        source: { snapshotHandle: handle },
+        volumeSnapshotRef: { name: 'data-s1', namespace: NAMESPACE },
+      });
+      const listed = (await b.authed(b.api().get('/api/v1/snapshots')).expect(200)).body;
+      expect(listed).toEqual([
+        expect.objectContaining({ name: 'data-s1', imported: true, snapshot_handle: handle }),
+      ]);
+
+      await b
+        .authed(b.api().post('/api/v1/volumes'))
+        .send({ name: 'data-copy', size: '10Gi', from_snapshot: 'data-s1' })
+        .expect(201);
+      const restored = await eventually(
+        async () => (await b.authed(b.api().get('/api/v1/volumes/data-copy')).expect(200)).body,
+        (volume) => volume.phase === 'Bound',
+      );
+      expect(restored).toMatchObject({ from_snapshot: 'data-s1', capacity: String(20 * 2 ** 30) });
     });
-    expect(content.metadata!.labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'odc-deployer' });
-    expect((content as { spec?: unknown }).spec).toMatchObject({
-      deletionPolicy: 'Retain',
-      driver: DRIVER,
-      source: { snapshotHandle: handle },
-      volumeSnapshotRef: { name: 'data-s1', namespace: NAMESPACE },
+
+    it('refuses to import another handle under a name already imported (409)', async () => {
+      const res = await importInto(b, 'data-s1', { snapshot_handle: 'snap-other', driver: DRIVER }).expect(
+        409,
+      );
+      expect(res.body.code).toBe('conflict');
+      const refused = await b
+        .authed(b.api().post('/api/v1/snapshots'))
+        .send({ name: 'data-s1', volume: 'data-copy' });
+      expect(refused.status).toBe(409); // a snapshot's source never changes
     });
-    const listed = (await b.authed(b.api().get('/api/v1/snapshots')).expect(200)).body;
-    expect(listed).toEqual([
-      expect.objectContaining({ name: 'data-s1', imported: true, snapshot_handle: handle }),
-    ]);
 
-    await b
-      .authed(b.api().post('/api/v1/volumes'))
-      .send({ name: 'data-copy', size: '10Gi', from_snapshot: 'data-s1' })
-      .expect(201);
-    const restored = await eventually(
-      async () => (await b.authed(b.api().get('/api/v1/volumes/data-copy')).expect(200)).body,
-      (volume) => volume.phase === 'Bound',
-    );
-    expect(restored).toMatchObject({ from_snapshot: 'data-s1', capacity: String(20 * 2 ** 30) });
-  });
-
-  it('refuses to import another handle under a name already imported (409)', async () => {
-    const res = await importInto(b, 'data-s1', { snapshot_handle: 'snap-other', driver: DRIVER }).expect(409);
-    expect(res.body.code).toBe('conflict');
-    const refused = await b
-      .authed(b.api().post('/api/v1/snapshots'))
-      .send({ name: 'data-s1', volume: 'data-copy' });
-    expect(refused.status).toBe(409); // a snapshot's source never changes
-  });
-
-  it('deletes an import with its content; the snapshot it came from and the backend’s copy stay', async () => {
-    await b.authed(b.api().delete('/api/v1/snapshots/data-s1')).expect(204);
-    await eventually(
-      () => contentNames(b),
-      (names) => !names.includes(importedContentName(NAMESPACE, 'data-s1')),
-    );
-    await b.authed(b.api().get('/api/v1/snapshots/data-s1')).expect(404);
-    await b.authed(b.api().delete('/api/v1/snapshots/data-s1')).expect(204);
-    expect(await snapshotIn(a, 'data-s1')).toMatchObject({ ready_to_use: true, snapshot_handle: handle });
-    expect(b.cluster.storageBackend.has(handle)).toBe(true);
-    // …so it can be imported again.
-    await importInto(b, 'data-s1-again', { snapshot_handle: handle, driver: DRIVER }).expect(201);
-    expect((await snapshotIn(b, 'data-s1-again')).ready_to_use).toBe(true);
-  });
-
-  it('reports why an import fails on a cluster with another storage backend', async () => {
-    await importInto(elsewhere, 'data-s1', { snapshot_handle: handle, driver: DRIVER }).expect(201);
-    expect(await snapshotIn(elsewhere, 'data-s1')).toMatchObject({
-      imported: true,
-      ready_to_use: false,
-      error: `snapshot handle ${handle} not found in the storage backend`,
+    it('deletes an import with its content; the snapshot it came from and the backend’s copy stay', async () => {
+      await b.authed(b.api().delete('/api/v1/snapshots/data-s1')).expect(204);
+      await eventually(
+        () => contentNames(b),
+        (names) => !names.includes(importedContentName(NAMESPACE, 'data-s1')),
+      );
+      await b.authed(b.api().get('/api/v1/snapshots/data-s1')).expect(404);
+      await b.authed(b.api().delete('/api/v1/snapshots/data-s1')).expect(204);
+      expect(await snapshotIn(a, 'data-s1')).toMatchObject({ ready_to_use: true, snapshot_handle: handle });
+      expect(b.cluster.storageBackend.has(handle)).toBe(true);
+      // …so it can be imported again.
+      await importInto(b, 'data-s1-again', { snapshot_handle: handle, driver: DRIVER }).expect(201);
+      expect((await snapshotIn(b, 'data-s1-again')).ready_to_use).toBe(true);
     });
-  });
 
-  it('refuses an import of a CSI driver the policy does not allow with 422, and creates nothing', async () => {
-    const res = await importInto(b, 'nfs-import', {
-      snapshot_handle: handle,
-      driver: 'nfs.csi.k8s.io',
-    }).expect(422);
-    expect(res.body.code).toBe('POLICY_VIOLATION');
-    expect(res.body.details.violations).toEqual([
-      { path: 'source.spec.driver', rule: 'CSI driver nfs.csi.k8s.io is not allowed' },
-    ]);
-    expect(await contentNames(b)).not.toContain(importedContentName(NAMESPACE, 'nfs-import'));
-    await b.authed(b.api().get('/api/v1/snapshots/nfs-import')).expect(404);
-  });
-
-  it.each([
-    [
-      'both a volume and a source',
-      { volume: 'data', source: { snapshot_handle: 'snap-1', driver: DRIVER } },
-      ['source'],
-    ],
-    ['neither a volume nor a source', {}, ['source']],
-    [
-      'a source without a handle',
-      { source: { snapshot_handle: '', driver: DRIVER } },
-      ['source.snapshot_handle'],
-    ],
-  ])('answers a snapshot request with %s with 400 naming the field', async (_case, body, fields) => {
-    const res = await b
-      .authed(b.api().post('/api/v1/snapshots'))
-      .send({ name: 'bad', ...body })
-      .expect(400);
-    expect(res.body.code).toBe('validation_failed');
-    expect(res.body.fields.map((f: { field: string }) => f.field)).toEqual(fields);
-    expect(res.body.fields[0].problems.join()).toMatch(
-      fields[0] === 'source' ? /exactly one of volume .* and source/ : /empty/,
-    );
-  });
-
-  it('merges labels onto a disk (PATCH /volumes), which a repeated POST keeps', async () => {
-    const patched = await a
-      .authed(a.api().patch('/api/v1/volumes/data'))
-      .send({ labels: { 'odc.dev/quarantined': 'true', 'odc.dev/persistent-disk': 'data' } })
-      .expect(200);
-    expect(patched.body).toMatchObject({ name: 'data', phase: 'Bound' });
-    expect(patched.body.labels).toEqual({
-      'odc.dev/quarantined': 'true',
-      'odc.dev/persistent-disk': 'data',
-      'app.kubernetes.io/managed-by': 'odc-deployer',
+    it('reports why an import fails on a cluster with another storage backend', async () => {
+      await importInto(elsewhere, 'data-s1', { snapshot_handle: handle, driver: DRIVER }).expect(201);
+      expect(await snapshotIn(elsewhere, 'data-s1')).toMatchObject({
+        imported: true,
+        ready_to_use: false,
+        error: `snapshot handle ${handle} not found in the storage backend`,
+      });
     });
-    await a.authed(a.api().post('/api/v1/volumes')).send({ name: 'data', size: '20Gi' }).expect(200);
-    const claim = await a.k.core.readNamespacedPersistentVolumeClaim({ namespace: NAMESPACE, name: 'data' });
-    expect(claim.metadata!.labels).toMatchObject({ 'odc.dev/quarantined': 'true' });
-    expect(claim.spec!.resources!.requests!.storage).toBe('20Gi');
-  });
 
-  it('merges labels onto a snapshot (PATCH /snapshots)', async () => {
-    const patched = await a
-      .authed(a.api().patch('/api/v1/snapshots/data-s1'))
-      .send({ labels: { 'odc.dev/quarantined': 'true' } })
-      .expect(200);
-    expect(patched.body).toMatchObject({ name: 'data-s1', snapshot_handle: handle, ready_to_use: true });
-    expect(patched.body.labels).toMatchObject({ 'odc.dev/quarantined': 'true' });
-    const listed = (await a.authed(a.api().get('/api/v1/snapshots')).expect(200)).body;
-    expect(listed[0].labels).toMatchObject({ 'odc.dev/quarantined': 'true' });
-  });
-
-  it.each([
-    ['volumes/data', 'app.kubernetes.io/managed-by', 'someone-else'],
-    ['volumes/data', 'odc.dev/persistent-disk', 'other'],
-    ['volumes/data', 'odc.dev/external-id', 'res-1'],
-    ['snapshots/data-s1', 'app.kubernetes.io/managed-by', 'someone-else'],
-    ['snapshots/data-s1', 'odc.dev/external-id', 'res-1'],
-  ])(
-    'refuses to change the deployer’s own label on %s: %s (422), and changes nothing',
-    async (path, key, value) => {
-      const res = await a
-        .authed(a.api().patch(`/api/v1/${path}`))
-        .send({ labels: { 'odc.dev/quarantined': 'false', [key]: value } })
-        .expect(422);
+    it('refuses an import of a CSI driver the policy does not allow with 422, and creates nothing', async () => {
+      const res = await importInto(b, 'nfs-import', {
+        snapshot_handle: handle,
+        driver: 'nfs.csi.k8s.io',
+      }).expect(422);
       expect(res.body.code).toBe('POLICY_VIOLATION');
-      expect(res.body.details.violations.map((v: { path: string }) => v.path)).toEqual([`labels.${key}`]);
-      const after = (await a.authed(a.api().get(`/api/v1/${path}`)).expect(200)).body;
-      expect(after.labels[key]).not.toBe(value);
-      expect(after.labels['odc.dev/quarantined']).toBe('true');
-    },
-  );
+      expect(res.body.details.violations).toEqual([
+        { path: 'source.spec.driver', rule: 'CSI driver nfs.csi.k8s.io is not allowed' },
+      ]);
+      expect(await contentNames(b)).not.toContain(importedContentName(NAMESPACE, 'nfs-import'));
+      await b.authed(b.api().get('/api/v1/snapshots/nfs-import')).expect(404);
+    });
 
-  it('answers 404 for a label change of what it does not manage, 400 for labels that are not labels', async () => {
-    await a.k.core.createNamespacedPersistentVolumeClaim({
-      namespace: NAMESPACE,
-      body: {
-        metadata: { name: 'not-ours' },
-        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+    it.each([
+      [
+        'both a volume and a source',
+        { volume: 'data', source: { snapshot_handle: 'snap-1', driver: DRIVER } },
+        ['source'],
+      ],
+      ['neither a volume nor a source', {}, ['source']],
+      [
+        'a source without a handle',
+        { source: { snapshot_handle: '', driver: DRIVER } },
+        ['source.snapshot_handle'],
+      ],
+    ])('answers a snapshot request with %s with 400 naming the field', async (_case, body, fields) => {
+      const res = await b
+        .authed(b.api().post('/api/v1/snapshots'))
+        .send({ name: 'bad', ...body })
+        .expect(400);
+      expect(res.body.code).toBe('validation_failed');
+      expect(res.body.fields.map((f: { field: string }) => f.field)).toEqual(fields);
+      expect(res.body.fields[0].problems.join()).toMatch(
+        fields[0] === 'source' ? /exactly one of volume .* and source/ : /empty/,
+      );
+    });
+
+    it('merges labels onto a disk (PATCH /volumes), which a repeated POST keeps', async () => {
+      const patched = await a
+        .authed(a.api().patch('/api/v1/volumes/data'))
+        .send({ labels: { 'odc.dev/quarantined': 'true', 'odc.dev/persistent-disk': 'data' } })
+        .expect(200);
+      expect(patched.body).toMatchObject({ name: 'data', phase: 'Bound' });
+      expect(patched.body.labels).toEqual({
+        'odc.dev/quarantined': 'true',
+        'odc.dev/persistent-disk': 'data',
+        'app.kubernetes.io/managed-by': 'odc-deployer',
+      });
+      await a.authed(a.api().post('/api/v1/volumes')).send({ name: 'data', size: '20Gi' }).expect(200);
+      const claim = await a.k.core.readNamespacedPersistentVolumeClaim({
+        namespace: NAMESPACE,
+        name: 'data',
+      });
+      expect(claim.metadata!.labels).toMatchObject({ 'odc.dev/quarantined': 'true' });
+      expect(claim.spec!.resources!.requests!.storage).toBe('20Gi');
+    });
+
+    it('merges labels onto a snapshot (PATCH /snapshots)', async () => {
+      const patched = await a
+        .authed(a.api().patch('/api/v1/snapshots/data-s1'))
+        .send({ labels: { 'odc.dev/quarantined': 'true' } })
+        .expect(200);
+      expect(patched.body).toMatchObject({ name: 'data-s1', snapshot_handle: handle, ready_to_use: true });
+      expect(patched.body.labels).toMatchObject({ 'odc.dev/quarantined': 'true' });
+      const listed = (await a.authed(a.api().get('/api/v1/snapshots')).expect(200)).body;
+      expect(listed[0].labels).toMatchObject({ 'odc.dev/quarantined': 'true' });
+    });
+
+    it.each([
+      ['volumes/data', 'app.kubernetes.io/managed-by', 'someone-else'],
+      ['volumes/data', 'odc.dev/persistent-disk', 'other'],
+      ['volumes/data', 'odc.dev/external-id', 'res-1'],
+      ['snapshots/data-s1', 'app.kubernetes.io/managed-by', 'someone-else'],
+      ['snapshots/data-s1', 'odc.dev/external-id', 'res-1'],
+    ])(
+      'refuses to change the deployer’s own label on %s: %s (422), and changes nothing',
+      async (path, key, value) => {
+        const res = await a
+          .authed(a.api().patch(`/api/v1/${path}`))
+          .send({ labels: { 'odc.dev/quarantined': 'false', [key]: value } })
+          .expect(422);
+        expect(res.body.code).toBe('POLICY_VIOLATION');
+        expect(res.body.details.violations.map((v: { path: string }) => v.path)).toEqual([`labels.${key}`]);
+        const after = (await a.authed(a.api().get(`/api/v1/${path}`)).expect(200)).body;
+        expect(after.labels[key]).not.toBe(value);
+        expect(after.labels['odc.dev/quarantined']).toBe('true');
       },
+    );
+
+    it('answers 404 for a label change of what it does not manage, 400 for labels that are not labels', async () => {
+      await a.k.core.createNamespacedPersistentVolumeClaim({
+        namespace: NAMESPACE,
+        body: {
+          metadata: { name: 'not-ours' },
+          spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+        },
+      });
+      const labels = { 'odc.dev/quarantined': 'true' };
+      for (const path of ['volumes/not-ours', 'volumes/missing', 'snapshots/missing']) {
+        const res = await a
+          .authed(a.api().patch(`/api/v1/${path}`))
+          .send({ labels })
+          .expect(404);
+        expect(res.body.code).toBe('not_found');
+      }
+      const claim = await a.k.core.readNamespacedPersistentVolumeClaim({
+        namespace: NAMESPACE,
+        name: 'not-ours',
+      });
+      expect(claim.metadata!.labels ?? {}).not.toHaveProperty('odc.dev/quarantined');
+      const bad = await a
+        .authed(a.api().patch('/api/v1/volumes/data'))
+        .send({ labels: { 'odc.dev/quarantined': 'not a label value' } })
+        .expect(400);
+      expect(bad.body.fields.map((f: { field: string }) => f.field)).toEqual(['labels']);
     });
-    const labels = { 'odc.dev/quarantined': 'true' };
-    for (const path of ['volumes/not-ours', 'volumes/missing', 'snapshots/missing']) {
-      const res = await a
-        .authed(a.api().patch(`/api/v1/${path}`))
-        .send({ labels })
-        .expect(404);
-      expect(res.body.code).toBe('not_found');
-    }
-    const claim = await a.k.core.readNamespacedPersistentVolumeClaim({
-      namespace: NAMESPACE,
-      name: 'not-ours',
-    });
-    expect(claim.metadata!.labels ?? {}).not.toHaveProperty('odc.dev/quarantined');
-    const bad = await a
-      .authed(a.api().patch('/api/v1/volumes/data'))
-      .send({ labels: { 'odc.dev/quarantined': 'not a label value' } })
-      .expect(400);
-    expect(bad.body.fields.map((f: { field: string }) => f.field)).toEqual(['labels']);
-  });
-});
+  },
+);

@@ -40,6 +40,13 @@ const KIND_BY_STATUS: Record<number, KubeErrorKind> = {
   422: 'invalid',
 };
 
+/**
+ * kube-apiserver answers a server-side apply whose values do not fit the kind's schema (a string
+ * for a port) with a bare 500 carrying this message, though the request is at fault
+ * (managedfields/internal/structuredmerge.go; kubernetes/kubernetes#139253, #122480).
+ */
+const TYPED_PATCH_FAILURE = /^failed to create typed patch object /;
+
 /** A non-2xx answer: its Status body (when it is one) says why. */
 function fromStatus(status: number, rawBody: unknown): KubeError {
   let body: { message?: string; details?: { causes?: { field?: string; message?: string }[] } } = {};
@@ -48,10 +55,13 @@ function fromStatus(status: number, rawBody: unknown): KubeError {
   } catch {
     // not a Status: keep the HTTP code
   }
+  const message = body?.message ?? `Kubernetes answered ${status}`;
   return new KubeError(
-    KIND_BY_STATUS[status] ?? 'unavailable',
+    status === 500 && TYPED_PATCH_FAILURE.test(message)
+      ? 'invalid'
+      : (KIND_BY_STATUS[status] ?? 'unavailable'),
     status,
-    body?.message ?? `Kubernetes answered ${status}`,
+    message,
     body?.details?.causes ?? [],
   );
 }
