@@ -10,9 +10,17 @@ import {
   Put,
   Req,
 } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { AuditService } from '../audit/audit.service';
 import { AppError, CommonErrorCode } from '../infra/errors/app-error';
+import { ApiUuidParam } from '../infra/http/api-params';
+import { ErrorResponse } from '../infra/http/error-response';
 import { ApiKeysService } from './api-keys/api-keys.service';
 import type { AuthenticatedRequest } from './auth-requirements';
 import { Authenticated, CurrentPrincipal, CurrentUser, LoginRateLimited } from './auth.decorators';
@@ -116,7 +124,9 @@ export class MeController {
   @Post('keys/:id/rotate')
   @LoginRateLimited() // above @Authenticated, which would otherwise skip the login limit
   @Authenticated('keys:write')
+  @ApiUuidParam()
   @ApiCreatedResponse({ type: IssuedApiKeyDto })
+  @ApiNotFoundResponse({ type: ErrorResponse, description: 'No live key of yours with that id' })
   async rotateKey(
     @CurrentPrincipal() principal: Principal,
     @Param('id', new ParseUUIDPipe()) id: string,
@@ -140,7 +150,9 @@ export class MeController {
   @Delete('keys/:id')
   @Authenticated('keys:write')
   @HttpCode(204)
+  @ApiUuidParam()
   @ApiNoContentResponse()
+  @ApiNotFoundResponse({ type: ErrorResponse, description: 'No key of yours with that id' })
   async revokeKey(
     @CurrentPrincipal() principal: Principal,
     @Param('id', new ParseUUIDPipe()) id: string,

@@ -2,7 +2,10 @@
 export enum ClusterErrorCode {
   /** A PEM that does not parse, has expired, does not match its key, or cannot serve its purpose. */
   InvalidCertificate = 'invalid_certificate',
-  /** Settings that contradict each other (mTLS without a client certificate, TLS material over http). */
+  /**
+   * Settings that cannot work: a deployer URL whose host does not parse, or settings that contradict
+   * each other (mTLS without a client certificate, TLS material over http).
+   */
   InvalidConnection = 'invalid_connection',
   ClusterNameTaken = 'cluster_name_taken',
   /** Removing a cluster that still takes reservations: drain or disable it first. */

@@ -24,6 +24,7 @@ import type { AuthenticatedRequest } from '../auth/auth-requirements';
 import { AdminOnly, CurrentPrincipal } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
 import { AppError } from '../infra/errors/app-error';
+import { ApiUuidParam } from '../infra/http/api-params';
 import { ErrorResponse } from '../infra/http/error-response';
 import { CapacitySync } from './capacity/capacity-sync';
 import { ClustersService, type ClusterFlags } from './clusters.service';
@@ -108,6 +109,7 @@ export class ClustersController {
   }
 
   @Get(':id')
+  @ApiUuidParam()
   @ApiOkResponse({ type: ClusterDto })
   get(
     @CurrentPrincipal() principal: Principal,
@@ -121,6 +123,7 @@ export class ClustersController {
 
   /** Changes what is sent (e.g. the three PEMs to renew certificates); `null` removes a PEM or the token. */
   @Put(':id')
+  @ApiUuidParam()
   @ApiOkResponse({ type: ClusterDto })
   @ApiUnprocessableEntityResponse({
     type: ErrorResponse,
@@ -141,6 +144,7 @@ export class ClustersController {
 
   /** Only a draining or disabled cluster (409 `cluster_active` otherwise). Its capacity rows go with it. */
   @Delete(':id')
+  @ApiUuidParam()
   @ApiOkResponse({ type: ClusterDto, description: 'The cluster as it was' })
   @ApiConflictResponse({ type: ErrorResponse, description: 'cluster_active' })
   remove(
@@ -155,6 +159,7 @@ export class ClustersController {
   }
 
   @Post(':id/enable')
+  @ApiUuidParam()
   @HttpCode(200)
   @ApiOkResponse({ type: ClusterDto })
   enable(
@@ -166,6 +171,7 @@ export class ClustersController {
   }
 
   @Post(':id/disable')
+  @ApiUuidParam()
   @HttpCode(200)
   @ApiOkResponse({ type: ClusterDto })
   disable(
@@ -178,6 +184,7 @@ export class ClustersController {
 
   /** No new reservations are placed here; those running stay until they end. */
   @Post(':id/drain')
+  @ApiUuidParam()
   @HttpCode(200)
   @ApiOkResponse({ type: ClusterDto })
   drain(
@@ -189,6 +196,7 @@ export class ClustersController {
   }
 
   @Post(':id/undrain')
+  @ApiUuidParam()
   @HttpCode(200)
   @ApiOkResponse({ type: ClusterDto })
   undrain(
@@ -201,6 +209,7 @@ export class ClustersController {
 
   /** The cluster's nodes as its deployer last reported them (capacity sync). */
   @Get(':id/capacity')
+  @ApiUuidParam()
   @ApiOkResponse({ type: ClusterCapacityDto })
   capacityOf(
     @CurrentPrincipal() principal: Principal,

@@ -225,10 +225,18 @@ export class ClustersService {
 
 /**
  * Settings that cannot work, refused before anything is saved: PEMs that do not parse, do not
- * match or have expired (when sent, or the connection's kind changed); mTLS without a certificate
- * and key; TLS settings on a plain-http deployer URL.
+ * match or have expired (when sent, or the connection's kind changed); a deployer URL no client
+ * can be made for; mTLS without a certificate and key; TLS settings on a plain-http deployer URL.
  */
 function assertUsableConnection(cluster: Cluster, secrets: ClusterSecrets, checkPems: boolean): void {
+  // The DTO's pattern is the URL's shape; whether its host parses (IDNA, IPv4 rules, the port's
+  // range) is the URL parser's to say, and the deployer client's constructor would throw on it.
+  if (!URL.canParse(cluster.deployerUrl)) {
+    throw new AppError(
+      ClusterErrorCode.InvalidConnection,
+      `deployer_url ${JSON.stringify(cluster.deployerUrl)} is not a URL this server can connect to`,
+    );
+  }
   if (checkPems) {
     const problems = checkTlsMaterial({
       ...(cluster.caCert !== null ? { caCert: cluster.caCert } : {}),

@@ -1,16 +1,20 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import {
-  ApiBearerAuth,
   ApiBody,
+  ApiExtraModels,
+  ApiConflictResponse,
   ApiCreatedResponse,
   ApiNoContentResponse,
+  ApiNotFoundResponse,
   ApiOkResponse,
   ApiProduces,
   ApiQuery,
   ApiTags,
+  getSchemaPath,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { AppError, CommonErrorCode } from '../infra/errors/app-error';
+import { ErrorResponse } from '../infra/http/error-response';
 import {
   MAX_EXTERNAL_IDS,
   type ApplyResult,
@@ -19,13 +23,14 @@ import {
   type DeploymentStatus,
   type UrlReady,
 } from './contract';
-import { DeployerAuthGuard } from './deployer-auth.guard';
-import { DnsLabelPipe, ExternalIdListPipe } from './dto/validators';
+import { DeployerApi } from './deployer-api.decorators';
+import { ApiDnsLabelParam, DnsLabelPipe, EXTERNAL_ID_LIST, ExternalIdListPipe } from './dto/validators';
 import { DeployerService } from './deployer.service';
 import {
   ApplyResultDto,
   ClusterCapacityDto,
   DeployerHealthDto,
+  DEPLOYMENT_SPEC_SCHEMA,
   DeploymentSpecDto,
   DeploymentStatusDto,
   LogQueryDto,
@@ -34,16 +39,20 @@ import {
 import { parseDeploymentSpec } from './spec-validation';
 
 @ApiTags('deployments')
-@ApiBearerAuth()
+@ApiExtraModels(DeploymentSpecDto)
 @Controller('api/v1')
-@UseGuards(DeployerAuthGuard)
+@DeployerApi()
 export class DeployerController {
   constructor(private readonly deployer: DeployerService) {}
 
   @Post('deployments')
-  @ApiBody({ type: DeploymentSpecDto })
+  @ApiBody({ schema: DEPLOYMENT_SPEC_SCHEMA })
   @ApiCreatedResponse({ type: ApplyResultDto, description: 'Something was created; 200 when all existed' })
   @ApiOkResponse({ type: ApplyResultDto, description: 'Everything existed (configured or unchanged)' })
+  @ApiConflictResponse({
+    type: ErrorResponse,
+    description: 'An object conflicts with what the cluster holds',
+  })
   async applyDeployment(
     @Body() body: unknown,
     @Res({ passthrough: true }) res: Response,
@@ -58,6 +67,8 @@ export class DeployerController {
     name: 'external_id',
     required: false,
     description: `Only these deployments: a comma list of up to ${MAX_EXTERNAL_IDS} external ids`,
+    type: 'string',
+    pattern: EXTERNAL_ID_LIST,
   })
   @ApiOkResponse({
     type: [DeploymentStatusDto],
@@ -77,26 +88,35 @@ export class DeployerController {
 
   @Delete('deployments/:externalId')
   @HttpCode(204)
+  @ApiDnsLabelParam('externalId')
   @ApiNoContentResponse({ description: 'Deleted (volumes of persistent disks stay), or nothing existed' })
   async deleteDeployment(@Param('externalId', DnsLabelPipe) externalId: string): Promise<void> {
     await this.deployer.deleteDeployment(externalId);
   }
 
   @Get('deployments/:externalId/status')
+  @ApiDnsLabelParam('externalId')
   @ApiOkResponse({ type: DeploymentStatusDto })
   getDeploymentStatus(@Param('externalId', DnsLabelPipe) externalId: string): Promise<DeploymentStatus> {
     return this.deployer.status(externalId);
   }
 
   @Get('deployments/:externalId/url-ready')
+  @ApiDnsLabelParam('externalId')
   @ApiOkResponse({ type: UrlReadyDto })
   getUrlReady(@Param('externalId', DnsLabelPipe) externalId: string): Promise<UrlReady> {
     return this.deployer.urlReady(externalId);
   }
 
   @Get('deployments/:externalId/logs')
+  @ApiDnsLabelParam('externalId')
   @ApiProduces('text/plain')
   @ApiOkResponse({ schema: { type: 'string' }, description: 'The log of the deployment’s pod' })
+  @ApiNotFoundResponse({
+    description: 'No pod (or no such container) of the deployment',
+    // JSON, as every error: not the text/plain this route answers otherwise.
+    content: { 'application/json': { schema: { $ref: getSchemaPath(ErrorResponse) } } },
+  })
   async getLogs(
     @Param('externalId', DnsLabelPipe) externalId: string,
     @Query() query: LogQueryDto,

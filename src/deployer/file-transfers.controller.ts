@@ -1,18 +1,20 @@
-import { Body, Controller, Get, Param, Post, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiParam, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Param, Post } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiParam, ApiTags } from '@nestjs/swagger';
 import { AppError, CommonErrorCode } from '../infra/errors/app-error';
 import type { FileTransferInfo, TransferDirection } from './contract';
-import { DeployerAuthGuard } from './deployer-auth.guard';
-import { DnsLabelPipe } from './dto/validators';
+import { ErrorResponse } from '../infra/http/error-response';
+import { DeployerApi } from './deployer-api.decorators';
+import { ApiDnsLabelParam, DnsLabelPipe } from './dto/validators';
 import { FileTransferInfoDto, FileTransferRequestDto } from './dto/file-transfer.dto';
 import { FileTransfersService } from './file-transfers.service';
 
 const DIRECTIONS: TransferDirection[] = ['upload', 'download'];
 
 @ApiTags('file transfers')
-@ApiBearerAuth()
 @Controller('api/v1/deployments/:externalId/file-transfers')
-@UseGuards(DeployerAuthGuard)
+@DeployerApi()
+@ApiDnsLabelParam('externalId')
+@ApiNotFoundResponse({ type: ErrorResponse, description: 'No such deployment (or transfer, or direction)' })
 export class FileTransfersController {
   constructor(private readonly transfers: FileTransfersService) {}
 
@@ -34,6 +36,7 @@ export class FileTransfersController {
   }
 
   @Get(':id')
+  @ApiDnsLabelParam('id')
   @ApiOkResponse({ type: FileTransferInfoDto })
   getFileTransfer(
     @Param('externalId', DnsLabelPipe) externalId: string,

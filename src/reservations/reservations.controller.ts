@@ -2,6 +2,8 @@ import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, Req
 import {
   ApiAcceptedResponse,
   ApiConflictResponse,
+  ApiBody,
+  ApiExtraModels,
   ApiHeader,
   ApiNotFoundResponse,
   ApiOkResponse,
@@ -14,9 +16,11 @@ import type { AuthenticatedRequest } from '../auth/auth-requirements';
 import { Authenticated, CurrentPrincipal } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
 import { AppError, CommonErrorCode } from '../infra/errors/app-error';
+import { ApiUuidParam } from '../infra/http/api-params';
 import { ErrorResponse } from '../infra/http/error-response';
 import {
   AddUserDto,
+  CREATE_RESERVATION_SCHEMA,
   CreateReservationDto,
   ExtendReservationDto,
   SetJupyterDto,
@@ -34,6 +38,7 @@ function dtoOf(found: ReservationWithContext): ReservationDto {
 }
 
 @ApiTags('reservations')
+@ApiExtraModels(CreateReservationDto)
 @Controller('api/v1/reservations')
 @ApiNotFoundResponse({ type: ErrorResponse })
 export class ReservationsController {
@@ -50,7 +55,13 @@ export class ReservationsController {
   @Post()
   @Authenticated('reservations:write')
   @HttpCode(202)
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Up to 255 visible ASCII characters' })
+  @ApiBody({ schema: CREATE_RESERVATION_SCHEMA })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'Up to 255 visible ASCII characters',
+    schema: { type: 'string', pattern: IDEMPOTENCY_KEY.source },
+  })
   @ApiAcceptedResponse({ type: ReservationDto })
   @ApiUnprocessableEntityResponse({
     type: ErrorResponse,
@@ -103,6 +114,7 @@ export class ReservationsController {
 
   /** With its timeline, connection details and, while queued, its place and estimated wait. */
   @Get(':id')
+  @ApiUuidParam()
   @Authenticated('reservations:read')
   @ApiOkResponse({ type: ReservationDto })
   async get(
@@ -114,6 +126,7 @@ export class ReservationsController {
 
   /** More time, within the lifetime limit; a running reservation's expiry moves. */
   @Post(':id/extend')
+  @ApiUuidParam()
   @Authenticated('reservations:write')
   @HttpCode(200)
   @ApiOkResponse({ type: ReservationDto })
@@ -131,6 +144,7 @@ export class ReservationsController {
   }
 
   @Post(':id/jupyter')
+  @ApiUuidParam()
   @Authenticated('reservations:write')
   @HttpCode(200)
   @ApiOkResponse({ type: ReservationDto })
@@ -148,6 +162,7 @@ export class ReservationsController {
 
   /** Shares SSH access with another ODC user. */
   @Post(':id/users')
+  @ApiUuidParam()
   @Authenticated('reservations:write')
   @HttpCode(200)
   @ApiOkResponse({ type: ReservationDto })
@@ -165,6 +180,7 @@ export class ReservationsController {
   }
 
   @Post(':id/cancel')
+  @ApiUuidParam()
   @Authenticated('reservations:write')
   @HttpCode(200)
   @ApiOkResponse({ type: ReservationDto })

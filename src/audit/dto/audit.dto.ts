@@ -1,9 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
+  IsDefined,
   IsIn,
   IsInt,
-  IsISO8601,
+  isISO8601,
   IsObject,
   IsOptional,
   IsString,
@@ -22,6 +23,11 @@ export const AUDIT_OUTCOMES: readonly AuditOutcome[] = ['success', 'denied', 'fa
 export const AUDIT_PAGE_DEFAULT = 100;
 export const AUDIT_PAGE_MAX = 500;
 const MAX_USAGE_METADATA_CHARS = 4096;
+const ACTION_FILTER = /^[A-Za-z0-9_.:-]{1,100}\*?$/;
+const BEDROCK_REQUEST_ID = /^[\x21-\x7e]{1,255}$/;
+const ROW_ID = /^\d{1,19}$/;
+const HEX_64 = /^[0-9a-f]{64}$/;
+const HEX_16 = /^[0-9a-f]{16}$/;
 
 /** The opaque `cursor`: the last row's id, so the next page starts below it (ids only grow). */
 export function encodeAuditCursor(id: string): string {
@@ -47,6 +53,46 @@ function IsAuditCursor(options?: ValidationOptions): PropertyDecorator {
   );
 }
 
+const RFC_3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-](\d{2}):(\d{2}))$/;
+
+/** An RFC 3339 date-time (JSON Schema's `date-time`) naming a real day and time, any year. */
+export function isRfc3339DateTime(value: string): boolean {
+  const match = RFC_3339.exec(value);
+  if (!match) {
+    return false;
+  }
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number);
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day); // not Date.UTC, which reads years 0–99 as 1900–1999
+  const offsetOk = match[9] === undefined || (Number(match[9]) <= 23 && Number(match[10]) <= 59);
+  return (
+    date.getUTCMonth() === month - 1 &&
+    date.getUTCDate() === day &&
+    hour <= 23 &&
+    minute <= 59 &&
+    second <= 59 &&
+    offsetOk
+  );
+}
+
+/**
+ * What the document calls `date-time` (RFC 3339), besides the ISO 8601 forms taken so far (a time
+ * without its offset). class-validator's strict ISO 8601 check alone refuses years 0–99.
+ */
+function IsDateTime(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isDateTime',
+      validator: {
+        validate: (value) =>
+          typeof value === 'string' && (isRfc3339DateTime(value) || isISO8601(value, { strict: true })),
+        defaultMessage: (args) => `${args?.property} must be an RFC 3339 date-time like 2026-01-31T09:30:00Z`,
+      },
+    },
+    options,
+  );
+}
+
 function IsSmallJson(maxChars: number, options?: ValidationOptions): PropertyDecorator {
   return ValidateBy(
     {
@@ -62,7 +108,12 @@ function IsSmallJson(maxChars: number, options?: ValidationOptions): PropertyDec
 
 /** Filters for GET /audit (all optional, combined with AND), newest first. */
 export class AuditQueryDto {
-  @ApiPropertyOptional({ description: 'Rows of this user (by user name)', example: 'alice' })
+  @ApiPropertyOptional({
+    description: 'Rows of this user (by user name)',
+    example: 'alice',
+    minLength: 1,
+    maxLength: 255,
+  })
   @IsOptional()
   @IsString()
   @Length(1, 255)
@@ -71,20 +122,21 @@ export class AuditQueryDto {
   @ApiPropertyOptional({
     description: 'An action (`auth.login`), or a prefix ending in `*` (`auth.*`, `api_key.*`)',
     example: 'auth.*',
+    pattern: ACTION_FILTER.source,
   })
   @IsOptional()
-  @Matches(/^[A-Za-z0-9_.:-]{1,100}\*?$/, {
+  @Matches(ACTION_FILTER, {
     message: 'action must be an action name, or a prefix of one followed by *',
   })
   action?: string;
 
-  @ApiPropertyOptional({ example: 'api_key' })
+  @ApiPropertyOptional({ example: 'api_key', minLength: 1, maxLength: 50 })
   @IsOptional()
   @IsString()
   @Length(1, 50)
   resource_type?: string;
 
-  @ApiPropertyOptional()
+  @ApiPropertyOptional({ minLength: 1, maxLength: 255 })
   @IsOptional()
   @IsString()
   @Length(1, 255)
@@ -97,12 +149,12 @@ export class AuditQueryDto {
 
   @ApiPropertyOptional({ format: 'date-time', description: 'Rows at or after this time' })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsDateTime()
   since?: string;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'Rows before this time' })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsDateTime()
   until?: string;
 
   @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: AUDIT_PAGE_MAX, default: AUDIT_PAGE_DEFAULT })
@@ -178,24 +230,29 @@ export class AuditPageDto {
 export class RecordUsageDto {
   @ApiPropertyOptional({
     description: 'Whose usage; default the caller. Only an admin may name another (existing) user',
+    minLength: 1,
+    maxLength: 255,
   })
   @IsOptional()
   @IsString()
   @Length(1, 255)
   username?: string;
 
-  @ApiProperty({ description: 'The Bedrock request id: the idempotency key', maxLength: 255 })
+  @ApiProperty({
+    description: 'The Bedrock request id: the idempotency key',
+    pattern: BEDROCK_REQUEST_ID.source,
+  })
   @IsString()
-  @Matches(/^[\x21-\x7e]{1,255}$/, { message: 'bedrock_request_id must be 1 to 255 printable characters' })
+  @Matches(BEDROCK_REQUEST_ID, { message: 'bedrock_request_id must be 1 to 255 printable characters' })
   bedrock_request_id!: string;
 
-  @ApiProperty({ type: 'integer', minimum: 0 })
+  @ApiProperty({ type: 'integer', minimum: 0, maximum: 2_147_483_647 })
   @IsInt()
   @Min(0)
   @Max(2_147_483_647)
   tokens_used!: number;
 
-  @ApiPropertyOptional({ example: 'anthropic.claude-sonnet-4' })
+  @ApiPropertyOptional({ example: 'anthropic.claude-sonnet-4', minLength: 1, maxLength: 255 })
   @IsOptional()
   @IsString()
   @Length(1, 255)
@@ -214,34 +271,42 @@ export class RecordUsageDto {
 
 /** A signed checkpoint of the chain's head, as the log line, the metric and the URL carry it. */
 export class CheckpointDto implements Checkpoint {
-  @ApiProperty({ description: 'Rows in the chain up to and including last_id' })
+  @ApiProperty({
+    description: 'Rows in the chain up to and including last_id',
+    type: 'integer',
+    minimum: 0,
+    maximum: Number.MAX_SAFE_INTEGER,
+  })
   @IsInt()
   @Min(0)
+  // Beyond it a JSON number is not the integer it was written as (and comes back as 1.4e+25).
+  @Max(Number.MAX_SAFE_INTEGER)
   rows!: number;
 
-  @ApiProperty({ example: '1234' })
-  @Matches(/^\d{1,19}$/, { message: 'last_id must be a row id' })
+  @ApiProperty({ example: '1234', pattern: ROW_ID.source })
+  @Matches(ROW_ID, { message: 'last_id must be a row id' })
   last_id!: string;
 
-  @ApiProperty({ description: "The last row's hash, hex" })
-  @Matches(/^[0-9a-f]{64}$/, { message: 'head must be 64 hex digits' })
+  @ApiProperty({ description: "The last row's hash, hex", pattern: HEX_64.source })
+  @Matches(HEX_64, { message: 'head must be 64 hex digits' })
   head!: string;
 
   @ApiProperty({ format: 'date-time' })
-  @IsISO8601({ strict: true })
+  @IsDateTime()
   at!: string;
 
-  @ApiProperty()
-  @Matches(/^[0-9a-f]{16}$/, { message: 'key_id must be 16 hex digits' })
+  @ApiProperty({ pattern: HEX_16.source })
+  @Matches(HEX_16, { message: 'key_id must be 16 hex digits' })
   key_id!: string;
 
-  @ApiProperty({ description: 'HMAC under the audit key, hex' })
-  @Matches(/^[0-9a-f]{64}$/, { message: 'signature must be 64 hex digits' })
+  @ApiProperty({ description: 'HMAC under the audit key, hex', pattern: HEX_64.source })
+  @Matches(HEX_64, { message: 'signature must be 64 hex digits' })
   signature!: string;
 }
 
 export class VerifyAgainstDto {
   @ApiProperty({ type: CheckpointDto })
+  @IsDefined()
   @ValidateNested()
   @Type(() => CheckpointDto)
   checkpoint!: CheckpointDto;

@@ -11,18 +11,23 @@ import {
   Max,
   Min,
 } from 'class-validator';
-import { IsVisibleName } from '../../infra/http/name-validators';
+import { IsVisibleName, VISIBLE_NAME_PATTERN } from '../../infra/http/name-validators';
 import { API_KEY_SCOPES, type ApiKey, type ApiKeyScope } from '../api-keys/api-key.entity';
 import { MAX_SSH_KEYS } from '../users/ssh-keys';
 
 export class CreateApiKeyDto {
-  @ApiProperty({ example: 'laptop' })
+  @ApiProperty({ example: 'laptop', minLength: 1, maxLength: 100, pattern: VISIBLE_NAME_PATTERN })
   @IsString()
   @Length(1, 100)
   @IsVisibleName()
   name!: string;
 
-  @ApiProperty({ enum: API_KEY_SCOPES, isArray: true, example: ['reservations:read', 'reservations:write'] })
+  @ApiProperty({
+    enum: API_KEY_SCOPES,
+    isArray: true,
+    uniqueItems: true,
+    example: ['reservations:read', 'reservations:write'],
+  })
   @IsArray()
   @ArrayUnique()
   @IsIn(API_KEY_SCOPES, { each: true })
@@ -30,6 +35,8 @@ export class CreateApiKeyDto {
 
   @ApiPropertyOptional({
     description: 'Lifetime; default ODC_API_KEY_DEFAULT_TTL_HOURS, capped at the maximum',
+    minimum: 0.1,
+    maximum: 8760,
   })
   @IsOptional()
   @IsNumber()
@@ -84,7 +91,9 @@ export class SshKeysDto {
   @ApiProperty({
     type: [String],
     maxItems: MAX_SSH_KEYS,
-    example: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI… alice@laptop'],
+    example: [
+      'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICJgDBv7IvBWDbJ0hxSjxsAqnmxPz6aq7BSfPdsDHTj2 alice@laptop',
+    ],
     description:
       'OpenSSH public keys (ed25519, ecdsa-sha2-nistp256/384/521, ssh-rsa ≥ 2048 bits); replaces the list',
   })

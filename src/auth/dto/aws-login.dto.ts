@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsNumber, IsObject, IsOptional, IsString, Length, Max, MaxLength, Min } from 'class-validator';
-import { IsVisibleName } from '../../infra/http/name-validators';
+import { IsVisibleName, VISIBLE_NAME_PATTERN } from '../../infra/http/name-validators';
 import { IssuedApiKeyDto } from './api-key.dto';
 
 /**
@@ -31,13 +31,23 @@ export class AwsLoginDto {
   @IsObject()
   headers?: Record<string, string>;
 
-  @ApiPropertyOptional({ description: 'POST only: Action=GetCallerIdentity&Version=2011-06-15' })
+  @ApiPropertyOptional({
+    description: 'POST only: Action=GetCallerIdentity&Version=2011-06-15',
+    maxLength: 8192,
+  })
   @IsOptional()
   @IsString()
   @MaxLength(8192)
   body?: string;
 
-  @ApiPropertyOptional({ example: 'laptop', default: 'aws-login', description: 'Name of the key issued' })
+  @ApiPropertyOptional({
+    example: 'laptop',
+    default: 'aws-login',
+    description: 'Name of the key issued',
+    minLength: 1,
+    maxLength: 100,
+    pattern: VISIBLE_NAME_PATTERN,
+  })
   @IsOptional()
   @IsString()
   @Length(1, 100)
@@ -46,6 +56,8 @@ export class AwsLoginDto {
 
   @ApiPropertyOptional({
     description: 'Lifetime of the key issued; default ODC_API_KEY_DEFAULT_TTL_HOURS, capped at the maximum',
+    minimum: 0.1,
+    maximum: 8760,
   })
   @IsOptional()
   @IsNumber()

@@ -2,15 +2,22 @@ import { ApiProperty } from '@nestjs/swagger';
 import { IsString, Length, Matches } from 'class-validator';
 import type { IdentityKind, UserIdentity } from '../users/user-identity.entity';
 
+const ISSUER = /^https?:\/\/\S+$/;
+
 /** An identity to bind to a user: the issuer and subject a 409 for a taken name reports. */
 export class LinkIdentityDto {
-  @ApiProperty({ example: 'https://token.actions.githubusercontent.com' })
+  @ApiProperty({
+    example: 'https://token.actions.githubusercontent.com',
+    minLength: 1,
+    maxLength: 512,
+    pattern: ISSUER.source,
+  })
   @IsString()
   @Length(1, 512)
-  @Matches(/^https?:\/\/\S+$/, { message: 'issuer must be an http(s) URL, as the tokens carry it' })
+  @Matches(ISSUER, { message: 'issuer must be an http(s) URL, as the tokens carry it' })
   issuer!: string;
 
-  @ApiProperty({ example: 'repo:my-org/app:environment:gpu' })
+  @ApiProperty({ example: 'repo:my-org/app:environment:gpu', minLength: 1, maxLength: 255 })
   @IsString()
   @Length(1, 255)
   subject!: string;

@@ -1,9 +1,12 @@
 import { RateLimitGuard } from '../rate-limit.guard';
 import { Controller, Get, HttpCode, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import {
+  ApiConflictResponse,
+  ApiForbiddenResponse,
   ApiFoundResponse,
   ApiNoContentResponse,
   ApiNotFoundResponse,
+  ApiServiceUnavailableResponse,
   ApiTags,
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
@@ -70,7 +73,14 @@ export class OidcController {
   /** Where the OpenID Provider sends the browser back (ODC_OIDC_REDIRECT_URL). */
   @Get('callback')
   @ApiFoundResponse({ description: 'To return_to, or to the CLI listener with a new API key' })
+  @ApiNotFoundResponse({ type: ErrorResponse, description: 'OIDC login is not configured' })
   @ApiUnauthorizedResponse({ type: ErrorResponse, description: 'The login failed or was refused' })
+  @ApiForbiddenResponse({ type: ErrorResponse, description: 'The login was refused' })
+  @ApiConflictResponse({ type: ErrorResponse, description: 'Another user holds the name this login gives' })
+  @ApiServiceUnavailableResponse({
+    type: ErrorResponse,
+    description: 'The OpenID Provider cannot be reached',
+  })
   async callback(@Req() req: Request, @Res() res: Response): Promise<void> {
     const session = this.sessionOf(req);
     const { cliLogin, returnTo } = session;

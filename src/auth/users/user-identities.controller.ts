@@ -1,7 +1,16 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Req } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { AuditService } from '../../audit/audit.service';
 import { AppError, CommonErrorCode } from '../../infra/errors/app-error';
+import { ApiUuidParam } from '../../infra/http/api-params';
+import { ErrorResponse } from '../../infra/http/error-response';
 import type { AuthenticatedRequest } from '../auth-requirements';
 import { AdminOnly, CurrentPrincipal } from '../auth.decorators';
 import { IdentityDto, LinkIdentityDto } from '../dto/identity.dto';
@@ -15,6 +24,7 @@ import { UsersService } from './users.service';
 @ApiTags('users')
 @Controller('api/v1/users/:username/identities')
 @AdminOnly('users:admin')
+@ApiNotFoundResponse({ type: ErrorResponse, description: 'No such user (or identity of theirs)' })
 export class UserIdentitiesController {
   constructor(
     private readonly users: UsersService,
@@ -29,6 +39,7 @@ export class UserIdentitiesController {
 
   @Post()
   @ApiCreatedResponse({ type: IdentityDto })
+  @ApiConflictResponse({ type: ErrorResponse, description: 'The identity is bound to another user' })
   async linkIdentity(
     @CurrentPrincipal() principal: Principal,
     @Param('username') username: string,
@@ -47,6 +58,7 @@ export class UserIdentitiesController {
 
   @Delete(':id')
   @HttpCode(204)
+  @ApiUuidParam()
   @ApiNoContentResponse()
   async unlinkIdentity(
     @CurrentPrincipal() principal: Principal,

@@ -14,35 +14,55 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { DNS_LABEL, DNS_SUBDOMAIN, IsLabelMap } from '../../deployer/dto/validators';
+import {
+  DNS_LABEL,
+  DNS_SUBDOMAIN,
+  DNS_SUBDOMAIN_SCHEMA,
+  IsLabelMap,
+  LABEL_MAP_SCHEMA,
+} from '../../deployer/dto/validators';
 
 /** A GPU type name of the catalog (`h100`, `a100`, `t4`, `cpu`…). */
 export const GPU_TYPE_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
+const EXTENDED_RESOURCE = /^[a-z0-9.-]+\/[a-z0-9.-]+$/;
+const STORAGE_DOMAIN = /^[A-Za-z0-9][A-Za-z0-9:._/-]{0,127}$/;
 
 /** A GPU type this cluster offers, and how its nodes are recognised and requested. */
 export class ProfileGpuType {
-  @ApiProperty({ example: 'h100', description: 'Catalog name' })
+  @ApiProperty({ example: 'h100', description: 'Catalog name', pattern: GPU_TYPE_NAME.source })
   @Matches(GPU_TYPE_NAME, { message: 'name must be a GPU type name like h100 (lower case, digits, -)' })
   name!: string;
 
   @ApiProperty({
     example: { 'nvidia.com/gpu.product': 'NVIDIA-H100-80GB-HBM3' },
     description: 'Node labels that identify these nodes (also the pods’ node selector)',
+    ...LABEL_MAP_SCHEMA,
+    minProperties: 1,
   })
   @IsLabelMap()
   // An empty selector would match every node, CPU nodes too.
   @IsNotEmptyObject({}, { message: 'node_selector must name at least one label' })
   node_selector!: Record<string, string>;
 
-  @ApiProperty({ example: 8, description: 'GPUs on each node of this type' })
+  @ApiProperty({
+    example: 8,
+    description: 'GPUs on each node of this type',
+    type: 'integer',
+    minimum: 1,
+    maximum: 64,
+  })
   @IsInt()
   @Min(1)
   @Max(64)
   gpus_per_node!: number;
 
-  @ApiPropertyOptional({ example: 'nvidia.com/gpu', default: 'nvidia.com/gpu' })
+  @ApiPropertyOptional({
+    example: 'nvidia.com/gpu',
+    default: 'nvidia.com/gpu',
+    pattern: EXTENDED_RESOURCE.source,
+  })
   @IsOptional()
-  @Matches(/^[a-z0-9.-]+\/[a-z0-9.-]+$/, {
+  @Matches(EXTENDED_RESOURCE, {
     message: 'resource_name must be an extended resource like nvidia.com/gpu',
   })
   resource_name?: string;
@@ -80,17 +100,18 @@ export class ClusterProfile {
     example: 'gpu-east.example.com',
     description:
       "Where users reach the SSH node ports (a bastion or a nodes' public name); default: the node's address",
+    ...DNS_SUBDOMAIN_SCHEMA,
   })
   @IsOptional()
   @Matches(DNS_SUBDOMAIN, { message: 'ssh_host must be a DNS name' })
   ssh_host?: string;
 
-  @ApiPropertyOptional({ example: 'odc-workloads', default: 'odc-workloads' })
+  @ApiPropertyOptional({ example: 'odc-workloads', default: 'odc-workloads', pattern: DNS_LABEL.source })
   @IsOptional()
   @Matches(DNS_LABEL, { message: 'namespace must be a DNS-1123 label' })
   namespace?: string;
 
-  @ApiPropertyOptional({ example: 'nginx' })
+  @ApiPropertyOptional({ example: 'nginx', ...DNS_SUBDOMAIN_SCHEMA })
   @IsOptional()
   @Matches(DNS_SUBDOMAIN, { message: 'ingress_class must be a DNS-1123 subdomain' })
   ingress_class?: string;
@@ -98,17 +119,18 @@ export class ClusterProfile {
   @ApiPropertyOptional({
     example: 'gpu.example.com',
     description: 'A reservation with Jupyter gets https://<external id>.<domain>/',
+    ...DNS_SUBDOMAIN_SCHEMA,
   })
   @IsOptional()
   @Matches(DNS_SUBDOMAIN, { message: 'ingress_domain must be a DNS name' })
   ingress_domain?: string;
 
-  @ApiPropertyOptional({ example: 'gp3' })
+  @ApiPropertyOptional({ example: 'gp3', ...DNS_SUBDOMAIN_SCHEMA })
   @IsOptional()
   @Matches(DNS_SUBDOMAIN, { message: 'storage_class must be a DNS-1123 subdomain' })
   storage_class?: string;
 
-  @ApiPropertyOptional({ example: 'ebs-snapshots' })
+  @ApiPropertyOptional({ example: 'ebs-snapshots', ...DNS_SUBDOMAIN_SCHEMA })
   @IsOptional()
   @Matches(DNS_SUBDOMAIN, { message: 'volume_snapshot_class must be a DNS-1123 subdomain' })
   volume_snapshot_class?: string;
@@ -117,14 +139,15 @@ export class ClusterProfile {
     example: 'aws:123456789012:us-east-2',
     description:
       'Clusters with the same storage domain share a storage backend (the same cloud account and region, or the same array): a disk snapshot taken in one can be restored in another. Unset: this cluster shares with none.',
+    pattern: STORAGE_DOMAIN.source,
   })
   @IsOptional()
-  @Matches(/^[A-Za-z0-9][A-Za-z0-9:._/-]{0,127}$/, {
+  @Matches(STORAGE_DOMAIN, {
     message: 'storage_domain must be up to 128 letters, digits and : . _ / -',
   })
   storage_domain?: string;
 
-  @ApiPropertyOptional({ type: [ProfileGpuType] })
+  @ApiPropertyOptional({ type: [ProfileGpuType], maxItems: 32 })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(32)
@@ -132,7 +155,7 @@ export class ClusterProfile {
   @Type(() => ProfileGpuType)
   gpu_types?: ProfileGpuType[];
 
-  @ApiPropertyOptional({ type: [ProfileToleration] })
+  @ApiPropertyOptional({ type: [ProfileToleration], maxItems: 16 })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(16)
@@ -145,7 +168,7 @@ export class ClusterProfile {
   @IsString()
   zone_label?: string;
 
-  @ApiPropertyOptional({ example: ['us-east-1a', 'us-east-1b'] })
+  @ApiPropertyOptional({ example: ['us-east-1a', 'us-east-1b'], maxItems: 32, uniqueItems: true })
   @IsOptional()
   @IsArray()
   @ArrayUnique()

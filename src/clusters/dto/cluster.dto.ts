@@ -19,16 +19,25 @@ import { certificateSummary, type CertificateSummary } from '../secrets/pem-chec
 import { ClusterProfile } from './cluster-profile.dto';
 
 const PEM_MAX = 64 * 1024;
+const DEPLOYER_URL = /^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/;
 
 /** Registration (the seed's request, plus draining, a bearer token and the profile). */
 export class CreateClusterDto {
-  @ApiProperty({ example: 'gpu-cluster-east', description: 'A DNS-1123 label, unique' })
+  @ApiProperty({
+    example: 'gpu-cluster-east',
+    description: 'A DNS-1123 label, unique',
+    pattern: DNS_LABEL.source,
+  })
   @Matches(DNS_LABEL, { message: 'name must be a DNS-1123 label (lower case, digits, -; at most 63)' })
   @IsVisibleName()
   name!: string;
 
-  @ApiProperty({ example: 'https://deployer.gpu-east.example.com:8443' })
-  @Matches(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, {
+  @ApiProperty({
+    example: 'https://deployer.gpu-east.example.com:8443',
+    pattern: DEPLOYER_URL.source,
+    maxLength: 512,
+  })
+  @Matches(DEPLOYER_URL, {
     message: 'deployer_url must be an http(s) URL without query',
   })
   @MaxLength(512)
@@ -39,7 +48,13 @@ export class CreateClusterDto {
   @IsBoolean()
   enabled?: boolean;
 
-  @ApiPropertyOptional({ default: 100, description: 'Lower is preferred' })
+  @ApiPropertyOptional({
+    default: 100,
+    description: 'Lower is preferred',
+    type: 'integer',
+    minimum: 0,
+    maximum: 10_000,
+  })
   @IsOptional()
   @IsInt()
   @Min(0)
@@ -54,13 +69,19 @@ export class CreateClusterDto {
   @IsBoolean()
   mtls_enabled?: boolean;
 
-  @ApiPropertyOptional({ description: "PEM: the CA that signed the deployer's server certificate (pinned)" })
+  @ApiPropertyOptional({
+    description: "PEM: the CA that signed the deployer's server certificate (pinned)",
+    maxLength: PEM_MAX,
+  })
   @IsOptional()
   @IsString()
   @MaxLength(PEM_MAX)
   ca_cert?: string;
 
-  @ApiPropertyOptional({ description: 'PEM: the certificate ODC presents to the deployer' })
+  @ApiPropertyOptional({
+    description: 'PEM: the certificate ODC presents to the deployer',
+    maxLength: PEM_MAX,
+  })
   @IsOptional()
   @IsString()
   @MaxLength(PEM_MAX)
@@ -69,6 +90,7 @@ export class CreateClusterDto {
   @ApiPropertyOptional({
     description: 'PEM: its private key; stored encrypted, never returned',
     writeOnly: true,
+    maxLength: PEM_MAX,
   })
   @IsOptional()
   @IsString()
@@ -78,6 +100,8 @@ export class CreateClusterDto {
   @ApiPropertyOptional({
     description: "The deployer's bearer token; stored encrypted, never returned",
     writeOnly: true,
+    minLength: 16,
+    maxLength: 4096,
   })
   @IsOptional()
   @IsString()

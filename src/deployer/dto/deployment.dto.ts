@@ -3,7 +3,12 @@
  * type, so the compiler keeps the two in step; the request body itself is checked by
  * parseDeploymentSpec (manifests are Kubernetes' to validate); the log query by LogQueryDto.
  */
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import {
+  ApiProperty,
+  ApiPropertyOptional,
+  type ApiPropertyOptions,
+  type SchemaObject,
+} from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { IsBoolean, IsInt, IsOptional, IsString, Min } from 'class-validator';
 import type {
@@ -21,21 +26,64 @@ import type {
   SshEndpoint,
   UrlReady,
 } from '../contract';
+import { SPEC_VERSION } from '../contract';
+import { DNS_LABEL, DNS_SUBDOMAIN_SCHEMA } from './validators';
 
-const MANIFEST = {
+/** What parseDeploymentSpec asks of every object; the rest is Kubernetes' and the policy's to judge. */
+const MANIFEST_SCHEMA: SchemaObject = {
   type: 'object',
   additionalProperties: true,
+  required: ['apiVersion', 'kind', 'metadata'],
+  properties: {
+    apiVersion: { type: 'string' },
+    kind: { type: 'string' },
+    metadata: {
+      type: 'object',
+      additionalProperties: true,
+      required: ['name'],
+      properties: { name: DNS_SUBDOMAIN_SCHEMA },
+    },
+  },
   description: 'A full Kubernetes object (apiVersion, kind, metadata, spec)',
-} as const;
+};
+// Through allOf: ApiProperty takes `required` for the property's own (a boolean), and would drop
+// the object's list of required fields.
+const MANIFEST: ApiPropertyOptions = { allOf: [MANIFEST_SCHEMA] };
+
+/** A spec runs one workload: a deployment or a pod, never both (parseDeploymentSpec). */
+export const DEPLOYMENT_SPEC_SCHEMA: SchemaObject = {
+  allOf: [{ $ref: '#/components/schemas/DeploymentSpecDto' }],
+  // Each branch also says the other workload is absent (or null), so no body matches both.
+  oneOf: [
+    {
+      required: ['deployment'],
+      properties: { deployment: { type: 'object' }, pod: { not: { type: 'object' } } },
+    },
+    {
+      required: ['pod'],
+      properties: { pod: { type: 'object' }, deployment: { not: { type: 'object' } } },
+    },
+  ],
+};
 
 export class DeploymentMetadataDto implements DeploymentMetadata {
-  @ApiProperty({ example: 'res-7f3a', description: 'DNS-1123 label; the idempotency key' })
+  @ApiProperty({
+    example: 'res-7f3a',
+    description: 'DNS-1123 label; the idempotency key',
+    pattern: DNS_LABEL.source,
+  })
   external_id!: string;
   @ApiProperty() reservation_id!: string;
   @ApiProperty() user_id!: string;
   @ApiProperty() username!: string;
-  @ApiProperty({ example: 1, description: 'The contract version the caller speaks' }) spec_version!: number;
+  @ApiProperty({
+    example: SPEC_VERSION,
+    enum: [SPEC_VERSION],
+    description: 'The contract version the caller speaks',
+  })
+  spec_version!: number;
   @ApiPropertyOptional({
+    ...DNS_SUBDOMAIN_SCHEMA,
     example: 'odc-disk-0123456789ab-g1',
     description:
       'The persistent disk’s claim the workload mounts: the only claim besides its own it may mount',
@@ -49,9 +97,9 @@ export class DeploymentSpecDto {
   @ApiPropertyOptional({ ...MANIFEST, description: 'v1 Pod (or `deployment`)' }) pod?: Manifest;
   @ApiPropertyOptional(MANIFEST) service?: Manifest;
   @ApiPropertyOptional(MANIFEST) ingress?: Manifest;
-  @ApiPropertyOptional({ type: 'array', items: MANIFEST }) config_maps?: Manifest[];
-  @ApiPropertyOptional({ type: 'array', items: MANIFEST }) persistent_volumes?: Manifest[];
-  @ApiPropertyOptional({ type: 'array', items: MANIFEST }) persistent_volume_claims?: Manifest[];
+  @ApiPropertyOptional({ type: 'array', items: MANIFEST_SCHEMA }) config_maps?: Manifest[];
+  @ApiPropertyOptional({ type: 'array', items: MANIFEST_SCHEMA }) persistent_volumes?: Manifest[];
+  @ApiPropertyOptional({ type: 'array', items: MANIFEST_SCHEMA }) persistent_volume_claims?: Manifest[];
   @ApiPropertyOptional(MANIFEST) pod_disruption_budget?: Manifest;
 }
 
@@ -175,14 +223,14 @@ export class LogQueryDto implements LogOptions {
   @IsString()
   container?: string;
 
-  @ApiPropertyOptional({ minimum: 0 })
+  @ApiPropertyOptional({ type: 'integer', minimum: 0 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
   @Min(0)
   tailLines?: number;
 
-  @ApiPropertyOptional({ minimum: 1 })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()

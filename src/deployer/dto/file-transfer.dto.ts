@@ -14,9 +14,13 @@ import {
 import type { FileTransferInfo, FileTransferRequest, TransferDirection, TransferState } from '../contract';
 import { DNS_LABEL } from './validators';
 
+const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
+/** A path from the root. (NUL, the one character no path holds, never gets here: input screening refuses it.) */
+const ABSOLUTE_PATH = /^\//;
+
 export class EnvVarDto {
-  @ApiProperty({ example: 'SOURCE_URL' })
-  @Matches(/^[-._a-zA-Z][-._a-zA-Z0-9]*$/, {
+  @ApiProperty({ example: 'SOURCE_URL', pattern: ENV_NAME.source })
+  @Matches(ENV_NAME, {
     message: 'env names must be C identifiers (letters, digits, _ . -)',
   })
   name!: string;
@@ -27,7 +31,7 @@ export class EnvVarDto {
 }
 
 export class FileTransferRequestDto implements FileTransferRequest {
-  @ApiProperty({ example: 'amazon/aws-cli:2.22.0' })
+  @ApiProperty({ example: 'amazon/aws-cli:2.22.0', minLength: 1 })
   @IsString()
   @MinLength(1)
   image!: string;
@@ -51,17 +55,20 @@ export class FileTransferRequestDto implements FileTransferRequest {
   @Type(() => EnvVarDto)
   env?: EnvVarDto[];
 
-  @ApiPropertyOptional({ description: 'The claim to mount; default: the one the deployment mounts' })
+  @ApiPropertyOptional({
+    description: 'The claim to mount; default: the one the deployment mounts',
+    pattern: DNS_LABEL.source,
+  })
   @IsOptional()
   @Matches(DNS_LABEL, { message: 'volume must be a DNS-1123 label' })
   volume?: string;
 
-  @ApiPropertyOptional({ default: '/data' })
+  @ApiPropertyOptional({ default: '/data', pattern: ABSOLUTE_PATH.source })
   @IsOptional()
-  @Matches(/^\/[^\0]*$/, { message: 'mount_path must be an absolute path' })
+  @Matches(ABSOLUTE_PATH, { message: 'mount_path must be an absolute path' })
   mount_path?: string;
 
-  @ApiPropertyOptional({ default: 3600, minimum: 10, maximum: 86400 })
+  @ApiPropertyOptional({ default: 3600, type: 'integer', minimum: 10, maximum: 86400 })
   @IsOptional()
   @IsInt()
   @Min(10)

@@ -1,4 +1,5 @@
 import { Injectable, type ArgumentMetadata, type PipeTransform } from '@nestjs/common';
+import { ApiParam } from '@nestjs/swagger';
 import { registerDecorator, type ValidationOptions } from 'class-validator';
 import { AppError, CommonErrorCode } from '../../infra/errors/app-error';
 import { MAX_EXTERNAL_IDS } from '../contract';
@@ -8,6 +9,19 @@ export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 /** Kubernetes label syntax: optional DNS prefix, a name of at most 63; values at most 63. */
 const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+/**
+ * A label map in the OpenAPI document. Its keys' rule is in words: OpenAPI 3.0 has no
+ * `propertyNames` (scripts/peers/schemathesis.hooks.py keeps generated keys to it).
+ */
+export const LABEL_MAP_SCHEMA = {
+  type: 'object',
+  additionalProperties: { type: 'string', pattern: LABEL_VALUE.source },
+  'x-key-pattern': LABEL_KEY.source,
+} as const;
+
+/** A DNS-1123 label in the OpenAPI document. */
+export const DNS_LABEL_SCHEMA = { type: 'string', pattern: DNS_LABEL.source } as const;
 
 export function isLabelMap(value: unknown): boolean {
   return (
@@ -31,7 +45,26 @@ export function IsLabelMap(options?: ValidationOptions): PropertyDecorator {
 }
 
 /** A name as Kubernetes takes it for most objects (DNS-1123 subdomain). */
-export const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS_SUBDOMAIN_SHAPE = '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*';
+export const DNS_SUBDOMAIN = new RegExp(`^(?=.{1,253}$)${DNS_SUBDOMAIN_SHAPE}$`);
+
+/**
+ * DNS_SUBDOMAIN in the OpenAPI document, its length as maxLength: a lookahead leaves generators
+ * (schemathesis) filtering most of what they make.
+ */
+export const DNS_SUBDOMAIN_SCHEMA = {
+  type: 'string',
+  pattern: `^${DNS_SUBDOMAIN_SHAPE}$`,
+  maxLength: 253,
+} as const;
+
+/** A path parameter DnsLabelPipe checks, as the document shows it. */
+export function ApiDnsLabelParam(name: string): MethodDecorator & ClassDecorator {
+  return ApiParam({ name, ...DNS_LABEL_SCHEMA });
+}
+
+/** What ExternalIdListPipe takes, as a pattern. */
+export const EXTERNAL_ID_LIST = `^${DNS_LABEL.source.slice(1, -1)}(,${DNS_LABEL.source.slice(1, -1)}){0,${MAX_EXTERNAL_IDS - 1}}$`;
 
 /**
  * Path parameters that name Kubernetes objects: a DNS-1123 label or 400. Without it `..` or `a/b`

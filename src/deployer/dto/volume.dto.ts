@@ -20,22 +20,26 @@ import type {
   VolumeRequest,
 } from '../contract';
 import { SIZE_QUANTITY } from '../../infra/kubernetes/quantity';
-import { DNS_LABEL, IsLabelMap } from './validators';
+import { DNS_LABEL, IsLabelMap, LABEL_MAP_SCHEMA } from './validators';
 
 const ACCESS_MODES: AccessMode[] = ['ReadWriteOnce', 'ReadWriteOncePod', 'ReadWriteMany'];
+const NO_SPACES = /^\S+$/;
 
 /** What every object a caller names has: its name, its namespace, its own labels. */
 class NamedObjectRequestDto {
-  @ApiProperty({ example: 'alice-work' })
+  @ApiProperty({ example: 'alice-work', pattern: DNS_LABEL.source })
   @Matches(DNS_LABEL, { message: 'name must be a DNS-1123 label (lower case, digits, -; at most 63)' })
   name!: string;
 
-  @ApiPropertyOptional({ description: 'Default: the first namespace of the deployer' })
+  @ApiPropertyOptional({
+    description: 'Default: the first namespace of the deployer',
+    pattern: DNS_LABEL.source,
+  })
   @IsOptional()
   @Matches(DNS_LABEL, { message: 'namespace must be a DNS-1123 label' })
   namespace?: string;
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' } })
+  @ApiPropertyOptional(LABEL_MAP_SCHEMA)
   @IsOptional()
   @IsObject()
   @IsLabelMap()
@@ -47,9 +51,9 @@ export class StaticVolumeSourceDto implements StaticVolumeSource {
   @IsString()
   driver!: string;
 
-  @ApiProperty({ example: 'vol-0123456789abcdef0' })
+  @ApiProperty({ example: 'vol-0123456789abcdef0', pattern: NO_SPACES.source })
   @IsString()
-  @Matches(/^\S+$/, { message: 'volume_handle must not contain spaces' })
+  @Matches(NO_SPACES, { message: 'volume_handle must not contain spaces' })
   volume_handle!: string;
 
   @ApiPropertyOptional({ example: 'ext4' })
@@ -64,7 +68,7 @@ export class StaticVolumeSourceDto implements StaticVolumeSource {
 }
 
 export class VolumeRequestDto extends NamedObjectRequestDto implements VolumeRequest {
-  @ApiProperty({ example: '100Gi' })
+  @ApiProperty({ example: '100Gi', pattern: SIZE_QUANTITY.source })
   @Matches(SIZE_QUANTITY, { message: 'size must be a Kubernetes quantity such as 100Gi' })
   size!: string;
 
@@ -78,7 +82,10 @@ export class VolumeRequestDto extends NamedObjectRequestDto implements VolumeReq
   @IsIn(ACCESS_MODES)
   access_mode?: AccessMode;
 
-  @ApiPropertyOptional({ description: 'A VolumeSnapshot (same namespace) to restore from' })
+  @ApiPropertyOptional({
+    description: 'A VolumeSnapshot (same namespace) to restore from',
+    pattern: DNS_LABEL.source,
+  })
   @IsOptional()
   @Matches(DNS_LABEL, { message: 'from_snapshot must be a DNS-1123 label' })
   from_snapshot?: string;
@@ -132,9 +139,10 @@ export class SnapshotSourceDto implements SnapshotSource {
     example: 'snap-0123456789abcdef0',
     description:
       "The backend's id of the snapshot: `snapshot_handle` of the snapshot in the cluster that took it",
+    pattern: NO_SPACES.source,
   })
   @IsString()
-  @Matches(/^\S+$/, { message: 'snapshot_handle must not be empty nor contain spaces' })
+  @Matches(NO_SPACES, { message: 'snapshot_handle must not be empty nor contain spaces' })
   snapshot_handle!: string;
 
   @ApiProperty({ example: 'ebs.csi.aws.com', description: 'Must be one of the policy’s allowed CSI drivers' })
@@ -143,7 +151,11 @@ export class SnapshotSourceDto implements SnapshotSource {
 }
 
 export class SnapshotRequestDto extends NamedObjectRequestDto implements SnapshotRequest {
-  @ApiPropertyOptional({ example: 'alice-work', description: 'The claim to snapshot (or give `source`)' })
+  @ApiPropertyOptional({
+    example: 'alice-work',
+    description: 'The claim to snapshot (or give `source`)',
+    pattern: DNS_LABEL.source,
+  })
   @IsOptional()
   @Matches(DNS_LABEL, { message: 'volume must be a DNS-1123 label' })
   volume?: string;
@@ -152,6 +164,8 @@ export class SnapshotRequestDto extends NamedObjectRequestDto implements Snapsho
     type: SnapshotSourceDto,
     description:
       'A snapshot the storage backend holds (taken in another cluster on the same backend) to import, instead of `volume`',
+    // Unlike the optional fields around it, not null: @ValidateNested refuses it.
+    nullable: false,
   })
   @IsExactlyOneOf(
     'volume',
@@ -170,8 +184,7 @@ export class SnapshotRequestDto extends NamedObjectRequestDto implements Snapsho
 /** PATCH /volumes/{name}, /snapshots/{name}: labels merged onto the object's. */
 export class LabelsPatchDto {
   @ApiProperty({
-    type: 'object',
-    additionalProperties: { type: 'string' },
+    ...LABEL_MAP_SCHEMA,
     example: { 'odc.dev/quarantined': 'true' },
     description:
       'Added or changed; the deployer’s own labels (managed-by, persistent-disk, external-id) cannot change',

@@ -1,6 +1,13 @@
-import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
+import {
+  ArgumentsHost,
+  Catch,
+  HttpException,
+  Logger,
+  NotFoundException,
+  type ExceptionFilter,
+} from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { AppError, codeForStatus, httpStatusFor } from '../errors/app-error';
+import { AppError, codeForStatus, CommonErrorCode, httpStatusFor } from '../errors/app-error';
 import type { ErrorResponse } from './error-response';
 import { requestIdOf } from './request-id';
 
@@ -41,22 +48,36 @@ function fromAppError(error: AppError): Mapped {
   };
 }
 
+function methodNotAllowed(method: string): Mapped {
+  const code = CommonErrorCode.MethodNotAllowed;
+  return { status: httpStatusFor(code), body: { code, message: `${method} is not allowed on this path` } };
+}
+
 /**
  * The one place errors become HTTP responses: AppErrors by their code, framework errors by their
- * status, anything else as a logged 500 that reveals nothing but the request id.
+ * status, anything else as a logged 500 that reveals nothing but the request id. A request no
+ * route took whose path exists with other methods is a 405 with `Allow` (`allowedMethods`, from
+ * the router), not a 404.
  */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('HTTP');
+
+  constructor(private readonly allowedMethods: (path: string) => string[] = () => []) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const req = http.getRequest<Request>();
     const res = http.getResponse<Response>();
     const requestId = requestIdOf(req);
-    const mapped = this.map(exception, requestId);
+    const allowed = exception instanceof NotFoundException ? this.allowedMethods(req.path) : [];
+    const wrongMethod = allowed.length > 0 && !allowed.includes(req.method);
+    const mapped = wrongMethod ? methodNotAllowed(req.method) : this.map(exception, requestId);
     if (res.headersSent) {
       return;
+    }
+    if (wrongMethod) {
+      res.setHeader('Allow', allowed.join(', '));
     }
     res.status(mapped.status).json({ ...mapped.body, requestId });
   }

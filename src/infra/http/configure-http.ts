@@ -5,6 +5,7 @@ import type { AppConfig } from '../config/env';
 import { FrameworkLogger } from '../logging/framework-logger';
 import { MetricsService } from '../metrics/metrics.service';
 import { AllExceptionsFilter } from './all-exceptions.filter';
+import { allowedMethodsOf } from './allowed-methods';
 import { installBodyParsers } from './body-parsing';
 import { assignRequestId } from './request-id';
 import { createValidationPipe } from './validation';
@@ -19,7 +20,7 @@ export function configureHttp(app: INestApplication, config: AppConfig): void {
   app.use(app.get(MetricsService).httpMiddleware());
   installBodyParsers(app, config.ODC_HTTP_BODY_LIMIT);
   app.useGlobalPipes(createValidationPipe());
-  app.useGlobalFilters(new AllExceptionsFilter());
+  app.useGlobalFilters(new AllExceptionsFilter(allowedMethodsOf(app)));
   const express = app.getHttpAdapter().getInstance() as {
     disable(setting: string): void;
     set(setting: string, value: unknown): void;

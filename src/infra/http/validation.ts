@@ -9,14 +9,31 @@ function flatten(errors: ValidationError[], prefix = ''): FieldProblem[] {
   });
 }
 
+/** What a DTO class is not: types Nest reads from `@Body() body: unknown` and friends. */
+const NOT_DTOS = new Set<unknown>([Object, String, Number, Boolean, Array]);
+
 /**
- * Rejects unknown and malformed fields with a 400 naming each offending field; and a query
- * parameter read by name (`@Query('namespace')`) that was given more than once, which Express
- * turns into an array where every such handler and pipe expects one string (lists are comma
- * lists). Global pipes run before a parameter's own pipes, so those never see the array.
+ * Rejects unknown and malformed fields with a 400 naming each offending field; a request with no
+ * body where the route takes one (Nest would validate an empty object in its place and hand the
+ * handler nothing, so a route whose fields are all optional took the silence for a request; no
+ * body is also what a JSON body without its Content-Type becomes); and a query parameter read by
+ * name (`@Query('namespace')`) that was given more than once, which Express turns into an array
+ * where every such handler and pipe expects one string (lists are comma lists). Global pipes run
+ * before a parameter's own pipes, so those never see the array.
  */
 class AppValidationPipe extends ValidationPipe {
   override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (
+      metadata.type === 'body' &&
+      !metadata.data &&
+      value === undefined &&
+      typeof metadata.metatype === 'function' &&
+      !NOT_DTOS.has(metadata.metatype)
+    ) {
+      throw new AppError(CommonErrorCode.ValidationFailed, 'This request needs a JSON body', {
+        fields: [{ field: 'body', problems: ['a JSON body (Content-Type: application/json) is required'] }],
+      });
+    }
     if (metadata.type === 'query' && metadata.data && Array.isArray(value)) {
       const field = metadata.data;
       throw new AppError(CommonErrorCode.ValidationFailed, 'Request validation failed', {

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, type SchemaObject } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import {
   IsBoolean,
@@ -13,37 +13,56 @@ import {
   Min,
 } from 'class-validator';
 import { GPU_TYPE_NAME } from '../../clusters/dto/cluster-profile.dto';
-import { DNS_LABEL, IsLabelMap } from '../../deployer/dto/validators';
-import { IsVisibleName } from '../../infra/http/name-validators';
+import { DNS_LABEL, IsLabelMap, LABEL_MAP_SCHEMA } from '../../deployer/dto/validators';
+import { IsVisibleName, ODC_USERNAME } from '../../infra/http/name-validators';
 import { RESERVATION_STATUSES, type ReservationStatus } from '../reservation.entity';
 
 /** An OCI image reference: registry/path:tag or @digest (no spaces, no scheme). */
 const IMAGE_REFERENCE = /^[a-z0-9]+([._\-/:@][a-zA-Z0-9_.-]+)*$/;
 
 export class CreateReservationDto {
-  @ApiProperty({ example: 'h100', description: 'A GPU type of the catalog (GET /api/v1/gpu-types)' })
+  @ApiProperty({
+    example: 'h100',
+    description: 'A GPU type of the catalog (GET /api/v1/gpu-types)',
+    pattern: GPU_TYPE_NAME.source,
+  })
   @Matches(GPU_TYPE_NAME, { message: 'gpu_type must be a GPU type name like h100' })
   gpu_type!: string;
 
-  @ApiProperty({ example: 4, description: "One of the type's allowed counts; never split across nodes" })
+  @ApiProperty({
+    example: 4,
+    description: "One of the type's allowed counts; never split across nodes",
+    type: 'integer',
+    minimum: 0,
+    maximum: 64,
+  })
   @IsInt()
   @Min(0)
   @Max(64)
   gpu_count!: number;
 
-  @ApiProperty({ example: 8, description: 'From 5 minutes (0.0833) to the type’s and the site’s maximum' })
+  @ApiProperty({
+    example: 8,
+    description: 'From 5 minutes (0.0833) to the type’s and the site’s maximum',
+    minimum: 0.01,
+    maximum: 24 * 365,
+  })
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0.01)
   @Max(24 * 365)
   hours!: number;
 
-  @ApiPropertyOptional({ example: 'train-llm', description: 'A DNS-1123 label' })
+  @ApiPropertyOptional({ example: 'train-llm', description: 'A DNS-1123 label', pattern: DNS_LABEL.source })
   @IsOptional()
   @Matches(DNS_LABEL, { message: 'name must be a DNS-1123 label (lower case, digits, -; at most 63)' })
   @IsVisibleName()
   name?: string;
 
-  @ApiPropertyOptional({ example: 'nvcr.io/nvidia/pytorch:24.10-py3' })
+  @ApiPropertyOptional({
+    example: 'nvcr.io/nvidia/pytorch:24.10-py3',
+    maxLength: 512,
+    pattern: IMAGE_REFERENCE.source,
+  })
   @IsOptional()
   @MaxLength(512)
   @Matches(IMAGE_REFERENCE, { message: 'image must be an image reference like registry/name:tag' })
@@ -57,6 +76,7 @@ export class CreateReservationDto {
   @ApiPropertyOptional({
     example: { 'topology.kubernetes.io/zone': 'us-east-2a' },
     description: 'Only nodes with these labels',
+    ...LABEL_MAP_SCHEMA,
   })
   @IsOptional()
   @IsLabelMap()
@@ -66,7 +86,10 @@ export class CreateReservationDto {
     example: 'work',
     description:
       'One of your disks, mounted at /home/dev; held for this reservation alone (409 disk_in_use while another holds it) and snapshotted at its end',
+    pattern: DNS_LABEL.source,
   })
+  // null passes @IsOptional as absent: made absent here, so nothing downstream looks a null disk up.
+  @Transform(({ value }: { value: unknown }) => value ?? undefined)
   @IsOptional()
   @Matches(DNS_LABEL, { message: 'disk must be a disk name (a DNS-1123 label)' })
   disk?: string;
@@ -79,6 +102,15 @@ export class CreateReservationDto {
   @IsBoolean()
   no_persist?: boolean;
 }
+
+/** POST /reservations' body: `no_persist: true` is about a disk, so it needs one (400 otherwise). */
+export const CREATE_RESERVATION_SCHEMA: SchemaObject = {
+  allOf: [{ $ref: '#/components/schemas/CreateReservationDto' }],
+  anyOf: [
+    { not: { required: ['no_persist'], properties: { no_persist: { enum: [true] } } } },
+    { required: ['disk'], properties: { disk: { type: 'string' } } },
+  ],
+};
 
 export class ReservationEventDto {
   @ApiProperty({ format: 'date-time' }) at!: string;
@@ -146,7 +178,12 @@ export class ListReservationsQueryDto {
   @IsIn(['all'])
   user?: 'all';
 
-  @ApiPropertyOptional({ minimum: 1, maximum: RESERVATION_PAGE_MAX, default: RESERVATION_PAGE_DEFAULT })
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: RESERVATION_PAGE_MAX,
+    default: RESERVATION_PAGE_DEFAULT,
+  })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -154,7 +191,7 @@ export class ListReservationsQueryDto {
   @Max(RESERVATION_PAGE_MAX)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'From a previous page’s next_cursor' })
+  @ApiPropertyOptional({ description: 'From a previous page’s next_cursor', format: 'uuid' })
   @IsOptional()
   @IsUUID()
   cursor?: string;
@@ -169,6 +206,8 @@ export class ExtendReservationDto {
   @ApiProperty({
     example: 2,
     description: 'Added to its time; in all at most ODC_RESERVATION_MAX_LIFETIME_HOURS',
+    minimum: 0.01,
+    maximum: 24 * 365,
   })
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0.01)
@@ -183,7 +222,11 @@ export class SetJupyterDto {
 }
 
 export class AddUserDto {
-  @ApiProperty({ example: 'bob', description: 'An ODC user who gets SSH access too' })
-  @Matches(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/, { message: 'username must be an ODC username' })
+  @ApiProperty({
+    example: 'bob',
+    description: 'An ODC user who gets SSH access too',
+    pattern: ODC_USERNAME.source,
+  })
+  @Matches(ODC_USERNAME, { message: 'username must be an ODC username' })
   username!: string;
 }

@@ -13,7 +13,7 @@ import { AuditService } from '../../audit/audit.service';
 import type { AuthenticatedRequest } from '../../auth/auth-requirements';
 import { AdminOnly, Authenticated, CurrentPrincipal } from '../../auth/auth.decorators';
 import type { Principal } from '../../auth/principal';
-import { DnsLabelPipe } from '../../deployer/dto/validators';
+import { ApiDnsLabelParam, DnsLabelPipe } from '../../deployer/dto/validators';
 import { ErrorResponse } from '../../infra/http/error-response';
 import { DisksService } from './disks.service';
 import {
@@ -86,6 +86,7 @@ export class DisksController {
   }
 
   @Get(':name')
+  @ApiDnsLabelParam('name')
   @Authenticated('disks:read')
   @ApiOkResponse({ type: DiskDto })
   getDisk(
@@ -98,6 +99,7 @@ export class DisksController {
 
   /** Soft delete: the name is free at once, the data kept for ODC_DISK_DELETE_GRACE_DAYS. */
   @Delete(':name')
+  @ApiDnsLabelParam('name')
   @Authenticated('disks:write')
   @ApiOkResponse({ type: DiskDto })
   @ApiConflictResponse({ type: ErrorResponse, description: 'disk_in_use' })
@@ -114,6 +116,7 @@ export class DisksController {
 
   /** A deleted disk back, during its grace period. */
   @Post(':name/undelete')
+  @ApiDnsLabelParam('name')
   @Authenticated('disks:write')
   @HttpCode(200)
   @ApiOkResponse({ type: DiskDto })
@@ -134,6 +137,7 @@ export class DisksController {
   }
 
   @Post(':name/rename')
+  @ApiDnsLabelParam('name')
   @Authenticated('disks:write')
   @HttpCode(200)
   @ApiOkResponse({ type: DiskDto })
@@ -151,6 +155,7 @@ export class DisksController {
   }
 
   @Get(':name/snapshots')
+  @ApiDnsLabelParam('name')
   @Authenticated('disks:read')
   @ApiOkResponse({ type: [SnapshotDto], description: 'Newest first' })
   listSnapshots(
@@ -163,6 +168,7 @@ export class DisksController {
 
   /** Taken in the background (202): poll the list until it is ready. */
   @Post(':name/snapshots')
+  @ApiDnsLabelParam('name')
   @Authenticated('disks:write')
   @HttpCode(202)
   @ApiAcceptedResponse({ type: SnapshotDto })
@@ -185,6 +191,7 @@ export class DisksController {
 
   /** Into a new disk (`new_name`) or the disk itself; the volume is made at its next use. */
   @Post(':name/restore')
+  @ApiDnsLabelParam('name')
   @Authenticated('disks:write')
   @HttpCode(200)
   @ApiOkResponse({ type: DiskDto, description: 'The restored disk (the new one, with new_name)' })
@@ -209,6 +216,7 @@ export class DisksController {
 
   /** Admins: frees a disk whose reservation has ended but was never released. */
   @Post(':name/unlock')
+  @ApiDnsLabelParam('name')
   @AdminOnly('disks:write')
   @HttpCode(200)
   @ApiOkResponse({ type: DiskDto })

@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsUUID, Matches, Max, Min } from 'class-validator';
 import { DNS_LABEL } from '../../../deployer/dto/validators';
-import { IsVisibleName } from '../../../infra/http/name-validators';
+import { IsVisibleName, ODC_USERNAME } from '../../../infra/http/name-validators';
 import {
   SNAPSHOT_REASONS,
   SNAPSHOT_STATUSES,
@@ -11,9 +11,14 @@ import {
 } from '../../snapshots/snapshot.entity';
 
 const DISK_NAME_MESSAGE = 'must be a DNS-1123 label (lower case, digits, -; at most 63)';
+const EBS_VOLUME_ID = /^vol-[0-9a-f]{8,17}$/;
 
 export class CreateDiskDto {
-  @ApiProperty({ example: 'work', description: 'A DNS-1123 label, unique among your disks' })
+  @ApiProperty({
+    example: 'work',
+    description: 'A DNS-1123 label, unique among your disks',
+    pattern: DNS_LABEL.source,
+  })
   @Matches(DNS_LABEL, { message: `name ${DISK_NAME_MESSAGE}` })
   @IsVisibleName()
   name!: string;
@@ -21,6 +26,9 @@ export class CreateDiskDto {
   @ApiPropertyOptional({
     example: 200,
     description: 'Default ODC_DISK_DEFAULT_SIZE_GB, at most ODC_DISK_MAX_SIZE_GB',
+    type: 'integer',
+    minimum: 1,
+    maximum: 65536,
   })
   @IsOptional()
   @IsInt()
@@ -30,11 +38,11 @@ export class CreateDiskDto {
 }
 
 export class AdoptDiskDto {
-  @ApiProperty({ example: 'alice', description: 'Whose disk it becomes' })
-  @Matches(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/, { message: 'owner must be an ODC username' })
+  @ApiProperty({ example: 'alice', description: 'Whose disk it becomes', pattern: ODC_USERNAME.source })
+  @Matches(ODC_USERNAME, { message: 'owner must be an ODC username' })
   owner!: string;
 
-  @ApiProperty({ example: 'work' })
+  @ApiProperty({ example: 'work', pattern: DNS_LABEL.source })
   @Matches(DNS_LABEL, { message: `name ${DISK_NAME_MESSAGE}` })
   @IsVisibleName()
   name!: string;
@@ -42,28 +50,30 @@ export class AdoptDiskDto {
   @ApiProperty({
     example: 'vol-0123456789abcdef0',
     description: 'An existing volume of the provider (aws-ebs: an EBS volume id)',
+    pattern: EBS_VOLUME_ID.source,
   })
-  @Matches(/^vol-[0-9a-f]{8,17}$/, {
+  @Matches(EBS_VOLUME_ID, {
     message: 'volume_id must be an EBS volume id like vol-0123456789abcdef0',
   })
   volume_id!: string;
 }
 
 export class RenameDiskDto {
-  @ApiProperty({ example: 'work-old' })
+  @ApiProperty({ example: 'work-old', pattern: DNS_LABEL.source })
   @Matches(DNS_LABEL, { message: `new_name ${DISK_NAME_MESSAGE}` })
   @IsVisibleName()
   new_name!: string;
 }
 
 export class RestoreDiskDto {
-  @ApiProperty({ description: 'A ready snapshot of this disk' })
+  @ApiProperty({ description: 'A ready snapshot of this disk', format: 'uuid' })
   @IsUUID()
   snapshot_id!: string;
 
   @ApiPropertyOptional({
     example: 'work-yesterday',
     description: 'Restore into a new disk of this name; without it the disk itself goes back to the snapshot',
+    pattern: DNS_LABEL.source,
   })
   @IsOptional()
   @Matches(DNS_LABEL, { message: `new_name ${DISK_NAME_MESSAGE}` })
@@ -73,9 +83,12 @@ export class RestoreDiskDto {
 
 /** Admins: act on another user's disk of that name. */
 export class DiskOwnerQueryDto {
-  @ApiPropertyOptional({ description: "Admins: the owner's username (default: you)" })
+  @ApiPropertyOptional({
+    description: "Admins: the owner's username (default: you)",
+    pattern: ODC_USERNAME.source,
+  })
   @IsOptional()
-  @Matches(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/, { message: 'owner must be an ODC username' })
+  @Matches(ODC_USERNAME, { message: 'owner must be an ODC username' })
   owner?: string;
 }
 
@@ -85,7 +98,10 @@ export class ListDisksQueryDto {
   @IsIn(['all'])
   user?: 'all';
 
-  @ApiPropertyOptional({ description: 'Include soft-deleted disks (in their grace period)' })
+  @ApiPropertyOptional({
+    description: 'Include soft-deleted disks (in their grace period)',
+    enum: ['true', 'false'],
+  })
   @IsOptional()
   @Type(() => String)
   @IsIn(['true', 'false'])
