@@ -160,11 +160,17 @@ describe('deployer volumes and snapshots against a cluster', () => {
     await authed(api().post('/api/v1/deployments')).send(reservationSpec('res-scratch')).expect(201);
     await authed(api().get('/api/v1/volumes/res-scratch-scratch')).expect(404);
     await authed(api().delete('/api/v1/volumes/res-scratch-scratch')).expect(204);
-    await authed(api().post('/api/v1/snapshots'))
-      .send({ name: 's-scratch', volume: 'res-scratch-scratch' })
-      .expect(404);
     expect(await claimNames()).toContain('res-scratch-scratch');
     await authed(api().delete('/api/v1/deployments/res-scratch')).expect(204);
+  });
+
+  itSimulatorOnly('snapshots')('snapshots persistent disks only, not a deployment’s own claims', async () => {
+    await authed(api().post('/api/v1/deployments')).send(reservationSpec('res-scratch-2')).expect(201);
+    await authed(api().post('/api/v1/snapshots'))
+      .send({ name: 's-scratch', volume: 'res-scratch-2-scratch' })
+      .expect(404);
+    expect(await claimNames()).toContain('res-scratch-2-scratch');
+    await authed(api().delete('/api/v1/deployments/res-scratch-2')).expect(204);
   });
 
   it.each([
