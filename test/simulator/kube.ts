@@ -28,7 +28,13 @@ export function kubeConfigWithToken(server: string, token: string): KubeConfig {
  * admin, with one as the service account it belongs to (held to RBAC).
  */
 export function kubeClients(server: string, token?: string) {
-  const kc = token === undefined ? kubeConfigForServer(server) : kubeConfigWithToken(server, token);
+  return kubeClientsOf(
+    token === undefined ? kubeConfigForServer(server) : kubeConfigWithToken(server, token),
+  );
+}
+
+/** The admin (or a token's) clients of a kubeconfig: a simulator's or the real tier's. */
+export function kubeClientsOf(kc: KubeConfig) {
   return {
     kc,
     core: kc.makeApiClient(CoreV1Api),

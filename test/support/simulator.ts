@@ -1,15 +1,6 @@
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import {
-  AppsV1Api,
-  CoreV1Api,
-  KubeConfig,
-  KubernetesObjectApi,
-  NetworkingV1Api,
-  RbacAuthorizationV1Api,
-  VersionApi,
-  Watch,
-} from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 import { projectRoot } from '../../src/app/version';
 import { SimulatedCluster } from '../../src/simulator/cluster';
 import {
@@ -18,7 +9,7 @@ import {
   type SimulatorConfig,
   type SimulatorTimings,
 } from '../../src/simulator/config';
-import { kubeClients } from '../simulator/kube';
+import { kubeClients, kubeClientsOf } from '../simulator/kube';
 
 /** Short delays so simulated pods, claims and snapshots settle within a test's patience. */
 export const FAST_TIMINGS: SimulatorTimings = {
@@ -103,20 +94,6 @@ export function describeSimulatorOnly(reason: SimulatorOnlyReason, name: string,
 
 export type KubeClients = ReturnType<typeof kubeClients>;
 
-/** The admin clients of a kubeconfig (kubeClients builds the same for a simulator's URL). */
-function kubeClientsFor(kc: KubeConfig): KubeClients {
-  return {
-    kc,
-    core: kc.makeApiClient(CoreV1Api),
-    apps: kc.makeApiClient(AppsV1Api),
-    rbac: kc.makeApiClient(RbacAuthorizationV1Api),
-    networking: kc.makeApiClient(NetworkingV1Api),
-    version: kc.makeApiClient(VersionApi),
-    objects: KubernetesObjectApi.makeApiClient(kc),
-    watch: new Watch(kc),
-  };
-}
-
 /** A Kubernetes to test against: a simulated cluster of the spec's own, or the real tier. */
 export interface KubeTarget {
   kind: KubeTargetKind;
@@ -178,7 +155,7 @@ export async function startKubeTarget(
   }
   const kc = new KubeConfig();
   kc.loadFromFile(realKubeconfigPath());
-  const k = kubeClientsFor(kc);
+  const k = kubeClientsOf(kc);
   for (const name of namespaces) {
     await acquireNamespace(k, name);
   }
