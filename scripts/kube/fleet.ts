@@ -16,7 +16,7 @@ import {
   type NodePool,
   type SimulatorConfig,
 } from '../../src/simulator/config';
-import { GPU_PRODUCT_LABEL, nodeInternalIP, POOL_LABEL } from '../../src/simulator/cluster';
+import { nodeFor } from '../../src/simulator/cluster';
 
 export const KWOK_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
 
@@ -26,44 +26,25 @@ export function fleetNodes(config: SimulatorConfig): Record<string, unknown>[] {
   );
 }
 
+/**
+ * The simulator's node, made for kwok: its annotation and label, and a status without the Ready
+ * condition and kubelet version (kwok's node-initialize stage adds its own, keeping the rest).
+ */
 function node(cluster: string, pool: NodePool, poolIndex: number, index: number): Record<string, unknown> {
-  const name = `${cluster}-${pool.name}-${index}`;
-  const resources: Record<string, string> = {
-    cpu: pool.cpu ?? '8',
-    memory: pool.memory ?? '32Gi',
-    pods: '110',
-    'ephemeral-storage': '500Gi',
-    ...(pool.gpu ? { [pool.gpu.resource ?? 'nvidia.com/gpu']: String(pool.gpu.count) } : {}),
-  };
+  const simulated = nodeFor(cluster, pool, poolIndex, index);
+  const { capacity, allocatable, addresses } = simulated.status;
   return {
-    apiVersion: 'v1',
-    kind: 'Node',
+    ...simulated,
     metadata: {
-      name,
+      ...simulated.metadata,
       annotations: { [KWOK_NODE_ANNOTATION]: 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
-      labels: {
-        'kubernetes.io/hostname': name,
-        'kubernetes.io/os': 'linux',
-        'kubernetes.io/arch': 'amd64',
-        [POOL_LABEL]: pool.name,
-        ...(pool.zone ? { 'topology.kubernetes.io/zone': pool.zone } : {}),
-        ...(pool.gpu
-          ? { [GPU_PRODUCT_LABEL]: pool.gpu.product, 'nvidia.com/gpu.count': String(pool.gpu.count) }
-          : {}),
-        type: 'kwok',
-        ...pool.labels,
-      },
+      labels: { ...simulated.metadata.labels, type: 'kwok', ...pool.labels },
     },
-    spec: { ...(pool.taints && pool.taints.length > 0 ? { taints: pool.taints } : {}) },
-    // Kept on create (Nodes may set their status then, as a kubelet registering does); kwok's
-    // node-initialize stage keeps capacity, allocatable and addresses and adds the conditions.
+    // Kept on create (Nodes may set their status then, as a kubelet registering does).
     status: {
-      capacity: resources,
-      allocatable: resources,
-      addresses: [
-        { type: 'InternalIP', address: nodeInternalIP(poolIndex, index) },
-        { type: 'Hostname', address: name },
-      ],
+      capacity,
+      allocatable,
+      addresses,
       nodeInfo: { operatingSystem: 'linux', architecture: 'amd64' },
     },
   };

@@ -28,7 +28,8 @@ export function nodeInternalIP(poolIndex: number, index: number): string {
   return `10.${poolIndex}.${Math.floor(host / 256)}.${host % 256}`;
 }
 
-function nodeFor(cluster: string, pool: NodePool, poolIndex: number, index: number) {
+/** A fleet's node as the simulator registers it (the real-Kubernetes tier's fleet derives from it). */
+export function nodeFor(cluster: string, pool: NodePool, poolIndex: number, index: number) {
   const name = `${cluster}-${pool.name}-${index}`;
   const gpuResource = pool.gpu?.resource ?? 'nvidia.com/gpu';
   const resources: Record<string, string> = {

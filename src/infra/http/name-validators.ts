@@ -9,7 +9,7 @@ import { registerDecorator, type ValidationArguments, type ValidationOptions } f
 const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u;
 
 /** An ODC username as callers name other users (reservation users, disk owners). */
-export const ODC_USERNAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
+export const USERNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/;
 
 function hex(codePoint: number): string {
   return `\\u${codePoint.toString(16).padStart(4, '0')}`;

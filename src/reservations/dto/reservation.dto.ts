@@ -14,7 +14,7 @@ import {
 } from 'class-validator';
 import { GPU_TYPE_NAME } from '../../clusters/dto/cluster-profile.dto';
 import { DNS_LABEL, IsLabelMap, LABEL_MAP_SCHEMA } from '../../deployer/dto/validators';
-import { IsVisibleName, ODC_USERNAME } from '../../infra/http/name-validators';
+import { IsVisibleName, USERNAME_PATTERN } from '../../infra/http/name-validators';
 import { RESERVATION_STATUSES, type ReservationStatus } from '../reservation.entity';
 
 /** An OCI image reference: registry/path:tag or @digest (no spaces, no scheme). */
@@ -225,8 +225,8 @@ export class AddUserDto {
   @ApiProperty({
     example: 'bob',
     description: 'An ODC user who gets SSH access too',
-    pattern: ODC_USERNAME.source,
+    pattern: USERNAME_PATTERN.source,
   })
-  @Matches(ODC_USERNAME, { message: 'username must be an ODC username' })
+  @Matches(USERNAME_PATTERN, { message: 'username must be an ODC username' })
   username!: string;
 }

@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsUUID, Matches, Max, Min } from 'class-validator';
 import { DNS_LABEL } from '../../../deployer/dto/validators';
-import { IsVisibleName, ODC_USERNAME } from '../../../infra/http/name-validators';
+import { IsVisibleName, USERNAME_PATTERN } from '../../../infra/http/name-validators';
 import {
   SNAPSHOT_REASONS,
   SNAPSHOT_STATUSES,
@@ -38,8 +38,8 @@ export class CreateDiskDto {
 }
 
 export class AdoptDiskDto {
-  @ApiProperty({ example: 'alice', description: 'Whose disk it becomes', pattern: ODC_USERNAME.source })
-  @Matches(ODC_USERNAME, { message: 'owner must be an ODC username' })
+  @ApiProperty({ example: 'alice', description: 'Whose disk it becomes', pattern: USERNAME_PATTERN.source })
+  @Matches(USERNAME_PATTERN, { message: 'owner must be an ODC username' })
   owner!: string;
 
   @ApiProperty({ example: 'work', pattern: DNS_LABEL.source })
@@ -85,10 +85,10 @@ export class RestoreDiskDto {
 export class DiskOwnerQueryDto {
   @ApiPropertyOptional({
     description: "Admins: the owner's username (default: you)",
-    pattern: ODC_USERNAME.source,
+    pattern: USERNAME_PATTERN.source,
   })
   @IsOptional()
-  @Matches(ODC_USERNAME, { message: 'owner must be an ODC username' })
+  @Matches(USERNAME_PATTERN, { message: 'owner must be an ODC username' })
   owner?: string;
 }
 
