@@ -8,7 +8,8 @@
 #
 # Everything lives under .odc/kube/: pki/ (a self-made CA and the certificates and keys signed with
 # it, kept across runs), *.kubeconfig, etcd/ (the data: every `up` starts from an empty one),
-# logs/<component>.log, pids/<component>.pid, cluster.env (ports and URLs). Each component listens
+# logs/<component>.log, logs/audit.log (the API server's audit log: requests by ServiceAccounts),
+# pids/<component>.pid, cluster.env (ports and URLs). Each component listens
 # on a free loopback port. `npm run kube:down` stops exactly the processes listed in pids/.
 #
 # Already up (every component alive and the API server ready): prints the kubeconfig path and exits.
@@ -213,6 +214,7 @@ KUBE_CONTROLLER_MANAGER_HEALTHZ=https://127.0.0.1:$KCM_PORT/healthz
 KUBE_SCHEDULER_HEALTHZ=https://127.0.0.1:$SCHED_PORT/healthz
 KWOK_HEALTHZ=http://127.0.0.1:$KWOK_PORT/healthz
 SERVICE_CIDR=$SERVICE_CIDR
+KUBE_AUDIT_LOG=$STATE/logs/audit.log
 EOF
 
 # --- components -------------------------------------------------------------------------------
@@ -284,6 +286,20 @@ elif ! awk 'NR > 1 && $2 == "00000000" { found = 1 } END { exit !found }' /proc/
   # (nothing here reaches the API server through the "kubernetes" Service).
   advertise=(--advertise-address=192.0.2.1)
 fi
+# The audit log records every request a ServiceAccount outside kube-system makes (who, verb, resource,
+# status): what a test learns about a workload's use of its RBAC (test/helm/deployer-rbac.spec.ts).
+cat >"$STATE/audit-policy.yaml" <<EOF
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: None
+    userGroups: ["system:serviceaccounts:kube-system"]
+  - level: Metadata
+    userGroups: ["system:serviceaccounts"]
+  - level: None
+EOF
+: >"$STATE/logs/audit.log"
 # The default admission plugins (NamespaceLifecycle, LimitRanger, ServiceAccount, PodSecurity,
 # ResourceQuota, the webhooks, ...) plus NodeRestriction, as kubeadm enables them.
 start kube-apiserver \
@@ -309,6 +325,10 @@ start kube-apiserver \
   --service-account-signing-key-file="$PKI/sa.key" \
   --service-cluster-ip-range="$SERVICE_CIDR" \
   --service-node-port-range="$NODE_PORTS" \
+  --audit-policy-file="$STATE/audit-policy.yaml" \
+  --audit-log-path="$STATE/logs/audit.log" \
+  --audit-log-format=json \
+  --audit-log-mode=blocking \
   --profiling=false
 wait_for kube-apiserver "kube-apiserver ready at $API_SERVER" 90 admin_curl "$API_SERVER/readyz"
 
