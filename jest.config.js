@@ -18,6 +18,8 @@ module.exports = {
       displayName: 'integration',
       roots: ['<rootDir>/test'],
       testMatch: ['**/*.spec.ts'],
+      // test/kube/ holds the specs of the real-Kubernetes tier only (npm run test:kube).
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/kube/'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
     },

@@ -131,7 +131,8 @@ export class DeployerPolicyRejected extends DeployerError {
  * 409: the cluster cannot take this spec as it stands. The deployer does no admission of its own
  * (placement against capacity is the coordinator's); its one "not here" answer is the conflict: an
  * object of the spec exists and belongs to another deployment, a persistent disk or nobody it
- * manages (`details.conflicts`). Retrying the same cluster changes nothing; another one may do.
+ * manages (`details.conflicts`), or the cluster's ResourceQuota refused one. Retrying the same
+ * cluster changes nothing now; another one may do.
  */
 export class DeployerFull extends DeployerError {
   constructor(deployer: DeployerRef, answer: DeployerAnswer) {

@@ -47,6 +47,28 @@ const KIND_BY_STATUS: Record<number, KubeErrorKind> = {
  */
 const TYPED_PATCH_FAILURE = /^failed to create typed patch object /;
 
+/**
+ * Admission plugins refuse with 403 too, though RBAC allowed the call, and it is not an operator's
+ * credentials problem: a ResourceQuota the object would exceed means this cluster cannot take it
+ * now (another may: a conflict), a Pod Security level it breaks means the object is at fault.
+ * Seen on kube-apiserver's ResourceQuota and PodSecurity admission ("... is forbidden: exceeded
+ * quota: q, requested: ...", "... is forbidden: violates PodSecurity \"baseline:latest\": ...").
+ */
+const ADMISSION_REFUSALS: readonly { pattern: RegExp; kind: KubeErrorKind }[] = [
+  { pattern: / is forbidden: exceeded quota: /, kind: 'conflict' },
+  { pattern: / is forbidden: violates PodSecurity /, kind: 'invalid' },
+];
+
+function kindOf(status: number, message: string): KubeErrorKind {
+  if (status === 500 && TYPED_PATCH_FAILURE.test(message)) {
+    return 'invalid';
+  }
+  if (status === 403) {
+    return ADMISSION_REFUSALS.find((refusal) => refusal.pattern.test(message))?.kind ?? 'forbidden';
+  }
+  return KIND_BY_STATUS[status] ?? 'unavailable';
+}
+
 /** A non-2xx answer: its Status body (when it is one) says why. */
 function fromStatus(status: number, rawBody: unknown): KubeError {
   let body: { message?: string; details?: { causes?: { field?: string; message?: string }[] } } = {};
@@ -56,14 +78,7 @@ function fromStatus(status: number, rawBody: unknown): KubeError {
     // not a Status: keep the HTTP code
   }
   const message = body?.message ?? `Kubernetes answered ${status}`;
-  return new KubeError(
-    status === 500 && TYPED_PATCH_FAILURE.test(message)
-      ? 'invalid'
-      : (KIND_BY_STATUS[status] ?? 'unavailable'),
-    status,
-    message,
-    body?.details?.causes ?? [],
-  );
+  return new KubeError(kindOf(status, message), status, message, body?.details?.causes ?? []);
 }
 
 export function toKubeError(error: unknown): KubeError {

@@ -5,9 +5,10 @@ import { KubeError, type KubeErrorKind } from './kube-client';
 
 /**
  * What the caller should make of a Kubernetes failure: Kubernetes refused what was asked (an
- * invalid object, a namespace or kind the cluster lacks: change the request, 422); it conflicts
- * with the cluster's state (409); the deployer's credentials may not do it (an operator's problem,
- * 502 kube_forbidden); the cluster cannot be reached or failed (502 kube_unavailable, retry).
+ * invalid object, a namespace or kind the cluster lacks, a Pod Security level it breaks: change the
+ * request, 422); it conflicts with the cluster's state (an object that exists, a ResourceQuota it
+ * would exceed: 409); the deployer's credentials may not do it (an operator's problem, 502
+ * kube_forbidden); the cluster cannot be reached or failed (502 kube_unavailable, retry).
  */
 const CODE_BY_KIND: Record<KubeErrorKind, ErrorCode> = {
   bad_request: DeployerErrorCode.KubeRejected,
