@@ -1,7 +1,9 @@
 /**
- * The Helm charts, checked without helm (not installed here): values against their schemas,
- * templates well-formed once their actions are blanked, the rendered examples in step with
- * the templates and accepted by a Kubernetes API server (the simulator, server-side dry run).
+ * The Helm charts, checked with Node alone (`npm test` needs no helm): values against their
+ * schemas, templates well-formed once their actions are blanked, the committed example renders
+ * (made by the real helm, scripts/helm/examples.sh, and checked by `npm run helm:check`) in step
+ * with the templates and accepted by a Kubernetes API server (the simulator, server-side dry run;
+ * test/helm/charts-real.spec.ts does it on the real one).
  */
 import { PatchStrategy, type ApiException } from '@kubernetes/client-node';
 import Ajv from 'ajv';

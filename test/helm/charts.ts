@@ -1,7 +1,7 @@
 /**
  * What the chart checks read: the charts' values and schemas, their templates with the Go template
- * actions blanked (no helm binary here), and the example manifests (rendered by helm/render) under
- * helm/examples.
+ * actions blanked (`npm test` runs without helm), and the example manifests under helm/examples
+ * (rendered by the real helm: scripts/helm/examples.sh).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ export const EXAMPLES_DIR = join(HELM_DIR, 'examples');
 export type ChartName = 'odc' | 'odc-deployer';
 export const CHARTS: ChartName[] = ['odc', 'odc-deployer'];
 
-/** One `helm template` run: the values it used and what it rendered (helm/render/examples.sh). */
+/** One `helm template` run: the values it used and what it rendered (scripts/helm/examples.sh). */
 export interface Example {
   chart: ChartName;
   values: string;
@@ -21,7 +21,7 @@ export interface Example {
 }
 
 /**
- * The same rule as helm/render/examples.sh: `<name>.values.yaml` renders to `<name>.yaml` with the
+ * The same rule as scripts/helm/examples.sh: `<name>.values.yaml` renders to `<name>.yaml` with the
  * chart its name starts with.
  */
 export const EXAMPLES: Example[] = readdirSync(EXAMPLES_DIR)

@@ -1,55 +1,54 @@
 /**
- * The deployer chart grants the deployer exactly what it needs. Its RBAC objects (from the
- * example render, itself checked against the template) go into a simulated cluster that enforces
- * RBAC; the deployer runs with the chart's service account token and goes through every endpoint
- * it serves. Then: no call was refused, and every verb on every resource the Role and ClusterRole
- * grant was needed, by a call that nothing else granted.
+ * The deployer chart grants the deployer exactly what it needs. The chart's RBAC goes into a
+ * Kubernetes that enforces it — on the simulator, the RBAC objects of the example render (itself
+ * checked against what helm renders); on the real API server (ODC_TEST_KUBE=real), the chart itself
+ * by `helm install` — and the deployer runs with a token of the chart's ServiceAccount
+ * (TokenRequest) and goes through every endpoint it serves. Then, from the record of the requests'
+ * authorizations (the simulator's own, or the real API server's audit log): no request was refused,
+ * and every verb on every resource the Role and ClusterRole grant was needed, by a request that
+ * nothing else granted.
  */
-import { PatchStrategy } from '@kubernetes/client-node';
+import { join, dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { AuthenticationV1Api, KubeConfig, PatchStrategy } from '@kubernetes/client-node';
 import request from 'supertest';
 import type { DeploymentSpec } from '../../src/deployer/contract';
 import { sampleReservationSpec } from '../../src/deployer/sample-spec';
-import { SimulatedCluster } from '../../src/simulator/cluster';
-import { withDefaults } from '../../src/simulator/config';
-import type { AuthorizationRecord, PolicyRule } from '../../src/simulator/rbac';
 import { DEPLOYER_TOKEN } from '../deployer/fixtures';
-import { kubeClients, kubeConfigWithToken } from '../simulator/kube';
 import { startTestApp, type TestApp } from '../support/app';
 import { eventually } from '../support/eventually';
-import { FAST_TIMINGS, h100Pool } from '../support/simulator';
-import { exampleObjects, templateObjects, type K8sObject } from './charts';
+import {
+  FAST_TIMINGS,
+  h100Pool,
+  KUBE_TARGET,
+  realKubeconfigPath,
+  startKubeTarget,
+  uniqueName,
+  type KubeTarget,
+} from '../support/simulator';
+import { EXAMPLES_DIR, exampleObjects, templateObjects } from './charts';
+import { helmWorkspace, type HelmWorkspace } from './helm';
+import {
+  auditLogRecords,
+  grantsOf,
+  simulatorRecords,
+  unneededGrants,
+  type AccessRecordSource,
+  type RbacObject,
+} from './rbac-usage';
+import {
+  defaultProvisioner,
+  standInForStorage,
+  STAND_IN_DRIVER,
+  type StorageStandIn,
+} from './storage-stand-in';
 
-const RELEASE_NAMESPACE = 'odc-system';
-const WORKLOADS = 'odc-workloads';
+/** The release (and so its objects and ServiceAccount) and its namespaces: unique on the real API server. */
+const RELEASE = uniqueName('odc-deployer');
+const RELEASE_NAMESPACE = uniqueName('odc-system');
+const WORKLOADS = uniqueName('odc-workloads');
+const SERVICE_ACCOUNT = `system:serviceaccount:${RELEASE_NAMESPACE}:${RELEASE}`;
 const RBAC_KINDS = ['ServiceAccount', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding'];
-
-type RbacObject = K8sObject & { rules: PolicyRule[] };
-
-/** One verb on one resource (`pods/log` for a subresource) that a rule grants. */
-interface Grant {
-  by: 'Role' | 'ClusterRole';
-  apiGroup: string;
-  resource: string;
-  verb: string;
-}
-
-function grantsOf(role: RbacObject): Grant[] {
-  return role.rules.flatMap((rule) =>
-    (rule.apiGroups ?? []).flatMap((apiGroup) =>
-      (rule.resources ?? []).flatMap((resource) =>
-        rule.verbs.map((verb) => ({ by: role.kind as Grant['by'], apiGroup, resource, verb })),
-      ),
-    ),
-  );
-}
-
-const resourceOf = (decision: AuthorizationRecord) =>
-  decision.subresource ? `${decision.resource}/${decision.subresource}` : decision.resource;
-
-const sameAccess = (grant: Omit<Grant, 'by'>, decision: AuthorizationRecord) =>
-  grant.apiGroup === decision.apiGroup &&
-  grant.resource === resourceOf(decision) &&
-  grant.verb === decision.verb;
 
 /** A reservation whose pod mounts its scratch claim (file transfers need a volume to work on). */
 function reservation(externalId: string): DeploymentSpec {
@@ -59,57 +58,142 @@ function reservation(externalId: string): DeploymentSpec {
   return spec;
 }
 
+/** The target's API server, as the chart's ServiceAccount. */
+function kubeConfigWithToken(target: KubeTarget, token: string): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ ...target.kubeconfig.getCurrentCluster()!, name: 'cluster' }],
+    users: [{ name: 'service-account', token }],
+    contexts: [{ name: 'service-account', cluster: 'cluster', user: 'service-account' }],
+    currentContext: 'service-account',
+  });
+  return kc;
+}
+
+/** The real tier's audit log (`KUBE_AUDIT_LOG` in its cluster.env). */
+function auditLogPath(): string {
+  const dir = dirname(realKubeconfigPath());
+  const env = join(dir, 'cluster.env');
+  const named = existsSync(env) ? /^KUBE_AUDIT_LOG=(.+)$/m.exec(readFileSync(env, 'utf8'))?.[1] : undefined;
+  return named ?? join(dir, 'logs', 'audit.log');
+}
+
 describe("the deployer chart's RBAC", () => {
-  let cluster: SimulatedCluster;
+  let target: KubeTarget;
+  let helm: HelmWorkspace | undefined;
+  let storage: StorageStandIn | undefined;
+  let records: AccessRecordSource;
   let app: TestApp;
-  const rbac = exampleObjects('odc-deployer.yaml').filter((o) => RBAC_KINDS.includes(o.kind)) as RbacObject[];
-  const role = rbac.find((o) => o.kind === 'Role')!;
-  const clusterRole = rbac.find((o) => o.kind === 'ClusterRole')!;
+  let role: RbacObject;
+  let clusterRole: RbacObject;
+  const rendered = exampleObjects('odc-deployer.yaml').filter((o) =>
+    RBAC_KINDS.includes(o.kind),
+  ) as RbacObject[];
 
   const api = () => request(app.runtime.deployer!.getHttpServer());
   const authed = (req: request.Test) => req.set('authorization', `Bearer ${DEPLOYER_TOKEN}`);
 
+  /** The chart's RBAC objects in the target, as helm installs them (on the simulator: as it renders them). */
+  async function installChart(): Promise<void> {
+    if (KUBE_TARGET === 'simulator') {
+      for (const object of rendered) {
+        await target.k.objects.patch(
+          object,
+          undefined,
+          undefined,
+          'helm',
+          true,
+          PatchStrategy.ServerSideApply,
+        );
+      }
+      return;
+    }
+    helm = await helmWorkspace();
+    await helm.helm([
+      'install',
+      RELEASE,
+      helm.chart('odc-deployer'),
+      `--kubeconfig=${realKubeconfigPath()}`,
+      `--namespace=${RELEASE_NAMESPACE}`,
+      `--values=${join(EXAMPLES_DIR, 'odc-deployer.values.yaml')}`,
+      `--set=workloadNamespaces={${WORKLOADS}}`,
+    ]);
+  }
+
   beforeAll(async () => {
-    cluster = await SimulatedCluster.start(
-      withDefaults({
+    target = await startKubeTarget(
+      {
         nodePools: [h100Pool(2)],
         // Snapshots of its disks are of a driver the policy allows, so they can be imported.
-        storageClasses: [{ name: 'standard', default: true, provisioner: 'ebs.csi.aws.com' }],
+        storageClasses: [{ name: 'standard', default: true, provisioner: STAND_IN_DRIVER }],
         timings: FAST_TIMINGS,
-      }),
+      },
+      [RELEASE_NAMESPACE, WORKLOADS],
     );
-    const admin = kubeClients(cluster.url);
-    for (const name of [RELEASE_NAMESPACE, WORKLOADS]) {
-      await admin.core.createNamespace({ body: { metadata: { name } } });
-    }
-    for (const object of rbac) {
-      await admin.objects.patch(object, undefined, undefined, 'helm', true, PatchStrategy.ServerSideApply);
-    }
-    const token = await admin.core.createNamespacedServiceAccountToken({
+    await installChart();
+    const [installedRole, installedClusterRole] = await Promise.all([
+      target.k.rbac.readNamespacedRole({ namespace: WORKLOADS, name: RELEASE }),
+      target.k.rbac.readClusterRole({ name: RELEASE }),
+    ]);
+    role = { ...(installedRole as RbacObject), kind: 'Role' };
+    clusterRole = { ...(installedClusterRole as RbacObject), kind: 'ClusterRole' };
+
+    const token = await target.k.core.createNamespacedServiceAccountToken({
       namespace: RELEASE_NAMESPACE,
-      name: 'odc-deployer',
+      name: RELEASE,
       body: { spec: { audiences: [], expirationSeconds: 3600 } },
     });
-    const kubeconfig = kubeConfigWithToken(cluster.url, token.status!.token!).exportConfig();
+    const asServiceAccount = kubeConfigWithToken(target, token.status!.token!);
+    if (target.kind === 'simulator') {
+      records = simulatorRecords(target.simulated);
+    } else {
+      // The end of the deployer's requests: a SelfSubjectReview of the same account, left out.
+      const authentication = asServiceAccount.makeApiClient(AuthenticationV1Api);
+      records = auditLogRecords(
+        auditLogPath(),
+        () =>
+          authentication.createSelfSubjectReview({
+            body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
+          }),
+        (event) => event.objectRef?.resource === 'selfsubjectreviews',
+      );
+      storage = await standInForStorage(target.k, WORKLOADS);
+    }
+    // The snapshots imported are of the cluster's own driver (the stand-in's, or a real tier's).
+    const driver = (await defaultProvisioner(target.k)) ?? STAND_IN_DRIVER;
     app = await startTestApp({
       roles: 'deployer',
       env: {
-        ODC_KUBECONFIG_BASE64: Buffer.from(kubeconfig).toString('base64'),
+        ODC_KUBECONFIG_BASE64: Buffer.from(asServiceAccount.exportConfig()).toString('base64'),
         ODC_DEPLOYER_NAMESPACES: WORKLOADS,
         ODC_DEPLOYER_TOKEN: DEPLOYER_TOKEN,
+        ODC_DEPLOYER_ALLOWED_CSI_DRIVERS: [...new Set([STAND_IN_DRIVER, driver])].join(','),
       },
     });
   });
 
   afterAll(async () => {
     await app?.close();
-    await cluster?.close();
+    await storage?.close();
+    if (helm) {
+      await helm.helm([
+        'uninstall',
+        RELEASE,
+        `--kubeconfig=${realKubeconfigPath()}`,
+        `--namespace=${RELEASE_NAMESPACE}`,
+        '--wait',
+      ]);
+      helm.close();
+    }
+    await target?.close();
   });
 
-  it('are the rules the chart templates write', () => {
+  it('are the rules the chart templates write, as installed', () => {
     const templated = templateObjects('odc-deployer', 'rbac.yaml');
     for (const kind of ['Role', 'ClusterRole']) {
-      expect(templated.find((o) => o.kind === kind)!.rules).toEqual(rbac.find((o) => o.kind === kind)!.rules);
+      const rules = rendered.find((o) => o.kind === kind)!.rules;
+      expect(templated.find((o) => o.kind === kind)!.rules).toEqual(rules);
+      expect((kind === 'Role' ? role : clusterRole).rules).toEqual(rules);
     }
   });
 
@@ -126,11 +210,11 @@ describe("the deployer chart's RBAC", () => {
   });
 
   it('let the deployer serve every endpoint, and every grant is needed', async () => {
-    cluster.api.clearAuthorizations();
+    await records.start();
 
     await authed(api().get('/api/v1/health')).expect(200);
     const capacity = await authed(api().get('/api/v1/capacity')).expect(200);
-    expect(capacity.body.nodes).toHaveLength(2);
+    expect(capacity.body.nodes).toHaveLength((await target.k.core.listNode()).items.length);
 
     // A reservation: apply (every kind of the spec), status with events, URL, logs, lists.
     await authed(api().post('/api/v1/deployments')).send(reservation('res-rbac')).expect(201);
@@ -138,9 +222,13 @@ describe("the deployer chart's RBAC", () => {
     await eventually(
       async () => (await authed(api().get('/api/v1/deployments/res-rbac/status')).expect(200)).body,
       (status) => status.pods?.[0]?.phase === 'Running',
+      30_000,
     );
     await authed(api().get('/api/v1/deployments/res-rbac/url-ready')).expect(200);
-    await authed(api().get('/api/v1/deployments/res-rbac/logs?tailLines=5')).expect(200);
+    // kwok runs no containers: the real API server finds no kubelet to ask for logs (it is asked, allowed).
+    await authed(api().get('/api/v1/deployments/res-rbac/logs?tailLines=5')).expect(
+      KUBE_TARGET === 'real' ? 502 : 200,
+    );
     await authed(api().get('/api/v1/deployments')).expect(200);
     await authed(api().get('/api/v1/deployments?external_id=res-rbac')).expect(200);
 
@@ -156,6 +244,7 @@ describe("the deployer chart's RBAC", () => {
           )
         ).body,
       (state) => state.state === 'succeeded',
+      30_000,
     );
 
     // From a Deployment to a bare Pod: the Deployment is pruned, the Pod applied.
@@ -182,6 +271,7 @@ describe("the deployer chart's RBAC", () => {
     const taken = await eventually(
       async () => (await authed(api().get('/api/v1/snapshots/alice-work-s1')).expect(200)).body,
       (snapshot) => snapshot.snapshot_handle !== undefined,
+      30_000,
     );
     await authed(api().post('/api/v1/snapshots'))
       .send({
@@ -212,29 +302,9 @@ describe("the deployer chart's RBAC", () => {
 
     await authed(api().delete('/api/v1/deployments/res-rbac')).expect(204);
 
-    const decisions = cluster.api.authorizations;
-    expect(decisions.filter((d) => d.user !== 'system:serviceaccount:odc-system:odc-deployer')).toEqual([]);
-    expect(decisions.filter((d) => !d.allowed)).toEqual([]);
-
-    // The Role's grants, each needed in the workload namespace by a call the ClusterRole does not cover.
-    const clusterGrants = grantsOf(clusterRole);
-    const unneeded = grantsOf(role).filter(
-      (grant) =>
-        !decisions.some(
-          (d) =>
-            d.namespace === WORKLOADS && sameAccess(grant, d) && !clusterGrants.some((c) => sameAccess(c, d)),
-        ),
-    );
-    // The ClusterRole's, each needed by a call outside what the Role covers (cluster-wide, or a
-    // cluster-scoped resource).
-    const roleGrants = grantsOf(role);
-    const unneededCluster = clusterGrants.filter(
-      (grant) =>
-        !decisions.some(
-          (d) =>
-            sameAccess(grant, d) && !(d.namespace === WORKLOADS && roleGrants.some((r) => sameAccess(r, d))),
-        ),
-    );
-    expect({ unneeded, unneededCluster }).toEqual({ unneeded: [], unneededCluster: [] });
-  });
+    const made = await records.records(SERVICE_ACCOUNT);
+    expect(made.length).toBeGreaterThan(0);
+    expect(made.filter((record) => !record.allowed)).toEqual([]);
+    expect(unneededGrants(role, clusterRole, made, WORKLOADS)).toEqual({ unneeded: [], unneededCluster: [] });
+  }, 120_000);
 });
