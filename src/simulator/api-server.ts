@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { NO_FAULTS, type SimulatorFaults } from './config';
+import { admit, applyDefaults, initialPodStatus } from './defaults';
 import { GarbageCollector, type PropagationPolicy } from './garbage-collector';
 import { recordUpdate, serverSideApply } from './managed-fields';
 import { openApiV3 } from './openapi';
@@ -37,7 +38,14 @@ import {
   type ResourceType,
   type Subresource,
 } from './resources';
-import { fieldValue, matches, parseSelector, SelectorError, selectableFields } from './selectors';
+import {
+  matches,
+  parseFieldSelector,
+  parseSelector,
+  SelectorError,
+  selectableFields,
+  selectedFieldValue,
+} from './selectors';
 import { ServiceAllocator } from './service-allocator';
 import { conflict, invalid, notFound, StatusError } from './status';
 import { ObjectStore, type K8sObject, type StoreEvent } from './store';
@@ -418,7 +426,10 @@ export class SimulatedApiServer {
         return this.send(
           res,
           200,
-          this.garbageCollector.delete(type, namespace, name, propagation(query, body)),
+          this.deleted(
+            type,
+            this.garbageCollector.delete(type, namespace, name, propagation(query, body, type)),
+          ),
         );
       default:
         throw new StatusError(
@@ -430,19 +441,23 @@ export class SimulatedApiServer {
 
   private filterFor(kind: string, query: Query): (object: K8sObject) => boolean {
     const labels = parseSelector(query.get('labelSelector') ?? undefined);
-    const fields = parseSelector(query.get('fieldSelector') ?? undefined);
+    const fields = parseFieldSelector(query.get('fieldSelector') ?? undefined);
     const selectable = selectableFields(kind);
     for (const requirement of fields) {
       if (!selectable.includes(requirement.key)) {
+        // A kind with field labels of its own refuses in its conversion function; the rest (and
+        // custom resources) in the generic check of metadata fields.
         throw new StatusError(
           'BadRequest',
-          `"${requirement.key}" is not a known field selector: only "${selectable.join('", "')}"`,
+          selectable.length > 2
+            ? `field label not supported: ${requirement.key}`
+            : `"${requirement.key}" is not a known field selector: only "${selectable.join('", "')}"`,
         );
       }
     }
     return (object) =>
       matches(labels, (key) => object.metadata.labels?.[key]) &&
-      matches(fields, (key) => fieldValue(object, key));
+      matches(fields, (key) => selectedFieldValue(object, key));
   }
 
   private list(route: Route, query: Query): unknown {
@@ -490,14 +505,20 @@ export class SimulatedApiServer {
 
   private create(route: Route, object: K8sObject, manager: string, query: Query): K8sObject {
     const prepared = this.prepare(route, object);
+    this.validator.checkDecodable(route.type, prepared);
     delete prepared.metadata.managedFields;
+    applyDefaults(prepared);
     recordUpdate(undefined, prepared, manager);
+    // After the fields are owned: what admission adds belongs to no manager.
+    this.admitDefaultStorageClass(prepared);
+    admit(prepared);
     return this.persist(route, undefined, withInitialStatus(route.type, prepared), query);
   }
 
   /** PUT: the whole object; on a kind with a status subresource, status is kept (and vice versa). */
   private replace(route: Route, object: K8sObject, manager: string, query: Query): K8sObject {
     const prepared = this.prepare(route, object);
+    this.validator.checkDecodable(route.type, prepared);
     if (prepared.metadata.name !== route.name) {
       throw new StatusError('BadRequest', 'the name of the object does not match the name on the URL');
     }
@@ -520,7 +541,10 @@ export class SimulatedApiServer {
         delete merged.status;
       }
     }
-    if (route.subresource !== 'status') {
+    if (route.subresource === 'status') {
+      recordUpdate(current, merged, manager, 'status');
+    } else {
+      applyDefaults(merged);
       recordUpdate(current, merged, manager);
     }
     return this.persist(route, current, merged, query);
@@ -545,13 +569,24 @@ export class SimulatedApiServer {
     if (contentType === 'application/apply-patch+yaml' || contentType === 'application/apply-patch+json') {
       const fieldManager = query.get('fieldManager');
       if (!fieldManager) {
-        throw new StatusError(
-          'BadRequest',
-          'PATCH, application/apply-patch+yaml requests must supply fieldManager',
+        throw invalid(
+          'PatchOptions',
+          '',
+          [
+            {
+              reason: 'FieldValueRequired',
+              message: 'Required value: is required for apply patch',
+              field: 'fieldManager',
+            },
+          ],
+          'meta.k8s.io',
         );
       }
-      const config = this.prepare(route, parseApplyBody(body));
-      this.validator.checkApplyTypes(type, config);
+      const sent = parseApplyBody(body);
+      const sentNamespace =
+        typeof sent?.metadata?.namespace === 'string' ? sent.metadata.namespace : undefined;
+      const config = this.prepare(route, sent);
+      this.validator.checkApplyTypes(type, config, sentNamespace);
       if (config.metadata.name !== name) {
         throw new StatusError('BadRequest', 'the name of the object does not match the name on the URL');
       }
@@ -588,10 +623,8 @@ export class SimulatedApiServer {
         patched = jsonPatch(current as unknown as Json, patch);
         break;
       default:
-        throw new StatusError(
-          'UnsupportedMediaType',
-          `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`,
-        );
+        // What kube-apiserver answers (the accepted types are in its Accept-Patch header, not here).
+        throw new StatusError('UnsupportedMediaType', '415: Unsupported Media Type', {});
     }
     const next = patched as unknown as K8sObject;
     if (next.metadata?.name !== name) {
@@ -643,7 +676,12 @@ export class SimulatedApiServer {
     if (hasStatus) {
       delete config.status;
     }
-    const applied = serverSideApply(current, config, manager, query.get('force') === 'true');
+    // Defaults are filled in after the merge: they belong to no field manager.
+    const applied = applyDefaults(serverSideApply(current, config, manager, query.get('force') === 'true'));
+    if (!current) {
+      this.admitDefaultStorageClass(applied);
+      admit(applied);
+    }
     const next = current
       ? hasStatus
         ? { ...applied, status: current.status }
@@ -668,6 +706,54 @@ export class SimulatedApiServer {
       return next;
     }
     return current ? this.store.update(route.type, next) : this.store.create(route.type, next);
+  }
+
+  /** DefaultStorageClass admission: a new claim that names no class gets the default one, if any. */
+  private admitDefaultStorageClass(object: K8sObject): void {
+    const spec = object.spec as { storageClassName?: string | null } | undefined;
+    if (object.kind !== 'PersistentVolumeClaim' || !spec || (spec.storageClassName ?? null) !== null) {
+      return;
+    }
+    const fallback = this.store
+      .list(this.type('storage.k8s.io', 'storageclasses'))
+      .find((sc) => sc.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true');
+    if (fallback) {
+      spec.storageClassName = fallback.metadata.name;
+    }
+  }
+
+  /**
+   * What a DELETE answers: an object finalizers still hold, as it now is; one that is gone, as its
+   * registry returns it (the object, or a Status of success naming it). A pod is answered as a
+   * graceful deletion marks it (the simulator's kubelets let it go at once).
+   */
+  private deleted(type: ResourceType, object: K8sObject): unknown {
+    const { namespace, name, uid } = object.metadata;
+    if (this.store.get(type, namespace, name)?.metadata.uid === uid) {
+      return object;
+    }
+    if (type.kind === 'Pod') {
+      const spec = object.spec as { nodeName?: string; terminationGracePeriodSeconds?: number } | undefined;
+      return {
+        ...object,
+        metadata: {
+          ...object.metadata,
+          deletionTimestamp: object.metadata.deletionTimestamp ?? k8sNow(),
+          deletionGracePeriodSeconds: spec?.nodeName ? (spec.terminationGracePeriodSeconds ?? 30) : 0,
+          generation: (object.metadata.generation ?? 1) + 1,
+        },
+      };
+    }
+    if (type.returnsDeleted) {
+      return object;
+    }
+    return {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Success',
+      details: { name, ...(type.group ? { group: type.group } : {}), kind: type.plural, uid },
+    };
   }
 
   /** As the namespace controller does: everything in the namespace goes, then the namespace. */
@@ -701,7 +787,7 @@ export class SimulatedApiServer {
   }
 
   private deleteCollection(route: Route, query: Query): unknown {
-    const policy = propagation(query, '');
+    const policy = propagation(query, '', route.type);
     for (const object of this.store.list(
       route.type,
       route.namespace,
@@ -724,6 +810,7 @@ export class SimulatedApiServer {
       spec: {
         audiences: spec.audiences?.length ? spec.audiences : [DEFAULT_AUDIENCE],
         expirationSeconds: seconds,
+        boundObjectRef: null,
       },
       status: this.requestToken(namespace, name, seconds),
     };
@@ -819,8 +906,10 @@ export class SimulatedApiServer {
 
 /** Status is not the client's to set on create (kinds with a status subresource); some kinds start with one. */
 const INITIAL_STATUS: Record<string, Record<string, unknown>> = {
-  Pod: { phase: 'Pending', qosClass: 'BestEffort' },
   Namespace: { phase: 'Active' },
+  Service: { loadBalancer: {} },
+  Ingress: { loadBalancer: {} },
+  PodDisruptionBudget: { disruptionsAllowed: 0, currentHealthy: 0, desiredHealthy: 0, expectedPods: 0 },
   PersistentVolumeClaim: { phase: 'Pending' },
   PersistentVolume: { phase: 'Available' },
 };
@@ -830,7 +919,7 @@ function withInitialStatus(type: ResourceType, object: K8sObject): K8sObject {
     return object;
   }
   const { status: _ignored, ...rest } = object;
-  const initial = INITIAL_STATUS[type.kind];
+  const initial = type.kind === 'Pod' ? initialPodStatus(object) : INITIAL_STATUS[type.kind];
   return initial ? { ...rest, status: initial } : rest;
 }
 
@@ -870,7 +959,11 @@ function userAgentManager(req: IncomingMessage): string {
   return agent.split('/')[0] || 'unknown';
 }
 
-function propagation(query: Query, body: string): PropagationPolicy {
+/**
+ * The propagation policy a DELETE asks for; without one, the kind's default: Background, but
+ * Orphan for batch/v1 Jobs (their registry keeps the old default, so their pods stay).
+ */
+function propagation(query: Query, body: string, type: ResourceType): PropagationPolicy {
   let policy = query.get('propagationPolicy');
   if (!policy && body.trim()) {
     try {
@@ -882,7 +975,7 @@ function propagation(query: Query, body: string): PropagationPolicy {
   if (policy && !['Background', 'Foreground', 'Orphan'].includes(policy)) {
     throw new StatusError('BadRequest', `unsupported propagationPolicy "${policy}"`);
   }
-  return (policy as PropagationPolicy | null) ?? 'Background';
+  return (policy as PropagationPolicy | null) ?? (type.kind === 'Job' ? 'Orphan' : 'Background');
 }
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {

@@ -104,7 +104,7 @@ export class SimulatedCluster {
     const controllers = [
       new Scheduler(store, events('default-scheduler')),
       kubelets,
-      new WorkloadControllers(store),
+      new WorkloadControllers(store, events),
       new VolumeControllers(store, events('persistentvolume-controller'), config.timings, storageBackend),
     ];
     config.nodePools.forEach((pool, poolIndex) => {

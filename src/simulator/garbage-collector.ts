@@ -30,7 +30,11 @@ export class GarbageCollector {
     return this.pending;
   }
 
-  /** Deletes an object the way the API server's DELETE does; returns what the response shows. */
+  /**
+   * Deletes an object the way the API server's DELETE does; returns what the response shows: the
+   * object, gone, or, while finalizers hold it (foreground and orphan deletions add theirs), marked
+   * with its deletionTimestamp.
+   */
   delete(
     type: ResourceType,
     namespace: string | undefined,
@@ -43,7 +47,7 @@ export class GarbageCollector {
       finalizers.add(FOREGROUND);
     }
     if (policy === 'Orphan') {
-      this.orphanDependents(current);
+      finalizers.add(ORPHAN);
     }
     if (finalizers.size === 0) {
       return this.store.remove(type, namespace, name);
@@ -53,6 +57,7 @@ export class GarbageCollector {
     }
     current.metadata.finalizers = [...finalizers];
     current.metadata.deletionTimestamp ??= k8sNow();
+    current.metadata.deletionGracePeriodSeconds ??= 0;
     delete current.metadata.resourceVersion;
     return this.store.update(type, current);
   }
@@ -74,6 +79,12 @@ export class GarbageCollector {
       return;
     }
     const finalizers = object.metadata.finalizers ?? [];
+    if (finalizers.includes(ORPHAN)) {
+      // The orphan finalizer: dependents lose their owner reference, then the owner goes.
+      this.orphanDependents(object);
+      this.removeFinalizer(event.resource, object, ORPHAN);
+      return;
+    }
     if (finalizers.includes(FOREGROUND)) {
       const dependents = this.store.dependentsOf(object.metadata.uid!);
       if (dependents.length === 0) {

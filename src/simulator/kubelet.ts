@@ -151,6 +151,7 @@ export class Kubelets {
         status.hostIPs = [{ ip: hostIP }];
       }
       status.podIP = `10.244.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250) + 2}`;
+      status.podIPs = [{ ip: status.podIP }];
       status.conditions = withCondition(status.conditions, condition('Initialized', 'True'));
       status.containerStatuses = (current.spec as { containers: Container[] }).containers.map((c) => ({
         name: c.name,

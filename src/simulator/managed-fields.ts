@@ -35,6 +35,40 @@ const UNOWNED_METADATA = new Set([
   'selfLink',
 ]);
 
+/**
+ * Maps Kubernetes declares atomic (`x-kubernetes-map-type: atomic`): label selectors and node
+ * selectors are owned, applied and replaced whole, never key by key.
+ */
+const ATOMIC_MAPS = new Set([
+  'selector',
+  'nodeSelector',
+  'podSelector',
+  'namespaceSelector',
+  'labelSelector',
+]);
+
+/** The default a list-map key takes when an item leaves it out (`protocol` of ports). */
+const KEY_DEFAULTS: Record<string, Json> = { protocol: 'TCP' };
+
+/**
+ * The key of a list item as structured-merge-diff writes it (`k:{"port":22,"protocol":"TCP"}`):
+ * ports are keyed by port and protocol, as their schema's list-map-keys say.
+ */
+function itemKey(field: string, key: string, item: Json): JsonObject {
+  const object = isObject(item) ? item : {};
+  if (field === 'ports' && (key === 'port' || key === 'containerPort')) {
+    return { [key]: object[key], protocol: object.protocol ?? KEY_DEFAULTS.protocol };
+  }
+  return { [key]: object[key] };
+}
+
+function matchesKey(item: Json, wanted: JsonObject): boolean {
+  return (
+    isObject(item) &&
+    Object.entries(wanted).every(([key, value]) => (item[key] ?? KEY_DEFAULTS[key] ?? null) === value)
+  );
+}
+
 export function fieldPaths(value: Json, prefix: Path = [], field?: string): Path[] {
   if (Array.isArray(value)) {
     const key = field ? mergeKeyFor(field, value) : undefined;
@@ -42,9 +76,12 @@ export function fieldPaths(value: Json, prefix: Path = [], field?: string): Path
       return [prefix];
     }
     return value.flatMap((item) => {
-      const element = `k:${JSON.stringify({ [key]: (item as JsonObject)[key] })}`;
+      const element = `k:${JSON.stringify(itemKey(field!, key, item))}`;
       return [[...prefix, element], ...fieldPaths(item, [...prefix, element])];
     });
+  }
+  if (isObject(value) && field !== undefined && ATOMIC_MAPS.has(field)) {
+    return [prefix];
   }
   if (isObject(value) && Object.keys(value).length > 0) {
     return Object.entries(value).flatMap(([name, child]) => {
@@ -60,12 +97,73 @@ export function fieldPaths(value: Json, prefix: Path = [], field?: string): Path
   return prefix.length > 0 ? [prefix] : [];
 }
 
+/**
+ * Fields that are Go structs, not pointers: every object of the kind has them, if only empty, so
+ * an update never "adds" them (unless the list item holding them is new).
+ */
+const ALWAYS_PRESENT = new Set([
+  'metadata',
+  'spec',
+  'status',
+  'template',
+  'strategy',
+  'roleRef',
+  'resources',
+]);
+
+/**
+ * The maps and structs `next` has and `previous` had not: an update that adds one owns it too
+ * (FieldsV1's `"."`), as structured-merge-diff's comparison counts it. Inside a list item that is
+ * new, every map and struct is new.
+ */
+function addedParents(
+  previous: Json | undefined,
+  next: Json,
+  prefix: Path = [],
+  field?: string,
+  fresh = false,
+): Path[] {
+  if (Array.isArray(next)) {
+    const key = field ? mergeKeyFor(field, next) : undefined;
+    if (!key) {
+      return [];
+    }
+    return next.flatMap((item) => {
+      const path = [...prefix, `k:${JSON.stringify(itemKey(field!, key, item))}`];
+      const added = fresh || previous === undefined || valueAt(previous, path) === undefined;
+      return addedParents(previous, item, path, undefined, added);
+    });
+  }
+  if (!isObject(next)) {
+    return [];
+  }
+  return Object.entries(next).flatMap(([name, child]) => {
+    if (prefix.length === 0 && (name === 'apiVersion' || name === 'kind')) {
+      return [];
+    }
+    if (prefix.length === 1 && prefix[0] === 'f:metadata' && UNOWNED_METADATA.has(name)) {
+      return [];
+    }
+    const path = [...prefix, `f:${name}`];
+    if (Array.isArray(child)) {
+      return addedParents(previous, child, path, name, fresh);
+    }
+    if (!isObject(child) || Object.keys(child).length === 0 || ATOMIC_MAPS.has(name)) {
+      return [];
+    }
+    const added = fresh
+      ? true
+      : !ALWAYS_PRESENT.has(name) && (previous === undefined || valueAt(previous, path) === undefined);
+    return [...(added ? [path] : []), ...addedParents(previous, child, path, name, fresh)];
+  });
+}
+
 function step(current: Json | undefined, element: string): Json | undefined {
   if (element.startsWith('f:')) {
     return isObject(current) ? current[element.slice(2)] : undefined;
   }
-  const [key, wanted] = Object.entries(JSON.parse(element.slice(2)) as JsonObject)[0];
-  return Array.isArray(current) ? current.find((item) => isObject(item) && item[key] === wanted) : undefined;
+  const wanted = JSON.parse(element.slice(2)) as JsonObject;
+  return Array.isArray(current) ? current.find((item) => matchesKey(item, wanted)) : undefined;
 }
 
 export function valueAt(object: Json, path: Path): Json | undefined {
@@ -89,20 +187,25 @@ export function describePath(path: Path): string {
       if (element.startsWith('f:')) {
         return `.${element.slice(2)}`;
       }
-      const [key, value] = Object.entries(JSON.parse(element.slice(2)) as JsonObject)[0];
-      return `[${key}=${JSON.stringify(value)}]`;
+      const entries = Object.entries(JSON.parse(element.slice(2)) as JsonObject);
+      return `[${entries.map(([key, value]) => `${key}=${JSON.stringify(value)}`).join(',')}]`;
     })
     .join('');
 }
 
+/** FieldsV1: a member that has members below it says so with `"."`. */
 function toTree(paths: Path[]): Record<string, unknown> {
   const tree: Record<string, unknown> = {};
+  const members: Record<string, unknown>[] = [];
   for (const path of paths) {
     let node = tree;
     for (const element of path) {
       node = (node[element] ??= {}) as Record<string, unknown>;
     }
-    if (path[path.length - 1].startsWith('k:')) {
+    members.push(node);
+  }
+  for (const node of members) {
+    if (Object.keys(node).some((key) => key !== '.')) {
       node['.'] = {};
     }
   }
@@ -128,10 +231,13 @@ function ownershipOf(object: K8sObject | undefined): Ownership {
   const owners: Ownership = new Map();
   for (const raw of (object?.metadata.managedFields ?? []) as ManagedFieldsEntry[]) {
     const { fieldsV1, ...entry } = raw;
-    owners.set(`${entry.manager}\u0000${entry.operation}`, {
-      entry,
-      paths: new Set(fromTree(fieldsV1).map(encode)),
-    });
+    owners.set(
+      `${entry.manager}\u0000${entry.operation}${entry.subresource ? `\u0000${entry.subresource}` : ''}`,
+      {
+        entry,
+        paths: new Set(fromTree(fieldsV1).map(encode)),
+      },
+    );
   }
   return owners;
 }
@@ -169,9 +275,7 @@ function mergeApplied(target: Json, config: Json, field?: string): Json {
     }
     const result = [...target];
     for (const item of config) {
-      const index = result.findIndex(
-        (existing) => (existing as JsonObject)[key] === (item as JsonObject)[key],
-      );
+      const index = result.findIndex((existing) => matchesKey(existing, itemKey(field!, key, item)));
       if (index >= 0) {
         result[index] = mergeApplied(result[index], item);
       } else {
@@ -180,7 +284,7 @@ function mergeApplied(target: Json, config: Json, field?: string): Json {
     }
     return result;
   }
-  if (isObject(config)) {
+  if (isObject(config) && !(field !== undefined && ATOMIC_MAPS.has(field))) {
     const result: JsonObject = isObject(target) ? { ...target } : {};
     for (const [name, value] of Object.entries(config)) {
       result[name] = mergeApplied(result[name] ?? null, value, name);
@@ -188,6 +292,32 @@ function mergeApplied(target: Json, config: Json, field?: string): Json {
     return result;
   }
   return cloneJson(config);
+}
+
+/**
+ * A manager as the API server names it in a conflict: an applier by name, an updater with the
+ * version it wrote (fieldmanager's printManager).
+ */
+function describeManager(entry: Omit<ManagedFieldsEntry, 'fieldsV1'>): string {
+  const name = `"${entry.manager}"${entry.subresource ? ` with subresource "${entry.subresource}"` : ''}`;
+  // The manager's key carries no time, so none is printed.
+  return entry.operation === 'Update' ? `${name} using ${entry.apiVersion}` : name;
+}
+
+/** One conflict in a line; several grouped by manager, a line each (fieldmanager's getConflictMessage). */
+function conflictMessage(conflicts: StatusCause[]): string {
+  if (conflicts.length === 1) {
+    return `Apply failed with 1 conflict: ${conflicts[0].message}: ${conflicts[0].field}`;
+  }
+  const byManager = new Map<string, string[]>();
+  for (const conflict of conflicts) {
+    const manager = conflict.message.replace(/^conflict with /, '');
+    byManager.set(manager, [...(byManager.get(manager) ?? []), conflict.field]);
+  }
+  const lines = [...byManager]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .flatMap(([manager, fields]) => [`conflicts with ${manager}:`, ...fields.map((field) => `- ${field}`)]);
+  return `Apply failed with ${conflicts.length} conflicts: ${lines.join('\n')}`;
 }
 
 /**
@@ -222,7 +352,7 @@ export function serverSideApply(
       if (differs && !force) {
         conflicts.push({
           reason: 'FieldManagerConflict',
-          message: `conflict with "${other.entry.manager}" using ${other.entry.apiVersion}`,
+          message: `conflict with ${describeManager(other.entry)}`,
           field: describePath(path),
         });
       } else if (differs) {
@@ -231,13 +361,9 @@ export function serverSideApply(
     }
   }
   if (conflicts.length > 0) {
-    throw new StatusError(
-      'Conflict',
-      `Apply failed with ${conflicts.length} conflict${conflicts.length > 1 ? 's' : ''}: ${conflicts
-        .map((c) => `${c.message}: ${c.field}`)
-        .join(', ')}`,
-      { name: config.metadata.name, kind: config.kind, causes: conflicts },
-    );
+    // By manager, then field: the order kube-apiserver lists them in.
+    conflicts.sort((a, b) => a.message.localeCompare(b.message) || a.field.localeCompare(b.field));
+    throw new StatusError('Conflict', conflictMessage(conflicts), { causes: conflicts });
   }
 
   const next = (
@@ -270,11 +396,19 @@ export function serverSideApply(
  * Ownership after a non-apply write (create, update, patch) by `manager`: it takes the fields whose
  * values it changed, from whoever owned them, without conflicts, as Kubernetes does.
  */
-export function recordUpdate(previous: K8sObject | undefined, next: K8sObject, manager: string): void {
+export function recordUpdate(
+  previous: K8sObject | undefined,
+  next: K8sObject,
+  manager: string,
+  subresource?: 'status',
+): void {
   const owners = ownershipOf(previous);
-  const present = new Set(fieldPaths(next as unknown as Json).map(encode));
   const before = previous as unknown as Json;
   const after = next as unknown as Json;
+  const parents = new Set(addedParents(previous ? before : undefined, after).map(encode));
+  // A write to /status changes (and owns) status only.
+  const inScope = (key: string) => subresource === undefined || key.startsWith('["f:status"');
+  const present = new Set([...fieldPaths(after).map(encode), ...parents].filter(inScope));
   // A keyed list item's own path changes hands only when the item is added; a change inside it
   // moves just the leaves that changed (so an image bump does not take the whole container).
   const changed = new Set(
@@ -283,7 +417,7 @@ export function recordUpdate(previous: K8sObject | undefined, next: K8sObject, m
       if (!previous) {
         return true;
       }
-      if (path[path.length - 1].startsWith('k:')) {
+      if (path[path.length - 1].startsWith('k:') || parents.has(key)) {
         return valueAt(before, path) === undefined;
       }
       return !sameJson(valueAt(before, path), valueAt(after, path));
@@ -291,13 +425,13 @@ export function recordUpdate(previous: K8sObject | undefined, next: K8sObject, m
   );
   for (const owner of owners.values()) {
     for (const key of [...owner.paths]) {
-      if (!present.has(key) || changed.has(key)) {
+      if (valueAt(after, decode(key)) === undefined || changed.has(key)) {
         owner.paths.delete(key);
       }
     }
   }
   if (changed.size > 0) {
-    const id = `${manager}\u0000Update`;
+    const id = `${manager}\u0000Update${subresource ? `\u0000${subresource}` : ''}`;
     const mine = owners.get(id) ?? {
       entry: {
         manager,
@@ -305,6 +439,7 @@ export function recordUpdate(previous: K8sObject | undefined, next: K8sObject, m
         apiVersion: next.apiVersion,
         time: '',
         fieldsType: 'FieldsV1' as const,
+        ...(subresource ? { subresource } : {}),
       },
       paths: new Set<string>(),
     };

@@ -223,7 +223,7 @@ describe('forbidden', () => {
       code: 403,
       reason: 'Forbidden',
       message:
-        'deployments.apps is forbidden: User "system:serviceaccount:odc:odc-deployer" cannot create resource "deployments" in API group "apps" in the namespace "a": RBAC: role.rbac.authorization.k8s.io "x" not found',
+        'deployments.apps is forbidden: User "system:serviceaccount:odc:odc-deployer" cannot create resource "deployments" in API group "apps" in the namespace "a": rbac: RBAC: role.rbac.authorization.k8s.io "x" not found',
     });
     expect(forbidden(deployer, { kind: 'nonResource', verb: 'get', path: '/metrics' }).message).toBe(
       'forbidden: User "system:serviceaccount:odc:odc-deployer" cannot get path "/metrics"',

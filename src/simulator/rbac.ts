@@ -280,11 +280,13 @@ export function authorize(user: UserInfo, request: RequestAttributes, view: Rbac
 
 /** The 403 a real API server answers, worded as Kubernetes words it. */
 export function forbidden(user: UserInfo, request: RequestAttributes, reason?: string): StatusError {
-  const because = reason ? `: ${reason}` : '';
+  // The authorizer union names the authorizer whose error it passes on (`rbac: RBAC: …`).
+  const because = reason ? `: rbac: ${reason}` : '';
   if (request.kind === 'nonResource') {
     return new StatusError(
       'Forbidden',
       `forbidden: User "${user.name}" cannot ${request.verb} path "${request.path}"${because}`,
+      {},
     );
   }
   const { verb, apiGroup, resource, subresource, namespace, name } = request;

@@ -11,6 +11,17 @@ export interface ResourceType {
   namespaced: boolean;
   shortNames?: string[];
   subresources?: Subresource[];
+  /**
+   * Whether objects carry `metadata.generation` (1 on create, +1 on each spec change): the kinds
+   * whose registry strategy sets it, and every custom resource. ConfigMaps, Services and the like
+   * have none.
+   */
+  generation?: boolean;
+  /**
+   * What a DELETE answers once the object is gone: the object (pods, services, … whose registries
+   * set ReturnDeletedObject) or, for the rest, a `Status` of success.
+   */
+  returnsDeleted?: boolean;
 }
 
 const core = (
@@ -47,36 +58,68 @@ const grouped = (
 export const RBAC_GROUP = 'rbac.authorization.k8s.io';
 
 export const RESOURCE_TYPES: ResourceType[] = [
-  core('Namespace', 'namespaces', false, { shortNames: ['ns'], subresources: ['status'] }),
-  core('Node', 'nodes', false, { shortNames: ['no'], subresources: ['status'] }),
-  core('Pod', 'pods', true, { shortNames: ['po'], subresources: ['status', 'log'] }),
-  core('Service', 'services', true, { shortNames: ['svc'], subresources: ['status'] }),
+  core('Namespace', 'namespaces', false, {
+    shortNames: ['ns'],
+    subresources: ['status'],
+    returnsDeleted: true,
+  }),
+  core('Node', 'nodes', false, { shortNames: ['no'], subresources: ['status'], returnsDeleted: true }),
+  core('Pod', 'pods', true, {
+    shortNames: ['po'],
+    subresources: ['status', 'log'],
+    generation: true,
+    returnsDeleted: true,
+  }),
+  core('Service', 'services', true, { shortNames: ['svc'], subresources: ['status'], returnsDeleted: true }),
   core('Endpoints', 'endpoints', true, { shortNames: ['ep'] }),
   core('ConfigMap', 'configmaps', true, { shortNames: ['cm'] }),
   core('Secret', 'secrets', true),
-  core('PersistentVolume', 'persistentvolumes', false, { shortNames: ['pv'], subresources: ['status'] }),
+  core('PersistentVolume', 'persistentvolumes', false, {
+    shortNames: ['pv'],
+    subresources: ['status'],
+    returnsDeleted: true,
+  }),
   core('PersistentVolumeClaim', 'persistentvolumeclaims', true, {
     shortNames: ['pvc'],
     subresources: ['status'],
+    returnsDeleted: true,
   }),
   core('Event', 'events', true, { shortNames: ['ev'] }),
-  core('ServiceAccount', 'serviceaccounts', true, { shortNames: ['sa'], subresources: ['token'] }),
+  core('ServiceAccount', 'serviceaccounts', true, {
+    shortNames: ['sa'],
+    subresources: ['token'],
+    returnsDeleted: true,
+  }),
   grouped('storage.k8s.io', 'v1', 'StorageClass', 'storageclasses', {
     namespaced: false,
     shortNames: ['sc'],
+    returnsDeleted: true,
   }),
-  grouped('apps', 'v1', 'Deployment', 'deployments', { shortNames: ['deploy'], subresources: ['status'] }),
-  grouped('apps', 'v1', 'ReplicaSet', 'replicasets', { shortNames: ['rs'], subresources: ['status'] }),
+  grouped('apps', 'v1', 'Deployment', 'deployments', {
+    shortNames: ['deploy'],
+    subresources: ['status'],
+    generation: true,
+  }),
+  grouped('apps', 'v1', 'ReplicaSet', 'replicasets', {
+    shortNames: ['rs'],
+    subresources: ['status'],
+    generation: true,
+  }),
   grouped('networking.k8s.io', 'v1', 'Ingress', 'ingresses', {
     shortNames: ['ing'],
     subresources: ['status'],
+    generation: true,
   }),
-  grouped('networking.k8s.io', 'v1', 'NetworkPolicy', 'networkpolicies', { shortNames: ['netpol'] }),
+  grouped('networking.k8s.io', 'v1', 'NetworkPolicy', 'networkpolicies', {
+    shortNames: ['netpol'],
+    generation: true,
+  }),
   grouped('policy', 'v1', 'PodDisruptionBudget', 'poddisruptionbudgets', {
     shortNames: ['pdb'],
     subresources: ['status'],
+    generation: true,
   }),
-  grouped('batch', 'v1', 'Job', 'jobs', { subresources: ['status'] }),
+  grouped('batch', 'v1', 'Job', 'jobs', { subresources: ['status'], generation: true }),
   grouped(RBAC_GROUP, 'v1', 'Role', 'roles'),
   grouped(RBAC_GROUP, 'v1', 'RoleBinding', 'rolebindings'),
   grouped(RBAC_GROUP, 'v1', 'ClusterRole', 'clusterroles', { namespaced: false }),
@@ -85,15 +128,18 @@ export const RESOURCE_TYPES: ResourceType[] = [
   grouped('snapshot.storage.k8s.io', 'v1', 'VolumeSnapshot', 'volumesnapshots', {
     shortNames: ['vs'],
     subresources: ['status'],
+    generation: true,
   }),
   grouped('snapshot.storage.k8s.io', 'v1', 'VolumeSnapshotClass', 'volumesnapshotclasses', {
     namespaced: false,
     shortNames: ['vsclass', 'vsclasses'],
+    generation: true,
   }),
   grouped('snapshot.storage.k8s.io', 'v1', 'VolumeSnapshotContent', 'volumesnapshotcontents', {
     namespaced: false,
     shortNames: ['vsc', 'vscs'],
     subresources: ['status'],
+    generation: true,
   }),
 ];
 

@@ -281,14 +281,18 @@ export class Scheduler {
   private schedule(id: string, spec: PodSpec, requests: Resources): boolean {
     const reasons = new Map<string, number>();
     const fail = (reason: string) => reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+    // Per node, whether preemption could make room (kube-scheduler's Unschedulable) or not
+    // (UnschedulableAndUnresolvable): only too little free room can be helped.
+    let resolvable = 0;
     let best: { node: NodeInfo; score: number[] } | undefined;
     for (const node of this.nodes.values()) {
-      if (!node.ready) {
-        fail('node(s) had untolerated taint {node.kubernetes.io/not-ready: }');
-        continue;
-      }
+      // The default profile's filters, in its order; the first that fails speaks for the node.
       if (node.unschedulable) {
         fail('node(s) were unschedulable');
+        continue;
+      }
+      if (!node.ready) {
+        fail('node(s) had untolerated taint {node.kubernetes.io/not-ready: }');
         continue;
       }
       const taint = node.taints.find(
@@ -302,11 +306,15 @@ export class Scheduler {
         fail("node(s) didn't match Pod's node affinity/selector");
         continue;
       }
-      const short = [...requests].find(
+      // NodeResourcesFit names every resource short on the node.
+      const short = [...requests].filter(
         ([name, value]) => value > (node.allocatable.get(name) ?? 0) - (node.used.get(name) ?? 0),
       );
-      if (short) {
-        fail(short[0] === 'pods' ? 'Too many pods' : `Insufficient ${short[0]}`);
+      if (short.length > 0) {
+        short.forEach(([name]) => fail(name === 'pods' ? 'Too many pods' : `Insufficient ${name}`));
+        if (short.every(([name, value]) => value <= (node.allocatable.get(name) ?? 0))) {
+          resolvable += 1;
+        }
         continue;
       }
       const free = (name: string) =>
@@ -329,12 +337,17 @@ export class Scheduler {
       this.bind(pod, best.node, requests, id);
       return true;
     }
-    this.reportUnschedulable(pod, id, reasons);
+    this.reportUnschedulable(pod, id, reasons, resolvable);
     return false;
   }
 
   private bind(pod: K8sObject, node: NodeInfo, requests: Resources, id: string): void {
     pod.spec = { ...(pod.spec as object), nodeName: node.name };
+    // The binding copies the node's topology labels onto the pod (PodTopologyLabels admission).
+    const topology = Object.entries(node.labels).filter(([key]) => TOPOLOGY_LABELS.includes(key));
+    if (topology.length > 0) {
+      pod.metadata.labels = { ...pod.metadata.labels, ...Object.fromEntries(topology) };
+    }
     const status = (pod.status ?? {}) as { conditions?: { type: string }[] };
     pod.status = {
       ...status,
@@ -345,15 +358,24 @@ export class Scheduler {
     };
     delete pod.metadata.resourceVersion;
     this.hold(id, node.name, requests);
-    this.store.update(POD, pod);
-    this.events.record(pod, 'Normal', 'Scheduled', `Successfully assigned ${id} to ${node.name}`);
+    // A binding is its own subresource: the pod's generation stays.
+    const bound = this.store.update(POD, pod, { keepGeneration: true });
+    this.events.recordAction(
+      bound,
+      'Normal',
+      'Scheduled',
+      'Binding',
+      `Successfully assigned ${id} to ${node.name}`,
+    );
   }
 
-  private reportUnschedulable(pod: K8sObject, id: string, reasons: Map<string, number>): void {
-    const summary = [...reasons]
-      .sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([reason, count]) => `${count} ${reason}`);
-    const message = `0/${this.nodes.size} nodes are available${summary.length > 0 ? `: ${summary.join(', ')}` : ''}.`;
+  private reportUnschedulable(
+    pod: K8sObject,
+    id: string,
+    reasons: Map<string, number>,
+    resolvable: number,
+  ): void {
+    const message = unschedulableMessage(this.nodes.size, reasons, resolvable);
     const previous = this.parked.get(id);
     this.parked.set(id, message);
     if (previous === message) {
@@ -365,13 +387,49 @@ export class Scheduler {
       phase: 'Pending',
       conditions: [
         ...(status.conditions ?? []).filter((c) => c.type !== 'PodScheduled'),
-        { ...condition('PodScheduled', 'False'), reason: 'Unschedulable', message },
+        {
+          ...condition('PodScheduled', 'False'),
+          observedGeneration: pod.metadata.generation,
+          reason: 'Unschedulable',
+          message,
+        },
       ],
     };
     delete pod.metadata.resourceVersion;
-    this.store.update(POD, pod);
-    this.events.record(pod, 'Warning', 'FailedScheduling', message);
+    const updated = this.store.update(POD, pod);
+    this.events.recordAction(updated, 'Warning', 'FailedScheduling', 'Scheduling', message);
   }
+}
+
+/** Labels a pod takes from the node it is bound to. */
+const TOPOLOGY_LABELS = ['topology.kubernetes.io/zone', 'topology.kubernetes.io/region'];
+
+/** `count reason` strings sorted as strings, as kube-scheduler's histogram prints them. */
+function histogram(reasons: Map<string, number>): string {
+  return [...reasons]
+    .map(([reason, count]) => `${count} ${reason}`)
+    .sort()
+    .join(', ');
+}
+
+/**
+ * kube-scheduler's FitError: why each node was filtered out, then what preemption found (nodes
+ * only short of room could be helped by evicting lower-priority pods; the simulator has none).
+ */
+export function unschedulableMessage(
+  nodes: number,
+  reasons: Map<string, number>,
+  resolvable: number,
+): string {
+  const filtered = `0/${nodes} nodes are available${reasons.size > 0 ? `: ${histogram(reasons)}` : ''}.`;
+  const preemption = new Map<string, number>();
+  if (nodes - resolvable > 0) {
+    preemption.set('Preemption is not helpful for scheduling', nodes - resolvable);
+  }
+  if (resolvable > 0) {
+    preemption.set('No preemption victims found for incoming pod', resolvable);
+  }
+  return `${filtered} preemption: 0/${nodes} nodes are available: ${histogram(preemption)}.`;
 }
 
 export function condition(type: string, status: 'True' | 'False' | 'Unknown'): Record<string, unknown> {

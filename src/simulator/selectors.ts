@@ -34,9 +34,36 @@ function splitTerms(selector: string): string[] {
   return terms.map((t) => t.trim()).filter((t) => t.length > 0);
 }
 
+const NAME_PART = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+const PREFIX_PART = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** apimachinery's IsQualifiedName, worded as a label selector's parse error carries it. */
+function keyProblem(key: string): string | undefined {
+  const slash = key.lastIndexOf('/');
+  const [prefix, name] = slash >= 0 ? [key.slice(0, slash), key.slice(slash + 1)] : [undefined, key];
+  if (name.length === 0) {
+    return 'name part must be non-empty';
+  }
+  if (name.length > 63) {
+    return 'name part must be no more than 63 characters';
+  }
+  if (!NAME_PART.test(name)) {
+    return "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
+  }
+  if (prefix !== undefined && (prefix.length === 0 || !PREFIX_PART.test(prefix))) {
+    return "prefix part a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+  }
+  return undefined;
+}
+
 function checkKey(key: string, selector: string): string {
   if (!KEY.test(key)) {
-    throw new SelectorError(`unable to parse requirement: invalid label key "${key}" in "${selector}"`);
+    const problem = keyProblem(key);
+    throw new SelectorError(
+      problem
+        ? `unable to parse requirement: <nil>: Invalid value: ${JSON.stringify(key)}: ${problem}`
+        : `unable to parse requirement: invalid label key "${key}" in "${selector}"`,
+    );
   }
   return key;
 }
@@ -88,22 +115,74 @@ export function matches(requirements: Requirement[], values: (key: string) => st
   });
 }
 
+/**
+ * A field selector: only `=`, `==` and `!=` terms, comma-separated (fields.ParseSelector). Anything
+ * else is refused as kube-apiserver refuses it.
+ */
+export function parseFieldSelector(selector: string | undefined): Requirement[] {
+  if (!selector) {
+    return [];
+  }
+  return selector
+    .split(',')
+    .filter((term) => term.length > 0)
+    .map((term) => {
+      const match = /^([^=!]*)(==|=|!=)(.*)$/.exec(term);
+      if (!match || match[3].includes('=')) {
+        throw new SelectorError(`invalid selector: '${selector}'; can't understand '${term}'`);
+      }
+      return { key: match[1].trim(), op: match[2] === '!=' ? 'neq' : 'eq', value: match[3].trim() };
+    });
+}
+
 /** The fields a real API server lets you select on: every kind's, and those of some kinds. */
 const COMMON_FIELDS = ['metadata.name', 'metadata.namespace'];
 const KIND_FIELDS: Record<string, string[]> = {
-  Pod: ['spec.nodeName', 'status.phase'],
+  Pod: [
+    'spec.nodeName',
+    'spec.restartPolicy',
+    'spec.schedulerName',
+    'spec.serviceAccountName',
+    'spec.hostNetwork',
+    'status.phase',
+    'status.podIP',
+    'status.nominatedNodeName',
+  ],
   Event: [
     'type',
     'reason',
+    'source',
+    'reportingComponent',
     'involvedObject.kind',
     'involvedObject.name',
     'involvedObject.namespace',
     'involvedObject.uid',
+    'involvedObject.apiVersion',
+    'involvedObject.resourceVersion',
+    'involvedObject.fieldPath',
   ],
+  Node: ['spec.unschedulable'],
+  Namespace: ['status.phase'],
+  Secret: ['type'],
+  Service: ['spec.clusterIP', 'spec.type'],
+  ReplicaSet: ['status.replicas'],
+  Job: ['status.successful'],
 };
 
 export function selectableFields(kind: string): string[] {
   return [...COMMON_FIELDS, ...(KIND_FIELDS[kind] ?? [])];
+}
+
+/** Fields whose value is not simply the one at their path (registries' field-set functions). */
+const FIELD_VALUES: Record<string, (object: Record<string, unknown>) => string | undefined> = {
+  'spec.hostNetwork': (object) => String(fieldValue(object, 'spec.hostNetwork') === 'true'),
+  'spec.unschedulable': (object) => String(fieldValue(object, 'spec.unschedulable') === 'true'),
+  source: (object) => fieldValue(object, 'source.component'),
+};
+
+/** A field's value as a field selector compares it. */
+export function selectedFieldValue(object: Record<string, unknown>, path: string): string | undefined {
+  return (FIELD_VALUES[path] ?? ((o: Record<string, unknown>) => fieldValue(o, path)))(object);
 }
 
 export function fieldValue(object: Record<string, unknown>, path: string): string | undefined {

@@ -38,7 +38,14 @@ export class StatusError extends Error {
   constructor(
     readonly reason: StatusReason,
     message: string,
-    readonly details?: { name?: string; group?: string; kind?: string; causes?: StatusCause[] },
+    readonly details?: {
+      name?: string;
+      group?: string;
+      kind?: string;
+      uid?: string;
+      causes?: StatusCause[];
+    },
+    private readonly omitReason = false,
   ) {
     super(message);
   }
@@ -54,11 +61,19 @@ export class StatusError extends Error {
       metadata: {},
       status: 'Failure',
       message: this.message,
-      reason: this.reason,
-      ...(this.details ? { details: this.details } : {}),
+      // A reason Kubernetes leaves out (a bare 500 it did not classify) is left out here too.
+      ...(this.omitReason ? {} : { reason: this.reason }),
+      ...(this.details ? { details: withoutEmpty(this.details) } : {}),
       code: this.code,
     };
   }
+}
+
+/** StatusDetails' fields are `omitempty`: an empty name or group (the core group) is not sent. */
+function withoutEmpty(details: NonNullable<StatusError['details']>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(details).filter(([, value]) => value !== '' && value !== undefined),
+  );
 }
 
 /** `pods "web-0" not found`, as the API server words it. */
@@ -91,7 +106,9 @@ export function conflict(resource: string, name: string, group = ''): StatusErro
 }
 
 export function invalid(kind: string, name: string, causes: StatusCause[], group = ''): StatusError {
-  const summary = causes.map((c) => `${c.field}: ${c.message}`).join(', ');
+  // As apimachinery's ErrorList.ToAggregate words it: one error bare, several in brackets.
+  const messages = causes.map((c) => `${c.field}: ${c.message}`);
+  const summary = messages.length === 1 ? messages[0] : `[${messages.join(', ')}]`;
   return new StatusError('Invalid', `${kind}${group ? `.${group}` : ''} "${name}" is invalid: ${summary}`, {
     name,
     group,

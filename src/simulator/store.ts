@@ -147,7 +147,11 @@ export class ObjectStore {
     const stored = clone(object);
     stored.metadata.uid = randomUUID();
     stored.metadata.creationTimestamp = k8sNow();
-    stored.metadata.generation = 1;
+    if (type.generation) {
+      stored.metadata.generation = 1;
+    } else {
+      delete stored.metadata.generation;
+    }
     return this.commit(type, bucket, key, stored, 'ADDED');
   }
 
@@ -155,7 +159,7 @@ export class ObjectStore {
    * Replaces an object. With `metadata.resourceVersion` set it must match the stored one (optimistic
    * concurrency); unchanged content keeps the resourceVersion (a no-op write is not an event).
    */
-  update(type: ResourceType, object: K8sObject): K8sObject {
+  update(type: ResourceType, object: K8sObject, options: { keepGeneration?: boolean } = {}): K8sObject {
     const bucket = this.bucket(type);
     const key = objectKey(object.metadata.namespace, object.metadata.name);
     const current = bucket.get(key);
@@ -183,10 +187,17 @@ export class ObjectStore {
     if (sameJson(next, current)) {
       return clone(current);
     }
-    if (!sameJson(specOf(next), specOf(current))) {
+    const deleting = object.metadata.deletionTimestamp !== undefined && !current.metadata.deletionTimestamp;
+    // A spec change counts, and so does the start of a graceful deletion (BeforeDelete); a pod's
+    // binding (its own subresource) does not.
+    if (
+      type.generation &&
+      !options.keepGeneration &&
+      (deleting || !sameJson(specOf(next), specOf(current)))
+    ) {
       next.metadata.generation = (current.metadata.generation ?? 1) + 1;
     }
-    if (object.metadata.deletionTimestamp && !current.metadata.deletionTimestamp) {
+    if (deleting) {
       next.metadata.deletionTimestamp = object.metadata.deletionTimestamp;
     }
     return this.commit(type, bucket, key, next, 'MODIFIED');

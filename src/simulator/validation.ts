@@ -3,10 +3,13 @@
  * (compiled validators from `kubernetes-models`), name rules, and the few semantic rules of
  * Kubernetes' own validation that our clients can trip over (a container needs an image, …).
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { sameJson } from '../infra/kubernetes/json-equal';
 import { isQuantity } from '../infra/kubernetes/quantity';
 import { bindingCauses, roleCauses } from './rbac-validation';
 import { apiVersionOf, typeKey, RESOURCE_TYPES, type ResourceType } from './resources';
+import { mergeKeyFor, type Json } from './patch';
 import { invalid, StatusError, type StatusCause } from './status';
 import type { K8sObject } from './store';
 
@@ -29,6 +32,10 @@ const GROUP_PREFIX: Record<string, string> = {
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS1123_LABEL_MESSAGE =
+  "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
+const DNS1123_SUBDOMAIN_MESSAGE =
+  "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
 /** Kinds whose names must be DNS-1123 labels (they become host names), not subdomains. */
 const LABEL_NAMED = new Set(['Namespace', 'Service']);
 /** RBAC names only have to fit in a URL path segment: `system:discovery` is a ClusterRole's name. */
@@ -101,20 +108,20 @@ function nameCauses(type: ResourceType, object: K8sObject): StatusCause[] {
   if (PATH_SEGMENT_NAMED.has(type.kind)) {
     return pathSegmentCauses(name);
   }
-  const [pattern, what] = LABEL_NAMED.has(type.kind)
-    ? [DNS1123_LABEL, 'a lowercase RFC 1123 label']
-    : [DNS1123_SUBDOMAIN, 'a lowercase RFC 1123 subdomain'];
-  const limit = LABEL_NAMED.has(type.kind) ? 63 : 253;
-  if (!pattern.test(name) || name.length > limit) {
-    return [
-      {
-        reason: 'FieldValueInvalid',
-        message: `Invalid value: "${name}": must be ${what} (lower case alphanumeric characters, '-' or '.', starting and ending with an alphanumeric character, at most ${limit} characters)`,
-        field: 'metadata.name',
-      },
-    ];
-  }
-  return [];
+  const label = LABEL_NAMED.has(type.kind);
+  const [pattern, limit, message] = label
+    ? [DNS1123_LABEL, 63, DNS1123_LABEL_MESSAGE]
+    : [DNS1123_SUBDOMAIN, 253, DNS1123_SUBDOMAIN_MESSAGE];
+  // apimachinery's IsDNS1123Label/IsDNS1123Subdomain: the length, then the form, a cause each.
+  const problems = [
+    ...(name.length > limit ? [`must be no more than ${limit} characters`] : []),
+    ...(pattern.test(name) ? [] : [message]),
+  ];
+  return problems.map((problem) => ({
+    reason: 'FieldValueInvalid',
+    message: `Invalid value: ${JSON.stringify(name)}: ${problem}`,
+    field: 'metadata.name',
+  }));
 }
 
 function pathSegmentCauses(name: string): StatusCause[] {
@@ -290,6 +297,41 @@ function valueAt(root: unknown, instancePath: string): unknown {
     .reduce<unknown>((value, part) => (value as Record<string, unknown> | undefined)?.[part], root);
 }
 
+/** A field path as structured-merge-diff prints it: list items by their keys (`[port=22,protocol="TCP"]`). */
+function keyedPath(root: unknown, instancePath: string): string {
+  const parts = instancePath
+    .split('/')
+    .slice(1)
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'));
+  let value = root;
+  let text = '';
+  let field = '';
+  for (const part of parts) {
+    const list = Array.isArray(value) ? (value as Json[]) : undefined;
+    value = (value as Record<string, unknown> | undefined)?.[part];
+    if (!list) {
+      text += `.${part}`;
+      field = part;
+      continue;
+    }
+    const key = mergeKeyFor(field, list);
+    if (!key) {
+      text += `[${part}]`;
+      continue;
+    }
+    const item = value as Record<string, unknown>;
+    const keys: [string, unknown][] =
+      field === 'ports'
+        ? [
+            [key, item[key]],
+            ['protocol', item.protocol ?? 'TCP'],
+          ]
+        : [[key, item[key]]];
+    text += `[${keys.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}]`;
+  }
+  return text;
+}
+
 function smdTypeOf(value: unknown): string {
   if (Array.isArray(value)) {
     return 'list';
@@ -300,8 +342,126 @@ function smdTypeOf(value: unknown): string {
   return typeof value === 'object' ? 'map' : typeof value === 'number' ? 'numeric' : typeof value;
 }
 
+/** The TypeScript declarations of a kind (kubernetes-models), to name the Go struct a field is in. */
+function declarationsOf(type: ResourceType): string | undefined {
+  const folder = type.group === '' ? 'v1' : `${type.group}/${type.version}`;
+  return packageFile(`kubernetes-models/${folder}/${type.kind}.d.ts`);
+}
+
+/** A file of an installed package (their `exports` do not list the declarations). */
+function packageFile(path: string): string | undefined {
+  for (let dir = __dirname; ; dir = dirname(dir)) {
+    const candidate = join(dir, 'node_modules', path);
+    if (existsSync(candidate)) {
+      return candidate;
+    }
+    if (dirname(dir) === dir) {
+      return undefined;
+    }
+  }
+}
+
+/**
+ * The Go struct holding the field at `instancePath` (`ServicePort` for `/spec/ports/0/port`), read
+ * off kubernetes-models' declarations, which follow the Go types one file per struct.
+ */
+function goStructAt(type: ResourceType, instancePath: string): string {
+  let file = declarationsOf(type);
+  let struct = type.kind;
+  const parts = instancePath
+    .split('/')
+    .slice(1)
+    .filter((part) => !/^\d+$/.test(part));
+  for (const part of parts.slice(0, -1)) {
+    if (!file) {
+      break;
+    }
+    const text = readFileSync(file, 'utf8');
+    const reference = new RegExp(`"${part}"\\??: (?:Array<)?(I\\w+)`).exec(text)?.[1];
+    const from = reference
+      ? new RegExp(`import \\{ ${reference} \\} from "([^"]+)"`).exec(text)?.[1]
+      : undefined;
+    if (!from) {
+      break;
+    }
+    const target = from.endsWith('.js') ? from.replace(/\.js$/, '.d.ts') : `${from}.d.ts`;
+    file = from.startsWith('.') ? join(dirname(file), target) : packageFile(target);
+    struct = basename(target, '.d.ts');
+  }
+  return struct;
+}
+
+/** How encoding/json names a JSON value it could not put into a Go field. */
+function jsonKindOf(value: unknown): string {
+  if (Array.isArray(value)) {
+    return 'array';
+  }
+  if (value === null) {
+    return 'null';
+  }
+  return typeof value === 'object' ? 'object' : typeof value === 'boolean' ? 'bool' : typeof value;
+}
+
+const GO_TYPES: Record<string, string> = {
+  integer: 'int32',
+  number: 'float64',
+  string: 'string',
+  boolean: 'bool',
+};
+
 export class ObjectValidator {
   constructor(private readonly schemas: Map<string, SchemaValidator>) {}
+
+  /**
+   * A create or update body kube-apiserver cannot even decode into its Go type: a value of the
+   * wrong JSON type, or a quantity that does not parse. That is a 400 BadRequest, before any
+   * validation (so no 422 with causes), worded as the decoder words it.
+   */
+  checkDecodable(type: ResourceType, object: K8sObject): void {
+    const cannot = (why: string) =>
+      new StatusError(
+        'BadRequest',
+        `${type.kind} in version "${type.version}" cannot be handled as a ${type.kind}: ${why}`,
+      );
+    const spec = object.spec as Record<string, unknown> | undefined;
+    const quantities =
+      object.kind === 'Pod'
+        ? resourceCauses(spec, 'spec')
+        : object.kind === 'PersistentVolumeClaim'
+          ? quantityCauses(
+              (spec?.resources as { requests?: Record<string, unknown> } | undefined)?.requests,
+              'spec.resources.requests',
+            )
+          : ['Deployment', 'ReplicaSet', 'Job'].includes(object.kind)
+            ? resourceCauses(
+                (spec?.template as { spec?: { containers?: Containers } } | undefined)?.spec,
+                'spec.template.spec',
+              )
+            : [];
+    if (quantities.length > 0) {
+      throw cannot(QUANTITY_MESSAGE);
+    }
+    const schema = this.schemas.get(typeKey(type));
+    if (!schema || schema(object)) {
+      return;
+    }
+    // A quantity's schema is "string or number" (oneOf): the quantity check above speaks for it.
+    const errors = schema.errors ?? [];
+    const inOneOf = new Set(errors.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath));
+    const mismatch = errors.find((e) => e.keyword === 'type' && !inOneOf.has(e.instancePath));
+    if (!mismatch || mismatch.instancePath === '') {
+      return;
+    }
+    const fieldPath = mismatch.instancePath
+      .split('/')
+      .slice(1)
+      .filter((part) => !/^\d+$/.test(part))
+      .join('.');
+    const expected = String(mismatch.params.type);
+    throw cannot(
+      `json: cannot unmarshal ${jsonKindOf(valueAt(object, mismatch.instancePath))} into Go struct field ${goStructAt(type, mismatch.instancePath)}.${fieldPath} of type ${GO_TYPES[expected] ?? expected}`,
+    );
+  }
 
   /**
    * A server-side apply body whose values do not have their schema's types (a string where a port
@@ -310,7 +470,7 @@ export class ObjectValidator {
    * kubernetes/kubernetes#139253, #122480). The field path is written with indexes where the real
    * one names list items by their keys.
    */
-  checkApplyTypes(type: ResourceType, config: K8sObject): void {
+  checkApplyTypes(type: ResourceType, config: K8sObject, sentNamespace: string | undefined): void {
     const schema = this.schemas.get(typeKey(type));
     if (!schema || schema(config)) {
       return;
@@ -319,14 +479,14 @@ export class ObjectValidator {
     if (!mismatch) {
       return;
     }
-    const at = field(mismatch.instancePath);
     const expected = String(mismatch.params.type);
-    const name = config.metadata?.namespace
-      ? `${config.metadata.namespace}/${config.metadata.name}`
-      : (config.metadata?.name ?? '');
+    // The name as the body gave it: kube-apiserver names the object before defaulting the namespace.
+    const name = `${sentNamespace ?? ''}/${config.metadata?.name ?? ''}`;
     throw new StatusError(
       'InternalError',
-      `failed to create typed patch object (${name}; ${apiVersionOf(type)}, Kind=${type.kind}): .${at}: expected ${SMD_TYPE_NAMES[expected] ?? expected}, got ${smdTypeOf(valueAt(config, mismatch.instancePath))}`,
+      `failed to create typed patch object (${name}; ${type.group}/${type.version}, Kind=${type.kind}): ${keyedPath(config, mismatch.instancePath)}: expected ${SMD_TYPE_NAMES[expected] ?? expected}, got ${smdTypeOf(valueAt(config, mismatch.instancePath))}`,
+      undefined,
+      true,
     );
   }
 

@@ -28,6 +28,7 @@ const DEFAULT_DRIVER = SIMULATED_CSI_DRIVER;
 
 interface ClaimSpec {
   storageClassName?: string;
+  volumeMode?: string;
   accessModes?: string[];
   resources?: { requests?: { storage?: string } };
   dataSource?: { kind: string; name: string; apiGroup?: string };
@@ -267,10 +268,19 @@ export class VolumeControllers {
         storageClassName: storageClass.metadata.name,
         claimRef: claimRefTo(current),
         csi: { driver: provisioner, volumeHandle: volumeName },
+        volumeMode: spec.volumeMode ?? 'Filesystem',
       },
       status: { phase: 'Bound' },
     });
     current.spec = { ...spec, volumeName, storageClassName: storageClass.metadata.name };
+    // What the PV controller and the external provisioner leave on a claim they bound.
+    current.metadata.annotations = {
+      ...current.metadata.annotations,
+      'pv.kubernetes.io/bind-completed': 'yes',
+      'pv.kubernetes.io/bound-by-controller': 'yes',
+      'volume.beta.kubernetes.io/storage-provisioner': provisioner,
+      'volume.kubernetes.io/storage-provisioner': provisioner,
+    };
     current.status = {
       phase: 'Bound',
       accessModes: spec.accessModes ?? ['ReadWriteOnce'],

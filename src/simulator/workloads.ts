@@ -6,6 +6,8 @@
 import { k8sNow } from './time';
 import { createHash, randomBytes } from 'node:crypto';
 import { sameJson } from '../infra/kubernetes/json-equal';
+import { admit, applyDefaults, initialPodStatus } from './defaults';
+import type { EventRecorder } from './events';
 import { RESOURCE_TYPES, type ResourceType } from './resources';
 import { condition } from './scheduler';
 import { safely, type K8sObject, type ObjectStore, type StoreEvent } from './store';
@@ -15,6 +17,7 @@ const POD = typeOf('Pod');
 const REPLICA_SET = typeOf('ReplicaSet');
 const DEPLOYMENT = typeOf('Deployment');
 const JOB = typeOf('Job');
+const PDB = typeOf('PodDisruptionBudget');
 
 type PodTemplate = {
   metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
@@ -51,8 +54,40 @@ function mergeConditions(previous: unknown, next: Record<string, unknown>[]): Re
   const old = (Array.isArray(previous) ? previous : []) as Record<string, unknown>[];
   return next.map((c) => {
     const before = old.find((o) => o.type === c.type);
-    return before && before.status === c.status && before.reason === c.reason ? before : c;
+    if (!before || before.status !== c.status) {
+      return c;
+    }
+    // Same status: the transition stays; a new reason or message is an update.
+    return before.reason === c.reason && before.message === c.message
+      ? before
+      : { ...c, lastTransitionTime: before.lastTransitionTime };
   });
+}
+
+const REVISION = 'deployment.kubernetes.io/revision';
+const DESIRED_REPLICAS = 'deployment.kubernetes.io/desired-replicas';
+const MAX_REPLICAS = 'deployment.kubernetes.io/max-replicas';
+
+/** A rolling update's surge in pods: a number, or a percentage of the replicas rounded up. */
+function maxSurge(deployment: K8sObject, replicas: number): number {
+  const strategy = (deployment.spec as { strategy?: { rollingUpdate?: { maxSurge?: number | string } } })
+    .strategy;
+  const surge = strategy?.rollingUpdate?.maxSurge;
+  if (surge === undefined) {
+    return 0;
+  }
+  return typeof surge === 'number' ? surge : Math.ceil((replicas * Number.parseInt(surge, 10)) / 100);
+}
+
+/** Counts the API sends only when not zero (`omitempty` in the Go types). */
+function omitZero(counts: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(counts).filter(([, value]) => value > 0));
+}
+
+/** A Deployment's conditions say when they were last updated, not probed. */
+function deploymentCondition(type: string, status: 'True' | 'False'): Record<string, unknown> {
+  const now = k8sNow();
+  return { type, status, lastUpdateTime: now, lastTransitionTime: now };
 }
 
 /** Kubernetes' generateName suffix: 5 characters of an alphabet without vowels or look-alikes. */
@@ -71,7 +106,18 @@ export class WorkloadControllers {
   private flushQueued = false;
   private readonly unsubscribe: () => void;
 
-  constructor(private readonly store: ObjectStore) {
+  private readonly deploymentEvents?: EventRecorder;
+  private readonly replicaSetEvents?: EventRecorder;
+  private readonly jobEvents?: EventRecorder;
+
+  /** `events` makes a recorder per controller (deployment-controller, replicaset-controller, …). */
+  constructor(
+    private readonly store: ObjectStore,
+    events?: (component: string) => EventRecorder,
+  ) {
+    this.deploymentEvents = events?.('deployment-controller');
+    this.replicaSetEvents = events?.('replicaset-controller');
+    this.jobEvents = events?.('job-controller');
     this.unsubscribe = store.subscribe((event) => this.observe(event));
   }
 
@@ -91,7 +137,17 @@ export class WorkloadControllers {
       }
       return;
     }
+    if (resource === PDB) {
+      if (event.type !== 'DELETED') {
+        this.enqueue(PDB, object.metadata.namespace!, object.metadata.name);
+      }
+      return;
+    }
     if (resource === POD) {
+      // The disruption controller follows the pods of every budget in the namespace.
+      for (const pdb of this.store.list(PDB, object.metadata.namespace)) {
+        this.enqueue(PDB, pdb.metadata.namespace!, pdb.metadata.name);
+      }
       const owner = controllerOf(object);
       if (owner?.kind === 'ReplicaSet') {
         this.enqueue(REPLICA_SET, object.metadata.namespace!, owner.name);
@@ -123,6 +179,8 @@ export class WorkloadControllers {
         this.reconcileDeployment(object);
       } else if (type === REPLICA_SET) {
         this.reconcileReplicaSet(object);
+      } else if (type === PDB) {
+        this.reconcileDisruptionBudget(object);
       } else {
         this.reconcileJob(object);
       }
@@ -164,31 +222,79 @@ export class WorkloadControllers {
       current = this.store.update(REPLICA_SET, orphan);
       sets.push(current);
     }
+    const revision = String(
+      Math.max(0, ...sets.map((rs) => Number(rs.metadata.annotations?.[REVISION] ?? 0))) + (current ? 0 : 1),
+    );
+    const annotations = {
+      [DESIRED_REPLICAS]: String(desired),
+      [MAX_REPLICAS]: String(desired + maxSurge(deployment, desired)),
+      [REVISION]: current?.metadata.annotations?.[REVISION] ?? revision,
+    };
     if (!current) {
       const labels = { ...spec.template.metadata?.labels, 'pod-template-hash': hash };
-      current = this.store.create(REPLICA_SET, {
-        apiVersion: 'apps/v1',
-        kind: 'ReplicaSet',
-        metadata: {
-          name: `${deployment.metadata.name}-${hash}`,
-          namespace: deployment.metadata.namespace,
-          labels,
-          ownerReferences: [ownerRef(deployment)],
-        },
-        spec: {
-          replicas: desired,
-          selector: { matchLabels: labels },
-          template: { ...spec.template, metadata: { ...spec.template.metadata, labels } },
-        },
-      });
+      current = this.store.create(
+        REPLICA_SET,
+        applyDefaults({
+          apiVersion: 'apps/v1',
+          kind: 'ReplicaSet',
+          metadata: {
+            name: `${deployment.metadata.name}-${hash}`,
+            namespace: deployment.metadata.namespace,
+            labels,
+            annotations,
+            ownerReferences: [ownerRef(deployment)],
+          },
+          spec: {
+            replicas: desired,
+            selector: { matchLabels: labels },
+            template: { ...spec.template, metadata: { ...spec.template.metadata, labels } },
+          },
+        }),
+      );
+      this.deploymentEvents?.record(
+        deployment,
+        'Normal',
+        'ScalingReplicaSet',
+        `Scaled up replica set ${current.metadata.name} from 0 to ${desired}`,
+      );
+      sets.push(current);
     }
     for (const rs of sets) {
       const want = rs.metadata.uid === current.metadata.uid ? desired : 0;
-      if ((rs.spec as { replicas?: number }).replicas !== want) {
-        const next = { ...rs, spec: { ...(rs.spec as object), replicas: want } };
+      const had = (rs.spec as { replicas?: number }).replicas ?? 0;
+      const wantAnnotations =
+        rs.metadata.uid === current.metadata.uid
+          ? { ...rs.metadata.annotations, ...annotations }
+          : rs.metadata.annotations;
+      if (had !== want || !sameJson(rs.metadata.annotations, wantAnnotations)) {
+        const next = {
+          ...rs,
+          metadata: { ...rs.metadata, ...(wantAnnotations ? { annotations: wantAnnotations } : {}) },
+          spec: { ...(rs.spec as object), replicas: want },
+        };
         delete next.metadata.resourceVersion;
         this.store.update(REPLICA_SET, next);
+        if (had !== want) {
+          this.deploymentEvents?.record(
+            deployment,
+            'Normal',
+            'ScalingReplicaSet',
+            `Scaled ${want > had ? 'up' : 'down'} replica set ${rs.metadata.name} from ${had} to ${want}`,
+          );
+        }
       }
+    }
+    const shownRevision = annotations[REVISION];
+    if (deployment.metadata.annotations?.[REVISION] !== shownRevision) {
+      const next = {
+        ...deployment,
+        metadata: {
+          ...deployment.metadata,
+          annotations: { ...deployment.metadata.annotations, [REVISION]: shownRevision },
+        },
+      };
+      delete next.metadata.resourceVersion;
+      deployment = this.store.update(DEPLOYMENT, next);
     }
     const totals = this.owned(REPLICA_SET, deployment).map(
       (rs) => rs.status as { replicas?: number; readyReplicas?: number } | undefined,
@@ -203,21 +309,24 @@ export class WorkloadControllers {
     const available = ready >= desired;
     this.writeStatus(DEPLOYMENT, deployment, {
       observedGeneration: deployment.metadata.generation,
-      replicas,
-      updatedReplicas: updated,
-      readyReplicas: ready,
-      availableReplicas: ready,
-      ...(replicas - ready > 0 ? { unavailableReplicas: replicas - ready } : {}),
+      ...omitZero({
+        replicas,
+        updatedReplicas: updated,
+        readyReplicas: ready,
+        availableReplicas: ready,
+        unavailableReplicas: replicas - ready,
+      }),
+      terminatingReplicas: 0,
       conditions: mergeConditions((deployment.status as { conditions?: unknown } | undefined)?.conditions, [
         {
-          ...condition('Available', available ? 'True' : 'False'),
+          ...deploymentCondition('Available', available ? 'True' : 'False'),
           reason: available ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable',
           message: available
             ? 'Deployment has minimum availability.'
             : 'Deployment does not have minimum availability.',
         },
         {
-          ...condition('Progressing', 'True'),
+          ...deploymentCondition('Progressing', 'True'),
           reason: 'NewReplicaSetAvailable',
           message: `ReplicaSet "${current.metadata.name}" has successfully progressed.`,
         },
@@ -230,19 +339,63 @@ export class WorkloadControllers {
     const desired = spec.replicas ?? 1;
     const pods = this.owned(POD, rs).filter(isLive);
     for (let i = pods.length; i < desired; i += 1) {
-      this.createPod(rs, spec.template);
+      const pod = this.createPod(rs, spec.template);
+      this.replicaSetEvents?.record(rs, 'Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`);
     }
     for (const extra of pods.slice(desired).reverse()) {
       this.store.remove(POD, extra.metadata.namespace, extra.metadata.name);
+      this.replicaSetEvents?.record(rs, 'Normal', 'SuccessfulDelete', `Deleted pod: ${extra.metadata.name}`);
     }
     const live = this.owned(POD, rs).filter(isLive);
     const ready = live.filter(isReady).length;
     this.writeStatus(REPLICA_SET, rs, {
       replicas: live.length,
-      fullyLabeledReplicas: live.length,
-      readyReplicas: ready,
-      availableReplicas: ready,
+      ...omitZero({ fullyLabeledReplicas: live.length, readyReplicas: ready, availableReplicas: ready }),
       observedGeneration: rs.metadata.generation,
+      terminatingReplicas: 0,
+    });
+  }
+
+  /**
+   * The disruption controller: how many of the budget's pods are healthy, how many must stay, so
+   * how many may be disrupted now (matchLabels selectors; the pods' controllers give the expected count).
+   */
+  private reconcileDisruptionBudget(pdb: K8sObject): void {
+    const spec = pdb.spec as {
+      selector?: { matchLabels?: Record<string, string> };
+      minAvailable?: number | string;
+      maxUnavailable?: number | string;
+    };
+    const wanted = Object.entries(spec.selector?.matchLabels ?? {});
+    const pods = this.store
+      .list(POD, pdb.metadata.namespace)
+      .filter((pod) => isLive(pod) && wanted.every(([key, value]) => pod.metadata.labels?.[key] === value));
+    const expected = pods.filter((pod) => controllerOf(pod)).length;
+    const healthy = pods.filter(isReady).length;
+    const count = (value: number | string, of: number, round: (n: number) => number) =>
+      typeof value === 'number' ? value : round((of * Number.parseInt(value, 10)) / 100);
+    const desired =
+      spec.minAvailable !== undefined
+        ? count(spec.minAvailable, expected, Math.ceil)
+        : Math.max(0, expected - count(spec.maxUnavailable ?? 0, expected, Math.ceil));
+    const allowed = Math.max(0, healthy - desired);
+    const previous = (pdb.status ?? {}) as { conditions?: unknown };
+    this.writeStatus(PDB, pdb, {
+      disruptionsAllowed: allowed,
+      currentHealthy: healthy,
+      desiredHealthy: desired,
+      expectedPods: expected,
+      observedGeneration: pdb.metadata.generation,
+      conditions: mergeConditions(previous.conditions, [
+        {
+          type: 'DisruptionAllowed',
+          status: allowed > 0 ? 'True' : 'False',
+          reason: allowed > 0 ? 'SufficientPods' : 'InsufficientPods',
+          message: '',
+          observedGeneration: pdb.metadata.generation,
+          lastTransitionTime: k8sNow(),
+        },
+      ]),
     });
   }
 
@@ -250,10 +403,11 @@ export class WorkloadControllers {
     const template = (job.spec as { template: PodTemplate }).template;
     const pods = this.owned(POD, job);
     if (pods.length === 0) {
-      this.createPod(job, template, {
+      const pod = this.createPod(job, template, {
         'job-name': job.metadata.name,
         'batch.kubernetes.io/job-name': job.metadata.name,
       });
+      this.jobEvents?.record(job, 'Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`);
       return;
     }
     const succeeded = pods.filter((p) => phaseOf(p) === 'Succeeded').length;
@@ -283,23 +437,31 @@ export class WorkloadControllers {
     });
   }
 
-  private createPod(owner: K8sObject, template: PodTemplate, extraLabels: Record<string, string> = {}): void {
+  /** A pod of the owner's template, named and defaulted as the API server does for a controller. */
+  private createPod(
+    owner: K8sObject,
+    template: PodTemplate,
+    extraLabels: Record<string, string> = {},
+  ): K8sObject {
     let name = generatedName(owner.metadata.name);
     while (this.store.get(POD, owner.metadata.namespace, name)) {
       name = generatedName(owner.metadata.name);
     }
-    this.store.create(POD, {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: {
-        name,
-        namespace: owner.metadata.namespace,
-        labels: { ...template.metadata?.labels, ...extraLabels },
-        ...(template.metadata?.annotations ? { annotations: template.metadata.annotations } : {}),
-        ownerReferences: [ownerRef(owner)],
-      },
-      spec: template.spec,
-      status: { phase: 'Pending' },
-    });
+    const pod = admit(
+      applyDefaults({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: {
+          name,
+          generateName: `${owner.metadata.name}-`,
+          namespace: owner.metadata.namespace,
+          labels: { ...template.metadata?.labels, ...extraLabels },
+          ...(template.metadata?.annotations ? { annotations: template.metadata.annotations } : {}),
+          ownerReferences: [ownerRef(owner)],
+        },
+        spec: structuredClone(template.spec),
+      }),
+    );
+    return this.store.create(POD, { ...pod, status: initialPodStatus(pod) });
   }
 }

@@ -90,7 +90,9 @@ describe('simulated cluster behaviour', () => {
     const scheduled = pending.status!.conditions!.find((c) => c.type === 'PodScheduled')!;
     expect(pending.status!.phase).toBe('Pending');
     expect(scheduled).toMatchObject({ reason: 'Unschedulable' });
-    expect(scheduled.message).toBe('0/3 nodes are available: 3 Insufficient nvidia.com/gpu.');
+    expect(scheduled.message).toBe(
+      '0/3 nodes are available: 3 Insufficient nvidia.com/gpu. preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod.',
+    );
     const events = await k.core.listNamespacedEvent({
       namespace: 'default',
       fieldSelector: 'metadata.namespace=default',
@@ -116,7 +118,7 @@ describe('simulated cluster behaviour', () => {
       (p) => p.status?.conditions?.some((c) => c.reason === 'Unschedulable') === true,
     );
     expect(pod.status!.conditions!.find((c) => c.type === 'PodScheduled')!.message).toBe(
-      '0/3 nodes are available: 1 Insufficient nvidia.com/gpu, 2 node(s) had untolerated taint {nvidia.com/gpu: present}.',
+      '0/3 nodes are available: 1 Insufficient nvidia.com/gpu, 2 node(s) had untolerated taint {nvidia.com/gpu: present}. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.',
     );
     await remove('intolerant');
   });

@@ -187,7 +187,7 @@ describe('service accounts, RBAC and NetworkPolicy in the simulated API server',
         status: 'Failure',
         message: `pods is forbidden: User "${DEPLOYER}" cannot list resource "pods" in API group "" in the namespace "other"`,
         reason: 'Forbidden',
-        details: { group: '', kind: 'pods' },
+        details: { kind: 'pods' },
         code: 403,
       });
       expect(await statusOf(deployer.core.listPodForAllNamespaces())).toMatchObject({
@@ -206,7 +206,7 @@ describe('service accounts, RBAC and NetworkPolicy in the simulated API server',
       await bindDeployer('other', 'temporary', 'Role', 'missing-role');
       expect(await statusOf(deployer.core.listNamespacedPod({ namespace: 'other' }))).toMatchObject({
         code: 403,
-        message: `pods is forbidden: User "${DEPLOYER}" cannot list resource "pods" in API group "" in the namespace "other": RBAC: role.rbac.authorization.k8s.io "missing-role" not found`,
+        message: `pods is forbidden: User "${DEPLOYER}" cannot list resource "pods" in API group "" in the namespace "other": rbac: RBAC: role.rbac.authorization.k8s.io "missing-role" not found`,
       });
       await role('other', 'missing-role', [{ apiGroups: [''], resources: ['pods'], verbs: ['list'] }]);
       expect((await deployer.core.listNamespacedPod({ namespace: 'other' })).items).toEqual([]);

@@ -78,7 +78,9 @@ describe('the simulator allocates what Kubernetes allocates: node ports, cluster
       { name: 'ssh-b', namespace: NS, body: { spec: { ports: [{ name: 'ssh', port: 2222 }] } } },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
-    expect(patched.spec!.ports).toEqual([{ name: 'ssh', port: 2222, nodePort }]);
+    expect(patched.spec!.ports).toEqual([
+      { name: 'ssh', port: 2222, nodePort, protocol: 'TCP', targetPort: 2222 },
+    ]);
     const replaced = await k.core.replaceNamespacedService({
       name: 'ssh-b',
       namespace: NS,
@@ -162,7 +164,7 @@ describe('the simulator allocates what Kubernetes allocates: node ports, cluster
     expect(nodePortOf(await read('ssh-f'))).toBe(30100);
 
     const clusterIP = await apply(service('ssh-f', { type: 'ClusterIP' }, [{ name: 'ssh', port: 22 }]));
-    expect(clusterIP.spec!.ports).toEqual([{ name: 'ssh', port: 22 }]);
+    expect(clusterIP.spec!.ports).toEqual([{ name: 'ssh', port: 22, protocol: 'TCP', targetPort: 22 }]);
     const forbidden = await statusOf(
       apply(service('ssh-g', { type: 'ClusterIP' }, [{ name: 'ssh', port: 22, nodePort: 30100 }])),
     );
