@@ -264,10 +264,13 @@ function semanticCauses(object: K8sObject, current: K8sObject | undefined): Stat
     case 'Job':
       return workloadCauses(object, current);
     case 'PersistentVolumeClaim':
-      return quantityCauses(
-        (spec?.resources as { requests?: Record<string, unknown> } | undefined)?.requests,
-        'spec.resources.requests',
-      );
+      return [
+        ...claimRequiredCauses(spec),
+        ...quantityCauses(
+          (spec?.resources as { requests?: Record<string, unknown> } | undefined)?.requests,
+          'spec.resources.requests',
+        ),
+      ];
     case 'Role':
     case 'ClusterRole':
       return roleCauses(object);
@@ -277,6 +280,30 @@ function semanticCauses(object: K8sObject, current: K8sObject | undefined): Stat
     default:
       return [];
   }
+}
+
+/**
+ * A claim must say how it is mounted and how big it is, even when it names its volume or a data
+ * source: kube-apiserver's words ("at least 1 access mode is required", "spec.resources[storage]:
+ * Required value").
+ */
+function claimRequiredCauses(spec: Record<string, unknown> | undefined): StatusCause[] {
+  const accessModes = spec?.accessModes as unknown[] | undefined;
+  const requests = (spec?.resources as { requests?: Record<string, unknown> } | undefined)?.requests;
+  return [
+    ...(accessModes && accessModes.length > 0
+      ? []
+      : [
+          {
+            reason: 'FieldValueRequired',
+            message: 'Required value: at least 1 access mode is required',
+            field: 'spec.accessModes',
+          },
+        ]),
+    ...(requests?.storage !== undefined
+      ? []
+      : [{ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.resources[storage]' }]),
+  ];
 }
 
 /** How structured-merge-diff names the types it expected and got. */

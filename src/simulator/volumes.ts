@@ -167,7 +167,7 @@ export class VolumeControllers {
   }
 
   private considerClaim(claim: K8sObject): void {
-    const spec = claim.spec as ClaimSpec;
+    const spec = (claim.spec ?? {}) as ClaimSpec;
     if (
       (claim.status as { phase?: string } | undefined)?.phase === 'Bound' ||
       claim.metadata.deletionTimestamp

@@ -361,7 +361,7 @@ export class WorkloadControllers {
    * how many may be disrupted now (matchLabels selectors; the pods' controllers give the expected count).
    */
   private reconcileDisruptionBudget(pdb: K8sObject): void {
-    const spec = pdb.spec as {
+    const spec = (pdb.spec ?? {}) as {
       selector?: { matchLabels?: Record<string, string> };
       minAvailable?: number | string;
       maxUnavailable?: number | string;

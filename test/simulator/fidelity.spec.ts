@@ -42,6 +42,20 @@ describe('the simulator answers what a real API server answers', () => {
 
   afterAll(() => cluster.close());
 
+  it('refuses a claim without access modes or a size, as a null spec, naming both fields', async () => {
+    const claim = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'bare' }, spec: null };
+    const { status, body } = await call('POST', `/api/v1/namespaces/${NS}/persistentvolumeclaims`, claim);
+    expect(status).toBe(422);
+    expect(body.details.causes).toEqual([
+      {
+        reason: 'FieldValueRequired',
+        message: 'Required value: at least 1 access mode is required',
+        field: 'spec.accessModes',
+      },
+      { reason: 'FieldValueRequired', message: 'Required value', field: 'spec.resources[storage]' },
+    ]);
+  });
+
   it('fills in defaults and what admission adds to a pod, owning only what the client wrote', async () => {
     const { status, body } = await call('POST', `/api/v1/namespaces/${NS}/pods`, pod('defaulted'));
     expect(status).toBe(201);
