@@ -6,15 +6,24 @@
 #   etcd                                                      go.etcd.io/etcd/server/v3 (wrapper module scripts/kube/etcd)
 #   kwok                                                      sigs.k8s.io/kwok/cmd/kwok (go install …@version)
 #   helm                                                      helm.sh/helm/v4/cmd/helm  (go install …@version)
+#   snapshot-controller, csi-snapshotter                      github.com/kubernetes-csi/external-snapshotter/v8
+#                                                             (wrapper module scripts/kube/external-snapshotter)
+#   csi-provisioner                                           github.com/kubernetes-csi/external-provisioner/v6
+#                                                             (wrapper module scripts/kube/external-provisioner)
+#   odc-csi-hostpath                                          scripts/kube/csi-hostpath (a CSI driver of ours)
+#
+# and copies the VolumeSnapshot CRDs of external-snapshotter's client module into
+# .odc/tools/share/external-snapshotter/crds.yaml.
 #
 # Versions live in scripts/kube/versions.env. A binary is rebuilt only when what it is built from
 # changes (its version, its wrapper module's go.mod/go.sum/main.go, the Go toolchain, the flags):
 # each one keeps a stamp in .odc/tools/stamps/. The Go module and build caches stay where Go keeps
 # them by default (GOMODCACHE, GOCACHE), so they outlive a fresh clone on the same machine.
 #
-# When K8S_VERSION or ETCD_VERSION no longer matches the wrapper's go.mod, this rewrites the go.mod
-# (every k8s.io staging module replaced by its matching v0.<minor>.<patch> release) and runs
-# `go mod tidy`: commit the new go.mod and go.sum with versions.env.
+# When a version in versions.env no longer matches its wrapper's go.mod, this rewrites the go.mod
+# (for Kubernetes: every k8s.io staging module replaced by its matching v0.<minor>.<patch> release;
+# for the CSI sidecars: upstream's replace directives, a directory replaced by the published module)
+# and runs `go mod tidy`: commit the new go.mod and go.sum with versions.env.
 #
 # Options: --force rebuilds even when the stamp matches; NAME... builds only those binaries.
 # Environment: ODC_TOOLS_DIR (default <repo>/.odc/tools), GOTOOLCHAIN (e.g. go1.27.3 when a pinned
@@ -29,7 +38,8 @@ source "$HERE/versions.env"
 TOOLS=${ODC_TOOLS_DIR:-$ROOT/.odc/tools}
 BIN=$TOOLS/bin
 STAMPS=$TOOLS/stamps
-ALL=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok helm)
+ALL=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok helm
+  snapshot-controller csi-snapshotter csi-provisioner odc-csi-hostpath)
 
 FORCE=0
 ONLY=()
@@ -241,6 +251,117 @@ kwok_stages() {
   log "kwok stages $KWOK_VERSION: written to ${out#"$ROOT"/}"
 }
 
+# --- storage: the CSI sidecars, the VolumeSnapshot CRDs, our CSI driver ------------------------
+
+# wrapper_sync DIR MODULE VERSION CMD...: rewrites DIR/go.mod when it does not require MODULE at
+# VERSION. `go install MODULE/cmd/...@VERSION` refuses a module whose go.mod has replace directives
+# (both sidecars pin their k8s.io modules that way, external-snapshotter also builds its client
+# module from ./client): the wrapper requires MODULE, repeats upstream's replace directives (one
+# that names a directory becomes the module of that name at VERSION, as the release tags it), copies
+# upstream's go and godebug lines and names the commands in a tool block.
+wrapper_sync() {
+  local dir=$1 module=$2 version=$3
+  shift 3
+  if [[ -f $dir/go.mod && -f $dir/go.sum ]] &&
+    grep -qE "^[[:space:]]*(require )?${module//./\\.} ${version//./\\.}( // indirect)?\$" "$dir/go.mod"; then
+    return
+  fi
+  log "${dir#"$ROOT"/}/go.mod: pinning $module $version…"
+  local upstream godir start cmd
+  start=$(now)
+  upstream=$(upstream_gomod "$module@$version")
+  [[ -n $upstream && -f $upstream ]] || {
+    log "cannot download the go.mod of $module@$version"
+    exit 1
+  }
+  godir=$(awk '$1 == "go" { print $2; exit }' "$upstream")
+  mkdir -p "$dir"
+  {
+    echo "// Builds ${*/#/cmd/} of $module (scripts/kube/build.sh)."
+    echo "// Generated from scripts/kube/versions.env: do not edit by hand."
+    echo "module odc.dev/tools/kube/$(basename "$dir")"
+    echo
+    echo "go $godir"
+    awk '$1 == "godebug" && $2 != "(" { print; next } $1 == "godebug" { b = 1; print; next } b { print; if ($1 == ")") { b = 0 } }' "$upstream"
+    echo
+    echo "tool ("
+    for cmd in "$@"; do printf '\t%s/cmd/%s\n' "$module" "$cmd"; done
+    echo ")"
+    echo
+    echo "require $module $version"
+    echo
+    echo "replace ("
+    # "replace A [V] => B [V]" lines and the lines of "replace ( … )" blocks.
+    awk -v version="$version" '
+      function out(line,   n, f, i, arrow) {
+        n = split(line, f, /[ \t]+/)
+        for (i = 1; i <= n; i++) if (f[i] == "=>") arrow = i
+        if (!arrow) return
+        if (f[arrow + 1] ~ /^\.\.?\//) line = f[1] " => " f[1] " " version
+        printf "\t%s\n", line
+      }
+      { sub(/\/\/.*/, ""); sub(/^[ \t]+/, ""); sub(/[ \t]+$/, "") }
+      block && $0 == ")" { block = 0; next }
+      block && $0 != "" { out($0); next }
+      $1 == "replace" && $2 == "(" { block = 1; next }
+      $1 == "replace" { sub(/^replace[ \t]+/, ""); out($0) }
+    ' "$upstream"
+    echo ")"
+  } >"$dir/go.mod"
+  rm -f "$dir/go.sum"
+  (cd "$dir" && go mod tidy)
+  log "${dir#"$ROOT"/}/go.mod: tidied in $(took "$start") (commit go.mod and go.sum)"
+}
+
+SNAPSHOTTER_DIR=$HERE/external-snapshotter
+SNAPSHOTTER_MODULE=github.com/kubernetes-csi/external-snapshotter/v8
+PROVISIONER_DIR=$HERE/external-provisioner
+PROVISIONER_MODULE=github.com/kubernetes-csi/external-provisioner/v6
+CSI_DRIVER_DIR=$HERE/csi-hostpath
+
+# wrapper_build DIR MODULE VERSION NAME: go build MODULE/cmd/NAME in the wrapper module, with the
+# release in --version (both sidecars print main.version).
+wrapper_build() {
+  local dir=$1 module=$2 version=$3 name=$4
+  (cd "$dir" && go build -buildvcs=false -trimpath -ldflags "-s -w -X main.version=$version" -o "$SCRATCH/$name" "$module/cmd/$name")
+}
+
+csi_driver_build() {
+  (cd "$CSI_DRIVER_DIR" && go build -buildvcs=false -trimpath -ldflags "-s -w" -o "$SCRATCH/odc-csi-hostpath" .)
+}
+
+# The snapshot CRDs as upstream ships them: every file that client/config/crd/kustomization.yaml of
+# github.com/kubernetes-csi/external-snapshotter/client/v8 (the module the controllers are built
+# with) lists — VolumeSnapshot, VolumeSnapshotContent, VolumeSnapshotClass and their group
+# counterparts, which snapshot-controller otherwise waits 30 s for at start — concatenated into
+# .odc/tools/share/external-snapshotter/crds.yaml.
+snapshot_crds() {
+  local out=$TOOLS/share/external-snapshotter/crds.yaml key="$EXTERNAL_SNAPSHOTTER_VERSION|kustomization"
+  if [[ -f $out && -f $STAMPS/snapshot-crds && "$(cat "$STAMPS/snapshot-crds")" == "$key" ]]; then
+    return
+  fi
+  local module=${SNAPSHOTTER_MODULE%/v8}/client/v8 dir f files
+  dir=$(cd "$SCRATCH" && GOFLAGS=-mod=mod go mod download -json "$module@$EXTERNAL_SNAPSHOTTER_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')
+  [[ -n $dir && -d $dir/config/crd ]] || {
+    log "cannot download $module@$EXTERNAL_SNAPSHOTTER_VERSION"
+    exit 1
+  }
+  mapfile -t files < <(awk '$1 == "resources:" { r = 1; next } r && $1 == "-" { print $2; next } { r = 0 }' "$dir/config/crd/kustomization.yaml")
+  [[ ${#files[@]} -gt 0 ]] || {
+    log "no CRDs listed in $module@$EXTERNAL_SNAPSHOTTER_VERSION config/crd/kustomization.yaml"
+    exit 1
+  }
+  mkdir -p "$(dirname "$out")"
+  for f in "${files[@]}"; do
+    echo "# $module@$EXTERNAL_SNAPSHOTTER_VERSION config/crd/$f"
+    cat "$dir/config/crd/$f"
+    echo "---"
+  done >"$out.tmp"
+  mv -f "$out.tmp" "$out"
+  printf '%s\n' "$key" >"$STAMPS/snapshot-crds"
+  log "snapshot CRDs $EXTERNAL_SNAPSHOTTER_VERSION (${#files[@]}): written to ${out#"$ROOT"/}"
+}
+
 # --- main --------------------------------------------------------------------------------------
 
 GOV=$(cd "$SCRATCH" && go env GOVERSION)
@@ -262,5 +383,23 @@ fi
 if wanted helm; then
   build helm "$HELM_VERSION|$GOV" go_install helm "helm.sh/helm/v4/cmd/helm@$HELM_VERSION" \
     "-s -w -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION -X helm.sh/helm/v4/internal/version.gitTreeState=clean"
+fi
+if wanted snapshot-controller || wanted csi-snapshotter; then
+  wrapper_sync "$SNAPSHOTTER_DIR" "$SNAPSHOTTER_MODULE" "$EXTERNAL_SNAPSHOTTER_VERSION" snapshot-controller csi-snapshotter
+  snap_key="$EXTERNAL_SNAPSHOTTER_VERSION|$(cd "$SNAPSHOTTER_DIR" && go env GOVERSION)|$(sha "$SNAPSHOTTER_DIR/go.mod" "$SNAPSHOTTER_DIR/go.sum")"
+  for name in snapshot-controller csi-snapshotter; do
+    if wanted "$name"; then
+      build "$name" "$snap_key" wrapper_build "$SNAPSHOTTER_DIR" "$SNAPSHOTTER_MODULE" "$EXTERNAL_SNAPSHOTTER_VERSION" "$name"
+    fi
+  done
+  snapshot_crds
+fi
+if wanted csi-provisioner; then
+  wrapper_sync "$PROVISIONER_DIR" "$PROVISIONER_MODULE" "$EXTERNAL_PROVISIONER_VERSION" csi-provisioner
+  build csi-provisioner "$EXTERNAL_PROVISIONER_VERSION|$(cd "$PROVISIONER_DIR" && go env GOVERSION)|$(sha "$PROVISIONER_DIR/go.mod" "$PROVISIONER_DIR/go.sum")" \
+    wrapper_build "$PROVISIONER_DIR" "$PROVISIONER_MODULE" "$EXTERNAL_PROVISIONER_VERSION" csi-provisioner
+fi
+if wanted odc-csi-hostpath; then
+  build odc-csi-hostpath "scripts/kube/csi-hostpath|$(cd "$CSI_DRIVER_DIR" && go env GOVERSION)|$(sha "$CSI_DRIVER_DIR/go.mod" "$CSI_DRIVER_DIR/go.sum" "$CSI_DRIVER_DIR"/*.go)" csi_driver_build
 fi
 echo "$BIN"

@@ -1,12 +1,17 @@
 /**
- * `node dist/scripts/kube/fleet.js [--config fleet.yaml]`: prints, as a YAML stream for
- * `kubectl create -f -`, the Nodes of a simulator fleet (src/simulator/config.ts; without --config the
- * demo fleet the simulator starts by default) for the real-Kubernetes test tier (scripts/kube/up.sh).
+ * `node dist/scripts/kube/fleet.js [--config fleet.yaml] [--csi-driver NAME]`: prints, as a YAML
+ * stream for `kubectl create -f -`, the Nodes of a simulator fleet (src/simulator/config.ts; without
+ * --config the demo fleet the simulator starts by default) for the real-Kubernetes test tier
+ * (scripts/kube/up.sh); with --csi-driver, its StorageClasses and VolumeSnapshotClasses too.
  *
  * The nodes are those the simulator creates (src/simulator/cluster.ts): same names, labels (GPU
  * product and count, zone, pool), taints, capacity and InternalIPs. What differs: no Ready condition
  * (kwok, standing in for the kubelets, sets it, see the node-initialize stage) and kwok's annotation
  * `kwok.x-k8s.io/node: fake` (up.sh runs kwok with --manage-nodes-with-annotation-selector on it).
+ *
+ * The classes are the simulator's too (same names, default annotations, reclaim and binding modes),
+ * except that a class of the simulated CSI driver (the default) names the tier's driver instead, the
+ * one that --csi-driver names. A class of another driver keeps it: nothing provisions for it there.
  */
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
@@ -17,6 +22,7 @@ import {
   type SimulatorConfig,
 } from '../../src/simulator/config';
 import { nodeFor } from '../../src/simulator/cluster';
+import { SIMULATED_CSI_DRIVER } from '../../src/simulator/csi-driver';
 
 export const KWOK_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
 
@@ -50,11 +56,44 @@ function node(cluster: string, pool: NodePool, poolIndex: number, index: number)
   };
 }
 
+/** The fleet's StorageClasses and VolumeSnapshotClasses, as the simulator makes them, for `driver`. */
+export function fleetStorageClasses(config: SimulatorConfig, driver: string): Record<string, unknown>[] {
+  const ours = (name: string | undefined) => (!name || name === SIMULATED_CSI_DRIVER ? driver : name);
+  return [
+    ...config.storageClasses.map((sc) => ({
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass',
+      metadata: {
+        name: sc.name,
+        ...(sc.default ? { annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } } : {}),
+      },
+      provisioner: ours(sc.provisioner),
+      reclaimPolicy: 'Delete',
+      volumeBindingMode: 'Immediate',
+      allowVolumeExpansion: true,
+    })),
+    ...config.volumeSnapshotClasses.map((vsc) => ({
+      apiVersion: 'snapshot.storage.k8s.io/v1',
+      kind: 'VolumeSnapshotClass',
+      metadata: {
+        name: vsc.name,
+        ...(vsc.default
+          ? { annotations: { 'snapshot.storage.kubernetes.io/is-default-class': 'true' } }
+          : {}),
+      },
+      driver: ours(vsc.driver),
+      deletionPolicy: 'Delete',
+    })),
+  ];
+}
+
 function main(): void {
-  const { values } = parseArgs({ options: { config: { type: 'string' } } });
+  const { values } = parseArgs({ options: { config: { type: 'string' }, 'csi-driver': { type: 'string' } } });
   const config = values.config ? loadSimulatorConfig(values.config) : DEMO_CLUSTER;
   const nodes = fleetNodes(config);
-  process.stdout.write(nodes.map((n) => `---\n${stringify(n, { aliasDuplicateObjects: false })}`).join(''));
+  const driver = values['csi-driver'];
+  const objects = [...nodes, ...(driver ? fleetStorageClasses(config, driver) : [])];
+  process.stdout.write(objects.map((o) => `---\n${stringify(o, { aliasDuplicateObjects: false })}`).join(''));
   const gpus = config.nodePools.reduce((sum, pool) => sum + pool.count * (pool.gpu?.count ?? 0), 0);
   process.stderr.write(`kube:up: fleet "${config.name}": ${nodes.length} nodes, ${gpus} GPUs\n`);
 }

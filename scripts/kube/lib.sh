@@ -4,10 +4,12 @@
 TOOLS=${ODC_TOOLS_DIR:-$ROOT/.odc/tools}
 BIN=$TOOLS/bin
 KWOK_STAGES=$TOOLS/share/kwok/stages.yaml
+SNAPSHOT_CRDS=$TOOLS/share/external-snapshotter/crds.yaml
 STATE=${ODC_KUBE_DIR:-$ROOT/.odc/kube}
 PKI=$STATE/pki
 # In start order; down stops them in reverse.
-COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok
+  odc-csi-hostpath csi-provisioner csi-snapshotter snapshot-controller)
 
 # component_pid NAME: prints the pid in pids/NAME.pid and succeeds when that process is alive and
 # is still $BIN/NAME (not another program that got the pid after ours exited).

@@ -6,10 +6,17 @@
 # or the simulator fleet file given with --config), waits until every node is Ready, and prints the
 # admin kubeconfig's path (.odc/kube/kubeconfig).
 #
+# Storage: the VolumeSnapshot CRDs, snapshot-controller, and a CSI driver (odc-csi-hostpath, ours:
+# volumes are directories under .odc/kube/csi/) with the csi-provisioner and csi-snapshotter
+# sidecars on its unix socket; the fleet's StorageClasses (by default `standard`, Immediate binding)
+# and VolumeSnapshotClasses (`standard-snapshots`) name that driver. Claims bind, snapshots become
+# ready, a claim restores from a snapshot.
+#
 # Everything lives under .odc/kube/: pki/ (a self-made CA and the certificates and keys signed with
 # it, kept across runs), *.kubeconfig, etcd/ (the data: every `up` starts from an empty one),
 # logs/<component>.log, logs/audit.log (the API server's audit log: requests by ServiceAccounts),
-# pids/<component>.pid, cluster.env (ports and URLs). Each component listens
+# pids/<component>.pid, cluster.env (ports and URLs), csi/ (the CSI driver's socket and data: every
+# `up` starts it empty too). Each component listens
 # on a free loopback port. `npm run kube:down` stops exactly the processes listed in pids/.
 #
 # Already up (every component alive and the API server ready): prints the kubeconfig path and exits.
@@ -61,6 +68,10 @@ SERVICE_CIDR=10.96.0.0/16
 SERVICE_IP=10.96.0.1 # the "kubernetes" Service: the first address of SERVICE_CIDR
 NODE_PORTS=30000-32767
 POD_CIDR=10.244.0.0/16 # kwok's pod IPs
+# The CSI driver's name (odc-csi-hostpath), which the fleet's storage and snapshot classes name.
+CSI_DRIVER=hostpath.csi.odc.dev
+CSI_DIR=$STATE/csi
+CSI_SOCKET=$CSI_DIR/csi.sock
 
 log() { printf 'kube:up: %s\n' "$*" >&2; }
 die() {
@@ -72,6 +83,7 @@ for name in "${COMPONENTS[@]}"; do
   [[ -x $BIN/$name ]] || die "$BIN/$name is missing: run \`npm run kube:build\` first"
 done
 [[ -f $KWOK_STAGES ]] || die "$KWOK_STAGES is missing: run \`npm run kube:build\` first"
+[[ -f $SNAPSHOT_CRDS ]] || die "$SNAPSHOT_CRDS is missing: run \`npm run kube:build\` first"
 command -v "$KUBECTL" >/dev/null || die "needs kubectl on PATH (or KUBECTL=/path/to/kubectl)"
 command -v openssl >/dev/null || die "needs openssl on PATH"
 command -v curl >/dev/null || die "needs curl on PATH"
@@ -97,6 +109,7 @@ if [[ ${#alive[@]} -eq ${#COMPONENTS[@]} ]] && [[ -f $STATE/cluster.env ]]; then
   fi
 fi
 if [[ ${#alive[@]} -gt 0 ]]; then
+  # (A control plane an older kube:up started has no storage components: this refuses it too.)
   die "partly up (${alive[*]} running): run \`npm run kube:down\` first"
 fi
 
@@ -154,6 +167,9 @@ cert kube-scheduler "/CN=system:kube-scheduler"
 # kwok updates the status and lease of every fake node and of their pods: more than the Node
 # authorizer lets one node's identity (system:node:<name>) do, so it gets cluster-admin's group.
 cert kwok "/O=system:masters/CN=kwok"
+# The storage controllers: cluster-admin's group as well (kube:up applies no RBAC of theirs), each
+# under its own name (the audit log and the API server's logs tell them apart).
+for user in snapshot-controller csi-provisioner csi-snapshotter; do cert "$user" "/O=system:masters/CN=$user"; done
 SIGNER=front-proxy-ca cert front-proxy-client "/CN=front-proxy-client"
 if [[ ! -f $PKI/sa.key || ! -f $PKI/sa.pub ]]; then
   openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
@@ -203,7 +219,9 @@ EOF
   mv -f "$file.tmp" "$file"
 }
 kubeconfig "$STATE/kubeconfig" admin
-for user in kube-controller-manager kube-scheduler kwok; do kubeconfig "$STATE/$user.kubeconfig" "$user"; done
+for user in kube-controller-manager kube-scheduler kwok snapshot-controller csi-provisioner csi-snapshotter; do
+  kubeconfig "$STATE/$user.kubeconfig" "$user"
+done
 
 cat >"$STATE/cluster.env" <<EOF
 # Written by scripts/kube/up.sh: the running cluster's addresses (source it from bash).
@@ -215,6 +233,8 @@ KUBE_SCHEDULER_HEALTHZ=https://127.0.0.1:$SCHED_PORT/healthz
 KWOK_HEALTHZ=http://127.0.0.1:$KWOK_PORT/healthz
 SERVICE_CIDR=$SERVICE_CIDR
 KUBE_AUDIT_LOG=$STATE/logs/audit.log
+CSI_DRIVER=$CSI_DRIVER
+CSI_ENDPOINT=unix://$CSI_SOCKET
 EOF
 
 # --- components -------------------------------------------------------------------------------
@@ -332,6 +352,10 @@ start kube-apiserver \
   --profiling=false
 wait_for kube-apiserver "kube-apiserver ready at $API_SERVER" 90 admin_curl "$API_SERVER/readyz"
 
+k() { "$KUBECTL" --kubeconfig="$STATE/kubeconfig" "$@"; }
+# The snapshot CRDs now: they are established by the time the snapshot controllers start.
+k create -f "$SNAPSHOT_CRDS" >/dev/null
+
 start kube-controller-manager \
   --kubeconfig="$STATE/kube-controller-manager.kubeconfig" \
   --authentication-kubeconfig="$STATE/kube-controller-manager.kubeconfig" \
@@ -366,19 +390,58 @@ HOME=$STATE/kwok-home start kwok \
   --node-lease-duration-seconds=40 \
   --cidr="$POD_CIDR" \
   --server-address="127.0.0.1:$KWOK_PORT"
+# Storage: the CSI driver on a unix socket and csi-provisioner on it; once the snapshot CRDs are
+# established (they decide at start whether to handle group snapshots), csi-snapshotter and
+# snapshot-controller. The driver's data directory is new every run (its volumes belonged to the
+# etcd that is gone).
+rm -rf "$CSI_DIR"
+mkdir -p "$CSI_DIR/data"
+start odc-csi-hostpath -endpoint="unix://$CSI_SOCKET" -data-dir="$CSI_DIR/data" -driver-name="$CSI_DRIVER"
+# Immediate binding and no topology (docs/kube-tier.md, "Storage"): no CSINode objects needed.
+start csi-provisioner \
+  --kubeconfig="$STATE/csi-provisioner.kubeconfig" \
+  --csi-address="$CSI_SOCKET" \
+  --leader-election=false \
+  --worker-threads=10
+wait_for kube-apiserver "snapshot CRDs established" 30 k wait --for=condition=Established --timeout=5s -f "$SNAPSHOT_CRDS"
+start csi-snapshotter \
+  --kubeconfig="$STATE/csi-snapshotter.kubeconfig" \
+  --csi-address="$CSI_SOCKET" \
+  --leader-election=false \
+  --worker-threads=10
+start snapshot-controller \
+  --kubeconfig="$STATE/snapshot-controller.kubeconfig" \
+  --leader-election=false \
+  --worker-threads=10
 wait_for kube-controller-manager "kube-controller-manager healthy" 60 curl -fsSk --max-time 2 "https://127.0.0.1:$KCM_PORT/healthz"
 wait_for kube-scheduler "kube-scheduler healthy" 60 curl -fsSk --max-time 2 "https://127.0.0.1:$SCHED_PORT/healthz"
 wait_for kwok "kwok healthy" 60 curl -fsS --max-time 2 "http://127.0.0.1:$KWOK_PORT/healthz"
 
 # --- the fleet --------------------------------------------------------------------------------
 
-k() { "$KUBECTL" --kubeconfig="$STATE/kubeconfig" "$@"; }
-"$NODE" "$ROOT/dist/scripts/kube/fleet.js" ${FLEET:+--config "$FLEET"} >"$STATE/fleet.yaml"
+"$NODE" "$ROOT/dist/scripts/kube/fleet.js" ${FLEET:+--config "$FLEET"} --csi-driver="$CSI_DRIVER" >"$STATE/fleet.yaml"
+# The driver: nothing to attach (no external-attacher runs), no pod info on mount (nothing mounts).
+cat >>"$STATE/fleet.yaml" <<EOF
+---
+apiVersion: storage.k8s.io/v1
+kind: CSIDriver
+metadata:
+  name: $CSI_DRIVER
+spec:
+  attachRequired: false
+  podInfoOnMount: false
+  volumeLifecycleModes: [Persistent]
+EOF
 k create -f "$STATE/fleet.yaml" >/dev/null
 log "fleet created ($(elapsed))"
 wait_for kwok "every node Ready" "$TIMEOUT" k wait --for=condition=Ready nodes --all --timeout=5s
 # Pods need their namespace's default ServiceAccount (the ServiceAccount admission plugin).
 wait_for kube-controller-manager "default ServiceAccount created" 60 k -n default get serviceaccount default
+# The storage controllers say when they run (after connecting to the driver and syncing their caches).
+log_says() { grep -q "$2" "$STATE/logs/$1.log"; }
+wait_for csi-provisioner "csi-provisioner started" 30 log_says csi-provisioner 'Started provisioner controller'
+wait_for csi-snapshotter "csi-snapshotter started" 30 log_says csi-snapshotter 'Starting CSI snapshotter'
+wait_for snapshot-controller "snapshot-controller started" 30 log_says snapshot-controller 'Starting snapshot controller'
 
 trap - ERR
 log "up in $(elapsed): $(k get nodes --no-headers | wc -l) nodes Ready; try: kubectl --kubeconfig $STATE/kubeconfig get nodes"

@@ -17,6 +17,7 @@ import { KubeClient } from './kube/kube-client';
 import { applyFailure, reportKubeFailures } from './kube/kube-failures';
 import { assertNoViolations, manifestViolations } from './policy';
 import { sameJson } from '../infra/kubernetes/json-equal';
+import { isQuantity, parseQuantity } from '../infra/kubernetes/quantity';
 
 const SNAPSHOT_API = 'snapshot.storage.k8s.io/v1';
 
@@ -101,14 +102,24 @@ export class VolumesService {
 
   async createVolume(request: VolumeRequest): Promise<{ created: boolean; volume: VolumeInfo }> {
     const namespace = this.settings.namespaceFor(request.namespace);
-    const manifests = volumeManifests(request, namespace);
+    let manifests = volumeManifests(request, namespace);
     this.assertPolicy(manifests);
     return reportKubeFailures(async () => {
-      if (request.from_snapshot && !isManaged(await this.readSnapshot(namespace, request.from_snapshot))) {
-        throw new AppError(
-          CommonErrorCode.NotFound,
-          `Snapshot ${request.from_snapshot} not found in namespace ${namespace}`,
-        );
+      if (request.from_snapshot) {
+        const snapshot = await this.readSnapshot(namespace, request.from_snapshot);
+        if (!isManaged(snapshot)) {
+          throw new AppError(
+            CommonErrorCode.NotFound,
+            `Snapshot ${request.from_snapshot} not found in namespace ${namespace}`,
+          );
+        }
+        // The external-provisioner refuses to restore a snapshot into a smaller claim ("requested
+        // volume size … is less than the size … for the source snapshot"): ask for at least its size.
+        const restoreSize = snapshot?.status?.restoreSize;
+        if (isQuantity(restoreSize) && parseQuantity(restoreSize) > parseQuantity(request.size)) {
+          manifests = volumeManifests({ ...request, size: restoreSize! }, namespace);
+          this.assertPolicy(manifests);
+        }
       }
       const staticVolume = manifests.find(({ manifest }) => manifest.kind === 'PersistentVolume');
       const [existing, existingVolume] = await Promise.all([

@@ -2,7 +2,7 @@ import request from 'supertest';
 import type { DeploymentSpec } from '../../src/deployer/contract';
 import { NO_FAULTS } from '../../src/simulator/config';
 import { eventually } from '../support/eventually';
-import { describeSimulatorOnly, h100Pool } from '../support/simulator';
+import { h100Pool, itSimulatorOnly } from '../support/simulator';
 import { NAMESPACE, reservationSpec, startDeployer, type DeployerUnderTest } from './fixtures';
 
 /** A reservation whose pod mounts its scratch claim at /home/dev. */
@@ -13,8 +13,8 @@ function specWithVolume(externalId: string): DeploymentSpec {
   return spec;
 }
 
-// Every test here needs the deployment's pod Running with its claim bound (and one an image that fails to pull).
-describeSimulatorOnly('storage', 'deployer file transfers against a cluster', () => {
+// Every test here needs the deployment's pod Running with its claim bound.
+describe('deployer file transfers against a cluster', () => {
   let deployer: DeployerUnderTest;
   let k: DeployerUnderTest['k'];
   const api = () => deployer.api();
@@ -95,7 +95,8 @@ describeSimulatorOnly('storage', 'deployer file transfers against a cluster', ()
           },
         },
       },
-      tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists' }],
+      // The dev pod's tolerations (a real API server adds DefaultTolerationSeconds' two as well).
+      tolerations: expect.arrayContaining([{ key: 'nvidia.com/gpu', operator: 'Exists' }]),
       automountServiceAccountToken: false,
       volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'res-ft-scratch' } }],
       containers: [
@@ -119,7 +120,7 @@ describeSimulatorOnly('storage', 'deployer file transfers against a cluster', ()
     expect(status.pods.map((p: { name: string }) => p.name)).toEqual([devPod.name]);
   });
 
-  it('reports why a transfer waits (an image that cannot be pulled)', async () => {
+  itSimulatorOnly('kubelet')('reports why a transfer waits (an image that cannot be pulled)', async () => {
     const started = await authed(api().post('/api/v1/deployments/res-ft/file-transfers/download'))
       .send({ image: 'broken/uploader:1', volume: 'res-ft-scratch', mount_path: '/mnt/home' })
       .expect(201);
@@ -182,7 +183,7 @@ describeSimulatorOnly('storage', 'deployer file transfers against a cluster', ()
 
   it('answers 404 for a transfer of another deployment or none, and DELETE /deployments removes its transfers', async () => {
     const jobs = (await k.objects.list('batch/v1', 'Job', NAMESPACE)).items;
-    expect(jobs.length).toBe(2);
+    expect(jobs.length).toBeGreaterThan(0); // the upload, and on the simulator the download that waits
     await authed(api().get(`/api/v1/deployments/res-novol/file-transfers/${jobs[0].metadata!.name}`)).expect(
       404,
     );

@@ -56,15 +56,15 @@ function kubeTargetFromEnv(value: string | undefined): KubeTargetKind {
  * look inside the simulator that a real API server does not offer; docs/kube-tier.md lists them.
  */
 export const SIMULATOR_ONLY = {
-  storage: 'no storage provisioner on the real tier: claims stay Pending',
-  snapshots: 'no VolumeSnapshot CRDs or CSI snapshotter on the real tier',
-  storageBackend: 'reads or shares the simulated CSI driver’s storage backend',
+  storageBackend:
+    'reads or shares the simulated CSI driver’s storage backend (clusters that share snapshots)',
   logs: 'kwok runs no containers: no logs',
   kubelet: 'kwok runs no containers: pods are Running at once, images never fail to pull',
   faults: 'injects faults or sets pod status by hand, as only the simulator allows',
   authorizations: 'reads the simulator’s record of authorization decisions',
   ownCluster: 'needs a cluster of its own (a node count, a fleet, a server to stop)',
   httpProxy: 'counts the deployer’s requests through a plain-HTTP proxy (the real API server speaks TLS)',
+  devSimulator: 'the development start’s own in-process simulated cluster and its local-sim registration',
 } as const;
 export type SimulatorOnlyReason = keyof typeof SIMULATOR_ONLY;
 
@@ -90,6 +90,19 @@ export function itSimulatorOnly(reason: SimulatorOnlyReason) {
 /** `describe`, on the simulator; on the real API server its tests are skipped, saying why. */
 export function describeSimulatorOnly(reason: SimulatorOnlyReason, name: string, fn: () => void): void {
   (KUBE_TARGET === 'simulator' ? describe : describe.skip)(simulatorOnlyName(reason, name), fn);
+}
+
+/** Why a spec runs on the real API server only: the simulator has no such peer. */
+export const REAL_ONLY = {
+  tls: 'the simulator speaks plain HTTP: no API server certificate, no client certificates',
+} as const;
+
+/** `describe`, on the real API server; on the simulator its tests are skipped, saying why. */
+export function describeRealOnly(reason: keyof typeof REAL_ONLY, name: string, fn: () => void): void {
+  (KUBE_TARGET === 'real' ? describe : describe.skip)(
+    `[real API server only: ${REAL_ONLY[reason]}] ${name}`,
+    fn,
+  );
 }
 
 export type KubeClients = ReturnType<typeof kubeClients>;
