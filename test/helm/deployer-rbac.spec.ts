@@ -10,7 +10,7 @@
  */
 import { join, dirname } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
-import { AuthenticationV1Api, KubeConfig, PatchStrategy } from '@kubernetes/client-node';
+import { AuthenticationV1Api, KubeConfig, PatchStrategy, StorageV1Api } from '@kubernetes/client-node';
 import request from 'supertest';
 import type { DeploymentSpec } from '../../src/deployer/contract';
 import { sampleReservationSpec } from '../../src/deployer/sample-spec';
@@ -36,12 +36,21 @@ import {
   type AccessRecordSource,
   type RbacObject,
 } from './rbac-usage';
-import {
-  defaultProvisioner,
-  standInForStorage,
-  STAND_IN_DRIVER,
-  type StorageStandIn,
-} from './storage-stand-in';
+
+/** The CSI driver of the simulated cluster's default class: one the deployer's policy allows by default. */
+const SIMULATED_DRIVER = 'ebs.csi.aws.com';
+
+/** The provisioner of the target's default StorageClass (the real tier's CSI driver, or SIMULATED_DRIVER). */
+async function defaultProvisioner(k: KubeTarget['k']): Promise<string> {
+  const classes = await k.kc.makeApiClient(StorageV1Api).listStorageClass();
+  const provisioner = classes.items.find(
+    (c) => c.metadata?.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true',
+  )?.provisioner;
+  if (!provisioner) {
+    throw new Error('the target has no default StorageClass (the real tier makes one: docs/kube-tier.md)');
+  }
+  return provisioner;
+}
 
 /** The release (and so its objects and ServiceAccount) and its namespaces: unique on the real API server. */
 const RELEASE = uniqueName('odc-deployer');
@@ -81,7 +90,6 @@ function auditLogPath(): string {
 describe("the deployer chart's RBAC", () => {
   let target: KubeTarget;
   let helm: HelmWorkspace | undefined;
-  let storage: StorageStandIn | undefined;
   let records: AccessRecordSource;
   let app: TestApp;
   let role: RbacObject;
@@ -125,7 +133,7 @@ describe("the deployer chart's RBAC", () => {
       {
         nodePools: [h100Pool(2)],
         // Snapshots of its disks are of a driver the policy allows, so they can be imported.
-        storageClasses: [{ name: 'standard', default: true, provisioner: STAND_IN_DRIVER }],
+        storageClasses: [{ name: 'standard', default: true, provisioner: SIMULATED_DRIVER }],
         timings: FAST_TIMINGS,
       },
       [RELEASE_NAMESPACE, WORKLOADS],
@@ -157,24 +165,23 @@ describe("the deployer chart's RBAC", () => {
           }),
         (event) => event.objectRef?.resource === 'selfsubjectreviews',
       );
-      storage = await standInForStorage(target.k, WORKLOADS);
     }
-    // The snapshots imported are of the cluster's own driver (the stand-in's, or a real tier's).
-    const driver = (await defaultProvisioner(target.k)) ?? STAND_IN_DRIVER;
+    // The snapshots imported are of the cluster's own driver.
+    const driver = await defaultProvisioner(target.k);
     app = await startTestApp({
       roles: 'deployer',
       env: {
         ODC_KUBECONFIG_BASE64: Buffer.from(asServiceAccount.exportConfig()).toString('base64'),
         ODC_DEPLOYER_NAMESPACES: WORKLOADS,
         ODC_DEPLOYER_TOKEN: DEPLOYER_TOKEN,
-        ODC_DEPLOYER_ALLOWED_CSI_DRIVERS: [...new Set([STAND_IN_DRIVER, driver])].join(','),
+        // The static volume below is an EBS one; snapshots imported are the cluster's driver's.
+        ODC_DEPLOYER_ALLOWED_CSI_DRIVERS: [...new Set([SIMULATED_DRIVER, driver])].join(','),
       },
     });
   });
 
   afterAll(async () => {
     await app?.close();
-    await storage?.close();
     if (helm) {
       await helm.helm([
         'uninstall',
