@@ -12,6 +12,9 @@
  * The classes are the simulator's too (same names, default annotations, reclaim and binding modes),
  * except that a class of the simulated CSI driver (the default) names the tier's driver instead, the
  * one that --csi-driver names. A class of another driver keeps it: nothing provisions for it there.
+ *
+ * `--profile NAMESPACE` prints the fleet's cluster profile (JSON) instead: up.sh writes it to
+ * .odc/kube/cluster-profile.json, for registering the tier with a development start.
  */
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
@@ -21,6 +24,8 @@ import {
   type NodePool,
   type SimulatorConfig,
 } from '../../src/simulator/config';
+import { profileForSimulator } from '../../src/clusters/dev/simulator-profile';
+import type { ClusterProfile } from '../../src/clusters/dto/cluster-profile.dto';
 import { nodeFor } from '../../src/simulator/cluster';
 import { SIMULATED_CSI_DRIVER } from '../../src/simulator/csi-driver';
 
@@ -87,9 +92,24 @@ export function fleetStorageClasses(config: SimulatorConfig, driver: string): Re
   ];
 }
 
+/**
+ * The cluster profile of the tier's fleet for a deployer working in `namespace`: its GPU types by
+ * product label, the fleet's classes, and a storage domain of the tier's own (its volumes and
+ * snapshots are no simulator's). What `gpu-dev cluster add … --profile` registers the tier with.
+ */
+export function fleetProfile(config: SimulatorConfig, namespace: string): ClusterProfile {
+  return { ...profileForSimulator(config, namespace), storage_domain: `odc-kube:${config.name}` };
+}
+
 function main(): void {
-  const { values } = parseArgs({ options: { config: { type: 'string' }, 'csi-driver': { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { config: { type: 'string' }, 'csi-driver': { type: 'string' }, profile: { type: 'string' } },
+  });
   const config = values.config ? loadSimulatorConfig(values.config) : DEMO_CLUSTER;
+  if (values.profile !== undefined) {
+    process.stdout.write(`${JSON.stringify(fleetProfile(config, values.profile), null, 2)}\n`);
+    return;
+  }
   const nodes = fleetNodes(config);
   const driver = values['csi-driver'];
   const objects = [...nodes, ...(driver ? fleetStorageClasses(config, driver) : [])];

@@ -15,9 +15,9 @@
 # Everything lives under .odc/kube/: pki/ (a self-made CA and the certificates and keys signed with
 # it, kept across runs), *.kubeconfig, etcd/ (the data: every `up` starts from an empty one),
 # logs/<component>.log, logs/audit.log (the API server's audit log: requests by ServiceAccounts),
-# pids/<component>.pid, cluster.env (ports and URLs), csi/ (the CSI driver's socket and data: every
-# `up` starts it empty too). Each component listens
-# on a free loopback port. `npm run kube:down` stops exactly the processes listed in pids/.
+# pids/<component>.pid, cluster.env (ports and URLs), cluster-profile.json (the fleet's profile, to
+# register the tier with a development start), csi/ (the CSI driver's socket and data: every `up`
+# starts it empty too). Each component listens on a free loopback port. `npm run kube:down` stops exactly the processes listed in pids/.
 #
 # Already up (every component alive and the API server ready): prints the kubeconfig path and exits.
 # Partly up: refuses (run `npm run kube:down` first). When a step fails, the components already
@@ -26,7 +26,8 @@
 # Environment: ODC_KUBE_DIR (default <repo>/.odc/kube), ODC_TOOLS_DIR (default <repo>/.odc/tools),
 # ODC_KUBE_ADVERTISE_ADDRESS (the API server's advertised address; by default the host's
 # primary address, which the "kubernetes" Service's endpoints must be: loopback is refused there),
-# KUBECTL (default kubectl), NODE (default node).
+# KUBECTL (default kubectl). Node is the `node` on PATH (npm scripts put the pinned Node 24 first;
+# not npm's $NODE, which is the Node that runs npm).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -63,7 +64,7 @@ while [[ $# -gt 0 ]]; do
 done
 
 KUBECTL=${KUBECTL:-kubectl}
-NODE=${NODE:-node}
+NODE=node
 SERVICE_CIDR=10.96.0.0/16
 SERVICE_IP=10.96.0.1 # the "kubernetes" Service: the first address of SERVICE_CIDR
 NODE_PORTS=30000-32767
@@ -420,6 +421,9 @@ wait_for kwok "kwok healthy" 60 curl -fsS --max-time 2 "http://127.0.0.1:$KWOK_P
 # --- the fleet --------------------------------------------------------------------------------
 
 "$NODE" "$ROOT/dist/scripts/kube/fleet.js" ${FLEET:+--config "$FLEET"} --csi-driver="$CSI_DRIVER" >"$STATE/fleet.yaml"
+# The fleet's cluster profile for a development start's deployer (namespace `default`, its default):
+# `gpu-dev cluster add … --profile .odc/kube/cluster-profile.json` (docs/kube-tier.md).
+"$NODE" "$ROOT/dist/scripts/kube/fleet.js" ${FLEET:+--config "$FLEET"} --profile=default >"$STATE/cluster-profile.json"
 # The driver: nothing to attach (no external-attacher runs), no pod info on mount (nothing mounts).
 cat >>"$STATE/fleet.yaml" <<EOF
 ---
