@@ -29,7 +29,7 @@
 import 'reflect-metadata';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, randomInt } from 'node:crypto';
-import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -528,8 +528,9 @@ async function runSchemathesis(
       child.kill('SIGKILL');
     };
     const deadline = setTimeout(() => stop(`no end after ${TARGET_SECONDS}s`), TARGET_SECONDS * 1000);
+    // The report file exists from the start, empty: it is written when it parses.
     const watch = setInterval(() => {
-      if (!lingering && existsSync(reportFile)) {
+      if (!lingering && readReport(reportFile) !== undefined) {
         lingering = setTimeout(() => stop('its report is written but its process goes on'), 30_000);
       }
     }, 1000);
