@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { NO_FAULTS, type SimulatorFaults } from './config';
-import { admit, applyDefaults, initialPodStatus } from './defaults';
+import { admit, applyDefaults, initialPodStatus, prepareForStorage } from './defaults';
 import { GarbageCollector, type PropagationPolicy } from './garbage-collector';
 import { recordUpdate, serverSideApply } from './managed-fields';
 import { openApiV3 } from './openapi';
@@ -408,9 +408,9 @@ export class SimulatedApiServer {
             `the server does not allow this method on the requested resource`,
           );
         }
-        return this.send(res, 201, this.create(route, parseBody(body, req), manager, query));
+        return this.send(res, 201, this.create(route, decodeBody(route.type, body, req), manager, query));
       case 'PUT':
-        return this.send(res, 200, this.replace(route, parseBody(body, req), manager, query));
+        return this.send(res, 200, this.replace(route, decodeBody(route.type, body, req), manager, query));
       case 'PATCH':
         return this.patch(req, res, route, query, body, manager);
       case 'DELETE':
@@ -583,6 +583,7 @@ export class SimulatedApiServer {
         );
       }
       const sent = parseApplyBody(body);
+      checkAppliedType(type, sent);
       const sentNamespace =
         typeof sent?.metadata?.namespace === 'string' ? sent.metadata.namespace : undefined;
       const config = this.prepare(route, sent);
@@ -698,6 +699,7 @@ export class SimulatedApiServer {
    * Every write passes here, so this is where a Service gets its node ports and cluster IP.
    */
   private persist(route: Route, current: K8sObject | undefined, next: K8sObject, query: Query): K8sObject {
+    prepareForStorage(next, current, route.subresource, k8sNow());
     this.validator.validate(route.type, next, current);
     if (route.type.kind === 'Service') {
       this.services.assign(next, current);
@@ -911,7 +913,7 @@ const INITIAL_STATUS: Record<string, Record<string, unknown>> = {
   Ingress: { loadBalancer: {} },
   PodDisruptionBudget: { disruptionsAllowed: 0, currentHealthy: 0, desiredHealthy: 0, expectedPods: 0 },
   PersistentVolumeClaim: { phase: 'Pending' },
-  PersistentVolume: { phase: 'Available' },
+  PersistentVolume: { phase: 'Pending' },
 };
 
 function withInitialStatus(type: ResourceType, object: K8sObject): K8sObject {
@@ -1000,6 +1002,69 @@ function tokenRequestSpec(body: Buffer, req: IncomingMessage): TokenRequestSpec 
   }
   const text = body.toString('utf8');
   return text.trim() ? (parseBody(text, req).spec ?? {}) : {};
+}
+
+/**
+ * A create's or an update's body. A built-in kind's decoder takes a missing `apiVersion` and
+ * `kind` from the URL (`prepare`); a custom resource's (unstructured) decoder does not, and refuses
+ * a body of another version as kube-apiserver words it; a body of another kind is 422 `kind`.
+ */
+function decodeBody(type: ResourceType, body: string, req: IncomingMessage): K8sObject {
+  const object = parseBody(body, req);
+  if (!type.custom || object === null || typeof object !== 'object') {
+    return object;
+  }
+  const { kind, apiVersion } = object as { kind?: unknown; apiVersion?: unknown };
+  if (typeof kind !== 'string' || kind === '') {
+    const summary = body.length > 30 ? `${body.slice(0, 30)} ...` : body;
+    throw new StatusError(
+      'BadRequest',
+      `the object provided is unrecognized (must be of type ${type.kind}): Object 'Kind' is missing in '${body}' (${summary})`,
+    );
+  }
+  if (apiVersion !== apiVersionOf(type)) {
+    throw new StatusError(
+      'BadRequest',
+      `the API version in the data (${typeof apiVersion === 'string' ? apiVersion : ''}) does not match the expected API version (${apiVersionOf(type)})`,
+    );
+  }
+  if (kind !== type.kind) {
+    const name = typeof object.metadata?.name === 'string' ? object.metadata.name : '';
+    throw invalid(
+      kind,
+      name,
+      [
+        {
+          reason: 'FieldValueInvalid',
+          message: `Invalid value: "${kind}": must be ${type.kind}`,
+          field: 'kind',
+        },
+      ],
+      type.group,
+    );
+  }
+  return object;
+}
+
+/**
+ * Server-side apply takes the group, version and kind from the body only (the field manager's
+ * version check): anything but the URL's is 400 `invalid object type: <group>/<version>, Kind=<kind>`,
+ * a body without them too.
+ */
+function checkAppliedType(type: ResourceType, sent: K8sObject): void {
+  const text = (value: unknown) => (typeof value === 'string' ? value : '');
+  const apiVersion = text(sent?.apiVersion);
+  const parts = apiVersion === '' ? ['', ''] : apiVersion.split('/');
+  // An apiVersion that does not parse (`a/b/c`) leaves the whole kind empty, as unstructured data does.
+  const [group, version, kind] =
+    parts.length === 1
+      ? ['', parts[0], text(sent?.kind)]
+      : parts.length === 2
+        ? [...parts, text(sent?.kind)]
+        : ['', '', ''];
+  if (group !== type.group || version !== type.version || kind !== type.kind) {
+    throw new StatusError('BadRequest', `invalid object type: ${group}/${version}, Kind=${kind}`);
+  }
 }
 
 function parseBody(body: string, req: IncomingMessage): K8sObject {

@@ -105,7 +105,7 @@ export class SimulatedCluster {
       new Scheduler(store, events('default-scheduler')),
       kubelets,
       new WorkloadControllers(store, events),
-      new VolumeControllers(store, events('persistentvolume-controller'), config.timings, storageBackend),
+      new VolumeControllers(store, events, config.timings, storageBackend),
     ];
     config.nodePools.forEach((pool, poolIndex) => {
       for (let i = 0; i < pool.count; i += 1) {

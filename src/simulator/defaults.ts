@@ -5,6 +5,7 @@
  * sent. Only the kinds and fields ODC's objects touch; each function changes the object in place and
  * is idempotent (a value already there is kept).
  */
+import { canonicalQuantity } from './quantity';
 import type { K8sObject } from './store';
 
 type Obj = Record<string, unknown>;
@@ -250,4 +251,142 @@ export function qosClassOf(pod: K8sObject): string {
 /** The status a new pod is stored with (a client's status is not taken on create). */
 export function initialPodStatus(pod: K8sObject): Record<string, unknown> {
   return { phase: 'Pending', qosClass: qosClassOf(pod) };
+}
+
+// ---- what the registries' strategies do to every write (PrepareForCreate / PrepareForUpdate) ------
+
+/** Container resources in a pod spec (a pod's or a template's), and the pod's own quantities. */
+function canonicalPodSpecQuantities(spec: unknown): void {
+  if (!isObj(spec)) {
+    return;
+  }
+  for (const list of ['initContainers', 'containers', 'ephemeralContainers']) {
+    for (const container of Array.isArray(spec[list]) ? spec[list] : []) {
+      if (isObj(container)) {
+        canonicalResources(container.resources);
+      }
+    }
+  }
+  canonicalResources(spec.resources);
+  canonicalMap(spec.overhead);
+  for (const volume of Array.isArray(spec.volumes) ? spec.volumes : []) {
+    if (isObj(volume) && isObj(volume.emptyDir) && volume.emptyDir.sizeLimit !== undefined) {
+      volume.emptyDir.sizeLimit = canonicalQuantity(volume.emptyDir.sizeLimit);
+    }
+  }
+}
+
+function canonicalResources(resources: unknown): void {
+  if (isObj(resources)) {
+    canonicalMap(resources.limits);
+    canonicalMap(resources.requests);
+  }
+}
+
+function canonicalMap(map: unknown): void {
+  if (isObj(map)) {
+    for (const [name, value] of Object.entries(map)) {
+      map[name] = canonicalQuantity(value);
+    }
+  }
+}
+
+/**
+ * Resource quantities as kube-apiserver stores them: decoded into `Quantity` and written back in
+ * canonical form (`1024Mi` reads back `1Gi`, `0.5` `500m`), in the kinds ODC's objects use.
+ */
+function canonicalQuantities(object: K8sObject): void {
+  const spec = isObj(object.spec) ? object.spec : undefined;
+  const status = isObj(object.status) ? object.status : undefined;
+  switch (object.kind) {
+    case 'Pod':
+      canonicalPodSpecQuantities(spec);
+      break;
+    case 'Deployment':
+    case 'ReplicaSet':
+    case 'Job':
+      canonicalPodSpecQuantities(isObj(spec?.template) ? spec.template.spec : undefined);
+      break;
+    case 'PersistentVolumeClaim':
+      canonicalResources(spec?.resources);
+      canonicalMap(status?.capacity);
+      canonicalMap(status?.allocatedResources);
+      break;
+    case 'PersistentVolume':
+      canonicalMap(spec?.capacity);
+      break;
+    case 'Node':
+      canonicalMap(status?.capacity);
+      canonicalMap(status?.allocatable);
+      break;
+    default:
+      break;
+  }
+}
+
+/**
+ * A claim names its data source in both fields (NormalizeDataSources, on create and update): a
+ * `dataSource` is copied into `dataSourceRef`, and a `dataSourceRef` without a namespace into
+ * `dataSource`.
+ */
+function normaliseDataSources(spec: Obj): void {
+  const source = isObj(spec.dataSource) ? spec.dataSource : undefined;
+  const ref = isObj(spec.dataSourceRef) ? spec.dataSourceRef : undefined;
+  const copy = (from: Obj) => ({
+    ...(from.apiGroup !== undefined && from.apiGroup !== null ? { apiGroup: from.apiGroup } : {}),
+    kind: from.kind,
+    name: from.name,
+  });
+  if (source && !ref) {
+    spec.dataSourceRef = copy(source);
+  } else if (ref && !source && !ref.namespace) {
+    spec.dataSource = copy(ref);
+  }
+}
+
+/**
+ * A volume's `status.lastPhaseTransitionTime` is the API server's (the PersistentVolume
+ * strategy): set when it is created and whenever a write changes its phase without setting a new
+ * time; kept when the phase stays.
+ */
+function phaseTransition(next: K8sObject, current: K8sObject | undefined, now: string): void {
+  const status = isObj(next.status) ? next.status : undefined;
+  if (!status) {
+    return;
+  }
+  const before = isObj(current?.status) ? current.status : undefined;
+  if (!current) {
+    status.lastPhaseTransitionTime = now;
+  } else if (before?.phase === status.phase) {
+    setDefault(status, 'lastPhaseTransitionTime', before?.lastPhaseTransitionTime);
+    if (status.lastPhaseTransitionTime === undefined) {
+      delete status.lastPhaseTransitionTime;
+    }
+  } else if (
+    status.lastPhaseTransitionTime === undefined ||
+    status.lastPhaseTransitionTime === null ||
+    status.lastPhaseTransitionTime === before?.lastPhaseTransitionTime
+  ) {
+    status.lastPhaseTransitionTime = now;
+  }
+}
+
+/**
+ * What the registries' strategies do to every write before it is validated and stored, and that
+ * belongs to no field manager: canonical quantities, a claim's data sources, a volume's phase
+ * transition time. `current` is the stored object (none on create), `now` a Kubernetes timestamp.
+ */
+export function prepareForStorage(
+  next: K8sObject,
+  current: K8sObject | undefined,
+  subresource: string | undefined,
+  now: string,
+): void {
+  canonicalQuantities(next);
+  if (next.kind === 'PersistentVolumeClaim' && subresource !== 'status' && isObj(next.spec)) {
+    normaliseDataSources(next.spec);
+  }
+  if (next.kind === 'PersistentVolume') {
+    phaseTransition(next, current, now);
+  }
 }

@@ -36,8 +36,10 @@ const UNOWNED_METADATA = new Set([
 ]);
 
 /**
- * Maps Kubernetes declares atomic (`x-kubernetes-map-type: atomic`): label selectors and node
- * selectors are owned, applied and replaced whole, never key by key.
+ * Maps and structs Kubernetes declares atomic (`x-kubernetes-map-type: atomic`,
+ * `+structType=atomic`): label selectors and node selectors, a claim's `dataSource`
+ * (TypedLocalObjectReference) and a volume's `claimRef` (ObjectReference) are owned, applied and
+ * replaced whole, never key by key.
  */
 const ATOMIC_MAPS = new Set([
   'selector',
@@ -45,6 +47,8 @@ const ATOMIC_MAPS = new Set([
   'podSelector',
   'namespaceSelector',
   'labelSelector',
+  'dataSource',
+  'claimRef',
 ]);
 
 /** The default a list-map key takes when an item leaves it out (`protocol` of ports). */

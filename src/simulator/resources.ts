@@ -22,6 +22,11 @@ export interface ResourceType {
    * set ReturnDeletedObject) or, for the rest, a `Status` of success.
    */
   returnsDeleted?: boolean;
+  /**
+   * A custom resource (the snapshot CRDs): decoded as unstructured data, so a body must name its
+   * `apiVersion` and `kind` (a built-in kind's decoder takes them from the URL).
+   */
+  custom?: boolean;
 }
 
 const core = (
@@ -126,16 +131,19 @@ export const RESOURCE_TYPES: ResourceType[] = [
   grouped(RBAC_GROUP, 'v1', 'ClusterRoleBinding', 'clusterrolebindings', { namespaced: false }),
   // The snapshot kinds are the CSI snapshotter's CRDs: short names as those declare them.
   grouped('snapshot.storage.k8s.io', 'v1', 'VolumeSnapshot', 'volumesnapshots', {
+    custom: true,
     shortNames: ['vs'],
     subresources: ['status'],
     generation: true,
   }),
   grouped('snapshot.storage.k8s.io', 'v1', 'VolumeSnapshotClass', 'volumesnapshotclasses', {
+    custom: true,
     namespaced: false,
     shortNames: ['vsclass', 'vsclasses'],
     generation: true,
   }),
   grouped('snapshot.storage.k8s.io', 'v1', 'VolumeSnapshotContent', 'volumesnapshotcontents', {
+    custom: true,
     namespaced: false,
     shortNames: ['vsc', 'vscs'],
     subresources: ['status'],

@@ -10,7 +10,6 @@
  * Runs only in the real tier (`npm run test:kube`); the simulator is started here, with the same
  * fleet as the tier's (the demo fleet, `sim-local-…` nodes).
  */
-import { execFileSync } from 'node:child_process';
 import { kubeConfigForServer } from '../../src/deployer/kube/kube-access';
 import { sampleReservationSpec } from '../../src/deployer/sample-spec';
 import type { Manifest } from '../../src/deployer/contract';
@@ -27,49 +26,6 @@ import { kubeconfigOf, normalise, Side, until, without, type Answer, type Json }
 
 const describeReal = KUBE_TARGET === 'real' ? describe : describe.skip;
 
-/**
- * What the real tier offers decides which storage scenarios run: asked once, when the spec is
- * loaded (Jest wants its tests declared synchronously), so a scenario that cannot run is reported
- * as skipped with the reason in its name. Another worker is adding the CSI stack (issue 20).
- */
-function realTier(args: string[]): string | undefined {
-  if (KUBE_TARGET !== 'real') {
-    return undefined;
-  }
-  try {
-    return execFileSync(process.env.KUBECTL ?? 'kubectl', ['--kubeconfig', realKubeconfigPath(), ...args], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-  } catch {
-    return undefined;
-  }
-}
-
-const STORAGE_MISSING = (() => {
-  const classes = realTier(['get', 'storageclasses', '-o', 'json']);
-  const hasDefault = classes
-    ? (JSON.parse(classes).items as Json[]).some(
-        (c) => c.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true',
-      )
-    : false;
-  return hasDefault ? undefined : 'the real tier has no default StorageClass (no CSI provisioner)';
-})();
-
-const SNAPSHOTS_MISSING =
-  realTier(['get', '--raw', '/apis/snapshot.storage.k8s.io/v1']) === undefined
-    ? 'the real tier serves no VolumeSnapshot CRDs'
-    : undefined;
-
-/** `it`, or `it.skip` saying why when `missing` names what the real tier lacks. */
-function itWhen(missing: string | undefined, name: string, fn: () => Promise<void>, timeout?: number): void {
-  if (missing) {
-    it.skip(`[skipped: ${missing}] ${name}`, fn, timeout);
-  } else {
-    it(name, fn, timeout);
-  }
-}
-
 /** One namespace name on both sides, so messages that name it compare as they are. */
 const NS = uniqueName('fidelity');
 const APPLY = 'application/apply-patch+yaml';
@@ -78,7 +34,14 @@ const H100 = 'NVIDIA-H100-80GB-HBM3';
 const FIELD_MANAGER = 'fidelity';
 
 /** Managers of the components themselves: their entries are a known difference (controllers' writes). */
-const COMPONENT_MANAGERS = new Set(['kube-controller-manager', 'kube-scheduler', 'kwok']);
+const COMPONENT_MANAGERS = new Set([
+  'kube-controller-manager',
+  'kube-scheduler',
+  'kwok',
+  'csi-provisioner',
+  'csi-snapshotter',
+  'snapshot-controller',
+]);
 
 // ---- known differences (docs/simulator.md, "Known differences from a real API server") ----------
 
@@ -447,6 +410,44 @@ describeReal('simulator fidelity: what a client sees of the simulator and of a r
         ),
       ]);
       expect(onSim.map((s) => s.status)).toEqual([422, 422, 422, 422, 422, 422, 400, 400, 400, 500]);
+      expect(onSim).toEqual(onReal);
+    });
+
+    it('a custom resource without its kind or version, or of another kind; an apply of another type', async () => {
+      const snapshot = {
+        metadata: { name: 'typeless' },
+        spec: { source: { persistentVolumeClaimName: 'x' } },
+      };
+      const snapshots = '/apis/snapshot.storage.k8s.io/v1/namespaces/NS/volumesnapshots';
+      const apply = (side: Side, rest: string, body: object) =>
+        side.request('PATCH', path(`${rest}?fieldManager=${FIELD_MANAGER}`), { body, contentType: APPLY });
+      const [onSim, onReal] = await onBoth(async (side) => [
+        await post(side, snapshots, snapshot),
+        await post(side, snapshots, { kind: 'VolumeSnapshot', ...snapshot }),
+        await post(side, snapshots, {
+          apiVersion: 'snapshot.storage.k8s.io/v1beta1',
+          kind: 'VolumeSnapshot',
+          ...snapshot,
+        }),
+        await post(side, snapshots, { apiVersion: 'snapshot.storage.k8s.io/v1', kind: 'Pod', ...snapshot }),
+        await side.request('PUT', path(`${snapshots}/typeless`), { body: snapshot }),
+        await apply(side, '/api/v1/namespaces/NS/configmaps/typeless', { metadata: { name: 'typeless' } }),
+        await apply(side, '/api/v1/namespaces/NS/configmaps/typeless', {
+          kind: 'ConfigMap',
+          metadata: { name: 'typeless' },
+        }),
+        await apply(side, '/apis/apps/v1/namespaces/NS/deployments/typeless', {
+          apiVersion: 'v1',
+          kind: 'Deployment',
+          metadata: { name: 'typeless' },
+        }),
+        await apply(side, `${snapshots}/typeless`, {
+          apiVersion: 'a/b/c',
+          kind: 'VolumeSnapshot',
+          ...snapshot,
+        }),
+      ]);
+      expect(onSim.map((s) => s.status)).toEqual([400, 400, 400, 422, 400, 400, 400, 400, 400]);
       expect(onSim).toEqual(onReal);
     });
   });
@@ -874,108 +875,369 @@ describeReal('simulator fidelity: what a client sees of the simulator and of a r
   });
 
   describe('storage', () => {
-    const claim = {
-      metadata: { name: 'scratch' },
-      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+    const CLAIMS = '/api/v1/namespaces/NS/persistentvolumeclaims';
+    const SNAPSHOTS = '/apis/snapshot.storage.k8s.io/v1/namespaces/NS/volumesnapshots';
+    const SNAPSHOT_API = 'snapshot.storage.k8s.io/v1';
+    const claim = (name: string, storage = '1Gi', extra: object = {}) => ({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage } }, ...extra },
+    });
+    const fromSnapshot = (name: string) => ({
+      dataSource: { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name },
+    });
+    const snapshotOf = (name: string, claimName: string, className?: string) => ({
+      apiVersion: SNAPSHOT_API,
+      kind: 'VolumeSnapshot',
+      metadata: { name },
+      spec: {
+        ...(className ? { volumeSnapshotClassName: className } : {}),
+        source: { persistentVolumeClaimName: claimName },
+      },
+    });
+    /** A bound claim, once the pvc-protection controller has said whether it is used. */
+    const boundAndUsage = (c: Json) =>
+      c.status?.phase === 'Bound' && c.status.conditions?.some((u: Json) => u.type === 'Unused');
+
+    /** Reads an object until `ready` says it has settled. */
+    const settle = (side: Side, what: string, rest: string, ready: (body: Json) => boolean) =>
+      until(
+        `${what} on the ${side.name} side`,
+        async () => {
+          const { body } = await side.request('GET', path(rest));
+          return ready(body) ? body : undefined;
+        },
+        60_000,
+      );
+
+    /** The events about an object once those of the given reasons are there (see `eventsView`). */
+    const eventsAbout = (side: Side, name: string, reasons: string[]) =>
+      until(
+        `${reasons.join(', ')} about ${name} on the ${side.name} side`,
+        async () => {
+          const selector = encodeURIComponent(`involvedObject.name=${name}`);
+          const { body } = await side.request(
+            'GET',
+            path(`/api/v1/namespaces/NS/events?fieldSelector=${selector}`),
+          );
+          const items = (body.items ?? []) as Json[];
+          return reasons.every((reason) => items.some((e) => e.reason === reason))
+            ? eventsView(items)
+            : undefined;
+        },
+        60_000,
+      );
+
+    /** The names a side's storage gives its objects, made placeholders. */
+    const storageNames = (claimObject: Json, volume?: Json) => {
+      const names = namer();
+      if (claimObject.spec?.volumeName) {
+        names.as(claimObject.spec.volumeName, '<pv>');
+      }
+      if (claimObject.spec?.storageClassName) {
+        names.as(claimObject.spec.storageClassName, '<class>');
+      }
+      const driver =
+        claimObject.metadata?.annotations?.['volume.kubernetes.io/storage-provisioner'] ??
+        volume?.spec?.csi?.driver;
+      if (driver) {
+        names.as(driver, '<driver>');
+      }
+      return names;
     };
 
-    itWhen(
-      STORAGE_MISSING,
-      'a PVC of the default StorageClass binds to a provisioned volume',
-      async () => {
-        const [onSim, onReal] = await onBoth(async (side) => {
-          const created = await side.request('POST', path('/api/v1/namespaces/NS/persistentvolumeclaims'), {
-            body: claim,
-          });
-          const bound = await until(
-            'the claim to bind',
-            async () => {
-              const { body } = await side.request(
-                'GET',
-                path('/api/v1/namespaces/NS/persistentvolumeclaims/scratch'),
-              );
-              return body.status?.phase === 'Bound' ? body : undefined;
-            },
-            60_000,
-          );
-          const volume = (await side.request('GET', `/api/v1/persistentvolumes/${bound.spec.volumeName}`))
-            .body;
-          const names = namer();
-          names.as(bound.spec.volumeName, '<pv>');
-          names.as(bound.spec.storageClassName, '<class>');
-          const provisioner = bound.metadata.annotations?.['volume.kubernetes.io/storage-provisioner'];
-          if (provisioner) {
-            names.as(provisioner, '<driver>');
-          }
-          return normalise(
-            {
-              created: { status: created.status, phase: created.body.status?.phase },
-              claim: withoutProtection(withoutComponentManagers(bound)),
-              volume: storageView(withoutProtection(withoutComponentManagers(volume))),
-            },
-            names.replace,
-          );
-        });
-        expect(onSim).toEqual(onReal);
-      },
-      120_000,
-    );
+    it('a PVC of the default StorageClass binds to a provisioned volume, with the controllers’ events', async () => {
+      const [onSim, onReal] = await onBoth(async (side) => {
+        const created = await side.request('POST', path(CLAIMS), { body: claim('scratch') });
+        const bound = await settle(side, 'the claim to bind', `${CLAIMS}/scratch`, boundAndUsage);
+        const volume = (await side.request('GET', `/api/v1/persistentvolumes/${bound.spec.volumeName}`)).body;
+        const events = await eventsAbout(side, 'scratch', [
+          'ExternalProvisioning',
+          'Provisioning',
+          'ProvisioningSucceeded',
+        ]);
+        return normalise(
+          {
+            created: { status: created.status, phase: created.body.status?.phase },
+            claim: claimView(bound),
+            volume: storageView(withoutProtection(withoutComponentManagers(volume))),
+            events,
+          },
+          storageNames(bound, volume).replace,
+        );
+      });
+      expect(onSim).toEqual(onReal);
+    }, 120_000);
 
-    itWhen(
-      STORAGE_MISSING ?? SNAPSHOTS_MISSING,
-      'a VolumeSnapshot of a bound claim becomes ready to use',
-      async () => {
-        const [onSim, onReal] = await onBoth(async (side) => {
-          const created = await side.request(
-            'POST',
-            path('/apis/snapshot.storage.k8s.io/v1/namespaces/NS/volumesnapshots'),
-            {
-              body: {
-                metadata: { name: 'snap' },
-                spec: { source: { persistentVolumeClaimName: 'scratch' } },
-              },
+    it('a bound claim’s Unused condition follows the pod that uses it', async () => {
+      const [onSim, onReal] = await onBoth(async (side) => {
+        const condition = (c: Json) => c.status.conditions.find((u: Json) => u.type === 'Unused');
+        await side.request('POST', path('/api/v1/namespaces/NS/pods'), {
+          body: {
+            metadata: { name: 'scratch-user' },
+            spec: {
+              containers: [{ name: 'c', image: 'busybox:1' }],
+              nodeSelector: { 'odc.dev/node-pool': 'cpu' },
+              volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'scratch' } }],
             },
-          );
-          const ready = await until(
-            'the snapshot to be ready',
-            async () => {
-              const { body } = await side.request(
-                'GET',
-                path('/apis/snapshot.storage.k8s.io/v1/namespaces/NS/volumesnapshots/snap'),
-              );
-              return body.status?.readyToUse === true ? body : undefined;
-            },
-            60_000,
-          );
-          const content = (
-            await side.request(
-              'GET',
-              `/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents/${ready.status.boundVolumeSnapshotContentName}`,
-            )
-          ).body;
-          const names = namer();
-          names.as(ready.status.boundVolumeSnapshotContentName, '<content>');
-          names.as(ready.spec.volumeSnapshotClassName ?? '<class>', '<class>');
-          names.as(content.spec.driver, '<driver>');
-          names.as(content.spec.source?.volumeHandle ?? '<handle>', '<handle>');
-          names.as(content.status?.snapshotHandle ?? '<handle>', '<snapshot-handle>');
-          return normalise(
-            {
-              created: created.status,
-              snapshot: without(withoutComponentManagers(ready), 'metadata.managedFields'),
-              content: without(
-                withoutComponentManagers(content),
-                'metadata.managedFields',
-                'status.creationTime',
-              ),
-            },
-            names.replace,
-          );
+          },
         });
-        expect(onSim).toEqual(onReal);
-      },
-      120_000,
-    );
+        const used = await settle(
+          side,
+          'the claim to be used',
+          `${CLAIMS}/scratch`,
+          (c) => condition(c)?.status === 'False',
+        );
+        await side.request('DELETE', path('/api/v1/namespaces/NS/pods/scratch-user'));
+        const unused = await settle(
+          side,
+          'the claim to be unused again',
+          `${CLAIMS}/scratch`,
+          (c) => condition(c)?.status === 'True',
+        );
+        return normalise({ used: condition(used), unused: condition(unused) });
+      });
+      expect(onSim).toEqual(onReal);
+    }, 120_000);
+
+    it('a VolumeSnapshot of a bound claim gets the default class and becomes ready to use', async () => {
+      const [onSim, onReal] = await onBoth(async (side) => {
+        const created = await side.request('POST', path(SNAPSHOTS), { body: snapshotOf('snap', 'scratch') });
+        const ready = await settle(
+          side,
+          'the snapshot to be ready',
+          `${SNAPSHOTS}/snap`,
+          (s) => s.status?.readyToUse === true,
+        );
+        const content = (
+          await side.request(
+            'GET',
+            `/apis/${SNAPSHOT_API}/volumesnapshotcontents/${ready.status.boundVolumeSnapshotContentName}`,
+          )
+        ).body;
+        const events = await eventsAbout(side, 'snap', [
+          'CreatingSnapshot',
+          'SnapshotCreated',
+          'SnapshotReady',
+        ]);
+        const names = namer();
+        names.as(ready.status.boundVolumeSnapshotContentName, '<content>');
+        names.as(ready.spec.volumeSnapshotClassName ?? '<class>', '<class>');
+        names.as(content.spec.driver, '<driver>');
+        names.as(content.spec.source?.volumeHandle ?? '<handle>', '<handle>');
+        names.as(content.status?.snapshotHandle ?? '<handle>', '<snapshot-handle>');
+        return normalise(
+          {
+            created: created.status,
+            snapshot: without(withoutProtection(withoutComponentManagers(ready)), 'metadata.managedFields'),
+            content: without(
+              withoutProtection(withoutComponentManagers(content)),
+              'metadata.managedFields',
+              'status.creationTime',
+            ),
+            events,
+          },
+          names.replace,
+        );
+      });
+      expect(onSim).toEqual(onReal);
+    }, 120_000);
+
+    it('a restore binds at the snapshot’s size; a smaller one, or one of no snapshot, stays Pending with the provisioner’s warning', async () => {
+      const [onSim, onReal] = await onBoth(async (side) => {
+        const restored = await side.request('POST', path(CLAIMS), {
+          body: claim('restored', '1Gi', fromSnapshot('snap')),
+        });
+        await side.request('POST', path(CLAIMS), { body: claim('too-small', '512Mi', fromSnapshot('snap')) });
+        await side.request('POST', path(CLAIMS), {
+          body: claim('of-nothing', '1Gi', fromSnapshot('nothing')),
+        });
+        const bound = await settle(side, 'the restore to bind', `${CLAIMS}/restored`, boundAndUsage);
+        const volume = (await side.request('GET', `/api/v1/persistentvolumes/${bound.spec.volumeName}`)).body;
+        const refused = await eventsAbout(side, 'too-small', ['ExternalProvisioning', 'ProvisioningFailed']);
+        const nothing = await eventsAbout(side, 'of-nothing', ['ExternalProvisioning', 'ProvisioningFailed']);
+        const tooSmall = (await side.request('GET', path(`${CLAIMS}/too-small`))).body;
+        return normalise(
+          {
+            created: restored.body.spec,
+            restored: claimView(bound),
+            volume: storageView(withoutProtection(withoutComponentManagers(volume))),
+            tooSmall: claimView(tooSmall),
+            refused,
+            nothing,
+          },
+          storageNames(bound, volume).replace,
+        );
+      });
+      expect(onSim).toEqual(onReal);
+    }, 120_000);
+
+    it('a snapshot a pending restore uses is kept, deleted, until that claim goes; then its content goes too', async () => {
+      const [onSim, onReal] = await onBoth(async (side) => {
+        const before = (await side.request('GET', path(`${SNAPSHOTS}/snap`))).body;
+        const contentName = before.status.boundVolumeSnapshotContentName;
+        const answer = await side.request('DELETE', path(`${SNAPSHOTS}/snap`));
+        const events = await eventsAbout(side, 'snap', ['SnapshotDeletePending']);
+        const kept = (await side.request('GET', path(`${SNAPSHOTS}/snap`))).body;
+        await side.request('DELETE', path(`${CLAIMS}/too-small`));
+        await settle(side, 'the snapshot to go', `${SNAPSHOTS}/snap`, (s) => s.code === 404);
+        await until(
+          `the content to go on the ${side.name} side`,
+          async () =>
+            (await side.request('GET', `/apis/${SNAPSHOT_API}/volumesnapshotcontents/${contentName}`))
+              .status === 404
+              ? true
+              : undefined,
+          60_000,
+        );
+        const names = namer();
+        names.as(contentName, '<content>');
+        names.as(before.spec.volumeSnapshotClassName, '<class>');
+        const view = (snapshot: Json) =>
+          without(withoutProtection(withoutComponentManagers(snapshot)), 'metadata.managedFields');
+        return normalise(
+          {
+            answer: { status: answer.status, body: view(answer.body) },
+            kept: view(kept),
+            pending: events.filter(([type]) => type === 'Warning'),
+          },
+          names.replace,
+        );
+      });
+      expect(onSim).toEqual(onReal);
+    }, 120_000);
+
+    it('a snapshot of a claim that is not bound carries the controller’s error', async () => {
+      const [onSim, onReal] = await onBoth(async (side) => {
+        await side.request('POST', path(CLAIMS), {
+          body: claim('unbound', '1Gi', { storageClassName: 'no-such-class' }),
+        });
+        const claimEvents = await eventsAbout(side, 'unbound', ['ProvisioningFailed']);
+        await side.request('POST', path(SNAPSHOTS), { body: snapshotOf('early', 'unbound') });
+        await side.request('POST', path(SNAPSHOTS), {
+          body: snapshotOf('early-named', 'unbound', 'standard-snapshots'),
+        });
+        // Until snapshot-controller's informer has seen the claim, it says the claim is not found.
+        const notBound = (s: Json) => /not yet bound/.test(s.status?.error?.message ?? '');
+        const early = await settle(side, 'the snapshot’s error', `${SNAPSHOTS}/early`, notBound);
+        const named = await settle(side, 'the named snapshot’s error', `${SNAPSHOTS}/early-named`, notBound);
+        const warning = (e: Json[]) =>
+          e.filter(([type, , , message]: string[]) => type === 'Warning' && /not yet bound/.test(message));
+        return normalise({
+          claimEvents,
+          early: {
+            spec: early.spec,
+            status: early.status,
+            events: warning(await eventsAbout(side, 'early', [])),
+          },
+          named: {
+            spec: named.spec,
+            status: named.status,
+            events: warning(await eventsAbout(side, 'early-named', [])),
+          },
+        });
+      });
+      expect(onSim).toEqual(onReal);
+    }, 120_000);
+
+    it('a static volume binds the claim that names it; released when it goes, it binds no new claim of that name', async () => {
+      const volumeName = uniqueName('fidelity-static');
+      const [onSim, onReal] = await onBoth(async (side) => {
+        const volume = {
+          apiVersion: 'v1',
+          kind: 'PersistentVolume',
+          metadata: { name: volumeName },
+          spec: {
+            capacity: { storage: '2Gi' },
+            accessModes: ['ReadWriteOnce'],
+            csi: { driver: 'static.csi.odc.dev', volumeHandle: 'vol-static' },
+          },
+        };
+        const created = await side.request('POST', '/api/v1/persistentvolumes', { body: volume });
+        const named = claim('static', '2Gi', { volumeName, storageClassName: '' });
+        await side.request('POST', path(CLAIMS), { body: named });
+        const bound = await settle(side, 'the static claim to bind', `${CLAIMS}/static`, boundAndUsage);
+        const boundVolume = (await side.request('GET', `/api/v1/persistentvolumes/${volumeName}`)).body;
+        await side.request('DELETE', path(`${CLAIMS}/static`));
+        await settle(side, 'the static claim to go', `${CLAIMS}/static`, (c) => c.code === 404);
+        const released = await until(`the volume to be released on the ${side.name} side`, async () => {
+          const { body } = await side.request('GET', `/api/v1/persistentvolumes/${volumeName}`);
+          return body.status?.phase === 'Released' ? body : undefined;
+        });
+        await side.request('POST', path(CLAIMS), { body: named });
+        const refused = await eventsAbout(side, 'static', ['FailedBinding']);
+        const again = (await side.request('GET', path(`${CLAIMS}/static`))).body;
+        await side.request('DELETE', path(`${CLAIMS}/static`));
+        await side.request('DELETE', `/api/v1/persistentvolumes/${volumeName}`);
+        return normalise({
+          created: { status: created.status, phase: created.body.status?.phase },
+          claim: claimView(bound),
+          bound: storageView(withoutProtection(withoutComponentManagers(boundVolume))),
+          released: storageView(withoutProtection(withoutComponentManagers(released))),
+          again: again.status,
+          refused,
+        });
+      });
+      expect(onSim).toEqual(onReal);
+    }, 120_000);
+
+    it('deleting a claim deletes its provisioned volume', async () => {
+      const [onSim, onReal] = await onBoth(async (side) => {
+        const { body } = await side.request('GET', path(`${CLAIMS}/restored`));
+        const answer = await side.request('DELETE', path(`${CLAIMS}/restored`));
+        await until(
+          `the volume to go on the ${side.name} side`,
+          async () =>
+            (await side.request('GET', `/api/v1/persistentvolumes/${body.spec.volumeName}`)).status === 404
+              ? true
+              : undefined,
+          60_000,
+        );
+        return { status: answer.status, kind: answer.body.kind };
+      });
+      expect(onSim).toEqual(onReal);
+    }, 120_000);
+  });
+
+  describe('quantities', () => {
+    it('are written back in their canonical form', async () => {
+      const [onSim, onReal] = await onBoth(async (side) => {
+        const claimed = await side.request('POST', path('/api/v1/namespaces/NS/persistentvolumeclaims'), {
+          body: {
+            metadata: { name: 'sizes' },
+            spec: {
+              storageClassName: 'no-such-class',
+              accessModes: ['ReadWriteOnce'],
+              resources: { requests: { storage: '1024Mi' }, limits: { storage: '0.5Gi' } },
+            },
+          },
+        });
+        const pod = await side.request('POST', path('/api/v1/namespaces/NS/pods'), {
+          body: {
+            metadata: { name: 'sizes' },
+            spec: {
+              nodeSelector: { 'odc.dev/node-pool': 'nowhere' },
+              containers: [
+                {
+                  name: 'c',
+                  image: 'busybox:1',
+                  resources: {
+                    requests: { cpu: '0.5', memory: '1000M' },
+                    limits: { cpu: 2, memory: '1.5Gi' },
+                  },
+                },
+              ],
+            },
+          },
+        });
+        return {
+          claim: claimed.body.spec.resources,
+          pod: pod.body.spec.containers[0].resources,
+        };
+      });
+      expect(onSim).toEqual(onReal);
+    });
   });
 });
 
@@ -1001,13 +1263,17 @@ function revisionOf(replicaSet: Json): number {
 
 /**
  * Known difference: the storage-object-in-use protection (`kubernetes.io/pvc-protection`,
- * `kubernetes.io/pv-protection` and the external provisioner's finalizers) is not simulated.
+ * `kubernetes.io/pv-protection`, the external provisioner's finalizer, and snapshot-controller's on
+ * contents and on a claim while it is the source of a snapshot being cut) is not simulated; a
+ * snapshot's own (`volumesnapshot-as-source-protection`, `volumesnapshot-bound-protection`) is.
  */
 function withoutProtection(object: Json): Json {
   const copy = structuredClone(object);
   const kept = (copy.metadata?.finalizers ?? []).filter(
     (f: string) =>
-      !/^kubernetes\.io\/pvc?-protection$|^external-provisioner\.volume\.kubernetes\.io\//.test(f),
+      !/^kubernetes\.io\/pvc?-protection$|^external-provisioner\.volume\.kubernetes\.io\/|^snapshot\.storage\.kubernetes\.io\/(volumesnapshotcontent-bound-protection|pvc-as-source-protection)$/.test(
+        f,
+      ),
   );
   if (kept.length > 0) {
     copy.metadata.finalizers = kept;
@@ -1020,4 +1286,28 @@ function withoutProtection(object: Json): Json {
 /** A provisioned volume: what identifies it on the backend is the driver's. */
 function storageView(volume: Json): Json {
   return without(volume, 'spec.csi.volumeAttributes', 'spec.csi.volumeHandle', 'spec.nodeAffinity');
+}
+
+/** A claim as both sides must show it (protection finalizers and components' managers taken out). */
+function claimView(claimObject: Json): Json {
+  return withoutProtection(withoutComponentManagers(claimObject));
+}
+
+/**
+ * Known difference: a real controller writes its event again on every retry (with backoff), and the
+ * legacy recorder counts the repeats; the simulator writes each message once. Compared: each
+ * distinct event once, as [type, reason, source component, message], sorted — the external
+ * provisioner's component (`<driver>_<host>_<uuid>`) with its host and uuid made placeholders.
+ */
+function eventsView(events: Json[]): string[][] {
+  const seen = new Map<string, string[]>();
+  for (const event of events) {
+    const component = String(event.source?.component ?? event.reportingComponent ?? '').replace(
+      /^(.+)_[^_]+_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+      '$1_<host>_<uid>',
+    );
+    const view = [event.type, event.reason, component, event.message];
+    seen.set(JSON.stringify(view), view);
+  }
+  return [...seen.values()].sort((a, b) => a.join().localeCompare(b.join()));
 }

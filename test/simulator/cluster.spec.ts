@@ -292,22 +292,45 @@ describe('simulated cluster behaviour', () => {
     );
     expect((snapshot as { status: { restoreSize: string } }).status.restoreSize).toBe('100Gi');
 
-    await k.core.createNamespacedPersistentVolumeClaim({
-      namespace: 'default',
-      body: {
-        metadata: { name: 'restored' },
-        spec: {
-          accessModes: ['ReadWriteOnce'],
-          resources: { requests: { storage: '10Gi' } },
-          dataSource: { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: 'work-snap' },
+    const restore = (name: string, storage: string) =>
+      k.core.createNamespacedPersistentVolumeClaim({
+        namespace: 'default',
+        body: {
+          metadata: { name },
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            resources: { requests: { storage } },
+            dataSource: { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: 'work-snap' },
+          },
         },
-      },
-    });
+      });
+    // A restore asks for at least the snapshot's size; a smaller one is refused, as csi-provisioner does.
+    await restore('restored', '100Gi');
+    await restore('too-small', '10Gi');
     const restored = await eventually(
       () => k.core.readNamespacedPersistentVolumeClaim({ namespace: 'default', name: 'restored' }),
       (c) => c.status?.phase === 'Bound',
     );
-    expect(restored.status!.capacity).toEqual({ storage: String(100 * 2 ** 30) });
+    expect(restored.status!.capacity).toEqual({ storage: '100Gi' });
+    const refusal = await eventually(
+      async () =>
+        (
+          await k.core.listNamespacedEvent({
+            namespace: 'default',
+            fieldSelector: 'involvedObject.name=too-small,reason=ProvisioningFailed',
+          })
+        ).items,
+      (events) => events.length > 0,
+    );
+    expect(refusal.map((e) => [e.type, e.message])).toEqual([
+      [
+        'Warning',
+        `error getting handle for DataSource Type VolumeSnapshot by Name work-snap: requested volume size ${10 * 2 ** 30} is less than the size ${100 * 2 ** 30} for the source snapshot work-snap`,
+      ],
+    ]);
+    expect(
+      (await k.core.readNamespacedPersistentVolumeClaim({ namespace: 'default', name: 'too-small' })).status,
+    ).toEqual({ phase: 'Pending' });
     expect(
       (await k.core.readNamespacedPersistentVolumeClaim({ namespace: 'default', name: 'classless' })).status!
         .phase,

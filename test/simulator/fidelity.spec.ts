@@ -5,6 +5,7 @@
  */
 import { SimulatedCluster } from '../../src/simulator/cluster';
 import { withDefaults } from '../../src/simulator/config';
+import { SIMULATED_CSI_DRIVER } from '../../src/simulator/csi-driver';
 import { eventually } from '../support/eventually';
 import { FAST_TIMINGS, h100Pool } from '../support/simulator';
 
@@ -228,6 +229,354 @@ describe('the simulator answers what a real API server answers', () => {
       conditions: [
         expect.objectContaining({ type: 'DisruptionAllowed', status: 'False', reason: 'InsufficientPods' }),
       ],
+    });
+  });
+
+  describe('storage, as the real controllers leave it (issue 20)', () => {
+    const SNAPSHOTS = `/apis/snapshot.storage.k8s.io/v1/namespaces/${NS}/volumesnapshots`;
+    const CLAIMS = `/api/v1/namespaces/${NS}/persistentvolumeclaims`;
+    const claim = (name: string, storage = '1Gi', extra: object = {}) => ({
+      metadata: { name },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage } }, ...extra },
+    });
+    const fromSnapshot = (snapshot: string) => ({
+      dataSource: { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: snapshot },
+    });
+    const snapshotOf = (name: string, claimName: string) => ({
+      apiVersion: 'snapshot.storage.k8s.io/v1',
+      kind: 'VolumeSnapshot',
+      metadata: { name },
+      spec: { source: { persistentVolumeClaimName: claimName } },
+    });
+    const read = async (path: string) => (await call('GET', path)).body;
+    const bound = (name: string) =>
+      eventually(
+        () => read(`${CLAIMS}/${name}`),
+        (c) => c.status?.phase === 'Bound',
+      );
+    const ready = (name: string) =>
+      eventually(
+        () => read(`${SNAPSHOTS}/${name}`),
+        (s) => s.status?.readyToUse === true,
+      );
+    const eventsOf = async (name: string) =>
+      (
+        await read(
+          `/api/v1/namespaces/${NS}/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${name}`)}`,
+        )
+      ).items
+        .map((e: Json) => [e.type, e.reason, e.source.component, e.message])
+        .sort((a: string[], b: string[]) => a.join().localeCompare(b.join()));
+
+    it('binds a claim: capacity as the provisioner writes it, the volume’s annotations and phase time, the Unused condition following its pods', async () => {
+      await call('POST', CLAIMS, claim('used', '1024Mi'));
+      const claimed = await bound('used');
+      expect(claimed.spec.resources.requests.storage).toBe('1Gi'); // canonical, as stored
+      expect(claimed.status.capacity).toEqual({ storage: '1Gi' });
+      expect(claimed.status.conditions).toEqual([
+        {
+          type: 'Unused',
+          status: 'True',
+          lastProbeTime: null,
+          lastTransitionTime: expect.any(String),
+          reason: 'NoPodsUsingPVC',
+          message: 'No pods are currently referencing this PVC',
+        },
+      ]);
+      const volume = await read(`/api/v1/persistentvolumes/${claimed.spec.volumeName}`);
+      expect(volume.metadata.annotations).toEqual({
+        'pv.kubernetes.io/provisioned-by': SIMULATED_CSI_DRIVER,
+        'volume.kubernetes.io/provisioner-deletion-secret-name': '',
+        'volume.kubernetes.io/provisioner-deletion-secret-namespace': '',
+      });
+      expect(volume.spec.claimRef).toMatchObject({ name: 'used', uid: claimed.metadata.uid });
+      expect(volume.spec.claimRef.resourceVersion).toEqual(expect.any(String));
+      expect(volume.status).toEqual({ phase: 'Bound', lastPhaseTransitionTime: expect.any(String) });
+      const events = await eventsOf('used');
+      expect(events.map(([type, reason]: string[]) => `${type} ${reason}`)).toEqual([
+        'Normal ExternalProvisioning',
+        'Normal Provisioning',
+        'Normal ProvisioningSucceeded',
+      ]);
+      expect(events[0][2]).toBe('persistentvolume-controller');
+      expect(events[1][2]).toMatch(new RegExp(`^${SIMULATED_CSI_DRIVER}_.+_[0-9a-f-]{36}$`));
+
+      await call(
+        'POST',
+        `/api/v1/namespaces/${NS}/pods`,
+        pod('user', { volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'used' } }] }),
+      );
+      const inUse = await eventually(
+        () => read(`${CLAIMS}/used`),
+        (c) => c.status.conditions[0].status === 'False',
+      );
+      expect(inUse.status.conditions[0]).toMatchObject({
+        reason: 'PodUsingPVC',
+        message: 'A pod is currently referencing this PVC',
+      });
+      await call('DELETE', `/api/v1/namespaces/${NS}/pods/user`);
+      await eventually(
+        () => read(`${CLAIMS}/used`),
+        (c) => c.status.conditions[0].reason === 'NoPodsUsingPVC',
+      );
+
+      // Deleting the claim deletes its volume (the class's Delete policy).
+      await call('DELETE', `${CLAIMS}/used`);
+      await eventually(
+        async () => (await call('GET', `/api/v1/persistentvolumes/${claimed.spec.volumeName}`)).status,
+        (status) => status === 404,
+      );
+    });
+
+    it('releases a static volume whose claim is gone, and binds no new claim of that name to it', async () => {
+      const createdVolume = await call('POST', '/api/v1/persistentvolumes', {
+        metadata: { name: 'static-released' },
+        spec: {
+          capacity: { storage: '2Gi' },
+          accessModes: ['ReadWriteOnce'],
+          csi: { driver: SIMULATED_CSI_DRIVER, volumeHandle: 'vol-1' },
+        },
+      });
+      // Stored Pending with its phase's time, as the API server's strategy does; then Available.
+      expect(createdVolume.body.status).toEqual({
+        phase: 'Pending',
+        lastPhaseTransitionTime: expect.any(String),
+      });
+      await eventually(
+        () => read('/api/v1/persistentvolumes/static-released'),
+        (v) => v.status.phase === 'Available',
+      );
+      const named = claim('static', '2Gi', { volumeName: 'static-released', storageClassName: '' });
+      await call('POST', CLAIMS, named);
+      const staticClaim = await bound('static');
+      expect(staticClaim.status.capacity).toEqual({ storage: '2Gi' });
+      expect(staticClaim.metadata.annotations).toEqual({ 'pv.kubernetes.io/bind-completed': 'yes' });
+      const staticVolume = await read('/api/v1/persistentvolumes/static-released');
+      expect(staticVolume.metadata.annotations).toEqual({ 'pv.kubernetes.io/bound-by-controller': 'yes' });
+      expect(staticVolume.spec.claimRef).toMatchObject({ name: 'static', uid: staticClaim.metadata.uid });
+      await call('DELETE', `${CLAIMS}/static`);
+      const released = await eventually(
+        () => read('/api/v1/persistentvolumes/static-released'),
+        (v) => v.status.phase === 'Released',
+      );
+      expect(released.status.lastPhaseTransitionTime).toEqual(expect.any(String));
+      await call('POST', CLAIMS, named);
+      expect(
+        await eventually(
+          () => eventsOf('static'),
+          (e) => e.length > 0,
+        ),
+      ).toEqual([
+        [
+          'Warning',
+          'FailedBinding',
+          'persistentvolume-controller',
+          'volume "static-released" already bound to a different claim.',
+        ],
+      ]);
+      expect((await read(`${CLAIMS}/static`)).status.phase).toBe('Pending');
+    });
+
+    it('gives a snapshot the default class and the controller’s events; restores only as large a claim, naming the source in dataSourceRef', async () => {
+      await call('POST', CLAIMS, claim('origin', '2Gi'));
+      await bound('origin');
+      await call('POST', SNAPSHOTS, snapshotOf('origin-snap', 'origin'));
+      const snapshot = await ready('origin-snap');
+      expect(snapshot.spec.volumeSnapshotClassName).toBe('standard-snapshots');
+      expect(snapshot.metadata.generation).toBe(2);
+      expect(snapshot.status.restoreSize).toBe('2Gi');
+      const content = await read(
+        `/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents/${snapshot.status.boundVolumeSnapshotContentName}`,
+      );
+      expect(content.spec.sourceVolumeMode).toBe('Filesystem');
+      expect(content.spec.volumeSnapshotRef.resourceVersion).toEqual(expect.any(String));
+      expect(await eventsOf('origin-snap')).toEqual([
+        [
+          'Normal',
+          'CreatingSnapshot',
+          'snapshot-controller',
+          `Waiting for a snapshot ${NS}/origin-snap to be created by the CSI driver.`,
+        ],
+        [
+          'Normal',
+          'SnapshotCreated',
+          'snapshot-controller',
+          `Snapshot ${NS}/origin-snap was successfully created by the CSI driver.`,
+        ],
+        ['Normal', 'SnapshotReady', 'snapshot-controller', `Snapshot ${NS}/origin-snap is ready to use.`],
+      ]);
+
+      const restored = await call('POST', CLAIMS, claim('origin-copy', '2Gi', fromSnapshot('origin-snap')));
+      expect(restored.body.spec.dataSourceRef).toEqual(fromSnapshot('origin-snap').dataSource);
+      expect((await bound('origin-copy')).status.capacity).toEqual({ storage: '2Gi' });
+
+      await call('POST', CLAIMS, claim('origin-small', '1Gi', fromSnapshot('origin-snap')));
+      await call('POST', CLAIMS, claim('from-nothing', '1Gi', fromSnapshot('nothing')));
+      const failures = async (name: string) =>
+        (await eventsOf(name)).filter(([type]: string[]) => type === 'Warning').map((e: string[]) => e[3]);
+      const handle = 'error getting handle for DataSource Type VolumeSnapshot by Name';
+      expect(
+        await eventually(
+          () => failures('origin-small'),
+          (f) => f.length > 0,
+        ),
+      ).toEqual([
+        `${handle} origin-snap: requested volume size ${2 ** 30} is less than the size ${2 * 2 ** 30} for the source snapshot origin-snap`,
+      ]);
+      expect(
+        await eventually(
+          () => failures('from-nothing'),
+          (f) => f.length > 0,
+        ),
+      ).toEqual([
+        `${handle} nothing: error getting snapshot nothing from api server: volumesnapshots.snapshot.storage.k8s.io "nothing" not found`,
+      ]);
+      expect((await read(`${CLAIMS}/origin-small`)).status).toEqual({ phase: 'Pending' });
+
+      // A snapshot a pending restore uses is kept (snapshot-controller's finalizers) until it is not.
+      expect(snapshot.metadata.finalizers).toEqual([
+        'snapshot.storage.kubernetes.io/volumesnapshot-as-source-protection',
+        'snapshot.storage.kubernetes.io/volumesnapshot-bound-protection',
+      ]);
+      const deleting = await call('DELETE', `${SNAPSHOTS}/origin-snap`);
+      expect(deleting.status).toBe(200);
+      expect(deleting.body.metadata.deletionTimestamp).toEqual(expect.any(String));
+      expect(
+        await eventually(
+          () => eventsOf('origin-snap'),
+          (e) => e.length > 3,
+        ),
+      ).toContainEqual([
+        'Warning',
+        'SnapshotDeletePending',
+        'snapshot-controller',
+        'Snapshot is being used to restore a PVC',
+      ]);
+      expect((await call('GET', `${SNAPSHOTS}/origin-snap`)).status).toBe(200);
+      await call('DELETE', `${CLAIMS}/origin-small`);
+      await eventually(
+        async () => (await call('GET', `${SNAPSHOTS}/origin-snap`)).status,
+        (status) => status === 404,
+      );
+      const contentPath = `/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents/${content.metadata.name}`;
+      await eventually(
+        async () => (await call('GET', contentPath)).status,
+        (status) => status === 404,
+      );
+    });
+
+    it('holds a snapshot of a claim that is not bound yet with the controller’s error, then cuts it once it is', async () => {
+      await call('POST', CLAIMS, claim('late', '1Gi', { storageClassName: 'later' }));
+      await call('POST', SNAPSHOTS, snapshotOf('late-snap', 'late'));
+      await call('POST', SNAPSHOTS, {
+        ...snapshotOf('late-named', 'late'),
+        spec: {
+          volumeSnapshotClassName: 'standard-snapshots',
+          source: { persistentVolumeClaimName: 'late' },
+        },
+      });
+      const unbound = 'the PVC late is not yet bound to a PV, will not attempt to take a snapshot';
+      const waiting = await eventually(
+        () => read(`${SNAPSHOTS}/late-snap`),
+        (s) => s.status?.error !== undefined,
+      );
+      expect(waiting.status).toEqual({
+        error: {
+          message: `Failed to set default snapshot class with error ${unbound}`,
+          time: expect.any(String),
+        },
+      });
+      const named = await eventually(
+        () => read(`${SNAPSHOTS}/late-named`),
+        (s) => s.status?.error !== undefined,
+      );
+      expect(named.status).toEqual({
+        readyToUse: false,
+        error: {
+          message: `Failed to create snapshot content with error failed to get input parameters to create snapshot late-named: "${unbound}"`,
+          time: expect.any(String),
+        },
+      });
+      expect(await eventsOf('late')).toEqual([
+        [
+          'Warning',
+          'ProvisioningFailed',
+          'persistentvolume-controller',
+          'storageclass.storage.k8s.io "later" not found',
+        ],
+      ]);
+
+      await call('POST', '/apis/storage.k8s.io/v1/storageclasses', {
+        metadata: { name: 'later' },
+        provisioner: SIMULATED_CSI_DRIVER,
+      });
+      await bound('late');
+      for (const name of ['late-snap', 'late-named']) {
+        const cut = await ready(name);
+        expect(cut.status.error).toBeUndefined();
+      }
+      expect(await eventsOf('late-snap')).toContainEqual([
+        'Warning',
+        'SetDefaultSnapshotClassFailed',
+        'snapshot-controller',
+        `Failed to set default snapshot class with error ${unbound}`,
+      ]);
+    });
+  });
+
+  it('refuses a custom resource without its kind or version, and an apply of another type', async () => {
+    const snapshots = `/apis/snapshot.storage.k8s.io/v1/namespaces/${NS}/volumesnapshots`;
+    const body = { metadata: { name: 's' }, spec: { source: { persistentVolumeClaimName: 'c' } } };
+    const text = JSON.stringify(body);
+    const noKind = await call('POST', snapshots, body);
+    expect(noKind.status).toBe(400);
+    expect(noKind.body.message).toBe(
+      `the object provided is unrecognized (must be of type VolumeSnapshot): Object 'Kind' is missing in '${text}' (${text.slice(0, 30)} ...)`,
+    );
+    const noVersion = await call('POST', snapshots, { kind: 'VolumeSnapshot', ...body });
+    expect(noVersion.body.message).toBe(
+      'the API version in the data () does not match the expected API version (snapshot.storage.k8s.io/v1)',
+    );
+    const otherKind = await call('POST', snapshots, {
+      apiVersion: 'snapshot.storage.k8s.io/v1',
+      kind: 'Pod',
+      ...body,
+    });
+    expect(otherKind.status).toBe(422);
+    expect(otherKind.body.message).toBe(
+      'Pod.snapshot.storage.k8s.io "s" is invalid: kind: Invalid value: "Pod": must be VolumeSnapshot',
+    );
+
+    const apply = (path: string, sent: object) =>
+      call('PATCH', `${path}?fieldManager=fidelity`, sent, 'application/apply-patch+yaml');
+    const bare = await apply(`/api/v1/namespaces/${NS}/configmaps/applied`, {
+      metadata: { name: 'applied' },
+    });
+    expect(bare).toMatchObject({ status: 400, body: { message: 'invalid object type: /, Kind=' } });
+    const wrongVersion = await apply(`/apis/apps/v1/namespaces/${NS}/deployments/d`, {
+      apiVersion: 'v1',
+      kind: 'Deployment',
+      metadata: { name: 'd' },
+    });
+    expect(wrongVersion.body.message).toBe('invalid object type: /v1, Kind=Deployment');
+  });
+
+  it('writes quantities back in their canonical form', async () => {
+    const { body } = await call('POST', `/api/v1/namespaces/${NS}/pods`, {
+      metadata: { name: 'quantities' },
+      spec: {
+        containers: [
+          {
+            name: 'c',
+            image: 'x:1',
+            resources: { requests: { cpu: '0.5', memory: '1000M' }, limits: { cpu: 2, memory: '1.5Gi' } },
+          },
+        ],
+      },
+    });
+    expect(body.spec.containers[0].resources).toEqual({
+      requests: { cpu: '500m', memory: '1G' },
+      limits: { cpu: '2', memory: '1536Mi' },
     });
   });
 });

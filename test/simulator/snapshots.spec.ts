@@ -163,6 +163,7 @@ describe('snapshot contents and a storage backend shared between simulated clust
       driver: DRIVER,
       deletionPolicy: 'Delete', // the default class's
       source: { volumeHandle: claim.spec!.volumeName },
+      sourceVolumeMode: 'Filesystem',
       volumeSnapshotRef: expect.objectContaining({ name: 'work-snap', namespace: 'default', uid }),
       volumeSnapshotClassName: 'standard-snapshots',
     });
@@ -200,7 +201,7 @@ describe('snapshot contents and a storage backend shared between simulated clust
         metadata: { name: 'restored' },
         spec: {
           accessModes: ['ReadWriteOnce'],
-          resources: { requests: { storage: '10Gi' } },
+          resources: { requests: { storage: '100Gi' } },
           dataSource: { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: 'work-import' },
         },
       },
@@ -209,7 +210,7 @@ describe('snapshot contents and a storage backend shared between simulated clust
       () => kb.core.readNamespacedPersistentVolumeClaim({ namespace: 'default', name: 'restored' }),
       (c) => c.status?.phase === 'Bound',
     );
-    expect(restored.status!.capacity).toEqual({ storage: String(100 * 2 ** 30) });
+    expect(restored.status!.capacity).toEqual({ storage: '100Gi' });
   });
 
   it('keeps a Retain content and the backend’s snapshot when the import is deleted', async () => {
