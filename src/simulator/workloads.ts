@@ -144,8 +144,12 @@ export class WorkloadControllers {
       return;
     }
     if (resource === POD) {
-      // The disruption controller follows the pods of every budget in the namespace.
-      for (const pdb of this.store.list(PDB, object.metadata.namespace)) {
+      // The disruption controller follows the pods of each budget that selects them (filtered
+      // before the store copies anything: a namespace can hold a budget per reservation).
+      const labels = object.metadata.labels ?? {};
+      for (const pdb of this.store.list(PDB, object.metadata.namespace, (budget) =>
+        budgetSelects(budget, labels),
+      )) {
         this.enqueue(PDB, pdb.metadata.namespace!, pdb.metadata.name);
       }
       const owner = controllerOf(object);
@@ -361,15 +365,12 @@ export class WorkloadControllers {
    * how many may be disrupted now (matchLabels selectors; the pods' controllers give the expected count).
    */
   private reconcileDisruptionBudget(pdb: K8sObject): void {
-    const spec = (pdb.spec ?? {}) as {
-      selector?: { matchLabels?: Record<string, string> };
-      minAvailable?: number | string;
-      maxUnavailable?: number | string;
-    };
-    const wanted = Object.entries(spec.selector?.matchLabels ?? {});
-    const pods = this.store
-      .list(POD, pdb.metadata.namespace)
-      .filter((pod) => isLive(pod) && wanted.every(([key, value]) => pod.metadata.labels?.[key] === value));
+    const spec = (pdb.spec ?? {}) as DisruptionBudgetSpec;
+    const pods = this.store.list(
+      POD,
+      pdb.metadata.namespace,
+      (pod) => isLive(pod) && budgetSelects(pdb, pod.metadata.labels ?? {}),
+    );
     const expected = pods.filter((pod) => controllerOf(pod)).length;
     const healthy = pods.filter(isReady).length;
     const count = (value: number | string, of: number, round: (n: number) => number) =>
@@ -464,4 +465,16 @@ export class WorkloadControllers {
     );
     return this.store.create(POD, { ...pod, status: initialPodStatus(pod) });
   }
+}
+
+interface DisruptionBudgetSpec {
+  selector?: { matchLabels?: Record<string, string> };
+  minAvailable?: number | string;
+  maxUnavailable?: number | string;
+}
+
+/** Whether a budget's selector (matchLabels) selects these labels. */
+function budgetSelects(pdb: K8sObject, labels: Record<string, string>): boolean {
+  const wanted = ((pdb.spec ?? {}) as DisruptionBudgetSpec).selector?.matchLabels ?? {};
+  return Object.entries(wanted).every(([key, value]) => labels[key] === value);
 }
