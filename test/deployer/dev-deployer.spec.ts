@@ -6,14 +6,26 @@ import { DataSource } from 'typeorm';
 import { readyLine } from '../../src/app/runtime';
 import { ClusterClients } from '../../src/clusters/client/cluster-clients';
 import { freePort } from '../../src/infra/os/free-port';
-import { kubeConfigForServer } from '../../src/deployer/kube/kube-access';
-import { SimulatedCluster } from '../../src/simulator/cluster';
-import { withDefaults } from '../../src/simulator/config';
 import { startTestApp, type TestApp } from '../support/app';
-import { h100Pool } from '../support/simulator';
+import {
+  describeSimulatorOnly,
+  h100Pool,
+  itSimulatorOnly,
+  KUBE_TARGET,
+  realKubeconfigPath,
+  startKubeTarget,
+  type KubeTarget,
+} from '../support/simulator';
 import { DEPLOYER_TOKEN, startDeployer } from './fixtures';
 
 const DEVELOPMENT = { NODE_ENV: 'development', ODC_LOG_FORMAT: 'json' };
+
+/**
+ * Where `npm start` finds its cluster: its own simulated one in the process, or on the real tier
+ * the real API server, as `KUBECONFIG=.odc/kube/kubeconfig npm start` (docs/kube-tier.md).
+ */
+const DEVELOPMENT_CLUSTER: Record<string, string> =
+  KUBE_TARGET === 'real' ? { KUBECONFIG: realKubeconfigPath() } : { ODC_DEPLOYER_SIMULATOR: 'true' };
 
 /** The registered clusters as the coordinator last found them (its probe sends the cluster's token). */
 const clustersOf = (app: TestApp) =>
@@ -33,7 +45,7 @@ describe('the development start’s deployer', () => {
   beforeAll(async () => {
     app = await startTestApp({
       roles: 'coordinator,deployer',
-      env: { ...DEVELOPMENT, ODC_DEPLOYER_SIMULATOR: 'true' },
+      env: { ...DEVELOPMENT, ...DEVELOPMENT_CLUSTER },
     });
   });
 
@@ -61,16 +73,19 @@ describe('the development start’s deployer', () => {
     }
   });
 
-  it('is still reached by its coordinator: local-sim is registered with the token made for this start', async () => {
-    // healthy, not auth_failed: the coordinator's probe carried the token.
-    expect(await clustersOf(app)).toEqual([{ name: 'local-sim', status: 'healthy' }]);
-    expect(await probeLocalSim(app)).toBe('healthy');
-    // The token is nowhere in the logs.
-    expect(JSON.stringify(app.logs.lines)).not.toMatch(/Bearer [A-Za-z0-9_-]{43}/);
-  });
+  itSimulatorOnly('devSimulator')(
+    'is still reached by its coordinator: local-sim is registered with the token made for this start',
+    async () => {
+      // healthy, not auth_failed: the coordinator's probe carried the token.
+      expect(await clustersOf(app)).toEqual([{ name: 'local-sim', status: 'healthy' }]);
+      expect(await probeLocalSim(app)).toBe('healthy');
+      // The token is nowhere in the logs.
+      expect(JSON.stringify(app.logs.lines)).not.toMatch(/Bearer [A-Za-z0-9_-]{43}/);
+    },
+  );
 });
 
-describe('a development start after another', () => {
+describeSimulatorOnly('devSimulator', 'a development start after another', () => {
   it('hands its own new token to local-sim, registered by the start before (on the same port)', async () => {
     const port = String(await freePort());
     const env = { ...DEVELOPMENT, ODC_DEPLOYER_SIMULATOR: 'true', ODC_DEPLOYER_PORT: port };
@@ -91,22 +106,22 @@ describe('a development start after another', () => {
 });
 
 describe('a development start on a real cluster (KUBECONFIG)', () => {
-  let cluster: SimulatedCluster;
+  let target: KubeTarget;
   let dir: string;
 
   beforeAll(async () => {
-    cluster = await SimulatedCluster.start(withDefaults({ nodePools: [h100Pool(1)] }));
+    target = await startKubeTarget({ nodePools: [h100Pool(1)] }, []);
     dir = mkdtempSync(join(tmpdir(), 'odc-kubeconfig-'));
   });
 
   afterAll(async () => {
-    await cluster.close();
+    await target.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('says so in its ready line, as a warning naming the cluster', async () => {
     const file = join(dir, 'config');
-    writeFileSync(file, kubeConfigForServer(cluster.url).exportConfig());
+    writeFileSync(file, target.kubeconfig.exportConfig());
     const app = await startTestApp({
       roles: 'coordinator,deployer',
       env: { ...DEVELOPMENT, KUBECONFIG: file },
@@ -116,7 +131,7 @@ describe('a development start on a real cluster (KUBECONFIG)', () => {
       expect(ready.level).toBe('warn');
       expect(ready.msg).toMatch(/^ODC ready: /);
       expect(ready.msg).toContain(
-        `NOT A SIMULATED CLUSTER: the deployer drives ${cluster.url} from KUBECONFIG`,
+        `NOT A SIMULATED CLUSTER: the deployer drives ${target.url} from KUBECONFIG`,
       );
     } finally {
       await app.close();

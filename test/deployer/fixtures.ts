@@ -21,9 +21,19 @@ export function kubeconfigBase64(server: string): string {
   return Buffer.from(kubeConfigForServer(server).exportConfig()).toString('base64');
 }
 
-/** A reservation's objects in the test namespace. */
+/** The GPU product of the test clusters' H100 nodes (a pool of `h100Pool`, the real tier's `h100` pool). */
+export const H100_PRODUCT = 'NVIDIA-H100-80GB-HBM3';
+
+/**
+ * A reservation's objects in the test namespace. Its pod asks for H100 nodes by product, as the
+ * coordinator's manifests name the GPU type: the real tier's fleet has A100 nodes too, where the
+ * scheduler would otherwise be free to put it.
+ */
 export function reservationSpec(externalId: string, overrides: Partial<DeploymentSpec> = {}): DeploymentSpec {
-  return sampleReservationSpec(externalId, NAMESPACE, overrides);
+  const spec = sampleReservationSpec(externalId, NAMESPACE);
+  const pod = (spec.deployment!.spec as { template: { spec: Record<string, unknown> } }).template.spec;
+  pod.nodeSelector = { 'nvidia.com/gpu.product': H100_PRODUCT };
+  return { ...spec, ...overrides };
 }
 
 export const DEPLOYER_TOKEN = 'test-deployer-token-0123456789';

@@ -1,9 +1,10 @@
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig, type Cluster, type User } from '@kubernetes/client-node';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { KubeClient, KubeError } from '../../src/deployer/kube/kube-client';
 import { createCertificateAuthority } from '../support/certificates';
+import { describeRealOnly, startKubeTarget, uniqueName, type KubeTarget } from '../support/simulator';
 
 /**
  * The deployer's reads and applies go over undici, not client-node: they must honour the
@@ -192,6 +193,119 @@ describe('KubeClient over TLS with a client certificate and a token', () => {
       expect((failure as KubeError).kind).toBe('unavailable');
     } finally {
       await untrusting.close();
+    }
+  });
+});
+
+/**
+ * The same client against the real tier's kube-apiserver (docs/kube-tier.md): its serving
+ * certificate, signed by the CA in the admin kubeconfig, and its client-certificate and token
+ * authentication. What passes and what is refused is the API server's own judgement.
+ */
+describeRealOnly('tls', 'KubeClient against the real API server’s TLS', () => {
+  const namespace = uniqueName('kube-client-tls');
+  let target: KubeTarget;
+  const clients: KubeClient[] = [];
+  const configMap = (name: string) => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, namespace },
+  });
+
+  beforeAll(async () => {
+    target = await startKubeTarget({}, [namespace]);
+  });
+
+  afterAll(async () => {
+    await Promise.all(clients.map((client) => client.close()));
+    await target.close();
+  });
+
+  /** A client of the admin kubeconfig, its cluster entry and its user changed as given. */
+  const clientWith = (cluster: Partial<Cluster> = {}, user?: User) => {
+    const admin = target.kubeconfig;
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ ...admin.getCurrentCluster()!, ...cluster }],
+      users: [user ?? admin.getCurrentUser()!],
+      contexts: [
+        { name: 'x', cluster: admin.getCurrentCluster()!.name, user: (user ?? admin.getCurrentUser()!).name },
+      ],
+      currentContext: 'x',
+    });
+    const client = new KubeClient(kc, { qps: 1000, burst: 1000 });
+    clients.push(client);
+    return client;
+  };
+  const failureOf = (call: Promise<unknown>) => call.then(() => undefined).catch((error: unknown) => error);
+
+  it('reads and applies with the kubeconfig’s CA and client certificate, as the deployer’s field manager', async () => {
+    const kube = clientWith();
+    expect(await kube.read(configMap('made'))).toBeUndefined();
+    const manifest = { ...configMap('made'), data: { greeting: 'hello' } };
+    expect((await kube.apply(manifest, undefined)).action).toBe('created');
+    const before = await kube.read(configMap('made'));
+    expect(before).toMatchObject({ data: { greeting: 'hello' } });
+    expect((await kube.apply(manifest, before)).action).toBe('unchanged');
+    const seen = await target.k.core.readNamespacedConfigMap({ namespace, name: 'made' });
+    expect(seen.metadata?.managedFields?.map((entry) => [entry.manager, entry.operation])).toEqual([
+      ['odc-deployer', 'Apply'],
+    ]);
+  });
+
+  it('checks the certificate against tls-server-name: a name it was issued for passes, another is refused', async () => {
+    const named = clientWith({ tlsServerName: 'kubernetes.default.svc' });
+    expect(await named.read(configMap('absent'))).toBeUndefined();
+    const misnamed = await failureOf(
+      clientWith({ tlsServerName: 'not-the-apiserver.example' }).read(configMap('absent')),
+    );
+    expect(misnamed).toBeInstanceOf(KubeError);
+    expect((misnamed as KubeError).kind).toBe('unavailable');
+  });
+
+  it('refuses the API server when another CA is in the kubeconfig, or none (never silently trusted)', async () => {
+    const stranger = await createCertificateAuthority('other-ca');
+    for (const cluster of [
+      { caData: Buffer.from(stranger.cert).toString('base64') },
+      { caData: undefined },
+    ]) {
+      const failure = await failureOf(clientWith(cluster).read(configMap('absent')));
+      expect(failure).toBeInstanceOf(KubeError);
+      // (The TLS reason itself is lost: client-node's discovery reports only "fetch failed".)
+      expect(failure).toMatchObject({ kind: 'unavailable', status: 503 });
+      expect((failure as KubeError).message).toMatch(/^Kubernetes is unreachable: /);
+    }
+  });
+
+  it('is refused (401) with a client certificate another CA signed, or a token the API server does not know', async () => {
+    const stranger = await createCertificateAuthority('other-client-ca');
+    const impostor = await stranger.issue({ cn: 'admin' });
+    for (const user of [
+      {
+        name: 'impostor',
+        certData: Buffer.from(impostor.cert).toString('base64'),
+        keyData: Buffer.from(impostor.key).toString('base64'),
+      },
+      { name: 'guesser', token: 'not-a-token-the-api-server-knows' },
+    ]) {
+      const failure = await failureOf(clientWith({}, user).read(configMap('absent')));
+      expect(failure).toBeInstanceOf(KubeError);
+      expect(failure).toMatchObject({ kind: 'unauthorized', status: 401 });
+    }
+  });
+
+  it('says when the API server does not serve a kind (its group missing, or the kind missing from it)', async () => {
+    const kube = clientWith();
+    for (const ref of [
+      { apiVersion: 'widgets.odc.dev/v1', kind: 'Widget' },
+      { apiVersion: 'v1', kind: 'Widget' },
+    ]) {
+      const failure = await failureOf(kube.read({ ...ref, metadata: { name: 'w', namespace } }));
+      expect(failure).toBeInstanceOf(KubeError);
+      expect(failure).toMatchObject({
+        kind: 'bad_request',
+        message: `This cluster does not serve ${ref.apiVersion} ${ref.kind}`,
+      });
     }
   });
 });

@@ -12,7 +12,6 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import request from 'supertest';
-import { kubeConfigForServer } from '../../src/deployer/kube/kube-access';
 import {
   createDeployerLambda,
   loadLambdaConfig,
@@ -21,16 +20,26 @@ import {
 } from '../../src/deployer/lambda/deployer-lambda';
 import { handler } from '../../src/deployer/lambda/handler';
 import { EKS_TOKEN_PREFIX } from '../../src/deployer/lambda/kube-credentials';
-import { SimulatedCluster } from '../../src/simulator/cluster';
-import { withDefaults } from '../../src/simulator/config';
-import { startTestApp, type TestApp } from '../support/app';
+import type { TestApp } from '../support/app';
 import { createCertificateAuthority } from '../support/certificates';
 import { eventually } from '../support/eventually';
-import { FAST_TIMINGS, h100Pool } from '../support/simulator';
-import { kubeClients } from '../simulator/kube';
-import { kubeconfigBase64, NAMESPACE, reservationSpec } from './fixtures';
+import {
+  FAST_TIMINGS,
+  h100Pool,
+  itSimulatorOnly,
+  startKubeTarget,
+  type KubeClients,
+  type KubeTarget,
+} from '../support/simulator';
+import {
+  DEPLOYER_TOKEN,
+  NAMESPACE,
+  reservationSpec,
+  startDeployer,
+  type DeployerUnderTest,
+} from './fixtures';
 
-const TOKEN = 'test-deployer-token-0123456789';
+const TOKEN = DEPLOYER_TOKEN;
 
 /** One HTTP request, as the coordinator would send it. */
 interface Call {
@@ -204,24 +213,26 @@ function answerOf(result: ApiGatewayResult, payload: 'v1' | 'v2'): Answer {
 
 const withoutRequestId = ({ requestId: _id, ...rest }: Record<string, unknown>) => rest;
 
-describe('deployer Lambda behind API Gateway, against a simulated cluster', () => {
-  let cluster: SimulatedCluster;
-  let k: ReturnType<typeof kubeClients>;
+/** A Kubernetes with nothing made in it: a simulated cluster of one H100 node, or the real API server. */
+const emptyTarget = () => startKubeTarget({ nodePools: [h100Pool(1)], timings: FAST_TIMINGS }, []);
+
+describe('deployer Lambda behind API Gateway, against the cluster', () => {
+  let deployer: DeployerUnderTest;
+  let k: KubeClients;
   let standalone: TestApp;
   let lambda: DeployerLambda;
   const http = () => request(standalone.runtime.deployer!.getHttpServer());
   const authed = (req: request.Test) => req.set('authorization', `Bearer ${TOKEN}`);
 
   beforeAll(async () => {
-    cluster = await SimulatedCluster.start(withDefaults({ nodePools: [h100Pool(2)], timings: FAST_TIMINGS }));
-    k = kubeClients(cluster.url);
-    await k.core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
+    // The deployer over HTTP, to compare answers with; the Lambda drives the same cluster and namespace.
+    deployer = await startDeployer();
+    ({ k, app: standalone } = deployer);
     const env = {
-      ODC_KUBECONFIG_BASE64: kubeconfigBase64(cluster.url),
+      ODC_KUBECONFIG_BASE64: deployer.target.kubeconfigBase64,
       ODC_DEPLOYER_NAMESPACES: NAMESPACE,
       ODC_DEPLOYER_TOKEN: TOKEN,
     };
-    standalone = await startTestApp({ roles: 'deployer', env });
     lambda = createDeployerLambda(() => {
       const config = loadLambdaConfig({ NODE_ENV: 'test', ...env });
       return { config, logger: standalone.logger };
@@ -230,8 +241,7 @@ describe('deployer Lambda behind API Gateway, against a simulated cluster', () =
 
   afterAll(async () => {
     await lambda.close();
-    await standalone.close();
-    await cluster.close();
+    await deployer.close();
   });
 
   describe.each([
@@ -241,7 +251,7 @@ describe('deployer Lambda behind API Gateway, against a simulated cluster', () =
     const invoke = async (call: Call) => answerOf(await lambda(toEvent(call), lambdaContext()), payload);
     const externalId = `res-lambda-${payload}`;
 
-    it('create (base64 body) → 201, again → 200; status by path; logs with a query; delete → 204, twice', async () => {
+    it('create (base64 body) → 201, again → 200; status by path; delete → 204, twice', async () => {
       const created = await invoke({
         method: 'POST',
         path: '/api/v1/deployments',
@@ -278,15 +288,6 @@ describe('deployer Lambda behind API Gateway, against a simulated cluster', () =
       });
       expect(status.json()).toEqual((await authed(http().get(statusPath)).expect(200)).body);
 
-      const logsPath = `/api/v1/deployments/${externalId}/logs`;
-      const tail = await invoke({ method: 'GET', path: logsPath, query: { tailLines: '2' } });
-      expect(tail.status).toBe(200);
-      expect(tail.headers['content-type']).toMatch(/^text\/plain/);
-      expect(tail.body.trim().split('\n')).toHaveLength(2);
-      expect(tail.body).toBe((await authed(http().get(`${logsPath}?tailLines=2`)).expect(200)).text);
-      const one = await invoke({ method: 'GET', path: logsPath, query: { tailLines: '1' } });
-      expect(one.body.trim().split('\n')).toEqual(tail.body.trim().split('\n').slice(1));
-
       for (let i = 0; i < 2; i += 1) {
         const deleted = await invoke({ method: 'DELETE', path: `/api/v1/deployments/${externalId}` });
         expect(deleted.status).toBe(204);
@@ -300,6 +301,27 @@ describe('deployer Lambda behind API Gateway, against a simulated cluster', () =
           }),
         (list) => list.items.length === 0,
       );
+    });
+
+    itSimulatorOnly('logs')('logs with a query, as over HTTP', async () => {
+      const logged = `${externalId}-logs`;
+      expect(
+        (await invoke({ method: 'POST', path: '/api/v1/deployments', json: reservationSpec(logged) })).status,
+      ).toBe(201);
+      // Running and ready: its log says so, and stays as it is.
+      await eventually(
+        () => invoke({ method: 'GET', path: `/api/v1/deployments/${logged}/status` }),
+        (answer) => answer.json().ready_replicas === 1,
+      );
+      const logsPath = `/api/v1/deployments/${logged}/logs`;
+      const tail = await invoke({ method: 'GET', path: logsPath, query: { tailLines: '2' } });
+      expect(tail.status).toBe(200);
+      expect(tail.headers['content-type']).toMatch(/^text\/plain/);
+      expect(tail.body.trim().split('\n')).toHaveLength(2);
+      expect(tail.body).toBe((await authed(http().get(`${logsPath}?tailLines=2`)).expect(200)).text);
+      const one = await invoke({ method: 'GET', path: logsPath, query: { tailLines: '1' } });
+      expect(one.body.trim().split('\n')).toEqual(tail.body.trim().split('\n').slice(1));
+      expect((await invoke({ method: 'DELETE', path: `/api/v1/deployments/${logged}` })).status).toBe(204);
     });
 
     it('answers deep bodies and a repeated query parameter with a 4xx and a code, applying nothing', async () => {
@@ -406,18 +428,44 @@ describe('deployer Lambda behind API Gateway, against a simulated cluster', () =
     const externalId = 'res-lambda-query';
     const call = (c: Call, multiValueQuery = true) =>
       lambda(restApiEvent(c, { multiValueQuery }), lambdaContext()).then((r) => answerOf(r, 'v1'));
-    expect(
-      (await call({ method: 'POST', path: '/api/v1/deployments', json: reservationSpec(externalId) })).status,
-    ).toBe(201);
-    const logsPath = `/api/v1/deployments/${externalId}/logs`;
-    const full = await eventually(
-      () => call({ method: 'GET', path: logsPath }),
-      (answer) => answer.status === 200 && answer.body.trim().split('\n').length > 1,
+    for (const id of [externalId, `${externalId}-other`]) {
+      expect(
+        (await call({ method: 'POST', path: '/api/v1/deployments', json: reservationSpec(id) })).status,
+      ).toBe(201);
+    }
+    const listed = await call(
+      { method: 'GET', path: '/api/v1/deployments', query: { external_id: externalId } },
+      false,
     );
-    const tail = await call({ method: 'GET', path: logsPath, query: { tailLines: '1' } }, false);
-    expect(tail.body.trim().split('\n')).toEqual(full.body.trim().split('\n').slice(-1));
-    expect((await call({ method: 'DELETE', path: `/api/v1/deployments/${externalId}` })).status).toBe(204);
+    expect(listed.status).toBe(200);
+    expect((JSON.parse(listed.body) as { external_id: string }[]).map((d) => d.external_id)).toEqual([
+      externalId,
+    ]);
+    for (const id of [externalId, `${externalId}-other`]) {
+      expect((await call({ method: 'DELETE', path: `/api/v1/deployments/${id}` })).status).toBe(204);
+    }
   });
+
+  itSimulatorOnly('logs')(
+    'REST API: a hand-written event with queryStringParameters alone keeps its query (logs)',
+    async () => {
+      const externalId = 'res-lambda-query-logs';
+      const call = (c: Call, multiValueQuery = true) =>
+        lambda(restApiEvent(c, { multiValueQuery }), lambdaContext()).then((r) => answerOf(r, 'v1'));
+      expect(
+        (await call({ method: 'POST', path: '/api/v1/deployments', json: reservationSpec(externalId) }))
+          .status,
+      ).toBe(201);
+      const logsPath = `/api/v1/deployments/${externalId}/logs`;
+      const full = await eventually(
+        () => call({ method: 'GET', path: logsPath }),
+        (answer) => answer.status === 200 && answer.body.trim().split('\n').length > 1,
+      );
+      const tail = await call({ method: 'GET', path: logsPath, query: { tailLines: '1' } }, false);
+      expect(tail.body.trim().split('\n')).toEqual(full.body.trim().split('\n').slice(-1));
+      expect((await call({ method: 'DELETE', path: `/api/v1/deployments/${externalId}` })).status).toBe(204);
+    },
+  );
 
   it('logs each Lambda request as completed, under its request id, and never the bearer token', () => {
     // nestjs-pino keeps one request logger per process (a Lambda has one app): both apps log there.
@@ -437,13 +485,13 @@ describe('deployer Lambda behind API Gateway, against a simulated cluster', () =
 describe('deployer Lambda: where its Kubernetes credentials come from', () => {
   const secrets = mockClient(SecretsManagerClient);
   const eks = mockClient(EKSClient);
-  let cluster: SimulatedCluster;
+  let target: KubeTarget;
   const invoke = async (target: DeployerLambda, call: Call) =>
     answerOf(await target(httpApiEvent(call), lambdaContext()), 'v2');
   const quietLogger = () => pino({ level: 'silent' });
 
   beforeAll(async () => {
-    cluster = await SimulatedCluster.start(withDefaults({ nodePools: [h100Pool(1)], timings: FAST_TIMINGS }));
+    target = await emptyTarget();
   });
 
   afterEach(() => {
@@ -454,13 +502,14 @@ describe('deployer Lambda: where its Kubernetes credentials come from', () => {
   afterAll(async () => {
     secrets.restore();
     eks.restore();
-    await cluster.close();
+    await target.close();
   });
 
   it('KUBECONFIG_SECRET: the kubeconfig from Secrets Manager, read once per container', async () => {
     secrets
       .on(GetSecretValueCommand, { SecretId: 'odc/deployer-kubeconfig' })
-      .resolves({ SecretString: kubeConfigForServer(cluster.url).exportConfig() });
+      .resolves({ SecretString: target.kubeconfig.exportConfig() });
+    const { gitVersion } = await target.k.version.getCode();
     const fromSecret = createDeployerLambda(() => ({
       config: loadLambdaConfig({
         NODE_ENV: 'test',
@@ -474,7 +523,7 @@ describe('deployer Lambda: where its Kubernetes credentials come from', () => {
       for (let i = 0; i < 2; i += 1) {
         const health = await invoke(fromSecret, { method: 'GET', path: '/api/v1/health' });
         expect(health.status).toBe(200);
-        expect(health.json()).toMatchObject({ kubernetes: { reachable: true, version: 'v1.32.0-odc-sim' } });
+        expect(health.json()).toMatchObject({ kubernetes: { reachable: true, version: gitVersion } });
       }
       expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
     } finally {
@@ -534,14 +583,14 @@ describe('deployer Lambda: where its Kubernetes credentials come from', () => {
 });
 
 describe('deployer Lambda: start-up', () => {
-  let cluster: SimulatedCluster;
+  let target: KubeTarget;
 
   beforeAll(async () => {
-    cluster = await SimulatedCluster.start(withDefaults({ nodePools: [h100Pool(1)], timings: FAST_TIMINGS }));
+    target = await emptyTarget();
   });
 
   afterAll(async () => {
-    await cluster.close();
+    await target.close();
   });
 
   it('builds the app on the first invocation only, and retries a start that failed', async () => {
@@ -554,7 +603,7 @@ describe('deployer Lambda: start-up', () => {
       return {
         config: loadLambdaConfig({
           NODE_ENV: 'test',
-          ODC_KUBECONFIG_BASE64: kubeconfigBase64(cluster.url),
+          ODC_KUBECONFIG_BASE64: target.kubeconfigBase64,
           ODC_DEPLOYER_TOKEN: TOKEN,
         }),
         logger: pino({ level: 'silent' }),
@@ -574,7 +623,7 @@ describe('deployer Lambda: start-up', () => {
 
   it('the exported handler reads its configuration from the environment', async () => {
     const env = {
-      ODC_KUBECONFIG_BASE64: kubeconfigBase64(cluster.url),
+      ODC_KUBECONFIG_BASE64: target.kubeconfigBase64,
       ODC_DEPLOYER_TOKEN: TOKEN,
       ODC_LOG_LEVEL: 'silent',
     };

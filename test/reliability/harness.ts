@@ -1,23 +1,31 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { DataSource } from 'typeorm';
-import { SimulatedCluster } from '../../src/simulator/cluster';
-import { withDefaults, type NodePool, type SimulatorTimings } from '../../src/simulator/config';
-import { DEPLOYER_TOKEN, NAMESPACE, kubeconfigBase64 } from '../deployer/fixtures';
-import { kubeClients } from '../simulator/kube';
+import type { NodePool, SimulatorTimings } from '../../src/simulator/config';
+import { DEPLOYER_TOKEN, NAMESPACE } from '../deployer/fixtures';
 import { startTestApp, type TestApp } from '../support/app';
 import type { TestDatabase } from '../support/database';
 import { spawnOdc, type OdcProcess } from '../support/process';
-import { FAST_TIMINGS } from '../support/simulator';
+import { FAST_TIMINGS, startKubeTarget, type KubeClients, type KubeTarget } from '../support/simulator';
 import { keyFor } from '../support/users';
 
 export const H100 = 'NVIDIA-H100-80GB-HBM3';
 
-/** A simulated cluster and its deployer (in this process; deployers are stateless). */
-export interface SimulatedSite {
+/**
+ * A cluster and its deployer (in this process; deployers are stateless). On the simulator, a
+ * simulated cluster of `pools` of its own; with ODC_TEST_KUBE=real, the real API server and its
+ * fleet (the simulator's demo fleet: 4 H100 nodes of 8 GPUs; the pools are ignored, so a spec
+ * reads the fleet through `k`, as `gpusFree` does), with namespaces of the site's own.
+ */
+export interface Site {
   name: string;
-  cluster: SimulatedCluster;
+  /** Where the deployer puts reservations (the profile's namespace). */
+  namespace: string;
+  /** Where `occupy` puts pods of another team. */
+  otherTeam: string;
+  target: KubeTarget;
   deployer: TestApp;
-  k: ReturnType<typeof kubeClients>;
+  /** The real client, as administrator, straight to the cluster. */
+  k: KubeClients;
   url: string;
   close(): Promise<void>;
 }
@@ -26,38 +34,44 @@ export async function startSite(
   name: string,
   pools: NodePool[],
   timings: Partial<SimulatorTimings> = {},
-): Promise<SimulatedSite> {
-  const cluster = await SimulatedCluster.start(
-    withDefaults({ name, nodePools: pools, timings: { ...FAST_TIMINGS, ...timings } }),
-  );
-  const k = kubeClients(cluster.url);
-  await k.core.createNamespace({ body: { metadata: { name: NAMESPACE } } });
+): Promise<Site> {
+  // NAMESPACE is unique per spec file on the real API server; the site's name makes it its own.
+  const namespace = `${NAMESPACE}-${name}`;
+  const otherTeam = `${namespace}-other-team`;
+  const target = await startKubeTarget({ name, nodePools: pools, timings: { ...FAST_TIMINGS, ...timings } }, [
+    namespace,
+    otherTeam,
+  ]);
   const deployer = await startTestApp({
     roles: 'deployer',
     env: {
-      ODC_KUBECONFIG_BASE64: kubeconfigBase64(cluster.url),
-      ODC_DEPLOYER_NAMESPACES: NAMESPACE,
+      ODC_KUBECONFIG_BASE64: target.kubeconfigBase64,
+      ODC_DEPLOYER_NAMESPACES: namespace,
       ODC_DEPLOYER_TOKEN: DEPLOYER_TOKEN,
     },
+  }).catch(async (error: unknown) => {
+    await target.close();
+    throw error;
   });
   return {
     name,
-    cluster,
+    namespace,
+    otherTeam,
+    target,
     deployer,
-    k,
+    k: target.k,
     url: deployer.runtime.listeners.find((l) => l.name === 'deployer')!.url,
     close: async () => {
       await deployer.close();
-      await cluster.close();
+      await target.close();
     },
   };
 }
 
 /** A pod ODC does not manage holding GPUs on a pool's node (another team's work). */
-export async function occupy(site: SimulatedSite, name: string, gpus: number, node: string): Promise<void> {
-  await site.k.core.createNamespace({ body: { metadata: { name: 'other-team' } } }).catch(() => undefined);
+export async function occupy(site: Site, name: string, gpus: number, node: string): Promise<void> {
   const pod: V1Pod = {
-    metadata: { name, namespace: 'other-team' },
+    metadata: { name, namespace: site.otherTeam },
     spec: {
       containers: [
         { name: 'main', image: 'cuda:12', resources: { limits: { 'nvidia.com/gpu': String(gpus) } } },
@@ -71,14 +85,14 @@ export async function occupy(site: SimulatedSite, name: string, gpus: number, no
       },
     },
   };
-  await site.k.core.createNamespacedPod({ namespace: 'other-team', body: pod });
+  await site.k.core.createNamespacedPod({ namespace: site.otherTeam, body: pod });
 }
 
 /** Registers a site through the admin API (its capacity is synced at once). */
 export async function register(
   app: TestApp,
   adminKey: string,
-  site: { name: string; url: string },
+  site: { name: string; url: string; namespace: string },
   priority = 100,
 ): Promise<string> {
   const res = await app
@@ -91,7 +105,7 @@ export async function register(
       token: DEPLOYER_TOKEN,
       priority,
       profile: {
-        namespace: NAMESPACE,
+        namespace: site.namespace,
         gpu_types: [{ name: 'h100', node_selector: { 'nvidia.com/gpu.product': H100 }, gpus_per_node: 8 }],
       },
     });
@@ -129,8 +143,8 @@ export async function usersWithKeys(app: TestApp, count: number, prefix = 'user'
   return keys;
 }
 
-/** GPUs requested per node by pods that are not over, as the simulated cluster sees them. */
-export async function gpusPerNode(site: SimulatedSite): Promise<Map<string, number>> {
+/** GPUs requested per node by pods that are not over, as the cluster sees them (every namespace). */
+export async function gpusPerNode(site: Site): Promise<Map<string, number>> {
   const pods = await site.k.core.listPodForAllNamespaces();
   const used = new Map<string, number>();
   for (const pod of pods.items) {
@@ -144,6 +158,24 @@ export async function gpusPerNode(site: SimulatedSite): Promise<Map<string, numb
     used.set(pod.spec.nodeName, (used.get(pod.spec.nodeName) ?? 0) + gpus);
   }
   return used;
+}
+
+/**
+ * The nodes of a GPU product, by name, with how many of their GPUs no pod holds: read through the
+ * Kubernetes API, so a spec adapts to the fleet it is given (the simulator's pools or the real
+ * tier's fleet).
+ */
+export async function gpusFree(site: Site, product = H100): Promise<Map<string, number>> {
+  const nodes = await site.k.core.listNode({ labelSelector: `nvidia.com/gpu.product=${product}` });
+  const used = await gpusPerNode(site);
+  return new Map(
+    nodes.items
+      .map((node): [string, number] => [
+        node.metadata!.name!,
+        Number(node.status?.allocatable?.['nvidia.com/gpu'] ?? 0) - (used.get(node.metadata!.name!) ?? 0),
+      ])
+      .sort(([a], [b]) => a.localeCompare(b)),
+  );
 }
 
 /** How many reservations are in each status. */

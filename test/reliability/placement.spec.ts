@@ -2,7 +2,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { DataSource } from 'typeorm';
-import { NAMESPACE } from '../deployer/fixtures';
 import { startTestApp, type TestApp } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { eventually } from '../support/eventually';
@@ -11,26 +10,28 @@ import { h100Pool } from '../support/simulator';
 import { keyFor } from '../support/users';
 import {
   FAST_ENV,
-  gpusPerNode,
+  gpusFree,
   occupy,
   register,
   spawnWorker,
   startSite,
   usersWithKeys,
   statusCounts,
-  type SimulatedSite,
+  type Site,
 } from './harness';
 
 /**
  * Real multi-process runs: this process holds the API and the cron; two worker replicas run as
- * their own processes on the same database, so their admission passes really race.
+ * their own processes on the same database, so their admission passes really race. On the real
+ * API server (ODC_TEST_KUBE=real) every site is the tier's fleet with namespaces of its own, so a
+ * test leaves the fleet as it found it.
  */
 describe('reliability: placement across processes', () => {
   let database: TestDatabase;
   let app: TestApp;
   let adminKey: string;
   const workers: OdcProcess[] = [];
-  const sites: SimulatedSite[] = [];
+  const sites: Site[] = [];
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -84,18 +85,24 @@ describe('reliability: placement across processes', () => {
     );
   };
 
-  it('100 users at once for 8 free GPUs on 3 nodes: 8 admitted, the rest queued in distinct places, no node overbooked', async () => {
+  it('100 users at once for 8 free GPUs (3, 3 and 2 on three nodes): 8 admitted, the rest queued in distinct places, no node overbooked', async () => {
     const east = await startSite('east', [h100Pool(3)]);
     sites.push(east);
-    const nodes = (await east.k.core.listNode()).items.map((n) => n.metadata!.name!).sort();
-    await occupy(east, 'a', 5, nodes[0]);
-    await occupy(east, 'b', 5, nodes[1]);
-    await occupy(east, 'c', 6, nodes[2]);
+    // Another team holds the rest of the H100 fleet (16 of 24 GPUs on the simulator, 24 of 32 on
+    // the real tier's): no node has room for a reservation of 4.
+    const leave = [3, 3, 2];
+    const fleet = [...(await gpusFree(east)).entries()];
+    for (const [i, [node, free]] of fleet.entries()) {
+      if (free > (leave[i] ?? 0)) {
+        await occupy(east, `held-${i}`, free - (leave[i] ?? 0), node);
+      }
+    }
+    const free = (nodes: Map<string, number>) => [...nodes.values()];
     await eventually(
-      () => gpusPerNode(east),
-      (used) => [...used.values()].reduce((a, b) => a + b, 0) === 16,
+      () => gpusFree(east),
+      (nodes) => free(nodes).join() === fleet.map((_, i) => leave[i] ?? 0).join(),
     );
-    await register(app, adminKey, east);
+    const eastId = await register(app, adminKey, east);
     const keys = await usersWithKeys(app, 100);
     const answers = await Promise.all(
       keys.map((key) => as(key).reserve({ gpu_type: 'h100', gpu_count: 1, hours: 1 })),
@@ -106,9 +113,8 @@ describe('reliability: placement across processes', () => {
     // Passes keep coming (events, the timer): nothing more is admitted into a full fleet.
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(await counts()).toEqual({ active: 8, queued: 92 });
-    const used = await gpusPerNode(east);
-    expect([...used.values()].every((gpus) => gpus <= 8)).toBe(true);
-    expect([...used.values()].reduce((a, b) => a + b, 0)).toBe(24);
+    // Every node exactly full: none overbooked (fewer than 0 free), none left with room.
+    expect(free(await gpusFree(east))).toEqual(fleet.map(() => 0));
 
     const queue = await app
       .http()
@@ -118,6 +124,14 @@ describe('reliability: placement across processes', () => {
     const positions = queue.body.gpu_types[0].entries.map((e: { position: number }) => e.position);
     expect(positions).toEqual(Array.from({ length: 92 }, (_, i) => i + 1));
     await cancelAll();
+    // East and its other team leave: the next tests have the fleet (on the real tier, the same one).
+    await app
+      .http()
+      .post(`/api/v1/clusters/${eastId}/disable`)
+      .set('authorization', `Bearer ${adminKey}`)
+      .expect(200);
+    sites.splice(sites.indexOf(east), 1);
+    await east.close();
   }, 90_000);
 
   it('a cluster whose deployer answers 5xx: reservations bounce off it and land on the next one', async () => {
@@ -125,7 +139,7 @@ describe('reliability: placement across processes', () => {
     sites.push(bad, good);
     const proxy = await failingApplyProxy(bad.url);
     try {
-      await register(app, adminKey, { name: 'bad', url: proxy.url }, 10); // preferred
+      await register(app, adminKey, { ...bad, url: proxy.url }, 10); // preferred
       await register(app, adminKey, good, 100);
       const keys = await usersWithKeys(app, 4, 'five-xx-');
       const made = await Promise.all(
@@ -157,7 +171,7 @@ describe('reliability: placement across processes', () => {
         ),
       ).toBe(true);
       expect(proxy.refusedApplies()).toBeGreaterThanOrEqual(4);
-      expect((await bad.k.apps.listNamespacedDeployment({ namespace: NAMESPACE })).items).toEqual([]);
+      expect((await bad.k.apps.listNamespacedDeployment({ namespace: bad.namespace })).items).toEqual([]);
       await cancelAll();
     } finally {
       await proxy.close();
