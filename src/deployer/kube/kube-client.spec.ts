@@ -34,3 +34,16 @@ describe('a 403 from Kubernetes', () => {
     expect(error.kind).toBe('invalid');
   });
 });
+
+describe('a Kubernetes that cannot be reached', () => {
+  it('says why, from the causes fetch keeps to itself', () => {
+    const tls = Object.assign(new Error('unable to verify the first certificate'), {
+      code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    });
+    const error = toKubeError(new TypeError('fetch failed', { cause: tls }));
+    expect(error).toMatchObject({ kind: 'unavailable', status: 503 });
+    expect(error.message).toBe(
+      'Kubernetes is unreachable: fetch failed: unable to verify the first certificate (UNABLE_TO_VERIFY_LEAF_SIGNATURE)',
+    );
+  });
+});

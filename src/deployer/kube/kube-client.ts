@@ -88,11 +88,22 @@ export function toKubeError(error: unknown): KubeError {
   if (error instanceof ApiException) {
     return fromStatus(error.code, error.body);
   }
-  return new KubeError(
-    'unavailable',
-    503,
-    `Kubernetes is unreachable: ${error instanceof Error ? error.message : String(error)}`,
-  );
+  return new KubeError('unavailable', 503, `Kubernetes is unreachable: ${withCauses(error)}`);
+}
+
+/**
+ * An error's message with those of its causes: fetch says only "fetch failed", and why (a
+ * certificate signed by an unknown authority, a refused connection) is in its cause.
+ */
+function withCauses(error: unknown): string {
+  const messages: string[] = [];
+  for (let at: unknown = error, depth = 0; at !== undefined && at !== null && depth < 5; depth++) {
+    const message = at instanceof Error ? at.message : typeof at === 'string' ? at : 'an error';
+    const code = (at as { code?: unknown }).code;
+    messages.push(typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message);
+    at = at instanceof Error ? at.cause : undefined;
+  }
+  return messages.join(': ');
 }
 
 type TlsMaterial = Pick<https.RequestOptions, 'ca' | 'cert' | 'key' | 'rejectUnauthorized' | 'servername'>;
