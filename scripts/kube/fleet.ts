@@ -26,7 +26,7 @@ import {
 } from '../../src/simulator/config';
 import { profileForSimulator } from '../../src/clusters/dev/simulator-profile';
 import type { ClusterProfile } from '../../src/clusters/dto/cluster-profile.dto';
-import { nodeFor } from '../../src/simulator/cluster';
+import { nodeFor, storageClassesFor } from '../../src/simulator/cluster';
 import { SIMULATED_CSI_DRIVER } from '../../src/simulator/csi-driver';
 
 export const KWOK_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
@@ -63,33 +63,10 @@ function node(cluster: string, pool: NodePool, poolIndex: number, index: number)
 
 /** The fleet's StorageClasses and VolumeSnapshotClasses, as the simulator makes them, for `driver`. */
 export function fleetStorageClasses(config: SimulatorConfig, driver: string): Record<string, unknown>[] {
-  const ours = (name: string | undefined) => (!name || name === SIMULATED_CSI_DRIVER ? driver : name);
-  return [
-    ...config.storageClasses.map((sc) => ({
-      apiVersion: 'storage.k8s.io/v1',
-      kind: 'StorageClass',
-      metadata: {
-        name: sc.name,
-        ...(sc.default ? { annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } } : {}),
-      },
-      provisioner: ours(sc.provisioner),
-      reclaimPolicy: 'Delete',
-      volumeBindingMode: 'Immediate',
-      allowVolumeExpansion: true,
-    })),
-    ...config.volumeSnapshotClasses.map((vsc) => ({
-      apiVersion: 'snapshot.storage.k8s.io/v1',
-      kind: 'VolumeSnapshotClass',
-      metadata: {
-        name: vsc.name,
-        ...(vsc.default
-          ? { annotations: { 'snapshot.storage.kubernetes.io/is-default-class': 'true' } }
-          : {}),
-      },
-      driver: ours(vsc.driver),
-      deletionPolicy: 'Delete',
-    })),
-  ];
+  const ours = (name: unknown) => (name === SIMULATED_CSI_DRIVER ? driver : name);
+  return storageClassesFor(config).map((c) =>
+    c.kind === 'StorageClass' ? { ...c, provisioner: ours(c.provisioner) } : { ...c, driver: ours(c.driver) },
+  );
 }
 
 /**

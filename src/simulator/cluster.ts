@@ -11,6 +11,7 @@ import { Kubelets, withCondition } from './kubelet';
 import { RESOURCE_TYPES, type ResourceType } from './resources';
 import { condition, Scheduler } from './scheduler';
 import { StorageBackend } from './storage-backend';
+import type { K8sObject } from './store';
 import { VolumeControllers } from './volumes';
 import { WorkloadControllers } from './workloads';
 
@@ -26,6 +27,39 @@ export const POOL_LABEL = 'odc.dev/node-pool';
 export function nodeInternalIP(poolIndex: number, index: number): string {
   const host = index + 10;
   return `10.${poolIndex}.${Math.floor(host / 256)}.${host % 256}`;
+}
+
+/**
+ * The fleet's StorageClasses and VolumeSnapshotClasses (Immediate binding, `Delete`, expandable),
+ * of the simulated CSI driver unless a class names another: what the simulator starts with, and
+ * (with its own driver) what the real tier creates (scripts/kube/fleet.ts).
+ */
+export function storageClassesFor(
+  config: Pick<SimulatorConfig, 'storageClasses' | 'volumeSnapshotClasses'>,
+): (K8sObject & { kind: 'StorageClass' | 'VolumeSnapshotClass' })[] {
+  const isDefault = (key: string, yes: boolean | undefined) =>
+    yes ? { annotations: { [key]: 'true' } } : {};
+  return [
+    ...config.storageClasses.map((sc) => ({
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass' as const,
+      metadata: { name: sc.name, ...isDefault('storageclass.kubernetes.io/is-default-class', sc.default) },
+      provisioner: sc.provisioner ?? SIMULATED_CSI_DRIVER,
+      reclaimPolicy: 'Delete',
+      volumeBindingMode: 'Immediate',
+      allowVolumeExpansion: true,
+    })),
+    ...config.volumeSnapshotClasses.map((vsc) => ({
+      apiVersion: 'snapshot.storage.k8s.io/v1',
+      kind: 'VolumeSnapshotClass' as const,
+      metadata: {
+        name: vsc.name,
+        ...isDefault('snapshot.storage.kubernetes.io/is-default-class', vsc.default),
+      },
+      driver: vsc.driver ?? SIMULATED_CSI_DRIVER,
+      deletionPolicy: 'Delete',
+    })),
+  ];
 }
 
 /** A fleet's node as the simulator registers it (the real-Kubernetes tier's fleet derives from it). */
@@ -112,33 +146,8 @@ export class SimulatedCluster {
         store.create(typeOf('Node'), nodeFor(config.name, pool, poolIndex, i));
       }
     });
-    for (const sc of config.storageClasses) {
-      store.create(typeOf('StorageClass'), {
-        apiVersion: 'storage.k8s.io/v1',
-        kind: 'StorageClass',
-        metadata: {
-          name: sc.name,
-          ...(sc.default ? { annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } } : {}),
-        },
-        provisioner: sc.provisioner ?? SIMULATED_CSI_DRIVER,
-        reclaimPolicy: 'Delete',
-        volumeBindingMode: 'Immediate',
-        allowVolumeExpansion: true,
-      });
-    }
-    for (const vsc of config.volumeSnapshotClasses) {
-      store.create(typeOf('VolumeSnapshotClass'), {
-        apiVersion: 'snapshot.storage.k8s.io/v1',
-        kind: 'VolumeSnapshotClass',
-        metadata: {
-          name: vsc.name,
-          ...(vsc.default
-            ? { annotations: { 'snapshot.storage.kubernetes.io/is-default-class': 'true' } }
-            : {}),
-        },
-        driver: vsc.driver ?? SIMULATED_CSI_DRIVER,
-        deletionPolicy: 'Delete',
-      });
+    for (const storageClass of storageClassesFor(config)) {
+      store.create(typeOf(storageClass.kind), storageClass);
     }
     return new SimulatedCluster(config, api, storageBackend, controllers);
   }
