@@ -850,15 +850,22 @@ export class VolumeControllers {
       const name = contentNameOf(object);
       const content = name ? this.store.get(SNAPSHOT_CONTENT, undefined, name) : undefined;
       if (content && contentSpec(content).deletionPolicy === 'Delete' && refersTo(content, object)) {
+        // The CSI snapshotter deletes the backend's snapshot before the content goes.
+        this.removeFromBackend(content);
         this.store.remove(SNAPSHOT_CONTENT, undefined, content.metadata.name);
       }
     } else if (event.resource === SNAPSHOT_CONTENT) {
-      const { deletionPolicy, source } = contentSpec(object);
-      const handle =
-        (object.status as { snapshotHandle?: string } | undefined)?.snapshotHandle ?? source?.snapshotHandle;
-      if (deletionPolicy === 'Delete' && handle) {
-        this.backend.remove(handle);
-      }
+      this.removeFromBackend(object);
+    }
+  }
+
+  /** A content of policy Delete takes its backend snapshot with it (again is harmless). */
+  private removeFromBackend(content: K8sObject): void {
+    const { deletionPolicy, source } = contentSpec(content);
+    const handle =
+      (content.status as { snapshotHandle?: string } | undefined)?.snapshotHandle ?? source?.snapshotHandle;
+    if (deletionPolicy === 'Delete' && handle) {
+      this.backend.remove(handle);
     }
   }
 
