@@ -1,5 +1,13 @@
 import fc from 'fast-check';
-import { schedule, type Claim, type NodeState, type QueuedRequest, type Schedule } from './schedule';
+import { referenceSchedule } from './reference-schedule';
+import {
+  schedule,
+  scheduleInSlices,
+  type Claim,
+  type NodeState,
+  type QueuedRequest,
+  type Schedule,
+} from './schedule';
 
 const NOW = new Date('2026-01-01T00:00:00Z');
 const HOUR = 3600_000;
@@ -157,7 +165,7 @@ const arbitraryInput = fc
         type: fc.constantFrom('h100', 'a100'),
         priority: fc.constantFrom(10, 100),
       }),
-      { minLength: 1, maxLength: 6 },
+      { minLength: 1, maxLength: 24 },
     ),
     claims: fc.array(
       fc.record({
@@ -357,5 +365,172 @@ describe('schedule: disks', () => {
   it('is unplaceable when no node of its home or restore scope exists', () => {
     const lost = request(1, { disk: { homes: [{ clusterId: 'gone' }], elsewhere: [] } });
     expect(plan(fleet(), [lost]).unplaceable.map((r) => r.id)).toEqual([lost.id]);
+  });
+});
+
+/** A fleet, its claims and a queue, drawn with everything the planner filters and orders by. */
+const arbitraryFleetAndQueue = fc
+  .record({
+    nodes: fc.array(
+      fc.record({
+        cluster: fc.constantFrom('c1', 'c2', 'c3'),
+        zone: fc.constantFrom('a', 'b', undefined),
+        allocatable: fc.constantFrom(1, 2, 4, 8),
+        foreign: fc.constantFrom(0, 0, 0, 1, 3, 8),
+        type: fc.constantFrom('h100', 'h100', 'a100'),
+        rack: fc.constantFrom('r1', 'r2'),
+      }),
+      { minLength: 1, maxLength: 24 },
+    ),
+    priorities: fc.record({
+      c1: fc.constantFrom(10, 100),
+      c2: fc.constantFrom(10, 100),
+      c3: fc.constant(50),
+    }),
+    claims: fc.array(
+      fc.record({
+        node: fc.nat(23),
+        gpus: fc.integer({ min: 1, max: 8 }),
+        minutes: fc.option(fc.integer({ min: -30, max: 12 * 60 }), { freq: 8 }),
+      }),
+      { maxLength: 30 },
+    ),
+    queued: fc.array(
+      fc.record({
+        owner: fc.constantFrom('u1', 'u2', 'u3', 'u4'),
+        type: fc.constantFrom('h100', 'h100', 'a100'),
+        count: fc.constantFrom(1, 1, 2, 3, 4, 8),
+        minutes: fc.constantFrom(30, 60, 90, 120, 240, 600),
+        priority: fc.constantFrom(0, 0, 0, 1),
+        age: fc.nat(50),
+        avoid: fc.constantFrom([], [], ['c1'], ['c2', 'c3']),
+        labels: fc.constantFrom(undefined, undefined, undefined, { rack: 'r1' }),
+        disk: fc.constantFrom(
+          undefined,
+          undefined,
+          { homes: [{ clusterId: 'c1', zone: 'a' }], elsewhere: [] },
+          { homes: [{ clusterId: 'c2' }], elsewhere: [{ clusterId: 'c3' }, { zone: 'b' }] },
+        ),
+      }),
+      { maxLength: 40 },
+    ),
+    usage: fc.array(fc.record({ owner: fc.constantFrom('u1', 'u2', 'u3', 'u4'), gpus: fc.nat(16) }), {
+      maxLength: 3,
+    }),
+  })
+  .map(({ nodes, priorities, claims, queued, usage }) => {
+    const nodeStates = nodes.map((n, i) =>
+      node(`n-${String(i).padStart(2, '0')}`, {
+        clusterId: n.cluster,
+        clusterPriority: priorities[n.cluster],
+        allocatable: n.allocatable,
+        foreign: Math.min(n.foreign, n.allocatable),
+        gpuType: n.type,
+        labels: { rack: n.rack },
+        ...(n.zone ? { zone: n.zone } : {}),
+      }),
+    );
+    const claimList: Claim[] = claims.map((claim) => {
+      const target = nodeStates[claim.node % nodeStates.length];
+      return {
+        clusterId: target.clusterId,
+        nodeName: target.nodeName,
+        gpus: claim.gpus,
+        ...(claim.minutes === null ? {} : { until: new Date(NOW.getTime() + claim.minutes * 60_000) }),
+      };
+    });
+    const requests = queued.map((q, i) =>
+      request(q.count, {
+        id: `q${String(i).padStart(3, '0')}`,
+        ownerId: q.owner,
+        gpuType: q.type,
+        durationMs: q.minutes * 60_000,
+        priority: q.priority,
+        createdAt: new Date(NOW.getTime() - q.age * 1000),
+        avoidClusters: q.avoid,
+        ...(q.labels ? { nodeLabels: q.labels } : {}),
+        ...(q.disk ? { disk: q.disk } : {}),
+      }),
+    );
+    return {
+      now: NOW,
+      nodes: nodeStates,
+      claims: claimList,
+      queued: requests,
+      usage: new Map(usage.map(({ owner, gpus }) => [owner, gpus])),
+    };
+  });
+
+describe('schedule: the same plan as the reference planner', () => {
+  it('returns exactly what reference-schedule.ts returns: admissions, starts, order and the unplaceable', () => {
+    fc.assert(
+      fc.property(arbitraryFleetAndQueue, (input) => {
+        expect(schedule(input)).toEqual(referenceSchedule(input));
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('returns the same on a small, contended fleet, where reservations planned later leave holes', () => {
+    const contended = fc
+      .record({
+        sizes: fc.array(fc.constantFrom(4, 8), { minLength: 1, maxLength: 4 }),
+        claims: fc.array(
+          fc.record({
+            node: fc.nat(3),
+            gpus: fc.integer({ min: 1, max: 6 }),
+            hours: fc.integer({ min: 1, max: 6 }),
+          }),
+          { maxLength: 6 },
+        ),
+        queued: fc.array(
+          fc.record({
+            count: fc.integer({ min: 1, max: 8 }),
+            hours: fc.integer({ min: 1, max: 8 }),
+            owner: fc.constantFrom('u1', 'u2'),
+          }),
+          { maxLength: 30 },
+        ),
+      })
+      .map(({ sizes, claims, queued }) => {
+        const nodes = sizes.map((allocatable, i) => node(`n${i}`, { allocatable }));
+        return {
+          now: NOW,
+          nodes,
+          claims: claims.map((c) => ({
+            clusterId: 'c1',
+            nodeName: nodes[c.node % nodes.length].nodeName,
+            gpus: c.gpus,
+            until: at(c.hours),
+          })),
+          queued: queued.map((q, i) =>
+            request(q.count, {
+              id: `q${String(i).padStart(3, '0')}`,
+              ownerId: q.owner,
+              durationMs: q.hours * HOUR,
+              createdAt: new Date(NOW.getTime() - 1000 + i),
+            }),
+          ),
+          usage: new Map<string, number>(),
+        };
+      });
+    fc.assert(
+      fc.property(contended, (input) => {
+        expect(schedule(input)).toEqual(referenceSchedule(input));
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('makes the same plan in slices as in one go, giving the event loop back between slices', async () => {
+    const input = fc.sample(arbitraryFleetAndQueue, { numRuns: 1, seed: 7 })[0];
+    let turns = 0;
+    const counting = setInterval(() => (turns += 1), 0);
+    try {
+      expect(await scheduleInSlices(input, 0)).toEqual(schedule(input));
+    } finally {
+      clearInterval(counting);
+    }
+    expect(turns).toBeGreaterThan(0);
   });
 });
