@@ -1,8 +1,8 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { Authenticated, CurrentPrincipal } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
-import { GpuTypeDto, QueueDto } from './dto/queue.dto';
+import { GpuTypeDto, QUEUE_HEAD_DEFAULT, QueueDto, QueueQueryDto } from './dto/queue.dto';
 import { ReservationsService } from './reservations.service';
 
 @ApiTags('reservations')
@@ -10,12 +10,15 @@ import { ReservationsService } from './reservations.service';
 export class QueueController {
   constructor(private readonly reservations: ReservationsService) {}
 
-  /** Per GPU type, the reservations waiting, in the order admission will take them, with estimated waits. */
+  /**
+   * Per GPU type, the reservations waiting, in the order admission will take them, with estimated
+   * waits as the last admission pass planned them: the head of each queue and your own entries.
+   */
   @Get('queue')
   @Authenticated('reservations:read')
   @ApiOkResponse({ type: QueueDto })
-  queue(@CurrentPrincipal() principal: Principal): Promise<QueueDto> {
-    return this.reservations.queue(principal);
+  queue(@CurrentPrincipal() principal: Principal, @Query() query: QueueQueryDto): Promise<QueueDto> {
+    return this.reservations.queue(principal, query.limit ?? QUEUE_HEAD_DEFAULT);
   }
 
   /** What may be reserved: each GPU type, its allowed GPU counts and its longest reservation. */

@@ -1,7 +1,6 @@
 import type { Reservation } from './reservation.entity';
 import type { ReservationDto, ReservationEventDto } from './dto/reservation.dto';
 import type { ReservationEvent } from './reservation-event.entity';
-import type { QueueStanding } from './scheduling/scheduling-state';
 
 const HOUR_MINUTES = 60;
 
@@ -26,13 +25,12 @@ export function reservationDto(
     owner: string;
     cluster?: string;
     disk?: string;
-    standing?: QueueStanding;
     now?: Date;
     events?: ReservationEvent[];
   },
 ): ReservationDto {
   const now = context.now ?? new Date();
-  const standing = reservation.status === 'queued' ? context.standing : undefined;
+  const queued = reservation.status === 'queued';
   return {
     id: reservation.id,
     ...(reservation.name ? { name: reservation.name } : {}),
@@ -49,12 +47,12 @@ export function reservationDto(
     status: reservation.status,
     ...(reservation.statusReason ? { status_reason: reservation.statusReason } : {}),
     ...(reservation.status === 'expiring' && reservation.endingAs ? { ending_as: reservation.endingAs } : {}),
-    ...(standing ? { queue_position: standing.position } : {}),
-    ...(standing?.estimatedStart
+    ...(queued && reservation.queuePosition !== null ? { queue_position: reservation.queuePosition } : {}),
+    ...(queued && reservation.estimatedStart
       ? {
           estimated_wait_seconds: Math.max(
             0,
-            Math.round((standing.estimatedStart.getTime() - now.getTime()) / 1000),
+            Math.round((reservation.estimatedStart.getTime() - now.getTime()) / 1000),
           ),
         }
       : {}),

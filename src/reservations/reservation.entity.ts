@@ -37,6 +37,7 @@ export const LIVE_STATUSES: readonly ReservationStatus[] = ['queued', ...CLAIMIN
 /** A request for GPUs for a while, from queued to its end (DESIGN §3–§4). */
 @Entity({ name: 'reservations' })
 @Index('IDX_reservations_queue', ['gpuType', 'createdAt'], { where: `"status" = 'queued'` })
+@Index('IDX_reservations_queue_position', ['gpuType', 'queuePosition'], { where: `"status" = 'queued'` })
 @Index('IDX_reservations_owner', ['ownerId', 'createdAt'])
 @Index('IDX_reservations_node', ['clusterId', 'nodeName'], {
   where: `"status" IN ('placing', 'provisioning', 'active', 'expiring')`,
@@ -167,6 +168,18 @@ export class Reservation {
   /** Clusters that refused it: admission tries the others first. */
   @Column({ name: 'refused_by', type: 'uuid', array: true, default: () => "'{}'" })
   refusedBy!: string[];
+
+  /**
+   * Queued: its place in its type's queue (from 1) and when it is expected to start, as the last
+   * admission pass planned them (before the first pass, the estimate its reserve answered with).
+   * Stored so that reads never plan; a pass rewrites only those that changed.
+   */
+  @Column({ name: 'queue_position', type: 'integer', nullable: true })
+  queuePosition!: number | null;
+
+  /** Queued: null when nothing known lets it start (no node large enough accepts it). */
+  @Column({ name: 'estimated_start', type: 'timestamptz', nullable: true })
+  estimatedStart!: Date | null;
 
   @VersionColumn()
   version!: number;

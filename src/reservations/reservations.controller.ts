@@ -87,7 +87,7 @@ export class ReservationsController {
     if (!created) {
       response.setHeader('Idempotent-Replayed', 'true');
     }
-    // Committed: its audit record and its standing in the queue (a plan) need not wait on each other.
+    // Committed: its audit record and its context (owner, cluster, disk) need not wait on each other.
     const [described] = await Promise.all([
       this.reservations.withContext(reservation, principal.username),
       created

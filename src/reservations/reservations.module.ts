@@ -19,13 +19,21 @@ import { QueueController } from './queue.controller';
 import { ReservationQueues } from './reservation-queues';
 import { ReservationsController } from './reservations.controller';
 import { ReservationsService } from './reservations.service';
+import { QueueStandings } from './scheduling/queue-standings';
 import { SchedulingStateReader } from './scheduling/scheduling-state';
 
-/** What every role that touches reservations holds: the clusters, the queues, the planner's view, metrics. */
+/** What every role that touches reservations holds: the clusters, the queues, the planner's view and standings, metrics. */
 @Module({
   imports: [ClustersModule, MetricsModule, StorageCoreModule],
-  providers: [ReservationQueues, SchedulingStateReader, ReservationMetrics],
-  exports: [ClustersModule, StorageCoreModule, ReservationQueues, SchedulingStateReader, ReservationMetrics],
+  providers: [ReservationQueues, SchedulingStateReader, QueueStandings, ReservationMetrics],
+  exports: [
+    ClustersModule,
+    StorageCoreModule,
+    ReservationQueues,
+    SchedulingStateReader,
+    QueueStandings,
+    ReservationMetrics,
+  ],
 })
 export class ReservationsCoreModule {}
 

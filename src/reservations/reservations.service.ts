@@ -7,6 +7,7 @@ import { ownedOrNotFound, ownerFilter } from '../auth/ownership';
 import type { Principal } from '../auth/principal';
 import { User } from '../auth/users/user.entity';
 import { FOREIGN_GPUS_SQL } from '../clusters/capacity/node-rules';
+import { standingOf } from '../clusters/capacity/availability';
 import { ClusterRegistry } from '../clusters/registry/cluster-registry';
 import { AppConfig } from '../infra/config/env';
 import { LOCK_NAMESPACE } from '../infra/database/advisory-locks';
@@ -29,12 +30,26 @@ import { LIVE_STATUSES, Reservation, type ReservationStatus } from './reservatio
 import { lockReservation, recordEvent } from './reservation-transitions';
 import { ADMIT_QUEUE, REAPPLY_QUEUE } from './reservation-queues';
 import { endReservation } from './lifecycle/ending';
-import { SchedulingStateReader, queueStandings, type QueueStanding } from './scheduling/scheduling-state';
+import { QueueStandings } from './scheduling/queue-standings';
 
 const MIN_MINUTES = 5;
 const MAX_SECONDARY_USERS = 8;
 /** What a user may still change: not over, and not ending. */
 const CHANGEABLE_STATUSES: readonly ReservationStatus[] = ['queued', 'placing', 'provisioning', 'active'];
+
+/** A queued reservation as the queue shows it. */
+interface QueuedRow {
+  id: string;
+  owner_id: string;
+  gpu_type: string;
+  gpu_count: number;
+  duration_minutes: number;
+  extended_minutes: number;
+  created_at: Date;
+  queue_position: number | null;
+  estimated_start: Date | null;
+  username: string;
+}
 
 /** Where a disk that cannot move keeps its reservations: its volume's cluster and zone. */
 interface DiskPin {
@@ -47,7 +62,6 @@ export interface ReservationWithContext {
   owner: string;
   cluster?: string;
   disk?: string;
-  standing?: QueueStanding;
   events?: ReservationEvent[];
 }
 
@@ -63,7 +77,7 @@ export class ReservationsService {
     private readonly config: AppConfig,
     private readonly jobs: QueueService,
     private readonly registry: ClusterRegistry,
-    private readonly scheduling: SchedulingStateReader,
+    private readonly standings: QueueStandings,
   ) {}
 
   /**
@@ -93,11 +107,8 @@ export class ReservationsService {
     }
     const type = await this.checkedType(request);
     const durationMinutes = this.checkedMinutes(request, type);
-    await this.assertSomeNodeCanHold(
-      type,
-      request,
-      request.disk !== undefined ? await this.diskPin(principal.userId, request.disk) : undefined,
-    );
+    const pin = request.disk !== undefined ? await this.diskPin(principal.userId, request.disk) : undefined;
+    await this.assertSomeNodeCanHold(type, request, pin);
     let reservation: Reservation;
     try {
       reservation = await this.dataSource.transaction(async (tx) => {
@@ -134,6 +145,13 @@ export class ReservationsService {
           toStatus: 'queued',
           message: `Queued: ${inserted.gpuCount} × ${inserted.gpuType} for ${request.hours} h${request.disk ? ` with disk ${request.disk}` : ''}`,
         });
+        await this.standings.estimate(tx, inserted, {
+          clusters: this.registry
+            .all()
+            .filter((cluster) => standingOf(cluster).accepting)
+            .map((cluster) => cluster.id),
+          ...pin,
+        });
         await this.jobs.send(ADMIT_QUEUE, { reservation_id: inserted.id }, { manager: tx });
         return inserted;
       });
@@ -155,7 +173,6 @@ export class ReservationsService {
     principal: Principal,
     query: ListReservationsQueryDto,
   ): Promise<{ items: ReservationWithContext[]; next?: string }> {
-    const asOf = performance.now();
     const owner = ownerFilter(principal, { allUsers: query.user === 'all' });
     const limit = query.limit ?? RESERVATION_PAGE_DEFAULT;
     const rows = this.dataSource
@@ -188,9 +205,6 @@ export class ReservationsService {
       this.usernames(page.map((reservation) => reservation.ownerId)),
       this.diskNames(page),
     ]);
-    const standings = page.some((reservation) => reservation.status === 'queued')
-      ? queueStandings(await this.scheduling.planSince(asOf))
-      : new Map<string, QueueStanding>();
     return {
       items: page.map((reservation) => ({
         reservation,
@@ -199,7 +213,6 @@ export class ReservationsService {
         ...(reservation.diskId && disks.get(reservation.diskId)
           ? { disk: disks.get(reservation.diskId) }
           : {}),
-        ...(standings.get(reservation.id) ? { standing: standings.get(reservation.id) } : {}),
       })),
       ...(found.length > limit ? { next: page.at(-1)!.id } : {}),
     };
@@ -362,40 +375,56 @@ export class ReservationsService {
   }
 
   /**
-   * The queue per GPU type in admission order, with positions and estimated waits. Owners and
+   * The queue per GPU type in admission order, with positions and estimated waits as the last
+   * admission pass stored them: each type's first `head` entries and the caller's own. Owners and
    * reservation ids show on the caller's own entries (on all, for admins); others' stay anonymous.
    */
-  async queue(principal: Principal): Promise<QueueDto> {
-    const plan = await this.scheduling.planSince(performance.now());
-    const now = new Date();
-    const standings = queueStandings(plan);
-    const owners = await this.usernames(plan.order.map((request) => request.ownerId));
-    const byType = new Map<string, QueueEntryDto[]>();
-    for (const request of plan.order) {
-      const standing = standings.get(request.id)!;
-      const visible = principal.admin || request.ownerId === principal.userId;
-      const entries = byType.get(request.gpuType) ?? [];
-      entries.push({
-        position: standing.position,
-        ...(visible ? { reservation_id: request.id, owner: owners.get(request.ownerId) ?? '' } : {}),
-        gpu_count: request.gpuCount,
-        hours: hoursOf(request.durationMs / 60_000),
-        queued_at: request.createdAt.toISOString(),
-        ...(standing.estimatedStart
-          ? {
-              estimated_wait_seconds: Math.max(
-                0,
-                Math.round((standing.estimatedStart.getTime() - now.getTime()) / 1000),
-              ),
-            }
-          : {}),
+  async queue(principal: Principal, head: number): Promise<QueueDto> {
+    const columns = `r.id, r.owner_id, r.gpu_type, r.gpu_count, r.duration_minutes, r.extended_minutes,
+                     r.created_at, r.queue_position, r.estimated_start, u.username`;
+    const order = 'r.queue_position NULLS LAST, r.created_at, r.id';
+    const [types, heads, own] = await Promise.all([
+      this.dataSource.query<{ gpu_type: string; length: number; latest: Date | null }[]>(
+        `SELECT gpu_type, count(*)::int AS length, max(estimated_start) AS latest
+         FROM reservations WHERE status = 'queued' GROUP BY gpu_type ORDER BY gpu_type`,
+      ),
+      this.dataSource.query<QueuedRow[]>(
+        `SELECT e.* FROM (SELECT DISTINCT gpu_type FROM reservations WHERE status = 'queued') t
+         CROSS JOIN LATERAL (
+           SELECT ${columns} FROM reservations r JOIN users u ON u.id = r.owner_id
+           WHERE r.status = 'queued' AND r.gpu_type = t.gpu_type ORDER BY ${order} LIMIT $1) e`,
+        [head],
+      ),
+      this.dataSource.query<QueuedRow[]>(
+        `SELECT ${columns} FROM reservations r JOIN users u ON u.id = r.owner_id
+         WHERE r.status = 'queued' AND r.owner_id = $1 ORDER BY ${order}`,
+        [principal.userId],
+      ),
+    ]);
+    const now = Date.now();
+    const waitOf = (start: Date | null) =>
+      start ? { estimated_wait_seconds: Math.max(0, Math.round((start.getTime() - now) / 1000)) } : {};
+    const entries = new Map<string, Map<string, QueueEntryDto>>(
+      types.map((type) => [type.gpu_type, new Map()]),
+    );
+    for (const row of [...heads, ...own]) {
+      const visible = principal.admin || row.owner_id === principal.userId;
+      entries.get(row.gpu_type)?.set(row.id, {
+        position: row.queue_position ?? 0,
+        ...(visible ? { reservation_id: row.id, owner: row.username } : {}),
+        gpu_count: row.gpu_count,
+        hours: hoursOf(row.duration_minutes + row.extended_minutes),
+        queued_at: row.created_at.toISOString(),
+        ...waitOf(row.estimated_start),
       });
-      byType.set(request.gpuType, entries);
     }
     return {
-      gpu_types: [...byType]
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([gpuType, entries]) => ({ gpu_type: gpuType, length: entries.length, entries })),
+      gpu_types: types.map((type) => ({
+        gpu_type: type.gpu_type,
+        length: type.length,
+        ...(type.latest ? { longest_wait_seconds: waitOf(type.latest).estimated_wait_seconds } : {}),
+        entries: [...entries.get(type.gpu_type)!.values()].sort((a, b) => a.position - b.position),
+      })),
     };
   }
 
@@ -409,24 +438,11 @@ export class ReservationsService {
     return ownedOrNotFound(reservation, principal, `No reservation ${id}`, { adminMay: true });
   }
 
-  /** With its owner's name, its cluster's, its disk's and (queued) its standing in a plan made after this call. */
+  /** With its owner's name, its cluster's and its disk's (a queued one's standing is on its row). */
   async withContext(reservation: Reservation, owner: string): Promise<ReservationWithContext> {
-    const [standing, disks] = await Promise.all([
-      reservation.status === 'queued'
-        ? this.scheduling
-            .planSince(performance.now())
-            .then((plan) => queueStandings(plan).get(reservation.id))
-        : undefined,
-      this.diskNames([reservation]),
-    ]);
+    const disks = await this.diskNames([reservation]);
     const disk = reservation.diskId ? disks.get(reservation.diskId) : undefined;
-    return {
-      reservation,
-      owner,
-      ...this.clusterName(reservation),
-      ...(disk ? { disk } : {}),
-      ...(standing ? { standing } : {}),
-    };
+    return { reservation, owner, ...this.clusterName(reservation), ...(disk ? { disk } : {}) };
   }
 
   private async diskNames(reservations: Reservation[]): Promise<Map<string, string>> {

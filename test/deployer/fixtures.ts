@@ -97,7 +97,7 @@ export async function registerDeployer(
   platform: TestApp,
   adminKey: string,
   deployer: DeployerUnderTest,
-  cluster: { name: string; gpuType: string; product: string; sshHost?: string },
+  cluster: { name: string; gpuType: string; product: string; sshHost?: string; nodePorts?: number },
 ): Promise<void> {
   await platform
     .http()
@@ -110,6 +110,7 @@ export async function registerDeployer(
       profile: {
         namespace: NAMESPACE,
         ...(cluster.sshHost ? { ssh_host: cluster.sshHost } : {}),
+        ...(cluster.nodePorts !== undefined ? { node_ports: cluster.nodePorts } : {}),
         gpu_types: [
           {
             name: cluster.gpuType,

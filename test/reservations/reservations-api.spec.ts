@@ -1,3 +1,4 @@
+import { QueueStandings } from '../../src/reservations/scheduling/queue-standings';
 import { SchedulingStateReader } from '../../src/reservations/scheduling/scheduling-state';
 import { startTestApp, type TestApp } from '../support/app';
 import { seedFleet } from '../support/fleet';
@@ -5,7 +6,8 @@ import { keyFor } from '../support/users';
 
 /**
  * The reservations API on a coordinator alone (no worker: nothing is admitted, so the queue's
- * positions and estimates can be read as they are planned) over a seeded fleet of two 8-GPU H100
+ * positions and estimates can be read as a pass plans them: `storePass` does what the worker's
+ * admission pass does with its plan, less the claims) over a seeded fleet of two 8-GPU H100
  * nodes and one 4-GPU A10G node.
  */
 describe('reservations API: validation, limits, idempotency, queue standing, ownership', () => {
@@ -42,6 +44,11 @@ describe('reservations API: validation, limits, idempotency, queue standing, own
     return (idempotencyKey ? call.set('idempotency-key', idempotencyKey) : call).send(body);
   };
   const get = (key: string, path: string) => app.http().get(path).set('authorization', `Bearer ${key}`);
+  const storePass = async () =>
+    app
+      .core()
+      .get(QueueStandings, { strict: false })
+      .store(await app.core().get(SchedulingStateReader, { strict: false }).plan());
 
   it('queues a valid request (202) with its place in the queue and an estimated wait', async () => {
     const res = await reserve(alice, { gpu_type: 'h100', gpu_count: 8, hours: 2, name: 'train' }).expect(202);
@@ -68,9 +75,14 @@ describe('reservations API: validation, limits, idempotency, queue standing, own
     const second = await reserve(bob, { gpu_type: 'h100', gpu_count: 8, hours: 3 }).expect(202);
     expect(second.body).toMatchObject({ queue_position: 2, estimated_wait_seconds: 0 });
     const third = await reserve(bob, { gpu_type: 'h100', gpu_count: 4, hours: 1 }).expect(202);
-    expect(third.body.queue_position).toBe(3);
-    expect(third.body.estimated_wait_seconds).toBeGreaterThan(2 * 3600 - 60);
-    expect(third.body.estimated_wait_seconds).toBeLessThanOrEqual(2 * 3600);
+    // The answer's estimate, before any pass: behind the two ahead, no sooner than they start.
+    expect(third.body).toMatchObject({ queue_position: 3, estimated_wait_seconds: 0 });
+    // The pass plans it: after Alice's, whose node frees first.
+    await storePass();
+    const planned = (await get(bob, `/api/v1/reservations/${third.body.id}`).expect(200)).body;
+    expect(planned.queue_position).toBe(3);
+    expect(planned.estimated_wait_seconds).toBeGreaterThan(2 * 3600 - 60);
+    expect(planned.estimated_wait_seconds).toBeLessThanOrEqual(2 * 3600);
 
     const queue = await get(carol, '/api/v1/queue').expect(200);
     const h100 = queue.body.gpu_types.find((t: { gpu_type: string }) => t.gpu_type === 'h100');
@@ -195,15 +207,20 @@ describe('reservations API: validation, limits, idempotency, queue standing, own
     expect((await cancel().expect(409)).body.code).toBe('invalid_reservation_state');
   });
 
-  it('shares one plan between requests that need the state as of before it started', async () => {
-    const reader = app.core().get(SchedulingStateReader, { strict: false });
-    const since = performance.now();
-    const [first, second] = [reader.planSince(since), reader.planSince(since)];
-    expect(second).toBe(first);
-    await first;
-    const later = reader.planSince(performance.now());
-    expect(later).not.toBe(first);
-    expect((await later).order.length).toBe((await first).order.length);
+  it('stores each pass’s standings and reads them back without planning; a pass rewrites only what changed', async () => {
+    await storePass();
+    expect(await storePass()).toBe(0);
+    const queue = await get(admin, '/api/v1/queue?limit=1').expect(200);
+    const h100 = queue.body.gpu_types.find((t: { gpu_type: string }) => t.gpu_type === 'h100');
+    // The head of the queue, however long it is, with the longest wait planned.
+    expect(h100.entries.map((e: { position: number }) => e.position)).toEqual([1]);
+    expect(h100.length).toBeGreaterThan(1);
+    expect(h100.longest_wait_seconds).toBeGreaterThan(3600);
+    // Beyond the head, the caller's own entries are shown where they stand.
+    const bobs = await get(bob, '/api/v1/queue?limit=1').expect(200);
+    const bobsH100 = bobs.body.gpu_types.find((t: { gpu_type: string }) => t.gpu_type === 'h100');
+    expect(bobsH100.entries.filter((e: { owner?: string }) => e.owner === 'bob').length).toBeGreaterThan(0);
+    expect((await get(bob, '/api/v1/queue?limit=0').expect(400)).body.code).toBe('validation_failed');
   });
 
   it('lists the catalog', async () => {

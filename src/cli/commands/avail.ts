@@ -42,12 +42,7 @@ async function availability(context: Context): Promise<AvailRow[]> {
     api.get<AvailabilityDto>('/api/v1/availability'),
     api.get<QueueDto>('/api/v1/queue'),
   ]);
-  const waits = new Map(
-    queue.gpu_types.map((q) => [
-      q.gpu_type,
-      Math.max(...q.entries.map((e) => e.estimated_wait_seconds ?? 0), 0),
-    ]),
-  );
+  const waits = new Map(queue.gpu_types.map((q) => [q.gpu_type, q.longest_wait_seconds ?? 0]));
   return available.gpu_types.map((type) => ({
     ...type,
     ...(waits.has(type.gpu_type) ? { queue_wait_seconds: waits.get(type.gpu_type) } : {}),

@@ -26,6 +26,8 @@ import {
 export const GPU_TYPE_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
 const EXTENDED_RESOURCE = /^[a-z0-9.-]+\/[a-z0-9.-]+$/;
 const STORAGE_DOMAIN = /^[A-Za-z0-9][A-Za-z0-9:._/-]{0,127}$/;
+/** Kubernetes' default NodePort range, 30000–32767. */
+export const DEFAULT_NODE_PORTS = 2768;
 
 /** A GPU type this cluster offers, and how its nodes are recognised and requested. */
 export class ProfileGpuType {
@@ -105,6 +107,21 @@ export class ClusterProfile {
   @IsOptional()
   @Matches(DNS_SUBDOMAIN, { message: 'ssh_host must be a DNS name' })
   ssh_host?: string;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    example: 2768,
+    default: DEFAULT_NODE_PORTS,
+    minimum: 1,
+    maximum: 65535,
+    description:
+      "NodePorts ODC's reservations may hold on this cluster: each has one for SSH, and one more with Jupyter. A counted resource: when they are taken, requests queue for this cluster until a reservation there ends. Default: the size of Kubernetes' default range (30000–32767); set it to your range's size less what other Services use.",
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  node_ports?: number;
 
   @ApiPropertyOptional({ example: 'odc-workloads', default: 'odc-workloads', pattern: DNS_LABEL.source })
   @IsOptional()

@@ -9,6 +9,7 @@ import { CLAIMING_STATUSES } from '../reservation.entity';
 import { ReservationMetrics } from '../reservation-metrics';
 import { PROVISION_QUEUE } from '../reservation-queues';
 import { recordEvents } from '../reservation-transitions';
+import { QueueStandings } from '../scheduling/queue-standings';
 import type { PlannedStart } from '../scheduling/schedule';
 import { SchedulingStateReader } from '../scheduling/scheduling-state';
 
@@ -20,7 +21,8 @@ export interface PassResult {
 
 /**
  * One admission pass: plan from the database's view, then claim, in one transaction, every
- * reservation that may start now on its node. The plan is optimistic; the claim is not: it locks
+ * reservation that may start now on its node, and store the standings of those left queued (reads
+ * show them: nothing plans on a request). The plan is optimistic; the claim is not: it locks
  * the capacity rows of the planned nodes (in key order, so two passes cannot deadlock), recounts
  * what ODC holds on each and only then moves those that fit from queued to placing (a guarded
  * update: one cancelled meanwhile stays cancelled), with their events and provision jobs in the
@@ -32,6 +34,7 @@ export class AdmissionService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly scheduling: SchedulingStateReader,
+    private readonly standings: QueueStandings,
     private readonly registry: ClusterRegistry,
     private readonly jobs: QueueService,
     private readonly metrics: ReservationMetrics,
@@ -42,6 +45,8 @@ export class AdmissionService {
     const plan = await this.scheduling.plan(undefined, now);
     const admitted =
       plan.admit.length > 0 ? await this.dataSource.transaction((tx) => this.claim(tx, plan.admit)) : 0;
+    // What stays queued shows this plan's standings (those claimed are no longer queued).
+    await this.standings.store(plan);
     this.metrics.observeAdmissionPass((performance.now() - started) / 1000);
     return { admitted, contended: plan.admit.length - admitted };
   }

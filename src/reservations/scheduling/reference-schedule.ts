@@ -7,13 +7,14 @@
 
 import { inScopes } from '../../storage/placement';
 import {
+  ClusterSlots,
   compareFairly,
   nodeCanHold,
-  type Claim,
   type NodeState,
   type PlannedStart,
   type QueuedRequest,
   type Schedule,
+  type ScheduleInput,
 } from './schedule';
 
 interface Interval {
@@ -62,14 +63,9 @@ function key(clusterId: string, nodeName: string): string {
  * The plan at `now`: every queued request gets a node and a start, earliest first in fair order
  * (see the file's comment). `usage` is each owner's GPUs in use now (active and being started).
  */
-export function referenceSchedule(input: {
-  now: Date;
-  nodes: readonly NodeState[];
-  claims: readonly Claim[];
-  queued: readonly QueuedRequest[];
-  usage: ReadonlyMap<string, number>;
-}): Schedule {
+export function referenceSchedule(input: ScheduleInput): Schedule {
   const now = input.now.getTime();
+  const slots = new ClusterSlots(input.slots, input.claims);
   const timelines = new Map<string, NodeTimeline>();
   for (const node of input.nodes) {
     timelines.set(key(node.clusterId, node.nodeName), new NodeTimeline(node));
@@ -91,7 +87,7 @@ export function referenceSchedule(input: {
     }
     const [request] = pending.splice(next, 1);
     result.order.push(request);
-    const placed = placement(request, [...timelines.values()], now);
+    const placed = placement(request, [...timelines.values()], now, slots);
     if (!placed) {
       result.unplaceable.push(request);
       continue;
@@ -105,6 +101,7 @@ export function referenceSchedule(input: {
     };
     if (placed.start === now) {
       result.admit.push(planned);
+      slots.started(planned.clusterId, request, placed.start + request.durationMs);
       usage.set(request.ownerId, (usage.get(request.ownerId) ?? 0) + request.gpuCount);
     } else {
       result.waiting.push(planned);
@@ -122,7 +119,8 @@ function placement(
   request: QueuedRequest,
   timelines: readonly NodeTimeline[],
   now: number,
-): { timeline: NodeTimeline; start: number } | undefined {
+  slots: ClusterSlots,
+): Option | undefined {
   const avoided = new Set(request.avoidClusters ?? []);
   const earliestAmong = (candidates: readonly NodeTimeline[]) =>
     (avoided.size > 0
@@ -130,8 +128,9 @@ function placement(
           request,
           candidates.filter((timeline) => !avoided.has(timeline.node.clusterId)),
           now,
+          slots,
         )
-      : undefined) ?? earliestPlacement(request, candidates, now);
+      : undefined) ?? earliestPlacement(request, candidates, now, slots);
   if (!request.disk) {
     return earliestAmong(timelines);
   }
@@ -144,45 +143,65 @@ function placement(
   return away?.start === now ? away : (home ?? away);
 }
 
+type Option = { timeline: NodeTimeline; start: number; leftover: number };
+
 /**
  * The earliest start on any node of the type, and among the nodes allowing it the best fit;
- * undefined when no node of the type is large enough. A node's free count only rises when one of
- * its own claims ends, so its candidate starts are now and those instants.
+ * undefined when no node of the type is large enough. Taken per cluster and zone: a cluster with
+ * no slot left (see ClusterSlots) starts nothing now, so its best node is planned from when the
+ * cluster's next reservation ends instead.
  */
 function earliestPlacement(
   request: QueuedRequest,
   timelines: readonly NodeTimeline[],
   now: number,
-): { timeline: NodeTimeline; start: number } | undefined {
-  let best: { timeline: NodeTimeline; start: number; leftover: number } | undefined;
+  slots: ClusterSlots,
+): Option | undefined {
+  const groups = new Map<string, NodeTimeline[]>();
   for (const timeline of timelines) {
-    if (!nodeCanHold(timeline.node, request)) {
-      continue;
-    }
-    const starts = [now, ...timeline.releasesAfter(now).sort((a, b) => a - b)];
-    for (const start of starts) {
-      if (best && start > best.start) {
-        break;
-      }
-      const leftover = timeline.minFree(start, start + request.durationMs) - request.gpuCount;
-      if (leftover < 0) {
-        continue;
-      }
-      const option = { timeline, start, leftover };
-      if (!best || isBetter(option, best)) {
-        best = option;
-      }
-      break;
+    if (nodeCanHold(timeline.node, request)) {
+      const group = `${timeline.node.clusterId}\u0000${timeline.node.zone ?? ''}`;
+      groups.set(group, [...(groups.get(group) ?? []), timeline]);
     }
   }
-  return best && { timeline: best.timeline, start: best.start };
+  let best: Option | undefined;
+  for (const group of groups.values()) {
+    let found: Option | undefined;
+    for (const timeline of group) {
+      const option = earliestOn(timeline, request, now);
+      if (option && (!found || isBetter(option, found))) {
+        found = option;
+      }
+    }
+    const notBefore = slots.notBefore(group[0].node.clusterId, request, now);
+    if (found && found.start < notBefore) {
+      // No reservation there ever ends (as far as is known): nothing can start there.
+      found = notBefore === FOREVER ? undefined : earliestOn(found.timeline, request, notBefore);
+    }
+    if (found && (!best || isBetter(found, best))) {
+      best = found;
+    }
+  }
+  return best;
+}
+
+/**
+ * The earliest start on this node from `from` on. Its free count only rises when one of its own
+ * claims ends, so its candidate starts are `from` and those instants.
+ */
+function earliestOn(timeline: NodeTimeline, request: QueuedRequest, from: number): Option | undefined {
+  const starts = [from, ...timeline.releasesAfter(from).sort((a, b) => a - b)];
+  for (const start of starts) {
+    const leftover = timeline.minFree(start, start + request.durationMs) - request.gpuCount;
+    if (leftover >= 0) {
+      return { timeline, start, leftover };
+    }
+  }
+  return undefined;
 }
 
 /** Earlier start, then the preferred cluster, then the best fit (fewest left over), then names. */
-function isBetter(
-  a: { timeline: NodeTimeline; start: number; leftover: number },
-  b: { timeline: NodeTimeline; start: number; leftover: number },
-): boolean {
+function isBetter(a: Option, b: Option): boolean {
   return (
     (a.start - b.start ||
       a.timeline.node.clusterPriority - b.timeline.node.clusterPriority ||

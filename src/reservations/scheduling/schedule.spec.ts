@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import type { DiskPlacement } from '../../storage/placement';
 import { referenceSchedule } from './reference-schedule';
 import {
   schedule,
@@ -403,9 +404,10 @@ const arbitraryFleetAndQueue = fc
         minutes: fc.constantFrom(30, 60, 90, 120, 240, 600),
         priority: fc.constantFrom(0, 0, 0, 1),
         age: fc.nat(50),
+        ports: fc.constantFrom(1, 1, 2),
         avoid: fc.constantFrom([], [], ['c1'], ['c2', 'c3']),
         labels: fc.constantFrom(undefined, undefined, undefined, { rack: 'r1' }),
-        disk: fc.constantFrom(
+        disk: fc.constantFrom<DiskPlacement | undefined>(
           undefined,
           undefined,
           { homes: [{ clusterId: 'c1', zone: 'a' }], elsewhere: [] },
@@ -417,8 +419,13 @@ const arbitraryFleetAndQueue = fc
     usage: fc.array(fc.record({ owner: fc.constantFrom('u1', 'u2', 'u3', 'u4'), gpus: fc.nat(16) }), {
       maxLength: 3,
     }),
+    slots: fc.record({
+      c1: fc.option(fc.nat(3), { freq: 2 }),
+      c2: fc.option(fc.nat(3), { freq: 2 }),
+      c3: fc.constant(null),
+    }),
   })
-  .map(({ nodes, priorities, claims, queued, usage }) => {
+  .map(({ nodes, priorities, claims, queued, usage, slots }) => {
     const nodeStates = nodes.map((n, i) =>
       node(`n-${String(i).padStart(2, '0')}`, {
         clusterId: n.cluster,
@@ -448,6 +455,7 @@ const arbitraryFleetAndQueue = fc
         priority: q.priority,
         createdAt: new Date(NOW.getTime() - q.age * 1000),
         avoidClusters: q.avoid,
+        nodePorts: q.ports,
         ...(q.labels ? { nodeLabels: q.labels } : {}),
         ...(q.disk ? { disk: q.disk } : {}),
       }),
@@ -458,8 +466,62 @@ const arbitraryFleetAndQueue = fc
       claims: claimList,
       queued: requests,
       usage: new Map(usage.map(({ owner, gpus }) => [owner, gpus])),
+      slots: new Map(
+        Object.entries(slots).flatMap(([cluster, left]) => (left === null ? [] : [[cluster, left] as const])),
+      ),
     };
   });
+
+describe('schedule: cluster slots (NodePorts)', () => {
+  const two = () => [
+    node('a', { clusterId: 'full', clusterPriority: 10 }),
+    node('b', { clusterId: 'roomy' }),
+  ];
+
+  it('starts nothing now on a cluster with no slot left: the request goes where one is', () => {
+    const result = schedule({
+      now: NOW,
+      nodes: two(),
+      claims: [],
+      queued: [request(1)],
+      usage: new Map(),
+      slots: new Map([['full', 0]]),
+    });
+    expect(result.admit.map((p) => p.clusterId)).toEqual(['roomy']);
+  });
+
+  it('queues what only a full cluster can hold, with an estimate from its next reservation ending', () => {
+    const claims: Claim[] = [
+      { clusterId: 'full', nodeName: 'a', gpus: 1, until: at(3) },
+      { clusterId: 'full', nodeName: 'a', gpus: 1, until: at(2) },
+    ];
+    const pinned = request(1, { disk: { homes: [{ clusterId: 'full' }], elsewhere: [] } });
+    const result = schedule({
+      now: NOW,
+      nodes: two(),
+      claims,
+      queued: [pinned],
+      usage: new Map(),
+      slots: new Map([['full', 0]]),
+    });
+    expect(result.admit).toEqual([]);
+    expect(where(result)).toEqual({ [pinned.id]: 'a@2h' });
+  });
+
+  it('admits no more than the slots a cluster has left in one pass', () => {
+    const result = schedule({
+      now: NOW,
+      nodes: [node('a', { clusterId: 'c1' })],
+      claims: [],
+      queued: [request(1), request(1), request(1)],
+      usage: new Map(),
+      slots: new Map([['c1', 2]]),
+    });
+    expect(result.admit).toHaveLength(2);
+    // The third waits for one of the two to end (2 h each).
+    expect(result.waiting.map((p) => p.start)).toEqual([at(2)]);
+  });
+});
 
 describe('schedule: the same plan as the reference planner', () => {
   it('returns exactly what reference-schedule.ts returns: admissions, starts, order and the unplaceable', () => {
@@ -491,11 +553,13 @@ describe('schedule: the same plan as the reference planner', () => {
           }),
           { maxLength: 30 },
         ),
+        slots: fc.option(fc.nat(6), { freq: 3 }),
       })
-      .map(({ sizes, claims, queued }) => {
+      .map(({ sizes, claims, queued, slots }) => {
         const nodes = sizes.map((allocatable, i) => node(`n${i}`, { allocatable }));
         return {
           now: NOW,
+          ...(slots === null ? {} : { slots: new Map([['c1', slots]]) }),
           nodes,
           claims: claims.map((c) => ({
             clusterId: 'c1',
@@ -524,13 +588,12 @@ describe('schedule: the same plan as the reference planner', () => {
 
   it('makes the same plan in slices as in one go, giving the event loop back between slices', async () => {
     const input = fc.sample(arbitraryFleetAndQueue, { numRuns: 1, seed: 7 })[0];
-    let turns = 0;
-    const counting = setInterval(() => (turns += 1), 0);
-    try {
-      expect(await scheduleInSlices(input, 0)).toEqual(schedule(input));
-    } finally {
-      clearInterval(counting);
-    }
-    expect(turns).toBeGreaterThan(0);
+    let finished = false;
+    const seenMeanwhile: boolean[] = [];
+    setImmediate(() => seenMeanwhile.push(finished));
+    const sliced = await scheduleInSlices(input, 0).finally(() => (finished = true));
+    expect(sliced).toEqual(schedule(input));
+    // Another callback ran while the plan was being made.
+    expect(seenMeanwhile).toEqual([false]);
   });
 });

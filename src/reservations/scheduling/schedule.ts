@@ -73,6 +73,8 @@ export interface QueuedRequest {
   nodeLabels?: Readonly<Record<string, string>>;
   /** With a disk: where its volume is, and where its snapshot could be restored instead. */
   disk?: DiskPlacement;
+  /** NodePorts its Service takes (SSH, and Jupyter's): counted against its cluster's slots. Default 1. */
+  nodePorts?: number;
 }
 
 /** The node can hold the request at all: its type, enough GPUs that are ODC's to give, its labels. */
@@ -113,9 +115,55 @@ export interface ScheduleInput {
   queued: readonly QueuedRequest[];
   /** Each owner's GPUs in use now (active and being started). */
   usage: ReadonlyMap<string, number>;
+  /** NodePorts each cluster has left for new reservations' Services; a cluster absent has no limit. */
+  slots?: ReadonlyMap<string, number>;
 }
 
 const FOREVER = Number.POSITIVE_INFINITY;
+/**
+ * A cluster's slots: how many more NodePorts its new reservations' Services may take, and when a
+ * reservation on it next ends (gives some back). A cluster without enough left starts nothing now
+ * for that request: the planner places it there from that instant, so it queues with an estimate
+ * instead of bouncing off a full range. Later starts are not counted against the slots (an
+ * estimate, like the rest of a waiting request's plan).
+ */
+export class ClusterSlots {
+  private readonly left: Map<string, number>;
+  private readonly nextEnd = new Map<string, number>();
+
+  constructor(slots: ReadonlyMap<string, number> | undefined, claims: readonly Claim[]) {
+    this.left = new Map(slots ?? []);
+    for (const claim of claims) {
+      this.ends(claim.clusterId, claim.until?.getTime() ?? FOREVER);
+    }
+  }
+
+  /** The earliest instant the cluster may start the request: now while it has the slots left. */
+  notBefore(clusterId: string, request: QueuedRequest, now: number): number {
+    const left = this.left.get(clusterId);
+    return left === undefined || left >= portsOf(request) ? now : (this.nextEnd.get(clusterId) ?? FOREVER);
+  }
+
+  /** The request planned to start now there, until `end`. */
+  started(clusterId: string, request: QueuedRequest, end: number): void {
+    const left = this.left.get(clusterId);
+    if (left !== undefined) {
+      this.left.set(clusterId, left - portsOf(request));
+    }
+    this.ends(clusterId, end);
+  }
+
+  private ends(clusterId: string, at: number): void {
+    if (at < (this.nextEnd.get(clusterId) ?? FOREVER)) {
+      this.nextEnd.set(clusterId, at);
+    }
+  }
+}
+
+function portsOf(request: QueuedRequest): number {
+  return request.nodePorts ?? 1;
+}
+
 /** Names compare as the reference planner's `localeCompare` does. */
 const names = new Intl.Collator();
 
@@ -229,15 +277,19 @@ class NodeTimeline {
   }
 
   /**
-   * The earliest candidate start, from the bound's, at which `gpus` stay free for `durationMs`,
-   * with the fewest GPUs free meanwhile less those.
+   * The earliest candidate start from `from` on (`from` itself, then each instant a claim ends) at
+   * which `gpus` stay free for `durationMs`, with the fewest GPUs free meanwhile less those.
    */
-  earliest(gpus: number, durationMs: number): Option | undefined {
-    for (let i = 0; i < this.at.length; i++) {
-      if (!this.release[i] || this.free[i] < gpus) {
+  earliest(gpus: number, durationMs: number, from = this.at[0]): Option | undefined {
+    let first = 0;
+    while (first + 1 < this.at.length && this.at[first + 1] <= from) {
+      first++;
+    }
+    for (let i = first; i < this.at.length; i++) {
+      if ((i > first && !this.release[i]) || this.free[i] < gpus) {
         continue;
       }
-      const start = this.at[i];
+      const start = i === first ? from : this.at[i];
       const end = start + durationMs;
       let least = this.free[i];
       for (let j = i + 1; j < this.at.length && this.at[j] < end && least >= gpus; j++) {
@@ -316,9 +368,10 @@ class Pool {
 
   /**
    * Its best node for the request: the earliest start, then the fewest GPUs left over, then the
-   * name. Walks the order of bounds until a bound is past the best answer found.
+   * name. Walks the order of bounds until a bound is past the best answer found. Before
+   * `notBefore` (its cluster has no slot left) that node is planned from then instead.
    */
-  best(request: QueuedRequest): Option | undefined {
+  best(request: QueuedRequest, notBefore: number): Option | undefined {
     const order = this.orders[request.gpuCount - 1];
     if (!order) {
       return undefined;
@@ -336,7 +389,13 @@ class Pool {
         best = option;
       }
     }
-    return best;
+    if (!best || best.start >= notBefore) {
+      return best;
+    }
+    // No reservation there ever ends (as far as is known): nothing can start there.
+    return notBefore === FOREVER
+      ? undefined
+      : best.timeline.earliest(request.gpuCount, request.durationMs, notBefore);
   }
 }
 
@@ -500,12 +559,13 @@ function* planning(input: ScheduleInput): Generator<void, Schedule> {
     pool.build();
     yield;
   }
+  const slots = new ClusterSlots(input.slots, input.claims);
   const usage = new Map(input.usage);
   const queue = new FairQueue(input.queued, usage);
   const result: Schedule = { admit: [], waiting: [], unplaceable: [], order: [] };
   for (let request = queue.take(); request; request = queue.take()) {
     result.order.push(request);
-    const placed = placement(request, poolsOfType.get(request.gpuType) ?? [], now);
+    const placed = placement(request, poolsOfType.get(request.gpuType) ?? [], now, slots);
     if (!placed) {
       result.unplaceable.push(request);
     } else {
@@ -523,6 +583,7 @@ function* planning(input: ScheduleInput): Generator<void, Schedule> {
       };
       if (placed.start === now) {
         result.admit.push(planned);
+        slots.started(planned.clusterId, request, placed.start + request.durationMs);
         queue.use(request.ownerId, request.gpuCount);
       } else {
         result.waiting.push(planned);
@@ -542,15 +603,22 @@ function key(clusterId: string, nodeName: string): string {
  * could hold it. With a disk: the pools where its volume is, unless none can start it now and its
  * snapshot may start it now elsewhere (or no home node could ever hold it).
  */
-function placement(request: QueuedRequest, pools: readonly Pool[], now: number): Option | undefined {
+function placement(
+  request: QueuedRequest,
+  pools: readonly Pool[],
+  now: number,
+  slots: ClusterSlots,
+): Option | undefined {
   const avoided = new Set(request.avoidClusters ?? []);
   const earliestAmong = (candidates: readonly Pool[]) =>
     (avoided.size > 0
       ? earliestPlacement(
           request,
           candidates.filter((pool) => !avoided.has(pool.clusterId)),
+          now,
+          slots,
         )
-      : undefined) ?? earliestPlacement(request, candidates);
+      : undefined) ?? earliestPlacement(request, candidates, now, slots);
   if (!request.disk) {
     return earliestAmong(pools);
   }
@@ -564,10 +632,15 @@ function placement(request: QueuedRequest, pools: readonly Pool[], now: number):
 }
 
 /** The earliest start in any of the pools, and among the nodes allowing it the best fit. */
-function earliestPlacement(request: QueuedRequest, pools: readonly Pool[]): Option | undefined {
+function earliestPlacement(
+  request: QueuedRequest,
+  pools: readonly Pool[],
+  now: number,
+  slots: ClusterSlots,
+): Option | undefined {
   let best: Option | undefined;
   for (const pool of pools) {
-    const option = pool.best(request);
+    const option = pool.best(request, slots.notBefore(pool.clusterId, request, now));
     if (option && (!best || isBetter(option, best))) {
       best = option;
     }

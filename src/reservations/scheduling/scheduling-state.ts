@@ -3,22 +3,16 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { standingOf } from '../../clusters/capacity/availability';
 import { foreignGpus } from '../../clusters/capacity/node-rules';
+import { DEFAULT_NODE_PORTS } from '../../clusters/dto/cluster-profile.dto';
 import { ClusterRegistry } from '../../clusters/registry/cluster-registry';
 import { AppConfig } from '../../infra/config/env';
 import { diskPlacement, type DiskPlacement } from '../../storage/placement';
 import { STORAGE_PROVIDER, type StorageProvider } from '../../storage/providers/storage-provider';
 import { providerSnapshotOf, type SnapshotRow } from '../../storage/snapshots/snapshot-rows';
 import { CLAIMING_STATUSES, type Reservation, type ReservationStatus } from '../reservation.entity';
-import { schedule, type Claim, type NodeState, type QueuedRequest, type Schedule } from './schedule';
+import { scheduleInSlices, type Claim, type NodeState, type QueuedRequest, type Schedule } from './schedule';
 
 const MINUTE = 60_000;
-
-/** Where a queued reservation stands: its place among its type's queue and its expected start. */
-export interface QueueStanding {
-  position: number;
-  /** Undefined when nothing known lets it start (no node large enough accepts it). */
-  estimatedStart?: Date;
-}
 
 export interface SchedulingState {
   now: Date;
@@ -26,6 +20,13 @@ export interface SchedulingState {
   claims: Claim[];
   queued: QueuedRequest[];
   usage: Map<string, number>;
+  /** NodePorts each accepting cluster has left: its profile's `node_ports` less what ODC's hold. */
+  slots: Map<string, number>;
+}
+
+/** A reservation's Service takes a NodePort for SSH, and one more for Jupyter. */
+export function nodePortsOf(reservation: { jupyter: boolean }): number {
+  return reservation.jupyter ? 2 : 1;
 }
 
 /** Teardown of an ending reservation, as the planner expects it to take. */
@@ -62,6 +63,7 @@ interface CapacityRow {
 
 interface HoldingRow {
   owner_id: string;
+  jupyter: boolean;
   gpu_count: number;
   cluster_id: string | null;
   node_name: string | null;
@@ -79,6 +81,7 @@ interface QueuedRow {
   duration_minutes: number;
   extended_minutes: number;
   priority: number;
+  jupyter: boolean;
   created_at: Date;
   refused_by: string[];
   node_labels: Record<string, string> | null;
@@ -106,6 +109,7 @@ function queuedRequestOf(row: QueuedRow, disk: DiskPlacement | undefined): Queue
     priority: row.priority,
     createdAt: row.created_at,
     avoidClusters: row.refused_by,
+    nodePorts: nodePortsOf(row),
     ...(row.node_labels ? { nodeLabels: row.node_labels } : {}),
     ...(disk ? { disk } : {}),
   };
@@ -122,8 +126,6 @@ const SNAPSHOT_JSON = `json_build_object('id', s.id, 'provider_snapshot_id', s.p
  */
 @Injectable()
 export class SchedulingStateReader {
-  private latest?: { startedAt: number; plan: Promise<Schedule> };
-
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly registry: ClusterRegistry,
@@ -132,9 +134,8 @@ export class SchedulingStateReader {
   ) {}
 
   /**
-   * Read with plain SQL, only the columns planning needs: plans are made on every admission pass
-   * and every wave of answers that show queue standings, so building entities for every node and
-   * reservation each time would be most of their cost.
+   * Read with plain SQL, only the columns planning needs: a plan is made on every admission pass,
+   * so building entities for every node and reservation each time would be most of its cost.
    */
   async read(manager: EntityManager = this.dataSource.manager, now = new Date()): Promise<SchedulingState> {
     const [rows, holding, queued] = await Promise.all([
@@ -143,13 +144,14 @@ export class SchedulingStateReader {
          FROM capacity WHERE gpu_type IS NOT NULL AND ready AND schedulable`,
       ),
       manager.query<HoldingRow[]>(
-        `SELECT owner_id, gpu_count, cluster_id, node_name, status, expires_at, duration_minutes, extended_minutes
+        `SELECT owner_id, jupyter, gpu_count, cluster_id, node_name, status, expires_at, duration_minutes,
+                extended_minutes
          FROM reservations WHERE status = ANY($1)`,
         [[...CLAIMING_STATUSES]],
       ),
       manager.query<QueuedRow[]>(
-        `SELECT id, owner_id, gpu_type, gpu_count, duration_minutes, extended_minutes, priority, created_at,
-                refused_by::text[] AS refused_by, node_labels, disk_id
+        `SELECT id, owner_id, gpu_type, gpu_count, duration_minutes, extended_minutes, priority, jupyter,
+                created_at, refused_by::text[] AS refused_by, node_labels, disk_id
          FROM reservations WHERE status = 'queued'`,
       ),
     ]);
@@ -175,9 +177,18 @@ export class SchedulingStateReader {
     }
     const usage = new Map<string, number>();
     const claims: Claim[] = [];
+    const slots = new Map(
+      this.registry
+        .all()
+        .filter((cluster) => standingOf(cluster).accepting)
+        .map((cluster) => [cluster.id, cluster.profile.node_ports ?? DEFAULT_NODE_PORTS]),
+    );
     const graceMs = this.config.ODC_EXPIRY_GRACE_SECONDS * 1000;
     for (const row of holding) {
       usage.set(row.owner_id, (usage.get(row.owner_id) ?? 0) + row.gpu_count);
+      if (row.cluster_id && slots.has(row.cluster_id)) {
+        slots.set(row.cluster_id, slots.get(row.cluster_id)! - nodePortsOf(row));
+      }
       if (row.cluster_id && row.node_name) {
         claims.push({
           clusterId: row.cluster_id,
@@ -202,6 +213,7 @@ export class SchedulingStateReader {
       claims,
       queued: queued.map((row) => queuedRequestOf(row, disks.get(row.id))),
       usage,
+      slots,
     };
   }
 
@@ -242,43 +254,8 @@ export class SchedulingStateReader {
     return placements;
   }
 
+  /** A plan of the state as it is now, made in slices that give the event loop back. */
   async plan(manager?: EntityManager, now?: Date): Promise<Schedule> {
-    return schedule(await this.read(manager, now));
+    return scheduleInSlices(await this.read(manager, now));
   }
-
-  /**
-   * A plan that saw everything committed before `since` (a `performance.now()` instant): the one
-   * being made, if it started after that, else a new one. Answers that show queue standings share
-   * plans this way, so a burst of requests makes one plan per wave instead of one each.
-   */
-  planSince(since: number): Promise<Schedule> {
-    if (this.latest && this.latest.startedAt >= since) {
-      return this.latest.plan;
-    }
-    const startedAt = performance.now();
-    const plan = this.plan();
-    this.latest = { startedAt, plan };
-    plan.catch(() => {
-      if (this.latest?.plan === plan) {
-        this.latest = undefined;
-      }
-    });
-    return plan;
-  }
-}
-
-/** Each queued reservation's place in its type's queue (from 1) and expected start. */
-export function queueStandings(plan: Schedule): Map<string, QueueStanding> {
-  const starts = new Map(
-    [...plan.admit, ...plan.waiting].map((planned) => [planned.request.id, planned.start]),
-  );
-  const positions = new Map<string, number>();
-  const standings = new Map<string, QueueStanding>();
-  for (const request of plan.order) {
-    const position = (positions.get(request.gpuType) ?? 0) + 1;
-    positions.set(request.gpuType, position);
-    const estimatedStart = starts.get(request.id);
-    standings.set(request.id, { position, ...(estimatedStart ? { estimatedStart } : {}) });
-  }
-  return standings;
 }

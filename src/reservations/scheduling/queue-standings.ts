@@ -1,0 +1,137 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
+import { FOREIGN_GPUS_SQL } from '../../clusters/capacity/node-rules';
+import { CLAIMING_STATUSES, type Reservation } from '../reservation.entity';
+import type { Schedule } from './schedule';
+
+/**
+ * An expected start that moved by less than this is left as stored: estimates of reservations
+ * behind ones still starting move with the clock on every pass, and rewriting them all each time
+ * would be most of a pass's writes for no news.
+ */
+const ESTIMATE_TOLERANCE_SECONDS = 10;
+
+/** Where a queued reservation stands: its place among its type's queue and its expected start. */
+export interface QueueStanding {
+  position: number;
+  /** Undefined when nothing known lets it start (no node large enough accepts it). */
+  estimatedStart?: Date;
+}
+
+/** Where a reservation may run, as a reserve checks it: the accepting clusters, and a disk's pin. */
+export interface Reach {
+  clusters: readonly string[];
+  clusterId?: string;
+  zone?: string;
+}
+
+/** Each queued reservation's place in its type's queue (from 1) and expected start. */
+export function queueStandings(plan: Schedule): Map<string, QueueStanding> {
+  const starts = new Map(
+    [...plan.admit, ...plan.waiting].map((planned) => [planned.request.id, planned.start]),
+  );
+  const positions = new Map<string, number>();
+  const standings = new Map<string, QueueStanding>();
+  for (const request of plan.order) {
+    const position = (positions.get(request.gpuType) ?? 0) + 1;
+    positions.set(request.gpuType, position);
+    const estimatedStart = starts.get(request.id);
+    standings.set(request.id, { position, ...(estimatedStart ? { estimatedStart } : {}) });
+  }
+  return standings;
+}
+
+/**
+ * Queue standings kept on the queued rows, so that no read plans: each admission pass writes the
+ * plan's (only rows whose position changed, or whose estimate moved by 10 s or more), and a new reservation starts with an
+ * estimate made without planning, which the next pass (its own admit job's) replaces.
+ */
+@Injectable()
+export class QueueStandings {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** Writes a plan's standings onto the reservations still queued; the number of rows changed. */
+  async store(plan: Schedule, manager: EntityManager = this.dataSource.manager): Promise<number> {
+    const standings = [...queueStandings(plan)];
+    if (standings.length === 0) {
+      return 0;
+    }
+    const rows = await manager.query<{ id: string }[]>(
+      `WITH stored AS (
+         UPDATE reservations r SET queue_position = s.position, estimated_start = s.start
+         FROM unnest($1::uuid[], $2::int[], $3::timestamptz[]) AS s(id, position, start)
+         WHERE r.id = s.id AND r.status = 'queued'
+           AND (r.queue_position IS DISTINCT FROM s.position
+                OR (r.estimated_start IS NULL) <> (s.start IS NULL)
+                OR abs(extract(epoch FROM r.estimated_start - s.start)) >= $4)
+         RETURNING r.id)
+       SELECT id FROM stored`,
+      [
+        standings.map(([id]) => id),
+        standings.map(([, standing]) => standing.position),
+        standings.map(([, standing]) => standing.estimatedStart ?? null),
+        ESTIMATE_TOLERANCE_SECONDS,
+      ],
+    );
+    return rows.length;
+  }
+
+  /**
+   * A new reservation's standing until the next pass: behind every queued reservation of its type
+   * at its priority or above (it is the youngest); starting now when none is ahead and a node it
+   * may use has its GPUs free now, else when the last of those ahead is expected to start (unknown
+   * if any of theirs is). Written onto its row in the caller's transaction.
+   */
+  async estimate(tx: EntityManager, reservation: Reservation, reach: Reach): Promise<QueueStanding> {
+    const [ahead] = await tx.query<{ count: number; latest: Date | null; unknown: number }[]>(
+      `SELECT count(*)::int AS count, max(estimated_start) AS latest,
+              count(*) FILTER (WHERE estimated_start IS NULL)::int AS unknown
+       FROM reservations WHERE status = 'queued' AND gpu_type = $1 AND priority >= $2 AND id <> $3`,
+      [reservation.gpuType, reservation.priority, reservation.id],
+    );
+    let estimatedStart: Date | undefined;
+    if (ahead.count === 0) {
+      estimatedStart = (await this.fitsNow(tx, reservation, reach)) ? new Date() : undefined;
+    } else if (ahead.unknown === 0 && ahead.latest) {
+      estimatedStart = ahead.latest;
+    }
+    const standing: QueueStanding = {
+      position: ahead.count + 1,
+      ...(estimatedStart ? { estimatedStart } : {}),
+    };
+    await tx.query(`UPDATE reservations SET queue_position = $2, estimated_start = $3 WHERE id = $1`, [
+      reservation.id,
+      standing.position,
+      standing.estimatedStart ?? null,
+    ]);
+    reservation.queuePosition = standing.position;
+    reservation.estimatedStart = standing.estimatedStart ?? null;
+    return standing;
+  }
+
+  /** Some node it may use has its GPUs free now (others' pods as last synced, ODC's claims as they are). */
+  private async fitsNow(tx: EntityManager, reservation: Reservation, reach: Reach): Promise<boolean> {
+    const [{ fits }] = await tx.query<{ fits: boolean }[]>(
+      `SELECT EXISTS (
+         SELECT 1 FROM capacity c
+         WHERE c.gpu_type = $1 AND c.ready AND c.schedulable AND c.cluster_id = ANY($2)
+           AND ($3::uuid IS NULL OR c.cluster_id = $3) AND ($4::text IS NULL OR c.zone = $4)
+           AND c.labels @> $5
+           AND c.allocatable_gpus - ${FOREIGN_GPUS_SQL} - coalesce((
+             SELECT sum(r.gpu_count) FROM reservations r
+             WHERE r.cluster_id = c.cluster_id AND r.node_name = c.node_name AND r.status = ANY($6)), 0) >= $7
+       ) AS fits`,
+      [
+        reservation.gpuType,
+        reach.clusters,
+        reach.clusterId ?? null,
+        reach.zone ?? null,
+        JSON.stringify(reservation.nodeLabels ?? {}),
+        [...CLAIMING_STATUSES],
+        reservation.gpuCount,
+      ],
+    );
+    return fits;
+  }
+}
