@@ -3,9 +3,13 @@ import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Authenticated } from '../auth/auth.decorators';
-import { standingOf, summarizeAvailability } from '../clusters/capacity/availability';
-import { foreignGpus } from '../clusters/capacity/node-rules';
-import { CapacitySync } from '../clusters/capacity/capacity-sync';
+import {
+  standingOf,
+  summarizeAvailability,
+  type AvailabilityFigures,
+  type ClusterFigures,
+} from '../clusters/capacity/availability';
+import { FOREIGN_GPUS_SQL } from '../clusters/capacity/node-rules';
 import { AvailabilityDto } from '../clusters/dto/availability.dto';
 import { ClusterRegistry } from '../clusters/registry/cluster-registry';
 import { CLAIMING_STATUSES, Reservation } from './reservation.entity';
@@ -16,45 +20,54 @@ export class AvailabilityController {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly registry: ClusterRegistry,
-    private readonly capacity: CapacitySync,
   ) {}
 
   /**
    * Per GPU type and per cluster: total and free GPUs, the largest block free on one node, full
    * nodes free (the nodes and others' pods as of the last capacity sync, ODC's reservations as they
-   * are now), and how many reservations wait for the type.
+   * are now), and how many reservations wait for the type. The database adds up the nodes: the
+   * answer costs what the clusters and types are, not what the nodes are.
    */
   @Get()
   @Authenticated()
   @ApiOkResponse({ type: AvailabilityDto })
   async availability(): Promise<AvailabilityDto> {
     const clusters = new Map(this.registry.all().map((cluster) => [cluster.id, standingOf(cluster)]));
-    const [rows, held, queued] = await Promise.all([
-      this.capacity.all(),
-      this.heldByNode(),
-      this.queuedByType(),
-    ]);
-    // In use: others' pods as the last sync saw them, plus what ODC's reservations hold now (the
-    // sync may not have seen a reservation placed a moment ago, or one just ended).
-    const current = rows.map((row) => ({
-      ...row,
-      usedGpus: foreignGpus(row) + (held.get(`${row.clusterId}/${row.nodeName}`) ?? 0),
-    }));
-    return { gpu_types: summarizeAvailability(current, clusters, queued) };
+    const [figures, queued] = await Promise.all([this.figuresByCluster(), this.queuedByType()]);
+    return { gpu_types: summarizeAvailability(figures, clusters, queued) };
   }
 
-  private async heldByNode(): Promise<Map<string, number>> {
-    const rows = await this.dataSource
-      .getRepository(Reservation)
-      .createQueryBuilder('r')
-      .select('r.cluster_id', 'cluster_id')
-      .addSelect('r.node_name', 'node_name')
-      .addSelect('sum(r.gpu_count)::int', 'gpus')
-      .where('r.status IN (:...statuses)', { statuses: [...CLAIMING_STATUSES] })
-      .groupBy('r.cluster_id')
-      .addGroupBy('r.node_name')
-      .getRawMany<{ cluster_id: string; node_name: string; gpus: number }>();
-    return new Map(rows.map((row) => [`${row.cluster_id}/${row.node_name}`, row.gpus]));
+  /**
+   * Each cluster's figures per GPU type, over its ready, schedulable nodes. In use on a node:
+   * others' pods as the last sync saw them, plus what ODC's reservations hold there now (the sync
+   * may not have seen a reservation placed a moment ago, or one just ended).
+   */
+  private async figuresByCluster(): Promise<ClusterFigures[]> {
+    const rows = await this.dataSource.query<
+      (AvailabilityFigures & { gpu_type: string; cluster_id: string })[]
+    >(
+      `WITH held AS (
+         SELECT cluster_id, node_name, sum(gpu_count)::int AS gpus FROM reservations
+         WHERE status = ANY($1) AND cluster_id IS NOT NULL GROUP BY cluster_id, node_name),
+       node AS (
+         SELECT c.gpu_type, c.cluster_id, c.allocatable_gpus, c.ready AND c.schedulable AS live,
+                ${FOREIGN_GPUS_SQL} + coalesce(h.gpus, 0) AS used
+         FROM capacity c LEFT JOIN held h USING (cluster_id, node_name)
+         WHERE c.gpu_type IS NOT NULL)
+       SELECT gpu_type, cluster_id,
+              coalesce(sum(allocatable_gpus) FILTER (WHERE live), 0)::int AS total_gpus,
+              coalesce(sum(greatest(0, allocatable_gpus - used)) FILTER (WHERE live), 0)::int AS free_gpus,
+              coalesce(max(greatest(0, allocatable_gpus - used)) FILTER (WHERE live), 0)::int AS max_reservable,
+              count(*) FILTER (WHERE live AND used = 0 AND allocatable_gpus > 0)::int AS full_nodes_free,
+              count(*) FILTER (WHERE live)::int AS nodes
+       FROM node GROUP BY gpu_type, cluster_id`,
+      [[...CLAIMING_STATUSES]],
+    );
+    return rows.map(({ gpu_type: gpuType, cluster_id: clusterId, ...figures }) => ({
+      gpuType,
+      clusterId,
+      ...figures,
+    }));
   }
 
   private async queuedByType(): Promise<Map<string, number>> {

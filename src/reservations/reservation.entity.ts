@@ -39,6 +39,7 @@ export const LIVE_STATUSES: readonly ReservationStatus[] = ['queued', ...CLAIMIN
 @Index('IDX_reservations_queue', ['gpuType', 'createdAt'], { where: `"status" = 'queued'` })
 @Index('IDX_reservations_queue_position', ['gpuType', 'queuePosition'], { where: `"status" = 'queued'` })
 @Index('IDX_reservations_owner', ['ownerId', 'createdAt'])
+@Index('IDX_reservations_created', ['createdAt', 'id'])
 @Index('IDX_reservations_node', ['clusterId', 'nodeName'], {
   where: `"status" IN ('placing', 'provisioning', 'active', 'expiring')`,
 })

@@ -19,13 +19,14 @@ import { QueueController } from './queue.controller';
 import { ReservationQueues } from './reservation-queues';
 import { ReservationsController } from './reservations.controller';
 import { ReservationsService } from './reservations.service';
+import { Planner } from './scheduling/planner';
 import { QueueStandings } from './scheduling/queue-standings';
 import { SchedulingStateReader } from './scheduling/scheduling-state';
 
 /** What every role that touches reservations holds: the clusters, the queues, the planner's view and standings, metrics. */
 @Module({
   imports: [ClustersModule, MetricsModule, StorageCoreModule],
-  providers: [ReservationQueues, SchedulingStateReader, QueueStandings, ReservationMetrics],
+  providers: [ReservationQueues, Planner, SchedulingStateReader, QueueStandings, ReservationMetrics],
   exports: [
     ClustersModule,
     StorageCoreModule,

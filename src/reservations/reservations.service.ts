@@ -383,16 +383,16 @@ export class ReservationsService {
     const columns = `r.id, r.owner_id, r.gpu_type, r.gpu_count, r.duration_minutes, r.extended_minutes,
                      r.created_at, r.queue_position, r.estimated_start, u.username`;
     const order = 'r.queue_position NULLS LAST, r.created_at, r.id';
-    const [types, heads, own] = await Promise.all([
-      this.dataSource.query<{ gpu_type: string; length: number; latest: Date | null }[]>(
-        `SELECT gpu_type, count(*)::int AS length, max(estimated_start) AS latest
-         FROM reservations WHERE status = 'queued' GROUP BY gpu_type ORDER BY gpu_type`,
-      ),
-      this.dataSource.query<QueuedRow[]>(
-        `SELECT e.* FROM (SELECT DISTINCT gpu_type FROM reservations WHERE status = 'queued') t
+    const [heads, own] = await Promise.all([
+      this.dataSource.query<(QueuedRow & { length: number; latest: Date | null })[]>(
+        `WITH types AS (
+           SELECT gpu_type, count(*)::int AS length, max(estimated_start) AS latest
+           FROM reservations WHERE status = 'queued' GROUP BY gpu_type)
+         SELECT t.gpu_type, t.length, t.latest, e.* FROM types t
          CROSS JOIN LATERAL (
            SELECT ${columns} FROM reservations r JOIN users u ON u.id = r.owner_id
-           WHERE r.status = 'queued' AND r.gpu_type = t.gpu_type ORDER BY ${order} LIMIT $1) e`,
+           WHERE r.status = 'queued' AND r.gpu_type = t.gpu_type ORDER BY ${order} LIMIT $1) e
+         ORDER BY t.gpu_type, ${order.replaceAll('r.', 'e.')}`,
         [head],
       ),
       this.dataSource.query<QueuedRow[]>(
@@ -401,6 +401,7 @@ export class ReservationsService {
         [principal.userId],
       ),
     ]);
+    const types = [...new Map(heads.map((row) => [row.gpu_type, row])).values()];
     const now = Date.now();
     const waitOf = (start: Date | null) =>
       start ? { estimated_wait_seconds: Math.max(0, Math.round((start.getTime() - now) / 1000)) } : {};
@@ -423,7 +424,8 @@ export class ReservationsService {
         gpu_type: type.gpu_type,
         length: type.length,
         ...(type.latest ? { longest_wait_seconds: waitOf(type.latest).estimated_wait_seconds } : {}),
-        entries: [...entries.get(type.gpu_type)!.values()].sort((a, b) => a.position - b.position),
+        // The head, then the caller's own behind it: both read in queue order.
+        entries: [...entries.get(type.gpu_type)!.values()],
       })),
     };
   }

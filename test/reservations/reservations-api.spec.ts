@@ -1,3 +1,4 @@
+import { DataSource } from 'typeorm';
 import { QueueStandings } from '../../src/reservations/scheduling/queue-standings';
 import { SchedulingStateReader } from '../../src/reservations/scheduling/scheduling-state';
 import { startTestApp, type TestApp } from '../support/app';
@@ -221,6 +222,48 @@ describe('reservations API: validation, limits, idempotency, queue standing, own
     const bobsH100 = bobs.body.gpu_types.find((t: { gpu_type: string }) => t.gpu_type === 'h100');
     expect(bobsH100.entries.filter((e: { owner?: string }) => e.owner === 'bob').length).toBeGreaterThan(0);
     expect((await get(bob, '/api/v1/queue?limit=0').expect(400)).body.code).toBe('validation_failed');
+  });
+
+  it('adds up availability per node as the database holds it: others’ pods, ODC’s claims, nodes not ready', async () => {
+    const id = await seedFleet(app, 'rules', [
+      { name: 'free', gpuType: 'l4', gpus: 4 },
+      { name: 'others', gpuType: 'l4', gpus: 4, foreign: 3 },
+      { name: 'claimed', gpuType: 'l4', gpus: 4 },
+      { name: 'down', gpuType: 'l4', gpus: 4 },
+    ]);
+    const db = app.core().get(DataSource);
+    await db.query(`UPDATE capacity SET ready = false WHERE cluster_id = $1 AND node_name = 'down'`, [id]);
+    const [{ owner }] = await db.query<{ owner: string }[]>(
+      `SELECT id AS owner FROM users WHERE username = 'alice'`,
+    );
+    await db.query(
+      `INSERT INTO reservations (owner_id, gpu_type, gpu_count, duration_minutes, status, cluster_id, node_name, external_id, version)
+       VALUES ($1, 'l4', 2, 60, 'active', $2, 'claimed', 'odc-rules-claim', 1)`,
+      [owner, id],
+    );
+    const availability = await get(carol, '/api/v1/availability').expect(200);
+    expect(availability.body.gpu_types.find((t: { gpu_type: string }) => t.gpu_type === 'l4')).toEqual({
+      gpu_type: 'l4',
+      total_gpus: 12,
+      free_gpus: 4 + 1 + 2,
+      max_reservable: 4,
+      full_nodes_free: 1,
+      nodes: 3,
+      queued: 0,
+      clusters: [
+        {
+          cluster: 'rules',
+          accepting: true,
+          total_gpus: 12,
+          free_gpus: 7,
+          max_reservable: 4,
+          full_nodes_free: 1,
+          nodes: 3,
+        },
+      ],
+    });
+    await db.query(`DELETE FROM reservations WHERE external_id = 'odc-rules-claim'`);
+    await db.query(`UPDATE clusters SET enabled = false WHERE id = $1`, [id]);
   });
 
   it('lists the catalog', async () => {

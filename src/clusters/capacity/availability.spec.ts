@@ -1,25 +1,22 @@
-import { summarizeAvailability } from './availability';
-import type { CapacityRowValues } from './capacity-rows';
+import { summarizeAvailability, type ClusterFigures } from './availability';
 
-const node = (
+/** A cluster's figures for a type; the per-node rules are the database's (test/clusters/availability.spec.ts). */
+const figures = (
   clusterId: string,
-  name: string,
-  gpuType: string | null,
-  allocatable: number,
-  used: number,
-  ready = true,
-): CapacityRowValues => ({
+  gpuType: string,
+  total: number,
+  free: number,
+  largest: number,
+  fullNodes: number,
+  nodes: number,
+): ClusterFigures => ({
   clusterId,
-  nodeName: name,
   gpuType,
-  allocatableGpus: allocatable,
-  usedGpus: used,
-  managedGpus: 0,
-  ready,
-  schedulable: true,
-  zone: null,
-  labels: {},
-  seenAt: new Date(0),
+  total_gpus: total,
+  free_gpus: free,
+  max_reservable: largest,
+  full_nodes_free: fullNodes,
+  nodes,
 });
 
 describe('summarizeAvailability', () => {
@@ -29,14 +26,11 @@ describe('summarizeAvailability', () => {
     ['c3', { name: 'draining', accepting: false }],
   ]);
 
-  it('adds up free GPUs, the largest block on one node and fully free nodes, per type and cluster', () => {
+  it('adds up each type over its accepting clusters, listing each cluster, types and clusters sorted', () => {
     const rows = [
-      node('c1', 'e1', 'h100', 8, 0),
-      node('c1', 'e2', 'h100', 8, 5),
-      node('c2', 'w1', 'h100', 8, 8),
-      node('c2', 'w2', 'a100', 4, 1),
-      node('c1', 'cpu', null, 0, 0),
-      node('c1', 'broken', 'h100', 8, 0, false),
+      figures('c2', 'h100', 8, 0, 0, 0, 1),
+      figures('c1', 'h100', 16, 11, 8, 1, 2),
+      figures('c2', 'a100', 4, 3, 3, 0, 1),
     ];
     expect(summarizeAvailability(rows, clusters, new Map([['h100', 2]]))).toEqual([
       {
@@ -92,7 +86,7 @@ describe('summarizeAvailability', () => {
   });
 
   it('lists a cluster that takes no new reservations, without counting it in the type', () => {
-    const [h100] = summarizeAvailability([node('c3', 'd1', 'h100', 8, 0)], clusters);
+    const [h100] = summarizeAvailability([figures('c3', 'h100', 8, 8, 8, 1, 1)], clusters);
     expect(h100).toMatchObject({ gpu_type: 'h100', free_gpus: 0, max_reservable: 0, nodes: 0 });
     expect(h100.clusters).toEqual([
       {
@@ -107,7 +101,22 @@ describe('summarizeAvailability', () => {
     ]);
   });
 
-  it('ignores rows of clusters it does not know (removed meanwhile)', () => {
-    expect(summarizeAvailability([node('gone', 'x', 'h100', 8, 0)], clusters)).toEqual([]);
+  it('shows a type that only has a queue', () => {
+    expect(summarizeAvailability([], clusters, new Map([['t4', 3]]))).toEqual([
+      {
+        gpu_type: 't4',
+        total_gpus: 0,
+        free_gpus: 0,
+        max_reservable: 0,
+        full_nodes_free: 0,
+        nodes: 0,
+        queued: 3,
+        clusters: [],
+      },
+    ]);
+  });
+
+  it('ignores figures of clusters it does not know (removed meanwhile)', () => {
+    expect(summarizeAvailability([figures('gone', 'h100', 8, 8, 8, 1, 1)], clusters)).toEqual([]);
   });
 });

@@ -1,5 +1,4 @@
 import type { Cluster } from '../cluster.entity';
-import type { CapacityRowValues } from './capacity-rows';
 
 /** How a cluster stands for new reservations. */
 export interface ClusterStanding {
@@ -39,41 +38,35 @@ export interface GpuTypeAvailability extends AvailabilityFigures {
   clusters: ClusterAvailability[];
 }
 
-const ZERO: AvailabilityFigures = {
-  total_gpus: 0,
-  free_gpus: 0,
-  max_reservable: 0,
-  full_nodes_free: 0,
-  nodes: 0,
-};
+/** One cluster's figures for one GPU type (its ready, schedulable nodes'). */
+export interface ClusterFigures extends AvailabilityFigures {
+  gpuType: string;
+  clusterId: string;
+}
 
 /**
- * Per GPU type and per cluster, from capacity rows: what is there and what fits now. Type totals
- * count accepting clusters only (a draining or unhealthy cluster takes no new reservation); each
- * cluster is listed with its own figures either way. Sorted by type, clusters by name.
+ * Per GPU type and per cluster, from each cluster's figures: what is there and what fits now. Type
+ * totals count accepting clusters only (a draining or unhealthy cluster takes no new reservation);
+ * each cluster is listed with its own figures either way. Sorted by type, clusters by name.
  */
 export function summarizeAvailability(
-  rows: readonly CapacityRowValues[],
+  figures: readonly ClusterFigures[],
   clusters: ReadonlyMap<string, ClusterStanding>,
   queued: ReadonlyMap<string, number> = new Map(),
 ): GpuTypeAvailability[] {
-  const byType = new Map<string, Map<string, CapacityRowValues[]>>();
-  for (const row of rows) {
-    if (row.gpuType === null || !clusters.has(row.clusterId)) {
+  const byType = new Map<string, ClusterAvailability[]>();
+  for (const { gpuType, clusterId, ...figuresOfCluster } of figures) {
+    const standing = clusters.get(clusterId);
+    if (!standing) {
       continue;
     }
-    const byCluster = byType.get(row.gpuType) ?? new Map<string, CapacityRowValues[]>();
-    byCluster.set(row.clusterId, [...(byCluster.get(row.clusterId) ?? []), row]);
-    byType.set(row.gpuType, byCluster);
+    const perCluster = byType.get(gpuType) ?? [];
+    perCluster.push({ cluster: standing.name, accepting: standing.accepting, ...figuresOfCluster });
+    byType.set(gpuType, perCluster);
   }
   const types = new Set([...byType.keys(), ...queued.keys()]);
   return [...types].sort().map((gpuType) => {
-    const perCluster = [...(byType.get(gpuType) ?? new Map<string, CapacityRowValues[]>())]
-      .map(([clusterId, nodes]) => {
-        const standing = clusters.get(clusterId)!;
-        return { cluster: standing.name, accepting: standing.accepting, ...figuresOf(nodes) };
-      })
-      .sort((a, b) => a.cluster.localeCompare(b.cluster));
+    const perCluster = (byType.get(gpuType) ?? []).sort((a, b) => a.cluster.localeCompare(b.cluster));
     const accepting = perCluster.filter((cluster) => cluster.accepting);
     return {
       gpu_type: gpuType,
@@ -86,21 +79,6 @@ export function summarizeAvailability(
       clusters: perCluster,
     };
   });
-}
-
-function figuresOf(nodes: readonly CapacityRowValues[]): AvailabilityFigures {
-  return nodes
-    .filter((node) => node.ready && node.schedulable)
-    .reduce((figures, node) => {
-      const free = Math.max(0, node.allocatableGpus - node.usedGpus);
-      return {
-        total_gpus: figures.total_gpus + node.allocatableGpus,
-        free_gpus: figures.free_gpus + free,
-        max_reservable: Math.max(figures.max_reservable, free),
-        full_nodes_free: figures.full_nodes_free + (node.usedGpus === 0 && node.allocatableGpus > 0 ? 1 : 0),
-        nodes: figures.nodes + 1,
-      };
-    }, ZERO);
 }
 
 function sum(list: readonly AvailabilityFigures[], field: keyof AvailabilityFigures): number {

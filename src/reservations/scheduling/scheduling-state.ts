@@ -10,7 +10,8 @@ import { diskPlacement, type DiskPlacement } from '../../storage/placement';
 import { STORAGE_PROVIDER, type StorageProvider } from '../../storage/providers/storage-provider';
 import { providerSnapshotOf, type SnapshotRow } from '../../storage/snapshots/snapshot-rows';
 import { CLAIMING_STATUSES, type Reservation, type ReservationStatus } from '../reservation.entity';
-import { scheduleInSlices, type Claim, type NodeState, type QueuedRequest, type Schedule } from './schedule';
+import { Planner } from './planner';
+import type { Claim, NodeState, QueuedRequest, Schedule } from './schedule';
 
 const MINUTE = 60_000;
 
@@ -131,6 +132,7 @@ export class SchedulingStateReader {
     private readonly registry: ClusterRegistry,
     private readonly config: AppConfig,
     @Inject(STORAGE_PROVIDER) private readonly storage: StorageProvider,
+    private readonly planner: Planner,
   ) {}
 
   /**
@@ -254,8 +256,8 @@ export class SchedulingStateReader {
     return placements;
   }
 
-  /** A plan of the state as it is now, made in slices that give the event loop back. */
+  /** A plan of the state as it is now, made off the event loop (see Planner). */
   async plan(manager?: EntityManager, now?: Date): Promise<Schedule> {
-    return scheduleInSlices(await this.read(manager, now));
+    return this.planner.plan(await this.read(manager, now));
   }
 }
