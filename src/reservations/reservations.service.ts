@@ -38,7 +38,7 @@ const MAX_SECONDARY_USERS = 8;
 const CHANGEABLE_STATUSES: readonly ReservationStatus[] = ['queued', 'placing', 'provisioning', 'active'];
 
 /** A queued reservation as the queue shows it. */
-interface QueuedRow {
+interface QueueEntryRow {
   id: string;
   owner_id: string;
   gpu_type: string;
@@ -113,20 +113,33 @@ export class ReservationsService {
     try {
       reservation = await this.dataSource.transaction(async (tx) => {
         await this.assertWithinLimits(tx, principal.userId, request);
+        const fields = {
+          gpuType: type.name,
+          gpuCount: request.gpu_count,
+          priority: 0,
+          nodeLabels: request.node_labels ?? null,
+        };
+        const standing = await this.standings.estimate(tx, fields, {
+          clusters: this.registry
+            .all()
+            .filter((cluster) => standingOf(cluster).accepting)
+            .map((cluster) => cluster.id),
+          ...pin,
+        });
         const inserted = await tx.getRepository(Reservation).save(
           tx.getRepository(Reservation).create({
+            ...fields,
             ownerId: principal.userId,
             name: request.name ?? null,
-            gpuType: type.name,
-            gpuCount: request.gpu_count,
             durationMinutes,
             image: request.image ?? null,
             jupyter: request.jupyter ?? false,
-            nodeLabels: request.node_labels ?? null,
             noPersist: request.no_persist ?? false,
             externalId: `odc-${randomBytes(6).toString('hex')}`,
             idempotencyKey: idempotencyKey ?? null,
             requestFingerprint: idempotencyKey !== undefined ? fingerprint : null,
+            queuePosition: standing.position,
+            estimatedStart: standing.estimatedStart ?? null,
           }),
         );
         if (request.disk !== undefined) {
@@ -144,13 +157,6 @@ export class ReservationsService {
           reservationId: inserted.id,
           toStatus: 'queued',
           message: `Queued: ${inserted.gpuCount} × ${inserted.gpuType} for ${request.hours} h${request.disk ? ` with disk ${request.disk}` : ''}`,
-        });
-        await this.standings.estimate(tx, inserted, {
-          clusters: this.registry
-            .all()
-            .filter((cluster) => standingOf(cluster).accepting)
-            .map((cluster) => cluster.id),
-          ...pin,
         });
         await this.jobs.send(ADMIT_QUEUE, { reservation_id: inserted.id }, { manager: tx });
         return inserted;
@@ -384,7 +390,7 @@ export class ReservationsService {
                      r.created_at, r.queue_position, r.estimated_start, u.username`;
     const order = 'r.queue_position NULLS LAST, r.created_at, r.id';
     const [heads, own] = await Promise.all([
-      this.dataSource.query<(QueuedRow & { length: number; latest: Date | null })[]>(
+      this.dataSource.query<(QueueEntryRow & { length: number; latest: Date | null })[]>(
         `WITH types AS (
            SELECT gpu_type, count(*)::int AS length, max(estimated_start) AS latest
            FROM reservations WHERE status = 'queued' GROUP BY gpu_type)
@@ -395,7 +401,7 @@ export class ReservationsService {
          ORDER BY t.gpu_type, ${order.replaceAll('r.', 'e.')}`,
         [head],
       ),
-      this.dataSource.query<QueuedRow[]>(
+      this.dataSource.query<QueueEntryRow[]>(
         `SELECT ${columns} FROM reservations r JOIN users u ON u.id = r.owner_id
          WHERE r.status = 'queued' AND r.owner_id = $1 ORDER BY ${order}`,
         [principal.userId],

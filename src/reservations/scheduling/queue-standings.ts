@@ -26,6 +26,9 @@ export interface Reach {
   zone?: string;
 }
 
+/** What a standing is estimated from, before the reservation's row exists. */
+export type NewReservation = Pick<Reservation, 'gpuType' | 'gpuCount' | 'priority' | 'nodeLabels'>;
+
 /** Each queued reservation's place in its type's queue (from 1) and expected start. */
 export function queueStandings(plan: Schedule): Map<string, QueueStanding> {
   const starts = new Map(
@@ -44,8 +47,9 @@ export function queueStandings(plan: Schedule): Map<string, QueueStanding> {
 
 /**
  * Queue standings kept on the queued rows, so that no read plans: each admission pass writes the
- * plan's (only rows whose position changed, or whose estimate moved by 10 s or more), and a new reservation starts with an
- * estimate made without planning, which the next pass (its own admit job's) replaces.
+ * plan's (only rows whose position changed, or whose estimate moved by 10 s or more), and a new
+ * reservation is inserted with an estimate made without planning, which the next pass (its own
+ * admit job's) replaces.
  */
 @Injectable()
 export class QueueStandings {
@@ -78,40 +82,29 @@ export class QueueStandings {
   }
 
   /**
-   * A new reservation's standing until the next pass: behind every queued reservation of its type
-   * at its priority or above (it is the youngest); starting now when none is ahead and a node it
-   * may use has its GPUs free now, else when the last of those ahead is expected to start (unknown
-   * if any of theirs is). Written onto its row in the caller's transaction.
+   * A new reservation's standing until the next pass, for its INSERT: behind every queued
+   * reservation of its type at its priority or above (it is the youngest); starting now when none
+   * is ahead and a node it may use has its GPUs free now, else when the last of those ahead is
+   * expected to start (unknown if any of theirs is).
    */
-  async estimate(tx: EntityManager, reservation: Reservation, reach: Reach): Promise<QueueStanding> {
+  async estimate(tx: EntityManager, request: NewReservation, reach: Reach): Promise<QueueStanding> {
     const [ahead] = await tx.query<{ count: number; latest: Date | null; unknown: number }[]>(
       `SELECT count(*)::int AS count, max(estimated_start) AS latest,
               count(*) FILTER (WHERE estimated_start IS NULL)::int AS unknown
-       FROM reservations WHERE status = 'queued' AND gpu_type = $1 AND priority >= $2 AND id <> $3`,
-      [reservation.gpuType, reservation.priority, reservation.id],
+       FROM reservations WHERE status = 'queued' AND gpu_type = $1 AND priority >= $2`,
+      [request.gpuType, request.priority],
     );
     let estimatedStart: Date | undefined;
     if (ahead.count === 0) {
-      estimatedStart = (await this.fitsNow(tx, reservation, reach)) ? new Date() : undefined;
+      estimatedStart = (await this.fitsNow(tx, request, reach)) ? new Date() : undefined;
     } else if (ahead.unknown === 0 && ahead.latest) {
       estimatedStart = ahead.latest;
     }
-    const standing: QueueStanding = {
-      position: ahead.count + 1,
-      ...(estimatedStart ? { estimatedStart } : {}),
-    };
-    await tx.query(`UPDATE reservations SET queue_position = $2, estimated_start = $3 WHERE id = $1`, [
-      reservation.id,
-      standing.position,
-      standing.estimatedStart ?? null,
-    ]);
-    reservation.queuePosition = standing.position;
-    reservation.estimatedStart = standing.estimatedStart ?? null;
-    return standing;
+    return { position: ahead.count + 1, ...(estimatedStart ? { estimatedStart } : {}) };
   }
 
   /** Some node it may use has its GPUs free now (others' pods as last synced, ODC's claims as they are). */
-  private async fitsNow(tx: EntityManager, reservation: Reservation, reach: Reach): Promise<boolean> {
+  private async fitsNow(tx: EntityManager, request: NewReservation, reach: Reach): Promise<boolean> {
     const [{ fits }] = await tx.query<{ fits: boolean }[]>(
       `SELECT EXISTS (
          SELECT 1 FROM capacity c
@@ -123,13 +116,13 @@ export class QueueStandings {
              WHERE r.cluster_id = c.cluster_id AND r.node_name = c.node_name AND r.status = ANY($6)), 0) >= $7
        ) AS fits`,
       [
-        reservation.gpuType,
+        request.gpuType,
         reach.clusters,
         reach.clusterId ?? null,
         reach.zone ?? null,
-        JSON.stringify(reservation.nodeLabels ?? {}),
+        JSON.stringify(request.nodeLabels ?? {}),
         [...CLAIMING_STATUSES],
-        reservation.gpuCount,
+        request.gpuCount,
       ],
     );
     return fits;
