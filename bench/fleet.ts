@@ -1,12 +1,16 @@
 /**
  * A simulated fleet for benchmarks of the control plane: each cluster and its deployer in a
- * process of their own (bench/fleet-member.ts), as remote clusters are.
+ * process of their own (bench/fleet-member.ts), as remote clusters are. Or a stub fleet
+ * (`stub: true`): each cluster a deployer answering from memory (bench/stub-deployer.ts), still a
+ * process each, for what the control plane alone sustains.
  */
 import type { FleetMemberSettings } from './fleet-member';
 import { startBenchProcess } from './processes';
+import type { StubDeployerOptions } from './stub-deployer';
 
 export interface FleetMember {
   name: string;
+  /** The simulated Kubernetes API server; empty for a stub member (there is none). */
   clusterUrl: string;
   deployerUrl: string;
   pid: number;
@@ -17,10 +21,36 @@ export interface Fleet {
   close(): Promise<void>;
 }
 
-export async function startFleet(settings: FleetMemberSettings[]): Promise<Fleet> {
+export interface FleetOptions {
+  /** Stub deployers instead of simulated clusters; pods are ready `readyDelayMs` after an apply. */
+  stub?: { readyDelayMs: number };
+}
+
+function stubOptions(member: FleetMemberSettings, readyDelayMs: number): StubDeployerOptions {
+  return {
+    name: member.name,
+    nodes: member.nodes,
+    gpusPerNode: member.gpusPerNode,
+    gpuProduct: member.gpuProduct,
+    namespaces: [member.namespace],
+    token: member.deployerToken,
+    latencyMs: member.latencyMs,
+    readyDelayMs,
+  };
+}
+
+export async function startFleet(
+  settings: FleetMemberSettings[],
+  options: FleetOptions = {},
+): Promise<Fleet> {
   const started = await Promise.allSettled(
     settings.map((member) =>
-      startBenchProcess<{ cluster: string; deployer: string }>('fleet-member.js', member),
+      options.stub
+        ? startBenchProcess<{ cluster?: string; deployer: string }>(
+            'stub-deployer.js',
+            stubOptions(member, options.stub.readyDelayMs),
+          )
+        : startBenchProcess<{ cluster?: string; deployer: string }>('fleet-member.js', member),
     ),
   );
   const running = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
@@ -35,7 +65,7 @@ export async function startFleet(settings: FleetMemberSettings[]): Promise<Fleet
   return {
     members: running.map((child, i) => ({
       name: settings[i].name,
-      clusterUrl: child.ready.cluster,
+      clusterUrl: child.ready.cluster ?? '',
       deployerUrl: child.ready.deployer,
       pid: child.pid,
     })),

@@ -3,7 +3,7 @@ import type { QueueService } from '../../infra/queue/queue.service';
 import type { Reservation, ReservationStatus } from '../reservation.entity';
 import { RELEASE_DISK_QUEUE } from '../../storage/storage-queues';
 import { ADMIT_QUEUE, TEARDOWN_QUEUE } from '../reservation-queues';
-import { applyTransition, lockReservation } from '../reservation-transitions';
+import { reservationOf } from '../reservation-transitions';
 
 export type EndStatus = 'expired' | 'cancelled' | 'failed';
 
@@ -15,6 +15,9 @@ const WITH_OBJECTS: readonly ReservationStatus[] = ['placing', 'provisioning', '
  * running: `expiring` with the status it will end in, its GPUs still held until the teardown job
  * has deleted its objects, so nothing new lands on GPUs that are still in use. Undefined when it
  * had already ended (or is already ending): a repeat changes nothing.
+ *
+ * Which of the two it is depends on its status under the row's lock, so both are one statement
+ * (lock, update, event), the same guarded transition as reservation-transitions.ts makes.
  */
 export async function endReservation(
   tx: EntityManager,
@@ -23,39 +26,64 @@ export async function endReservation(
   endingAs: EndStatus,
   reason: string,
 ): Promise<Reservation | undefined> {
-  const current = await lockReservation(tx, id);
-  if (current?.status === 'queued') {
-    const ended = await applyTransition(tx, current, {
-      to: endingAs,
-      message: `${capitalized(endingAs)}: ${reason}`,
-      set: { statusReason: reason, endedAt: new Date() },
-    });
-    await releaseDiskOf(tx, jobs, ended);
-    return ended;
-  }
-  if (!current || !WITH_OBJECTS.includes(current.status)) {
+  const now = new Date();
+  const [row] = await tx.query<Record<string, unknown>[]>(
+    `WITH locked AS (SELECT id, status FROM reservations WHERE id = $1 FOR UPDATE),
+     moved AS (
+       UPDATE reservations r
+       SET status = CASE WHEN l.status = 'queued' THEN $2 ELSE 'expiring' END,
+           ending_as = CASE WHEN l.status = 'queued' THEN r.ending_as ELSE $2 END,
+           ended_at = CASE WHEN l.status = 'queued' THEN $4 ELSE r.ended_at END,
+           status_reason = $3, status_since = $4, version = r.version + 1
+       FROM locked l
+       WHERE r.id = l.id AND (l.status = 'queued' OR l.status = ANY($5::text[]))
+       RETURNING r.*, l.status AS transition_from),
+     events AS (
+       INSERT INTO reservation_events (reservation_id, from_status, to_status, message)
+       SELECT id, transition_from, status,
+              CASE WHEN transition_from = 'queued' THEN $6 ELSE $7 END FROM moved)
+     SELECT * FROM moved`,
+    [
+      id,
+      endingAs,
+      reason,
+      now,
+      [...WITH_OBJECTS],
+      `${capitalized(endingAs)}: ${reason}`,
+      `Ending (${endingAs}): ${reason}`,
+    ],
+  );
+  if (!row) {
     return undefined;
   }
-  const ending = await applyTransition(tx, current, {
-    to: 'expiring',
-    message: `Ending (${endingAs}): ${reason}`,
-    set: { statusReason: reason, endingAs },
-  });
-  await jobs.send(TEARDOWN_QUEUE, { reservation_id: id }, { manager: tx });
-  return ending;
+  const ended = reservationOf(tx, row);
+  if (row.transition_from === 'queued') {
+    await releaseDiskOf(tx, jobs, ended);
+  } else {
+    await jobs.send(TEARDOWN_QUEUE, { reservation_id: id }, { manager: tx });
+  }
+  return ended;
 }
 
 /**
- * What follows the end of a reservation that held GPUs, in the transaction that ended it: an
- * admission pass for whoever waits, and its disk's release.
+ * What follows the end of reservations that held GPUs, in the transaction that ended them: an
+ * admission pass for whoever waits (one job: a pass considers every queued reservation), and
+ * their disks' release.
  */
 export async function afterEnded(
   tx: EntityManager,
   jobs: QueueService,
-  reservation: Pick<Reservation, 'id' | 'diskId'>,
+  ...reservations: Pick<Reservation, 'id' | 'diskId'>[]
 ): Promise<void> {
-  await jobs.send(ADMIT_QUEUE, { reservation_id: reservation.id }, { manager: tx });
-  await releaseDiskOf(tx, jobs, reservation);
+  if (reservations.length === 0) {
+    return;
+  }
+  await jobs.send(ADMIT_QUEUE, { reservation_id: reservations[0].id }, { manager: tx });
+  await jobs.sendMany(
+    RELEASE_DISK_QUEUE,
+    reservations.filter((r) => r.diskId).map((r) => ({ reservation_id: r.id })),
+    { manager: tx },
+  );
 }
 
 /** A disk is released after its snapshot (release worker, src/storage/lifecycle). */

@@ -1,11 +1,11 @@
-import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, In } from 'typeorm';
 import { ClusterClients } from '../../clusters/client/cluster-clients';
 import { ClusterRegistry } from '../../clusters/registry/cluster-registry';
 import { QueueService } from '../../infra/queue/queue.service';
 import { Reservation } from '../reservation.entity';
-import { transition } from '../reservation-transitions';
+import { transitionMany } from '../reservation-transitions';
 import { TEARDOWN_QUEUE } from '../reservation-queues';
 import { afterEnded } from './ending';
 
@@ -16,9 +16,15 @@ import { afterEnded } from './ending';
  * release (after its snapshot). A cluster
  * that cannot be reached keeps the job retrying; the GPUs stay held meanwhile, as the objects may
  * still run.
+ *
+ * A batch of jobs goes together: one read, the deletes at once, then one transaction ending all
+ * those deleted (one statement) with one admission job. A delete that failed fails the batch after
+ * the others have ended: it is retried, and the others, no longer `expiring`, are left alone.
  */
 @Injectable()
 export class TeardownWorker implements OnApplicationBootstrap {
+  private readonly logger = new Logger('Teardown');
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly jobs: QueueService,
@@ -27,33 +33,55 @@ export class TeardownWorker implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.jobs.workEach<{ reservation_id: string }>(TEARDOWN_QUEUE, { batchSize: 8 }, (job) =>
-      this.teardown(job.data.reservation_id),
+    await this.jobs.work<{ reservation_id: string }>(
+      TEARDOWN_QUEUE,
+      { batchSize: 16, localConcurrency: 2 },
+      (jobs) => this.teardownMany(jobs.map((job) => job.data.reservation_id)),
     );
   }
 
   async teardown(id: string): Promise<void> {
-    const reservation = await this.dataSource
+    await this.teardownMany([id]);
+  }
+
+  async teardownMany(ids: string[]): Promise<void> {
+    const ending = await this.dataSource
       .getRepository(Reservation)
-      .findOneBy({ id, status: 'expiring' });
-    if (!reservation) {
-      return;
-    }
-    if (reservation.clusterId && this.registry.get(reservation.clusterId)) {
-      await this.clients.for(reservation.clusterId).deleteDeployment(reservation.externalId);
-    }
-    const endingAs = reservation.endingAs ?? 'expired';
-    await this.dataSource.transaction(async (tx) => {
-      const ended = await transition(tx, {
-        id,
-        from: ['expiring'],
-        to: endingAs,
-        message: `Ended (${endingAs}); its objects are deleted and its GPUs free`,
-        set: { endedAt: new Date() },
+      .findBy({ id: In([...new Set(ids)]), status: 'expiring' });
+    const failures: unknown[] = [];
+    const deleted: Reservation[] = [];
+    await Promise.all(
+      ending.map(async (reservation) => {
+        try {
+          if (reservation.clusterId && this.registry.get(reservation.clusterId)) {
+            await this.clients.for(reservation.clusterId).deleteDeployment(reservation.externalId);
+          }
+          deleted.push(reservation);
+        } catch (error) {
+          this.logger.warn({ reservation: reservation.id, err: error }, 'teardown failed; it is retried');
+          failures.push(error);
+        }
+      }),
+    );
+    if (deleted.length > 0) {
+      await this.dataSource.transaction(async (tx) => {
+        const ended = await transitionMany(
+          tx,
+          { from: ['expiring'], set: { endedAt: new Date() } },
+          deleted.map((reservation) => {
+            const endingAs = reservation.endingAs ?? 'expired';
+            return {
+              id: reservation.id,
+              to: endingAs,
+              message: `Ended (${endingAs}); its objects are deleted and its GPUs free`,
+            };
+          }),
+        );
+        await afterEnded(tx, this.jobs, ...ended.values());
       });
-      if (ended) {
-        await afterEnded(tx, this.jobs, ended);
-      }
-    });
+    }
+    if (failures.length > 0) {
+      throw new AggregateError(failures, `${failures.length} of ${ending.length} teardowns failed`);
+    }
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, In } from 'typeorm';
 import { ClusterClients } from '../../clusters/client/cluster-clients';
 import {
   DeployerError,
@@ -15,10 +15,10 @@ import { DiskUnavailable, DiskVolumes } from '../../storage/volumes/disk-volumes
 import { AppConfig } from '../../infra/config/env';
 import { QueueService } from '../../infra/queue/queue.service';
 import { Reservation } from '../reservation.entity';
-import { transition } from '../reservation-transitions';
+import { transition, transitionMany } from '../reservation-transitions';
 import { ADMIT_QUEUE, PROVISION_QUEUE } from '../reservation-queues';
 import { afterEnded } from '../lifecycle/ending';
-import { DeploymentSpecs } from './deployment-specs';
+import { DeploymentSpecs, type SpecSources } from './deployment-specs';
 
 /**
  * Worker role: a placed reservation's objects, built for its cluster from that cluster's profile,
@@ -28,6 +28,11 @@ import { DeploymentSpecs } from './deployment-specs';
  * deployer's policy refuses fails at once (another try would be refused the same way). The job is
  * idempotent: a reservation no longer `placing` is left alone, and applying is idempotent per
  * external id.
+ *
+ * A batch of jobs is provisioned together: one read of the reservations and of what their specs
+ * are built from, their applies at once, one statement moving those applied to `provisioning`
+ * (with their events). A reservation whose provisioning failed for a reason other than its
+ * cluster's answer fails the batch, which is retried: the others are no longer `placing` by then.
  */
 @Injectable()
 export class ProvisionWorker implements OnApplicationBootstrap {
@@ -44,30 +49,86 @@ export class ProvisionWorker implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.jobs.workEach<{ reservation_id: string }>(
+    await this.jobs.work<{ reservation_id: string }>(
       PROVISION_QUEUE,
       { batchSize: 16, localConcurrency: 2 },
-      (job) => this.provision(job.data.reservation_id),
+      (jobs) => this.provisionMany(jobs.map((job) => job.data.reservation_id)),
     );
   }
 
   async provision(id: string): Promise<void> {
-    const reservation = await this.dataSource.getRepository(Reservation).findOneBy({ id, status: 'placing' });
-    if (!reservation?.clusterId || !reservation.nodeName) {
+    await this.provisionMany([id]);
+  }
+
+  /** Throws (after the others are done) when one could not be provisioned: the batch is retried. */
+  async provisionMany(ids: string[]): Promise<void> {
+    // With their owners and GPU types (one statement): what their specs are built from.
+    const placed = await this.dataSource.getRepository(Reservation).find({
+      where: { id: In([...new Set(ids)]), status: 'placing' },
+      relations: { owner: true, type: true },
+    });
+    if (placed.length === 0) {
       return;
+    }
+    const sources = await this.specs.sourcesWith(placed);
+    const failures: unknown[] = [];
+    const applied: { reservation: Reservation; cluster: Cluster }[] = [];
+    await Promise.all(
+      placed.map(async (reservation) => {
+        try {
+          const cluster = await this.apply(reservation, sources);
+          if (cluster) {
+            applied.push({ reservation, cluster });
+          }
+        } catch (error) {
+          this.logger.warn({ reservation: reservation.id, err: error }, 'provisioning failed; it is retried');
+          failures.push(error);
+        }
+      }),
+    );
+    const moved = await transitionMany(
+      this.dataSource.manager,
+      { from: ['placing'] },
+      applied.map(({ reservation, cluster }) => ({
+        id: reservation.id,
+        to: 'provisioning' as const,
+        message: `Objects applied on ${cluster.name}; waiting for the environment to be ready`,
+      })),
+    );
+    await Promise.all(
+      applied
+        .filter(({ reservation }) => !moved.has(reservation.id))
+        // Cancelled while being applied: its teardown may have run before the objects existed.
+        .map(({ reservation, cluster }) =>
+          this.clients.for(cluster.id).deleteDeployment(reservation.externalId),
+        ),
+    );
+    if (failures.length > 0) {
+      throw new AggregateError(failures, `${failures.length} of ${placed.length} provisionings failed`);
+    }
+  }
+
+  /**
+   * Its objects applied on its cluster: the cluster, or undefined when it was bounced or failed
+   * instead (or has no placement). Throws when the failure is not the cluster's answer.
+   */
+  private async apply(reservation: Reservation, sources: SpecSources): Promise<Cluster | undefined> {
+    if (!reservation.clusterId || !reservation.nodeName) {
+      return undefined;
     }
     const cluster = this.registry.get(reservation.clusterId);
     if (!cluster) {
       await this.bounce(reservation, 'its cluster is no longer registered');
-      return;
+      return undefined;
     }
     if (reservation.diskId && !(await this.diskReady(reservation, cluster))) {
-      return;
+      return undefined;
     }
-    const spec = await this.specs.build(reservation, cluster);
+    const spec = await this.specs.build(reservation, cluster, undefined, sources);
     const client = this.clients.for(cluster.id);
     try {
       await client.applyDeployment(spec);
+      return cluster;
     } catch (error) {
       if (!(error instanceof DeployerError)) {
         throw error; // not the cluster's answer: the job is retried
@@ -82,19 +143,7 @@ export class ProvisionWorker implements OnApplicationBootstrap {
       } else {
         await this.bounce(reservation, `${cluster.name} could not take it: ${error.message}`);
       }
-      return;
-    }
-    const provisioning = await this.dataSource.transaction((tx) =>
-      transition(tx, {
-        id,
-        from: ['placing'],
-        to: 'provisioning',
-        message: `Objects applied on ${cluster.name}; waiting for the environment to be ready`,
-      }),
-    );
-    if (!provisioning) {
-      // Cancelled while being applied: its teardown may have run before the objects existed.
-      await client.deleteDeployment(reservation.externalId);
+      return undefined;
     }
   }
 
