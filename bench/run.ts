@@ -8,8 +8,11 @@ import { benchDeployer } from './deployer.bench';
 import { benchDisks } from './disks.bench';
 import { benchHttp } from './http.bench';
 import { benchQueue } from './queue.bench';
+import { benchReads } from './reads.bench';
 import { benchRegistry } from './registry.bench';
 import { benchReservations } from './reservations.bench';
+import { benchRounds } from './rounds.bench';
+import { benchScale } from './scale.bench';
 import { benchSimulator } from './simulator.bench';
 import { benchDatabase, type BenchDatabase } from './support';
 
@@ -22,6 +25,9 @@ const BENCHES: Record<string, (database: BenchDatabase) => Promise<void>> = {
   registry: benchRegistry,
   reservations: benchReservations,
   disks: benchDisks,
+  scale: () => benchScale(),
+  reads: benchReads,
+  rounds: benchRounds,
 };
 
 async function main(): Promise<void> {

@@ -82,9 +82,15 @@ export class DeployerService implements OnApplicationShutdown {
   async applyDeployment(spec: DeploymentSpec): Promise<{ created: boolean; result: ApplyResult }> {
     assertNoViolations(checkPolicy(spec, this.policy), 'spec');
     const externalId = spec.metadata.external_id;
-    const manifests = manifestsOf(spec).map(({ field, manifest }) => ({
+    const enforcedManifests = manifestsOf(spec).map(({ field, manifest }) => ({
       field,
       manifest: enforced(manifest, externalId),
+    }));
+    // Every object says which objects its spec has: the next apply prunes from that, not by listing.
+    const record = JSON.stringify(enforcedManifests.map(({ manifest }) => objectKeyOf(manifest)));
+    const manifests = enforcedManifests.map(({ field, manifest }) => ({
+      field,
+      manifest: withSpecObjects(manifest, record),
     }));
     // One round of parallel reads (they tell created, configured and unchanged apart), then two
     // rounds of parallel applies: what the workload needs, then the workload.
@@ -99,7 +105,11 @@ export class DeployerService implements OnApplicationShutdown {
       planned.filter(({ field }) => WORKLOAD_FIELDS.includes(field)),
     ]) {
       const results = await Promise.allSettled(
-        wave.map(({ manifest, before: current }) => this.kube.apply(manifest, current)),
+        // Compared as if it carried this spec's record already: a new record alone is bookkeeping,
+        // not a change to report (the object is `unchanged`).
+        wave.map(({ manifest, before: current }) =>
+          this.kube.apply(manifest, current && withSpecObjects(current, record)),
+        ),
       );
       objects.push(...results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])));
       const failed = results.findIndex((r) => r.status === 'rejected');
@@ -108,8 +118,9 @@ export class DeployerService implements OnApplicationShutdown {
         throw applyFailure(field, manifest, (results[failed] as PromiseRejectedResult).reason, objects);
       }
     }
-    if (planned.some(({ before: current }) => current !== undefined)) {
-      objects.push(...(await reportKubeFailures(() => this.pruneLeftovers(externalId, manifests))));
+    const existed = planned.flatMap(({ before: current }) => (current ? [current] : []));
+    if (existed.length > 0) {
+      objects.push(...(await reportKubeFailures(() => this.pruneLeftovers(externalId, manifests, existed))));
     }
     return {
       created: objects.some((o) => o.action === 'created'),
@@ -121,26 +132,23 @@ export class DeployerService implements OnApplicationShutdown {
    * A spec is the whole deployment: what an earlier spec of it had and this one has not (the
    * Ingress once Jupyter is off, the Pod after a switch to a Deployment) goes. Persistent disks,
    * file transfers and pods a controller owns are not the spec's to prune. Only looked for when the
-   * deployment existed before (a first apply has nothing to prune).
+   * deployment existed before (a first apply has nothing to prune). The objects that existed name
+   * the earlier spec's objects (SPEC_OBJECTS): only those not in this one are read, and deleted when
+   * they are still this deployment's. An object applied before that record existed makes it list
+   * every managed kind instead.
    */
   private async pruneLeftovers(
     externalId: string,
     manifests: { manifest: Manifest }[],
+    existed: KubernetesObject[],
   ): Promise<AppliedObject[]> {
-    const key = (kind: string | undefined, namespace: string | undefined, name: string | undefined) =>
-      `${kind}/${namespace ?? ''}/${name}`;
-    const wanted = new Set(
-      manifests.map(({ manifest }) =>
-        key(manifest.kind, manifest.metadata.namespace, manifest.metadata.name),
-      ),
-    );
-    const selector = `${LABELS.externalId}=${externalId},${LABELS.managedBy}=${MANAGED_BY},!${LABELS.persistentDisk}`;
-    const leftovers = (await this.listManaged(selector)).filter(
-      (object) =>
-        object.kind !== 'Job' &&
-        !object.metadata?.ownerReferences?.some((owner) => owner.controller) &&
-        !wanted.has(key(object.kind, object.metadata?.namespace, object.metadata?.name)),
-    );
+    const wanted = new Set(manifests.map(({ manifest }) => refOf(objectKeyOf(manifest))));
+    const earlier = earlierSpecObjects(existed);
+    const leftovers = earlier
+      ? await this.recordedLeftovers(externalId, earlier, wanted)
+      : (await this.listManaged(leftoverSelector(externalId))).filter(
+          (object) => prunable(object) && !wanted.has(refOf(objectKeyOf(object))),
+        );
     for (const object of leftovers) {
       await this.kube.delete(object);
     }
@@ -152,13 +160,34 @@ export class DeployerService implements OnApplicationShutdown {
     }));
   }
 
+  /** The earlier spec's objects this one does not have, as they are now, when still this deployment's. */
+  private async recordedLeftovers(
+    externalId: string,
+    earlier: ObjectKey[],
+    wanted: Set<string>,
+  ): Promise<KubernetesObject[]> {
+    const gone = earlier.filter((key) => !wanted.has(refOf(key)));
+    const found = await Promise.all(
+      gone.map(async ([apiVersion, kind, namespace, name]) => {
+        const object = await this.kube.read({
+          apiVersion,
+          kind,
+          metadata: { name, ...(namespace ? { namespace } : {}) },
+        });
+        const current: KubernetesObject[] = object ? [{ ...object, apiVersion, kind }] : [];
+        return current.filter((o) => prunable(o) && ownedBy(o, externalId));
+      }),
+    );
+    return found.flat();
+  }
+
   /** Everything carrying the external id, except volumes of persistent disks (they live on). */
   async deleteDeployment(externalId: string): Promise<number> {
     return reportKubeFailures(() => this.deleteAll(externalId));
   }
 
   private async deleteAll(externalId: string): Promise<number> {
-    const selector = `${LABELS.externalId}=${externalId},${LABELS.managedBy}=${MANAGED_BY},!${LABELS.persistentDisk}`;
+    const selector = leftoverSelector(externalId);
     // All at once: a teardown is as slow as one delete, not the sum of them (objects that a
     // cascade removed first answer 404, which is fine).
     const objects = await this.listManaged(selector);
@@ -175,32 +204,16 @@ export class DeployerService implements OnApplicationShutdown {
     return statusFrom(externalId, objects);
   }
 
-  /** Every managed deployment's status, or only those of `externalIds` (one selector, not a call each). */
+  /**
+   * Every managed deployment's status, or only those of `externalIds` (one selector, not a call
+   * each). Linear in what is listed: one list per kind and namespace and one of the namespaces'
+   * Warning events per call, each object and event handed to its deployment in one pass.
+   */
   async listDeployments(externalIds?: string[]): Promise<DeploymentStatus[]> {
     return reportKubeFailures(async () => {
       const only = externalIds ? `,${LABELS.externalId} in (${externalIds.join(',')})` : '';
       const objects = await this.workloadObjects(`${LABELS.managedBy}=${MANAGED_BY}${only}`);
-      // One pass over the objects, whatever the number of deployments.
-      const byId = new Map<string, WorkloadObjects>();
-      const of = (object: KubernetesObject, create: boolean): WorkloadObjects | undefined => {
-        const id = object.metadata?.labels?.[LABELS.externalId];
-        if (!id) {
-          return undefined;
-        }
-        let group = byId.get(id);
-        if (!group && create) {
-          group = { ...emptyWorkload(), events: objects.events };
-          byId.set(id, group);
-        }
-        return group;
-      };
-      // A deployment exists through its workload: its Deployment or its pods.
-      objects.deployments.forEach((d) => of(d, true)?.deployments.push(d));
-      objects.pods.forEach((p) => of(p, true)?.pods.push(p));
-      objects.replicaSets.forEach((r) => of(r, false)?.replicaSets.push(r));
-      objects.services.forEach((svc) => of(svc, false)?.services.push(svc));
-      objects.ingresses.forEach((ing) => of(ing, false)?.ingresses.push(ing));
-      return [...byId.keys()].sort().map((id) => statusFrom(id, byId.get(id)!));
+      return groupByDeployment(objects).map(([id, group]) => statusFrom(id, group));
     });
   }
 
@@ -208,7 +221,7 @@ export class DeployerService implements OnApplicationShutdown {
    * What status is made of, one list call per kind and namespace whatever the number of
    * deployments: their Deployments, ReplicaSets (a pod that cannot even be created is a ReplicaSet
    * event), pods, Services (the SSH node port), Ingresses (the Jupyter host), and the namespaces'
-   * events.
+   * Warning events.
    */
   private async workloadObjects(selector: string): Promise<WorkloadObjects> {
     const [deployments, replicaSets, pods, services, ingresses, events] = await Promise.all([
@@ -365,6 +378,88 @@ function assertOwnedBy(
   }
 }
 
+/**
+ * Annotation on every object the deployer applies: the objects of the spec it was applied with
+ * (JSON, `[apiVersion, kind, namespace, name]` each), so the next apply of the deployment knows
+ * what to prune without listing every managed kind.
+ */
+const SPEC_OBJECTS = 'odc.dev/spec-objects';
+
+type ObjectKey = [apiVersion: string, kind: string, namespace: string, name: string];
+
+function objectKeyOf(object: KubernetesObject): ObjectKey {
+  return [
+    object.apiVersion ?? '',
+    object.kind ?? '',
+    object.metadata?.namespace ?? '',
+    object.metadata?.name ?? '',
+  ];
+}
+
+/** Kind, namespace and name: the same object whichever version of its API names it. */
+function refOf([, kind, namespace, name]: ObjectKey): string {
+  return `${kind}/${namespace}/${name}`;
+}
+
+function withSpecObjects<T extends KubernetesObject>(manifest: T, record: string): T {
+  return {
+    ...manifest,
+    metadata: {
+      ...manifest.metadata,
+      annotations: { ...manifest.metadata?.annotations, [SPEC_OBJECTS]: record },
+    },
+  };
+}
+
+/**
+ * The objects of the specs the existing objects were applied with (all of them: after a failure
+ * part-way, some carry the earlier spec and some this one); undefined when one of them carries no
+ * readable record (applied before records were kept, or the annotation was removed).
+ */
+function earlierSpecObjects(existed: KubernetesObject[]): ObjectKey[] | undefined {
+  const keys = new Map<string, ObjectKey>();
+  for (const object of existed) {
+    const record = object.metadata?.annotations?.[SPEC_OBJECTS];
+    if (!record) {
+      return undefined;
+    }
+    try {
+      const parsed = JSON.parse(record) as unknown;
+      if (!Array.isArray(parsed)) {
+        return undefined;
+      }
+      for (const key of parsed) {
+        if (!Array.isArray(key) || key.length !== 4 || !key.every((part) => typeof part === 'string')) {
+          return undefined;
+        }
+        keys.set(refOf(key as ObjectKey), key as ObjectKey);
+      }
+    } catch {
+      return undefined;
+    }
+  }
+  return [...keys.values()];
+}
+
+/** What a deployment's teardown and pruning may delete: its objects, but never a persistent disk's. */
+function leftoverSelector(externalId: string): string {
+  return `${LABELS.externalId}=${externalId},${LABELS.managedBy}=${MANAGED_BY},!${LABELS.persistentDisk}`;
+}
+
+/** Not a file transfer's Job, nor a pod its controller owns (they go with their owner). */
+function prunable(object: KubernetesObject): boolean {
+  return object.kind !== 'Job' && !object.metadata?.ownerReferences?.some((owner) => owner.controller);
+}
+
+function ownedBy(object: KubernetesObject, externalId: string): boolean {
+  const labels = object.metadata?.labels ?? {};
+  return (
+    labels[LABELS.managedBy] === MANAGED_BY &&
+    labels[LABELS.externalId] === externalId &&
+    labels[LABELS.persistentDisk] === undefined
+  );
+}
+
 type KubeEvent = Awaited<ReturnType<KubeClient['listWarningEvents']>>[number];
 
 type Service = KubernetesObject & {
@@ -385,6 +480,59 @@ function emptyWorkload(): WorkloadObjects {
   return { deployments: [], replicaSets: [], pods: [], services: [], ingresses: [], events: [] };
 }
 
+/**
+ * Each deployment's objects, by external id (sorted), with only the events of its own Deployment,
+ * ReplicaSets and pods. A deployment exists through its workload (its Deployment or its pods): a
+ * Service or an Ingress left alone makes no entry.
+ */
+function groupByDeployment(objects: WorkloadObjects): [string, WorkloadObjects][] {
+  const byId = new Map<string, WorkloadObjects>();
+  const of = (object: KubernetesObject, create: boolean): WorkloadObjects | undefined => {
+    const id = object.metadata?.labels?.[LABELS.externalId];
+    if (!id) {
+      return undefined;
+    }
+    let group = byId.get(id);
+    if (!group && create) {
+      group = emptyWorkload();
+      byId.set(id, group);
+    }
+    return group;
+  };
+  // Whose events: the objects that events of a deployment are about, by kind and name.
+  const owners = new Map<string, WorkloadObjects>();
+  const own = (kind: string, object: KubernetesObject, group: WorkloadObjects | undefined) => {
+    if (group) {
+      owners.set(objectRef(kind, object.metadata?.name), group);
+    }
+  };
+  for (const d of objects.deployments) {
+    const group = of(d, true);
+    group?.deployments.push(d);
+    own('Deployment', d, group);
+  }
+  for (const p of objects.pods) {
+    const group = of(p, true);
+    group?.pods.push(p);
+    own('Pod', p, group);
+  }
+  for (const r of objects.replicaSets) {
+    const group = of(r, false);
+    group?.replicaSets.push(r);
+    own('ReplicaSet', r, group);
+  }
+  objects.services.forEach((svc) => of(svc, false)?.services.push(svc));
+  objects.ingresses.forEach((ing) => of(ing, false)?.ingresses.push(ing));
+  for (const event of objects.events) {
+    owners.get(objectRef(event.involvedObject.kind, event.involvedObject.name))?.events.push(event);
+  }
+  return [...byId].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+function objectRef(kind: string | undefined, name: string | undefined): string {
+  return `${kind}/${name}`;
+}
+
 const RECENT_WARNINGS = 10;
 
 function statusFrom(
@@ -393,7 +541,7 @@ function statusFrom(
 ): DeploymentStatus {
   const ssh = sshEndpoint(services, pods);
   const jupyterHost = ingresses.flatMap((i) => i.spec?.rules ?? []).find((rule) => rule.host)?.host;
-  const ref = (kind: string | undefined, name: string | undefined) => `${kind}/${name}`;
+  const ref = objectRef;
   const involved = new Set([
     ...deployments.map((d) => ref('Deployment', d.metadata?.name)),
     ...replicaSets.map((r) => ref('ReplicaSet', r.metadata?.name)),

@@ -32,6 +32,7 @@ const SETTINGS: DeployerClientSettings = {
   connectTimeoutMs: 1_000,
   requestTimeoutMs: 300,
   concurrency: 4,
+  statusConcurrency: 2,
   retries: 2,
   breakerFailures: 3,
   breakerOpenMs: 1_000,
@@ -289,6 +290,45 @@ describe('DeployerClient against a scripted deployer', () => {
     await Promise.all(Array.from({ length: 6 }, () => limited.health()));
     expect(deployer.requests).toHaveLength(6);
     expect(deployer.maxInFlight).toBe(2);
+  });
+
+  it('asks about many deployments in calls of at most 100, `statusConcurrency` of them in flight', async () => {
+    const ids = Array.from({ length: 550 }, (_, i) => `res-${i}`);
+    const answer = (from: number, to: number) => ({
+      status: 200,
+      body: ids.slice(from, to).map((external_id) => ({ external_id, exists: true })),
+      delayMs: 30,
+    });
+    deployer.play(...Array.from({ length: 6 }, (_, i) => answer(i * 100, (i + 1) * 100)));
+    const statuses = await client({ concurrency: 4, statusConcurrency: 2 }).listDeployments(ids);
+    expect(statuses.map((s) => s.external_id)).toEqual(ids);
+    expect(deployer.requests).toHaveLength(6);
+    expect(deployer.maxInFlight).toBe(2);
+    const asked = deployer.requests.map((r) => new URL(r.url, deployer.url).searchParams.get('external_id')!);
+    expect(asked.map((list) => list.split(',').length)).toEqual([100, 100, 100, 100, 100, 50]);
+    expect(asked.join(',')).toBe(ids.join(','));
+  });
+
+  it('shares the status calls in flight between the callers of one cluster', async () => {
+    deployer.play(...Array.from({ length: 6 }, () => ({ status: 200, body: [], delayMs: 30 })));
+    const shared = client({ concurrency: 8, statusConcurrency: 2 });
+    await Promise.all(Array.from({ length: 3 }, (_, i) => shared.listDeployments([`a-${i}`, `b-${i}`])));
+    await shared.listDeployments();
+    expect(deployer.requests).toHaveLength(4);
+    expect(deployer.maxInFlight).toBe(2);
+  });
+
+  it('makes none of the waiting status calls once one has failed', async () => {
+    const ids = Array.from({ length: 500 }, (_, i) => `res-${i}`);
+    deployer.play(
+      { status: 400, body: failure('validation_failed', 'no'), delayMs: 20 },
+      ...Array.from({ length: 4 }, () => ({ status: 200, body: [], delayMs: 20 })),
+    );
+    const error = await client({ statusConcurrency: 1 })
+      .listDeployments(ids)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeployerRequestRejected);
+    expect(deployer.requests).toHaveLength(1);
   });
 
   describe('circuit breaker', () => {

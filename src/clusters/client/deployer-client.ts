@@ -19,6 +19,7 @@ import {
 } from '../../deployer/contract';
 import { DeployerErrorCode } from '../../deployer/deployer.errors';
 import type { AppConfig } from '../../infra/config/env';
+import { CallGate } from './call-gate';
 import { CircuitBreaker } from './circuit-breaker';
 import {
   classifyConnectionFailure,
@@ -51,6 +52,11 @@ export interface DeployerClientSettings {
   requestTimeoutMs: number;
   /** Connections per cluster, so calls in flight at once; more calls queue. */
   concurrency: number;
+  /**
+   * `GET /deployments?external_id=…` calls in flight at once per cluster (each names up to
+   * MAX_EXTERNAL_IDS); a long list goes in turns, leaving the other connections to applies.
+   */
+  statusConcurrency: number;
   /** Retries of an idempotent call, after the first try. */
   retries: number;
   breakerFailures: number;
@@ -62,6 +68,7 @@ export function deployerClientSettings(config: AppConfig): DeployerClientSetting
     connectTimeoutMs: config.ODC_DEPLOYER_CLIENT_CONNECT_TIMEOUT_MS,
     requestTimeoutMs: config.ODC_DEPLOYER_CLIENT_TIMEOUT_MS,
     concurrency: config.ODC_DEPLOYER_CLIENT_CONCURRENCY,
+    statusConcurrency: config.ODC_DEPLOYER_CLIENT_STATUS_CONCURRENCY,
     retries: config.ODC_DEPLOYER_CLIENT_RETRIES,
     breakerFailures: config.ODC_DEPLOYER_CLIENT_BREAKER_FAILURES,
     breakerOpenMs: config.ODC_DEPLOYER_CLIENT_BREAKER_OPEN_SECONDS * 1000,
@@ -142,6 +149,8 @@ function namespaceQuery(namespace: string | undefined): string {
 
 export class DeployerClient {
   readonly breaker: CircuitBreaker;
+  /** Paces status lists: however many deployments are asked about, this many calls at a time. */
+  readonly statusCalls: CallGate;
   private readonly ref: DeployerRef;
   private readonly pool: Pool;
   private readonly overTls: boolean;
@@ -169,6 +178,7 @@ export class DeployerClient {
     this.now = hooks.now ?? Date.now;
     this.observe = hooks.observe;
     this.breaker = new CircuitBreaker(settings.breakerFailures, settings.breakerOpenMs, this.now);
+    this.statusCalls = new CallGate(settings.statusConcurrency);
     this.pool = new Pool(url.origin, {
       // HTTP/1.1, one request per connection: `connections` is then the cluster's concurrency limit.
       connections: settings.concurrency,
@@ -215,18 +225,33 @@ export class DeployerClient {
     return this.request('GET', '/capacity');
   }
 
-  /** Every managed deployment's status, or only these (in calls of at most MAX_EXTERNAL_IDS). */
+  /**
+   * Every managed deployment's status, or only these: in calls of at most MAX_EXTERNAL_IDS, at most
+   * `statusConcurrency` of them in flight on this cluster (whoever asks), in order. Once one call
+   * fails, the calls still waiting their turn are not made: the answer is that failure.
+   */
   async listDeployments(externalIds?: string[]): Promise<DeploymentStatus[]> {
     if (!externalIds) {
-      return this.request('GET', '/deployments');
+      return this.statusCalls.run(() => this.request('GET', '/deployments'));
     }
     const chunks: string[][] = [];
     for (let i = 0; i < externalIds.length; i += MAX_EXTERNAL_IDS) {
       chunks.push(externalIds.slice(i, i + MAX_EXTERNAL_IDS));
     }
+    let failed = false;
     const lists = await Promise.all(
       chunks.map((ids) =>
-        this.request<DeploymentStatus[]>('GET', `/deployments?external_id=${ids.join(',')}`),
+        this.statusCalls.run(async () => {
+          if (failed) {
+            return [];
+          }
+          try {
+            return await this.request<DeploymentStatus[]>('GET', `/deployments?external_id=${ids.join(',')}`);
+          } catch (error) {
+            failed = true;
+            throw error;
+          }
+        }),
       ),
     );
     return lists.flat();

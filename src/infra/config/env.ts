@@ -695,6 +695,18 @@ export class AppConfig {
   @Max(1000)
   ODC_DEPLOYER_CLIENT_CONCURRENCY = 16;
 
+  /**
+   * Status lists (`GET /deployments?external_id=…`, up to 100 deployments each) in flight at once
+   * per cluster: a status round over thousands of reservations asks in turns, not all at once, and
+   * leaves the cluster's other connections to applies and deletes. At most
+   * ODC_DEPLOYER_CLIENT_CONCURRENCY counts (the connections are shared).
+   */
+  @Transform(toNumber)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  ODC_DEPLOYER_CLIENT_STATUS_CONCURRENCY = 2;
+
   /** Retries of an idempotent call (exponential backoff with jitter, from 200 ms). */
   @Transform(toNumber)
   @IsInt()

@@ -19,13 +19,15 @@ import { workloadProblem, workloadReady } from './workload-health';
 export const STATUS_SYNC_TASK = 'reservations.status-sync';
 
 /**
- * Cron (exactly once across replicas): what each cluster says of the reservations on it, with one
- * batched `GET /deployments?external_id=…` per cluster per round: the provisioning reservations
- * every round (ODC_STATUS_SYNC_INTERVAL_SECONDS), the running ones too every
- * ODC_HEALTH_SYNC_INTERVAL_SECONDS. Provisioning and ready → active, with how to
- * connect and when it expires; a workload that failed (image, crash loop, evicted, node lost, its
- * objects gone) → the reservation fails with that reason, through teardown. A cluster that cannot
- * be reached changes nothing (its health check reports it).
+ * Cron (exactly once across replicas): what each cluster says of the reservations on it, asked with
+ * `GET /deployments?external_id=…` (100 ids a call, ODC_DEPLOYER_CLIENT_STATUS_CONCURRENCY calls in
+ * flight per cluster, every cluster at once): the provisioning reservations every round
+ * (ODC_STATUS_SYNC_INTERVAL_SECONDS), the running ones too every ODC_HEALTH_SYNC_INTERVAL_SECONDS.
+ * A round is linear in what it asks about: one read of the reservations, one pass to group them.
+ * Provisioning and ready → active, with how to connect and when it expires; a workload that failed
+ * (image, crash loop, evicted, node lost, its objects gone) → the reservation fails with that
+ * reason, through teardown. A cluster that cannot be reached changes nothing (its health check
+ * reports it).
  */
 @Injectable()
 export class StatusSyncTask extends PeriodicTask {
@@ -57,13 +59,21 @@ export class StatusSyncTask extends PeriodicTask {
     if (statuses.includes('active')) {
       this.lastHealthRound = now.getTime();
     }
-    const watched = await this.dataSource.getRepository(Reservation).findBy({ status: In(statuses) });
-    const byCluster = new Map<string, Reservation[]>();
-    for (const reservation of watched) {
-      if (reservation.clusterId) {
-        byCluster.set(reservation.clusterId, [...(byCluster.get(reservation.clusterId) ?? []), reservation]);
-      }
-    }
+    // Only what a round reads of them: at thousands of rows, building whole entities is most of
+    // the round's own CPU.
+    const watched = await this.dataSource.getRepository(Reservation).find({
+      select: {
+        id: true,
+        status: true,
+        clusterId: true,
+        externalId: true,
+        jupyter: true,
+        jupyterUrl: true,
+        createdAt: true,
+      },
+      where: { status: In(statuses) },
+    });
+    const byCluster = groupByCluster(watched);
     await Promise.all(
       [...byCluster].map(([clusterId, reservations]) => this.syncCluster(clusterId, reservations, now)),
     );
@@ -194,6 +204,23 @@ export function statusesToAsk(
   periodMs: number,
 ): ReservationStatus[] {
   return nowMs - lastWithRunningMs >= periodMs ? ['provisioning', 'active'] : ['provisioning'];
+}
+
+/** Placed reservations by cluster, in one pass (a reservation without a cluster is left out). */
+export function groupByCluster<T extends { clusterId: string | null }>(reservations: T[]): Map<string, T[]> {
+  const byCluster = new Map<string, T[]>();
+  for (const reservation of reservations) {
+    if (!reservation.clusterId) {
+      continue;
+    }
+    const group = byCluster.get(reservation.clusterId);
+    if (group) {
+      group.push(reservation);
+    } else {
+      byCluster.set(reservation.clusterId, [reservation]);
+    }
+  }
+  return byCluster;
 }
 
 function jupyterUrlOf(reservation: Reservation, status: DeploymentStatus): string | null {

@@ -8,6 +8,13 @@ import { Reservation } from '../reservation.entity';
 import { REAPPLY_QUEUE } from '../reservation-queues';
 import { DeploymentSpecs } from './deployment-specs';
 
+/**
+ * Re-applies fetched and run at once per worker replica. One batch at a time keeps a reservation's
+ * re-applies in the order they were sent (its jobs in one batch run in turn, a later batch waits),
+ * so the batch is what lets a burst (an expiry round's warnings) reach every cluster at once.
+ */
+export const REAPPLY_BATCH = 32;
+
 export interface ReapplyJob {
   reservation_id: string;
   /** A line for the notice file (an expiry warning). */
@@ -33,7 +40,7 @@ export class ReapplyWorker implements OnApplicationBootstrap {
     // One reservation's re-applies in the order they were sent: the last notice written wins.
     await this.jobs.workEach<ReapplyJob>(
       REAPPLY_QUEUE,
-      { batchSize: 8, orderBy: (job) => job.reservation_id },
+      { batchSize: REAPPLY_BATCH, orderBy: (job) => job.reservation_id },
       (job) => this.reapply(job.data),
     );
   }
