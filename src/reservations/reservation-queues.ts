@@ -1,11 +1,17 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { QueueService } from '../infra/queue/queue.service';
 
 /** pg-boss's smallest: a job whose worker stops beating for this long is failed back to retry. */
 const HEARTBEAT_SECONDS = 10;
 
-/** Asks a worker for an admission pass (one per new or ended reservation: none exists without one). */
+/**
+ * Asks a worker for an admission pass, as a job. Kept for senders not yet on ADMISSION_CHANNEL
+ * (and jobs of older replicas); `requestAdmission` is the cheaper way.
+ */
 export const ADMIT_QUEUE = 'reservations.admit';
+/** The NOTIFY channel that asks workers for an admission pass (`requestAdmission`). */
+export const ADMISSION_CHANNEL = 'odc_reservations_admit';
 /** Provisions a placed reservation on its cluster. */
 export const PROVISION_QUEUE = 'reservations.provision';
 /** Deletes an ending reservation's objects, then gives its GPUs back. */
@@ -41,4 +47,14 @@ export class ReservationQueues implements OnModuleInit {
     await this.jobs.defineQueue({ name: REAPPLY_QUEUE, retryLimit: 10, retryDelay: 2, ...common });
     await this.jobs.defineQueue({ name: NOTIFY_QUEUE, retryLimit: 8, retryDelay: 5, ...common });
   }
+}
+
+/**
+ * An admission pass once `tx` commits (a new, ended or bounced reservation): a NOTIFY that wakes
+ * every worker's AdmissionWorker, not a job. Nothing is lost when no worker hears it (none
+ * running, a listen connection down): what a pass acts on is the reservations' own rows, and
+ * every worker passes every ODC_ADMISSION_INTERVAL_SECONDS anyway.
+ */
+export async function requestAdmission(tx: EntityManager, jobs: QueueService): Promise<void> {
+  await jobs.notify(ADMISSION_CHANNEL, { manager: tx });
 }

@@ -28,7 +28,7 @@ import { hoursOf } from './reservation-view';
 import { ReservationErrorCode } from './reservation.errors';
 import { LIVE_STATUSES, Reservation, type ReservationStatus } from './reservation.entity';
 import { lockReservation, recordEvent } from './reservation-transitions';
-import { ADMIT_QUEUE, REAPPLY_QUEUE } from './reservation-queues';
+import { REAPPLY_QUEUE, requestAdmission } from './reservation-queues';
 import { endReservation } from './lifecycle/ending';
 import { QueueStandings } from './scheduling/queue-standings';
 
@@ -67,7 +67,7 @@ export interface ReservationWithContext {
 
 /**
  * Reservations as their owners (and admins) ask for them: checked against the catalog and the
- * limits, inserted with their admission job in one transaction, listed and shown with their
+ * limits, inserted with a request for an admission pass in one transaction, listed and shown with their
  * queue standing; another user's answer 404.
  */
 @Injectable()
@@ -81,7 +81,7 @@ export class ReservationsService {
   ) {}
 
   /**
-   * A new reservation, queued, with its admission job; or, for an Idempotency-Key already used
+   * A new reservation, queued, with a request for an admission pass; or, for an Idempotency-Key already used
    * with the same request, the reservation it made (`created: false`). `withContext` makes the answer.
    */
   async create(
@@ -158,7 +158,7 @@ export class ReservationsService {
           toStatus: 'queued',
           message: `Queued: ${inserted.gpuCount} × ${inserted.gpuType} for ${request.hours} h${request.disk ? ` with disk ${request.disk}` : ''}`,
         });
-        await this.jobs.send(ADMIT_QUEUE, { reservation_id: inserted.id }, { manager: tx });
+        await requestAdmission(tx, this.jobs);
         return inserted;
       });
     } catch (error) {
@@ -226,35 +226,50 @@ export class ReservationsService {
 
   /** One reservation with its timeline; another user's answers 404 (admins see all). */
   async get(principal: Principal, id: string): Promise<ReservationWithContext> {
-    return this.withTimeline(await this.owned(principal, id));
+    return this.withTimeline(await this.owned(principal, id), principal);
   }
 
-  private async withTimeline(reservation: Reservation): Promise<ReservationWithContext> {
+  /** With its events; the owner's name is the caller's own when it is theirs (no read). */
+  private async withTimeline(
+    reservation: Reservation,
+    principal: Principal,
+  ): Promise<ReservationWithContext> {
+    const own = reservation.ownerId === principal.userId;
     const [events, owners] = await Promise.all([
       this.dataSource
         .getRepository(ReservationEvent)
         .find({ where: { reservationId: reservation.id }, order: { id: 'ASC' } }),
-      this.usernames([reservation.ownerId]),
+      own ? undefined : this.usernames([reservation.ownerId]),
     ]);
-    return { ...(await this.withContext(reservation, owners.get(reservation.ownerId) ?? '')), events };
+    const owner = own ? principal.username : (owners?.get(reservation.ownerId) ?? '');
+    return { ...(await this.withContext(reservation, owner)), events };
   }
 
   /**
    * Cancels it: a queued one at once; a placed or running one ends through teardown (its objects
-   * deleted, then its GPUs freed). One that has ended, or is ending, answers 409.
+   * deleted, then its GPUs freed). One that has ended, or is ending, answers 409. A user's own is
+   * checked in the ending statement itself (admins may end anyone's); the row is read only when
+   * nothing ended, to tell 404 from 409.
    */
   async cancel(principal: Principal, id: string): Promise<ReservationWithContext> {
-    const reservation = await this.owned(principal, id);
     const ended = await this.dataSource.transaction((tx) =>
-      endReservation(tx, this.jobs, id, 'cancelled', `cancelled by ${principal.username}`),
+      endReservation(
+        tx,
+        this.jobs,
+        id,
+        'cancelled',
+        `cancelled by ${principal.username}`,
+        principal.admin ? {} : { ownerId: principal.userId },
+      ),
     );
     if (!ended) {
+      const reservation = await this.owned(principal, id);
       throw new AppError(
         ReservationErrorCode.InvalidState,
         `Reservation ${id} is ${reservation.status}${reservation.status === 'expiring' ? ' (ending already)' : ''}`,
       );
     }
-    return this.withTimeline(ended);
+    return this.withTimeline(ended, principal);
   }
 
   /**

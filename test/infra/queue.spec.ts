@@ -100,6 +100,60 @@ describe('job queue (pg-boss)', () => {
     }
   });
 
+  it('notifies listeners when the transaction commits, never when it rolls back', async () => {
+    const dataSource = producer.core().get(DataSource);
+    const channel = 'odc_test_wakeup';
+    let heard = 0;
+    await queue.listen(channel, () => {
+      heard += 1;
+    });
+    await expect(
+      dataSource.transaction(async (manager) => {
+        await queue.notify(channel, { manager });
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    await dataSource.transaction(async (manager) => {
+      await queue.notify(channel, { manager });
+      await queue.notify(channel, { manager }); // one transaction's repeats arrive once
+    });
+    // Notifications arrive in commit order: had the rollback notified, it would be heard first.
+    await eventually(
+      () => heard,
+      (count) => count >= 1,
+    );
+    await queue.notify(channel);
+    await eventually(
+      () => heard,
+      (count) => count >= 2,
+    );
+    expect(heard).toBe(2);
+  });
+
+  it('a listener whose connection is lost listens again, and is called once for what it missed', async () => {
+    const dataSource = producer.core().get(DataSource);
+    const channel = 'odc_test_relisten';
+    let heard = 0;
+    await queue.listen(channel, () => {
+      heard += 1;
+    });
+    const [{ ended }] = await dataSource.query<{ ended: number }[]>(
+      `SELECT count(pg_terminate_backend(pid))::int AS ended FROM pg_stat_activity
+       WHERE application_name LIKE '%:listen' AND query = $1`,
+      [`LISTEN "${channel}"`],
+    );
+    expect(ended).toBe(1);
+    await eventually(
+      () => heard,
+      (count) => count >= 1,
+    );
+    await queue.notify(channel);
+    await eventually(
+      () => heard,
+      (count) => count >= 2,
+    );
+  });
+
   it('refuses a manager outside a transaction rather than enqueueing non-atomically', async () => {
     const dataSource = producer.core().get(DataSource);
     await expect(queue.send(TEST_QUEUE, { n: 4 }, { manager: dataSource.manager })).rejects.toThrow(

@@ -122,10 +122,11 @@ export class EmbeddedPostgres {
       }
 
       const port = await freePort();
-      const pgOptions = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=`;
+      const socketDir = socketDirFor(clusterDir, port);
+      const pgOptions = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${socketDir ?? ''}`;
       const logFile = join(clusterDir, 'server.log');
       await run(pgCtl, ['start', '-D', clusterDir, '-w', '-t', '60', '-l', logFile, '-o', pgOptions], runAs);
-      const url = `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`;
+      const url = embeddedUrl(password, port, socketDir);
       const server = new EmbeddedPostgres(dataDir, clusterDir, url, pgCtl, runAs, options.logger);
       EmbeddedPostgres.track(server);
       try {
@@ -184,6 +185,31 @@ export class EmbeddedPostgres {
       await client.end();
     }
   }
+}
+
+/** Linux's limit on a Unix socket's path (sun_path, 108 bytes with its terminating NUL). */
+const MAX_SOCKET_PATH = 107;
+
+/**
+ * Where the server's Unix socket goes: the cluster folder (only its own user and root reach it),
+ * unless the socket's path would be too long for the kernel; then TCP only (undefined).
+ */
+export function socketDirFor(clusterDir: string, port: number): string | undefined {
+  const socketPath = join(clusterDir, `.s.PGSQL.${port}`);
+  return Buffer.byteLength(socketPath) <= MAX_SOCKET_PATH && !/[\s'"\\]/.test(clusterDir)
+    ? clusterDir
+    : undefined;
+}
+
+/**
+ * The URL clients connect with. Through the Unix socket when there is one: a trivial query took
+ * 121–151 µs there against 164–167 µs over loopback TCP. The URL keeps 127.0.0.1 and the port (a
+ * valid postgres:// URL, and the port names the socket file); `pg` takes the `host` parameter
+ * over the URL's host. The server listens on 127.0.0.1 too, for psql and other tools.
+ */
+export function embeddedUrl(password: string, port: number, socketDir: string | undefined): string {
+  const url = `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`;
+  return socketDir ? `${url}?host=${encodeURIComponent(socketDir)}` : url;
 }
 
 /**

@@ -5,6 +5,7 @@ import {
   type BeforeApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
+import { Client } from 'pg';
 import { PgBoss, type Job, type Queue, type SendOptions, type WorkOptions } from 'pg-boss';
 import type { EntityManager } from 'typeorm';
 
@@ -35,6 +36,9 @@ export interface EnqueueOptions extends Omit<SendOptions, 'db'> {
 
 const SCHEMA = 'pgboss';
 
+/** How long a listener waits before connecting again after its connection was lost. */
+const RELISTEN_DELAY_MS = 1000;
+
 /**
  * The job queue (pg-boss, in its own schema of ODC's database). Producers use it from any role;
  * only modules composed for the `worker` role call `work()`. On shutdown it stops fetching, lets
@@ -45,6 +49,7 @@ export class QueueService implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger('Queue');
   private readonly boss: PgBoss;
   private started = false;
+  private readonly listeners = new Set<Listener>();
 
   constructor(@Inject(QUEUE_SETTINGS) private readonly settings: QueueSettings) {
     this.boss = new PgBoss({
@@ -68,6 +73,8 @@ export class QueueService implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    await Promise.all([...this.listeners].map((listener) => listener.close()));
+    this.listeners.clear();
     if (!this.started) {
       return;
     }
@@ -182,6 +189,32 @@ export class QueueService implements OnModuleInit, BeforeApplicationShutdown {
     });
   }
 
+  /**
+   * Wakes `channel`'s listeners (`listen`) when `manager`'s transaction commits, and not if it rolls
+   * back (NOTIFY is transactional; several in one transaction arrive as one). Nothing is stored: a
+   * wake-up for work whose own row is durable and that a timer finds anyway, at a fraction of a
+   * job's cost (no insert, fetch, completion or foreign key checks).
+   */
+  async notify(channel: string, options: Pick<EnqueueOptions, 'manager'> = {}): Promise<void> {
+    const sql = 'SELECT pg_notify($1, NULL)';
+    if (options.manager) {
+      await transactionDb(options.manager).executeSql(sql, [channel]);
+    } else {
+      await this.boss.getDb().executeSql(sql, [channel]);
+    }
+  }
+
+  /**
+   * Calls `handler` on each notification of `channel` (worker role), over a connection of its own
+   * that comes back when lost; then the handler runs once too, for what came while it was away.
+   * Resolves once listening.
+   */
+  async listen(channel: string, handler: () => void): Promise<void> {
+    const listener = new Listener(this.settings, channel, handler, this.logger);
+    this.listeners.add(listener);
+    await listener.open();
+  }
+
   /** Stops this process's consumers of a queue (waiting for their in-flight jobs). */
   async offWork(queue: string): Promise<void> {
     await this.boss.offWork(queue, { wait: true });
@@ -203,4 +236,89 @@ function transactionDb(manager: EntityManager) {
       rows: (await runner.query(text, values, true)).records as unknown[],
     }),
   };
+}
+
+/** One LISTEN connection, opened again (after RELISTEN_DELAY_MS) whenever it is lost. */
+class Listener {
+  private client?: Client;
+  private closed = false;
+  private retry?: NodeJS.Timeout;
+
+  constructor(
+    private readonly settings: QueueSettings,
+    private readonly channel: string,
+    private readonly handler: () => void,
+    private readonly logger: Logger,
+  ) {}
+
+  async open(): Promise<void> {
+    const client = new Client({
+      connectionString: this.settings.url,
+      application_name: `${this.settings.applicationName}:listen`,
+    });
+    client.on('notification', (message) => {
+      if (message.channel === this.channel) {
+        this.handler();
+      }
+    });
+    // Until it listens, a failure is the caller's (the promise rejects); an 'error' event with no
+    // listener would throw.
+    const ignore = () => undefined;
+    client.on('error', ignore);
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${client.escapeIdentifier(this.channel)}`);
+    } catch (error) {
+      await client.end().catch(ignore);
+      throw error;
+    }
+    if (this.closed) {
+      await client.end().catch(ignore);
+      return;
+    }
+    let lost = false;
+    const reconnect = (error?: unknown) => {
+      if (lost || this.closed) {
+        return;
+      }
+      lost = true;
+      this.client = undefined;
+      this.logger.warn({ channel: this.channel, err: error }, 'listen connection lost; connecting again');
+      client.end().catch(ignore);
+      this.scheduleReopen();
+    };
+    client.off('error', ignore);
+    client.on('error', reconnect);
+    client.on('end', () => reconnect());
+    this.client = client;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retry);
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => undefined);
+  }
+
+  private scheduleReopen(): void {
+    this.retry = setTimeout(() => void this.reopen(), RELISTEN_DELAY_MS);
+    this.retry.unref();
+  }
+
+  private async reopen(): Promise<void> {
+    if (this.closed) {
+      return;
+    }
+    try {
+      await this.open();
+    } catch (error) {
+      this.logger.warn({ channel: this.channel, err: error }, 'listen connection failed; trying again');
+      this.scheduleReopen();
+      return;
+    }
+    if (!this.closed) {
+      this.handler(); // what was notified while no connection listened
+    }
+  }
 }

@@ -1,13 +1,13 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { AppConfig } from '../../infra/config/env';
 import { QueueService } from '../../infra/queue/queue.service';
-import { ADMIT_QUEUE } from '../reservation-queues';
+import { ADMISSION_CHANNEL, ADMIT_QUEUE } from '../reservation-queues';
 import { AdmissionService } from './admission.service';
 
 /**
- * Worker role: admission passes, on demand and on a timer. A new reservation (its admit job), a
- * reservation that ended or a placement that bounced enqueues an admit job; a batch of them is
- * one pass. The timer (ODC_ADMISSION_INTERVAL_SECONDS) catches what no event announces, such as
+ * Worker role: admission passes, on demand and on a timer. A reservation that ended or a
+ * placement that bounced notifies ADMISSION_CHANNEL in its transaction (`requestAdmission`); an
+ * admit job (a new reservation's) asks too, a batch of them one pass. The timer (ODC_ADMISSION_INTERVAL_SECONDS) catches what no event announces, such as
  * capacity that came back. Passes in one process run one at a time; a request for a pass while
  * one runs makes exactly one more after it. Passes of several workers may overlap: claims are safe.
  */
@@ -26,6 +26,11 @@ export class AdmissionWorker implements OnApplicationBootstrap, OnModuleDestroy 
 
   async onApplicationBootstrap(): Promise<void> {
     await this.jobs.work(ADMIT_QUEUE, { batchSize: 100 }, () => this.requestPass());
+    await this.jobs.listen(ADMISSION_CHANNEL, () => {
+      this.requestPass().catch((error: unknown) =>
+        this.logger.warn(`admission pass failed: ${String(error)}`),
+      );
+    });
     this.timer = setInterval(() => {
       this.requestPass().catch((error: unknown) =>
         this.logger.warn(`admission pass failed: ${String(error)}`),

@@ -2,7 +2,7 @@ import type { EntityManager } from 'typeorm';
 import type { QueueService } from '../../infra/queue/queue.service';
 import type { Reservation, ReservationStatus } from '../reservation.entity';
 import { RELEASE_DISK_QUEUE } from '../../storage/storage-queues';
-import { ADMIT_QUEUE, TEARDOWN_QUEUE } from '../reservation-queues';
+import { requestAdmission, TEARDOWN_QUEUE } from '../reservation-queues';
 import { reservationOf } from '../reservation-transitions';
 
 export type EndStatus = 'expired' | 'cancelled' | 'failed';
@@ -17,7 +17,9 @@ const WITH_OBJECTS: readonly ReservationStatus[] = ['placing', 'provisioning', '
  * had already ended (or is already ending): a repeat changes nothing.
  *
  * Which of the two it is depends on its status under the row's lock, so both are one statement
- * (lock, update, event), the same guarded transition as reservation-transitions.ts makes.
+ * (lock, update, event), the same guarded transition as reservation-transitions.ts makes. With
+ * `ownerId`, only that user's reservation ends (undefined for anyone else's): the ownership check
+ * of a user's own cancel, in the same statement.
  */
 export async function endReservation(
   tx: EntityManager,
@@ -25,10 +27,12 @@ export async function endReservation(
   id: string,
   endingAs: EndStatus,
   reason: string,
+  options: { ownerId?: string } = {},
 ): Promise<Reservation | undefined> {
   const now = new Date();
   const [row] = await tx.query<Record<string, unknown>[]>(
-    `WITH locked AS (SELECT id, status FROM reservations WHERE id = $1 FOR UPDATE),
+    `WITH locked AS (
+       SELECT id, status FROM reservations WHERE id = $1 AND ($8::uuid IS NULL OR owner_id = $8) FOR UPDATE),
      moved AS (
        UPDATE reservations r
        SET status = CASE WHEN l.status = 'queued' THEN $2 ELSE 'expiring' END,
@@ -51,6 +55,7 @@ export async function endReservation(
       [...WITH_OBJECTS],
       `${capitalized(endingAs)}: ${reason}`,
       `Ending (${endingAs}): ${reason}`,
+      options.ownerId ?? null,
     ],
   );
   if (!row) {
@@ -67,7 +72,7 @@ export async function endReservation(
 
 /**
  * What follows the end of reservations that held GPUs, in the transaction that ended them: an
- * admission pass for whoever waits (one job: a pass considers every queued reservation), and
+ * admission pass for whoever waits (one NOTIFY: a pass considers every queued reservation), and
  * their disks' release.
  */
 export async function afterEnded(
@@ -78,7 +83,7 @@ export async function afterEnded(
   if (reservations.length === 0) {
     return;
   }
-  await jobs.send(ADMIT_QUEUE, { reservation_id: reservations[0].id }, { manager: tx });
+  await requestAdmission(tx, jobs);
   await jobs.sendMany(
     RELEASE_DISK_QUEUE,
     reservations.filter((r) => r.diskId).map((r) => ({ reservation_id: r.id })),

@@ -10,7 +10,6 @@ import { ExclusiveTaskRunner } from '../../infra/cron/exclusive-task.runner';
 import { PeriodicTask } from '../../infra/cron/periodic-task';
 import { QueueService } from '../../infra/queue/queue.service';
 import { ReservationMetrics } from '../reservation-metrics';
-import { REAPPLY_QUEUE } from '../reservation-queues';
 import { Reservation, type ReservationStatus } from '../reservation.entity';
 import { recordEvent, recordEvents } from '../reservation-transitions';
 import { endReservation } from './ending';
@@ -24,7 +23,8 @@ export const STATUS_SYNC_TASK = 'reservations.status-sync';
  * flight per cluster, every cluster at once): the provisioning reservations every round
  * (ODC_STATUS_SYNC_INTERVAL_SECONDS), the running ones too every ODC_HEALTH_SYNC_INTERVAL_SECONDS.
  * A round is linear in what it asks about: one read of the reservations, one pass to group them.
- * Provisioning and ready → active, with how to connect and when it expires; a workload that failed
+ * Provisioning and ready → active, with how to connect and when it expires (no re-apply: the
+ * notice file already says how long after activation); a workload that failed
  * (image, crash loop, evicted, node lost, its objects gone) → the reservation fails with that
  * reason, through teardown. A cluster that cannot be reached changes nothing (its health check
  * reports it).
@@ -180,12 +180,8 @@ export class StatusSyncTask extends PeriodicTask {
           message: `Ready: ${sshCommand}${jupyterUrl ? `; Jupyter at ${jupyterUrl}` : ''}`,
         })),
       );
-      // Their notice files learn the expiry (it was not known until now).
-      await this.jobs.sendMany(
-        REAPPLY_QUEUE,
-        active.map(({ reservation }) => ({ reservation_id: reservation.id })),
-        { manager: tx },
-      );
+      // No re-apply for the notice file: it already says how long after activation it expires
+      // (noticeText), and the next re-apply (extension, share, warning) writes the time itself.
       return active;
     });
     for (const { reservation } of activated) {

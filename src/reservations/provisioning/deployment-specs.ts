@@ -124,6 +124,7 @@ export class DeploymentSpecs {
         externalId: reservation.externalId,
         username: owner.username,
         expiresAt: reservation.expiresAt,
+        minutes: reservation.durationMinutes + reservation.extendedMinutes,
         ...(warning ? { warning } : {}),
       }),
     });

@@ -566,4 +566,23 @@ describe('noticeText', () => {
       'Expires at: not yet set',
     );
   });
+
+  it('says how long after activation it expires before the time is known', () => {
+    const text = (minutes: number) =>
+      noticeText({ externalId: EXT, username: 'alice', expiresAt: null, minutes });
+    expect(text(480)).toContain('Expires at: 8 h after it became active');
+    expect(text(90)).toContain('Expires at: 1 h 30 min after it became active');
+    expect(text(45)).toContain('Expires at: 45 min after it became active');
+  });
+
+  it('gives the time itself once it is known', () => {
+    expect(
+      noticeText({
+        externalId: EXT,
+        username: 'alice',
+        expiresAt: new Date('2026-03-01T12:00:00Z'),
+        minutes: 60,
+      }),
+    ).toContain('Expires at: 2026-03-01T12:00:00.000Z\n');
+  });
 });

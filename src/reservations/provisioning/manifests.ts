@@ -381,19 +381,37 @@ export function buildDeploymentSpec(input: ManifestInput): DeploymentSpec {
   };
 }
 
-/** The notice file users find at $ODC_NOTICE_FILE: what this is and when it ends. */
+/**
+ * The notice file users find at $ODC_NOTICE_FILE: what this is and when it ends. Before activation
+ * the expiry is not known, so it says how long after activation (`minutes`, its hours and
+ * extensions): the time itself is written with the next re-apply (an extension, share or expiry
+ * warning), not by one at activation, which would cost every reservation a second apply.
+ */
 export function noticeText(input: {
   externalId: string;
   username: string;
   expiresAt: Date | null;
+  minutes?: number;
   warning?: string;
 }): string {
   const expiry = input.expiresAt
     ? input.expiresAt.toISOString()
-    : 'not yet set (its duration counts from when it becomes active)';
+    : input.minutes !== undefined
+      ? `${formatMinutes(input.minutes)} after it became active (its expires_at in ODC has the time)`
+      : 'not yet set (its duration counts from when it becomes active)';
   const lines = [`ODC reservation ${input.externalId} of ${input.username}`, `Expires at: ${expiry}`];
   if (input.warning) {
     lines.push(input.warning);
   }
   return lines.map((line) => `${line}\n`).join('');
+}
+
+/** `8 h`, `1 h 30 min`, `45 min`. */
+function formatMinutes(minutes: number): string {
+  const hours = Math.floor(minutes / 60);
+  const rest = Math.round(minutes % 60);
+  if (hours === 0) {
+    return `${rest} min`;
+  }
+  return rest === 0 ? `${hours} h` : `${hours} h ${rest} min`;
 }

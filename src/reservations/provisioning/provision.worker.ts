@@ -16,7 +16,7 @@ import { AppConfig } from '../../infra/config/env';
 import { QueueService } from '../../infra/queue/queue.service';
 import { Reservation } from '../reservation.entity';
 import { transition, transitionMany } from '../reservation-transitions';
-import { ADMIT_QUEUE, PROVISION_QUEUE } from '../reservation-queues';
+import { PROVISION_QUEUE, requestAdmission } from '../reservation-queues';
 import { afterEnded } from '../lifecycle/ending';
 import { DeploymentSpecs, type SpecSources } from './deployment-specs';
 
@@ -188,7 +188,7 @@ export class ProvisionWorker implements OnApplicationBootstrap {
         },
       });
       if (requeued) {
-        await this.jobs.send(ADMIT_QUEUE, { reservation_id: reservation.id }, { manager: tx });
+        await requestAdmission(tx, this.jobs);
       }
     });
     this.logger.warn({ reservation: reservation.id, why }, 'placement bounced');

@@ -48,8 +48,8 @@ export function queueStandings(plan: Schedule): Map<string, QueueStanding> {
 /**
  * Queue standings kept on the queued rows, so that no read plans: each admission pass writes the
  * plan's (only rows whose position changed, or whose estimate moved by 10 s or more), and a new
- * reservation is inserted with an estimate made without planning, which the next pass (its own
- * admit job's) replaces.
+ * reservation is inserted with an estimate made without planning, which the next pass (the one its
+ * reserve asks for) replaces.
  */
 @Injectable()
 export class QueueStandings {
