@@ -7,6 +7,7 @@ import { benchAuth } from './auth.bench';
 import { benchDeployer } from './deployer.bench';
 import { benchDisks } from './disks.bench';
 import { benchHttp } from './http.bench';
+import { benchMemory } from './memory.bench';
 import { benchQueue } from './queue.bench';
 import { benchReads } from './reads.bench';
 import { benchRegistry } from './registry.bench';
@@ -25,6 +26,7 @@ const BENCHES: Record<string, (database: BenchDatabase) => Promise<void>> = {
   registry: benchRegistry,
   reservations: benchReservations,
   disks: benchDisks,
+  soak: benchMemory,
   scale: () => benchScale(),
   reads: benchReads,
   rounds: benchRounds,

@@ -3,11 +3,12 @@ import type { HttpsOptions } from '@nestjs/common/interfaces/external/https-opti
 import type { KubeConfig } from '@kubernetes/client-node';
 import { NestFactory } from '@nestjs/core';
 import type { Logger } from 'pino';
-import { DeployerAppModule } from '../deployer/deployer-app.module';
 import type { AppConfig } from '../infra/config/env';
 import { configureHttp } from '../infra/http/configure-http';
 import { FrameworkLogger, PinoLoggerService } from '../infra/logging/framework-logger';
 import { serveDeployerOpenApi } from './openapi';
+
+type DeployerAppModuleFile = typeof import('../deployer/deployer-app.module');
 
 /**
  * A Nest application set up the one way every ODC listener is (body limits, request ids, error
@@ -36,6 +37,9 @@ export async function createDeployerApp(
   kubeConfig: KubeConfig,
   httpsOptions?: HttpsOptions,
 ): Promise<INestApplication> {
+  // Required here, not imported above, for the reason in src/app/runtime.ts: only a deployer needs it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { DeployerAppModule } = require('../deployer/deployer-app.module') as DeployerAppModuleFile;
   const app = await createNestApp(
     DeployerAppModule.forRoot(config, logger, kubeConfig),
     config,

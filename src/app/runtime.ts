@@ -1,24 +1,17 @@
 import type { INestApplication } from '@nestjs/common';
-import type { HttpsOptions } from '@nestjs/common/interfaces/external/https-options.interface';
-import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import { isIPv6, type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { registerLocalSimulator } from '../clusters/dev/local-simulator';
-import { isLoopback, withStartToken } from '../deployer/deployer-access';
-import { resolveKubeAccess, type KubeAccess } from '../deployer/kube/kube-access';
+import type { KubeAccess } from '../deployer/kube/kube-access';
 import type { AppConfig } from '../infra/config/env';
 import { EmbeddedPostgres } from '../infra/database/embedded-postgres';
 import { AppModule, type CoreAppOptions } from './app.module';
-import { createDeployerApp, createNestApp } from './nest-app';
+import { httpUrl, listen, type Listener } from './listeners';
+import { createNestApp } from './nest-app';
 import { serveOpenApi } from './openapi';
 import { needsDatabase } from './roles';
 
-export interface Listener {
-  /** `simulator`: the in-process simulated cluster a development deployer uses. */
-  name: 'api' | 'ops' | 'deployer' | 'simulator';
-  url: string;
-}
+export { httpUrl, type Listener } from './listeners';
+
+type DeployerRuntimeFile = typeof import('./deployer-runtime');
 
 export interface Runtime {
   /** Roles coordinator/worker/cron: the Nest app with the database, queue and their modules. */
@@ -54,27 +47,6 @@ export function plannedListeners(config: AppConfig): Listener[] {
   return planned;
 }
 
-/** A URL a person can click: a wildcard bind is reachable as localhost; IPv6 literals need brackets. */
-export function httpUrl(host: string, port: number): string {
-  if (host === '0.0.0.0' || host === '::') {
-    return `http://localhost:${port}`;
-  }
-  return isIPv6(host) ? `http://[${host}]:${port}` : `http://${host}:${port}`;
-}
-
-async function listen(
-  app: INestApplication,
-  name: Listener['name'],
-  host: string,
-  port: number,
-  tls = false,
-): Promise<Listener> {
-  await app.listen(port, host);
-  const { port: bound } = (app.getHttpServer() as Server).address() as AddressInfo;
-  const url = httpUrl(host, bound);
-  return { name, url: tls ? url.replace(/^http:/, 'https:') : url };
-}
-
 async function resolveDatabaseUrl(
   options: RuntimeOptions,
 ): Promise<{ url: string; embedded?: EmbeddedPostgres }> {
@@ -100,38 +72,6 @@ async function openCore(app: INestApplication, config: AppConfig): Promise<Liste
   }
   await app.init();
   return undefined;
-}
-
-/**
- * A deployer can create pods: it must not serve unauthenticated beyond this machine. (mTLS joins
- * the bearer token as a way to satisfy this.)
- */
-function assertDeployerIsGuarded(config: AppConfig): void {
-  const authenticated = Boolean(config.ODC_DEPLOYER_TOKEN) || Boolean(config.ODC_DEPLOYER_CLIENT_CA);
-  if (!authenticated && !isLoopback(config.ODC_DEPLOYER_HOST) && !config.ODC_DEPLOYER_INSECURE) {
-    throw new Error(
-      `Refusing to serve the deployer on ${config.ODC_DEPLOYER_HOST} without authentication: set ODC_DEPLOYER_TOKEN ` +
-        'or ODC_DEPLOYER_CLIENT_CA (mTLS), bind ODC_DEPLOYER_HOST to a loopback address, or (never in production) ' +
-        'set ODC_DEPLOYER_INSECURE=true',
-    );
-  }
-  if (config.ODC_DEPLOYER_CLIENT_CA && !config.ODC_DEPLOYER_TLS_CERT) {
-    throw new Error('ODC_DEPLOYER_CLIENT_CA (mTLS) needs ODC_DEPLOYER_TLS_CERT and ODC_DEPLOYER_TLS_KEY');
-  }
-}
-
-/** TLS for the deployer listener; with a client CA, a client certificate it signed is required. */
-function deployerTls(config: AppConfig): HttpsOptions | undefined {
-  if (!config.ODC_DEPLOYER_TLS_CERT || !config.ODC_DEPLOYER_TLS_KEY) {
-    return undefined;
-  }
-  return {
-    cert: readFileSync(config.ODC_DEPLOYER_TLS_CERT),
-    key: readFileSync(config.ODC_DEPLOYER_TLS_KEY),
-    ...(config.ODC_DEPLOYER_CLIENT_CA
-      ? { ca: readFileSync(config.ODC_DEPLOYER_CLIENT_CA), requestCert: true, rejectUnauthorized: true }
-      : {}),
-  };
 }
 
 /**
@@ -196,42 +136,16 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       runtime.listeners.push(...(listener ? [listener] : []));
     }
     if (config.roles.has('deployer')) {
-      const { config: deployerConfig, generated } = withStartToken(config);
-      if (generated) {
-        options.logger.info(
-          'deployer: no ODC_DEPLOYER_TOKEN: it takes a token made for this start, which only this process knows (set ODC_DEPLOYER_TOKEN to call it from elsewhere)',
-        );
-      }
-      assertDeployerIsGuarded(deployerConfig);
-      const kube = await resolveKubeAccess(config, options.logger);
-      closers.push(() => kube.close());
-      if (kube.simulatorUrl) {
-        runtime.listeners.push({ name: 'simulator', url: kube.simulatorUrl });
-      } else if (config.NODE_ENV === 'development') {
-        runtime.realCluster = {
-          source: kube.source,
-          server: kube.kubeConfig.getCurrentCluster()?.server ?? '',
-        };
-      }
-      const tls = deployerTls(config);
-      runtime.deployer = await createDeployerApp(deployerConfig, options.logger, kube.kubeConfig, tls);
-      started.push(runtime.deployer);
-      const deployerListener = await listen(
-        runtime.deployer,
-        'deployer',
-        config.ODC_DEPLOYER_HOST,
-        config.ODC_DEPLOYER_PORT,
-        tls !== undefined,
-      );
-      runtime.listeners.push(deployerListener);
-      if (runtime.core && kube.simulator) {
-        await registerLocalSimulator(runtime.core, {
-          config: deployerConfig,
-          logger: options.logger,
-          deployerUrl: deployerListener.url,
-          simulator: kube.simulator,
-        });
-      }
+      // Required here rather than imported above: the Kubernetes client, the deployer's modules
+      // and the simulator are some 20 MB of heap and 30–45 MB of RSS that a replica without the
+      // role never needs (docs/performance.md, "Memory"). `import()` of our own CommonJS output would need file
+      // extensions that neither this build nor Jest gives.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { startDeployer } = require('./deployer-runtime') as DeployerRuntimeFile;
+      const deployer = await startDeployer(options, runtime.core, { apps: started, closers });
+      runtime.deployer = deployer.app;
+      runtime.realCluster = deployer.realCluster;
+      runtime.listeners.push(...deployer.listeners);
     }
     return runtime;
   } catch (error) {

@@ -1,5 +1,4 @@
 import { Logger, Module, type Provider } from '@nestjs/common';
-import { EC2Client } from '@aws-sdk/client-ec2';
 import { AuditModule } from '../audit/audit.module';
 import { AuthModule } from '../auth/auth.module';
 import { ClusterClients } from '../clusters/client/cluster-clients';
@@ -14,7 +13,7 @@ import { ReleaseWorker } from './lifecycle/release.worker';
 import { SnapshotWorker } from './lifecycle/snapshot.worker';
 import { ReconcilerTask } from './lifecycle/reconciler.task';
 import { StorageTask } from './lifecycle/storage.task';
-import { AwsEbsProvider } from './providers/aws-ebs.provider';
+import { createAwsEbsProvider } from './providers/aws-ebs.factory';
 import { CustomStorageProvider } from './providers/custom.provider';
 import { K8sCsiProvider } from './providers/k8s-csi.provider';
 import { STORAGE_PROVIDER, type StorageProvider } from './providers/storage-provider';
@@ -35,19 +34,10 @@ export function storageProviderFor(
         clientFor: (clusterId) => clients.for(clusterId),
       });
     case 'aws-ebs':
-      return new AwsEbsProvider(
-        new EC2Client({ region: config.ODC_AWS_REGION }),
+      return createAwsEbsProvider(
+        config,
         { for: (clusterId: string) => clients.for(clusterId) },
-        {
-          region: config.ODC_AWS_REGION!,
-          volumeType: config.ODC_EBS_VOLUME_TYPE,
-          ...(config.ODC_EBS_IOPS !== undefined ? { iops: config.ODC_EBS_IOPS } : {}),
-          ...(config.ODC_EBS_THROUGHPUT !== undefined ? { throughputMiBps: config.ODC_EBS_THROUGHPUT } : {}),
-          ...(config.ODC_EBS_KMS_KEY_ID ? { kmsKeyId: config.ODC_EBS_KMS_KEY_ID } : {}),
-          csiDriver: config.ODC_EBS_CSI_DRIVER,
-          fsType: config.ODC_EBS_FS_TYPE,
-          namespaceFor,
-        },
+        namespaceFor,
       );
     case 'custom':
       return new CustomStorageProvider();

@@ -1,0 +1,104 @@
+/**
+ * The deployer role of a replica: its Kubernetes (a kubeconfig, the in-cluster account or, for
+ * development, a simulated cluster started here), its own app on its own listener and, in
+ * development, the `local-sim` registration. src/app/runtime.ts loads this module only for a
+ * replica with the role: the Kubernetes client, the deployer's modules and the simulator cost a
+ * replica without it some 20 MB of heap and 30–45 MB of RSS (docs/performance.md, "Memory").
+ */
+import type { INestApplication } from '@nestjs/common';
+import type { HttpsOptions } from '@nestjs/common/interfaces/external/https-options.interface';
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { registerLocalSimulator } from '../clusters/dev/local-simulator';
+import { isLoopback, withStartToken } from '../deployer/deployer-access';
+import { resolveKubeAccess, type KubeAccess } from '../deployer/kube/kube-access';
+import type { AppConfig } from '../infra/config/env';
+import { listen, type Listener } from './listeners';
+import { createDeployerApp } from './nest-app';
+
+/**
+ * A deployer can create pods: it must not serve unauthenticated beyond this machine. (mTLS joins
+ * the bearer token as a way to satisfy this.)
+ */
+function assertDeployerIsGuarded(config: AppConfig): void {
+  const authenticated = Boolean(config.ODC_DEPLOYER_TOKEN) || Boolean(config.ODC_DEPLOYER_CLIENT_CA);
+  if (!authenticated && !isLoopback(config.ODC_DEPLOYER_HOST) && !config.ODC_DEPLOYER_INSECURE) {
+    throw new Error(
+      `Refusing to serve the deployer on ${config.ODC_DEPLOYER_HOST} without authentication: set ODC_DEPLOYER_TOKEN ` +
+        'or ODC_DEPLOYER_CLIENT_CA (mTLS), bind ODC_DEPLOYER_HOST to a loopback address, or (never in production) ' +
+        'set ODC_DEPLOYER_INSECURE=true',
+    );
+  }
+  if (config.ODC_DEPLOYER_CLIENT_CA && !config.ODC_DEPLOYER_TLS_CERT) {
+    throw new Error('ODC_DEPLOYER_CLIENT_CA (mTLS) needs ODC_DEPLOYER_TLS_CERT and ODC_DEPLOYER_TLS_KEY');
+  }
+}
+
+/** TLS for the deployer listener; with a client CA, a client certificate it signed is required. */
+function deployerTls(config: AppConfig): HttpsOptions | undefined {
+  if (!config.ODC_DEPLOYER_TLS_CERT || !config.ODC_DEPLOYER_TLS_KEY) {
+    return undefined;
+  }
+  return {
+    cert: readFileSync(config.ODC_DEPLOYER_TLS_CERT),
+    key: readFileSync(config.ODC_DEPLOYER_TLS_KEY),
+    ...(config.ODC_DEPLOYER_CLIENT_CA
+      ? { ca: readFileSync(config.ODC_DEPLOYER_CLIENT_CA), requestCert: true, rejectUnauthorized: true }
+      : {}),
+  };
+}
+
+export interface StartedDeployer {
+  app: INestApplication;
+  /** The deployer's, and the simulated cluster's when it runs one. */
+  listeners: Listener[];
+  /** A development start whose deployer drives a cluster that is not its simulated one. */
+  realCluster?: { source: KubeAccess['source']; server: string };
+}
+
+/**
+ * Starts the deployer; what it opens goes to `track` as soon as it is open, so the runtime's
+ * `close()` undoes it even when a later step fails: the app first, then the Kubernetes access (a
+ * simulated cluster stops). `core`, in a development start, gets the `local-sim` registration.
+ */
+export async function startDeployer(
+  options: { config: AppConfig; logger: Logger },
+  core: INestApplication | undefined,
+  track: { apps: INestApplication[]; closers: (() => Promise<void>)[] },
+): Promise<StartedDeployer> {
+  const { config } = options;
+  const { config: deployerConfig, generated } = withStartToken(config);
+  if (generated) {
+    options.logger.info(
+      'deployer: no ODC_DEPLOYER_TOKEN: it takes a token made for this start, which only this process knows (set ODC_DEPLOYER_TOKEN to call it from elsewhere)',
+    );
+  }
+  assertDeployerIsGuarded(deployerConfig);
+  const kube = await resolveKubeAccess(config, options.logger);
+  track.closers.push(() => kube.close());
+  const listeners: Listener[] = kube.simulatorUrl ? [{ name: 'simulator', url: kube.simulatorUrl }] : [];
+  const realCluster =
+    !kube.simulatorUrl && config.NODE_ENV === 'development'
+      ? { source: kube.source, server: kube.kubeConfig.getCurrentCluster()?.server ?? '' }
+      : undefined;
+  const tls = deployerTls(config);
+  const app = await createDeployerApp(deployerConfig, options.logger, kube.kubeConfig, tls);
+  track.apps.push(app);
+  const deployerListener = await listen(
+    app,
+    'deployer',
+    config.ODC_DEPLOYER_HOST,
+    config.ODC_DEPLOYER_PORT,
+    tls !== undefined,
+  );
+  listeners.push(deployerListener);
+  if (core && kube.simulator) {
+    await registerLocalSimulator(core, {
+      config: deployerConfig,
+      logger: options.logger,
+      deployerUrl: deployerListener.url,
+      simulator: kube.simulator,
+    });
+  }
+  return { app, listeners, ...(realCluster ? { realCluster } : {}) };
+}
