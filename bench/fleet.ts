@@ -39,6 +39,15 @@ function stubOptions(member: FleetMemberSettings, readyDelayMs: number): StubDep
   };
 }
 
+/** `count` identical clusters named `<prefix>0`, `<prefix>1`, …: the members a bench's fleet starts from. */
+export function identicalClusters(
+  count: number,
+  prefix: string,
+  member: Omit<FleetMemberSettings, 'name'>,
+): FleetMemberSettings[] {
+  return Array.from({ length: count }, (_, i) => ({ name: `${prefix}${i}`, ...member }));
+}
+
 export async function startFleet(
   settings: FleetMemberSettings[],
   options: FleetOptions = {},

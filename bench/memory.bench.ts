@@ -47,7 +47,7 @@ import { loadConfig, type AppConfig } from '../src/infra/config/env';
 import { dataSourceOptions } from '../src/infra/database/data-source-options';
 import { withDatabase } from '../src/infra/database/database-url';
 import { freePort } from '../src/infra/os/free-port';
-import { startFleet, type Fleet } from './fleet';
+import { identicalClusters, startFleet, type Fleet } from './fleet';
 import { fmt, median, report, withAdmin, type BenchDatabase } from './support';
 
 const ACTIVE = Number(process.env.BENCH_MEMORY_ACTIVE ?? 5000);
@@ -704,15 +704,14 @@ export async function benchMemory(database: BenchDatabase): Promise<void> {
   let db: DataSource | undefined;
   try {
     fleet = await startFleet(
-      Array.from({ length: CLUSTERS }, (_, i) => ({
-        name: `sim${i}`,
+      identicalClusters(CLUSTERS, 'sim', {
         nodes: NODES_PER_CLUSTER,
         gpusPerNode: GPUS_PER_NODE,
         gpuProduct: H100,
         namespace: NAMESPACE,
         deployerToken: DEPLOYER_TOKEN,
         latencyMs: 0,
-      })),
+      }),
     );
     const settings = (flags: string[], log: string): ProductionSettings => ({
       databaseUrl: url,

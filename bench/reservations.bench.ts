@@ -60,7 +60,7 @@ import { startRuntime, type Runtime } from '../src/app/runtime';
 import { sampleReservationSpec } from '../src/deployer/sample-spec';
 import { loadConfig } from '../src/infra/config/env';
 import { withDatabase } from '../src/infra/database/database-url';
-import { startFleet, type Fleet } from './fleet';
+import { identicalClusters, startFleet, type Fleet } from './fleet';
 import { startBenchProcess, type BenchProcess } from './processes';
 import type { StubDeployerStats } from './stub-deployer';
 import { fmt, keyFor, percentile, report, withAdmin, type BenchDatabase } from './support';
@@ -586,15 +586,14 @@ type FleetKind = 'simulated' | 'stub';
 
 function fleetOf(kind: FleetKind, latencyMs: number): Promise<Fleet> {
   return startFleet(
-    Array.from({ length: CLUSTERS }, (_, i) => ({
-      name: `${kind === 'stub' ? 'stub' : 'sim'}${i}`,
+    identicalClusters(CLUSTERS, kind === 'stub' ? 'stub' : 'sim', {
       nodes: NODES_PER_CLUSTER,
       gpusPerNode: GPUS_PER_NODE,
       gpuProduct: H100,
       namespace: NAMESPACE,
       deployerToken: DEPLOYER_TOKEN,
       latencyMs,
-    })),
+    }),
     kind === 'stub' ? { stub: { readyDelayMs: STUB_READY_MS } } : {},
   );
 }

@@ -50,7 +50,7 @@ import { DeploymentSpecs } from '../src/reservations/provisioning/deployment-spe
 import { REAPPLY_BATCH, ReapplyWorker } from '../src/reservations/provisioning/reapply.worker';
 import { REAPPLY_QUEUE } from '../src/reservations/reservation-queues';
 import { Reservation } from '../src/reservations/reservation.entity';
-import { startFleet, type Fleet } from './fleet';
+import { identicalClusters, startFleet, type Fleet } from './fleet';
 import { startBenchProcess, type BenchProcess } from './processes';
 import type { RoundsDeployerSettings } from './rounds-deployer';
 import type { RoundsReplaySettings } from './rounds-replay';
@@ -314,15 +314,14 @@ async function writeReservations(core: Runtime, clusters: Setup['clusters']): Pr
 
 async function setUp(url: string): Promise<Setup> {
   const fleet = await startFleet(
-    Array.from({ length: CLUSTERS }, (_, i) => ({
-      name: `sim${i}`,
+    identicalClusters(CLUSTERS, 'sim', {
       nodes: NODES_PER_CLUSTER,
       gpusPerNode: GPUS_PER_NODE,
       gpuProduct: H100,
       namespace: NAMESPACE,
       deployerToken: DEPLOYER_TOKEN,
       latencyMs: 0,
-    })),
+    }),
   );
   const deployers: BenchProcess<{ deployer: string }>[] = [];
   let core: Runtime | undefined;
