@@ -53,6 +53,8 @@ const DEFAULT_EXAMPLES = 25;
 const STOP_SECONDS = 60;
 /** The longest one target may run (about 30 s each at the default examples). */
 const TARGET_SECONDS = 600;
+/** How much of an error's text (schemathesis prints a traceback) the log shows. */
+const ERROR_EXCERPT_LINES = 60;
 
 /** The schemathesis process running now, to stop on Ctrl-C. */
 let running: ChildProcess | undefined;
@@ -567,6 +569,18 @@ interface RunReport {
   errors: { title: string; count: number }[];
 }
 
+/** The lines of schemathesis's output under an error's title, up to its traceback's last line. */
+function errorExcerpt(outFile: string, title: string): string[] {
+  const lines = readFileSync(outFile, 'utf8').split('\n');
+  const start = lines.indexOf(title);
+  if (start < 0) {
+    return [];
+  }
+  const excerpt = lines.slice(start + 1, start + 1 + ERROR_EXCERPT_LINES);
+  const tip = excerpt.findIndex((line) => line.startsWith('Tip:'));
+  return (tip < 0 ? excerpt : excerpt.slice(0, tip)).filter((line) => line.trim() !== '');
+}
+
 function readReport(file: string): RunReport | undefined {
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as RunReport;
@@ -676,6 +690,10 @@ async function main(): Promise<number> {
       }
       for (const group of verdict.errorGroups) {
         log(`  error: ${group.title} ×${group.count}`);
+        // The report names an error only; the work folder is gone once CI ends, so its text is shown.
+        for (const line of errorExcerpt(join(dir, `${target}.out`), group.title)) {
+          log(`    ${line}`);
+        }
       }
     }
   } finally {

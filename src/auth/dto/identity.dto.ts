@@ -1,8 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsString, Length, Matches } from 'class-validator';
+import { HTTP_URL } from '../../infra/http/http-url';
 import type { IdentityKind, UserIdentity } from '../users/user-identity.entity';
-
-const ISSUER = /^https?:\/\/\S+$/;
 
 /** An identity to bind to a user: the issuer and subject a 409 for a taken name reports. */
 export class LinkIdentityDto {
@@ -10,11 +9,13 @@ export class LinkIdentityDto {
     example: 'https://token.actions.githubusercontent.com',
     minLength: 1,
     maxLength: 512,
-    pattern: ISSUER.source,
+    pattern: HTTP_URL.source,
   })
   @IsString()
   @Length(1, 512)
-  @Matches(ISSUER, { message: 'issuer must be an http(s) URL, as the tokens carry it' })
+  @Matches(HTTP_URL, {
+    message: 'issuer must be an http(s) URL without query or fragment, as the tokens carry it',
+  })
   issuer!: string;
 
   @ApiProperty({ example: 'repo:my-org/app:environment:gpu', minLength: 1, maxLength: 255 })

@@ -13,14 +13,13 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { DNS_LABEL } from '../../deployer/dto/validators';
+import { HTTP_URL } from '../../infra/http/http-url';
 import { IsVisibleName } from '../../infra/http/name-validators';
 import { CLUSTER_STATUSES, type Cluster, type ClusterStatus } from '../cluster.entity';
 import { certificateSummary, type CertificateSummary } from '../secrets/pem-check';
 import { ClusterProfile } from './cluster-profile.dto';
 
 const PEM_MAX = 64 * 1024;
-const DEPLOYER_URL = /^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/;
-
 /** Registration (the seed's request, plus draining, a bearer token and the profile). */
 export class CreateClusterDto {
   @ApiProperty({
@@ -34,11 +33,11 @@ export class CreateClusterDto {
 
   @ApiProperty({
     example: 'https://deployer.gpu-east.example.com:8443',
-    pattern: DEPLOYER_URL.source,
+    pattern: HTTP_URL.source,
     maxLength: 512,
   })
-  @Matches(DEPLOYER_URL, {
-    message: 'deployer_url must be an http(s) URL without query',
+  @Matches(HTTP_URL, {
+    message: 'deployer_url must be an http(s) URL without query or fragment',
   })
   @MaxLength(512)
   deployer_url!: string;

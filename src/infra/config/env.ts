@@ -24,6 +24,7 @@ import {
 } from 'class-validator';
 import { DEFAULT_ROLES, needsDatabase, parseRoles, type Role } from '../../app/roles';
 import { SIZE_QUANTITY } from '../kubernetes/quantity';
+import { HTTP_URL } from '../http/http-url';
 import { commaList } from './comma-list';
 import { STORAGE_PROVIDERS, type StorageProviderName } from '../../storage/providers/storage-provider';
 
@@ -490,7 +491,7 @@ export class AppConfig {
   /** OpenID Provider for browser and CLI login (discovery at <issuer>/.well-known/openid-configuration). */
   @Transform(emptyToUndefined)
   @IsOptional()
-  @Matches(/^https?:\/\/\S+$/, { message: 'ODC_OIDC_ISSUER must be an http(s) URL' })
+  @Matches(HTTP_URL, { message: 'ODC_OIDC_ISSUER must be an http(s) URL without query or fragment' })
   ODC_OIDC_ISSUER?: string;
 
   @Transform(emptyToUndefined)
