@@ -12,26 +12,38 @@ import {
 import { FOREIGN_GPUS_SQL } from '../clusters/capacity/node-rules';
 import { AvailabilityDto } from '../clusters/dto/availability.dto';
 import { ClusterRegistry } from '../clusters/registry/cluster-registry';
+import { SharedRead } from '../infra/cache/shared-read';
+import { AppConfig } from '../infra/config/env';
 import { CLAIMING_STATUSES, Reservation } from './reservation.entity';
 
 @ApiTags('availability')
 @Controller('api/v1/availability')
 export class AvailabilityController {
+  private readonly answer: SharedRead<AvailabilityDto>;
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly registry: ClusterRegistry,
-  ) {}
+    config: AppConfig,
+  ) {
+    this.answer = new SharedRead(() => this.compute(), config.ODC_SHARED_READS_MAX_AGE_SECONDS * 1000);
+  }
 
   /**
    * Per GPU type and per cluster: total and free GPUs, the largest block free on one node, full
    * nodes free (the nodes and others' pods as of the last capacity sync, ODC's reservations as they
-   * are now), and how many reservations wait for the type. The database adds up the nodes: the
-   * answer costs what the clusters and types are, not what the nodes are.
+   * were at most ODC_SHARED_READS_MAX_AGE_SECONDS ago), and how many reservations wait for the
+   * type. The database adds up the nodes, and the answer is shared by every caller in that time:
+   * it costs what the clusters and types are, not what the nodes or the callers are.
    */
   @Get()
   @Authenticated()
   @ApiOkResponse({ type: AvailabilityDto })
-  async availability(): Promise<AvailabilityDto> {
+  availability(): Promise<AvailabilityDto> {
+    return this.answer.get('all');
+  }
+
+  private async compute(): Promise<AvailabilityDto> {
     const clusters = new Map(this.registry.all().map((cluster) => [cluster.id, standingOf(cluster)]));
     const [figures, queued] = await Promise.all([this.figuresByCluster(), this.queuedByType()]);
     return { gpu_types: summarizeAvailability(figures, clusters, queued) };

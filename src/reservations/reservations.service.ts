@@ -9,6 +9,7 @@ import { User } from '../auth/users/user.entity';
 import { FOREIGN_GPUS_SQL } from '../clusters/capacity/node-rules';
 import { standingOf } from '../clusters/capacity/availability';
 import { ClusterRegistry } from '../clusters/registry/cluster-registry';
+import { SharedRead } from '../infra/cache/shared-read';
 import { AppConfig } from '../infra/config/env';
 import { LOCK_NAMESPACE } from '../infra/database/advisory-locks';
 import { isUniqueViolation } from '../infra/database/database-errors';
@@ -51,6 +52,13 @@ interface QueueEntryRow {
   username: string;
 }
 
+/** A head entry, with its type's queue length and latest estimated start. */
+type QueueHeadRow = QueueEntryRow & { length: number; latest: Date | null };
+
+const QUEUE_COLUMNS = `r.id, r.owner_id, r.gpu_type, r.gpu_count, r.duration_minutes, r.extended_minutes,
+                       r.created_at, r.queue_position, r.estimated_start, u.username`;
+const QUEUE_ORDER = 'r.queue_position NULLS LAST, r.created_at, r.id';
+
 /** Where a disk that cannot move keeps its reservations: its volume's cluster and zone. */
 interface DiskPin {
   clusterId?: string;
@@ -72,13 +80,21 @@ export interface ReservationWithContext {
  */
 @Injectable()
 export class ReservationsService {
+  /** Each type's head of the queue, with its length and longest wait: the same for every caller. */
+  private readonly queueHeads: SharedRead<QueueHeadRow[], number>;
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly config: AppConfig,
     private readonly jobs: QueueService,
     private readonly registry: ClusterRegistry,
     private readonly standings: QueueStandings,
-  ) {}
+  ) {
+    this.queueHeads = new SharedRead(
+      (head) => this.readQueueHeads(head),
+      config.ODC_SHARED_READS_MAX_AGE_SECONDS * 1000,
+    );
+  }
 
   /**
    * A new reservation, queued, with a request for an admission pass; or, for an Idempotency-Key already used
@@ -401,24 +417,11 @@ export class ReservationsService {
    * reservation ids show on the caller's own entries (on all, for admins); others' stay anonymous.
    */
   async queue(principal: Principal, head: number): Promise<QueueDto> {
-    const columns = `r.id, r.owner_id, r.gpu_type, r.gpu_count, r.duration_minutes, r.extended_minutes,
-                     r.created_at, r.queue_position, r.estimated_start, u.username`;
-    const order = 'r.queue_position NULLS LAST, r.created_at, r.id';
     const [heads, own] = await Promise.all([
-      this.dataSource.query<(QueueEntryRow & { length: number; latest: Date | null })[]>(
-        `WITH types AS (
-           SELECT gpu_type, count(*)::int AS length, max(estimated_start) AS latest
-           FROM reservations WHERE status = 'queued' GROUP BY gpu_type)
-         SELECT t.gpu_type, t.length, t.latest, e.* FROM types t
-         CROSS JOIN LATERAL (
-           SELECT ${columns} FROM reservations r JOIN users u ON u.id = r.owner_id
-           WHERE r.status = 'queued' AND r.gpu_type = t.gpu_type ORDER BY ${order} LIMIT $1) e
-         ORDER BY t.gpu_type, ${order.replaceAll('r.', 'e.')}`,
-        [head],
-      ),
+      this.queueHeads.get(head),
       this.dataSource.query<QueueEntryRow[]>(
-        `SELECT ${columns} FROM reservations r JOIN users u ON u.id = r.owner_id
-         WHERE r.status = 'queued' AND r.owner_id = $1 ORDER BY ${order}`,
+        `SELECT ${QUEUE_COLUMNS} FROM reservations r JOIN users u ON u.id = r.owner_id
+         WHERE r.status = 'queued' AND r.owner_id = $1 ORDER BY ${QUEUE_ORDER}`,
         [principal.userId],
       ),
     ]);
@@ -449,6 +452,24 @@ export class ReservationsService {
         entries: [...entries.get(type.gpu_type)!.values()],
       })),
     };
+  }
+
+  /**
+   * The first `head` entries of each type in queue order (as the last admission pass stored it),
+   * with the type's length and latest estimated start; at most ODC_SHARED_READS_MAX_AGE_SECONDS old.
+   */
+  private readQueueHeads(head: number): Promise<QueueHeadRow[]> {
+    return this.dataSource.query<QueueHeadRow[]>(
+      `WITH types AS (
+         SELECT gpu_type, count(*)::int AS length, max(estimated_start) AS latest
+         FROM reservations WHERE status = 'queued' GROUP BY gpu_type)
+       SELECT t.gpu_type, t.length, t.latest, e.* FROM types t
+       CROSS JOIN LATERAL (
+         SELECT ${QUEUE_COLUMNS} FROM reservations r JOIN users u ON u.id = r.owner_id
+         WHERE r.status = 'queued' AND r.gpu_type = t.gpu_type ORDER BY ${QUEUE_ORDER} LIMIT $1) e
+       ORDER BY t.gpu_type, ${QUEUE_ORDER.replaceAll('r.', 'e.')}`,
+      [head],
+    );
   }
 
   async catalog(): Promise<GpuType[]> {

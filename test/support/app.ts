@@ -64,6 +64,8 @@ export function testConfig(roles: string, env: Record<string, string> = {}): App
     ODC_DEPLOYER_PORT: '0',
     ODC_LOG_LEVEL: 'info',
     ODC_SHUTDOWN_TIMEOUT_SECONDS: '5',
+    // Tests read what they just changed; the shared reads' reuse has a spec of its own.
+    ODC_SHARED_READS_MAX_AGE_SECONDS: '0',
     ODC_QUEUE_POLL_INTERVAL_SECONDS: '0.5',
     ...env,
   });

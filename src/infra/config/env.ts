@@ -765,6 +765,16 @@ export class AppConfig {
   @Max(3600)
   ODC_ADMISSION_INTERVAL_SECONDS = 5;
 
+  /**
+   * How long one replica reuses `/availability` and the head of `/queue` (aggregates over the whole
+   * fleet and queue, the same for every caller) before computing them again; 0 computes per request.
+   */
+  @Transform(toNumber)
+  @IsNumber()
+  @Min(0)
+  @Max(60)
+  ODC_SHARED_READS_MAX_AGE_SECONDS = 0.5;
+
   /** How often the cron asks each cluster for its reservations' status (one batched call per cluster). */
   @Transform(toNumber)
   @IsNumber()
