@@ -7,6 +7,7 @@
  * seen from the writer), so propagation/write shows what NOTIFY + reload add. For context, the
  * seed polled every 30 s (15 s expected staleness). Target: all-replica p99 < 100 ms.
  */
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { DataSource } from 'typeorm';
 import { ClusterRegistry } from '../src/clusters/registry/cluster-registry';
 import { loadConfig } from '../src/infra/config/env';
@@ -58,7 +59,7 @@ export async function benchRegistry(database: BenchDatabase): Promise<void> {
     await migrateExclusively(writer);
     for (let i = 0; i < REPLICAS; i += 1) {
       sources.push(await open(`odc-bench:replica-${i}`));
-      replicas.push(new ClusterRegistry(sources[i + 1], config));
+      replicas.push(new ClusterRegistry(sources[i + 1], config, new SchedulerRegistry()));
       await replicas[i].onApplicationBootstrap();
     }
     [{ id }] = await writer.query<{ id: string }[]>(

@@ -1,4 +1,5 @@
 import { type DynamicModule, type ModuleMetadata, Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
 import type { Logger } from 'pino';
 import { AuditCronModule } from '../audit/audit.module';
 import { AuthModule } from '../auth/auth.module';
@@ -26,7 +27,7 @@ type Imports = NonNullable<ModuleMetadata['imports']>;
  * controllers are not mounted, its consumers and timers are never constructed.
  * - coordinator: the public API controllers (domain modules are added here as they land);
  * - worker: job consumers (domain `*-worker` modules);
- * - cron: the scheduler and the exactly-once tick runner;
+ * - cron: the exactly-once tick runner and its tasks;
  * - deployer: not part of the core app; it is its own application on its own port.
  */
 const ROLE_MODULES: Record<Exclude<Role, 'deployer'>, Imports> = {
@@ -54,6 +55,8 @@ export class AppModule {
         ConfigModule.forRoot(config),
         LoggingModule.forRoot(logger),
         MetricsModule,
+        // Every periodic timer of every role is registered in its SchedulerRegistry.
+        ScheduleModule.forRoot(),
         DatabaseModule.forRoot({
           url: databaseUrl,
           poolSize: config.ODC_DB_POOL_SIZE,

@@ -28,8 +28,8 @@ import { ReservationEvent } from './reservation-event.entity';
 import { hoursOf } from './reservation-view';
 import { ReservationErrorCode } from './reservation.errors';
 import { LIVE_STATUSES, Reservation, type ReservationStatus } from './reservation.entity';
-import { lockReservation, recordEvent } from './reservation-transitions';
-import { REAPPLY_QUEUE, requestAdmission } from './reservation-queues';
+import { lockReservation, recordEvent, reservationOf } from './reservation-transitions';
+import { ADMISSION_CHANNEL, REAPPLY_QUEUE } from './reservation-queues';
 import { endReservation } from './lifecycle/ending';
 import { QueueStandings } from './scheduling/queue-standings';
 
@@ -59,6 +59,22 @@ const QUEUE_COLUMNS = `r.id, r.owner_id, r.gpu_type, r.gpu_count, r.duration_min
                        r.created_at, r.queue_position, r.estimated_start, u.username`;
 const QUEUE_ORDER = 'r.queue_position NULLS LAST, r.created_at, r.id';
 
+/** The nodes a new reservation may use: its type, accepting clusters, labels and its disk's pin. */
+interface NodeReach {
+  gpuType: string;
+  clusters: string[];
+  labels: Record<string, string>;
+  clusterId: string | null;
+  zone: string | null;
+}
+
+/** Over those nodes: how many, how many have the labels, and the most GPUs one of those offers. */
+interface NodeFigures {
+  nodes: number;
+  labelled: number;
+  largest: number;
+}
+
 /** Where a disk that cannot move keeps its reservations: its volume's cluster and zone. */
 interface DiskPin {
   clusterId?: string;
@@ -82,6 +98,10 @@ export interface ReservationWithContext {
 export class ReservationsService {
   /** Each type's head of the queue, with its length and longest wait: the same for every caller. */
   private readonly queueHeads: SharedRead<QueueHeadRow[], number>;
+  /** The enabled GPU types, which every reserve checks its request against. */
+  private readonly enabledTypes: SharedRead<GpuType[], 'enabled'>;
+  /** What the nodes a request may use offer at most (keyed by its reach): see assertSomeNodeCanHold. */
+  private readonly nodeFigures: SharedRead<NodeFigures, string>;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -90,9 +110,15 @@ export class ReservationsService {
     private readonly registry: ClusterRegistry,
     private readonly standings: QueueStandings,
   ) {
-    this.queueHeads = new SharedRead(
-      (head) => this.readQueueHeads(head),
-      config.ODC_SHARED_READS_MAX_AGE_SECONDS * 1000,
+    const maxAgeMs = config.ODC_SHARED_READS_MAX_AGE_SECONDS * 1000;
+    this.queueHeads = new SharedRead((head) => this.readQueueHeads(head), maxAgeMs);
+    this.enabledTypes = new SharedRead(
+      () => dataSource.getRepository(GpuType).find({ where: { enabled: true }, order: { name: 'ASC' } }),
+      maxAgeMs,
+    );
+    this.nodeFigures = new SharedRead(
+      (reach) => this.readNodeFigures(JSON.parse(reach) as NodeReach),
+      maxAgeMs,
     );
   }
 
@@ -142,22 +168,39 @@ export class ReservationsService {
             .map((cluster) => cluster.id),
           ...pin,
         });
-        const inserted = await tx.getRepository(Reservation).save(
-          tx.getRepository(Reservation).create({
-            ...fields,
-            ownerId: principal.userId,
-            name: request.name ?? null,
+        // The row, its first event and the request for an admission pass: one round trip.
+        const [row] = await tx.query<Record<string, unknown>[]>(
+          `WITH inserted AS (
+             INSERT INTO reservations (owner_id, name, gpu_type, gpu_count, priority, node_labels, duration_minutes,
+                                       image, jupyter, no_persist, external_id, idempotency_key,
+                                       request_fingerprint, queue_position, estimated_start, version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1) RETURNING *),
+           event AS (
+             INSERT INTO reservation_events (reservation_id, to_status, message)
+             SELECT id, 'queued', $16 FROM inserted),
+           admission AS (SELECT pg_notify($17, NULL))
+           SELECT inserted.* FROM inserted, admission`,
+          [
+            principal.userId,
+            request.name ?? null,
+            fields.gpuType,
+            fields.gpuCount,
+            fields.priority,
+            fields.nodeLabels === null ? null : JSON.stringify(fields.nodeLabels),
             durationMinutes,
-            image: request.image ?? null,
-            jupyter: request.jupyter ?? false,
-            noPersist: request.no_persist ?? false,
-            externalId: `odc-${randomBytes(6).toString('hex')}`,
-            idempotencyKey: idempotencyKey ?? null,
-            requestFingerprint: idempotencyKey !== undefined ? fingerprint : null,
-            queuePosition: standing.position,
-            estimatedStart: standing.estimatedStart ?? null,
-          }),
+            request.image ?? null,
+            request.jupyter ?? false,
+            request.no_persist ?? false,
+            `odc-${randomBytes(6).toString('hex')}`,
+            idempotencyKey ?? null,
+            idempotencyKey !== undefined ? fingerprint : null,
+            standing.position,
+            standing.estimatedStart ?? null,
+            `Queued: ${fields.gpuCount} × ${fields.gpuType} for ${request.hours} h${request.disk ? ` with disk ${request.disk}` : ''}`,
+            ADMISSION_CHANNEL,
+          ],
         );
+        const inserted = reservationOf(tx, row);
         if (request.disk !== undefined) {
           const disk = await holdDisk(
             tx,
@@ -169,12 +212,6 @@ export class ReservationsService {
           await tx.getRepository(Reservation).update({ id: inserted.id }, { diskId: disk.id });
           inserted.diskId = disk.id;
         }
-        await recordEvent(tx, {
-          reservationId: inserted.id,
-          toStatus: 'queued',
-          message: `Queued: ${inserted.gpuCount} × ${inserted.gpuType} for ${request.hours} h${request.disk ? ` with disk ${request.disk}` : ''}`,
-        });
-        await requestAdmission(tx, this.jobs);
         return inserted;
       });
     } catch (error) {
@@ -472,8 +509,8 @@ export class ReservationsService {
     );
   }
 
-  async catalog(): Promise<GpuType[]> {
-    return this.dataSource.getRepository(GpuType).find({ where: { enabled: true }, order: { name: 'ASC' } });
+  catalog(): Promise<GpuType[]> {
+    return this.enabledTypes.get('enabled');
   }
 
   /** The reservation, if the caller owns it (admins: any); else 404 as if it did not exist. */
@@ -531,13 +568,9 @@ export class ReservationsService {
   }
 
   private async checkedType(request: CreateReservationDto): Promise<GpuType> {
-    const type = await this.dataSource
-      .getRepository(GpuType)
-      .findOneBy({ name: request.gpu_type, enabled: true });
+    const known = await this.catalog();
+    const type = known.find((candidate) => candidate.name === request.gpu_type);
     if (!type) {
-      const known = await this.dataSource
-        .getRepository(GpuType)
-        .find({ where: { enabled: true }, order: { name: 'ASC' } });
       throw new AppError(
         ReservationErrorCode.UnknownGpuType,
         `No GPU type ${request.gpu_type}; known: ${known.map((t) => t.name).join(', ')}`,
@@ -581,27 +614,17 @@ export class ReservationsService {
     request: CreateReservationDto,
     pin?: DiskPin,
   ): Promise<void> {
-    const accepting = this.registry
-      .all()
-      .filter((cluster) => cluster.enabled && !cluster.draining)
-      .map((cluster) => cluster.id);
-    // One row of figures, whatever the fleet's size (`labels @> selector` is matchesLabels).
-    const [{ nodes, labelled, largest }] = await this.dataSource.query<
-      { nodes: number; labelled: number; largest: number }[]
-    >(
-      `SELECT count(*)::int AS nodes,
-              count(*) FILTER (WHERE labels @> $3)::int AS labelled,
-              coalesce(max(allocatable_gpus - ${FOREIGN_GPUS_SQL}) FILTER (WHERE labels @> $3), 0)::int AS largest
-       FROM capacity WHERE gpu_type = $1 AND cluster_id = ANY($2)
-         AND ($4::uuid IS NULL OR cluster_id = $4) AND ($5::text IS NULL OR zone = $5)`,
-      [
-        type.name,
-        accepting,
-        JSON.stringify(request.node_labels ?? {}),
-        pin?.clusterId ?? null,
-        pin?.zone ?? null,
-      ],
-    );
+    const reach: NodeReach = {
+      gpuType: type.name,
+      clusters: this.registry
+        .all()
+        .filter((cluster) => cluster.enabled && !cluster.draining)
+        .map((cluster) => cluster.id),
+      labels: request.node_labels ?? {},
+      clusterId: pin?.clusterId ?? null,
+      zone: pin?.zone ?? null,
+    };
+    const { nodes, labelled, largest } = await this.nodeFigures.get(JSON.stringify(reach));
     if (labelled > 0 && largest >= request.gpu_count) {
       return;
     }
@@ -617,6 +640,19 @@ export class ReservationsService {
     throw new AppError(ReservationErrorCode.NoNodeLargeEnough, message, {
       largest_node_gpus: Math.max(0, largest),
     });
+  }
+
+  /** One row of figures, whatever the fleet's size (`labels @> selector` is matchesLabels). */
+  private async readNodeFigures(reach: NodeReach): Promise<NodeFigures> {
+    const [figures] = await this.dataSource.query<NodeFigures[]>(
+      `SELECT count(*)::int AS nodes,
+              count(*) FILTER (WHERE labels @> $3)::int AS labelled,
+              coalesce(max(allocatable_gpus - ${FOREIGN_GPUS_SQL}) FILTER (WHERE labels @> $3), 0)::int AS largest
+       FROM capacity WHERE gpu_type = $1 AND cluster_id = ANY($2)
+         AND ($4::uuid IS NULL OR cluster_id = $4) AND ($5::text IS NULL OR zone = $5)`,
+      [reach.gpuType, reach.clusters, JSON.stringify(reach.labels), reach.clusterId, reach.zone],
+    );
+    return figures;
   }
 
   /**
@@ -660,11 +696,15 @@ export class ReservationsService {
       LOCK_NAMESPACE.userReservations,
       ownerId,
     ]);
-    const live = await tx.getRepository(Reservation).findBy({ ownerId, status: In([...LIVE_STATUSES]) });
-    const total = live.reduce((sum, r) => sum + r.gpuCount, 0) + request.gpu_count;
-    const ofType =
-      live.filter((r) => r.gpuType === request.gpu_type).reduce((sum, r) => sum + r.gpuCount, 0) +
-      request.gpu_count;
+    const [held] = await tx.query<{ gpus: number; of_type: number; queued: number }[]>(
+      `SELECT coalesce(sum(gpu_count), 0)::int AS gpus,
+              coalesce(sum(gpu_count) FILTER (WHERE gpu_type = $3), 0)::int AS of_type,
+              count(*) FILTER (WHERE status = 'queued')::int AS queued
+       FROM reservations WHERE owner_id = $1 AND status = ANY($2)`,
+      [ownerId, [...LIVE_STATUSES], request.gpu_type],
+    );
+    const total = held.gpus + request.gpu_count;
+    const ofType = held.of_type + request.gpu_count;
     const maxTotal = this.config.ODC_MAX_GPUS_PER_USER;
     const maxOfType = this.config.maxGpusPerUserFor(request.gpu_type);
     if (total > maxTotal || ofType > maxOfType) {
@@ -675,8 +715,7 @@ export class ReservationsService {
         { limit, requested: request.gpu_count },
       );
     }
-    const queued = live.filter((r) => r.status === 'queued').length;
-    if (queued >= this.config.ODC_MAX_QUEUED_PER_USER) {
+    if (held.queued >= this.config.ODC_MAX_QUEUED_PER_USER) {
       throw new AppError(
         ReservationErrorCode.QueueLimitReached,
         `At most ${this.config.ODC_MAX_QUEUED_PER_USER} queued reservations per user`,

@@ -15,18 +15,22 @@ describe('modules are composed per role', () => {
     await Promise.all(apps.splice(0).map((app) => app.close()));
   });
 
-  it('coordinator: API listener with Swagger, no scheduler', async () => {
+  it('coordinator: API listener with Swagger, no cron tasks (its one timer, the registry poll, is in the scheduler)', async () => {
     const app = await start({ roles: 'coordinator' });
     expect(app.runtime.listeners.map((l) => l.name)).toEqual(['api']);
     await app.http().get('/docs').redirects(1).expect(200);
-    expect(() => app.core().get(SchedulerRegistry)).toThrow();
+    expect(app.core().get(SchedulerRegistry).getIntervals()).toEqual(['cluster-registry-poll']);
     expect(() => app.core().get(ExclusiveTaskRunner)).toThrow();
   });
 
-  it('worker: opens no port at all by default', async () => {
+  it('worker: opens no port at all by default; its timers are intervals of the scheduler', async () => {
     const app = await start({ roles: 'worker' });
     expect(app.runtime.listeners).toEqual([]);
     expect(app.core().getHttpServer().listening).toBe(false);
+    expect(app.core().get(SchedulerRegistry).getIntervals().sort()).toEqual([
+      'admission-pass',
+      'cluster-registry-poll',
+    ]);
   });
 
   it('worker with ODC_OPS_PORT: health and metrics only, no API docs', async () => {
@@ -42,6 +46,7 @@ describe('modules are composed per role', () => {
     expect(app.core().get(ExclusiveTaskRunner)).toBeDefined();
     expect(app.core().get(SchedulerRegistry).getIntervals().sort()).toEqual([
       'audit.checkpoint',
+      'cluster-registry-poll',
       'clusters.health',
       'reservations.expiry',
       'reservations.status-sync',

@@ -1,3 +1,4 @@
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { DataSource } from 'typeorm';
 import { ClusterRegistry, type RegistryChange } from '../../src/clusters/registry/cluster-registry';
 import { dataSourceOptions } from '../../src/infra/database/data-source-options';
@@ -21,7 +22,7 @@ describe('cluster registry: every replica sees a change through LISTEN/NOTIFY, p
         ).initialize(),
       ),
     );
-    replicas = pools.map((pool) => new ClusterRegistry(pool, config));
+    replicas = pools.map((pool) => new ClusterRegistry(pool, config, new SchedulerRegistry()));
     await Promise.all(replicas.map((replica) => replica.onApplicationBootstrap()));
   });
 

@@ -1,4 +1,5 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash } from 'node:crypto';
 import { Client } from 'pg';
@@ -27,6 +28,9 @@ interface Entry {
   content: string;
 }
 
+/** The poll timer's name in the SchedulerRegistry. */
+const REGISTRY_POLL_TIMER = 'cluster-registry-poll';
+
 /**
  * Every coordinator/worker/cron replica's view of the registered clusters, in memory. A change
  * reaches it through LISTEN/NOTIFY within milliseconds (a dedicated connection, reconnected with
@@ -43,12 +47,12 @@ export class ClusterRegistry implements OnApplicationBootstrap, OnModuleDestroy 
   private listener?: Client;
   private reconnectDelay = RECONNECT_MIN_MS;
   private reconnectTimer?: NodeJS.Timeout;
-  private pollTimer?: NodeJS.Timeout;
   private closed = false;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly config: AppConfig,
+    private readonly schedules: SchedulerRegistry,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -57,15 +61,18 @@ export class ClusterRegistry implements OnApplicationBootstrap, OnModuleDestroy 
       this.logger.warn(`registry could not be loaded yet: ${String(error)}`),
     );
     await this.listen();
-    this.pollTimer = setInterval(() => {
+    const poll = setInterval(() => {
       this.reload().catch((error: unknown) => this.logger.warn(`registry poll failed: ${String(error)}`));
     }, this.config.ODC_REGISTRY_POLL_SECONDS * 1000);
-    this.pollTimer.unref();
+    poll.unref();
+    this.schedules.addInterval(REGISTRY_POLL_TIMER, poll);
   }
 
   async onModuleDestroy(): Promise<void> {
     this.closed = true;
-    clearInterval(this.pollTimer);
+    if (this.schedules.doesExist('interval', REGISTRY_POLL_TIMER)) {
+      this.schedules.deleteInterval(REGISTRY_POLL_TIMER); // clears the timer too
+    }
     clearTimeout(this.reconnectTimer);
     await this.listener?.end().catch(() => undefined);
   }

@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
-import { ScheduleModule } from '@nestjs/schedule';
 import { ExclusiveTaskRunner } from './exclusive-task.runner';
 
-/** Composed only for the `cron` role: timers exist nowhere else. */
+/**
+ * The exactly-once tick runner, composed for the `cron` role (its timers go to the SchedulerRegistry
+ * the application's ScheduleModule provides).
+ */
 @Module({
-  imports: [ScheduleModule.forRoot()],
   providers: [ExclusiveTaskRunner],
   exports: [ExclusiveTaskRunner],
 })

@@ -28,7 +28,7 @@ export class ExclusiveTaskRunner {
 
   constructor(
     private readonly dataSource: DataSource,
-    /** Where the timers are registered (the cron role's ScheduleModule); tests that only `run` have none. */
+    /** Where the timers are registered (the application's ScheduleModule); tests that only `run` have none. */
     @Optional() private readonly schedules?: SchedulerRegistry,
   ) {}
 

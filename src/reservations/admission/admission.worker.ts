@@ -1,27 +1,41 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { AppConfig } from '../../infra/config/env';
 import { QueueService } from '../../infra/queue/queue.service';
 import { ADMISSION_CHANNEL, ADMIT_QUEUE } from '../reservation-queues';
 import { AdmissionService } from './admission.service';
 
 /**
+ * The least time between the starts of two passes. A pass reads the fleet and the queue whatever
+ * it admits (about 10 ms at 150 nodes): at 93 reservations/s a pass ran for almost every one
+ * (77 passes/s). A quiet queue waits for nothing: its pass starts at once.
+ */
+const MIN_PASS_GAP_MS = 25;
+
+/** The pass timer's name in the SchedulerRegistry. */
+const ADMISSION_TIMER = 'admission-pass';
+
+/**
  * Worker role: admission passes, on demand and on a timer. A reservation that ended or a
  * placement that bounced notifies ADMISSION_CHANNEL in its transaction (`requestAdmission`); an
- * admit job (a new reservation's) asks too, a batch of them one pass. The timer (ODC_ADMISSION_INTERVAL_SECONDS) catches what no event announces, such as
- * capacity that came back. Passes in one process run one at a time; a request for a pass while
- * one runs makes exactly one more after it. Passes of several workers may overlap: claims are safe.
+ * admit job (a new reservation's) asks too, a batch of them one pass. The timer
+ * (ODC_ADMISSION_INTERVAL_SECONDS) catches what no event announces, such as capacity that came
+ * back. Passes in one process run one at a time, MIN_PASS_GAP_MS apart at least; a request for a
+ * pass while one runs makes exactly one more after it. Passes of several workers may overlap:
+ * claims are safe.
  */
 @Injectable()
 export class AdmissionWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Admission');
-  private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private again = false;
+  private lastPassStart = -Infinity;
 
   constructor(
     private readonly admission: AdmissionService,
     private readonly jobs: QueueService,
     private readonly config: AppConfig,
+    private readonly schedules: SchedulerRegistry,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -31,16 +45,19 @@ export class AdmissionWorker implements OnApplicationBootstrap, OnModuleDestroy 
         this.logger.warn(`admission pass failed: ${String(error)}`),
       );
     });
-    this.timer = setInterval(() => {
+    const timer = setInterval(() => {
       this.requestPass().catch((error: unknown) =>
         this.logger.warn(`admission pass failed: ${String(error)}`),
       );
     }, this.config.ODC_ADMISSION_INTERVAL_SECONDS * 1000);
-    this.timer.unref();
+    timer.unref();
+    this.schedules.addInterval(ADMISSION_TIMER, timer);
   }
 
   onModuleDestroy(): void {
-    clearInterval(this.timer);
+    if (this.schedules.doesExist('interval', ADMISSION_TIMER)) {
+      this.schedules.deleteInterval(ADMISSION_TIMER); // clears the timer too
+    }
   }
 
   /** Resolves when a pass that started after this call has finished. */
@@ -59,6 +76,12 @@ export class AdmissionWorker implements OnApplicationBootstrap, OnModuleDestroy 
   private async runPasses(): Promise<void> {
     do {
       this.again = false;
+      // Requests that arrive within MIN_PASS_GAP_MS of a pass's start share the next pass.
+      const wait = this.lastPassStart + MIN_PASS_GAP_MS - performance.now();
+      if (wait > 0) {
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+      this.lastPassStart = performance.now();
       const result = await this.admission.pass();
       if (result.admitted > 0 || result.contended > 0) {
         this.logger.debug({ ...result }, 'admission pass');
