@@ -4,9 +4,11 @@
  * (`stub: true`): each cluster a deployer answering from memory (bench/stub-deployer.ts), still a
  * process each, for what the control plane alone sustains.
  */
+import type { DataSource } from 'typeorm';
 import type { FleetMemberSettings } from './fleet-member';
 import { startBenchProcess } from './processes';
 import type { StubDeployerOptions } from './stub-deployer';
+import type { BenchApi } from './support';
 
 export interface FleetMember {
   name: string;
@@ -80,4 +82,65 @@ export async function startFleet(
     })),
     close,
   };
+}
+
+/** What the benches register each cluster with: one GPU type, on nodes of one product. */
+export interface ClusterRegistration {
+  token: string;
+  namespace: string;
+  gpuProduct: string;
+  gpusPerNode: number;
+}
+
+/** Registers each deployer as a cluster through the API (admin key), as an operator would. */
+export async function registerClusters(
+  api: BenchApi,
+  adminKey: string,
+  deployers: { name: string; url: string }[],
+  registration: ClusterRegistration,
+): Promise<void> {
+  for (const deployer of deployers) {
+    const res = await api.request<{ message?: string }>('POST', '/api/v1/clusters', adminKey, {
+      name: deployer.name,
+      deployer_url: deployer.url,
+      token: registration.token,
+      profile: {
+        namespace: registration.namespace,
+        ssh_host: 'gpu.example.com',
+        gpu_types: [
+          {
+            name: 'h100',
+            node_selector: { 'nvidia.com/gpu.product': registration.gpuProduct },
+            gpus_per_node: registration.gpusPerNode,
+          },
+        ],
+      },
+    });
+    if (res.status !== 201) {
+      throw new Error(`registering ${deployer.name} answered ${res.status}: ${JSON.stringify(res.body)}`);
+    }
+  }
+}
+
+/** Waits until `nodes` ready h100 nodes of `gpusPerNode` GPUs reached the capacity table. */
+export async function waitForCapacity(
+  db: DataSource,
+  nodes: number,
+  gpusPerNode: number,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const [{ n }] = await db.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM capacity WHERE gpu_type = 'h100' AND ready AND allocatable_gpus = $1`,
+      [gpusPerNode],
+    );
+    if (n >= nodes) {
+      return;
+    }
+    if (performance.now() > deadline) {
+      throw new Error(`only ${n} of ${nodes} nodes reached the capacity table`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }

@@ -47,8 +47,8 @@ import { loadConfig, type AppConfig } from '../src/infra/config/env';
 import { dataSourceOptions } from '../src/infra/database/data-source-options';
 import { withDatabase } from '../src/infra/database/database-url';
 import { freePort } from '../src/infra/os/free-port';
-import { identicalClusters, startFleet, type Fleet } from './fleet';
-import { fmt, median, report, withAdmin, type BenchDatabase } from './support';
+import { identicalClusters, registerClusters, startFleet, waitForCapacity, type Fleet } from './fleet';
+import { benchApi, fmt, median, report, withAdmin, type BenchApi, type BenchDatabase } from './support';
 
 const ACTIVE = Number(process.env.BENCH_MEMORY_ACTIVE ?? 5000);
 const SOAK_MINUTES = Number(process.env.BENCH_SOAK_MINUTES ?? 30);
@@ -360,33 +360,6 @@ const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
 // ---------------------------------------------------------------------------------------------
 // Users, clusters, reservations
 
-interface Api {
-  request<T>(
-    method: 'GET' | 'POST',
-    path: string,
-    key: string,
-    body?: object,
-  ): Promise<{ status: number; body: T }>;
-}
-
-function apiOf(pool: Pool): Api {
-  return {
-    async request<T>(method: 'GET' | 'POST', path: string, key: string, body?: object) {
-      const res = await pool.request({
-        method,
-        path,
-        headers: {
-          authorization: `Bearer ${key}`,
-          ...(body ? { 'content-type': 'application/json' } : {}),
-        },
-        ...(body ? { body: JSON.stringify(body) } : {}),
-      });
-      const text = await res.body.text();
-      return { status: res.statusCode, body: (text ? JSON.parse(text) : undefined) as T };
-    },
-  };
-}
-
 /** `count` users and a key each, made as the API makes them (the admin's: as `npm run admin:create`). */
 async function makeUsers(
   db: DataSource,
@@ -411,43 +384,6 @@ async function makeUsers(
   return result;
 }
 
-async function registerClusters(api: Api, adminKey: string, deployers: { name: string; url: string }[]) {
-  for (const deployer of deployers) {
-    const res = await api.request<{ message?: string }>('POST', '/api/v1/clusters', adminKey, {
-      name: deployer.name,
-      deployer_url: deployer.url,
-      token: DEPLOYER_TOKEN,
-      profile: {
-        namespace: NAMESPACE,
-        ssh_host: 'gpu.example.com',
-        gpu_types: [
-          { name: 'h100', node_selector: { 'nvidia.com/gpu.product': H100 }, gpus_per_node: GPUS_PER_NODE },
-        ],
-      },
-    });
-    if (res.status !== 201) {
-      throw new Error(`registering ${deployer.name} answered ${res.status}: ${JSON.stringify(res.body)}`);
-    }
-  }
-}
-
-async function waitForCapacity(db: DataSource): Promise<void> {
-  const deadline = performance.now() + 60_000;
-  for (;;) {
-    const [{ n }] = await db.query<{ n: number }[]>(
-      `SELECT count(*)::int AS n FROM capacity WHERE gpu_type = 'h100' AND ready AND allocatable_gpus = $1`,
-      [GPUS_PER_NODE],
-    );
-    if (n >= CLUSTERS * NODES_PER_CLUSTER) {
-      return;
-    }
-    if (performance.now() > deadline) {
-      throw new Error(`only ${n} of ${CLUSTERS * NODES_PER_CLUSTER} nodes reached the capacity table`);
-    }
-    await sleep(250);
-  }
-}
-
 async function countByStatus(db: DataSource): Promise<Map<string, number>> {
   const rows = await db.query<{ status: string; n: number }[]>(
     'SELECT status, count(*)::int AS n FROM reservations GROUP BY status',
@@ -462,7 +398,7 @@ const LIVE = ['queued', 'placing', 'provisioning', 'active'];
  * made again); done when ACTIVE are active. Returns the rate they reached active.
  */
 async function rampUp(
-  api: Api,
+  api: BenchApi,
   db: DataSource,
   keys: string[],
 ): Promise<{ seconds: number; perSecond: number; errors: Map<string, number> }> {
@@ -550,7 +486,7 @@ class Cycles {
   private readonly watching: Promise<void>;
 
   constructor(
-    private readonly api: Api,
+    private readonly api: BenchApi,
     private readonly db: DataSource,
     private readonly keys: string[],
   ) {
@@ -734,11 +670,16 @@ export async function benchMemory(database: BenchDatabase): Promise<void> {
     // The production process's settings, for the keys and the audit chain they are recorded in.
     const config = loadConfig({ NODE_ENV: 'production', DATABASE_URL: url, ODC_MASTER_KEY: masterKey });
     const admin = await createAdmin(db, config, 'bench-admin', 'admin-create');
-    await registerClusters(apiOf(production.api), admin.key, [
-      { name: 'sim0', url: production.deployerUrl },
-      ...fleet.members.slice(1).map((member) => ({ name: member.name, url: member.deployerUrl })),
-    ]);
-    await waitForCapacity(db);
+    await registerClusters(
+      benchApi(production.api),
+      admin.key,
+      [
+        { name: 'sim0', url: production.deployerUrl },
+        ...fleet.members.slice(1).map((member) => ({ name: member.name, url: member.deployerUrl })),
+      ],
+      { token: DEPLOYER_TOKEN, namespace: NAMESPACE, gpuProduct: H100, gpusPerNode: GPUS_PER_NODE },
+    );
+    await waitForCapacity(db, CLUSTERS * NODES_PER_CLUSTER, GPUS_PER_NODE, 60_000);
     await sleep(IDLE_SETTLE_MS);
     if (PRODUCTION_FLAGS.length > 0) {
       rows.push(
@@ -752,7 +693,7 @@ export async function benchMemory(database: BenchDatabase): Promise<void> {
       where.push(`idle, this machine's defaults: ${production.where()}`);
       await production.close();
       production = await startProduction(settings(PRODUCTION_FLAGS, 'production.log'));
-      await waitForCapacity(db);
+      await waitForCapacity(db, CLUSTERS * NODES_PER_CLUSTER, GPUS_PER_NODE, 60_000);
       await sleep(IDLE_SETTLE_MS);
     }
     rows.push(
@@ -761,7 +702,7 @@ export async function benchMemory(database: BenchDatabase): Promise<void> {
     where.push(`idle, as in production: ${production.where()}`);
 
     // The reservations.
-    const api = apiOf(production.api);
+    const api = benchApi(production.api);
     const rampKeys = await makeUsers(db, config, 'bench-ramp', RAMP_USERS);
     const soakKeys = await makeUsers(db, config, 'bench-soak', SOAK_USERS);
     const ramp = await rampUp(api, db, rampKeys);

@@ -60,10 +60,19 @@ import { startRuntime, type Runtime } from '../src/app/runtime';
 import { sampleReservationSpec } from '../src/deployer/sample-spec';
 import { loadConfig } from '../src/infra/config/env';
 import { withDatabase } from '../src/infra/database/database-url';
-import { identicalClusters, startFleet, type Fleet } from './fleet';
+import { identicalClusters, registerClusters, startFleet, waitForCapacity, type Fleet } from './fleet';
 import { startBenchProcess, type BenchProcess } from './processes';
 import type { StubDeployerStats } from './stub-deployer';
-import { fmt, keyFor, percentile, report, withAdmin, type BenchDatabase } from './support';
+import {
+  benchApi,
+  fmt,
+  keyFor,
+  percentile,
+  report,
+  withAdmin,
+  type BenchApi,
+  type BenchDatabase,
+} from './support';
 
 const CLUSTERS = 3;
 const NODES_PER_CLUSTER = 50;
@@ -700,76 +709,13 @@ async function startControlPlane(databaseUrl: string): Promise<ControlPlane> {
   }
 }
 
-interface Api {
-  request<T>(
-    method: 'GET' | 'POST',
-    path: string,
-    key?: string,
-    body?: object,
-  ): Promise<{ status: number; body: T }>;
+interface Api extends BenchApi {
   close(): Promise<void>;
 }
 
 function apiClient(origin: string, clientCount: number): Api {
   const pool = new Pool(origin, { connections: Math.min(clientCount, 256), pipelining: 1 });
-  return {
-    async request<T>(method: 'GET' | 'POST', path: string, key?: string, body?: object) {
-      const res = await pool.request({
-        method,
-        path,
-        headers: {
-          ...(key ? { authorization: `Bearer ${key}` } : {}),
-          ...(body ? { 'content-type': 'application/json' } : {}),
-        },
-        ...(body ? { body: JSON.stringify(body) } : {}),
-      });
-      const text = await res.body.text();
-      const contentType = String(res.headers['content-type'] ?? '');
-      return {
-        status: res.statusCode,
-        body: (contentType.includes('json') ? JSON.parse(text) : text) as T,
-      };
-    },
-    close: () => pool.close(),
-  };
-}
-
-async function registerClusters(api: Api, fleet: Fleet, adminKey: string): Promise<void> {
-  for (const member of fleet.members) {
-    const res = await api.request<{ id?: string; message?: string }>('POST', '/api/v1/clusters', adminKey, {
-      name: member.name,
-      deployer_url: member.deployerUrl,
-      token: DEPLOYER_TOKEN,
-      profile: {
-        namespace: NAMESPACE,
-        ssh_host: 'gpu.example.com',
-        gpu_types: [
-          { name: 'h100', node_selector: { 'nvidia.com/gpu.product': H100 }, gpus_per_node: GPUS_PER_NODE },
-        ],
-      },
-    });
-    if (res.status !== 201) {
-      throw new Error(`registering ${member.name} answered ${res.status}: ${JSON.stringify(res.body)}`);
-    }
-  }
-}
-
-async function waitForCapacity(core: Runtime): Promise<void> {
-  const db = core.core!.get(DataSource);
-  const deadline = performance.now() + 20_000;
-  for (;;) {
-    const [{ n }] = await db.query<{ n: number }[]>(
-      `SELECT count(*)::int AS n FROM capacity WHERE gpu_type = 'h100' AND ready AND allocatable_gpus = $1`,
-      [GPUS_PER_NODE],
-    );
-    if (n === CLUSTERS * NODES_PER_CLUSTER) {
-      return;
-    }
-    if (performance.now() > deadline) {
-      throw new Error(`only ${n} of ${CLUSTERS * NODES_PER_CLUSTER} nodes reached the capacity table`);
-    }
-    await sleep(100);
-  }
+  return { ...benchApi(pool), close: () => pool.close() };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -983,8 +929,13 @@ async function scenario(database: BenchDatabase, run: Run): Promise<ScenarioResu
     workerMetrics = new Pool(workers.ready.ops, { connections: 1 });
     api = apiClient(core.listeners.find((l) => l.name === 'api')!.url, clients);
     const adminKey = await keyFor(core, 'bench-admin', ['clusters:admin', 'reservations:read'], true);
-    await registerClusters(api, fleet, adminKey);
-    await waitForCapacity(core);
+    await registerClusters(
+      api,
+      adminKey,
+      fleet.members.map((member) => ({ name: member.name, url: member.deployerUrl })),
+      { token: DEPLOYER_TOKEN, namespace: NAMESPACE, gpuProduct: H100, gpusPerNode: GPUS_PER_NODE },
+    );
+    await waitForCapacity(core.core!.get(DataSource), CLUSTERS * NODES_PER_CLUSTER, GPUS_PER_NODE, 20_000);
     const keys: string[] = [];
     for (let c = 0; c < clients; c += 1) {
       keys.push(await keyFor(core, `bench-user-${c}`, ['reservations:read', 'reservations:write']));

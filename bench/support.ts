@@ -172,3 +172,32 @@ export async function keyFor(
   }
   return (await app.get(ApiKeysService).issue(user.id, { name: 'bench', scopes, origin: 'api' })).key;
 }
+
+/** JSON calls to the API over one keep-alive pool, as the benches' clients make them. */
+export interface BenchApi {
+  request<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    key?: string,
+    body?: object,
+  ): Promise<{ status: number; body: T }>;
+}
+
+export function benchApi(pool: Pool): BenchApi {
+  return {
+    async request<T>(method: 'GET' | 'POST', path: string, key?: string, body?: object) {
+      const res = await pool.request({
+        method,
+        path,
+        headers: {
+          ...(key ? { authorization: `Bearer ${key}` } : {}),
+          ...(body ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+      const text = await res.body.text();
+      const json = String(res.headers['content-type'] ?? '').includes('json') && text !== '';
+      return { status: res.statusCode, body: (json ? JSON.parse(text) : text) as T };
+    },
+  };
+}
