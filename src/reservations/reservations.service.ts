@@ -29,7 +29,7 @@ import { hoursOf } from './reservation-view';
 import { ReservationErrorCode } from './reservation.errors';
 import { LIVE_STATUSES, Reservation, type ReservationStatus } from './reservation.entity';
 import { lockReservation, recordEvent, reservationOf } from './reservation-transitions';
-import { ADMISSION_CHANNEL, REAPPLY_QUEUE } from './reservation-queues';
+import { REAPPLY_QUEUE, requestAdmission } from './reservation-queues';
 import { endReservation } from './lifecycle/ending';
 import { QueueStandings } from './scheduling/queue-standings';
 
@@ -168,7 +168,7 @@ export class ReservationsService {
             .map((cluster) => cluster.id),
           ...pin,
         });
-        // The row, its first event and the request for an admission pass: one round trip.
+        // The row and its first event: one round trip (the admission request is sent after the commit).
         const [row] = await tx.query<Record<string, unknown>[]>(
           `WITH inserted AS (
              INSERT INTO reservations (owner_id, name, gpu_type, gpu_count, priority, node_labels, duration_minutes,
@@ -177,9 +177,8 @@ export class ReservationsService {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1) RETURNING *),
            event AS (
              INSERT INTO reservation_events (reservation_id, to_status, message)
-             SELECT id, 'queued', $16 FROM inserted),
-           admission AS (SELECT pg_notify($17, NULL))
-           SELECT inserted.* FROM inserted, admission`,
+             SELECT id, 'queued', $16 FROM inserted)
+           SELECT * FROM inserted`,
           [
             principal.userId,
             request.name ?? null,
@@ -197,10 +196,10 @@ export class ReservationsService {
             standing.position,
             standing.estimatedStart ?? null,
             `Queued: ${fields.gpuCount} × ${fields.gpuType} for ${request.hours} h${request.disk ? ` with disk ${request.disk}` : ''}`,
-            ADMISSION_CHANNEL,
           ],
         );
         const inserted = reservationOf(tx, row);
+        await requestAdmission(tx, this.jobs);
         if (request.disk !== undefined) {
           const disk = await holdDisk(
             tx,

@@ -130,6 +130,36 @@ describe('job queue (pg-boss)', () => {
     expect(heard).toBe(2);
   });
 
+  it('a job enqueued in a transaction wakes the workers once it commits, with nothing notified before', async () => {
+    const dataSource = producer.core().get(DataSource);
+    const probe = new ConsumerProbe();
+    // A poll far away: only the wake-up can bring the job in time.
+    await startWorker(probe, { ODC_QUEUE_POLL_INTERVAL_SECONDS: '60' });
+    const heard: string[] = [];
+    await queue.listen('odc_queue_wake', (payload) => heard.push(payload ?? '(missed)'));
+    heard.length = 0; // the call a new listener gets for what it missed
+    const sentInside: string[] = [];
+    await dataSource.transaction(async (manager) => {
+      const runner = manager.queryRunner!;
+      const query = runner.query.bind(runner);
+      runner.query = ((text: string, ...rest: unknown[]) => {
+        sentInside.push(text);
+        return (query as (...args: unknown[]) => unknown)(text, ...rest);
+      }) as typeof runner.query;
+      await queue.send(TEST_QUEUE, { n: 40 }, { manager });
+      runner.query = query;
+    });
+    // The job was inserted in the transaction, its NOTIFY was not (it is sent after the commit).
+    expect(sentInside.some((text) => text.includes('job_common'))).toBe(true);
+    expect(sentInside.filter((text) => /pg_notify/i.test(text))).toEqual([]);
+    // Within eventually's 10 s, well before the worker's next poll.
+    await eventually(
+      () => probe.finished,
+      (finished) => finished.includes(40),
+    );
+    expect(heard).toEqual([TEST_QUEUE]);
+  });
+
   it('a listener whose connection is lost listens again, and is called once for what it missed', async () => {
     const dataSource = producer.core().get(DataSource);
     const channel = 'odc_test_relisten';

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
+import { NotifyAfterCommit } from '../queue/notify-after-commit';
 import { ENTITIES } from './entities';
 
 export interface DatabaseSettings {
@@ -16,6 +17,7 @@ export function dataSourceOptions(settings: DatabaseSettings): DataSourceOptions
     type: 'postgres',
     url: settings.url,
     entities: ENTITIES,
+    subscribers: [NotifyAfterCommit],
     migrations: [MIGRATIONS_GLOB],
     migrationsTableName: 'migrations',
     migrationsTransactionMode: 'each',

@@ -8,6 +8,7 @@ import {
 import { Client } from 'pg';
 import { PgBoss, type Job, type Queue, type SendOptions, type WorkOptions } from 'pg-boss';
 import type { EntityManager } from 'typeorm';
+import { notifyAfterCommit } from './notify-after-commit';
 
 export const QUEUE_SETTINGS = Symbol('QUEUE_SETTINGS');
 
@@ -36,6 +37,13 @@ export interface EnqueueOptions extends Omit<SendOptions, 'db'> {
 
 const SCHEMA = 'pgboss';
 
+/**
+ * Where an enqueue wakes the queue's workers (the payload: the queue's name). ODC's own rather
+ * than pg-boss's in-statement NOTIFY, so that an enqueue inside a transaction notifies after the
+ * commit (see NotifyAfterCommit).
+ */
+const WAKE_CHANNEL = 'odc_queue_wake';
+
 /** How long a listener waits before connecting again after its connection was lost. */
 const RELISTEN_DELAY_MS = 1000;
 
@@ -50,6 +58,9 @@ export class QueueService implements OnModuleInit, BeforeApplicationShutdown {
   private readonly boss: PgBoss;
   private started = false;
   private readonly listeners = new Set<Listener>();
+  /** This process's pg-boss workers, per queue: the ones a wake-up for that queue wakes. */
+  private readonly workers = new Map<string, Set<string>>();
+  private wakeListener?: Promise<void>;
 
   constructor(@Inject(QUEUE_SETTINGS) private readonly settings: QueueSettings) {
     this.boss = new PgBoss({
@@ -60,7 +71,8 @@ export class QueueService implements OnModuleInit, BeforeApplicationShutdown {
       supervise: settings.supervise,
       superviseIntervalSeconds: settings.monitorIntervalSeconds,
       monitorIntervalSeconds: settings.monitorIntervalSeconds,
-      useListenNotify: settings.listen,
+      // Workers are woken through WAKE_CHANNEL (see defineQueue): pg-boss's own listener has nothing to hear.
+      useListenNotify: false,
       schedule: false,
       migrate: true,
     });
@@ -93,21 +105,25 @@ export class QueueService implements OnModuleInit, BeforeApplicationShutdown {
 
   /**
    * Creates the queue or brings its options up to date (idempotent; safe from every replica).
-   * Queues notify by default: enqueueing wakes listening workers instead of waiting for a poll.
+   * Enqueueing wakes listening workers instead of waiting for a poll: through WAKE_CHANNEL, after
+   * the enqueueing transaction commits, not through pg-boss's own NOTIFY (off: it would notify
+   * inside the transaction).
    */
   async defineQueue(definition: QueueDefinition): Promise<void> {
-    const { name, policy, ...options } = { notify: true, ...definition };
+    const { name, policy, ...options } = { ...definition, notify: false };
     await this.boss.createQueue(name, { policy, ...options });
     await this.boss.updateQueue(name, options);
   }
 
   async send<T extends object>(queue: string, data: T, options: EnqueueOptions = {}): Promise<string | null> {
     const { manager, ...sendOptions } = options;
-    return this.boss.send(
+    const id = await this.boss.send(
       queue,
       data,
       manager ? { ...sendOptions, db: transactionDb(manager) } : sendOptions,
     );
+    await this.wake(queue, manager);
+    return id;
   }
 
   /** One job per item, in one statement (inside `manager`'s transaction when given). */
@@ -124,6 +140,12 @@ export class QueueService implements OnModuleInit, BeforeApplicationShutdown {
       items.map((data) => ({ data })),
       options.manager ? { db: transactionDb(options.manager) } : {},
     );
+    await this.wake(queue, options.manager);
+  }
+
+  /** Tells the queue's listening workers (every replica's) that a job is there: when `manager` commits. */
+  private async wake(queue: string, manager?: EntityManager): Promise<void> {
+    await this.notify(WAKE_CHANNEL, manager ? { manager } : {}, queue);
   }
 
   /**
@@ -135,7 +157,11 @@ export class QueueService implements OnModuleInit, BeforeApplicationShutdown {
     options: Omit<WorkOptions, 'pollingIntervalSeconds'>,
     handler: (jobs: Job<T>[]) => Promise<void>,
   ): Promise<string> {
-    return this.boss.work<T>(
+    if (this.settings.listen) {
+      this.wakeListener ??= this.listen(WAKE_CHANNEL, (queue) => this.wakeWorkers(queue));
+      await this.wakeListener;
+    }
+    const id = await this.boss.work<T>(
       queue,
       {
         pollingIntervalSeconds: this.settings.pollIntervalSeconds,
@@ -147,6 +173,17 @@ export class QueueService implements OnModuleInit, BeforeApplicationShutdown {
       },
       async (jobs: Job<T>[]) => handler(jobs),
     );
+    this.workers.set(queue, (this.workers.get(queue) ?? new Set()).add(id));
+    return id;
+  }
+
+  /** The queue's workers fetch now; all queues' when the listener missed notifications (no queue). */
+  private wakeWorkers(queue: string | undefined): void {
+    const ids =
+      queue === undefined ? [...this.workers.values()].flatMap((set) => [...set]) : this.workers.get(queue);
+    for (const id of ids ?? []) {
+      this.boss.notifyWorker(id);
+    }
   }
 
   /**
@@ -190,26 +227,28 @@ export class QueueService implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   /**
-   * Wakes `channel`'s listeners (`listen`) when `manager`'s transaction commits, and not if it rolls
-   * back (NOTIFY is transactional; several in one transaction arrive as one). Nothing is stored: a
-   * wake-up for work whose own row is durable and that a timer finds anyway, at a fraction of a
-   * job's cost (no insert, fetch, completion or foreign key checks).
+   * Wakes `channel`'s listeners (`listen`) once `manager`'s transaction commits, and not if it rolls
+   * back (several alike in one transaction arrive as one); without a manager, now. Nothing is
+   * stored: a wake-up for work whose own row is durable and that a timer finds anyway, at a
+   * fraction of a job's cost (no insert, fetch, completion or foreign key checks).
    */
-  async notify(channel: string, options: Pick<EnqueueOptions, 'manager'> = {}): Promise<void> {
-    const sql = 'SELECT pg_notify($1, NULL)';
+  async notify(channel: string, options: Pick<EnqueueOptions, 'manager'> = {}, payload = ''): Promise<void> {
+    const sql = 'SELECT pg_notify($1, $2)';
     if (options.manager) {
-      await transactionDb(options.manager).executeSql(sql, [channel]);
+      if (!notifyAfterCommit(options.manager, channel, payload)) {
+        await transactionDb(options.manager).executeSql(sql, [channel, payload]);
+      }
     } else {
-      await this.boss.getDb().executeSql(sql, [channel]);
+      await this.boss.getDb().executeSql(sql, [channel, payload]);
     }
   }
 
   /**
-   * Calls `handler` on each notification of `channel` (worker role), over a connection of its own
-   * that comes back when lost; then the handler runs once too, for what came while it was away.
-   * Resolves once listening.
+   * Calls `handler` on each notification of `channel` (worker role) with its payload, over a
+   * connection of its own that comes back when lost; then the handler runs once too, with no
+   * payload, for what came while it was away. Resolves once listening.
    */
-  async listen(channel: string, handler: () => void): Promise<void> {
+  async listen(channel: string, handler: (payload?: string) => void): Promise<void> {
     const listener = new Listener(this.settings, channel, handler, this.logger);
     this.listeners.add(listener);
     await listener.open();
@@ -247,7 +286,7 @@ class Listener {
   constructor(
     private readonly settings: QueueSettings,
     private readonly channel: string,
-    private readonly handler: () => void,
+    private readonly handler: (payload?: string) => void,
     private readonly logger: Logger,
   ) {}
 
@@ -258,7 +297,7 @@ class Listener {
     });
     client.on('notification', (message) => {
       if (message.channel === this.channel) {
-        this.handler();
+        this.handler(message.payload);
       }
     });
     // Until it listens, a failure is the caller's (the promise rejects); an 'error' event with no
