@@ -541,11 +541,10 @@ function statusFrom(
 ): DeploymentStatus {
   const ssh = sshEndpoint(services, pods);
   const jupyterHost = ingresses.flatMap((i) => i.spec?.rules ?? []).find((rule) => rule.host)?.host;
-  const ref = objectRef;
   const involved = new Set([
-    ...deployments.map((d) => ref('Deployment', d.metadata?.name)),
-    ...replicaSets.map((r) => ref('ReplicaSet', r.metadata?.name)),
-    ...pods.map((p) => ref('Pod', p.metadata?.name)),
+    ...deployments.map((d) => objectRef('Deployment', d.metadata?.name)),
+    ...replicaSets.map((r) => objectRef('ReplicaSet', r.metadata?.name)),
+    ...pods.map((p) => objectRef('Pod', p.metadata?.name)),
   ]);
   const timeOf = (e: KubeEvent) => {
     const at = Date.parse(e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? '');
@@ -560,13 +559,15 @@ function statusFrom(
     ),
     pods: pods.map(summarizePod),
     warnings: events
-      .filter((e) => e.type === 'Warning' && involved.has(ref(e.involvedObject.kind, e.involvedObject.name)))
+      .filter(
+        (e) => e.type === 'Warning' && involved.has(objectRef(e.involvedObject.kind, e.involvedObject.name)),
+      )
       .sort((a, b) => timeOf(a) - timeOf(b))
       .slice(-RECENT_WARNINGS)
       .map((e) => ({
         reason: e.reason ?? '',
         message: e.message ?? '',
-        object: ref(e.involvedObject.kind, e.involvedObject.name),
+        object: objectRef(e.involvedObject.kind, e.involvedObject.name),
         ...(timeOf(e) > 0 ? { at: new Date(timeOf(e)).toISOString() } : {}),
       })),
     ...(ssh ? { ssh } : {}),
