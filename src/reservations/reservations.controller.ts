@@ -191,8 +191,12 @@ export class ReservationsController {
     @Param('id', new ParseUUIDPipe()) id: string,
   ): Promise<ReservationDto> {
     const cancelled = await this.reservations.cancel(principal, id);
-    await this.recordChange(principal, request, 'reservation.cancel', id);
-    return dtoOf(cancelled);
+    // Committed: as with a reserve, its audit record and its timeline need not wait on each other.
+    const [described] = await Promise.all([
+      this.reservations.withTimeline(cancelled, principal),
+      this.recordChange(principal, request, 'reservation.cancel', id),
+    ]);
+    return dtoOf(described);
   }
 
   private recordChange(

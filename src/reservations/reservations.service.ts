@@ -151,23 +151,28 @@ export class ReservationsService {
     const durationMinutes = this.checkedMinutes(request, type);
     const pin = request.disk !== undefined ? await this.diskPin(principal.userId, request.disk) : undefined;
     await this.assertSomeNodeCanHold(type, request, pin);
+    const fields = {
+      gpuType: type.name,
+      gpuCount: request.gpu_count,
+      priority: 0,
+      nodeLabels: request.node_labels ?? null,
+    };
+    // An estimate until the next pass replaces it, so it needs neither the transaction nor its
+    // lock: read on a connection of its own while the transaction checks the limits.
+    const estimate = this.standings.estimate(this.dataSource.manager, fields, {
+      clusters: this.registry
+        .all()
+        .filter((cluster) => standingOf(cluster).accepting)
+        .map((cluster) => cluster.id),
+      ...pin,
+    });
+    // Awaited below unless the transaction fails first, whose error is the one to answer.
+    estimate.catch(() => undefined);
     let reservation: Reservation;
     try {
       reservation = await this.dataSource.transaction(async (tx) => {
         await this.assertWithinLimits(tx, principal.userId, request);
-        const fields = {
-          gpuType: type.name,
-          gpuCount: request.gpu_count,
-          priority: 0,
-          nodeLabels: request.node_labels ?? null,
-        };
-        const standing = await this.standings.estimate(tx, fields, {
-          clusters: this.registry
-            .all()
-            .filter((cluster) => standingOf(cluster).accepting)
-            .map((cluster) => cluster.id),
-          ...pin,
-        });
+        const standing = await estimate;
         // The row and its first event: one round trip (the admission request is sent after the commit).
         const [row] = await tx.query<Record<string, unknown>[]>(
           `WITH inserted AS (
@@ -282,10 +287,7 @@ export class ReservationsService {
   }
 
   /** With its events; the owner's name is the caller's own when it is theirs (no read). */
-  private async withTimeline(
-    reservation: Reservation,
-    principal: Principal,
-  ): Promise<ReservationWithContext> {
+  async withTimeline(reservation: Reservation, principal: Principal): Promise<ReservationWithContext> {
     const own = reservation.ownerId === principal.userId;
     const [events, owners] = await Promise.all([
       this.dataSource
@@ -301,9 +303,9 @@ export class ReservationsService {
    * Cancels it: a queued one at once; a placed or running one ends through teardown (its objects
    * deleted, then its GPUs freed). One that has ended, or is ending, answers 409. A user's own is
    * checked in the ending statement itself (admins may end anyone's); the row is read only when
-   * nothing ended, to tell 404 from 409.
+   * nothing ended, to tell 404 from 409. Returns the ended row, without its timeline (withTimeline).
    */
-  async cancel(principal: Principal, id: string): Promise<ReservationWithContext> {
+  async cancel(principal: Principal, id: string): Promise<Reservation> {
     const ended = await this.dataSource.transaction((tx) =>
       endReservation(
         tx,
@@ -321,7 +323,7 @@ export class ReservationsService {
         `Reservation ${id} is ${reservation.status}${reservation.status === 'expiring' ? ' (ending already)' : ''}`,
       );
     }
-    return this.withTimeline(ended, principal);
+    return ended;
   }
 
   /**

@@ -87,8 +87,8 @@ export class QueueStandings {
    * is ahead and a node it may use has its GPUs free now, else when the last of those ahead is
    * expected to start (unknown if any of theirs is).
    */
-  async estimate(tx: EntityManager, request: NewReservation, reach: Reach): Promise<QueueStanding> {
-    const [ahead] = await tx.query<{ count: number; latest: Date | null; unknown: number }[]>(
+  async estimate(manager: EntityManager, request: NewReservation, reach: Reach): Promise<QueueStanding> {
+    const [ahead] = await manager.query<{ count: number; latest: Date | null; unknown: number }[]>(
       `SELECT count(*)::int AS count, max(estimated_start) AS latest,
               count(*) FILTER (WHERE estimated_start IS NULL)::int AS unknown
        FROM reservations WHERE status = 'queued' AND gpu_type = $1 AND priority >= $2`,
@@ -96,7 +96,7 @@ export class QueueStandings {
     );
     let estimatedStart: Date | undefined;
     if (ahead.count === 0) {
-      estimatedStart = (await this.fitsNow(tx, request, reach)) ? new Date() : undefined;
+      estimatedStart = (await this.fitsNow(manager, request, reach)) ? new Date() : undefined;
     } else if (ahead.unknown === 0 && ahead.latest) {
       estimatedStart = ahead.latest;
     }
@@ -104,8 +104,8 @@ export class QueueStandings {
   }
 
   /** Some node it may use has its GPUs free now (others' pods as last synced, ODC's claims as they are). */
-  private async fitsNow(tx: EntityManager, request: NewReservation, reach: Reach): Promise<boolean> {
-    const [{ fits }] = await tx.query<{ fits: boolean }[]>(
+  private async fitsNow(manager: EntityManager, request: NewReservation, reach: Reach): Promise<boolean> {
+    const [{ fits }] = await manager.query<{ fits: boolean }[]>(
       `SELECT EXISTS (
          SELECT 1 FROM capacity c
          WHERE c.gpu_type = $1 AND c.ready AND c.schedulable AND c.cluster_id = ANY($2)
