@@ -157,22 +157,19 @@ export class ReservationsService {
       priority: 0,
       nodeLabels: request.node_labels ?? null,
     };
-    // An estimate until the next pass replaces it, so it needs neither the transaction nor its
-    // lock: read on a connection of its own while the transaction checks the limits.
-    const estimate = this.standings.estimate(this.dataSource.manager, fields, {
-      clusters: this.registry
-        .all()
-        .filter((cluster) => standingOf(cluster).accepting)
-        .map((cluster) => cluster.id),
-      ...pin,
-    });
-    // Awaited below unless the transaction fails first, whose error is the one to answer.
-    estimate.catch(() => undefined);
     let reservation: Reservation;
     try {
       reservation = await this.dataSource.transaction(async (tx) => {
         await this.assertWithinLimits(tx, principal.userId, request);
-        const standing = await estimate;
+        // On the transaction's connection: one that waited here for another connection of the
+        // pool could, with the pool's every connection held by such a transaction, wait forever.
+        const standing = await this.standings.estimate(tx, fields, {
+          clusters: this.registry
+            .all()
+            .filter((cluster) => standingOf(cluster).accepting)
+            .map((cluster) => cluster.id),
+          ...pin,
+        });
         // The row and its first event: one round trip (the admission request is sent after the commit).
         const [row] = await tx.query<Record<string, unknown>[]>(
           `WITH inserted AS (

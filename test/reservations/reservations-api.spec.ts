@@ -278,3 +278,41 @@ describe('reservations API: validation, limits, idempotency, queue standing, own
     });
   });
 });
+
+/**
+ * A pool's every connection held by a reserve's transaction: none of them may wait for another
+ * connection of the same pool (each would wait for the others, and no reserve would ever answer).
+ */
+describe('reservations API: more reserves at once than the database pool has connections', () => {
+  const POOL_SIZE = 2;
+  const AT_ONCE = 8;
+  let app: TestApp;
+  let keys: string[];
+
+  beforeAll(async () => {
+    app = await startTestApp({
+      roles: 'coordinator',
+      env: { ODC_RATE_LIMIT_API_PER_MINUTE: '60000', ODC_DB_POOL_SIZE: String(POOL_SIZE) },
+    });
+    await seedFleet(app, 'east', [{ name: 'h-0', gpuType: 'h100', gpus: 8 }]);
+    keys = [];
+    for (let i = 0; i < AT_ONCE; i++) {
+      keys.push(await keyFor(app, `user-${i}`, ['reservations:write']));
+    }
+  });
+
+  afterAll(() => app.close());
+
+  it('answers them all', async () => {
+    const answers = await Promise.all(
+      keys.map((key) =>
+        app
+          .http()
+          .post('/api/v1/reservations')
+          .set('authorization', `Bearer ${key}`)
+          .send({ gpu_type: 'h100', gpu_count: 1, hours: 1 }),
+      ),
+    );
+    expect(answers.map((answer) => answer.status)).toEqual(keys.map(() => 202));
+  });
+});
