@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, In, LessThan, LessThanOrEqual } from 'typeorm';
+import { DataSource, In, LessThan, LessThanOrEqual, type EntityManager } from 'typeorm';
 import { User } from '../../auth/users/user.entity';
 import { AppConfig } from '../../infra/config/env';
 import { ExclusiveTaskRunner } from '../../infra/cron/exclusive-task.runner';
@@ -153,7 +153,7 @@ export class ExpiryTask extends PeriodicTask {
       );
       await this.jobs.send(
         NOTIFY_QUEUE,
-        await this.notice(reservation, 'expiry_warning', message, now, left),
+        await this.notice(tx, reservation, 'expiry_warning', message, now, left),
         {
           manager: tx,
         },
@@ -181,7 +181,7 @@ export class ExpiryTask extends PeriodicTask {
         if (ending) {
           await this.jobs.send(
             NOTIFY_QUEUE,
-            await this.notice(reservation, 'ended', 'Expired: its time is up', now),
+            await this.notice(tx, reservation, 'ended', 'Expired: its time is up', now),
             {
               manager: tx,
             },
@@ -228,14 +228,19 @@ export class ExpiryTask extends PeriodicTask {
     return cancelled;
   }
 
+  /**
+   * In `tx`, the transaction that sends it: one that waited for another connection of the pool
+   * could, with every connection held by such a transaction, wait forever.
+   */
   private async notice(
+    tx: EntityManager,
     reservation: Reservation,
     event: ReservationNotice['event'],
     message: string,
     now: Date,
     minutesLeft?: number,
   ): Promise<ReservationNotice> {
-    const owner = await this.dataSource.getRepository(User).findOneBy({ id: reservation.ownerId });
+    const owner = await tx.getRepository(User).findOneBy({ id: reservation.ownerId });
     return {
       event,
       reservation_id: reservation.id,

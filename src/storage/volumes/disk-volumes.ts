@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import type { Cluster } from '../../clusters/cluster.entity';
 import { NodeCapacityRow } from '../../clusters/node-capacity.entity';
 import { QueueService } from '../../infra/queue/queue.service';
@@ -173,7 +173,7 @@ export class DiskVolumes {
           attachedClusterId: cluster.id,
           // In step with the disk's latest snapshot only when made from that very snapshot: a
           // restore to an older one, or an empty volume, must not let placement move it by the latest.
-          usedSinceSnapshot: !(source && (await this.isLatestReady(disk.id, source.snapshotId))),
+          usedSinceSnapshot: !(source && (await isLatestReady(tx, disk.id, source.snapshotId))),
           lastUsedAt: new Date(),
           version: disk.version + 1,
         },
@@ -198,13 +198,6 @@ export class DiskVolumes {
       });
     });
     return claimName;
-  }
-
-  private async isLatestReady(diskId: string, providerSnapshotId: string): Promise<boolean> {
-    const latest = await this.dataSource
-      .getRepository(Snapshot)
-      .findOne({ where: { diskId, status: 'ready' }, order: { createdAt: 'DESC' } });
-    return latest?.providerSnapshotId === providerSnapshotId;
   }
 
   private async sourceFor(disk: Disk, cluster: Cluster): Promise<ProviderSnapshot | undefined> {
@@ -238,4 +231,19 @@ export class DiskVolumes {
     const node = await this.dataSource.getRepository(NodeCapacityRow).findOneBy({ clusterId, nodeName });
     return node?.zone ?? undefined;
   }
+}
+
+/**
+ * Whether the disk's latest ready snapshot is this one; in the caller's transaction (one that
+ * waited for another connection of the pool could, with every connection held so, wait forever).
+ */
+async function isLatestReady(
+  tx: EntityManager,
+  diskId: string,
+  providerSnapshotId: string,
+): Promise<boolean> {
+  const latest = await tx
+    .getRepository(Snapshot)
+    .findOne({ where: { diskId, status: 'ready' }, order: { createdAt: 'DESC' } });
+  return latest?.providerSnapshotId === providerSnapshotId;
 }
