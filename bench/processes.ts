@@ -57,9 +57,15 @@ export async function startBenchProcess<T>(script: string, settings: object): Pr
   }
 }
 
+/** A child whose close has not finished this long after it was asked goes anyway: none is left behind. */
+const CLOSE_TIMEOUT_MS = 30_000;
+
 /** Closes the child on SIGTERM or when its parent goes; call once the child serves. */
 export function closeWithParent(close: () => Promise<void>): void {
-  const exit = () => void close().then(() => process.exit(0));
+  const exit = () => {
+    setTimeout(() => process.exit(1), CLOSE_TIMEOUT_MS).unref();
+    void close().then(() => process.exit(0));
+  };
   process.once('SIGTERM', exit);
   process.stdin.on('close', exit);
   process.stdin.resume();

@@ -1,26 +1,27 @@
 /**
- * Reservations end to end at fleet scale: this process runs the coordinator (the API) on a fresh
- * database and the load, one worker-and-cron replica runs in a process of its own (role-scoped
- * replicas, as deployed); 3 simulated clusters of 50 nodes × 8 H100 each
- * run with their deployers in processes of their own (bench/fleet.ts), as remote clusters do, on
- * the same machine's 2 cores. CLIENTS users, each in a loop: POST
+ * Reservations end to end at fleet scale, with the control plane as role-scoped replicas are
+ * deployed, each in a process of its own: the coordinator (the API) on a fresh database, and one
+ * worker-and-cron replica; 3 simulated clusters of 50 nodes × 8 H100 each run with their deployers
+ * in a process per cluster (bench/fleet.ts), as remote clusters do, all on the same machine's 2
+ * cores. This process only runs the load and measures, so its CPU counts apart and never delays
+ * the coordinator's event loop. CLIENTS users, each in a loop: POST
  * /api/v1/reservations (1, 2, 4 or 8 GPUs, weighted toward small), wait until it is active, POST
  * …/cancel, again. One watcher lists the active reservations (admin, `?user=all&status=active`)
  * every POLL_MS for all of them: per-client polling at that rate would be CLIENTS × 40 requests/s
- * on the same event loop, and would measure the poll, not the reservations. Figures come from a
+ * to the coordinator, and would measure the poll, not the reservations. Figures come from a
  * measured window after a warm-up: sustained reservations/s reaching active (seen by the watcher),
  * the reserve API's latency (client side), reserve→active (client side, and from the
  * reservation's own events split into its phases), then where the time went: admission passes,
- * deployer calls, the event loop, the CPU of the control plane, the fleet and PostgreSQL per
- * reservation, PostgreSQL's table counters. Then the same with 20 ms added to every Kubernetes
- * API call, and last, the first run's setting again with the clients paced at half the rate it
- * sustained (an open loop), for the reserve API's latency below saturation.
+ * deployer calls, each replica's event loop, the CPU of the coordinator, the worker, the fleet,
+ * PostgreSQL and the load per reservation, PostgreSQL's table counters. Then the same with 20 ms
+ * added to every Kubernetes API call, and last, the first run's setting again with the clients
+ * paced at half the rate it sustained (an open loop), for the reserve API's latency below saturation.
  *
  * Then the control plane alone: the same load (STUB_CLIENTS clients, more, since each cycle is
  * shorter) against a stub fleet, 3 deployers answering from memory (bench/stub-deployer.ts, a
- * process each, so their CPU counts apart and never delays the coordinator's event loop), whose
- * pods are ready as soon as they are applied: what ODC sustains when the clusters cost next to
- * nothing, with the CPU per reservation of each process. Its own paced run follows, at half its rate.
+ * process each, so their CPU counts apart), whose pods are ready as soon as they are applied: what
+ * ODC sustains when the clusters cost next to nothing, with the CPU per reservation of each
+ * process. Its own paced run follows, at half its rate.
  *
  * Two baselines, same machine, same run, same number of clients. A raw PostgreSQL queue on the
  * same database (insert a row, 4 workers claim queued rows in batches with `FOR UPDATE SKIP
@@ -31,15 +32,15 @@
  * The deployers' client-side Kubernetes rate limit is lifted (as in bench/deployer): at the default
  * 100 QPS a cluster's deployer caps provisioning and teardown far below the target by design.
  * Environment overrides for exploration: BENCH_RESERVATIONS_CLIENTS, BENCH_RESERVATIONS_SECONDS,
- * BENCH_RESERVATIONS_LATENCIES (comma list of ms), BENCH_RESERVATIONS_CPU_PROFILE (a directory: a
- * CPU profile of the measured window per scenario, for Chrome DevTools or speedscope),
- * BENCH_RESERVATIONS_SQL=1 (counts this process's SQL statements in the window, by statement),
- * BENCH_CHILD_CPU_PROFILE (a directory: a CPU profile of each child process, see bench/processes.ts),
- * BENCH_RESERVATIONS_PACED=0 (skips the paced runs), BENCH_RESERVATIONS_FLEET (`simulated`, `stub`
- * or both, the default), BENCH_RESERVATIONS_STUB_CLIENTS, BENCH_RESERVATIONS_STUB_READY_MS (the
- * stub's pods turn ready this long after their apply; default 0).
- * With BENCH_RESERVATIONS_SQL=1 the worker-and-cron replica counts its statements too (this
- * module, preloaded into it, counts between two SIGUSR2s), per reservation and per admission pass.
+ * BENCH_RESERVATIONS_LATENCIES (comma list of ms), BENCH_RESERVATIONS_SQL=1 (counts each
+ * replica's SQL statements in the window, by statement and by caller, per reservation, and the
+ * worker's per admission pass), BENCH_CHILD_CPU_PROFILE (a directory: a CPU profile of each child
+ * process's whole run, the coordinator's included, for Chrome DevTools or speedscope; see
+ * bench/processes.ts), BENCH_RESERVATIONS_PACED=0 (skips the paced runs), BENCH_RESERVATIONS_FLEET
+ * (`simulated`, `stub` or both, the default), BENCH_RESERVATIONS_STUB_CLIENTS,
+ * BENCH_RESERVATIONS_STUB_READY_MS (the stub's pods turn ready this long after their apply;
+ * default 0). Each replica's process has this module preloaded: it measures its own window between
+ * two SIGUSR2s (its event loop utilization, and its statements when counting).
  *
  * Targets (issue 21, 6): reserve→active ≥ 0.8 × the Kubernetes floor of the same run at 0 and at
  * 20 ms; ≥ 200/s against the stub fleet; reserve p99 ≤ 50 ms paced at half the saturated rate.
@@ -47,18 +48,15 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-
-import { Session } from 'node:inspector/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { Client, Pool as PgPool } from 'pg';
-import pino from 'pino';
 import { DataSource } from 'typeorm';
 import { Pool } from 'undici';
-import { startRuntime, type Runtime } from '../src/app/runtime';
 import { sampleReservationSpec } from '../src/deployer/sample-spec';
-import { loadConfig } from '../src/infra/config/env';
+import { loadConfig, type AppConfig } from '../src/infra/config/env';
+import { dataSourceOptions } from '../src/infra/database/data-source-options';
 import { withDatabase } from '../src/infra/database/database-url';
 import { identicalClusters, registerClusters, startFleet, waitForCapacity, type Fleet } from './fleet';
 import { startBenchProcess, type BenchProcess } from './processes';
@@ -66,7 +64,7 @@ import type { StubDeployerStats } from './stub-deployer';
 import {
   benchApi,
   fmt,
-  keyFor,
+  issueKey,
   percentile,
   report,
   withAdmin,
@@ -97,7 +95,6 @@ const BASELINE_WORKERS = 4;
 const BASELINE_BATCH = 50;
 const BASELINE_WARM_UP_MS = 1000;
 const BASELINE_MS = 5000;
-const CPU_PROFILE_DIR = process.env.BENCH_RESERVATIONS_CPU_PROFILE;
 const COUNT_SQL = process.env.BENCH_RESERVATIONS_SQL === '1';
 /** After each fleet's saturating runs, one paced at half the 0 ms run's rate (BENCH_RESERVATIONS_PACED=0: not). */
 const PACED = process.env.BENCH_RESERVATIONS_PACED !== '0';
@@ -186,6 +183,30 @@ function quantileMs(h: Histo, q: number): number {
 
 const meanMs = (h: Histo) => (h.count > 0 ? (h.sum / h.count) * 1000 : Number.NaN);
 
+/** Each replica's GET /metrics. */
+interface ReplicaMetrics {
+  coordinator: string;
+  workers: string;
+}
+
+/** Both texts as one: each histogram is the one replica's that has it, or their sum. */
+const bothReplicas = (metrics: ReplicaMetrics) => `${metrics.coordinator}\n${metrics.workers}`;
+
+/** An unlabelled gauge's value, NaN when absent. */
+function gauge(metrics: string, name: string): number {
+  const line = metrics.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.slice(name.length + 1)) : Number.NaN;
+}
+
+/**
+ * A replica's event loop delay in ms, from prom-client's default metrics (`odc_` prefix): its
+ * monitor is reset at each scrape, so these cover the time since the previous one.
+ */
+function eventLoopLag(metrics: string): { p50: number; p99: number; max: number } {
+  const ms = (quantile: string) => gauge(metrics, `odc_nodejs_eventloop_lag_${quantile}_seconds`) * 1000;
+  return { p50: ms('p50'), p99: ms('p99'), max: ms('max') };
+}
+
 /** /proc/<pid>/stat's fields after the command name: [state, ppid, …, utime (11), stime (12), …]. */
 function procStat(pid: number | string): string[] | undefined {
   try {
@@ -251,8 +272,8 @@ async function pgStats(db: DataSource): Promise<PgStats> {
 }
 
 /**
- * Statements sent by every pg client of this process (TypeORM, pg-boss) while `counting`, by their
- * text with literals and parameters folded: what one reservation costs in round trips.
+ * Statements sent by every pg client of a replica's process (TypeORM, pg-boss) while `counting`,
+ * by their text with literals and parameters folded: what one reservation costs in round trips.
  */
 const sqlCounts = new Map<string, number>();
 const sqlOrigins = new Map<string, number>();
@@ -276,9 +297,6 @@ function originOf(stack: string): string {
   if (stack.includes('pg-boss') || stack.includes('pg-pool')) {
     // pg-boss's own queries come through its pool with no frame of ODC's.
     return 'pg-boss (its own work: fetch, complete, maintenance)';
-  }
-  if (frames.some((frame) => frame.includes('/dist/bench/'))) {
-    return 'the bench itself (counters, lock sampler)';
   }
   return frames.slice(0, 3).join(' <').replace(/\s+/g, ' ');
 }
@@ -311,45 +329,81 @@ interface SqlWindow {
   origins: [string, number][];
 }
 
+const statementCount = (rows: [string, number][]) => rows.reduce((total, [, n]) => total + n, 0);
+
+/** A replica's statements in the window: in all, the most sent, and by caller, per reservation. */
+function reportSql(who: string, title: string, sql: SqlWindow, per: (n: number) => number): void {
+  console.log(`SQL statements sent by ${who}: ${per(statementCount(sql.statements))} per reservation`);
+  report(
+    `${title}: top SQL statements, per reservation`,
+    [...sql.statements]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 25)
+      .map(([statement, n]) => ({ 'per reservation': per(n), statement })),
+  );
+  report(
+    `${title}: SQL statements by caller, per reservation`,
+    [...sql.origins]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 25)
+      .map(([caller, n]) => ({ 'per reservation': per(n), caller })),
+  );
+}
+
+/** What a replica's process measured over the window, itself (the parent cannot see its event loop). */
+interface ReplicaWindow {
+  /** Event loop utilization, 0 to 1. */
+  utilization: number;
+  /** With BENCH_RESERVATIONS_SQL=1. */
+  sql?: SqlWindow;
+}
+
 /**
- * In the worker-and-cron replica: this module is preloaded into it (`--require`, see
- * startControlPlane) with BENCH_RESERVATIONS_SQL_CHILD naming a file; a SIGUSR2 starts counting,
- * the next one writes the window's counts to that file.
+ * In each replica's process: this module is loaded into it before the replica starts (see
+ * startReplica) with BENCH_RESERVATIONS_WINDOW_FILE naming a file; a SIGUSR2 starts the window,
+ * the next one writes what it measured to that file.
  */
-const SQL_CHILD_FILE = process.env.BENCH_RESERVATIONS_SQL_CHILD;
-if (SQL_CHILD_FILE) {
-  Error.stackTraceLimit = 40;
-  countSql();
+const WINDOW_FILE = process.env.BENCH_RESERVATIONS_WINDOW_FILE;
+if (WINDOW_FILE) {
+  if (COUNT_SQL) {
+    Error.stackTraceLimit = 40;
+    countSql();
+  }
+  let elu: EventLoopUtilization | undefined;
   process.on('SIGUSR2', () => {
-    if (!countingSql) {
+    if (!elu) {
       sqlCounts.clear();
       sqlOrigins.clear();
-      countingSql = true;
+      countingSql = COUNT_SQL;
+      elu = performance.eventLoopUtilization();
       return;
     }
     countingSql = false;
-    const window: SqlWindow = { statements: [...sqlCounts], origins: [...sqlOrigins] };
-    writeFileSync(`${SQL_CHILD_FILE}.part`, JSON.stringify(window));
-    renameSync(`${SQL_CHILD_FILE}.part`, SQL_CHILD_FILE);
+    const window: ReplicaWindow = {
+      utilization: performance.eventLoopUtilization(elu).utilization,
+      ...(COUNT_SQL ? { sql: { statements: [...sqlCounts], origins: [...sqlOrigins] } } : {}),
+    };
+    elu = undefined;
+    writeFileSync(`${WINDOW_FILE}.part`, JSON.stringify(window));
+    renameSync(`${WINDOW_FILE}.part`, WINDOW_FILE);
   });
 }
 
-/** The parent's side: starts the child's window, or ends it and reads its counts. */
-async function childSqlWindow(
-  pid: number,
-  file: string,
-  edge: 'start' | 'end',
-): Promise<SqlWindow | undefined> {
-  if (edge === 'start') {
-    rmSync(file, { force: true });
-    process.kill(pid, 'SIGUSR2');
-    return undefined;
-  }
-  process.kill(pid, 'SIGUSR2');
-  for (let waited = 0; waited < 5000 && !existsSync(file); waited += 20) {
+/** The parent's side: a replica's window starts. */
+function startWindow(replica: Replica<unknown>): void {
+  rmSync(replica.windowFile, { force: true });
+  process.kill(replica.pid, 'SIGUSR2');
+}
+
+/** The window ends: what the replica measured, once it wrote it. */
+async function endWindow(replica: Replica<unknown>): Promise<ReplicaWindow | undefined> {
+  process.kill(replica.pid, 'SIGUSR2');
+  for (let waited = 0; waited < 5000 && !existsSync(replica.windowFile); waited += 20) {
     await sleep(20);
   }
-  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as SqlWindow) : undefined;
+  return existsSync(replica.windowFile)
+    ? (JSON.parse(readFileSync(replica.windowFile, 'utf8')) as ReplicaWindow)
+    : undefined;
 }
 
 /**
@@ -497,22 +551,25 @@ const fleetCpuSeconds = (fleet: Fleet) =>
 
 /** Cores each part uses over 3 s with no load. */
 async function idleCores(
-  workersPid: number,
+  controlPlane: ControlPlane,
   fleet: Fleet,
   postmaster: number,
-): Promise<{ coordinator: number; workers: number; fleet: number; postgres: number }> {
+): Promise<{ coordinator: number; load: number; workers: number; fleet: number; postgres: number }> {
   const ms = 3000;
+  const { coordinator, workers } = controlPlane;
   const before = {
-    coordinator: process.cpuUsage(),
-    workers: processCpuSeconds(workersPid),
+    coordinator: processCpuSeconds(coordinator.pid),
+    load: process.cpuUsage(),
+    workers: processCpuSeconds(workers.pid),
     fleet: fleetCpuSeconds(fleet),
     postgres: postgresCpuSeconds(postmaster),
   };
   await sleep(ms);
-  const used = process.cpuUsage(before.coordinator);
+  const load = process.cpuUsage(before.load);
   return {
-    coordinator: (used.user + used.system) / 1e3 / ms,
-    workers: ((processCpuSeconds(workersPid) - before.workers) * 1000) / ms,
+    coordinator: ((processCpuSeconds(coordinator.pid) - before.coordinator) * 1000) / ms,
+    load: (load.user + load.system) / 1e3 / ms,
+    workers: ((processCpuSeconds(workers.pid) - before.workers) * 1000) / ms,
     fleet: ((fleetCpuSeconds(fleet) - before.fleet) * 1000) / ms,
     postgres: ((postgresCpuSeconds(postmaster) - before.postgres) * 1000) / ms,
   };
@@ -625,36 +682,33 @@ async function stubStats(fleet: Fleet, kind: FleetKind): Promise<StubDeployerSta
 }
 
 /**
- * The control plane as role-scoped replicas: the coordinator (the API) in this process, where the
- * load, the CPU profile and the SQL counts are; one worker-and-cron replica in a process of its
- * own, so admission, provisioning and status sync do not run on the API's event loop.
+ * The control plane as role-scoped replicas, each in a process of its own as deployed: the
+ * coordinator (the API), and one worker-and-cron replica, so admission, provisioning and status
+ * sync do not run on the API's event loop, and neither runs on the load's.
  */
 interface ControlPlane {
-  coordinator: Runtime;
-  workers: BenchProcess<{ ops: string }>;
-  /** Where the worker replica writes its SQL counts (BENCH_RESERVATIONS_SQL=1), else undefined. */
-  workersSqlFile?: string;
+  coordinator: Replica<{ api: string }>;
+  workers: Replica<{ ops: string }>;
+  /** The coordinator's settings: the bench makes its keys as the coordinator would. */
+  config: AppConfig;
+  /** The bench's own connection to their database: keys, capacity, counters, events. */
+  db: DataSource;
   close(): Promise<void>;
 }
 
-/**
- * The worker replica's process, with this module preloaded to count its statements when asked
- * (processes.ts spawns with this process's environment, read at the spawn: set only around it).
- */
-function startWorkers(env: Record<string, string>, sqlFile?: string): Promise<BenchProcess<{ ops: string }>> {
-  if (!sqlFile) {
-    return startBenchProcess<{ ops: string }>('role-process.js', env);
-  }
-  const saved = { options: process.env.NODE_OPTIONS, file: process.env.BENCH_RESERVATIONS_SQL_CHILD };
-  process.env.NODE_OPTIONS = `${saved.options ?? ''} --require ${__filename}`.trim();
-  process.env.BENCH_RESERVATIONS_SQL_CHILD = sqlFile;
+/** A replica's process, and the file it writes what it measured over the window to. */
+interface Replica<T> extends BenchProcess<T> {
+  windowFile: string;
+}
+
+/** Runs `start` with `vars` set in this process's environment, as it was again afterwards. */
+function withEnvironment<T>(vars: Record<string, string>, start: () => T): T {
+  const saved = Object.fromEntries(Object.keys(vars).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, vars);
   try {
-    return startBenchProcess<{ ops: string }>('role-process.js', env);
+    return start();
   } finally {
-    for (const [name, value] of [
-      ['NODE_OPTIONS', saved.options],
-      ['BENCH_RESERVATIONS_SQL_CHILD', saved.file],
-    ] as const) {
+    for (const [name, value] of Object.entries(saved)) {
       if (value === undefined) {
         delete process.env[name];
       } else {
@@ -662,6 +716,30 @@ function startWorkers(env: Record<string, string>, sqlFile?: string): Promise<Be
       }
     }
   }
+}
+
+/**
+ * A replica of `env`'s roles in a process of its own (bench/role-process.ts), with this module
+ * loaded first (BENCH_ROLE_PRELOAD) to measure its window when asked. processes.ts spawns with this
+ * process's environment, read at the spawn, before its first await: set only around it.
+ */
+async function startReplica<T>(env: Record<string, string>): Promise<Replica<T>> {
+  const windowFile = join(tmpdir(), `odc-bench-window-${randomBytes(4).toString('hex')}.json`);
+  const replica = await withEnvironment(
+    {
+      BENCH_ROLE_PRELOAD: __filename,
+      BENCH_RESERVATIONS_WINDOW_FILE: windowFile,
+    },
+    () => startBenchProcess<T>('role-process.js', env),
+  );
+  return {
+    ...replica,
+    windowFile,
+    close: async () => {
+      await replica.close();
+      rmSync(windowFile, { force: true });
+    },
+  };
 }
 
 async function startControlPlane(databaseUrl: string): Promise<ControlPlane> {
@@ -679,31 +757,37 @@ async function startControlPlane(databaseUrl: string): Promise<ControlPlane> {
     ODC_MAX_QUEUED_PER_USER: '16',
     ODC_RATE_LIMIT_API_PER_MINUTE: '100000000',
   };
-  const coordinator = await startRuntime({
-    config: loadConfig({ ...common, ODC_ROLES: 'coordinator', ODC_PORT: '0', ODC_DB_POOL_SIZE: '20' }),
-    logger: pino({ level: 'warn' }),
-  });
+  const coordinatorEnv = { ...common, ODC_ROLES: 'coordinator', ODC_PORT: '0', ODC_DB_POOL_SIZE: '20' };
+  // The coordinator first: its start migrates the schema the worker and the bench expect.
+  const coordinator = await startReplica<{ api: string }>(coordinatorEnv);
+  const db = await new DataSource(
+    dataSourceOptions({ url: databaseUrl, poolSize: 4, applicationName: 'odc-bench:reservations' }),
+  )
+    .initialize()
+    .catch(async (error: unknown) => {
+      await coordinator.close();
+      throw error;
+    });
   try {
-    const workersSqlFile = COUNT_SQL
-      ? join(tmpdir(), `odc-bench-sql-${randomBytes(4).toString('hex')}.json`)
-      : undefined;
-    const workers = await startWorkers(
-      { ...common, ODC_ROLES: 'worker,cron', ODC_OPS_PORT: '0', ODC_DB_POOL_SIZE: '30' },
-      workersSqlFile,
-    );
+    const workers = await startReplica<{ ops: string }>({
+      ...common,
+      ODC_ROLES: 'worker,cron',
+      ODC_OPS_PORT: '0',
+      ODC_DB_POOL_SIZE: '30',
+    });
     return {
       coordinator,
       workers,
-      ...(workersSqlFile ? { workersSqlFile } : {}),
+      config: loadConfig(coordinatorEnv),
+      db,
       close: async () => {
-        if (workersSqlFile) {
-          rmSync(workersSqlFile, { force: true });
-        }
         await workers.close();
         await coordinator.close();
+        await db.destroy();
       },
     };
   } catch (error) {
+    await db.destroy();
     await coordinator.close();
     throw error;
   }
@@ -737,18 +821,18 @@ interface LoadOutcome {
 }
 
 /** Each reservation's phases (ms), from the times of its events (database clock). */
-async function phasesOf(core: Runtime, ids: string[]): Promise<Map<string, Phases>> {
-  const rows = await core
-    .core!.get(DataSource)
-    .query<{ id: string; queued: number; placing: number; provisioning: number; active: number }[]>(
-      `SELECT reservation_id AS id,
+async function phasesOf(db: DataSource, ids: string[]): Promise<Map<string, Phases>> {
+  const rows = await db.query<
+    { id: string; queued: number; placing: number; provisioning: number; active: number }[]
+  >(
+    `SELECT reservation_id AS id,
               extract(epoch FROM min(at) FILTER (WHERE to_status = 'queued')) * 1000 AS queued,
               extract(epoch FROM min(at) FILTER (WHERE to_status = 'placing')) * 1000 AS placing,
               extract(epoch FROM min(at) FILTER (WHERE to_status = 'provisioning')) * 1000 AS provisioning,
               extract(epoch FROM min(at) FILTER (WHERE to_status = 'active')) * 1000 AS active
        FROM reservation_events WHERE reservation_id = ANY($1) GROUP BY reservation_id`,
-      [ids],
-    );
+    [ids],
+  );
   const phases = new Map<string, Phases>();
   for (const row of rows) {
     const [queued, placing, provisioning, active] = [
@@ -773,7 +857,7 @@ async function phasesOf(core: Runtime, ids: string[]): Promise<Map<string, Phase
  * The clients, with one watcher: each client reserves, waits until the watcher sees its
  * reservation active, cancels, again. The watcher lists every active reservation (admin,
  * `?user=all&status=active`) every POLL_MS: one request where each client polling its own every
- * POLL_MS would be CLIENTS requests, on the same event loop as the whole system.
+ * POLL_MS would be CLIENTS requests, on the coordinator's event loop.
  */
 async function runLoad(
   api: Api,
@@ -902,7 +986,9 @@ interface ScenarioResult {
   baseline: Rate;
   floor: Floor;
   /** CPU ms per reservation that reached active in the window. */
-  nodeCpuMs: number;
+  coordinatorCpuMs: number;
+  /** This process's: the clients and the watcher. */
+  loadCpuMs: number;
   workersCpuMs: number;
   fleetCpuMs: number;
   postgresCpuMs: number;
@@ -924,50 +1010,53 @@ async function scenario(database: BenchDatabase, run: Run): Promise<ScenarioResu
     fleet = await fleetOf(run.fleet, latencyMs);
     const floor = await kubernetesFloor(fleet, clients);
     controlPlane = await startControlPlane(url);
-    const core = controlPlane.coordinator;
-    const workers = controlPlane.workers;
+    const { coordinator, workers, config, db } = controlPlane;
     workerMetrics = new Pool(workers.ready.ops, { connections: 1 });
-    api = apiClient(core.listeners.find((l) => l.name === 'api')!.url, clients);
-    const adminKey = await keyFor(core, 'bench-admin', ['clusters:admin', 'reservations:read'], true);
+    api = apiClient(coordinator.ready.api, clients);
+    const adminKey = await issueKey(db, config, 'bench-admin', ['clusters:admin', 'reservations:read'], true);
     await registerClusters(
       api,
       adminKey,
       fleet.members.map((member) => ({ name: member.name, url: member.deployerUrl })),
       { token: DEPLOYER_TOKEN, namespace: NAMESPACE, gpuProduct: H100, gpusPerNode: GPUS_PER_NODE },
     );
-    await waitForCapacity(core.core!.get(DataSource), CLUSTERS * NODES_PER_CLUSTER, GPUS_PER_NODE, 20_000);
+    await waitForCapacity(db, CLUSTERS * NODES_PER_CLUSTER, GPUS_PER_NODE, 20_000);
     const keys: string[] = [];
     for (let c = 0; c < clients; c += 1) {
-      keys.push(await keyFor(core, `bench-user-${c}`, ['reservations:read', 'reservations:write']));
+      keys.push(await issueKey(db, config, `bench-user-${c}`, ['reservations:read', 'reservations:write']));
     }
 
-    // Both replicas' metrics: the API's, and the worker's and cron's (admission, deployer calls).
-    const scrape = async () =>
-      `${(await api!.request<string>('GET', '/metrics')).body}\n${await (await workerMetrics!.request({ method: 'GET', path: '/metrics' })).body.text()}`;
+    // Both replicas' metrics: the API's (its listener serves /metrics for a coordinator), and the
+    // worker's and cron's (admission, deployer calls).
+    const scrape = async (): Promise<ReplicaMetrics> => ({
+      coordinator: (await api!.request<string>('GET', '/metrics')).body,
+      workers: await (await workerMetrics!.request({ method: 'GET', path: '/metrics' })).body.text(),
+    });
+    // This process runs only the load: its own event loop, apart from the replicas'.
     const delay = monitorEventLoopDelay({ resolution: 10 });
-    let metricsBefore = '';
-    let metricsAfter = '';
+    let metricsBefore: ReplicaMetrics = { coordinator: '', workers: '' };
+    let metricsAfter: ReplicaMetrics = { coordinator: '', workers: '' };
     let elu = performance.eventLoopUtilization();
-    let cpu = process.cpuUsage();
+    let load = process.cpuUsage();
+    let coordinatorCpu = 0;
     let workersCpu = 0;
     let pgCpu = 0;
     let fleetCpu = 0;
     let machine = machineCpuSeconds();
-    let profiler: Session | undefined;
     let statusesAtEnd: { status: string; n: number }[] = [];
-    const coreDb = core.core!.get(DataSource);
-    const postmaster = await postmasterOf(coreDb);
+    const postmaster = await postmasterOf(db);
     let statsBefore: PgStats | undefined;
     let statsAfter: PgStats | undefined;
     let lockSampler: ReturnType<typeof sampleLockWaits> | undefined;
     let lockWaits = { waits: new Map<string, number>(), samples: 0 };
-    let workersSql: SqlWindow | undefined;
+    let coordinatorWindow: ReplicaWindow | undefined;
+    let workersWindow: ReplicaWindow | undefined;
     let stubBefore: StubDeployerStats | undefined;
     let stubAfter: StubDeployerStats | undefined;
     // What each process spends with no load (timers, polling, status rounds): the part of the
     // window's CPU that is not the reservations'. Fewer reservations in a window (a noisy machine)
     // spread it over fewer: see "marginal" below.
-    const idle = await idleCores(workers.pid, fleet, postmaster);
+    const idle = await idleCores(controlPlane, fleet, postmaster);
     const outcome = await runLoad(
       api,
       keys,
@@ -975,54 +1064,39 @@ async function scenario(database: BenchDatabase, run: Run): Promise<ScenarioResu
       async (edge) => {
         if (edge === 'start') {
           metricsBefore = await scrape();
-          statsBefore = await pgStats(coreDb);
+          statsBefore = await pgStats(db);
           lockSampler = sampleLockWaits(url);
           elu = performance.eventLoopUtilization();
-          cpu = process.cpuUsage();
+          load = process.cpuUsage();
+          coordinatorCpu = processCpuSeconds(coordinator.pid);
           workersCpu = processCpuSeconds(workers.pid);
           pgCpu = postgresCpuSeconds(postmaster);
           fleetCpu = fleetCpuSeconds(fleet!);
           machine = machineCpuSeconds();
-          sqlCounts.clear();
-          sqlOrigins.clear();
-          countingSql = COUNT_SQL;
-          if (controlPlane!.workersSqlFile) {
-            await childSqlWindow(workers.pid, controlPlane!.workersSqlFile, 'start');
-          }
+          startWindow(coordinator);
+          startWindow(workers);
           stubBefore = await stubStats(fleet!, run.fleet);
           delay.enable();
-          if (CPU_PROFILE_DIR) {
-            profiler = new Session();
-            profiler.connect();
-            await profiler.post('Profiler.enable');
-            await profiler.post('Profiler.start');
-          }
         } else {
           delay.disable();
           elu = performance.eventLoopUtilization(elu);
-          cpu = process.cpuUsage(cpu);
+          load = process.cpuUsage(load);
+          coordinatorCpu = processCpuSeconds(coordinator.pid) - coordinatorCpu;
           workersCpu = processCpuSeconds(workers.pid) - workersCpu;
           pgCpu = postgresCpuSeconds(postmaster) - pgCpu;
           fleetCpu = fleetCpuSeconds(fleet!) - fleetCpu;
           machine = machineCpuSeconds() - machine;
-          countingSql = false;
-          if (controlPlane!.workersSqlFile) {
-            workersSql = await childSqlWindow(workers.pid, controlPlane!.workersSqlFile, 'end');
-          }
+          [coordinatorWindow, workersWindow] = await Promise.all([
+            endWindow(coordinator),
+            endWindow(workers),
+          ]);
           stubAfter = await stubStats(fleet!, run.fleet);
-          if (profiler) {
-            const { profile } = await profiler.post('Profiler.stop');
-            profiler.disconnect();
-            const file = `${CPU_PROFILE_DIR}/reservations-${run.fleet}-${latencyMs}ms${pace ? `-paced${pace}` : ''}.cpuprofile`;
-            writeFileSync(file, JSON.stringify(profile));
-            console.log(`CPU profile of the window: ${file}`);
-          }
           metricsAfter = await scrape();
-          statsAfter = await pgStats(coreDb);
+          statsAfter = await pgStats(db);
           lockWaits = await lockSampler!.stop();
-          statusesAtEnd = await core
-            .core!.get(DataSource)
-            .query(`SELECT status, count(*)::int AS n FROM reservations GROUP BY status ORDER BY status`);
+          statusesAtEnd = await db.query(
+            `SELECT status, count(*)::int AS n FROM reservations GROUP BY status ORDER BY status`,
+          );
         }
       },
       pace,
@@ -1030,6 +1104,7 @@ async function scenario(database: BenchDatabase, run: Run): Promise<ScenarioResu
 
     const { windowStart, windowEnd, cycles } = outcome;
     const seconds = (windowEnd - windowStart) / 1000;
+    const loadCpu = (load.user + load.system) / 1e6;
     const completed = cycles.filter(
       (c) => c.activeAt !== undefined && c.activeAt >= windowStart && c.activeAt < windowEnd,
     );
@@ -1037,7 +1112,7 @@ async function scenario(database: BenchDatabase, run: Run): Promise<ScenarioResu
     const reserveMs = reserved.map((c) => c.reserveMs);
     const toActive = completed.map((c) => c.activeAt! - c.reservedAt);
     const byId = await phasesOf(
-      core,
+      db,
       completed.map((c) => c.id),
     );
     const phases = completed.flatMap((c) => (byId.has(c.id) ? [byId.get(c.id)!] : []));
@@ -1059,12 +1134,12 @@ async function scenario(database: BenchDatabase, run: Run): Promise<ScenarioResu
       activeP99: p(toActive, 99),
       baseline,
       floor,
-      nodeCpuMs: (cpu.user + cpu.system) / 1e3 / Math.max(1, completed.length),
+      coordinatorCpuMs: (coordinatorCpu * 1000) / Math.max(1, completed.length),
+      loadCpuMs: (loadCpu * 1000) / Math.max(1, completed.length),
       workersCpuMs: (workersCpu * 1000) / Math.max(1, completed.length),
       fleetCpuMs: (fleetCpu * 1000) / Math.max(1, completed.length),
       postgresCpuMs: (pgCpu * 1000) / Math.max(1, completed.length),
-      otherCores:
-        Math.max(0, machine - (cpu.user + cpu.system) / 1e6 - workersCpu - pgCpu - fleetCpu) / seconds,
+      otherCores: Math.max(0, machine - coordinatorCpu - loadCpu - workersCpu - pgCpu - fleetCpu) / seconds,
     };
 
     report(
@@ -1120,7 +1195,10 @@ async function scenario(database: BenchDatabase, run: Run): Promise<ScenarioResu
       ),
     ]);
     const h = (metric: string, filter: string[] = []) =>
-      minus(histogram(metricsAfter, metric, filter), histogram(metricsBefore, metric, filter));
+      minus(
+        histogram(bothReplicas(metricsAfter), metric, filter),
+        histogram(bothReplicas(metricsBefore), metric, filter),
+      );
     const deployerCall = (operation: string) =>
       h('odc_deployer_request_duration_seconds', [`operation="${operation}"`]);
     const serverSide = (method: string, route: string) =>
@@ -1145,11 +1223,18 @@ async function scenario(database: BenchDatabase, run: Run): Promise<ScenarioResu
         serverSide('POST', '/api/v1/reservations/:id/cancel'),
       ),
     ]);
-    const nodeCpu = (cpu.user + cpu.system) / 1e6;
     const perReservation = (cpuSeconds: number) =>
       fmt((cpuSeconds * 1000) / Math.max(1, completed.length), 1);
+    const cpuShare = (cpuSeconds: number) =>
+      `CPU ${fmt(cpuSeconds / seconds, 2)} cores (${perReservation(cpuSeconds)} ms per reservation)`;
+    // A replica's loop delay: its own monitor (prom-client's default metrics), reset by the scrape
+    // at the window's start and read by the one at its end.
+    const replicaLoop = (window: ReplicaWindow | undefined, metrics: string, cpuSeconds: number) => {
+      const lag = eventLoopLag(metrics);
+      return `event loop utilization ${window ? `${fmt(window.utilization * 100, 0)} %` : 'unknown (the process did not answer)'}, ${cpuShare(cpuSeconds)}, loop delay p50 ${fmt(lag.p50, 1)} ms p99 ${fmt(lag.p99, 1)} ms max ${fmt(lag.max, 1)} ms`;
+    };
     console.log(
-      `${run.fleet === 'stub' ? `Stub fleet (${CLUSTERS} processes: deployers answering from memory)` : `Fleet (${CLUSTERS} processes: simulated API servers, controllers, deployers)`}: CPU ${fmt(fleetCpu / seconds, 2)} cores (${perReservation(fleetCpu)} ms per reservation)`,
+      `${run.fleet === 'stub' ? `Stub fleet (${CLUSTERS} processes: deployers answering from memory)` : `Fleet (${CLUSTERS} processes: simulated API servers, controllers, deployers)`}: ${cpuShare(fleetCpu)}`,
     );
     if (stubBefore && stubAfter) {
       const d = (key: keyof StubDeployerStats) => stubAfter![key] - stubBefore![key];
@@ -1158,27 +1243,32 @@ async function scenario(database: BenchDatabase, run: Run): Promise<ScenarioResu
       );
     }
     console.log(
-      `Worker and cron replica (its own process): CPU ${fmt(workersCpu / seconds, 2)} cores (${perReservation(workersCpu)} ms per reservation)`,
+      `Worker and cron replica (its own process): ${replicaLoop(workersWindow, metricsAfter.workers, workersCpu)}`,
     );
     console.log(
-      `Coordinator and load (this process, one event loop): event loop utilization ${fmt(elu.utilization * 100, 0)} %, CPU ${fmt(nodeCpu / seconds, 2)} cores (${perReservation(nodeCpu)} ms per reservation), loop delay p50 ${fmt(delay.percentile(50) / 1e6, 1)} ms p99 ${fmt(delay.percentile(99) / 1e6, 1)} ms`,
+      `Coordinator (its own process): ${replicaLoop(coordinatorWindow, metricsAfter.coordinator, coordinatorCpu)}`,
     );
     console.log(
-      `PostgreSQL CPU ${fmt(pgCpu / seconds, 2)} cores (${perReservation(pgCpu)} ms per reservation); other processes on the machine ${fmt(Math.max(0, machine - nodeCpu - workersCpu - pgCpu - fleetCpu) / seconds, 2)} cores (of ${availableParallelism()})`,
+      `Load (this process: ${clients} clients and the watcher): event loop utilization ${fmt(elu.utilization * 100, 0)} %, ${cpuShare(loadCpu)}, loop delay p50 ${fmt(delay.percentile(50) / 1e6, 1)} ms p99 ${fmt(delay.percentile(99) / 1e6, 1)} ms`,
     );
-    const allCpuMs = ((nodeCpu + workersCpu + fleetCpu + pgCpu) * 1000) / Math.max(1, completed.length);
+    console.log(
+      `PostgreSQL ${cpuShare(pgCpu)}; other processes on the machine ${fmt(result.otherCores, 2)} cores (of ${availableParallelism()})`,
+    );
+    const allCpuMs =
+      ((coordinatorCpu + workersCpu + fleetCpu + pgCpu) * 1000) / Math.max(1, completed.length);
     const marginal = (cpuSeconds: number, idleCores: number) =>
       fmt(((cpuSeconds - idleCores * seconds) * 1000) / Math.max(1, completed.length), 1);
     console.log(
-      `Idle (no clients, 3 s before the load), cores: coordinator ${fmt(idle.coordinator, 3)}, worker ${fmt(idle.workers, 3)}, fleet ${fmt(idle.fleet, 3)}, PostgreSQL ${fmt(idle.postgres, 3)}; marginal CPU per reservation (window less idle), ms: coordinator+load ${marginal(nodeCpu, idle.coordinator)}, worker ${marginal(workersCpu, idle.workers)}, fleet ${marginal(fleetCpu, idle.fleet)}, PostgreSQL ${marginal(pgCpu, idle.postgres)}`,
+      `Idle (no clients, 3 s before the load), cores: coordinator ${fmt(idle.coordinator, 3)}, load ${fmt(idle.load, 3)}, worker ${fmt(idle.workers, 3)}, fleet ${fmt(idle.fleet, 3)}, PostgreSQL ${fmt(idle.postgres, 3)}; marginal CPU per reservation (window less idle), ms: coordinator ${marginal(coordinatorCpu, idle.coordinator)}, load ${marginal(loadCpu, idle.load)}, worker ${marginal(workersCpu, idle.workers)}, fleet ${marginal(fleetCpu, idle.fleet)}, PostgreSQL ${marginal(pgCpu, idle.postgres)}`,
     );
     console.log(
-      `CPU per reservation in all: ${fmt(allCpuMs, 1)} ms: this machine's ${availableParallelism()} cores, with nothing else running, would sustain at most ${fmt((availableParallelism() * 1000) / allCpuMs, 0)} reservations/s`,
+      `CPU per reservation in all (the control plane: coordinator, worker and PostgreSQL; and the fleet; the load apart, ${perReservation(loadCpu)} ms): ${fmt(allCpuMs, 1)} ms: this machine's ${availableParallelism()} cores, with nothing else running, would sustain at most ${fmt((availableParallelism() * 1000) / allCpuMs, 0)} reservations/s`,
     );
     const per = (n: number) => fmt(n / Math.max(1, completed.length), 1);
-    const db = { before: statsBefore!.database, after: statsAfter!.database };
+    const counters = { before: statsBefore!.database, after: statsAfter!.database };
+    const delta = (key: keyof PgStats['database']) => per(counters.after[key] - counters.before[key]);
     console.log(
-      `PostgreSQL per reservation: ${per(db.after.commits - db.before.commits)} commits, ${per(db.after.rollbacks - db.before.rollbacks)} rollbacks, ${per(db.after.returned - db.before.returned)} rows returned (scans), ${per(db.after.fetched - db.before.fetched)} rows fetched (index)`,
+      `PostgreSQL per reservation: ${delta('commits')} commits, ${delta('rollbacks')} rollbacks, ${delta('returned')} rows returned (scans), ${delta('fetched')} rows fetched (index)`,
     );
     const tableRows = [...statsAfter!.tables]
       .map(([table, after]) => {
@@ -1218,52 +1308,20 @@ async function scenario(database: BenchDatabase, run: Run): Promise<ScenarioResu
           .join(', ') || 'none'
       }`,
     );
-    if (COUNT_SQL) {
-      const statements = [...sqlCounts.values()].reduce((a, b) => a + b, 0);
-      console.log(
-        `SQL statements sent by the coordinator (this process): ${per(statements)} per reservation`,
-      );
-      report(
-        'Top SQL statements, per reservation',
-        [...sqlCounts]
-          .sort((a, b) => b[1] - a[1])
-          .slice(0, 25)
-          .map(([statement, n]) => ({ 'per reservation': per(n), statement })),
-      );
-      report(
-        'SQL statements by caller, per reservation',
-        [...sqlOrigins]
-          .sort((a, b) => b[1] - a[1])
-          .slice(0, 25)
-          .map(([caller, n]) => ({ 'per reservation': per(n), caller })),
-      );
+    const coordinatorSql = coordinatorWindow?.sql;
+    const workersSql = workersWindow?.sql;
+    if (coordinatorSql) {
+      reportSql('the coordinator', 'Coordinator', coordinatorSql, per);
     }
     if (workersSql) {
-      const sum = (rows: [string, number][]) => rows.reduce((total, [, n]) => total + n, 0);
-      console.log(
-        `SQL statements sent by the worker-and-cron replica: ${per(sum(workersSql.statements))} per reservation`,
-      );
-      report(
-        'Worker replica: top SQL statements, per reservation',
-        workersSql.statements
-          .sort((a, b) => b[1] - a[1])
-          .slice(0, 25)
-          .map(([statement, n]) => ({ 'per reservation': per(n), statement })),
-      );
-      report(
-        'Worker replica: SQL statements by caller, per reservation',
-        workersSql.origins
-          .sort((a, b) => b[1] - a[1])
-          .slice(0, 25)
-          .map(([caller, n]) => ({ 'per reservation': per(n), caller })),
-      );
+      reportSql('the worker-and-cron replica', 'Worker replica', workersSql, per);
       const passes = h('odc_admission_pass_seconds').count;
       const admission = workersSql.origins.filter(([caller]) =>
         /Admission|QueueStandings|SchedulingState/.test(caller),
       );
       const perPass = (n: number) => fmt(n / Math.max(1, passes), 1);
       console.log(
-        `Admission: ${passes} passes in the window (${fmt(passes / seconds, 1)}/s, ${fmt(completed.length / Math.max(1, passes), 1)} reservations reaching active per pass), ${perPass(sum(admission))} statements per pass: ${admission
+        `Admission: ${passes} passes in the window (${fmt(passes / seconds, 1)}/s, ${fmt(completed.length / Math.max(1, passes), 1)} reservations reaching active per pass), ${perPass(statementCount(admission))} statements per pass: ${admission
           .sort((a, b) => b[1] - a[1])
           .map(([caller, n]) => `${caller} ${perPass(n)}`)
           .join(', ')}`,
@@ -1284,11 +1342,25 @@ async function scenario(database: BenchDatabase, run: Run): Promise<ScenarioResu
   }
 }
 
+/** CPU ms per reservation of every process of a run: the control plane, the fleet and the load. */
+function allCpuMsOf(r: ScenarioResult): number {
+  return r.coordinatorCpuMs + r.loadCpuMs + r.workersCpuMs + r.fleetCpuMs + r.postgresCpuMs;
+}
+
+/**
+ * The share of the machine's cores a run kept busy, other work included: a paced run's latency is
+ * mostly its wait for a core, which grows steeply as this nears 1.
+ */
+function busyShare(r: ScenarioResult): number {
+  return ((allCpuMsOf(r) * r.perSecond) / 1000 + r.otherCores) / availableParallelism();
+}
+
+/** The saturating run a paced one took its pace from. */
+function saturatedOf(paced: ScenarioResult, results: ScenarioResult[]): ScenarioResult {
+  return results.find((r) => r.fleet === paced.fleet && r.latencyMs === paced.latencyMs && !r.pace) ?? paced;
+}
+
 export async function benchReservations(database: BenchDatabase): Promise<void> {
-  if (COUNT_SQL) {
-    Error.stackTraceLimit = 40;
-    countSql();
-  }
   const results: ScenarioResult[] = [];
   for (const fleet of ['simulated', 'stub'] as const) {
     if (!FLEETS.includes(fleet)) {
@@ -1320,10 +1392,11 @@ export async function benchReservations(database: BenchDatabase): Promise<void> 
       'reserve p50 ms': fmt(r.reserveP50, 1),
       'reserve p99 ms': fmt(r.reserveP99, 1),
       'to active p99 ms': fmt(r.activeP99, 1),
-      'coordinator+load CPU ms/resv': fmt(r.nodeCpuMs, 1),
+      'coordinator CPU ms/resv': fmt(r.coordinatorCpuMs, 1),
       'worker+cron CPU ms/resv': fmt(r.workersCpuMs, 1),
       'fleet CPU ms/resv': fmt(r.fleetCpuMs, 1),
       'PG CPU ms/resv': fmt(r.postgresCpuMs, 1),
+      'load CPU ms/resv': fmt(r.loadCpuMs, 1),
       'other load, cores': fmt(r.otherCores, 2),
     })),
   );
@@ -1332,21 +1405,22 @@ export async function benchReservations(database: BenchDatabase): Promise<void> 
     const setting = `${r.fleet} fleet, ${r.latencyMs} ms${r.pace ? `, paced at ${r.pace}/s (half the saturated rate)` : ''}`;
     if (r.pace) {
       console.log(
-        `target reserve p99 <= ${TARGETS.pacedReserveP99Ms} ms (${setting}): ${fmt(r.reserveP99, 1)} ms: ${verdict(r.reserveP99 <= TARGETS.pacedReserveP99Ms)}`,
+        `target reserve p99 <= ${TARGETS.pacedReserveP99Ms} ms (${setting}): ${fmt(r.reserveP99, 1)} ms: ${verdict(r.reserveP99 <= TARGETS.pacedReserveP99Ms)}; ` +
+          `at this pace the machine's ${availableParallelism()} cores were ${fmt(busyShare(r) * 100, 0)} % busy (${fmt(allCpuMsOf(r), 1)} ms of CPU per reservation, the load included, against ${fmt(allCpuMsOf(saturatedOf(r, results)), 1)} ms saturated)`,
       );
     } else if (r.fleet === 'stub') {
       console.log(
-        `target reserve→active >= ${TARGETS.stubPerSecond}/s (${setting}): ${fmt(r.perSecond, 1)}/s: ${verdict(r.perSecond >= TARGETS.stubPerSecond)}; CPU ms per reservation: coordinator ${fmt(r.nodeCpuMs, 1)} (with the load), worker ${fmt(r.workersCpuMs, 1)}, stub fleet ${fmt(r.fleetCpuMs, 1)}, PostgreSQL ${fmt(r.postgresCpuMs, 1)}`,
+        `target reserve→active >= ${TARGETS.stubPerSecond}/s (${setting}): ${fmt(r.perSecond, 1)}/s: ${verdict(r.perSecond >= TARGETS.stubPerSecond)}; CPU ms per reservation: coordinator ${fmt(r.coordinatorCpuMs, 1)}, worker ${fmt(r.workersCpuMs, 1)}, stub fleet ${fmt(r.fleetCpuMs, 1)}, PostgreSQL ${fmt(r.postgresCpuMs, 1)}; the load apart ${fmt(r.loadCpuMs, 1)}`,
       );
     } else if (TARGETS.floorLatenciesMs.includes(r.latencyMs)) {
       const bound = TARGETS.ofFloor * r.floor.perSecond;
       // The fleet and the control plane share this machine's cores: what both cost per reservation
-      // bounds the rate, whatever the control plane's latency.
-      const controlPlaneMs = r.nodeCpuMs + r.workersCpuMs + r.postgresCpuMs;
+      // bounds the rate, whatever the control plane's latency. The load is the bench's, not theirs.
+      const controlPlaneMs = r.coordinatorCpuMs + r.workersCpuMs + r.postgresCpuMs;
       const ceiling = (availableParallelism() * 1000) / (r.fleetCpuMs + controlPlaneMs);
       console.log(
         `target reserve→active >= ${TARGETS.ofFloor} x Kubernetes floor = ${fmt(bound, 1)}/s (${setting}; floor ${fmt(r.floor.perSecond, 1)}/s): ${fmt(r.perSecond, 1)}/s (${fmt(r.perSecond / r.floor.perSecond, 2)} x floor): ${verdict(r.perSecond >= bound)}; ` +
-          `on ${availableParallelism()} shared cores the fleet (${fmt(r.fleetCpuMs, 1)} ms) and the control plane with its load (${fmt(controlPlaneMs, 1)} ms per reservation) allow at most ${fmt(ceiling, 0)}/s (${fmt(ceiling / r.floor.perSecond, 2)} x floor)`,
+          `on ${availableParallelism()} shared cores the fleet (${fmt(r.fleetCpuMs, 1)} ms) and the control plane (coordinator, worker and PostgreSQL: ${fmt(controlPlaneMs, 1)} ms per reservation; the load apart, ${fmt(r.loadCpuMs, 1)} ms) allow at most ${fmt(ceiling, 0)}/s (${fmt(ceiling / r.floor.perSecond, 2)} x floor)`,
       );
     }
   }

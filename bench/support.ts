@@ -10,7 +10,7 @@ import type { ApiKeyScope } from '../src/auth/api-keys/api-key.entity';
 import { ApiKeysService } from '../src/auth/api-keys/api-keys.service';
 import { UsersService } from '../src/auth/users/users.service';
 import { EmbeddedPostgres } from '../src/infra/database/embedded-postgres';
-import { loadConfig } from '../src/infra/config/env';
+import { AppConfig, loadConfig } from '../src/infra/config/env';
 
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -159,18 +159,32 @@ export async function withAdmin<T>(url: string, work: (client: Client) => Promis
 }
 
 /** An API key for `username` (made if new), straight from the app's services. */
-export async function keyFor(
+export function keyFor(
   core: Runtime,
   username: string,
   scopes: ApiKeyScope[],
   admin = false,
 ): Promise<string> {
   const app = core.core!;
-  const user = await app.get(UsersService).findOrCreateByUsername(username);
+  return issueKey(app.get(DataSource), app.get(AppConfig), username, scopes, admin);
+}
+
+/**
+ * The same, on a database the bench reaches itself (its app runs in another process): the app's
+ * services on that connection, with the app's settings (the keys' lifetime).
+ */
+export async function issueKey(
+  db: DataSource,
+  config: AppConfig,
+  username: string,
+  scopes: ApiKeyScope[],
+  admin = false,
+): Promise<string> {
+  const user = await new UsersService(db).findOrCreateByUsername(username);
   if (admin) {
-    await app.get(DataSource).query(`UPDATE users SET role = 'admin' WHERE id = $1`, [user.id]);
+    await db.query(`UPDATE users SET role = 'admin' WHERE id = $1`, [user.id]);
   }
-  return (await app.get(ApiKeysService).issue(user.id, { name: 'bench', scopes, origin: 'api' })).key;
+  return (await new ApiKeysService(db, config).issue(user.id, { name: 'bench', scopes, origin: 'api' })).key;
 }
 
 /** JSON calls to the API over one keep-alive pool, as the benches' clients make them. */
