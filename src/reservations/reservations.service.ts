@@ -31,7 +31,12 @@ import { LIVE_STATUSES, Reservation, type ReservationStatus } from './reservatio
 import { lockReservation, recordEvent, reservationOf } from './reservation-transitions';
 import { REAPPLY_QUEUE, requestAdmission } from './reservation-queues';
 import { endReservation } from './lifecycle/ending';
-import { QueueStandings } from './scheduling/queue-standings';
+import {
+  newStandingSql,
+  type NewReservation,
+  type Reach,
+  type SqlParameter,
+} from './scheduling/queue-standings';
 
 const MIN_MINUTES = 5;
 const MAX_SECONDARY_USERS = 8;
@@ -108,7 +113,6 @@ export class ReservationsService {
     private readonly config: AppConfig,
     private readonly jobs: QueueService,
     private readonly registry: ClusterRegistry,
-    private readonly standings: QueueStandings,
   ) {
     const maxAgeMs = config.ODC_SHARED_READS_MAX_AGE_SECONDS * 1000;
     this.queueHeads = new SharedRead((head) => this.readQueueHeads(head), maxAgeMs);
@@ -160,46 +164,33 @@ export class ReservationsService {
     let reservation: Reservation;
     try {
       reservation = await this.dataSource.transaction(async (tx) => {
-        await this.assertWithinLimits(tx, principal.userId, request);
-        // On the transaction's connection: one that waited here for another connection of the
-        // pool could, with the pool's every connection held by such a transaction, wait forever.
-        const standing = await this.standings.estimate(tx, fields, {
-          clusters: this.registry
-            .all()
-            .filter((cluster) => standingOf(cluster).accepting)
-            .map((cluster) => cluster.id),
-          ...pin,
-        });
-        // The row and its first event: one round trip (the admission request is sent after the commit).
+        await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [
+          LOCK_NAMESPACE.userReservations,
+          principal.userId,
+        ]);
+        // After the user's lock, one statement (one round trip): their limits, the standing, the row
+        // and its first event. The admission request is sent after the commit.
         const [row] = await tx.query<Record<string, unknown>[]>(
-          `WITH inserted AS (
-             INSERT INTO reservations (owner_id, name, gpu_type, gpu_count, priority, node_labels, duration_minutes,
-                                       image, jupyter, no_persist, external_id, idempotency_key,
-                                       request_fingerprint, queue_position, estimated_start, version)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1) RETURNING *),
-           event AS (
-             INSERT INTO reservation_events (reservation_id, to_status, message)
-             SELECT id, 'queued', $16 FROM inserted)
-           SELECT * FROM inserted`,
-          [
-            principal.userId,
-            request.name ?? null,
-            fields.gpuType,
-            fields.gpuCount,
-            fields.priority,
-            fields.nodeLabels === null ? null : JSON.stringify(fields.nodeLabels),
+          ...this.insertWithinLimits(principal.userId, request, fields, {
             durationMinutes,
-            request.image ?? null,
-            request.jupyter ?? false,
-            request.no_persist ?? false,
-            `odc-${randomBytes(6).toString('hex')}`,
-            idempotencyKey ?? null,
-            idempotencyKey !== undefined ? fingerprint : null,
-            standing.position,
-            standing.estimatedStart ?? null,
-            `Queued: ${fields.gpuCount} × ${fields.gpuType} for ${request.hours} h${request.disk ? ` with disk ${request.disk}` : ''}`,
-          ],
+            idempotencyKey,
+            fingerprint,
+            reach: {
+              clusters: this.registry
+                .all()
+                .filter((cluster) => standingOf(cluster).accepting)
+                .map((cluster) => cluster.id),
+              ...pin,
+            },
+          }),
         );
+        if (row.id === null) {
+          throw this.limitReached(request, {
+            gpus: Number(row.held_gpus),
+            ofType: Number(row.held_of_type),
+            queued: Number(row.held_queued),
+          });
+        }
         const inserted = reservationOf(tx, row);
         await requestAdmission(tx, this.jobs);
         if (request.disk !== undefined) {
@@ -681,44 +672,75 @@ export class ReservationsService {
   }
 
   /**
-   * The caller's GPUs held and waited for, with this request, within the limits (all types and
-   * this type), and their queue not full. Checked under a per-user lock so two requests at once
-   * cannot both pass.
+   * The INSERT of a new reservation and its first event, only if the caller's GPUs held and waited
+   * for, with this request, stay within the limits (all types and this type) and their queue is not
+   * full; the caller holds their lock, so two requests at once cannot both pass. Its one row: the
+   * reservation's columns (all null when it was not inserted) and what they hold (`held_*`).
    */
-  private async assertWithinLimits(
-    tx: EntityManager,
+  private insertWithinLimits(
     ownerId: string,
     request: CreateReservationDto,
-  ): Promise<void> {
-    await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [
-      LOCK_NAMESPACE.userReservations,
-      ownerId,
-    ]);
-    const [held] = await tx.query<{ gpus: number; of_type: number; queued: number }[]>(
-      `SELECT coalesce(sum(gpu_count), 0)::int AS gpus,
-              coalesce(sum(gpu_count) FILTER (WHERE gpu_type = $3), 0)::int AS of_type,
-              count(*) FILTER (WHERE status = 'queued')::int AS queued
-       FROM reservations WHERE owner_id = $1 AND status = ANY($2)`,
-      [ownerId, [...LIVE_STATUSES], request.gpu_type],
-    );
+    fields: NewReservation,
+    row: { durationMinutes: number; idempotencyKey?: string; fingerprint: string; reach: Reach },
+  ): [string, unknown[]] {
+    const params: unknown[] = [];
+    const p: SqlParameter = (value) => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    const owner = p(ownerId);
+    const gpuCount = p(fields.gpuCount);
+    const sql = `WITH held AS (
+         SELECT coalesce(sum(gpu_count), 0)::int AS gpus,
+                coalesce(sum(gpu_count) FILTER (WHERE gpu_type = ${p(request.gpu_type)}), 0)::int AS of_type,
+                count(*) FILTER (WHERE status = 'queued')::int AS queued
+         FROM reservations WHERE owner_id = ${owner} AND status = ANY(${p([...LIVE_STATUSES])}::text[])),
+       standing AS (${newStandingSql(p, fields, row.reach)}),
+       inserted AS (
+         INSERT INTO reservations (owner_id, name, gpu_type, gpu_count, priority, node_labels, duration_minutes,
+                                   image, jupyter, no_persist, external_id, idempotency_key,
+                                   request_fingerprint, queue_position, estimated_start, version)
+         SELECT ${owner}, ${p(request.name ?? null)}, ${p(fields.gpuType)}, ${gpuCount}, ${p(fields.priority)},
+                ${p(fields.nodeLabels === null ? null : JSON.stringify(fields.nodeLabels))}::jsonb,
+                ${p(row.durationMinutes)}, ${p(request.image ?? null)}, ${p(request.jupyter ?? false)},
+                ${p(request.no_persist ?? false)}, ${p(`odc-${randomBytes(6).toString('hex')}`)},
+                ${p(row.idempotencyKey ?? null)}, ${p(row.idempotencyKey !== undefined ? row.fingerprint : null)},
+                standing.position, standing.estimated_start, 1
+         FROM held, standing
+         WHERE held.gpus + ${gpuCount}::int <= ${p(this.config.ODC_MAX_GPUS_PER_USER)}::int
+           AND held.of_type + ${gpuCount}::int <= ${p(this.config.maxGpusPerUserFor(request.gpu_type))}::int
+           AND held.queued < ${p(this.config.ODC_MAX_QUEUED_PER_USER)}::int
+         RETURNING *),
+       event AS (
+         INSERT INTO reservation_events (reservation_id, to_status, message)
+         SELECT id, 'queued', ${p(`Queued: ${fields.gpuCount} × ${fields.gpuType} for ${request.hours} h${request.disk ? ` with disk ${request.disk}` : ''}`)}
+         FROM inserted)
+     SELECT inserted.*, held.gpus AS held_gpus, held.of_type AS held_of_type, held.queued AS held_queued
+     FROM held LEFT JOIN inserted ON true`;
+    return [sql, params];
+  }
+
+  /** Which limit a request not inserted by insertWithinLimits would pass. */
+  private limitReached(
+    request: CreateReservationDto,
+    held: { gpus: number; ofType: number; queued: number },
+  ): AppError {
     const total = held.gpus + request.gpu_count;
-    const ofType = held.of_type + request.gpu_count;
+    const ofType = held.ofType + request.gpu_count;
     const maxTotal = this.config.ODC_MAX_GPUS_PER_USER;
     const maxOfType = this.config.maxGpusPerUserFor(request.gpu_type);
     if (total > maxTotal || ofType > maxOfType) {
       const [limit, scope] = total > maxTotal ? [maxTotal, 'GPUs'] : [maxOfType, `${request.gpu_type} GPUs`];
-      throw new AppError(
+      return new AppError(
         ReservationErrorCode.QuotaExceeded,
         `At most ${limit} ${scope} per user, queued and running together; this would make ${total > maxTotal ? total : ofType}`,
         { limit, requested: request.gpu_count },
       );
     }
-    if (held.queued >= this.config.ODC_MAX_QUEUED_PER_USER) {
-      throw new AppError(
-        ReservationErrorCode.QueueLimitReached,
-        `At most ${this.config.ODC_MAX_QUEUED_PER_USER} queued reservations per user`,
-        { limit: this.config.ODC_MAX_QUEUED_PER_USER },
-      );
-    }
+    return new AppError(
+      ReservationErrorCode.QueueLimitReached,
+      `At most ${this.config.ODC_MAX_QUEUED_PER_USER} queued reservations per user`,
+      { limit: this.config.ODC_MAX_QUEUED_PER_USER },
+    );
   }
 }
