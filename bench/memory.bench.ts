@@ -39,16 +39,23 @@ import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { Pool } from 'undici';
-import { ApiKeysService } from '../src/auth/api-keys/api-keys.service';
 import { createAdmin } from '../src/auth/first-admin';
-import { User } from '../src/auth/users/user.entity';
 import { kubeConfigForServer } from '../src/deployer/kube/kube-access';
 import { loadConfig, type AppConfig } from '../src/infra/config/env';
 import { dataSourceOptions } from '../src/infra/database/data-source-options';
 import { withDatabase } from '../src/infra/database/database-url';
 import { freePort } from '../src/infra/os/free-port';
 import { identicalClusters, registerClusters, startFleet, waitForCapacity, type Fleet } from './fleet';
-import { benchApi, fmt, median, report, withAdmin, type BenchApi, type BenchDatabase } from './support';
+import {
+  benchApi,
+  fmt,
+  issueKey,
+  median,
+  report,
+  withAdmin,
+  type BenchApi,
+  type BenchDatabase,
+} from './support';
 
 const ACTIVE = Number(process.env.BENCH_MEMORY_ACTIVE ?? 5000);
 const SOAK_MINUTES = Number(process.env.BENCH_SOAK_MINUTES ?? 30);
@@ -367,19 +374,9 @@ async function makeUsers(
   prefix: string,
   count: number,
 ): Promise<string[]> {
-  const keys = new ApiKeysService(db, config);
-  const users = db.getRepository(User);
   const result: string[] = [];
   for (let i = 0; i < count; i += 1) {
-    const username = `${prefix}-${i}`;
-    await users.createQueryBuilder().insert().values({ username }).orIgnore().execute();
-    const user = await users.findOneByOrFail({ username });
-    const issued = await keys.issue(user.id, {
-      name: 'bench',
-      scopes: ['reservations:read', 'reservations:write'],
-      origin: 'api',
-    });
-    result.push(issued.key);
+    result.push(await issueKey(db, config, `${prefix}-${i}`, ['reservations:read', 'reservations:write']));
   }
   return result;
 }

@@ -19,7 +19,12 @@ export interface BenchProcess<T> {
 
 const START_TIMEOUT_MS = 60_000;
 
-export async function startBenchProcess<T>(script: string, settings: object): Promise<BenchProcess<T>> {
+/** `env`: the child's environment beyond this process's own (a bench's switches for its child, not settings). */
+export async function startBenchProcess<T>(
+  script: string,
+  settings: object,
+  env: Record<string, string> = {},
+): Promise<BenchProcess<T>> {
   const profileDir = process.env.BENCH_CHILD_CPU_PROFILE;
   const child = spawn(
     process.execPath,
@@ -28,7 +33,7 @@ export async function startBenchProcess<T>(script: string, settings: object): Pr
       join(__dirname, script),
       JSON.stringify(settings),
     ],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
+    { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env } },
   );
   const close = async () => {
     if (child.exitCode === null && child.signalCode === null) {

@@ -701,37 +701,16 @@ interface Replica<T> extends BenchProcess<T> {
   windowFile: string;
 }
 
-/** Runs `start` with `vars` set in this process's environment, as it was again afterwards. */
-function withEnvironment<T>(vars: Record<string, string>, start: () => T): T {
-  const saved = Object.fromEntries(Object.keys(vars).map((name) => [name, process.env[name]]));
-  Object.assign(process.env, vars);
-  try {
-    return start();
-  } finally {
-    for (const [name, value] of Object.entries(saved)) {
-      if (value === undefined) {
-        delete process.env[name];
-      } else {
-        process.env[name] = value;
-      }
-    }
-  }
-}
-
 /**
  * A replica of `env`'s roles in a process of its own (bench/role-process.ts), with this module
- * loaded first (BENCH_ROLE_PRELOAD) to measure its window when asked. processes.ts spawns with this
- * process's environment, read at the spawn, before its first await: set only around it.
+ * loaded first (BENCH_ROLE_PRELOAD) to measure its window when asked.
  */
 async function startReplica<T>(env: Record<string, string>): Promise<Replica<T>> {
   const windowFile = join(tmpdir(), `odc-bench-window-${randomBytes(4).toString('hex')}.json`);
-  const replica = await withEnvironment(
-    {
-      BENCH_ROLE_PRELOAD: __filename,
-      BENCH_RESERVATIONS_WINDOW_FILE: windowFile,
-    },
-    () => startBenchProcess<T>('role-process.js', env),
-  );
+  const replica = await startBenchProcess<T>('role-process.js', env, {
+    BENCH_ROLE_PRELOAD: __filename,
+    BENCH_RESERVATIONS_WINDOW_FILE: windowFile,
+  });
   return {
     ...replica,
     windowFile,
