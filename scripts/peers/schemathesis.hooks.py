@@ -6,6 +6,8 @@ label keys. The map's schema carries their pattern as `x-key-pattern` (3.0 has n
 so generation knows nothing of it and a "schema-valid" body would carry keys the API rightly
 refuses. In a test case whose body is meant to be valid, such keys are replaced by valid ones; a
 body meant to be invalid is left as it is.
+
+And what a run must not do to itself: rotate or revoke the key it calls with (see before_call).
 """
 
 import json
@@ -63,3 +65,22 @@ def map_case(context, case):
     if body is not None and body.mode == GenerationMode.POSITIVE:
         case.body = _valid_keys(case.body)
     return case
+
+
+OWN_KEY_ID = os.environ.get("ODC_SCHEMATHESIS_OWN_KEY_ID", "")
+SPARE_KEY_ID = os.environ.get("ODC_SCHEMATHESIS_SPARE_KEY_ID", "")
+
+
+@schemathesis.hook
+def before_call(context, case, **kwargs):
+    """
+    The stateful phase links GET /keys's ids to rotate and revoke, so it finds the key the run calls
+    with; rotating it would leave the rest of the run unauthenticated, testing nothing. Such a call
+    goes to a spare key instead, made for this (whatever the phase, every call passes here).
+    """
+    if (
+        OWN_KEY_ID
+        and case.operation.path.startswith("/api/v1/keys/")
+        and (case.path_parameters or {}).get("id") == OWN_KEY_ID
+    ):
+        case.path_parameters["id"] = SPARE_KEY_ID

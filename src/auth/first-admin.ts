@@ -10,6 +10,7 @@ import { User } from './users/user.entity';
 export interface CreatedAdmin {
   username: string;
   key: string;
+  keyId: string;
   expiresAt: Date;
 }
 
@@ -41,7 +42,7 @@ export async function createAdmin(
     resourceId: apiKey.id,
     requestMetadata: { origin },
   });
-  return { username, key, expiresAt: apiKey.expiresAt };
+  return { username, key, keyId: apiKey.id, expiresAt: apiKey.expiresAt };
 }
 
 /** In development, the very first start (no user yet) makes an admin and prints its key once. */
