@@ -137,10 +137,20 @@ export class SchedulingStateReader {
 
   /**
    * Read with plain SQL, only the columns planning needs: a plan is made on every admission pass,
-   * so building entities for every node and reservation each time would be most of its cost.
+   * so building entities for every node and reservation each time would be most of its cost. The
+   * queue first: with no one in it, the fleet is not read (the state has no nodes or claims).
    */
-  async read(manager: EntityManager = this.dataSource.manager, now = new Date()): Promise<SchedulingState> {
-    const [rows, holding, queued] = await Promise.all([
+  private async read(manager: EntityManager = this.dataSource.manager, now = new Date()): Promise<SchedulingState> {
+    const queued = await manager.query<QueuedRow[]>(
+      `SELECT id, owner_id, gpu_type, gpu_count, duration_minutes, extended_minutes, priority, jupyter,
+              created_at, refused_by::text[] AS refused_by, node_labels, disk_id
+       FROM reservations WHERE status = 'queued'`,
+    );
+    if (queued.length === 0) {
+      // Most passes below saturation: every reservation's end asks for one in case someone waits.
+      return { now, nodes: [], claims: [], queued: [], usage: new Map(), slots: new Map() };
+    }
+    const [rows, holding] = await Promise.all([
       manager.query<CapacityRow[]>(
         `SELECT cluster_id, node_name, gpu_type, allocatable_gpus, used_gpus, managed_gpus, labels, zone
          FROM capacity WHERE gpu_type IS NOT NULL AND ready AND schedulable`,
@@ -150,11 +160,6 @@ export class SchedulingStateReader {
                 extended_minutes
          FROM reservations WHERE status = ANY($1)`,
         [[...CLAIMING_STATUSES]],
-      ),
-      manager.query<QueuedRow[]>(
-        `SELECT id, owner_id, gpu_type, gpu_count, duration_minutes, extended_minutes, priority, jupyter,
-                created_at, refused_by::text[] AS refused_by, node_labels, disk_id
-         FROM reservations WHERE status = 'queued'`,
       ),
     ]);
     const disks = queued.some((row) => row.disk_id)
@@ -258,6 +263,9 @@ export class SchedulingStateReader {
 
   /** A plan of the state as it is now, made off the event loop (see Planner). */
   async plan(manager?: EntityManager, now?: Date): Promise<Schedule> {
-    return this.planner.plan(await this.read(manager, now));
+    const state = await this.read(manager, now);
+    return state.queued.length === 0
+      ? { admit: [], waiting: [], unplaceable: [], order: [] }
+      : this.planner.plan(state);
   }
 }
