@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, MoreThan, type EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
@@ -47,6 +47,28 @@ export interface AuditRecord {
   bedrockTokensUsed?: number | null;
 }
 
+/** An action a caller took on a resource through the API. */
+export interface ApiCall {
+  action: string;
+  resourceType: string;
+  resourceId?: string | null;
+  outcome?: AuditOutcome;
+  metadata?: Record<string, unknown>;
+}
+
+function callRecord(principal: Principal, request: Request, call: ApiCall): AuditRecord {
+  return {
+    action: call.action,
+    outcome: call.outcome ?? 'success',
+    userId: principal.userId,
+    username: principal.username,
+    resourceType: call.resourceType,
+    resourceId: call.resourceId ?? null,
+    ...requestContext(request),
+    ...(call.metadata ? { requestMetadata: call.metadata } : {}),
+  };
+}
+
 /** Where an audited action came from (see request-context.ts). */
 export type AuditContext = Pick<AuditRecord, 'ip' | 'userAgent' | 'requestId'>;
 
@@ -70,6 +92,66 @@ interface PendingAppend {
   reject(error: unknown): void;
 }
 
+/** A caller of `chainStaged` that waits for what was staged before it to be in the chain. */
+interface Flusher {
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/** audit_outbox's columns (audit_log's, less the chain's), in the order stage() writes them. */
+const STAGED_COLUMNS = [
+  'timestamp',
+  'user_id',
+  'username',
+  'action',
+  'resource_type',
+  'resource_id',
+  'outcome',
+  'ip',
+  'user_agent',
+  'request_id',
+  'request_metadata',
+  'bedrock_request_id',
+  'bedrock_tokens_used',
+] as const;
+
+interface StagedRow {
+  id: string;
+  timestamp: Date;
+  user_id: string | null;
+  username: string | null;
+  action: string;
+  resource_type: string | null;
+  resource_id: string | null;
+  outcome: AuditOutcome;
+  ip: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  request_metadata: Record<string, unknown> | null;
+  bedrock_request_id: string | null;
+  bedrock_tokens_used: number | null;
+}
+
+function stagedAppend(row: StagedRow): Pick<PendingAppend, 'record' | 'timestamp'> {
+  return {
+    timestamp: row.timestamp,
+    record: {
+      action: row.action,
+      outcome: row.outcome,
+      userId: row.user_id,
+      username: row.username,
+      resourceType: row.resource_type,
+      resourceId: row.resource_id,
+      ip: row.ip,
+      userAgent: row.user_agent,
+      requestId: row.request_id,
+      requestMetadata: row.request_metadata,
+      bedrockRequestId: row.bedrock_request_id,
+      bedrockTokensUsed: row.bedrock_tokens_used,
+    },
+  };
+}
+
 /**
  * The append-only audit log. Rows form a keyed hash chain: each stores its predecessor's hash and
  * its own HMAC under the audit key, so changing, deleting or inserting a row in SQL breaks the
@@ -81,13 +163,24 @@ interface PendingAppend {
  * is under way go together in the next (one lock, one read of the chain's end, one INSERT), so the
  * chain's lock is taken once per group instead of once per row and busy APIs do not queue behind
  * it. Each caller still returns only once its row has committed. A group costs three round trips:
- * BEGIN, the lock and the read of the chain's end go in one message (each statement of a message
- * takes its own snapshot, so the read sees every row committed before the lock was granted), then
- * the INSERT, then COMMIT.
+ * BEGIN, the lock, the read of the chain's end and the taking of staged rows (below) go in one
+ * message (each statement of a message takes its own snapshot, so the reads see every row committed
+ * before the lock was granted), then the INSERT, then COMMIT.
+ *
+ * Or a record is staged (`stage`) in the transaction of the action it records, into audit_outbox:
+ * the two commit together or not at all, and the action's transaction neither takes the chain's
+ * lock nor waits for a group. The next group moves every staged row into the chain, oldest first
+ * (`chainStaged` asks for one once the action has committed; a process that stopped before asking
+ * leaves its rows to the next group of any process, or to its own next start). Readers of the log
+ * chain what is staged first, so they see every action that committed before they asked.
  */
 @Injectable()
-export class AuditService {
+export class AuditService implements OnApplicationBootstrap {
+  private readonly logger = new Logger('Audit');
   private pending: PendingAppend[] = [];
+  private flushers: Flusher[] = [];
+  /** Rows may wait in audit_outbox: the next group reads it. */
+  private stagedWaiting = false;
   private committing = false;
 
   private readonly keys: AuditKeys;
@@ -97,6 +190,59 @@ export class AuditService {
     config: AppConfig,
   ) {
     this.keys = AuditKeys.fromConfig(config);
+  }
+
+  onApplicationBootstrap(): void {
+    this.chainSoon(); // what a stopped process staged and never chained
+  }
+
+  /**
+   * Records an action in its own transaction, `tx`: the record commits with the action, or neither
+   * does. Call `chainStaged` once `tx` has committed.
+   */
+  async stage(tx: EntityManager, record: AuditRecord, timestamp = new Date()): Promise<void> {
+    const values = [
+      timestamp,
+      record.userId ?? null,
+      record.username ?? null,
+      record.action,
+      record.resourceType ?? null,
+      record.resourceId ?? null,
+      record.outcome,
+      record.ip ?? null,
+      record.userAgent ?? null,
+      record.requestId ?? null,
+      record.requestMetadata ?? null,
+      record.bedrockRequestId ?? null,
+      record.bedrockTokensUsed ?? null,
+    ];
+    await tx.query(
+      `INSERT INTO audit_outbox (${STAGED_COLUMNS.map((column) => `"${column}"`).join(', ')})
+       VALUES (${values.map((_, i) => `$${i + 1}`).join(', ')})`,
+      values,
+    );
+  }
+
+  /**
+   * After a staging transaction committed: its rows go into the chain in the next group, which the
+   * writer does not wait for (they are durable where they are). A failure is logged; the rows stay
+   * staged for a later group.
+   */
+  chainSoon(): void {
+    this.chainStaged().catch((error: unknown) =>
+      this.logger.warn(`chaining staged audit records failed: ${String(error)}`),
+    );
+  }
+
+  /** Moves what is staged into the chain; resolves once everything staged before this call is chained. */
+  chainStaged(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.flushers.push({ resolve, reject });
+      this.stagedWaiting = true;
+      if (!this.committing) {
+        void this.commitPending();
+      }
+    });
   }
 
   async record(record: AuditRecord, manager?: EntityManager): Promise<AuditEntry> {
@@ -112,16 +258,26 @@ export class AuditService {
     });
   }
 
-  /** Commits waiting appends a group at a time until none wait. */
+  /** Commits waiting appends, and staged rows, a group at a time until none wait. */
   private async commitPending(): Promise<void> {
     this.committing = true;
     try {
-      while (this.pending.length > 0) {
+      while (this.pending.length > 0 || this.stagedWaiting) {
         const group = this.pending.splice(0, GROUP_COMMIT_MAX);
+        const flushers = this.flushers.splice(0);
+        this.stagedWaiting = false;
         try {
-          const entries = await this.commitGroup(group);
+          const { entries, stagedLeft } = await this.commitGroup(group);
           group.forEach((append, i) => append.resolve(entries[i]));
+          if (stagedLeft) {
+            this.stagedWaiting = true;
+            this.flushers.unshift(...flushers);
+          } else {
+            flushers.forEach((flusher) => flusher.resolve());
+          }
         } catch (error) {
+          // Staged rows stay staged for a later group; appends are tried alone.
+          flushers.forEach((flusher) => flusher.reject(error));
           await this.commitOneByOne(group, error);
         }
       }
@@ -146,26 +302,39 @@ export class AuditService {
     }
   }
 
-  /** A group's rows at the chain's end, in a transaction of their own (see the class). */
-  private async commitGroup(appends: Pick<PendingAppend, 'record' | 'timestamp'>[]): Promise<AuditEntry[]> {
+  /**
+   * A group's rows at the chain's end, in a transaction of their own (see the class): first what
+   * is staged (up to GROUP_COMMIT_MAX rows, oldest first; `stagedLeft` when there may be more),
+   * then the appends, whose entries are returned.
+   */
+  private async commitGroup(
+    appends: Pick<PendingAppend, 'record' | 'timestamp'>[],
+  ): Promise<{ entries: AuditEntry[]; stagedLeft: boolean }> {
     const runner = this.dataSource.createQueryRunner();
     try {
       // TypeORM's connection is a pg client; a text without parameters goes as one simple query.
       const client = (await runner.connect()) as {
-        query(text: string): Promise<{ rows: { hash: Buffer }[] }[]>;
+        query(text: string): Promise<[unknown, unknown, { rows: { hash: Buffer }[] }, { rows: StagedRow[] }]>;
       };
       try {
-        const results = await client.query(
+        // The staged rows are taken out in the same message; a failed group's ROLLBACK puts them back.
+        const [, , end, taken] = await client.query(
           `BEGIN; SELECT pg_advisory_xact_lock(${Number(LOCK_NAMESPACE.audit)}, 0); ` +
-            'SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1',
+            'SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1; ' +
+            'DELETE FROM audit_outbox WHERE id IN ' +
+            `(SELECT id FROM audit_outbox ORDER BY id LIMIT ${GROUP_COMMIT_MAX}) ` +
+            `RETURNING id, ${STAGED_COLUMNS.map((column) => `"${column}"`).join(', ')}`,
         );
-        const entries = await this.insertChained(
-          runner.manager,
-          results[2].rows[0]?.hash ?? GENESIS,
-          appends,
-        );
+        const staged = taken.rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+        const entries = await this.insertChained(runner.manager, end.rows[0]?.hash ?? GENESIS, [
+          ...staged.map(stagedAppend),
+          ...appends,
+        ]);
         await runner.query('COMMIT');
-        return entries;
+        return {
+          entries: entries.slice(staged.length),
+          stagedLeft: staged.length === GROUP_COMMIT_MAX,
+        };
       } catch (error) {
         // Whatever part failed, the transaction goes (harmless when there is none).
         await runner.query('ROLLBACK').catch(() => undefined);
@@ -194,6 +363,9 @@ export class AuditService {
     chainEnd: Buffer,
     appends: Pick<PendingAppend, 'record' | 'timestamp'>[],
   ): Promise<AuditEntry[]> {
+    if (appends.length === 0) {
+      return [];
+    }
     let prevHash = chainEnd;
     const entries = appends.map(({ record, timestamp }) => {
       const entry = tx.getRepository(AuditEntry).create({
@@ -226,34 +398,22 @@ export class AuditService {
   }
 
   /** What a caller did to a resource through the API, with where the request came from. */
-  recordCall(
-    principal: Principal,
-    request: Request,
-    call: {
-      action: string;
-      resourceType: string;
-      resourceId?: string | null;
-      outcome?: AuditOutcome;
-      metadata?: Record<string, unknown>;
-    },
-  ): Promise<AuditEntry> {
-    return this.record({
-      action: call.action,
-      outcome: call.outcome ?? 'success',
-      userId: principal.userId,
-      username: principal.username,
-      resourceType: call.resourceType,
-      resourceId: call.resourceId ?? null,
-      ...requestContext(request),
-      ...(call.metadata ? { requestMetadata: call.metadata } : {}),
-    });
+  recordCall(principal: Principal, request: Request, call: ApiCall): Promise<AuditEntry> {
+    return this.record(callRecord(principal, request, call));
+  }
+
+  /** recordCall's record, staged in the call's own transaction (see stage). */
+  stageCall(tx: EntityManager, principal: Principal, request: Request, call: ApiCall): Promise<void> {
+    return this.stage(tx, callRecord(principal, request, call));
   }
 
   /**
-   * Rows matching every filter given, newest first, a page at a time: keyset on the id (ids grow
-   * with time, as appends are serialised), so a page is an index range whatever the log's size.
+   * Rows matching every filter given, newest first, a page at a time: keyset on the id (ids follow
+   * the chain, as appends are serialised), so a page is an index range whatever the log's size.
+   * What is staged is chained first.
    */
   async list(query: AuditQueryDto): Promise<AuditPageDto> {
+    await this.chainStaged();
     const limit = query.limit ?? AUDIT_PAGE_DEFAULT;
     const rows = this.dataSource
       .getRepository(AuditEntry)
@@ -376,9 +536,11 @@ export class AuditService {
   /**
    * Signs the chain's head (rows, last id and hash) and stores it apart from the rows; the cron
    * task also logs it, exports it and may POST it elsewhere. Under the chain's lock, so the head is
-   * one that appends agree on; rows are counted from the last checkpoint on.
+   * one that appends agree on; rows are counted from the last checkpoint on. What is staged is
+   * chained first.
    */
   async checkpoint(): Promise<Checkpoint> {
+    await this.chainStaged();
     return this.dataSource.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1, 0)', [LOCK_NAMESPACE.audit]);
       const [last] = await tx

@@ -1,3 +1,4 @@
+import type { EntityManager } from 'typeorm';
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
@@ -83,21 +84,24 @@ export class ReservationsController {
         'Idempotency-Key must be 1 to 255 visible ASCII characters',
       );
     }
-    const { reservation, created } = await this.reservations.create(principal, body, idempotencyKey);
+    // Its audit record commits with it (and is chained after: the answer need not wait for that).
+    const { reservation, created } = await this.reservations.create(
+      principal,
+      body,
+      idempotencyKey,
+      (tx, r) =>
+        this.stageChange(tx, principal, request, 'reservation.create', r.id, {
+          gpu_type: body.gpu_type,
+          gpu_count: body.gpu_count,
+          hours: body.hours,
+        }),
+    );
     if (!created) {
       response.setHeader('Idempotent-Replayed', 'true');
+    } else {
+      this.audit.chainSoon();
     }
-    // Committed: its audit record and its context (owner, cluster, disk) need not wait on each other.
-    const [described] = await Promise.all([
-      this.reservations.withContext(reservation, principal.username),
-      created
-        ? this.recordChange(principal, request, 'reservation.create', reservation.id, {
-            gpu_type: body.gpu_type,
-            gpu_count: body.gpu_count,
-            hours: body.hours,
-          })
-        : undefined,
-    ]);
+    const described = await this.reservations.withContext(reservation, principal.username);
     return dtoOf(described);
   }
 
@@ -138,8 +142,10 @@ export class ReservationsController {
     @Param('id', new ParseUUIDPipe()) id: string,
     @Body() body: ExtendReservationDto,
   ): Promise<ReservationDto> {
-    const extended = await this.reservations.extend(principal, id, body.hours);
-    await this.recordChange(principal, request, 'reservation.extend', id, { hours: body.hours });
+    const extended = await this.reservations.extend(principal, id, body.hours, (tx) =>
+      this.stageChange(tx, principal, request, 'reservation.extend', id, { hours: body.hours }),
+    );
+    this.audit.chainSoon();
     return dtoOf(extended);
   }
 
@@ -155,8 +161,10 @@ export class ReservationsController {
     @Param('id', new ParseUUIDPipe()) id: string,
     @Body() body: SetJupyterDto,
   ): Promise<ReservationDto> {
-    const changed = await this.reservations.setJupyter(principal, id, body.enabled);
-    await this.recordChange(principal, request, 'reservation.jupyter', id, { enabled: body.enabled });
+    const changed = await this.reservations.setJupyter(principal, id, body.enabled, (tx) =>
+      this.stageChange(tx, principal, request, 'reservation.jupyter', id, { enabled: body.enabled }),
+    );
+    this.audit.chainSoon();
     return dtoOf(changed);
   }
 
@@ -174,8 +182,10 @@ export class ReservationsController {
     @Param('id', new ParseUUIDPipe()) id: string,
     @Body() body: AddUserDto,
   ): Promise<ReservationDto> {
-    const shared = await this.reservations.addUser(principal, id, body.username);
-    await this.recordChange(principal, request, 'reservation.add_user', id, { username: body.username });
+    const shared = await this.reservations.addUser(principal, id, body.username, (tx) =>
+      this.stageChange(tx, principal, request, 'reservation.add_user', id, { username: body.username }),
+    );
+    this.audit.chainSoon();
     return dtoOf(shared);
   }
 
@@ -190,23 +200,23 @@ export class ReservationsController {
     @Req() request: AuthenticatedRequest,
     @Param('id', new ParseUUIDPipe()) id: string,
   ): Promise<ReservationDto> {
-    const cancelled = await this.reservations.cancel(principal, id);
-    // Committed: as with a reserve, its audit record and its timeline need not wait on each other.
-    const [described] = await Promise.all([
-      this.reservations.withTimeline(cancelled, principal),
-      this.recordChange(principal, request, 'reservation.cancel', id),
-    ]);
-    return dtoOf(described);
+    // As with a reserve, its audit record commits with it.
+    const cancelled = await this.reservations.cancel(principal, id, (tx) =>
+      this.stageChange(tx, principal, request, 'reservation.cancel', id),
+    );
+    this.audit.chainSoon();
+    return dtoOf(await this.reservations.withTimeline(cancelled, principal));
   }
 
-  private recordChange(
+  private stageChange(
+    tx: EntityManager,
     principal: Principal,
     request: AuthenticatedRequest,
     action: string,
     id: string,
     metadata?: Record<string, unknown>,
-  ): Promise<unknown> {
-    return this.audit.recordCall(principal, request, {
+  ): Promise<void> {
+    return this.audit.stageCall(tx, principal, request, {
       action,
       resourceType: 'reservation',
       resourceId: id,

@@ -94,6 +94,9 @@ export interface ReservationWithContext {
   events?: ReservationEvent[];
 }
 
+/** What a change does besides, in its own transaction (the caller's audit record): it commits with the change. */
+export type InTransaction = (tx: EntityManager, reservation: Reservation) => Promise<void>;
+
 /**
  * Reservations as their owners (and admins) ask for them: checked against the catalog and the
  * limits, inserted with a request for an admission pass in one transaction, listed and shown with their
@@ -134,6 +137,7 @@ export class ReservationsService {
     principal: Principal,
     request: CreateReservationDto,
     idempotencyKey?: string,
+    alongWith?: InTransaction,
   ): Promise<{ reservation: Reservation; created: boolean }> {
     const fingerprint = createHash('sha256').update(canonicalJson(request)).digest('hex');
     if (idempotencyKey !== undefined) {
@@ -204,6 +208,7 @@ export class ReservationsService {
           await tx.getRepository(Reservation).update({ id: inserted.id }, { diskId: disk.id });
           inserted.diskId = disk.id;
         }
+        await alongWith?.(tx, inserted);
         return inserted;
       });
     } catch (error) {
@@ -293,17 +298,21 @@ export class ReservationsService {
    * checked in the ending statement itself (admins may end anyone's); the row is read only when
    * nothing ended, to tell 404 from 409. Returns the ended row, without its timeline (withTimeline).
    */
-  async cancel(principal: Principal, id: string): Promise<Reservation> {
-    const ended = await this.dataSource.transaction((tx) =>
-      endReservation(
+  async cancel(principal: Principal, id: string, alongWith?: InTransaction): Promise<Reservation> {
+    const ended = await this.dataSource.transaction(async (tx) => {
+      const reservation = await endReservation(
         tx,
         this.jobs,
         id,
         'cancelled',
         `cancelled by ${principal.username}`,
         principal.admin ? {} : { ownerId: principal.userId },
-      ),
-    );
+      );
+      if (reservation) {
+        await alongWith?.(tx, reservation);
+      }
+      return reservation;
+    });
     if (!ended) {
       const reservation = await this.owned(principal, id);
       throw new AppError(
@@ -318,7 +327,12 @@ export class ReservationsService {
    * More time, up to ODC_RESERVATION_MAX_LIFETIME_HOURS in all. A running reservation's expiry
    * moves (and its notice file says so); warnings for marks it is now before will come again.
    */
-  async extend(principal: Principal, id: string, hours: number): Promise<ReservationWithContext> {
+  async extend(
+    principal: Principal,
+    id: string,
+    hours: number,
+    alongWith?: InTransaction,
+  ): Promise<ReservationWithContext> {
     await this.owned(principal, id);
     const minutes = Math.round(hours * 60);
     if (minutes < MIN_MINUTES) {
@@ -329,6 +343,7 @@ export class ReservationsService {
     }
     await this.dataSource.transaction(async (tx) => {
       const reservation = await this.lockedLive(tx, id);
+      await alongWith?.(tx, reservation);
       const lifetime = this.config.ODC_RESERVATION_MAX_LIFETIME_HOURS * 60;
       const total = reservation.durationMinutes + reservation.extendedMinutes + minutes;
       if (total > lifetime) {
@@ -363,10 +378,16 @@ export class ReservationsService {
   }
 
   /** Jupyter on or off; a running reservation gets (or loses) its Ingress and URL. */
-  async setJupyter(principal: Principal, id: string, enabled: boolean): Promise<ReservationWithContext> {
+  async setJupyter(
+    principal: Principal,
+    id: string,
+    enabled: boolean,
+    alongWith?: InTransaction,
+  ): Promise<ReservationWithContext> {
     await this.owned(principal, id);
     await this.dataSource.transaction(async (tx) => {
       const reservation = await this.lockedLive(tx, id);
+      await alongWith?.(tx, reservation);
       if (reservation.jupyter === enabled) {
         return;
       }
@@ -386,7 +407,12 @@ export class ReservationsService {
   }
 
   /** Another user gets SSH access too (their keys join the environment's authorized_keys). */
-  async addUser(principal: Principal, id: string, username: string): Promise<ReservationWithContext> {
+  async addUser(
+    principal: Principal,
+    id: string,
+    username: string,
+    alongWith?: InTransaction,
+  ): Promise<ReservationWithContext> {
     await this.owned(principal, id);
     const user = await this.dataSource.getRepository(User).findOneBy({ username, disabled: false });
     if (!user) {
@@ -394,6 +420,7 @@ export class ReservationsService {
     }
     await this.dataSource.transaction(async (tx) => {
       const reservation = await this.lockedLive(tx, id);
+      await alongWith?.(tx, reservation);
       if (user.id === reservation.ownerId || reservation.secondaryUsers.includes(username)) {
         return;
       }

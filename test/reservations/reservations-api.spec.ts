@@ -35,7 +35,9 @@ describe('reservations API: validation, limits, idempotency, queue standing, own
     alice = await keyFor(app, 'alice', ['reservations:read', 'reservations:write']);
     bob = await keyFor(app, 'bob', ['reservations:read', 'reservations:write']);
     carol = await keyFor(app, 'carol', ['reservations:read']);
-    admin = await keyFor(app, 'root', ['reservations:read', 'reservations:write'], { admin: true });
+    admin = await keyFor(app, 'root', ['reservations:read', 'reservations:write', 'audit:read'], {
+      admin: true,
+    });
   });
 
   afterAll(() => app.close());
@@ -206,6 +208,16 @@ describe('reservations API: validation, limits, idempotency, queue standing, own
     expect(cancelled.body).toMatchObject({ status: 'cancelled', status_reason: 'cancelled by bob' });
     expect(cancelled.body.events.map((e: { to: string }) => e.to)).toEqual(['queued', 'cancelled']);
     expect((await cancel().expect(409)).body.code).toBe('invalid_reservation_state');
+    // Each change's audit record committed with it; the log shows them as soon as it is read.
+    const audited = await get(admin, `/api/v1/audit?resource_id=${res.body.id}`).expect(200);
+    expect(audited.body.items).toEqual([
+      expect.objectContaining({ action: 'reservation.cancel', username: 'bob', outcome: 'success' }),
+      expect.objectContaining({
+        action: 'reservation.create',
+        username: 'bob',
+        request_metadata: { gpu_type: 'h100', gpu_count: 1, hours: 1 },
+      }),
+    ]);
   });
 
   it('stores each pass’s standings and reads them back without planning; a pass rewrites only what changed', async () => {
