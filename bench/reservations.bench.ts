@@ -1363,7 +1363,13 @@ export async function benchReservations(database: BenchDatabase): Promise<void> 
     for (const share of PACED && saturating.length > 0 ? PACE_SHARES : []) {
       const pace = Math.max(1, Math.round(saturating[0].perSecond * share));
       results.push(
-        await scenario(database, { fleet, latencyMs: saturating[0].latencyMs, clients, pace, paceShare: share }),
+        await scenario(database, {
+          fleet,
+          latencyMs: saturating[0].latencyMs,
+          clients,
+          pace,
+          paceShare: share,
+        }),
       );
     }
   }

@@ -520,7 +520,9 @@ async function runSchemathesis(
         ODC_SCHEMATHESIS_TOKEN: options.token ?? '',
         ODC_SCHEMATHESIS_OWN_KEY_ID: options.ownKeyId ?? '',
         ODC_SCHEMATHESIS_SPARE_KEY_ID:
-          (target === 'coordinator-admin' ? options.seeded.spareKeyIds.admin : options.seeded.spareKeyIds.user)[0] ?? '',
+          (target === 'coordinator-admin'
+            ? options.seeded.spareKeyIds.admin
+            : options.seeded.spareKeyIds.user)[0] ?? '',
         ODC_SCHEMATHESIS_SCHEMA: schema,
         SCHEMATHESIS_HOOKS: join(projectRoot(), 'scripts/peers/schemathesis.hooks.py'),
         NO_COLOR: '1',

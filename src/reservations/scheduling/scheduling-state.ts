@@ -140,7 +140,10 @@ export class SchedulingStateReader {
    * so building entities for every node and reservation each time would be most of its cost. The
    * queue first: with no one in it, the fleet is not read (the state has no nodes or claims).
    */
-  private async read(manager: EntityManager = this.dataSource.manager, now = new Date()): Promise<SchedulingState> {
+  private async read(
+    manager: EntityManager = this.dataSource.manager,
+    now = new Date(),
+  ): Promise<SchedulingState> {
     const queued = await manager.query<QueuedRow[]>(
       `SELECT id, owner_id, gpu_type, gpu_count, duration_minutes, extended_minutes, priority, jupyter,
               created_at, refused_by::text[] AS refused_by, node_labels, disk_id
