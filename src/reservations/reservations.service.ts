@@ -13,6 +13,7 @@ import { SharedRead } from '../infra/cache/shared-read';
 import { AppConfig } from '../infra/config/env';
 import { LOCK_NAMESPACE } from '../infra/database/advisory-locks';
 import { isUniqueViolation } from '../infra/database/database-errors';
+import { queryPrepared, sqlTextList } from '../infra/database/prepared';
 import { AppError, CommonErrorCode } from '../infra/errors/app-error';
 import { holdDisk } from '../storage/disks/hold-disk';
 import { Disk } from '../storage/disks/disk.entity';
@@ -174,7 +175,8 @@ export class ReservationsService {
         ]);
         // After the user's lock, one statement (one round trip): their limits, the standing, the row
         // and its first event. The admission request is sent after the commit.
-        const [row] = await tx.query<Record<string, unknown>[]>(
+        const [row] = await queryPrepared<Record<string, unknown>>(
+          tx,
           ...this.insertWithinLimits(principal.userId, request, fields, {
             durationMinutes,
             idempotencyKey,
@@ -721,7 +723,7 @@ export class ReservationsService {
          SELECT coalesce(sum(gpu_count), 0)::int AS gpus,
                 coalesce(sum(gpu_count) FILTER (WHERE gpu_type = ${p(request.gpu_type)}), 0)::int AS of_type,
                 count(*) FILTER (WHERE status = 'queued')::int AS queued
-         FROM reservations WHERE owner_id = ${owner} AND status = ANY(${p([...LIVE_STATUSES])}::text[])),
+         FROM reservations WHERE owner_id = ${owner} AND status IN (${sqlTextList(LIVE_STATUSES)})),
        standing AS (${newStandingSql(p, fields, row.reach)}),
        inserted AS (
          INSERT INTO reservations (owner_id, name, gpu_type, gpu_count, priority, node_labels, duration_minutes,

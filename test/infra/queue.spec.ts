@@ -140,14 +140,15 @@ describe('job queue (pg-boss)', () => {
     heard.length = 0; // the call a new listener gets for what it missed
     const sentInside: string[] = [];
     await dataSource.transaction(async (manager) => {
-      const runner = manager.queryRunner!;
-      const query = runner.query.bind(runner);
-      runner.query = ((text: string, ...rest: unknown[]) => {
-        sentInside.push(text);
-        return (query as (...args: unknown[]) => unknown)(text, ...rest);
-      }) as typeof runner.query;
+      // What goes over the transaction's connection, whichever way (plain or prepared).
+      const client = (await manager.queryRunner!.connect()) as { query: (...args: unknown[]) => unknown };
+      const query = client.query.bind(client);
+      client.query = (statement: unknown, ...rest: unknown[]) => {
+        sentInside.push(typeof statement === 'string' ? statement : (statement as { text: string }).text);
+        return query(statement, ...rest);
+      };
       await queue.send(TEST_QUEUE, { n: 40 }, { manager });
-      runner.query = query;
+      client.query = query;
     });
     // The job was inserted in the transaction, its NOTIFY was not (it is sent after the commit).
     expect(sentInside.some((text) => text.includes('job_common'))).toBe(true);

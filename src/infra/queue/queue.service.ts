@@ -8,6 +8,7 @@ import {
 import { Client } from 'pg';
 import { PgBoss, type Job, type Queue, type SendOptions, type WorkOptions } from 'pg-boss';
 import type { EntityManager } from 'typeorm';
+import { queryPrepared } from '../database/prepared';
 import { notifyAfterCommit } from './notify-after-commit';
 
 export const QUEUE_SETTINGS = Symbol('QUEUE_SETTINGS');
@@ -270,9 +271,12 @@ function transactionDb(manager: EntityManager) {
   if (!runner?.isTransactionActive) {
     throw new Error('QueueService.send({ manager }) needs the manager of an open transaction');
   }
+  // pg-boss's statements are a fixed few, planned once per connection (see queryPrepared).
   return {
     executeSql: async (text: string, values?: unknown[]) => ({
-      rows: (await runner.query(text, values, true)).records as unknown[],
+      rows: values?.length
+        ? await queryPrepared(manager, text, values)
+        : await manager.query<unknown[]>(text),
     }),
   };
 }

@@ -12,6 +12,7 @@ import { recordEvents } from '../reservation-transitions';
 import { QueueStandings } from '../scheduling/queue-standings';
 import type { PlannedStart } from '../scheduling/schedule';
 import { SchedulingStateReader } from '../scheduling/scheduling-state';
+import { queryPrepared } from '../../infra/database/prepared';
 
 export interface PassResult {
   admitted: number;
@@ -67,7 +68,8 @@ export class AdmissionService {
       return 0;
     }
     // Read back through a SELECT: TypeORM answers a bare UPDATE … RETURNING as [rows, count].
-    const placedRows = await tx.query<{ id: string }[]>(
+    const placedRows = await queryPrepared<{ id: string }>(
+      tx,
       `WITH placed AS (
          UPDATE reservations r
          SET status = 'placing', cluster_id = p.cluster_id, node_name = p.node_name,

@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import type { QueueService } from '../../infra/queue/queue.service';
+import { queryPrepared } from '../../infra/database/prepared';
 import type { Reservation, ReservationStatus } from '../reservation.entity';
 import { RELEASE_DISK_QUEUE } from '../../storage/storage-queues';
 import { requestAdmission, TEARDOWN_QUEUE } from '../reservation-queues';
@@ -30,7 +31,8 @@ export async function endReservation(
   options: { ownerId?: string } = {},
 ): Promise<Reservation | undefined> {
   const now = new Date();
-  const [row] = await tx.query<Record<string, unknown>[]>(
+  const [row] = await queryPrepared<Record<string, unknown>>(
+    tx,
     `WITH locked AS (
        SELECT id, status FROM reservations WHERE id = $1 AND ($8::uuid IS NULL OR owner_id = $8) FOR UPDATE),
      moved AS (

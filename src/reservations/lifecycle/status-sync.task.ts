@@ -14,6 +14,7 @@ import { Reservation, type ReservationStatus } from '../reservation.entity';
 import { recordEvent, recordEvents } from '../reservation-transitions';
 import { endReservation } from './ending';
 import { workloadProblem, workloadReady } from './workload-health';
+import { queryPrepared } from '../../infra/database/prepared';
 
 export const STATUS_SYNC_TASK = 'reservations.status-sync';
 
@@ -153,7 +154,8 @@ export class StatusSyncTask extends PeriodicTask {
     );
     const activated = await this.dataSource.transaction(async (tx) => {
       // Read back through a SELECT: TypeORM answers a bare UPDATE … RETURNING as [rows, count].
-      const rows = await tx.query<{ id: string }[]>(
+      const rows = await queryPrepared<{ id: string }>(
+        tx,
         `WITH activated AS (
            UPDATE reservations r
            SET status = 'active', status_since = now(), version = r.version + 1, started_at = $1,

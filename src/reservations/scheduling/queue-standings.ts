@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { FOREIGN_GPUS_SQL } from '../../clusters/capacity/node-rules';
+import { sqlTextList } from '../../infra/database/prepared';
 import { CLAIMING_STATUSES, type Reservation } from '../reservation.entity';
 import type { Schedule } from './schedule';
 
@@ -105,7 +106,7 @@ export function newStandingSql(p: SqlParameter, request: NewReservation, reach: 
         AND c.allocatable_gpus - ${FOREIGN_GPUS_SQL} - coalesce((
           SELECT sum(r.gpu_count) FROM reservations r
           WHERE r.cluster_id = c.cluster_id AND r.node_name = c.node_name
-            AND r.status = ANY(${p([...CLAIMING_STATUSES])}::text[])), 0) >= ${p(request.gpuCount)}::int)`;
+            AND r.status IN (${sqlTextList(CLAIMING_STATUSES)})), 0) >= ${p(request.gpuCount)}::int)`;
   return `SELECT count(*)::int + 1 AS position,
             CASE WHEN count(*) = 0 THEN CASE WHEN ${fitsNow} THEN now() END
                  WHEN count(*) FILTER (WHERE estimated_start IS NULL) = 0 THEN max(estimated_start)
