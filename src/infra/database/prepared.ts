@@ -11,8 +11,16 @@ interface PgClient {
  * stands for two texts (pg refuses that), and every connection that runs it prepares it once.
  */
 export function statementName(text: string): string {
-  return `odc_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
+  let name = names.get(text);
+  if (name === undefined) {
+    name = `odc_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
+    names.set(text, name);
+  }
+  return name;
 }
+
+/** The texts are a fixed few (see queryPrepared): their names are computed once. */
+const names = new Map<string, string>();
 
 /**
  * Runs a statement as a named prepared statement on the manager's connection (its transaction's
