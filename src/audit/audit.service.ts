@@ -82,6 +82,9 @@ function reporterOf(row: AuditEntry): string | null {
   return typeof reporter === 'string' ? reporter : row.userId;
 }
 
+/** How long staged rows may wait for others before their group (no one waits on it: see chainSoon). */
+const CHAIN_DELAY_MS = 50;
+
 /** Appends waiting for the next group commit, at most this many per transaction. */
 const GROUP_COMMIT_MAX = 256;
 
@@ -170,9 +173,10 @@ function stagedAppend(row: StagedRow): Pick<PendingAppend, 'record' | 'timestamp
  * Or a record is staged (`stage`) in the transaction of the action it records, into audit_outbox:
  * the two commit together or not at all, and the action's transaction neither takes the chain's
  * lock nor waits for a group. The next group moves every staged row into the chain, oldest first
- * (`chainStaged` asks for one once the action has committed; a process that stopped before asking
- * leaves its rows to the next group of any process, or to its own next start). Readers of the log
- * chain what is staged first, so they see every action that committed before they asked.
+ * (`chainSoon` asks for one, CHAIN_DELAY_MS later, once the action has committed; a process that
+ * stopped before asking leaves its rows to the next group of any process, or to its own next
+ * start). Readers of the log chain what is staged first, so they see every action that committed
+ * before they asked.
  */
 @Injectable()
 export class AuditService implements OnApplicationBootstrap {
@@ -181,6 +185,7 @@ export class AuditService implements OnApplicationBootstrap {
   private flushers: Flusher[] = [];
   /** Rows may wait in audit_outbox: the next group reads it. */
   private stagedWaiting = false;
+  private chainTimer?: NodeJS.Timeout;
   private committing = false;
 
   private readonly keys: AuditKeys;
@@ -229,9 +234,15 @@ export class AuditService implements OnApplicationBootstrap {
    * staged for a later group.
    */
   chainSoon(): void {
-    this.chainStaged().catch((error: unknown) =>
-      this.logger.warn(`chaining staged audit records failed: ${String(error)}`),
-    );
+    // Within CHAIN_DELAY_MS of a first request, others share its group: below saturation each change
+    // would otherwise make a group of one (three round trips under the chain's lock).
+    this.chainTimer ??= setTimeout(() => {
+      this.chainTimer = undefined;
+      this.chainStaged().catch((error: unknown) =>
+        this.logger.warn(`chaining staged audit records failed: ${String(error)}`),
+      );
+    }, CHAIN_DELAY_MS);
+    this.chainTimer.unref();
   }
 
   /** Moves what is staged into the chain; resolves once everything staged before this call is chained. */

@@ -8,9 +8,10 @@ import { AdmissionService } from './admission.service';
 /**
  * The least time between the starts of two passes. A pass reads the fleet and the queue whatever
  * it admits (about 10 ms at 150 nodes): at 93 reservations/s a pass ran for almost every one
- * (77 passes/s). A quiet queue waits for nothing: its pass starts at once.
+ * (77 passes/s), and 25 ms apart they still ran 40 times a second from 60 reservations/s up, a
+ * third of the worker's statements. A quiet queue waits for nothing: its pass starts at once.
  */
-const MIN_PASS_GAP_MS = 25;
+const MIN_PASS_GAP_MS = 50;
 
 /** The pass timer's name in the SchedulerRegistry. */
 const ADMISSION_TIMER = 'admission-pass';
