@@ -203,7 +203,7 @@ export class AuditService implements OnApplicationBootstrap {
 
   /**
    * Records an action in its own transaction, `tx`: the record commits with the action, or neither
-   * does. Call `chainStaged` once `tx` has committed.
+   * does. Call `chainSoon` once `tx` has committed.
    */
   async stage(tx: EntityManager, record: AuditRecord, timestamp = new Date()): Promise<void> {
     const values = [
