@@ -117,6 +117,9 @@ const STAGED_COLUMNS = [
   'bedrock_request_id',
   'bedrock_tokens_used',
 ] as const;
+const STAGED_COLUMN_LIST = STAGED_COLUMNS.map((column) => `"${column}"`).join(', ');
+const STAGE_SQL = `INSERT INTO audit_outbox (${STAGED_COLUMN_LIST})
+  VALUES (${STAGED_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`;
 
 interface StagedRow {
   id: string;
@@ -221,11 +224,7 @@ export class AuditService implements OnApplicationBootstrap {
       record.bedrockRequestId ?? null,
       record.bedrockTokensUsed ?? null,
     ];
-    await tx.query(
-      `INSERT INTO audit_outbox (${STAGED_COLUMNS.map((column) => `"${column}"`).join(', ')})
-       VALUES (${values.map((_, i) => `$${i + 1}`).join(', ')})`,
-      values,
-    );
+    await tx.query(STAGE_SQL, values);
   }
 
   /**
@@ -334,7 +333,7 @@ export class AuditService implements OnApplicationBootstrap {
             'SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1; ' +
             'DELETE FROM audit_outbox WHERE id IN ' +
             `(SELECT id FROM audit_outbox ORDER BY id LIMIT ${GROUP_COMMIT_MAX}) ` +
-            `RETURNING id, ${STAGED_COLUMNS.map((column) => `"${column}"`).join(', ')}`,
+            `RETURNING id, ${STAGED_COLUMN_LIST}`,
         );
         const staged = taken.rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
         const entries = await this.insertChained(runner.manager, end.rows[0]?.hash ?? GENESIS, [
