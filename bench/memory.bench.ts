@@ -118,6 +118,12 @@ interface Sample {
   heapTotalMb: number;
   externalMb: number;
   newSpaceMb: number;
+  /** The planner thread's V8 heap (an isolate of its own, not in the heap figures above). */
+  plannerHeapTotalMb: number;
+  /** smapsBreakdown's parts. */
+  v8PagesMb: number;
+  mallocMb: number;
+  otherAnonMb: number;
 }
 
 /** VmRSS, RssAnon and RssFile of a process (kB in /proc), MB. */
@@ -159,6 +165,11 @@ function smapsBreakdown(pid: number): { v8Pages: number; malloc: number; otherAn
     }
   }
   return result;
+}
+
+function smapsMb(pid: number): Pick<Sample, 'v8PagesMb' | 'mallocMb' | 'otherAnonMb'> {
+  const w = smapsBreakdown(pid);
+  return { v8PagesMb: w.v8Pages, mallocMb: w.malloc, otherAnonMb: w.otherAnon };
 }
 
 /** A value of the Prometheus text, by series name (labels included), bytes → MB. */
@@ -283,6 +294,8 @@ async function startProduction(settings: ProductionSettings): Promise<Production
         heapTotalMb: metricMb(metrics, 'odc_nodejs_heap_size_total_bytes'),
         externalMb: metricMb(metrics, 'odc_nodejs_external_memory_bytes'),
         newSpaceMb: metricMb(metrics, 'odc_nodejs_heap_space_size_total_bytes{space="new"}'),
+        plannerHeapTotalMb: metricMb(metrics, 'odc_planner_thread_heap_bytes{kind="total"}'),
+        ...smapsMb(pid),
       };
     },
     where() {
@@ -730,6 +743,15 @@ export async function benchMemory(database: BenchDatabase): Promise<void> {
     const measured = outcome.samples.filter((s) => s.at - soakStart >= warmUpMs);
     const rssSlope = slopePerMinute(measured, (s) => s.rssMb);
     const heapSlope = slopePerMinute(measured, (s) => s.heapUsedMb);
+    const partSlopes = (
+      [
+        ['heap total', (s) => s.heapTotalMb],
+        ["planner thread's heap total", (s) => s.plannerHeapTotalMb],
+        ["V8's heap pages", (s) => s.v8PagesMb],
+        ["malloc's main arena", (s) => s.mallocMb],
+        ['other anonymous', (s) => s.otherAnonMb],
+      ] as [string, (s: Sample) => number][]
+    ).map(([what, y]) => `${what} ${fmt(slopePerMinute(measured, y), 3)}`);
     const detectsKb = (SLOPE_BOUND_MB_PER_MIN * MB) / (pace * 60) / 1024;
     // One-sided: memory handed back is not a leak.
     const flat = measured.length >= 3 && rssSlope < SLOPE_BOUND_MB_PER_MIN;
@@ -753,7 +775,7 @@ export async function benchMemory(database: BenchDatabase): Promise<void> {
       `soak: ${outcome.started} cycles started (${cycles.completed} ended in all, saturation included), ${cycles.notActive} did not get active, ${outcome.skipped} ticks skipped (${pace * 30} in flight); errors: ${cycles.errors.size === 0 ? 'none' : JSON.stringify(Object.fromEntries(cycles.errors))}`,
     );
     console.log(
-      `soak slopes after a ${fmt(warmUpMs / 60_000, 1)} min warm-up, ${measured.length} samples every ${SAMPLE_MS / 1000} s: RSS ${fmt(rssSlope, 3)} MB/min, heap used ${fmt(heapSlope, 3)} MB/min; at ${pace}/s the bound of ${SLOPE_BOUND_MB_PER_MIN} MB/min is a leak of ${fmt(detectsKb, 2)} KB per reservation${SOAK_MINUTES < 10 ? ' (a soak this short measures mostly noise: the bound is for 30 minutes)' : ''}`,
+      `soak slopes after a ${fmt(warmUpMs / 60_000, 1)} min warm-up, ${measured.length} samples every ${SAMPLE_MS / 1000} s: RSS ${fmt(rssSlope, 3)} MB/min, heap used ${fmt(heapSlope, 3)} MB/min (${partSlopes.join(', ')}); at ${pace}/s the bound of ${SLOPE_BOUND_MB_PER_MIN} MB/min is a leak of ${fmt(detectsKb, 2)} KB per reservation${SOAK_MINUTES < 10 ? ' (a soak this short measures mostly noise: the bound is for 30 minutes)' : ''}`,
     );
     console.log(`where the RSS is (/proc/<pid>/smaps):\n  ${where.join('\n  ')}`);
     if (HEAP_SNAPSHOT_DIR) {

@@ -4,6 +4,7 @@ import { Gauge, Histogram } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { MetricsService } from '../infra/metrics/metrics.service';
 import { LIVE_STATUSES } from './reservation.entity';
+import { Planner } from './scheduling/planner';
 
 /**
  * Reservation metrics: live reservations by status and the queue by GPU type (read from the
@@ -15,7 +16,7 @@ export class ReservationMetrics {
   private readonly timeToActive: Histogram;
   private readonly admissionPass: Histogram;
 
-  constructor(@InjectDataSource() dataSource: DataSource, metrics: MetricsService) {
+  constructor(@InjectDataSource() dataSource: DataSource, metrics: MetricsService, planner: Planner) {
     const registers = [metrics.registry];
     new Gauge({
       name: 'odc_reservations',
@@ -45,6 +46,21 @@ export class ReservationMetrics {
         this.reset();
         for (const row of rows) {
           this.set({ gpu_type: row.gpu_type }, row.count);
+        }
+      },
+    });
+    new Gauge({
+      name: 'odc_planner_thread_heap_bytes',
+      help: "The admission planner thread's V8 heap (not in odc_nodejs_heap_*, which are the main thread's)",
+      labelNames: ['kind'],
+      registers,
+      async collect() {
+        const heap = await planner.threadHeap();
+        this.reset();
+        if (heap) {
+          this.set({ kind: 'used' }, heap.used_heap_size);
+          this.set({ kind: 'total' }, heap.total_heap_size);
+          this.set({ kind: 'physical' }, heap.total_physical_size);
         }
       },
     });

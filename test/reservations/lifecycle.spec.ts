@@ -225,6 +225,7 @@ describe('reservations end to end on a simulated cluster', () => {
       Number(/odc_reservation_time_to_active_seconds_count (\d+)/.exec(metrics)![1]),
     ).toBeGreaterThanOrEqual(3);
     expect(metrics).toMatch(/odc_admission_pass_seconds_count [1-9]/);
+    expect(metrics).toMatch(/odc_planner_thread_heap_bytes\{kind="used"\} [1-9]/);
     expect(metrics).toMatch(
       /odc_deployer_request_duration_seconds_count\{cluster="sim",operation="POST \/deployments",outcome="ok"\} [1-9]/,
     );

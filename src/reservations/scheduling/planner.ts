@@ -1,6 +1,7 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { HeapInfo } from 'node:v8';
 import { Piscina } from 'piscina';
 import { expandSchedule, type CompactSchedule } from './plan-transfer';
 import { scheduleInSlices, type Schedule, type ScheduleInput } from './schedule';
@@ -29,6 +30,14 @@ export class Planner implements OnModuleDestroy {
     }
     this.pool ??= this.startPool(this.workerFile);
     return expandSchedule(await this.pool.run(input), input.queued);
+  }
+
+  /**
+   * The planner thread's V8 heap, undefined before the first pass started it (or without a build).
+   * Its own isolate: `process.memoryUsage()` and the default heap metrics do not count it.
+   */
+  async threadHeap(): Promise<HeapInfo | undefined> {
+    return this.pool?.threads[0]?.getHeapStatistics();
   }
 
   /** A pass in flight finishes first (the process's shutdown timeout bounds it). */
