@@ -4,8 +4,10 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { NestFactory } from '@nestjs/core';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../infra/config/env';
+import type { ErrorCode, ErrorStatuses } from '../infra/errors/app-error';
 import { configureHttp } from '../infra/http/configure-http';
 import { FrameworkLogger, PinoLoggerService } from '../infra/logging/framework-logger';
+import { DEPLOYER_LISTENER_ERROR_STATUSES, ERROR_STATUSES } from './error-registry';
 import { serveDeployerOpenApi } from './openapi';
 
 type DeployerAppModuleFile = typeof import('../deployer/deployer-app.module');
@@ -19,6 +21,7 @@ export async function createNestApp(
   config: AppConfig,
   logger: Logger,
   httpsOptions?: HttpsOptions,
+  errors: Partial<ErrorStatuses<ErrorCode>> = ERROR_STATUSES,
 ): Promise<INestApplication> {
   const app = await NestFactory.create(module, {
     ...(httpsOptions ? { httpsOptions } : {}),
@@ -26,7 +29,7 @@ export async function createNestApp(
     abortOnError: false,
     logger: new FrameworkLogger(new PinoLoggerService(logger)),
   });
-  configureHttp(app, config);
+  configureHttp(app, config, errors);
   return app;
 }
 
@@ -45,6 +48,7 @@ export async function createDeployerApp(
     config,
     logger,
     httpsOptions,
+    DEPLOYER_LISTENER_ERROR_STATUSES,
   );
   serveDeployerOpenApi(app);
   return app;

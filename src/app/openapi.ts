@@ -8,9 +8,15 @@ import {
 } from '@nestjs/swagger';
 import { ErrorResponse } from '../infra/http/error-response';
 import { SPEC_VERSION } from '../deployer/contract';
+import { DEPLOYER_LISTENER_ERROR_STATUSES, ERROR_STATUSES } from './error-registry';
 import { APP_VERSION } from './version';
 
-function buildDocument(app: INestApplication, title: string, description: string): OpenAPIObject {
+function buildDocument(
+  app: INestApplication,
+  title: string,
+  description: string,
+  errors: Readonly<Record<string, number>>,
+): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle(title)
     .setDescription(`${description} Every error response has \`code\`, \`message\` and \`requestId\`.`)
@@ -23,7 +29,17 @@ function buildDocument(app: INestApplication, title: string, description: string
   });
   documentBadRequests(document);
   describeRequestSchemas(document);
+  listErrorCodes(document, errors);
   return document;
+}
+
+/** `ErrorCode` is every code of the application's registry, in its order. */
+function listErrorCodes(document: OpenAPIObject, errors: Readonly<Record<string, number>>): void {
+  const schema = document.components?.schemas?.ErrorCode as SchemaObject | undefined;
+  if (!schema) {
+    throw new Error('the ErrorResponse schema names no ErrorCode enum');
+  }
+  schema.enum = Object.keys(errors);
 }
 
 const ERROR_RESPONSE = { $ref: '#/components/schemas/ErrorResponse' };
@@ -108,6 +124,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     app,
     'ODC — Open Developer Cloud',
     'Reserve GPU development environments across many Kubernetes clusters.',
+    ERROR_STATUSES,
   );
 }
 
@@ -117,6 +134,7 @@ export function buildDeployerOpenApiDocument(app: INestApplication): OpenAPIObje
     'ODC deployer',
     'The per-cluster executor: applies the full manifests the coordinator sends, under a strict policy, ' +
       `and reports status, capacity, volumes and snapshots. Contract (spec_version) ${SPEC_VERSION}.`,
+    DEPLOYER_LISTENER_ERROR_STATUSES,
   );
 }
 

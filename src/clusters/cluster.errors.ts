@@ -1,4 +1,5 @@
-/** Codes of the cluster registry's API (mapped to HTTP statuses in src/infra/errors/app-error.ts). */
+import type { ErrorStatuses } from '../infra/errors/app-error';
+/** Codes of the cluster registry's API; their HTTP statuses below. */
 export enum ClusterErrorCode {
   /** A PEM that does not parse, has expired, does not match its key, or cannot serve its purpose. */
   InvalidCertificate = 'invalid_certificate',
@@ -10,4 +11,17 @@ export enum ClusterErrorCode {
   ClusterNameTaken = 'cluster_name_taken',
   /** Removing a cluster that still takes reservations: drain or disable it first. */
   ClusterActive = 'cluster_active',
+}
+
+export const CLUSTER_ERROR_STATUSES = {
+  [ClusterErrorCode.InvalidCertificate]: 422,
+  [ClusterErrorCode.InvalidConnection]: 422,
+  [ClusterErrorCode.ClusterNameTaken]: 409,
+  [ClusterErrorCode.ClusterActive]: 409,
+} as const satisfies ErrorStatuses<ClusterErrorCode>;
+
+declare module '../infra/errors/app-error' {
+  interface ErrorCodes {
+    clusters: ClusterErrorCode;
+  }
 }

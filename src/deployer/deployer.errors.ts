@@ -1,3 +1,4 @@
+import type { ErrorStatuses } from '../infra/errors/app-error';
 import type { PolicyViolation } from './contract';
 
 export enum DeployerErrorCode {
@@ -10,6 +11,21 @@ export enum DeployerErrorCode {
   KubeUnavailable = 'kube_unavailable',
   /** The deployer's own Kubernetes credentials may not do what was asked (RBAC): an operator's fix. */
   KubeForbidden = 'kube_forbidden',
+}
+
+export const DEPLOYER_ERROR_STATUSES = {
+  [DeployerErrorCode.InvalidSpec]: 400,
+  [DeployerErrorCode.PolicyViolation]: 422,
+  [DeployerErrorCode.KubeRejected]: 422,
+  [DeployerErrorCode.NoVolume]: 422,
+  [DeployerErrorCode.KubeUnavailable]: 502,
+  [DeployerErrorCode.KubeForbidden]: 502,
+} as const satisfies ErrorStatuses<DeployerErrorCode>;
+
+declare module '../infra/errors/app-error' {
+  interface ErrorCodes {
+    deployer: DeployerErrorCode;
+  }
 }
 
 export type DeployerErrorDetails = {

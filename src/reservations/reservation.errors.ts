@@ -1,4 +1,5 @@
-/** Codes of the reservations API (mapped to HTTP statuses in src/infra/errors/app-error.ts). */
+import type { ErrorStatuses } from '../infra/errors/app-error';
+/** Codes of the reservations API; their HTTP statuses below. */
 export enum ReservationErrorCode {
   UnknownGpuType = 'unknown_gpu_type',
   InvalidGpuCount = 'invalid_gpu_count',
@@ -15,4 +16,23 @@ export enum ReservationErrorCode {
   UnknownUser = 'unknown_user',
   /** The reservation's state does not allow it (e.g. extending one that has ended). */
   InvalidState = 'invalid_reservation_state',
+}
+
+export const RESERVATION_ERROR_STATUSES = {
+  [ReservationErrorCode.UnknownGpuType]: 422,
+  [ReservationErrorCode.InvalidGpuCount]: 422,
+  [ReservationErrorCode.InvalidDuration]: 422,
+  [ReservationErrorCode.NoNodeLargeEnough]: 422,
+  [ReservationErrorCode.LifetimeExceeded]: 422,
+  [ReservationErrorCode.IdempotencyKeyReused]: 422,
+  [ReservationErrorCode.UnknownUser]: 422,
+  [ReservationErrorCode.QuotaExceeded]: 409,
+  [ReservationErrorCode.QueueLimitReached]: 409,
+  [ReservationErrorCode.InvalidState]: 409,
+} as const satisfies ErrorStatuses<ReservationErrorCode>;
+
+declare module '../infra/errors/app-error' {
+  interface ErrorCodes {
+    reservations: ReservationErrorCode;
+  }
 }

@@ -1,4 +1,5 @@
-/** Codes of the disks API and of the storage providers (mapped to HTTP statuses in src/infra/errors/app-error.ts). */
+import type { ErrorStatuses } from '../infra/errors/app-error';
+/** Codes of the disks API and of the storage providers; their HTTP statuses below. */
 export enum StorageErrorCode {
   /** The caller already has a live disk of that name. */
   DiskNameTaken = 'disk_name_taken',
@@ -18,4 +19,22 @@ export enum StorageErrorCode {
   StorageRejected = 'storage_rejected',
   /** The storage provider could not be reached or failed; the same call may work later. */
   StorageUnavailable = 'storage_unavailable',
+}
+
+export const STORAGE_ERROR_STATUSES = {
+  [StorageErrorCode.UnknownDisk]: 422,
+  [StorageErrorCode.StorageRejected]: 422,
+  [StorageErrorCode.DiskNameTaken]: 409,
+  [StorageErrorCode.DiskInUse]: 409,
+  [StorageErrorCode.InvalidDiskState]: 409,
+  [StorageErrorCode.SnapshotNotReady]: 409,
+  [StorageErrorCode.DiskQuotaExceeded]: 409,
+  [StorageErrorCode.VolumeInUse]: 409,
+  [StorageErrorCode.StorageUnavailable]: 503,
+} as const satisfies ErrorStatuses<StorageErrorCode>;
+
+declare module '../infra/errors/app-error' {
+  interface ErrorCodes {
+    storage: StorageErrorCode;
+  }
 }

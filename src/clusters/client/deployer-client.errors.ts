@@ -19,8 +19,13 @@
  * carry the endpoint's key or token.
  */
 import type { PolicyViolation } from '../../deployer/contract';
-import { DeployerErrorCode } from '../../deployer/deployer.errors';
-import { AppError, CommonErrorCode, httpStatusFor, type ErrorCode } from '../../infra/errors/app-error';
+import { DEPLOYER_ERROR_STATUSES, DeployerErrorCode } from '../../deployer/deployer.errors';
+import {
+  AppError,
+  COMMON_ERROR_STATUSES,
+  CommonErrorCode,
+  type ErrorCode,
+} from '../../infra/errors/app-error';
 
 /** Which deployer failed (for messages and details). */
 export interface DeployerRef {
@@ -39,13 +44,19 @@ export interface DeployerAnswer {
   retryAfter?: string;
 }
 
-const DEPLOYER_CODES: ReadonlySet<string> = new Set(Object.values(DeployerErrorCode));
-const KNOWN_CODES: ReadonlySet<string> = new Set([...Object.values(CommonErrorCode), ...DEPLOYER_CODES]);
+/** The codes a deployer answers with (its listener's registry) and their statuses. */
+const KNOWN_CODES: Readonly<Record<string, number>> = { ...COMMON_ERROR_STATUSES, ...DEPLOYER_ERROR_STATUSES };
 
 /** The deployer's code when it is one of `known` and stands for the answer's status; else `fallback`. */
-function deployerCodeOr(answer: DeployerAnswer, fallback: ErrorCode, known = KNOWN_CODES): ErrorCode {
-  const code = answer.code as ErrorCode | undefined;
-  return code !== undefined && known.has(code) && httpStatusFor(code) === answer.status ? code : fallback;
+function deployerCodeOr(
+  answer: DeployerAnswer,
+  fallback: ErrorCode,
+  known: Readonly<Record<string, number>> = KNOWN_CODES,
+): ErrorCode {
+  const code = answer.code;
+  return code !== undefined && Object.hasOwn(known, code) && known[code] === answer.status
+    ? (code as ErrorCode)
+    : fallback;
 }
 
 /** What the deployer said, for details: its code, message and request id (to find its log line). */
@@ -167,7 +178,7 @@ export class DeployerServerError extends DeployerError {
   constructor(deployer: DeployerRef, answer: DeployerAnswer) {
     const reason = answer.status === 429 ? 'rate_limited' : 'server_error';
     super(
-      deployerCodeOr(answer, CommonErrorCode.NotReady, DEPLOYER_CODES),
+      deployerCodeOr(answer, CommonErrorCode.NotReady, DEPLOYER_ERROR_STATUSES),
       deployer,
       `failed (${said(answer)})`,
       { reason, ...answerDetails(answer) },

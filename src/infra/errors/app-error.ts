@@ -1,11 +1,9 @@
-import { ClusterErrorCode } from '../../clusters/cluster.errors';
-import { DeployerErrorCode } from '../../deployer/deployer.errors';
-import { ReservationErrorCode } from '../../reservations/reservation.errors';
-import { StorageErrorCode } from '../../storage/storage.errors';
-
 /**
- * Codes shared by every endpoint. Each domain adds its own enum (e.g. `ReservationErrorCode`) to
- * `ErrorCode` below and a case to `httpStatusFor`; the compiler refuses an unmapped code.
+ * Codes shared by every endpoint. Each domain has an `*.errors.ts` of its own with its codes, their
+ * HTTP statuses (`satisfies ErrorStatuses<…>`, so none is left unmapped) and an entry in
+ * `ErrorCodes` below (module augmentation: infra names no domain); `src/app/error-registry.ts`
+ * combines them into the one registry the HTTP layer, the OpenAPI documents and the docs' error
+ * tables come from.
  */
 export enum CommonErrorCode {
   BadRequest = 'bad_request',
@@ -24,8 +22,38 @@ export enum CommonErrorCode {
   Internal = 'internal_error',
 }
 
-export type ErrorCode =
-  CommonErrorCode | DeployerErrorCode | ClusterErrorCode | ReservationErrorCode | StorageErrorCode;
+/** The statuses an ODC error may have. */
+export type HttpErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 429 | 500 | 502 | 503;
+
+/** Each code of a set and its HTTP status. */
+export type ErrorStatuses<Code extends string> = Readonly<Record<Code, HttpErrorStatus>>;
+
+export const COMMON_ERROR_STATUSES = {
+  [CommonErrorCode.BadRequest]: 400,
+  [CommonErrorCode.ValidationFailed]: 400,
+  [CommonErrorCode.MalformedJson]: 400,
+  [CommonErrorCode.BodyTooDeep]: 400,
+  [CommonErrorCode.Unauthorized]: 401,
+  [CommonErrorCode.Forbidden]: 403,
+  [CommonErrorCode.NotFound]: 404,
+  [CommonErrorCode.MethodNotAllowed]: 405,
+  [CommonErrorCode.Conflict]: 409,
+  [CommonErrorCode.PayloadTooLarge]: 413,
+  [CommonErrorCode.UnsupportedMediaType]: 415,
+  [CommonErrorCode.RateLimited]: 429,
+  [CommonErrorCode.Internal]: 500,
+  [CommonErrorCode.NotReady]: 503,
+} as const satisfies ErrorStatuses<CommonErrorCode>;
+
+/**
+ * Every code an AppError may carry, one member per set. A domain adds its own with
+ * `declare module '…/infra/errors/app-error' { interface ErrorCodes { storage: StorageErrorCode } }`.
+ */
+export interface ErrorCodes {
+  common: CommonErrorCode;
+}
+
+export type ErrorCode = ErrorCodes[keyof ErrorCodes];
 
 export interface FieldProblem {
   field: string;
@@ -44,84 +72,9 @@ export class AppError extends Error {
   }
 }
 
-function assertUnreachable(value: never): never {
-  throw new Error(`unmapped error code ${String(value)}`);
-}
-
-export function httpStatusFor(code: ErrorCode): number {
-  switch (code) {
-    case CommonErrorCode.BadRequest:
-    case CommonErrorCode.ValidationFailed:
-    case CommonErrorCode.MalformedJson:
-    case CommonErrorCode.BodyTooDeep:
-      return 400;
-    case CommonErrorCode.Unauthorized:
-      return 401;
-    case CommonErrorCode.Forbidden:
-      return 403;
-    case CommonErrorCode.NotFound:
-      return 404;
-    case CommonErrorCode.MethodNotAllowed:
-      return 405;
-    case CommonErrorCode.Conflict:
-      return 409;
-    case CommonErrorCode.PayloadTooLarge:
-      return 413;
-    case CommonErrorCode.UnsupportedMediaType:
-      return 415;
-    case CommonErrorCode.RateLimited:
-      return 429;
-    case CommonErrorCode.Internal:
-      return 500;
-    case CommonErrorCode.NotReady:
-      return 503;
-    case DeployerErrorCode.InvalidSpec:
-      return 400;
-    case DeployerErrorCode.PolicyViolation:
-    case DeployerErrorCode.KubeRejected:
-    case DeployerErrorCode.NoVolume:
-      return 422;
-    case ReservationErrorCode.UnknownGpuType:
-    case ReservationErrorCode.InvalidGpuCount:
-    case ReservationErrorCode.InvalidDuration:
-    case ReservationErrorCode.NoNodeLargeEnough:
-    case ReservationErrorCode.LifetimeExceeded:
-    case ReservationErrorCode.IdempotencyKeyReused:
-    case ReservationErrorCode.UnknownUser:
-      return 422;
-    case ReservationErrorCode.QuotaExceeded:
-    case ReservationErrorCode.QueueLimitReached:
-    case ReservationErrorCode.InvalidState:
-      return 409;
-    case ClusterErrorCode.InvalidCertificate:
-    case ClusterErrorCode.InvalidConnection:
-      return 422;
-    case ClusterErrorCode.ClusterNameTaken:
-    case ClusterErrorCode.ClusterActive:
-      return 409;
-    case DeployerErrorCode.KubeUnavailable:
-    case DeployerErrorCode.KubeForbidden:
-      return 502;
-    case StorageErrorCode.UnknownDisk:
-    case StorageErrorCode.StorageRejected:
-      return 422;
-    case StorageErrorCode.DiskNameTaken:
-    case StorageErrorCode.DiskInUse:
-    case StorageErrorCode.InvalidDiskState:
-    case StorageErrorCode.SnapshotNotReady:
-    case StorageErrorCode.DiskQuotaExceeded:
-    case StorageErrorCode.VolumeInUse:
-      return 409;
-    case StorageErrorCode.StorageUnavailable:
-      return 503;
-    default:
-      return assertUnreachable(code);
-  }
-}
-
 /** The code a bare HTTP status stands for, for errors raised by the framework itself. */
-export function codeForStatus(status: number): ErrorCode {
-  const byStatus: Record<number, ErrorCode> = {
+export function codeForStatus(status: number): CommonErrorCode {
+  const byStatus: Record<number, CommonErrorCode> = {
     400: CommonErrorCode.BadRequest,
     401: CommonErrorCode.Unauthorized,
     403: CommonErrorCode.Forbidden,

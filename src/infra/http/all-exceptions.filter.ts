@@ -7,7 +7,14 @@ import {
   type ExceptionFilter,
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { AppError, codeForStatus, CommonErrorCode, httpStatusFor } from '../errors/app-error';
+import {
+  AppError,
+  codeForStatus,
+  COMMON_ERROR_STATUSES,
+  CommonErrorCode,
+  type ErrorCode,
+  type ErrorStatuses,
+} from '../errors/app-error';
 import type { ErrorResponse } from './error-response';
 import { requestIdOf } from './request-id';
 
@@ -35,10 +42,10 @@ function fromHttpException(exception: HttpException): Mapped {
   return { status, body: { code, message: text, ...(Object.keys(details).length > 0 ? { details } : {}) } };
 }
 
-function fromAppError(error: AppError): Mapped {
+function fromAppError(error: AppError, status: number): Mapped {
   const { fields, ...details } = error.details ?? {};
   return {
-    status: httpStatusFor(error.code),
+    status,
     body: {
       code: error.code,
       message: error.message,
@@ -50,7 +57,7 @@ function fromAppError(error: AppError): Mapped {
 
 function methodNotAllowed(method: string): Mapped {
   const code = CommonErrorCode.MethodNotAllowed;
-  return { status: httpStatusFor(code), body: { code, message: `${method} is not allowed on this path` } };
+  return { status: COMMON_ERROR_STATUSES[code], body: { code, message: `${method} is not allowed on this path` } };
 }
 
 /**
@@ -63,7 +70,11 @@ function methodNotAllowed(method: string): Mapped {
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('HTTP');
 
-  constructor(private readonly allowedMethods: (path: string) => string[] = () => []) {}
+  constructor(
+    /** The application's error registry (src/app/error-registry.ts). */
+    private readonly statuses: Partial<ErrorStatuses<ErrorCode>>,
+    private readonly allowedMethods: (path: string) => string[] = () => [],
+  ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
@@ -83,15 +94,17 @@ export class AllExceptionsFilter implements ExceptionFilter {
   }
 
   private map(exception: unknown, requestId: string): Mapped {
-    if (exception instanceof AppError) {
-      return fromAppError(exception);
+    const registered = exception instanceof AppError ? this.statuses[exception.code] : undefined;
+    if (exception instanceof AppError && registered !== undefined) {
+      return fromAppError(exception, registered);
     }
     // The framework's own 4xx errors (unknown route, bad method…) are answers, not failures.
     if (exception instanceof HttpException && exception.getStatus() < 500) {
       return fromHttpException(exception);
     }
     // Anything else is a failure: logged with its stack, answered with nothing but the request id
-    // (a deliberate 5xx HttpException keeps its status).
+    // (a deliberate 5xx HttpException keeps its status; an AppError whose code this application's
+    // registry lacks is a bug, not an answer).
     this.logger.error({ err: exception, requestId }, 'unhandled error');
     const status = exception instanceof HttpException ? exception.getStatus() : 500;
     return {

@@ -1,10 +1,10 @@
 import type { INestApplication } from '@nestjs/common';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { CommonErrorCode, httpStatusFor, type ErrorCode } from '../errors/app-error';
+import { CommonErrorCode, COMMON_ERROR_STATUSES } from '../errors/app-error';
 import { screenInput } from './input-screening';
 import { requestIdOf } from './request-id';
 
-const PARSER_ERRORS: Record<string, { code: ErrorCode; message: (limit: string) => string }> = {
+const PARSER_ERRORS: Record<string, { code: CommonErrorCode; message: (limit: string) => string }> = {
   'entity.parse.failed': {
     code: CommonErrorCode.MalformedJson,
     message: () => 'Request body is not valid JSON',
@@ -37,7 +37,7 @@ export function installBodyParsers(app: INestApplication, limit: string): void {
       return;
     }
     res
-      .status(httpStatusFor(known.code))
+      .status(COMMON_ERROR_STATUSES[known.code])
       .json({ code: known.code, message: known.message(limit), requestId: requestIdOf(req) });
   });
 }

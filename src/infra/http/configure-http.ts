@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';
 import type { AppConfig } from '../config/env';
+import type { ErrorCode, ErrorStatuses } from '../errors/app-error';
 import { FrameworkLogger } from '../logging/framework-logger';
 import { MetricsService } from '../metrics/metrics.service';
 import { AllExceptionsFilter } from './all-exceptions.filter';
@@ -10,8 +11,15 @@ import { installBodyParsers } from './body-parsing';
 import { assignRequestId } from './request-id';
 import { createValidationPipe } from './validation';
 
-/** The HTTP behaviour every ODC listener shares: logging, metrics, body limits, validation, error shape. */
-export function configureHttp(app: INestApplication, config: AppConfig): void {
+/**
+ * The HTTP behaviour every ODC listener shares: logging, metrics, body limits, validation, error
+ * shape; `errors` is the registry its errors are answered by (src/app/error-registry.ts).
+ */
+export function configureHttp(
+  app: INestApplication,
+  config: AppConfig,
+  errors: Partial<ErrorStatuses<ErrorCode>>,
+): void {
   app.useLogger(new FrameworkLogger(app.get(Logger)));
   app.use((req: IncomingMessage, res: ServerResponse, next: () => void) => {
     assignRequestId(req, res);
@@ -20,7 +28,7 @@ export function configureHttp(app: INestApplication, config: AppConfig): void {
   app.use(app.get(MetricsService).httpMiddleware());
   installBodyParsers(app, config.ODC_HTTP_BODY_LIMIT);
   app.useGlobalPipes(createValidationPipe());
-  app.useGlobalFilters(new AllExceptionsFilter(allowedMethodsOf(app)));
+  app.useGlobalFilters(new AllExceptionsFilter(errors, allowedMethodsOf(app)));
   const express = app.getHttpAdapter().getInstance() as {
     disable(setting: string): void;
     set(setting: string, value: unknown): void;

@@ -1,8 +1,4 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ClusterErrorCode } from '../../clusters/cluster.errors';
-import { DeployerErrorCode } from '../../deployer/deployer.errors';
-import { ReservationErrorCode } from '../../reservations/reservation.errors';
-import { StorageErrorCode } from '../../storage/storage.errors';
 import { CommonErrorCode, type ErrorCode, type FieldProblem } from '../errors/app-error';
 
 export class FieldProblemDto implements FieldProblem {
@@ -17,13 +13,9 @@ export class FieldProblemDto implements FieldProblem {
 export class ErrorResponse {
   @ApiProperty({
     description: 'Machine-readable error code',
-    enum: [
-      ...Object.values(CommonErrorCode),
-      ...Object.values(ClusterErrorCode),
-      ...Object.values(ReservationErrorCode),
-      ...Object.values(DeployerErrorCode),
-      ...Object.values(StorageErrorCode),
-    ],
+    // The common codes; each OpenAPI document lists its application's whole registry
+    // (src/app/openapi.ts, from src/app/error-registry.ts).
+    enum: Object.values(CommonErrorCode),
     enumName: 'ErrorCode',
     example: 'validation_failed',
   })

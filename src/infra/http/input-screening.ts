@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { CommonErrorCode, httpStatusFor, type FieldProblem } from '../errors/app-error';
+import { CommonErrorCode, COMMON_ERROR_STATUSES, type FieldProblem } from '../errors/app-error';
 import { requestIdOf } from './request-id';
 
 /**
@@ -106,7 +106,7 @@ function refuse(req: Request, res: Response, problem: InputProblem, where: strin
   const requestId = requestIdOf(req);
   if (problem.kind === 'too_deep') {
     const code = CommonErrorCode.BodyTooDeep;
-    res.status(httpStatusFor(code)).json({
+    res.status(COMMON_ERROR_STATUSES[code]).json({
       code,
       message: `Request ${where} nests deeper than ${MAX_BODY_DEPTH} levels`,
       requestId,
@@ -116,7 +116,7 @@ function refuse(req: Request, res: Response, problem: InputProblem, where: strin
   const field = problem.field || where;
   const fields: FieldProblem[] = [{ field, problems: [`${field} must not contain NUL (U+0000) characters`] }];
   const code = CommonErrorCode.ValidationFailed;
-  res.status(httpStatusFor(code)).json({ code, message: 'Request validation failed', requestId, fields });
+  res.status(COMMON_ERROR_STATUSES[code]).json({ code, message: 'Request validation failed', requestId, fields });
 }
 
 /**
