@@ -45,7 +45,10 @@ export interface DeployerAnswer {
 }
 
 /** The codes a deployer answers with (its listener's registry) and their statuses. */
-const KNOWN_CODES: Readonly<Record<string, number>> = { ...COMMON_ERROR_STATUSES, ...DEPLOYER_ERROR_STATUSES };
+const KNOWN_CODES: Readonly<Record<string, number>> = {
+  ...COMMON_ERROR_STATUSES,
+  ...DEPLOYER_ERROR_STATUSES,
+};
 
 /** The deployer's code when it is one of `known` and stands for the answer's status; else `fallback`. */
 function deployerCodeOr(

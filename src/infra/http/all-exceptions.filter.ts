@@ -57,7 +57,10 @@ function fromAppError(error: AppError, status: number): Mapped {
 
 function methodNotAllowed(method: string): Mapped {
   const code = CommonErrorCode.MethodNotAllowed;
-  return { status: COMMON_ERROR_STATUSES[code], body: { code, message: `${method} is not allowed on this path` } };
+  return {
+    status: COMMON_ERROR_STATUSES[code],
+    body: { code, message: `${method} is not allowed on this path` },
+  };
 }
 
 /**

@@ -116,7 +116,9 @@ function refuse(req: Request, res: Response, problem: InputProblem, where: strin
   const field = problem.field || where;
   const fields: FieldProblem[] = [{ field, problems: [`${field} must not contain NUL (U+0000) characters`] }];
   const code = CommonErrorCode.ValidationFailed;
-  res.status(COMMON_ERROR_STATUSES[code]).json({ code, message: 'Request validation failed', requestId, fields });
+  res
+    .status(COMMON_ERROR_STATUSES[code])
+    .json({ code, message: 'Request validation failed', requestId, fields });
 }
 
 /**
