@@ -42,7 +42,7 @@ import { Pool } from 'undici';
 import { createAdmin } from '../src/auth/first-admin';
 import { kubeConfigForServer } from '../src/deployer/kube/kube-access';
 import { loadConfig, type AppConfig } from '../src/infra/config/env';
-import { dataSourceOptions } from '../src/infra/database/data-source-options';
+import { dataSourceOptions } from '../src/app/entities';
 import { withDatabase } from '../src/infra/database/database-url';
 import { freePort } from '../src/infra/os/free-port';
 import { identicalClusters, registerClusters, startFleet, waitForCapacity, type Fleet } from './fleet';

@@ -11,7 +11,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { DataSource } from 'typeorm';
 import { ClusterRegistry } from '../src/clusters/registry/cluster-registry';
 import { loadConfig } from '../src/infra/config/env';
-import { dataSourceOptions } from '../src/infra/database/data-source-options';
+import { dataSourceOptions } from '../src/app/entities';
 import { migrateExclusively } from '../src/infra/database/migrate';
 import { fmt, median, percentile, report, type BenchDatabase } from './support';
 

@@ -57,7 +57,7 @@ import { DataSource } from 'typeorm';
 import { Pool } from 'undici';
 import { sampleReservationSpec } from '../src/deployer/sample-spec';
 import { loadConfig, type AppConfig } from '../src/infra/config/env';
-import { dataSourceOptions } from '../src/infra/database/data-source-options';
+import { dataSourceOptions } from '../src/app/entities';
 import { withDatabase } from '../src/infra/database/database-url';
 import { identicalClusters, registerClusters, startFleet, waitForCapacity, type Fleet } from './fleet';
 import { startBenchProcess, type BenchProcess } from './processes';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { projectRoot } from '../src/app/version';
 import { loadConfig } from '../src/infra/config/env';
-import { dataSourceOptions } from '../src/infra/database/data-source-options';
+import { dataSourceOptions } from '../src/app/entities';
 import { EmbeddedPostgres } from '../src/infra/database/embedded-postgres';
 import { migrateExclusively, revertLastExclusively } from '../src/infra/database/migrate';
 
@@ -59,7 +59,7 @@ async function main(): Promise<number> {
       // Generate diffs entities against the schema: bring the schema up to date first.
       await withDataSource(url, migrateExclusively);
     }
-    const dataSourceFile = join(root, 'dist/src/infra/database/data-source.js');
+    const dataSourceFile = join(root, 'dist/src/app/migrations-data-source.js');
     const result = spawnSync(
       process.execPath,
       [

@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import type { AppConfig } from '../src/infra/config/env';
-import { dataSourceOptions } from '../src/infra/database/data-source-options';
+import { dataSourceOptions } from '../src/app/entities';
 import { EmbeddedPostgres } from '../src/infra/database/embedded-postgres';
 import { migrateExclusively } from '../src/infra/database/migrate';
 

@@ -24,7 +24,7 @@ import {
   type NodePool,
   type SimulatorConfig,
 } from '../../src/simulator/config';
-import { profileForSimulator } from '../../src/clusters/dev/simulator-profile';
+import { profileForSimulator } from '../../src/app/dev/simulator-profile';
 import type { ClusterProfile } from '../../src/clusters/dto/cluster-profile.dto';
 import { nodeFor, storageClassesFor } from '../../src/simulator/cluster';
 import { SIMULATED_CSI_DRIVER } from '../../src/simulator/csi-driver';

@@ -42,7 +42,7 @@ import { ApiKeysService } from '../../src/auth/api-keys/api-keys.service';
 import { createAdmin } from '../../src/auth/first-admin';
 import { User } from '../../src/auth/users/user.entity';
 import { loadConfig, type AppConfig } from '../../src/infra/config/env';
-import { dataSourceOptions } from '../../src/infra/database/data-source-options';
+import { dataSourceOptions } from '../../src/app/entities';
 import { EmbeddedPostgres } from '../../src/infra/database/embedded-postgres';
 import { migrateExclusively } from '../../src/infra/database/migrate';
 import { REDACTING_OPTIONS } from '../../src/infra/logging/logger';

@@ -15,6 +15,7 @@ import { ConfigModule } from '../infra/config/config.module';
 import type { AppConfig } from '../infra/config/env';
 import { CronModule } from '../infra/cron/cron.module';
 import { DatabaseModule } from '../infra/database/database.module';
+import { ENTITIES } from './entities';
 import { LoggingModule } from '../infra/logging/logging.module';
 import { MetricsModule } from '../infra/metrics/metrics.module';
 import { QueueModule } from '../infra/queue/queue.module';
@@ -62,6 +63,7 @@ export class AppModule {
           poolSize: config.ODC_DB_POOL_SIZE,
           applicationName,
           runMigrations: !config.ODC_DB_SKIP_MIGRATIONS,
+          entities: ENTITIES,
         }),
         QueueModule.forRoot({
           url: databaseUrl,

@@ -9,12 +9,29 @@ import type { INestApplication } from '@nestjs/common';
 import type { HttpsOptions } from '@nestjs/common/interfaces/external/https-options.interface';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { registerLocalSimulator } from '../clusters/dev/local-simulator';
 import { isLoopback, withStartToken } from '../deployer/deployer-access';
 import { resolveKubeAccess, type KubeAccess } from '../deployer/kube/kube-access';
 import type { AppConfig } from '../infra/config/env';
+import type { SimulatedKubeAccess } from './dev/simulated-kube';
 import { listen, type Listener } from './listeners';
 import { createDeployerApp } from './nest-app';
+
+// The simulator and its registration are required only by a deployer that starts one: nothing
+// else loads the simulator.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const simulatedKube = () => require('./dev/simulated-kube') as typeof import('./dev/simulated-kube');
+const localSimulator = () => require('./dev/local-simulator') as typeof import('./dev/local-simulator');
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/** The config with `driver` allowed too: the deployer's own simulated cluster's (its snapshots import). */
+export function allowingCsiDriver(config: AppConfig, driver: string): AppConfig {
+  const copy = Object.assign(Object.create(Object.getPrototypeOf(config) as object) as AppConfig, config, {
+    ODC_DEPLOYER_ALLOWED_CSI_DRIVERS: [config.ODC_DEPLOYER_ALLOWED_CSI_DRIVERS, driver]
+      .filter(Boolean)
+      .join(','),
+  });
+  return Object.freeze(copy);
+}
 
 /**
  * A deployer can create pods: it must not serve unauthenticated beyond this machine. (mTLS joins
@@ -74,15 +91,24 @@ export async function startDeployer(
     );
   }
   assertDeployerIsGuarded(deployerConfig);
-  const kube = await resolveKubeAccess(config, options.logger);
+  const kube = await resolveKubeAccess(
+    config,
+    config.deployerSimulator ? () => simulatedKube().startSimulatedKube(options.logger) : undefined,
+  );
   track.closers.push(() => kube.close());
+  const simulated = kube.source === 'simulator' ? (kube as SimulatedKubeAccess) : undefined;
   const listeners: Listener[] = kube.simulatorUrl ? [{ name: 'simulator', url: kube.simulatorUrl }] : [];
   const realCluster =
     !kube.simulatorUrl && config.NODE_ENV === 'development'
       ? { source: kube.source, server: kube.kubeConfig.getCurrentCluster()?.server ?? '' }
       : undefined;
   const tls = deployerTls(config);
-  const app = await createDeployerApp(deployerConfig, options.logger, kube.kubeConfig, tls);
+  const app = await createDeployerApp(
+    simulated ? allowingCsiDriver(deployerConfig, simulated.csiDriver) : deployerConfig,
+    options.logger,
+    kube.kubeConfig,
+    tls,
+  );
   track.apps.push(app);
   const deployerListener = await listen(
     app,
@@ -92,12 +118,12 @@ export async function startDeployer(
     tls !== undefined,
   );
   listeners.push(deployerListener);
-  if (core && kube.simulator) {
-    await registerLocalSimulator(core, {
+  if (core && simulated) {
+    await localSimulator().registerLocalSimulator(core, {
       config: deployerConfig,
       logger: options.logger,
       deployerUrl: deployerListener.url,
-      simulator: kube.simulator,
+      simulator: simulated.simulator,
     });
   }
   return { app, listeners, ...(realCluster ? { realCluster } : {}) };

@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { SIMULATED_CSI_DRIVER } from '../simulator/csi-driver';
 import { commaList } from '../infra/config/comma-list';
 import { AppConfig } from '../infra/config/env';
 import { AppError } from '../infra/errors/app-error';
@@ -24,11 +23,7 @@ export class DeployerSettings {
       maxReplicas: config.ODC_DEPLOYER_MAX_REPLICAS,
       maxVolumeSize: config.ODC_DEPLOYER_MAX_VOLUME_SIZE,
       allowedCapabilities: commaList(config.ODC_DEPLOYER_ALLOWED_CAPABILITIES),
-      // On its own simulated cluster, that cluster's driver too: its snapshots can then be imported.
-      allowedCsiDrivers: [
-        ...commaList(config.ODC_DEPLOYER_ALLOWED_CSI_DRIVERS),
-        ...(config.deployerSimulator ? [SIMULATED_CSI_DRIVER] : []),
-      ],
+      allowedCsiDrivers: commaList(config.ODC_DEPLOYER_ALLOWED_CSI_DRIVERS),
       allowLoadBalancer: config.ODC_DEPLOYER_ALLOW_LOADBALANCER,
       allowNodePort: config.ODC_DEPLOYER_ALLOW_NODEPORT,
       podServiceAccount: config.ODC_DEPLOYER_POD_SERVICE_ACCOUNT,

@@ -68,7 +68,7 @@ export const DEFAULT_STORAGE_BACKEND = 'default';
 
 /**
  * A small GPU fleet: what `npm start` demos against when nothing else is configured (and what the
- * development start registers as `local-sim`, see src/clusters/dev/local-simulator.ts).
+ * development start registers as `local-sim`, see src/app/dev/local-simulator.ts).
  */
 export const DEMO_CLUSTER: SimulatorConfig = {
   name: 'sim-local',

@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { Cluster } from '../../src/clusters/cluster.entity';
 import { clusterSecretContext, SecretBox } from '../../src/clusters/secrets/secret-box';
 import { rotateClusterSecrets } from '../../src/clusters/secrets/rotate-keys';
-import { dataSourceOptions } from '../../src/infra/database/data-source-options';
+import { dataSourceOptions } from '../../src/app/entities';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 
 const newKey = () => randomBytes(32).toString('base64');

@@ -1,7 +1,7 @@
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { DataSource } from 'typeorm';
 import { ClusterRegistry, type RegistryChange } from '../../src/clusters/registry/cluster-registry';
-import { dataSourceOptions } from '../../src/infra/database/data-source-options';
+import { dataSourceOptions } from '../../src/app/entities';
 import { testConfig } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { eventually } from '../support/eventually';

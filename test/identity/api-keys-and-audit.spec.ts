@@ -3,7 +3,7 @@ import { AuditService } from '../../src/audit/audit.service';
 import { ApiKeysService } from '../../src/auth/api-keys/api-keys.service';
 import { User } from '../../src/auth/users/user.entity';
 import { loadConfig } from '../../src/infra/config/env';
-import { dataSourceOptions } from '../../src/infra/database/data-source-options';
+import { dataSourceOptions } from '../../src/app/entities';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 
 describe('API keys and the audit chain, on a real PostgreSQL', () => {

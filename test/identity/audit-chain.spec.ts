@@ -4,7 +4,7 @@ import { canonicalJson } from '../../src/audit/canonical-json';
 import { AuditService } from '../../src/audit/audit.service';
 import { loadConfig } from '../../src/infra/config/env';
 import { keyIdFor, parseMasterKey } from '../../src/infra/crypto/master-keys';
-import { dataSourceOptions } from '../../src/infra/database/data-source-options';
+import { dataSourceOptions } from '../../src/app/entities';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 
 interface Row {

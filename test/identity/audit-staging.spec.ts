@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../../src/audit/audit.service';
 import { loadConfig } from '../../src/infra/config/env';
-import { dataSourceOptions } from '../../src/infra/database/data-source-options';
+import { dataSourceOptions } from '../../src/app/entities';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 
 /**

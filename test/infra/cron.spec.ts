@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { dataSourceOptions } from '../../src/infra/database/data-source-options';
+import { dataSourceOptions } from '../../src/app/entities';
 import { ExclusiveTaskRunner } from '../../src/infra/cron/exclusive-task.runner';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 

@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { dataSourceOptions } from '../../src/infra/database/data-source-options';
+import { dataSourceOptions } from '../../src/app/entities';
 import { migrateExclusively, revertLastExclusively } from '../../src/infra/database/migrate';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 

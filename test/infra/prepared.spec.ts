@@ -1,6 +1,6 @@
 import { DataSource, QueryFailedError } from 'typeorm';
 import { isUniqueViolation } from '../../src/infra/database/database-errors';
-import { dataSourceOptions } from '../../src/infra/database/data-source-options';
+import { dataSourceOptions } from '../../src/app/entities';
 import { queryPrepared, sqlTextList, statementName } from '../../src/infra/database/prepared';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { dataSourceOptions } from '../../src/infra/database/data-source-options';
+import { dataSourceOptions } from '../../src/app/entities';
 import { withDatabase } from '../../src/infra/database/database-url';
 import { EmbeddedPostgres } from '../../src/infra/database/embedded-postgres';
 import { migrateExclusively } from '../../src/infra/database/migrate';

@@ -1,7 +1,6 @@
 import { loadConfig } from '../../infra/config/env';
 import { resolveKubeAccess } from './kube-access';
 
-const quiet = { info: () => undefined };
 /** Broken YAML whose parser error would quote the lines around it: the token and the key. */
 const BROKEN =
   'users:\n- name: u\n  user:\n    token: SUPERSECRETTOKEN123\n    client-key-data: S3CR3TKEY\n  [unclosed';
@@ -13,7 +12,7 @@ describe('resolveKubeAccess', () => {
       ODC_ROLES: 'deployer',
       ODC_KUBECONFIG_BASE64: Buffer.from(BROKEN).toString('base64'),
     });
-    const failure = (await resolveKubeAccess(config, quiet).then(
+    const failure = (await resolveKubeAccess(config).then(
       () => undefined,
       (error: unknown) => error,
     )) as Error;
@@ -29,7 +28,7 @@ describe('resolveKubeAccess', () => {
       ODC_ROLES: 'deployer',
       ODC_KUBECONFIG_BASE64: Buffer.from('apiVersion: v1\nkind: Config\n').toString('base64'),
     });
-    await expect(resolveKubeAccess(config, quiet)).rejects.toThrow(
+    await expect(resolveKubeAccess(config)).rejects.toThrow(
       'The kubeconfig in ODC_KUBECONFIG_BASE64 has no current context with a cluster',
     );
   });

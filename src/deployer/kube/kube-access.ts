@@ -1,14 +1,11 @@
 /**
- * Where the deployer's Kubernetes is, in DESIGN §5's order: ODC_KUBECONFIG_BASE64, then
- * KUBECONFIG, then the in-cluster service account, then (when ODC_DEPLOYER_SIMULATOR is on) a
- * simulated GPU cluster started in this process.
+ * Where the deployer's Kubernetes is, most explicit first: ODC_KUBECONFIG_BASE64, then KUBECONFIG,
+ * then the in-cluster service account, then what the caller falls back to (the runtime's: a
+ * simulated GPU cluster started in this process when ODC_DEPLOYER_SIMULATOR is on).
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import { existsSync } from 'node:fs';
-import type { Logger } from 'pino';
 import type { AppConfig } from '../../infra/config/env';
-import { SimulatedCluster } from '../../simulator/cluster';
-import { DEMO_CLUSTER, type SimulatorConfig } from '../../simulator/config';
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
@@ -17,8 +14,6 @@ export interface KubeAccess {
   source: 'ODC_KUBECONFIG_BASE64' | 'KUBECONFIG' | 'in-cluster' | 'simulator';
   /** The simulated cluster's address, when that is what the deployer uses (kubectl can join in). */
   simulatorUrl?: string;
-  /** Its fleet, for the development start's `local-sim` registration. */
-  simulator?: SimulatorConfig;
   close(): Promise<void>;
 }
 
@@ -57,10 +52,10 @@ export function kubeConfigForServer(server: string): KubeConfig {
   return kc;
 }
 
-export async function resolveKubeAccess(
+export async function resolveKubeAccess<Fallback extends KubeAccess = KubeAccess>(
   config: AppConfig,
-  logger: Pick<Logger, 'info'>,
-): Promise<KubeAccess> {
+  fallback?: () => Promise<Fallback>,
+): Promise<KubeAccess | Fallback> {
   const none = () => Promise.resolve();
   if (config.ODC_KUBECONFIG_BASE64) {
     const text = Buffer.from(config.ODC_KUBECONFIG_BASE64, 'base64').toString('utf8');
@@ -80,19 +75,8 @@ export async function resolveKubeAccess(
     kc.loadFromCluster();
     return { kubeConfig: kc, source: 'in-cluster', close: none };
   }
-  if (config.deployerSimulator) {
-    const cluster = await SimulatedCluster.start(DEMO_CLUSTER);
-    logger.info(
-      { url: cluster.url },
-      `deployer: using an in-process simulated GPU cluster at ${cluster.url}`,
-    );
-    return {
-      kubeConfig: kubeConfigForServer(cluster.url),
-      source: 'simulator',
-      simulatorUrl: cluster.url,
-      simulator: DEMO_CLUSTER,
-      close: () => cluster.close(),
-    };
+  if (fallback) {
+    return fallback();
   }
   throw new Error(
     'The deployer has no Kubernetes to talk to: set ODC_KUBECONFIG_BASE64 or KUBECONFIG, run it in a cluster, ' +

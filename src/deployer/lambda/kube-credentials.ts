@@ -210,5 +210,5 @@ export async function resolveLambdaKubeAccess(
     );
     return { kubeConfig, source: 'ODC_EKS_CLUSTER_NAME', close: none };
   }
-  return resolveKubeAccess(config, logger);
+  return resolveKubeAccess(config);
 }

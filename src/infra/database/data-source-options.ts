@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
 import { NotifyAfterCommit } from '../queue/notify-after-commit';
-import { ENTITIES } from './entities';
 
 export interface DatabaseSettings {
   url: string;
@@ -12,11 +11,15 @@ export interface DatabaseSettings {
 /** Migrations live in `migrations/` at the root (TypeScript in tests, compiled JS under dist/). */
 export const MIGRATIONS_GLOB = join(__dirname, '..', '..', '..', 'migrations', '*.{ts,js}');
 
-export function dataSourceOptions(settings: DatabaseSettings): DataSourceOptions {
+/** `entities`: every entity of the application (src/app/entities.ts lists ODC's). */
+export function typeOrmOptions(
+  settings: DatabaseSettings,
+  entities: NonNullable<DataSourceOptions['entities']>,
+): DataSourceOptions {
   return {
     type: 'postgres',
     url: settings.url,
-    entities: ENTITIES,
+    entities,
     subscribers: [NotifyAfterCommit],
     migrations: [MIGRATIONS_GLOB],
     migrationsTableName: 'migrations',

@@ -1,11 +1,13 @@
 import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
-import { dataSourceOptions, type DatabaseSettings } from './data-source-options';
+import { DataSource, type DataSourceOptions } from 'typeorm';
+import { typeOrmOptions, type DatabaseSettings } from './data-source-options';
 import { migrateExclusively } from './migrate';
 
 export interface DatabaseModuleOptions extends DatabaseSettings {
   runMigrations: boolean;
+  /** Every entity of the application (src/app/entities.ts). */
+  entities: NonNullable<DataSourceOptions['entities']>;
 }
 
 /** A failed migration is not retried: it would fail the same way, and the boot should say so now. */
@@ -31,7 +33,7 @@ export class DatabaseModule {
       imports: [
         TypeOrmModule.forRootAsync({
           useFactory: () => ({
-            ...dataSourceOptions(options),
+            ...typeOrmOptions(options, options.entities),
             retryAttempts: 3,
             retryDelay: 2000,
             toRetry: (error: unknown) => !(error instanceof MigrationFailedError),

@@ -4,8 +4,8 @@
  */
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
-import { loadConfig } from '../config/env';
-import { dataSourceOptions } from './data-source-options';
+import { loadConfig } from '../infra/config/env';
+import { dataSourceOptions } from './entities';
 
 const config = loadConfig();
 if (!config.DATABASE_URL) {

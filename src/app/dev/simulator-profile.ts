@@ -1,6 +1,6 @@
 import { GPU_PRODUCT_LABEL } from '../../simulator/cluster';
 import type { SimulatorConfig } from '../../simulator/config';
-import type { ClusterProfile } from '../dto/cluster-profile.dto';
+import type { ClusterProfile } from '../../clusters/dto/cluster-profile.dto';
 
 /** The catalog's name for a GPU product label (`NVIDIA-H100-80GB-HBM3` → `h100`). */
 export function gpuTypeOfProduct(product: string): string {

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { commaList } from '../../infra/config/comma-list';
 import type { AppConfig } from '../../infra/config/env';
 import type { SimulatorConfig } from '../../simulator/config';
-import { ClustersService } from '../clusters.service';
+import { ClustersService } from '../../clusters/clusters.service';
 import { profileForSimulator } from './simulator-profile';
 
 export const LOCAL_SIM_CLUSTER = 'local-sim';

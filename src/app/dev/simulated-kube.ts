@@ -1,0 +1,32 @@
+import type { Logger } from 'pino';
+import { kubeConfigForServer, type KubeAccess } from '../../deployer/kube/kube-access';
+import { SimulatedCluster } from '../../simulator/cluster';
+import { DEMO_CLUSTER, type SimulatorConfig } from '../../simulator/config';
+import { SIMULATED_CSI_DRIVER } from '../../simulator/csi-driver';
+
+export interface SimulatedKubeAccess extends KubeAccess {
+  source: 'simulator';
+  simulatorUrl: string;
+  /** Its fleet, for the development start's `local-sim` registration. */
+  simulator: SimulatorConfig;
+  /** Its CSI driver, which the deployer's policy then allows (its snapshots can be imported). */
+  csiDriver: string;
+}
+
+/**
+ * The deployer's Kubernetes when nothing else is configured and ODC_DEPLOYER_SIMULATOR is on: a
+ * simulated GPU cluster started in this process. Loaded by the runtime only then, so no other
+ * process loads the simulator.
+ */
+export async function startSimulatedKube(logger: Pick<Logger, 'info'>): Promise<SimulatedKubeAccess> {
+  const cluster = await SimulatedCluster.start(DEMO_CLUSTER);
+  logger.info({ url: cluster.url }, `deployer: using an in-process simulated GPU cluster at ${cluster.url}`);
+  return {
+    kubeConfig: kubeConfigForServer(cluster.url),
+    source: 'simulator',
+    simulatorUrl: cluster.url,
+    simulator: DEMO_CLUSTER,
+    csiDriver: SIMULATED_CSI_DRIVER,
+    close: () => cluster.close(),
+  };
+}
