@@ -2,11 +2,8 @@ import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common'
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, MoreThan, type EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import type { Principal } from '../auth/principal';
-import { User } from '../auth/users/user.entity';
 import { AppConfig } from '../infra/config/env';
 import { LOCK_NAMESPACE } from '../infra/database/advisory-locks';
-import { AppError, CommonErrorCode } from '../infra/errors/app-error';
 import type { Request } from 'express';
 import {
   ChainWalk,
@@ -28,7 +25,6 @@ import {
   encodeAuditCursor,
   type AuditPageDto,
   type AuditQueryDto,
-  type RecordUsageDto,
 } from './dto/audit.dto';
 
 /** What a caller records; the time, the chain and the id are the service's. */
@@ -56,7 +52,13 @@ export interface ApiCall {
   metadata?: Record<string, unknown>;
 }
 
-function callRecord(principal: Principal, request: Request, call: ApiCall): AuditRecord {
+/** Who did it: any principal of the auth domain is one. */
+export interface AuditActor {
+  userId: string;
+  username: string;
+}
+
+function callRecord(principal: AuditActor, request: Request, call: ApiCall): AuditRecord {
   return {
     action: call.action,
     outcome: call.outcome ?? 'success',
@@ -72,15 +74,7 @@ function callRecord(principal: Principal, request: Request, call: ApiCall): Audi
 /** Where an audited action came from (see request-context.ts). */
 export type AuditContext = Pick<AuditRecord, 'ip' | 'userAgent' | 'requestId'>;
 
-export const USAGE_ACTION = 'usage.record';
-
 const VERIFY_BATCH = 1000;
-
-/** Whose report a usage row is: the reporting user (rows from before it was kept: the user's own). */
-function reporterOf(row: AuditEntry): string | null {
-  const reporter = row.requestMetadata?.reported_by;
-  return typeof reporter === 'string' ? reporter : row.userId;
-}
 
 /** How long staged rows may wait for others before their group (no one waits on it: see chainSoon). */
 const CHAIN_DELAY_MS = 50;
@@ -255,6 +249,18 @@ export class AuditService implements OnApplicationBootstrap {
     });
   }
 
+  /**
+   * `work` in a transaction that holds the chain's lock: for an append that must read the log
+   * first (an idempotent record: is it there already?) with no other append in between. Appends
+   * in it go through `record(…, tx)`.
+   */
+  withChainLock<T>(work: (tx: EntityManager) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1, 0)', [LOCK_NAMESPACE.audit]);
+      return work(tx);
+    });
+  }
+
   async record(record: AuditRecord, manager?: EntityManager): Promise<AuditEntry> {
     if (manager) {
       const [entry] = await this.append(manager, [{ record, timestamp: new Date() }]);
@@ -408,12 +414,12 @@ export class AuditService implements OnApplicationBootstrap {
   }
 
   /** What a caller did to a resource through the API, with where the request came from. */
-  recordCall(principal: Principal, request: Request, call: ApiCall): Promise<AuditEntry> {
+  recordCall(principal: AuditActor, request: Request, call: ApiCall): Promise<AuditEntry> {
     return this.record(callRecord(principal, request, call));
   }
 
   /** recordCall's record, staged in the call's own transaction (see stage). */
-  stageCall(tx: EntityManager, principal: Principal, request: Request, call: ApiCall): Promise<void> {
+  stageCall(tx: EntityManager, principal: AuditActor, request: Request, call: ApiCall): Promise<void> {
     return this.stage(tx, callRecord(principal, request, call));
   }
 
@@ -465,82 +471,6 @@ export class AuditService implements OnApplicationBootstrap {
       items: page.map((entry) => AuditEntryDto.from(entry)),
       ...(entries.length > limit ? { next_cursor: encodeAuditCursor(page.at(-1)!.id) } : {}),
     };
-  }
-
-  /**
-   * Records usage of an external service (Bedrock) for the caller, or for another existing user
-   * when the caller is an admin. Idempotent on the Bedrock request id per reporting credential's
-   * user (the reporting service): a repeat with the same user, token count and model returns the
-   * row already written (`created: false`), one with other values is a 409. Another reporter's row
-   * under the same id is none of this one's business (it could not block a real report). The check
-   * and the append hold the chain's lock, so concurrent repeats write one row.
-   */
-  async recordUsage(
-    principal: Principal,
-    usage: RecordUsageDto,
-    context: AuditContext,
-  ): Promise<{ entry: AuditEntry; created: boolean }> {
-    const target = await this.usageOwner(principal, usage.username);
-    const model = usage.model ?? null;
-    return this.dataSource.transaction(async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock($1, 0)', [LOCK_NAMESPACE.audit]);
-      const existing = (
-        await tx
-          .getRepository(AuditEntry)
-          .findBy({ action: USAGE_ACTION, bedrockRequestId: usage.bedrock_request_id })
-      ).find((row) => reporterOf(row) === principal.userId);
-      if (existing) {
-        const same =
-          existing.userId === target.id &&
-          existing.bedrockTokensUsed === usage.tokens_used &&
-          (existing.requestMetadata?.model ?? null) === model;
-        if (!same) {
-          throw new AppError(
-            CommonErrorCode.Conflict,
-            `Usage of Bedrock request ${usage.bedrock_request_id} is already recorded with other values`,
-          );
-        }
-        return { entry: existing, created: false };
-      }
-      const entry = await this.record(
-        {
-          action: USAGE_ACTION,
-          outcome: 'success',
-          userId: target.id,
-          username: target.username,
-          ...context,
-          requestMetadata: {
-            ...(model !== null ? { model } : {}),
-            ...(usage.metadata !== undefined ? { metadata: usage.metadata } : {}),
-            reported_by: principal.userId,
-            ...(target.id !== principal.userId ? { recorded_by: principal.username } : {}),
-          },
-          bedrockRequestId: usage.bedrock_request_id,
-          bedrockTokensUsed: usage.tokens_used,
-        },
-        tx,
-      );
-      return { entry, created: true };
-    });
-  }
-
-  /** Whose usage it is: the caller's own, or (admins only) an existing user's. */
-  private async usageOwner(
-    principal: Principal,
-    username: string | null | undefined,
-  ): Promise<{ id: string; username: string }> {
-    // JSON's null says "not given" as well as leaving the field out.
-    if (username === undefined || username === null || username === principal.username) {
-      return { id: principal.userId, username: principal.username };
-    }
-    if (!principal.admin) {
-      throw new AppError(CommonErrorCode.Forbidden, 'Only an admin may record usage for another user');
-    }
-    const user = await this.dataSource.getRepository(User).findOneBy({ username });
-    if (!user) {
-      throw new AppError(CommonErrorCode.NotFound, `No user ${username}`);
-    }
-    return { id: user.id, username: user.username };
   }
 
   /**

@@ -1,7 +1,7 @@
 import { Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
-import { AuditController } from '../audit/audit.controller';
 import { AuditModule } from '../audit/audit.module';
+import { AuditController } from './audit.controller';
 import { AppConfig } from '../infra/config/env';
 import { ApiKeysService } from './api-keys/api-keys.service';
 import { AuthGuard } from './auth.guard';
@@ -13,6 +13,7 @@ import { BrowserSessions } from './oidc/browser-sessions';
 import { OidcController } from './oidc/oidc.controller';
 import { OidcLogin } from './oidc/oidc-login.service';
 import { UserIdentitiesController } from './users/user-identities.controller';
+import { UsageService } from './usage/usage.service';
 import { UsersService } from './users/users.service';
 
 /** Identity for the public API (role coordinator): who calls, what they may do, and the audit log. */
@@ -35,6 +36,7 @@ import { UsersService } from './users/users.service';
   controllers: [MeController, UserIdentitiesController, AuditController, OidcController, AwsLoginController],
   providers: [
     UsersService,
+    UsageService,
     ApiKeysService,
     AuthGuard,
     FirstAdminOnDevelopmentStart,

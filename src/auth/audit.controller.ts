@@ -7,11 +7,12 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
-import type { AuthenticatedRequest } from '../auth/auth-requirements';
-import { AdminOnly, Authenticated, CurrentPrincipal } from '../auth/auth.decorators';
-import type { Principal } from '../auth/principal';
+import { AuditService } from '../audit/audit.service';
 import { ErrorResponse } from '../infra/http/error-response';
-import { AuditService } from './audit.service';
+import type { AuthenticatedRequest } from './auth-requirements';
+import { AdminOnly, Authenticated, CurrentPrincipal } from './auth.decorators';
+import type { Principal } from './principal';
+import { UsageService } from './usage/usage.service';
 import {
   AuditEntryDto,
   AuditPageDto,
@@ -19,14 +20,21 @@ import {
   ChainVerificationDto,
   RecordUsageDto,
   VerifyAgainstDto,
-} from './dto/audit.dto';
-import { requestContext } from './request-context';
+} from '../audit/dto/audit.dto';
+import { requestContext } from '../audit/request-context';
 
-/** Reading the audit log is for admins; recording usage for any credential with `usage:write`. */
+/**
+ * The audit log's API, served by identity (who may read it is an auth question; the log itself,
+ * src/audit, knows no principal): reading it is for admins, recording usage for any credential
+ * with `usage:write`.
+ */
 @ApiTags('audit')
 @Controller('api/v1/audit')
 export class AuditController {
-  constructor(private readonly audit: AuditService) {}
+  constructor(
+    private readonly audit: AuditService,
+    private readonly usage: UsageService,
+  ) {}
 
   @Get()
   @AdminOnly('audit:read')
@@ -68,7 +76,7 @@ export class AuditController {
     @Req() request: AuthenticatedRequest,
     @Res({ passthrough: true }) response: Response,
   ): Promise<AuditEntryDto> {
-    const { entry, created } = await this.audit.recordUsage(principal, body, requestContext(request));
+    const { entry, created } = await this.usage.recordUsage(principal, body, requestContext(request));
     response.status(created ? 201 : 200);
     return AuditEntryDto.from(entry);
   }
