@@ -1,6 +1,90 @@
 // @ts-check
 import eslint from '@eslint/js';
+import { dirname, relative, resolve } from 'node:path';
 import tseslint from 'typescript-eslint';
+
+/**
+ * Which top-level folders of src/ each may import besides its own (docs/architecture.md, "Layers"):
+ * dependencies point one way, app → reservations → storage → clusters → auth → audit → infra, with
+ * the deployer's contract beside them above infra; the simulator is imported by app (lazily),
+ * scripts and tests only. Folders not listed (app, cli, main.ts) may import any.
+ */
+const LAYERS = {
+  infra: [],
+  simulator: ['infra'],
+  deployer: ['infra'],
+  health: ['infra'],
+  audit: ['infra'],
+  auth: ['audit', 'infra'],
+  clusters: ['auth', 'audit', 'deployer', 'infra'],
+  storage: ['clusters', 'auth', 'audit', 'deployer', 'infra'],
+  reservations: ['storage', 'clusters', 'auth', 'audit', 'deployer', 'infra'],
+};
+
+/**
+ * Imports that still point the wrong way, each to go (issue 22): config validates names it should
+ * take from its sections, the Lambda entry composes the deployer's app, and storage reads and
+ * writes reservations' rows.
+ */
+const NOT_YET_LAYERED = {
+  'src/infra/config/env.ts': ['app', 'storage'],
+  'src/deployer/lambda/deployer-lambda.ts': ['app'],
+  'src/storage/volumes/disk-volumes.ts': ['reservations'],
+  'src/storage/disks/disk.entity.ts': ['reservations'],
+  'src/storage/disks/disks.service.ts': ['reservations'],
+  'src/storage/disks/hold-disk.ts': ['reservations'],
+  'src/storage/lifecycle/storage.task.ts': ['reservations'],
+  'src/storage/lifecycle/release.worker.ts': ['reservations'],
+};
+
+const SRC = resolve(import.meta.dirname, 'src');
+
+/** @type {import('eslint').Rule.RuleModule} */
+const layersRule = {
+  meta: {
+    type: 'problem',
+    schema: [],
+    messages: { upward: '{{from}} may not import {{to}} ({{source}}): see LAYERS' },
+  },
+  create(context) {
+    const file = relative(SRC, context.filename);
+    const from = file.split('/')[0];
+    const allowed = LAYERS[from];
+    if (file.startsWith('..') || allowed === undefined) {
+      return {};
+    }
+    const excepted = NOT_YET_LAYERED[`src/${file}`] ?? [];
+    const check = (node, source) => {
+      if (typeof source !== 'string' || !source.startsWith('.')) {
+        return;
+      }
+      const target = relative(SRC, resolve(dirname(context.filename), source));
+      const to = target.split('/')[0];
+      if (
+        target.startsWith('..') ||
+        to === from ||
+        !target.includes('/') ||
+        allowed.includes(to) ||
+        excepted.includes(to)
+      ) {
+        return;
+      }
+      context.report({ node, messageId: 'upward', data: { from, to, source } });
+    };
+    return {
+      ImportDeclaration: (node) => check(node, node.source.value),
+      ExportNamedDeclaration: (node) => node.source && check(node, node.source.value),
+      ExportAllDeclaration: (node) => check(node, node.source.value),
+      ImportExpression: (node) => node.source.type === 'Literal' && check(node, node.source.value),
+      TSImportType: (node) => check(node, node.argument?.literal?.value ?? node.argument?.value),
+      CallExpression: (node) =>
+        node.callee.type === 'Identifier' &&
+        node.callee.name === 'require' &&
+        node.arguments[0]?.type === 'Literal' &&
+        check(node, node.arguments[0].value),
+    };
+  },
+};
 
 export default tseslint.config(
   {
@@ -22,6 +106,13 @@ export default tseslint.config(
       curly: ['error', 'all'],
       'no-console': 'error',
     },
+  },
+  {
+    files: ['src/**/*.ts'],
+    // Tests may reach anything they test with (the simulator, the project's root).
+    ignores: ['src/**/*.spec.ts'],
+    plugins: { odc: { rules: { layers: layersRule } } },
+    rules: { 'odc/layers': 'error' },
   },
   {
     files: ['src/**/*.ts'],
