@@ -17,7 +17,7 @@ import {
   loadLambdaConfig,
   type ApiGatewayResult,
   type DeployerLambda,
-} from '../../src/deployer/lambda/deployer-lambda';
+} from '../../src/app/deployer-lambda';
 import { handler } from '../../src/deployer/lambda/handler';
 import { EKS_TOKEN_PREFIX } from '../../src/deployer/lambda/kube-credentials';
 import type { TestApp } from '../support/app';

@@ -2,7 +2,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import pino from 'pino';
 import { randomUUID } from 'node:crypto';
 import { API_KEY_SCOPES } from '../../src/auth/api-keys/api-key.entity';
-import { createDeployerLambda, loadLambdaConfig } from '../../src/deployer/lambda/deployer-lambda';
+import { createDeployerLambda, loadLambdaConfig } from '../../src/app/deployer-lambda';
 import { MAX_BODY_DEPTH } from '../../src/infra/http/input-screening';
 import {
   DEPLOYER_TOKEN,

@@ -11,7 +11,7 @@ import {
   createDeployerLambda,
   loadLambdaConfig,
   type DeployerLambda,
-} from '../../src/deployer/lambda/deployer-lambda';
+} from '../../src/app/deployer-lambda';
 import { EKS_TOKEN_PREFIX, resolveLambdaKubeAccess } from '../../src/deployer/lambda/kube-credentials';
 import { loadConfig } from '../../src/infra/config/env';
 import { SimulatedCluster } from '../../src/simulator/cluster';

@@ -1,11 +1,12 @@
 /**
  * The deployer as an AWS Lambda behind API Gateway (REST API or HTTP API):
  * handler `dist/src/deployer/lambda/handler.handler`. Configuration comes from the environment,
- * as for the long-running deployer (see docs/deployer.md).
+ * as for the long-running deployer (see docs/deployer.md). An entry point, like src/main.ts: it
+ * composes the deployer's app (src/app/deployer-lambda.ts) and stays at the path deployments name.
  */
 import 'reflect-metadata';
 import { createRootLogger } from '../../infra/logging/logger';
-import { createDeployerLambda, loadLambdaConfig } from './deployer-lambda';
+import { createDeployerLambda, loadLambdaConfig } from '../../app/deployer-lambda';
 
 export const handler = createDeployerLambda(() => {
   const config = loadLambdaConfig();

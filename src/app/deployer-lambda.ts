@@ -13,16 +13,16 @@ import type {
 } from 'aws-lambda';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { createDeployerApp } from '../../app/nest-app';
-import { parseRoles } from '../../app/roles';
+import { createDeployerApp } from './nest-app';
+import { parseRoles } from './roles';
 import {
   ConfigError,
   loadConfig,
   readEnvironment,
   type AppConfig,
   type EnvSource,
-} from '../../infra/config/env';
-import { resolveLambdaKubeAccess, type AwsOptions } from './kube-credentials';
+} from '../infra/config/env';
+import { resolveLambdaKubeAccess, type AwsOptions } from '../deployer/lambda/kube-credentials';
 
 export type ApiGatewayEvent = APIGatewayProxyEvent | APIGatewayProxyEventV2;
 export type ApiGatewayResult = APIGatewayProxyResult | APIGatewayProxyStructuredResultV2;
