@@ -1,7 +1,7 @@
 /**
- * Memory of the production process (issue 21, target 7): `node dist/src/main.js` with
- * NODE_ENV=production and every role, in a process of its own, its deployer driving one of three
- * simulated clusters (the other two have deployers of their own, bench/fleet.ts). Figures:
+ * Memory of the production process: `node dist/src/main.js` with NODE_ENV=production and every
+ * role, in a process of its own, its deployer driving one of three simulated clusters (the other
+ * two have deployers of their own, bench/fleet.ts). Figures:
  *
  * 1. idle: after start, the fleet registered and its capacity synced, no reservation; RSS over a
  *    window, against 300 MB;
@@ -23,7 +23,7 @@
  * semi-spaces by itself (measured with a 1 GiB /proc/meminfo: heap limit 560 MiB = 512 + 3 × 16).
  * The figures are for the process as production runs it: the child gets those two sizes, which
  * is what Node would pick in that container, and no other flag. Idle is also measured with this
- * machine's defaults, for comparison with figures taken without a limit (issue 21's 308–344 MB).
+ * machine's defaults, for comparison with earlier figures taken without a limit (308–344 MB).
  * BENCH_MEMORY_NODE_FLAGS overrides the child's flags ('' = this machine's defaults throughout).
  *
  * Other settings are production's defaults, except: the per-user limits (users hold 20 GPUs

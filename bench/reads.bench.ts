@@ -1,16 +1,15 @@
 /**
- * Reads at scale, and the event loop while admission plans a deep queue (issue 21, targets 2 and
- * 3). A fresh database holds 50,000 reservations — 10,000 queued, 10,000 active (the fleet full:
- * one 8-GPU reservation on every node), 30,000 ended — and 10 clusters × 1,000 nodes of 8 GPUs
- * (h100 and a100), written straight to the database as the capacity sync and the reservation path
- * would leave them. One ODC process with the coordinator and worker roles serves them (a child
- * process, as deployed; the load runs here): its worker's admission pass plans the whole queue
- * every ODC_ADMISSION_INTERVAL_SECONDS (0.5 here, so a pass is nearly always running). The cron
- * role is left out: its rounds would ask deployers that are not there about reservations they
- * never ran.
+ * Reads at scale, and the event loop while admission plans a deep queue. A fresh database holds
+ * 50,000 reservations — 10,000 queued, 10,000 active (the fleet full: one 8-GPU reservation on
+ * every node), 30,000 ended — and 10 clusters × 1,000 nodes of 8 GPUs (h100 and a100), written
+ * straight to the database as the capacity sync and the reservation path would leave them. One ODC
+ * process with the coordinator and worker roles serves them (a child process, as deployed; the load
+ * runs here): its worker's admission pass plans the whole queue every
+ * ODC_ADMISSION_INTERVAL_SECONDS (0.5 here, so a pass is nearly always running). The cron role is
+ * left out: its rounds would ask deployers that are not there about reservations they never ran.
  *
- * Figures, with the issue's bounds: `/livez` latency from one client polling every 20 ms while the
- * passes run (p99 ≤ 100 ms), the passes' own duration (from /metrics), and p50/p99 of
+ * Figures, with their bounds: `/livez` latency from one client polling every 20 ms while the passes
+ * run (p99 ≤ 100 ms), the passes' own duration (from /metrics), and p50/p99 of
  * `GET /api/v1/reservations` (a user's own, and an admin's `?user=all`), `/api/v1/queue` and
  * `/api/v1/availability` at 8 concurrent keep-alive clients (p99 ≤ 50 ms each); the last two also
  * computed for every request (ODC_SHARED_READS_MAX_AGE_SECONDS=0) as the baseline.
@@ -127,7 +126,7 @@ async function firstPass(origin: string): Promise<void> {
   }
 }
 
-/** Target 2: one process with the coordinator and worker roles, a pass nearly always running. */
+/** The event loop: one process with the coordinator and worker roles, a pass nearly always running. */
 async function eventLoopWhilePlanning(common: Record<string, string>): Promise<void> {
   const odc = await startBenchProcess<{ api: string }>('role-process.js', {
     ...common,
@@ -161,8 +160,8 @@ async function eventLoopWhilePlanning(common: Record<string, string>): Promise<v
 }
 
 /**
- * Target 3: the reads, as deployed at this scale (role-scoped replicas: a coordinator, and a worker
- * in a process of its own running its passes at the default interval, on the same 2 cores).
+ * The reads, as deployed at this scale (role-scoped replicas: a coordinator, and a worker in a
+ * process of its own running its passes at the default interval, on the same 2 cores).
  */
 async function readsAtScale(
   common: Record<string, string>,

@@ -5,7 +5,7 @@
  * issued until a replica's `onChange` reports that cluster with the new value (per replica, and
  * until all 3 have it). Baseline, same run and updates: the UPDATE round-trip alone (the commit,
  * seen from the writer), so propagation/write shows what NOTIFY + reload add. For context, the
- * seed polled every 30 s (15 s expected staleness). Target: all-replica p99 < 100 ms.
+ * platform ODC replaces polled every 30 s (15 s expected staleness). Target: all-replica p99 < 100 ms.
  */
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { DataSource } from 'typeorm';

@@ -43,8 +43,8 @@
  * default 0). Each replica's process has this module preloaded: it measures its own window between
  * two SIGUSR2s (its event loop utilization, and its statements when counting).
  *
- * Targets (issue 21, 6): reserve→active ≥ 0.8 × the Kubernetes floor of the same run at 0 and at
- * 20 ms; ≥ 200/s against the stub fleet; reserve p99 ≤ 50 ms paced at half the saturated rate.
+ * Targets: reserve→active ≥ 0.8 × the Kubernetes floor of the same run at 0 and at 20 ms; ≥ 200/s
+ * against the stub fleet; reserve p99 ≤ 50 ms paced at half the saturated rate.
  */
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
@@ -102,7 +102,7 @@ const PACED = process.env.BENCH_RESERVATIONS_PACED !== '0';
 /** The paced runs' rates, as shares of the saturated one; the target is at 0.5. */
 const PACE_SHARES = (process.env.BENCH_RESERVATIONS_PACE_SHARES ?? '0.5').split(',').map(Number);
 const TARGET_PACE_SHARE = 0.5;
-/** Issue 21, target 6. */
+/** The targets in the header. */
 const TARGETS = { ofFloor: 0.8, floorLatenciesMs: [0, 20], stubPerSecond: 200, pacedReserveP99Ms: 50 };
 
 /** Percentiles of nothing are NaN (not a crash). */

@@ -1,6 +1,6 @@
 /**
- * Rounds that cost what changes (issue 21, target 5): the status-sync cron's round over thousands of
- * running reservations, and a burst of re-apply jobs (expiry warnings written into the notice file).
+ * Rounds that cost what changes: the status-sync cron's round over thousands of running
+ * reservations, and a burst of re-apply jobs (expiry warnings written into the notice file).
  *
  * The fleet: CLUSTERS simulated clusters of NODES_PER_CLUSTER × 8 H100, each in a process of its
  * own (bench/fleet.ts), and in front of each a deployer with the production defaults in a process of

@@ -5,7 +5,7 @@
  * GPUs weighted toward small, 1 to 24 h, from 500 owners, a fifth with a disk that pins them to a
  * cluster and zone, a few avoiding a cluster or asking for a label). Baseline, same run: the
  * reference planner (reference-schedule.ts, the rules written plainly, which the fast one must
- * match exactly) on the smaller inputs. Targets (issue 21): ≤ 100 ms at 1,000 × 1,000, ≤ 1 s at
+ * match exactly) on the smaller inputs. Targets: ≤ 100 ms at 1,000 × 1,000, ≤ 1 s at
  * 10,000 × 10,000 with 5,000 active, growth exponent ≤ 1.2 in nodes and in queued.
  * BENCH_SCALE_RUNS overrides the runs per size (median).
  */

@@ -1,6 +1,6 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
-/** The cluster registry (the seed's vice_clusters and more) and per-node capacity. */
+/** The cluster registry (`vice_clusters` of the platform ODC replaces, and more) and per-node capacity. */
 export class Clusters1795530000000 implements MigrationInterface {
   name = 'Clusters1795530000000';
 
@@ -56,8 +56,8 @@ export class Clusters1795530000000 implements MigrationInterface {
             ALTER TABLE "capacity"
             ADD CONSTRAINT "FK_f3ec43050e2538c23c7c02cec7d" FOREIGN KEY ("cluster_id") REFERENCES "clusters"("id") ON DELETE CASCADE ON UPDATE NO ACTION
         `);
-    // By hand (TypeORM does not generate triggers): updated_at as in the seed, and a NOTIFY on
-    // every change so each replica's registry reloads that cluster at once.
+    // By hand (TypeORM does not generate triggers): updated_at kept current on every update, and a
+    // NOTIFY on every change so each replica's registry reloads that cluster at once.
     await queryRunner.query(`
             CREATE FUNCTION clusters_touch_updated_at() RETURNS trigger AS $$
             BEGIN

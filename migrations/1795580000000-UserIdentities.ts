@@ -2,9 +2,9 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * Identities from OIDC logins and trusted JWTs bind to (issuer, subject) in their own table, so a
- * user may hold several and a token's name never finds a user (issue 19, finding 1). Keys get the
- * scopes that now guard SSH keys, key management and identity links (finding 2): keys made at a
- * login or by admin:create had them implicitly, keys made through the API did not.
+ * user may hold several and a token's name never finds a user. Keys get the scopes that now guard
+ * SSH keys, key management and identity links: keys made at a login or by admin:create had them
+ * implicitly, keys made through the API did not.
  */
 export class UserIdentities1795580000000 implements MigrationInterface {
   name = 'UserIdentities1795580000000';

@@ -1,9 +1,10 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * The audit chain becomes keyed (issue 19, finding 3): new rows name the audit key their HMAC is
- * under (earlier rows keep their plain SHA-256 and no key id), and signed checkpoints of the
- * chain's head are kept apart from the rows they cover.
+ * The audit chain becomes keyed, so that whoever can write the database without holding the audit
+ * key can neither rewrite it nor cut rows off its end unnoticed: new rows name the audit key their
+ * HMAC is under (earlier rows keep their plain SHA-256 and no key id), and signed checkpoints of
+ * the chain's head are kept apart from the rows they cover.
  */
 export class AuditKeyedChain1795590000000 implements MigrationInterface {
   name = 'AuditKeyedChain1795590000000';

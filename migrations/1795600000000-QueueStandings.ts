@@ -1,7 +1,7 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Reads at scale (issue 21): queue standings are stored (each admission pass writes every queued
+ * For reads at scale, queue standings are stored (each admission pass writes every queued
  * reservation's place in its type's queue and its expected start, so reads show them without
  * planning), and an admin's list of everyone's reservations, newest first, reads an index instead
  * of sorting the table.

@@ -1,8 +1,8 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Audit records staged in the transaction of the action they record (issue 21): the action and its
- * record commit together, without the chain's lock, and are moved into the hash chain right after
+ * Audit records staged in the transaction of the action they record: the action and its record
+ * commit together, without the chain's lock, and are moved into the hash chain right after
  * (src/audit/audit.service.ts). The columns and limits are audit_log's, so a record that stages
  * also chains.
  */

@@ -1,5 +1,5 @@
 /**
- * Peer tier (issue 20): schemathesis against the committed API documents, every check on.
+ * Peer tier: schemathesis against the committed API documents, every check on.
  *
  *   npm run peers:schemathesis [-- --examples N] [--only coordinator-admin,deployer] [--seed N] [--keep]
  *

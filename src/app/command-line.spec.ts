@@ -1,6 +1,6 @@
 import { applyCommandLine, CommandLineError } from './command-line';
 
-describe('the seed deployer flags', () => {
+describe('the deployer flags kept from the platform ODC replaces', () => {
   it('map onto the deployer variables, win over the environment, and make the process a deployer', () => {
     const { env } = applyCommandLine(
       [

@@ -1,8 +1,9 @@
 /**
- * The seed deployer's flags (`--mode=standalone|lambda`, `--port`, `--mtls --tls-cert --tls-key
- * --client-ca`), mapped onto the environment variables they stand for, so configuration is still
- * validated in one place. Flags win over the environment; with any deployer flag and no
- * ODC_ROLES, the process is a deployer.
+ * The flags of the deployer ODC replaces (`--mode=standalone|lambda`, `--port`, `--mtls --tls-cert
+ * --tls-key --client-ca`), kept so the commands that started it still start ODC's deployer. They
+ * map onto the environment variables they stand for, so configuration is still validated in one
+ * place. Flags win over the environment; with any deployer flag and no ODC_ROLES, the process is a
+ * deployer.
  */
 import { parseArgs } from 'node:util';
 import type { EnvSource } from '../infra/config/env';

@@ -1,4 +1,4 @@
-/** What a replica runs (DESIGN §2). One image, many replicas; `ODC_ROLES` picks the parts. */
+/** What a replica runs. One image, many replicas; `ODC_ROLES` picks the parts. */
 export const ROLES = ['coordinator', 'worker', 'cron', 'deployer'] as const;
 export type Role = (typeof ROLES)[number];
 

@@ -2,10 +2,10 @@
  * The audit chain's arithmetic, without the database: how a row is hashed, how the chain's head is
  * signed as a checkpoint, and how a walk over the rows decides whether they hold.
  *
- * Rows written since issue 19 carry `key_id` and an HMAC under that audit key; rows written before
- * carry none and a plain SHA-256 (they stay verifiable, and the first keyed row's MAC covers their
- * last hash, so they cannot be rewritten without breaking it). A plain row after a keyed one is a
- * forgery: the app never writes one.
+ * Rows written since the chain became keyed carry `key_id` and an HMAC under that audit key; rows
+ * written before carry none and a plain SHA-256 (they stay verifiable, and the first keyed row's
+ * MAC covers their last hash, so they cannot be rewritten without breaking it). A plain row after a
+ * keyed one is a forgery: the app never writes one.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AuditEntry } from './audit-entry.entity';

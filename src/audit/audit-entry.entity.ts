@@ -3,9 +3,9 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 export type AuditOutcome = 'success' | 'denied' | 'failure';
 
 /**
- * One audited action (the seed's audit_log columns, plus outcome, ip, request id and a hash
- * chain): each row stores the previous row's hash and its own keyed hash, so an edit shows at
- * that row (src/audit/audit-chain.ts).
+ * One audited action (audit_log's columns as the platform ODC replaces has them, plus outcome, ip,
+ * request id and a hash chain): each row stores the previous row's hash and its own keyed hash, so
+ * an edit shows at that row (src/audit/audit-chain.ts).
  */
 @Entity({ name: 'audit_log' })
 export class AuditEntry {

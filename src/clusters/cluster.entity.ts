@@ -5,10 +5,10 @@ export const CLUSTER_STATUSES = ['unknown', 'healthy', 'unreachable', 'auth_fail
 export type ClusterStatus = (typeof CLUSTER_STATUSES)[number];
 
 /**
- * A registered Kubernetes cluster and how to reach its deployer (the seed's `vice_clusters`, plus
- * draining, an encrypted bearer token, the profile manifests are built from, and health). Private
- * key and token are stored only encrypted under ODC_MASTER_KEY (`key_id` names the key).
- * `updated_at` is kept by a trigger, and every change NOTIFYs `odc_clusters`.
+ * A registered Kubernetes cluster and how to reach its deployer (`vice_clusters` of the platform
+ * ODC replaces, plus draining, an encrypted bearer token, the profile manifests are built from, and
+ * health). Private key and token are stored only encrypted under ODC_MASTER_KEY (`key_id` names the
+ * key). `updated_at` is kept by a trigger, and every change NOTIFYs `odc_clusters`.
  */
 @Entity({ name: 'clusters' })
 export class Cluster {
@@ -30,7 +30,7 @@ export class Cluster {
   @Column({ type: 'boolean', default: false })
   draining!: boolean;
 
-  /** Lower is preferred when several clusters fit (as in the seed). */
+  /** Lower is preferred when several clusters fit, as on the platform ODC replaces. */
   @Column({ type: 'integer', default: 100 })
   priority!: number;
 

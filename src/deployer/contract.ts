@@ -1,6 +1,7 @@
 /**
- * The deployer's wire format (the seed's `vicetypes`): what the coordinator sends and what the
- * deployer answers. Imported by both sides, so it is defined exactly once.
+ * The deployer's wire format, kept compatible with the platform ODC replaces (its `vicetypes`):
+ * what the coordinator sends and what the deployer answers. Imported by both sides, so it is
+ * defined exactly once.
  */
 
 /** Bumped on any incompatible change of `DeploymentSpec`; a deployer refuses versions it does not know. */

@@ -2,7 +2,7 @@ import type { ErrorStatuses } from '../infra/errors/app-error';
 import type { PolicyViolation } from './contract';
 
 export enum DeployerErrorCode {
-  /** The wire contract names this code in upper case (the seed's deployer API). */
+  /** Upper case, unlike the rest: the wire contract kept from the deployer API ODC replaces. */
   PolicyViolation = 'POLICY_VIOLATION',
   InvalidSpec = 'invalid_spec',
   /** A file transfer for a deployment that mounts no volume (and names none). */

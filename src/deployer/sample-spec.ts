@@ -1,8 +1,8 @@
 import { SPEC_VERSION, type DeploymentSpec } from './contract';
 
 /**
- * The objects of one GPU reservation, shaped as the coordinator builds them (DESIGN §4.3): keys
- * ConfigMap, scratch PVC, SSH Service (NodePort), Deployment with GPUs, Jupyter Ingress, PDB. Tests, the
+ * The objects of one GPU reservation, shaped as the coordinator builds them: keys ConfigMap,
+ * scratch PVC, SSH Service (NodePort), Deployment with GPUs, Jupyter Ingress, PDB. Tests, the
  * benchmark and the docs use it as the example of a deployment spec.
  */
 export function sampleReservationSpec(

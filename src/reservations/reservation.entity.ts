@@ -34,7 +34,7 @@ export const CLAIMING_STATUSES: readonly ReservationStatus[] = [
 /** Not over yet. */
 export const LIVE_STATUSES: readonly ReservationStatus[] = ['queued', ...CLAIMING_STATUSES];
 
-/** A request for GPUs for a while, from queued to its end (DESIGN §3–§4). */
+/** A request for GPUs for a while, from queued to its end. */
 @Entity({ name: 'reservations' })
 @Index('IDX_reservations_queue', ['gpuType', 'createdAt'], { where: `"status" = 'queued'` })
 @Index('IDX_reservations_queue_position', ['gpuType', 'queuePosition'], { where: `"status" = 'queued'` })

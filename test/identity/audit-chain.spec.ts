@@ -25,9 +25,9 @@ interface Row {
 }
 
 /**
- * Issue 19, finding 3: someone who can write the database but does not hold the audit key can
- * neither rewrite the chain (recomputing hashes with the app's old, unkeyed function) nor cut rows
- * off its end unnoticed.
+ * Someone who can write the database but does not hold the audit key can neither rewrite the
+ * chain (recomputing hashes with the app's old, unkeyed function) nor cut rows off its end
+ * unnoticed.
  */
 describe('the keyed audit chain and its checkpoints, against a database writer', () => {
   let database: TestDatabase;
@@ -213,7 +213,7 @@ describe('the keyed audit chain and its checkpoints, against a database writer',
 
   it('verifies rows from before keys (plain SHA-256) followed by keyed ones, but not a plain row after a keyed one', async () => {
     const rows = await dataSource.query<Row[]>('SELECT * FROM audit_log ORDER BY id');
-    // The first three as the app wrote them before issue 19: no key id, a plain hash chain.
+    // The first three as the app wrote them before keys: no key id, a plain hash chain.
     let prev = Buffer.alloc(32);
     for (const row of rows.slice(0, 3)) {
       const next = createHash('sha256')

@@ -8,7 +8,7 @@ import { startTestApp, type TestApp } from '../support/app';
 import { eventually } from '../support/eventually';
 
 /**
- * Issue 19, finding 3, end to end: the cron role signs the chain's head and copies it out of the
+ * End to end: the cron role signs the chain's head and copies it out of the
  * database (log, metric, URL); an admin hands a copy back to POST /audit/verify, which then sees
  * rows deleted from the end even after the stored checkpoints were deleted too.
  */

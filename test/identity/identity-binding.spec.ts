@@ -8,7 +8,7 @@ import { startTestApp, type TestApp } from '../support/app';
 import { startIssuer, type TestIssuer } from '../support/jwt-issuer';
 
 /**
- * Issue 19, findings 1 and 2: a trusted issuer's token is bound to its (issuer, subject), never to
+ * A trusted issuer's token is bound to its (issuer, subject), never to
  * the name it carries, and acts with the scopes its issuer's configuration grants; SSH keys and
  * API keys need scopes of their own.
  */

@@ -1,11 +1,11 @@
 /**
- * Simulator fidelity (issue 20, item 3): the same scenarios against the simulator and the real
- * API server of the kube tier, and what a client sees of each — status codes, Status bodies, the
- * objects as read back — compared after the run-to-run noise is taken out (uids, timestamps,
- * resourceVersions, generated names, allocated IPs, node names where the schedulers legitimately
- * choose differently). What still differs is either fixed in the simulator or listed, with why
- * it is kept, in docs/simulator.md ("Known differences from a real API server"); each such
- * difference is taken out here by a named step that says so, so any other drift fails.
+ * Simulator fidelity: the same scenarios against the simulator and the real API server of the kube
+ * tier, and what a client sees of each — status codes, Status bodies, the objects as read back —
+ * compared after the run-to-run noise is taken out (uids, timestamps, resourceVersions, generated
+ * names, allocated IPs, node names where the schedulers legitimately choose differently). What
+ * still differs is either fixed in the simulator or listed, with why it is kept, in
+ * docs/simulator.md ("Known differences from a real API server"); each such difference is taken out
+ * here by a named step that says so, so any other drift fails.
  *
  * Runs only in the real tier (`npm run test:kube`); the simulator is started here, with the same
  * fleet as the tier's (the demo fleet, `sim-local-…` nodes).

@@ -1,11 +1,11 @@
 /**
- * The whole path against the real tier (issue 20): a coordinator with every core role and two
- * clusters, `real` (the real API server of `npm run kube:up` behind a deployer, preferred) and
- * `sim` (a simulated one). On `real`: reserve → placed → active (the real scheduler binds the pod,
- * kwok makes it Running and Ready) → extend → cancel (the real garbage collector removes what the
- * Deployment owned); a disk held, snapshotted at the end by the real CSI snapshotter and mounted
- * again by the next reservation; and a reservation `real` refuses (its namespace's ResourceQuota
- * allows no NodePort) lands on `sim`.
+ * The whole path against the real tier: a coordinator with every core role and two clusters, `real`
+ * (the real API server of `npm run kube:up` behind a deployer, preferred) and `sim` (a simulated
+ * one). On `real`: reserve → placed → active (the real scheduler binds the pod, kwok makes it
+ * Running and Ready) → extend → cancel (the real garbage collector removes what the Deployment
+ * owned); a disk held, snapshotted at the end by the real CSI snapshotter and mounted again by the
+ * next reservation; and a reservation `real` refuses (its namespace's ResourceQuota allows no
+ * NodePort) lands on `sim`.
  *
  * The real fleet is shared by every spec of the tier: this one takes two of its H100 nodes, labelled
  * for this run, and names that label in the cluster's profile.

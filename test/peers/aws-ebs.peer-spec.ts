@@ -123,7 +123,7 @@ describe('aws-ebs against moto’s EC2', () => {
   /** The volume as moto holds it. */
   const inEc2 = async (volumeId: string): Promise<Volume> =>
     (await ec2.send(new DescribeVolumesCommand({ VolumeIds: [volumeId] }))).Volumes![0];
-  /** A volume made outside ODC, as the seed platform made them. */
+  /** A volume made outside ODC, as the platform ODC replaces made them. */
   const seedVolume = async (zone: string, sizeGb: number, name: string): Promise<string> =>
     (
       await ec2.send(
@@ -397,7 +397,7 @@ describe('aws-ebs against moto’s EC2', () => {
         )
       ).Volumes!;
 
-    it('an admin adopts a seed volume for a user: it becomes her disk, tagged in EC2 as that disk', async () => {
+    it('an admin adopts a volume made outside ODC for a user: it becomes her disk, tagged in EC2 as that disk', async () => {
       const volumeId = await seedVolume(ZONE_A, 500, 'gpu-dev-alice-old');
       const adopted = await api(admin)
         .post('/api/v1/disks/adopt', { owner: 'alice', name: 'old', volume_id: volumeId })

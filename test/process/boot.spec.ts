@@ -50,7 +50,7 @@ describe('booting the real process', () => {
     }
   });
 
-  it('takes the seed deployer flags: --port makes a deployer listening there; --mode=lambda says where the handler is', async () => {
+  it('takes the deployer flags kept from the platform ODC replaces: --port makes a deployer listening there; --mode=lambda says where the handler is', async () => {
     const lambda = start({}, ['--mode=lambda']);
     expect((await lambda.exited).code).toBe(2);
     expect(lambda.output()).toContain('dist/src/deployer/lambda/handler.handler');

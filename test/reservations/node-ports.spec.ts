@@ -13,9 +13,9 @@ interface Shown {
 }
 
 /**
- * A cluster's NodePorts are capacity (issue 21): its profile's `node_ports` bounds the NodePorts
- * ODC's reservations hold there (one for SSH, one more with Jupyter), and a request that would go
- * past it queues with an estimate, as for GPUs, instead of bouncing off a full range.
+ * A cluster's NodePorts are capacity: its profile's `node_ports` bounds the NodePorts ODC's
+ * reservations hold there (one for SSH, one more with Jupyter), and a request that would go past it
+ * queues with an estimate, as for GPUs, instead of bouncing off a full range.
  */
 describe('NodePorts as a counted resource of a cluster', () => {
   let deployer: DeployerUnderTest;

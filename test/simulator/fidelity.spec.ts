@@ -232,7 +232,7 @@ describe('the simulator answers what a real API server answers', () => {
     });
   });
 
-  describe('storage, as the real controllers leave it (issue 20)', () => {
+  describe('storage, as the real controllers leave it', () => {
     const SNAPSHOTS = `/apis/snapshot.storage.k8s.io/v1/namespaces/${NS}/volumesnapshots`;
     const CLAIMS = `/api/v1/namespaces/${NS}/persistentvolumeclaims`;
     const claim = (name: string, storage = '1Gi', extra: object = {}) => ({

@@ -6,9 +6,9 @@ import { seedFleet } from '../support/fleet';
 import { keyFor } from '../support/users';
 
 /**
- * The aws-ebs migration path through the API: an admin adopts an EBS volume the seed platform
- * attached directly, and it becomes a user's disk in its zone. EC2 is mocked at the SDK boundary
- * (aws-sdk-client-mock); everything else is the real platform.
+ * The aws-ebs migration path through the API: an admin adopts an EBS volume the platform ODC
+ * replaces attached directly, and it becomes a user's disk in its zone. EC2 is mocked at the SDK
+ * boundary (aws-sdk-client-mock); everything else is the real platform.
  */
 describe('disks on aws-ebs: adopting an existing EBS volume', () => {
   const ec2 = mockClient(EC2Client);

@@ -1,7 +1,7 @@
 /**
- * The run-wide check that no secret a test made reaches a log (issue 19, finding 7). Every test
- * app's log lines and every secret the tests create (API keys, tokens, private keys) are written
- * to a folder that global setup makes; global teardown reads it all and fails the run on a leak.
+ * The run-wide check that no secret a test made reaches a log. Every test app's log lines and every
+ * secret the tests create (API keys, tokens, private keys) are written to a folder that global
+ * setup makes; global teardown reads it all and fails the run on a leak.
  */
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -33,9 +33,9 @@ export function h100Pool(count: number, extra: Partial<NodePool> = {}): NodePool
 }
 
 /*
- * Which Kubernetes the cluster-facing specs talk to (issue 20): the simulator, started per spec
- * (default), or with ODC_TEST_KUBE=real the real control plane of `npm run kube:up`
- * (docs/kube-tier.md; `npm run test:kube` starts and stops it). The same specs run on both.
+ * Which Kubernetes the cluster-facing specs talk to: the simulator, started per spec (default), or
+ * with ODC_TEST_KUBE=real the real control plane of `npm run kube:up` (docs/kube-tier.md;
+ * `npm run test:kube` starts and stops it). The same specs run on both.
  */
 export type KubeTargetKind = 'simulator' | 'real';
 

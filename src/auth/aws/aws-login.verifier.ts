@@ -1,8 +1,8 @@
 /**
- * Legacy AWS IAM login (DESIGN §8, issue 5), off unless ODC_AWS_IAM_AUTH_ENABLED. The client never
- * sends AWS credentials: it sends an STS GetCallerIdentity request it presigned (SigV4, in the query
- * or in an Authorization header), which proves who it is to STS for a few minutes and can do nothing
- * else. ODC checks its shape, sends it to STS, reads the ARN STS answers, checks it against
+ * Legacy AWS IAM login, off unless ODC_AWS_IAM_AUTH_ENABLED. The client never sends AWS
+ * credentials: it sends an STS GetCallerIdentity request it presigned (SigV4, in the query or in an
+ * Authorization header), which proves who it is to STS for a few minutes and can do nothing else.
+ * ODC checks its shape, sends it to STS, reads the ARN STS answers, checks it against
  * ODC_AWS_ALLOWED_ROLES and derives the ODC user name.
  *
  * The order, and when STS is called:

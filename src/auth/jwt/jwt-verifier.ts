@@ -1,7 +1,7 @@
 /**
- * Bearer JWTs from trusted issuers (DESIGN §8, issue 5): a CI job (GitHub Actions is the documented
- * example) or another service presents a token its identity provider signed, and ODC accepts it
- * when the issuer is listed in ODC_JWT_ISSUERS with the audience the token carries.
+ * Bearer JWTs from trusted issuers: a CI job (GitHub Actions is the documented example) or another
+ * service presents a token its identity provider signed, and ODC accepts it when the issuer is
+ * listed in ODC_JWT_ISSUERS with the audience the token carries.
  *
  * The order, and when the network is used:
  * 1. the token's shape, header and claims are decoded without trusting them: a malformed token, an

@@ -20,7 +20,10 @@ import { certificateSummary, type CertificateSummary } from '../secrets/pem-chec
 import { ClusterProfile } from './cluster-profile.dto';
 
 const PEM_MAX = 64 * 1024;
-/** Registration (the seed's request, plus draining, a bearer token and the profile). */
+/**
+ * Registration: the fields the platform ODC replaces registers a cluster with, plus draining, a
+ * bearer token and the profile.
+ */
 export class CreateClusterDto {
   @ApiProperty({
     example: 'gpu-cluster-east',

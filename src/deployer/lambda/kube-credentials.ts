@@ -1,7 +1,7 @@
 /**
- * Where the deployer's Kubernetes is when it runs as a Lambda (DESIGN §5): a kubeconfig kept in
- * Secrets Manager (`KUBECONFIG_SECRET`), else an EKS cluster (`ODC_EKS_CLUSTER_NAME`) reached with
- * a token minted from the function's own IAM role, else the standalone order (`resolveKubeAccess`).
+ * Where the deployer's Kubernetes is when it runs as a Lambda: a kubeconfig kept in Secrets Manager
+ * (`KUBECONFIG_SECRET`), else an EKS cluster (`ODC_EKS_CLUSTER_NAME`) reached with a token minted
+ * from the function's own IAM role, else the standalone order (`resolveKubeAccess`).
  */
 import { DescribeClusterCommand, EKSClient } from '@aws-sdk/client-eks';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';

@@ -468,7 +468,10 @@ export class AppConfig {
   @Max(10000)
   ODC_DEPLOYER_KUBE_BURST = 200;
 
-  /** Lambda mode: Secrets Manager secret (name or ARN) holding the kubeconfig (the seed's name). */
+  /**
+   * Lambda mode: Secrets Manager secret (name or ARN) holding the kubeconfig. Named as the deployer
+   * ODC replaces named it, not ODC_…, so its Lambda configuration still works.
+   */
   @Transform(emptyToUndefined)
   @IsOptional()
   @IsString()

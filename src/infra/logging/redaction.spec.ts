@@ -23,7 +23,7 @@ function written(log: (logger: pino.Logger) => void): string {
   return out;
 }
 
-describe('log redaction (issue 19, finding 7): one list, every place a credential can appear', () => {
+describe('log redaction: one list, every place a credential can appear', () => {
   it.each([
     ['api_key', `/api/v1/me?api_key=${API_KEY}`],
     ['apiKey', `/api/v1/me?apiKey=abc`],

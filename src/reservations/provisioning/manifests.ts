@@ -1,7 +1,7 @@
 /**
  * The Kubernetes objects of one GPU reservation, built for the one cluster it was placed on from
- * that cluster's profile (DESIGN: the coordinator builds the manifests, the cluster's deployer only
- * checks its policy and applies them). Pure: same input, same spec; re-applying the spec with a new
+ * that cluster's profile (the coordinator builds the manifests; the cluster's deployer only checks
+ * its policy and applies them, so it stays stateless and knows nothing of reservations). Pure: same input, same spec; re-applying the spec with a new
  * notice (expiry warnings) changes the keys ConfigMap and nothing that restarts the pod.
  *
  * Objects, all named after the reservation's external id `<ext>` (a DNS label like odc-1a2b3c4d5e6f):

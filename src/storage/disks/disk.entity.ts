@@ -23,10 +23,10 @@ export const DISK_STATUSES = ['ready', 'deleted', 'purged', 'lost'] as const;
 export type DiskStatus = (typeof DISK_STATUSES)[number];
 
 /**
- * A user's named persistent disk (DESIGN §3, §7). Its volume is made where it is first used (the
- * cluster and zone of that reservation's node) and stays there; `in_use_by` is the lock — one
- * reservation at a time, the database being the judge (a guarded UPDATE, and a unique index so one
- * reservation never holds two disks).
+ * A user's named persistent disk. Its volume is made where it is first used (the cluster and zone
+ * of that reservation's node) and stays there; `in_use_by` is the lock — one reservation at a time,
+ * the database being the judge (a guarded UPDATE, and a unique index so one reservation never holds
+ * two disks).
  */
 @Entity({ name: 'disks' })
 @Index('UQ_disks_owner_name', ['ownerId', 'name'], { unique: true, where: '"deleted_at" IS NULL' })

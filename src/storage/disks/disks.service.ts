@@ -82,9 +82,9 @@ export class DisksService {
   }
 
   /**
-   * Admins: an existing volume (aws-ebs: an EBS volume the seed platform attached directly) becomes
-   * a user's disk — checked free, tagged as the disk's, its size and zone recorded. Its data has no
-   * snapshot yet, so it stays in its zone until its first end-of-use snapshot.
+   * Admins: an existing volume (aws-ebs: an EBS volume the platform ODC replaces attached directly)
+   * becomes a user's disk — checked free, tagged as the disk's, its size and zone recorded. Its data
+   * has no snapshot yet, so it stays in its zone until its first end-of-use snapshot.
    */
   async adopt(principal: Principal, request: AdoptDiskDto): Promise<DiskDto> {
     const adoptVolume = this.provider.adoptVolume?.bind(this.provider);

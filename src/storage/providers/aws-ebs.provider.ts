@@ -430,10 +430,10 @@ export class AwsEbsProvider implements StorageProvider {
   }
 
   /**
-   * Takes over an EBS volume made outside ODC (the seed platform attached volumes to instances
-   * directly): it must exist, be attached to no instance, and belong to no other disk; it gets
-   * `tags` and is answered for the caller to record as a disk. Adopting again with the same tags
-   * changes nothing.
+   * Takes over an EBS volume made outside ODC (the platform ODC replaces attached volumes to
+   * instances directly): it must exist, be attached to no instance, and belong to no other disk; it
+   * gets `tags` and is answered for the caller to record as a disk. Adopting again with the same
+   * tags changes nothing.
    */
   async adoptVolume(volumeId: string, tags: Record<string, string>): Promise<ProviderVolume> {
     const volume = await this.findVolume(volumeId);

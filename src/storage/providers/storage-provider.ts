@@ -1,7 +1,7 @@
 /**
- * The storage port (the seed's `CloudProvider`, DESIGN §7): volumes, snapshots and their waits,
- * behind one interface, so disks work the same on any cluster. The coordinator's storage code
- * (src/storage) calls only this; each provider reaches its storage its own way:
+ * The storage port (`CloudProvider` on the platform ODC replaces): volumes, snapshots and their
+ * waits, behind one interface, so disks work the same on any cluster. The coordinator's storage
+ * code (src/storage) calls only this; each provider reaches its storage its own way:
  *
  * - `k8s-csi` (default): a volume is a PersistentVolumeClaim in one cluster and a snapshot a
  *   VolumeSnapshot next to it, both through that cluster's deployer (`/volumes`, `/snapshots`).
