@@ -23,16 +23,10 @@ const LAYERS = {
 
 /**
  * Imports that still point the wrong way, each to go (issue 22): config validates names it should
- * take from its sections, and storage reads and writes reservations' rows.
+ * take from its sections.
  */
 const NOT_YET_LAYERED = {
   'src/infra/config/env.ts': ['app', 'storage'],
-  'src/storage/volumes/disk-volumes.ts': ['reservations'],
-  'src/storage/disks/disk.entity.ts': ['reservations'],
-  'src/storage/disks/disks.service.ts': ['reservations'],
-  'src/storage/disks/hold-disk.ts': ['reservations'],
-  'src/storage/lifecycle/storage.task.ts': ['reservations'],
-  'src/storage/lifecycle/release.worker.ts': ['reservations'],
 };
 
 /** Entry points compose, as src/app does: the Lambda handler stays at the path deployments name. */

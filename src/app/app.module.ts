@@ -10,6 +10,7 @@ import {
   ReservationsWorkerModule,
 } from '../reservations/reservations.module';
 import { HealthModule } from '../health/health.module';
+import { StoragePortsModule } from '../reservations/storage-ports';
 import { StorageApiModule, StorageCronModule, StorageWorkerModule } from '../storage/storage.module';
 import { ConfigModule } from '../infra/config/config.module';
 import type { AppConfig } from '../infra/config/env';
@@ -75,6 +76,7 @@ export class AppModule {
           applicationName,
         }),
         HealthModule,
+        StoragePortsModule.forRoot(),
         ...(Object.keys(ROLE_MODULES) as (keyof typeof ROLE_MODULES)[])
           .filter((role) => roles.has(role))
           .flatMap((role) => ROLE_MODULES[role]),

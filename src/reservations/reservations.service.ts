@@ -15,7 +15,7 @@ import { LOCK_NAMESPACE } from '../infra/database/advisory-locks';
 import { isUniqueViolation } from '../infra/database/database-errors';
 import { queryPrepared, sqlTextList } from '../infra/database/prepared';
 import { AppError, CommonErrorCode } from '../infra/errors/app-error';
-import { holdDisk } from '../storage/disks/hold-disk';
+import { DiskHolds } from '../storage/disks/hold-disk';
 import { Disk } from '../storage/disks/disk.entity';
 import { QueueService } from '../infra/queue/queue.service';
 import { GpuType } from './catalog/gpu-type.entity';
@@ -117,6 +117,7 @@ export class ReservationsService {
     private readonly config: AppConfig,
     private readonly jobs: QueueService,
     private readonly registry: ClusterRegistry,
+    private readonly diskHolds: DiskHolds,
   ) {
     const maxAgeMs = config.ODC_SHARED_READS_MAX_AGE_SECONDS * 1000;
     this.queueHeads = new SharedRead((head) => this.readQueueHeads(head), maxAgeMs);
@@ -200,7 +201,7 @@ export class ReservationsService {
         const inserted = reservationOf(tx, row);
         await requestAdmission(tx, this.jobs);
         if (request.disk !== undefined) {
-          const disk = await holdDisk(
+          const disk = await this.diskHolds.hold(
             tx,
             principal.userId,
             request.disk,

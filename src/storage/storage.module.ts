@@ -13,6 +13,7 @@ import { ReleaseWorker } from './lifecycle/release.worker';
 import { SnapshotWorker } from './lifecycle/snapshot.worker';
 import { ReconcilerTask } from './lifecycle/reconciler.task';
 import { StorageTask } from './lifecycle/storage.task';
+import { DiskHolds } from './disks/hold-disk';
 import { createAwsEbsProvider } from './providers/aws-ebs.factory';
 import { CustomStorageProvider } from './providers/custom.provider';
 import { K8sCsiProvider } from './providers/k8s-csi.provider';
@@ -57,8 +58,8 @@ const storageProvider: Provider = {
 /** What every role that touches disks holds: the provider, the queues, volumes for provisioning. */
 @Module({
   imports: [ClustersModule],
-  providers: [storageProvider, StorageQueues, DiskVolumes],
-  exports: [ClustersModule, STORAGE_PROVIDER, StorageQueues, DiskVolumes],
+  providers: [storageProvider, StorageQueues, DiskVolumes, DiskHolds],
+  exports: [ClustersModule, STORAGE_PROVIDER, StorageQueues, DiskVolumes, DiskHolds],
 })
 export class StorageCoreModule {}
 

@@ -7,11 +7,7 @@ import {
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import pino from 'pino';
 import { kubeConfigForServer } from '../../src/deployer/kube/kube-access';
-import {
-  createDeployerLambda,
-  loadLambdaConfig,
-  type DeployerLambda,
-} from '../../src/app/deployer-lambda';
+import { createDeployerLambda, loadLambdaConfig, type DeployerLambda } from '../../src/app/deployer-lambda';
 import { EKS_TOKEN_PREFIX, resolveLambdaKubeAccess } from '../../src/deployer/lambda/kube-credentials';
 import { loadConfig } from '../../src/infra/config/env';
 import { SimulatedCluster } from '../../src/simulator/cluster';

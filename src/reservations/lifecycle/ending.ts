@@ -2,7 +2,7 @@ import type { EntityManager } from 'typeorm';
 import type { QueueService } from '../../infra/queue/queue.service';
 import { queryPrepared } from '../../infra/database/prepared';
 import type { Reservation, ReservationStatus } from '../reservation.entity';
-import { RELEASE_DISK_QUEUE } from '../../storage/storage-queues';
+import { releaseDiskOf, releaseDisksOf } from '../../storage/disks/hold-disk';
 import { requestAdmission, TEARDOWN_QUEUE } from '../reservation-queues';
 import { reservationOf } from '../reservation-transitions';
 
@@ -86,22 +86,7 @@ export async function afterEnded(
     return;
   }
   await requestAdmission(tx, jobs);
-  await jobs.sendMany(
-    RELEASE_DISK_QUEUE,
-    reservations.filter((r) => r.diskId).map((r) => ({ reservation_id: r.id })),
-    { manager: tx },
-  );
-}
-
-/** A disk is released after its snapshot (release worker, src/storage/lifecycle). */
-async function releaseDiskOf(
-  tx: EntityManager,
-  jobs: QueueService,
-  reservation: Pick<Reservation, 'id' | 'diskId'>,
-): Promise<void> {
-  if (reservation.diskId) {
-    await jobs.send(RELEASE_DISK_QUEUE, { reservation_id: reservation.id }, { manager: tx });
-  }
+  await releaseDisksOf(tx, jobs, reservations);
 }
 
 function capitalized(word: string): string {

@@ -2,6 +2,7 @@ import {
   Column,
   CreateDateColumn,
   Entity,
+  ForeignKey,
   Index,
   JoinColumn,
   ManyToOne,
@@ -11,7 +12,6 @@ import {
 } from 'typeorm';
 import { User } from '../../auth/users/user.entity';
 import { Cluster } from '../../clusters/cluster.entity';
-import { Reservation } from '../../reservations/reservation.entity';
 import type { StorageProviderName } from '../providers/storage-provider';
 
 export const DISK_STATUSES = ['ready', 'deleted', 'purged', 'lost'] as const;
@@ -57,13 +57,14 @@ export class Disk {
   @Column({ type: 'text', default: 'ready' })
   status!: DiskStatus;
 
-  /** The reservation holding it, from its request until its end-of-use snapshot is done. */
+  /**
+   * The reservation holding it, from its request until its end-of-use snapshot is done. The key is
+   * named by table, not by class: storage imports nothing of reservations (a deleted reservation
+   * frees the disk).
+   */
+  @ForeignKey('reservations', { name: 'FK_disks_in_use_by', onDelete: 'SET NULL' })
   @Column({ name: 'in_use_by', type: 'uuid', nullable: true })
   inUseBy!: string | null;
-
-  @ManyToOne(() => Reservation, { onDelete: 'SET NULL' })
-  @JoinColumn({ name: 'in_use_by', foreignKeyConstraintName: 'FK_disks_in_use_by' })
-  holder?: Reservation;
 
   /** The provider's volume (k8s-csi: the claim's name; aws-ebs: vol-…); null until first used. */
   @Column({ name: 'volume_id', type: 'text', nullable: true })

@@ -9,7 +9,6 @@ import { AppConfig } from '../../infra/config/env';
 import { isUniqueViolation } from '../../infra/database/database-errors';
 import { AppError, CommonErrorCode } from '../../infra/errors/app-error';
 import { QueueService } from '../../infra/queue/queue.service';
-import { LIVE_STATUSES, Reservation } from '../../reservations/reservation.entity';
 import { STORAGE_PROVIDER, type StorageProvider } from '../providers/storage-provider';
 import { Snapshot } from '../snapshots/snapshot.entity';
 import { StorageErrorCode } from '../storage.errors';
@@ -27,13 +26,15 @@ import type {
   RestoreDiskDto,
   SnapshotDto,
 } from './dto/disk.dto';
+import { DISK_HOLDERS, type DiskHolders } from '../ports';
 
 const DAY_MS = 24 * 3600_000;
 
 /** What a disk view needs beyond the row: names, the holder's status, its snapshots in brief. */
 interface DiskFacts {
   owner: string;
-  holderStatus?: string;
+  /** Its holder has not ended (absent: no holder, or one that is gone). */
+  holderLive?: boolean;
   snapshotCount: number;
   lastSnapshotAt?: Date;
 }
@@ -41,7 +42,7 @@ interface DiskFacts {
 /**
  * Named disks as their owners (and admins) ask for them: made (their volume comes at first use),
  * listed, renamed, snapshotted, restored, soft-deleted; another user's answer 404. A reservation
- * takes one with `holdDisk` (hold-disk.ts).
+ * takes one with `DiskHolds` (hold-disk.ts).
  */
 @Injectable()
 export class DisksService {
@@ -51,6 +52,7 @@ export class DisksService {
     private readonly jobs: QueueService,
     private readonly registry: ClusterRegistry,
     @Inject(STORAGE_PROVIDER) private readonly provider: StorageProvider,
+    @Inject(DISK_HOLDERS) private readonly holders: DiskHolders,
   ) {}
 
   async list(principal: Principal, query: ListDisksQueryDto): Promise<DiskDto[]> {
@@ -302,8 +304,8 @@ export class DisksService {
       if (!disk.inUseBy) {
         return;
       }
-      const holder = await tx.getRepository(Reservation).findOneBy({ id: disk.inUseBy });
-      if (holder && LIVE_STATUSES.includes(holder.status)) {
+      const holder = await this.holders.get(disk.inUseBy, tx);
+      if (holder?.live) {
         throw new AppError(
           StorageErrorCode.DiskInUse,
           `Disk ${disk.name} is held by reservation ${holder.id}, which is ${holder.status}: cancel it instead`,
@@ -446,7 +448,7 @@ export class DisksService {
   private async lockedFree(tx: EntityManager, id: string): Promise<Disk> {
     const disk = await this.locked(tx, id);
     if (disk.inUseBy) {
-      throw diskInUse(disk, await tx.getRepository(Reservation).findOneBy({ id: disk.inUseBy }));
+      throw diskInUse(disk, await this.holders.get(disk.inUseBy, tx));
     }
     return disk;
   }
@@ -459,24 +461,27 @@ export class DisksService {
       {
         id: string;
         owner: string;
-        holder_status: string | null;
         snapshots: number;
         last_snapshot_at: Date | null;
       }[]
     >(
-      `SELECT d.id, u.username AS owner, r.status AS holder_status,
+      `SELECT d.id, u.username AS owner,
               (SELECT count(*)::int FROM snapshots s WHERE s.disk_id = d.id AND s.status <> 'deleted') AS snapshots,
               (SELECT max(s.ready_at) FROM snapshots s WHERE s.disk_id = d.id AND s.status = 'ready') AS last_snapshot_at
-       FROM disks d JOIN users u ON u.id = d.owner_id LEFT JOIN reservations r ON r.id = d.in_use_by
+       FROM disks d JOIN users u ON u.id = d.owner_id
        WHERE d.id = ANY($1)`,
       [disks.map((disk) => disk.id)],
+    );
+    const holders = await this.holders.getMany(disks.flatMap((disk) => disk.inUseBy ?? []));
+    const holderOf = new Map(
+      disks.map((disk) => [disk.id, disk.inUseBy ? holders.get(disk.inUseBy) : undefined]),
     );
     return new Map(
       rows.map((row) => [
         row.id,
         {
           owner: row.owner,
-          ...(row.holder_status ? { holderStatus: row.holder_status } : {}),
+          ...(holderOf.get(row.id) ? { holderLive: holderOf.get(row.id)!.live } : {}),
           snapshotCount: row.snapshots,
           ...(row.last_snapshot_at ? { lastSnapshotAt: row.last_snapshot_at } : {}),
         },
@@ -493,7 +498,7 @@ export class DisksService {
       owner: facts.owner,
       size_gb: disk.sizeGb,
       provider: disk.provider,
-      state: stateOf(disk, facts.holderStatus),
+      state: stateOf(disk, facts.holderLive),
       ...(disk.inUseBy ? { in_use_by: disk.inUseBy } : {}),
       ...(cluster ? { cluster } : {}),
       ...(disk.zone ? { zone: disk.zone } : {}),
@@ -526,7 +531,7 @@ export class DisksService {
   }
 }
 
-function stateOf(disk: Disk, holderStatus: string | undefined): DiskState {
+function stateOf(disk: Disk, holderLive: boolean | undefined): DiskState {
   if (disk.status === 'purged' && disk.volumeId !== null) {
     return 'deleted'; // being purged: its data is not gone yet
   }
@@ -536,5 +541,5 @@ function stateOf(disk: Disk, holderStatus: string | undefined): DiskState {
   if (!disk.inUseBy) {
     return 'free';
   }
-  return holderStatus && (LIVE_STATUSES as readonly string[]).includes(holderStatus) ? 'in_use' : 'releasing';
+  return holderLive ? 'in_use' : 'releasing';
 }

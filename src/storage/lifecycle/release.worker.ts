@@ -4,13 +4,17 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { isUniqueViolation } from '../../infra/database/database-errors';
 import { QueueService } from '../../infra/queue/queue.service';
-import { ReservationEvent } from '../../reservations/reservation-event.entity';
-import { LIVE_STATUSES, Reservation } from '../../reservations/reservation.entity';
-import { recordEvent } from '../../reservations/reservation-transitions';
 import { Disk } from '../disks/disk.entity';
 import { STORAGE_PROVIDER, type StorageProvider } from '../providers/storage-provider';
 import { requestSnapshot } from '../snapshots/request-snapshot';
 import { Snapshot } from '../snapshots/snapshot.entity';
+import {
+  DISK_HOLDERS,
+  RESERVATION_TIMELINE,
+  type DiskHolders,
+  type Holder,
+  type ReservationTimeline,
+} from '../ports';
 import { RELEASE_DISK_QUEUE } from '../storage-queues';
 
 /** How long a release waits for the ended reservation's pod to let go of the volume. */
@@ -33,6 +37,8 @@ export class ReleaseWorker implements OnApplicationBootstrap {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly jobs: QueueService,
     @Inject(STORAGE_PROVIDER) private readonly provider: StorageProvider,
+    @Inject(DISK_HOLDERS) private readonly holders: DiskHolders,
+    @Inject(RESERVATION_TIMELINE) private readonly timeline: ReservationTimeline,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -44,14 +50,15 @@ export class ReleaseWorker implements OnApplicationBootstrap {
   async release(reservationId: string): Promise<void> {
     const [disk, reservation] = await Promise.all([
       this.dataSource.getRepository(Disk).findOneBy({ inUseBy: reservationId }),
-      this.dataSource.getRepository(Reservation).findOneBy({ id: reservationId }),
+      this.holders.get(reservationId),
     ]);
-    if (!disk || (reservation && LIVE_STATUSES.includes(reservation.status))) {
+    if (!disk || reservation?.live) {
       return;
     }
     // Only a reservation whose objects were applied, and whose claim got bound, can have written to
     // the disk: otherwise the disk stays as it was (no snapshot, no "written" mark that would pin it).
-    let written = reservation !== null && disk.volumeId !== null && (await this.wasApplied(reservationId));
+    let written =
+      reservation !== null && disk.volumeId !== null && (await this.holders.wasProvisioned(reservationId));
     if (written) {
       const volume = await this.unmountedVolume(disk, reservation!);
       if (volume === 'mounted') {
@@ -91,19 +98,12 @@ export class ReleaseWorker implements OnApplicationBootstrap {
         },
       );
       if (released.affected === 1 && reservation) {
-        await recordEvent(tx, {
-          reservationId,
+        await this.timeline.append(tx, reservationId, {
           message: `Disk ${disk.name} released${releaseNote(snapshot, reservation.noPersist, written)}`,
           details: { disk: disk.name, ...(snapshot ? { snapshot_id: snapshot.id } : {}) },
         });
       }
     });
-  }
-
-  private async wasApplied(reservationId: string): Promise<boolean> {
-    return this.dataSource
-      .getRepository(ReservationEvent)
-      .existsBy({ reservationId, toStatus: 'provisioning' });
   }
 
   /**
@@ -114,7 +114,7 @@ export class ReleaseWorker implements OnApplicationBootstrap {
    */
   private async unmountedVolume(
     disk: Disk,
-    reservation: Reservation,
+    reservation: Pick<Holder, 'endedAt'>,
   ): Promise<'unmounted' | 'unbound' | 'mounted'> {
     const endedAt = reservation.endedAt?.getTime() ?? 0;
     const ref = {

@@ -1,11 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../infra/config/env';
 import { ExclusiveTaskRunner } from '../../infra/cron/exclusive-task.runner';
 import { PeriodicTask } from '../../infra/cron/periodic-task';
 import { QueueService } from '../../infra/queue/queue.service';
-import { LIVE_STATUSES } from '../../reservations/reservation.entity';
+import { DISK_HOLDERS, type DiskHolders } from '../ports';
 import {
   DELETE_SNAPSHOT_QUEUE,
   PURGE_DISK_QUEUE,
@@ -18,6 +18,8 @@ export const STORAGE_TASK = 'storage.maintenance';
 const DAY_MS = 24 * 3600_000;
 /** Work per tick, per kind: a backlog drains over several ticks instead of one long one. */
 const BATCH = 100;
+/** Held disks read per page while looking for holders that ended. */
+const HELD_PAGE = 500;
 /** A pending snapshot this old with no follow-up would be stuck: its job is sent again. */
 const SNAPSHOT_STALL_SECONDS = 60;
 
@@ -44,6 +46,7 @@ export class StorageTask extends PeriodicTask {
     private readonly jobs: QueueService,
     runner: ExclusiveTaskRunner,
     private readonly config: AppConfig,
+    @Inject(DISK_HOLDERS) private readonly holders: DiskHolders,
   ) {
     super(runner, STORAGE_TASK, config.ODC_STORAGE_INTERVAL_SECONDS * 1000);
   }
@@ -62,19 +65,38 @@ export class StorageTask extends PeriodicTask {
   }
 
   private async redriveReleases(): Promise<number> {
-    const held = await this.dataSource.query<{ reservation_id: string }[]>(
-      `SELECT d.in_use_by AS reservation_id FROM disks d JOIN reservations r ON r.id = d.in_use_by
-       WHERE NOT (r.status = ANY($1)) LIMIT ${BATCH}`,
-      [[...LIVE_STATUSES]],
-    );
-    for (const { reservation_id } of held) {
+    const ended = await this.heldByEnded();
+    for (const reservation_id of ended) {
       await this.jobs.send(
         RELEASE_DISK_QUEUE,
         { reservation_id },
         { singletonKey: `redrive:${reservation_id}`, singletonSeconds: this.periodMs / 1000 },
       );
     }
-    return held.length;
+    return ended.length;
+  }
+
+  /** Up to BATCH disks still held by a reservation that has ended (its holder asked of reservations). */
+  private async heldByEnded(): Promise<string[]> {
+    const ended: string[] = [];
+    let after: string | null = null;
+    while (ended.length < BATCH) {
+      const page: string[] = (
+        await this.dataSource.query<{ in_use_by: string }[]>(
+          `SELECT in_use_by FROM disks WHERE in_use_by IS NOT NULL AND ($1::uuid IS NULL OR in_use_by > $1)
+           ORDER BY in_use_by LIMIT ${HELD_PAGE}`,
+          [after],
+        )
+      ).map((row) => row.in_use_by);
+      const holders = await this.holders.getMany(page);
+      // A holder that is gone (its row deleted) frees the disk by itself (the foreign key's SET NULL).
+      ended.push(...page.filter((id) => holders.get(id)?.live === false));
+      if (page.length < HELD_PAGE) {
+        break;
+      }
+      after = page[page.length - 1];
+    }
+    return ended.slice(0, BATCH);
   }
 
   private async redriveSnapshots(now: Date): Promise<number> {

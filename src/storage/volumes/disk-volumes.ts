@@ -5,8 +5,6 @@ import { DataSource, type EntityManager } from 'typeorm';
 import type { Cluster } from '../../clusters/cluster.entity';
 import { NodeCapacityRow } from '../../clusters/node-capacity.entity';
 import { QueueService } from '../../infra/queue/queue.service';
-import type { Reservation } from '../../reservations/reservation.entity';
-import { recordEvent } from '../../reservations/reservation-transitions';
 import { Disk } from '../disks/disk.entity';
 import {
   STORAGE_PROVIDER,
@@ -17,6 +15,14 @@ import {
 import { providerSnapshotOfEntity } from '../snapshots/snapshot-rows';
 import { Snapshot } from '../snapshots/snapshot.entity';
 import { DELETE_VOLUME_QUEUE, type DeleteVolumeJob } from '../storage-queues';
+import { RESERVATION_TIMELINE, type ReservationTimeline } from '../ports';
+
+/** What of the reservation being provisioned the disk's volume needs. */
+export interface VolumeUse {
+  id: string;
+  diskId: string | null;
+  nodeName: string | null;
+}
 
 /** The disk cannot be used where the reservation was placed: the reservation fails, saying why. */
 export class DiskUnavailable extends Error {
@@ -65,10 +71,11 @@ export class DiskVolumes {
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(STORAGE_PROVIDER) private readonly provider: StorageProvider,
     private readonly jobs: QueueService,
+    @Inject(RESERVATION_TIMELINE) private readonly timeline: ReservationTimeline,
   ) {}
 
   /** The claim the reservation's pod mounts at /home/dev. */
-  async prepare(reservation: Reservation, cluster: Cluster): Promise<string> {
+  async prepare(reservation: VolumeUse, cluster: Cluster): Promise<string> {
     const disk = await this.dataSource
       .getRepository(Disk)
       .findOneBy({ id: reservation.diskId!, inUseBy: reservation.id });
@@ -100,7 +107,7 @@ export class DiskVolumes {
 
   private async attachExisting(
     disk: Disk,
-    reservation: Reservation,
+    reservation: VolumeUse,
     cluster: Cluster,
     zone: string | undefined,
   ): Promise<string> {
@@ -119,8 +126,7 @@ export class DiskVolumes {
           { id: disk.id, inUseBy: reservation.id },
           { claimName, attachedClusterId: cluster.id, lastUsedAt: new Date() },
         );
-      await recordEvent(tx, {
-        reservationId: reservation.id,
+      await this.timeline.append(tx, reservation.id, {
         message: `Disk ${disk.name} attached on ${cluster.name} as ${claimName}`,
       });
     });
@@ -134,7 +140,7 @@ export class DiskVolumes {
    */
   private async makeVolume(
     disk: Disk,
-    reservation: Reservation,
+    reservation: VolumeUse,
     cluster: Cluster,
     zone: string | undefined,
   ): Promise<string> {
@@ -189,8 +195,7 @@ export class DiskVolumes {
         };
         await this.jobs.send(DELETE_VOLUME_QUEUE, retired, { manager: tx });
       }
-      await recordEvent(tx, {
-        reservationId: reservation.id,
+      await this.timeline.append(tx, reservation.id, {
         message: source
           ? `Disk ${disk.name} restored on ${cluster.name} from snapshot ${source.snapshotId}`
           : `Disk ${disk.name}: new ${disk.sizeGb} GB volume on ${cluster.name}`,
