@@ -10,13 +10,13 @@ import {
   ReservationsWorkerModule,
 } from '../reservations/reservations.module';
 import { HealthModule } from '../health/health.module';
-import { StoragePortsModule } from '../reservations/storage-ports';
 import { StorageApiModule, StorageCronModule, StorageWorkerModule } from '../storage/storage.module';
 import { ConfigModule } from '../infra/config/config.module';
 import type { AppConfig } from '../infra/config/env';
 import { CronModule } from '../infra/cron/cron.module';
 import { DatabaseModule } from '../infra/database/database.module';
 import { ENTITIES } from './entities';
+import { PortsModule } from './ports.module';
 import { LoggingModule } from '../infra/logging/logging.module';
 import { MetricsModule } from '../infra/metrics/metrics.module';
 import { QueueModule } from '../infra/queue/queue.module';
@@ -76,7 +76,7 @@ export class AppModule {
           applicationName,
         }),
         HealthModule,
-        StoragePortsModule.forRoot(),
+        PortsModule.forRoot(),
         ...(Object.keys(ROLE_MODULES) as (keyof typeof ROLE_MODULES)[])
           .filter((role) => roles.has(role))
           .flatMap((role) => ROLE_MODULES[role]),

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
@@ -9,6 +9,7 @@ import { Cluster } from './cluster.entity';
 import { ClusterErrorCode } from './cluster.errors';
 import { ClusterClients } from './client/cluster-clients';
 import type { CreateClusterDto, UpdateClusterDto } from './dto/cluster.dto';
+import { CLUSTER_OCCUPANTS, type ClusterOccupants } from './ports';
 import { ClusterRegistry } from './registry/cluster-registry';
 import { checkTlsMaterial } from './secrets/pem-check';
 import { clusterSecretContext, SecretBox, type ClusterSecretColumn } from './secrets/secret-box';
@@ -37,6 +38,7 @@ export class ClustersService {
     private readonly clients: ClusterClients,
     private readonly secretBox: SecretBox,
     private readonly capacity: CapacitySync,
+    @Inject(CLUSTER_OCCUPANTS) private readonly occupants: ClusterOccupants,
   ) {}
 
   list(): Promise<Cluster[]> {
@@ -151,11 +153,7 @@ export class ClustersService {
       );
     }
     // Ended reservations keep their history (their cluster becomes unknown); live ones must end first.
-    const [{ live }] = await this.dataSource.query<{ live: number }[]>(
-      `SELECT count(*)::int AS live FROM reservations
-       WHERE cluster_id = $1 AND status IN ('placing', 'provisioning', 'active', 'expiring')`,
-      [id],
-    );
+    const live = await this.occupants.liveReservations(id);
     if (live > 0) {
       throw new AppError(
         ClusterErrorCode.ClusterActive,
@@ -164,12 +162,7 @@ export class ClustersService {
       );
     }
     // Disks whose volumes live there (k8s-csi) would lose their home: their users' data first.
-    const [{ disks }] = await this.dataSource.query<{ disks: number }[]>(
-      `SELECT count(*)::int AS disks FROM disks d
-       WHERE d.status <> 'purged' AND (d.volume_cluster_id = $1
-         OR d.restore_from IN (SELECT s.id FROM snapshots s WHERE s.cluster_id = $1))`,
-      [id],
-    );
+    const disks = await this.occupants.disksHomed(id);
     if (disks > 0) {
       throw new AppError(
         ClusterErrorCode.ClusterActive,

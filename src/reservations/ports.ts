@@ -1,20 +1,17 @@
-import { type DynamicModule, Injectable, Module } from '@nestjs/common';
+/**
+ * What reservations answer the domains below them, through the ports those declare
+ * (src/storage/ports.ts, src/clusters/ports.ts); src/app/ports.module.ts wires them.
+ */
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In, type EntityManager } from 'typeorm';
-import {
-  DISK_HOLDERS,
-  RESERVATION_TIMELINE,
-  type DiskHolders,
-  type Holder,
-  type ReservationTimeline,
-  type TimelineLine,
-} from '../storage/ports';
+import type { DiskHolders, Holder, ReservationTimeline, TimelineLine } from '../storage/ports';
 import { ReservationEvent } from './reservation-event.entity';
 import { recordEvent } from './reservation-transitions';
-import { LIVE_STATUSES, Reservation } from './reservation.entity';
+import { CLAIMING_STATUSES, LIVE_STATUSES, Reservation } from './reservation.entity';
 
 @Injectable()
-class TimelineForStorage implements ReservationTimeline {
+export class TimelineForStorage implements ReservationTimeline {
   append(tx: EntityManager, reservationId: string, line: TimelineLine): Promise<void> {
     return recordEvent(tx, { reservationId, ...line });
   }
@@ -31,7 +28,7 @@ function holderOf(reservation: Reservation): Holder {
 }
 
 @Injectable()
-class HoldersForStorage implements DiskHolders {
+export class HoldersForStorage implements DiskHolders {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   async get(id: string, tx?: EntityManager): Promise<Holder | null> {
@@ -57,22 +54,7 @@ class HoldersForStorage implements DiskHolders {
   }
 }
 
-/**
- * What reservations offer storage (src/storage/ports.ts). Global, and registered by the app in
- * every role: storage's providers are built wherever storage is, and storage may not import a
- * reservations module (reservations imports storage's).
- */
-@Module({})
-export class StoragePortsModule {
-  static forRoot(): DynamicModule {
-    return {
-      module: StoragePortsModule,
-      global: true,
-      providers: [
-        { provide: RESERVATION_TIMELINE, useClass: TimelineForStorage },
-        { provide: DISK_HOLDERS, useClass: HoldersForStorage },
-      ],
-      exports: [RESERVATION_TIMELINE, DISK_HOLDERS],
-    };
-  }
+/** Clusters' question before a cluster is removed: reservations holding GPUs there. */
+export async function liveReservationsOn(dataSource: DataSource, clusterId: string): Promise<number> {
+  return dataSource.getRepository(Reservation).countBy({ clusterId, status: In([...CLAIMING_STATUSES]) });
 }
