@@ -1,5 +1,4 @@
 import type { ErrorStatuses } from '../infra/errors/app-error';
-import type { PolicyViolation } from './contract';
 
 export enum DeployerErrorCode {
   /** Upper case, unlike the rest: the wire contract kept from the deployer API ODC replaces. */
@@ -27,10 +26,3 @@ declare module '../infra/errors/app-error' {
     deployer: DeployerErrorCode;
   }
 }
-
-export type DeployerErrorDetails = {
-  violations?: PolicyViolation[];
-  failed_object?: { field: string; kind: string; name: string };
-  applied?: unknown[];
-  causes?: unknown[];
-};

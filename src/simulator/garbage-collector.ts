@@ -9,7 +9,7 @@ import type { ObjectStore, K8sObject, StoreEvent } from './store';
 import type { ResourceType } from './resources';
 
 export const FOREGROUND = 'foregroundDeletion';
-export const ORPHAN = 'orphan';
+const ORPHAN = 'orphan';
 
 export type PropagationPolicy = 'Background' | 'Foreground' | 'Orphan';
 

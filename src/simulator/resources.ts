@@ -169,10 +169,6 @@ export function servedSubresource(type: ResourceType, name: string): Subresource
   return (type.subresources ?? []).find((served) => served === name);
 }
 
-export function typeOfKind(apiVersion: string, kind: string): ResourceType | undefined {
-  return RESOURCE_TYPES.find((t) => apiVersionOf(t) === apiVersion && t.kind === kind);
-}
-
 /** Group versions served, for discovery: core `v1` under /api, the rest under /apis. */
 export function groupVersions(): { group: string; version: string }[] {
   const seen = new Map<string, { group: string; version: string }>();
