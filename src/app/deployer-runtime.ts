@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { isLoopback, withStartToken } from '../deployer/deployer-access';
 import { resolveKubeAccess, type KubeAccess } from '../deployer/kube/kube-access';
-import type { AppConfig } from '../infra/config/env';
+import { configWith, type AppConfig } from '../infra/config/env';
 import type { SimulatedKubeAccess } from './dev/simulated-kube';
 import { listen, type Listener } from './listeners';
 import { createDeployerApp } from './nest-app';
@@ -25,12 +25,11 @@ const localSimulator = () => require('./dev/local-simulator') as typeof import('
 
 /** The config with `driver` allowed too: the deployer's own simulated cluster's (its snapshots import). */
 export function allowingCsiDriver(config: AppConfig, driver: string): AppConfig {
-  const copy = Object.assign(Object.create(Object.getPrototypeOf(config) as object) as AppConfig, config, {
+  return configWith(config, {
     ODC_DEPLOYER_ALLOWED_CSI_DRIVERS: [config.ODC_DEPLOYER_ALLOWED_CSI_DRIVERS, driver]
       .filter(Boolean)
       .join(','),
   });
-  return Object.freeze(copy);
 }
 
 /**

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { commaList } from '../infra/config/comma-list';
-import type { AppConfig } from '../infra/config/env';
+import { configWith, type AppConfig } from '../infra/config/env';
 
 /** Addresses (and the name) a listener may bind to that only this machine reaches. */
 export function isLoopback(host: string): boolean {
@@ -51,8 +51,8 @@ export function withStartToken(config: AppConfig): { config: AppConfig; generate
   if (config.NODE_ENV !== 'development' || config.ODC_DEPLOYER_TOKEN || config.ODC_DEPLOYER_CLIENT_CA) {
     return { config, generated: false };
   }
-  const copy = Object.assign(Object.create(Object.getPrototypeOf(config) as object) as AppConfig, config, {
-    ODC_DEPLOYER_TOKEN: randomBytes(32).toString('base64url'),
-  });
-  return { config: Object.freeze(copy), generated: true };
+  return {
+    config: configWith(config, { ODC_DEPLOYER_TOKEN: randomBytes(32).toString('base64url') }),
+    generated: true,
+  };
 }

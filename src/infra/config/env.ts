@@ -1020,6 +1020,19 @@ export function configKeys(): string[] {
   return [...new Set(metadata.map((m) => m.propertyName))];
 }
 
+/**
+ * A copy of a loaded config with some values replaced (a start's own token, a driver its own
+ * simulated cluster adds): frozen like the original, its getters intact, the original untouched.
+ */
+export function configWith(config: AppConfig, overrides: Partial<AppConfig>): AppConfig {
+  const copy = Object.assign(
+    Object.create(Object.getPrototypeOf(config) as object) as AppConfig,
+    config,
+    overrides,
+  );
+  return Object.freeze(copy);
+}
+
 /** Validates the environment; throws a ConfigError listing every problem at once. */
 export function loadConfig(source: EnvSource = readEnvironment()): AppConfig {
   const known = configKeys();
