@@ -11,7 +11,8 @@ import {
 } from '@aws-sdk/client-ec2';
 import { DataSource } from 'typeorm';
 import { ReconcilerTask, SETTLE_MS } from '../../src/storage/lifecycle/reconciler.task';
-import { AwsEbsProvider, EBS_VOLUME_LABEL } from '../../src/storage/providers/aws-ebs.provider';
+import { EBS_VOLUME_LABEL } from '../../src/storage/providers/aws-ebs-mapping';
+import { AwsEbsProvider } from '../../src/storage/providers/aws-ebs.provider';
 import {
   STORAGE_PROVIDER,
   STORAGE_TAGS,

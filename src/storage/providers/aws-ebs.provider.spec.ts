@@ -15,11 +15,10 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { inspect } from 'node:util';
 import { DeployerFull, DeployerUnreachable } from '../../clusters/client/deployer-client.errors';
 import type { VolumeInfo, VolumeRequest } from '../../deployer/contract';
+import { clientTokenFor, EBS_VOLUME_LABEL } from './aws-ebs-mapping';
 import {
   AwsEbsProvider,
-  clientTokenFor,
   DEFAULT_SNAPSHOT_POLL_MS,
-  EBS_VOLUME_LABEL,
   type AwsEbsSettings,
   type VolumeClaimClient,
 } from './aws-ebs.provider';
