@@ -50,7 +50,19 @@ const nodeLabel = (value: string, previous: Record<string, string> = {}) => {
   return { ...previous, [match[1]]: match[2] };
 };
 
+/** One function per command: each defines its options, and its action is a named function below. */
 export function registerReservationCommands(program: Command): void {
+  registerReserve(program);
+  registerList(program);
+  registerShow(program);
+  registerCancel(program);
+  registerExtend(program);
+  registerEdit(program);
+  registerConnect(program);
+  registerSshConfig(program);
+}
+
+function registerReserve(program: Command): void {
   program
     .command('reserve')
     .description('Reserve GPUs; waits, showing the queue position and estimated wait, until it is ready')
@@ -65,10 +77,10 @@ export function registerReservationCommands(program: Command): void {
     .option('--no-persist', 'with --disk: no snapshot at the end')
     .option('--no-wait', 'return as soon as it is queued')
     .helpOption('--help', 'display help for command') // -h is --hours here
-    .action(async (options: Partial<ReserveOptions>, command: Command) => {
-      await reserve(contextOf(command), options);
-    });
+    .action((options: Partial<ReserveOptions>, command: Command) => reserve(contextOf(command), options));
+}
 
+function registerList(program: Command): void {
   program
     .command('list')
     .alias('ls')
@@ -76,99 +88,124 @@ export function registerReservationCommands(program: Command): void {
     .addOption(new Option('--status <statuses>', 'comma list of statuses, or "all"'))
     .option('--all', 'everyone’s (admins)')
     .option('--watch', 'refresh until Ctrl-C')
-    .action(async (options: { status?: string; all?: boolean; watch?: boolean }, command: Command) => {
-      const context = contextOf(command);
-      const statuses = statusFilter(options.status);
-      const render = async () => {
-        const items = await listReservations(context.api(), statuses, options.all === true);
-        context.out.data(items, () => printList(context, items));
-      };
-      if (!options.watch) {
-        await render();
-        return;
-      }
-      for (;;) {
-        if (process.stdout.isTTY && !context.out.json) {
-          process.stdout.write('\x1b[2J\x1b[H');
-        }
-        await render();
-        await sleep(POLL_MS);
-      }
-    });
+    .action((options: ListOptions, command: Command) => list(contextOf(command), options));
+}
 
+interface ListOptions {
+  status?: string;
+  all?: boolean;
+  watch?: boolean;
+}
+
+async function list(context: Context, options: ListOptions): Promise<void> {
+  const statuses = statusFilter(options.status);
+  const render = async () => {
+    const items = await listReservations(context.api(), statuses, options.all === true);
+    context.out.data(items, () => printList(context, items));
+  };
+  if (!options.watch) {
+    await render();
+    return;
+  }
+  for (;;) {
+    if (process.stdout.isTTY && !context.out.json) {
+      process.stdout.write('\x1b[2J\x1b[H');
+    }
+    await render();
+    await sleep(POLL_MS);
+  }
+}
+
+function registerShow(program: Command): void {
   program
     .command('show')
     .description('One reservation: details and timeline (the only one when no id is given)')
     .argument('[id]', 'id, its first characters, or name')
-    .action(async (id: string | undefined, _options: object, command: Command) => {
-      const context = contextOf(command);
-      const reservation = await resolveReservation(context.api(), id, STATUSES);
-      context.out.data(reservation, () => printDetails(context, reservation));
-    });
+    .action((id: string | undefined, _options: object, command: Command) => show(contextOf(command), id));
+}
 
+async function show(context: Context, id: string | undefined): Promise<void> {
+  const reservation = await resolveReservation(context.api(), id, STATUSES);
+  context.out.data(reservation, () => printDetails(context, reservation));
+}
+
+function registerCancel(program: Command): void {
   program
     .command('cancel')
     .description('Cancel a reservation (queued ones go at once; running ones are torn down)')
     .argument('[id]', 'id, its first characters, or name')
     .option('--all', 'all of yours that have not ended')
     .option('-y, --yes', 'do not ask')
-    .action(async (id: string | undefined, options: { all?: boolean; yes?: boolean }, command: Command) => {
-      const context = contextOf(command);
-      const api = context.api();
-      const targets = options.all
-        ? await listReservations(
-            api,
-            LIVE.filter((s) => s !== 'expiring'),
-            false,
-          )
-        : [await resolveReservation(api, id, LIVE)];
-      if (targets.length === 0) {
-        context.out.data([], () => context.out.line('Nothing to cancel.'));
-        return;
-      }
-      if (!options.yes && (options.all || process.stdin.isTTY)) {
-        if (!process.stdin.isTTY) {
-          throw usage('Cancelling all needs -y when not run from a terminal');
-        }
-        const what = targets.map((r) => label(r)).join(', ');
-        if (!(await confirm(`Cancel ${what}?`))) {
-          throw new CliError('Nothing cancelled', ExitCode.Failure);
-        }
-      }
-      const cancelled: Reservation[] = [];
-      for (const target of targets) {
-        cancelled.push(await api.post<Reservation>(`/api/v1/reservations/${target.id}/cancel`));
-      }
-      context.out.data(options.all ? cancelled : cancelled[0], () => {
-        for (const r of cancelled) {
-          context.out.line(`${label(r)}: ${status(r.status)}`);
-        }
-      });
-    });
+    .action((id: string | undefined, options: CancelOptions, command: Command) =>
+      cancel(contextOf(command), id, options),
+    );
+}
 
+interface CancelOptions {
+  all?: boolean;
+  yes?: boolean;
+}
+
+async function cancel(context: Context, id: string | undefined, options: CancelOptions): Promise<void> {
+  const api = context.api();
+  const targets = options.all
+    ? await listReservations(
+        api,
+        LIVE.filter((s) => s !== 'expiring'),
+        false,
+      )
+    : [await resolveReservation(api, id, LIVE)];
+  if (targets.length === 0) {
+    context.out.data([], () => context.out.line('Nothing to cancel.'));
+    return;
+  }
+  if (!options.yes && (options.all || process.stdin.isTTY)) {
+    if (!process.stdin.isTTY) {
+      throw usage('Cancelling all needs -y when not run from a terminal');
+    }
+    const what = targets.map((r) => label(r)).join(', ');
+    if (!(await confirm(`Cancel ${what}?`))) {
+      throw new CliError('Nothing cancelled', ExitCode.Failure);
+    }
+  }
+  const cancelled: Reservation[] = [];
+  for (const target of targets) {
+    cancelled.push(await api.post<Reservation>(`/api/v1/reservations/${target.id}/cancel`));
+  }
+  context.out.data(options.all ? cancelled : cancelled[0], () => {
+    for (const r of cancelled) {
+      context.out.line(`${label(r)}: ${status(r.status)}`);
+    }
+  });
+}
+
+function registerExtend(program: Command): void {
   program
     .command('extend')
     .description('More time (within the lifetime limit)')
     .argument('[id]', 'id, its first characters, or name')
     .option('-h, --hours <hours>', 'hours to add (required)', positiveHours)
     .helpOption('--help', 'display help for command')
-    .action(async (id: string | undefined, options: { hours?: number }, command: Command) => {
-      const context = contextOf(command);
-      if (options.hours === undefined) {
-        throw usage('extend needs --hours');
-      }
-      const api = context.api();
-      const target = await resolveReservation(api, id, LIVE);
-      const extended = await api.post<Reservation>(`/api/v1/reservations/${target.id}/extend`, {
-        hours: options.hours,
-      });
-      context.out.data(extended, () =>
-        context.out.line(
-          `${label(extended)}: ${extended.expires_at ? `expires ${when(extended.expires_at)}` : `${extended.hours + extended.extended_hours} h once ready`}`,
-        ),
-      );
-    });
+    .action((id: string | undefined, options: { hours?: number }, command: Command) =>
+      extend(contextOf(command), id, options.hours),
+    );
+}
 
+async function extend(context: Context, id: string | undefined, hours: number | undefined): Promise<void> {
+  if (hours === undefined) {
+    throw usage('extend needs --hours');
+  }
+  const api = context.api();
+  const target = await resolveReservation(api, id, LIVE);
+  const extended = await api.post<Reservation>(`/api/v1/reservations/${target.id}/extend`, { hours });
+  context.out.data(extended, () =>
+    context.out.line(
+      `${label(extended)}: ${extended.expires_at ? `expires ${when(extended.expires_at)}` : `${extended.hours + extended.extended_hours} h once ready`}`,
+    ),
+  );
+}
+
+function registerEdit(program: Command): void {
   program
     .command('edit')
     .description('Change a reservation: Jupyter on or off, share SSH access')
@@ -176,84 +213,93 @@ export function registerReservationCommands(program: Command): void {
     .option('--enable-jupyter', 'turn Jupyter on')
     .option('--disable-jupyter', 'turn Jupyter off')
     .option('--add-user <username>', 'give another user SSH access')
-    .action(
-      async (
-        id: string | undefined,
-        options: { enableJupyter?: boolean; disableJupyter?: boolean; addUser?: string },
-        command: Command,
-      ) => {
-        const context = contextOf(command);
-        if (options.enableJupyter && options.disableJupyter) {
-          throw usage('--enable-jupyter and --disable-jupyter together');
-        }
-        if (!options.enableJupyter && !options.disableJupyter && !options.addUser) {
-          throw usage('Nothing to change: --enable-jupyter, --disable-jupyter or --add-user');
-        }
-        const api = context.api();
-        let reservation = await resolveReservation(api, id, LIVE);
-        if (options.enableJupyter || options.disableJupyter) {
-          reservation = await api.post<Reservation>(`/api/v1/reservations/${reservation.id}/jupyter`, {
-            enabled: options.enableJupyter === true,
-          });
-        }
-        if (options.addUser) {
-          reservation = await api.post<Reservation>(`/api/v1/reservations/${reservation.id}/users`, {
-            username: options.addUser,
-          });
-        }
-        context.out.data(reservation, () => printDetails(context, reservation));
-      },
+    .action((id: string | undefined, options: EditOptions, command: Command) =>
+      edit(contextOf(command), id, options),
     );
+}
 
+interface EditOptions {
+  enableJupyter?: boolean;
+  disableJupyter?: boolean;
+  addUser?: string;
+}
+
+async function edit(context: Context, id: string | undefined, options: EditOptions): Promise<void> {
+  if (options.enableJupyter && options.disableJupyter) {
+    throw usage('--enable-jupyter and --disable-jupyter together');
+  }
+  if (!options.enableJupyter && !options.disableJupyter && !options.addUser) {
+    throw usage('Nothing to change: --enable-jupyter, --disable-jupyter or --add-user');
+  }
+  const api = context.api();
+  let reservation = await resolveReservation(api, id, LIVE);
+  if (options.enableJupyter || options.disableJupyter) {
+    reservation = await api.post<Reservation>(`/api/v1/reservations/${reservation.id}/jupyter`, {
+      enabled: options.enableJupyter === true,
+    });
+  }
+  if (options.addUser) {
+    reservation = await api.post<Reservation>(`/api/v1/reservations/${reservation.id}/users`, {
+      username: options.addUser,
+    });
+  }
+  context.out.data(reservation, () => printDetails(context, reservation));
+}
+
+function registerConnect(program: Command): void {
   program
     .command('connect')
     .description('SSH to a reservation (the only active one when no id is given)')
     .argument('[id]', 'id, its first characters, or name')
     .option('--print', 'print the ssh command instead of running it')
-    .action(async (id: string | undefined, options: { print?: boolean }, command: Command) => {
-      const context = contextOf(command);
-      const reservation = await resolveReservation(context.api(), id, ['active']);
-      if (!reservation.ssh_command) {
-        throw new CliError(`${label(reservation)} has no SSH access yet`, ExitCode.Failure);
-      }
-      const args = sshArguments(parseSshCommand(reservation.ssh_command));
-      if (options.print) {
-        context.out.data({ command: ['ssh', ...args] }, () => context.out.line(`ssh ${args.join(' ')}`));
-        return;
-      }
-      const child = spawn('ssh', args, { stdio: 'inherit' });
-      const code = await new Promise<number>((resolve, reject) => {
-        child.on('error', (error) =>
-          reject(new CliError(`Cannot run ssh: ${error.message}`, ExitCode.Failure)),
-        );
-        child.on('exit', (exitCode) => resolve(exitCode ?? 1));
-      });
-      process.exitCode = code;
-    });
+    .action((id: string | undefined, options: { print?: boolean }, command: Command) =>
+      connect(contextOf(command), id, options.print === true),
+    );
+}
 
+async function connect(context: Context, id: string | undefined, print: boolean): Promise<void> {
+  const reservation = await resolveReservation(context.api(), id, ['active']);
+  if (!reservation.ssh_command) {
+    throw new CliError(`${label(reservation)} has no SSH access yet`, ExitCode.Failure);
+  }
+  const args = sshArguments(parseSshCommand(reservation.ssh_command));
+  if (print) {
+    context.out.data({ command: ['ssh', ...args] }, () => context.out.line(`ssh ${args.join(' ')}`));
+    return;
+  }
+  const child = spawn('ssh', args, { stdio: 'inherit' });
+  const code = await new Promise<number>((resolve, reject) => {
+    child.on('error', (error) => reject(new CliError(`Cannot run ssh: ${error.message}`, ExitCode.Failure)));
+    child.on('exit', (exitCode) => resolve(exitCode ?? 1));
+  });
+  process.exitCode = code;
+}
+
+function registerSshConfig(program: Command): void {
   program
     .command('ssh-config')
     .description('SSH Host blocks for your active reservations (ssh odc-<name>)')
     .option('--install', 'write them to ~/.ssh/gpu-dev.conf and include it from ~/.ssh/config')
-    .action(async (options: { install?: boolean }, command: Command) => {
-      const context = contextOf(command);
-      const active = (await listReservations(context.api(), ['active'], false)).filter((r) => r.ssh_command);
-      const hosts = active.map((r) => ({ alias: hostAlias(r), target: parseSshCommand(r.ssh_command!) }));
-      const blocks = hosts.map((h) => hostBlock(h.alias, h.target)).join('\n');
-      if (options.install) {
-        const paths = sshConfigPaths();
-        const added = installSshConfig(blocks);
-        context.out.data(
-          { hosts: hosts.map((h) => h.alias), file: paths.include, include_added: added },
-          () =>
-            context.out.line(
-              `${hosts.length} host(s) in ${paths.include}${added ? `; ${paths.main} now includes it` : ''}.`,
-            ),
-        );
-        return;
-      }
-      context.out.data(hosts, () => process.stdout.write(blocks));
-    });
+    .action((options: { install?: boolean }, command: Command) =>
+      sshConfig(contextOf(command), options.install === true),
+    );
+}
+
+async function sshConfig(context: Context, install: boolean): Promise<void> {
+  const active = (await listReservations(context.api(), ['active'], false)).filter((r) => r.ssh_command);
+  const hosts = active.map((r) => ({ alias: hostAlias(r), target: parseSshCommand(r.ssh_command!) }));
+  const blocks = hosts.map((h) => hostBlock(h.alias, h.target)).join('\n');
+  if (install) {
+    const paths = sshConfigPaths();
+    const added = installSshConfig(blocks);
+    context.out.data({ hosts: hosts.map((h) => h.alias), file: paths.include, include_added: added }, () =>
+      context.out.line(
+        `${hosts.length} host(s) in ${paths.include}${added ? `; ${paths.main} now includes it` : ''}.`,
+      ),
+    );
+    return;
+  }
+  context.out.data(hosts, () => process.stdout.write(blocks));
 }
 
 interface ReserveOptions {
