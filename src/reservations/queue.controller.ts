@@ -3,12 +3,12 @@ import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { Authenticated, CurrentPrincipal } from '../auth/auth.decorators';
 import type { Principal } from '../auth/principal';
 import { GpuTypeDto, QUEUE_HEAD_DEFAULT, QueueDto, QueueQueryDto } from './dto/queue.dto';
-import { ReservationsService } from './reservations.service';
+import { ReservationQueries } from './reservation-queries';
 
 @ApiTags('reservations')
 @Controller('api/v1')
 export class QueueController {
-  constructor(private readonly reservations: ReservationsService) {}
+  constructor(private readonly reservations: ReservationQueries) {}
 
   /**
    * Per GPU type, the reservations waiting, in the order admission will take them, with estimated

@@ -30,7 +30,8 @@ import {
   ReservationPageDto,
 } from './dto/reservation.dto';
 import { reservationDto } from './reservation-view';
-import { ReservationsService, type ReservationWithContext } from './reservations.service';
+import { ReservationQueries, type ReservationWithContext } from './reservation-queries';
+import { ReservationsService } from './reservations.service';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
@@ -45,6 +46,7 @@ function dtoOf(found: ReservationWithContext): ReservationDto {
 export class ReservationsController {
   constructor(
     private readonly reservations: ReservationsService,
+    private readonly queries: ReservationQueries,
     private readonly audit: AuditService,
   ) {}
 
@@ -101,7 +103,7 @@ export class ReservationsController {
     } else {
       this.audit.chainSoon();
     }
-    const described = await this.reservations.withContext(reservation, principal.username);
+    const described = await this.queries.withContext(reservation, principal.username);
     return dtoOf(described);
   }
 
@@ -112,7 +114,7 @@ export class ReservationsController {
     @CurrentPrincipal() principal: Principal,
     @Query() query: ListReservationsQueryDto,
   ): Promise<ReservationPageDto> {
-    const page = await this.reservations.list(principal, query);
+    const page = await this.queries.list(principal, query);
     return { items: page.items.map(dtoOf), ...(page.next ? { next_cursor: page.next } : {}) };
   }
 
@@ -125,7 +127,7 @@ export class ReservationsController {
     @CurrentPrincipal() principal: Principal,
     @Param('id', new ParseUUIDPipe()) id: string,
   ): Promise<ReservationDto> {
-    return dtoOf(await this.reservations.get(principal, id));
+    return dtoOf(await this.queries.get(principal, id));
   }
 
   /** More time, within the lifetime limit; a running reservation's expiry moves. */
@@ -205,7 +207,7 @@ export class ReservationsController {
       this.stageChange(tx, principal, request, 'reservation.cancel', id),
     );
     this.audit.chainSoon();
-    return dtoOf(await this.reservations.withTimeline(cancelled, principal));
+    return dtoOf(await this.queries.withTimeline(cancelled, principal));
   }
 
   private stageChange(

@@ -18,7 +18,9 @@ import { ReapplyWorker } from './provisioning/reapply.worker';
 import { QueueController } from './queue.controller';
 import { ReservationQueues } from './reservation-queues';
 import { ReservationsController } from './reservations.controller';
+import { ReservationQueries } from './reservation-queries';
 import { ReservationsService } from './reservations.service';
+import { ReservationRequestChecks } from './request-checks';
 import { Planner } from './scheduling/planner';
 import { QueueStandings } from './scheduling/queue-standings';
 import { SchedulingStateReader } from './scheduling/scheduling-state';
@@ -42,7 +44,7 @@ export class ReservationsCoreModule {}
 @Module({
   imports: [ReservationsCoreModule, AuthModule],
   controllers: [ReservationsController, QueueController, AvailabilityController],
-  providers: [ReservationsService],
+  providers: [ReservationsService, ReservationQueries, ReservationRequestChecks],
 })
 export class ReservationsApiModule {}
 
