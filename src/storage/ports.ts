@@ -2,7 +2,7 @@ import type { EntityManager } from 'typeorm';
 
 /**
  * What storage needs of the reservations that hold its disks, declared here and implemented by
- * reservations (src/reservations/storage-ports.ts, registered by src/app): storage imports no
+ * reservations (src/reservations/ports.ts, bound by src/app/ports.module.ts): storage imports no
  * reservation code and reads none of their tables.
  */
 export const RESERVATION_TIMELINE = Symbol('odc:storage:reservation-timeline');
