@@ -47,6 +47,16 @@ export class HoldersForStorage implements DiskHolders {
     return new Map(reservations.map((reservation) => [reservation.id, holderOf(reservation)]));
   }
 
+  async endedHoldingDisks(limit: number): Promise<string[]> {
+    // Reservations may read storage's table (it is below them): one statement, whatever is held.
+    const rows = await this.dataSource.query<{ id: string }[]>(
+      `SELECT d.in_use_by AS id FROM disks d JOIN reservations r ON r.id = d.in_use_by
+       WHERE NOT (r.status = ANY($1)) LIMIT $2`,
+      [[...LIVE_STATUSES], limit],
+    );
+    return rows.map((row) => row.id);
+  }
+
   wasProvisioned(id: string): Promise<boolean> {
     return this.dataSource
       .getRepository(ReservationEvent)

@@ -39,4 +39,6 @@ export interface DiskHolders {
   getMany(ids: readonly string[]): Promise<Map<string, Holder>>;
   /** It reached provisioning: its objects may have been applied, so it may have written to its disk. */
   wasProvisioned(id: string): Promise<boolean>;
+  /** Up to `limit` reservations that have ended and still hold a disk (a release that was lost). */
+  endedHoldingDisks(limit: number): Promise<string[]>;
 }

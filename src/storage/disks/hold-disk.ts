@@ -31,61 +31,48 @@ export class DiskHolds {
    * the first's hold and is refused; the UPDATE is guarded on `in_use_by IS NULL` and a unique
    * index keeps one reservation from holding two disks. 422 for no such disk, 409 when it is held.
    */
-  hold(
+  async hold(
     tx: EntityManager,
     ownerId: string,
     name: string,
     reservationId: string,
     provider: StorageProviderName,
   ): Promise<Disk> {
-    return holdDisk(tx, this.holders, { ownerId, name, reservationId, provider });
+    const disk = await tx
+      .getRepository(Disk)
+      .findOne({ where: { ownerId, name, deletedAt: IsNull() }, lock: { mode: 'pessimistic_write' } });
+    if (!disk) {
+      throw new AppError(
+        StorageErrorCode.UnknownDisk,
+        `You have no disk ${name}; create it first (POST /api/v1/disks)`,
+      );
+    }
+    if (disk.inUseBy) {
+      throw diskInUse(disk, await this.holders.get(disk.inUseBy, tx));
+    }
+    if (disk.provider !== provider) {
+      throw new AppError(
+        StorageErrorCode.InvalidDiskState,
+        `Disk ${name} lives on the ${disk.provider} storage provider; this installation uses ${provider}`,
+      );
+    }
+    if (disk.status !== 'ready') {
+      throw new AppError(
+        StorageErrorCode.InvalidDiskState,
+        `Disk ${name} is ${disk.status}; restore it from a snapshot first`,
+      );
+    }
+    const held = await tx
+      .createQueryBuilder()
+      .update(Disk)
+      .set({ inUseBy: reservationId, version: () => 'version + 1' })
+      .where('id = :id AND in_use_by IS NULL', { id: disk.id })
+      .execute();
+    if (held.affected !== 1) {
+      throw diskInUse(disk);
+    }
+    return disk;
   }
-}
-
-async function holdDisk(
-  tx: EntityManager,
-  holders: DiskHolders,
-  {
-    ownerId,
-    name,
-    reservationId,
-    provider,
-  }: { ownerId: string; name: string; reservationId: string; provider: StorageProviderName },
-): Promise<Disk> {
-  const disk = await tx
-    .getRepository(Disk)
-    .findOne({ where: { ownerId, name, deletedAt: IsNull() }, lock: { mode: 'pessimistic_write' } });
-  if (!disk) {
-    throw new AppError(
-      StorageErrorCode.UnknownDisk,
-      `You have no disk ${name}; create it first (POST /api/v1/disks)`,
-    );
-  }
-  if (disk.inUseBy) {
-    throw diskInUse(disk, await holders.get(disk.inUseBy, tx));
-  }
-  if (disk.provider !== provider) {
-    throw new AppError(
-      StorageErrorCode.InvalidDiskState,
-      `Disk ${name} lives on the ${disk.provider} storage provider; this installation uses ${provider}`,
-    );
-  }
-  if (disk.status !== 'ready') {
-    throw new AppError(
-      StorageErrorCode.InvalidDiskState,
-      `Disk ${name} is ${disk.status}; restore it from a snapshot first`,
-    );
-  }
-  const held = await tx
-    .createQueryBuilder()
-    .update(Disk)
-    .set({ inUseBy: reservationId, version: () => 'version + 1' })
-    .where('id = :id AND in_use_by IS NULL', { id: disk.id })
-    .execute();
-  if (held.affected !== 1) {
-    throw diskInUse(disk);
-  }
-  return disk;
 }
 
 /** What of an ended reservation its disk's release needs. */

@@ -18,8 +18,6 @@ export const STORAGE_TASK = 'storage.maintenance';
 const DAY_MS = 24 * 3600_000;
 /** Work per tick, per kind: a backlog drains over several ticks instead of one long one. */
 const BATCH = 100;
-/** Held disks read per page while looking for holders that ended. */
-const HELD_PAGE = 500;
 /** A pending snapshot this old with no follow-up would be stuck: its job is sent again. */
 const SNAPSHOT_STALL_SECONDS = 60;
 
@@ -65,7 +63,7 @@ export class StorageTask extends PeriodicTask {
   }
 
   private async redriveReleases(): Promise<number> {
-    const ended = await this.heldByEnded();
+    const ended = await this.holders.endedHoldingDisks(BATCH);
     for (const reservation_id of ended) {
       await this.jobs.send(
         RELEASE_DISK_QUEUE,
@@ -74,29 +72,6 @@ export class StorageTask extends PeriodicTask {
       );
     }
     return ended.length;
-  }
-
-  /** Up to BATCH disks still held by a reservation that has ended (its holder asked of reservations). */
-  private async heldByEnded(): Promise<string[]> {
-    const ended: string[] = [];
-    let after: string | null = null;
-    while (ended.length < BATCH) {
-      const page: string[] = (
-        await this.dataSource.query<{ in_use_by: string }[]>(
-          `SELECT in_use_by FROM disks WHERE in_use_by IS NOT NULL AND ($1::uuid IS NULL OR in_use_by > $1)
-           ORDER BY in_use_by LIMIT ${HELD_PAGE}`,
-          [after],
-        )
-      ).map((row) => row.in_use_by);
-      const holders = await this.holders.getMany(page);
-      // A holder that is gone (its row deleted) frees the disk by itself (the foreign key's SET NULL).
-      ended.push(...page.filter((id) => holders.get(id)?.live === false));
-      if (page.length < HELD_PAGE) {
-        break;
-      }
-      after = page[page.length - 1];
-    }
-    return ended.slice(0, BATCH);
   }
 
   private async redriveSnapshots(now: Date): Promise<number> {
