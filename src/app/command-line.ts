@@ -15,7 +15,7 @@ export const USAGE = `Usage: node dist/src/main.js [--mode=standalone] [--host=A
 
 Every setting is an environment variable (see .env.example); these flags set the deployer's:
   --mode=standalone     run as a long-lived server (the default); for AWS Lambda, deploy the
-                        handler dist/src/deployer/lambda/handler.handler instead (docs/deployer.md)
+                        handler dist/src/lambda.handler instead (docs/deployer.md)
   --host, --port        ODC_DEPLOYER_HOST, ODC_DEPLOYER_PORT
   --tls-cert, --tls-key ODC_DEPLOYER_TLS_CERT, ODC_DEPLOYER_TLS_KEY
   --client-ca           ODC_DEPLOYER_CLIENT_CA (client certificates required)
@@ -51,7 +51,7 @@ export function applyCommandLine(args: string[], env: EnvSource): CommandLine {
   if (mode === 'lambda') {
     throw new CommandLineError(
       'Lambda mode is not a long-running process: set the function handler to ' +
-        'dist/src/deployer/lambda/handler.handler (see docs/deployer.md, "Lambda mode")',
+        'dist/src/lambda.handler (see docs/deployer.md, "Lambda mode")',
     );
   }
   if (mode !== 'standalone') {

@@ -17,7 +17,7 @@ import {
 import { AuditCheckpointRow } from './audit-checkpoint.entity';
 import { AuditEntry, type AuditOutcome } from './audit-entry.entity';
 import { AuditKeys } from './audit-keys';
-import { requestContext } from './request-context';
+import { requestContext, type AuditContext } from './request-context';
 import {
   AUDIT_PAGE_DEFAULT,
   AuditEntryDto,
@@ -28,16 +28,13 @@ import {
 } from './dto/audit.dto';
 
 /** What a caller records; the time, the chain and the id are the service's. */
-export interface AuditRecord {
+export interface AuditRecord extends AuditContext {
   action: string;
   outcome: AuditOutcome;
   userId?: string | null;
   username?: string | null;
   resourceType?: string | null;
   resourceId?: string | null;
-  ip?: string | null;
-  userAgent?: string | null;
-  requestId?: string | null;
   requestMetadata?: Record<string, unknown> | null;
   bedrockRequestId?: string | null;
   bedrockTokensUsed?: number | null;
@@ -70,9 +67,6 @@ function callRecord(principal: AuditActor, request: Request, call: ApiCall): Aud
     ...(call.metadata ? { requestMetadata: call.metadata } : {}),
   };
 }
-
-/** Where an audited action came from (see request-context.ts). */
-export type AuditContext = Pick<AuditRecord, 'ip' | 'userAgent' | 'requestId'>;
 
 const VERIFY_BATCH = 1000;
 

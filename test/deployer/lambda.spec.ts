@@ -18,7 +18,7 @@ import {
   type ApiGatewayResult,
   type DeployerLambda,
 } from '../../src/app/deployer-lambda';
-import { handler } from '../../src/deployer/lambda/handler';
+import { handler } from '../../src/lambda';
 import { EKS_TOKEN_PREFIX } from '../../src/deployer/lambda/kube-credentials';
 import type { TestApp } from '../support/app';
 import { createCertificateAuthority } from '../support/certificates';
