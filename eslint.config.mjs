@@ -7,8 +7,9 @@ import tseslint from 'typescript-eslint';
  * Which top-level folders of src/ each may import besides its own (docs/architecture.md, "Layers"):
  * dependencies point one way, app → reservations → storage → clusters → auth → audit → infra, with
  * the deployer's contract beside them above infra; the simulator is imported by app (lazily),
- * scripts and tests only. Folders not listed (app, cli) and the entry points beside them (main.ts,
- * lambda.ts) may import any.
+ * scripts and tests only. A folder reaches another through that folder's `public.ts` (infra, the
+ * shared kernel, through any file). Folders not listed (app, cli) and the entry points beside them
+ * (main.ts, lambda.ts) compose and may import any file.
  */
 const LAYERS = {
   infra: [],
@@ -46,7 +47,10 @@ const layersRule = {
   meta: {
     type: 'problem',
     schema: [],
-    messages: { upward: '{{from}} may not import {{to}} ({{source}}): see LAYERS' },
+    messages: {
+      upward: '{{from}} may not import {{to}} ({{source}}): see LAYERS',
+      private: '{{from}} may import {{to}} only through {{to}}/public ({{source}})',
+    },
   },
   create(context) {
     const file = relative(SRC, context.filename);
@@ -62,16 +66,14 @@ const layersRule = {
       }
       const target = relative(SRC, resolve(dirname(context.filename), source));
       const to = target.split('/')[0];
-      if (
-        target.startsWith('..') ||
-        to === from ||
-        !target.includes('/') ||
-        allowed.includes(to) ||
-        excepted.includes(to)
-      ) {
+      if (target.startsWith('..') || to === from || !target.includes('/') || excepted.includes(to)) {
         return;
       }
-      context.report({ node, messageId: 'upward', data: { from, to, source } });
+      if (!allowed.includes(to)) {
+        context.report({ node, messageId: 'upward', data: { from, to, source } });
+      } else if (to !== 'infra' && target !== `${to}/public`) {
+        context.report({ node, messageId: 'private', data: { from, to, source } });
+      }
     };
     return {
       ImportDeclaration: (node) => check(node, node.source.value),

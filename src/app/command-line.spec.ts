@@ -37,7 +37,7 @@ describe('the deployer flags kept from the platform ODC replaces', () => {
 
   it.each([
     [['--mtls'], /--mtls needs a client CA/],
-    [['--mode=lambda'], /handler\.handler/],
+    [['--mode=lambda'], /dist\/src\/lambda\.handler/],
     [['--mode=daemon'], /standalone or lambda/],
     [['--verbose'], /Unknown option/],
     [['stray'], /positional/],

@@ -7,21 +7,21 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { AuditService } from '../audit/audit.service';
-import { ErrorResponse } from '../infra/http/error-response';
-import type { AuthenticatedRequest } from './auth-requirements';
-import { AdminOnly, Authenticated, CurrentPrincipal } from './auth.decorators';
-import type { Principal } from './principal';
-import { UsageService } from './usage/usage.service';
 import {
+  AuditService,
   AuditEntryDto,
   AuditPageDto,
   AuditQueryDto,
   ChainVerificationDto,
   RecordUsageDto,
   VerifyAgainstDto,
-} from '../audit/dto/audit.dto';
-import { requestContext } from '../audit/request-context';
+  requestContext,
+} from '../audit/public';
+import { ErrorResponse } from '../infra/http/error-response';
+import type { AuthenticatedRequest } from './auth-requirements';
+import { AdminOnly, Authenticated, CurrentPrincipal } from './auth.decorators';
+import type { Principal } from './principal';
+import { UsageService } from './usage/usage.service';
 
 /**
  * The audit log's API, served by identity (who may read it is an auth question; the log itself,

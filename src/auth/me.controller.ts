@@ -17,7 +17,7 @@ import {
   ApiOkResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import { AuditService } from '../audit/audit.service';
+import { AuditService } from '../audit/public';
 import { AppError, CommonErrorCode } from '../infra/errors/app-error';
 import { ApiUuidParam } from '../infra/http/api-params';
 import { ErrorResponse } from '../infra/http/error-response';

@@ -19,10 +19,8 @@ import {
   ApiTags,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
-import { AuditService } from '../audit/audit.service';
-import type { AuthenticatedRequest } from '../auth/auth-requirements';
-import { AdminOnly, CurrentPrincipal } from '../auth/auth.decorators';
-import type { Principal } from '../auth/principal';
+import { AuditService } from '../audit/public';
+import { type AuthenticatedRequest, AdminOnly, CurrentPrincipal, type Principal } from '../auth/public';
 import { AppError } from '../infra/errors/app-error';
 import { ApiUuidParam } from '../infra/http/api-params';
 import { ErrorResponse } from '../infra/http/error-response';

@@ -24,7 +24,8 @@ import {
   type UrlReady,
 } from './contract';
 import { DeployerApi } from './deployer-api.decorators';
-import { ApiDnsLabelParam, DnsLabelPipe, EXTERNAL_ID_LIST, ExternalIdListPipe } from './dto/validators';
+import { ApiDnsLabelParam, DnsLabelPipe } from '../infra/kubernetes/names';
+import { EXTERNAL_ID_LIST, ExternalIdListPipe } from './dto/external-ids';
 import { DeployerService } from './deployer.service';
 import {
   ApplyResultDto,

@@ -4,7 +4,7 @@ import { AppError, CommonErrorCode } from '../infra/errors/app-error';
 import type { FileTransferInfo, TransferDirection } from './contract';
 import { ErrorResponse } from '../infra/http/error-response';
 import { DeployerApi } from './deployer-api.decorators';
-import { ApiDnsLabelParam, DnsLabelPipe } from './dto/validators';
+import { ApiDnsLabelParam, DnsLabelPipe } from '../infra/kubernetes/names';
 import { FileTransferInfoDto, FileTransferRequestDto } from './dto/file-transfer.dto';
 import { FileTransfersService } from './file-transfers.service';
 

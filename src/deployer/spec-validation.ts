@@ -1,7 +1,7 @@
 import { AppError, type FieldProblem } from '../infra/errors/app-error';
 import { APPLY_ORDER, SPEC_VERSION, type DeploymentSpec } from './contract';
 import { DeployerErrorCode } from './deployer.errors';
-import { DNS_LABEL, DNS_SUBDOMAIN } from './dto/validators';
+import { DNS_LABEL, DNS_SUBDOMAIN } from '../infra/kubernetes/names';
 
 const LIST_FIELDS = new Set(['config_maps', 'persistent_volumes', 'persistent_volume_claims']);
 

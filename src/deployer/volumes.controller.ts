@@ -16,7 +16,7 @@ import type { Response } from 'express';
 import type { SnapshotInfo, VolumeInfo } from './contract';
 import { ErrorResponse } from '../infra/http/error-response';
 import { DeployerApi } from './deployer-api.decorators';
-import { ApiDnsLabelParam, DNS_LABEL_SCHEMA, DnsLabelPipe } from './dto/validators';
+import { ApiDnsLabelParam, DNS_LABEL_SCHEMA, DnsLabelPipe } from '../infra/kubernetes/names';
 import {
   LabelsPatchDto,
   SnapshotInfoDto,

@@ -5,7 +5,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In, type EntityManager } from 'typeorm';
-import type { DiskHolders, Holder, ReservationTimeline, TimelineLine } from '../storage/ports';
+import type { DiskHolders, Holder, ReservationTimeline, TimelineLine } from '../storage/public';
 import { ReservationEvent } from './reservation-event.entity';
 import { recordEvent } from './reservation-transitions';
 import { CLAIMING_STATUSES, LIVE_STATUSES, Reservation } from './reservation.entity';

@@ -1,7 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { Authenticated, CurrentPrincipal } from '../auth/auth.decorators';
-import type { Principal } from '../auth/principal';
+import { Authenticated, CurrentPrincipal, type Principal } from '../auth/public';
 import { GpuTypeDto, QUEUE_HEAD_DEFAULT, QueueDto, QueueQueryDto } from './dto/queue.dto';
 import { ReservationQueries } from './reservation-queries';
 

@@ -8,8 +8,8 @@ import {
   PrimaryGeneratedColumn,
   VersionColumn,
 } from 'typeorm';
-import { User } from '../auth/users/user.entity';
-import { Cluster } from '../clusters/cluster.entity';
+import { User } from '../auth/public';
+import { Cluster } from '../clusters/public';
 import { GpuType } from './catalog/gpu-type.entity';
 
 export const RESERVATION_STATUSES = [

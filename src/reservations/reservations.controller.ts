@@ -12,10 +12,8 @@ import {
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { AuditService } from '../audit/audit.service';
-import type { AuthenticatedRequest } from '../auth/auth-requirements';
-import { Authenticated, CurrentPrincipal } from '../auth/auth.decorators';
-import type { Principal } from '../auth/principal';
+import { AuditService } from '../audit/public';
+import { type AuthenticatedRequest, Authenticated, CurrentPrincipal, type Principal } from '../auth/public';
 import { AppError, CommonErrorCode } from '../infra/errors/app-error';
 import { ApiUuidParam } from '../infra/http/api-params';
 import { ErrorResponse } from '../infra/http/error-response';

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
-import { AuthModule } from '../auth/auth.module';
-import { ClustersModule } from '../clusters/clusters.module';
-import { StorageCoreModule } from '../storage/storage.module';
+import { AuthModule } from '../auth/public';
+import { ClustersModule } from '../clusters/public';
+import { StorageCoreModule } from '../storage/public';
 import { CronModule } from '../infra/cron/cron.module';
 import { MetricsModule } from '../infra/metrics/metrics.module';
 import { ReservationMetrics } from './reservation-metrics';

@@ -1,9 +1,7 @@
 import { Logger, Module, type Provider } from '@nestjs/common';
-import { AuditModule } from '../audit/audit.module';
-import { AuthModule } from '../auth/auth.module';
-import { ClusterClients } from '../clusters/client/cluster-clients';
-import { ClustersModule } from '../clusters/clusters.module';
-import { ClusterRegistry } from '../clusters/registry/cluster-registry';
+import { AuditModule } from '../audit/public';
+import { AuthModule } from '../auth/public';
+import { ClusterClients, ClustersModule, ClusterRegistry } from '../clusters/public';
 import { AppConfig } from '../infra/config/env';
 import { CronModule } from '../infra/cron/cron.module';
 import { DisksController } from './disks/disks.controller';
@@ -15,7 +13,6 @@ import { ReconcilerTask } from './lifecycle/reconciler.task';
 import { StorageTask } from './lifecycle/storage.task';
 import { DiskHolds } from './disks/hold-disk';
 import { createAwsEbsProvider } from './providers/aws-ebs.factory';
-import { CustomStorageProvider } from './providers/custom.provider';
 import { K8sCsiProvider } from './providers/k8s-csi.provider';
 import { STORAGE_PROVIDER, type StorageProvider } from './providers/storage-provider';
 import { StorageQueues } from './storage-queues';
@@ -40,8 +37,6 @@ export function storageProviderFor(
         { for: (clusterId: string) => clients.for(clusterId) },
         namespaceFor,
       );
-    case 'custom':
-      return new CustomStorageProvider();
   }
 }
 

@@ -14,9 +14,7 @@ import {
 import type { Request, Response } from 'express';
 import type { Session, SessionData } from 'express-session';
 import { promisify } from 'node:util';
-import type { AuditOutcome } from '../../audit/audit-entry.entity';
-import { AuditService, type AuditRecord } from '../../audit/audit.service';
-import { requestContext } from '../../audit/request-context';
+import { type AuditOutcome, AuditService, type AuditRecord, requestContext } from '../../audit/public';
 import { AppError, CommonErrorCode } from '../../infra/errors/app-error';
 import { ErrorResponse } from '../../infra/http/error-response';
 import { loginKeyScopes } from '../api-keys/api-key.entity';

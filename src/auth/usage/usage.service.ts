@@ -1,10 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { AuditEntry } from '../../audit/audit-entry.entity';
-import { AuditService } from '../../audit/audit.service';
-import type { AuditContext } from '../../audit/request-context';
-import type { RecordUsageDto } from '../../audit/dto/audit.dto';
+import { AuditEntry, AuditService, type AuditContext, type RecordUsageDto } from '../../audit/public';
 import { AppError, CommonErrorCode } from '../../infra/errors/app-error';
 import type { Principal } from '../principal';
 import { User } from '../users/user.entity';

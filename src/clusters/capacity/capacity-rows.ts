@@ -1,4 +1,4 @@
-import type { ClusterCapacity, NodeCapacity } from '../../deployer/contract';
+import type { ClusterCapacity, NodeCapacity } from '../../deployer/public';
 import { DEFAULT_ZONE_LABEL, type ClusterProfile } from '../dto/cluster-profile.dto';
 import type { NodeCapacityRow } from '../node-capacity.entity';
 import { matchesLabels } from './node-rules';

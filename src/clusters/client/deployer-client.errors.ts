@@ -18,8 +18,7 @@
  * (`kube_unavailable`, `kube_forbidden`), which say exactly what broke. Messages and details never
  * carry the endpoint's key or token.
  */
-import type { PolicyViolation } from '../../deployer/contract';
-import { DEPLOYER_ERROR_STATUSES, DeployerErrorCode } from '../../deployer/deployer.errors';
+import { type PolicyViolation, DEPLOYER_ERROR_STATUSES, DeployerErrorCode } from '../../deployer/public';
 import {
   AppError,
   COMMON_ERROR_STATUSES,

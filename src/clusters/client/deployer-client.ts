@@ -16,9 +16,9 @@ import {
   type SnapshotRequest,
   type VolumeInfo,
   type VolumeRequest,
-} from '../../deployer/contract';
-import { DeployerErrorCode } from '../../deployer/deployer.errors';
-import type { AppConfig } from '../../infra/config/env';
+  DeployerErrorCode,
+} from '../../deployer/public';
+import type { ClustersConfig } from '../clusters.config';
 import { CallGate } from './call-gate';
 import { CircuitBreaker } from './circuit-breaker';
 import {
@@ -63,7 +63,7 @@ export interface DeployerClientSettings {
   breakerOpenMs: number;
 }
 
-export function deployerClientSettings(config: AppConfig): DeployerClientSettings {
+export function deployerClientSettings(config: ClustersConfig): DeployerClientSettings {
   return {
     connectTimeoutMs: config.ODC_DEPLOYER_CLIENT_CONNECT_TIMEOUT_MS,
     requestTimeoutMs: config.ODC_DEPLOYER_CLIENT_TIMEOUT_MS,

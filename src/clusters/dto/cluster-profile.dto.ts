@@ -20,7 +20,7 @@ import {
   DNS_SUBDOMAIN_SCHEMA,
   IsLabelMap,
   LABEL_MAP_SCHEMA,
-} from '../../deployer/dto/validators';
+} from '../../infra/kubernetes/names';
 
 /** A GPU type name of the catalog (`h100`, `a100`, `t4`, `cpu`…). */
 export const GPU_TYPE_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;

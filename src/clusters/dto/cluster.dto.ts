@@ -12,7 +12,7 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
-import { DNS_LABEL } from '../../deployer/dto/validators';
+import { DNS_LABEL } from '../../infra/kubernetes/names';
 import { HTTP_URL } from '../../infra/http/http-url';
 import { IsVisibleName } from '../../infra/http/name-validators';
 import { CLUSTER_STATUSES, type Cluster, type ClusterStatus } from '../cluster.entity';

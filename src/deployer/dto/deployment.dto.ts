@@ -27,7 +27,7 @@ import type {
   UrlReady,
 } from '../contract';
 import { SPEC_VERSION } from '../contract';
-import { DNS_LABEL, DNS_SUBDOMAIN_SCHEMA } from './validators';
+import { DNS_LABEL, DNS_SUBDOMAIN_SCHEMA } from '../../infra/kubernetes/names';
 
 /** What parseDeploymentSpec asks of every object; the rest is Kubernetes' and the policy's to judge. */
 const MANIFEST_SCHEMA: SchemaObject = {

@@ -12,7 +12,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import type { FileTransferInfo, FileTransferRequest, TransferDirection, TransferState } from '../contract';
-import { DNS_LABEL } from './validators';
+import { DNS_LABEL } from '../../infra/kubernetes/names';
 
 const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 /** A path from the root. (NUL, the one character no path holds, never gets here: input screening refuses it.) */

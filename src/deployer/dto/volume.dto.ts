@@ -20,7 +20,7 @@ import type {
   VolumeRequest,
 } from '../contract';
 import { SIZE_QUANTITY } from '../../infra/kubernetes/quantity';
-import { DNS_LABEL, IsLabelMap, LABEL_MAP_SCHEMA } from './validators';
+import { DNS_LABEL, IsLabelMap, LABEL_MAP_SCHEMA } from '../../infra/kubernetes/names';
 
 const ACCESS_MODES: AccessMode[] = ['ReadWriteOnce', 'ReadWriteOncePod', 'ReadWriteMany'];
 const NO_SPACES = /^\S+$/;

@@ -1,9 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
-import { foreignGpus } from '../../clusters/capacity/node-rules';
-import { NodeCapacityRow } from '../../clusters/node-capacity.entity';
-import { ClusterRegistry } from '../../clusters/registry/cluster-registry';
+import { foreignGpus, NodeCapacityRow, ClusterRegistry } from '../../clusters/public';
 import { QueueService } from '../../infra/queue/queue.service';
 import { CLAIMING_STATUSES } from '../reservation.entity';
 import { ReservationMetrics } from '../reservation-metrics';

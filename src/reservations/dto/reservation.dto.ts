@@ -12,8 +12,8 @@ import {
   MaxLength,
   Min,
 } from 'class-validator';
-import { GPU_TYPE_NAME } from '../../clusters/dto/cluster-profile.dto';
-import { DNS_LABEL, IsLabelMap, LABEL_MAP_SCHEMA } from '../../deployer/dto/validators';
+import { GPU_TYPE_NAME } from '../../clusters/public';
+import { DNS_LABEL, IsLabelMap, LABEL_MAP_SCHEMA } from '../../infra/kubernetes/names';
 import { IsVisibleName, USERNAME_PATTERN } from '../../infra/http/name-validators';
 import { RESERVATION_STATUSES, type ReservationStatus } from '../reservation.entity';
 

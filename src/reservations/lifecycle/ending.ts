@@ -2,7 +2,7 @@ import type { EntityManager } from 'typeorm';
 import type { QueueService } from '../../infra/queue/queue.service';
 import { queryPrepared } from '../../infra/database/prepared';
 import type { Reservation, ReservationStatus } from '../reservation.entity';
-import { releaseDiskOf, releaseDisksOf } from '../../storage/disks/hold-disk';
+import { releaseDiskOf, releaseDisksOf } from '../../storage/public';
 import { requestAdmission, TEARDOWN_QUEUE } from '../reservation-queues';
 import { reservationOf } from '../reservation-transitions';
 

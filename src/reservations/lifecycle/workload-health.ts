@@ -1,4 +1,4 @@
-import type { DeploymentStatus } from '../../deployer/contract';
+import type { DeploymentStatus } from '../../deployer/public';
 
 /** Waiting reasons that do not go away by waiting: the image is wrong or cannot be fetched. */
 const IMAGE_FAILURES = new Set([

@@ -16,12 +16,8 @@
  * GPUs counted from resources named `<vendor>/gpu` or `<vendor>/mig-…`. The deployer itself adds the
  * managed-by and external-id labels and turns off the service account token (we set both anyway).
  */
-import type {
-  ClusterProfile,
-  ProfileGpuType,
-  ProfileToleration,
-} from '../../clusters/dto/cluster-profile.dto';
-import { LABELS, SPEC_VERSION, type DeploymentSpec, type Manifest } from '../../deployer/contract';
+import type { ClusterProfile, ProfileGpuType, ProfileToleration } from '../../clusters/public';
+import { LABELS, SPEC_VERSION, type DeploymentSpec, type Manifest } from '../../deployer/public';
 
 export interface ManifestInput {
   reservation: {

@@ -1,18 +1,17 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In } from 'typeorm';
-import { ClusterClients } from '../../clusters/client/cluster-clients';
 import {
+  ClusterClients,
   DeployerError,
   DeployerPolicyRejected,
   DeployerRequestRejected,
   DeployerUnreachable,
-} from '../../clusters/client/deployer-client.errors';
-import type { Cluster } from '../../clusters/cluster.entity';
-import { ClusterRegistry } from '../../clusters/registry/cluster-registry';
-import { StorageProviderError } from '../../storage/providers/storage-provider.errors';
-import { DiskUnavailable, DiskVolumes } from '../../storage/volumes/disk-volumes';
-import { AppConfig } from '../../infra/config/env';
+  type Cluster,
+  ClusterRegistry,
+} from '../../clusters/public';
+import { StorageProviderError, DiskUnavailable, DiskVolumes } from '../../storage/public';
+import { ReservationsConfig as AppConfig } from '../reservations.config';
 import { QueueService } from '../../infra/queue/queue.service';
 import { Reservation } from '../reservation.entity';
 import { transition, transitionMany } from '../reservation-transitions';

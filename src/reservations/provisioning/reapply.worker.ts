@@ -1,8 +1,7 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In } from 'typeorm';
-import { ClusterClients } from '../../clusters/client/cluster-clients';
-import { ClusterRegistry } from '../../clusters/registry/cluster-registry';
+import { ClusterClients, ClusterRegistry } from '../../clusters/public';
 import { QueueService } from '../../infra/queue/queue.service';
 import { Reservation } from '../reservation.entity';
 import { REAPPLY_QUEUE } from '../reservation-queues';

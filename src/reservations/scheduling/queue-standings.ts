@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
-import { FOREIGN_GPUS_SQL } from '../../clusters/capacity/node-rules';
+import { FOREIGN_GPUS_SQL } from '../../clusters/public';
 import { sqlTextList } from '../../infra/database/prepared';
 import { CLAIMING_STATUSES, type Reservation } from '../reservation.entity';
 import type { Schedule } from './schedule';

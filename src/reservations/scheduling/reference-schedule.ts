@@ -5,7 +5,7 @@
  * it on random inputs), and `npm run bench -- scale` measures the fast one against it.
  */
 
-import { inScopes } from '../../storage/placement';
+import { inScopes } from '../../storage/public';
 import {
   ClusterSlots,
   compareFairly,

@@ -31,8 +31,8 @@
 
 import BTree from 'sorted-btree';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { matchesLabels } from '../../clusters/capacity/node-rules';
-import { inScopes, type DiskPlacement } from '../../storage/placement';
+import { matchesLabels } from '../../clusters/public';
+import { inScopes, type DiskPlacement } from '../../storage/public';
 
 export interface NodeState {
   clusterId: string;

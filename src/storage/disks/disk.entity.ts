@@ -10,8 +10,8 @@ import {
   UpdateDateColumn,
   VersionColumn,
 } from 'typeorm';
-import { User } from '../../auth/users/user.entity';
-import { Cluster } from '../../clusters/cluster.entity';
+import { User } from '../../auth/public';
+import { Cluster } from '../../clusters/public';
 import type { StorageProviderName } from '../providers/storage-provider';
 
 export const DISK_STATUSES = ['ready', 'deleted', 'purged', 'lost'] as const;

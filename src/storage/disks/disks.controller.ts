@@ -9,11 +9,15 @@ import {
   ApiTags,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
-import { AuditService } from '../../audit/audit.service';
-import type { AuthenticatedRequest } from '../../auth/auth-requirements';
-import { AdminOnly, Authenticated, CurrentPrincipal } from '../../auth/auth.decorators';
-import type { Principal } from '../../auth/principal';
-import { ApiDnsLabelParam, DnsLabelPipe } from '../../deployer/dto/validators';
+import { AuditService } from '../../audit/public';
+import {
+  type AuthenticatedRequest,
+  AdminOnly,
+  Authenticated,
+  CurrentPrincipal,
+  type Principal,
+} from '../../auth/public';
+import { ApiDnsLabelParam, DnsLabelPipe } from '../../infra/kubernetes/names';
 import { ErrorResponse } from '../../infra/http/error-response';
 import { DisksService } from './disks.service';
 import {

@@ -27,8 +27,8 @@ import {
   type VolumeType,
 } from '@aws-sdk/client-ec2';
 import { setTimeout as wait } from 'node:timers/promises';
-import type { DeployerClient } from '../../clusters/client/deployer-client';
-import type { VolumeRequest } from '../../deployer/contract';
+import type { DeployerClient } from '../../clusters/public';
+import type { VolumeRequest } from '../../deployer/public';
 import { storageErrorFromDeployer, storageErrorFromEc2 } from './aws-ebs-errors';
 import {
   attachedInstances,

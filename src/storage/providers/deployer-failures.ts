@@ -4,8 +4,8 @@ import {
   DeployerPolicyRejected,
   DeployerRequestRejected,
   DeployerServerError,
-} from '../../clusters/client/deployer-client.errors';
-import { DeployerErrorCode } from '../../deployer/deployer.errors';
+} from '../../clusters/public';
+import { DeployerErrorCode } from '../../deployer/public';
 import { CommonErrorCode } from '../../infra/errors/app-error';
 import type { StorageFailureKind } from './storage-provider.errors';
 

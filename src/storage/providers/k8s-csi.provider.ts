@@ -1,8 +1,6 @@
 import { setTimeout as wait } from 'node:timers/promises';
-import { DeployerError } from '../../clusters/client/deployer-client.errors';
-import type { DeployerClient } from '../../clusters/client/deployer-client';
-import type { ClusterProfile } from '../../clusters/dto/cluster-profile.dto';
-import type { SnapshotInfo, VolumeInfo } from '../../deployer/contract';
+import { DeployerError, type DeployerClient, type ClusterProfile } from '../../clusters/public';
+import type { SnapshotInfo, VolumeInfo } from '../../deployer/public';
 import { parseQuantity } from '../../infra/kubernetes/quantity';
 import { deployerFailureKind } from './deployer-failures';
 import { StorageProviderError } from './storage-provider.errors';

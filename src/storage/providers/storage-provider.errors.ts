@@ -1,6 +1,5 @@
 import { AppError } from '../../infra/errors/app-error';
 import { StorageErrorCode } from '../storage.errors';
-import type { StorageProviderName } from './storage-provider';
 
 /**
  * What went wrong at the storage provider, in terms the storage jobs act on:
@@ -16,7 +15,8 @@ export type StorageFailureKind = 'unavailable' | 'in_use' | 'not_found' | 'limit
 export class StorageProviderError extends AppError {
   constructor(
     readonly kind: StorageFailureKind,
-    readonly provider: StorageProviderName,
+    /** The provider's name (StorageProvider.name). */
+    readonly provider: string,
     message: string,
     options: { cause?: unknown; details?: Record<string, unknown> } = {},
   ) {

@@ -10,13 +10,16 @@
  * - `aws-ebs`: a volume is an EC2 (EBS) volume in a zone, and a snapshot an EBS snapshot in the
  *   region; pods reach the volume through a static PersistentVolume on the EBS CSI driver and a
  *   claim bound to it, which the deployer makes (attach) and removes (detach).
- * - `custom`: a documented template (providers/custom.provider.ts).
+ *
+ * A provider of your own implements this interface and passes the contract every provider passes
+ * (test/storage/provider-contract.ts); docs/storage-providers.md walks through one
+ * (examples/in-memory.provider.ts).
  *
  * Every call is idempotent: a job that died after a call and runs it again gets the same volume or
  * snapshot (`name` is the idempotency key), and deleting what is gone is not an error.
  */
 
-export const STORAGE_PROVIDERS = ['k8s-csi', 'aws-ebs', 'custom'] as const;
+export const STORAGE_PROVIDERS = ['k8s-csi', 'aws-ebs'] as const;
 export type StorageProviderName = (typeof STORAGE_PROVIDERS)[number];
 
 export type VolumeState = 'creating' | 'available' | 'in-use' | 'deleting' | 'error';
@@ -100,8 +103,12 @@ export interface ListScope {
   tags?: Record<string, string>;
 }
 
-export interface StorageProvider {
-  readonly name: StorageProviderName;
+/**
+ * `Name` is one of STORAGE_PROVIDERS for a provider the app can be configured with; an example or a
+ * provider still being written names itself anything until it is added there.
+ */
+export interface StorageProvider<Name extends string = StorageProviderName> {
+  readonly name: Name;
   /**
    * Whether a describe can briefly miss what was just made (EC2's reads are eventually
    * consistent; the Kubernetes API server's are not): "not found" is then believed only later.

@@ -2,8 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { Cluster } from '../../clusters/cluster.entity';
-import { NodeCapacityRow } from '../../clusters/node-capacity.entity';
+import { type Cluster, NodeCapacityRow } from '../../clusters/public';
 import { QueueService } from '../../infra/queue/queue.service';
 import { Disk } from '../disks/disk.entity';
 import {

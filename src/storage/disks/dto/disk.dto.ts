@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsUUID, Matches, Max, Min } from 'class-validator';
-import { DNS_LABEL } from '../../../deployer/dto/validators';
+import { DNS_LABEL } from '../../../infra/kubernetes/names';
 import { IsVisibleName, USERNAME_PATTERN } from '../../../infra/http/name-validators';
 import {
   SNAPSHOT_REASONS,

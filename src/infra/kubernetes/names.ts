@@ -1,9 +1,9 @@
 import { Injectable, type ArgumentMetadata, type PipeTransform } from '@nestjs/common';
 import { ApiParam } from '@nestjs/swagger';
 import { registerDecorator, type ValidationOptions } from 'class-validator';
-import { AppError, CommonErrorCode } from '../../infra/errors/app-error';
-import { MAX_EXTERNAL_IDS } from '../contract';
+import { AppError, CommonErrorCode } from '../errors/app-error';
 
+/** A DNS-1123 label: what Kubernetes takes for namespaces, label-safe names and most of ODC's names. */
 export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /** Kubernetes label syntax: optional DNS prefix, a name of at most 63; values at most 63. */
@@ -63,9 +63,6 @@ export function ApiDnsLabelParam(name: string): MethodDecorator & ClassDecorator
   return ApiParam({ name, ...DNS_LABEL_SCHEMA });
 }
 
-/** What ExternalIdListPipe takes, as a pattern. */
-export const EXTERNAL_ID_LIST = `^${DNS_LABEL.source.slice(1, -1)}(,${DNS_LABEL.source.slice(1, -1)}){0,${MAX_EXTERNAL_IDS - 1}}$`;
-
 /**
  * Path parameters that name Kubernetes objects: a DNS-1123 label or 400. Without it `..` or `a/b`
  * would reach URL paths and label selectors.
@@ -88,29 +85,5 @@ export class DnsLabelPipe implements PipeTransform<string, string> {
       );
     }
     return value;
-  }
-}
-
-/**
- * `?external_id=a,b,c`: a comma list of up to MAX_EXTERNAL_IDS DNS labels, or absent (all). The
- * parameter given twice reaches here as a list (when no global pipe refused it first): a 400 too.
- */
-export class ExternalIdListPipe implements PipeTransform<unknown, string[] | undefined> {
-  transform(value: unknown, metadata: ArgumentMetadata): string[] | undefined {
-    if (value === undefined) {
-      return undefined;
-    }
-    const ids = typeof value === 'string' ? value.split(',') : [];
-    if (ids.length === 0 || ids.length > MAX_EXTERNAL_IDS || !ids.every((id) => DNS_LABEL.test(id))) {
-      throw new AppError(CommonErrorCode.ValidationFailed, `${metadata.data ?? 'parameter'} is not valid`, {
-        fields: [
-          {
-            field: metadata.data ?? 'parameter',
-            problems: [`must be given once, a comma list of at most ${MAX_EXTERNAL_IDS} DNS-1123 labels`],
-          },
-        ],
-      });
-    }
-    return ids;
   }
 }
