@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { createHash } from 'node:crypto';
 import { AppError, CommonErrorCode } from '../infra/errors/app-error';
 import {
   LABELS,
@@ -18,75 +17,29 @@ import { applyFailure, reportKubeFailures } from './kube/kube-failures';
 import { assertNoViolations, manifestViolations } from './policy';
 import { sameJson } from '../infra/kubernetes/json-equal';
 import { isQuantity, parseQuantity } from '../infra/kubernetes/quantity';
-
-const SNAPSHOT_API = 'snapshot.storage.k8s.io/v1';
+import {
+  importedContentName,
+  snapshotManifests,
+  staticVolumeName,
+  volumeManifests,
+} from './volumes/volume-manifests';
+import {
+  contentNameOf,
+  importedContentOf,
+  isContentOf,
+  isDisk,
+  isManaged,
+  isStaticVolumeOf,
+  SNAPSHOT_API,
+  type Claim,
+  type PodWithVolumes,
+  type Snapshot,
+  type SnapshotContent,
+} from './volumes/volume-objects';
+import { snapshotInfo, volumeInfo } from './volumes/volume-views';
 
 /** Labels the deployer sets and reads to find what is its own: never the caller's to change. */
 const PROTECTED_LABELS: readonly string[] = [LABELS.managedBy, LABELS.persistentDisk, LABELS.externalId];
-
-type Claim = KubernetesObject & {
-  spec?: {
-    resources?: { requests?: { storage?: string } };
-    storageClassName?: string;
-    volumeName?: string;
-    dataSource?: { kind?: string; name?: string };
-  };
-  status?: { phase?: string; capacity?: { storage?: string } };
-};
-
-type Snapshot = KubernetesObject & {
-  spec?: {
-    source?: { persistentVolumeClaimName?: string; volumeSnapshotContentName?: string };
-    volumeSnapshotClassName?: string;
-  };
-  status?: {
-    readyToUse?: boolean;
-    restoreSize?: string;
-    error?: { message?: string };
-    boundVolumeSnapshotContentName?: string;
-  };
-};
-
-/** What the backend knows the snapshot by: the content a VolumeSnapshot is bound to. */
-type SnapshotContent = KubernetesObject & {
-  spec?: {
-    driver?: string;
-    source?: { snapshotHandle?: string };
-    volumeSnapshotRef?: { name?: string; namespace?: string };
-  };
-  status?: { snapshotHandle?: string };
-};
-
-type PodWithVolumes = KubernetesObject & {
-  spec?: { volumes?: { persistentVolumeClaim?: { claimName?: string } }[] };
-  status?: { phase?: string };
-};
-
-const isManaged = (object: KubernetesObject | undefined) =>
-  object?.metadata?.labels?.[LABELS.managedBy] === MANAGED_BY;
-
-/** A persistent disk's claim: managed, and labelled as a disk (a deployment's scratch claim is not one). */
-const isDisk = (object: KubernetesObject | undefined) =>
-  isManaged(object) && object?.metadata?.labels?.[LABELS.persistentDisk] !== undefined;
-
-/** The pre-provisioned content a snapshot imports, when it is an import. */
-const importedContentOf = (snapshot: Snapshot) => snapshot.spec?.source?.volumeSnapshotContentName;
-
-/** The content a snapshot is bound to, or (an import not bound yet) the one it names. */
-const contentNameOf = (snapshot: Snapshot) =>
-  snapshot.status?.boundVolumeSnapshotContentName ?? importedContentOf(snapshot);
-
-/** A content is a snapshot's when it refers back to it (a status cannot hand us another's handle). */
-function isContentOf(content: SnapshotContent | undefined, namespace: string, name: string): boolean {
-  const ref = content?.spec?.volumeSnapshotRef;
-  return ref?.namespace === namespace && ref.name === name;
-}
-
-/** A static volume is ours when we made it for exactly this claim. */
-function isStaticVolumeOf(volume: KubernetesObject, namespace: string, name: string): boolean {
-  const claim = (volume as { spec?: { claimRef?: { namespace?: string; name?: string } } }).spec?.claimRef;
-  return isManaged(volume) && claim?.namespace === namespace && claim.name === name;
-}
 
 /**
  * Persistent disks at the cluster level: claims (dynamic, restored from a snapshot, or bound to an
@@ -429,190 +382,4 @@ function assertSameSource(existing: KubernetesObject | undefined, desired: Manif
       `Snapshot ${desired.metadata.namespace}/${desired.metadata.name} exists with another source; delete it first`,
     );
   }
-}
-
-/**
- * A cluster-scoped name for what the deployer makes for one namespaced object, unique per namespace
- * and name (`odc-<ns>-<name>` alone is ambiguous: `a-b`/`c` and `a`/`b-c`).
- */
-function clusterScopedName(namespace: string, name: string): string {
-  const digest = createHash('sha256').update(`${namespace}/${name}`).digest('hex').slice(0, 8);
-  return `odc-${namespace}-${name}-${digest}`;
-}
-
-/** The static PersistentVolume of a disk. */
-export const staticVolumeName = clusterScopedName;
-
-/** The pre-provisioned VolumeSnapshotContent of an imported snapshot. */
-export const importedContentName = clusterScopedName;
-
-function managedLabels(name: string, extra: Record<string, string> = {}): Record<string, string> {
-  return { ...extra, [LABELS.managedBy]: MANAGED_BY, [LABELS.persistentDisk]: name };
-}
-
-/** The static PV (when the volume exists already) and the claim, in the order they are applied. */
-export function volumeManifests(
-  request: VolumeRequest,
-  namespace: string,
-): { field: string; manifest: Manifest }[] {
-  const labels = managedLabels(request.name, request.labels);
-  const accessModes = [request.access_mode ?? 'ReadWriteOnce'];
-  const source = request.static_volume;
-  const pvName = staticVolumeName(namespace, request.name);
-  const claim: Manifest = {
-    apiVersion: 'v1',
-    kind: 'PersistentVolumeClaim',
-    metadata: { name: request.name, namespace, labels },
-    spec: {
-      accessModes,
-      resources: { requests: { storage: request.size } },
-      ...(source
-        ? { storageClassName: request.storage_class ?? '', volumeName: pvName }
-        : request.storage_class
-          ? { storageClassName: request.storage_class }
-          : {}),
-      ...(request.from_snapshot
-        ? {
-            dataSource: {
-              apiGroup: 'snapshot.storage.k8s.io',
-              kind: 'VolumeSnapshot',
-              name: request.from_snapshot,
-            },
-          }
-        : {}),
-    },
-  };
-  if (!source) {
-    return [{ field: 'volume', manifest: claim }];
-  }
-  const volume: Manifest = {
-    apiVersion: 'v1',
-    kind: 'PersistentVolume',
-    metadata: { name: pvName, labels },
-    spec: {
-      capacity: { storage: request.size },
-      accessModes,
-      persistentVolumeReclaimPolicy: 'Retain',
-      storageClassName: request.storage_class ?? '',
-      claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace, name: request.name },
-      csi: {
-        driver: source.driver,
-        volumeHandle: source.volume_handle,
-        ...(source.fs_type ? { fsType: source.fs_type } : {}),
-      },
-      ...(source.zone
-        ? {
-            nodeAffinity: {
-              required: {
-                nodeSelectorTerms: [
-                  {
-                    matchExpressions: [
-                      { key: 'topology.kubernetes.io/zone', operator: 'In', values: [source.zone] },
-                    ],
-                  },
-                ],
-              },
-            },
-          }
-        : {}),
-    },
-  };
-  return [
-    { field: 'static_volume', manifest: volume },
-    { field: 'volume', manifest: claim },
-  ];
-}
-
-/**
- * The VolumeSnapshot, preceded for an import by its pre-provisioned content (Retain: deleting the
- * import never deletes the backend's snapshot), in the order they are applied.
- */
-export function snapshotManifests(
-  request: SnapshotRequest,
-  namespace: string,
-): { field: string; manifest: Manifest }[] {
-  const contentName = importedContentName(namespace, request.name);
-  const snapshotClass = request.snapshot_class ? { volumeSnapshotClassName: request.snapshot_class } : {};
-  const snapshot: Manifest = {
-    apiVersion: SNAPSHOT_API,
-    kind: 'VolumeSnapshot',
-    metadata: {
-      name: request.name,
-      namespace,
-      labels: { ...request.labels, [LABELS.managedBy]: MANAGED_BY },
-    },
-    spec: {
-      ...snapshotClass,
-      source: request.source
-        ? { volumeSnapshotContentName: contentName }
-        : { persistentVolumeClaimName: request.volume },
-    },
-  };
-  if (!request.source) {
-    return [{ field: 'snapshot', manifest: snapshot }];
-  }
-  const content: Manifest = {
-    apiVersion: SNAPSHOT_API,
-    kind: 'VolumeSnapshotContent',
-    metadata: { name: contentName, labels: { [LABELS.managedBy]: MANAGED_BY } },
-    spec: {
-      ...snapshotClass,
-      deletionPolicy: 'Retain',
-      driver: request.source.driver,
-      source: { snapshotHandle: request.source.snapshot_handle },
-      volumeSnapshotRef: { name: request.name, namespace },
-    },
-  };
-  return [
-    { field: 'source', manifest: content },
-    { field: 'snapshot', manifest: snapshot },
-  ];
-}
-
-function volumeInfo(claim: Claim, pods: PodWithVolumes[]): VolumeInfo {
-  const name = claim.metadata?.name ?? '';
-  const snapshot = claim.spec?.dataSource?.kind === 'VolumeSnapshot' ? claim.spec.dataSource.name : undefined;
-  return {
-    name,
-    namespace: claim.metadata?.namespace ?? '',
-    phase: claim.status?.phase ?? 'Pending',
-    requested_size: claim.spec?.resources?.requests?.storage ?? '',
-    ...(claim.status?.capacity?.storage ? { capacity: claim.status.capacity.storage } : {}),
-    ...(claim.spec?.storageClassName ? { storage_class: claim.spec.storageClassName } : {}),
-    ...(claim.spec?.volumeName ? { volume_name: claim.spec.volumeName } : {}),
-    ...(snapshot ? { from_snapshot: snapshot } : {}),
-    ...(claim.metadata?.creationTimestamp
-      ? { created_at: new Date(claim.metadata.creationTimestamp).toISOString() }
-      : {}),
-    used_by: pods
-      .filter((pod) => (pod.spec?.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === name))
-      .map((pod) => pod.metadata?.name ?? ''),
-    labels: claim.metadata?.labels ?? {},
-  };
-}
-
-/** `content`: the one it is bound to (or imports), when there is one; it gives the handle and driver. */
-function snapshotInfo(snapshot: Snapshot, content: KubernetesObject | undefined): SnapshotInfo {
-  const name = snapshot.metadata?.name ?? '';
-  const namespace = snapshot.metadata?.namespace ?? '';
-  const backend = isContentOf(content, namespace, name) ? (content as SnapshotContent) : undefined;
-  const handle = backend?.status?.snapshotHandle ?? backend?.spec?.source?.snapshotHandle;
-  return {
-    name,
-    namespace,
-    volume: snapshot.spec?.source?.persistentVolumeClaimName ?? '',
-    ...(snapshot.spec?.volumeSnapshotClassName
-      ? { snapshot_class: snapshot.spec.volumeSnapshotClassName }
-      : {}),
-    ...(handle ? { snapshot_handle: handle } : {}),
-    ...(backend?.spec?.driver ? { driver: backend.spec.driver } : {}),
-    ...(importedContentOf(snapshot) ? { imported: true } : {}),
-    ready_to_use: snapshot.status?.readyToUse ?? false,
-    ...(snapshot.status?.restoreSize ? { restore_size: snapshot.status.restoreSize } : {}),
-    ...(snapshot.status?.error?.message ? { error: snapshot.status.error.message } : {}),
-    ...(snapshot.metadata?.creationTimestamp
-      ? { created_at: new Date(snapshot.metadata.creationTimestamp).toISOString() }
-      : {}),
-    labels: snapshot.metadata?.labels ?? {},
-  };
 }

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { eventually } from '../support/eventually';
 import { describeSimulatorOnly, h100Pool } from '../support/simulator';
-import { importedContentName, staticVolumeName } from '../../src/deployer/volumes.service';
+import { importedContentName, staticVolumeName } from '../../src/deployer/volumes/volume-manifests';
 import { NAMESPACE, reservationSpec, startDeployer, type DeployerUnderTest } from './fixtures';
 
 describe('deployer volumes and snapshots against a cluster', () => {
