@@ -13,10 +13,23 @@ import { startLogAudit } from './log-audit';
 import { TEST_ENV, type SharedState } from './shared-state';
 
 /**
- * One PostgreSQL for the whole run: DATABASE_URL when set, else an embedded server in a temp
- * folder. A template database gets the migrations once; each test file clones it (fast).
+ * The integration tier's setup: the database (below), and the compiled app that process-level
+ * tests run exactly as `npm start` does.
  */
 export default async function setup(): Promise<void> {
+  await startTestDatabase();
+  execFileSync('npm', ['run', 'build:fast', '--silent'], { cwd: projectRoot(), stdio: 'inherit' });
+}
+
+/**
+ * One PostgreSQL for the whole run: DATABASE_URL when set, else an embedded server in a temp
+ * folder. A template database gets the migrations once; each test file clones it (fast). Each
+ * tier's setup calls it; the first one starts it.
+ */
+export async function startTestDatabase(): Promise<void> {
+  if ((globalThis as { odcTestState?: SharedState }).odcTestState) {
+    return;
+  }
   const started = Date.now();
   let embedded: EmbeddedPostgres | undefined;
   let adminUrl = process.env.DATABASE_URL;
@@ -34,9 +47,6 @@ export default async function setup(): Promise<void> {
   ).initialize();
   await migrateExclusively(dataSource);
   await dataSource.destroy();
-
-  // Process-level tests run the compiled app exactly as `npm start` does.
-  execFileSync('npm', ['run', 'build:fast', '--silent'], { cwd: projectRoot(), stdio: 'inherit' });
 
   process.env[TEST_ENV.adminUrl] = adminUrl;
   process.env[TEST_ENV.template] = template;

@@ -4,10 +4,12 @@ import { endLogAudit } from './log-audit';
 import type { SharedState } from './shared-state';
 
 export default async function teardown(): Promise<void> {
-  const state = (globalThis as { odcTestState?: SharedState }).odcTestState;
+  const holder = globalThis as { odcTestState?: SharedState };
+  const state = holder.odcTestState;
   if (!state) {
-    return;
+    return; // another tier's teardown stopped it
   }
+  holder.odcTestState = undefined;
   try {
     await stopDatabase(state);
   } finally {
