@@ -14,7 +14,7 @@ import { startRuntime } from '../src/app/runtime';
 import { manifestsOf, WORKLOAD_FIELDS, type DeploymentSpec, type Manifest } from '../src/deployer/contract';
 import { sampleReservationSpec } from '../src/deployer/sample-spec';
 import { kubeConfigForServer } from '../src/deployer/kube/kube-access';
-import { loadConfig } from '../src/infra/config/env';
+import { loadAppConfig } from '../src/app/config';
 import { SimulatedCluster } from '../src/simulator/cluster';
 import { withDefaults } from '../src/simulator/config';
 import { fmt, report, runConcurrently } from './support';
@@ -55,7 +55,7 @@ export async function benchDeployer(): Promise<void> {
   );
   const objects = KubernetesObjectApi.makeApiClient(kubeConfigForServer(cluster.url));
   await objects.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
-  const config = loadConfig({
+  const config = loadAppConfig({
     NODE_ENV: 'production',
     ODC_ROLES: 'deployer',
     ODC_DEPLOYER_PORT: '0',

@@ -13,7 +13,7 @@ import pino from 'pino';
 import { Pool } from 'undici';
 import { startRuntime, type Runtime } from '../src/app/runtime';
 import { kubeConfigForServer } from '../src/deployer/kube/kube-access';
-import { loadConfig } from '../src/infra/config/env';
+import { loadAppConfig } from '../src/app/config';
 import { withDatabase } from '../src/infra/database/database-url';
 import { SimulatedCluster } from '../src/simulator/cluster';
 import { withDefaults } from '../src/simulator/config';
@@ -49,7 +49,7 @@ export async function benchDisks(database: BenchDatabase): Promise<void> {
   try {
     await namespace(cluster.url);
     const deployer = await startRuntime({
-      config: loadConfig({
+      config: loadAppConfig({
         NODE_ENV: 'production',
         ODC_ROLES: 'deployer',
         ODC_HOST: '127.0.0.1',
@@ -70,7 +70,7 @@ export async function benchDisks(database: BenchDatabase): Promise<void> {
     });
     runtimes.push(deployer);
     const platform = await startRuntime({
-      config: loadConfig({
+      config: loadAppConfig({
         NODE_ENV: 'production',
         DATABASE_URL: url,
         ODC_ROLES: 'coordinator,worker,cron',

@@ -8,7 +8,7 @@ import pino from 'pino';
 import 'reflect-metadata';
 import { startRuntime } from '../src/app/runtime';
 import { kubeConfigForServer } from '../src/deployer/kube/kube-access';
-import { loadConfig } from '../src/infra/config/env';
+import { loadAppConfig } from '../src/app/config';
 import { SimulatedCluster } from '../src/simulator/cluster';
 import { withDefaults } from '../src/simulator/config';
 import { closeWithParent } from './processes';
@@ -46,7 +46,7 @@ async function main(settings: FleetMemberSettings): Promise<void> {
     kind: 'Namespace',
     metadata: { name: settings.namespace },
   });
-  const config = loadConfig({
+  const config = loadAppConfig({
     NODE_ENV: 'production',
     ODC_ROLES: 'deployer',
     ODC_DEPLOYER_HOST: '127.0.0.1',

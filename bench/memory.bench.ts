@@ -41,7 +41,7 @@ import { DataSource } from 'typeorm';
 import { Pool } from 'undici';
 import { createAdmin } from '../src/auth/first-admin';
 import { kubeConfigForServer } from '../src/deployer/kube/kube-access';
-import { loadConfig, type AppConfig } from '../src/infra/config/env';
+import { loadAppConfig, type AppConfig } from '../src/app/config';
 import { dataSourceOptions } from '../src/app/entities';
 import { withDatabase } from '../src/infra/database/database-url';
 import { freePort } from '../src/infra/os/free-port';
@@ -678,7 +678,7 @@ export async function benchMemory(database: BenchDatabase): Promise<void> {
       dataSourceOptions({ url, poolSize: 4, applicationName: 'odc-bench:memory' }),
     ).initialize();
     // The production process's settings, for the keys and the audit chain they are recorded in.
-    const config = loadConfig({ NODE_ENV: 'production', DATABASE_URL: url, ODC_MASTER_KEY: masterKey });
+    const config = loadAppConfig({ NODE_ENV: 'production', DATABASE_URL: url, ODC_MASTER_KEY: masterKey });
     const admin = await createAdmin(db, config, 'bench-admin', 'admin-create');
     await registerClusters(
       benchApi(production.api),

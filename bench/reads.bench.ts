@@ -20,7 +20,7 @@ import pino from 'pino';
 import { Pool } from 'undici';
 import { startRuntime } from '../src/app/runtime';
 import { withDatabase } from '../src/infra/database/database-url';
-import { loadConfig } from '../src/infra/config/env';
+import { loadAppConfig } from '../src/app/config';
 import { startBenchProcess } from './processes';
 import { fmt, httpLoad, keyFor, percentile, report, withAdmin, type BenchDatabase } from './support';
 
@@ -247,7 +247,7 @@ export async function benchReads(database: BenchDatabase): Promise<void> {
   try {
     // Keys from a short-lived coordinator (it also migrates the schema); then the fleet.
     const setup = await startRuntime({
-      config: loadConfig({ ...common, ODC_ROLES: 'coordinator', ODC_PORT: '0' }),
+      config: loadAppConfig({ ...common, ODC_ROLES: 'coordinator', ODC_PORT: '0' }),
       logger: pino({ level: 'warn' }),
     });
     const readerKey = await keyFor(setup, 'reader', ['reservations:read']);

@@ -10,8 +10,9 @@
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { DataSource } from 'typeorm';
 import { ClusterRegistry } from '../src/clusters/registry/cluster-registry';
-import { loadConfig } from '../src/infra/config/env';
+import { loadAppConfig } from '../src/app/config';
 import { dataSourceOptions } from '../src/app/entities';
+import { SystemClock } from '../src/infra/time/clock';
 import { migrateExclusively } from '../src/infra/database/migrate';
 import { fmt, median, percentile, report, type BenchDatabase } from './support';
 
@@ -50,7 +51,7 @@ const row = (path: string, ms: number[]) => ({
 export async function benchRegistry(database: BenchDatabase): Promise<void> {
   const open = (applicationName: string) =>
     new DataSource(dataSourceOptions({ url: database.url, poolSize: 2, applicationName })).initialize();
-  const config = loadConfig({ ODC_REGISTRY_POLL_SECONDS: '3600' });
+  const config = loadAppConfig({ ODC_REGISTRY_POLL_SECONDS: '3600' });
   const writer = await open('odc-bench:writer');
   const sources = [writer];
   const replicas: ClusterRegistry[] = [];
@@ -59,7 +60,7 @@ export async function benchRegistry(database: BenchDatabase): Promise<void> {
     await migrateExclusively(writer);
     for (let i = 0; i < REPLICAS; i += 1) {
       sources.push(await open(`odc-bench:replica-${i}`));
-      replicas.push(new ClusterRegistry(sources[i + 1], config, new SchedulerRegistry()));
+      replicas.push(new ClusterRegistry(sources[i + 1], config, new SchedulerRegistry(), new SystemClock()));
       await replicas[i].onApplicationBootstrap();
     }
     [{ id }] = await writer.query<{ id: string }[]>(

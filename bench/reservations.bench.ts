@@ -56,7 +56,7 @@ import { Client, Pool as PgPool } from 'pg';
 import { DataSource } from 'typeorm';
 import { Pool } from 'undici';
 import { sampleReservationSpec } from '../src/deployer/sample-spec';
-import { loadConfig, type AppConfig } from '../src/infra/config/env';
+import { loadAppConfig, type AppConfig } from '../src/app/config';
 import { dataSourceOptions } from '../src/app/entities';
 import { withDatabase } from '../src/infra/database/database-url';
 import { identicalClusters, registerClusters, startFleet, waitForCapacity, type Fleet } from './fleet';
@@ -761,7 +761,7 @@ async function startControlPlane(databaseUrl: string): Promise<ControlPlane> {
     return {
       coordinator,
       workers,
-      config: loadConfig(coordinatorEnv),
+      config: loadAppConfig(coordinatorEnv),
       db,
       close: async () => {
         await workers.close();

@@ -9,7 +9,7 @@ import pino from 'pino';
 import 'reflect-metadata';
 import { pathToFileURL } from 'node:url';
 import { startRuntime } from '../src/app/runtime';
-import { loadConfig } from '../src/infra/config/env';
+import { loadAppConfig } from '../src/app/config';
 import { closeWithParent } from './processes';
 
 async function main(env: Record<string, string>): Promise<void> {
@@ -17,7 +17,7 @@ async function main(env: Record<string, string>): Promise<void> {
   if (preload) {
     await import(pathToFileURL(preload).href);
   }
-  const runtime = await startRuntime({ config: loadConfig(env), logger: pino({ level: 'warn' }) });
+  const runtime = await startRuntime({ config: loadAppConfig(env), logger: pino({ level: 'warn' }) });
   closeWithParent(() => runtime.close());
   process.stdout.write(
     `${JSON.stringify(Object.fromEntries(runtime.listeners.map((l) => [l.name, l.url])))}\n`,

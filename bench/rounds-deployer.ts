@@ -8,7 +8,7 @@ import pino from 'pino';
 import 'reflect-metadata';
 import { startRuntime } from '../src/app/runtime';
 import { kubeConfigForServer } from '../src/deployer/kube/kube-access';
-import { loadConfig } from '../src/infra/config/env';
+import { loadAppConfig } from '../src/app/config';
 import { closeWithParent } from './processes';
 
 export interface RoundsDeployerSettings {
@@ -19,7 +19,7 @@ export interface RoundsDeployerSettings {
 
 async function main(settings: RoundsDeployerSettings): Promise<void> {
   const deployer = await startRuntime({
-    config: loadConfig({
+    config: loadAppConfig({
       NODE_ENV: 'production',
       ODC_ROLES: 'deployer',
       ODC_DEPLOYER_HOST: '127.0.0.1',

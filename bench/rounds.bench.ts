@@ -42,7 +42,7 @@ import { Cluster } from '../src/clusters/cluster.entity';
 import { ClusterRegistry } from '../src/clusters/registry/cluster-registry';
 import { clusterSecretContext, SecretBox } from '../src/clusters/secrets/secret-box';
 import { MAX_EXTERNAL_IDS, type DeploymentSpec } from '../src/deployer/contract';
-import { loadConfig } from '../src/infra/config/env';
+import { loadAppConfig } from '../src/app/config';
 import { withDatabase } from '../src/infra/database/database-url';
 import { QueueService } from '../src/infra/queue/queue.service';
 import { StatusSyncTask } from '../src/reservations/lifecycle/status-sync.task';
@@ -200,7 +200,7 @@ interface Setup {
 
 async function startControlPlane(url: string): Promise<Runtime> {
   return startRuntime({
-    config: loadConfig({
+    config: loadAppConfig({
       NODE_ENV: 'production',
       DATABASE_URL: url,
       ODC_ROLES: 'worker,cron',

@@ -10,7 +10,8 @@ import type { ApiKeyScope } from '../src/auth/api-keys/api-key.entity';
 import { ApiKeysService } from '../src/auth/api-keys/api-keys.service';
 import { UsersService } from '../src/auth/users/users.service';
 import { EmbeddedPostgres } from '../src/infra/database/embedded-postgres';
-import { AppConfig, loadConfig } from '../src/infra/config/env';
+import { loadAppConfig } from '../src/app/config';
+import { AuthConfig } from '../src/auth/auth.config';
 
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -30,7 +31,7 @@ export interface BenchDatabase {
 
 /** DATABASE_URL when set, else a throwaway embedded server. */
 export async function benchDatabase(): Promise<BenchDatabase> {
-  const config = loadConfig();
+  const config = loadAppConfig();
   if (config.DATABASE_URL) {
     return { url: config.DATABASE_URL, close: async () => undefined };
   }
@@ -135,7 +136,7 @@ export function startBenchCoordinator(
   database: BenchDatabase,
   env: Record<string, string> = {},
 ): Promise<Runtime> {
-  const config = loadConfig({
+  const config = loadAppConfig({
     NODE_ENV: 'production',
     DATABASE_URL: database.url,
     ODC_ROLES: 'coordinator',
@@ -166,7 +167,7 @@ export function keyFor(
   admin = false,
 ): Promise<string> {
   const app = core.core!;
-  return issueKey(app.get(DataSource), app.get(AppConfig), username, scopes, admin);
+  return issueKey(app.get(DataSource), app.get(AuthConfig), username, scopes, admin);
 }
 
 /**
@@ -175,7 +176,7 @@ export function keyFor(
  */
 export async function issueKey(
   db: DataSource,
-  config: AppConfig,
+  config: AuthConfig,
   username: string,
   scopes: ApiKeyScope[],
   admin = false,

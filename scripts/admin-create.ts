@@ -6,7 +6,7 @@
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { createAdmin } from '../src/auth/first-admin';
-import { loadConfig } from '../src/infra/config/env';
+import { loadAppConfig } from '../src/app/config';
 import { runScript, withScriptDatabase } from './script-database';
 
 async function main(): Promise<number> {
@@ -16,7 +16,7 @@ async function main(): Promise<number> {
     console.error('usage: npm run admin:create -- --username NAME   (a-z, 0-9, . _ -; at most 64)');
     return 2;
   }
-  const config = loadConfig();
+  const config = loadAppConfig();
   return withScriptDatabase(config, 'odc:admin-create', async (dataSource) => {
     const admin = await createAdmin(dataSource, config, username, 'admin-create');
     console.log(

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { projectRoot } from '../src/app/version';
-import { loadConfig } from '../src/infra/config/env';
+import { loadAppConfig } from '../src/app/config';
 import { dataSourceOptions } from '../src/app/entities';
 import { EmbeddedPostgres } from '../src/infra/database/embedded-postgres';
 import { migrateExclusively, revertLastExclusively } from '../src/infra/database/migrate';
@@ -30,7 +30,7 @@ async function main(): Promise<number> {
   }
   const root = projectRoot();
   const cli = join(root, 'node_modules/typeorm/cli.js');
-  const config = loadConfig();
+  const config = loadAppConfig();
   const tsPath = (arg: string) => (arg.startsWith('-') ? arg : join(root, arg));
   if (command === 'migration:create') {
     return spawnSync(process.execPath, [cli, command, ...args.map(tsPath)], { stdio: 'inherit' }).status ?? 1;

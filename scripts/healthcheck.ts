@@ -6,7 +6,7 @@
  */
 import { connect } from 'node:net';
 import { plannedListeners, type Listener } from '../src/app/runtime';
-import { loadConfig, type AppConfig } from '../src/infra/config/env';
+import { loadAppConfig, type AppConfig } from '../src/app/config';
 
 const TIMEOUT_MS = 2500;
 
@@ -39,7 +39,7 @@ function probe(listener: Listener, config: AppConfig): Promise<boolean> {
 }
 
 async function main(): Promise<number> {
-  const config = loadConfig();
+  const config = loadAppConfig();
   const results = await Promise.all(plannedListeners(config).map((listener) => probe(listener, config)));
   return results.every(Boolean) ? 0 : 1;
 }

@@ -9,11 +9,11 @@
 import 'reflect-metadata';
 import { rotateClusterSecrets } from '../src/clusters/secrets/rotate-keys';
 import { SecretBox } from '../src/clusters/secrets/secret-box';
-import { loadConfig } from '../src/infra/config/env';
+import { loadAppConfig } from '../src/app/config';
 import { runScript, withScriptDatabase } from './script-database';
 
 async function main(): Promise<number> {
-  const config = loadConfig();
+  const config = loadAppConfig();
   const secretBox = SecretBox.fromConfig(config);
   if (secretBox.usesDevelopmentKey) {
     // The development key is public: moving secrets to it would only weaken them.

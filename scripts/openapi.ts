@@ -13,14 +13,14 @@ import { DeployerAppModule } from '../src/deployer/deployer-app.module';
 import { kubeConfigForServer } from '../src/deployer/kube/kube-access';
 import { buildDeployerOpenApiDocument, buildOpenApiDocument } from '../src/app/openapi';
 import { projectRoot } from '../src/app/version';
-import { loadConfig } from '../src/infra/config/env';
+import { loadAppConfig } from '../src/app/config';
 
 function render(document: unknown): string {
   return `${JSON.stringify(document, null, 2)}\n`;
 }
 
 export async function renderOpenApi(): Promise<string> {
-  const config = loadConfig({ ODC_ROLES: 'coordinator', NODE_ENV: 'test' });
+  const config = loadAppConfig({ ODC_ROLES: 'coordinator', NODE_ENV: 'test' });
   const app = await NestFactory.create(
     AppModule.forRoot({ config, logger: pino({ level: 'silent' }), databaseUrl: 'postgres://unused/none' }),
     { preview: true, logger: false },
@@ -32,7 +32,7 @@ export async function renderOpenApi(): Promise<string> {
 
 /** The deployer's document: its module needs a kubeconfig object, never contacted in preview mode. */
 export async function renderDeployerOpenApi(): Promise<string> {
-  const config = loadConfig({ ODC_ROLES: 'deployer', NODE_ENV: 'test' });
+  const config = loadAppConfig({ ODC_ROLES: 'deployer', NODE_ENV: 'test' });
   const app = await NestFactory.create(
     DeployerAppModule.forRoot(config, pino({ level: 'silent' }), kubeConfigForServer('http://127.0.0.1:1')),
     { preview: true, logger: false },

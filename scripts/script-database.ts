@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import type { AppConfig } from '../src/infra/config/env';
+import type { AppConfig } from '../src/app/config';
 import { dataSourceOptions } from '../src/app/entities';
 import { EmbeddedPostgres } from '../src/infra/database/embedded-postgres';
 import { migrateExclusively } from '../src/infra/database/migrate';

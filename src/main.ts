@@ -3,7 +3,9 @@ import type { Logger } from 'pino';
 import { plannedListeners, readyLine, startRuntime, type Runtime } from './app/runtime';
 import { APP_VERSION } from './app/version';
 import { applyCommandLine, CommandLineError, USAGE } from './app/command-line';
-import { ConfigError, describeConfig, loadConfig, readEnvironment, type AppConfig } from './infra/config/env';
+import { loadAppConfig, type AppConfig } from './app/config';
+import { readEnvironment } from './infra/config/environment';
+import { ConfigError, describeConfig } from './infra/config/load-config';
 import { createRootLogger } from './infra/logging/logger';
 
 function loadConfigOrExit(): AppConfig {
@@ -13,7 +15,7 @@ function loadConfigOrExit(): AppConfig {
       process.stdout.write(USAGE);
       process.exit(0);
     }
-    return loadConfig(commandLine.env);
+    return loadAppConfig(commandLine.env);
   } catch (error) {
     if (error instanceof ConfigError || error instanceof CommandLineError) {
       // Plain text, not a JSON log line: this is read by a person fixing their environment.

@@ -41,7 +41,7 @@ import { ADMIN_SCOPES, API_KEY_SCOPES } from '../../src/auth/api-keys/api-key.en
 import { ApiKeysService } from '../../src/auth/api-keys/api-keys.service';
 import { createAdmin } from '../../src/auth/first-admin';
 import { User } from '../../src/auth/users/user.entity';
-import { loadConfig, type AppConfig } from '../../src/infra/config/env';
+import { loadAppConfig, type AppConfig } from '../../src/app/config';
 import { dataSourceOptions } from '../../src/app/entities';
 import { EmbeddedPostgres } from '../../src/infra/database/embedded-postgres';
 import { migrateExclusively } from '../../src/infra/database/migrate';
@@ -627,7 +627,7 @@ async function main(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'odc-schemathesis-'));
   log(`seed ${seedValue}; ${examples} examples per operation; work folder ${dir}`);
   const deployerToken = randomBytes(24).toString('base64url');
-  const config = loadConfig(appEnvironment(join(dir, 'data'), deployerToken));
+  const config = loadAppConfig(appEnvironment(join(dir, 'data'), deployerToken));
   const logFile = join(dir, 'app.log');
   const logger = pino(
     { level: config.ODC_LOG_LEVEL, ...REDACTING_OPTIONS },

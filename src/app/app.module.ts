@@ -12,7 +12,7 @@ import {
 import { HealthModule } from '../health/health.module';
 import { StorageApiModule, StorageCronModule, StorageWorkerModule } from '../storage/storage.module';
 import { ConfigModule } from '../infra/config/config.module';
-import type { AppConfig } from '../infra/config/env';
+import type { AppConfig } from './config';
 import { CronModule } from '../infra/cron/cron.module';
 import { DatabaseModule } from '../infra/database/database.module';
 import { ENTITIES } from './entities';
@@ -20,6 +20,8 @@ import { PortsModule } from './ports.module';
 import { LoggingModule } from '../infra/logging/logging.module';
 import { MetricsModule } from '../infra/metrics/metrics.module';
 import { QueueModule } from '../infra/queue/queue.module';
+import type { Clock } from '../infra/time/clock';
+import { ClockModule } from '../infra/time/clock.module';
 import type { Role } from './roles';
 
 type Imports = NonNullable<ModuleMetadata['imports']>;
@@ -44,11 +46,13 @@ export interface CoreAppOptions {
   databaseUrl: string;
   /** Extra modules, for tests that bring their own consumers or ticks. */
   imports?: Imports;
+  /** What every timer and time read of the app goes through; default the real time (tests step their own). */
+  clock?: Clock;
 }
 
 @Module({})
 export class AppModule {
-  static forRoot({ config, logger, databaseUrl, imports = [] }: CoreAppOptions): DynamicModule {
+  static forRoot({ config, logger, databaseUrl, imports = [], clock }: CoreAppOptions): DynamicModule {
     const roles = config.roles;
     const applicationName = `odc:${[...roles].join(',')}`;
     return {
@@ -57,6 +61,7 @@ export class AppModule {
         ConfigModule.forRoot(config),
         LoggingModule.forRoot(logger),
         MetricsModule,
+        ClockModule.forRoot(clock),
         // Every periodic timer of every role is registered in its SchedulerRegistry.
         ScheduleModule.forRoot(),
         DatabaseModule.forRoot({

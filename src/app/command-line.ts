@@ -6,7 +6,7 @@
  * deployer.
  */
 import { parseArgs } from 'node:util';
-import type { EnvSource } from '../infra/config/env';
+import type { EnvSource } from '../infra/config/environment';
 
 export class CommandLineError extends Error {}
 

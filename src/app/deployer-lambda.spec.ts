@@ -1,4 +1,4 @@
-import { ConfigError } from '../infra/config/env';
+import { ConfigError } from '../infra/config/load-config';
 import { loadLambdaConfig } from './deployer-lambda';
 
 describe('loadLambdaConfig', () => {

@@ -15,13 +15,9 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { Logger } from 'pino';
 import { createDeployerApp } from './nest-app';
 import { parseRoles } from './roles';
-import {
-  ConfigError,
-  loadConfig,
-  readEnvironment,
-  type AppConfig,
-  type EnvSource,
-} from '../infra/config/env';
+import { readEnvironment, type EnvSource } from '../infra/config/environment';
+import { ConfigError } from '../infra/config/load-config';
+import { loadAppConfig, type AppConfig } from './config';
 import { resolveLambdaKubeAccess, type AwsOptions } from '../deployer/lambda/kube-credentials';
 
 export type ApiGatewayEvent = APIGatewayProxyEvent | APIGatewayProxyEventV2;
@@ -56,7 +52,7 @@ export function loadLambdaConfig(env: EnvSource = readEnvironment()): AppConfig 
   // Loaded as the deployer whatever ODC_ROLES says, so another role's needs (a database) cannot
   // hide the real problem. It binds no address, so the loopback Host rule has nothing to go by:
   // API Gateway (its domain and stage) decides which hosts reach it, unless hosts are configured.
-  const config = loadConfig({
+  const config = loadAppConfig({
     NODE_ENV: 'production',
     ...env,
     ODC_DEPLOYER_ALLOWED_HOSTS: env.ODC_DEPLOYER_ALLOWED_HOSTS || '*',

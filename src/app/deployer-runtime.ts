@@ -9,9 +9,10 @@ import type { INestApplication } from '@nestjs/common';
 import type { HttpsOptions } from '@nestjs/common/interfaces/external/https-options.interface';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { isLoopback, withStartToken } from '../deployer/deployer-access';
+import { withStartToken } from '../deployer/deployer-access';
 import { resolveKubeAccess, type KubeAccess } from '../deployer/kube/kube-access';
-import { configWith, type AppConfig } from '../infra/config/env';
+import { configWith } from '../infra/config/load-config';
+import type { AppConfig } from './config';
 import type { SimulatedKubeAccess } from './dev/simulated-kube';
 import { listen, type Listener } from './listeners';
 import { createDeployerApp } from './nest-app';
@@ -33,18 +34,12 @@ export function allowingCsiDriver(config: AppConfig, driver: string): AppConfig 
 }
 
 /**
- * A deployer can create pods: it must not serve unauthenticated beyond this machine. (mTLS joins
- * the bearer token as a way to satisfy this.)
+ * mTLS needs the listener's own certificate. Checked here, not with the configuration, because
+ * only this listener has one: the Lambda entry refuses a client CA for reasons of its own. (That a
+ * deployer must not serve unauthenticated beyond this machine is a rule of the roles':
+ * src/app/roles.config.ts.)
  */
-function assertDeployerIsGuarded(config: AppConfig): void {
-  const authenticated = Boolean(config.ODC_DEPLOYER_TOKEN) || Boolean(config.ODC_DEPLOYER_CLIENT_CA);
-  if (!authenticated && !isLoopback(config.ODC_DEPLOYER_HOST) && !config.ODC_DEPLOYER_INSECURE) {
-    throw new Error(
-      `Refusing to serve the deployer on ${config.ODC_DEPLOYER_HOST} without authentication: set ODC_DEPLOYER_TOKEN ` +
-        'or ODC_DEPLOYER_CLIENT_CA (mTLS), bind ODC_DEPLOYER_HOST to a loopback address, or (never in production) ' +
-        'set ODC_DEPLOYER_INSECURE=true',
-    );
-  }
+function assertClientCaHasTls(config: AppConfig): void {
   if (config.ODC_DEPLOYER_CLIENT_CA && !config.ODC_DEPLOYER_TLS_CERT) {
     throw new Error('ODC_DEPLOYER_CLIENT_CA (mTLS) needs ODC_DEPLOYER_TLS_CERT and ODC_DEPLOYER_TLS_KEY');
   }
@@ -89,7 +84,7 @@ export async function startDeployer(
       'deployer: no ODC_DEPLOYER_TOKEN: it takes a token made for this start, which only this process knows (set ODC_DEPLOYER_TOKEN to call it from elsewhere)',
     );
   }
-  assertDeployerIsGuarded(deployerConfig);
+  assertClientCaHasTls(deployerConfig);
   const kube = await resolveKubeAccess(
     config,
     config.deployerSimulator ? () => simulatedKube().startSimulatedKube(options.logger) : undefined,

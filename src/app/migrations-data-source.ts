@@ -4,10 +4,10 @@
  */
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
-import { loadConfig } from '../infra/config/env';
+import { loadAppConfig } from './config';
 import { dataSourceOptions } from './entities';
 
-const config = loadConfig();
+const config = loadAppConfig();
 if (!config.DATABASE_URL) {
   throw new Error('DATABASE_URL is not set: run the TypeORM CLI through `npm run migration:*`');
 }

@@ -3,7 +3,7 @@ import type { HttpsOptions } from '@nestjs/common/interfaces/external/https-opti
 import type { KubeConfig } from '@kubernetes/client-node';
 import { NestFactory } from '@nestjs/core';
 import type { Logger } from 'pino';
-import type { AppConfig } from '../infra/config/env';
+import type { AppConfig } from './config';
 import type { ErrorCode, ErrorStatuses } from '../infra/errors/app-error';
 import { configureHttp } from '../infra/http/configure-http';
 import { FrameworkLogger, PinoLoggerService } from '../infra/logging/framework-logger';

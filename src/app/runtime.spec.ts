@@ -1,4 +1,4 @@
-import { loadConfig } from '../infra/config/env';
+import { loadAppConfig } from './config';
 import { httpUrl, plannedListeners } from './runtime';
 
 describe('listener URLs', () => {
@@ -10,15 +10,15 @@ describe('listener URLs', () => {
   });
 
   it('plan one listener per role that listens', () => {
-    expect(plannedListeners(loadConfig({ ODC_ROLES: 'worker' }))).toEqual([]);
-    expect(plannedListeners(loadConfig({ ODC_ROLES: 'worker,cron', ODC_OPS_PORT: '9090' }))).toEqual([
+    expect(plannedListeners(loadAppConfig({ ODC_ROLES: 'worker' }))).toEqual([]);
+    expect(plannedListeners(loadAppConfig({ ODC_ROLES: 'worker,cron', ODC_OPS_PORT: '9090' }))).toEqual([
       { name: 'ops', url: 'http://localhost:9090' },
     ]);
-    expect(plannedListeners(loadConfig({ ODC_ROLES: 'coordinator,deployer', ODC_OPS_PORT: '9090' }))).toEqual(
-      [
-        { name: 'api', url: 'http://localhost:8080' },
-        { name: 'deployer', url: 'http://127.0.0.1:8443' },
-      ],
-    );
+    expect(
+      plannedListeners(loadAppConfig({ ODC_ROLES: 'coordinator,deployer', ODC_OPS_PORT: '9090' })),
+    ).toEqual([
+      { name: 'api', url: 'http://localhost:8080' },
+      { name: 'deployer', url: 'http://127.0.0.1:8443' },
+    ]);
   });
 });

@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { KubeAccess } from '../deployer/kube/kube-access';
-import type { AppConfig } from '../infra/config/env';
+import type { AppConfig } from './config';
 import { EmbeddedPostgres } from '../infra/database/embedded-postgres';
 import { AppModule, type CoreAppOptions } from './app.module';
 import { httpUrl, listen, type Listener } from './listeners';
@@ -30,6 +30,7 @@ export interface RuntimeOptions {
   /** Overrides DATABASE_URL (tests hand each file its own database). */
   databaseUrl?: string;
   imports?: CoreAppOptions['imports'];
+  clock?: CoreAppOptions['clock'];
 }
 
 /** Where each listener of this replica will be, before anything starts (for the first log line). */
@@ -129,6 +130,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         logger: options.logger,
         databaseUrl: database.url,
         imports: options.imports,
+        clock: options.clock,
       });
       runtime.core = await createNestApp(module, config, options.logger);
       started.push(runtime.core);

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Gauge } from 'prom-client';
 import { request } from 'undici';
-import { AppConfig } from '../infra/config/env';
+import { AuditConfig } from './audit.config';
 import { ExclusiveTaskRunner } from '../infra/cron/exclusive-task.runner';
 import { PeriodicTask } from '../infra/cron/periodic-task';
 import { MetricsService } from '../infra/metrics/metrics.service';
@@ -25,7 +25,7 @@ export class AuditCheckpointTask extends PeriodicTask {
 
   constructor(
     private readonly audit: AuditService,
-    private readonly config: AppConfig,
+    private readonly config: AuditConfig,
     runner: ExclusiveTaskRunner,
     metrics: MetricsService,
   ) {

@@ -1,6 +1,6 @@
 import { createHmac, hkdfSync } from 'node:crypto';
 import { commaList } from '../infra/config/comma-list';
-import type { AppConfig } from '../infra/config/env';
+import type { AuditConfig } from './audit.config';
 import { keyIdFor, masterKeysFromConfig, parseMasterKey } from '../infra/crypto/master-keys';
 
 /** What the chain's MACs are under: separate from every other use of the master key. */
@@ -28,7 +28,7 @@ export class AuditKeys {
 
   static fromConfig(
     config: Pick<
-      AppConfig,
+      AuditConfig,
       'NODE_ENV' | 'ODC_MASTER_KEY' | 'ODC_MASTER_KEYS_PREVIOUS' | 'ODC_AUDIT_KEY' | 'ODC_AUDIT_KEYS_PREVIOUS'
     >,
   ): AuditKeys {

@@ -2,7 +2,7 @@ import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common'
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, MoreThan, type EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import { AppConfig } from '../infra/config/env';
+import { AuditConfig } from './audit.config';
 import { LOCK_NAMESPACE } from '../infra/database/advisory-locks';
 import type { Request } from 'express';
 import {
@@ -183,7 +183,7 @@ export class AuditService implements OnApplicationBootstrap {
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    config: AppConfig,
+    config: AuditConfig,
   ) {
     this.keys = AuditKeys.fromConfig(config);
   }

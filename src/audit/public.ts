@@ -4,6 +4,7 @@
  */
 export { AuditEntry, type AuditOutcome } from './audit-entry.entity';
 export { AuditModule } from './audit.module';
+export type { AuditConfig } from './audit.config';
 export { type AuditRecord, AuditService } from './audit.service';
 export { canonicalJson } from './canonical-json';
 export {

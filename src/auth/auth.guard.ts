@@ -1,8 +1,7 @@
 import { Inject, Injectable, Optional, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AuditService } from '../audit/audit.service';
-import { requestContext } from '../audit/request-context';
-import { AppConfig } from '../infra/config/env';
+import { AuditService, requestContext } from '../audit/public';
+import { AuthConfig } from './auth.config';
 import { AppError, CommonErrorCode } from '../infra/errors/app-error';
 import { loginKeyScopes } from './api-keys/api-key.entity';
 import { ApiKeysService } from './api-keys/api-keys.service';
@@ -29,7 +28,7 @@ export class AuthGuard implements CanActivate {
     private readonly keys: ApiKeysService,
     private readonly users: UsersService,
     private readonly audit: AuditService,
-    config: AppConfig,
+    config: AuthConfig,
     @Optional() @Inject(JwtVerifier) private readonly jwt?: JwtVerifier,
   ) {
     this.siteOrigin = config.ODC_OIDC_REDIRECT_URL ? new URL(config.ODC_OIDC_REDIRECT_URL).origin : undefined;

@@ -1,8 +1,8 @@
 import { Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
-import { AuditModule } from '../audit/audit.module';
+import { AuditModule } from '../audit/public';
 import { AuditController } from './audit.controller';
-import { AppConfig } from '../infra/config/env';
+import { AuthConfig } from './auth.config';
 import { ApiKeysService } from './api-keys/api-keys.service';
 import { AuthGuard } from './auth.guard';
 import { AWS_LOGIN_PROVIDERS, AwsLoginController } from './aws/aws-login.controller';
@@ -24,8 +24,8 @@ import { UsersService } from './users/users.service';
     // The API's per-minute rate is held per second: the library keeps one entry per hit in its
     // window, so a minute-long window at a high rate would cost every request a long scan.
     ThrottlerModule.forRootAsync({
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) => ({
+      inject: [AuthConfig],
+      useFactory: (config: AuthConfig) => ({
         throttlers: [
           { name: 'default', ttl: 1_000, limit: Math.ceil(config.ODC_RATE_LIMIT_API_PER_MINUTE / 60) },
           { name: 'login', ttl: 60_000, limit: config.ODC_RATE_LIMIT_LOGIN_PER_MINUTE },
@@ -42,7 +42,11 @@ import { UsersService } from './users/users.service';
     FirstAdminOnDevelopmentStart,
     BrowserSessions,
     OidcLogin,
-    { provide: JwtVerifier, inject: [AppConfig], useFactory: (config: AppConfig) => new JwtVerifier(config) },
+    {
+      provide: JwtVerifier,
+      inject: [AuthConfig],
+      useFactory: (config: AuthConfig) => new JwtVerifier(config),
+    },
     ...AWS_LOGIN_PROVIDERS,
   ],
   exports: [UsersService, ApiKeysService, AuditModule, AuthGuard, JwtVerifier],

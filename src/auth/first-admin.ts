@@ -1,8 +1,8 @@
-import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { AuditService } from '../audit/audit.service';
-import { AppConfig } from '../infra/config/env';
+import { AuditService, type AuditConfig } from '../audit/public';
+import { AuthConfig } from './auth.config';
 import { API_KEY_SCOPES } from './api-keys/api-key.entity';
 import { ApiKeysService } from './api-keys/api-keys.service';
 import { User } from './users/user.entity';
@@ -20,7 +20,7 @@ export interface CreatedAdmin {
  */
 export async function createAdmin(
   dataSource: DataSource,
-  config: AppConfig,
+  config: AuthConfig & AuditConfig,
   username: string,
   origin: 'admin-create' | 'first-start',
 ): Promise<CreatedAdmin> {
@@ -52,7 +52,7 @@ export class FirstAdminOnDevelopmentStart implements OnApplicationBootstrap {
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly config: AppConfig,
+    @Inject(AuthConfig) private readonly config: AuthConfig & AuditConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {

@@ -1,6 +1,6 @@
 import { Logger, Module } from '@nestjs/common';
-import { AuthModule } from '../auth/auth.module';
-import { AppConfig } from '../infra/config/env';
+import { AuthModule } from '../auth/public';
+import { CryptoConfig } from '../infra/config/crypto.config';
 import { CronModule } from '../infra/cron/cron.module';
 import { MetricsModule } from '../infra/metrics/metrics.module';
 import { CapacitySync } from './capacity/capacity-sync';
@@ -11,7 +11,7 @@ import { ClusterHealthTask } from './health/cluster-health.task';
 import { ClusterRegistry } from './registry/cluster-registry';
 import { SecretBox } from './secrets/secret-box';
 
-function secretBoxFrom(config: AppConfig): SecretBox {
+function secretBoxFrom(config: CryptoConfig): SecretBox {
   const box = SecretBox.fromConfig(config);
   if (box.usesDevelopmentKey) {
     new Logger('SecretBox').warn(
@@ -31,7 +31,7 @@ function secretBoxFrom(config: AppConfig): SecretBox {
     ClusterRegistry,
     ClusterClients,
     CapacitySync,
-    { provide: SecretBox, inject: [AppConfig], useFactory: secretBoxFrom },
+    { provide: SecretBox, inject: [CryptoConfig], useFactory: secretBoxFrom },
   ],
   exports: [ClusterRegistry, ClusterClients, CapacitySync, SecretBox],
 })

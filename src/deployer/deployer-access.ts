@@ -6,7 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { commaList } from '../infra/config/comma-list';
-import { configWith, type AppConfig } from '../infra/config/env';
+import { configWith } from '../infra/config/load-config';
+import type { DeployerConfig } from './deployer.config';
 
 /** Addresses (and the name) a listener may bind to that only this machine reaches. */
 export function isLoopback(host: string): boolean {
@@ -28,7 +29,7 @@ export function hostNameOf(header: string): string {
  * development answers loopback names only, and one bound to a real address answers any (it sits
  * behind a Service or a load balancer, with its token or mTLS).
  */
-export function allowedHostNames(config: AppConfig): string[] | undefined {
+export function allowedHostNames(config: DeployerConfig): string[] | undefined {
   const configured = commaList(config.ODC_DEPLOYER_ALLOWED_HOSTS).map(hostNameOf);
   if (configured.includes('*')) {
     return undefined;
@@ -47,12 +48,10 @@ export function allowedHostNames(config: AppConfig): string[] | undefined {
  * `local-sim` registration). Anything else that reaches the port (another user of the machine, a
  * page in the browser) has none.
  */
-export function withStartToken(config: AppConfig): { config: AppConfig; generated: boolean } {
+export function withStartToken<T extends DeployerConfig>(config: T): { config: T; generated: boolean } {
   if (config.NODE_ENV !== 'development' || config.ODC_DEPLOYER_TOKEN || config.ODC_DEPLOYER_CLIENT_CA) {
     return { config, generated: false };
   }
-  return {
-    config: configWith(config, { ODC_DEPLOYER_TOKEN: randomBytes(32).toString('base64url') }),
-    generated: true,
-  };
+  const token: Partial<DeployerConfig> = { ODC_DEPLOYER_TOKEN: randomBytes(32).toString('base64url') };
+  return { config: configWith(config, token as Partial<T>), generated: true };
 }

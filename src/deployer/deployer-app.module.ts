@@ -2,7 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { ConfigModule } from '../infra/config/config.module';
-import type { AppConfig } from '../infra/config/env';
+import type { DeployerConfig } from './deployer.config';
 import { LoggingModule } from '../infra/logging/logging.module';
 import { MetricsModule } from '../infra/metrics/metrics.module';
 import { DeployerAuthGuard } from './deployer-auth.guard';
@@ -22,7 +22,7 @@ import { VolumesService } from './volumes.service';
  */
 @Module({})
 export class DeployerAppModule {
-  static forRoot(config: AppConfig, logger: Logger, kubeConfig: KubeConfig): DynamicModule {
+  static forRoot(config: DeployerConfig, logger: Logger, kubeConfig: KubeConfig): DynamicModule {
     const kube = new KubeClient(kubeConfig, {
       qps: config.ODC_DEPLOYER_KUBE_QPS,
       burst: config.ODC_DEPLOYER_KUBE_BURST,

@@ -3,7 +3,7 @@ import type { Request } from 'express';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { commaList } from '../infra/config/comma-list';
-import { AppConfig } from '../infra/config/env';
+import { DeployerConfig } from './deployer.config';
 import { AppError, CommonErrorCode } from '../infra/errors/app-error';
 import { allowedHostNames, hostNameOf } from './deployer-access';
 
@@ -23,7 +23,7 @@ export class DeployerAuthGuard implements CanActivate {
   private readonly allowedNames: string[];
   private readonly allowedHosts?: string[];
 
-  constructor(config: AppConfig) {
+  constructor(config: DeployerConfig) {
     this.expected = config.ODC_DEPLOYER_TOKEN ? digest(config.ODC_DEPLOYER_TOKEN) : undefined;
     this.allowedNames = commaList(config.ODC_DEPLOYER_ALLOWED_CLIENT_CNS);
     this.allowedHosts = allowedHostNames(config);

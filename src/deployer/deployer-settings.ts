@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { commaList } from '../infra/config/comma-list';
-import { AppConfig } from '../infra/config/env';
+import { DeployerConfig } from './deployer.config';
 import { AppError } from '../infra/errors/app-error';
 import { DeployerErrorCode } from './deployer.errors';
 import type { DeployerPolicy } from './policy';
@@ -12,7 +12,7 @@ export class DeployerSettings {
   readonly policy: DeployerPolicy;
   readonly gpuLabel: string;
 
-  constructor(config: AppConfig) {
+  constructor(config: DeployerConfig) {
     this.namespaces = commaList(config.ODC_DEPLOYER_NAMESPACES);
     this.gpuLabel = config.ODC_DEPLOYER_GPU_LABEL;
     this.policy = {

@@ -1,5 +1,5 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { loadConfig } from '../infra/config/env';
+import { loadAppConfig } from '../app/config';
 import { LABELS, MANAGED_BY, type AppliedObject, type Manifest } from './contract';
 import { DeployerSettings } from './deployer-settings';
 import { DeployerService } from './deployer.service';
@@ -239,7 +239,7 @@ describe('DeployerService.applyDeployment pruning', () => {
     kube = new ObjectsKube();
     deployer = new DeployerService(
       kube as unknown as KubeClient,
-      new DeployerSettings(loadConfig({ ODC_DEPLOYER_NAMESPACES: NS })),
+      new DeployerSettings(loadAppConfig({ ODC_DEPLOYER_NAMESPACES: NS })),
     );
   });
 

@@ -2,18 +2,18 @@ import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { Authenticated } from '../auth/auth.decorators';
+import { Authenticated } from '../auth/public';
 import {
   standingOf,
   summarizeAvailability,
   type AvailabilityFigures,
   type ClusterFigures,
-} from '../clusters/capacity/availability';
-import { FOREIGN_GPUS_SQL } from '../clusters/capacity/node-rules';
-import { AvailabilityDto } from '../clusters/dto/availability.dto';
-import { ClusterRegistry } from '../clusters/registry/cluster-registry';
+  FOREIGN_GPUS_SQL,
+  AvailabilityDto,
+  ClusterRegistry,
+} from '../clusters/public';
 import { SharedRead } from '../infra/cache/shared-read';
-import { AppConfig } from '../infra/config/env';
+import { ReservationsConfig } from './reservations.config';
 import { CLAIMING_STATUSES, Reservation } from './reservation.entity';
 
 @ApiTags('availability')
@@ -24,7 +24,7 @@ export class AvailabilityController {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly registry: ClusterRegistry,
-    config: AppConfig,
+    config: ReservationsConfig,
   ) {
     this.answer = new SharedRead(() => this.compute(), config.ODC_SHARED_READS_MAX_AGE_SECONDS * 1000);
   }

@@ -1,10 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { FOREIGN_GPUS_SQL } from '../clusters/capacity/node-rules';
-import { ClusterRegistry } from '../clusters/registry/cluster-registry';
+import { FOREIGN_GPUS_SQL, ClusterRegistry } from '../clusters/public';
 import { SharedRead } from '../infra/cache/shared-read';
-import { AppConfig } from '../infra/config/env';
+import { ReservationsConfig } from './reservations.config';
 import { AppError, CommonErrorCode } from '../infra/errors/app-error';
 import { GpuType } from './catalog/gpu-type.entity';
 import type { CreateReservationDto } from './dto/reservation.dto';
@@ -55,7 +54,7 @@ export class ReservationRequestChecks {
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly config: AppConfig,
+    private readonly config: ReservationsConfig,
     private readonly registry: ClusterRegistry,
     private readonly queries: ReservationQueries,
   ) {

@@ -1,13 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Brackets, DataSource, In } from 'typeorm';
-import { ownedOrNotFound, ownerFilter } from '../auth/ownership';
-import type { Principal } from '../auth/principal';
-import { User } from '../auth/users/user.entity';
-import { ClusterRegistry } from '../clusters/registry/cluster-registry';
+import { ownedOrNotFound, ownerFilter, type Principal, User } from '../auth/public';
+import { ClusterRegistry } from '../clusters/public';
 import { SharedRead } from '../infra/cache/shared-read';
-import { AppConfig } from '../infra/config/env';
-import { Disk } from '../storage/disks/disk.entity';
+import { ReservationsConfig } from './reservations.config';
+import { Disk } from '../storage/public';
 import { GpuType } from './catalog/gpu-type.entity';
 import { RESERVATION_PAGE_DEFAULT, type ListReservationsQueryDto } from './dto/reservation.dto';
 import type { QueueDto, QueueEntryDto } from './dto/queue.dto';
@@ -58,7 +56,7 @@ export class ReservationQueries {
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    config: AppConfig,
+    config: ReservationsConfig,
     private readonly registry: ClusterRegistry,
   ) {
     const maxAgeMs = config.ODC_SHARED_READS_MAX_AGE_SECONDS * 1000;

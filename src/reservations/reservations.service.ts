@@ -2,18 +2,16 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash, randomBytes } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
-import { canonicalJson } from '../audit/canonical-json';
-import type { Principal } from '../auth/principal';
-import { User } from '../auth/users/user.entity';
-import { standingOf } from '../clusters/capacity/availability';
-import { ClusterRegistry } from '../clusters/registry/cluster-registry';
-import { AppConfig } from '../infra/config/env';
+import { canonicalJson } from '../audit/public';
+import { type Principal, User } from '../auth/public';
+import { standingOf, ClusterRegistry } from '../clusters/public';
+import { ReservationsConfig } from './reservations.config';
 import { LOCK_NAMESPACE } from '../infra/database/advisory-locks';
 import { isUniqueViolation } from '../infra/database/database-errors';
 import { queryPrepared, sqlTextList } from '../infra/database/prepared';
 import { AppError } from '../infra/errors/app-error';
 import { QueueService } from '../infra/queue/queue.service';
-import { DiskHolds } from '../storage/disks/hold-disk';
+import { DiskHolds } from '../storage/public';
 import type { CreateReservationDto } from './dto/reservation.dto';
 import { endReservation } from './lifecycle/ending';
 import { ReservationQueries, type ReservationWithContext } from './reservation-queries';
@@ -46,7 +44,7 @@ export type InTransaction = (tx: EntityManager, reservation: Reservation) => Pro
 export class ReservationsService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly config: AppConfig,
+    private readonly config: ReservationsConfig,
     private readonly jobs: QueueService,
     private readonly registry: ClusterRegistry,
     private readonly diskHolds: DiskHolds,

@@ -7,7 +7,11 @@ export { Disk } from './disks/disk.entity';
 export { DiskHolds, releaseDiskOf, releaseDisksOf } from './disks/hold-disk';
 export { type DiskPlacement, diskPlacement, inScopes } from './placement';
 export type { DiskHolders, Holder, ReservationTimeline, TimelineLine } from './ports';
-export { STORAGE_PROVIDER, type StorageProvider } from './providers/storage-provider';
+export {
+  STORAGE_PROVIDER,
+  type StorageProvider,
+  type StorageProviderName,
+} from './providers/storage-provider';
 export { StorageProviderError } from './providers/storage-provider.errors';
 export { providerSnapshotOf, type SnapshotRow } from './snapshots/snapshot-rows';
 export { StorageCoreModule } from './storage.module';

@@ -2,7 +2,6 @@ import { Logger, Module, type Provider } from '@nestjs/common';
 import { AuditModule } from '../audit/public';
 import { AuthModule } from '../auth/public';
 import { ClusterClients, ClustersModule, ClusterRegistry } from '../clusters/public';
-import { AppConfig } from '../infra/config/env';
 import { CronModule } from '../infra/cron/cron.module';
 import { DisksController } from './disks/disks.controller';
 import { DisksService } from './disks/disks.service';
@@ -15,12 +14,13 @@ import { DiskHolds } from './disks/hold-disk';
 import { createAwsEbsProvider } from './providers/aws-ebs.factory';
 import { K8sCsiProvider } from './providers/k8s-csi.provider';
 import { STORAGE_PROVIDER, type StorageProvider } from './providers/storage-provider';
+import { StorageConfig, type StorageProviderConfig } from './storage.config';
 import { StorageQueues } from './storage-queues';
 import { DiskVolumes } from './volumes/disk-volumes';
 
 /** ODC_STORAGE_PROVIDER's provider, built once per process. */
 export function storageProviderFor(
-  config: AppConfig,
+  config: StorageProviderConfig,
   registry: ClusterRegistry,
   clients: ClusterClients,
 ): StorageProvider {
@@ -42,8 +42,8 @@ export function storageProviderFor(
 
 const storageProvider: Provider = {
   provide: STORAGE_PROVIDER,
-  inject: [AppConfig, ClusterRegistry, ClusterClients],
-  useFactory: (config: AppConfig, registry: ClusterRegistry, clients: ClusterClients) => {
+  inject: [StorageConfig, ClusterRegistry, ClusterClients],
+  useFactory: (config: StorageProviderConfig, registry: ClusterRegistry, clients: ClusterClients) => {
     const provider = storageProviderFor(config, registry, clients);
     new Logger('Storage').log(`Disks on the ${provider.name} storage provider`);
     return provider;

@@ -4,6 +4,7 @@ import { startDeployer, DEPLOYER_TOKEN, NAMESPACE, type DeployerUnderTest } from
 import { startTestApp, type TestApp } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { eventually } from '../support/eventually';
+import { ManualClock } from '../support/manual-clock';
 import { keyFor } from '../support/users';
 import { FAST_TIMINGS, h100Pool } from '../support/simulator';
 
@@ -61,11 +62,13 @@ describe('availability after a capacity sync, seen by every replica', () => {
     database = await createTestDatabase();
     const env = { ODC_CLUSTER_HEALTH_INTERVAL_SECONDS: '3600', ODC_REGISTRY_POLL_SECONDS: '3600' };
     replicaA = await startTestApp({ roles: 'coordinator,cron', database, env });
-    // B shares its reads as deployed (each computed at most every 0.5 s): a drain still shows in under a second.
+    // B shares its reads as deployed (each computed at most every 0.5 s). Its registry's poll runs
+    // on a clock no one steps: what B learns of the clusters comes by NOTIFY.
     replicaB = await startTestApp({
       roles: 'coordinator',
       database,
       env: { ...env, ODC_SHARED_READS_MAX_AGE_SECONDS: '0.5' },
+      clock: new ManualClock(),
     });
     adminKey = await keyFor(replicaA, 'ops', ['clusters:admin'], { admin: true });
     userKey = await keyFor(replicaA, 'dev', []);
@@ -153,21 +156,17 @@ describe('availability after a capacity sync, seen by every replica', () => {
     );
   });
 
-  it('a drain through one replica shows in the other in under a second, with no reload call', async () => {
-    const started = Date.now();
+  it('a drain through one replica shows in the other by NOTIFY, with no reload call and no poll', async () => {
     await adminCall(replicaA, `/api/v1/clusters/${clusterId}/drain`).expect(200);
     const seen = await eventually(
       () => availability(replicaB),
       (types) => types.every((type) => type.clusters.every((cluster) => !cluster.accepting)),
-      1000,
     );
-    expect(Date.now() - started).toBeLessThan(1000);
     expect(seen.find((type) => type.gpu_type === 'h100')).toMatchObject({ total_gpus: 0, free_gpus: 0 });
     await adminCall(replicaB, `/api/v1/clusters/${clusterId}/undrain`).expect(200);
     await eventually(
       () => availability(replicaA),
       (types) => types.every((type) => type.total_gpus > 0),
-      1000,
     );
   });
 

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { KubeClient, KubeError } from '../../src/deployer/kube/kube-client';
+import { TokenBucket } from '../../src/deployer/kube/token-bucket';
 import { createCertificateAuthority } from '../support/certificates';
 import { describeRealOnly, startKubeTarget, uniqueName, type KubeTarget } from '../support/simulator';
 
@@ -130,25 +131,27 @@ describe('KubeClient over TLS with a client certificate and a token', () => {
   });
 
   it('takes one rate-limit token per call (discovery is cached and free)', async () => {
-    const limited = new KubeClient(kube.kubeConfig, { qps: 1, burst: 3 });
+    // What each call would wait for its token, recorded instead of waited: at one token an hour, a
+    // fourth call after a burst of three would wait about an hour, whatever this machine's speed.
+    const waits: number[] = [];
+    const take = jest.spyOn(TokenBucket.prototype, 'take').mockImplementation(function (this: TokenBucket) {
+      waits.push(this.reserve());
+      return Promise.resolve();
+    });
+    const limited = new KubeClient(kube.kubeConfig, { qps: 1 / 3600, burst: 3 });
     try {
-      const started = performance.now();
-      for (let i = 0; i < 3; i += 1) {
+      for (let i = 0; i < 4; i += 1) {
         await limited.read({
           apiVersion: 'v1',
           kind: 'ConfigMap',
           metadata: { name: 'present', namespace: 'gpu-dev' },
         });
       }
-      expect(performance.now() - started).toBeLessThan(500); // a second token each would wait ~3 s
-      const fourth = performance.now();
-      await limited.read({
-        apiVersion: 'v1',
-        kind: 'ConfigMap',
-        metadata: { name: 'present', namespace: 'gpu-dev' },
-      });
-      expect(performance.now() - fourth).toBeGreaterThan(500); // the burst is spent: 1 per second
+      expect(waits.slice(0, 3)).toEqual([0, 0, 0]); // one token each: the burst covers three
+      expect(waits).toHaveLength(4);
+      expect(waits[3]).toBeGreaterThan(3_500_000); // the burst is spent: the next token is an hour away
     } finally {
+      take.mockRestore();
       await limited.close();
     }
   });

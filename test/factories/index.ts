@@ -26,8 +26,7 @@ async function insert<T extends ObjectLiteral>(
   row: NoInfer<DeepPartial<T>>,
 ): Promise<T> {
   const repository = db.getRepository(entity);
-  // save's overloads return `DeepPartial<T> & T` for a generic T: the saved row is a whole T.
-  return (await repository.save(repository.create(row))) as T;
+  return repository.save<T>(repository.create(row));
 }
 
 export function aUser(db: Db, overrides: DeepPartial<User> = {}): Promise<User> {
@@ -80,7 +79,9 @@ function statusFields(
     case 'cancelled':
     case 'failed':
       return { endedAt: now, endingAs: null };
-    default:
+    case 'queued':
+    case 'placing':
+    case 'provisioning':
       return {};
   }
 }

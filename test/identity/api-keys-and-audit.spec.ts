@@ -2,7 +2,7 @@ import { DataSource } from 'typeorm';
 import { AuditService } from '../../src/audit/audit.service';
 import { ApiKeysService } from '../../src/auth/api-keys/api-keys.service';
 import { User } from '../../src/auth/users/user.entity';
-import { loadConfig } from '../../src/infra/config/env';
+import { loadAppConfig } from '../../src/app/config';
 import { dataSourceOptions } from '../../src/app/entities';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 
@@ -18,7 +18,7 @@ describe('API keys and the audit chain, on a real PostgreSQL', () => {
     dataSource = await new DataSource(
       dataSourceOptions({ url: database.url, poolSize: 4, applicationName: 'odc:test' }),
     ).initialize();
-    const config = loadConfig({ NODE_ENV: 'test', ODC_API_KEY_MAX_TTL_HOURS: '48' });
+    const config = loadAppConfig({ NODE_ENV: 'test', ODC_API_KEY_MAX_TTL_HOURS: '48' });
     keys = new ApiKeysService(dataSource, config);
     audit = new AuditService(dataSource, config);
     alice = await dataSource.getRepository(User).save({ username: 'alice' });
@@ -114,7 +114,7 @@ describe('API keys and the audit chain, on a real PostgreSQL', () => {
 
   it('commits appends that arrive together as one chain, from two writers, and fails only a bad row', async () => {
     await dataSource.query(`TRUNCATE audit_log`);
-    const other = new AuditService(dataSource, loadConfig({ NODE_ENV: 'test' })); // another replica's writer
+    const other = new AuditService(dataSource, loadAppConfig({ NODE_ENV: 'test' })); // another replica's writer
     const outcomes = await Promise.allSettled(
       Array.from({ length: 30 }, (_, i) =>
         (i % 2 === 0 ? audit : other).record({

@@ -2,7 +2,7 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { canonicalJson } from '../../src/audit/canonical-json';
 import { AuditService } from '../../src/audit/audit.service';
-import { loadConfig } from '../../src/infra/config/env';
+import { loadAppConfig } from '../../src/app/config';
 import { keyIdFor, parseMasterKey } from '../../src/infra/crypto/master-keys';
 import { dataSourceOptions } from '../../src/app/entities';
 import { createTestDatabase, type TestDatabase } from '../support/database';
@@ -40,7 +40,7 @@ describe('the keyed audit chain and its checkpoints, against a database writer',
     dataSource = await new DataSource(
       dataSourceOptions({ url: database.url, poolSize: 4, applicationName: 'odc:test' }),
     ).initialize();
-    audit = new AuditService(dataSource, loadConfig({ NODE_ENV: 'test', ODC_AUDIT_KEY: auditKey }));
+    audit = new AuditService(dataSource, loadAppConfig({ NODE_ENV: 'test', ODC_AUDIT_KEY: auditKey }));
   });
 
   afterAll(async () => {
@@ -157,7 +157,7 @@ describe('the keyed audit chain and its checkpoints, against a database writer',
 
     const stranger = new AuditService(
       dataSource,
-      loadConfig({ NODE_ENV: 'test', ODC_AUDIT_KEY: theirs.toString('hex') }),
+      loadAppConfig({ NODE_ENV: 'test', ODC_AUDIT_KEY: theirs.toString('hex') }),
     );
     await dataSource.query('TRUNCATE audit_log');
     await stranger.record({ action: 'forged', outcome: 'success' });
@@ -228,7 +228,7 @@ describe('the keyed audit chain and its checkpoints, against a database writer',
       prev = next;
     }
     // The fourth was keyed over the third's old hash: re-key it over the new one, as the app would have.
-    const fresh = new AuditService(dataSource, loadConfig({ NODE_ENV: 'test', ODC_AUDIT_KEY: auditKey }));
+    const fresh = new AuditService(dataSource, loadAppConfig({ NODE_ENV: 'test', ODC_AUDIT_KEY: auditKey }));
     await dataSource.query('DELETE FROM audit_log WHERE id > $1', [rows[2].id]);
     await fresh.record({ action: 'keyed', outcome: 'success' });
     expect(await audit.verifyChain()).toEqual({ ok: true, checked: 4 });
@@ -259,11 +259,11 @@ describe('the keyed audit chain and its checkpoints, against a database writer',
     const next = randomBytes(32).toString('base64');
     const rotated = new AuditService(
       dataSource,
-      loadConfig({ NODE_ENV: 'test', ODC_AUDIT_KEY: next, ODC_AUDIT_KEYS_PREVIOUS: auditKey }),
+      loadAppConfig({ NODE_ENV: 'test', ODC_AUDIT_KEY: next, ODC_AUDIT_KEYS_PREVIOUS: auditKey }),
     );
     await rotated.record({ action: 'under the new key', outcome: 'success' });
     expect(await rotated.verifyChain()).toMatchObject({ ok: true, checked: 7 });
-    const forgetful = new AuditService(dataSource, loadConfig({ NODE_ENV: 'test', ODC_AUDIT_KEY: next }));
+    const forgetful = new AuditService(dataSource, loadAppConfig({ NODE_ENV: 'test', ODC_AUDIT_KEY: next }));
     expect(await forgetful.verifyChain()).toMatchObject({ ok: false, problem: 'unknown_key' });
   });
 });

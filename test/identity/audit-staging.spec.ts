@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../../src/audit/audit.service';
-import { loadConfig } from '../../src/infra/config/env';
+import { loadAppConfig } from '../../src/app/config';
 import { dataSourceOptions } from '../../src/app/entities';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 
@@ -12,7 +12,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database';
 describe('audit records staged with their action', () => {
   let database: TestDatabase;
   let dataSource: DataSource;
-  const config = loadConfig({ NODE_ENV: 'test', ODC_AUDIT_KEY: randomBytes(32).toString('base64') });
+  const config = loadAppConfig({ NODE_ENV: 'test', ODC_AUDIT_KEY: randomBytes(32).toString('base64') });
   /** Two replicas' writers over one database. */
   let audit: AuditService;
   let other: AuditService;

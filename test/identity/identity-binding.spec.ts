@@ -3,7 +3,6 @@ import { ApiKeysService } from '../../src/auth/api-keys/api-keys.service';
 import { createAdmin } from '../../src/auth/first-admin';
 import { UserIdentity } from '../../src/auth/users/user-identity.entity';
 import { UsersService } from '../../src/auth/users/users.service';
-import { AppConfig } from '../../src/infra/config/env';
 import { startTestApp, type TestApp } from '../support/app';
 import { startIssuer, type TestIssuer } from '../support/jwt-issuer';
 
@@ -33,9 +32,7 @@ describe('identities from trusted issuers, and what each credential may do', () 
       },
     });
     // The admin as `admin:create` makes it: a user of that name, bound to no identity.
-    adminKey = (
-      await createAdmin(app.core().get(DataSource), app.core().get(AppConfig), 'admin', 'admin-create')
-    ).key;
+    adminKey = (await createAdmin(app.core().get(DataSource), app.config, 'admin', 'admin-create')).key;
   });
 
   afterAll(async () => {

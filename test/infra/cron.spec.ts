@@ -2,6 +2,9 @@ import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../../src/app/entities';
 import { ExclusiveTaskRunner } from '../../src/infra/cron/exclusive-task.runner';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { SystemClock } from '../../src/infra/time/clock';
+import { ManualClock } from '../support/manual-clock';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 
 /** Two replicas = two runners on two connection pools to one database. */
@@ -21,7 +24,7 @@ describe('exactly-once scheduled ticks', () => {
         ).initialize(),
       ),
     );
-    [replicaA, replicaB] = pools.map((pool) => new ExclusiveTaskRunner(pool));
+    [replicaA, replicaB] = pools.map((pool) => new ExclusiveTaskRunner(pool, new SystemClock()));
   });
 
   afterAll(async () => {
@@ -78,5 +81,24 @@ describe('exactly-once scheduled ticks', () => {
     });
     await new Promise((resolve) => setTimeout(resolve, 150));
     expect(await replicaB.run('failing', { periodMs: 100 }, async () => undefined)).toBe('ran');
+  });
+
+  it('ticks on its clock, registered by name in the scheduler, each tick through the exclusive run', async () => {
+    const clock = new ManualClock();
+    const schedules = new SchedulerRegistry();
+    const runner = new ExclusiveTaskRunner(pools[0], clock, schedules);
+    let runs = 0;
+    const stop = runner.every('clocked', 60_000, async () => {
+      runs += 1;
+    });
+    expect(schedules.getIntervals()).toEqual(['clocked']);
+    await clock.advance(59_999);
+    expect(runs).toBe(0);
+    await clock.advance(1); // the tick is waited for, its row written
+    expect(runs).toBe(1);
+    expect(await taskRow('clocked')).toMatchObject({ last_outcome: 'succeeded', run_count: '1' });
+    stop();
+    expect(schedules.getIntervals()).toEqual([]);
+    expect(clock.running).toBe(0);
   });
 });

@@ -41,7 +41,6 @@ describe('job queue (pg-boss)', () => {
 
   it('a coordinator produces but never consumes; a worker consumes', async () => {
     const id = (await queue.send(TEST_QUEUE, { n: 1 }))!;
-    await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(await stateOf(id)).toBe('created');
 
     const probe = new ConsumerProbe();
@@ -50,6 +49,8 @@ describe('job queue (pg-boss)', () => {
       () => stateOf(id),
       (state) => state === 'completed',
     );
+    // By the worker: had the coordinator taken it first, the worker's probe would not have it (a
+    // job is fetched by one consumer at a time, and a completed one never again).
     expect(probe.finished).toEqual([1]);
   });
 

@@ -9,7 +9,7 @@ import pino from 'pino';
 import { kubeConfigForServer } from '../../src/deployer/kube/kube-access';
 import { createDeployerLambda, loadLambdaConfig, type DeployerLambda } from '../../src/app/deployer-lambda';
 import { EKS_TOKEN_PREFIX, resolveLambdaKubeAccess } from '../../src/deployer/lambda/kube-credentials';
-import { loadConfig } from '../../src/infra/config/env';
+import { loadAppConfig } from '../../src/app/config';
 import { SimulatedCluster } from '../../src/simulator/cluster';
 import { withDefaults } from '../../src/simulator/config';
 import { FAST_TIMINGS, h100Pool } from '../support/simulator';
@@ -148,7 +148,7 @@ describe('deployer Lambda mode against moto (Secrets Manager, EKS)', () => {
     );
     expect(ARN).toMatch(new RegExp(`^arn:aws:secretsmanager:${REGION}:${MOTO_ACCOUNT}:secret:`));
     const access = await resolveLambdaKubeAccess(
-      loadConfig({ KUBECONFIG_SECRET: ARN!, AWS_REGION: REGION }),
+      loadAppConfig({ KUBECONFIG_SECRET: ARN!, AWS_REGION: REGION }),
       quiet,
     );
     expect(access.source).toBe('KUBECONFIG_SECRET');
@@ -159,7 +159,7 @@ describe('deployer Lambda mode against moto (Secrets Manager, EKS)', () => {
     await secrets.send(new CreateSecretCommand({ Name: 'odc/empty', Description: 'no value yet' }));
     for (const secretId of ['odc/no-such-secret', 'odc/empty']) {
       await expect(
-        resolveLambdaKubeAccess(loadConfig({ KUBECONFIG_SECRET: secretId, AWS_REGION: REGION }), quiet),
+        resolveLambdaKubeAccess(loadAppConfig({ KUBECONFIG_SECRET: secretId, AWS_REGION: REGION }), quiet),
       ).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
     }
     const lambda = lambdaWith({ KUBECONFIG_SECRET: 'odc/late' });
@@ -187,7 +187,7 @@ describe('deployer Lambda mode against moto (Secrets Manager, EKS)', () => {
     );
     expect(made).toMatchObject({ endpoint: expect.stringMatching(/^https:\/\//), status: 'ACTIVE' });
     const access = await resolveLambdaKubeAccess(
-      loadConfig({ ODC_EKS_CLUSTER_NAME: 'gpu-east', AWS_REGION: REGION }),
+      loadAppConfig({ ODC_EKS_CLUSTER_NAME: 'gpu-east', AWS_REGION: REGION }),
       quiet,
       { credentials: { accessKeyId: 'AKIDPEERTIER', secretAccessKey: 'peer-secret' } },
     );
@@ -210,7 +210,7 @@ describe('deployer Lambda mode against moto (Secrets Manager, EKS)', () => {
   it('ODC_EKS_CLUSTER_NAME of a cluster EKS does not have: its ResourceNotFoundException', async () => {
     await expect(
       resolveLambdaKubeAccess(
-        loadConfig({ ODC_EKS_CLUSTER_NAME: 'gpu-nowhere', AWS_REGION: REGION }),
+        loadAppConfig({ ODC_EKS_CLUSTER_NAME: 'gpu-nowhere', AWS_REGION: REGION }),
         quiet,
         {
           credentials: { accessKeyId: 'AKIDPEERTIER', secretAccessKey: 'peer-secret' },

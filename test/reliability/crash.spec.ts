@@ -5,6 +5,7 @@ import { isReady, type OdcProcess } from '../support/process';
 import { h100Pool } from '../support/simulator';
 import { keyFor } from '../support/users';
 import {
+  chaos,
   FAST_ENV,
   gpusFree,
   register,
@@ -18,6 +19,8 @@ import {
 /** On the simulator: 200 reservations of one GPU, on 25 nodes of 8. */
 const MOST_RESERVATIONS = 200;
 const KILLS = 4;
+/** When the worker is killed: its random moments, replayable (harness.ts, `chaos`). */
+const random = chaos('crash');
 
 /**
  * Nothing acknowledged is lost when a worker dies at any point: reservations flow through worker
@@ -76,7 +79,7 @@ describe('reliability: workers killed with SIGKILL while reservations flow', () 
     return byReservation;
   };
 
-  it('every reservation ends up active exactly once, and cancelling them all leaves nothing behind', async () => {
+  it(`every reservation ends up active exactly once, and cancelling them all leaves nothing behind (ODC_CHAOS_SEED=${random.seed})`, async () => {
     worker = spawnWorker(database);
     await worker.waitFor(isReady);
     const keys = await usersWithKeys(app, Math.ceil(reservations / 4), 'crash-');
@@ -99,7 +102,7 @@ describe('reliability: workers killed with SIGKILL while reservations flow', () 
     // Kill the worker at random moments while the reservations flow, and start it again.
     const kills: string[] = [];
     for (let kill = 0; kill < KILLS; kill += 1) {
-      const after = Math.round(300 + Math.random() * 1200);
+      const after = random.between(300, 1500);
       await new Promise((resolve) => setTimeout(resolve, after));
       const { active = 0 } = await counts();
       kills.push(`after ${after} ms: ${ids.length} acknowledged, ${active} active`);
@@ -138,7 +141,7 @@ describe('reliability: workers killed with SIGKILL while reservations flow', () 
     await eventually(deploymentsByReservation, (left) => left.size === 0, 30_000);
     console.log(
       `[crash] ${reservations} reservations on the ${site.target.kind} API server; ` +
-        `worker killed: ${kills.join('; ')}; once more after cancelling all`,
+        `worker killed: ${kills.join('; ')}; once more after cancelling all (ODC_CHAOS_SEED=${random.seed})`,
     );
   }, 240_000);
 });

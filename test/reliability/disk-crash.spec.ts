@@ -6,10 +6,12 @@ import { eventually } from '../support/eventually';
 import { isReady, type OdcProcess } from '../support/process';
 import { h100Pool } from '../support/simulator';
 import { keyFor } from '../support/users';
-import { FAST_ENV, register, spawnWorker, startSite, type Site } from './harness';
+import { chaos, FAST_ENV, register, spawnWorker, startSite, type Site } from './harness';
 
 const DISKS = 8;
 const KILLS = 3;
+/** When the worker is killed: its random moments, replayable (harness.ts, `chaos`). */
+const random = chaos('disk-crash');
 
 /**
  * Nothing is lost or done twice when a worker dies while disks are being snapshotted at the end of
@@ -45,7 +47,7 @@ describe('reliability: a worker killed during snapshots at expiry', () => {
 
   const db = () => app.core().get(DataSource);
 
-  it('exactly one snapshot per reservation, each disk released once', async () => {
+  it(`exactly one snapshot per reservation, each disk released once (ODC_CHAOS_SEED=${random.seed})`, async () => {
     worker = spawnWorker(database);
     await worker.waitFor(isReady);
     const ids: string[] = [];
@@ -79,7 +81,7 @@ describe('reliability: a worker killed during snapshots at expiry', () => {
       .round(new Date(latest + 10 * 60_000));
     const kills: string[] = [];
     for (let kill = 0; kill < KILLS; kill += 1) {
-      const after = Math.round(200 + Math.random() * 600);
+      const after = random.between(200, 800);
       await new Promise((resolve) => setTimeout(resolve, after));
       const [{ held, taken, ready }] = await db().query<{ held: number; taken: number; ready: number }[]>(
         `SELECT (SELECT count(*)::int FROM disks WHERE in_use_by IS NOT NULL) AS held,
@@ -119,7 +121,7 @@ describe('reliability: a worker killed during snapshots at expiry', () => {
     const expired = await statuses();
     expect(expired.every((r) => r.status === 'expired')).toBe(true);
     console.log(
-      `[disk-crash] ${DISKS} disks on the ${site.target.kind} API server; worker killed: ${kills.join('; ')}`,
+      `[disk-crash] ${DISKS} disks on the ${site.target.kind} API server; worker killed: ${kills.join('; ')} (ODC_CHAOS_SEED=${random.seed})`,
     );
   }, 180_000);
 });

@@ -110,19 +110,25 @@ describe('reliability: placement across processes', () => {
     expect(answers.map((a) => a.status)).toEqual(Array(100).fill(202));
 
     await eventually(counts, (c) => c.active === 8 && c.queued === 92, 30_000);
-    // Passes keep coming (events, the timer): nothing more is admitted into a full fleet.
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    expect(await counts()).toEqual({ active: 8, queued: 92 });
+    const queue = async () =>
+      (await app.http().get('/api/v1/queue').set('authorization', `Bearer ${adminKey}`).expect(200)).body
+        .gpu_types[0].entries as { position: number; reservation_id: string }[];
+    const positions = async () => (await queue()).map((entry) => entry.position);
+    await eventually(positions, (seen) => seen.join() === Array.from({ length: 92 }, (_, i) => i + 1).join());
+    // The head of the queue leaves. Only an admission pass run after that renumbers the others: once
+    // they read 1..91, the workers have planned on the full fleet again, and admitted nothing.
+    const [head] = await queue();
+    await app
+      .http()
+      .post(`/api/v1/reservations/${head.reservation_id}/cancel`)
+      .set('authorization', `Bearer ${adminKey}`)
+      .send({})
+      .expect(200);
+    await eventually(positions, (seen) => seen.join() === Array.from({ length: 91 }, (_, i) => i + 1).join());
+    expect(await counts()).toEqual({ active: 8, queued: 91, cancelled: 1 });
     // Every node exactly full: none overbooked (fewer than 0 free), none left with room.
     expect(free(await gpusFree(east))).toEqual(fleet.map(() => 0));
 
-    const queue = await app
-      .http()
-      .get('/api/v1/queue')
-      .set('authorization', `Bearer ${adminKey}`)
-      .expect(200);
-    const positions = queue.body.gpu_types[0].entries.map((e: { position: number }) => e.position);
-    expect(positions).toEqual(Array.from({ length: 92 }, (_, i) => i + 1));
     await cancelAll();
     // East and its other team leave: the next tests have the fleet (on the real tier, the same one).
     await app

@@ -1,5 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { AdmissionWorker } from '../../src/reservations/admission/admission.worker';
 import { NAMESPACE, registerDeployer, startDeployer, type DeployerUnderTest } from '../deployer/fixtures';
 import { FAST_CONTROL_PLANE_ENV, startTestApp, type TestApp } from '../support/app';
 import { eventually } from '../support/eventually';
@@ -130,7 +131,8 @@ describe('reservations end to end on a simulated cluster', () => {
     const bobs = await reserve(keys.bob, { gpu_type: 'h100', gpu_count: 8, hours: 1 });
     await until(keys.bob, bobs.body.id, 'active');
     const carols = await reserve(keys.carol, { gpu_type: 'h100', gpu_count: 8, hours: 1 });
-    await new Promise((resolve) => setTimeout(resolve, 1000)); // admission passes come and go: still queued
+    // A pass that starts after Carol's reservation was acknowledged, waited for: it leaves her queued.
+    await app.core().get(AdmissionWorker, { strict: false }).requestPass();
     const waiting = await show(keys.carol, carols.body.id);
     expect(waiting).toMatchObject({ status: 'queued', queue_position: 1 });
     // An hour, plus the grace period a reservation runs past its expiry before teardown.

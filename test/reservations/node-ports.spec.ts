@@ -1,3 +1,4 @@
+import { AdmissionWorker } from '../../src/reservations/admission/admission.worker';
 import { registerDeployer, startDeployer, type DeployerUnderTest } from '../deployer/fixtures';
 import { FAST_CONTROL_PLANE_ENV, startTestApp, type TestApp } from '../support/app';
 import { eventually } from '../support/eventually';
@@ -68,8 +69,8 @@ describe('NodePorts as a counted resource of a cluster', () => {
     );
     expect(waiting.queue_position).toBe(1);
     expect(waiting.estimated_wait_seconds).toBeLessThanOrEqual(3600 + 120);
-    // Passes keep coming: it stays queued, never placed and bounced.
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // A pass that starts after it was queued, waited for: it stays queued, never placed and bounced.
+    await app.core().get(AdmissionWorker, { strict: false }).requestPass();
     expect((await show(third.id)).events.map((e) => e.to)).toEqual(['queued']);
 
     await app

@@ -266,7 +266,9 @@ describe('snapshot contents and a storage backend shared between simulated clust
       ...snapshotRef('late'),
       spec: { source: { volumeSnapshotContentName: 'late-content' } },
     } as KubernetesObject);
-    await new Promise((resolve) => setTimeout(resolve, 50)); // several snapshot delays
+    // A snapshot made after it, settled: the controller has had its turn at 'late' too, and left it waiting.
+    await importSnapshot(kb, 'late-barrier', handle);
+    await settled(kb, 'late-barrier');
     expect((await kb.objects.read<Snapshot>(snapshotRef('late'))).status).toBeUndefined();
     await kb.objects.create({
       ...contentRef('late-content'),

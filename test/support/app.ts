@@ -3,8 +3,9 @@ import pino, { type Logger } from 'pino';
 import { Writable } from 'node:stream';
 import request from 'supertest';
 import { startRuntime, type Runtime } from '../../src/app/runtime';
-import { loadConfig, type AppConfig } from '../../src/infra/config/env';
+import { loadAppConfig, type AppConfig } from '../../src/app/config';
 import { REDACTING_OPTIONS } from '../../src/infra/logging/logger';
+import type { Clock } from '../../src/infra/time/clock';
 import { createTestDatabase, type TestDatabase } from './database';
 import { rememberLogs } from './log-audit';
 
@@ -41,6 +42,8 @@ export interface TestAppOptions {
   imports?: ModuleMetadata['imports'];
   /** Reuse a database (e.g. two replicas of one deployment); default: a fresh migrated one. */
   database?: TestDatabase;
+  /** The app's clock (a `ManualClock` the test steps); default the real time. */
+  clock?: Clock;
 }
 
 export interface TestApp {
@@ -56,7 +59,7 @@ export interface TestApp {
 }
 
 export function testConfig(roles: string, env: Record<string, string> = {}): AppConfig {
-  return loadConfig({
+  return loadAppConfig({
     NODE_ENV: 'test',
     ODC_ROLES: roles,
     ODC_HOST: '127.0.0.1',
@@ -85,7 +88,13 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     },
     logs.stream,
   );
-  const runtime = await startRuntime({ config, logger, databaseUrl: database.url, imports: options.imports });
+  const runtime = await startRuntime({
+    config,
+    logger,
+    databaseUrl: database.url,
+    imports: options.imports,
+    clock: options.clock,
+  });
   const core = () => {
     if (!runtime.core) {
       throw new Error('this runtime has no core app');

@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { commaList } from '../../infra/config/comma-list';
-import type { AppConfig } from '../../infra/config/env';
+import type { AppConfig } from '../config';
 import type { SimulatorConfig } from '../../simulator/config';
 import { ClustersService } from '../../clusters/clusters.service';
 import { profileForSimulator } from './simulator-profile';

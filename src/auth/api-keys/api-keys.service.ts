@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { DataSource, IsNull, LessThan, MoreThan, type EntityManager } from 'typeorm';
-import { AppConfig } from '../../infra/config/env';
+import { AuthConfig } from '../auth.config';
 import { User } from '../users/user.entity';
 import { ApiKey, type ApiKeyScope } from './api-key.entity';
 
@@ -42,7 +42,7 @@ export class ApiKeysService {
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly config: AppConfig,
+    private readonly config: AuthConfig,
   ) {}
 
   /** A fresh key; its lifetime is the default when none is asked for, and never above the maximum. */

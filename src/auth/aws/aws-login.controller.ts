@@ -11,9 +11,8 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { AuditService } from '../../audit/audit.service';
-import { requestContext } from '../../audit/request-context';
-import { AppConfig } from '../../infra/config/env';
+import { AuditService, requestContext } from '../../audit/public';
+import { AuthConfig } from '../auth.config';
 import { AppError, CommonErrorCode } from '../../infra/errors/app-error';
 import { ErrorResponse } from '../../infra/http/error-response';
 import { loginKeyScopes } from '../api-keys/api-key.entity';
@@ -29,8 +28,8 @@ import { AwsLoginVerifier, type AwsIdentity, type PresignedCallerIdentity } from
 export const AWS_LOGIN_PROVIDERS: Provider[] = [
   {
     provide: AwsLoginVerifier,
-    inject: [AppConfig],
-    useFactory: (config: AppConfig) => new AwsLoginVerifier(config),
+    inject: [AuthConfig],
+    useFactory: (config: AuthConfig) => new AwsLoginVerifier(config),
   },
 ];
 

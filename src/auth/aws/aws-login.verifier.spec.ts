@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { Agent, interceptors, type Dispatcher } from 'undici';
-import { loadConfig } from '../../infra/config/env';
+import { loadAppConfig } from '../../app/config';
 import { AwsLoginError, AwsLoginReason, StsUnavailableError } from './aws-login.errors';
 import { AwsLoginVerifier, checkPresignedRequest, type PresignedCallerIdentity } from './aws-login.verifier';
 
@@ -348,7 +348,7 @@ function verifier(
   env: { allowed?: string; endpoint?: string; enabled?: string } = {},
   timeoutMs?: number,
 ): AwsLoginVerifier {
-  const config = loadConfig({
+  const config = loadAppConfig({
     NODE_ENV: 'test',
     ODC_AWS_IAM_AUTH_ENABLED: env.enabled ?? 'true',
     ODC_AWS_ALLOWED_ROLES: env.allowed ?? 'GpuUsers',
@@ -401,7 +401,7 @@ describe('AwsLoginVerifier: proven identities', () => {
   });
 
   it("works over undici's global dispatcher too (what production uses)", async () => {
-    const config = loadConfig({
+    const config = loadAppConfig({
       ODC_AWS_IAM_AUTH_ENABLED: 'true',
       ODC_AWS_ALLOWED_ROLES: 'GpuUsers',
       ODC_AWS_STS_ENDPOINT: sts.origin,
@@ -549,10 +549,8 @@ describe('AwsLoginVerifier: STS refuses or fails', () => {
 
   it('answers sts_unavailable when STS does not answer in time', async () => {
     sts.override = () => true; // never answers
-    const started = Date.now();
     const error = await failure(verifier({}, 300).verify(await presigned()));
     expect(error).toBeInstanceOf(StsUnavailableError);
-    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('does not follow a redirect', async () => {

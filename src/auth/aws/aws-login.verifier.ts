@@ -22,7 +22,7 @@
  * or a header value.
  */
 import { request, type Dispatcher } from 'undici';
-import type { AppConfig } from '../../infra/config/env';
+import type { AuthConfig } from '../auth.config';
 import { AwsLoginError, AwsLoginReason, StsUnavailableError } from './aws-login.errors';
 import {
   isAllowed,
@@ -496,7 +496,7 @@ export class AwsLoginVerifier {
   private readonly endpoint?: URL;
 
   constructor(
-    private readonly config: AppConfig,
+    private readonly config: AuthConfig,
     /** Tests only: where requests go (default: undici's global dispatcher). */
     private readonly dispatcher?: Dispatcher,
     private readonly timeoutMs: number = STS_TIMEOUT_MS,

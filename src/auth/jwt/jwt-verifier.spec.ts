@@ -11,7 +11,7 @@ import {
   type JWK,
   type JWTPayload,
 } from 'jose';
-import type { TrustedIssuerConfig } from '../../infra/config/env';
+import type { TrustedIssuerConfig } from '../auth.config';
 import { CommonErrorCode } from '../../infra/errors/app-error';
 import { JwtRejected, JwtRejectReason } from './jwt.errors';
 import { DEFAULT_JWT_SCOPES, JWKS_COOLDOWN_MS, JwtVerifier } from './jwt-verifier';

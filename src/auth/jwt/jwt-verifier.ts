@@ -30,7 +30,7 @@ import {
   type RemoteJWKSet,
   type RemoteJWKSetOptions,
 } from 'jose';
-import type { AppConfig, TrustedIssuerConfig } from '../../infra/config/env';
+import type { AuthConfig, TrustedIssuerConfig } from '../auth.config';
 import { API_KEY_SCOPES, type ApiKeyScope } from '../api-keys/api-key.entity';
 import { discover, httpUrl, ISSUER_TIMEOUT_MS } from '../oidc/discovery';
 import { JwtRejected, JwtRejectReason } from './jwt.errors';
@@ -82,7 +82,7 @@ export class JwtVerifier {
   private readonly fetch?: typeof fetch;
   private readonly keySets = new Map<string, Promise<RemoteJWKSet>>();
 
-  constructor(config: Pick<AppConfig, 'jwtIssuers'>, options: JwtVerifierOptions = {}) {
+  constructor(config: Pick<AuthConfig, 'jwtIssuers'>, options: JwtVerifierOptions = {}) {
     const issuers = new Map<string, TrustedIssuerConfig>();
     const scopes = new Map<string, readonly ApiKeyScope[]>();
     for (const trusted of config.jwtIssuers) {

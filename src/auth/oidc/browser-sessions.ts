@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
-import { AppConfig } from '../../infra/config/env';
+import { AuthConfig } from '../auth.config';
 
 declare module 'express-session' {
   interface SessionData {
@@ -36,7 +36,7 @@ export class BrowserSessions implements OnModuleDestroy {
   private readonly store?: session.Store & { close(): void | Promise<void> };
   private readonly handler?: RequestHandler;
 
-  constructor(@InjectDataSource() dataSource: DataSource, config: AppConfig) {
+  constructor(@InjectDataSource() dataSource: DataSource, config: AuthConfig) {
     if (!config.ODC_OIDC_ISSUER) {
       return;
     }

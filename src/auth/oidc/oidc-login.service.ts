@@ -3,7 +3,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { createRemoteJWKSet, type JWTPayload } from 'jose';
 import { Passport } from 'passport';
 import { Strategy, type VerifyCallback } from 'passport-openidconnect';
-import { AppConfig } from '../../infra/config/env';
+import { AuthConfig } from '../auth.config';
 import { AppError, CommonErrorCode } from '../../infra/errors/app-error';
 import type { User } from '../users/user.entity';
 import { UsersService } from '../users/users.service';
@@ -29,7 +29,7 @@ export class OidcLogin {
   private authenticator?: Promise<InstanceType<typeof Passport>>;
 
   constructor(
-    private readonly config: AppConfig,
+    private readonly config: AuthConfig,
     private readonly users: UsersService,
   ) {}
 

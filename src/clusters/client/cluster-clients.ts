@@ -1,6 +1,6 @@
 import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { Histogram } from 'prom-client';
-import { AppConfig } from '../../infra/config/env';
+import { ClustersConfig } from '../clusters.config';
 import { MetricsService } from '../../infra/metrics/metrics.service';
 import { AppError, CommonErrorCode } from '../../infra/errors/app-error';
 import type { Cluster } from '../cluster.entity';
@@ -53,7 +53,7 @@ export class ClusterClients implements OnModuleInit, OnModuleDestroy {
   constructor(
     private readonly registry: ClusterRegistry,
     private readonly secretBox: SecretBox,
-    config: AppConfig,
+    config: ClustersConfig,
     metrics: MetricsService,
   ) {
     this.settings = deployerClientSettings(config);

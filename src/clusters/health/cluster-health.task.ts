@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { AppConfig } from '../../infra/config/env';
+import { ClustersConfig } from '../clusters.config';
 import { ExclusiveTaskRunner } from '../../infra/cron/exclusive-task.runner';
 import { PeriodicTask } from '../../infra/cron/periodic-task';
 import { MetricsService } from '../../infra/metrics/metrics.service';
@@ -41,7 +41,7 @@ export class ClusterHealthTask extends PeriodicTask {
     private readonly capacity: CapacitySync,
     runner: ExclusiveTaskRunner,
     metrics: MetricsService,
-    config: AppConfig,
+    config: ClustersConfig,
   ) {
     // At start too: a fresh replica (or a development start) shows capacity without waiting a period.
     super(runner, HEALTH_TASK, config.ODC_CLUSTER_HEALTH_INTERVAL_SECONDS * 1000, { runAtStart: true });
@@ -56,7 +56,7 @@ export class ClusterHealthTask extends PeriodicTask {
   async checkAll(): Promise<ClusterCheck[]> {
     const clusters = this.registry.all().filter((cluster) => cluster.enabled);
     const checks = await Promise.all(clusters.map((cluster) => this.check(cluster)));
-    await this.capacity.expire(new Date(Date.now() - STALE_AFTER_CHECKS * this.periodMs));
+    await this.capacity.expire(new Date(this.clock.nowMs() - STALE_AFTER_CHECKS * this.periodMs));
     return checks;
   }
 
@@ -73,7 +73,7 @@ export class ClusterHealthTask extends PeriodicTask {
     let error = probe.error;
     if (probe.status === 'healthy') {
       try {
-        nodes = await this.capacity.sync(cluster, client);
+        nodes = await this.capacity.sync(cluster, client, this.clock.now());
       } catch (syncError) {
         error = `capacity sync failed: ${syncError instanceof Error ? syncError.message : String(syncError)}`;
         this.logger.warn({ cluster: cluster.name }, error);
@@ -85,7 +85,7 @@ export class ClusterHealthTask extends PeriodicTask {
   private async record(cluster: Cluster, probe: DeployerProbe, nodes?: number): Promise<ClusterCheck> {
     await this.dataSource.getRepository(Cluster).update(cluster.id, {
       status: probe.status,
-      lastHealthCheck: new Date(),
+      lastHealthCheck: this.clock.now(),
       lastError: probe.error ?? null,
     });
     // This replica sees it at once (the others within milliseconds, through NOTIFY).

@@ -5,7 +5,9 @@ import { createHash } from 'node:crypto';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import type { PostgresDataSourceOptions } from 'typeorm/driver/postgres/PostgresDataSourceOptions';
-import { AppConfig } from '../../infra/config/env';
+import { ClustersConfig } from '../clusters.config';
+import { Clock } from '../../infra/time/clock';
+import { scheduleInterval } from '../../infra/time/scheduled-interval';
 import { Cluster } from '../cluster.entity';
 
 /** The channel the `clusters_notify` trigger writes to: `{"op": "INSERT|UPDATE|DELETE", "id": …}`. */
@@ -35,9 +37,10 @@ const REGISTRY_POLL_TIMER = 'cluster-registry-poll';
  * Every coordinator/worker/cron replica's view of the registered clusters, in memory. A change
  * reaches it through LISTEN/NOTIFY within milliseconds (a dedicated connection, reconnected with
  * backoff, with a full reload after each reconnect since notifications may have been missed),
- * through polling every ODC_REGISTRY_POLL_SECONDS as the fallback, and through `reload()` (the
- * admin endpoint). Only a cluster whose connection changed loses its cached per-cluster state
- * (e.g. its HTTP client): `onChange` listeners are told which.
+ * through polling every ODC_REGISTRY_POLL_SECONDS on the app's clock as the fallback, and through
+ * `reload()` (the admin endpoint). The reconnect backoff waits on the network, so in real time.
+ * Only a cluster whose connection changed loses its cached per-cluster state (e.g. its HTTP
+ * client): `onChange` listeners are told which.
  */
 @Injectable()
 export class ClusterRegistry implements OnApplicationBootstrap, OnModuleDestroy {
@@ -47,12 +50,14 @@ export class ClusterRegistry implements OnApplicationBootstrap, OnModuleDestroy 
   private listener?: Client;
   private reconnectDelay = RECONNECT_MIN_MS;
   private reconnectTimer?: NodeJS.Timeout;
+  private stopPolling?: () => void;
   private closed = false;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly config: AppConfig,
+    private readonly config: ClustersConfig,
     private readonly schedules: SchedulerRegistry,
+    private readonly clock: Clock,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -61,18 +66,19 @@ export class ClusterRegistry implements OnApplicationBootstrap, OnModuleDestroy 
       this.logger.warn(`registry could not be loaded yet: ${String(error)}`),
     );
     await this.listen();
-    const poll = setInterval(() => {
-      this.reload().catch((error: unknown) => this.logger.warn(`registry poll failed: ${String(error)}`));
-    }, this.config.ODC_REGISTRY_POLL_SECONDS * 1000);
-    poll.unref();
-    this.schedules.addInterval(REGISTRY_POLL_TIMER, poll);
+    this.stopPolling = scheduleInterval(
+      this.clock,
+      this.schedules,
+      REGISTRY_POLL_TIMER,
+      this.config.ODC_REGISTRY_POLL_SECONDS * 1000,
+      () =>
+        this.reload().catch((error: unknown) => this.logger.warn(`registry poll failed: ${String(error)}`)),
+    );
   }
 
   async onModuleDestroy(): Promise<void> {
     this.closed = true;
-    if (this.schedules.doesExist('interval', REGISTRY_POLL_TIMER)) {
-      this.schedules.deleteInterval(REGISTRY_POLL_TIMER); // clears the timer too
-    }
+    this.stopPolling?.();
     clearTimeout(this.reconnectTimer);
     await this.listener?.end().catch(() => undefined);
   }

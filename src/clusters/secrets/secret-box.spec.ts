@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { loadConfig } from '../../infra/config/env';
+import { loadAppConfig } from '../../app/config';
 import { parseMasterKey } from '../../infra/crypto/master-keys';
 import { clusterSecretContext, SecretBox, SecretUnreadable } from './secret-box';
 
@@ -109,7 +109,7 @@ describe('SecretBox', () => {
     it('uses ODC_MASTER_KEY, and ODC_MASTER_KEYS_PREVIOUS to decrypt', () => {
       const [current, previousA, previousB] = [base64Key(), hexKey(), base64Key()];
       const box = SecretBox.fromConfig(
-        loadConfig({
+        loadAppConfig({
           NODE_ENV: 'production',
           ODC_ROLES: 'deployer',
           ODC_MASTER_KEY: current,
@@ -125,16 +125,18 @@ describe('SecretBox', () => {
     });
 
     it('falls back to the development key without ODC_MASTER_KEY, and says so', () => {
-      const box = SecretBox.fromConfig(loadConfig({ NODE_ENV: 'development' }));
+      const box = SecretBox.fromConfig(loadAppConfig({ NODE_ENV: 'development' }));
       expect(box.usesDevelopmentKey).toBe(true);
       expect(box.currentKeyId).toBe(SecretBox.fromKeys(undefined).currentKeyId);
-      const again = SecretBox.fromConfig(loadConfig({ NODE_ENV: 'development' }));
+      const again = SecretBox.fromConfig(loadAppConfig({ NODE_ENV: 'development' }));
       expect(again.decrypt(box.encrypt('t', CONTEXT), CONTEXT)).toBe('t');
     });
 
     it('still reads development-key secrets once a real key is set outside production', () => {
-      const blob = SecretBox.fromConfig(loadConfig({ NODE_ENV: 'development' })).encrypt('t', CONTEXT);
-      const box = SecretBox.fromConfig(loadConfig({ NODE_ENV: 'development', ODC_MASTER_KEY: base64Key() }));
+      const blob = SecretBox.fromConfig(loadAppConfig({ NODE_ENV: 'development' })).encrypt('t', CONTEXT);
+      const box = SecretBox.fromConfig(
+        loadAppConfig({ NODE_ENV: 'development', ODC_MASTER_KEY: base64Key() }),
+      );
       expect(box.usesDevelopmentKey).toBe(false);
       expect(box.decrypt(blob, CONTEXT)).toBe('t');
     });

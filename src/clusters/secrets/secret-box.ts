@@ -8,7 +8,7 @@
  * lives (`cluster:<id>:token`): a blob copied to another row or column does not decrypt.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import type { AppConfig } from '../../infra/config/env';
+import type { CryptoConfig } from '../../infra/config/crypto.config';
 import {
   DEVELOPMENT_MASTER_KEY,
   keyIdFor,
@@ -71,7 +71,7 @@ export class SecretBox {
 
   /** ODC_MASTER_KEY encrypts; ODC_MASTER_KEYS_PREVIOUS (and outside production the development key) only decrypt. */
   static fromConfig(
-    config: Pick<AppConfig, 'NODE_ENV' | 'ODC_MASTER_KEY' | 'ODC_MASTER_KEYS_PREVIOUS'>,
+    config: Pick<CryptoConfig, 'NODE_ENV' | 'ODC_MASTER_KEY' | 'ODC_MASTER_KEYS_PREVIOUS'>,
   ): SecretBox {
     const keys = masterKeysFromConfig(config);
     return new SecretBox(keys.current, keys.previous, keys.usesDevelopmentKey);

@@ -1,4 +1,4 @@
-import { loadConfig } from '../../infra/config/env';
+import { loadAppConfig } from '../../app/config';
 import { resolveKubeAccess } from './kube-access';
 
 /** Broken YAML whose parser error would quote the lines around it: the token and the key. */
@@ -7,7 +7,7 @@ const BROKEN =
 
 describe('resolveKubeAccess', () => {
   it('says which kubeconfig is broken without quoting it (tokens and keys live there)', async () => {
-    const config = loadConfig({
+    const config = loadAppConfig({
       NODE_ENV: 'test',
       ODC_ROLES: 'deployer',
       ODC_KUBECONFIG_BASE64: Buffer.from(BROKEN).toString('base64'),
@@ -23,7 +23,7 @@ describe('resolveKubeAccess', () => {
   });
 
   it('refuses a kubeconfig without a current cluster', async () => {
-    const config = loadConfig({
+    const config = loadAppConfig({
       NODE_ENV: 'test',
       ODC_ROLES: 'deployer',
       ODC_KUBECONFIG_BASE64: Buffer.from('apiVersion: v1\nkind: Config\n').toString('base64'),

@@ -5,7 +5,7 @@
  */
 import { KubeConfig } from '@kubernetes/client-node';
 import { existsSync } from 'node:fs';
-import type { AppConfig } from '../../infra/config/env';
+import type { DeployerConfig } from '../deployer.config';
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
@@ -53,7 +53,7 @@ export function kubeConfigForServer(server: string): KubeConfig {
 }
 
 export async function resolveKubeAccess<Fallback extends KubeAccess = KubeAccess>(
-  config: AppConfig,
+  config: DeployerConfig,
   fallback?: () => Promise<Fallback>,
 ): Promise<KubeAccess | Fallback> {
   const none = () => Promise.resolve();

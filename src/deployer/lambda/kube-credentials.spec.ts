@@ -4,7 +4,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createHash, createHmac } from 'node:crypto';
 import type { RequestOptions } from 'node:https';
-import { loadConfig } from '../../infra/config/env';
+import { loadAppConfig } from '../../app/config';
 import { kubeConfigForServer } from '../kube/kube-access';
 import {
   EKS_TOKEN_PREFIX,
@@ -177,7 +177,7 @@ describe('resolveLambdaKubeAccess', () => {
       .on(GetSecretValueCommand, { SecretId: 'arn:aws:secretsmanager:us-west-2:1:secret:odc-kc' })
       .resolves({ SecretString: kubeconfigYaml('https://10.0.0.1:6443', 'from-secret') });
     const access = await resolveLambdaKubeAccess(
-      loadConfig({
+      loadAppConfig({
         KUBECONFIG_SECRET: 'arn:aws:secretsmanager:us-west-2:1:secret:odc-kc',
         AWS_REGION: REGION,
       }),
@@ -196,7 +196,7 @@ describe('resolveLambdaKubeAccess', () => {
     secrets.on(GetSecretValueCommand).resolves({});
     await expect(
       resolveLambdaKubeAccess(
-        loadConfig({ KUBECONFIG_SECRET: 'odc-kc', ODC_EKS_CLUSTER_NAME: CLUSTER, AWS_REGION: REGION }),
+        loadAppConfig({ KUBECONFIG_SECRET: 'odc-kc', ODC_EKS_CLUSTER_NAME: CLUSTER, AWS_REGION: REGION }),
         quiet,
       ),
     ).rejects.toThrow('Secret odc-kc has no value');
@@ -211,7 +211,7 @@ describe('resolveLambdaKubeAccess', () => {
       },
     });
     const access = await resolveLambdaKubeAccess(
-      loadConfig({ ODC_EKS_CLUSTER_NAME: CLUSTER, AWS_REGION: REGION }),
+      loadAppConfig({ ODC_EKS_CLUSTER_NAME: CLUSTER, AWS_REGION: REGION }),
       quiet,
       { credentials: CREDENTIALS, now: () => AT },
     );
@@ -236,12 +236,12 @@ describe('resolveLambdaKubeAccess', () => {
 
   it('ODC_EKS_CLUSTER_NAME: a cluster without an endpoint yet, or no region, is an error', async () => {
     eks.on(DescribeClusterCommand).resolves({ cluster: { name: CLUSTER, status: 'CREATING' } });
-    const config = loadConfig({ ODC_EKS_CLUSTER_NAME: CLUSTER, AWS_REGION: REGION });
+    const config = loadAppConfig({ ODC_EKS_CLUSTER_NAME: CLUSTER, AWS_REGION: REGION });
     await expect(resolveLambdaKubeAccess(config, quiet, { credentials: CREDENTIALS })).rejects.toThrow(
       'EKS cluster gpu-east has no endpoint or certificate authority yet',
     );
     await expect(
-      resolveLambdaKubeAccess(loadConfig({ ODC_EKS_CLUSTER_NAME: CLUSTER }), quiet, {
+      resolveLambdaKubeAccess(loadAppConfig({ ODC_EKS_CLUSTER_NAME: CLUSTER }), quiet, {
         credentials: CREDENTIALS,
       }),
     ).rejects.toThrow('ODC_EKS_CLUSTER_NAME needs AWS_REGION');
@@ -250,7 +250,7 @@ describe('resolveLambdaKubeAccess', () => {
   it('neither set: the standalone order (here ODC_KUBECONFIG_BASE64)', async () => {
     const base64 = Buffer.from(kubeconfigYaml('https://kube.local:6443', 't')).toString('base64');
     const access = await resolveLambdaKubeAccess(
-      loadConfig({ NODE_ENV: 'production', ODC_ROLES: 'deployer', ODC_KUBECONFIG_BASE64: base64 }),
+      loadAppConfig({ NODE_ENV: 'production', ODC_ROLES: 'deployer', ODC_KUBECONFIG_BASE64: base64 }),
       quiet,
     );
     expect(access.source).toBe('ODC_KUBECONFIG_BASE64');

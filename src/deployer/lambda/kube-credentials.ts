@@ -11,7 +11,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4, type SignatureV4Init } from '@smithy/signature-v4';
 import type { Logger } from 'pino';
-import type { AppConfig } from '../../infra/config/env';
+import type { DeployerConfig } from '../deployer.config';
 import { loadKubeconfig, resolveKubeAccess, type KubeAccess } from '../kube/kube-access';
 
 export interface LambdaKubeAccess extends Omit<KubeAccess, 'source'> {
@@ -186,7 +186,7 @@ async function kubeConfigForEks(
 
 /** The Lambda's Kubernetes, read once per container (a rotated secret takes a new container). */
 export async function resolveLambdaKubeAccess(
-  config: AppConfig,
+  config: DeployerConfig,
   logger: Pick<Logger, 'info'>,
   options: AwsOptions = {},
 ): Promise<LambdaKubeAccess> {

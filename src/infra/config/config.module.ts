@@ -1,15 +1,19 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { AppConfig } from './env';
+import { sectionsOf } from './load-config';
 
-/** Makes the validated configuration injectable as `AppConfig` everywhere. */
+/**
+ * Makes the validated configuration injectable by each of its sections' classes: a provider asks
+ * for the section it reads (`config: StorageConfig`) and gets the whole configuration, typed as that.
+ */
 @Module({})
 export class ConfigModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  static forRoot(config: object): DynamicModule {
+    const sections = sectionsOf(config);
     return {
       module: ConfigModule,
       global: true,
-      providers: [{ provide: AppConfig, useValue: config }],
-      exports: [AppConfig],
+      providers: sections.map((section) => ({ provide: section, useValue: config })),
+      exports: [...sections],
     };
   }
 }

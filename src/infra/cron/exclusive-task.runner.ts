@@ -3,6 +3,8 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { hostname } from 'node:os';
 import { DataSource } from 'typeorm';
 import { LOCK_NAMESPACE } from '../database/advisory-locks';
+import { Clock } from '../time/clock';
+import { scheduleInterval } from '../time/scheduled-interval';
 
 export type TickResult = 'ran' | 'failed' | 'skipped-locked' | 'skipped-recent';
 
@@ -28,15 +30,17 @@ export class ExclusiveTaskRunner {
 
   constructor(
     private readonly dataSource: DataSource,
+    /** What the timers run on, and what the tasks read the time from (the claim reads the database's). */
+    readonly clock: Clock,
     /** Where the timers are registered (the application's ScheduleModule); tests that only `run` have none. */
     @Optional() private readonly schedules?: SchedulerRegistry,
   ) {}
 
   /**
-   * Runs the task on a timer every `periodMs` (and at once with `runAtStart`), each tick through
-   * `run`; a tick that cannot run (the database away) is logged and the next one tries again. The
-   * timer is registered in @nestjs/schedule's SchedulerRegistry under the task's name (one timer
-   * per task: a second registration of a name throws). Returns the function that stops it.
+   * Runs the task on a timer of the clock every `periodMs` (and at once with `runAtStart`), each
+   * tick through `run`; a tick that cannot run (the database away) is logged and the next one tries
+   * again. The timer is registered in @nestjs/schedule's SchedulerRegistry under the task's name
+   * (one timer per task: a second registration of a name throws). Returns the function that stops it.
    */
   every(
     task: string,
@@ -44,24 +48,16 @@ export class ExclusiveTaskRunner {
     work: () => Promise<void>,
     options: { runAtStart?: boolean } = {},
   ): () => void {
-    const tick = () => {
-      this.run(task, { periodMs }, work).catch((error: unknown) =>
-        this.logger.warn(`${task}: tick not run: ${String(error)}`),
+    const tick = () =>
+      this.run(task, { periodMs }, work).then(
+        () => undefined,
+        (error: unknown) => this.logger.warn(`${task}: tick not run: ${String(error)}`),
       );
-    };
-    const timer = setInterval(tick, periodMs);
-    timer.unref();
-    this.schedules?.addInterval(task, timer);
+    const stop = scheduleInterval(this.clock, this.schedules, task, periodMs, tick);
     if (options.runAtStart) {
-      tick();
+      void tick();
     }
-    return () => {
-      if (this.schedules?.doesExist('interval', task)) {
-        this.schedules.deleteInterval(task); // clears the timer too
-      } else {
-        clearInterval(timer);
-      }
-    };
+    return stop;
   }
 
   async run(task: string, options: TickOptions, work: () => Promise<void>): Promise<TickResult> {

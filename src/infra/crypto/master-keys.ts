@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { commaList } from '../config/comma-list';
-import type { AppConfig } from '../config/env';
+import type { CryptoConfig } from '../config/crypto.config';
 
 export const KEY_BYTES = 32;
 
@@ -48,7 +48,7 @@ export interface MasterKeys {
  * so setting a real key on a development database loses nothing.
  */
 export function masterKeysFromConfig(
-  config: Pick<AppConfig, 'NODE_ENV' | 'ODC_MASTER_KEY' | 'ODC_MASTER_KEYS_PREVIOUS'>,
+  config: Pick<CryptoConfig, 'NODE_ENV' | 'ODC_MASTER_KEY' | 'ODC_MASTER_KEYS_PREVIOUS'>,
 ): MasterKeys {
   const previous = commaList(config.ODC_MASTER_KEYS_PREVIOUS).map(parseMasterKey);
   if (config.NODE_ENV !== 'production') {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';
-import type { AppConfig } from '../config/env';
+import type { ServerConfig } from '../config/server.config';
 import type { ErrorCode, ErrorStatuses } from '../errors/app-error';
 import { FrameworkLogger } from '../logging/framework-logger';
 import { MetricsService } from '../metrics/metrics.service';
@@ -17,7 +17,7 @@ import { createValidationPipe } from './validation';
  */
 export function configureHttp(
   app: INestApplication,
-  config: AppConfig,
+  config: ServerConfig,
   errors: Partial<ErrorStatuses<ErrorCode>>,
 ): void {
   app.useLogger(new FrameworkLogger(app.get(Logger)));

@@ -1,6 +1,6 @@
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
-import type { AppConfig } from '../config/env';
+import type { LoggingConfig } from '../config/logging.config';
 import { redactLogObject, redactText } from './redaction';
 
 /** pino-http's request and response objects: their own serializers keep only what is safe. */
@@ -25,7 +25,7 @@ export const REDACTING_OPTIONS: Pick<pino.LoggerOptions, 'formatters' | 'hooks'>
 };
 
 /** One pino logger per process: JSON in production, pretty in development; every line says its roles. */
-export function createRootLogger(config: AppConfig): Logger {
+export function createRootLogger(config: LoggingConfig & { readonly roles: ReadonlySet<string> }): Logger {
   const options: pino.LoggerOptions = {
     level: config.ODC_LOG_LEVEL,
     base: { pid: process.pid, roles: [...config.roles].join(',') },

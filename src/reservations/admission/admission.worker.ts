@@ -1,7 +1,9 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { AppConfig } from '../../infra/config/env';
+import { ReservationsConfig } from '../reservations.config';
 import { QueueService } from '../../infra/queue/queue.service';
+import { Clock } from '../../infra/time/clock';
+import { scheduleInterval } from '../../infra/time/scheduled-interval';
 import { ADMISSION_CHANNEL, ADMIT_QUEUE } from '../reservation-queues';
 import { AdmissionService } from './admission.service';
 
@@ -23,7 +25,8 @@ const ADMISSION_TIMER = 'admission-pass';
  * (ODC_ADMISSION_INTERVAL_SECONDS) catches what no event announces, such as capacity that came
  * back. Passes in one process run one at a time, MIN_PASS_GAP_MS apart at least; a request for a
  * pass while one runs makes exactly one more after it. Passes of several workers may overlap:
- * claims are safe.
+ * claims are safe. The timer and a pass's idea of now come from the clock; the gap between passes
+ * is a load limit, so it is measured in real time (a test's stopped clock must not stop passes).
  */
 @Injectable()
 export class AdmissionWorker implements OnApplicationBootstrap, OnModuleDestroy {
@@ -31,12 +34,14 @@ export class AdmissionWorker implements OnApplicationBootstrap, OnModuleDestroy 
   private running?: Promise<void>;
   private again = false;
   private lastPassStart = -Infinity;
+  private stopTimer?: () => void;
 
   constructor(
     private readonly admission: AdmissionService,
     private readonly jobs: QueueService,
-    private readonly config: AppConfig,
+    private readonly config: ReservationsConfig,
     private readonly schedules: SchedulerRegistry,
+    private readonly clock: Clock,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -46,19 +51,20 @@ export class AdmissionWorker implements OnApplicationBootstrap, OnModuleDestroy 
         this.logger.warn(`admission pass failed: ${String(error)}`),
       );
     });
-    const timer = setInterval(() => {
-      this.requestPass().catch((error: unknown) =>
-        this.logger.warn(`admission pass failed: ${String(error)}`),
-      );
-    }, this.config.ODC_ADMISSION_INTERVAL_SECONDS * 1000);
-    timer.unref();
-    this.schedules.addInterval(ADMISSION_TIMER, timer);
+    this.stopTimer = scheduleInterval(
+      this.clock,
+      this.schedules,
+      ADMISSION_TIMER,
+      this.config.ODC_ADMISSION_INTERVAL_SECONDS * 1000,
+      () =>
+        this.requestPass().catch((error: unknown) =>
+          this.logger.warn(`admission pass failed: ${String(error)}`),
+        ),
+    );
   }
 
   onModuleDestroy(): void {
-    if (this.schedules.doesExist('interval', ADMISSION_TIMER)) {
-      this.schedules.deleteInterval(ADMISSION_TIMER); // clears the timer too
-    }
+    this.stopTimer?.();
   }
 
   /** Resolves when a pass that started after this call has finished. */
@@ -83,7 +89,7 @@ export class AdmissionWorker implements OnApplicationBootstrap, OnModuleDestroy 
         await new Promise((resolve) => setTimeout(resolve, wait));
       }
       this.lastPassStart = performance.now();
-      const result = await this.admission.pass();
+      const result = await this.admission.pass(this.clock.now());
       if (result.admitted > 0 || result.contended > 0) {
         this.logger.debug({ ...result }, 'admission pass');
       }

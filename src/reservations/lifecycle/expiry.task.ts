@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In, LessThan, LessThanOrEqual, type EntityManager } from 'typeorm';
-import { User } from '../../auth/users/user.entity';
-import { AppConfig } from '../../infra/config/env';
+import { User } from '../../auth/public';
+import { ReservationsConfig } from '../reservations.config';
 import { ExclusiveTaskRunner } from '../../infra/cron/exclusive-task.runner';
 import { PeriodicTask } from '../../infra/cron/periodic-task';
 import { QueueService } from '../../infra/queue/queue.service';
@@ -45,8 +45,8 @@ export function dueWarning(
 }
 
 /**
- * Cron (exactly once across replicas), every ODC_EXPIRY_INTERVAL_SECONDS, at `now` (tests pass
- * their own clock): expiry warnings (event, notice file in the environment, webhook), each once;
+ * Cron (exactly once across replicas), every ODC_EXPIRY_INTERVAL_SECONDS, at `now` (the clock's,
+ * unless a test names the time): expiry warnings (event, notice file in the environment, webhook), each once;
  * expiry after ODC_EXPIRY_GRACE_SECONDS through teardown; placing or provisioning for longer than
  * ODC_PROVISIONING_TIMEOUT_MINUTES → failed; queued for longer than ODC_QUEUED_TIMEOUT_HOURS →
  * cancelled. Each with its reason in the timeline.
@@ -57,7 +57,7 @@ export class ExpiryTask extends PeriodicTask {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly jobs: QueueService,
     runner: ExclusiveTaskRunner,
-    private readonly config: AppConfig,
+    private readonly config: ReservationsConfig,
   ) {
     super(runner, EXPIRY_TASK, config.ODC_EXPIRY_INTERVAL_SECONDS * 1000);
   }
@@ -66,7 +66,7 @@ export class ExpiryTask extends PeriodicTask {
     return this.round();
   }
 
-  async round(now = new Date()): Promise<ExpiryRound> {
+  async round(now = this.clock.now()): Promise<ExpiryRound> {
     return {
       warned: await this.warn(now),
       expired: await this.expire(now),

@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { request } from 'undici';
-import { AppConfig } from '../../infra/config/env';
+import { ReservationsConfig } from '../reservations.config';
 import { QueueService } from '../../infra/queue/queue.service';
 import { NOTIFY_QUEUE } from '../reservation-queues';
 
@@ -32,7 +32,7 @@ export class NotifyWorker implements OnApplicationBootstrap {
 
   constructor(
     private readonly jobs: QueueService,
-    private readonly config: AppConfig,
+    private readonly config: ReservationsConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {

@@ -1,11 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In } from 'typeorm';
-import { ClusterClients } from '../../clusters/client/cluster-clients';
-import type { Cluster } from '../../clusters/cluster.entity';
-import { ClusterRegistry } from '../../clusters/registry/cluster-registry';
-import type { DeploymentStatus } from '../../deployer/contract';
-import { AppConfig } from '../../infra/config/env';
+import { ClusterClients, type Cluster, ClusterRegistry } from '../../clusters/public';
+import type { DeploymentStatus } from '../../deployer/public';
+import { ReservationsConfig } from '../reservations.config';
 import { ExclusiveTaskRunner } from '../../infra/cron/exclusive-task.runner';
 import { PeriodicTask } from '../../infra/cron/periodic-task';
 import { QueueService } from '../../infra/queue/queue.service';
@@ -43,7 +41,7 @@ export class StatusSyncTask extends PeriodicTask {
     private readonly jobs: QueueService,
     runner: ExclusiveTaskRunner,
     private readonly metrics: ReservationMetrics,
-    config: AppConfig,
+    config: ReservationsConfig,
   ) {
     super(runner, STATUS_SYNC_TASK, config.ODC_STATUS_SYNC_INTERVAL_SECONDS * 1000);
     this.healthPeriodMs = config.ODC_HEALTH_SYNC_INTERVAL_SECONDS * 1000;
@@ -53,7 +51,7 @@ export class StatusSyncTask extends PeriodicTask {
     return this.sync();
   }
 
-  async sync(now = new Date()): Promise<void> {
+  async sync(now = this.clock.now()): Promise<void> {
     // Running reservations only every ODC_HEALTH_SYNC_INTERVAL_SECONDS: most rounds ask only
     // about what is starting, which is what waits on them.
     const statuses = statusesToAsk(now.getTime(), this.lastHealthRound, this.healthPeriodMs);

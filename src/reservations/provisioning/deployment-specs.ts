@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In, type FindOptionsWhere } from 'typeorm';
-import { User } from '../../auth/users/user.entity';
-import type { Cluster } from '../../clusters/cluster.entity';
-import type { DeploymentSpec } from '../../deployer/contract';
-import { AppConfig } from '../../infra/config/env';
-import { Disk } from '../../storage/disks/disk.entity';
+import { User } from '../../auth/public';
+import type { Cluster } from '../../clusters/public';
+import type { DeploymentSpec } from '../../deployer/public';
+import { ReservationsConfig } from '../reservations.config';
+import { Disk } from '../../storage/public';
 import { GpuType } from '../catalog/gpu-type.entity';
 import { Reservation } from '../reservation.entity';
 import { buildDeploymentSpec, noticeText } from './manifests';
@@ -25,7 +25,7 @@ export interface SpecSources {
 export class DeploymentSpecs {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly config: AppConfig,
+    private readonly config: ReservationsConfig,
   ) {}
 
   /**

@@ -13,7 +13,7 @@ import {
 } from '../../deployer/contract';
 import { DeployerSettings } from '../../deployer/deployer-settings';
 import { checkPolicy, enforced, type DeployerPolicy } from '../../deployer/policy';
-import { loadConfig } from '../../infra/config/env';
+import { loadAppConfig } from '../../app/config';
 import { RESOURCE_TYPES } from '../../simulator/resources';
 import { loadSchemaValidators, ObjectValidator } from '../../simulator/validation';
 import {
@@ -98,7 +98,8 @@ const configMapData = (spec: DeploymentSpec) => spec.config_maps?.[0]?.data as R
 
 /** The policy a deployer enforces with its configuration's defaults, in the namespaces given. */
 function defaultPolicy(namespaces?: string): DeployerPolicy {
-  return new DeployerSettings(loadConfig(namespaces ? { ODC_DEPLOYER_NAMESPACES: namespaces } : {})).policy;
+  return new DeployerSettings(loadAppConfig(namespaces ? { ODC_DEPLOYER_NAMESPACES: namespaces } : {}))
+    .policy;
 }
 
 describe('buildDeploymentSpec', () => {

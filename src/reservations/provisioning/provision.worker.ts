@@ -11,7 +11,7 @@ import {
   ClusterRegistry,
 } from '../../clusters/public';
 import { StorageProviderError, DiskUnavailable, DiskVolumes } from '../../storage/public';
-import { ReservationsConfig as AppConfig } from '../reservations.config';
+import { ReservationsConfig } from '../reservations.config';
 import { QueueService } from '../../infra/queue/queue.service';
 import { Reservation } from '../reservation.entity';
 import { transition, transitionMany } from '../reservation-transitions';
@@ -43,7 +43,7 @@ export class ProvisionWorker implements OnApplicationBootstrap {
     private readonly clients: ClusterClients,
     private readonly registry: ClusterRegistry,
     private readonly specs: DeploymentSpecs,
-    private readonly config: AppConfig,
+    private readonly config: ReservationsConfig,
     private readonly volumes: DiskVolumes,
   ) {}
 

@@ -1,14 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
-import { standingOf } from '../../clusters/capacity/availability';
-import { foreignGpus } from '../../clusters/capacity/node-rules';
-import { DEFAULT_NODE_PORTS } from '../../clusters/dto/cluster-profile.dto';
-import { ClusterRegistry } from '../../clusters/registry/cluster-registry';
-import { AppConfig } from '../../infra/config/env';
-import { diskPlacement, type DiskPlacement } from '../../storage/placement';
-import { STORAGE_PROVIDER, type StorageProvider } from '../../storage/providers/storage-provider';
-import { providerSnapshotOf, type SnapshotRow } from '../../storage/snapshots/snapshot-rows';
+import { standingOf, foreignGpus, DEFAULT_NODE_PORTS, ClusterRegistry } from '../../clusters/public';
+import { ReservationsConfig } from '../reservations.config';
+import {
+  diskPlacement,
+  type DiskPlacement,
+  STORAGE_PROVIDER,
+  type StorageProvider,
+  providerSnapshotOf,
+  type SnapshotRow,
+} from '../../storage/public';
 import { CLAIMING_STATUSES, type Reservation, type ReservationStatus } from '../reservation.entity';
 import { Planner } from './planner';
 import type { Claim, NodeState, QueuedRequest, Schedule } from './schedule';
@@ -130,7 +132,7 @@ export class SchedulingStateReader {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly registry: ClusterRegistry,
-    private readonly config: AppConfig,
+    private readonly config: ReservationsConfig,
     @Inject(STORAGE_PROVIDER) private readonly storage: StorageProvider,
     private readonly planner: Planner,
   ) {}

@@ -1,11 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, IsNull, type EntityManager } from 'typeorm';
-import { ownedOrNotFound, ownerFilter } from '../../auth/ownership';
-import type { Principal } from '../../auth/principal';
-import { User } from '../../auth/users/user.entity';
-import { ClusterRegistry } from '../../clusters/registry/cluster-registry';
-import { AppConfig } from '../../infra/config/env';
+import { ownedOrNotFound, ownerFilter, type Principal, User } from '../../auth/public';
+import { ClusterRegistry } from '../../clusters/public';
+import { StorageConfig } from '../storage.config';
 import { isUniqueViolation } from '../../infra/database/database-errors';
 import { AppError, CommonErrorCode } from '../../infra/errors/app-error';
 import { QueueService } from '../../infra/queue/queue.service';
@@ -48,7 +46,7 @@ interface DiskFacts {
 export class DisksService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly config: AppConfig,
+    private readonly config: StorageConfig,
     private readonly jobs: QueueService,
     private readonly registry: ClusterRegistry,
     @Inject(STORAGE_PROVIDER) private readonly provider: StorageProvider,

@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In, Not } from 'typeorm';
-import { AuditService } from '../../audit/audit.service';
-import { ClusterRegistry } from '../../clusters/registry/cluster-registry';
-import { AppConfig } from '../../infra/config/env';
+import { AuditService } from '../../audit/public';
+import { ClusterRegistry } from '../../clusters/public';
+import { StorageConfig } from '../storage.config';
 import { ExclusiveTaskRunner } from '../../infra/cron/exclusive-task.runner';
 import { PeriodicTask } from '../../infra/cron/periodic-task';
 import { Disk } from '../disks/disk.entity';
@@ -66,7 +66,7 @@ export class ReconcilerTask extends PeriodicTask {
     private readonly registry: ClusterRegistry,
     private readonly audit: AuditService,
     @Inject(STORAGE_PROVIDER) private readonly provider: StorageProvider,
-    config: AppConfig,
+    config: StorageConfig,
   ) {
     super(runner, RECONCILE_TASK, config.ODC_STORAGE_RECONCILE_INTERVAL_SECONDS * 1000);
   }
@@ -75,7 +75,7 @@ export class ReconcilerTask extends PeriodicTask {
     return this.round();
   }
 
-  async round(now = new Date()): Promise<ReconcileReport> {
+  async round(now = this.clock.now()): Promise<ReconcileReport> {
     const report: ReconcileReport = {
       scopes: 0,
       unreachable: [],

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { AppConfig } from '../../infra/config/env';
+import { StorageConfig } from '../storage.config';
 import { QueueService } from '../../infra/queue/queue.service';
 import { Disk } from '../disks/disk.entity';
 import { StorageProviderError } from '../providers/storage-provider.errors';
@@ -43,7 +43,7 @@ export class SnapshotWorker implements OnApplicationBootstrap {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly jobs: QueueService,
-    private readonly config: AppConfig,
+    private readonly config: StorageConfig,
     @Inject(STORAGE_PROVIDER) private readonly provider: StorageProvider,
   ) {}
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { AppConfig } from '../../infra/config/env';
+import { StorageConfig } from '../storage.config';
 import { ExclusiveTaskRunner } from '../../infra/cron/exclusive-task.runner';
 import { PeriodicTask } from '../../infra/cron/periodic-task';
 import { QueueService } from '../../infra/queue/queue.service';
@@ -43,7 +43,7 @@ export class StorageTask extends PeriodicTask {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly jobs: QueueService,
     runner: ExclusiveTaskRunner,
-    private readonly config: AppConfig,
+    private readonly config: StorageConfig,
     @Inject(DISK_HOLDERS) private readonly holders: DiskHolders,
   ) {
     super(runner, STORAGE_TASK, config.ODC_STORAGE_INTERVAL_SECONDS * 1000);
@@ -53,7 +53,7 @@ export class StorageTask extends PeriodicTask {
     return this.round();
   }
 
-  async round(now = new Date()): Promise<StorageRound> {
+  async round(now = this.clock.now()): Promise<StorageRound> {
     return {
       releases: await this.redriveReleases(),
       snapshots: await this.redriveSnapshots(now),

@@ -5,7 +5,7 @@
  * heap (docs/performance.md, "Memory"): the storage module should build this provider through
  * here and import neither the SDK nor aws-ebs.provider.ts itself.
  */
-import type { AppConfig } from '../../infra/config/env';
+import type { AwsEbsConfig } from '../storage.config';
 import type { AwsEbsSettings, VolumeClaimClients } from './aws-ebs.provider';
 import type { StorageProvider } from './storage-provider';
 
@@ -14,11 +14,11 @@ type AwsEbsProviderFile = typeof import('./aws-ebs.provider');
 
 /** What ODC_EBS_* and ODC_AWS_REGION say, as the provider takes it. */
 export function awsEbsSettings(
-  config: AppConfig,
+  config: AwsEbsConfig,
   namespaceFor: AwsEbsSettings['namespaceFor'],
 ): AwsEbsSettings {
   return {
-    region: config.ODC_AWS_REGION!,
+    region: config.ODC_AWS_REGION,
     volumeType: config.ODC_EBS_VOLUME_TYPE,
     ...(config.ODC_EBS_IOPS !== undefined ? { iops: config.ODC_EBS_IOPS } : {}),
     ...(config.ODC_EBS_THROUGHPUT !== undefined ? { throughputMiBps: config.ODC_EBS_THROUGHPUT } : {}),
@@ -30,7 +30,7 @@ export function awsEbsSettings(
 }
 
 export function createAwsEbsProvider(
-  config: AppConfig,
+  config: AwsEbsConfig,
   clusters: VolumeClaimClients,
   namespaceFor: AwsEbsSettings['namespaceFor'],
 ): StorageProvider {

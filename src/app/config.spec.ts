@@ -1,8 +1,9 @@
-import { ConfigError, describeConfig, loadConfig } from './env';
+import { ConfigError, describeConfig } from '../infra/config/load-config';
+import { loadAppConfig } from './config';
 
 function problemsOf(source: Record<string, string>): string[] {
   try {
-    loadConfig(source);
+    loadAppConfig(source);
   } catch (error) {
     if (error instanceof ConfigError) {
       return error.problems;
@@ -12,9 +13,9 @@ function problemsOf(source: Record<string, string>): string[] {
   throw new Error('expected a ConfigError');
 }
 
-describe('loadConfig', () => {
+describe('loadAppConfig', () => {
   it('gives working defaults for an empty environment', () => {
-    const config = loadConfig({});
+    const config = loadAppConfig({});
     expect(config.ODC_PORT).toBe(8080);
     expect(config.ODC_DEPLOYER_PORT).toBe(8443);
     expect([...config.roles]).toEqual(['coordinator', 'worker', 'cron', 'deployer']);
@@ -24,7 +25,7 @@ describe('loadConfig', () => {
   });
 
   it('converts numbers and booleans', () => {
-    const config = loadConfig({ ODC_PORT: '9000', ODC_DB_SKIP_MIGRATIONS: 'true', NODE_ENV: 'test' });
+    const config = loadAppConfig({ ODC_PORT: '9000', ODC_DB_SKIP_MIGRATIONS: 'true', NODE_ENV: 'test' });
     expect(config.ODC_PORT).toBe(9000);
     expect(config.ODC_DB_SKIP_MIGRATIONS).toBe(true);
     expect(config.logFormat).toBe('json');
@@ -60,28 +61,29 @@ describe('loadConfig', () => {
   });
 
   it('asks aws-ebs for its region, and only aws-ebs', () => {
-    expect(() => loadConfig({ ODC_STORAGE_PROVIDER: 'aws-ebs' })).toThrow(/ODC_AWS_REGION/);
-    expect(() => loadConfig({ ODC_STORAGE_PROVIDER: 'aws-ebs', ODC_AWS_REGION: 'nowhere' })).toThrow(
+    expect(() => loadAppConfig({ ODC_STORAGE_PROVIDER: 'aws-ebs' })).toThrow(/ODC_AWS_REGION/);
+    expect(() => loadAppConfig({ ODC_STORAGE_PROVIDER: 'aws-ebs', ODC_AWS_REGION: 'nowhere' })).toThrow(
       /ODC_AWS_REGION must be an AWS region/,
     );
-    expect(loadConfig({ ODC_STORAGE_PROVIDER: 'aws-ebs', ODC_AWS_REGION: 'us-east-2' }).ODC_AWS_REGION).toBe(
-      'us-east-2',
-    );
-    expect(loadConfig({}).ODC_STORAGE_PROVIDER).toBe('k8s-csi');
-    expect(() => loadConfig({ ODC_STORAGE_PROVIDER: 'gcs' })).toThrow(/ODC_STORAGE_PROVIDER/);
+    expect(
+      loadAppConfig({ ODC_STORAGE_PROVIDER: 'aws-ebs', ODC_AWS_REGION: 'us-east-2' }).ODC_AWS_REGION,
+    ).toBe('us-east-2');
+    expect(loadAppConfig({}).ODC_STORAGE_PROVIDER).toBe('k8s-csi');
+    expect(() => loadAppConfig({ ODC_STORAGE_PROVIDER: 'gcs' })).toThrow(/ODC_STORAGE_PROVIDER/);
   });
 
   it('refuses a default disk size above the largest allowed', () => {
-    expect(() => loadConfig({ ODC_DISK_DEFAULT_SIZE_GB: '500', ODC_DISK_MAX_SIZE_GB: '200' })).toThrow(
+    expect(() => loadAppConfig({ ODC_DISK_DEFAULT_SIZE_GB: '500', ODC_DISK_MAX_SIZE_GB: '200' })).toThrow(
       /ODC_DISK_DEFAULT_SIZE_GB must not be above ODC_DISK_MAX_SIZE_GB/,
     );
     expect(
-      loadConfig({ ODC_DISK_DEFAULT_SIZE_GB: '200', ODC_DISK_MAX_SIZE_GB: '200' }).ODC_DISK_DEFAULT_SIZE_GB,
+      loadAppConfig({ ODC_DISK_DEFAULT_SIZE_GB: '200', ODC_DISK_MAX_SIZE_GB: '200' })
+        .ODC_DISK_DEFAULT_SIZE_GB,
     ).toBe(200);
   });
 
   it('does not require a database for a deployer-only replica, even in production', () => {
-    expect(loadConfig({ NODE_ENV: 'production', ODC_ROLES: 'deployer' }).DATABASE_URL).toBeUndefined();
+    expect(loadAppConfig({ NODE_ENV: 'production', ODC_ROLES: 'deployer' }).DATABASE_URL).toBeUndefined();
   });
 
   it('requires DATABASE_URL and ODC_MASTER_KEY in production and never echoes their values', () => {
@@ -89,7 +91,7 @@ describe('loadConfig', () => {
       expect.stringMatching(/^DATABASE_URL: .*required/),
       expect.stringMatching(/^ODC_MASTER_KEY: .*required in production/),
     ]);
-    expect(() => loadConfig({ NODE_ENV: 'production', ODC_ROLES: 'deployer' })).not.toThrow();
+    expect(() => loadAppConfig({ NODE_ENV: 'production', ODC_ROLES: 'deployer' })).not.toThrow();
     const masterKey = 'not-a-valid-master-key-but-a-secret-anyway';
     expect(problemsOf({ ODC_MASTER_KEY: masterKey }).join('\n')).not.toContain(masterKey);
     expect(problemsOf({ DATABASE_URL: 'postgres://odc:hunter2@db:99999/odc' })).toHaveLength(1);
@@ -100,14 +102,14 @@ describe('loadConfig', () => {
   });
 
   it('ignores variables it does not own', () => {
-    expect(() => loadConfig({ PATH: '/usr/bin', HOME: '/root' })).not.toThrow();
+    expect(() => loadAppConfig({ PATH: '/usr/bin', HOME: '/root' })).not.toThrow();
   });
 });
 
 describe('describeConfig', () => {
   it('masks secrets but keeps where the database is', () => {
     const described = describeConfig(
-      loadConfig({ DATABASE_URL: 'postgres://odc:s3cret@db.internal:5432/odc' }),
+      loadAppConfig({ DATABASE_URL: 'postgres://odc:s3cret@db.internal:5432/odc' }),
     );
     expect(described.DATABASE_URL).toBe('postgres://odc:***@db.internal:5432/odc');
     expect(JSON.stringify(described)).not.toContain('s3cret');
