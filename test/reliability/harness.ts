@@ -1,5 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { randomInt } from 'node:crypto';
+import { unsafeUniformIntDistribution, xoroshiro128plus } from 'pure-rand';
 import { DataSource } from 'typeorm';
 import type { NodePool, SimulatorTimings } from '../../src/simulator/config';
 import { DEPLOYER_TOKEN, NAMESPACE } from '../deployer/fixtures';
@@ -191,14 +192,12 @@ export async function statusCounts(app: TestApp): Promise<Record<string, number>
 }
 
 /**
- * A chaos spec's random choices (when to kill, what to break): every one drawn from `next`, a PRNG
+ * A chaos spec's random choices (when to kill, what to break): every one drawn from `between`, a PRNG
  * seeded with ODC_CHAOS_SEED when set, else with a seed drawn at random. The seed is printed (and
  * belongs in the test's name, so a failure shows it): ODC_CHAOS_SEED=<seed> makes the same choices.
  */
 export interface Chaos {
   seed: number;
-  /** A number in [0, 1), as Math.random. */
-  next(): number;
   /** A whole number in [min, max]. */
   between(min: number, max: number): number;
 }
@@ -210,18 +209,7 @@ export function chaos(spec: string): Chaos {
     throw new Error(`ODC_CHAOS_SEED must be a whole number in [0, 2^32), not ${given}`);
   }
   console.log(`[${spec}] chaos seed ${seed}; replay with ODC_CHAOS_SEED=${seed}`);
-  const next = mulberry32(seed);
-  return { seed, next, between: (min, max) => min + Math.floor(next() * (max - min + 1)) };
-}
-
-/** mulberry32 (Tommy Ettinger): a small, fast 32-bit PRNG, plenty for choosing moments to fail. */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = xoroshiro128plus(seed);
+  const between = (min: number, max: number) => unsafeUniformIntDistribution(min, max, rng);
+  return { seed, between };
 }

@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
-import { dataSourceOptions } from '../../src/app/entities';
-import { migrateExclusively, revertLastExclusively } from '../../src/infra/database/migrate';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import { dataSourceOptions } from '../../../src/app/entities';
+import { migrateExclusively, revertLastExclusively } from '../../../src/infra/database/migrate';
+import { createTestDatabase, type TestDatabase } from '../../support/database';
 
 const connect = (url: string, name: string) =>
   new DataSource(dataSourceOptions({ url, poolSize: 2, applicationName: name })).initialize();

@@ -1,10 +1,10 @@
 import { DataSource } from 'typeorm';
-import { AuditService } from '../../src/audit/audit.service';
-import { ApiKeysService } from '../../src/auth/api-keys/api-keys.service';
-import { User } from '../../src/auth/users/user.entity';
-import { loadAppConfig } from '../../src/app/config';
-import { dataSourceOptions } from '../../src/app/entities';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import { AuditService } from '../../../src/audit/audit.service';
+import { ApiKeysService } from '../../../src/auth/api-keys/api-keys.service';
+import { User } from '../../../src/auth/users/user.entity';
+import { loadAppConfig } from '../../../src/app/config';
+import { dataSourceOptions } from '../../../src/app/entities';
+import { createTestDatabase, type TestDatabase } from '../../support/database';
 
 describe('API keys and the audit chain, on a real PostgreSQL', () => {
   let database: TestDatabase;

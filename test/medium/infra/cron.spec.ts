@@ -1,11 +1,11 @@
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { dataSourceOptions } from '../../src/app/entities';
-import { ExclusiveTaskRunner } from '../../src/infra/cron/exclusive-task.runner';
+import { dataSourceOptions } from '../../../src/app/entities';
+import { ExclusiveTaskRunner } from '../../../src/infra/cron/exclusive-task.runner';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { SystemClock } from '../../src/infra/time/clock';
-import { ManualClock } from '../support/manual-clock';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import { SystemClock } from '../../../src/infra/time/clock';
+import { ManualClock } from '../../support/manual-clock';
+import { createTestDatabase, type TestDatabase } from '../../support/database';
 
 /** Two replicas = two runners on two connection pools to one database. */
 describe('exactly-once scheduled ticks', () => {

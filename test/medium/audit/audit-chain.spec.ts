@@ -1,11 +1,11 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { canonicalJson } from '../../src/audit/canonical-json';
-import { AuditService } from '../../src/audit/audit.service';
-import { loadAppConfig } from '../../src/app/config';
-import { keyIdFor, parseMasterKey } from '../../src/infra/crypto/master-keys';
-import { dataSourceOptions } from '../../src/app/entities';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import { canonicalJson } from '../../../src/audit/canonical-json';
+import { AuditService } from '../../../src/audit/audit.service';
+import { loadAppConfig } from '../../../src/app/config';
+import { keyIdFor, parseMasterKey } from '../../../src/infra/crypto/master-keys';
+import { dataSourceOptions } from '../../../src/app/entities';
+import { createTestDatabase, type TestDatabase } from '../../support/database';
 
 interface Row {
   id: string;

@@ -1,8 +1,8 @@
 import { DataSource, QueryFailedError } from 'typeorm';
-import { isUniqueViolation } from '../../src/infra/database/database-errors';
-import { dataSourceOptions } from '../../src/app/entities';
-import { queryPrepared, sqlTextList, statementName } from '../../src/infra/database/prepared';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import { isUniqueViolation } from '../../../src/infra/database/database-errors';
+import { dataSourceOptions } from '../../../src/app/entities';
+import { queryPrepared, sqlTextList, statementName } from '../../../src/infra/database/prepared';
+import { createTestDatabase, type TestDatabase } from '../../support/database';
 
 /** Named prepared statements (queryPrepared) on TypeORM's connections. */
 describe('prepared statements', () => {

@@ -1,6 +1,6 @@
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { scheduleInterval } from '../../src/infra/time/scheduled-interval';
-import { ManualClock } from '../support/manual-clock';
+import { scheduleInterval } from '../../../src/infra/time/scheduled-interval';
+import { ManualClock } from '../../support/manual-clock';
 
 describe('ManualClock and scheduled intervals', () => {
   it('fires what falls due in order, each at its own instant, and waits for each tick', async () => {

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { AuditService } from '../../src/audit/audit.service';
-import { loadAppConfig } from '../../src/app/config';
-import { dataSourceOptions } from '../../src/app/entities';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import { AuditService } from '../../../src/audit/audit.service';
+import { loadAppConfig } from '../../../src/app/config';
+import { dataSourceOptions } from '../../../src/app/entities';
+import { createTestDatabase, type TestDatabase } from '../../support/database';
 
 /**
  * Audit records staged in the transaction of the action they record (AuditService.stage): they
