@@ -1,5 +1,6 @@
 // @ts-check
 import eslint from '@eslint/js';
+import { readFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import tseslint from 'typescript-eslint';
 
@@ -31,6 +32,50 @@ Object.entries(LAYERS).forEach(([folder, allowed], index) => {
     throw new Error(`LAYERS: ${folder} may import only folders listed before it, not ${upward.join(', ')}`);
   }
 });
+
+/**
+ * The picture in docs/architecture.md ("Layers", a mermaid flowchart) must say what LAYERS says:
+ * the folders each reaches along its arrows are the ones it may import (app, the composition root,
+ * reaches everything and is not in LAYERS). Lint refuses to run while they disagree.
+ */
+function assertPictureMatchesLayers() {
+  const doc = readFileSync(resolve(import.meta.dirname, 'docs/architecture.md'), 'utf8');
+  const picture = /## Layers[\s\S]*?```mermaid\n([\s\S]*?)```/.exec(doc)?.[1];
+  if (picture === undefined) {
+    throw new Error('docs/architecture.md has no mermaid picture under "## Layers"');
+  }
+  /** @type {Map<string, Set<string>>} */
+  const arrows = new Map();
+  for (const [, from, to] of picture.matchAll(/^\s*(\w+)(?:\[[^\]]*\])?\s*-->\s*(\w+)/gm)) {
+    arrows.set(from, (arrows.get(from) ?? new Set()).add(to));
+  }
+  const reach = (folder, seen = new Set()) => {
+    for (const next of arrows.get(folder) ?? []) {
+      if (!seen.has(next)) {
+        seen.add(next);
+        reach(next, seen);
+      }
+    }
+    return seen;
+  };
+  const drawn = [...new Set([...arrows.keys(), ...[...arrows.values()].flatMap((to) => [...to])])];
+  const differences = drawn
+    .filter((folder) => folder !== 'app')
+    .flatMap((folder) => {
+      const pictured = [...reach(folder)].sort().join(', ');
+      const listed = [...(LAYERS[folder] ?? ['(not in LAYERS)'])].sort().join(', ');
+      return pictured === listed
+        ? []
+        : [`${folder}: the picture reaches [${pictured}], LAYERS lists [${listed}]`];
+    });
+  const undrawn = Object.keys(LAYERS).filter((folder) => !drawn.includes(folder));
+  if (differences.length > 0 || undrawn.length > 0) {
+    throw new Error(
+      `docs/architecture.md's Layers picture and LAYERS disagree:\n${[...differences, ...undrawn.map((f) => `${f}: not drawn`)].join('\n')}`,
+    );
+  }
+}
+assertPictureMatchesLayers();
 
 const SRC = resolve(import.meta.dirname, 'src');
 

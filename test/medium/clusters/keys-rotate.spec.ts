@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { Cluster } from '../../src/clusters/cluster.entity';
-import { clusterSecretContext, SecretBox } from '../../src/clusters/secrets/secret-box';
-import { rotateClusterSecrets } from '../../src/clusters/secrets/rotate-keys';
-import { dataSourceOptions } from '../../src/app/entities';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import { Cluster } from '../../../src/clusters/cluster.entity';
+import { clusterSecretContext, SecretBox } from '../../../src/clusters/secrets/secret-box';
+import { rotateClusterSecrets } from '../../../src/clusters/secrets/rotate-keys';
+import { dataSourceOptions } from '../../../src/app/entities';
+import { createTestDatabase, type TestDatabase } from '../../support/database';
 
 const newKey = () => randomBytes(32).toString('base64');
 const CLIENT_KEY = '-----BEGIN PRIVATE KEY-----\nclient key of %s\n-----END PRIVATE KEY-----\n';
