@@ -4,8 +4,7 @@ import { canonicalJson } from '../../../src/audit/canonical-json';
 import { AuditService } from '../../../src/audit/audit.service';
 import { loadAppConfig } from '../../../src/app/config';
 import { keyIdFor, parseMasterKey } from '../../../src/infra/crypto/master-keys';
-import { dataSourceOptions } from '../../../src/app/entities';
-import { createTestDatabase, type TestDatabase } from '../../support/database';
+import { mediumDatabase, type MediumDatabase } from '../../support/medium';
 
 interface Row {
   id: string;
@@ -30,22 +29,19 @@ interface Row {
  * unnoticed.
  */
 describe('the keyed audit chain and its checkpoints, against a database writer', () => {
-  let database: TestDatabase;
+  let database: MediumDatabase;
   let dataSource: DataSource;
   let audit: AuditService;
   const auditKey = randomBytes(32).toString('base64');
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    dataSource = await new DataSource(
-      dataSourceOptions({ url: database.url, poolSize: 4, applicationName: 'odc:test' }),
-    ).initialize();
+    database = await mediumDatabase({ poolSize: 4 });
+    dataSource = database.dataSource;
     audit = new AuditService(dataSource, loadAppConfig({ NODE_ENV: 'test', ODC_AUDIT_KEY: auditKey }));
   });
 
   afterAll(async () => {
-    await dataSource.destroy();
-    await database.drop();
+    await database.close();
   });
 
   beforeEach(async () => {

@@ -2,15 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { AuditService } from '../../../src/audit/audit.service';
 import { loadAppConfig } from '../../../src/app/config';
-import { dataSourceOptions } from '../../../src/app/entities';
-import { createTestDatabase, type TestDatabase } from '../../support/database';
+import { mediumDatabase, type MediumDatabase } from '../../support/medium';
 
 /**
  * Audit records staged in the transaction of the action they record (AuditService.stage): they
  * commit with it or not at all, and reach the hash chain in the next group of any writer.
  */
 describe('audit records staged with their action', () => {
-  let database: TestDatabase;
+  let database: MediumDatabase;
   let dataSource: DataSource;
   const config = loadAppConfig({ NODE_ENV: 'test', ODC_AUDIT_KEY: randomBytes(32).toString('base64') });
   /** Two replicas' writers over one database. */
@@ -18,17 +17,14 @@ describe('audit records staged with their action', () => {
   let other: AuditService;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    dataSource = await new DataSource(
-      dataSourceOptions({ url: database.url, poolSize: 6, applicationName: 'odc:test' }),
-    ).initialize();
+    database = await mediumDatabase({ poolSize: 6 });
+    dataSource = database.dataSource;
     audit = new AuditService(dataSource, config);
     other = new AuditService(dataSource, config);
   });
 
   afterAll(async () => {
-    await dataSource.destroy();
-    await database.drop();
+    await database.close();
   });
 
   beforeEach(() => dataSource.query('TRUNCATE audit_log, audit_outbox, audit_checkpoints'));

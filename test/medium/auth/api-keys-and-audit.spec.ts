@@ -3,21 +3,18 @@ import { AuditService } from '../../../src/audit/audit.service';
 import { ApiKeysService } from '../../../src/auth/api-keys/api-keys.service';
 import { User } from '../../../src/auth/users/user.entity';
 import { loadAppConfig } from '../../../src/app/config';
-import { dataSourceOptions } from '../../../src/app/entities';
-import { createTestDatabase, type TestDatabase } from '../../support/database';
+import { mediumDatabase, type MediumDatabase } from '../../support/medium';
 
 describe('API keys and the audit chain, on a real PostgreSQL', () => {
-  let database: TestDatabase;
+  let database: MediumDatabase;
   let dataSource: DataSource;
   let keys: ApiKeysService;
   let audit: AuditService;
   let alice: User;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    dataSource = await new DataSource(
-      dataSourceOptions({ url: database.url, poolSize: 4, applicationName: 'odc:test' }),
-    ).initialize();
+    database = await mediumDatabase({ poolSize: 4 });
+    dataSource = database.dataSource;
     const config = loadAppConfig({ NODE_ENV: 'test', ODC_API_KEY_MAX_TTL_HOURS: '48' });
     keys = new ApiKeysService(dataSource, config);
     audit = new AuditService(dataSource, config);
@@ -25,8 +22,7 @@ describe('API keys and the audit chain, on a real PostgreSQL', () => {
   });
 
   afterAll(async () => {
-    await dataSource.destroy();
-    await database.drop();
+    await database.close();
   });
 
   it('issues odc_<prefix>_<secret> keys, stores only a hash, and knows them again', async () => {

@@ -3,14 +3,13 @@ import { DataSource } from 'typeorm';
 import { Cluster } from '../../../src/clusters/cluster.entity';
 import { clusterSecretContext, SecretBox } from '../../../src/clusters/secrets/secret-box';
 import { rotateClusterSecrets } from '../../../src/clusters/secrets/rotate-keys';
-import { dataSourceOptions } from '../../../src/app/entities';
-import { createTestDatabase, type TestDatabase } from '../../support/database';
+import { mediumDatabase, type MediumDatabase } from '../../support/medium';
 
 const newKey = () => randomBytes(32).toString('base64');
 const CLIENT_KEY = '-----BEGIN PRIVATE KEY-----\nclient key of %s\n-----END PRIVATE KEY-----\n';
 
 describe('npm run keys:rotate (rotateClusterSecrets)', () => {
-  let database: TestDatabase;
+  let database: MediumDatabase;
   let dataSource: DataSource;
   const keyA = newKey();
   const keyB = newKey();
@@ -19,15 +18,12 @@ describe('npm run keys:rotate (rotateClusterSecrets)', () => {
   const rotating = SecretBox.fromKeys(keyB, [keyA]);
 
   beforeEach(async () => {
-    database = await createTestDatabase();
-    dataSource = await new DataSource(
-      dataSourceOptions({ url: database.url, poolSize: 2, applicationName: 'keys-rotate-test' }),
-    ).initialize();
+    database = await mediumDatabase({ poolSize: 2 });
+    dataSource = database.dataSource;
   });
 
   afterEach(async () => {
-    await dataSource.destroy();
-    await database.drop();
+    await database.close();
   });
 
   /** A cluster row with the given secrets encrypted by `box`, as the cluster service stores them. */

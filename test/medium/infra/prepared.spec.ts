@@ -1,25 +1,21 @@
 import { DataSource, QueryFailedError } from 'typeorm';
 import { isUniqueViolation } from '../../../src/infra/database/database-errors';
-import { dataSourceOptions } from '../../../src/app/entities';
 import { queryPrepared, sqlTextList, statementName } from '../../../src/infra/database/prepared';
-import { createTestDatabase, type TestDatabase } from '../../support/database';
+import { mediumDatabase, type MediumDatabase } from '../../support/medium';
 
 /** Named prepared statements (queryPrepared) on TypeORM's connections. */
 describe('prepared statements', () => {
-  let database: TestDatabase;
+  let database: MediumDatabase;
   let dataSource: DataSource;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    dataSource = await new DataSource(
-      dataSourceOptions({ url: database.url, poolSize: 2, applicationName: 'odc:test' }),
-    ).initialize();
+    database = await mediumDatabase({ poolSize: 2 });
+    dataSource = database.dataSource;
     await dataSource.query('CREATE TABLE prepared_probe (id int PRIMARY KEY, label text)');
   });
 
   afterAll(async () => {
-    await dataSource.destroy();
-    await database.drop();
+    await database.close();
   });
 
   const insert = 'INSERT INTO prepared_probe (id, label) VALUES ($1, $2) RETURNING id, label';
