@@ -10,6 +10,7 @@ import { ClusterRegistry } from '../clusters/registry/cluster-registry';
 import { AppConfig } from '../infra/config/env';
 import { LOCK_NAMESPACE } from '../infra/database/advisory-locks';
 import { isUniqueViolation } from '../infra/database/database-errors';
+import { onlyRow } from '../infra/database/only-row';
 import { queryPrepared, sqlTextList } from '../infra/database/prepared';
 import { AppError } from '../infra/errors/app-error';
 import { QueueService } from '../infra/queue/queue.service';
@@ -87,7 +88,7 @@ export class ReservationsService {
         ]);
         // After the user's lock, one statement (one round trip): their limits, the standing, the row
         // and its first event. The admission request is sent after the commit.
-        const [row] = await queryPrepared<Record<string, unknown>>(
+        const rows = await queryPrepared<Record<string, unknown>>(
           tx,
           ...this.insertWithinLimits(principal.userId, request, fields, {
             durationMinutes,
@@ -102,6 +103,7 @@ export class ReservationsService {
             },
           }),
         );
+        const row = onlyRow(rows, 'inserting a reservation within limits');
         if (row.id === null) {
           throw this.checks.limitReached(request, {
             gpus: Number(row.held_gpus),

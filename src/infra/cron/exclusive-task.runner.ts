@@ -3,6 +3,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { hostname } from 'node:os';
 import { DataSource } from 'typeorm';
 import { LOCK_NAMESPACE } from '../database/advisory-locks';
+import { onlyRow } from '../database/only-row';
 
 export type TickResult = 'ran' | 'failed' | 'skipped-locked' | 'skipped-recent';
 
@@ -72,7 +73,7 @@ export class ExclusiveTaskRunner {
         'SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked',
         [LOCK_NAMESPACE.scheduledTask, task],
       );
-      const [{ locked }] = acquired as [{ locked: boolean }];
+      const { locked } = onlyRow(acquired as { locked: boolean }[], 'pg_try_advisory_lock');
       if (!locked) {
         return 'skipped-locked';
       }
