@@ -21,7 +21,8 @@ describe('exactly-once scheduled ticks', () => {
         ).initialize(),
       ),
     );
-    [replicaA, replicaB] = pools.map((pool) => new ExclusiveTaskRunner(pool));
+    replicaA = new ExclusiveTaskRunner(pools[0]!);
+    replicaB = new ExclusiveTaskRunner(pools[1]!);
   });
 
   afterAll(async () => {
@@ -31,7 +32,9 @@ describe('exactly-once scheduled ticks', () => {
 
   const taskRow = async (name: string) =>
     (
-      await pools[0].query<Record<string, unknown>[]>('SELECT * FROM scheduled_tasks WHERE name = $1', [name])
+      await pools[0]!.query<Record<string, unknown>[]>('SELECT * FROM scheduled_tasks WHERE name = $1', [
+        name,
+      ])
     )[0];
 
   it('two contenders at once: exactly one runs, the other skips', async () => {
