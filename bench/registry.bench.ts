@@ -59,10 +59,10 @@ export async function benchRegistry(database: BenchDatabase): Promise<void> {
     await migrateExclusively(writer);
     for (let i = 0; i < REPLICAS; i += 1) {
       sources.push(await open(`odc-bench:replica-${i}`));
-      replicas.push(new ClusterRegistry(sources[i + 1], config, new SchedulerRegistry()));
-      await replicas[i].onApplicationBootstrap();
+      replicas.push(new ClusterRegistry(sources[i + 1]!, config, new SchedulerRegistry()));
+      await replicas[i]!.onApplicationBootstrap();
     }
-    [{ id }] = await writer.query<{ id: string }[]>(
+    [{ id }] = await writer.query<[{ id: string }]>(
       `INSERT INTO clusters (name, deployer_url) VALUES ($1, 'http://127.0.0.1:1') RETURNING id`,
       [`bench-registry-${process.pid}`],
     );
@@ -86,7 +86,7 @@ export async function benchRegistry(database: BenchDatabase): Promise<void> {
       const arrived = (await Promise.all(waits)).map((t) => t - t0);
       if (n >= WARMUP) {
         write.push(committed);
-        arrived.forEach((ms, i) => perReplica[i].push(ms));
+        arrived.forEach((ms, i) => perReplica[i]!.push(ms));
         all.push(Math.max(...arrived));
       }
     }
