@@ -33,7 +33,7 @@ export async function benchAuth(database: BenchDatabase): Promise<void> {
       scopes: ['reservations:read'],
       origin: 'api',
     });
-    const origin = runtime.listeners[0].url;
+    const origin = runtime.listeners[0]!.url;
     const authed = { authorization: `Bearer ${key}` };
     await load(origin, '/healthz'); // warm-up
     await load(origin, '/api/v1/me', authed);

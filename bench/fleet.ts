@@ -75,7 +75,7 @@ export async function startFleet(
   }
   return {
     members: running.map((child, i) => ({
-      name: settings[i].name,
+      name: settings[i]!.name,
       clusterUrl: child.ready.cluster ?? '',
       deployerUrl: child.ready.deployer,
       pid: child.pid,
@@ -131,7 +131,7 @@ export async function waitForCapacity(
 ): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
-    const [{ n }] = await db.query<{ n: number }[]>(
+    const [{ n }] = await db.query<[{ n: number }]>(
       `SELECT count(*)::int AS n FROM capacity WHERE gpu_type = 'h100' AND ready AND allocatable_gpus = $1`,
       [gpusPerNode],
     );

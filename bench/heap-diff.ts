@@ -46,16 +46,16 @@ class HeapSnapshot {
   }
 
   id(node: number): number {
-    return this.raw.nodes[node + this.field('id')];
+    return this.raw.nodes[node + this.field('id')]!;
   }
 
   size(node: number): number {
-    return this.raw.nodes[node + this.field('self_size')];
+    return this.raw.nodes[node + this.field('self_size')]!;
   }
 
   label(node: number): string {
-    const type = this.raw.snapshot.meta.node_types[0][this.raw.nodes[node + this.field('type')]];
-    const name = String(this.raw.strings[this.raw.nodes[node + this.field('name')]]);
+    const type = this.raw.snapshot.meta.node_types[0][this.raw.nodes[node + this.field('type')]!]!;
+    const name = String(this.raw.strings[this.raw.nodes[node + this.field('name')]!]);
     return `${type}: ${type.includes('string') ? '' : name.slice(0, 80)}`;
   }
 
@@ -77,15 +77,15 @@ class HeapSnapshot {
     const result = new Map<number, { from: number; edge: string }[]>();
     let edge = 0;
     for (const node of this.nodeIndexes()) {
-      const count = this.raw.nodes[node + this.field('edge_count')];
+      const count = this.raw.nodes[node + this.field('edge_count')]!;
       for (let k = 0; k < count; k += 1, edge += edgeWidth) {
-        const type = meta.edge_types[0][this.raw.edges[edge + typeAt]];
+        const type = meta.edge_types[0][this.raw.edges[edge + typeAt!]!];
         if (type === 'weak') {
           continue;
         }
-        const value = this.raw.edges[edge + nameAt];
+        const value = this.raw.edges[edge + nameAt!]!;
         const name = type === 'element' || type === 'hidden' ? `[${value}]` : `.${this.raw.strings[value]}`;
-        const to = this.raw.edges[edge + toAt];
+        const to = this.raw.edges[edge + toAt!]!;
         const list = result.get(to) ?? [];
         if (list.length < 4) {
           list.push({ from: node, edge: name });
@@ -149,9 +149,9 @@ function main(): void {
     process.exit(2);
   }
   // One snapshot in memory at a time: each parses to a few times its file's size.
-  const before = new HeapSnapshot(files[0]).ids();
-  const window = new HeapSnapshot(files[1]).ids();
-  const c = new HeapSnapshot(files[2]);
+  const before = new HeapSnapshot(files[0]!).ids();
+  const window = new HeapSnapshot(files[1]!).ids();
+  const c = new HeapSnapshot(files[2]!);
   const groups = [...survivors(c, before, window).entries()].sort((x, y) => y[1].bytes - x[1].bytes);
   const total = groups.reduce((sum, [, g]) => ({ count: sum.count + g.count, bytes: sum.bytes + g.bytes }), {
     count: 0,
@@ -165,7 +165,7 @@ function main(): void {
   }
   const retainers = c.retainers();
   for (const [, g] of groups.slice(0, PATHS_SHOWN)) {
-    console.log(`\n    ${retainingPath(c, retainers, g.samples[0])}`);
+    console.log(`\n    ${retainingPath(c, retainers, g.samples[0]!)}`);
   }
 }
 

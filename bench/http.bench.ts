@@ -34,7 +34,7 @@ function bareServer(): Promise<Server> {
 export async function benchHttp(database: BenchDatabase): Promise<void> {
   const runtime = await startBenchCoordinator(database);
   const bare = await bareServer();
-  const odcOrigin = runtime.listeners[0].url;
+  const odcOrigin = runtime.listeners[0]!.url;
   const bareOrigin = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`;
   try {
     await load(odcOrigin); // warm-up (JIT, connection pools)

@@ -150,8 +150,8 @@ function smapsBreakdown(pid: number): { v8Pages: number; malloc: number; otherAn
   for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
     const mapping = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
     if (mapping) {
-      const size = Number.parseInt(mapping[2], 16) - Number.parseInt(mapping[1], 16);
-      const name = mapping[3];
+      const size = Number.parseInt(mapping[2]!, 16) - Number.parseInt(mapping[1]!, 16);
+      const name = mapping[3]!;
       kind =
         name === '[heap]'
           ? 'malloc'
@@ -369,8 +369,8 @@ function slopePerMinute(samples: Sample[], y: (s: Sample) => number): number {
   let num = 0;
   let den = 0;
   for (let i = 0; i < xs.length; i += 1) {
-    num += (xs[i] - mx) * (ys[i] - my);
-    den += (xs[i] - mx) ** 2;
+    num += (xs[i]! - mx) * (ys[i]! - my);
+    den += (xs[i]! - mx) ** 2;
   }
   return den === 0 ? Number.NaN : num / den;
 }
@@ -663,7 +663,7 @@ export async function benchMemory(database: BenchDatabase): Promise<void> {
       databaseUrl: url,
       apiPort,
       deployerPort,
-      clusterUrl: fleet!.members[0].clusterUrl,
+      clusterUrl: fleet!.members[0]!.clusterUrl,
       masterKey,
       flags,
       logFile: join(logDir, log),

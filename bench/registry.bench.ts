@@ -59,11 +59,13 @@ export async function benchRegistry(database: BenchDatabase): Promise<void> {
   try {
     await migrateExclusively(writer);
     for (let i = 0; i < REPLICAS; i += 1) {
-      sources.push(await open(`odc-bench:replica-${i}`));
-      replicas.push(new ClusterRegistry(sources[i + 1], config, new SchedulerRegistry(), new SystemClock()));
-      await replicas[i].onApplicationBootstrap();
+      const source = await open(`odc-bench:replica-${i}`);
+      sources.push(source);
+      const replica = new ClusterRegistry(source, config, new SchedulerRegistry(), new SystemClock());
+      replicas.push(replica);
+      await replica.onApplicationBootstrap();
     }
-    [{ id }] = await writer.query<{ id: string }[]>(
+    [{ id }] = await writer.query<[{ id: string }]>(
       `INSERT INTO clusters (name, deployer_url) VALUES ($1, 'http://127.0.0.1:1') RETURNING id`,
       [`bench-registry-${process.pid}`],
     );
@@ -87,7 +89,7 @@ export async function benchRegistry(database: BenchDatabase): Promise<void> {
       const arrived = (await Promise.all(waits)).map((t) => t - t0);
       if (n >= WARMUP) {
         write.push(committed);
-        arrived.forEach((ms, i) => perReplica[i].push(ms));
+        arrived.forEach((ms, i) => perReplica[i]!.push(ms));
         all.push(Math.max(...arrived));
       }
     }

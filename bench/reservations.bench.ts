@@ -223,7 +223,7 @@ function procStat(pid: number | string): string[] | undefined {
 
 /** The bench server's postmaster: the parent of one of its backends (NaN when not on this machine). */
 async function postmasterOf(db: DataSource): Promise<number> {
-  const [{ pid }] = await db.query<{ pid: number }[]>('SELECT pg_backend_pid() AS pid');
+  const [{ pid }] = await db.query<[{ pid: number }]>('SELECT pg_backend_pid() AS pid');
   return Number(procStat(pid)?.[1]);
 }
 
@@ -245,9 +245,9 @@ function postgresCpuSeconds(postmaster: number): number {
 
 /** CPU seconds (all but idle and iowait) the whole machine spent, from /proc/stat. */
 function machineCpuSeconds(): number {
-  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
   const [user, nice, system, , , irq, softirq, steal] = fields;
-  return (user + nice + system + irq + softirq + steal) / 100;
+  return (user! + nice! + system! + irq! + softirq! + steal!) / 100;
 }
 
 interface PgStats {
@@ -260,7 +260,7 @@ interface PgStats {
 
 /** The database's counters (flushed by each backend at most once a second: read over a long window). */
 async function pgStats(db: DataSource): Promise<PgStats> {
-  const [database] = await db.query<PgStats['database'][]>(
+  const [database] = await db.query<[PgStats['database']]>(
     `SELECT xact_commit::float8 AS commits, xact_rollback::float8 AS rollbacks,
             tup_returned::float8 AS returned, tup_fetched::float8 AS fetched
      FROM pg_stat_database WHERE datname = current_database()`,
@@ -296,7 +296,7 @@ function originOf(stack: string): string {
     .map((frame) => /at (?:async )?(\S+) \(.*\/dist\/src\/.*\.js:\d+:\d+\)/.exec(frame)?.[1])
     .filter((name): name is string => name !== undefined && !/^(Object|Array|Promise)\./.test(name));
   if (own.length > 0) {
-    return own.length > 1 && own[0] !== own.at(-1) ? `${own.at(-1)} › ${own[0]}` : own[0];
+    return own.length > 1 && own[0] !== own.at(-1) ? `${own.at(-1)} › ${own[0]}` : own[0]!;
   }
   if (stack.includes('pg-boss') || stack.includes('pg-pool')) {
     // pg-boss's own queries come through its pool with no frame of ODC's.
@@ -516,7 +516,7 @@ async function skipLockedBaseline(url: string, clientCount: number): Promise<Rat
         'INSERT INTO bench_reservations (gpu_count) VALUES ($1) RETURNING id',
         [GPU_COUNTS[c % GPU_COUNTS.length]],
       );
-      const id = rows[0].id;
+      const id = rows[0]!.id;
       if (!early.delete(id)) {
         const active = new Promise<void>((resolve) => waiting.set(id, resolve));
         wake?.();
@@ -615,7 +615,7 @@ async function kubernetesFloor(fleet: Fleet, clientCount: number): Promise<Floor
     cpuAtStart = fleetCpuSeconds(fleet);
   });
   const clients = Array.from({ length: clientCount }, async (_, c) => {
-    const pool = pools[c % pools.length];
+    const pool = pools[c % pools.length]!;
     for (let n = 0; performance.now() < windowEnd; n += 1) {
       const id = `floor-${c}-${n}`;
       const t0 = performance.now();
@@ -826,10 +826,10 @@ async function phasesOf(db: DataSource, ids: string[]): Promise<Map<string, Phas
     ].map(Number);
     if (![queued, placing, provisioning, active].some((t) => t === 0 || Number.isNaN(t))) {
       phases.set(row.id, {
-        queued: placing - queued,
-        placing: provisioning - placing,
-        provisioning: active - provisioning,
-        total: active - queued,
+        queued: placing! - queued!,
+        placing: provisioning! - placing!,
+        provisioning: active! - provisioning!,
+        total: active! - queued!,
       });
     }
   }
@@ -1361,11 +1361,11 @@ export async function benchReservations(database: BenchDatabase): Promise<void> 
     results.push(...saturating);
     // The reserve API's latency below saturation: half the rate the first run sustained, paced.
     for (const share of PACED && saturating.length > 0 ? PACE_SHARES : []) {
-      const pace = Math.max(1, Math.round(saturating[0].perSecond * share));
+      const pace = Math.max(1, Math.round(saturating[0]!.perSecond * share));
       results.push(
         await scenario(database, {
           fleet,
-          latencyMs: saturating[0].latencyMs,
+          latencyMs: saturating[0]!.latencyMs,
           clients,
           pace,
           paceShare: share,

@@ -112,7 +112,7 @@ async function eachLimited<T>(
   await Promise.all(
     Array.from({ length: Math.min(concurrency, items.length) }, async () => {
       while (next < items.length) {
-        await work(items[next++]);
+        await work(items[next++]!);
       }
     }),
   );
@@ -286,7 +286,7 @@ async function writeReservations(core: Runtime, clusters: Setup['clusters']): Pr
     nodes.set(cluster.id, capacity.nodes.map((n) => n.name).sort());
   }
   const rows = Array.from({ length: ACTIVE }, (_, i) => {
-    const cluster = clusters[i % CLUSTERS];
+    const cluster = clusters[i % CLUSTERS]!;
     const onCluster = Math.floor(i / CLUSTERS);
     return {
       owner: owners[i % USERS],
@@ -337,7 +337,7 @@ async function setUp(url: string): Promise<Setup> {
     core = await startControlPlane(url);
     const clusters = await registerClusters(
       core,
-      fleet.members.map((member, i) => ({ name: member.name, deployerUrl: deployers[i].ready.deployer })),
+      fleet.members.map((member, i) => ({ name: member.name, deployerUrl: deployers[i]!.ready.deployer })),
     );
     const reservations = await writeReservations(core, clusters);
     const t0 = performance.now();
@@ -434,7 +434,7 @@ async function statusRounds(setup: Setup, name: string): Promise<RoundFigures> {
         await sleep(ROUND_PAUSE_MS);
       }
     });
-    const [{ n }] = await setup.db.query<{ n: number }[]>(
+    const [{ n }] = await setup.db.query<[{ n: number }]>(
       `SELECT count(*)::int AS n FROM reservations WHERE status = 'active'`,
     );
     return {
@@ -468,7 +468,7 @@ async function replayDeployers(setup: Setup): Promise<BenchProcess<{ deployers: 
   const replay = await startBenchProcess<{ deployers: string[] }>('rounds-replay.js', settings);
   const registry = setup.core.core!.get(ClusterRegistry);
   for (const [i, cluster] of setup.clusters.entries()) {
-    cluster.deployerUrl = replay.ready.deployers[i];
+    cluster.deployerUrl = replay.ready.deployers[i]!;
     await setup.db.query(`UPDATE clusters SET deployer_url = $2 WHERE id = $1`, [
       cluster.id,
       cluster.deployerUrl,
@@ -546,7 +546,7 @@ async function reapplyBurst(setup: Setup): Promise<DrainFigures> {
   const queue = setup.core.core!.get(QueueService);
   // The burst: BURST reservations spread over the clusters, as expiry warnings of one round.
   const step = Math.floor(setup.reservations.length / BURST);
-  const burst = Array.from({ length: BURST }, (_, i) => setup.reservations[i * step]);
+  const burst = Array.from({ length: BURST }, (_, i) => setup.reservations[i * step]!);
   const expiresAt = new Map(
     (await setup.db.getRepository(Reservation).findBy(burst.map((r) => ({ id: r.id })))).map((r) => [
       r.id,

@@ -48,7 +48,7 @@ class Draw {
   }
 
   pick<T>(items: readonly T[]): T {
-    return items[this.int(0, items.length - 1)];
+    return items[this.int(0, items.length - 1)]!;
   }
 
   chance(percent: number): boolean {
@@ -182,7 +182,7 @@ export async function benchScale(): Promise<void> {
   for (const [nodes, queued, active] of [
     [100, 1000, 0],
     [1000, 1000, 500],
-  ]) {
+  ] as const) {
     const input = syntheticFleet(nodes, queued, active);
     const reference = timeMs(() => referenceSchedule(input), 1);
     const fast = timeMs(() => schedule(input));

@@ -276,7 +276,7 @@ export async function startStubDeployer(options: StubDeployerOptions = {}): Prom
     const objects = new Map<string, { kind: string; name: string; namespace: string; json: string }>();
     const applied: AppliedObject[] = [];
     for (const { manifest } of manifestsOf(spec)) {
-      const namespace = manifest.metadata.namespace ?? namespaces[0];
+      const namespace = manifest.metadata.namespace ?? namespaces[0]!;
       const key = `${manifest.kind}/${namespace}/${manifest.metadata.name}`;
       const json = JSON.stringify(manifest);
       const earlier = before?.objects.get(key);
@@ -467,7 +467,7 @@ export async function startStubDeployer(options: StubDeployerOptions = {}): Prom
         return { status: 200, body: statuses };
       }
       if (parts.length === 2 && method === 'DELETE') {
-        const deployment = deployments.get(externalIdOf(parts[1]));
+        const deployment = deployments.get(externalIdOf(parts[1]!));
         stats.deletes += 1;
         if (deployment) {
           remove(deployment);
@@ -475,10 +475,10 @@ export async function startStubDeployer(options: StubDeployerOptions = {}): Prom
         return { status: 204 };
       }
       if (parts.length === 3 && method === 'GET' && parts[2] === 'status') {
-        return { status: 200, body: statusOf(externalIdOf(parts[1])) };
+        return { status: 200, body: statusOf(externalIdOf(parts[1]!)) };
       }
       if (parts.length === 3 && method === 'GET' && parts[2] === 'url-ready') {
-        const status = statusOf(externalIdOf(parts[1]));
+        const status = statusOf(externalIdOf(parts[1]!));
         const workload = status.pods.some((pod) => pod.ready);
         const service = status.ssh !== undefined;
         const answer: UrlReady = {

@@ -23,7 +23,7 @@ const COMMANDS = [
 ];
 
 async function main(): Promise<number> {
-  const [command, ...args] = process.argv.slice(2);
+  const [command = '', ...args] = process.argv.slice(2);
   if (!COMMANDS.includes(command)) {
     console.error(`usage: npm run db -- <${COMMANDS.join('|')}> [args]`);
     return 2;

@@ -230,7 +230,7 @@ async function seed(
       (found) => found.name === 'local-sim' && found.status === 'healthy',
     ),
   );
-  const [gpuType] = await expectCall<Named[]>(api, user.key, 'GET', '/api/v1/gpu-types');
+  const [gpuType] = await expectCall<[Named]>(api, user.key, 'GET', '/api/v1/gpu-types');
   const reservationIds: string[] = [];
   for (const who of [user, admin]) {
     await expectCall(api, who.key, 'POST', '/api/v1/disks', { name: 'seeded', size_gb: 10 });

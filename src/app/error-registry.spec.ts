@@ -15,7 +15,7 @@ function documentedCodes(file: string): string[] {
 /** Rows of the docs' error tables: "| `code` | 409 | …" (not settings' tables: "| `ODC_…` | 100 |"). */
 function tableRows(markdown: string): { code: string; status: number }[] {
   return [...markdown.matchAll(/^\| `([a-z_]+|POLICY_VIOLATION)` +\| ([45]\d\d) +\|/gm)].map(
-    ([, code, status]) => ({
+    ([, code = '', status]) => ({
       code,
       status: Number(status),
     }),

@@ -33,11 +33,12 @@ export class AuditKeys {
     >,
   ): AuditKeys {
     const master = masterKeysFromConfig(config);
-    const derived = [master.current, ...master.previous].map(deriveAuditKey);
+    const derivedCurrent = deriveAuditKey(master.current);
+    const derivedPrevious = master.previous.map(deriveAuditKey);
     const previous = commaList(config.ODC_AUDIT_KEYS_PREVIOUS).map(parseMasterKey);
     return config.ODC_AUDIT_KEY
-      ? new AuditKeys(parseMasterKey(config.ODC_AUDIT_KEY), [...previous, ...derived])
-      : new AuditKeys(derived[0], [...previous, ...derived.slice(1)]);
+      ? new AuditKeys(parseMasterKey(config.ODC_AUDIT_KEY), [...previous, derivedCurrent, ...derivedPrevious])
+      : new AuditKeys(derivedCurrent, [...previous, ...derivedPrevious]);
   }
 
   knows(keyId: string): boolean {

@@ -4,6 +4,7 @@ import { DataSource, MoreThan, type EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { AuditConfig } from './audit.config';
 import { LOCK_NAMESPACE } from '../infra/database/advisory-locks';
+import { onlyRow } from '../infra/database/only-row';
 import type { Request } from 'express';
 import {
   ChainWalk,
@@ -257,8 +258,7 @@ export class AuditService implements OnApplicationBootstrap {
 
   async record(record: AuditRecord, manager?: EntityManager): Promise<AuditEntry> {
     if (manager) {
-      const [entry] = await this.append(manager, [{ record, timestamp: new Date() }]);
-      return entry;
+      return onlyRow(await this.append(manager, [{ record, timestamp: new Date() }]), 'an audit append');
     }
     return new Promise<AuditEntry>((resolve, reject) => {
       this.pending.push({ record, timestamp: new Date(), resolve, reject });
@@ -278,7 +278,8 @@ export class AuditService implements OnApplicationBootstrap {
         this.stagedWaiting = false;
         try {
           const { entries, stagedLeft } = await this.commitGroup(group);
-          group.forEach((append, i) => append.resolve(entries[i]));
+          // commitGroup answers one entry per append, in order.
+          group.forEach((append, i) => append.resolve(entries[i]!));
           if (stagedLeft) {
             this.stagedWaiting = true;
             this.flushers.unshift(...flushers);
@@ -298,14 +299,15 @@ export class AuditService implements OnApplicationBootstrap {
 
   /** A group that failed: each append alone, so one bad row fails only its own caller. */
   private async commitOneByOne(group: PendingAppend[], error: unknown): Promise<void> {
-    if (group.length === 1) {
-      group[0].reject(error);
+    const [only] = group;
+    if (group.length === 1 && only) {
+      only.reject(error);
       return;
     }
     for (const append of group) {
       try {
-        const [entry] = await this.dataSource.transaction((tx) => this.append(tx, [append]));
-        append.resolve(entry);
+        const entries = await this.dataSource.transaction((tx) => this.append(tx, [append]));
+        append.resolve(onlyRow(entries, 'an audit append'));
       } catch (alone) {
         append.reject(alone);
       }
@@ -403,7 +405,8 @@ export class AuditService implements OnApplicationBootstrap {
     const { identifiers } = await tx
       .getRepository(AuditEntry)
       .insert(entries as QueryDeepPartialEntity<AuditEntry>[]);
-    entries.forEach((entry, i) => (entry.id = String(identifiers[i].id)));
+    // TypeORM answers one identifier per entity inserted, in order.
+    entries.forEach((entry, i) => (entry.id = String(identifiers[i]!.id)));
     return entries;
   }
 
@@ -488,9 +491,11 @@ export class AuditService implements OnApplicationBootstrap {
         BigInt(previous.last_id) <= BigInt(last?.id ?? '0')
           ? previous
           : undefined;
-      const [{ count }] = await tx.query<{ count: string }[]>(
-        'SELECT count(*)::bigint AS count FROM audit_log WHERE id > $1',
-        [countFrom?.last_id ?? '0'],
+      const { count } = onlyRow(
+        await tx.query<{ count: string }[]>('SELECT count(*)::bigint AS count FROM audit_log WHERE id > $1', [
+          countFrom?.last_id ?? '0',
+        ]),
+        'counting audit rows',
       );
       const checkpoint = signCheckpoint(
         {

@@ -64,7 +64,8 @@ export async function loadAwsCredentials(): Promise<AwsCredentials> {
     return await defaultProvider()();
   } catch (error) {
     // The SDK's messages name providers and profiles, never secrets; the first line is enough.
-    const why = ((error as Error).message ?? String(error)).split('\n')[0].slice(0, 200);
+    const [firstLine = ''] = ((error as Error).message ?? String(error)).split('\n');
+    const why = firstLine.slice(0, 200);
     throw new CliError(
       `No usable AWS credentials (${why}): set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`,
       ExitCode.NotAuthenticated,

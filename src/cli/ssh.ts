@@ -19,7 +19,7 @@ export function parseSshCommand(command: string): SshTarget {
   if (!match) {
     throw new CliError(`Unexpected SSH command from the server: ${command}`, ExitCode.Failure);
   }
-  return { port: Number(match[1]), user: match[2], host: match[3] };
+  return { port: Number(match[1]), user: match[2] ?? '', host: match[3] ?? '' };
 }
 
 /** `ssh -A` (the agent comes along, for git) to the reservation. */

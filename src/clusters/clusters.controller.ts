@@ -35,12 +35,12 @@ class ReloadResultDto {
   clusters!: number;
 }
 
-const FLAG_ACTIONS: Record<string, ClusterFlags> = {
+const FLAG_ACTIONS = {
   enable: { enabled: true },
   disable: { enabled: false },
   drain: { draining: true },
   undrain: { draining: false },
-};
+} satisfies Record<string, ClusterFlags>;
 
 /**
  * The cluster registry, for admins (an admin user; an API key also needs `clusters:admin`). Every

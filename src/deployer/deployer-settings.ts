@@ -34,7 +34,7 @@ export class DeployerSettings {
   /** The namespace a request names, or the first configured one; another is a policy violation. */
   namespaceFor(requested: string | undefined): string {
     const namespace = requested ?? this.namespaces[0];
-    if (!this.namespaces.includes(namespace)) {
+    if (namespace === undefined || !this.namespaces.includes(namespace)) {
       throw new AppError(
         DeployerErrorCode.PolicyViolation,
         `Namespace ${namespace} is not managed by this deployer`,

@@ -20,7 +20,7 @@ class CountingKube {
 
   list(_apiVersion: string, kind: string, namespace: string, selector: string): Promise<KubernetesObject[]> {
     this.lists.push(`${kind}/${namespace}`);
-    const only = /in \(([^)]*)\)/.exec(selector)?.[1].split(',');
+    const only = /in \(([^)]*)\)/.exec(selector)?.[1]!.split(',');
     return Promise.resolve(
       this.objects.filter(
         (o) =>
@@ -144,7 +144,7 @@ describe('DeployerService.listDeployments', () => {
       pods: [{ name: 'res-a-pod', ready: true }],
       ssh: { node_port: expect.any(Number) as number },
     });
-    expect(statuses[0].warnings[0]).toEqual({
+    expect(statuses[0]!.warnings[0]).toEqual({
       reason: 'Unlucky0',
       message: 'res-a pod warning 0',
       object: 'Pod/res-a-pod',
@@ -160,7 +160,7 @@ describe('DeployerService.listDeployments', () => {
 
     expect(statuses).toHaveLength(3_000);
     expect(
-      statuses.every((s, i) => s.warnings.length === 2 && s.warnings[0].message.startsWith(ids[i])),
+      statuses.every((s, i) => s.warnings.length === 2 && s.warnings[0]!.message.startsWith(ids[i]!)),
     ).toBe(true);
     expect(kube.eventLists).toEqual(['team-a']);
   });
@@ -248,7 +248,7 @@ describe('DeployerService.applyDeployment pruning', () => {
     const objects = spec().config_maps!.length + 4; // Service, Ingress, PDB, Deployment
     expect(kube.take()).toHaveLength(2 * objects);
     const record = JSON.parse(
-      kube.objects.get(`Deployment/${NS}/res-1`)!.metadata!.annotations!['odc.dev/spec-objects'],
+      kube.objects.get(`Deployment/${NS}/res-1`)!.metadata!.annotations!['odc.dev/spec-objects']!,
     ) as string[][];
     expect(record.map(([, kind, , name]) => `${kind}/${name}`).sort()).toEqual(
       [...kube.objects.values()].map((o) => `${o.kind}/${o.metadata!.name}`).sort(),

@@ -113,8 +113,9 @@ export class DeployerService implements OnApplicationShutdown {
       );
       objects.push(...results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])));
       const failed = results.findIndex((r) => r.status === 'rejected');
-      if (failed >= 0) {
-        const { field, manifest } = wave[failed];
+      const failedEntry = wave[failed]; // none at index -1, when nothing failed
+      if (failedEntry) {
+        const { field, manifest } = failedEntry;
         throw applyFailure(field, manifest, (results[failed] as PromiseRejectedResult).reason, objects);
       }
     }

@@ -200,7 +200,7 @@ describe('deployer policy', () => {
   ] as [string, Partial<DeploymentSpec>, string][])('refuses %s', (_rule, parts, path) => {
     const violations = violationsOf(parts);
     expect(violations.map((v) => v.path)).toEqual([path]);
-    expect(violations[0].rule).toEqual(expect.any(String));
+    expect(violations[0]!.rule).toEqual(expect.any(String));
   });
 });
 
@@ -462,7 +462,7 @@ describe('deployer policy: claims, ephemeral volumes, Pod Security baseline, GPU
   ] as [string, Partial<DeploymentSpec>, string, string][])('refuses %s', (_rule, parts, path, word) => {
     const violations = violationsOf(parts);
     expect(violations.map((v) => v.path)).toEqual([path]);
-    expect(violations[0].rule).toContain(word);
+    expect(violations[0]!.rule).toContain(word);
   });
 
   it.each([

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { FOREIGN_GPUS_SQL, ClusterRegistry } from '../clusters/public';
 import { SharedRead } from '../infra/cache/shared-read';
 import { ReservationsConfig } from './reservations.config';
+import { onlyRow } from '../infra/database/only-row';
 import { AppError, CommonErrorCode } from '../infra/errors/app-error';
 import { GpuType } from './catalog/gpu-type.entity';
 import type { CreateReservationDto } from './dto/reservation.dto';
@@ -159,7 +160,7 @@ export class ReservationRequestChecks {
 
   /** One row of figures, whatever the fleet's size (`labels @> selector` is matchesLabels). */
   private async readNodeFigures(reach: NodeReach): Promise<NodeFigures> {
-    const [figures] = await this.dataSource.query<NodeFigures[]>(
+    const rows = await this.dataSource.query<NodeFigures[]>(
       `SELECT count(*)::int AS nodes,
               count(*) FILTER (WHERE labels @> $3)::int AS labelled,
               coalesce(max(allocatable_gpus - ${FOREIGN_GPUS_SQL}) FILTER (WHERE labels @> $3), 0)::int AS largest
@@ -167,7 +168,7 @@ export class ReservationRequestChecks {
          AND ($4::uuid IS NULL OR cluster_id = $4) AND ($5::text IS NULL OR zone = $5)`,
       [reach.gpuType, reach.clusters, JSON.stringify(reach.labels), reach.clusterId, reach.zone],
     );
-    return figures;
+    return onlyRow(rows, 'reading node figures');
   }
 
   /**

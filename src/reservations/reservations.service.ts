@@ -8,6 +8,7 @@ import { standingOf, ClusterRegistry } from '../clusters/public';
 import { ReservationsConfig } from './reservations.config';
 import { LOCK_NAMESPACE } from '../infra/database/advisory-locks';
 import { isUniqueViolation } from '../infra/database/database-errors';
+import { onlyRow } from '../infra/database/only-row';
 import { queryPrepared, sqlTextList } from '../infra/database/prepared';
 import { AppError } from '../infra/errors/app-error';
 import { QueueService } from '../infra/queue/queue.service';
@@ -85,7 +86,7 @@ export class ReservationsService {
         ]);
         // After the user's lock, one statement (one round trip): their limits, the standing, the row
         // and its first event. The admission request is sent after the commit.
-        const [row] = await queryPrepared<Record<string, unknown>>(
+        const rows = await queryPrepared<Record<string, unknown>>(
           tx,
           ...this.insertWithinLimits(principal.userId, request, fields, {
             durationMinutes,
@@ -100,6 +101,7 @@ export class ReservationsService {
             },
           }),
         );
+        const row = onlyRow(rows, 'inserting a reservation within limits');
         if (row.id === null) {
           throw this.checks.limitReached(request, {
             gpus: Number(row.held_gpus),

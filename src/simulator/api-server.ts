@@ -226,19 +226,19 @@ function routeOf(path: string): Route | undefined {
   if (parts[0] === 'api' && parts[1] === 'v1') {
     [group, version, rest] = ['', 'v1', parts.slice(2)];
   } else if (parts[0] === 'apis' && parts.length >= 3) {
-    [group, version, rest] = [parts[1], parts[2], parts.slice(3)];
+    [group, version, rest] = [parts[1] ?? '', parts[2] ?? '', parts.slice(3)];
   } else {
     return undefined;
   }
   let namespace: string | undefined;
   const namespaceObject =
-    rest[0] === 'namespaces' && (rest.length <= 2 || ['status', 'finalize'].includes(rest[2]));
+    rest[0] === 'namespaces' && (rest.length <= 2 || ['status', 'finalize'].includes(rest[2] ?? ''));
   if (rest[0] === 'namespaces' && !namespaceObject) {
     namespace = rest[1];
     rest = rest.slice(2);
   }
   const [plural, name, subresource] = rest;
-  const type = findType(group, version, plural);
+  const type = plural === undefined ? undefined : findType(group, version, plural);
   if (!type || (namespace !== undefined && !type.namespaced) || rest.length > 3) {
     return undefined;
   }

@@ -11,7 +11,7 @@ describe('simulator configuration', () => {
       ['a10g', 2, 4],
       ['cpu', 1, 0],
     ]);
-    expect(config.nodePools[0].taints).toEqual([
+    expect(config.nodePools[0]!.taints).toEqual([
       { key: 'nvidia.com/gpu', value: 'present', effect: 'NoSchedule' },
     ]);
     expect(config.faults.errorRate).toBe(0);

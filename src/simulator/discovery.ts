@@ -50,9 +50,9 @@ export function discoveryDocument(path: string): unknown {
       groups: [...new Set(groups.map((g) => g.group))].map(groupEntry),
     };
   }
-  const groupMatch = /^\/apis\/([^/]+)$/.exec(path);
-  if (groupMatch && groups.some((g) => g.group === groupMatch[1])) {
-    return { kind: 'APIGroup', apiVersion: 'v1', ...groupEntry(groupMatch[1]) };
+  const groupName = /^\/apis\/([^/]+)$/.exec(path)?.[1];
+  if (groupName !== undefined && groups.some((g) => g.group === groupName)) {
+    return { kind: 'APIGroup', apiVersion: 'v1', ...groupEntry(groupName) };
   }
   const versionMatch = /^\/api\/(v1)$/.exec(path) ?? /^\/apis\/([^/]+\/[^/]+)$/.exec(path);
   if (versionMatch) {

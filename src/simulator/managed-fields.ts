@@ -11,6 +11,8 @@ import { cloneJson } from '../infra/kubernetes/json-clone';
 
 type Path = string[];
 type JsonObject = { [key: string]: Json };
+/** A list item's key fields; one the item lacks is undefined, which its JSON leaves out. */
+type ItemKey = { [key: string]: Json | undefined };
 
 export interface ManagedFieldsEntry {
   manager: string;
@@ -58,7 +60,7 @@ const KEY_DEFAULTS: Record<string, Json> = { protocol: 'TCP' };
  * The key of a list item as structured-merge-diff writes it (`k:{"port":22,"protocol":"TCP"}`):
  * ports are keyed by port and protocol, as their schema's list-map-keys say.
  */
-function itemKey(field: string, key: string, item: Json): JsonObject {
+function itemKey(field: string, key: string, item: Json): ItemKey {
   const object = isObject(item) ? item : {};
   if (field === 'ports' && (key === 'port' || key === 'containerPort')) {
     return { [key]: object[key], protocol: object.protocol ?? KEY_DEFAULTS.protocol };
@@ -66,7 +68,7 @@ function itemKey(field: string, key: string, item: Json): JsonObject {
   return { [key]: object[key] };
 }
 
-function matchesKey(item: Json, wanted: JsonObject): boolean {
+function matchesKey(item: Json, wanted: ItemKey): boolean {
   return (
     isObject(item) &&
     Object.entries(wanted).every(([key, value]) => (item[key] ?? KEY_DEFAULTS[key] ?? null) === value)
@@ -177,9 +179,9 @@ export function valueAt(object: Json, path: Path): Json | undefined {
 function removeAt(object: Json, path: Path): void {
   const parent = valueAt(object, path.slice(0, -1));
   const last = path[path.length - 1];
-  if (last.startsWith('f:') && isObject(parent)) {
+  if (last?.startsWith('f:') && isObject(parent)) {
     delete parent[last.slice(2)];
-  } else if (last.startsWith('k:') && Array.isArray(parent)) {
+  } else if (last?.startsWith('k:') && Array.isArray(parent)) {
     const item = step(parent, last);
     parent.splice(parent.indexOf(item as Json), 1);
   }
@@ -281,7 +283,7 @@ function mergeApplied(target: Json, config: Json, field?: string): Json {
     for (const item of config) {
       const index = result.findIndex((existing) => matchesKey(existing, itemKey(field!, key, item)));
       if (index >= 0) {
-        result[index] = mergeApplied(result[index], item);
+        result[index] = mergeApplied(result[index]!, item);
       } else {
         result.push(cloneJson(item));
       }
@@ -310,8 +312,9 @@ function describeManager(entry: Omit<ManagedFieldsEntry, 'fieldsV1'>): string {
 
 /** One conflict in a line; several grouped by manager, a line each (fieldmanager's getConflictMessage). */
 function conflictMessage(conflicts: StatusCause[]): string {
-  if (conflicts.length === 1) {
-    return `Apply failed with 1 conflict: ${conflicts[0].message}: ${conflicts[0].field}`;
+  const [only] = conflicts;
+  if (only && conflicts.length === 1) {
+    return `Apply failed with 1 conflict: ${only.message}: ${only.field}`;
   }
   const byManager = new Map<string, string[]>();
   for (const conflict of conflicts) {
@@ -346,7 +349,7 @@ export function serverSideApply(
     for (const key of other.paths) {
       const path = decode(key);
       // Conflicts are about values: a shared list item is fine, its differing leaves conflict.
-      if (!applied.has(key) || path[path.length - 1].startsWith('k:')) {
+      if (!applied.has(key) || path[path.length - 1]?.startsWith('k:')) {
         continue;
       }
       const differs = !sameJson(
@@ -421,7 +424,7 @@ export function recordUpdate(
       if (!previous) {
         return true;
       }
-      if (path[path.length - 1].startsWith('k:') || parents.has(key)) {
+      if (path[path.length - 1]?.startsWith('k:') || parents.has(key)) {
         return valueAt(before, path) === undefined;
       }
       return !sameJson(valueAt(before, path), valueAt(after, path));

@@ -75,7 +75,7 @@ function mergeList(field: string, target: Json[], patch: Json[]): Json[] {
         result.splice(index, 1);
       }
     } else if (index >= 0) {
-      result[index] = strategicMergePatch(result[index], item);
+      result[index] = strategicMergePatch(result[index]!, item);
     } else {
       result.push(strategicMergePatch(null, item));
     }
@@ -126,7 +126,7 @@ function applyListDirectives(result: JsonObject, patch: JsonObject): void {
   for (const [directive, value] of Object.entries(patch)) {
     const [name, field] = directive.split('/');
     const list = field ? result[field] : undefined;
-    if (!Array.isArray(list) || !Array.isArray(value)) {
+    if (!field || !Array.isArray(list) || !Array.isArray(value)) {
       continue;
     }
     if (name === '$deleteFromPrimitiveList') {
@@ -185,7 +185,7 @@ function parentOf(document: Json, parts: string[]): { parent: Json; last: string
     }
     current = next;
   }
-  return { parent: current, last: parts[parts.length - 1] };
+  return { parent: current, last: parts[parts.length - 1] ?? '' };
 }
 
 function read(document: Json, parts: string[]): Json | undefined {

@@ -18,8 +18,9 @@ function varint(buffer: Buffer, at: number): [value: number, next: number] {
   let value = 0;
   let scale = 1;
   for (let i = at; i < buffer.length; i += 1) {
-    value += (buffer[i] & 0x7f) * scale;
-    if ((buffer[i] & 0x80) === 0) {
+    const byte = buffer[i]!; // i < buffer.length
+    value += (byte & 0x7f) * scale;
+    if ((byte & 0x80) === 0) {
       return [value, i + 1];
     }
     scale *= 128;

@@ -45,14 +45,16 @@ function parse(text: string): Parsed | undefined {
   let mantissa = BigInt(`${whole}${fraction}` || '0') * (sign === '-' ? -1n : 1n);
   let exponent = -fraction.length;
   let format: Format = 'DecimalSI';
+  const binaryPower = BINARY_POWERS[suffix];
   if (exponentText !== undefined) {
     exponent += Number(exponentText);
     format = 'DecimalExponent';
-  } else if (suffix in BINARY_POWERS) {
-    mantissa *= 1024n ** BigInt(BINARY_POWERS[suffix]);
+  } else if (binaryPower !== undefined) {
+    mantissa *= 1024n ** BigInt(binaryPower);
     format = 'BinarySI';
   } else {
-    exponent += DECIMAL_EXPONENTS[suffix];
+    // QUANTITY takes no suffix it has no exponent for.
+    exponent += DECIMAL_EXPONENTS[suffix] ?? 0;
   }
   // apimachinery keeps nothing finer than nano units: rounds up (away from zero) to them.
   if (exponent < -9) {

@@ -141,13 +141,13 @@ export function requestAttributes(method: string, path: string, query: URLSearch
     if (rest.length < 3) {
       return nonResource;
     }
-    [apiGroup, rest] = [rest[0], rest.slice(1)];
+    [apiGroup, rest] = [rest[0] ?? '', rest.slice(1)];
   }
   rest = rest.slice(1); // the version
   let namespace: string | undefined;
   if (rest[0] === 'namespaces' && rest.length > 1) {
     namespace = rest[1]; // also for the namespace itself: a RoleBinding in it can grant reading it
-    if (rest.length > 2 && !NAMESPACE_SUBRESOURCES.has(rest[2])) {
+    if (rest.length > 2 && !NAMESPACE_SUBRESOURCES.has(rest[2] ?? '')) {
       rest = rest.slice(2);
     }
   }

@@ -284,7 +284,7 @@ export class Scheduler {
     // Per node, whether preemption could make room (kube-scheduler's Unschedulable) or not
     // (UnschedulableAndUnresolvable): only too little free room can be helped.
     let resolvable = 0;
-    let best: { node: NodeInfo; score: number[] } | undefined;
+    let best: { node: NodeInfo; score: [gpus: number, cpu: number] } | undefined;
     for (const node of this.nodes.values()) {
       // The default profile's filters, in its order; the first that fails speaks for the node.
       if (node.unschedulable) {
@@ -322,12 +322,12 @@ export class Scheduler {
       const gpuFree = [...node.allocatable.keys()]
         .filter((n) => n.endsWith('/gpu'))
         .reduce((sum, n) => sum + free(n), 0);
-      const score = [-gpuFree, -free('cpu')];
+      const score: [gpus: number, cpu: number] = [-gpuFree, -free('cpu')];
       if (!best || score[0] > best.score[0] || (score[0] === best.score[0] && score[1] > best.score[1])) {
         best = { node, score };
       }
     }
-    const [namespace, name] = id.split('/');
+    const [namespace, name = ''] = id.split('/');
     const pod = this.store.get(POD, namespace, name);
     if (!pod || (pod.spec as PodSpec).nodeName || pod.metadata.deletionTimestamp || isTerminal(pod)) {
       this.waiting.delete(id);

@@ -71,18 +71,18 @@ function checkKey(key: string, selector: string): string {
 function parseTerm(term: string, selector: string): Requirement {
   const set = /^(\S+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(term);
   if (set) {
-    const values = set[3]
+    const values = (set[3] ?? '')
       .split(',')
       .map((v) => v.trim())
       .filter((v) => v.length > 0);
-    return { key: checkKey(set[1], selector), op: set[2] as 'in' | 'notin', values };
+    return { key: checkKey(set[1] ?? '', selector), op: set[2] as 'in' | 'notin', values };
   }
   const equality = /^([^=!\s]+)\s*(==|=|!=)\s*(\S*)$/.exec(term);
   if (equality) {
     return {
-      key: checkKey(equality[1], selector),
+      key: checkKey(equality[1] ?? '', selector),
       op: equality[2] === '!=' ? 'neq' : 'eq',
-      value: equality[3],
+      value: equality[3] ?? '',
     };
   }
   if (term.startsWith('!')) {
@@ -128,10 +128,14 @@ export function parseFieldSelector(selector: string | undefined): Requirement[] 
     .filter((term) => term.length > 0)
     .map((term) => {
       const match = /^([^=!]*)(==|=|!=)(.*)$/.exec(term);
-      if (!match || match[3].includes('=')) {
+      if (!match || (match[3] ?? '').includes('=')) {
         throw new SelectorError(`invalid selector: '${selector}'; can't understand '${term}'`);
       }
-      return { key: match[1].trim(), op: match[2] === '!=' ? 'neq' : 'eq', value: match[3].trim() };
+      return {
+        key: (match[1] ?? '').trim(),
+        op: match[2] === '!=' ? 'neq' : 'eq',
+        value: (match[3] ?? '').trim(),
+      };
     });
 }
 

@@ -94,7 +94,8 @@ export class ObjectStore {
 
   /** The oldest resourceVersion a watch can still resume after. */
   get oldestResumable(): number {
-    return this.history.length > 0 ? this.history[0].resourceVersion - 1 : this.revision;
+    const oldest = this.history[0];
+    return oldest ? oldest.resourceVersion - 1 : this.revision;
   }
 
   get(type: ResourceType, namespace: string | undefined, name: string): K8sObject | undefined {

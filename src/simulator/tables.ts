@@ -267,7 +267,7 @@ const COLUMNS: Record<string, Column[]> = {
 };
 
 export function wantsTable(accept: string | undefined): boolean {
-  return (accept ?? '').split(',')[0].includes('as=Table');
+  return (accept ?? '').split(',')[0]?.includes('as=Table') ?? false;
 }
 
 export function asTable(

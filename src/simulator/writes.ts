@@ -80,7 +80,7 @@ export function patch(
   body: string,
   manager: string,
 ): Written {
-  const contentType = (req.headers['content-type'] ?? '').split(';')[0].trim();
+  const contentType = (req.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
   const { type, namespace, name } = route;
   if (!name) {
     throw new StatusError(

@@ -75,8 +75,8 @@ describe('modules are composed per role', () => {
     });
     expect(app.runtime.listeners.map((l) => l.name)).toEqual(['api', 'simulator', 'deployer']);
     const [api, , deployer] = app.runtime.listeners;
-    expect(api.url).not.toEqual(deployer.url);
-    await request(deployer.url).get('/api/v1/health').expect(200);
-    await request(api.url).get('/api/v1/health').expect(404);
+    expect(api!.url).not.toEqual(deployer!.url);
+    await request(deployer!.url).get('/api/v1/health').expect(200);
+    await request(api!.url).get('/api/v1/health').expect(404);
   });
 });

@@ -164,7 +164,7 @@ describe('gpu-dev CLI against the running platform', () => {
 
     const reserved = await as('reserve', '-t', 'h100', '-g', '1', '-h', '1', '--disk', 'work');
     expect(reserved).toMatchObject({ code: 0 });
-    const id = /gpu-dev connect ([0-9a-f]{8})/.exec(reserved.stdout)![1];
+    const id = /gpu-dev connect ([0-9a-f]{8})/.exec(reserved.stdout)![1]!;
     expect((await as('show', id)).stdout).toContain('disk:      work at /home/dev');
     expect((await as('disk', 'list')).stdout).toMatch(/work\s*│\s*20 GB\s*│\s*in use\s*│\s*sim/);
     expect(await as('cancel', id, '-y')).toMatchObject({ code: 0 });
@@ -176,14 +176,14 @@ describe('gpu-dev CLI against the running platform', () => {
           status: string;
           reason: string;
         }[],
-      (list) => list.length === 1 && list[0].status === 'ready',
+      (list) => list.length === 1 && list[0]!.status === 'ready',
       20_000,
     );
-    expect(atEnd[0].reason).toBe('expiry');
+    expect(atEnd[0]!.reason).toBe('expiry');
     const taken = await as('disk', 'snapshot', 'work');
     expect(taken).toMatchObject({ code: 0 });
     expect(taken.stdout).toMatch(/^Snapshot [0-9a-f]{8} of work: ready$/m);
-    const restored = await as('disk', 'restore', 'work', atEnd[0].id.slice(0, 8), '--as', 'work-copy');
+    const restored = await as('disk', 'restore', 'work', atEnd[0]!.id.slice(0, 8), '--as', 'work-copy');
     expect(restored).toMatchObject({ code: 0 });
     expect(restored.stdout).toContain('Disk work-copy will start from snapshot');
     const disks = JSON.parse((await as('--json', 'disk', 'list')).stdout) as {

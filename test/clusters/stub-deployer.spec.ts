@@ -128,7 +128,7 @@ describe('stub deployer', () => {
     const [starting] = await client.listDeployments(['odc-000000000001']);
     expect(workloadReady(starting)).toBe(false);
     expect(workloadProblem(starting)).toBeUndefined();
-    expect(starting.pods[0]).toMatchObject({ phase: 'Pending', ready: false, node: node(1) });
+    expect(starting!.pods[0]).toMatchObject({ phase: 'Pending', ready: false, node: node(1) });
 
     clock += 500;
     const [ready] = await client.listDeployments(['odc-000000000001']);
@@ -139,8 +139,8 @@ describe('stub deployer', () => {
       ssh: { node: node(1), host_ip: '10.0.0.1' },
       jupyter_host: 'odc-000000000001.dev.example.com',
     });
-    expect(ready.ssh!.node_port).toBeGreaterThanOrEqual(30000);
-    expect(ready.ssh!.node_port).toBeLessThanOrEqual(32767);
+    expect(ready!.ssh!.node_port).toBeGreaterThanOrEqual(30000);
+    expect(ready!.ssh!.node_port).toBeLessThanOrEqual(32767);
     expect(await client.deploymentStatus('odc-000000000001')).toEqual(ready);
 
     const capacity = await client.capacity();
@@ -153,7 +153,7 @@ describe('stub deployer', () => {
     const again = await client.applyDeployment(spec);
     expect(new Set(again.objects.map((o) => o.action))).toEqual(new Set(['unchanged']));
     const renoticed = structuredClone(spec);
-    renoticed.config_maps![0].data = { notice: 'Expires at: soon\n' };
+    renoticed.config_maps![0]!.data = { notice: 'Expires at: soon\n' };
     const changed = await client.applyDeployment(renoticed);
     expect(changed.objects.find((o) => o.kind === 'ConfigMap')?.action).toBe('configured');
     expect(changed.objects.find((o) => o.kind === 'Deployment')?.action).toBe('unchanged');
@@ -164,7 +164,7 @@ describe('stub deployer', () => {
     const gone = await client.deploymentStatus('odc-000000000002');
     expect(gone.exists).toBe(false);
     expect(workloadProblem(gone)).toBe('its objects are gone from the cluster');
-    expect((await client.capacity()).nodes[0].requested_gpus).toBe(0);
+    expect((await client.capacity()).nodes[0]!.requested_gpus).toBe(0);
   });
 
   it('leaves a pod Pending on an overbooked node until its GPUs free up', async () => {
@@ -174,12 +174,12 @@ describe('stub deployer', () => {
     const [first, second] = await client.listDeployments(['odc-000000000003', 'odc-000000000004']);
     expect(workloadReady(first)).toBe(true);
     expect(workloadReady(second)).toBe(false);
-    expect(second.pods[0].scheduling_message).toMatch(/Insufficient GPUs/);
+    expect(second!.pods[0]!.scheduling_message).toMatch(/Insufficient GPUs/);
     expect(stub.stats.unschedulable).toBe(1);
 
     await client.deleteDeployment('odc-000000000003');
     const [now] = await client.listDeployments(['odc-000000000004']);
-    expect(now.pods[0]).toMatchObject({ node: node(2) });
+    expect(now!.pods[0]).toMatchObject({ node: node(2) });
   });
 
   it('lists more external ids than one call takes, in the client’s chunks', async () => {

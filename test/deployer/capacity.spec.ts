@@ -88,7 +88,7 @@ describe('deployer /capacity and the batched /deployments', () => {
         pods
           .filter((p) => p.spec!.nodeName === nodeName)
           .filter((p) => !managedBy || p.metadata?.labels?.['app.kubernetes.io/managed-by'] === managedBy)
-          .reduce((sum, p) => sum + Number(p.spec!.containers[0].resources!.limits!['nvidia.com/gpu']), 0);
+          .reduce((sum, p) => sum + Number(p.spec!.containers[0]!.resources!.limits!['nvidia.com/gpu']), 0);
       const expected = (await k.core.listNode()).items.map((node) => ({
         name: node.metadata!.name!,
         ...(node.metadata!.labels!['nvidia.com/gpu.product']

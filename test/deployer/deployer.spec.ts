@@ -136,7 +136,7 @@ describe('deployer against a cluster', () => {
   type Spec = ReturnType<typeof reservationSpec>;
   const podSpec = (spec: Spec) =>
     (spec.deployment!.spec as { template: { spec: Record<string, unknown> } }).template.spec;
-  const container = (spec: Spec) => (podSpec(spec).containers as Record<string, unknown>[])[0];
+  const container = (spec: Spec) => (podSpec(spec).containers as Record<string, unknown>[])[0]!;
   const POD = 'deployment.spec.template.spec';
   const volume = (spec: Record<string, unknown>): Manifest => ({
     apiVersion: 'v1',
@@ -148,7 +148,7 @@ describe('deployer against a cluster', () => {
   it.each<[string, (spec: Spec) => void, string]>([
     [
       'a namespace the deployer does not manage',
-      (spec) => (spec.config_maps![0].metadata.namespace = 'kube-system'),
+      (spec) => (spec.config_maps![0]!.metadata.namespace = 'kube-system'),
       'config_maps[0].metadata.namespace',
     ],
     [
@@ -248,7 +248,7 @@ describe('deployer against a cluster', () => {
     [
       'a claim that picks its volume by name',
       (spec) =>
-        Object.assign(spec.persistent_volume_claims![0].spec as object, { volumeName: 'someone-elses-pv' }),
+        Object.assign(spec.persistent_volume_claims![0]!.spec as object, { volumeName: 'someone-elses-pv' }),
       'persistent_volume_claims[0].spec.volumeName',
     ],
     [
@@ -351,7 +351,7 @@ describe('deployer against a cluster', () => {
     [
       'a claim over the maximum volume size',
       (spec) =>
-        Object.assign(spec.persistent_volume_claims![0].spec as object, {
+        Object.assign(spec.persistent_volume_claims![0]!.spec as object, {
           resources: { requests: { storage: '100Ti' } },
         }),
       'persistent_volume_claims[0].spec.resources.requests.storage',
@@ -375,8 +375,8 @@ describe('deployer against a cluster', () => {
         ['policy/v1', 'PodDisruptionBudget'],
       ].map(([apiVersion, kind]) =>
         k.objects.list(
-          apiVersion,
-          kind,
+          apiVersion!,
+          kind!,
           NAMESPACE,
           undefined,
           undefined,
@@ -478,7 +478,7 @@ describe('deployer against a cluster', () => {
     }
     await authed(api().delete('/api/v1/volumes/%2E%2E')).expect(400);
     const spec = reservationSpec('res-names');
-    spec.config_maps![0].metadata.name = '..';
+    spec.config_maps![0]!.metadata.name = '..';
     const res = await authed(api().post('/api/v1/deployments')).send(spec).expect(400);
     expect(res.body.fields).toEqual([
       {
@@ -541,7 +541,7 @@ describe('deployer against a cluster', () => {
           lastTimestamp: new Date(at),
         },
       });
-    await warning('late', 'ReplicaSet', replicaSets.items[0].metadata!.name!, '2026-11-23T10:05:00Z');
+    await warning('late', 'ReplicaSet', replicaSets.items[0]!.metadata!.name!, '2026-11-23T10:05:00Z');
     await warning('early', 'Deployment', 'res-warn', '2026-11-23T10:00:00Z');
     await warning('other-kind', 'Service', 'res-warn', '2026-11-23T10:01:00Z'); // not a workload of it
     const status = await authed(api().get('/api/v1/deployments/res-warn/status')).expect(200);
@@ -549,7 +549,7 @@ describe('deployer against a cluster', () => {
     expect(status.body.warnings[1]).toEqual({
       reason: 'late',
       message: 'late happened',
-      object: `ReplicaSet/${replicaSets.items[0].metadata!.name}`,
+      object: `ReplicaSet/${replicaSets.items[0]!.metadata!.name}`,
       at: '2026-11-23T10:05:00.000Z',
     });
     await authed(api().delete('/api/v1/deployments/res-warn')).expect(204);
@@ -569,7 +569,7 @@ describe('deployer against a cluster', () => {
     const broken = reservationSpec('res-d');
     (
       broken.deployment!.spec as { template: { spec: { containers: { image?: string }[] } } }
-    ).template.spec.containers[0].image = '';
+    ).template.spec.containers[0]!.image = '';
     const res = await authed(api().post('/api/v1/deployments')).send(broken).expect(422);
     expect(res.body).toMatchObject({
       code: 'kube_rejected',

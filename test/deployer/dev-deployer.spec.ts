@@ -33,7 +33,7 @@ const clustersOf = (app: TestApp) =>
 
 /** The coordinator calls local-sim's deployer now, with the token it holds for it. */
 async function probeLocalSim(app: TestApp): Promise<string> {
-  const [{ id }] = await app.core().get(DataSource).query<{ id: string }[]>('SELECT id FROM clusters');
+  const [{ id }] = await app.core().get(DataSource).query<[{ id: string }]>('SELECT id FROM clusters');
   return (await app.core().get(ClusterClients).for(id).probe()).status;
 }
 

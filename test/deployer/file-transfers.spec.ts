@@ -184,7 +184,7 @@ describe('deployer file transfers against a cluster', () => {
   it('answers 404 for a transfer of another deployment or none, and DELETE /deployments removes its transfers', async () => {
     const jobs = (await k.objects.list('batch/v1', 'Job', NAMESPACE)).items;
     expect(jobs.length).toBeGreaterThan(0); // the upload, and on the simulator the download that waits
-    await authed(api().get(`/api/v1/deployments/res-novol/file-transfers/${jobs[0].metadata!.name}`)).expect(
+    await authed(api().get(`/api/v1/deployments/res-novol/file-transfers/${jobs[0]!.metadata!.name}`)).expect(
       404,
     );
     await authed(api().get('/api/v1/deployments/res-ft/file-transfers/res-ft-up-000000')).expect(404);

@@ -62,7 +62,7 @@ describe('deployer: hostile requests', () => {
 
   it('refuses ConfigMap data that is not text (422, naming the key) before the Service is applied', async () => {
     const spec = reservationSpec('res-notext');
-    spec.config_maps![0] = { ...spec.config_maps![0], data: { keys: { nested: 'x' } } };
+    spec.config_maps![0] = { ...spec.config_maps![0]!, data: { keys: { nested: 'x' } } };
     const res = await authed(api().post('/api/v1/deployments')).send(spec).expect(422);
     expect(res.body.details.violations).toEqual([
       { path: 'config_maps[0].data.keys', rule: 'ConfigMap values must be strings' },

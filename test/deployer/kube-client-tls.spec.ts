@@ -120,7 +120,7 @@ describe('KubeClient over TLS with a client certificate and a token', () => {
       expect(call.authorization).toBe('Bearer cluster-token-123');
       expect(call.clientCn).toBe('odc-deployer');
     }
-    expect(objectCalls[2].contentType).toBe('application/apply-patch+yaml');
+    expect(objectCalls[2]!.contentType).toBe('application/apply-patch+yaml');
   });
 
   it('types a 2xx answer that is not JSON (a proxy in the way) as unavailable', async () => {

@@ -566,7 +566,7 @@ describe('deployer Lambda: where its Kubernetes credentials come from', () => {
       expect(health.status).toBe(200);
       expect(health.json()).toMatchObject({ kubernetes: { reachable: true, version: 'v1.31.4-eks-fake' } });
       expect(seen).toHaveLength(1);
-      const url = new URL(Buffer.from(seen[0].slice(EKS_TOKEN_PREFIX.length), 'base64url').toString('utf8'));
+      const url = new URL(Buffer.from(seen[0]!.slice(EKS_TOKEN_PREFIX.length), 'base64url').toString('utf8'));
       expect(url.host).toBe('sts.us-east-1.amazonaws.com');
       expect(url.searchParams.get('Action')).toBe('GetCallerIdentity');
       expect(url.searchParams.get('X-Amz-Expires')).toBe('60');

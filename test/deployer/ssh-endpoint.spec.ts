@@ -87,12 +87,12 @@ describe('deployer: the SSH endpoint and Jupyter host of a deployment', () => {
       namespace: NAMESPACE,
       labelSelector: `odc.dev/external-id=${id}`,
     });
-    const nodeName = pods.items[0].spec!.nodeName!;
+    const nodeName = pods.items[0]!.spec!.nodeName!;
     const node = await k.core.readNode({ name: nodeName });
     return {
       nodeName,
       internalIP: node.status!.addresses!.find((a) => a.type === 'InternalIP')!.address,
-      hostIP: pods.items[0].status!.hostIP,
+      hostIP: pods.items[0]!.status!.hostIP,
     };
   };
 
@@ -135,9 +135,9 @@ describe('deployer: the SSH endpoint and Jupyter host of a deployment', () => {
       );
       expect(listed.map((d) => d.external_id)).toEqual(['res-plain', 'res-ssh']);
       const [plain, ssh] = listed;
-      expect(plain.jupyter_host).toBeUndefined();
-      expect(ssh.jupyter_host).toBe('res-ssh.gpu.example.com');
-      expect(plain.ssh!.node_port).not.toBe(ssh.ssh!.node_port);
+      expect(plain!.jupyter_host).toBeUndefined();
+      expect(ssh!.jupyter_host).toBe('res-ssh.gpu.example.com');
+      expect(plain!.ssh!.node_port).not.toBe(ssh!.ssh!.node_port);
       for (const deployment of listed) {
         const { nodeName, internalIP } = await podNode(deployment.external_id);
         expect(deployment.ssh).toMatchObject({ host_ip: internalIP, node: nodeName });

@@ -215,7 +215,7 @@ describe('Helm examples against a Kubernetes API server', () => {
     const certificate = exampleObjects('odc-deployer-cert-manager.yaml').find(
       (o) => o.kind === 'Certificate',
     )!;
-    const Certificate = await CRD_MODELS['cert-manager.io/v1/Certificate']();
+    const Certificate = await CRD_MODELS['cert-manager.io/v1/Certificate']!();
     expect(() =>
       new Certificate({ ...certificate, spec: { dnsNames: ['x'] } } as never).validate(),
     ).toThrow();

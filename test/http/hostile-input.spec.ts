@@ -105,16 +105,16 @@ function routesOf(document: Document): Route[] {
 /** A plausible value for a schema (its example, first enum value, default…), to garble from. */
 function sampleOf(document: Document, schema: Schema, depth = 0): Json {
   if (schema.$ref) {
-    return sampleOf(document, document.components.schemas[schema.$ref.split('/').pop()!], depth);
+    return sampleOf(document, document.components.schemas[schema.$ref.split('/').pop()!]!, depth);
   }
   if (schema.allOf) {
-    return sampleOf(document, schema.allOf[0], depth);
+    return sampleOf(document, schema.allOf[0]!, depth);
   }
   if (schema.example !== undefined) {
     return schema.example;
   }
   if (schema.enum) {
-    return schema.enum[0];
+    return schema.enum[0]!;
   }
   if (schema.default !== undefined) {
     return schema.default;
@@ -257,7 +257,7 @@ function garble(sample: Json, mutations: Mutation[]): Value {
   const paths = pathsOf(sample);
   let root: Value = structuredClone(sample);
   for (const change of mutations) {
-    const path = paths[change.at % paths.length];
+    const path = paths[change.at % paths.length]!;
     let parent: Value = null;
     let node: Value = root;
     let reachable = true;
@@ -267,7 +267,7 @@ function garble(sample: Json, mutations: Mutation[]): Value {
         break;
       }
       parent = node;
-      node = (node as Record<string | number, Value>)[key];
+      node = (node as Record<string | number, Value>)[key] ?? null; // a key an earlier change removed
     }
     if (!reachable) {
       continue;
@@ -334,7 +334,7 @@ function pathValue(known: string[]): fc.Arbitrary<string> {
 /** A sample as a query value: a scalar as text, a list by its first item. */
 function queryText(sample: Json): string {
   if (Array.isArray(sample)) {
-    return sample.length > 0 ? queryText(sample[0]) : '';
+    return sample.length > 0 ? queryText(sample[0]!) : '';
   }
   return typeof sample === 'object' || sample === null ? 'x' : String(sample);
 }
@@ -389,7 +389,7 @@ function requestFor(target: Target, route: Route): fc.Arbitrary<HostileRequest> 
     })
     .map(({ path, query, extraQuery, idempotencyKey, mutations, encoding }) => {
       let i = 0;
-      const filled = route.path.replace(/\{[^}]+\}/g, () => path[i++]);
+      const filled = route.path.replace(/\{[^}]+\}/g, () => path[i++]!);
       const pairs = queries.flatMap((p, index) =>
         (query[index] ?? []).map((value) => `${encode(p.name)}=${value}`),
       );
@@ -505,7 +505,7 @@ function sweepOf(target: Target, route: Route, base: HostileRequest): HostileReq
   return pathsOf(sample).flatMap((_, at) =>
     WRONG_TYPES.map((value) => ({
       ...base,
-      url: base.url.split('?')[0],
+      url: base.url.split('?')[0]!,
       body: garble(sample, [{ kind: 'replace', at, value }]),
       encoding: 'utf8' as const,
       contentType: 'application/json',
@@ -530,7 +530,7 @@ async function fuzz(target: Target, seed: number, numRuns: number): Promise<stri
       }
     };
     const arbitrary = requestFor(target, route);
-    for (const hostile of sweepOf(target, route, fc.sample(arbitrary, { seed, numRuns: 1 })[0])) {
+    for (const hostile of sweepOf(target, route, fc.sample(arbitrary, { seed, numRuns: 1 })[0]!)) {
       await check(hostile).catch((error: unknown) => {
         failures.push(
           `${target.name} ${name} (sweep): ${describeRequest(route, hostile)} → ${(error as Error).message}`,

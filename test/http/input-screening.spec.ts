@@ -237,7 +237,7 @@ describe('input screening on the deployer', () => {
 
   it('refuses a NUL anywhere in a spec, naming its path', async () => {
     const spec = reservationSpec('nul');
-    spec.config_maps![0].data = { authorized_keys: 'ssh-ed25519 AAAA\u0000' };
+    spec.config_maps![0]!.data = { authorized_keys: 'ssh-ed25519 AAAA\u0000' };
     const res = await deployer.authed(deployer.api().post('/api/v1/deployments')).send(spec);
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({

@@ -69,10 +69,10 @@ describe('schemathesis findings', () => {
     const [cluster] = (await app.http().get('/api/v1/clusters').set(as(admin)).expect(200)).body as {
       id: string;
     }[];
-    const res = await app.http().put(`/api/v1/clusters/${cluster.id}`).set(as(admin)).expect(400);
+    const res = await app.http().put(`/api/v1/clusters/${cluster!.id}`).set(as(admin)).expect(400);
     expect(res.body).toMatchObject({ code: 'validation_failed', fields: [{ field: 'body' }] });
     // An empty JSON object is a body: it changes nothing, as documented.
-    await app.http().put(`/api/v1/clusters/${cluster.id}`).set(as(admin)).send({}).expect(200);
+    await app.http().put(`/api/v1/clusters/${cluster!.id}`).set(as(admin)).send({}).expect(200);
   });
 
   it('verifies the audit chain against a checkpoint only when one is given', async () => {
@@ -152,11 +152,11 @@ describe('schemathesis findings', () => {
 
     it('close request bodies (unknown properties are refused) and let optional fields be null', () => {
       const { CreateReservationDto, ClusterProfile } = coordinator.components.schemas;
-      expect(CreateReservationDto.additionalProperties).toBe(false);
-      expect(ClusterProfile.additionalProperties).toBe(false);
-      expect(CreateReservationDto.properties?.disk).toMatchObject({ nullable: true });
+      expect(CreateReservationDto!.additionalProperties).toBe(false);
+      expect(ClusterProfile!.additionalProperties).toBe(false);
+      expect(CreateReservationDto!.properties?.disk).toMatchObject({ nullable: true });
       // The deployment spec's metadata is checked by hand and lets more through.
-      expect(deployer.components.schemas.DeploymentMetadataDto.additionalProperties).toBeUndefined();
+      expect(deployer.components.schemas.DeploymentMetadataDto!.additionalProperties).toBeUndefined();
     });
   });
 });

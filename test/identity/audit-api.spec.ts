@@ -114,8 +114,8 @@ describe('the audit API: reading the log (admins) and recording usage', () => {
     ]);
     const [row] = await items({ action: 'api_key.revoke' });
     expect(row).toMatchObject({ outcome: 'success', resource_type: 'api_key', resource_id: 'k1' });
-    expect(row.hash).toMatch(/^[0-9a-f]{64}$/);
-    expect(row.prev_hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(row!.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(row!.prev_hash).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('pages with an opaque cursor until no next_cursor is given', async () => {

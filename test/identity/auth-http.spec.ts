@@ -171,7 +171,7 @@ describe('authentication over HTTP (API keys, trusted JWTs, scopes, admin, audit
     const verify = () =>
       app.http().get('/api/v1/audit/verify').set('authorization', `Bearer ${key}`).expect(200);
     expect((await verify()).body).toMatchObject({ ok: true });
-    const [{ id }] = await dataSource.query<{ id: string }[]>(
+    const [{ id }] = await dataSource.query<[{ id: string }]>(
       `SELECT id FROM audit_log ORDER BY id LIMIT 1 OFFSET 1`,
     );
     await dataSource.query(`UPDATE audit_log SET outcome = 'success' WHERE id = $1`, [id]);

@@ -69,7 +69,7 @@ describe('POST /api/v1/auth/aws-login: a presigned STS request in, an API key ou
         `SELECT outcome, user_id, username, resource_id, request_metadata FROM audit_log
          WHERE action = 'auth.login' ORDER BY id DESC LIMIT 1`,
       )
-    )[0];
+    )[0]!;
 
   it('logs an allowed role in: 201 with a user key that works on /me, audited with the ARN', async () => {
     const res = await login({ url: await presigned() }).expect(201);

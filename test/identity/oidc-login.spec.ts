@@ -264,7 +264,7 @@ describe('OIDC login against a real OpenID Provider (browser session, CLI loopba
     );
     expect(cookie).toMatch(/; Secure/i);
     expect(res.headers.location).toMatch(new RegExp(`^${provider.issuer}/auth\\?`));
-    const authorize = new URL(res.headers.location);
+    const authorize = new URL(res.headers.location!);
     expect(authorize.searchParams.get('state')).toBeTruthy();
     expect(authorize.searchParams.get('nonce')).toBeTruthy();
     expect(authorize.searchParams.get('scope')).toBe('openid profile email groups');
@@ -277,7 +277,7 @@ describe('OIDC login against a real OpenID Provider (browser session, CLI loopba
     const logged = JSON.stringify(app.logs.lines);
     expect(logged).toContain('/auth/callback'); // the requests were logged…
     expect(logged).not.toContain(provider.clientSecret); // …and none of these
-    expect(logged).not.toContain(decodeURIComponent(sessionCookie).split('.')[0].slice(2));
+    expect(logged).not.toContain(decodeURIComponent(sessionCookie).split('.')[0]!.slice(2));
     expect(logged).not.toMatch(/odc_[A-Za-z0-9]+_[A-Za-z0-9_-]{8,}/);
     expect(logged).toContain('/auth/callback?code=[redacted]&state=[redacted]');
     expect(logged).not.toMatch(/[?&](code|state|key)=(?!\[redacted\])/);

@@ -169,7 +169,7 @@ describe('job queue (pg-boss)', () => {
     await queue.listen(channel, () => {
       heard += 1;
     });
-    const [{ ended }] = await dataSource.query<{ ended: number }[]>(
+    const [{ ended }] = await dataSource.query<[{ ended: number }]>(
       `SELECT count(pg_terminate_backend(pid))::int AS ended FROM pg_stat_activity
        WHERE application_name LIKE '%:listen' AND query = $1`,
       [`LISTEN "${channel}"`],

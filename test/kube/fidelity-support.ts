@@ -177,7 +177,7 @@ export function normalise(value: unknown, replace: (text: string) => string = (t
 
 /** Removes the value at a dotted path (`a.b.c`; `*` for every item of a list or key of a map). */
 export function omit(value: unknown, path: string): void {
-  const [head, ...rest] = path.split('.');
+  const [head = '', ...rest] = path.split('.');
   if (value === null || typeof value !== 'object') {
     return;
   }

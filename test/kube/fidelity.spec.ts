@@ -744,9 +744,9 @@ describeReal('simulator fidelity: what a client sees of the simulator and of a r
           names.replace,
         ) as Record<string, Json[]>;
       });
-      expect(onSim.refused.map((e) => e.reason)).toEqual(['FailedScheduling']);
-      expect(onSim.bound.map((e) => e.reason)).toEqual(['Scheduled']);
-      expect(onSim.rollout.map((e) => e.reason)).toEqual(['ScalingReplicaSet', 'SuccessfulCreate']);
+      expect(onSim.refused!.map((e) => e.reason)).toEqual(['FailedScheduling']);
+      expect(onSim.bound!.map((e) => e.reason)).toEqual(['Scheduled']);
+      expect(onSim.rollout!.map((e) => e.reason)).toEqual(['ScalingReplicaSet', 'SuccessfulCreate']);
       expect(onSim.warnings).toHaveLength(1);
       expect(onSim).toEqual(onReal);
     });
@@ -1123,7 +1123,7 @@ describeReal('simulator fidelity: what a client sees of the simulator and of a r
         const early = await settle(side, 'the snapshot’s error', `${SNAPSHOTS}/early`, notBound);
         const named = await settle(side, 'the named snapshot’s error', `${SNAPSHOTS}/early-named`, notBound);
         const warning = (e: Json[]) =>
-          e.filter(([type, , , message]: string[]) => type === 'Warning' && /not yet bound/.test(message));
+          e.filter(([type, , , message]: string[]) => type === 'Warning' && /not yet bound/.test(message!));
         return normalise({
           claimEvents,
           early: {

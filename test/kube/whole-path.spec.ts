@@ -185,11 +185,11 @@ describeReal('the whole path on a real API server, and a second cluster when it 
     // scheduler bound it to the chosen node, kwok runs it; its GPUs and its NodePort are real.
     const objects = await objectsOf(made.id);
     expect(objects.deployments).toHaveLength(1);
-    expect(objects.deployments[0].status?.readyReplicas).toBe(1);
+    expect(objects.deployments[0]!.status?.readyReplicas).toBe(1);
     const [pod] = objects.pods;
-    expect(pod.spec?.nodeName).toBe(active.node);
-    expect(pod.status?.phase).toBe('Running');
-    expect(pod.spec?.containers[0].resources?.limits?.['nvidia.com/gpu']).toBe('4');
+    expect(pod!.spec?.nodeName).toBe(active.node);
+    expect(pod!.status?.phase).toBe('Running');
+    expect(pod!.spec?.containers[0]!.resources?.limits?.['nvidia.com/gpu']).toBe('4');
     const nodePort = objects.services.flatMap((s) => s.spec?.ports ?? []).find((p) => p.nodePort)?.nodePort;
     expect(active.ssh_command).toContain(`-p ${nodePort} `);
 
@@ -225,9 +225,9 @@ describeReal('the whole path on a real API server, and a second cluster when it 
         (claim) => claim.metadata?.labels?.['odc.dev/disk'] !== undefined,
       );
     const [claim] = await claims();
-    expect(claim.status?.phase).toBe('Bound');
-    expect(claim.spec?.storageClassName).toBe(storage.storageClass);
-    const claimName = claim.metadata!.name!;
+    expect(claim!.status?.phase).toBe('Bound');
+    expect(claim!.spec?.storageClassName).toBe(storage.storageClass);
+    const claimName = claim!.metadata!.name!;
     expect(await homeClaimOf(first.id)).toBe(claimName);
 
     await as(api().post(`/api/v1/reservations/${first.id}/cancel`)).expect(200);

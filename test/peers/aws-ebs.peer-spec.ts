@@ -96,7 +96,7 @@ describe('aws-ebs against moto’s EC2', () => {
     [{ id: clusterId }] = await app
       .core()
       .get(DataSource)
-      .query<{ id: string }[]>(`SELECT id FROM clusters WHERE name = 'east'`);
+      .query<[{ id: string }]>(`SELECT id FROM clusters WHERE name = 'east'`);
     const built = app.core().get<StorageProvider>(STORAGE_PROVIDER, { strict: false });
     if (!(built instanceof AwsEbsProvider)) {
       throw new Error(`the app built the ${built.name} storage provider, not aws-ebs`);
@@ -110,7 +110,7 @@ describe('aws-ebs against moto’s EC2', () => {
         Placement: { AvailabilityZone: ZONE_A },
       }),
     );
-    instanceInZoneA = Instances![0].InstanceId!;
+    instanceInZoneA = Instances![0]!.InstanceId!;
   });
 
   afterAll(async () => {
@@ -123,7 +123,7 @@ describe('aws-ebs against moto’s EC2', () => {
 
   /** The volume as moto holds it. */
   const inEc2 = async (volumeId: string): Promise<Volume> =>
-    (await ec2.send(new DescribeVolumesCommand({ VolumeIds: [volumeId] }))).Volumes![0];
+    (await ec2.send(new DescribeVolumesCommand({ VolumeIds: [volumeId] }))).Volumes![0]!;
   /** A volume made outside ODC, as the platform ODC replaces made them. */
   const seedVolume = async (zone: string, sizeGb: number, name: string): Promise<string> =>
     (
@@ -190,7 +190,7 @@ describe('aws-ebs against moto’s EC2', () => {
         persistentVolumeReclaimPolicy: 'Retain',
         capacity: { storage: '10Gi' },
       });
-      expect(pv.spec!.nodeAffinity!.required!.nodeSelectorTerms[0].matchExpressions).toEqual([
+      expect(pv.spec!.nodeAffinity!.required!.nodeSelectorTerms[0]!.matchExpressions).toEqual([
         { key: 'topology.kubernetes.io/zone', operator: 'In', values: [ZONE_A] },
       ]);
 
@@ -267,10 +267,10 @@ describe('aws-ebs against moto’s EC2', () => {
       await provider.deleteVolume(first);
 
       const [snapshot] = await provider.listSnapshots({ tags: diskTags });
-      await provider.deleteSnapshot(snapshot);
-      expect(await provider.describeSnapshot(snapshot)).toBeUndefined();
-      await provider.deleteSnapshot(snapshot);
-      expect((await failureOf(provider.waitForSnapshot(snapshot, { timeoutMs: 1000 }))).kind).toBe(
+      await provider.deleteSnapshot(snapshot!);
+      expect(await provider.describeSnapshot(snapshot!)).toBeUndefined();
+      await provider.deleteSnapshot(snapshot!);
+      expect((await failureOf(provider.waitForSnapshot(snapshot!, { timeoutMs: 1000 }))).kind).toBe(
         'not_found',
       );
     });
@@ -389,7 +389,7 @@ describe('aws-ebs against moto’s EC2', () => {
     const zoneOfStaticVolume = async (volumeId: string) => {
       const pvs = (await deployer.k.core.listPersistentVolume()).items;
       const pv = pvs.find((item) => item.spec?.csi?.volumeHandle === volumeId);
-      return pv?.spec?.nodeAffinity?.required?.nodeSelectorTerms[0].matchExpressions?.[0].values?.[0];
+      return pv?.spec?.nodeAffinity?.required?.nodeSelectorTerms[0]!.matchExpressions?.[0]!.values?.[0];
     };
     const volumesOfDisk = async (diskId: string) =>
       (
@@ -444,7 +444,7 @@ describe('aws-ebs against moto’s EC2', () => {
         AvailabilityZone: ZONE_A,
       });
       expect(await disk(alice, 'work')).toMatchObject({ state: 'in_use', zone: ZONE_A });
-      expect(await zoneOfStaticVolume(home.VolumeId!)).toBe(ZONE_A);
+      expect(await zoneOfStaticVolume(home!.VolumeId!)).toBe(ZONE_A);
 
       await api(alice).post(`/api/v1/reservations/${first.id}/cancel`).expect(200);
       await eventually(
@@ -459,7 +459,7 @@ describe('aws-ebs against moto’s EC2', () => {
         }),
       );
       expect(Snapshots).toHaveLength(1);
-      expect(Snapshots![0]).toMatchObject({ VolumeId: home.VolumeId, State: 'completed' });
+      expect(Snapshots![0]).toMatchObject({ VolumeId: home!.VolumeId, State: 'completed' });
 
       // Bob takes the node in the disk's zone: the disk starts in the other zone from its snapshot.
       const blocker = (
@@ -475,7 +475,7 @@ describe('aws-ebs against moto’s EC2', () => {
       ).body as { id: string };
       const moved = await until(alice, second.id, 'active');
       expect(moved.events.map((e) => e.message)).toContainEqual(
-        `Disk work restored on east from snapshot ${Snapshots![0].SnapshotId}`,
+        `Disk work restored on east from snapshot ${Snapshots![0]!.SnapshotId}`,
       );
       expect(await disk(alice, 'work')).toMatchObject({ state: 'in_use', zone: ZONE_B });
       // The volume it left is deleted in EC2; the new one is the snapshot's, in the other zone.
@@ -486,16 +486,16 @@ describe('aws-ebs against moto’s EC2', () => {
       );
       expect(volumes[0]).toMatchObject({
         AvailabilityZone: ZONE_B,
-        SnapshotId: Snapshots![0].SnapshotId,
+        SnapshotId: Snapshots![0]!.SnapshotId,
         Size: 20,
       });
-      expect(await zoneOfStaticVolume(volumes[0].VolumeId!)).toBe(ZONE_B);
+      expect(await zoneOfStaticVolume(volumes[0]!.VolumeId!)).toBe(ZONE_B);
     });
 
     it('the reconciler, over what EC2 lists: quarantines what no disk owns, finds a disk whose volume went', async () => {
       const oldDisk = await disk(alice, 'old');
       const [oldVolume] = await volumesOfDisk(oldDisk.id as string);
-      await ec2.send(new DeleteVolumeCommand({ VolumeId: oldVolume.VolumeId! }));
+      await ec2.send(new DeleteVolumeCommand({ VolumeId: oldVolume!.VolumeId! }));
       const [work] = await volumesOfDisk((await disk(alice, 'work')).id as string);
       const unowned = [
         ...(await provider.listVolumes({ tags: { [STORAGE_TAGS.disk]: 'disk-peer-1' } })),
@@ -517,7 +517,7 @@ describe('aws-ebs against moto’s EC2', () => {
       for (const volumeId of unowned) {
         expect(tagsOf(await inEc2(volumeId))[STORAGE_TAGS.quarantined]).toMatch(/^\d{8}T\d{6}Z$/);
       }
-      expect(tagsOf(await inEc2(work.VolumeId!))).not.toHaveProperty([STORAGE_TAGS.quarantined]);
+      expect(tagsOf(await inEc2(work!.VolumeId!))).not.toHaveProperty([STORAGE_TAGS.quarantined]);
       expect(await disk(alice, 'old')).toMatchObject({ state: 'lost' });
     });
   });

@@ -78,7 +78,7 @@ describe('POST /api/v1/auth/aws-login against moto’s STS', () => {
         .query<LoginRow[]>(
           `SELECT outcome, request_metadata FROM audit_log WHERE action = 'auth.login' ORDER BY id DESC LIMIT 1`,
         )
-    )[0];
+    )[0]!;
 
   it('moto names an AssumeRole session of an allowed role: a key for the session’s user', async () => {
     expect(alice.arn).toBe(`arn:aws:sts::${MOTO_ACCOUNT}:assumed-role/GpuUsers/Alice.Smith@example.com`);
@@ -110,7 +110,7 @@ describe('POST /api/v1/auth/aws-login against moto’s STS', () => {
 
   it('what moto does not vouch for is rejected_by_sts, with moto’s code: a forged signature, a key it never issued', async () => {
     const forged = await presigned(alice);
-    forged.headers.authorization = forged.headers.authorization.replace(
+    forged.headers.authorization = forged.headers.authorization!.replace(
       /Signature=[0-9a-f]{64}/,
       `Signature=${'0'.repeat(64)}`,
     );

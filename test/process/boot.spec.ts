@@ -141,7 +141,7 @@ describe('booting the real process', () => {
       chmodSync(dataDir, 0o755); // the usual case: the cluster lives inside the data folder
       const odc = start({ ODC_DATA_DIR: dataDir, ODC_PORT: '0', ODC_DEPLOYER_PORT: '0' });
       const ready = await odc.waitFor(isReady, 20_000);
-      const first = odc.lines[0];
+      const first = odc.lines[0]!;
       expect(first.msg).toMatch(
         /^ODC \S+ starting on Node v24\.\d+\.\d+; roles: coordinator, worker, cron, deployer; listeners: /,
       );

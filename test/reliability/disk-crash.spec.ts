@@ -83,7 +83,7 @@ describe('reliability: a worker killed during snapshots at expiry', () => {
     for (let kill = 0; kill < KILLS; kill += 1) {
       const after = random.between(200, 800);
       await new Promise((resolve) => setTimeout(resolve, after));
-      const [{ held, taken, ready }] = await db().query<{ held: number; taken: number; ready: number }[]>(
+      const [{ held, taken, ready }] = await db().query<[{ held: number; taken: number; ready: number }]>(
         `SELECT (SELECT count(*)::int FROM disks WHERE in_use_by IS NOT NULL) AS held,
                 (SELECT count(*)::int FROM snapshots) AS taken,
                 (SELECT count(*)::int FROM snapshots WHERE status = 'ready') AS ready`,
@@ -97,7 +97,7 @@ describe('reliability: a worker killed during snapshots at expiry', () => {
 
     await eventually(
       () =>
-        db().query<{ held: number }[]>(`SELECT count(*)::int AS held FROM disks WHERE in_use_by IS NOT NULL`),
+        db().query<[{ held: number }]>(`SELECT count(*)::int AS held FROM disks WHERE in_use_by IS NOT NULL`),
       ([{ held }]) => held === 0,
       90_000,
     );

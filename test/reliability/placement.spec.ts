@@ -117,7 +117,7 @@ describe('reliability: placement across processes', () => {
     await eventually(positions, (seen) => seen.join() === Array.from({ length: 92 }, (_, i) => i + 1).join());
     // The head of the queue leaves. Only an admission pass run after that renumbers the others: once
     // they read 1..91, the workers have planned on the full fleet again, and admitted nothing.
-    const [head] = await queue();
+    const head = (await queue())[0]!;
     await app
       .http()
       .post(`/api/v1/reservations/${head.reservation_id}/cancel`)

@@ -144,7 +144,7 @@ describe('expiry: warnings once each at their time, expiry, extension, stuck and
       () => notices.filter((n) => n.reservation_id === made.body.id && n.event === 'ended'),
       (list) => list.length === 1,
     );
-    expect(ends[0].status).toBe('expired');
+    expect(ends[0]!.status).toBe('expired');
     const left = await fast.k.apps.listNamespacedDeployment({ namespace: NAMESPACE });
     expect(left.items.filter((d) => d.metadata?.labels?.['odc.dev/reservation'] === made.body.id)).toEqual(
       [],
@@ -218,7 +218,7 @@ describe('expiry: warnings once each at their time, expiry, extension, stuck and
       await until(r.id, 'cancelled');
     }
     await app.http().delete(`/api/v1/clusters/${slowId}`).set('authorization', `Bearer ${admin}`).expect(200);
-    const after = await show(live[0].id);
+    const after = await show(live[0]!.id);
     expect(after.status).toBe('cancelled');
     expect(after.events.length).toBeGreaterThan(3);
   });

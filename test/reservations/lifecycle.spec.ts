@@ -98,10 +98,10 @@ describe('reservations end to end on a simulated cluster', () => {
     )!;
     const pinned =
       deployment.spec!.template.spec!.affinity!.nodeAffinity!.requiredDuringSchedulingIgnoredDuringExecution!;
-    expect(pinned.nodeSelectorTerms[0].matchFields).toEqual([
+    expect(pinned.nodeSelectorTerms[0]!.matchFields).toEqual([
       { key: 'metadata.name', operator: 'In', values: [active.node] },
     ]);
-    expect(deployment.spec!.template.spec!.containers[0].resources!.limits!['nvidia.com/gpu']).toBe('4');
+    expect(deployment.spec!.template.spec!.containers[0]!.resources!.limits!['nvidia.com/gpu']).toBe('4');
     const keysMap = await deployer.k.core.readNamespacedConfigMap({
       namespace: NAMESPACE,
       name: `${deployment.metadata!.name}-keys`,
@@ -221,7 +221,7 @@ describe('reservations end to end on a simulated cluster', () => {
       .core()
       .get(DataSource)
       .query<{ n: number }[]>(`SELECT count(*)::int AS n FROM reservations WHERE status = 'active'`);
-    expect(metrics).toContain(`odc_reservations{status="active"} ${active[0].n}`);
+    expect(metrics).toContain(`odc_reservations{status="active"} ${active[0]!.n}`);
     expect(metrics).toMatch(/odc_reservation_time_to_active_seconds_count \d+/);
     expect(
       Number(/odc_reservation_time_to_active_seconds_count (\d+)/.exec(metrics)![1]),

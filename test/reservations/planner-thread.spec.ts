@@ -19,7 +19,7 @@ describe('the planner thread', () => {
     expect(threaded).toEqual(schedule(input));
     expect(threaded.admit.length + threaded.waiting.length).toBeGreaterThan(0);
     // The plan's requests are the caller's own objects, not copies.
-    expect(threaded.order[0]).toBe(input.queued.find((request) => request.id === threaded.order[0].id));
+    expect(threaded.order[0]).toBe(input.queued.find((request) => request.id === threaded.order[0]!.id));
   });
 
   it("reports the thread's own heap, which the process's heap figures leave out", async () => {

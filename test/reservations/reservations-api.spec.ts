@@ -245,7 +245,7 @@ describe('reservations API: validation, limits, idempotency, queue standing, own
     ]);
     const db = app.core().get(DataSource);
     await db.query(`UPDATE capacity SET ready = false WHERE cluster_id = $1 AND node_name = 'down'`, [id]);
-    const [{ owner }] = await db.query<{ owner: string }[]>(
+    const [{ owner }] = await db.query<[{ owner: string }]>(
       `SELECT id AS owner FROM users WHERE username = 'alice'`,
     );
     await db.query(

@@ -43,7 +43,7 @@ describeSimulatorOnly('ownCluster', 'status rounds over hundreds of running rese
     await registerDeployer(app, admin, deployer, { name: 'sim', gpuType: 'h100', product: H100_PRODUCT });
     db = app.core().get(DataSource);
     // Running reservations as the path to active leaves them, one GPU each, eight to a node.
-    const [{ id: owner }] = await db.query<{ id: string }[]>(
+    const [{ id: owner }] = await db.query<[{ id: string }]>(
       `INSERT INTO users (username) VALUES ('runner') RETURNING id`,
     );
     const rows = await db.query<{ id: string; external_id: string }[]>(
@@ -65,7 +65,7 @@ describeSimulatorOnly('ownCluster', 'status rounds over hundreds of running rese
     await Promise.all(
       Array.from({ length: 8 }, async (_, lane) => {
         for (let i = lane; i < ids.length; i += 8) {
-          await worker.reapply({ reservation_id: ids[i] });
+          await worker.reapply({ reservation_id: ids[i]! });
         }
       }),
     );
@@ -107,13 +107,13 @@ describeSimulatorOnly('ownCluster', 'status rounds over hundreds of running rese
   });
 
   it('ends the one whose objects are gone, and only that one', async () => {
-    const [gone, externalId] = [...externalIds][RUNNING - 1];
+    const [gone, externalId] = [...externalIds][RUNNING - 1]!;
     await deployer.authed(deployer.api().delete(`/api/v1/deployments/${externalId}`)).expect(204);
     await app.core().get(StatusSyncTask).sync();
 
     const after = await statuses();
     expect(after.get(gone)).not.toBe('active');
-    const [{ reason }] = await db.query<{ reason: string }[]>(
+    const [{ reason }] = await db.query<[{ reason: string }]>(
       `SELECT status_reason AS reason FROM reservations WHERE id = $1`,
       [gone],
     );

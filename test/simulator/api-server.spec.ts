@@ -279,7 +279,7 @@ describe('simulated API server through @kubernetes/client-node', () => {
         await k.core.createNamespacedEvent({
           namespace: 'default',
           body: {
-            metadata: { name: `sel-${reason.toLowerCase()}` },
+            metadata: { name: `sel-${reason!.toLowerCase()}` },
             involvedObject: { kind: 'Pod', name: 'sel-a', namespace: 'default' },
             type,
             reason,

@@ -101,7 +101,7 @@ describe('simulated cluster behaviour', () => {
       (e) => e.involvedObject.name === 'waiting' && e.reason === 'FailedScheduling',
     );
     expect(failed).toHaveLength(1);
-    expect(failed[0].type).toBe('Warning');
+    expect(failed[0]!.type).toBe('Warning');
 
     await remove('hog-1');
     expect(await nodeOf('waiting')).toMatch(/^sim-h100-/);
@@ -159,7 +159,9 @@ describe('simulated cluster behaviour', () => {
       () => read('nowhere'),
       (p) => p.status?.conditions?.some((c) => c.reason === 'Unschedulable') === true,
     );
-    expect(pod.status!.conditions![0].message).toContain("node(s) didn't match Pod's node affinity/selector");
+    expect(pod.status!.conditions![0]!.message).toContain(
+      "node(s) didn't match Pod's node affinity/selector",
+    );
     await remove('pinned', 'nowhere');
   });
 
@@ -206,7 +208,7 @@ describe('simulated cluster behaviour', () => {
     expect(ready.status!.conditions!.find((c) => c.type === 'Available')!.status).toBe('True');
     const pods = await k.core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=web' });
     expect(pods.items).toHaveLength(2);
-    expect(pods.items[0].metadata!.ownerReferences![0]).toMatchObject({
+    expect(pods.items[0]!.metadata!.ownerReferences![0]).toMatchObject({
       kind: 'ReplicaSet',
       controller: true,
     });
@@ -355,7 +357,7 @@ describe('simulated cluster behaviour', () => {
         () => read('bad-image'),
         (p) => Boolean(p.status?.containerStatuses?.[0]?.state?.waiting),
       );
-      expect(pod.status!.containerStatuses![0].state!.waiting!.reason).toBe('ErrImagePull');
+      expect(pod.status!.containerStatuses![0]!.state!.waiting!.reason).toBe('ErrImagePull');
       expect(pod.status!.phase).toBe('Pending');
       await remove('bad-image');
     });

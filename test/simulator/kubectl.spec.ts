@@ -93,7 +93,7 @@ spec:
     expect(stored).not.toContain('$setElementOrder');
     expect(
       (JSON.parse(stored) as { spec: { template: { spec: { containers: { image: string }[] } } } }).spec
-        .template.spec.containers[0].image,
+        .template.spec.containers[0]!.image,
     ).toBe('nginx:2');
     expect(await kubectl('delete', '-f', join(work, 'app.yaml'))).toBe(
       'deployment.apps "web" deleted\nservice "web" deleted\n',
@@ -153,7 +153,7 @@ spec:
     ).toBe(allocated);
     expect(await kubectl('get', 'service', 'ssh', '--no-headers')).toMatch(
       new RegExp(
-        `^ssh\\s+NodePort\\s+${clusterIP.replace(/\./g, '\\.')}\\s+<none>\\s+22:${nodePort}/TCP\\s+\\S+\\n$`,
+        `^ssh\\s+NodePort\\s+${clusterIP!.replace(/\./g, '\\.')}\\s+<none>\\s+22:${nodePort}/TCP\\s+\\S+\\n$`,
       ),
     );
 
@@ -227,7 +227,7 @@ spec:
       await kubectl(
         'get',
         'node',
-        node,
+        node!,
         '-o',
         'jsonpath={.status.addresses[?(@.type=="InternalIP")].address}',
       ),

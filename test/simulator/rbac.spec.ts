@@ -420,9 +420,9 @@ describe('service accounts, RBAC and NetworkPolicy in the simulated API server',
     });
 
     it('keeps a binding’s roleRef as it was (422 on a change)', async () => {
-      await apply(fixtures[0]);
-      await apply(fixtures[1]);
-      await apply(fixtures[2]);
+      await apply(fixtures[0]!);
+      await apply(fixtures[1]!);
+      await apply(fixtures[2]!);
       const changed = { ...fixtures[2], roleRef: { apiGroup: RBAC, kind: 'ClusterRole', name: 'view' } };
       expect(await statusOf(apply(object(changed)))).toMatchObject({
         code: 422,

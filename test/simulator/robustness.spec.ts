@@ -133,10 +133,10 @@ describe('the simulator stays up and answers like a real server when clients mis
       name: 'fixed',
       body: {
         ...latest,
-        spec: { ...latest.spec!, containers: [{ ...latest.spec!.containers[0], image: 'busybox:2' }] },
+        spec: { ...latest.spec!, containers: [{ ...latest.spec!.containers[0]!, image: 'busybox:2' }] },
       },
     });
-    expect(bumped.spec!.containers[0].image).toBe('busybox:2');
+    expect(bumped.spec!.containers[0]!.image).toBe('busybox:2');
     const mismatch = await statusOf(
       k.objects.create({
         ...deployment('mismatch'),
@@ -146,7 +146,7 @@ describe('the simulator stays up and answers like a real server when clients mis
         },
       } as KubernetesObject),
     );
-    expect(mismatch.details?.causes?.[0].field).toBe('spec.template.metadata.labels');
+    expect(mismatch.details?.causes?.[0]!.field).toBe('spec.template.metadata.labels');
   });
 
   it('server-side apply: status is not applied through the main resource; an image bump by someone else does not make a later apply conflict', async () => {
@@ -176,7 +176,7 @@ describe('the simulator stays up and answers like a real server when clients mis
     const reapplied = (await apply(deployment('bumped', 'nginx:2', '2'))) as {
       spec: { template: { spec: { containers: { env: { value: string }[] }[] } } };
     };
-    expect(reapplied.spec.template.spec.containers[0].env[0].value).toBe('2');
+    expect(reapplied.spec.template.spec.containers[0]!.env[0]!.value).toBe('2');
   });
 
   it('re-adopts the ReplicaSet an orphaning delete left, instead of crashing', async () => {
@@ -193,9 +193,9 @@ describe('the simulator stays up and answers like a real server when clients mis
     await k.objects.create(deployment('orphaned'));
     const sets = await eventually(
       () => k.apps.listNamespacedReplicaSet({ namespace: 'default', labelSelector: 'app=orphaned' }),
-      (l) => l.items.length === 1 && (l.items[0].metadata?.ownerReferences?.length ?? 0) === 1,
+      (l) => l.items.length === 1 && (l.items[0]!.metadata?.ownerReferences?.length ?? 0) === 1,
     );
-    expect(sets.items[0].metadata!.ownerReferences![0].kind).toBe('Deployment');
+    expect(sets.items[0]!.metadata!.ownerReferences![0]!.kind).toBe('Deployment');
     expect((await fetch(`${cluster.url}/healthz`)).status).toBe(200);
   });
 

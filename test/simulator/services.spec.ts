@@ -26,7 +26,7 @@ describe('the simulator allocates what Kubernetes allocates: node ports, cluster
   const apply = (object: V1Service, manager = 'odc-test') =>
     k.objects.patch(object, undefined, undefined, manager, true, PatchStrategy.ServerSideApply);
   const read = (name: string) => k.core.readNamespacedService({ name, namespace: NS });
-  const nodePortOf = (svc: V1Service, index = 0) => svc.spec!.ports![index].nodePort!;
+  const nodePortOf = (svc: V1Service, index = 0) => svc.spec!.ports![index]!.nodePort!;
   const remove = async (name: string) => {
     await k.core.deleteNamespacedService({ name, namespace: NS });
   };
@@ -209,7 +209,7 @@ describe('the simulator allocates what Kubernetes allocates: node ports, cluster
     for (const [name, pool] of [
       ['on-gpu', 'h100'],
       ['on-cpu', 'cpu'],
-    ]) {
+    ] as const) {
       await k.core.createNamespacedPod({
         namespace: NS,
         body: {

@@ -65,7 +65,9 @@ describe('snapshot contents and a storage backend shared between simulated clust
       startCluster('region-1'),
       startCluster('region-2', []), // and no snapshot classes
     ]);
-    [ka, kb, ke] = [a, b, elsewhere].map((cluster) => kubeClients(cluster.url));
+    ka = kubeClients(a.url);
+    kb = kubeClients(b.url);
+    ke = kubeClients(elsewhere.url);
   });
 
   afterAll(() => Promise.all([a, b, elsewhere].map((cluster) => cluster.close())));

@@ -64,7 +64,7 @@ describe('disks on aws-ebs: adopting an existing EBS volume', () => {
       has_volume: true,
       state: 'free',
     });
-    const tagged = ec2.commandCalls(CreateTagsCommand)[0].args[0].input;
+    const tagged = ec2.commandCalls(CreateTagsCommand)[0]!.args[0].input;
     expect(tagged.Resources).toEqual(['vol-0123456789abcdef0']);
     expect(tagged.Tags).toEqual(
       expect.arrayContaining([

@@ -139,11 +139,11 @@ describe('disks end to end: create → reserve → expire → snapshot → free 
     const active = await until(alice, first.id, 'active');
     expect(active.cluster).toBe('east');
     const [claim] = await claimsOf(east);
-    expect(claim.metadata!.labels!['odc.dev/disk']).toBe(made.body.id);
-    const pod = (await east.k.core.listNamespacedPod({ namespace: NAMESPACE })).items[0];
+    expect(claim!.metadata!.labels!['odc.dev/disk']).toBe(made.body.id);
+    const pod = (await east.k.core.listNamespacedPod({ namespace: NAMESPACE })).items[0]!;
     const home = pod.spec!.volumes!.find((v) => v.name === 'home')!;
-    expect(home.persistentVolumeClaim!.claimName).toBe(claim.metadata!.name);
-    expect(pod.spec!.containers[0].volumeMounts).toContainEqual(
+    expect(home.persistentVolumeClaim!.claimName).toBe(claim!.metadata!.name);
+    expect(pod.spec!.containers[0]!.volumeMounts).toContainEqual(
       expect.objectContaining({ name: 'home', mountPath: '/home/dev' }),
     );
     expect(await disk(alice, 'work')).toMatchObject({
@@ -186,8 +186,8 @@ describe('disks end to end: create → reserve → expire → snapshot → free 
       expect.stringMatching(/^Disk work restored on west from snapshot /),
     );
     const [restored] = await claimsOf(west);
-    expect(restored.spec!.dataSource).toMatchObject({ kind: 'VolumeSnapshot' });
-    expect(restored.status!.phase).toBe('Bound');
+    expect(restored!.spec!.dataSource).toMatchObject({ kind: 'VolumeSnapshot' });
+    expect(restored!.status!.phase).toBe('Bound');
     expect(await disk(alice, 'work')).toMatchObject({ state: 'in_use', cluster: 'west' });
     // The volume it left is deleted; its snapshot in east stays.
     await eventually(
@@ -208,7 +208,7 @@ describe('disks end to end: create → reserve → expire → snapshot → free 
     expect(report).toMatchObject({
       quarantined: [],
       lostDisks: [],
-      spentImports: [imported.items[0].metadata!.name],
+      spentImports: [imported.items[0]!.metadata!.name],
     });
     await eventually(
       async () =>
@@ -236,17 +236,20 @@ describe('disks end to end: create → reserve → expire → snapshot → free 
     expect(won).toHaveLength(1);
     expect(lost).toHaveLength(9);
     for (const answer of lost) {
-      expect(answer.body).toMatchObject({ code: 'disk_in_use', details: { reservation_id: won[0].body.id } });
+      expect(answer.body).toMatchObject({
+        code: 'disk_in_use',
+        details: { reservation_id: won[0]!.body.id },
+      });
     }
     const [{ holders }] = await app
       .core()
       .get(DataSource)
-      .query<{ holders: number }[]>(
+      .query<[{ holders: number }]>(
         `SELECT count(*)::int AS holders FROM reservations WHERE disk_id = (SELECT id FROM disks WHERE name = 'race')`,
       );
     expect(holders).toBe(1);
     await api()
-      .post(`/api/v1/reservations/${won[0].body.id}/cancel`)
+      .post(`/api/v1/reservations/${won[0]!.body.id}/cancel`)
       .set('authorization', `Bearer ${bob}`)
       .expect(200);
     await eventually(

@@ -74,9 +74,9 @@ describe('storage reconciler: quarantine orphans, mark the lost, delete nothing'
     const [workClaim] = (await claims()).filter((c) => c.metadata!.labels!['odc.dev/disk'] === work.id);
     await deployer.k.core.deleteNamespacedPersistentVolumeClaim({
       namespace: NAMESPACE,
-      name: workClaim.metadata!.name!,
+      name: workClaim!.metadata!.name!,
     });
-    await eventually(claims, (list) => !list.some((c) => c.metadata!.name === workClaim.metadata!.name));
+    await eventually(claims, (list) => !list.some((c) => c.metadata!.name === workClaim!.metadata!.name));
     const claimsBefore = (await claims()).map((c) => c.metadata!.name).sort();
     const snapshotsBefore = (await volumeSnapshots()).map((s) => s.metadata!.name).sort();
 
@@ -130,13 +130,13 @@ describe('storage reconciler: quarantine orphans, mark the lost, delete nothing'
     const [snapshot] = (
       await api().get('/api/v1/disks/work/snapshots').set('authorization', `Bearer ${alice}`)
     ).body as { id: string; status: string }[];
-    expect(snapshot.status).toBe('ready');
+    expect(snapshot!.status).toBe('ready');
     const restored = await api()
       .post('/api/v1/disks/work/restore')
       .set('authorization', `Bearer ${alice}`)
-      .send({ snapshot_id: snapshot.id })
+      .send({ snapshot_id: snapshot!.id })
       .expect(200);
-    expect(restored.body).toMatchObject({ state: 'free', restore_from: snapshot.id, has_volume: false });
+    expect(restored.body).toMatchObject({ state: 'free', restore_from: snapshot!.id, has_volume: false });
     const again = await api()
       .post('/api/v1/reservations')
       .set('authorization', `Bearer ${alice}`)
@@ -145,6 +145,6 @@ describe('storage reconciler: quarantine orphans, mark the lost, delete nothing'
     await reservationUntil(again.body.id, 'active');
     const work = await diskOf('work');
     const [claim] = (await claims()).filter((c) => c.metadata!.labels!['odc.dev/disk'] === work.id);
-    expect(claim.spec!.dataSource).toMatchObject({ kind: 'VolumeSnapshot' });
+    expect(claim!.spec!.dataSource).toMatchObject({ kind: 'VolumeSnapshot' });
   });
 });

@@ -123,7 +123,7 @@ describe('snapshot retention and the purge of deleted disks', () => {
           `SELECT status, volume_id FROM disks WHERE id = $1`,
           [diskId],
         ),
-      ([row]) => row.status === 'purged' && row.volume_id === null,
+      ([row]) => row!.status === 'purged' && row!.volume_id === null,
       20_000,
     );
     expect(await volumeOf()).toEqual([]);
@@ -150,7 +150,7 @@ describe('snapshot retention and the purge of deleted disks', () => {
     await api()
       .post('/api/v1/disks/rewind/restore')
       .set('authorization', `Bearer ${alice}`)
-      .send({ snapshot_id: first.id })
+      .send({ snapshot_id: first!.id })
       .expect(200);
     const after = await eventually(
       () => snapshots('rewind'),
@@ -161,7 +161,7 @@ describe('snapshot retention and the purge of deleted disks', () => {
     // Only then is the old volume deleted.
     await eventually(
       claims,
-      (list) => !list.some((c) => c.metadata!.name === oldClaim.metadata!.name),
+      (list) => !list.some((c) => c.metadata!.name === oldClaim!.metadata!.name),
       20_000,
     );
   });
@@ -172,17 +172,17 @@ describe('snapshot retention and the purge of deleted disks', () => {
     await api()
       .post('/api/v1/disks/source/restore')
       .set('authorization', `Bearer ${alice}`)
-      .send({ snapshot_id: kept.id, new_name: 'offspring' })
+      .send({ snapshot_id: kept!.id, new_name: 'offspring' })
       .expect(200);
     await api().delete('/api/v1/disks/source').set('authorization', `Bearer ${alice}`).expect(200);
     const db = app.core().get(DataSource);
     await storage().round(new Date());
     const statusOf = async () =>
-      (await db.query<{ status: string }[]>(`SELECT status FROM snapshots WHERE id = $1`, [kept.id]))[0]
+      (await db.query<{ status: string }[]>(`SELECT status FROM snapshots WHERE id = $1`, [kept!.id]))[0]!
         .status;
     await eventually(
       () => db.query<{ status: string }[]>(`SELECT status FROM disks WHERE name = 'source'`),
-      ([row]) => row.status === 'purged',
+      ([row]) => row!.status === 'purged',
       20_000,
     );
     expect(await statusOf()).toBe('ready'); // offspring still needs it

@@ -49,7 +49,7 @@ describe('end-of-use snapshots that fail still release the disk', () => {
     const id = await site.useAndCancel(name);
     await eventually(
       () => snapshots(name),
-      (list) => list.length === 1 && list[0].status === 'pending',
+      (list) => list.length === 1 && list[0]!.status === 'pending',
       20_000,
     );
     expect(await diskState(name)).toBe('releasing');
@@ -62,7 +62,7 @@ describe('end-of-use snapshots that fail still release the disk', () => {
         .core()
         .get(DataSource)
         .query<{ used: boolean }[]>(`SELECT used_since_snapshot AS used FROM disks WHERE name = $1`, [name])
-    )[0].used;
+    )[0]!.used;
 
   it('a snapshot deleted while pending fails at once, and the disk is released', async () => {
     await endedWithSnapshotPending('vanishing');
@@ -74,14 +74,14 @@ describe('end-of-use snapshots that fail still release the disk', () => {
     await deployer.k.objects.delete({
       apiVersion: 'snapshot.storage.k8s.io/v1',
       kind: 'VolumeSnapshot',
-      metadata: { name: cut[0].metadata!.name!, namespace: NAMESPACE },
+      metadata: { name: cut[0]!.metadata!.name!, namespace: NAMESPACE },
     });
     const [failed] = await eventually(
       () => snapshots('vanishing'),
-      (list) => list[0].status === 'failed',
+      (list) => list[0]!.status === 'failed',
       10_000,
     );
-    expect(failed.error).toMatch(/gone|not found/);
+    expect(failed!.error).toMatch(/gone|not found/);
     await eventually(
       () => diskState('vanishing'),
       (state) => state === 'free',
@@ -95,10 +95,10 @@ describe('end-of-use snapshots that fail still release the disk', () => {
     const reservationId = await endedWithSnapshotPending('slow');
     const [failed] = await eventually(
       () => snapshots('slow'),
-      (list) => list[0].status === 'failed',
+      (list) => list[0]!.status === 'failed',
       15_000,
     );
-    expect(failed.error).toBe('not ready after 4 s');
+    expect(failed!.error).toBe('not ready after 4 s');
     expect(Date.now() - started).toBeGreaterThanOrEqual(4_000);
     await eventually(
       () => diskState('slow'),

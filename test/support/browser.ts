@@ -65,12 +65,12 @@ export class Browser {
     if (!form) {
       throw new Error(`no form on ${page.url}: ${page.body.slice(0, 200)}`);
     }
-    const action = attribute(form[1], 'action') ?? page.url;
+    const action = attribute(form[1]!, 'action') ?? page.url;
     const fields = new URLSearchParams();
-    for (const input of form[2].matchAll(/<input\b([^>]*)>/gi)) {
-      const name = attribute(input[1], 'name');
+    for (const input of form[2]!.matchAll(/<input\b([^>]*)>/gi)) {
+      const name = attribute(input[1]!, 'name');
       if (name) {
-        fields.set(name, values[name] ?? attribute(input[1], 'value') ?? '');
+        fields.set(name, values[name] ?? attribute(input[1]!, 'value') ?? '');
       }
     }
     return this.open(new URL(action, page.url).href, {
@@ -96,15 +96,15 @@ export class Browser {
 
   private store(url: URL, line: string): void {
     const [pair, ...attributes] = line.split(';');
-    const separator = pair.indexOf('=');
-    const name = pair.slice(0, separator).trim();
-    const value = pair.slice(separator + 1).trim();
+    const separator = pair!.indexOf('=');
+    const name = pair!.slice(0, separator).trim();
+    const value = pair!.slice(separator + 1).trim();
     const cookies = this.jar.get(url.hostname) ?? new Map<string, string>();
     this.jar.set(url.hostname, cookies);
     const expired = attributes.some(
       (a) =>
         /^\s*max-age=\s*(0|-\d+)\s*$/i.test(a) ||
-        (/^\s*expires=/i.test(a) && Date.parse(a.split('=')[1]) < Date.now()),
+        (/^\s*expires=/i.test(a) && Date.parse(a.split('=')[1]!) < Date.now()),
     );
     if (expired || value === '') {
       cookies.delete(name);

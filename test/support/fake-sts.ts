@@ -115,12 +115,12 @@ export class FakeSts {
         signingDate: signedAt
           ? new Date(
               Date.UTC(
-                +signedAt[1],
-                +signedAt[2] - 1,
-                +signedAt[3],
-                +signedAt[4],
-                +signedAt[5],
-                +signedAt[6],
+                +signedAt[1]!,
+                +signedAt[2]! - 1,
+                +signedAt[3]!,
+                +signedAt[4]!,
+                +signedAt[5]!,
+                +signedAt[6]!,
               ),
             )
           : new Date(NaN),

@@ -22,7 +22,7 @@ export async function seedFleet(
   priority = 100,
 ): Promise<string> {
   const db = app.core().get(DataSource);
-  const [{ id }] = await db.query<{ id: string }[]>(
+  const [{ id }] = await db.query<[{ id: string }]>(
     `INSERT INTO clusters (name, deployer_url, status, priority) VALUES ($1, 'http://127.0.0.1:9', 'healthy', $2) RETURNING id`,
     [name, priority],
   );

@@ -95,7 +95,7 @@ export function listeningPorts(pid: number): number[] {
       .split('\n')
       .slice(1)
       .map((row) => row.trim().split(/\s+/))
-      .filter((cols) => cols[3] === LISTEN && inodes.has(cols[9]))
-      .map((cols) => Number.parseInt(cols[1].split(':')[1], 16)),
+      .filter((cols) => cols[3] === LISTEN && inodes.has(cols[9]!))
+      .map((cols) => Number.parseInt(cols[1]!.split(':')[1]!, 16)),
   );
 }

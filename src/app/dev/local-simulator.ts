@@ -38,6 +38,9 @@ export async function registerLocalSimulator(
     return;
   }
   const [namespace] = commaList(config.ODC_DEPLOYER_NAMESPACES);
+  if (namespace === undefined) {
+    throw new Error('ODC_DEPLOYER_NAMESPACES names no namespace for the simulated cluster');
+  }
   const cluster = await clusters.create({
     name: LOCAL_SIM_CLUSTER,
     deployer_url: deployerUrl,

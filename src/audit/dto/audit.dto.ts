@@ -61,7 +61,12 @@ export function isRfc3339DateTime(value: string): boolean {
   if (!match) {
     return false;
   }
-  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number);
+  const year = Number(match[1]);
+  const month = Number(match[2]);
+  const day = Number(match[3]);
+  const hour = Number(match[4]);
+  const minute = Number(match[5]);
+  const second = Number(match[6]);
   const date = new Date(0);
   date.setUTCFullYear(year, month - 1, day); // not Date.UTC, which reads years 0–99 as 1900–1999
   const offsetOk = match[9] === undefined || (Number(match[9]) <= 23 && Number(match[10]) <= 59);

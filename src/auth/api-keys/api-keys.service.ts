@@ -89,7 +89,7 @@ export class ApiKeysService {
       return cached.holder;
     }
     this.verified.delete(cacheKey);
-    const [, prefix, secret] = match;
+    const [, prefix, secret = ''] = match;
     // One query (findOne with a relation and its implicit LIMIT costs TypeORM two round trips).
     const apiKey = await this.dataSource
       .getRepository(ApiKey)

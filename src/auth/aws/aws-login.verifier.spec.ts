@@ -68,7 +68,7 @@ function amzDate(value: string): Date {
   if (!m) {
     return new Date(NaN);
   }
-  return new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]));
+  return new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!));
 }
 
 function xmlError(code: string, message: string): string {

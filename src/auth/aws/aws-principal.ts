@@ -57,17 +57,17 @@ const ROLE_NAME = new RegExp(`^${NAME}$`);
 export function parseCallerArn(arn: string): AwsPrincipal | undefined {
   let match = ASSUMED_ROLE_ARN.exec(arn);
   if (match) {
-    const [, partition, account, roleName, sessionName] = match as unknown as [string, ...string[]];
+    const [, partition = '', account = '', roleName = '', sessionName = ''] = match;
     return { kind: 'assumed-role', arn, partition, account, roleName, sessionName };
   }
   match = USER_ARN.exec(arn);
   if (match) {
-    const [, partition, account, userName] = match as unknown as [string, ...string[]];
+    const [, partition = '', account = '', userName = ''] = match;
     return { kind: 'user', arn, partition, account, userName };
   }
   match = ROOT_ARN.exec(arn) ?? ANY_ARN.exec(arn);
   if (match) {
-    const [, partition, account] = match as unknown as [string, ...string[]];
+    const [, partition = '', account = ''] = match;
     return { kind: ROOT_ARN.test(arn) ? 'root' : 'other', arn, partition, account };
   }
   return undefined;
@@ -83,7 +83,7 @@ export function parseAllowedPrincipals(list: string): AllowedPrincipal[] {
   for (const entry of commaList(list)) {
     const role = ROLE_ARN.exec(entry);
     if (role) {
-      const [, partition, account, roleName] = role as unknown as [string, ...string[]];
+      const [, partition = '', account = '', roleName = ''] = role;
       entries.push({ kind: 'role-arn', partition, account, roleName: roleName.toLowerCase() });
     } else if (USER_ARN.test(entry)) {
       entries.push({ kind: 'user-arn', arn: entry.toLowerCase() });

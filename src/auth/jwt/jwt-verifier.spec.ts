@@ -346,7 +346,7 @@ describe('JwtVerifier', () => {
     it('a tampered payload with the original signature', async () => {
       const verifier = verifierFor();
       const [header, payload, signature] = (await sign({ sub: 'alice' })).split('.');
-      const claims = JSON.parse(new TextDecoder().decode(base64url.decode(payload))) as JWTPayload;
+      const claims = JSON.parse(new TextDecoder().decode(base64url.decode(payload!))) as JWTPayload;
       const tampered = `${header}.${encodeJson({ ...claims, sub: 'admin' })}.${signature}`;
 
       await expectRejected(verifier, tampered, JwtRejectReason.BadSignature);

@@ -16,7 +16,7 @@ function rsaLine(bits: number): string {
   const jwk = publicKey.export({ format: 'jwk' });
   const mpint = (b64url: string) => {
     const bytes = Buffer.from(b64url, 'base64url');
-    return bytes[0] & 0x80 ? Buffer.concat([Buffer.alloc(1), bytes]) : bytes;
+    return bytes[0]! & 0x80 ? Buffer.concat([Buffer.alloc(1), bytes]) : bytes;
   };
   return line('ssh-rsa', mpint(jwk.e!), mpint(jwk.n!));
 }
@@ -46,7 +46,7 @@ describe('SSH public keys', () => {
     ],
     [
       'truncated data',
-      `ssh-ed25519 ${line('ssh-ed25519', Buffer.alloc(32)).split(' ')[1].slice(0, 30)}`,
+      `ssh-ed25519 ${line('ssh-ed25519', Buffer.alloc(32)).split(' ')[1]!.slice(0, 30)}`,
       /truncated|base64/,
     ],
     ['no data', 'ssh-ed25519', /must be one line/],

@@ -31,7 +31,8 @@ function fieldsOf(blob: Buffer): Buffer[] {
 
 function bitLength(mpint: Buffer): number {
   const bytes = mpint[0] === 0 ? mpint.subarray(1) : mpint;
-  return bytes.length === 0 ? 0 : (bytes.length - 1) * 8 + bytes[0].toString(2).length;
+  const top = bytes[0];
+  return top === undefined ? 0 : (bytes.length - 1) * 8 + top.toString(2).length;
 }
 
 /** Why the line is not an acceptable key, or undefined when it is. */
@@ -40,7 +41,7 @@ export function sshKeyProblem(line: string): string | undefined {
   if (parts.length < 2 || !/^[\x20-\x7e]*$/.test(line.trim())) {
     return 'must be one line like "<type> <base64> [comment]"';
   }
-  const [type, encoded] = parts;
+  const [type = '', encoded = ''] = parts;
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) {
     return 'the key is not base64';
   }
@@ -54,18 +55,19 @@ export function sshKeyProblem(line: string): string | undefined {
     return `the key data is not a ${type} key`;
   }
   if (type === 'ssh-ed25519') {
-    return fields.length === 2 && fields[1].length === 32 ? undefined : 'not a valid ed25519 key';
+    return fields.length === 2 && fields[1]?.length === 32 ? undefined : 'not a valid ed25519 key';
   }
   if (type in ECDSA_CURVES) {
-    return fields.length === 3 && fields[1].toString('ascii') === ECDSA_CURVES[type]
+    return fields.length === 3 && fields[1]?.toString('ascii') === ECDSA_CURVES[type]
       ? undefined
       : 'not a valid ECDSA key';
   }
   if (type === 'ssh-rsa') {
-    if (fields.length !== 3) {
+    const modulus = fields[2];
+    if (fields.length !== 3 || !modulus) {
       return 'not a valid RSA key';
     }
-    const bits = bitLength(fields[2]);
+    const bits = bitLength(modulus);
     return bits >= MIN_RSA_BITS
       ? undefined
       : `RSA keys need at least ${MIN_RSA_BITS} bits (this one has ${bits})`;

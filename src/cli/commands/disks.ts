@@ -225,14 +225,15 @@ async function snapshotId(api: OdcApi, disk: string, prefix: string): Promise<st
   const matching = (await api.get<SnapshotDto[]>(path(disk, '/snapshots'))).filter((s) =>
     s.id.startsWith(prefix),
   );
-  if (matching.length !== 1) {
+  const [snapshot] = matching;
+  if (!snapshot || matching.length > 1) {
     throw usage(
       matching.length === 0
         ? `Disk ${disk} has no snapshot ${prefix} (gpu-dev disk snapshots ${disk})`
         : `Which one? ${matching.map((s) => s.id).join(', ')}`,
     );
   }
-  return matching[0].id;
+  return snapshot.id;
 }
 
 async function untilSnapshotSettles(context: Context, disk: string, id: string): Promise<SnapshotDto> {

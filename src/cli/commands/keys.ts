@@ -60,14 +60,13 @@ export function registerKeyCommands(program: Command): void {
     .action(async (id: string, _options: object, command: Command) => {
       const { out, api } = contextOf(command);
       const matching = (await api().get<ApiKeyDto[]>('/api/v1/keys')).filter((k) => k.id.startsWith(id));
-      if (matching.length !== 1) {
+      const [key] = matching;
+      if (!key || matching.length > 1) {
         throw usage(
           matching.length === 0 ? `No key ${id}` : `Which one? ${matching.map((k) => k.id).join(', ')}`,
         );
       }
-      await api().delete(`/api/v1/keys/${matching[0].id}`);
-      out.data({ revoked: matching[0].id }, () =>
-        out.line(`Revoked ${matching[0].name} (${matching[0].prefix}).`),
-      );
+      await api().delete(`/api/v1/keys/${key.id}`);
+      out.data({ revoked: key.id }, () => out.line(`Revoked ${key.name} (${key.prefix}).`));
     });
 }

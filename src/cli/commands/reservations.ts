@@ -47,7 +47,7 @@ const nodeLabel = (value: string, previous: Record<string, string> = {}) => {
   if (!match) {
     throw usage(`--node-label takes key=value, not ${value}`);
   }
-  return { ...previous, [match[1]]: match[2] };
+  return { ...previous, [match[1] ?? '']: match[2] ?? '' };
 };
 
 /** One function per command: each defines its options, and its action is a named function below. */
@@ -605,8 +605,9 @@ export async function resolveReservation(
   const candidates = (await listReservations(api, id ? STATUSES : statuses, false)).filter(
     (r) => !id || r.id.startsWith(id.toLowerCase()) || r.name === id,
   );
-  if (candidates.length === 1) {
-    return api.get<Reservation>(`/api/v1/reservations/${candidates[0].id}`);
+  const [only] = candidates;
+  if (only && candidates.length === 1) {
+    return api.get<Reservation>(`/api/v1/reservations/${only.id}`);
   }
   if (candidates.length === 0) {
     throw new CliError(

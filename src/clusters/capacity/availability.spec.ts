@@ -88,7 +88,7 @@ describe('summarizeAvailability', () => {
   it('lists a cluster that takes no new reservations, without counting it in the type', () => {
     const [h100] = summarizeAvailability([figures('c3', 'h100', 8, 8, 8, 1, 1)], clusters);
     expect(h100).toMatchObject({ gpu_type: 'h100', free_gpus: 0, max_reservable: 0, nodes: 0 });
-    expect(h100.clusters).toEqual([
+    expect(h100!.clusters).toEqual([
       {
         cluster: 'draining',
         accepting: false,

@@ -24,25 +24,25 @@ describe('CallGate', () => {
         return call.promise;
       }),
     );
-    const firstFailure = results[0].catch((error: unknown) => error);
+    const firstFailure = results[0]!.catch((error: unknown) => error);
     await settle();
     expect(started).toEqual([0, 1]);
     expect(gate.inFlight).toBe(2);
 
-    calls[1].resolve(1);
+    calls[1]!.resolve(1);
     await settle();
     expect(started).toEqual([0, 1, 2]);
     expect(gate.inFlight).toBe(2);
 
-    calls[0].reject(new Error('no'));
+    calls[0]!.reject(new Error('no'));
     await settle();
     expect(started).toEqual([0, 1, 2, 3]);
 
-    calls[2].resolve(2);
-    calls[3].resolve(3);
+    calls[2]!.resolve(2);
+    calls[3]!.resolve(3);
     await settle();
     expect(started).toEqual([0, 1, 2, 3, 4]);
-    calls[4].resolve(4);
+    calls[4]!.resolve(4);
 
     expect(await firstFailure).toEqual(new Error('no'));
     await expect(Promise.all(results.slice(1))).resolves.toEqual([1, 2, 3, 4]);

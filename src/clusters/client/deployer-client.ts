@@ -137,8 +137,8 @@ type Attempt = { answer: { status: number; text: string; retryAfter?: string } }
 
 /** The route template of a path: names left out, so metrics' label set stays small. */
 function operationOf(path: string): string {
-  return path
-    .split('?')[0]
+  const [route = ''] = path.split('?');
+  return route
     .replace(/^\/deployments\/[^/]+/, '/deployments/{id}')
     .replace(/^\/(volumes|snapshots)\/[^/]+/, '/$1/{name}');
 }

@@ -88,7 +88,7 @@ export function certificateSummary(pem: string): CertificateSummary {
 }
 
 function pemBlocks(pem: string): { label: string; text: string }[] {
-  return [...pem.matchAll(PEM_BLOCK)].map((match) => ({ label: match[1], text: match[0] }));
+  return [...pem.matchAll(PEM_BLOCK)].map((match) => ({ label: match[1] ?? '', text: match[0] }));
 }
 
 /** The certificates of a PEM bundle, or undefined (after reporting why) when it is not one. */

@@ -54,12 +54,12 @@ describe('SecretBox', () => {
     const blob = box.encrypt(SECRET, CONTEXT);
     for (const index of [0, 1, 9, 21, 37, blob.length - 1]) {
       const tampered = Buffer.from(blob);
-      tampered[index] ^= 0x01;
+      tampered[index]! ^= 0x01;
       const error = unreadable(() => box.decrypt(tampered, CONTEXT));
       expect(error.message).not.toContain('not really a key');
     }
     const tampered = Buffer.from(blob);
-    tampered[40] ^= 0xff;
+    tampered[40]! ^= 0xff;
     const error = unreadable(() => box.decrypt(tampered, CONTEXT));
     expect(error.keyId).toBe(box.currentKeyId);
     expect(error.message).toContain(box.currentKeyId);

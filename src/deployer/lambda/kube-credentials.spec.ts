@@ -79,7 +79,7 @@ function signatureIsValid(url: URL, headers: Record<string, string>, secretAcces
     [date, region, service, terminator].join('/'),
     sha256(canonicalRequest),
   ].join('\n');
-  const key = hmac(hmac(hmac(hmac(`AWS4${secretAccessKey}`, date), region), service), terminator);
+  const key = hmac(hmac(hmac(hmac(`AWS4${secretAccessKey}`, date!), region!), service!), terminator!);
   return hmac(key, stringToSign).toString('hex') === url.searchParams.get('X-Amz-Signature');
 }
 
@@ -223,7 +223,7 @@ describe('resolveLambdaKubeAccess', () => {
     });
     const opts = await authorizationOf(access.kubeConfig);
     expect(opts.ca?.toString()).toContain('not really');
-    const bearer = /^Bearer (.+)$/.exec(String((opts.headers as Record<string, unknown>).Authorization))![1];
+    const bearer = /^Bearer (.+)$/.exec(String((opts.headers as Record<string, unknown>).Authorization))![1]!;
     const url = urlOf(bearer);
     expect(url.searchParams.get('Action')).toBe('GetCallerIdentity');
     expect(url.searchParams.get('X-Amz-Expires')).toBe('60');

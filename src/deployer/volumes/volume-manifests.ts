@@ -106,7 +106,7 @@ export function volumeManifests(
 export function snapshotManifests(
   request: SnapshotRequest,
   namespace: string,
-): { field: string; manifest: Manifest }[] {
+): [{ field: string; manifest: Manifest }, ...{ field: string; manifest: Manifest }[]] {
   const contentName = importedContentName(namespace, request.name);
   const snapshotClass = request.snapshot_class ? { volumeSnapshotClassName: request.snapshot_class } : {};
   const snapshot: Manifest = {

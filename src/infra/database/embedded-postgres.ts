@@ -313,6 +313,7 @@ async function runningPostmaster(clusterDir: string): Promise<number | undefined
   if (!existsSync(pidFile)) {
     return undefined;
   }
-  const pid = Number.parseInt((await readFile(pidFile, 'utf8')).split('\n')[0], 10);
+  const [firstLine = ''] = (await readFile(pidFile, 'utf8')).split('\n');
+  const pid = Number.parseInt(firstLine, 10);
   return Number.isInteger(pid) && isProcessAlive(pid) ? pid : undefined;
 }

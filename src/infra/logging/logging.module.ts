@@ -17,7 +17,7 @@ export class LoggingModule {
           pinoHttp: {
             logger,
             genReqId: assignRequestId,
-            autoLogging: { ignore: (req) => QUIET_PATHS.has((req.url ?? '').split('?')[0]) },
+            autoLogging: { ignore: (req) => QUIET_PATHS.has((req.url ?? '').split('?')[0] ?? '') },
             customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
             serializers: {
               req: (req: { id: string; method: string; url: string }) => ({

@@ -91,7 +91,7 @@ function podOf(spec: DeploymentSpec) {
   const { template } = spec.deployment?.spec as {
     template: { metadata: { labels: Record<string, string> }; spec: PodSpec };
   };
-  return { template, pod: template.spec, container: template.spec.containers[0] };
+  return { template, pod: template.spec, container: template.spec.containers[0]! };
 }
 
 const configMapData = (spec: DeploymentSpec) => spec.config_maps?.[0]?.data as Record<string, string>;
@@ -498,8 +498,8 @@ describe('buildDeploymentSpec', () => {
     const on = buildDeploymentSpec(input({}, { jupyter: true }));
     expect(off.ingress).toBeUndefined();
     expect((off.service?.spec as { ports: unknown[] }).ports).toHaveLength(1);
-    expect((off.config_maps![0].data as Record<string, string>).jupyter).toBe('false');
-    expect((on.config_maps![0].data as Record<string, string>).jupyter).toBe('true');
+    expect((off.config_maps![0]!.data as Record<string, string>).jupyter).toBe('false');
+    expect((on.config_maps![0]!.data as Record<string, string>).jupyter).toBe('true');
     expect(off.deployment).toEqual(on.deployment);
   });
 

@@ -31,8 +31,15 @@ export function compactSchedule(plan: Schedule, queued: readonly QueuedRequest[]
 }
 
 export function expandSchedule(plan: CompactSchedule, queued: readonly QueuedRequest[]): Schedule {
+  const requestAt = (index: number): QueuedRequest => {
+    const request = queued[index];
+    if (!request) {
+      throw new Error(`the plan names request ${index} of ${queued.length} queued`);
+    }
+    return request;
+  };
   const start = ([request, clusterId, nodeName, at]: CompactStart): PlannedStart => ({
-    request: queued[request],
+    request: requestAt(request),
     clusterId,
     nodeName,
     start: new Date(at),
@@ -40,7 +47,7 @@ export function expandSchedule(plan: CompactSchedule, queued: readonly QueuedReq
   return {
     admit: plan.admit.map(start),
     waiting: plan.waiting.map(start),
-    unplaceable: plan.unplaceable.map((request) => queued[request]),
-    order: plan.order.map((request) => queued[request]),
+    unplaceable: plan.unplaceable.map(requestAt),
+    order: plan.order.map(requestAt),
   };
 }

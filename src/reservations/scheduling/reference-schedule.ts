@@ -79,13 +79,10 @@ export function referenceSchedule(input: ScheduleInput): Schedule {
   const pending = [...input.queued];
   const result: Schedule = { admit: [], waiting: [], unplaceable: [], order: [] };
   while (pending.length > 0) {
-    let next = 0;
-    for (let i = 1; i < pending.length; i++) {
-      if (compareFairly(pending[i], pending[next], usage) < 0) {
-        next = i;
-      }
-    }
-    const [request] = pending.splice(next, 1);
+    const request = pending.reduce((next, candidate) =>
+      compareFairly(candidate, next, usage) < 0 ? candidate : next,
+    );
+    pending.splice(pending.indexOf(request), 1);
     result.order.push(request);
     const placed = placement(request, [...timelines.values()], now, slots);
     if (!placed) {
@@ -173,10 +170,13 @@ function earliestPlacement(
         found = option;
       }
     }
-    const notBefore = slots.notBefore(group[0].node.clusterId, request, now);
-    if (found && found.start < notBefore) {
-      // No reservation there ever ends (as far as is known): nothing can start there.
-      found = notBefore === FOREVER ? undefined : earliestOn(found.timeline, request, notBefore);
+    if (found) {
+      // The group's nodes share a cluster: the one found speaks for it.
+      const notBefore = slots.notBefore(found.timeline.node.clusterId, request, now);
+      if (found.start < notBefore) {
+        // No reservation there ever ends (as far as is known): nothing can start there.
+        found = notBefore === FOREVER ? undefined : earliestOn(found.timeline, request, notBefore);
+      }
     }
     if (found && (!best || isBetter(found, best))) {
       best = found;

@@ -88,7 +88,7 @@ describe('schedule: best-fit placement', () => {
       node('tight', { clusterId: 'c2', clusterPriority: 200, foreign: 6 }),
       node('roomy', { clusterPriority: 10 }),
     ];
-    expect(plan(nodes, [request(2)]).admit[0].nodeName).toBe('roomy');
+    expect(plan(nodes, [request(2)]).admit[0]!.nodeName).toBe('roomy');
   });
 });
 
@@ -99,7 +99,7 @@ describe('schedule: node labels', () => {
       node('east-a', { labels: { zone: 'east', disk: 'nvme' } }),
       node('east-b', { labels: { zone: 'east' } }),
     ];
-    expect(plan(nodes, [request(8, { nodeLabels: { zone: 'east', disk: 'nvme' } })]).admit[0].nodeName).toBe(
+    expect(plan(nodes, [request(8, { nodeLabels: { zone: 'east', disk: 'nvme' } })]).admit[0]!.nodeName).toBe(
       'east-a',
     );
     expect(plan(nodes, [request(8, { nodeLabels: { zone: 'west' } })]).unplaceable).toHaveLength(1);
@@ -110,9 +110,9 @@ describe('schedule: clusters that refused a request', () => {
   it('tries the others first, and comes back to them only when nothing else could ever hold it', () => {
     const nodes = [node('a', { clusterId: 'c1', clusterPriority: 10 }), node('b', { clusterId: 'c2' })];
     const refused = request(8, { avoidClusters: ['c1'] });
-    expect(plan(nodes, [refused]).admit[0].clusterId).toBe('c2');
+    expect(plan(nodes, [refused]).admit[0]!.clusterId).toBe('c2');
     const onlyThere = request(8, { avoidClusters: ['c1'] });
-    expect(plan([nodes[0]], [onlyThere]).admit[0].clusterId).toBe('c1');
+    expect(plan([nodes[0]!], [onlyThere]).admit[0]!.clusterId).toBe('c1');
   });
 });
 
@@ -203,7 +203,7 @@ const arbitraryInput = fc
     const held = new Map<string, number>();
     const claimList: Claim[] = [];
     for (const claim of claims) {
-      const target = nodeStates[claim.node % nodeStates.length];
+      const target = nodeStates[claim.node % nodeStates.length]!;
       const free = target.allocatable - target.foreign - (held.get(target.nodeName) ?? 0);
       if (claim.gpus <= free) {
         held.set(target.nodeName, (held.get(target.nodeName) ?? 0) + claim.gpus);
@@ -296,7 +296,7 @@ describe('schedule: properties', () => {
             expect(placed).toBeUndefined();
             return;
           }
-          const chosen = nodes.find((n) => n.nodeName === placed.nodeName)!;
+          const chosen = nodes.find((n) => n.nodeName === placed!.nodeName)!;
           expect(chosen.allocatable - chosen.foreign).toBe(Math.min(...fits));
         },
       ),
@@ -438,7 +438,7 @@ const arbitraryFleetAndQueue = fc
       }),
     );
     const claimList: Claim[] = claims.map((claim) => {
-      const target = nodeStates[claim.node % nodeStates.length];
+      const target = nodeStates[claim.node % nodeStates.length]!;
       return {
         clusterId: target.clusterId,
         nodeName: target.nodeName,
@@ -563,7 +563,7 @@ describe('schedule: the same plan as the reference planner', () => {
           nodes,
           claims: claims.map((c) => ({
             clusterId: 'c1',
-            nodeName: nodes[c.node % nodes.length].nodeName,
+            nodeName: nodes[c.node % nodes.length]!.nodeName,
             gpus: c.gpus,
             until: at(c.hours),
           })),
@@ -587,7 +587,7 @@ describe('schedule: the same plan as the reference planner', () => {
   });
 
   it('makes the same plan in slices as in one go, giving the event loop back between slices', async () => {
-    const input = fc.sample(arbitraryFleetAndQueue, { numRuns: 1, seed: 7 })[0];
+    const input = fc.sample(arbitraryFleetAndQueue, { numRuns: 1, seed: 7 })[0]!;
     let finished = false;
     const seenMeanwhile: boolean[] = [];
     setImmediate(() => seenMeanwhile.push(finished));

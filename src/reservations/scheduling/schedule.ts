@@ -266,11 +266,12 @@ class NodeTimeline {
 
   /** The bound for a request of `gpus`: the first candidate start with that many free. */
   boundFor(gpus: number): Bound | undefined {
+    // at, free and release have an entry per instant: i < at.length indexes all three.
     for (let i = 0; i < this.at.length; i++) {
-      if (this.release[i] && this.free[i] >= gpus) {
+      if (this.release[i] && this.free[i]! >= gpus) {
         // Exact when the count never falls after it; else a later dip could leave less over.
-        const leftover = i >= this.lastDrop ? this.free[i] - gpus : 0;
-        return { start: this.at[i], leftover, rank: this.rank };
+        const leftover = i >= this.lastDrop ? this.free[i]! - gpus : 0;
+        return { start: this.at[i]!, leftover, rank: this.rank };
       }
     }
     return undefined;
@@ -280,20 +281,22 @@ class NodeTimeline {
    * The earliest candidate start from `from` on (`from` itself, then each instant a claim ends) at
    * which `gpus` stay free for `durationMs`, with the fewest GPUs free meanwhile less those.
    */
-  earliest(gpus: number, durationMs: number, from = this.at[0]): Option | undefined {
+  earliest(gpus: number, durationMs: number, from = this.at[0]!): Option | undefined {
+    // `at` always holds now (the constructor, settle): at[0] is there. The loops index at, free
+    // and release (an entry per instant) below at.length.
     let first = 0;
-    while (first + 1 < this.at.length && this.at[first + 1] <= from) {
+    while (first + 1 < this.at.length && this.at[first + 1]! <= from) {
       first++;
     }
     for (let i = first; i < this.at.length; i++) {
-      if ((i > first && !this.release[i]) || this.free[i] < gpus) {
+      if ((i > first && !this.release[i]) || this.free[i]! < gpus) {
         continue;
       }
-      const start = i === first ? from : this.at[i];
+      const start = i === first ? from : this.at[i]!;
       const end = start + durationMs;
-      let least = this.free[i];
-      for (let j = i + 1; j < this.at.length && this.at[j] < end && least >= gpus; j++) {
-        least = Math.min(least, this.free[j]);
+      let least = this.free[i]!;
+      for (let j = i + 1; j < this.at.length && this.at[j]! < end && least >= gpus; j++) {
+        least = Math.min(least, this.free[j]!);
       }
       if (least >= gpus) {
         return { timeline: this, start, leftover: least - gpus };
@@ -332,7 +335,8 @@ class Pool {
         const bound = timeline.boundFor(gpus);
         timeline.bounds[gpus - 1] = bound;
         if (bound) {
-          entries[gpus - 1].push([bound, timeline]);
+          // One list per GPU count up to the largest capacity, gpus among them.
+          entries[gpus - 1]!.push([bound, timeline]);
         }
       }
     }
@@ -356,12 +360,13 @@ class Pool {
       if (before && after && compareBounds(before, after) === 0) {
         continue;
       }
+      // build made an order per GPU count up to the largest capacity, count among them.
       if (before) {
-        this.orders[count - 1].delete(before);
+        this.orders[count - 1]!.delete(before);
       }
       timeline.bounds[count - 1] = after;
       if (after) {
-        this.orders[count - 1].set(after, timeline);
+        this.orders[count - 1]!.set(after, timeline);
       }
     }
   }
@@ -481,11 +486,12 @@ class FairQueue {
   }
 
   private enter(share: Share): void {
-    if (share.next < share.requests.length) {
+    const head = share.requests[share.next];
+    if (head) {
       share.key = {
         priority: share.priority,
         usage: this.usage.get(share.ownerId) ?? 0,
-        head: share.requests[share.next],
+        head,
       };
       this.order.set(share.key, share);
     }

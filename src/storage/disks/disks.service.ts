@@ -5,6 +5,7 @@ import { ownedOrNotFound, ownerFilter, type Principal, User } from '../../auth/p
 import { ClusterRegistry } from '../../clusters/public';
 import { StorageConfig } from '../storage.config';
 import { isUniqueViolation } from '../../infra/database/database-errors';
+import { onlyRow } from '../../infra/database/only-row';
 import { AppError, CommonErrorCode } from '../../infra/errors/app-error';
 import { QueueService } from '../../infra/queue/queue.service';
 import { STORAGE_PROVIDER, type StorageProvider } from '../providers/storage-provider';
@@ -393,11 +394,12 @@ export class DisksService {
    */
   private async assertWithinDiskLimit(tx: EntityManager, ownerId: string, addGb: number): Promise<void> {
     await tx.getRepository(User).findOne({ where: { id: ownerId }, lock: { mode: 'pessimistic_write' } });
-    const [{ live, gb }] = await tx.query<{ live: number; gb: number }[]>(
+    const rows = await tx.query<{ live: number; gb: number }[]>(
       `SELECT count(*)::int AS live, coalesce(sum(size_gb), 0)::int AS gb FROM disks
        WHERE owner_id = $1 AND deleted_at IS NULL`,
       [ownerId],
     );
+    const { live, gb } = onlyRow(rows, 'counting disks');
     const { ODC_MAX_DISKS_PER_USER: maxDisks, ODC_MAX_DISK_GB_PER_USER: maxGb } = this.config;
     if (live >= maxDisks || gb + addGb > maxGb) {
       throw new AppError(

@@ -155,7 +155,7 @@ describe('AwsEbsProvider', () => {
       ec2.on(CreateVolumeCommand).resolves(ebsVolume({ State: 'creating', Tags: undefined }));
       const volume = await provider.createVolume(input);
       expect(ec2.commandCalls(CreateVolumeCommand)).toHaveLength(1);
-      expect(ec2.commandCalls(CreateVolumeCommand)[0].args[0].input).toEqual({
+      expect(ec2.commandCalls(CreateVolumeCommand)[0]!.args[0].input).toEqual({
         AvailabilityZone: ZONE,
         Size: 100,
         VolumeType: 'gp3',
@@ -210,7 +210,7 @@ describe('AwsEbsProvider', () => {
         tags: {},
       };
       await provider.createVolume({ ...input, fromSnapshot });
-      expect(ec2.commandCalls(CreateVolumeCommand)[0].args[0].input.SnapshotId).toBe('snap-1');
+      expect(ec2.commandCalls(CreateVolumeCommand)[0]!.args[0].input.SnapshotId).toBe('snap-1');
     });
 
     it('leaves encryption, IOPS and throughput to EC2 when they are not configured', async () => {
@@ -227,12 +227,12 @@ describe('AwsEbsProvider', () => {
         },
       );
       await plain.createVolume(input);
-      const asked = ec2.commandCalls(CreateVolumeCommand)[0].args[0].input;
+      const asked = ec2.commandCalls(CreateVolumeCommand)[0]!.args[0].input;
       expect(asked).not.toHaveProperty('Encrypted');
       expect(asked).not.toHaveProperty('KmsKeyId');
       expect(asked).not.toHaveProperty('Iops');
       expect(asked).not.toHaveProperty('Throughput');
-      expect(asked.TagSpecifications?.[0].Tags).toEqual([
+      expect(asked.TagSpecifications?.[0]!.Tags).toEqual([
         { Key: 'Name', Value: 'disk-1-gen-1' },
         { Key: STORAGE_TAGS.disk, Value: 'disk-1' },
       ]);
@@ -291,7 +291,7 @@ describe('AwsEbsProvider', () => {
       await provider.deleteVolume(ref);
       const calls = ec2.commandCalls(DeleteVolumeCommand);
       expect(calls).toHaveLength(2);
-      expect(calls[0].args[0].input).toEqual({ VolumeId: ref.volumeId });
+      expect(calls[0]!.args[0].input).toEqual({ VolumeId: ref.volumeId });
     });
 
     it('a volume still attached is in_use (retryable)', async () => {
@@ -324,7 +324,7 @@ describe('AwsEbsProvider', () => {
       expect(await provider.attachVolume(ref, target)).toEqual({ claimName: 'disk-1-claim' });
       expect(clusterAsked).toEqual(['c-east']);
       expect(claims.createVolume).toHaveBeenCalledTimes(1);
-      expect(claims.createVolume.mock.calls[0][0]).toEqual({
+      expect(claims.createVolume.mock.calls[0]![0]).toEqual({
         name: 'disk-1-claim',
         namespace: 'odc-disks',
         size: '100Gi',
@@ -342,8 +342,8 @@ describe('AwsEbsProvider', () => {
 
     it('leaves the namespace to the deployer when the cluster has none configured', async () => {
       await provider.attachVolume(ref, { clusterId: 'c-west', claimName: 'disk-1-claim' });
-      expect(claims.createVolume.mock.calls[0][0]).not.toHaveProperty('namespace');
-      expect(claims.createVolume.mock.calls[0][0].static_volume?.zone).toBe(ZONE);
+      expect(claims.createVolume.mock.calls[0]![0]).not.toHaveProperty('namespace');
+      expect(claims.createVolume.mock.calls[0]![0].static_volume?.zone).toBe(ZONE);
     });
 
     it('refuses a target in another zone, without asking the deployer', async () => {
@@ -398,11 +398,11 @@ describe('AwsEbsProvider', () => {
       ec2.on(DescribeSnapshotsCommand).resolves({ Snapshots: [] });
       ec2.on(CreateSnapshotCommand).resolves(ebsSnapshot());
       const snapshot = await provider.createSnapshot(input);
-      expect(ec2.commandCalls(DescribeSnapshotsCommand)[0].args[0].input).toEqual({
+      expect(ec2.commandCalls(DescribeSnapshotsCommand)[0]!.args[0].input).toEqual({
         OwnerIds: ['self'],
         Filters: [{ Name: `tag:${STORAGE_TAGS.snapshotName}`, Values: ['disk-1-snap-1'] }],
       });
-      expect(ec2.commandCalls(CreateSnapshotCommand)[0].args[0].input).toEqual({
+      expect(ec2.commandCalls(CreateSnapshotCommand)[0]!.args[0].input).toEqual({
         VolumeId: 'vol-0123456789abcdef0',
         Description: 'alice/work before upgrade',
         TagSpecifications: [
@@ -466,7 +466,7 @@ describe('AwsEbsProvider', () => {
       await provider.deleteSnapshot({ snapshotId: 'snap-1' });
       await provider.deleteSnapshot({ snapshotId: 'snap-1' });
       expect((await failureOf(provider.deleteSnapshot({ snapshotId: 'snap-1' }))).kind).toBe('in_use');
-      expect(ec2.commandCalls(DeleteSnapshotCommand)[0].args[0].input).toEqual({ SnapshotId: 'snap-1' });
+      expect(ec2.commandCalls(DeleteSnapshotCommand)[0]!.args[0].input).toEqual({ SnapshotId: 'snap-1' });
     });
   });
 
@@ -525,7 +525,7 @@ describe('AwsEbsProvider', () => {
       ]);
       const calls = ec2.commandCalls(DescribeVolumesCommand);
       expect(calls).toHaveLength(2);
-      expect(calls[0].args[0].input).toMatchObject({
+      expect(calls[0]!.args[0].input).toMatchObject({
         Filters: [
           { Name: `tag:${STORAGE_TAGS.owner}`, Values: ['u-1'] },
           { Name: 'tag:team', Values: ['ml'] },
@@ -550,7 +550,7 @@ describe('AwsEbsProvider', () => {
       ]);
       const calls = ec2.commandCalls(DescribeSnapshotsCommand);
       expect(calls).toHaveLength(2);
-      expect(calls[0].args[0].input).toMatchObject({
+      expect(calls[0]!.args[0].input).toMatchObject({
         OwnerIds: ['self'],
         Filters: [{ Name: `tag:${STORAGE_TAGS.disk}`, Values: ['disk-1'] }],
       });
@@ -603,7 +603,7 @@ describe('AwsEbsProvider', () => {
         state: 'available',
         tags: { Name: 'seed-alice', ...tags },
       });
-      expect(ec2.commandCalls(CreateTagsCommand)[0].args[0].input).toEqual({
+      expect(ec2.commandCalls(CreateTagsCommand)[0]!.args[0].input).toEqual({
         Resources: ['vol-seed'],
         Tags: [
           { Key: STORAGE_TAGS.disk, Value: 'disk-9' },

@@ -72,7 +72,7 @@ describe('the keyed audit chain and its checkpoints, against a database writer',
       'SELECT * FROM audit_log WHERE id >= $1 ORDER BY id',
       [target],
     );
-    let prev = rows[0].prev_hash;
+    let prev = rows[0]!.prev_hash;
     for (const row of rows) {
       const next = hash(prev, row);
       await dataSource.query('UPDATE audit_log SET prev_hash = $1, hash = $2, key_id = $3 WHERE id = $4', [
@@ -110,7 +110,7 @@ describe('the keyed audit chain and its checkpoints, against a database writer',
 
   it('holds when untouched, and names the rewritten row when the unkeyed function was used to re-chain', async () => {
     expect(await audit.verifyChain()).toEqual({ ok: true, checked: 6 });
-    const third = (await ids())[2];
+    const third = (await ids())[2]!;
     await rewriteAndRechain(third, unkeyed, null);
     expect(await audit.verifyChain()).toMatchObject({
       ok: false,
@@ -122,7 +122,7 @@ describe('the keyed audit chain and its checkpoints, against a database writer',
   it('catches the whole chain re-chained unkeyed (as if written before keys) against a checkpoint, and only then', async () => {
     const checkpoint = await audit.checkpoint();
     const [first] = await ids();
-    await rewriteAndRechain(first, unkeyed, null);
+    await rewriteAndRechain(first!, unkeyed, null);
     expect(await audit.verifyChain()).toMatchObject({ ok: false, problem: 'rewritten' });
     // With the stored checkpoints deleted too, the database alone looks like one from before keys:
     // only a checkpoint kept outside it tells (docs/identity.md says so).
@@ -136,7 +136,7 @@ describe('the keyed audit chain and its checkpoints, against a database writer',
     const ourKeyId = keyIdFor(parseMasterKey(auditKey));
     const [first] = await ids();
     await rewriteAndRechain(
-      first,
+      first!,
       (prev, row) =>
         createHmac('sha256', theirs)
           .update('row\n')
@@ -225,15 +225,15 @@ describe('the keyed audit chain and its checkpoints, against a database writer',
     }
     // The fourth was keyed over the third's old hash: re-key it over the new one, as the app would have.
     const fresh = new AuditService(dataSource, loadAppConfig({ NODE_ENV: 'test', ODC_AUDIT_KEY: auditKey }));
-    await dataSource.query('DELETE FROM audit_log WHERE id > $1', [rows[2].id]);
+    await dataSource.query('DELETE FROM audit_log WHERE id > $1', [rows[2]!.id]);
     await fresh.record({ action: 'keyed', outcome: 'success' });
     expect(await audit.verifyChain()).toEqual({ ok: true, checked: 4 });
 
     // A plain row after the keyed one: the downgrade is a rewrite.
-    const [last] = await dataSource.query<Row[]>('SELECT * FROM audit_log ORDER BY id DESC LIMIT 1');
+    const [last] = await dataSource.query<[Row]>('SELECT * FROM audit_log ORDER BY id DESC LIMIT 1');
     const lastHash = (
       await dataSource.query<{ hash: Buffer }[]>('SELECT hash FROM audit_log WHERE id = $1', [last.id])
-    )[0].hash;
+    )[0]!.hash;
     const forged = { ...last, action: 'plain' };
     await dataSource.query(
       `INSERT INTO audit_log (timestamp, action, outcome, prev_hash, hash) VALUES ($1, 'plain', 'success', $2, $3)`,

@@ -34,7 +34,7 @@ describe('audit records staged with their action', () => {
       (row) => row.action,
     );
   const staged = async () =>
-    Number((await dataSource.query<{ n: string }[]>('SELECT count(*) AS n FROM audit_outbox'))[0].n);
+    Number((await dataSource.query<{ n: string }[]>('SELECT count(*) AS n FROM audit_outbox'))[0]!.n);
 
   it('commits a record with its action or not at all, and chains it when asked', async () => {
     await expect(

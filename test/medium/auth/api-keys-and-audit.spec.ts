@@ -35,7 +35,7 @@ describe('API keys and the audit chain, on a real PostgreSQL', () => {
     const stored = await dataSource.query<{ row: string }[]>(
       `SELECT row_to_json(k)::text AS row FROM api_keys k`,
     );
-    expect(stored[0].row).not.toContain(key.slice('odc_123456789012_'.length));
+    expect(stored[0]!.row).not.toContain(key.slice('odc_123456789012_'.length));
     const holder = await keys.authenticate(key);
     expect(holder).toMatchObject({
       user: { username: 'alice' },
@@ -51,7 +51,7 @@ describe('API keys and the audit chain, on a real PostgreSQL', () => {
     const { key, apiKey } = await keys.issue(alice.id, { name: 'k', scopes: [], origin: 'api' });
     const [, prefix, secret] = key.split('_');
     expect(
-      await keys.authenticate(`odc_${prefix}_${secret.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'))}`),
+      await keys.authenticate(`odc_${prefix}_${secret!.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'))}`),
     ).toBeUndefined();
     expect(await keys.authenticate('odc_short_x')).toBeUndefined();
     expect(await keys.authenticate('')).toBeUndefined();
@@ -96,7 +96,7 @@ describe('API keys and the audit chain, on a real PostgreSQL', () => {
       ),
     );
     expect(await audit.verifyChain()).toEqual({ ok: true, checked: 20 });
-    const [{ id }] = await dataSource.query<{ id: string }[]>(
+    const [{ id }] = await dataSource.query<[{ id: string }]>(
       `SELECT id FROM audit_log ORDER BY id OFFSET 7 LIMIT 1`,
     );
     await dataSource.query(`UPDATE audit_log SET username = 'mallory' WHERE id = $1`, [id]);
@@ -122,7 +122,7 @@ describe('API keys and the audit chain, on a real PostgreSQL', () => {
       ),
     );
     expect(outcomes.filter((o) => o.status === 'rejected')).toHaveLength(1);
-    expect(outcomes[11].status).toBe('rejected');
+    expect(outcomes[11]!.status).toBe('rejected');
     const ids = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value.id] : []));
     expect(new Set(ids).size).toBe(29);
     const rows = await dataSource.query<{ id: string; action: string }[]>(

@@ -24,7 +24,8 @@ describe('exactly-once scheduled ticks', () => {
         ).initialize(),
       ),
     );
-    [replicaA, replicaB] = pools.map((pool) => new ExclusiveTaskRunner(pool, new SystemClock()));
+    replicaA = new ExclusiveTaskRunner(pools[0]!, new SystemClock());
+    replicaB = new ExclusiveTaskRunner(pools[1]!, new SystemClock());
   });
 
   afterAll(async () => {
@@ -34,7 +35,9 @@ describe('exactly-once scheduled ticks', () => {
 
   const taskRow = async (name: string) =>
     (
-      await pools[0].query<Record<string, unknown>[]>('SELECT * FROM scheduled_tasks WHERE name = $1', [name])
+      await pools[0]!.query<Record<string, unknown>[]>('SELECT * FROM scheduled_tasks WHERE name = $1', [
+        name,
+      ])
     )[0];
 
   it('two contenders at once: exactly one runs, the other skips', async () => {
@@ -86,7 +89,7 @@ describe('exactly-once scheduled ticks', () => {
   it('ticks on its clock, registered by name in the scheduler, each tick through the exclusive run', async () => {
     const clock = new ManualClock();
     const schedules = new SchedulerRegistry();
-    const runner = new ExclusiveTaskRunner(pools[0], clock, schedules);
+    const runner = new ExclusiveTaskRunner(pools[0]!, clock, schedules);
     let runs = 0;
     const stop = runner.every('clocked', 60_000, async () => {
       runs += 1;

@@ -21,7 +21,8 @@ describe('migrations', () => {
   });
 
   it('agree with the entities: after migrating, TypeORM finds nothing to change', async () => {
-    const [pool] = (pools = [await connect(database.url, 'drift-check')]);
+    const pool = await connect(database.url, 'drift-check');
+    pools = [pool];
     await migrateExclusively(pool);
     const pending = await pool.driver.createSchemaBuilder().log();
     expect(pending.upQueries.map((query) => query.query)).toEqual([]);
@@ -30,17 +31,18 @@ describe('migrations', () => {
   it('run once when replicas boot together', async () => {
     pools = await Promise.all(['a', 'b', 'c'].map((name) => connect(database.url, name)));
     const applied = await Promise.all(pools.map((pool) => migrateExclusively(pool)));
-    const total = pools[0].migrations.length;
+    const total = pools[0]!.migrations.length;
     expect(total).toBeGreaterThan(0);
     expect(applied.map((names) => names.length).sort()).toEqual([0, 0, total]);
-    const [{ count }] = await pools[0].query<[{ count: number }]>(
+    const [{ count }] = await pools[0]!.query<[{ count: number }]>(
       'SELECT count(*)::int AS count FROM migrations',
     );
     expect(count).toBe(total);
   });
 
   it('revert cleanly, all the way down and up again', async () => {
-    const [pool] = (pools = [await connect(database.url, 'revert')]);
+    const pool = await connect(database.url, 'revert');
+    pools = [pool];
     await migrateExclusively(pool);
     for (let i = 0; i < pool.migrations.length; i += 1) {
       await revertLastExclusively(pool);

@@ -24,7 +24,7 @@ describe('prepared statements', () => {
     await dataSource.transaction(async (tx) => {
       expect(await queryPrepared(tx, insert, [1, 'a'])).toEqual([{ id: 1, label: 'a' }]);
       expect(await queryPrepared(tx, insert, [2, 'b'])).toEqual([{ id: 2, label: 'b' }]);
-      const [{ prepared }] = await tx.query<{ prepared: number }[]>(
+      const [{ prepared }] = await tx.query<[{ prepared: number }]>(
         'SELECT count(*)::int AS prepared FROM pg_prepared_statements WHERE name = $1',
         [statementName(insert)],
       );
@@ -33,7 +33,7 @@ describe('prepared statements', () => {
     for (let id = 3; id < 7; id += 1) {
       await queryPrepared(dataSource.manager, insert, [id, 'outside']);
     }
-    const [{ rows }] = await dataSource.query<{ rows: number }[]>(
+    const [{ rows }] = await dataSource.query<[{ rows: number }]>(
       'SELECT count(*)::int AS rows FROM prepared_probe',
     );
     expect(rows).toBe(6);
