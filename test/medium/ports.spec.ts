@@ -21,8 +21,6 @@ describe('the answers behind the ports', () => {
 
   afterAll(() => database.close());
 
-  beforeEach(() => db.query('TRUNCATE users, clusters CASCADE'));
-
   describe("what still lives on a cluster (clusters' question before removing one)", () => {
     it('counts the reservations that hold GPUs there, not queued or ended ones, nor other clusters', async () => {
       const [here, elsewhere] = [await aCluster(db), await aCluster(db)];
