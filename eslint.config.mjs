@@ -157,6 +157,11 @@ export default tseslint.config(
     },
   },
   {
+    // Build scripts in plain JavaScript (scripts/cli/bundle.mjs): no types to check them with.
+    files: ['**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+  {
     files: ['src/**/*.ts'],
     // Tests may reach anything they test with (the simulator, the project's root).
     ignores: ['src/**/*.spec.ts'],
@@ -174,6 +179,27 @@ export default tseslint.config(
           object: 'process',
           property: 'env',
           message: 'Read configuration through its section (src/app/config.ts lists them).',
+        },
+      ],
+    },
+  },
+  {
+    // The CLI runs on its users' Node (20 and later), bundled alone: nothing that needs a newer
+    // runtime, and of the server only types (which the bundle leaves out).
+    files: ['src/cli/**/*.ts'],
+    ignores: ['src/**/*.spec.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'undici', message: 'Use the runtime’s fetch: undici 8 needs Node 22 or later.' }],
+          patterns: [
+            {
+              group: ['../../*'],
+              allowTypeImports: true,
+              message: 'The CLI takes only types from the server (import type).',
+            },
+          ],
         },
       ],
     },

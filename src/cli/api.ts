@@ -2,7 +2,6 @@
  * The ODC REST API as the CLI calls it: JSON in and out, the API key as a bearer token, and every
  * refusal turned into a CliError carrying the server's `code` and message (401 → exit 3).
  */
-import { request } from 'undici';
 import { CliError, ExitCode, notAuthenticated } from './errors';
 
 const TIMEOUT_MS = 30_000;
@@ -60,9 +59,12 @@ export class OdcApi {
     if (!apiKey && !options.anonymous && path.startsWith('/api/')) {
       throw notAuthenticated('No API key');
     }
-    let response: Awaited<ReturnType<typeof request>>;
+    let response: Response;
+    let text: string;
     try {
-      response = await request(`${this.baseUrl}${path}`, {
+      // The runtime's own fetch: the CLI runs on the Node its users have (20 and later), with no
+      // HTTP client of its own to need a newer one.
+      response = await fetch(`${this.baseUrl}${path}`, {
         method,
         headers: {
           accept: 'application/json',
@@ -72,29 +74,28 @@ export class OdcApi {
           ...headers,
         },
         ...(body ? { body: JSON.stringify(body) } : {}),
-        headersTimeout: TIMEOUT_MS,
-        bodyTimeout: TIMEOUT_MS,
+        signal: AbortSignal.timeout(TIMEOUT_MS),
       });
+      text = await response.text();
     } catch (error) {
       throw new CliError(
-        `Cannot reach ${this.baseUrl}: ${(error as Error).message} (check the URL with gpu-dev config show)`,
+        `Cannot reach ${this.baseUrl}: ${whyUnreachable(error)} (check the URL with gpu-dev config show)`,
         ExitCode.Failure,
         'unreachable',
       );
     }
-    const text = await response.body.text();
     const parsed = parseJson(text);
-    if (response.statusCode >= 200 && response.statusCode < 300) {
+    if (response.ok) {
       return parsed as T;
     }
     const problem = (parsed ?? {}) as ErrorBody;
-    const message = problem.message ?? `the server answered ${response.statusCode}`;
-    if (response.statusCode === 401) {
+    const message = problem.message ?? `the server answered ${response.status}`;
+    if (response.status === 401) {
       throw notAuthenticated(message.replace(/\.$/, ''));
     }
     const fields = (problem.fields ?? []).flatMap((f) => f.problems).join('; ');
     throw new CliError(
-      `${problem.code ?? response.statusCode}: ${message}${fields ? ` (${fields})` : ''}`,
+      `${problem.code ?? response.status}: ${message}${fields ? ` (${fields})` : ''}`,
       ExitCode.Failure,
       problem.code,
     );
@@ -110,4 +111,14 @@ function parseJson(text: string): unknown {
   } catch {
     return text;
   }
+}
+
+/** fetch says only "fetch failed"; the reason is its cause (a refused connection, a bad host name). */
+function whyUnreachable(error: unknown): string {
+  if (error instanceof Error && error.name === 'TimeoutError') {
+    return `no answer within ${TIMEOUT_MS / 1000} s`;
+  }
+  const cause =
+    error instanceof Error ? (error.cause as { code?: string; message?: string } | undefined) : undefined;
+  return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
 }

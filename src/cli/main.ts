@@ -62,7 +62,15 @@ function report(error: unknown): number {
   return ExitCode.Failure;
 }
 
+// Run as a program: the bundle users install (dist/cli/gpu-dev.cjs) or `node dist/src/cli/main.js`.
 if (require.main === module) {
+  // `gpu-dev list | head`: the reader went away, which is not the CLI's failure.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') {
+      throw error;
+    }
+    process.exit(0);
+  });
   void run(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

@@ -15,13 +15,35 @@ export interface RunningCli {
   done: Promise<CliRun>;
 }
 
+/** Which gpu-dev runs, on which Node. */
+export interface CliProgram {
+  node: string;
+  script: string;
+}
+
+/** The CLI of a checkout (`npx gpu-dev`): the compiled tree, on the project's pinned Node. */
+export const CHECKOUT_CLI: CliProgram = {
+  node: process.execPath,
+  script: join(projectRoot(), 'bin/gpu-dev.js'),
+};
+
+/** The one-file CLI users install (`npm run build:cli`), on whichever Node is given. */
+export function bundledCli(node: string): CliProgram {
+  return { node, script: join(projectRoot(), 'dist/cli/gpu-dev.cjs') };
+}
+
 /**
  * gpu-dev as a user runs it: a subprocess with `home` as HOME (its config under `home/.config`),
  * no colours, no AWS setup of this machine (shared files pointing nowhere, no instance metadata),
  * and only the environment given besides PATH.
  */
-export function startCli(home: string, args: string[], env: Record<string, string> = {}): RunningCli {
-  const child = spawn(process.execPath, [join(projectRoot(), 'bin/gpu-dev.js'), ...args], {
+export function startCli(
+  home: string,
+  args: string[],
+  env: Record<string, string> = {},
+  program: CliProgram = CHECKOUT_CLI,
+): RunningCli {
+  const child = spawn(program.node, [program.script, ...args], {
     env: {
       PATH: process.env.PATH ?? '',
       HOME: home,

@@ -1,0 +1,23 @@
+// The CLI as one file that runs on the Node its users have (20 and later), with nothing to
+// install beside it: dist/cli/gpu-dev.cjs, the file the coordinator serves and the install
+// script fetches. Dependencies are bundled in; Node's own modules stay outside.
+import { build } from 'esbuild';
+import { chmodSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '../..');
+const outfile = resolve(root, 'dist/cli/gpu-dev.cjs');
+
+await build({
+  entryPoints: [resolve(root, 'src/cli/main.ts')],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  minify: false,
+  legalComments: 'none',
+  logLevel: 'warning',
+  banner: { js: '#!/usr/bin/env node' },
+});
+chmodSync(outfile, 0o755);

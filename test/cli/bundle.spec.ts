@@ -1,0 +1,102 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { registerDeployer, startDeployer, type DeployerUnderTest } from '../deployer/fixtures';
+import { FAST_CONTROL_PLANE_ENV, startTestApp, type TestApp } from '../support/app';
+import { bundledCli, startCli, type CliProgram } from '../support/cli';
+import { FAST_TIMINGS, h100Pool } from '../support/simulator';
+import { keyFor } from '../support/users';
+
+/**
+ * The Node on the machine's own PATH, not the project's pinned one (npm puts node_modules/.bin
+ * first): the Node a user who installs the CLI has.
+ */
+function machineNode(): string | undefined {
+  return (process.env.PATH ?? '')
+    .split(delimiter)
+    .filter((dir) => !dir.includes('node_modules'))
+    .map((dir) => join(dir, 'node'))
+    .find((candidate) => existsSync(candidate));
+}
+
+/** A port nothing listens on: one the system just handed out and took back. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const node = machineNode();
+const version = node ? execFileSync(node, ['--version'], { encoding: 'utf8' }).trim() : 'none';
+const describeWithMachineNode = node ? describe : describe.skip;
+
+/**
+ * The one-file CLI (dist/cli/gpu-dev.cjs, `npm run build:cli`) on the machine's Node, which is
+ * older than the project's (20 on CI and here): setup → login --key → reserve → connect --print →
+ * cancel against the running platform, with nothing of the checkout beside it.
+ */
+describeWithMachineNode(`the bundled gpu-dev on the machine's Node (${version})`, () => {
+  let deployer: DeployerUnderTest;
+  let app: TestApp;
+  let home: string;
+  let program: CliProgram;
+  const cli = (...args: string[]) => startCli(home, args, { ODC_CLI_POLL_MS: '150' }, program).done;
+
+  beforeAll(async () => {
+    program = bundledCli(node!);
+    home = mkdtempSync(join(tmpdir(), 'gpu-dev-bundle-'));
+    deployer = await startDeployer({ cluster: { nodePools: [h100Pool(1)], timings: FAST_TIMINGS } });
+    app = await startTestApp({ roles: 'coordinator,worker,cron', env: FAST_CONTROL_PLANE_ENV });
+    const admin = await keyFor(app, 'ops', ['clusters:admin'], { admin: true });
+    await registerDeployer(app, admin, deployer, {
+      name: 'sim',
+      gpuType: 'h100',
+      product: 'NVIDIA-H100-80GB-HBM3',
+      sshHost: 'gpu.example.com',
+    });
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await deployer.close();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('answers --help without a server', async () => {
+    const help = await cli('--help');
+    expect(help).toMatchObject({ code: 0, stderr: '' });
+    expect(help.stdout).toContain('Usage: gpu-dev');
+  });
+
+  it('takes a user from setup to cancel', async () => {
+    const apiUrl = app.runtime.listeners.find((l) => l.name === 'api')!.url;
+    const key = await keyFor(app, 'carol', ['reservations:read', 'reservations:write']);
+    expect(await cli('setup', apiUrl)).toMatchObject({ code: 0 });
+    expect((await cli('login', '--key', key)).stdout).toContain('as carol');
+
+    const reserved = await cli('reserve', '-t', 'h100', '-g', '1', '-h', '1', '-n', 'bundled');
+    expect(reserved).toMatchObject({ code: 0 });
+    expect(reserved.stdout).toMatch(/Ready: 1 × h100 on sim until/);
+
+    const connect = await cli('connect', 'bundled', '--print');
+    expect(connect).toMatchObject({ code: 0, stderr: '' });
+    expect(connect.stdout.trim()).toMatch(/^ssh -A -p \d+ dev@gpu\.example\.com$/);
+
+    const cancelled = await cli('cancel', 'bundled');
+    expect(cancelled).toMatchObject({ code: 0 });
+    expect(cancelled.stdout).toMatch(/^bundled \([0-9a-f]{8}\): (expiring|cancelled)$/m);
+  });
+
+  it('says which server it cannot reach and why', async () => {
+    const closed = await closedPort();
+    const unreachable = await cli('--api-url', `http://127.0.0.1:${closed}`, '--api-key', 'odc_x', 'avail');
+    expect(unreachable.code).not.toBe(0);
+    expect(unreachable.stderr).toBe(
+      `error: Cannot reach http://127.0.0.1:${closed}: ECONNREFUSED (check the URL with gpu-dev config show)\n`,
+    );
+  });
+});
