@@ -2,11 +2,12 @@
 // install beside it: dist/cli/gpu-dev.cjs, the file the coordinator serves and the install
 // script fetches. Dependencies are bundled in; Node's own modules stay outside.
 import { build } from 'esbuild';
-import { chmodSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '../..');
 const outfile = resolve(root, 'dist/cli/gpu-dev.cjs');
+const { version } = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8'));
 
 await build({
   entryPoints: [resolve(root, 'src/cli/main.ts')],
@@ -19,5 +20,6 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
   banner: { js: '#!/usr/bin/env node' },
+  define: { __ODC_CLI_VERSION__: JSON.stringify(version) },
 });
 chmodSync(outfile, 0o755);

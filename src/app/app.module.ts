@@ -17,6 +17,7 @@ import { CronModule } from '../infra/cron/cron.module';
 import { DatabaseModule } from '../infra/database/database.module';
 import { ENTITIES } from './entities';
 import { PortsModule } from './ports.module';
+import { CliDownloadModule } from './cli-download/cli-download.module';
 import { LoggingModule } from '../infra/logging/logging.module';
 import { MetricsModule } from '../infra/metrics/metrics.module';
 import { QueueModule } from '../infra/queue/queue.module';
@@ -35,7 +36,7 @@ type Imports = NonNullable<ModuleMetadata['imports']>;
  * - deployer: not part of the core app; it is its own application on its own port.
  */
 const ROLE_MODULES: Record<Exclude<Role, 'deployer'>, Imports> = {
-  coordinator: [AuthModule, ClustersApiModule, ReservationsApiModule, StorageApiModule],
+  coordinator: [AuthModule, ClustersApiModule, ReservationsApiModule, StorageApiModule, CliDownloadModule],
   worker: [ClustersModule, ReservationsWorkerModule, StorageWorkerModule],
   cron: [CronModule, ClusterHealthModule, ReservationsCronModule, StorageCronModule, AuditCronModule],
 };

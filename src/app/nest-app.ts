@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DynamicModule, INestApplication } from '@nestjs/common';
 import type { HttpsOptions } from '@nestjs/common/interfaces/external/https-options.interface';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -9,6 +10,7 @@ import { configureHttp } from '../infra/http/configure-http';
 import { FrameworkLogger, PinoLoggerService } from '../infra/logging/framework-logger';
 import { DEPLOYER_LISTENER_ERROR_STATUSES, ERROR_STATUSES } from './error-registry';
 import { serveDeployerOpenApi } from './openapi';
+import { APP_VERSION } from './version';
 
 type DeployerAppModuleFile = typeof import('../deployer/deployer-app.module');
 
@@ -30,6 +32,11 @@ export async function createNestApp(
     logger: new FrameworkLogger(new PinoLoggerService(logger)),
   });
   configureHttp(app, config, errors);
+  // Clients (the CLI) compare it with their own and say when they differ.
+  app.use((_req: IncomingMessage, res: ServerResponse, next: () => void) => {
+    res.setHeader('X-ODC-Version', APP_VERSION);
+    next();
+  });
   return app;
 }
 

@@ -3,6 +3,7 @@
  * refusal turned into a CliError carrying the server's `code` and message (401 → exit 3).
  */
 import { CliError, ExitCode, notAuthenticated } from './errors';
+import { CLI_VERSION } from './version';
 
 const TIMEOUT_MS = 30_000;
 
@@ -84,6 +85,7 @@ export class OdcApi {
         'unreachable',
       );
     }
+    warnIfServerDiffers(this.baseUrl, response.headers.get('x-odc-version'));
     const parsed = parseJson(text);
     if (response.ok) {
       return parsed as T;
@@ -121,4 +123,20 @@ function whyUnreachable(error: unknown): string {
   const cause =
     error instanceof Error ? (error.cause as { code?: string; message?: string } | undefined) : undefined;
   return cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
+}
+
+let versionChecked = false;
+
+/**
+ * Once per run: a CLI of another version than its server may send what the server no longer takes,
+ * or miss what it added. The server says its version on every answer; the fix is one command.
+ */
+function warnIfServerDiffers(baseUrl: string, serverVersion: string | null): void {
+  if (versionChecked || !serverVersion || serverVersion === CLI_VERSION || CLI_VERSION === 'unknown') {
+    return;
+  }
+  versionChecked = true;
+  process.stderr.write(
+    `warning: gpu-dev ${CLI_VERSION} talks to ODC ${serverVersion}; get the server's CLI with: curl -fsSL ${baseUrl}/cli/install.sh | sh\n`,
+  );
 }

@@ -11,6 +11,7 @@ import { registerKeyCommands } from './commands/keys';
 import { registerReservationCommands } from './commands/reservations';
 import { CliError, ExitCode } from './errors';
 import { colors } from './output';
+import { CLI_VERSION } from './version';
 
 export function buildProgram(): Command {
   const program = new Command('gpu-dev')
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
     .option('--api-url <url>', 'the ODC server (else ODC_API_URL, else the config file)')
     .option('--api-key <key>', 'an API key (else ODC_API_KEY, else the config file)')
     .option('--json', 'print data as JSON (for scripts)')
+    .version(CLI_VERSION, '-V, --version', 'print the CLI’s version')
     .showSuggestionAfterError(true);
   registerAccountCommands(program);
   registerAvailCommand(program);

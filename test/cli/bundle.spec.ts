@@ -1,11 +1,13 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { registerDeployer, startDeployer, type DeployerUnderTest } from '../deployer/fixtures';
 import { FAST_CONTROL_PLANE_ENV, startTestApp, type TestApp } from '../support/app';
-import { bundledCli, startCli, type CliProgram } from '../support/cli';
+import { APP_VERSION } from '../../src/app/version';
+import { startCli, type CliProgram } from '../support/cli';
 import { FAST_TIMINGS, h100Pool } from '../support/simulator';
 import { keyFor } from '../support/users';
 
@@ -35,19 +37,20 @@ const version = node ? execFileSync(node, ['--version'], { encoding: 'utf8' }).t
 const describeWithMachineNode = node ? describe : describe.skip;
 
 /**
- * The one-file CLI (dist/cli/gpu-dev.cjs, `npm run build:cli`) on the machine's Node, which is
- * older than the project's (20 on CI and here): setup → login --key → reserve → connect --print →
- * cancel against the running platform, with nothing of the checkout beside it.
+ * The one-file CLI as a user gets it: installed by the server's `/cli/install.sh` (which fetches
+ * `/cli/gpu-dev`, the bundle of `npm run build:cli`) and run on the machine's Node, older than the
+ * project's (20 on CI and here): setup → login --key → reserve → connect --print → cancel against
+ * the running platform, with nothing of the checkout beside it.
  */
 describeWithMachineNode(`the bundled gpu-dev on the machine's Node (${version})`, () => {
   let deployer: DeployerUnderTest;
   let app: TestApp;
   let home: string;
   let program: CliProgram;
+  let apiUrl: string;
   const cli = (...args: string[]) => startCli(home, args, { ODC_CLI_POLL_MS: '150' }, program).done;
 
   beforeAll(async () => {
-    program = bundledCli(node!);
     home = mkdtempSync(join(tmpdir(), 'gpu-dev-bundle-'));
     deployer = await startDeployer({ cluster: { nodePools: [h100Pool(1)], timings: FAST_TIMINGS } });
     app = await startTestApp({ roles: 'coordinator,worker,cron', env: FAST_CONTROL_PLANE_ENV });
@@ -58,12 +61,31 @@ describeWithMachineNode(`the bundled gpu-dev on the machine's Node (${version})`
       product: 'NVIDIA-H100-80GB-HBM3',
       sshHost: 'gpu.example.com',
     });
+    apiUrl = app.runtime.listeners.find((l) => l.name === 'api')!.url;
   });
 
   afterAll(async () => {
     await app.close();
     await deployer.close();
     rmSync(home, { recursive: true, force: true });
+  });
+
+  it("installs from the server's install script, checking the Node it will run on", async () => {
+    // Asynchronously: the server answering curl runs in this process.
+    const { stdout: installed } = await promisify(execFile)(
+      'sh',
+      ['-c', `curl -fsSL ${apiUrl}/cli/install.sh | sh`],
+      {
+        encoding: 'utf8',
+        // The machine's node first, as a user's shell has it; nothing of the checkout.
+        env: { PATH: `${dirname(node!)}:/usr/bin:/bin`, HOME: home, XDG_CONFIG_HOME: join(home, '.config') },
+      },
+    );
+    const installedAt = join(home, '.local/bin/gpu-dev');
+    expect(installed).toContain(`Using ${apiUrl}`);
+    expect(installed).toContain(`Installed ${installedAt} (${APP_VERSION})`);
+    expect(installed).toContain('Next: gpu-dev login');
+    program = { node: node!, script: installedAt };
   });
 
   it('answers --help without a server', async () => {
@@ -73,7 +95,6 @@ describeWithMachineNode(`the bundled gpu-dev on the machine's Node (${version})`
   });
 
   it('takes a user from setup to cancel', async () => {
-    const apiUrl = app.runtime.listeners.find((l) => l.name === 'api')!.url;
     const key = await keyFor(app, 'carol', ['reservations:read', 'reservations:write']);
     expect(await cli('setup', apiUrl)).toMatchObject({ code: 0 });
     expect((await cli('login', '--key', key)).stdout).toContain('as carol');

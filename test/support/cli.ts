@@ -27,11 +27,6 @@ export const CHECKOUT_CLI: CliProgram = {
   script: join(projectRoot(), 'bin/gpu-dev.js'),
 };
 
-/** The one-file CLI users install (`npm run build:cli`), on whichever Node is given. */
-export function bundledCli(node: string): CliProgram {
-  return { node, script: join(projectRoot(), 'dist/cli/gpu-dev.cjs') };
-}
-
 /**
  * gpu-dev as a user runs it: a subprocess with `home` as HOME (its config under `home/.config`),
  * no colours, no AWS setup of this machine (shared files pointing nowhere, no instance metadata),
