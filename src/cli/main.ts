@@ -9,6 +9,7 @@ import { registerClusterCommands } from './commands/clusters';
 import { registerDiskCommands } from './commands/disks';
 import { registerKeyCommands } from './commands/keys';
 import { registerReservationCommands } from './commands/reservations';
+import { registerSshKeyCommands } from './commands/ssh-keys';
 import { CliError, ExitCode } from './errors';
 import { colors } from './output';
 import { CLI_VERSION } from './version';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerReservationCommands(program);
   registerDiskCommands(program);
   registerKeyCommands(program);
+  registerSshKeyCommands(program);
   registerClusterCommands(program);
   // Usage errors come back here (exit 2, one line) instead of commander exiting by itself.
   const quietUsage = (command: Command) => {

@@ -1,6 +1,6 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -22,6 +22,9 @@ function machineNode(): string | undefined {
     .map((dir) => join(dir, 'node'))
     .find((candidate) => existsSync(candidate));
 }
+
+const PUBLIC_KEY =
+  'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICJgDBv7IvBWDbJ0hxSjxsAqnmxPz6aq7BSfPdsDHTj2 carol@laptop';
 
 /** A port nothing listens on: one the system just handed out and took back. */
 async function closedPort(): Promise<number> {
@@ -94,13 +97,21 @@ describeWithMachineNode(`the bundled gpu-dev on the machine's Node (${version})`
     expect(help.stdout).toContain('Usage: gpu-dev');
   });
 
-  it('takes a user from setup to cancel', async () => {
-    const key = await keyFor(app, 'carol', ['reservations:read', 'reservations:write']);
+  it('takes a user from login to cancel: login → ssh-keys add → reserve → connect --print → cancel', async () => {
+    const key = await keyFor(app, 'carol', ['reservations:read', 'reservations:write', 'ssh-keys:write']);
     expect(await cli('setup', apiUrl)).toMatchObject({ code: 0 });
     expect((await cli('login', '--key', key)).stdout).toContain('as carol');
 
+    mkdirSync(join(home, '.ssh'));
+    writeFileSync(join(home, '.ssh/id_ed25519.pub'), `${PUBLIC_KEY}\n`);
+    const added = await cli('ssh-keys', 'add');
+    expect(added).toMatchObject({ code: 0, stderr: '' });
+    expect(added.stdout).toMatch(/^Added SHA256:\S+ \(.*id_ed25519\.pub\)/);
+    expect((await cli('ssh-keys', 'list')).stdout).toContain('carol@laptop');
+
     const reserved = await cli('reserve', '-t', 'h100', '-g', '1', '-h', '1', '-n', 'bundled');
     expect(reserved).toMatchObject({ code: 0 });
+    expect(reserved.stderr).not.toContain('no SSH key');
     expect(reserved.stdout).toMatch(/Ready: 1 × h100 on sim until/);
 
     const connect = await cli('connect', 'bundled', '--print');
@@ -110,6 +121,11 @@ describeWithMachineNode(`the bundled gpu-dev on the machine's Node (${version})`
     const cancelled = await cli('cancel', 'bundled');
     expect(cancelled).toMatchObject({ code: 0 });
     expect(cancelled.stdout).toMatch(/^bundled \([0-9a-f]{8}\): (expiring|cancelled)$/m);
+
+    expect((await cli('ssh-keys', 'remove', 'carol@laptop')).stdout).toMatch(/^Removed SHA256:/);
+    expect((await cli('ssh-keys', 'list')).stdout).toContain(
+      'No SSH keys: add one with gpu-dev ssh-keys add',
+    );
   });
 
   it('says which server it cannot reach and why', async () => {

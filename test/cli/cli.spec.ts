@@ -77,6 +77,7 @@ describe('gpu-dev CLI against the running platform', () => {
     const reserved = await cli('reserve', '-t', 'h100', '-g', '4', '-h', '1', '-n', 'train');
     expect(reserved).toMatchObject({ code: 0 });
     expect(reserved.stderr).toMatch(/train \([0-9a-f]{8}\): (queued|placed|starting)/);
+    expect(reserved.stderr).toContain('you have no SSH key on ODC'); // alice has none yet
     expect(reserved.stdout).toMatch(/Ready: 4 × h100 on sim until/);
     expect(reserved.stdout).toMatch(/gpu-dev connect [0-9a-f]{8}/);
 

@@ -7,6 +7,7 @@ import type {
   ReservationDto as Reservation,
   ReservationPageDto,
 } from '../../reservations/dto/reservation.dto';
+import type { MeDto } from '../../auth/dto/api-key.dto';
 import type { OdcApi } from '../api';
 import { pollIntervalMs } from '../config';
 import { contextOf, usage, type Context } from '../context';
@@ -302,6 +303,16 @@ async function sshConfig(context: Context, install: boolean): Promise<void> {
   context.out.data(hosts, () => process.stdout.write(blocks));
 }
 
+/** An environment lets in the owner's SSH keys only: without one, `connect` cannot get in. */
+async function warnWithoutSshKey(api: OdcApi): Promise<void> {
+  const me = await api.get<MeDto>('/api/v1/me');
+  if (me.ssh_keys.length === 0) {
+    process.stderr.write(
+      `${colors.yellow('warning:')} you have no SSH key on ODC, so this environment will not let you in over SSH: add yours with gpu-dev ssh-keys add\n`,
+    );
+  }
+}
+
 interface ReserveOptions {
   gpuType: string;
   gpus: number;
@@ -350,6 +361,7 @@ async function reserve(context: Context, options: Partial<ReserveOptions>): Prom
   } catch (error) {
     throw asUsageError(error);
   }
+  await warnWithoutSshKey(api);
   if (!options.wait) {
     context.out.data(reservation, () => {
       context.out.line(`${label(reservation)}: ${describeWait(reservation)}`);

@@ -1,0 +1,117 @@
+/** ssh-keys add|list|remove: the public keys your environments let in (`~/.ssh/authorized_keys`). */
+import type { Command } from 'commander';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { MeDto } from '../../auth/dto/api-key.dto';
+import { homeDirectory } from '../config';
+import { contextOf, usage, type Context } from '../context';
+
+/** The public keys `ssh` offers first, in its own order: the one `add` takes when given no file. */
+const DEFAULT_PUBLIC_KEYS = ['id_ed25519.pub', 'id_ecdsa.pub', 'id_rsa.pub'];
+
+/** `SHA256:…`, as `ssh-keygen -lf` prints it: how a key is named without showing it whole. */
+export function fingerprintOf(publicKey: string): string {
+  const blob = publicKey.trim().split(/\s+/)[1] ?? '';
+  const digest = createHash('sha256').update(Buffer.from(blob, 'base64')).digest('base64');
+  return `SHA256:${digest.replace(/=+$/, '')}`;
+}
+
+function describeKey(publicKey: string): { type: string; fingerprint: string; comment: string } {
+  const [type = '?', , ...comment] = publicKey.trim().split(/\s+/);
+  return { type, fingerprint: fingerprintOf(publicKey), comment: comment.join(' ') };
+}
+
+function defaultPublicKey(): string {
+  const dir = join(homeDirectory(), '.ssh');
+  const found = DEFAULT_PUBLIC_KEYS.map((name) => join(dir, name)).find((path) => existsSync(path));
+  if (!found) {
+    throw usage(
+      `No public key in ${dir} (${DEFAULT_PUBLIC_KEYS.join(', ')}): name one, or make one with ssh-keygen -t ed25519`,
+    );
+  }
+  return found;
+}
+
+async function currentKeys(context: Context): Promise<string[]> {
+  return (await context.api().get<MeDto>('/api/v1/me')).ssh_keys;
+}
+
+async function replaceKeys(context: Context, keys: string[]): Promise<string[]> {
+  return (await context.api().put<MeDto>('/api/v1/me/ssh-keys', { keys })).ssh_keys;
+}
+
+async function addKey(file: string | undefined, _options: object, command: Command): Promise<void> {
+  const context = contextOf(command);
+  const path = file ?? defaultPublicKey();
+  const key = readFileSync(path, 'utf8').trim();
+  if (key.includes('PRIVATE KEY')) {
+    throw usage(`${path} is a private key: give its .pub file`);
+  }
+  const keys = await currentKeys(context);
+  const fingerprint = fingerprintOf(key);
+  if (keys.some((existing) => fingerprintOf(existing) === fingerprint)) {
+    context.out.data({ added: false, fingerprint }, () =>
+      context.out.line(`${fingerprint} is already one of your keys.`),
+    );
+    return;
+  }
+  await replaceKeys(context, [...keys, key]);
+  context.out.data({ added: true, fingerprint }, () =>
+    context.out.line(`Added ${fingerprint} (${path}): your new reservations let it in.`),
+  );
+}
+
+async function listKeys(_options: object, command: Command): Promise<void> {
+  const context = contextOf(command);
+  const keys = (await currentKeys(context)).map(describeKey);
+  context.out.data(keys, () => {
+    if (keys.length === 0) {
+      context.out.line('No SSH keys: add one with gpu-dev ssh-keys add [FILE]');
+      return;
+    }
+    context.out.table(
+      ['TYPE', 'FINGERPRINT', 'COMMENT'],
+      keys.map((k) => [k.type, k.fingerprint, k.comment]),
+    );
+  });
+}
+
+async function removeKey(which: string, _options: object, command: Command): Promise<void> {
+  const context = contextOf(command);
+  const keys = await currentKeys(context);
+  const matching = keys.filter((key) => {
+    const { fingerprint, comment } = describeKey(key);
+    return fingerprint === which || fingerprint === `SHA256:${which}` || comment === which;
+  });
+  if (matching.length !== 1) {
+    throw usage(
+      matching.length === 0
+        ? `None of your keys is ${which} (gpu-dev ssh-keys list shows their fingerprints and comments)`
+        : `${matching.length} keys have the comment ${which}: name one by its fingerprint`,
+    );
+  }
+  await replaceKeys(
+    context,
+    keys.filter((key) => key !== matching[0]),
+  );
+  const fingerprint = fingerprintOf(matching[0]!);
+  context.out.data({ removed: fingerprint }, () =>
+    context.out.line(`Removed ${fingerprint}: new reservations no longer let it in.`),
+  );
+}
+
+export function registerSshKeyCommands(program: Command): void {
+  const sshKeys = program.command('ssh-keys').description('The SSH public keys your environments let in');
+  sshKeys
+    .command('add')
+    .description(`Add a public key (default: the first of ~/.ssh/${DEFAULT_PUBLIC_KEYS.join(', ')})`)
+    .argument('[file]', 'an OpenSSH public key file')
+    .action(addKey);
+  sshKeys.command('list').description('Your keys: type, fingerprint, comment').action(listKeys);
+  sshKeys
+    .command('remove')
+    .description('Remove a key, named by its fingerprint or its comment')
+    .argument('<key>', 'SHA256:… as list shows it, or the comment')
+    .action(removeKey);
+}
