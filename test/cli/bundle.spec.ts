@@ -122,6 +122,16 @@ describeWithMachineNode(`the bundled gpu-dev on the machine's Node (${version})`
     expect(cancelled).toMatchObject({ code: 0 });
     expect(cancelled.stdout).toMatch(/^bundled \([0-9a-f]{8}\): (expiring|cancelled)$/m);
 
+    // The name again, for a new reservation: it means the live one, not the one that ended.
+    expect(
+      await cli('reserve', '-t', 'h100', '-g', '1', '-h', '1', '-n', 'bundled', '--no-wait'),
+    ).toMatchObject({
+      code: 0,
+    });
+    const again = await cli('cancel', 'bundled');
+    expect(again).toMatchObject({ code: 0 });
+    expect(again.stderr).not.toContain('Which one?');
+
     expect((await cli('ssh-keys', 'remove', 'carol@laptop')).stdout).toMatch(/^Removed SHA256:/);
     expect((await cli('ssh-keys', 'list')).stdout).toContain(
       'No SSH keys: add one with gpu-dev ssh-keys add',

@@ -603,8 +603,9 @@ export async function listReservations(
 }
 
 /**
- * The reservation meant: a full id; else the caller's own with that id prefix or name; with no id,
- * the only one in `statuses`. Ambiguity is a usage error listing the candidates.
+ * The reservation meant: a full id; else the caller's own with that id prefix or name, among those
+ * not over or ending first (a name reused after its reservation ended means the new one); with no
+ * id, the only one in `statuses`. Ambiguity is a usage error listing the candidates.
  */
 export async function resolveReservation(
   api: OdcApi,
@@ -614,9 +615,11 @@ export async function resolveReservation(
   if (id && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) {
     return api.get<Reservation>(`/api/v1/reservations/${id}`);
   }
-  const candidates = (await listReservations(api, id ? STATUSES : statuses, false)).filter(
+  const matching = (await listReservations(api, id ? STATUSES : statuses, false)).filter(
     (r) => !id || r.id.startsWith(id.toLowerCase()) || r.name === id,
   );
+  const running = matching.filter((r) => LIVE.includes(r.status) && r.status !== 'expiring');
+  const candidates = running.length > 0 ? running : matching;
   const [only] = candidates;
   if (only && candidates.length === 1) {
     return api.get<Reservation>(`/api/v1/reservations/${only.id}`);
