@@ -1,3 +1,4 @@
+import { AUTH_ERROR_STATUSES } from '../auth/auth.errors';
 import { CLUSTER_ERROR_STATUSES } from '../clusters/cluster.errors';
 import { DEPLOYER_ERROR_STATUSES } from '../deployer/deployer.errors';
 import { COMMON_ERROR_STATUSES, type ErrorCode, type ErrorStatuses } from '../infra/errors/app-error';
@@ -12,6 +13,7 @@ import { STORAGE_ERROR_STATUSES } from '../storage/storage.errors';
  */
 export const ERROR_STATUSES = {
   ...COMMON_ERROR_STATUSES,
+  ...AUTH_ERROR_STATUSES,
   ...CLUSTER_ERROR_STATUSES,
   ...DEPLOYER_ERROR_STATUSES,
   ...RESERVATION_ERROR_STATUSES,

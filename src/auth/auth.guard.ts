@@ -2,6 +2,7 @@ import { Inject, Injectable, Optional, type CanActivate, type ExecutionContext }
 import { Reflector } from '@nestjs/core';
 import { AuditService, requestContext } from '../audit/public';
 import { AuthConfig } from './auth.config';
+import { AuthErrorCode } from './auth.errors';
 import { AppError, CommonErrorCode } from '../infra/errors/app-error';
 import { loginKeyScopes } from './api-keys/api-key.entity';
 import { ApiKeysService } from './api-keys/api-keys.service';
@@ -12,6 +13,35 @@ import type { User } from './users/user.entity';
 import { UsersService } from './users/users.service';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+interface Identified {
+  principal: Principal;
+  user: User;
+}
+
+/** Why nobody is identified; an expired key says when. */
+interface Rejection {
+  rejected: AuthErrorCode;
+  expiredAt?: Date;
+}
+
+const UNKNOWN: Rejection = { rejected: AuthErrorCode.UnknownKey };
+
+/** Each refusal with the fix that works for it (the CLI shows the message as it is). */
+function whyRejected({ rejected, expiredAt }: Rejection): string {
+  switch (rejected) {
+    case AuthErrorCode.NoCredentials:
+      return 'Authentication required: send Authorization: Bearer <API key>. With the CLI: gpu-dev login (an admin can also issue you a key: docs/identity.md)';
+    case AuthErrorCode.UnknownKey:
+      return 'This API key or token is not known here: check that it is this server’s (gpu-dev config show), or get a new one with gpu-dev login';
+    case AuthErrorCode.KeyExpired:
+      return `This API key expired${expiredAt ? ` at ${expiredAt.toISOString()}` : ''}: get a new one with gpu-dev login`;
+    case AuthErrorCode.KeyRevoked:
+      return 'This API key was revoked: get a new one with gpu-dev login';
+    case AuthErrorCode.UserDisabled:
+      return 'This user is disabled: ask an admin';
+  }
+}
 
 /**
  * Establishes who calls (an API key, a JWT from a trusted issuer, a browser session) and checks what the route
@@ -41,14 +71,11 @@ export class AuthGuard implements CanActivate {
       context.getClass(),
     ]) ?? { scopes: [], admin: false };
     const identified = await this.identify(request);
-    const principal = identified?.principal;
-    if (!principal) {
-      await this.deny(request, undefined, 'auth.unauthenticated');
-      throw new AppError(
-        CommonErrorCode.Unauthorized,
-        'Authentication required: send Authorization: Bearer <API key or token>, or log in at /auth/login',
-      );
+    if ('rejected' in identified) {
+      await this.deny(request, undefined, 'auth.unauthenticated', { reason: identified.rejected });
+      throw new AppError(identified.rejected, whyRejected(identified));
     }
+    const { principal } = identified;
     const missing = required.scopes.filter((scope) => !hasScope(principal, scope));
     if ((required.admin && !principal.admin) || missing.length > 0) {
       await this.deny(request, principal, 'auth.forbidden', {
@@ -67,19 +94,17 @@ export class AuthGuard implements CanActivate {
     return true;
   }
 
-  private async identify(
-    request: AuthenticatedRequest,
-  ): Promise<{ principal: Principal; user: User } | undefined> {
+  private async identify(request: AuthenticatedRequest): Promise<Identified | Rejection> {
     if (request.headers.authorization === undefined) {
-      return this.fromSession(request);
+      return (await this.fromSession(request)) ?? { rejected: AuthErrorCode.NoCredentials };
     }
     const token = /^Bearer (\S+)$/i.exec(request.headers.authorization)?.[1];
     if (!token) {
-      return undefined;
+      return UNKNOWN;
     }
     if (token.startsWith('odc_')) {
       const holder = await this.keys.authenticate(token);
-      return holder
+      return !('rejected' in holder)
         ? {
             user: holder.user,
             principal: {
@@ -91,7 +116,7 @@ export class AuthGuard implements CanActivate {
               apiKeyId: holder.apiKey.id,
             },
           }
-        : undefined;
+        : holder;
     }
     if (this.jwt?.looksLikeJwt(token)) {
       // A rejected JWT is "unknown caller" (401), except when the issuer cannot be reached (503).
@@ -102,7 +127,7 @@ export class AuthGuard implements CanActivate {
         return undefined;
       });
       if (!identity) {
-        return undefined;
+        return UNKNOWN;
       }
       // Bound by (issuer, subject): the token's name only names a user made at first sight.
       const user = await this.users.findOrCreateForJwt(identity).catch(async (error: unknown) => {
@@ -118,7 +143,7 @@ export class AuthGuard implements CanActivate {
         throw error;
       });
       return user.disabled
-        ? undefined
+        ? { rejected: AuthErrorCode.UserDisabled }
         : {
             user,
             principal: {
@@ -130,16 +155,14 @@ export class AuthGuard implements CanActivate {
             },
           };
     }
-    return undefined;
+    return UNKNOWN;
   }
 
   /**
    * A browser session from the OIDC login. Its cookie proves nothing on a state-changing request
    * from another site (CSRF): such a request must come from this site's own pages.
    */
-  private async fromSession(
-    request: AuthenticatedRequest,
-  ): Promise<{ principal: Principal; user: User } | undefined> {
+  private async fromSession(request: AuthenticatedRequest): Promise<Identified | undefined> {
     const userId = request.session?.userId;
     if (!userId || (!SAFE_METHODS.has(request.method) && !this.fromThisSite(request))) {
       return undefined;

@@ -7,6 +7,15 @@ import { CLI_VERSION } from './version';
 
 const TIMEOUT_MS = 30_000;
 
+/** The server's 401 codes whose message already says what to do (docs/errors.md, "Authentication"). */
+const SELF_EXPLAINED = new Set([
+  'no_credentials',
+  'unknown_key',
+  'key_expired',
+  'key_revoked',
+  'user_disabled',
+]);
+
 /** How one call is made. */
 export interface CallOptions {
   /**
@@ -93,7 +102,10 @@ export class OdcApi {
     const problem = (parsed ?? {}) as ErrorBody;
     const message = problem.message ?? `the server answered ${response.status}`;
     if (response.status === 401) {
-      throw notAuthenticated(message.replace(/\.$/, ''));
+      // These refusals name their own fix (key_expired: "get a new one with gpu-dev login").
+      throw problem.code && SELF_EXPLAINED.has(problem.code) && problem.message
+        ? new CliError(problem.message, ExitCode.NotAuthenticated, problem.code)
+        : notAuthenticated(message.replace(/\.$/, ''));
     }
     const fields = (problem.fields ?? []).flatMap((f) => f.problems).join('; ');
     throw new CliError(

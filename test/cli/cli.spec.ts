@@ -209,7 +209,7 @@ describe('gpu-dev CLI against the running platform', () => {
     expect(unknown.stderr).toContain('gpu-dev disk list');
   });
 
-  it('exits 2 with a one-line hint on usage errors, and 3 with "run gpu-dev login" for an expired key', async () => {
+  it('exits 2 with a one-line hint on usage errors, and 3 with "gpu-dev login" for an expired key', async () => {
     const unknown = await cli('reserve', '--bogus');
     expect(unknown.code).toBe(2);
     expect(unknown.stderr.trim().split('\n')).toEqual([
@@ -235,7 +235,9 @@ describe('gpu-dev CLI against the running platform', () => {
     const refused = await cli('--api-key', expired, 'whoami');
     expect(refused.code).toBe(3);
     expect(refused.stderr.trim().split('\n')).toHaveLength(1);
-    expect(refused.stderr).toContain('run gpu-dev login');
+    expect(refused.stderr).toMatch(
+      /^error: This API key expired at \S+: get a new one with gpu-dev login\n$/,
+    );
     expect(refused.stderr).not.toContain(expired);
   });
 });

@@ -49,9 +49,12 @@ describe('authentication over HTTP (API keys, trusted JWTs, scopes, admin, audit
   };
 
   it('answers 401 with a code without credentials or with a wrong one, and 200 with a key', async () => {
-    expect((await me().expect(401)).body.code).toBe('unauthorized');
-    await me('odc_aaaaaaaaaaaa_' + 'x'.repeat(43)).expect(401);
-    await me('not-a-token').expect(401);
+    const none = (await me().expect(401)).body as { code: string; message: string };
+    expect(none).toMatchObject({ code: 'no_credentials', message: expect.stringContaining('gpu-dev login') });
+    expect((await me('odc_aaaaaaaaaaaa_' + 'x'.repeat(43)).expect(401)).body.code).toBe('unknown_key');
+    expect((await me('not-a-token').expect(401)).body.code).toBe('unknown_key');
+    // Another key's prefix with a wrong secret says nothing of that key.
+    expect((await me(`${aliceKey.slice(0, 17)}${'x'.repeat(43)}`).expect(401)).body.code).toBe('unknown_key');
     const res = await me(aliceKey).expect(200);
     expect(res.body).toMatchObject({ username: 'alice', admin: false, authenticated_by: 'api_key' });
     expect(res.body.scopes).toEqual([
@@ -60,6 +63,38 @@ describe('authentication over HTTP (API keys, trusted JWTs, scopes, admin, audit
       'keys:write',
       'ssh-keys:write',
     ]);
+  });
+
+  it('tells the holder of a key that it expired, was revoked, or that its user is disabled', async () => {
+    const db = app.core().get(DataSource);
+    const keys = app.core().get(ApiKeysService);
+    const users = app.core().get(UsersService);
+    const keyOf = async (username: string) => {
+      const user = await users.findOrCreateByUsername(username);
+      const issued = await keys.issue(user.id, {
+        name: 'test',
+        scopes: ['reservations:read'],
+        origin: 'api',
+      });
+      return { user, ...issued };
+    };
+    const expired = await keyOf('erin');
+    await db.query(`UPDATE api_keys SET expires_at = now() - interval '1 minute' WHERE id = $1`, [
+      expired.apiKey.id,
+    ]);
+    const expiredAnswer = (await me(expired.key).expect(401)).body as { code: string; message: string };
+    expect(expiredAnswer.code).toBe('key_expired');
+    expect(expiredAnswer.message).toMatch(
+      /^This API key expired at \d{4}-\d\d-\d\dT.*: get a new one with gpu-dev login$/,
+    );
+
+    const revoked = await keyOf('frank');
+    await db.query(`UPDATE api_keys SET revoked_at = now() WHERE id = $1`, [revoked.apiKey.id]);
+    expect((await me(revoked.key).expect(401)).body.code).toBe('key_revoked');
+
+    const disabled = await keyOf('gina');
+    await db.query(`UPDATE users SET disabled = true WHERE id = $1`, [disabled.user.id]);
+    expect((await me(disabled.key).expect(401)).body.code).toBe('user_disabled');
   });
 
   it('accepts a JWT from a trusted issuer (the user appears on first sight) and refuses an expired or foreign one', async () => {

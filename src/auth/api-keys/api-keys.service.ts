@@ -5,6 +5,7 @@ import { DataSource, IsNull, LessThan, MoreThan, type EntityManager } from 'type
 import { AuthConfig } from '../auth.config';
 import { User } from '../users/user.entity';
 import { ApiKey, type ApiKeyScope } from './api-key.entity';
+import { AuthErrorCode } from '../auth.errors';
 
 const KEY_FORMAT = /^odc_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
 const HOUR_MS = 3_600_000;
@@ -15,6 +16,12 @@ export interface IssuedKey {
   /** Shown once, never stored. */
   key: string;
   apiKey: ApiKey;
+}
+
+/** Why a presented key authenticates no one. */
+export interface KeyRejection {
+  rejected: Exclude<AuthErrorCode, AuthErrorCode.NoCredentials>;
+  expiredAt?: Date;
 }
 
 export interface KeyHolder {
@@ -75,11 +82,11 @@ export class ApiKeysService {
     return { key: `odc_${prefix}_${secret}`, apiKey };
   }
 
-  /** The key's holder, or undefined for anything that is not a live key of an enabled user. */
-  async authenticate(key: string): Promise<KeyHolder | undefined> {
+  /** The key's holder, or why it is not a live key of an enabled user. */
+  async authenticate(key: string): Promise<KeyHolder | KeyRejection> {
     const match = KEY_FORMAT.exec(key);
     if (!match) {
-      return undefined;
+      return { rejected: AuthErrorCode.UnknownKey };
     }
     const now = Date.now();
     // Keyed by a digest of the whole presented key: a hit proves the same secret was verified.
@@ -98,10 +105,17 @@ export class ApiKeysService {
       .where('key.prefix = :prefix', { prefix })
       .getOne();
     if (!apiKey?.user || !timingSafeEqual(digest(secret), apiKey.secretHash)) {
-      return undefined;
+      return { rejected: AuthErrorCode.UnknownKey };
     }
-    if (apiKey.revokedAt || apiKey.expiresAt.getTime() <= now || apiKey.user.disabled) {
-      return undefined;
+    // Past the secret's check only: these say something of the key to its holder alone.
+    if (apiKey.revokedAt) {
+      return { rejected: AuthErrorCode.KeyRevoked };
+    }
+    if (apiKey.expiresAt.getTime() <= now) {
+      return { rejected: AuthErrorCode.KeyExpired, expiredAt: apiKey.expiresAt };
+    }
+    if (apiKey.user.disabled) {
+      return { rejected: AuthErrorCode.UserDisabled };
     }
     if (!apiKey.lastUsedAt || now - apiKey.lastUsedAt.getTime() > LAST_USED_GRANULARITY_MS) {
       await this.markUsed(apiKey.id, new Date(now));
