@@ -52,26 +52,29 @@ describe('API keys and the audit chain, on a real PostgreSQL', () => {
     const [, prefix, secret] = key.split('_');
     expect(
       await keys.authenticate(`odc_${prefix}_${secret!.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'))}`),
-    ).toBeUndefined();
-    expect(await keys.authenticate('odc_short_x')).toBeUndefined();
-    expect(await keys.authenticate('')).toBeUndefined();
+    ).toEqual({ rejected: 'unknown_key' }); // a wrong secret says nothing of the key
+    expect(await keys.authenticate('odc_short_x')).toEqual({ rejected: 'unknown_key' });
+    expect(await keys.authenticate('')).toEqual({ rejected: 'unknown_key' });
 
     const bob = await dataSource.getRepository(User).save({ username: 'bob' });
     expect(await keys.revoke(bob.id, apiKey.id)).toBe(false); // not bob's: no such key
-    expect(await keys.authenticate(key)).toBeDefined();
+    expect(await keys.authenticate(key)).toHaveProperty('apiKey');
     expect(await keys.revoke(alice.id, apiKey.id)).toBe(true);
-    expect(await keys.authenticate(key)).toBeUndefined();
+    expect(await keys.authenticate(key)).toEqual({ rejected: 'key_revoked' });
 
     const expiring = await keys.issue(alice.id, { name: 'e', scopes: [], origin: 'api' });
     await dataSource.query(`UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = $1`, [
       expiring.apiKey.id,
     ]);
-    expect(await keys.authenticate(expiring.key)).toBeUndefined();
+    expect(await keys.authenticate(expiring.key)).toEqual({
+      rejected: 'key_expired',
+      expiredAt: expect.any(Date) as Date,
+    });
 
     const carol = await dataSource.getRepository(User).save({ username: 'carol' });
     const carols = await keys.issue(carol.id, { name: 'c', scopes: [], origin: 'api' });
     await dataSource.getRepository(User).update(carol.id, { disabled: true });
-    expect(await keys.authenticate(carols.key)).toBeUndefined();
+    expect(await keys.authenticate(carols.key)).toEqual({ rejected: 'user_disabled' });
   });
 
   it('records last use without a write on every request', async () => {
