@@ -20,6 +20,6 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
   banner: { js: '#!/usr/bin/env node' },
-  define: { __ODC_CLI_VERSION__: JSON.stringify(version) },
+  define: { __GPU_DEV_BUNDLE_VERSION__: JSON.stringify(version) },
 });
 chmodSync(outfile, 0o755);

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /** Set by the bundle (scripts/cli/bundle.mjs): the bundled CLI has no package.json beside it. */
-declare const __ODC_CLI_VERSION__: string | undefined;
+declare const __GPU_DEV_BUNDLE_VERSION__: string | undefined;
 
 /** From a checkout (`npx gpu-dev`): the version in ODC's package.json above this file. */
 function checkoutVersion(): string {
@@ -18,4 +18,5 @@ function checkoutVersion(): string {
   return 'unknown';
 }
 
-export const CLI_VERSION = typeof __ODC_CLI_VERSION__ === 'string' ? __ODC_CLI_VERSION__ : checkoutVersion();
+export const CLI_VERSION =
+  typeof __GPU_DEV_BUNDLE_VERSION__ === 'string' ? __GPU_DEV_BUNDLE_VERSION__ : checkoutVersion();
