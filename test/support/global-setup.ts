@@ -21,6 +21,9 @@ export default async function setup(): Promise<void> {
   execFileSync('npm', ['run', 'build:fast', '--silent'], { cwd: projectRoot(), stdio: 'inherit' });
 }
 
+/** A test run's database need not survive a crash of the machine: no waiting for the disk. */
+const NON_DURABLE = { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' };
+
 /**
  * One PostgreSQL for the whole run: DATABASE_URL when set, else an embedded server in a temp
  * folder. A template database gets the migrations once; each test file clones it (fast). Each
@@ -36,7 +39,7 @@ export async function startTestDatabase(): Promise<void> {
   if (!adminUrl) {
     const dataDir = mkdtempSync(join(tmpdir(), 'odc-test-'));
     chmodSync(dataDir, 0o755); // reachable by the postgres user, so the cluster lives (and is removed) in it
-    embedded = await EmbeddedPostgres.start({ dataDir });
+    embedded = await EmbeddedPostgres.start({ dataDir, settings: NON_DURABLE });
     adminUrl = embedded.url;
   }
   const template = `odc_test_template_${process.pid}`;

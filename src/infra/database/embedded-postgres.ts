@@ -24,6 +24,11 @@ export interface EmbeddedPostgresOptions {
   /** Folder for local state (the cluster lives in `pg/` below it); created when missing. */
   dataDir: string;
   logger?: Pick<Logger, 'info' | 'warn'>;
+  /**
+   * Server settings for this start (`-c name=value`). Tests turn durability off (PostgreSQL's
+   * "non-durable settings"): a test database outlives no crash of the machine.
+   */
+  settings?: Readonly<Record<string, string>>;
 }
 
 interface RunAs {
@@ -123,7 +128,8 @@ export class EmbeddedPostgres {
 
       const port = await freePort();
       const socketDir = socketDirFor(clusterDir, port);
-      const pgOptions = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${socketDir ?? ''}`;
+      const settings = Object.entries(options.settings ?? {}).map(([name, value]) => ` -c ${name}=${value}`);
+      const pgOptions = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${socketDir ?? ''}${settings.join('')}`;
       const logFile = join(clusterDir, 'server.log');
       await run(pgCtl, ['start', '-D', clusterDir, '-w', '-t', '60', '-l', logFile, '-o', pgOptions], runAs);
       const url = embeddedUrl(password, port, socketDir);
