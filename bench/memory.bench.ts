@@ -39,7 +39,7 @@ import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { Pool } from 'undici';
-import { createAdmin } from '../src/auth/first-admin';
+import { createUserWithKey } from '../src/auth/first-admin';
 import { kubeConfigForServer } from '../src/deployer/kube/kube-access';
 import { loadAppConfig, type AppConfig } from '../src/app/config';
 import { dataSourceOptions } from '../src/app/entities';
@@ -679,7 +679,11 @@ export async function benchMemory(database: BenchDatabase): Promise<void> {
     ).initialize();
     // The production process's settings, for the keys and the audit chain they are recorded in.
     const config = loadAppConfig({ NODE_ENV: 'production', DATABASE_URL: url, ODC_MASTER_KEY: masterKey });
-    const admin = await createAdmin(db, config, 'bench-admin', 'admin-create');
+    const admin = await createUserWithKey(db, config, {
+      username: 'bench-admin',
+      admin: true,
+      origin: 'user-create',
+    });
     await registerClusters(
       benchApi(production.api),
       admin.key,

@@ -6,7 +6,7 @@ import { migrateExclusively } from '../src/infra/database/migrate';
 
 /**
  * An operator script's database: DATABASE_URL when set, else the embedded server under
- * ODC_DATA_DIR (one process per data folder: stop `npm start` first), migrated, closed afterwards.
+ * ODC_DATA_DIR (the running app's when `npm start` runs), migrated, closed afterwards.
  */
 export async function withScriptDatabase<T>(
   config: AppConfig,
@@ -15,7 +15,7 @@ export async function withScriptDatabase<T>(
 ): Promise<T> {
   const embedded = config.DATABASE_URL
     ? undefined
-    : await EmbeddedPostgres.start({ dataDir: config.ODC_DATA_DIR });
+    : await EmbeddedPostgres.startOrBorrow({ dataDir: config.ODC_DATA_DIR });
   const dataSource = await new DataSource(
     dataSourceOptions({ url: config.DATABASE_URL ?? embedded!.url, poolSize: 2, applicationName }),
   ).initialize();

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { plannedListeners, readyLine, startRuntime, type Runtime } from './app/runtime';
 import { APP_VERSION } from './app/version';
 import { applyCommandLine, CommandLineError, USAGE } from './app/command-line';
+import { explainStartFailure } from './app/start-failure';
 import { loadAppConfig, type AppConfig } from './app/config';
 import { readEnvironment } from './infra/config/environment';
 import { ConfigError, describeConfig } from './infra/config/load-config';
@@ -99,7 +100,12 @@ function main(): void {
       logger[ready.level]({ listeners: runtime.listeners }, ready.msg);
     },
     (error: unknown) => {
-      logger.fatal({ err: error }, 'failed to start');
+      const explained = explainStartFailure(error, config);
+      if (explained) {
+        logger.fatal(`ODC cannot start: ${explained}`);
+      } else {
+        logger.fatal({ err: error }, 'failed to start');
+      }
       process.exit(1);
     },
   );

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { withStartToken } from '../deployer/deployer-access';
 import { resolveKubeAccess, type KubeAccess } from '../deployer/kube/kube-access';
 import { configWith } from '../infra/config/load-config';
+import { join } from 'node:path';
 import type { AppConfig } from './config';
 import type { SimulatedKubeAccess } from './dev/simulated-kube';
 import { listen, type Listener } from './listeners';
@@ -23,6 +24,17 @@ import { createDeployerApp } from './nest-app';
 const simulatedKube = () => require('./dev/simulated-kube') as typeof import('./dev/simulated-kube');
 const localSimulator = () => require('./dev/local-simulator') as typeof import('./dev/local-simulator');
 /* eslint-enable @typescript-eslint/no-require-imports */
+
+/**
+ * Where a development start keeps its simulated cluster: beside its embedded database, so both
+ * remember the same things across restarts. Other starts (tests, a deployer told to simulate)
+ * begin with a new cluster each time.
+ */
+function simulatorStateFile(config: AppConfig): string | undefined {
+  return config.NODE_ENV === 'development'
+    ? join(config.ODC_DATA_DIR, 'simulator', 'cluster.json')
+    : undefined;
+}
 
 /** The config with `driver` allowed too: the deployer's own simulated cluster's (its snapshots import). */
 export function allowingCsiDriver(config: AppConfig, driver: string): AppConfig {
@@ -87,7 +99,9 @@ export async function startDeployer(
   assertClientCaHasTls(deployerConfig);
   const kube = await resolveKubeAccess(
     config,
-    config.deployerSimulator ? () => simulatedKube().startSimulatedKube(options.logger) : undefined,
+    config.deployerSimulator
+      ? () => simulatedKube().startSimulatedKube(options.logger, simulatorStateFile(config))
+      : undefined,
   );
   track.closers.push(() => kube.close());
   const simulated = kube.source === 'simulator' ? (kube as SimulatedKubeAccess) : undefined;

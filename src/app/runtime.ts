@@ -2,6 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { KubeAccess } from '../deployer/kube/kube-access';
 import type { AppConfig } from './config';
+import { FirstAdminOnDevelopmentStart } from '../auth/public';
 import { EmbeddedPostgres } from '../infra/database/embedded-postgres';
 import { AppModule, type CoreAppOptions } from './app.module';
 import { httpUrl, listen, type Listener } from './listeners';
@@ -98,6 +99,14 @@ export function readyLine(runtime: Runtime): { level: 'info' | 'warn'; msg: stri
   };
 }
 
+/** Once everything listens: a first development start's admin key, where the API now answers. */
+async function greetFirstAdmin(runtime: Runtime): Promise<void> {
+  const api = runtime.listeners.find((l) => l.name === 'api');
+  if (runtime.core && api) {
+    await runtime.core.get(FirstAdminOnDevelopmentStart).greet(api.url);
+  }
+}
+
 /**
  * Starts what this replica's roles need: the database (embedded when no URL is given), the core
  * app, the deployer app. `close()` undoes it in reverse: apps first (in-flight jobs finish), the
@@ -149,6 +158,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       runtime.realCluster = deployer.realCluster;
       runtime.listeners.push(...deployer.listeners);
     }
+    await greetFirstAdmin(runtime);
     return runtime;
   } catch (error) {
     await close().catch(() => undefined);

@@ -114,6 +114,7 @@ export class AuthGuard implements CanActivate {
               via: 'api_key',
               scopes: holder.apiKey.scopes,
               apiKeyId: holder.apiKey.id,
+              expiresAt: holder.apiKey.expiresAt,
             },
           }
         : holder;

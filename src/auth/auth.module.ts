@@ -8,6 +8,7 @@ import { AuthGuard } from './auth.guard';
 import { AWS_LOGIN_PROVIDERS, AwsLoginController } from './aws/aws-login.controller';
 import { FirstAdminOnDevelopmentStart } from './first-admin';
 import { JwtVerifier } from './jwt/jwt-verifier';
+import { LoginMethodsController } from './login-methods.controller';
 import { MeController } from './me.controller';
 import { BrowserSessions } from './oidc/browser-sessions';
 import { OidcController } from './oidc/oidc.controller';
@@ -33,7 +34,14 @@ import { UsersService } from './users/users.service';
       }),
     }),
   ],
-  controllers: [MeController, UserIdentitiesController, AuditController, OidcController, AwsLoginController],
+  controllers: [
+    MeController,
+    UserIdentitiesController,
+    AuditController,
+    OidcController,
+    AwsLoginController,
+    LoginMethodsController,
+  ],
   providers: [
     UsersService,
     UsageService,

@@ -12,6 +12,8 @@ export interface Principal {
    */
   scopes: readonly ApiKeyScope[];
   apiKeyId?: string;
+  /** When an API key's life ends (what `gpu-dev doctor` warns about). */
+  expiresAt?: Date;
 }
 
 export function hasScope(principal: Principal, scope: ApiKeyScope): boolean {

@@ -5,6 +5,7 @@
 export type { AuthenticatedRequest } from './auth-requirements';
 export { AdminOnly, Authenticated, CurrentPrincipal } from './auth.decorators';
 export { AuthModule } from './auth.module';
+export { FirstAdminOnDevelopmentStart } from './first-admin';
 export { ownedOrNotFound, ownerFilter } from './ownership';
 export type { Principal } from './principal';
 export { User } from './users/user.entity';

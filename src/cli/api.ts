@@ -19,8 +19,8 @@ const SELF_EXPLAINED = new Set([
 /** How one call is made. */
 export interface CallOptions {
   /**
-   * Send no API key, even one that is set, and do not require one: only for an endpoint that
-   * issues keys (`/api/v1/auth/aws-login`). A stale saved key is not sent where it is not needed.
+   * Send no API key, even one that is set, and do not require one: only for the endpoints of
+   * logging in (`/api/v1/auth/…`). A stale saved key is not sent where it is not needed.
    */
   anonymous?: boolean;
 }
@@ -37,8 +37,8 @@ export class OdcApi {
     private readonly apiKey?: string,
   ) {}
 
-  get<T>(path: string): Promise<T> {
-    return this.call<T>('GET', path);
+  get<T>(path: string, options: CallOptions = {}): Promise<T> {
+    return this.call<T>('GET', path, undefined, {}, options);
   }
 
   post<T>(

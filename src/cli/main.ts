@@ -10,6 +10,7 @@ import { registerDiskCommands } from './commands/disks';
 import { registerKeyCommands } from './commands/keys';
 import { registerReservationCommands } from './commands/reservations';
 import { registerSshKeyCommands } from './commands/ssh-keys';
+import { registerDoctorCommand } from './commands/doctor';
 import { CliError, ExitCode } from './errors';
 import { colors } from './output';
 import { CLI_VERSION } from './version';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerKeyCommands(program);
   registerSshKeyCommands(program);
   registerClusterCommands(program);
+  registerDoctorCommand(program);
   // Usage errors come back here (exit 2, one line) instead of commander exiting by itself.
   const quietUsage = (command: Command) => {
     command.exitOverride().configureOutput({ outputError: () => undefined });
@@ -42,7 +44,8 @@ export async function run(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return ExitCode.Ok;
+    // A command that finished but did not succeed (connect's ssh, doctor's checks) set its code.
+    return Number(process.exitCode ?? ExitCode.Ok);
   } catch (error) {
     return report(error);
   }

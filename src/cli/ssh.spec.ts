@@ -1,14 +1,49 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hostAlias, hostBlock, installSshConfig, parseSshCommand, sshArguments } from './ssh';
+import {
+  dedicatedKeyPath,
+  hostAlias,
+  hostBlock,
+  installSshConfig,
+  makeDedicatedKey,
+  parseSshCommand,
+  sshArguments,
+} from './ssh';
 
 describe('gpu-dev ssh helpers', () => {
-  it('turns the server’s SSH command into ssh -A arguments, and refuses anything else', () => {
-    const target = parseSshCommand('ssh -p 31420 dev@gpu.example.com');
-    expect(target).toEqual({ port: 31420, user: 'dev', host: 'gpu.example.com' });
-    expect(sshArguments(target)).toEqual(['-A', '-p', '31420', 'dev@gpu.example.com']);
-    expect(() => parseSshCommand('ssh dev@host; rm -rf ~')).toThrow('Unexpected SSH command');
+  it('turns the server’s SSH command into the same ssh arguments, and refuses anything else', () => {
+    const home = mkdtempSync(join(tmpdir(), 'gpu-dev-ssh-'));
+    try {
+      const target = parseSshCommand('ssh -p 31420 dev@gpu.example.com');
+      expect(target).toEqual({ port: 31420, user: 'dev', host: 'gpu.example.com' });
+      expect(sshArguments(target, { home })).toEqual(['-p', '31420', 'dev@gpu.example.com']);
+      expect(sshArguments(target, { home, forwardAgent: true })).toEqual([
+        '-A',
+        '-p',
+        '31420',
+        'dev@gpu.example.com',
+      ]);
+      expect(() => parseSshCommand('ssh dev@host; rm -rf ~')).toThrow('Unexpected SSH command');
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('names the key login made for ODC, when there is one, in the command and the Host block', () => {
+    const home = mkdtempSync(join(tmpdir(), 'gpu-dev-ssh-'));
+    try {
+      const target = { host: 'h', port: 2222, user: 'dev' };
+      expect(hostBlock('odc-w', target, home)).not.toContain('IdentityFile');
+      const key = makeDedicatedKey(home);
+      expect(key).toBe(dedicatedKeyPath(home));
+      expect(statSync(key).mode & 0o777).toBe(0o600);
+      expect(readFileSync(`${key}.pub`, 'utf8')).toMatch(/^ssh-ed25519 \S+ gpu-dev\n$/);
+      expect(sshArguments(target, { home })).toEqual(['-i', key, '-p', '2222', 'dev@h']);
+      expect(hostBlock('odc-w', target, home)).toContain(`  IdentityFile ${key}\n`);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 
   it('names hosts after the reservation, else its id', () => {

@@ -3,6 +3,7 @@
  * `connect`'s command line, and the Host blocks of `ssh-config`, with an include file that one
  * `Include` line in ~/.ssh/config brings in.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { homeDirectory } from './config';
@@ -22,9 +23,48 @@ export function parseSshCommand(command: string): SshTarget {
   return { port: Number(match[1]), user: match[2] ?? '', host: match[3] ?? '' };
 }
 
-/** `ssh -A` (the agent comes along, for git) to the reservation. */
-export function sshArguments(target: SshTarget): string[] {
-  return ['-A', '-p', String(target.port), `${target.user}@${target.host}`];
+/**
+ * The key `gpu-dev login` makes for a user who had none (~/.ssh/gpu-dev_ed25519): ssh would not
+ * offer it by itself, so connect and the Host blocks name it.
+ */
+export function dedicatedKeyPath(home = homeDirectory()): string {
+  return join(home, '.ssh', 'gpu-dev_ed25519');
+}
+
+/** Makes the dedicated key (ed25519, no passphrase) with the machine's ssh-keygen; its path. */
+export function makeDedicatedKey(home = homeDirectory()): string {
+  const path = dedicatedKeyPath(home);
+  mkdirSync(join(home, '.ssh'), { recursive: true, mode: 0o700 });
+  try {
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'gpu-dev', '-f', path], {
+      stdio: 'ignore',
+    });
+  } catch (error) {
+    throw new CliError(
+      `Cannot make an SSH key with ssh-keygen (${(error as Error).message}): install OpenSSH, or give a key with gpu-dev ssh-keys add FILE`,
+      ExitCode.Failure,
+    );
+  }
+  return path;
+}
+
+/**
+ * The ssh command line to the reservation: the server's `ssh -p <port> <user>@<host>` as shown,
+ * with the dedicated key named when there is one (nothing else: agent forwarding is the user's
+ * choice, `--forward-agent`, since whoever is root on the node could use the agent).
+ */
+export function sshArguments(
+  target: SshTarget,
+  options: { forwardAgent?: boolean; home?: string } = {},
+): string[] {
+  const key = dedicatedKeyPath(options.home);
+  return [
+    ...(options.forwardAgent ? ['-A'] : []),
+    ...(existsSync(key) ? ['-i', key] : []),
+    '-p',
+    String(target.port),
+    `${target.user}@${target.host}`,
+  ];
 }
 
 export function hostAlias(reservation: { id: string; name?: string }): string {
@@ -32,13 +72,15 @@ export function hostAlias(reservation: { id: string; name?: string }): string {
   return `odc-${name || reservation.id.slice(0, 8)}`;
 }
 
-export function hostBlock(alias: string, target: SshTarget): string {
+/** What `ssh <alias>` needs to do what `gpu-dev connect` does. */
+export function hostBlock(alias: string, target: SshTarget, home = homeDirectory()): string {
+  const key = dedicatedKeyPath(home);
   return [
     `Host ${alias}`,
     `  HostName ${target.host}`,
     `  Port ${target.port}`,
     `  User ${target.user}`,
-    '  ForwardAgent yes',
+    ...(existsSync(key) ? [`  IdentityFile ${key}`] : []),
     '  StrictHostKeyChecking accept-new',
     '',
   ].join('\n');

@@ -29,7 +29,11 @@ export class DeployerAppModule {
     });
     return {
       module: DeployerAppModule,
-      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(logger), MetricsModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggingModule.forRoot(logger, { readsArePolling: true }),
+        MetricsModule,
+      ],
       controllers: [DeployerHealthController, DeployerController, VolumesController, FileTransfersController],
       providers: [
         { provide: KUBE_CLIENT, useValue: kube },

@@ -87,9 +87,13 @@ export class SimulatedApiServer {
       apiServer.handle(req, res).catch((error: unknown) => fail(res, error));
     });
     server.keepAliveTimeout = 60_000;
-    await new Promise<void>((resolve) =>
-      server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve),
-    );
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
     apiServer.server = server;
     return apiServer;
   }

@@ -8,7 +8,8 @@ import { SimulatedApiServer } from './api-server';
 import { DEFAULT_STORAGE_BACKEND, type NodePool, type SimulatorConfig, type SimulatorFaults } from './config';
 import { EventRecorder } from './events';
 import { Kubelets, withCondition } from './kubelet';
-import { RESOURCE_TYPES, type ResourceType } from './resources';
+import { ClusterSaver, readSavedCluster } from './persistence';
+import { RESOURCE_TYPES, typeOfKey, type ResourceType } from './resources';
 import { condition, Scheduler } from './scheduler';
 import { StorageBackend } from './storage-backend';
 import type { K8sObject } from './store';
@@ -120,34 +121,61 @@ export class SimulatedCluster {
     private readonly controllers: { stop(): void }[],
   ) {}
 
+  /**
+   * With `stateFile`, the cluster a former process left there (its objects, snapshots and port)
+   * comes back, and every change is saved there; else a new one from the config's pools.
+   */
   static async start(
     config: SimulatorConfig,
     listen: { host?: string; port?: number } = {},
+    options: { stateFile?: string } = {},
   ): Promise<SimulatedCluster> {
+    const saved = options.stateFile ? readSavedCluster(options.stateFile) : undefined;
     const logSource: { kubelets?: Kubelets } = {};
     const api = await SimulatedApiServer.start({
       ...listen,
+      port: listen.port ?? saved?.port,
       faults: config.faults,
       podLogs: (pod, container) => logSource.kubelets?.logs(pod, container) ?? [],
     });
     const store = api.store;
+    if (saved) {
+      store.load(saved.store, typeOfKey);
+    }
     const events = (component: string) => new EventRecorder(store, component);
     const storageBackend = StorageBackend.named(config.storageBackend ?? DEFAULT_STORAGE_BACKEND);
     const kubelets = new Kubelets(store, events('kubelet'), config.timings, () => api.faults);
     logSource.kubelets = kubelets;
-    const controllers = [
+    const controllers: { stop(): void }[] = [
       new Scheduler(store, events('default-scheduler')),
       kubelets,
       new WorkloadControllers(store, events),
       new VolumeControllers(store, events, config.timings, storageBackend),
     ];
-    config.nodePools.forEach((pool, poolIndex) => {
-      for (let i = 0; i < pool.count; i += 1) {
-        store.create(typeOf('Node'), nodeFor(config.name, pool, poolIndex, i));
+    if (saved) {
+      storageBackend.load(saved.backend);
+      // As controllers that start list everything: what the objects still need is done.
+      store.announceAll();
+    } else {
+      config.nodePools.forEach((pool, poolIndex) => {
+        for (let i = 0; i < pool.count; i += 1) {
+          store.create(typeOf('Node'), nodeFor(config.name, pool, poolIndex, i));
+        }
+      });
+      for (const storageClass of storageClassesFor(config)) {
+        store.create(typeOf(storageClass.kind), storageClass);
       }
-    });
-    for (const storageClass of storageClassesFor(config)) {
-      store.create(typeOf(storageClass.kind), storageClass);
+    }
+    if (options.stateFile) {
+      const port = Number(new URL(api.url).port);
+      const saver = new ClusterSaver(options.stateFile, store, () => ({
+        format: 1,
+        port,
+        store: store.state(),
+        backend: storageBackend.state(),
+      }));
+      saver.saveNow();
+      controllers.push(saver);
     }
     return new SimulatedCluster(config, api, storageBackend, controllers);
   }

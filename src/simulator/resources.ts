@@ -160,6 +160,11 @@ export function typeKey(type: ResourceType): string {
   return `${type.group}/${type.plural}`;
 }
 
+/** The type of a `typeKey`, if this version serves it. */
+export function typeOfKey(key: string): ResourceType | undefined {
+  return RESOURCE_TYPES.find((type) => typeKey(type) === key);
+}
+
 export function findType(group: string, version: string, plural: string): ResourceType | undefined {
   return RESOURCE_TYPES.find((t) => t.group === group && t.version === version && t.plural === plural);
 }

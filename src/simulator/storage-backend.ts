@@ -31,6 +31,17 @@ export class StorageBackend {
     return backend;
   }
 
+  /** Its snapshots by handle, to be loaded by a later process. */
+  state(): Record<string, BackendSnapshot> {
+    return Object.fromEntries([...this.snapshots].map(([handle, snapshot]) => [handle, { ...snapshot }]));
+  }
+
+  load(state: Record<string, BackendSnapshot>): void {
+    for (const [handle, snapshot] of Object.entries(state)) {
+      this.register(handle, snapshot);
+    }
+  }
+
   register(handle: string, snapshot: BackendSnapshot): void {
     this.snapshots.set(handle, { ...snapshot });
   }

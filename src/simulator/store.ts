@@ -41,6 +41,12 @@ export interface StoreEvent {
 
 type Listener = (event: StoreEvent) => void;
 
+/** Everything the store holds, as `state()` saves it and `load()` takes it back. */
+export interface StoreState {
+  revision: number;
+  objects: { type: string; object: K8sObject }[];
+}
+
 /** How many past events a watch can resume from before it gets 410 Gone (real servers keep ~5 min). */
 const HISTORY = 20_000;
 
@@ -79,6 +85,7 @@ function specOf(object: K8sObject): Record<string, unknown> {
 export class ObjectStore {
   private revision = 0;
   private readonly objects = new Map<string, Map<string, K8sObject>>();
+  private readonly types = new Map<string, ResourceType>();
   private readonly history: StoreEvent[] = [];
   private readonly listeners = new Set<Listener>();
   /** owner uid → the objects that name it in ownerReferences (the garbage collector asks on every delete). */
@@ -230,6 +237,59 @@ export class ObjectStore {
     return this.history.filter((event) => event.resourceVersion > since);
   }
 
+  /** Every object and the revision, to be loaded by a store of a later process. */
+  state(): StoreState {
+    const objects = [...this.objects.entries()].flatMap(([type, bucket]) =>
+      [...bucket.values()].map((object) => ({ type, object: clone(object) })),
+    );
+    return { revision: this.revision, objects };
+  }
+
+  /**
+   * Takes back what `state()` saved, as it was (uids, resourceVersions), with no events: `announceAll` tells the controllers once they listen. Types this version does not
+   * serve are skipped.
+   */
+  load(state: StoreState, typeOfKey: (key: string) => ResourceType | undefined): void {
+    for (const { type: key, object } of state.objects) {
+      const type = typeOfKey(key);
+      if (!type) {
+        continue;
+      }
+      const bucket = this.bucket(type);
+      const bucketKey = objectKey(object.metadata.namespace, object.metadata.name);
+      // The saved object replaces one the store starts with (the built-in namespaces).
+      this.index(type, bucketKey, bucket.get(bucketKey), object);
+      bucket.set(bucketKey, clone(object));
+    }
+    this.revision = Math.max(this.revision, state.revision);
+  }
+
+  /**
+   * Every object, to the listeners, as ADDED: what a controller's informer lists when it starts,
+   * so controllers of a restarted cluster pick up the work its objects still need. Not kept for
+   * watches (their clients list first).
+   */
+  announceAll(): void {
+    for (const [key, bucket] of this.objects) {
+      const resource = this.types.get(key)!;
+      for (const object of bucket.values()) {
+        const event: StoreEvent = {
+          type: 'ADDED',
+          resource,
+          object: clone(object),
+          resourceVersion: Number(object.metadata.resourceVersion),
+        };
+        for (const listener of this.listeners) {
+          try {
+            listener(event);
+          } catch (error) {
+            this.onListenerError(error);
+          }
+        }
+      }
+    }
+  }
+
   subscribe(listener: Listener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -241,6 +301,7 @@ export class ObjectStore {
     if (!bucket) {
       bucket = new Map();
       this.objects.set(key, bucket);
+      this.types.set(key, type);
     }
     return bucket;
   }

@@ -116,7 +116,7 @@ describeWithMachineNode(`the bundled gpu-dev on the machine's Node (${version})`
 
     const connect = await cli('connect', 'bundled', '--print');
     expect(connect).toMatchObject({ code: 0, stderr: '' });
-    expect(connect.stdout.trim()).toMatch(/^ssh -A -p \d+ dev@gpu\.example\.com$/);
+    expect(connect.stdout.trim()).toMatch(/^ssh -p \d+ dev@gpu\.example\.com$/);
 
     const cancelled = await cli('cancel', 'bundled');
     expect(cancelled).toMatchObject({ code: 0 });

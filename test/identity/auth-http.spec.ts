@@ -152,7 +152,7 @@ describe('authentication over HTTP (API keys, trusted JWTs, scopes, admin, audit
     expect(JSON.stringify(listed.body)).not.toContain(
       (created.body.key as string).slice('odc_123456789012_'.length),
     );
-    expect(listed.body.map((k: { name: string }) => k.name)).toEqual(
+    expect(listed.body.items.map((k: { name: string }) => k.name)).toEqual(
       expect.arrayContaining(['all', 'ro', 'script']),
     );
   });
@@ -163,7 +163,7 @@ describe('authentication over HTTP (API keys, trusted JWTs, scopes, admin, audit
       .get('/api/v1/keys')
       .set('authorization', `Bearer ${aliceKey}`)
       .expect(200);
-    const script = aliceKeys.body.find((k: { name: string }) => k.name === 'script') as { id: string };
+    const script = aliceKeys.body.items.find((k: { name: string }) => k.name === 'script') as { id: string };
     await app.http().delete(`/api/v1/keys/${script.id}`).set('authorization', `Bearer ${bobKey}`).expect(404);
     await app
       .http()
@@ -241,7 +241,10 @@ describe('authentication over HTTP (API keys, trusted JWTs, scopes, admin, audit
     // A key where keys do not belong, in the query: logged with the URL, never with its value.
     await app.http().get(`/api/v1/me?api_key=${aliceKey}&apiKey=${bobKey}`).expect(401);
     const written = app.logs.lines.map((line) => JSON.stringify(line)).join('\n');
-    expect(app.logs.lines.some((line) => line.msg === 'request completed')).toBe(true);
+    // One line per request, with who asked.
+    expect(app.logs.lines.map((line) => line.msg)).toContainEqual(
+      expect.stringMatching(/^GET \/api\/v1\/me 200 \d+ ms ci-bot req=\S+$/),
+    );
     for (const secret of [aliceKey, bobKey, readOnlyKey].map((key) =>
       key.slice('odc_123456789012_'.length),
     )) {

@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { ApiKeysService } from '../../src/auth/api-keys/api-keys.service';
-import { createAdmin } from '../../src/auth/first-admin';
+import { createUserWithKey } from '../../src/auth/first-admin';
 import { UserIdentity } from '../../src/auth/users/user-identity.entity';
 import { UsersService } from '../../src/auth/users/users.service';
 import { startTestApp, type TestApp } from '../support/app';
@@ -31,8 +31,14 @@ describe('identities from trusted issuers, and what each credential may do', () 
         ]),
       },
     });
-    // The admin as `admin:create` makes it: a user of that name, bound to no identity.
-    adminKey = (await createAdmin(app.core().get(DataSource), app.config, 'admin', 'admin-create')).key;
+    // The admin as `user:create --admin` makes it: a user of that name, bound to no identity.
+    adminKey = (
+      await createUserWithKey(app.core().get(DataSource), app.config, {
+        username: 'admin',
+        admin: true,
+        origin: 'user-create',
+      })
+    ).key;
   });
 
   afterAll(async () => {
@@ -161,7 +167,7 @@ describe('identities from trusted issuers, and what each credential may do', () 
     }
 
     const listed = await as(adminKey).get('/api/v1/users/admin/identities').expect(200);
-    expect(listed.body.map((identity: { subject: string }) => identity.subject)).toEqual([
+    expect(listed.body.items.map((identity: { subject: string }) => identity.subject)).toEqual([
       'admin-subject',
       'repo:org/ops:environment:gpu',
     ]);
@@ -180,7 +186,7 @@ describe('identities from trusted issuers, and what each credential may do', () 
     const keys = await as(await userKey('erin', ['keys:write']))
       .get('/api/v1/keys')
       .expect(200);
-    const ownId = keys.body.find((key: { scopes: string[] }) => key.scopes.includes('reservations:read')).id;
+    const ownId = keys.body.items.find((key: { scopes: string[] }) => key.scopes.includes('reservations:read')).id;
 
     const ssh = await as(bare).put('/api/v1/me/ssh-keys', { keys: [] }).expect(403);
     expect(ssh.body.message).toContain('ssh-keys:write');

@@ -1,5 +1,5 @@
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -82,6 +82,42 @@ describe('booting the real process', () => {
       expect(ready.listeners).toEqual([]);
       expect(await portIsClosed(port)).toBe(true);
       expect(listeningPorts(odc.child.pid!)).toEqual([]);
+      odc.child.kill('SIGTERM');
+      expect((await odc.exited).code).toBe(0);
+    });
+
+    it('a development start on a port in use says so in one line and spends nothing: the next start makes the admin and prints its key once it listens', async () => {
+      const taken = createServer();
+      await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+      const { port } = taken.address() as AddressInfo;
+      const env = {
+        NODE_ENV: 'development',
+        ODC_ROLES: 'coordinator',
+        DATABASE_URL: database.url,
+        ODC_PORT: String(port),
+      };
+      const clash = start(env);
+      expect((await clash.exited).code).toBe(1);
+      taken.close();
+      const fatal = clash.lines.filter((line) => line.level === 60);
+      expect(fatal).toEqual([
+        expect.objectContaining({
+          msg: expect.stringMatching(
+            new RegExp(`^ODC cannot start: port ${port} on 127\\.0\\.0\\.1 is in use, .* with ODC_PORT$`),
+          ) as unknown,
+        }),
+      ]);
+      expect(fatal[0]).not.toHaveProperty('err');
+      expect(clash.output()).not.toContain('API key');
+
+      const odc = start({ ...env, ODC_PORT: '0' });
+      const ready = await odc.waitFor(isReady);
+      const api = (ready.listeners as { name: string; url: string }[]).find((l) => l.name === 'api')!;
+      const greeting = odc.output().slice(odc.output().indexOf('First start'));
+      const key = /odc_[a-z0-9]{12}_\S+/.exec(greeting)?.[0];
+      expect(greeting).toContain(`npx gpu-dev setup ${api.url}`);
+      const me = await fetch(`${api.url}/api/v1/me`, { headers: { authorization: `Bearer ${key}` } });
+      expect(((await me.json()) as { username: string }).username).toBe('admin');
       odc.child.kill('SIGTERM');
       expect((await odc.exited).code).toBe(0);
     });
@@ -186,6 +222,13 @@ describe('booting the real process', () => {
       const second = start({ ODC_DATA_DIR: dataDir, ODC_ROLES: 'worker' });
       expect((await second.exited).code).toBe(1);
       expect(second.output()).toContain(`is in use by another ODC process (pid ${first.child.pid})`);
+      // One line that says what to do, not a stack trace.
+      expect(second.lines.filter((line) => line.level === 60)).toEqual(
+        [
+          { level: 60, msg: expect.stringMatching(/^ODC cannot start: .* is in use by another ODC process/) },
+        ].map((line) => expect.objectContaining(line)),
+      );
+      expect(second.output()).not.toContain('    at ');
       expect(isProcessAlive(postmaster)).toBe(true);
       first.child.kill('SIGTERM');
       expect((await first.exited).code).toBe(0);

@@ -1,5 +1,8 @@
 import type { INestApplication, ModuleMetadata } from '@nestjs/common';
 import pino, { type Logger } from 'pino';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import request from 'supertest';
 import { startRuntime, type Runtime } from '../../src/app/runtime';
@@ -77,7 +80,13 @@ export function testConfig(roles: string, env: Record<string, string> = {}): App
 /** Starts the real runtime for the given roles on a database of the test's own. */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const database = options.database ?? (await createTestDatabase());
-  const config = testConfig(options.roles ?? 'coordinator,worker,cron', options.env);
+  // A data folder of its own (a development start keeps its simulated cluster there), unless the
+  // test shares one between starts.
+  const ownDataDir = options.env?.ODC_DATA_DIR ? undefined : mkdtempSync(join(tmpdir(), 'odc-test-data-'));
+  const config = testConfig(options.roles ?? 'coordinator,worker,cron', {
+    ...(ownDataDir ? { ODC_DATA_DIR: ownDataDir } : {}),
+    ...options.env,
+  });
   const logs = new CapturedLogs();
   // The production logger's redaction, so tests see what production would write.
   const logger = pino(
@@ -111,6 +120,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     http: () => request(core().getHttpServer()),
     close: async () => {
       await runtime.close();
+      if (ownDataDir) {
+        rmSync(ownDataDir, { recursive: true, force: true });
+      }
       if (!options.database) {
         await database.drop();
       }

@@ -25,5 +25,6 @@ export function profileForSimulator(simulator: SimulatorConfig, namespace: strin
       gpus_per_node: pool.gpu!.count,
     })),
     zones: [...new Set(gpuPools.flatMap((pool) => (pool.zone ? [pool.zone] : [])))],
+    simulated: true,
   };
 }

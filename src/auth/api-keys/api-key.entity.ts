@@ -73,7 +73,7 @@ export class ApiKey {
   @Column({ type: 'text', array: true })
   scopes!: ApiKeyScope[];
 
-  /** How it was issued: api, cli-login, aws-login, admin-create. */
+  /** How it was issued: api, cli-login, aws-login, user-create (admin-create before), first-start. */
   @Column({ type: 'text' })
   origin!: string;
 

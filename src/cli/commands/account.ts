@@ -1,6 +1,7 @@
 /** setup, login, logout, whoami, config: who the CLI is and which ODC it talks to. */
 import type { Command } from 'commander';
 import type { MeDto } from '../../auth/dto/api-key.dto';
+import type { LoginMethodsDto } from '../../auth/dto/login-methods.dto';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -11,6 +12,7 @@ import { configPath, SETTABLE_KEYS, stsEndpointFromEnv, updateConfig, type Setta
 import { contextOf, usage } from '../context';
 import { CliError, ExitCode } from '../errors';
 import { colors } from '../output';
+import { offerSshKey } from './ssh-keys';
 import { ask, askSecret } from '../prompt';
 
 interface LoginOptions {
@@ -33,11 +35,13 @@ export function registerAccountCommands(program: Command): void {
       if (!/^https?:\/\/[^\s/]+/.test(target)) {
         throw usage(`Not an http(s) URL: ${target || '(empty)'}`);
       }
-      await new OdcApi(target).get('/healthz');
+      const api = new OdcApi(target);
+      await api.get('/healthz');
+      const methods = await loginMethods(api);
       updateConfig((config) => ({ ...config, api_url: target }));
-      out.data({ api_url: target, config: configPath() }, () => {
+      out.data({ api_url: target, config: configPath(), login_methods: methods.methods }, () => {
         out.line(`Using ${target} (saved in ${configPath()}).`);
-        out.line('Next: gpu-dev login');
+        out.line(`Next: ${nextLoginStep(methods)}`);
       });
     });
 
@@ -64,18 +68,22 @@ export function registerAccountCommands(program: Command): void {
       const key = options.aws
         ? await awsLoginKey(api, options.stsEndpoint ?? stsEndpointFromEnv())
         : options.key === undefined
-          ? await browserLogin(api.baseUrl, options.browser, (line) => process.stderr.write(`${line}\n`))
+          ? await loginTheWayOffered(api, options.browser)
           : typeof options.key === 'string'
             ? options.key
             : await askSecret('API key: ');
       if (!key.trim()) {
         throw usage('An empty API key');
       }
-      const me = await new OdcApi(api.baseUrl, key.trim()).get<MeDto>('/api/v1/me');
+      const loggedIn = new OdcApi(api.baseUrl, key.trim());
+      const me = await loggedIn.get<MeDto>('/api/v1/me');
       updateConfig((config) => ({ ...config, api_url: api.baseUrl, api_key: key.trim() }));
       context.out.data({ username: me.username, admin: me.admin, scopes: me.scopes }, () =>
         context.out.line(`Logged in to ${api.baseUrl} as ${colors.bold(me.username)}.`),
       );
+      if (me.ssh_keys.length === 0) {
+        await offerSshKey(loggedIn);
+      }
     });
 
   program
@@ -136,6 +144,44 @@ export function registerAccountCommands(program: Command): void {
       updateConfig((current) => ({ ...current, [key as SettableKey]: value.trim() }));
       out.data({ [key]: key === 'api_key' ? maskKey(value) : value }, () => out.line(`${key} saved.`));
     });
+}
+
+/** What the server offers; a server from before the question existed offered the browser login. */
+async function loginMethods(api: OdcApi): Promise<LoginMethodsDto> {
+  try {
+    return await api.get<LoginMethodsDto>('/api/v1/auth/methods', { anonymous: true });
+  } catch (error) {
+    if (error instanceof CliError && error.code === 'not_found') {
+      return { methods: ['oidc', 'api_key'], api_key_help: 'Ask an admin of this server for an API key.' };
+    }
+    throw error;
+  }
+}
+
+function nextLoginStep(offered: LoginMethodsDto): string {
+  if (offered.methods.includes('oidc')) {
+    return 'gpu-dev login   (in your browser)';
+  }
+  const aws = offered.methods.includes('aws') ? ', or gpu-dev login --aws with your AWS credentials' : '';
+  return `gpu-dev login --key   (this server has no browser login${aws}). No key yet? ${offered.api_key_help}`;
+}
+
+/**
+ * A login without a flag: the browser where the server offers it; else an API key, asked for on a
+ * terminal after saying where one comes from, or refused with that explanation when no one can
+ * type it (a script must say --key).
+ */
+async function loginTheWayOffered(api: OdcApi, openBrowser: boolean): Promise<string> {
+  const offered = await loginMethods(api);
+  if (offered.methods.includes('oidc')) {
+    return browserLogin(api.baseUrl, openBrowser, (line) => process.stderr.write(`${line}\n`));
+  }
+  const how = nextLoginStep(offered);
+  if (!process.stdin.isTTY) {
+    throw usage(`Log in with ${how}`);
+  }
+  process.stderr.write(`This server logs in with an API key. ${offered.api_key_help}\n`);
+  return askSecret('API key: ');
 }
 
 /** An ODC key's non-secret part (`odc_<prefix>_`, as the server lists keys); nothing of another. */

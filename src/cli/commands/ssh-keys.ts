@@ -4,7 +4,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MeDto } from '../../auth/dto/api-key.dto';
+import type { OdcApi } from '../api';
 import { homeDirectory } from '../config';
+import { confirm } from '../prompt';
+import { dedicatedKeyPath, makeDedicatedKey } from '../ssh';
 import { contextOf, usage, type Context } from '../context';
 
 /** The public keys `ssh` offers first, in its own order: the one `add` takes when given no file. */
@@ -22,9 +25,17 @@ function describeKey(publicKey: string): { type: string; fingerprint: string; co
   return { type, fingerprint: fingerprintOf(publicKey), comment: comment.join(' ') };
 }
 
+/** The first public key ssh would offer, else the one `login` made for ODC; undefined when none. */
+export function findPublicKey(): string | undefined {
+  const dir = join(homeDirectory(), '.ssh');
+  return [...DEFAULT_PUBLIC_KEYS.map((name) => join(dir, name)), `${dedicatedKeyPath()}.pub`].find((path) =>
+    existsSync(path),
+  );
+}
+
 function defaultPublicKey(): string {
   const dir = join(homeDirectory(), '.ssh');
-  const found = DEFAULT_PUBLIC_KEYS.map((name) => join(dir, name)).find((path) => existsSync(path));
+  const found = findPublicKey();
   if (!found) {
     throw usage(
       `No public key in ${dir} (${DEFAULT_PUBLIC_KEYS.join(', ')}): name one, or make one with ssh-keygen -t ed25519`,
@@ -99,6 +110,40 @@ async function removeKey(which: string, _options: object, command: Command): Pro
   context.out.data({ removed: fingerprint }, () =>
     context.out.line(`Removed ${fingerprint}: new reservations no longer let it in.`),
   );
+}
+
+/**
+ * Right after a login, for a user ODC has no SSH key of: on a terminal, offer their default public
+ * key, or, when they have none, make one for ODC alone (as dstack does: ~/.ssh/gpu-dev_ed25519, no
+ * passphrase) that connect and ssh-config use; anywhere else, say how. Told on stderr, so --json
+ * output stays one document.
+ */
+export async function offerSshKey(api: OdcApi): Promise<void> {
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+  const existing = findPublicKey();
+  if (!process.stdin.isTTY) {
+    say(
+      `ODC has no SSH key of yours, so gpu-dev connect cannot get in: gpu-dev ssh-keys add${existing ? ` (adds ${existing})` : ' FILE'}`,
+    );
+    return;
+  }
+  const path = existing
+    ? (await confirm(
+        `ODC has no SSH key of yours. Add ${existing} (${fingerprintOf(readFileSync(existing, 'utf8'))})?`,
+      ))
+      ? existing
+      : undefined
+    : (await confirm(
+          `ODC has no SSH key of yours and ~/.ssh has none. Make one for ODC (${dedicatedKeyPath()})?`,
+        ))
+      ? `${makeDedicatedKey()}.pub`
+      : undefined;
+  if (!path) {
+    say('Later: gpu-dev ssh-keys add [FILE]');
+    return;
+  }
+  await api.put<MeDto>('/api/v1/me/ssh-keys', { keys: [readFileSync(path, 'utf8').trim()] });
+  say(`Added ${path}: your reservations let it in (gpu-dev connect).`);
 }
 
 export function registerSshKeyCommands(program: Command): void {

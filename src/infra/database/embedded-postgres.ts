@@ -116,7 +116,7 @@ export class EmbeddedPostgres {
       }
       const password = await readPassword(clusterDir);
 
-      const leftover = await runningPostmaster(clusterDir);
+      const leftover = (await runningServer(clusterDir))?.pid;
       if (leftover !== undefined) {
         // We hold the data folder's lock, so no live ODC process owns this server.
         options.logger?.warn(
@@ -147,6 +147,39 @@ export class EmbeddedPostgres {
       await unlink(lockFile).catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * The embedded server of the data folder: started for this process, or, while another ODC process
+   * owns the folder (`npm start` is running), that process's server, borrowed: an operator's
+   * script works beside the running app, and stopping a borrowed server leaves it running.
+   */
+  static async startOrBorrow(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+    try {
+      return await EmbeddedPostgres.start(options);
+    } catch (error) {
+      if (!(error instanceof DataDirInUseError)) {
+        throw error;
+      }
+      const borrowed = await EmbeddedPostgres.borrow(options);
+      if (!borrowed) {
+        throw error;
+      }
+      return borrowed;
+    }
+  }
+
+  private static async borrow(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres | undefined> {
+    const dataDir = resolve(options.dataDir);
+    const { pgCtl } = await loadBinaries();
+    const runAs = await ensurePostgresUser();
+    const clusterDir = await clusterDirFor(dataDir, runAs);
+    const server = await runningServer(clusterDir);
+    if (!server) {
+      return undefined;
+    }
+    const url = embeddedUrl(await readPassword(clusterDir), server.port, server.socketDir);
+    return new EmbeddedPostgres(dataDir, clusterDir, url, pgCtl, runAs, options.logger);
   }
 
   /** `fast` rolls back open transactions and disconnects cleanly; `immediate` does not wait at all. */
@@ -313,13 +346,22 @@ async function readPassword(clusterDir: string): Promise<string> {
   return (await readFile(file, 'utf8')).trim();
 }
 
-/** The pid of a postmaster still serving this cluster (postmaster.pid, line 1), if any. */
-async function runningPostmaster(clusterDir: string): Promise<number | undefined> {
+/**
+ * The postmaster still serving this cluster, if any, from its postmaster.pid: line 1 the pid,
+ * line 4 the port, line 5 the socket folder (empty when TCP only).
+ */
+async function runningServer(
+  clusterDir: string,
+): Promise<{ pid: number; port: number; socketDir?: string } | undefined> {
   const pidFile = join(clusterDir, 'postmaster.pid');
   if (!existsSync(pidFile)) {
     return undefined;
   }
-  const [firstLine = ''] = (await readFile(pidFile, 'utf8')).split('\n');
-  const pid = Number.parseInt(firstLine, 10);
-  return Number.isInteger(pid) && isProcessAlive(pid) ? pid : undefined;
+  const [pidLine = '', , , portLine = '', socketLine = ''] = (await readFile(pidFile, 'utf8')).split('\n');
+  const pid = Number.parseInt(pidLine, 10);
+  const port = Number.parseInt(portLine, 10);
+  if (!Number.isInteger(pid) || !isProcessAlive(pid)) {
+    return undefined;
+  }
+  return { pid, port, socketDir: socketLine.trim() || undefined };
 }

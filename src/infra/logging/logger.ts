@@ -33,8 +33,9 @@ export function createRootLogger(config: LoggingConfig & { readonly roles: Reado
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   if (config.logFormat === 'pretty') {
-    // The start-up lines already say their roles, version and listeners in the message.
-    const ignore = 'pid,hostname,roles,odcVersion,nodeVersion,listeners,context';
+    // The start-up lines already say their roles, version and listeners in the message, and a
+    // request's line its method, route, status, time, user and id: one line each.
+    const ignore = 'pid,hostname,roles,odcVersion,nodeVersion,listeners,context,req,res,responseTime,user';
     const messageFormat = '{if context}[{context}] {end}{msg}';
     return pino(options, pretty({ colorize: process.stdout.isTTY, ignore, messageFormat, sync: true }));
   }

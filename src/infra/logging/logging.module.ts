@@ -1,15 +1,50 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LoggerModule } from 'nestjs-pino';
 import type { Logger } from 'pino';
 import { assignRequestId } from '../http/request-id';
 import { redactUrl } from './redaction';
 
-const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics', '/api/v1/health']);
+/** Probes and scrapes: asked every few seconds by machines, worth a line only when debugging. */
+const PROBE_PATHS = new Set(['/healthz', '/livez', '/readyz', '/metrics', '/api/v1/health']);
+
+export interface RequestLoggingOptions {
+  /**
+   * Every GET here is another process polling (the deployer: the coordinator's status, capacity
+   * and health rounds), so reads go at debug and only changes at info.
+   */
+  readsArePolling?: boolean;
+}
+
+/** What the request logger reads off a request: the auth guard's principal, the matched route. */
+type LoggedRequest = IncomingMessage & {
+  id?: string | number;
+  originalUrl?: string;
+  route?: { path?: unknown };
+  principal?: { username?: string };
+};
+
+function pathOf(req: LoggedRequest): string {
+  return (req.originalUrl ?? req.url ?? '').split('?')[0] ?? '';
+}
+
+/** The route's pattern (`/api/v1/reservations/:id`) when one matched, else the path. */
+function routeOf(req: LoggedRequest): string {
+  return typeof req.route?.path === 'string' ? req.route.path : redactUrl(pathOf(req));
+}
+
+/** `GET /api/v1/me 200 3 ms alice req=…`: the whole request in one line, pretty or JSON. */
+function requestLine(req: LoggedRequest, res: ServerResponse, ms: number): string {
+  const user = req.principal?.username;
+  return `${req.method} ${routeOf(req)} ${res.statusCode} ${ms} ms${user ? ` ${user}` : ''} req=${req.id}`;
+}
 
 /** Request logging (one line per request, with its id) on top of the process's root logger. */
 @Module({})
 export class LoggingModule {
-  static forRoot(logger: Logger): DynamicModule {
+  static forRoot(logger: Logger, options: RequestLoggingOptions = {}): DynamicModule {
+    const quiet = (req: LoggedRequest) =>
+      PROBE_PATHS.has(pathOf(req)) || (options.readsArePolling === true && req.method === 'GET');
     return {
       module: LoggingModule,
       imports: [
@@ -17,8 +52,20 @@ export class LoggingModule {
           pinoHttp: {
             logger,
             genReqId: assignRequestId,
-            autoLogging: { ignore: (req) => QUIET_PATHS.has((req.url ?? '').split('?')[0] ?? '') },
-            customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+            customLogLevel: (req, res, err) =>
+              err || res.statusCode >= 500 ? 'error' : quiet(req as LoggedRequest) ? 'debug' : 'info',
+            customSuccessMessage: (req, res, ms) => requestLine(req as LoggedRequest, res, ms),
+            // pino-http passes the response time as a fourth argument its types leave out.
+            customErrorMessage: ((req: LoggedRequest, res: ServerResponse, err: Error, ms: number) =>
+              `${requestLine(req, res, ms)}: ${err.message}`) as (
+              req: IncomingMessage,
+              res: ServerResponse,
+              err: Error,
+            ) => string,
+            customProps: (req) => {
+              const user = (req as LoggedRequest).principal?.username;
+              return user ? { user } : {};
+            },
             serializers: {
               req: (req: { id: string; method: string; url: string }) => ({
                 id: req.id,
