@@ -4,6 +4,7 @@ import { Brackets, DataSource, In } from 'typeorm';
 import { ownedOrNotFound, ownerFilter, type Principal, User } from '../auth/public';
 import { ClusterRegistry } from '../clusters/public';
 import { SharedRead } from '../infra/cache/shared-read';
+import { AppError, CommonErrorCode } from '../infra/errors/app-error';
 import { ReservationsConfig } from './reservations.config';
 import { Disk } from '../storage/public';
 import { GpuType } from './catalog/gpu-type.entity';
@@ -11,7 +12,8 @@ import { RESERVATION_PAGE_DEFAULT, type ListReservationsQueryDto } from './dto/r
 import type { QueueDto, QueueEntryDto } from './dto/queue.dto';
 import { ReservationEvent } from './reservation-event.entity';
 import { hoursOf } from './reservation-view';
-import { Reservation } from './reservation.entity';
+import { NAMED_STATUSES, Reservation } from './reservation.entity';
+import { isUuid } from './dto/reservation-ref';
 
 /** A queued reservation as the queue shows it. */
 interface QueueEntryRow {
@@ -38,6 +40,8 @@ export interface ReservationWithContext {
   reservation: Reservation;
   owner: string;
   cluster?: string;
+  /** Its cluster is simulated: its addresses lead nowhere. */
+  simulated?: true;
   disk?: string;
   events?: ReservationEvent[];
 }
@@ -201,6 +205,27 @@ export class ReservationQueries {
   }
 
   /** The reservation, if the caller owns it (admins: any); else 404 as if it did not exist. */
+  /**
+   * The id a path names: an id as given, or a name: the caller's reservation of that name that is
+   * neither over nor ending (one at most; ended ones are named by id).
+   */
+  async idOf(principal: Principal, ref: string): Promise<string> {
+    if (isUuid(ref)) {
+      return ref;
+    }
+    const named = await this.dataSource.getRepository(Reservation).findOne({
+      select: { id: true },
+      where: { ownerId: principal.userId, name: ref, status: In([...NAMED_STATUSES]) },
+    });
+    if (!named) {
+      throw new AppError(
+        CommonErrorCode.NotFound,
+        `You have no reservation named ${ref} that has not ended (an ended one is named by its id)`,
+      );
+    }
+    return named.id;
+  }
+
   async owned(principal: Principal, id: string): Promise<Reservation> {
     const reservation = await this.dataSource.getRepository(Reservation).findOneBy({ id });
     return ownedOrNotFound(reservation, principal, `No reservation ${id}`, { adminMay: true });
@@ -222,9 +247,12 @@ export class ReservationQueries {
     return new Map(disks.map((disk) => [disk.id, disk.name]));
   }
 
-  private clusterName(reservation: Reservation): { cluster?: string } {
+  private clusterName(reservation: Reservation): { cluster?: string; simulated?: true } {
     const cluster = reservation.clusterId ? this.registry.get(reservation.clusterId) : undefined;
-    return cluster ? { cluster: cluster.name } : {};
+    if (!cluster) {
+      return {};
+    }
+    return { cluster: cluster.name, ...(cluster.profile.simulated ? { simulated: true as const } : {}) };
   }
 
   private async usernames(ids: string[]): Promise<Map<string, string>> {

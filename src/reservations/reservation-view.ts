@@ -24,6 +24,7 @@ export function reservationDto(
   context: {
     owner: string;
     cluster?: string;
+    simulated?: true;
     disk?: string;
     now?: Date;
     events?: ReservationEvent[];
@@ -57,6 +58,7 @@ export function reservationDto(
         }
       : {}),
     ...(context.cluster ? { cluster: context.cluster } : {}),
+    ...(context.simulated ? { simulated: true } : {}),
     ...(reservation.nodeName ? { node: reservation.nodeName } : {}),
     created_at: reservation.createdAt.toISOString(),
     ...(reservation.startedAt ? { started_at: reservation.startedAt.toISOString() } : {}),

@@ -17,7 +17,7 @@ export const RESERVATION_STATUSES = [
   'placing',
   'provisioning',
   'active',
-  'expiring',
+  'ending',
   'expired',
   'cancelled',
   'failed',
@@ -29,10 +29,15 @@ export const CLAIMING_STATUSES: readonly ReservationStatus[] = [
   'placing',
   'provisioning',
   'active',
-  'expiring',
+  'ending',
 ];
 /** Not over yet. */
 export const LIVE_STATUSES: readonly ReservationStatus[] = ['queued', ...CLAIMING_STATUSES];
+/**
+ * Neither over nor ending: where a name means one reservation of its owner (unique there, and
+ * what the API resolves a name to). An `ending` one's name is free again at once.
+ */
+export const NAMED_STATUSES: readonly ReservationStatus[] = ['queued', 'placing', 'provisioning', 'active'];
 
 /** A request for GPUs for a while, from queued to its end. */
 @Entity({ name: 'reservations' })
@@ -41,7 +46,12 @@ export const LIVE_STATUSES: readonly ReservationStatus[] = ['queued', ...CLAIMIN
 @Index('IDX_reservations_owner', ['ownerId', 'createdAt'])
 @Index('IDX_reservations_created', ['createdAt', 'id'])
 @Index('IDX_reservations_node', ['clusterId', 'nodeName'], {
-  where: `"status" IN ('placing', 'provisioning', 'active', 'expiring')`,
+  where: `"status" IN ('placing', 'provisioning', 'active', 'ending')`,
+})
+// A name means one reservation among its owner's that are neither over nor ending (NAMED_STATUSES).
+@Index('UQ_reservations_live_name', ['ownerId', 'name'], {
+  unique: true,
+  where: `"name" IS NOT NULL AND "status" IN ('queued', 'placing', 'provisioning', 'active')`,
 })
 @Index('UQ_reservations_idempotency', ['ownerId', 'idempotencyKey'], {
   unique: true,
@@ -107,7 +117,7 @@ export class Reservation {
   @Column({ name: 'status_since', type: 'timestamptz', default: () => 'now()' })
   statusSince!: Date;
 
-  /** While `expiring` (its objects being deleted, its GPUs still held): the status it ends in. */
+  /** While `ending` (its objects being deleted, its GPUs still held): the status it ends in. */
   @Column({ name: 'ending_as', type: 'text', nullable: true })
   endingAs!: 'expired' | 'cancelled' | 'failed' | null;
 

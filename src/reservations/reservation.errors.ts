@@ -16,6 +16,8 @@ export enum ReservationErrorCode {
   UnknownUser = 'unknown_user',
   /** The reservation's state does not allow it (e.g. extending one that has ended). */
   InvalidState = 'invalid_reservation_state',
+  /** The caller already has a reservation of that name that is neither over nor ending. */
+  NameTaken = 'name_taken',
 }
 
 export const RESERVATION_ERROR_STATUSES = {
@@ -29,6 +31,7 @@ export const RESERVATION_ERROR_STATUSES = {
   [ReservationErrorCode.QuotaExceeded]: 409,
   [ReservationErrorCode.QueueLimitReached]: 409,
   [ReservationErrorCode.InvalidState]: 409,
+  [ReservationErrorCode.NameTaken]: 409,
 } as const satisfies ErrorStatuses<ReservationErrorCode>;
 
 declare module '../infra/errors/app-error' {

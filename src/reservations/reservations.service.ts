@@ -20,7 +20,7 @@ import { REAPPLY_QUEUE, requestAdmission } from './reservation-queues';
 import { lockReservation, recordEvent, reservationOf } from './reservation-transitions';
 import { hoursOf } from './reservation-view';
 import { ReservationErrorCode } from './reservation.errors';
-import { LIVE_STATUSES, Reservation, type ReservationStatus } from './reservation.entity';
+import { LIVE_STATUSES, NAMED_STATUSES, Reservation, type ReservationStatus } from './reservation.entity';
 import { MIN_MINUTES, ReservationRequestChecks } from './request-checks';
 import {
   newStandingSql,
@@ -102,6 +102,9 @@ export class ReservationsService {
           }),
         );
         const row = onlyRow(rows, 'inserting a reservation within limits');
+        if (row.name_taken_by !== null) {
+          throw nameTaken(request.name ?? '', row.name_taken_by as string);
+        }
         if (row.id === null) {
           throw this.checks.limitReached(request, {
             gpus: Number(row.held_gpus),
@@ -332,7 +335,8 @@ export class ReservationsService {
    * The INSERT of a new reservation and its first event, only if the caller's GPUs held and waited
    * for, with this request, stay within the limits (all types and this type) and their queue is not
    * full; the caller holds their lock, so two requests at once cannot both pass. Its one row: the
-   * reservation's columns (all null when it was not inserted) and what they hold (`held_*`).
+   * reservation's columns (all null when it was not inserted), what they hold (`held_*`) and their
+   * reservation that already has the name (`name_taken_by`).
    */
   private insertWithinLimits(
     ownerId: string,
@@ -352,6 +356,9 @@ export class ReservationsService {
                 coalesce(sum(gpu_count) FILTER (WHERE gpu_type = ${p(request.gpu_type)}), 0)::int AS of_type,
                 count(*) FILTER (WHERE status = 'queued')::int AS queued
          FROM reservations WHERE owner_id = ${owner} AND status IN (${sqlTextList(LIVE_STATUSES)})),
+       named AS (
+         SELECT id FROM reservations
+         WHERE owner_id = ${owner} AND name = ${p(request.name ?? null)} AND status IN (${sqlTextList(NAMED_STATUSES)})),
        standing AS (${newStandingSql(p, fields, row.reach)}),
        inserted AS (
          INSERT INTO reservations (owner_id, name, gpu_type, gpu_count, priority, node_labels, duration_minutes,
@@ -364,7 +371,8 @@ export class ReservationsService {
                 ${p(row.idempotencyKey ?? null)}, ${p(row.idempotencyKey !== undefined ? row.fingerprint : null)},
                 standing.position, standing.estimated_start, 1
          FROM held, standing
-         WHERE held.gpus + ${gpuCount}::int <= ${p(this.config.ODC_MAX_GPUS_PER_USER)}::int
+         WHERE NOT EXISTS (SELECT 1 FROM named)
+           AND held.gpus + ${gpuCount}::int <= ${p(this.config.ODC_MAX_GPUS_PER_USER)}::int
            AND held.of_type + ${gpuCount}::int <= ${p(this.config.maxGpusPerUserFor(request.gpu_type))}::int
            AND held.queued < ${p(this.config.ODC_MAX_QUEUED_PER_USER)}::int
          RETURNING *),
@@ -372,8 +380,18 @@ export class ReservationsService {
          INSERT INTO reservation_events (reservation_id, to_status, message)
          SELECT id, 'queued', ${p(`Queued: ${fields.gpuCount} × ${fields.gpuType} for ${request.hours} h${request.disk ? ` with disk ${request.disk}` : ''}`)}
          FROM inserted)
-     SELECT inserted.*, held.gpus AS held_gpus, held.of_type AS held_of_type, held.queued AS held_queued
+     SELECT inserted.*, held.gpus AS held_gpus, held.of_type AS held_of_type, held.queued AS held_queued,
+            (SELECT id FROM named LIMIT 1) AS name_taken_by
      FROM held LEFT JOIN inserted ON true`;
     return [sql, params];
   }
+}
+
+/** 409 name_taken: says which reservation has the name and how to go on. */
+function nameTaken(name: string, holderId: string): AppError {
+  return new AppError(
+    ReservationErrorCode.NameTaken,
+    `You already have a reservation named ${name} (${holderId}) that has not ended: choose another name, or cancel that one first`,
+    { reservation_id: holderId },
+  );
 }

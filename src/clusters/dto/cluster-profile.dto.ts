@@ -13,6 +13,7 @@ import {
   Max,
   Min,
   ValidateNested,
+  IsBoolean,
 } from 'class-validator';
 import {
   DNS_LABEL,
@@ -107,6 +108,15 @@ export class ClusterProfile {
   @IsOptional()
   @Matches(DNS_SUBDOMAIN, { message: 'ssh_host must be a DNS name' })
   ssh_host?: string;
+
+  @ApiPropertyOptional({
+    default: false,
+    description:
+      "A simulated cluster (a development start's local-sim): nothing listens at its SSH and Jupyter addresses, and reservations there say so",
+  })
+  @IsOptional()
+  @IsBoolean()
+  simulated?: boolean;
 
   @ApiPropertyOptional({
     type: 'integer',

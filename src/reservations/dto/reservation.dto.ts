@@ -15,6 +15,9 @@ import {
 import { GPU_TYPE_NAME } from '../../clusters/public';
 import { DNS_LABEL, IsLabelMap, LABEL_MAP_SCHEMA } from '../../infra/kubernetes/names';
 import { IsVisibleName, USERNAME_PATTERN } from '../../infra/http/name-validators';
+
+/** Anything but a UUID (which would read as an id where names and ids are both taken). */
+const NOT_A_UUID = /^(?![0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$)/i;
 import { RESERVATION_STATUSES, type ReservationStatus } from '../reservation.entity';
 
 /** An OCI image reference: registry/path:tag or @digest (no spaces, no scheme). */
@@ -52,9 +55,15 @@ export class CreateReservationDto {
   @Max(24 * 365)
   hours!: number;
 
-  @ApiPropertyOptional({ example: 'train-llm', description: 'A DNS-1123 label', pattern: DNS_LABEL.source })
+  @ApiPropertyOptional({
+    example: 'train-llm',
+    description:
+      'A DNS-1123 label, unique among your reservations that have not ended; it names the reservation wherever an id does',
+    pattern: DNS_LABEL.source,
+  })
   @IsOptional()
   @Matches(DNS_LABEL, { message: 'name must be a DNS-1123 label (lower case, digits, -; at most 63)' })
+  @Matches(NOT_A_UUID, { message: 'name must not be a UUID: it would read as a reservation id' })
   @IsVisibleName()
   name?: string;
 
@@ -148,6 +157,11 @@ export class ReservationDto {
   })
   estimated_wait_seconds?: number;
   @ApiPropertyOptional() cluster?: string;
+  @ApiPropertyOptional({
+    description:
+      'Present (true) when its cluster is simulated (a development start): nothing listens at its SSH command or Jupyter URL',
+  })
+  simulated?: boolean;
   @ApiPropertyOptional() node?: string;
   @ApiProperty({ format: 'date-time' }) created_at!: string;
   @ApiPropertyOptional({ format: 'date-time' }) started_at?: string;
