@@ -1,3 +1,5 @@
+// First: on an older Node the imports below would fail with an error that says nothing useful.
+import './app/node-version';
 import 'reflect-metadata';
 import type { Logger } from 'pino';
 import { plannedListeners, readyLine, startRuntime, type Runtime } from './app/runtime';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { registerDeployer, startDeployer, type DeployerUnderTest } from '../deployer/fixtures';
 import { FAST_CONTROL_PLANE_ENV, startTestApp, type TestApp } from '../support/app';
-import { APP_VERSION } from '../../src/app/version';
+import { APP_VERSION, projectRoot } from '../../src/app/version';
 import { startCli, type CliProgram } from '../support/cli';
 import { FAST_TIMINGS, h100Pool } from '../support/simulator';
 import { keyFor } from '../support/users';
@@ -136,6 +136,25 @@ describeWithMachineNode(`the bundled gpu-dev on the machine's Node (${version})`
     expect((await cli('ssh-keys', 'list')).stdout).toContain(
       'No SSH keys: add one with gpu-dev ssh-keys add',
     );
+  });
+
+  it('from a checkout on the same Node: npx gpu-dev warns of nothing, and the server says which Node it needs', async () => {
+    const env = { PATH: `${dirname(node!)}:/usr/bin:/bin`, HOME: home };
+    const run = promisify(execFile);
+    const npx = await run('npx', ['--no-install', 'gpu-dev', '--version'], { cwd: projectRoot(), env });
+    expect(npx).toEqual({ stdout: `${APP_VERSION}\n`, stderr: '' });
+    // The machines here have Node 20 (the server's own runs on the pinned 24).
+    expect(Number(version.slice(1).split('.')[0])).toBeLessThan(24);
+    const server = await run(node!, ['dist/src/main.js'], { cwd: projectRoot(), env }).then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(server).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(
+        /^ODC cannot start\. The server needs Node 24 or later, and this is v\d+/,
+      ) as unknown,
+    });
   });
 
   it('says which server it cannot reach and why', async () => {

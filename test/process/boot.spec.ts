@@ -1,8 +1,10 @@
+import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { projectRoot } from '../../src/app/version';
 import { isProcessAlive } from '../../src/infra/os/process-alive';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { freePort } from '../../src/infra/os/free-port';
@@ -233,6 +235,36 @@ describe('booting the real process', () => {
       first.child.kill('SIGTERM');
       expect((await first.exited).code).toBe(0);
       expect(isProcessAlive(postmaster)).toBe(false);
+    });
+
+    it('user:create works while the server runs on its embedded database: the new key works at once', async () => {
+      chmodSync(dataDir, 0o755);
+      const odc = start({ ODC_DATA_DIR: dataDir, ODC_ROLES: 'coordinator', ODC_PORT: '0' });
+      const ready = await odc.waitFor(isReady);
+      const api = (ready.listeners as { name: string; url: string }[]).find((l) => l.name === 'api')!;
+      clusterDirs.push(
+        String((await odc.waitFor((l) => l.msg === 'embedded PostgreSQL started')).clusterDir),
+      );
+      const script = spawn(
+        process.execPath,
+        [join(projectRoot(), 'dist/scripts/user-create.js'), '--username', 'bob'],
+        { cwd: tmpdir(), env: { PATH: process.env.PATH ?? '', HOME: tmpdir(), ODC_DATA_DIR: dataDir } },
+      );
+      let printed = '';
+      script.stdout.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+      script.stderr.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+      expect(await new Promise((resolve) => script.on('exit', resolve))).toBe(0);
+      expect(printed).toMatch(/^bob is a user\. API key \(shown once, valid until \S+\):$/m);
+      const key = /^(odc_\S+)$/m.exec(printed)?.[1];
+      const me = await fetch(`${api.url}/api/v1/me`, { headers: { authorization: `Bearer ${key}` } });
+      expect((await me.json()) as { username: string; admin: boolean }).toMatchObject({
+        username: 'bob',
+        admin: false,
+      });
+      // The server it borrowed keeps running under its owner.
+      expect((await fetch(`${api.url}/readyz`)).status).toBe(200);
+      odc.child.kill('SIGTERM');
+      expect((await odc.exited).code).toBe(0);
     });
 
     it('stops a PostgreSQL left behind by a killed process and starts cleanly', async () => {
