@@ -201,7 +201,7 @@ async function cycle(call: Call, key: string, extra: { disk?: string }): Promise
   await call('POST', `/api/v1/reservations/${id}/cancel`, key);
   await until(async () =>
     extra.disk
-      ? (await call<{ state: string }>('GET', `/api/v1/disks/${extra.disk}`, key)).body.state === 'free'
+      ? (await call<{ status: string }>('GET', `/api/v1/disks/${extra.disk}`, key)).body.status === 'free'
       : (await call<{ status: string }>('GET', `/api/v1/reservations/${id}`, key)).body.status ===
         'cancelled',
   );

@@ -39,7 +39,7 @@ import { startRuntime, type Runtime } from '../../src/app/runtime';
 import { projectRoot } from '../../src/app/version';
 import { ADMIN_SCOPES, API_KEY_SCOPES } from '../../src/auth/api-keys/api-key.entity';
 import { ApiKeysService } from '../../src/auth/api-keys/api-keys.service';
-import { createAdmin } from '../../src/auth/first-admin';
+import { createUserWithKey } from '../../src/auth/first-admin';
 import { User } from '../../src/auth/users/user.entity';
 import { loadAppConfig, type AppConfig } from '../../src/app/config';
 import { dataSourceOptions } from '../../src/app/entities';
@@ -121,7 +121,7 @@ function appEnvironment(dataDir: string, deployerToken: string): Record<string, 
   };
 }
 
-/** The admin (as `npm run admin:create` makes one) and a plain user, each with a key to call with and spares. */
+/** The admin (as `npm run user:create -- --admin` makes one) and a plain user, each with a key to call with and spares. */
 async function makeUsers(
   url: string,
   config: AppConfig,
@@ -131,7 +131,11 @@ async function makeUsers(
   ).initialize();
   try {
     await migrateExclusively(dataSource);
-    const admin = await createAdmin(dataSource, config, 'admin', 'admin-create');
+    const admin = await createUserWithKey(dataSource, config, {
+      username: 'admin',
+      admin: true,
+      origin: 'user-create',
+    });
     const users = dataSource.getRepository(User);
     await users.insert({ username: 'dev' });
     const dev = await users.findOneByOrFail({ username: 'dev' });
@@ -226,11 +230,13 @@ async function seed(
   spares: Seeded['spareKeyIds'],
 ): Promise<Seeded> {
   const cluster = await until('local-sim to be healthy', async () =>
-    (await expectCall<Named[]>(api, admin.key, 'GET', '/api/v1/clusters')).find(
+    (await expectCall<{ items: Named[] }>(api, admin.key, 'GET', '/api/v1/clusters')).items.find(
       (found) => found.name === 'local-sim' && found.status === 'healthy',
     ),
   );
-  const [gpuType] = await expectCall<[Named]>(api, user.key, 'GET', '/api/v1/gpu-types');
+  const {
+    items: [gpuType],
+  } = await expectCall<{ items: [Named] }>(api, user.key, 'GET', '/api/v1/gpu-types');
   const reservationIds: string[] = [];
   for (const who of [user, admin]) {
     await expectCall(api, who.key, 'POST', '/api/v1/disks', { name: 'seeded', size_gb: 10 });
@@ -311,7 +317,7 @@ const EXCLUDED_CHECKS: {
 }[] = [
   {
     target: 'coordinator',
-    operationIds: ['reload', 'adoptDisk'],
+    operationIds: ['reloadClusters', 'adoptDisk'],
     checks: ['unsupported_method', 'allow_header_conformance'],
     why:
       'POST /clusters/reload and POST /disks/adopt share their path with /clusters/{id} and /disks/{name} ' +

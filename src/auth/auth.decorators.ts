@@ -5,16 +5,13 @@ import {
   UseGuards,
   type ExecutionContext,
 } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiForbiddenResponse,
-  ApiTooManyRequestsResponse,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+import { ApiBearerAuth } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
-import { ErrorResponse } from '../infra/http/error-response';
+import { CommonErrorCode } from '../infra/errors/app-error';
+import { ApiErrors, type DocumentedError } from '../infra/http/api-errors';
 import type { ApiKeyScope } from './api-keys/api-key.entity';
 import { AUTH_REQUIREMENTS, type AuthenticatedRequest, type AuthRequirements } from './auth-requirements';
+import { AuthErrorCode } from './auth.errors';
 import { AuthGuard } from './auth.guard';
 import { RateLimitGuard } from './rate-limit.guard';
 import type { Principal } from './principal';
@@ -36,11 +33,19 @@ function requirements(required: AuthRequirements): MethodDecorator & ClassDecora
     // Rate limits first (a flood of bad credentials is limited too), then who is calling.
     SkipThrottle({ login: true }),
     UseGuards(RateLimitGuard, AuthGuard),
-    ApiTooManyRequestsResponse({ type: ErrorResponse, description: 'Rate limited; see Retry-After' }),
     ApiBearerAuth(),
-    ApiUnauthorizedResponse({ type: ErrorResponse }),
-    ApiForbiddenResponse({ type: ErrorResponse }),
+    ApiErrors(...Object.values(AuthErrorCode), ...refusals(required), CommonErrorCode.RateLimited),
   );
+}
+
+/** The guard's 403s for these requirements, worded as it words them (none for any caller at all). */
+function refusals({ scopes, admin }: AuthRequirements): DocumentedError[] {
+  return [
+    ...(admin ? [{ code: CommonErrorCode.Forbidden, message: 'This needs an admin' }] : []),
+    ...(scopes.length > 0
+      ? [{ code: CommonErrorCode.Forbidden, message: `This needs the scope(s): ${scopes.join(', ')}` }]
+      : []),
+  ];
 }
 
 /** The caller, as the guard established it. */

@@ -13,18 +13,25 @@ import {
 import {
   ApiCreatedResponse,
   ApiNoContentResponse,
-  ApiNotFoundResponse,
   ApiOkResponse,
+  ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
 import { AuditService } from '../audit/public';
 import { AppError, CommonErrorCode } from '../infra/errors/app-error';
+import { ApiErrors } from '../infra/http/api-errors';
 import { ApiUuidParam } from '../infra/http/api-params';
-import { ErrorResponse } from '../infra/http/error-response';
 import { ApiKeysService } from './api-keys/api-keys.service';
 import type { AuthenticatedRequest } from './auth-requirements';
 import { Authenticated, CurrentPrincipal, CurrentUser, LoginRateLimited } from './auth.decorators';
-import { ApiKeyDto, CreateApiKeyDto, IssuedApiKeyDto, MeDto, SshKeysDto } from './dto/api-key.dto';
+import {
+  ApiKeyDto,
+  ApiKeyListDto,
+  CreateApiKeyDto,
+  IssuedApiKeyDto,
+  MeDto,
+  SshKeysDto,
+} from './dto/api-key.dto';
 import { sshKeyProblem } from './users/ssh-keys';
 import { UsersService } from './users/users.service';
 import { ownedOrNotFound } from './ownership';
@@ -42,6 +49,13 @@ export class MeController {
   ) {}
 
   @Get('me')
+  @ApiOperation({
+    operationId: 'getMe',
+    summary: 'Who am I',
+    description:
+      'The user your credential stands for: name, whether an admin, how you authenticated and until ' +
+      'when, the scopes you hold, and your SSH keys. The first call to make with a new key.',
+  })
   @Authenticated()
   @ApiOkResponse({ type: MeDto })
   getMe(@CurrentPrincipal() principal: Principal, @CurrentUser() user: User): MeDto {
@@ -51,15 +65,27 @@ export class MeController {
       ...(user.email ? { email: user.email } : {}),
       admin: principal.admin,
       authenticated_by: principal.via,
+      ...(principal.expiresAt ? { credential_expires_at: principal.expiresAt.toISOString() } : {}),
       scopes: [...principal.scopes],
       ssh_keys: user.sshKeys,
     };
   }
 
-  /** Replaces the caller's SSH keys (what reservations authorise); each is checked, not just its prefix. */
   @Put('me/ssh-keys')
+  @ApiOperation({
+    operationId: 'putSshKeys',
+    summary: 'Set your SSH keys',
+    description:
+      'Replaces your SSH public keys: what your reservations let in. Each is checked whole (type, ' +
+      'base64, key data), not just its prefix.',
+  })
   @Authenticated('ssh-keys:write')
   @ApiOkResponse({ type: MeDto })
+  @ApiErrors({
+    code: CommonErrorCode.ValidationFailed,
+    message: 'Some SSH keys are not acceptable',
+    fields: [{ field: 'keys[0]', problems: ['must be one line like "<type> <base64> [comment]"'] }],
+  })
   async putSshKeys(
     @CurrentPrincipal() principal: Principal,
     @CurrentUser() user: User,
@@ -86,17 +112,34 @@ export class MeController {
   }
 
   @Get('keys')
+  @ApiOperation({
+    operationId: 'listApiKeys',
+    summary: 'List your API keys',
+    description:
+      'Your keys, newest first, revoked and expired ones too: name, prefix, scopes, expiry and last ' +
+      'use. Never a secret.',
+  })
   @Authenticated()
-  @ApiOkResponse({ type: [ApiKeyDto] })
-  async listKeys(@CurrentPrincipal() principal: Principal): Promise<ApiKeyDto[]> {
-    return (await this.keys.list(principal.userId)).map((key) => ApiKeyDto.from(key));
+  @ApiOkResponse({ type: ApiKeyListDto })
+  async listKeys(@CurrentPrincipal() principal: Principal): Promise<ApiKeyListDto> {
+    return { items: (await this.keys.list(principal.userId)).map((key) => ApiKeyDto.from(key)) };
   }
 
-  /** A new key for the caller, never with scopes the calling credential does not have itself. */
   @Post('keys')
+  @ApiOperation({
+    operationId: 'createApiKey',
+    summary: 'Create an API key',
+    description:
+      'A new key for you (e.g. for a script, with fewer scopes), never with scopes the calling ' +
+      'credential does not have itself. The answer is the only time its secret (`key`) is shown.',
+  })
   @LoginRateLimited() // above @Authenticated, which would otherwise skip the login limit
   @Authenticated('keys:write')
   @ApiCreatedResponse({ type: IssuedApiKeyDto })
+  @ApiErrors({
+    code: CommonErrorCode.Forbidden,
+    message: 'A key cannot carry scopes the calling credential lacks: clusters:admin',
+  })
   async createKey(
     @CurrentPrincipal() principal: Principal,
     @Body() body: CreateApiKeyDto,
@@ -116,17 +159,26 @@ export class MeController {
     return Object.assign(ApiKeyDto.from(apiKey), { key });
   }
 
-  /**
-   * A new key in place of one of the caller's live keys (same name, scopes and lifetime); the old one
-   * is revoked at once. Another user's key, a revoked or an expired one answers 404; a key with
-   * scopes the calling credential lacks is not renewed by it (403), as POST /keys would not issue it.
-   */
   @Post('keys/:id/rotate')
+  @ApiOperation({
+    operationId: 'rotateApiKey',
+    summary: 'Rotate an API key',
+    description:
+      'A new key in place of one of your live keys (same name, scopes and lifetime); the old one is ' +
+      'revoked at once. Another user’s key, a revoked or an expired one answers 404; a key with scopes ' +
+      'the calling credential lacks is not renewed by it (403), as POST /api/v1/keys would not issue it.',
+  })
   @LoginRateLimited() // above @Authenticated, which would otherwise skip the login limit
   @Authenticated('keys:write')
   @ApiUuidParam()
   @ApiCreatedResponse({ type: IssuedApiKeyDto })
-  @ApiNotFoundResponse({ type: ErrorResponse, description: 'No live key of yours with that id' })
+  @ApiErrors(
+    { code: CommonErrorCode.NotFound, message: 'No live API key 5d2e8f1a-3b4c-4d6e-9f70-8a1b2c3d4e5f' },
+    {
+      code: CommonErrorCode.Forbidden,
+      message: 'A key cannot carry scopes the calling credential lacks: clusters:admin',
+    },
+  )
   async rotateKey(
     @CurrentPrincipal() principal: Principal,
     @Param('id', new ParseUUIDPipe()) id: string,
@@ -146,13 +198,17 @@ export class MeController {
     return Object.assign(ApiKeyDto.from(rotated.apiKey), { key: rotated.key });
   }
 
-  /** Another user's key answers 404, as one that does not exist. */
   @Delete('keys/:id')
+  @ApiOperation({
+    operationId: 'revokeApiKey',
+    summary: 'Revoke an API key',
+    description: 'The key stops working at once. Another user’s key answers 404, as one that does not exist.',
+  })
   @Authenticated('keys:write')
   @HttpCode(204)
   @ApiUuidParam()
-  @ApiNoContentResponse()
-  @ApiNotFoundResponse({ type: ErrorResponse, description: 'No key of yours with that id' })
+  @ApiNoContentResponse({ description: 'Revoked' })
+  @ApiErrors({ code: CommonErrorCode.NotFound, message: 'No API key 5d2e8f1a-3b4c-4d6e-9f70-8a1b2c3d4e5f' })
   async revokeKey(
     @CurrentPrincipal() principal: Principal,
     @Param('id', new ParseUUIDPipe()) id: string,

@@ -3,6 +3,7 @@
  * NO_COLOR is set: picocolors decides), one JSON document for scripts (`--json`).
  */
 import Table from 'cli-table3';
+import { stripVTControlCharacters } from 'node:util';
 import colors from 'picocolors';
 
 export { colors };
@@ -67,10 +68,96 @@ const STATUS_COLORS: Record<string, (text: string) => string> = {
   queued: colors.yellow,
   placing: colors.cyan,
   provisioning: colors.cyan,
-  expiring: colors.magenta,
+  ending: colors.magenta,
   failed: colors.red,
 };
 
 export function status(value: string): string {
   return (STATUS_COLORS[value] ?? ((text: string) => text))(value);
+}
+
+/**
+ * How many terminal rows `text` takes at `width` columns. A width that is unknown or not positive
+ * (some CI terminals report 0 columns) counts a row per line: dividing by it would make every line
+ * infinitely tall.
+ */
+export function rowsOf(text: string, width: number | undefined): number {
+  const columns = width !== undefined && width > 0 ? width : Number.POSITIVE_INFINITY;
+  return (
+    text
+      .split('\n')
+      // Colours and other escape sequences take no columns.
+      .reduce(
+        (rows, line) => rows + Math.max(1, Math.ceil(stripVTControlCharacters(line).length / columns)),
+        0,
+      )
+  );
+}
+
+/**
+ * What replaces a progress line drawn before (`previousRows` tall) with `text`: back to the start
+ * of the old one in one cursor move, then clear to the end of the screen and write. Its size does
+ * not grow with the rows, so no width makes it loop or flood.
+ */
+export function renderProgress(
+  previousRows: number,
+  text: string,
+  width: number | undefined,
+): { output: string; rows: number } {
+  const up = previousRows > 1 ? `\x1b[${previousRows - 1}A` : '';
+  return { output: `\r${up}\x1b[0J${text}`, rows: rowsOf(text, width) };
+}
+
+const PLAIN = process.platform === 'win32'; // its older consoles lack these glyphs
+const FRAMES = PLAIN ? ['-', '\\', '|', '/'] : ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+const MARKS = PLAIN ? { ok: '√', failed: '×' } : { ok: '✔', failed: '✖' };
+const FRAME_MS = 80;
+
+/** A line that tells how a wait goes, redrawn in place on a terminal with a spinner before it. */
+export interface ProgressLine {
+  update(text: string): void;
+  /** Ends it with a mark (✔ or ✖) and `text` on a line of its own. */
+  done(succeeded: boolean, text: string): void;
+  /** Ends it, clearing it (nothing once done). */
+  stop(): void;
+}
+
+export function progressLine(
+  stream: { write(text: string): unknown; columns?: number },
+  first: string,
+): ProgressLine {
+  let text = first;
+  let frame = 0;
+  let rows = 0;
+  const draw = (line: string) => {
+    const rendered = renderProgress(rows, line, stream.columns);
+    stream.write(rendered.output);
+    rows = rendered.rows;
+  };
+  const spin = () => {
+    draw(`${colors.yellow(FRAMES[frame % FRAMES.length])} ${text}`);
+    frame += 1;
+  };
+  const timer = setInterval(spin, FRAME_MS);
+  timer.unref();
+  spin();
+  let finished = false;
+  const finish = (last: string) => {
+    if (!finished) {
+      finished = true;
+      clearInterval(timer);
+      draw(last);
+    }
+  };
+  return {
+    update(next) {
+      text = next;
+      if (!finished) {
+        spin();
+      }
+    },
+    done: (succeeded, last) =>
+      finish(`${succeeded ? colors.green(MARKS.ok) : colors.red(MARKS.failed)} ${last}\n`),
+    stop: () => finish(''),
+  };
 }

@@ -11,23 +11,23 @@ import {
   Req,
 } from '@nestjs/common';
 import {
-  ApiConflictResponse,
+  ApiBody,
   ApiCreatedResponse,
-  ApiNotFoundResponse,
   ApiOkResponse,
+  ApiOperation,
   ApiProperty,
   ApiTags,
-  ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import { AuditService } from '../audit/public';
 import { type AuthenticatedRequest, AdminOnly, CurrentPrincipal, type Principal } from '../auth/public';
-import { AppError } from '../infra/errors/app-error';
+import { AppError, CommonErrorCode } from '../infra/errors/app-error';
 import { ApiUuidParam } from '../infra/http/api-params';
-import { ErrorResponse } from '../infra/http/error-response';
+import { ApiErrors } from '../infra/http/api-errors';
 import { CapacitySync } from './capacity/capacity-sync';
+import { ClusterErrorCode } from './cluster.errors';
 import { ClustersService, type ClusterFlags } from './clusters.service';
 import { ClusterCapacityDto, NodeCapacityDto } from './dto/availability.dto';
-import { ClusterDto, CreateClusterDto, UpdateClusterDto } from './dto/cluster.dto';
+import { ClusterDto, ClusterListDto, CreateClusterDto, UpdateClusterDto } from './dto/cluster.dto';
 import { ClusterRegistry } from './registry/cluster-registry';
 
 class ReloadResultDto {
@@ -42,6 +42,34 @@ const FLAG_ACTIONS = {
   undrain: { draining: false },
 } satisfies Record<string, ClusterFlags>;
 
+/** Swagger UI's starting body: the least a registration takes (no TLS material of its own). */
+const CREATE_CLUSTER_EXAMPLES = {
+  minimal: {
+    summary: 'A deployer behind a public certificate, with its token',
+    value: {
+      name: 'gpu-east',
+      deployer_url: 'https://deployer.gpu-east.example.com:8443',
+      token: 'the-token-the-deployer-of-gpu-east-holds',
+      profile: {
+        namespace: 'gpu-dev',
+        ssh_host: 'gpu-east.example.com',
+        gpu_types: [
+          {
+            name: 'h100',
+            node_selector: { 'nvidia.com/gpu.product': 'NVIDIA-H100-80GB-HBM3' },
+            gpus_per_node: 8,
+          },
+        ],
+      },
+    },
+  },
+};
+
+const NO_SUCH_CLUSTER = {
+  code: CommonErrorCode.NotFound,
+  message: 'No cluster 0b6c1f7e-2d3a-4e58-9f10-6a7b8c9d0e1f',
+};
+
 /**
  * The cluster registry, for admins (an admin user; an API key also needs `clusters:admin`). Every
  * call is audited, failures too. No answer carries a private key or token: `has_client_key`,
@@ -50,7 +78,6 @@ const FLAG_ACTIONS = {
 @ApiTags('clusters')
 @Controller('api/v1/clusters')
 @AdminOnly('clusters:admin')
-@ApiNotFoundResponse({ type: ErrorResponse })
 export class ClustersController {
   constructor(
     private readonly clusters: ClustersService,
@@ -60,28 +87,39 @@ export class ClustersController {
   ) {}
 
   @Get()
-  @ApiOkResponse({ type: [ClusterDto] })
+  @ApiOperation({
+    operationId: 'listClusters',
+    summary: 'List the clusters',
+    description:
+      'Every registered cluster: its deployer’s address, its profile (namespace, GPU types), whether ' +
+      'it is enabled or draining, and how its deployer last answered.',
+  })
+  @ApiOkResponse({ type: ClusterListDto })
   list(
     @CurrentPrincipal() principal: Principal,
     @Req() request: AuthenticatedRequest,
-  ): Promise<ClusterDto[]> {
+  ): Promise<ClusterListDto> {
     return this.audited(principal, request, 'cluster.list', undefined, async () => ({
-      result: (await this.clusters.list()).map((cluster) => ClusterDto.from(cluster)),
+      result: { items: (await this.clusters.list()).map((cluster) => ClusterDto.from(cluster)) },
     }));
   }
 
-  /**
-   * Registers a cluster: PEMs checked (422 `invalid_certificate` with the reason), the key and
-   * token encrypted, the connection tested; `status` says how it went (healthy, unreachable,
-   * auth_failed). An unreachable cluster is registered all the same, so it can be fixed in place.
-   */
   @Post()
-  @ApiCreatedResponse({ type: ClusterDto })
-  @ApiUnprocessableEntityResponse({
-    type: ErrorResponse,
-    description: 'invalid_certificate, invalid_connection',
+  @ApiOperation({
+    operationId: 'createCluster',
+    summary: 'Register a cluster',
+    description:
+      'Registers a cluster by its deployer: PEMs checked (422 `invalid_certificate` with the reason), ' +
+      'the key and token encrypted, the connection tested; `status` says how it went (healthy, ' +
+      'unreachable, auth_failed). An unreachable cluster is registered all the same, so it can be fixed in place.',
   })
-  @ApiConflictResponse({ type: ErrorResponse, description: 'cluster_name_taken' })
+  @ApiBody({ type: CreateClusterDto, examples: CREATE_CLUSTER_EXAMPLES })
+  @ApiCreatedResponse({ type: ClusterDto })
+  @ApiErrors(
+    ClusterErrorCode.InvalidCertificate,
+    ClusterErrorCode.InvalidConnection,
+    ClusterErrorCode.ClusterNameTaken,
+  )
   create(
     @CurrentPrincipal() principal: Principal,
     @Req() request: AuthenticatedRequest,
@@ -93,8 +131,14 @@ export class ClustersController {
     });
   }
 
-  /** Manual reload of this replica's registry (others reload on their own within milliseconds). */
   @Post('reload')
+  @ApiOperation({
+    operationId: 'reloadClusters',
+    summary: 'Reload the registry',
+    description:
+      'Rereads the registry into the replica that answers; the others reload on their own within ' +
+      'milliseconds of any change, so this is seldom needed.',
+  })
   @HttpCode(200)
   @ApiOkResponse({ type: ReloadResultDto })
   reload(
@@ -107,8 +151,14 @@ export class ClustersController {
   }
 
   @Get(':id')
+  @ApiOperation({
+    operationId: 'getCluster',
+    summary: 'Get a cluster',
+    description: 'One cluster, as listed.',
+  })
   @ApiUuidParam()
   @ApiOkResponse({ type: ClusterDto })
+  @ApiErrors(NO_SUCH_CLUSTER)
   get(
     @CurrentPrincipal() principal: Principal,
     @Req() request: AuthenticatedRequest,
@@ -119,15 +169,22 @@ export class ClustersController {
     }));
   }
 
-  /** Changes what is sent (e.g. the three PEMs to renew certificates); `null` removes a PEM or the token. */
   @Put(':id')
+  @ApiOperation({
+    operationId: 'updateCluster',
+    summary: 'Change a cluster',
+    description:
+      'Changes the fields sent (e.g. the three PEMs to renew certificates); `null` removes a PEM or the ' +
+      'token. Checked as a registration is, and the connection tested again.',
+  })
   @ApiUuidParam()
   @ApiOkResponse({ type: ClusterDto })
-  @ApiUnprocessableEntityResponse({
-    type: ErrorResponse,
-    description: 'invalid_certificate, invalid_connection',
-  })
-  @ApiConflictResponse({ type: ErrorResponse, description: 'cluster_name_taken' })
+  @ApiErrors(
+    NO_SUCH_CLUSTER,
+    ClusterErrorCode.InvalidCertificate,
+    ClusterErrorCode.InvalidConnection,
+    ClusterErrorCode.ClusterNameTaken,
+  )
   update(
     @CurrentPrincipal() principal: Principal,
     @Req() request: AuthenticatedRequest,
@@ -140,11 +197,21 @@ export class ClustersController {
     });
   }
 
-  /** Only a draining or disabled cluster (409 `cluster_active` otherwise). Its capacity rows go with it. */
   @Delete(':id')
+  @ApiOperation({
+    operationId: 'deleteCluster',
+    summary: 'Remove a cluster',
+    description:
+      'Only a draining or disabled cluster with no live reservation and no disk’s volume on it (409 ' +
+      '`cluster_active` otherwise). Its capacity rows go with it.',
+  })
   @ApiUuidParam()
   @ApiOkResponse({ type: ClusterDto, description: 'The cluster as it was' })
-  @ApiConflictResponse({ type: ErrorResponse, description: 'cluster_active' })
+  @ApiErrors(NO_SUCH_CLUSTER, ClusterErrorCode.ClusterActive, {
+    code: ClusterErrorCode.ClusterActive,
+    message: 'Cluster gpu-east still runs 2 reservations: remove it once they have ended',
+    details: { live_reservations: 2 },
+  })
   remove(
     @CurrentPrincipal() principal: Principal,
     @Req() request: AuthenticatedRequest,
@@ -157,7 +224,13 @@ export class ClustersController {
   }
 
   @Post(':id/enable')
+  @ApiOperation({
+    operationId: 'enableCluster',
+    summary: 'Enable a cluster',
+    description: 'New reservations may be placed on it again.',
+  })
   @ApiUuidParam()
+  @ApiErrors(NO_SUCH_CLUSTER)
   @HttpCode(200)
   @ApiOkResponse({ type: ClusterDto })
   enable(
@@ -169,7 +242,13 @@ export class ClustersController {
   }
 
   @Post(':id/disable')
+  @ApiOperation({
+    operationId: 'disableCluster',
+    summary: 'Disable a cluster',
+    description: 'Nothing new is placed on it (availability counts it as not accepting).',
+  })
   @ApiUuidParam()
+  @ApiErrors(NO_SUCH_CLUSTER)
   @HttpCode(200)
   @ApiOkResponse({ type: ClusterDto })
   disable(
@@ -180,9 +259,15 @@ export class ClustersController {
     return this.flag(principal, request, id, 'disable');
   }
 
-  /** No new reservations are placed here; those running stay until they end. */
   @Post(':id/drain')
+  @ApiOperation({
+    operationId: 'drainCluster',
+    summary: 'Drain a cluster',
+    description:
+      'No new reservations are placed here; those running stay until they end. Before maintenance or removal.',
+  })
   @ApiUuidParam()
+  @ApiErrors(NO_SUCH_CLUSTER)
   @HttpCode(200)
   @ApiOkResponse({ type: ClusterDto })
   drain(
@@ -194,7 +279,13 @@ export class ClustersController {
   }
 
   @Post(':id/undrain')
+  @ApiOperation({
+    operationId: 'undrainCluster',
+    summary: 'Undrain a cluster',
+    description: 'Takes new reservations again.',
+  })
   @ApiUuidParam()
+  @ApiErrors(NO_SUCH_CLUSTER)
   @HttpCode(200)
   @ApiOkResponse({ type: ClusterDto })
   undrain(
@@ -205,9 +296,16 @@ export class ClustersController {
     return this.flag(principal, request, id, 'undrain');
   }
 
-  /** The cluster's nodes as its deployer last reported them (capacity sync). */
   @Get(':id/capacity')
+  @ApiOperation({
+    operationId: 'getClusterCapacity',
+    summary: 'See a cluster’s nodes',
+    description:
+      'Its nodes as its deployer last reported them (the capacity sync): GPU type, allocatable and ' +
+      'used GPUs, ready and schedulable.',
+  })
   @ApiUuidParam()
+  @ApiErrors(NO_SUCH_CLUSTER)
   @ApiOkResponse({ type: ClusterCapacityDto })
   capacityOf(
     @CurrentPrincipal() principal: Principal,

@@ -1,13 +1,9 @@
 import { applyDecorators, UseGuards } from '@nestjs/common';
-import {
-  ApiBadGatewayResponse,
-  ApiBearerAuth,
-  ApiForbiddenResponse,
-  ApiUnauthorizedResponse,
-  ApiUnprocessableEntityResponse,
-} from '@nestjs/swagger';
-import { ErrorResponse } from '../infra/http/error-response';
+import { ApiBearerAuth } from '@nestjs/swagger';
+import { CommonErrorCode } from '../infra/errors/app-error';
+import { ApiErrors } from '../infra/http/api-errors';
 import { DeployerAuthGuard } from './deployer-auth.guard';
+import { DeployerErrorCode } from './deployer.errors';
 
 /**
  * A controller of the deployer's API: behind its guard (the bearer token, the hosts it answers,
@@ -18,19 +14,21 @@ export function DeployerApi(): ClassDecorator {
   return applyDecorators(
     ApiBearerAuth(),
     UseGuards(DeployerAuthGuard),
-    ApiUnauthorizedResponse({ type: ErrorResponse, description: 'No valid bearer token' }),
-    ApiForbiddenResponse({
-      type: ErrorResponse,
-      description: 'A host name or client certificate this deployer does not answer',
-    }),
-    ApiUnprocessableEntityResponse({
-      type: ErrorResponse,
-      description: 'POLICY_VIOLATION (the policy refuses it), kube_rejected (Kubernetes refuses it)',
-    }),
-    ApiBadGatewayResponse({
-      type: ErrorResponse,
-      description:
-        'kube_unavailable (Kubernetes cannot be reached), kube_forbidden (nor may the deployer ask)',
-    }),
+    ApiErrors(
+      { code: CommonErrorCode.Unauthorized, message: 'A valid bearer token is required' },
+      {
+        code: CommonErrorCode.Forbidden,
+        message:
+          'This deployer does not answer requests for host "gpu-east.example.com" (see ODC_DEPLOYER_ALLOWED_HOSTS)',
+      },
+      {
+        code: CommonErrorCode.Forbidden,
+        message: 'This client certificate is not allowed to call the deployer',
+      },
+      DeployerErrorCode.PolicyViolation,
+      DeployerErrorCode.KubeRejected,
+      DeployerErrorCode.KubeUnavailable,
+      DeployerErrorCode.KubeForbidden,
+    ),
   );
 }

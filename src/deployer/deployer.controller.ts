@@ -2,19 +2,17 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Res } from
 import {
   ApiBody,
   ApiExtraModels,
-  ApiConflictResponse,
   ApiCreatedResponse,
   ApiNoContentResponse,
-  ApiNotFoundResponse,
   ApiOkResponse,
+  ApiOperation,
   ApiProduces,
   ApiQuery,
   ApiTags,
-  getSchemaPath,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { AppError, CommonErrorCode } from '../infra/errors/app-error';
-import { ErrorResponse } from '../infra/http/error-response';
+import { ApiErrors } from '../infra/http/api-errors';
 import {
   MAX_EXTERNAL_IDS,
   type ApplyResult,
@@ -27,6 +25,7 @@ import { DeployerApi } from './deployer-api.decorators';
 import { ApiDnsLabelParam, DnsLabelPipe } from '../infra/kubernetes/names';
 import { EXTERNAL_ID_LIST, ExternalIdListPipe } from './dto/external-ids';
 import { DeployerService } from './deployer.service';
+import { DeployerErrorCode } from './deployer.errors';
 import {
   ApplyResultDto,
   ClusterCapacityDto,
@@ -47,12 +46,21 @@ export class DeployerController {
   constructor(private readonly deployer: DeployerService) {}
 
   @Post('deployments')
+  @ApiOperation({
+    operationId: 'applyDeployment',
+    summary: 'Apply a deployment',
+    description:
+      'Applies every manifest of the spec (server-side apply), after the policy has checked them all: ' +
+      'nothing is applied if one breaks it. Idempotent: 201 when something was created, 200 when ' +
+      'everything existed.',
+  })
   @ApiBody({ schema: DEPLOYMENT_SPEC_SCHEMA })
   @ApiCreatedResponse({ type: ApplyResultDto, description: 'Something was created; 200 when all existed' })
   @ApiOkResponse({ type: ApplyResultDto, description: 'Everything existed (configured or unchanged)' })
-  @ApiConflictResponse({
-    type: ErrorResponse,
-    description: 'An object conflicts with what the cluster holds',
+  @ApiErrors(DeployerErrorCode.InvalidSpec, {
+    code: CommonErrorCode.Conflict,
+    message:
+      '1 object(s) of the spec exist and belong to something else (Service dev-7f3a-ssh: another deployment)',
   })
   async applyDeployment(
     @Body() body: unknown,
@@ -64,6 +72,11 @@ export class DeployerController {
   }
 
   @Get('deployments')
+  @ApiOperation({
+    operationId: 'listDeployments',
+    summary: 'List deployments',
+    description: 'Every deployment this deployer manages (or those named), with its status.',
+  })
   @ApiQuery({
     name: 'external_id',
     required: false,
@@ -82,12 +95,24 @@ export class DeployerController {
   }
 
   @Get('capacity')
+  @ApiOperation({
+    operationId: 'getCapacity',
+    summary: 'Report the nodes',
+    description:
+      'The cluster’s nodes: GPU type, allocatable and requested GPUs, readiness, labels (what the ' +
+      'coordinator’s capacity sync reads).',
+  })
   @ApiOkResponse({ type: ClusterCapacityDto })
   getCapacity(): Promise<ClusterCapacity> {
     return this.deployer.capacity();
   }
 
   @Delete('deployments/:externalId')
+  @ApiOperation({
+    operationId: 'deleteDeployment',
+    summary: 'Delete a deployment',
+    description: 'Deletes its objects; the volumes of persistent disks stay. Idempotent.',
+  })
   @HttpCode(204)
   @ApiDnsLabelParam('externalId')
   @ApiNoContentResponse({ description: 'Deleted (volumes of persistent disks stay), or nothing existed' })
@@ -96,6 +121,12 @@ export class DeployerController {
   }
 
   @Get('deployments/:externalId/status')
+  @ApiOperation({
+    operationId: 'getDeploymentStatus',
+    summary: 'Get a deployment’s status',
+    description:
+      'Whether it exists, its pods (node, phase, readiness), warning events, and how to reach it (SSH, Jupyter).',
+  })
   @ApiDnsLabelParam('externalId')
   @ApiOkResponse({ type: DeploymentStatusDto })
   getDeploymentStatus(@Param('externalId', DnsLabelPipe) externalId: string): Promise<DeploymentStatus> {
@@ -103,6 +134,11 @@ export class DeployerController {
   }
 
   @Get('deployments/:externalId/url-ready')
+  @ApiOperation({
+    operationId: 'getDeploymentUrlReady',
+    summary: 'Check a deployment’s URL',
+    description: 'Whether the workload is ready and reachable through its Service, check by check.',
+  })
   @ApiDnsLabelParam('externalId')
   @ApiOkResponse({ type: UrlReadyDto })
   getUrlReady(@Param('externalId', DnsLabelPipe) externalId: string): Promise<UrlReady> {
@@ -110,14 +146,15 @@ export class DeployerController {
   }
 
   @Get('deployments/:externalId/logs')
+  @ApiOperation({
+    operationId: 'getDeploymentLogs',
+    summary: 'Read a deployment’s log',
+    description: 'The log of the deployment’s pod, as text (errors are JSON, as everywhere).',
+  })
   @ApiDnsLabelParam('externalId')
   @ApiProduces('text/plain')
   @ApiOkResponse({ schema: { type: 'string' }, description: 'The log of the deployment’s pod' })
-  @ApiNotFoundResponse({
-    description: 'No pod (or no such container) of the deployment',
-    // JSON, as every error: not the text/plain this route answers otherwise.
-    content: { 'application/json': { schema: { $ref: getSchemaPath(ErrorResponse) } } },
-  })
+  @ApiErrors({ code: CommonErrorCode.NotFound, message: 'No pod of deployment dev-7f3a' })
   async getLogs(
     @Param('externalId', DnsLabelPipe) externalId: string,
     @Query() query: LogQueryDto,
@@ -131,6 +168,11 @@ export class DeployerController {
   }
 
   @Get('health')
+  @ApiOperation({
+    operationId: 'getDeployerHealth',
+    summary: 'Check the deployer',
+    description: 'Whether it reaches its Kubernetes API server, the namespaces it manages, and its uptime.',
+  })
   @ApiOkResponse({ type: DeployerHealthDto })
   getHealth(): Promise<DeployerHealth> {
     return this.deployer.health();

@@ -2,11 +2,10 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Res
 import {
   ApiBody,
   ApiExtraModels,
-  ApiConflictResponse,
   ApiCreatedResponse,
   ApiNoContentResponse,
-  ApiNotFoundResponse,
   ApiOkResponse,
+  ApiOperation,
   ApiQuery,
   ApiTags,
   getSchemaPath,
@@ -14,7 +13,8 @@ import {
 } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { SnapshotInfo, VolumeInfo } from './contract';
-import { ErrorResponse } from '../infra/http/error-response';
+import { CommonErrorCode } from '../infra/errors/app-error';
+import { ApiErrors } from '../infra/http/api-errors';
 import { DeployerApi } from './deployer-api.decorators';
 import { ApiDnsLabelParam, DNS_LABEL_SCHEMA, DnsLabelPipe } from '../infra/kubernetes/names';
 import {
@@ -33,10 +33,18 @@ const NAMESPACE_QUERY = ApiQuery({
   ...DNS_LABEL_SCHEMA,
   description: "Default: the deployer's first namespace",
 });
-const NOT_FOUND = ApiNotFoundResponse({ type: ErrorResponse, description: 'Not in that namespace' });
-const CONFLICT = ApiConflictResponse({
-  type: ErrorResponse,
-  description: 'Conflicts with what the cluster holds',
+const VOLUME_NOT_FOUND = ApiErrors({
+  code: CommonErrorCode.NotFound,
+  message: 'Volume disk-work not found in namespace gpu-dev',
+});
+const SNAPSHOT_NOT_FOUND = ApiErrors({
+  code: CommonErrorCode.NotFound,
+  message: 'Snapshot snap-work-1 not found in namespace gpu-dev',
+});
+/** What the cluster holds stops it: an object of that name that is not the deployer's, a mount. */
+const CONFLICT = ApiErrors({
+  code: CommonErrorCode.Conflict,
+  message: 'PersistentVolumeClaim gpu-dev/disk-work exists and is not a disk the deployer manages',
 });
 
 /** A snapshot request takes exactly one of `volume` (a claim to snapshot) and `source` (an import). */
@@ -58,9 +66,19 @@ export class VolumesController {
   constructor(private readonly volumes: VolumesService) {}
 
   @Post('volumes')
+  @ApiOperation({
+    operationId: 'createVolume',
+    summary: 'Create a volume',
+    description:
+      'A persistent volume claim for a disk, empty or from a snapshot (`from_snapshot`). Idempotent: ' +
+      '201 when created, 200 when it existed.',
+  })
   @ApiCreatedResponse({ type: VolumeInfoDto, description: 'Created; 200 when it existed already' })
   @ApiOkResponse({ type: VolumeInfoDto, description: 'It existed already' })
-  @ApiNotFoundResponse({ type: ErrorResponse, description: 'No such snapshot to restore from' })
+  @ApiErrors({
+    code: CommonErrorCode.NotFound,
+    message: 'Snapshot snap-work-1 not found in namespace gpu-dev',
+  })
   @CONFLICT
   async createVolume(
     @Body() body: VolumeRequestDto,
@@ -72,6 +90,11 @@ export class VolumesController {
   }
 
   @Get('volumes')
+  @ApiOperation({
+    operationId: 'listVolumes',
+    summary: 'List volumes',
+    description: 'The disks’ claims in a namespace, with their size, phase and the pods that mount them.',
+  })
   @NAMESPACE_QUERY
   @ApiOkResponse({ type: [VolumeInfoDto] })
   listVolumes(@Query('namespace') namespace?: string): Promise<VolumeInfo[]> {
@@ -79,9 +102,10 @@ export class VolumesController {
   }
 
   @Get('volumes/:name')
+  @ApiOperation({ operationId: 'getVolume', summary: 'Get a volume', description: 'One volume, as listed.' })
   @ApiDnsLabelParam('name')
   @NAMESPACE_QUERY
-  @NOT_FOUND
+  @VOLUME_NOT_FOUND
   @ApiOkResponse({ type: VolumeInfoDto })
   getVolume(
     @Param('name', DnsLabelPipe) name: string,
@@ -91,9 +115,14 @@ export class VolumesController {
   }
 
   @Patch('volumes/:name')
+  @ApiOperation({
+    operationId: 'updateVolumeLabels',
+    summary: 'Label a volume',
+    description: 'Merges labels into the claim’s; the deployer’s own labels cannot be changed (422).',
+  })
   @ApiDnsLabelParam('name')
   @NAMESPACE_QUERY
-  @NOT_FOUND
+  @VOLUME_NOT_FOUND
   @CONFLICT
   @ApiOkResponse({
     type: VolumeInfoDto,
@@ -108,10 +137,19 @@ export class VolumesController {
   }
 
   @Delete('volumes/:name')
+  @ApiOperation({
+    operationId: 'deleteVolume',
+    summary: 'Delete a volume',
+    description: 'Deletes the claim (and its data). Idempotent; 409 while a pod mounts it.',
+  })
   @HttpCode(204)
   @ApiDnsLabelParam('name')
   @NAMESPACE_QUERY
-  @CONFLICT
+  @ApiErrors({
+    code: CommonErrorCode.Conflict,
+    message: 'Volume disk-work is mounted by dev-7f3a-0; delete those first',
+    details: { used_by: ['dev-7f3a-0'] },
+  })
   @ApiNoContentResponse({ description: 'Deleted, or did not exist; 409 while a pod mounts it' })
   deleteVolume(
     @Param('name', DnsLabelPipe) name: string,
@@ -121,10 +159,17 @@ export class VolumesController {
   }
 
   @Post('snapshots')
+  @ApiOperation({
+    operationId: 'createSnapshot',
+    summary: 'Create a snapshot',
+    description:
+      'A VolumeSnapshot of a claim (`volume`), or the import of a provider’s snapshot (`source`). ' +
+      'Idempotent: 201 when created, 200 when it existed.',
+  })
   @ApiCreatedResponse({ type: SnapshotInfoDto, description: 'Created; 200 when it existed already' })
   @ApiOkResponse({ type: SnapshotInfoDto, description: 'It existed already' })
   @ApiBody({ schema: SNAPSHOT_REQUEST_SCHEMA })
-  @NOT_FOUND
+  @VOLUME_NOT_FOUND
   @CONFLICT
   async createSnapshot(
     @Body() body: SnapshotRequestDto,
@@ -136,6 +181,11 @@ export class VolumesController {
   }
 
   @Get('snapshots')
+  @ApiOperation({
+    operationId: 'listSnapshots',
+    summary: 'List snapshots',
+    description: 'The snapshots in a namespace (or of one claim), with whether each is ready to use.',
+  })
   @NAMESPACE_QUERY
   @ApiQuery({ name: 'volume', required: false, type: 'string', description: 'Only snapshots of this claim' })
   @ApiOkResponse({ type: [SnapshotInfoDto] })
@@ -147,9 +197,14 @@ export class VolumesController {
   }
 
   @Get('snapshots/:name')
+  @ApiOperation({
+    operationId: 'getSnapshot',
+    summary: 'Get a snapshot',
+    description: 'One snapshot, as listed.',
+  })
   @ApiDnsLabelParam('name')
   @NAMESPACE_QUERY
-  @NOT_FOUND
+  @SNAPSHOT_NOT_FOUND
   @ApiOkResponse({ type: SnapshotInfoDto })
   getSnapshot(
     @Param('name', DnsLabelPipe) name: string,
@@ -159,9 +214,14 @@ export class VolumesController {
   }
 
   @Patch('snapshots/:name')
+  @ApiOperation({
+    operationId: 'updateSnapshotLabels',
+    summary: 'Label a snapshot',
+    description: 'Merges labels into the snapshot’s; the deployer’s own labels cannot be changed (422).',
+  })
   @ApiDnsLabelParam('name')
   @NAMESPACE_QUERY
-  @NOT_FOUND
+  @SNAPSHOT_NOT_FOUND
   @CONFLICT
   @ApiOkResponse({
     type: SnapshotInfoDto,
@@ -176,6 +236,11 @@ export class VolumesController {
   }
 
   @Delete('snapshots/:name')
+  @ApiOperation({
+    operationId: 'deleteSnapshot',
+    summary: 'Delete a snapshot',
+    description: 'Deletes the snapshot (an import with its content). Idempotent.',
+  })
   @HttpCode(204)
   @ApiDnsLabelParam('name')
   @NAMESPACE_QUERY

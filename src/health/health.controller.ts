@@ -1,8 +1,8 @@
 import { Controller, Get, Header, Logger, ServiceUnavailableException } from '@nestjs/common';
-import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
 import { AppError, CommonErrorCode } from '../infra/errors/app-error';
-import { ErrorResponse } from '../infra/http/error-response';
+import { ApiErrors } from '../infra/http/api-errors';
 import { ReadinessService } from './readiness.service';
 
 /**
@@ -27,29 +27,45 @@ export class HealthController {
     private readonly readiness: ReadinessService,
   ) {}
 
-  /** Liveness: the process answers. Never touches dependencies, so a database outage restarts nothing. */
   @Get('healthz')
+  @ApiOperation({
+    operationId: 'getLiveness',
+    summary: 'Liveness',
+    description: 'The process answers. Never touches a dependency, so a database outage restarts nothing.',
+  })
   @ApiOkResponse({ schema: { example: { status: 'ok' } } })
   getLiveness(): { status: 'ok' } {
     return { status: 'ok' };
   }
 
-  /** The same under Kubernetes' own name (the Helm chart's probes use it). */
   @Get('livez')
+  @ApiOperation({
+    operationId: 'getLivez',
+    summary: 'Liveness (Kubernetes’ name)',
+    description: 'The same as /healthz under Kubernetes’ own name: the Helm chart’s probes use it.',
+  })
   @ApiOkResponse({ schema: { example: { status: 'ok' } } })
   getLivez(): { status: 'ok' } {
     return this.getLiveness();
   }
 
-  /** Readiness: the database answers, the schema is current and the queue is started. */
   @Get('readyz')
+  @ApiOperation({
+    operationId: 'getReadiness',
+    summary: 'Readiness',
+    description:
+      'Whether this replica should get traffic: the database answers, the schema is current and the ' +
+      'queue is started. 503 names the failing checks.',
+  })
   @Header('Cache-Control', 'no-store')
   @ApiOkResponse({
     schema: { example: { status: 'ok', info: {}, error: {}, details: { database: { status: 'up' } } } },
   })
-  @ApiServiceUnavailableResponse({
-    type: ErrorResponse,
-    description: 'code not_ready; details.checks has each check',
+  @ApiResponse({ status: 503, description: 'Not ready: `details.checks` has each check' })
+  @ApiErrors({
+    code: CommonErrorCode.NotReady,
+    message: 'Not ready: database',
+    details: { checks: { database: { status: 'down' }, migrations: { status: 'up' } } },
   })
   async getReadiness(): Promise<HealthCheckResult> {
     try {

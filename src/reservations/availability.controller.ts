@@ -1,5 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Authenticated } from '../auth/public';
@@ -30,13 +30,20 @@ export class AvailabilityController {
   }
 
   /**
-   * Per GPU type and per cluster: total and free GPUs, the largest block free on one node, full
-   * nodes free (the nodes and others' pods as of the last capacity sync, ODC's reservations as they
-   * were at most ODC_SHARED_READS_MAX_AGE_SECONDS ago), and how many reservations wait for the
-   * type. The database adds up the nodes, and the answer is shared by every caller in that time:
-   * it costs what the clusters and types are, not what the nodes or the callers are.
+   * The database adds up the nodes, and the answer is shared by every caller for
+   * ODC_SHARED_READS_MAX_AGE_SECONDS: it costs what the clusters and types are, not what the nodes
+   * or the callers are.
    */
   @Get()
+  @ApiOperation({
+    operationId: 'getAvailability',
+    summary: 'See what is free',
+    description:
+      'Per GPU type and per cluster: total and free GPUs, the largest block free on one node (the most ' +
+      'a reservation can get now), full nodes free, and how many reservations wait for the type. Nodes ' +
+      'and others’ pods are as of the last capacity sync; ODC’s reservations as they were at most ' +
+      'ODC_SHARED_READS_MAX_AGE_SECONDS ago.',
+  })
   @Authenticated()
   @ApiOkResponse({ type: AvailabilityDto })
   availability(): Promise<AvailabilityDto> {

@@ -30,6 +30,15 @@ interface NodeFigures {
   largest: number;
 }
 
+/** Some node of those has the labels and that many GPUs. */
+function holds(figures: NodeFigures, gpus: number): boolean {
+  return figures.labelled > 0 && figures.largest >= gpus;
+}
+
+function gpus(count: number): string {
+  return count === 1 ? '1 GPU' : `${count} GPUs`;
+}
+
 /** Where a disk that cannot move keeps its reservations: its volume's cluster and zone. */
 interface DiskPin {
   clusterId?: string;
@@ -122,40 +131,95 @@ export class ReservationRequestChecks {
   }
 
   /**
-   * Queueing what no node could ever hold would wait forever: refused, saying why. A disk that
-   * cannot move (no current snapshot, or moving is off) limits the nodes to where its volume is.
+   * Queueing what no node could ever hold would wait forever: refused, with a code for what to
+   * change (the type, the labels, the count, or the disk). A disk that cannot move (no current
+   * snapshot, or moving is off) limits the nodes to where its volume is; when nodes elsewhere would
+   * do, the disk is what stands in the way.
    */
   private async assertSomeNodeCanHold(
     type: GpuType,
     request: CreateReservationDto,
     pin?: DiskPin,
   ): Promise<void> {
-    const reach: NodeReach = {
+    const anywhere = this.reachOf(type, request);
+    if (pin) {
+      const there = await this.figuresFor({
+        ...anywhere,
+        clusterId: pin.clusterId ?? null,
+        zone: pin.zone ?? null,
+      });
+      if (holds(there, request.gpu_count)) {
+        return;
+      }
+      const elsewhere = await this.figuresFor(anywhere);
+      throw holds(elsewhere, request.gpu_count)
+        ? this.diskUnreachable(type, request, pin)
+        : this.noNodeFor(type, request, elsewhere);
+    }
+    const figures = await this.figuresFor(anywhere);
+    if (!holds(figures, request.gpu_count)) {
+      throw this.noNodeFor(type, request, figures);
+    }
+  }
+
+  /** The nodes of clusters that take reservations now (enabled, not draining), of its type and labels. */
+  private reachOf(type: GpuType, request: CreateReservationDto): NodeReach {
+    return {
       gpuType: type.name,
       clusters: this.registry
         .all()
         .filter((cluster) => cluster.enabled && !cluster.draining)
         .map((cluster) => cluster.id),
       labels: request.node_labels ?? {},
-      clusterId: pin?.clusterId ?? null,
-      zone: pin?.zone ?? null,
+      clusterId: null,
+      zone: null,
     };
-    const { nodes, labelled, largest } = await this.nodeFigures.get(JSON.stringify(reach));
-    if (labelled > 0 && largest >= request.gpu_count) {
-      return;
+  }
+
+  private figuresFor(reach: NodeReach): Promise<NodeFigures> {
+    // Keys in one order, so that equal reaches share their figures.
+    const { gpuType, clusters, labels, clusterId, zone } = reach;
+    return this.nodeFigures.get(JSON.stringify({ gpuType, clusters, labels, clusterId, zone }));
+  }
+
+  /** Why no node anywhere could hold it: no such nodes, none with the labels, or none that large. */
+  private noNodeFor(type: GpuType, request: CreateReservationDto, figures: NodeFigures): AppError {
+    if (figures.nodes === 0) {
+      return new AppError(
+        ReservationErrorCode.GpuTypeNotOffered,
+        `No cluster taking reservations offers ${type.name} nodes now: choose another GPU type (gpu-dev avail lists what is offered)`,
+      );
     }
-    const where = pin ? ` where disk ${request.disk} lives (${this.describePin(pin)})` : '';
-    const message =
-      nodes === 0
-        ? pin
-          ? `Disk ${request.disk} lives on ${this.describePin(pin)}, which offers no ${type.name} nodes now, and it has no current snapshot to start elsewhere from`
-          : `No registered cluster offers ${type.name} nodes now`
-        : labelled === 0
-          ? `No ${type.name} node${where} has the labels ${JSON.stringify(request.node_labels)}`
-          : `The largest ${type.name} node${where}${request.node_labels ? ' with those labels' : ''} offers ${Math.max(0, largest)} GPUs; a reservation never spans nodes`;
-    throw new AppError(ReservationErrorCode.NoNodeLargeEnough, message, {
-      largest_node_gpus: Math.max(0, largest),
-    });
+    if (figures.labelled === 0) {
+      return new AppError(
+        ReservationErrorCode.NoMatchingNode,
+        `No ${type.name} node has the labels ${JSON.stringify(request.node_labels)}: change node_labels, or leave them out`,
+        { node_labels: request.node_labels ?? {} },
+      );
+    }
+    const largest = Math.max(0, figures.largest);
+    return new AppError(
+      ReservationErrorCode.NoNodeLargeEnough,
+      `The largest ${type.name} node${request.node_labels ? ' with those labels' : ''} offers ${gpus(largest)} and a reservation never spans nodes: ask for at most ${largest}`,
+      { largest_node_gpus: largest },
+    );
+  }
+
+  private diskUnreachable(type: GpuType, request: CreateReservationDto, pin: DiskPin): AppError {
+    const where = this.describePin(pin);
+    const why = this.config.ODC_DISK_RESTORE_ELSEWHERE
+      ? 'it has no current snapshot to start elsewhere from'
+      : 'disks do not move between clusters here';
+    const nodes = `${type.name} node${request.node_labels ? ' with those labels' : ''}`;
+    return new AppError(
+      ReservationErrorCode.DiskUnreachable,
+      `Disk ${request.disk} lives on ${where}, where no ${nodes} could hold ${gpus(request.gpu_count)} now, and ${why}: reserve without the disk, or with what ${where} offers`,
+      {
+        disk: request.disk,
+        ...(pin.clusterId ? { cluster: this.registry.get(pin.clusterId)?.name ?? pin.clusterId } : {}),
+        ...(pin.zone ? { zone: pin.zone } : {}),
+      },
+    );
   }
 
   /** One row of figures, whatever the fleet's size (`labels @> selector` is matchesLabels). */

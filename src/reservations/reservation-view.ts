@@ -47,7 +47,7 @@ export function reservationDto(
     no_persist: reservation.noPersist,
     status: reservation.status,
     ...(reservation.statusReason ? { status_reason: reservation.statusReason } : {}),
-    ...(reservation.status === 'expiring' && reservation.endingAs ? { ending_as: reservation.endingAs } : {}),
+    ...(reservation.status === 'ending' && reservation.endingAs ? { ending_as: reservation.endingAs } : {}),
     ...(queued && reservation.queuePosition !== null ? { queue_position: reservation.queuePosition } : {}),
     ...(queued && reservation.estimatedStart
       ? {

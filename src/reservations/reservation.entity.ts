@@ -12,6 +12,10 @@ import { User } from '../auth/public';
 import { Cluster } from '../clusters/public';
 import { GpuType } from './catalog/gpu-type.entity';
 
+/**
+ * From queued to one of the last three. `ending`: it is over for its user (cancelled, out of
+ * time or failed, as `ending_as` says) while its objects are deleted; its GPUs are held until then.
+ */
 export const RESERVATION_STATUSES = [
   'queued',
   'placing',

@@ -4,8 +4,17 @@ export enum ReservationErrorCode {
   UnknownGpuType = 'unknown_gpu_type',
   InvalidGpuCount = 'invalid_gpu_count',
   InvalidDuration = 'invalid_duration',
-  /** No registered cluster has a node of the type with that many GPUs: it could never start. */
+  /** No accepting cluster has a node of the type at all: choose another type. */
+  GpuTypeNotOffered = 'gpu_type_not_offered',
+  /** No node of the type has the node_labels asked for: change or drop them. */
+  NoMatchingNode = 'no_matching_node',
+  /** No node of the type (with those labels) has that many GPUs: ask for fewer. */
   NoNodeLargeEnough = 'no_node_large_enough',
+  /**
+   * A node elsewhere would do, but the disk cannot move there (no current snapshot to start from,
+   * or moving is off) and none where its volume lives would: snapshot it, or reserve without it.
+   */
+  DiskUnreachable = 'disk_unreachable',
   /** The caller's GPUs held and waited for, with this request, would pass a limit. */
   QuotaExceeded = 'quota_exceeded',
   QueueLimitReached = 'queue_limit_reached',
@@ -24,7 +33,10 @@ export const RESERVATION_ERROR_STATUSES = {
   [ReservationErrorCode.UnknownGpuType]: 422,
   [ReservationErrorCode.InvalidGpuCount]: 422,
   [ReservationErrorCode.InvalidDuration]: 422,
+  [ReservationErrorCode.GpuTypeNotOffered]: 422,
+  [ReservationErrorCode.NoMatchingNode]: 422,
   [ReservationErrorCode.NoNodeLargeEnough]: 422,
+  [ReservationErrorCode.DiskUnreachable]: 422,
   [ReservationErrorCode.LifetimeExceeded]: 422,
   [ReservationErrorCode.IdempotencyKeyReused]: 422,
   [ReservationErrorCode.UnknownUser]: 422,

@@ -1,22 +1,20 @@
 import type { EntityManager } from 'typeorm';
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
-  ApiConflictResponse,
   ApiBody,
   ApiExtraModels,
   ApiHeader,
-  ApiNotFoundResponse,
   ApiOkResponse,
+  ApiOperation,
   ApiTags,
-  ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { AuditService } from '../audit/public';
 import { type AuthenticatedRequest, Authenticated, CurrentPrincipal, type Principal } from '../auth/public';
 import { AppError, CommonErrorCode } from '../infra/errors/app-error';
-import { ApiUuidParam } from '../infra/http/api-params';
-import { ErrorResponse } from '../infra/http/error-response';
+import { ApiErrors } from '../infra/http/api-errors';
+import { StorageErrorCode } from '../storage/public';
 import {
   AddUserDto,
   CREATE_RESERVATION_SCHEMA,
@@ -27,11 +25,51 @@ import {
   ReservationDto,
   ReservationPageDto,
 } from './dto/reservation.dto';
+import { ApiReservationRefParam, ReservationRefPipe } from './dto/reservation-ref';
 import { reservationDto } from './reservation-view';
 import { ReservationQueries, type ReservationWithContext } from './reservation-queries';
+import { ReservationErrorCode } from './reservation.errors';
 import { ReservationsService } from './reservations.service';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/**
+ * Swagger UI's "Try it out" starts from the first: a request that a fresh `npm start` (its
+ * simulated cluster of H100, A100 and T4 nodes) places at once. The others need what they say.
+ */
+const CREATE_RESERVATION_EXAMPLES = {
+  'one-h100': {
+    summary: 'One H100 for an hour',
+    value: { gpu_type: 'h100', gpu_count: 1, hours: 1, name: 'first-try' },
+  },
+  'with-a-disk': {
+    summary: 'Four H100s for 8 h, your disk at /home/dev (make it first: POST /api/v1/disks)',
+    value: {
+      gpu_type: 'h100',
+      gpu_count: 4,
+      hours: 8,
+      name: 'train-llm',
+      image: 'nvcr.io/nvidia/pytorch:24.10-py3',
+      disk: 'work',
+    },
+  },
+  'on-labelled-nodes': {
+    summary: 'Two A100s with Jupyter, only on nodes with these labels',
+    value: {
+      gpu_type: 'a100',
+      gpu_count: 2,
+      hours: 2,
+      jupyter: true,
+      node_labels: { 'topology.kubernetes.io/zone': 'sim-a' },
+    },
+  },
+};
+
+/** A reservation named in the path that the caller has not (or that is not theirs). */
+const NO_SUCH_RESERVATION = {
+  code: CommonErrorCode.NotFound,
+  message: 'You have no reservation named train-llm that has not ended (an ended one is named by its id)',
+};
 
 function dtoOf(found: ReservationWithContext): ReservationDto {
   return reservationDto(found.reservation, found);
@@ -40,7 +78,6 @@ function dtoOf(found: ReservationWithContext): ReservationDto {
 @ApiTags('reservations')
 @ApiExtraModels(CreateReservationDto)
 @Controller('api/v1/reservations')
-@ApiNotFoundResponse({ type: ErrorResponse })
 export class ReservationsController {
   constructor(
     private readonly reservations: ReservationsService,
@@ -48,15 +85,20 @@ export class ReservationsController {
     private readonly audit: AuditService,
   ) {}
 
-  /**
-   * Asks for GPUs: checked against the catalog and your limits, then queued (202) with its place
-   * in the queue and an estimated wait; a worker places it as soon as a node has room. Send an
-   * `Idempotency-Key` to retry safely: the same key and body answer the reservation already made.
-   */
   @Post()
+  @ApiOperation({
+    operationId: 'createReservation',
+    summary: 'Reserve GPUs',
+    description:
+      'Asks for GPUs: checked against the catalog (GET /api/v1/gpu-types) and your limits, then queued ' +
+      '(202) with its place in the queue and an estimated wait; a worker places it as soon as a node has ' +
+      'room. Poll GET /api/v1/reservations/{id} until it is `active`: it then has its SSH command. ' +
+      'Send an `Idempotency-Key` to retry safely: the same key and body answer the reservation already ' +
+      'made (with `Idempotent-Replayed: true`).',
+  })
   @Authenticated('reservations:write')
   @HttpCode(202)
-  @ApiBody({ schema: CREATE_RESERVATION_SCHEMA })
+  @ApiBody({ schema: CREATE_RESERVATION_SCHEMA, examples: CREATE_RESERVATION_EXAMPLES })
   @ApiHeader({
     name: 'Idempotency-Key',
     required: false,
@@ -64,12 +106,32 @@ export class ReservationsController {
     schema: { type: 'string', pattern: IDEMPOTENCY_KEY.source },
   })
   @ApiAcceptedResponse({ type: ReservationDto })
-  @ApiUnprocessableEntityResponse({
-    type: ErrorResponse,
-    description:
-      'unknown_gpu_type, invalid_gpu_count, invalid_duration, lifetime_exceeded, no_node_large_enough, idempotency_key_reused',
-  })
-  @ApiConflictResponse({ type: ErrorResponse, description: 'quota_exceeded, queue_limit_reached' })
+  @ApiErrors(
+    CommonErrorCode.BadRequest,
+    {
+      code: CommonErrorCode.ValidationFailed,
+      message: 'no_persist applies to a disk: name one with disk',
+      fields: [{ field: 'no_persist', problems: ['needs disk'] }],
+    },
+    ReservationErrorCode.UnknownGpuType,
+    ReservationErrorCode.InvalidGpuCount,
+    ReservationErrorCode.InvalidDuration,
+    ReservationErrorCode.LifetimeExceeded,
+    ReservationErrorCode.GpuTypeNotOffered,
+    ReservationErrorCode.NoMatchingNode,
+    ReservationErrorCode.NoNodeLargeEnough,
+    ReservationErrorCode.DiskUnreachable,
+    ReservationErrorCode.IdempotencyKeyReused,
+    StorageErrorCode.UnknownDisk,
+    ReservationErrorCode.QuotaExceeded,
+    ReservationErrorCode.QueueLimitReached,
+    ReservationErrorCode.NameTaken,
+    StorageErrorCode.DiskInUse,
+    {
+      code: StorageErrorCode.InvalidDiskState,
+      message: 'Disk work is lost; restore it from a snapshot first',
+    },
+  )
   async create(
     @CurrentPrincipal() principal: Principal,
     @Req() request: AuthenticatedRequest,
@@ -106,8 +168,16 @@ export class ReservationsController {
   }
 
   @Get()
+  @ApiOperation({
+    operationId: 'listReservations',
+    summary: 'List your reservations',
+    description:
+      'Newest first, a page at a time (`limit`, then `cursor` from `next_cursor`); `status` narrows ' +
+      'it down. Admins see everyone’s with `user=all`.',
+  })
   @Authenticated('reservations:read')
   @ApiOkResponse({ type: ReservationPageDto })
+  @ApiErrors({ code: CommonErrorCode.Forbidden, message: "Only admins can list every user's resources" })
   async list(
     @CurrentPrincipal() principal: Principal,
     @Query() query: ListReservationsQueryDto,
@@ -116,32 +186,50 @@ export class ReservationsController {
     return { items: page.items.map(dtoOf), ...(page.next ? { next_cursor: page.next } : {}) };
   }
 
-  /** With its timeline, connection details and, while queued, its place and estimated wait. */
   @Get(':id')
-  @ApiUuidParam()
+  @ApiOperation({
+    operationId: 'getReservation',
+    summary: 'Get a reservation',
+    description:
+      'By id, or by the name of one of yours that has not ended. With its timeline, its connection ' +
+      'details (`ssh_command`, `jupyter_url`) once active and, while queued, its place and estimated wait.',
+  })
+  @ApiReservationRefParam()
   @Authenticated('reservations:read')
   @ApiOkResponse({ type: ReservationDto })
+  @ApiErrors(NO_SUCH_RESERVATION)
   async get(
     @CurrentPrincipal() principal: Principal,
-    @Param('id', new ParseUUIDPipe()) id: string,
+    @Param('id', ReservationRefPipe) ref: string,
   ): Promise<ReservationDto> {
-    return dtoOf(await this.queries.get(principal, id));
+    return dtoOf(await this.queries.get(principal, await this.queries.idOf(principal, ref)));
   }
 
-  /** More time, within the lifetime limit; a running reservation's expiry moves. */
   @Post(':id/extend')
-  @ApiUuidParam()
+  @ApiOperation({
+    operationId: 'extendReservation',
+    summary: 'Extend a reservation',
+    description:
+      'More hours, within the lifetime limit (ODC_RESERVATION_MAX_LIFETIME_HOURS, extensions included): ' +
+      'a running reservation’s expiry moves, a queued one will run longer.',
+  })
+  @ApiReservationRefParam()
   @Authenticated('reservations:write')
   @HttpCode(200)
   @ApiOkResponse({ type: ReservationDto })
-  @ApiUnprocessableEntityResponse({ type: ErrorResponse, description: 'lifetime_exceeded, invalid_duration' })
-  @ApiConflictResponse({ type: ErrorResponse, description: 'invalid_reservation_state' })
+  @ApiErrors(
+    NO_SUCH_RESERVATION,
+    ReservationErrorCode.LifetimeExceeded,
+    { code: ReservationErrorCode.InvalidDuration, message: 'An extension is at least 5 minutes' },
+    ReservationErrorCode.InvalidState,
+  )
   async extend(
     @CurrentPrincipal() principal: Principal,
     @Req() request: AuthenticatedRequest,
-    @Param('id', new ParseUUIDPipe()) id: string,
+    @Param('id', ReservationRefPipe) ref: string,
     @Body() body: ExtendReservationDto,
   ): Promise<ReservationDto> {
+    const id = await this.queries.idOf(principal, ref);
     const extended = await this.reservations.extend(principal, id, body.hours, (tx) =>
       this.stageChange(tx, principal, request, 'reservation.extend', id, { hours: body.hours }),
     );
@@ -150,17 +238,23 @@ export class ReservationsController {
   }
 
   @Post(':id/jupyter')
-  @ApiUuidParam()
+  @ApiOperation({
+    operationId: 'setReservationJupyter',
+    summary: 'Turn Jupyter on or off',
+    description: 'Starts or stops JupyterLab in the reservation; `jupyter_url` says where it answers.',
+  })
+  @ApiReservationRefParam()
   @Authenticated('reservations:write')
   @HttpCode(200)
   @ApiOkResponse({ type: ReservationDto })
-  @ApiConflictResponse({ type: ErrorResponse, description: 'invalid_reservation_state' })
+  @ApiErrors(NO_SUCH_RESERVATION, ReservationErrorCode.InvalidState)
   async jupyter(
     @CurrentPrincipal() principal: Principal,
     @Req() request: AuthenticatedRequest,
-    @Param('id', new ParseUUIDPipe()) id: string,
+    @Param('id', ReservationRefPipe) ref: string,
     @Body() body: SetJupyterDto,
   ): Promise<ReservationDto> {
+    const id = await this.queries.idOf(principal, ref);
     const changed = await this.reservations.setJupyter(principal, id, body.enabled, (tx) =>
       this.stageChange(tx, principal, request, 'reservation.jupyter', id, { enabled: body.enabled }),
     );
@@ -168,20 +262,28 @@ export class ReservationsController {
     return dtoOf(changed);
   }
 
-  /** Shares SSH access with another ODC user. */
   @Post(':id/users')
-  @ApiUuidParam()
+  @ApiOperation({
+    operationId: 'addReservationUser',
+    summary: 'Share a reservation',
+    description:
+      'Lets another ODC user in over SSH with their own keys (they are listed in `secondary_users`).',
+  })
+  @ApiReservationRefParam()
   @Authenticated('reservations:write')
   @HttpCode(200)
   @ApiOkResponse({ type: ReservationDto })
-  @ApiUnprocessableEntityResponse({ type: ErrorResponse, description: 'unknown_user' })
-  @ApiConflictResponse({ type: ErrorResponse, description: 'invalid_reservation_state' })
+  @ApiErrors(NO_SUCH_RESERVATION, ReservationErrorCode.UnknownUser, ReservationErrorCode.InvalidState, {
+    code: ReservationErrorCode.InvalidState,
+    message: 'A reservation is shared with at most 8 users',
+  })
   async addUser(
     @CurrentPrincipal() principal: Principal,
     @Req() request: AuthenticatedRequest,
-    @Param('id', new ParseUUIDPipe()) id: string,
+    @Param('id', ReservationRefPipe) ref: string,
     @Body() body: AddUserDto,
   ): Promise<ReservationDto> {
+    const id = await this.queries.idOf(principal, ref);
     const shared = await this.reservations.addUser(principal, id, body.username, (tx) =>
       this.stageChange(tx, principal, request, 'reservation.add_user', id, { username: body.username }),
     );
@@ -190,16 +292,24 @@ export class ReservationsController {
   }
 
   @Post(':id/cancel')
-  @ApiUuidParam()
+  @ApiOperation({
+    operationId: 'cancelReservation',
+    summary: 'Cancel a reservation',
+    description:
+      'Ends it now, queued or running: it is `ending` (`ending_as: cancelled`) while its objects are deleted (its disk, if it ' +
+      'has one, is snapshotted), then `cancelled`.',
+  })
+  @ApiReservationRefParam()
   @Authenticated('reservations:write')
   @HttpCode(200)
   @ApiOkResponse({ type: ReservationDto })
-  @ApiConflictResponse({ type: ErrorResponse, description: 'invalid_reservation_state' })
+  @ApiErrors(NO_SUCH_RESERVATION, ReservationErrorCode.InvalidState)
   async cancel(
     @CurrentPrincipal() principal: Principal,
     @Req() request: AuthenticatedRequest,
-    @Param('id', new ParseUUIDPipe()) id: string,
+    @Param('id', ReservationRefPipe) ref: string,
   ): Promise<ReservationDto> {
+    const id = await this.queries.idOf(principal, ref);
     // As with a reserve, its audit record commits with it.
     const cancelled = await this.reservations.cancel(principal, id, (tx) =>
       this.stageChange(tx, principal, request, 'reservation.cancel', id),

@@ -166,7 +166,7 @@ export class ReservationsService {
       const reservation = await this.queries.owned(principal, id);
       throw new AppError(
         ReservationErrorCode.InvalidState,
-        `Reservation ${id} is ${reservation.status}${reservation.status === 'expiring' ? ' (ending already)' : ''}`,
+        `Reservation ${id} is ${reservation.status}${reservation.status === 'ending' && reservation.endingAs ? ` (as ${reservation.endingAs})` : ''}`,
       );
     }
     return ended;

@@ -23,7 +23,7 @@ export const DISK_HOLDERS = Symbol('odc:storage:disk-holders');
 /** A disk's holder (a reservation), as storage needs it. */
 export interface Holder {
   id: string;
-  /** Its status's name, for messages. */
+  /** Its status's name: for messages, and once it has ended the reason of its disk's snapshot. */
   status: string;
   /** Not ended: it holds its disk. */
   live: boolean;

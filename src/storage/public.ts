@@ -13,6 +13,7 @@ export {
   type StorageProviderName,
 } from './providers/storage-provider';
 export { StorageProviderError } from './providers/storage-provider.errors';
+export { StorageErrorCode } from './storage.errors';
 export { providerSnapshotOf, type SnapshotRow } from './snapshots/snapshot-rows';
 export { StorageCoreModule } from './storage.module';
 export { DiskUnavailable, DiskVolumes } from './volumes/disk-volumes';

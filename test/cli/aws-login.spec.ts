@@ -66,8 +66,12 @@ describe('gpu-dev login --aws against the running platform and a fake STS', () =
     const login = await cli(home, ['--api-url', apiUrl, 'login', '--aws', '--sts-endpoint', sts.origin], {
       ...awsEnv(DANA),
     });
-    expect(login).toMatchObject({ code: 0, stderr: '' });
+    expect(login).toMatchObject({ code: 0 });
     expect(login.stdout.trim()).toBe(`Logged in to ${apiUrl} as dana.lee.`);
+    // Nothing on stderr but the hint a new user needs next.
+    expect(login.stderr).toBe(
+      'ODC has no SSH key of yours, so gpu-dev connect cannot get in: gpu-dev ssh-keys add FILE\n',
+    );
 
     // STS was asked once, with a GetCallerIdentity presigned for a minute under Dana's session.
     expect(sts.received.length - asked).toBe(1);

@@ -120,7 +120,9 @@ describeWithMachineNode(`the bundled gpu-dev on the machine's Node (${version})`
 
     const cancelled = await cli('cancel', 'bundled');
     expect(cancelled).toMatchObject({ code: 0 });
-    expect(cancelled.stdout).toMatch(/^bundled \([0-9a-f]{8}\): (expiring|cancelled)$/m);
+    expect(cancelled.stdout).toMatch(
+      /^bundled \([0-9a-f]{8}\): ending \(cancelled\), its environment being deleted$/m,
+    );
 
     // The name again, for a new reservation: it means the live one, not the one that ended.
     expect(
@@ -139,7 +141,8 @@ describeWithMachineNode(`the bundled gpu-dev on the machine's Node (${version})`
   });
 
   it('from a checkout on the same Node: npx gpu-dev warns of nothing, and the server says which Node it needs', async () => {
-    const env = { PATH: `${dirname(node!)}:/usr/bin:/bin`, HOME: home };
+    // npm's notice of a newer npm is npm talking, not gpu-dev.
+    const env = { PATH: `${dirname(node!)}:/usr/bin:/bin`, HOME: home, npm_config_update_notifier: 'false' };
     const run = promisify(execFile);
     const npx = await run('npx', ['--no-install', 'gpu-dev', '--version'], { cwd: projectRoot(), env });
     expect(npx).toEqual({ stdout: `${APP_VERSION}\n`, stderr: '' });

@@ -8,6 +8,7 @@ import { startCli } from '../support/cli';
 import { eventually } from '../support/eventually';
 import { FAST_TIMINGS, h100Pool } from '../support/simulator';
 import { keyFor } from '../support/users';
+import { when } from '../../src/cli/output';
 
 const H100 = 'NVIDIA-H100-80GB-HBM3';
 
@@ -79,11 +80,16 @@ describe('gpu-dev CLI against the running platform', () => {
     expect(reserved.stderr).toMatch(/train \([0-9a-f]{8}\): (queued|placed|starting)/);
     expect(reserved.stderr).toContain('you have no SSH key on ODC'); // alice has none yet
     expect(reserved.stdout).toMatch(/Ready: 4 × h100 on sim until/);
-    expect(reserved.stdout).toMatch(/gpu-dev connect [0-9a-f]{8}/);
+    // Named by its name, and connect runs the very command the server shows.
+    const shownCommand = /\(or: (ssh -p \d+ dev@gpu\.example\.com)\)/.exec(reserved.stdout)?.[1];
+    expect(reserved.stdout).toContain(`gpu-dev connect train    (or: ${shownCommand})`);
 
     const connect = await cli('connect', '--print');
     expect(connect).toMatchObject({ code: 0 });
-    expect(connect.stdout.trim()).toMatch(/^ssh -A -p \d+ dev@gpu\.example\.com$/);
+    expect(connect.stdout.trim()).toBe(shownCommand);
+    expect((await cli('connect', '--print', '-A')).stdout.trim()).toBe(
+      shownCommand!.replace('ssh ', 'ssh -A '),
+    );
 
     const extended = await cli('extend', 'train', '--hours', '1');
     expect(extended).toMatchObject({ code: 0 });
@@ -96,9 +102,21 @@ describe('gpu-dev CLI against the running platform', () => {
 
     const cancelled = await cli('cancel', 'train');
     expect(cancelled).toMatchObject({ code: 0 });
-    expect(cancelled.stdout).toMatch(/^train \([0-9a-f]{8}\): (expiring|cancelled)$/m);
-    const after = await json<{ status: string }>('show', 'train');
-    expect(['expiring', 'cancelled']).toContain(after.status);
+    expect(cancelled.stdout).toMatch(
+      /^train \([0-9a-f]{8}\): ending \(cancelled\), its environment being deleted$/m,
+    );
+    const after = await eventually(
+      () => json<{ status: string; expires_at: string; ended_at?: string }>('show', 'train'),
+      (r) => r.status === 'cancelled',
+      15_000,
+    );
+
+    // Ended: the list shows when it ended, not the expiry it never reached.
+    const ended = await cli('list', '--status', 'cancelled');
+    expect(ended).toMatchObject({ code: 0 });
+    expect(ended.stdout).toContain(`ended ${when(after.ended_at)}`);
+    expect(ended.stdout).not.toContain(when(after.expires_at));
+    expect((await cli('show', 'train')).stdout).toContain(`ended:     ${when(after.ended_at)}`);
   });
 
   it('prints JSON that parses for every data command', async () => {
@@ -180,7 +198,7 @@ describe('gpu-dev CLI against the running platform', () => {
       (list) => list.length === 1 && list[0]!.status === 'ready',
       20_000,
     );
-    expect(atEnd[0]!.reason).toBe('expiry');
+    expect(atEnd[0]!.reason).toBe('cancelled'); // how the reservation that held it ended
     const taken = await as('disk', 'snapshot', 'work');
     expect(taken).toMatchObject({ code: 0 });
     expect(taken.stdout).toMatch(/^Snapshot [0-9a-f]{8} of work: ready$/m);
@@ -189,7 +207,7 @@ describe('gpu-dev CLI against the running platform', () => {
     expect(restored.stdout).toContain('Disk work-copy will start from snapshot');
     const disks = JSON.parse((await as('--json', 'disk', 'list')).stdout) as {
       name: string;
-      state: string;
+      status: string;
     }[];
     expect(disks.map((d) => d.name)).toEqual(['work', 'work-copy']);
 
@@ -207,6 +225,22 @@ describe('gpu-dev CLI against the running platform', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('unknown_disk');
     expect(unknown.stderr).toContain('gpu-dev disk list');
+  });
+
+  it('reads the lists of keys and clusters (their items), and finds a cluster by name in them', async () => {
+    const admin = await keyFor(app, 'root', ['clusters:admin', 'keys:write'], { admin: true });
+    const as = (...args: string[]) => cli('--api-key', admin, ...args);
+    const clusters = await as('cluster', 'list');
+    expect(clusters).toMatchObject({ code: 0 });
+    expect(clusters.stdout).toMatch(/sim\s*│\s*enabled\s*│\s*healthy/);
+    const shown = await as('cluster', 'show', 'sim');
+    expect(shown).toMatchObject({ code: 0 });
+    expect(shown.stdout).toContain('nodes:    1');
+    const listed = await as('--json', 'keys', 'list');
+    expect(listed).toMatchObject({ code: 0 });
+    expect((JSON.parse(listed.stdout) as { prefix: string }[]).map((key) => key.prefix)).toContain(
+      admin.slice(4, 16),
+    );
   });
 
   it('exits 2 with a one-line hint on usage errors, and 3 with "gpu-dev login" for an expired key', async () => {

@@ -111,7 +111,7 @@ describe('cluster registry API: registration over mTLS, secrets, flags, removal,
     expect(res.body).not.toHaveProperty('client_key');
     expect(res.body).not.toHaveProperty('token');
     const listed = await admin().get('/api/v1/clusters').expect(200);
-    expect(listed.body.map((c: { name: string }) => c.name)).toContain('east');
+    expect(listed.body.items.map((c: { name: string }) => c.name)).toContain('east');
   });
 
   it('a client certificate the deployer does not trust → auth_failed; a closed port → unreachable', async () => {
@@ -164,7 +164,7 @@ describe('cluster registry API: registration over mTLS, secrets, flags, removal,
       .expect(422);
     expect(plainHttp.body.code).toBe('invalid_connection');
     const listed = await admin().get('/api/v1/clusters').expect(200);
-    expect(listed.body.map((c: { name: string }) => c.name)).not.toContain('bad-pem');
+    expect(listed.body.items.map((c: { name: string }) => c.name)).not.toContain('bad-pem');
   });
 
   it('refuses bad input with 400 and a taken name with 409', async () => {
@@ -204,7 +204,7 @@ describe('cluster registry API: registration over mTLS, secrets, flags, removal,
   });
 
   it('renews certificates in place, fixing a cluster whose client certificate was refused', async () => {
-    const [broken] = (await admin().get('/api/v1/clusters').expect(200)).body.filter(
+    const [broken] = (await admin().get('/api/v1/clusters').expect(200)).body.items.filter(
       (c: { name: string }) => c.name === 'wrong-cert',
     );
     const renewed = await ca.issue({ cn: 'odc-coordinator' });
@@ -233,7 +233,7 @@ describe('cluster registry API: registration over mTLS, secrets, flags, removal,
   });
 
   it('drain, undrain, disable, enable; only a draining or disabled cluster may be removed', async () => {
-    const [east] = (await admin().get('/api/v1/clusters').expect(200)).body.filter(
+    const [east] = (await admin().get('/api/v1/clusters').expect(200)).body.items.filter(
       (c: { name: string }) => c.name === 'east',
     );
     const busy = await admin().delete(`/api/v1/clusters/${east.id}`).expect(409);

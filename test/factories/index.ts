@@ -69,7 +69,7 @@ function statusFields(
 ): DeepPartial<Reservation> {
   switch (status) {
     case 'active':
-    case 'expiring':
+    case 'ending':
       return {
         startedAt: now,
         expiresAt: new Date(now.getTime() + durationMinutes * MINUTE_MS),

@@ -18,7 +18,7 @@ describe('OpenAPI document', () => {
     expect(served.body).toEqual(committed);
   });
 
-  it('names operations after controller methods and documents the error shape', async () => {
+  it('names its operations (src/app/openapi-document.spec.ts checks them all) and documents the error shape', async () => {
     const { body } = await app.http().get('/openapi.json').expect(200);
     expect(body.paths['/readyz'].get.operationId).toBe('getReadiness');
     expect(body.components.schemas.ErrorResponse.required).toEqual(['code', 'message', 'requestId']);

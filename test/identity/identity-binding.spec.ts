@@ -186,7 +186,9 @@ describe('identities from trusted issuers, and what each credential may do', () 
     const keys = await as(await userKey('erin', ['keys:write']))
       .get('/api/v1/keys')
       .expect(200);
-    const ownId = keys.body.items.find((key: { scopes: string[] }) => key.scopes.includes('reservations:read')).id;
+    const ownId = keys.body.items.find((key: { scopes: string[] }) =>
+      key.scopes.includes('reservations:read'),
+    ).id;
 
     const ssh = await as(bare).put('/api/v1/me/ssh-keys', { keys: [] }).expect(403);
     expect(ssh.body.message).toContain('ssh-keys:write');

@@ -63,7 +63,7 @@ describe('POST /api/v1/keys/{id}/rotate: a new key in place of an old one', () =
       .get('/api/v1/keys')
       .set('authorization', `Bearer ${aliceKey}`)
       .expect(200);
-    expect(listed.body.find((k: { id: string }) => k.id === old.id).revoked_at).toBeDefined();
+    expect(listed.body.items.find((k: { id: string }) => k.id === old.id).revoked_at).toBeDefined();
 
     const rows = await dataSource.query(
       `SELECT username, outcome, resource_id, request_metadata FROM audit_log WHERE action = 'api_key.rotate'`,

@@ -42,7 +42,7 @@ const RESOURCES: OwnedResource[] = [
         .get('/api/v1/keys')
         .set('authorization', `Bearer ${ownerKey}`)
         .expect(200);
-      return keys.body.some((k: { id: string; revoked_at?: string }) => k.id === id && !k.revoked_at);
+      return keys.body.items.some((k: { id: string; revoked_at?: string }) => k.id === id && !k.revoked_at);
     },
   },
   {
@@ -102,7 +102,7 @@ const RESOURCES: OwnedResource[] = [
     ],
     stillOwned: async (app, ownerKey, name) => {
       const res = await app.http().get(`/api/v1/disks/${name}`).set('authorization', `Bearer ${ownerKey}`);
-      return res.status === 200 && res.body.name === name && res.body.state === 'free';
+      return res.status === 200 && res.body.name === name && res.body.status === 'free';
     },
   },
 ];

@@ -233,14 +233,14 @@ describeReal('the whole path on a real API server, and a second cluster when it 
     await as(api().post(`/api/v1/reservations/${first.id}/cancel`)).expect(200);
     const freed = await eventually(
       async () => (await as(api().get('/api/v1/disks/work')).expect(200)).body as Record<string, unknown>,
-      (disk) => disk.state === 'free',
+      (disk) => disk.status === 'free',
       60_000,
     );
     expect(freed).toMatchObject({ has_volume: true, cluster: 'real', snapshot_count: 1 });
-    const snapshots = (await as(api().get('/api/v1/disks/work/snapshots')).expect(200)).body as {
+    const snapshots = (await as(api().get('/api/v1/disks/work/snapshots')).expect(200)).body.items as {
       status: string;
     }[];
-    expect(snapshots).toEqual([expect.objectContaining({ status: 'ready', reason: 'expiry' })]);
+    expect(snapshots).toEqual([expect.objectContaining({ status: 'ready', reason: 'cancelled' })]);
     const taken = (await real.k.objects.list(SNAPSHOTS, 'VolumeSnapshot', NAMESPACE)).items as {
       spec?: { source?: { persistentVolumeClaimName?: string } };
       status?: { readyToUse?: boolean };
@@ -258,7 +258,7 @@ describeReal('the whole path on a real API server, and a second cluster when it 
     await as(api().post(`/api/v1/reservations/${second.id}/cancel`)).expect(200);
     await eventually(
       async () => (await as(api().get('/api/v1/disks/work')).expect(200)).body as Record<string, unknown>,
-      (disk) => disk.state === 'free',
+      (disk) => disk.status === 'free',
       60_000,
     );
   });

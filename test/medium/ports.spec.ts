@@ -35,7 +35,7 @@ describe('the answers behind the ports', () => {
         nodeName: 'n1',
       });
 
-      expect(await liveReservationsOn(db, here.id)).toBe(4); // placing, provisioning, active, expiring
+      expect(await liveReservationsOn(db, here.id)).toBe(4); // placing, provisioning, active, ending
       expect(await liveReservationsOn(db, elsewhere.id)).toBe(1);
     });
 

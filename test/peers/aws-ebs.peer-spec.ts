@@ -409,7 +409,7 @@ describe('aws-ebs against moto’s EC2', () => {
         provider: 'aws-ebs',
         size_gb: 500,
         zone: ZONE_A,
-        state: 'free',
+        status: 'free',
       });
       expect(tagsOf(await inEc2(volumeId))).toMatchObject({
         [STORAGE_TAGS.disk]: adopted.body.id,
@@ -443,13 +443,13 @@ describe('aws-ebs against moto’s EC2', () => {
         VolumeType: 'gp3',
         AvailabilityZone: ZONE_A,
       });
-      expect(await disk(alice, 'work')).toMatchObject({ state: 'in_use', zone: ZONE_A });
+      expect(await disk(alice, 'work')).toMatchObject({ status: 'in_use', zone: ZONE_A });
       expect(await zoneOfStaticVolume(home!.VolumeId!)).toBe(ZONE_A);
 
       await api(alice).post(`/api/v1/reservations/${first.id}/cancel`).expect(200);
       await eventually(
         () => disk(alice, 'work'),
-        (d) => d.state === 'free',
+        (d) => d.status === 'free',
         20_000,
       );
       const { Snapshots } = await ec2.send(
@@ -477,7 +477,7 @@ describe('aws-ebs against moto’s EC2', () => {
       expect(moved.events.map((e) => e.message)).toContainEqual(
         `Disk work restored on east from snapshot ${Snapshots![0]!.SnapshotId}`,
       );
-      expect(await disk(alice, 'work')).toMatchObject({ state: 'in_use', zone: ZONE_B });
+      expect(await disk(alice, 'work')).toMatchObject({ status: 'in_use', zone: ZONE_B });
       // The volume it left is deleted in EC2; the new one is the snapshot's, in the other zone.
       const volumes = await eventually(
         () => volumesOfDisk(diskId),
@@ -518,7 +518,7 @@ describe('aws-ebs against moto’s EC2', () => {
         expect(tagsOf(await inEc2(volumeId))[STORAGE_TAGS.quarantined]).toMatch(/^\d{8}T\d{6}Z$/);
       }
       expect(tagsOf(await inEc2(work!.VolumeId!))).not.toHaveProperty([STORAGE_TAGS.quarantined]);
-      expect(await disk(alice, 'old')).toMatchObject({ state: 'lost' });
+      expect(await disk(alice, 'old')).toMatchObject({ status: 'lost' });
     });
   });
 

@@ -105,7 +105,7 @@ describe('booting the real process', () => {
       expect(fatal).toEqual([
         expect.objectContaining({
           msg: expect.stringMatching(
-            new RegExp(`^ODC cannot start: port ${port} on 127\\.0\\.0\\.1 is in use, .* with ODC_PORT$`),
+            new RegExp(`^ODC cannot start: port ${port} on \\S+ is in use, .* with ODC_PORT$`),
           ) as unknown,
         }),
       ]);

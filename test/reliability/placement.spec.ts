@@ -80,7 +80,7 @@ describe('reliability: placement across processes', () => {
     }
     await eventually(
       counts,
-      (counts) => !counts.placing && !counts.provisioning && !counts.active && !counts.expiring,
+      (counts) => !counts.placing && !counts.provisioning && !counts.active && !counts.ending,
       30_000,
     );
   };

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { DataSource } from 'typeorm';
 import { ExpiryTask } from '../../src/reservations/lifecycle/expiry.task';
 import type { ReservationNotice } from '../../src/reservations/lifecycle/notify.worker';
 import { NAMESPACE, registerDeployer, startDeployer, type DeployerUnderTest } from '../deployer/fixtures';
@@ -143,7 +144,7 @@ describe('expiry: warnings once each at their time, expiry, extension, stuck and
         .map((e) => e.to)
         .filter(Boolean)
         .slice(-2),
-    ).toEqual(['expiring', 'expired']);
+    ).toEqual(['ending', 'expired']);
     const ends = await eventually(
       () => notices.filter((n) => n.reservation_id === made.body.id && n.event === 'ended'),
       (list) => list.length === 1,
@@ -198,7 +199,7 @@ describe('expiry: warnings once each at their time, expiry, extension, stuck and
       .get('/api/v1/clusters')
       .set('authorization', `Bearer ${admin}`)
       .expect(200);
-    const slowId = clusters.body.find((c: { name: string }) => c.name === 'slow').id as string;
+    const slowId = clusters.body.items.find((c: { name: string }) => c.name === 'slow').id as string;
     const made = await reserve({ gpu_type: 'a100', gpu_count: 8, hours: 1 });
     await until(made.body.id, 'provisioning');
     const live = [made.body as { id: string }];
@@ -225,6 +226,24 @@ describe('expiry: warnings once each at their time, expiry, extension, stuck and
     const after = await show(live[0]!.id);
     expect(after.status).toBe('cancelled');
     expect(after.events.length).toBeGreaterThan(3);
+  });
+
+  it('takes a reservation that a replica of the previous release ended as `expiring` for `ending`, and tears it down', async () => {
+    const made = await reserve({ gpu_type: 'h100', gpu_count: 8, hours: 1 });
+    await until(made.body.id, 'active');
+    // What such a replica's cancel leaves during a rolling upgrade: the former word, and a teardown
+    // job that a worker of its release took and found nothing to do for.
+    await app
+      .core()
+      .get(DataSource)
+      .query(
+        `UPDATE reservations SET status = 'expiring', ending_as = 'cancelled', status_reason = 'cancelled by alice'
+         WHERE id = $1`,
+        [made.body.id],
+      );
+    expect((await expiry().round(new Date(Date.now() + 11 * MINUTE))).retried).toBe(1);
+    const ended = await until(made.body.id, 'cancelled');
+    expect(ended.status_reason).toBe('cancelled by alice');
   });
 
   it('a pod lost with its node fails its reservation, with the reason (never shown active with a dead pod)', async () => {

@@ -151,7 +151,8 @@ describe('reservations end to end on a simulated cluster', () => {
       .post(`/api/v1/reservations/${alices.id}/cancel`)
       .set('authorization', `Bearer ${aliceKey}`)
       .expect(200);
-    expect(['expiring', 'cancelled']).toContain(cancelled.body.status);
+    // Over for alice at once: ending as cancelled while its objects are deleted, its GPUs held till then.
+    expect(cancelled.body).toMatchObject({ status: 'ending', ending_as: 'cancelled' });
     const ended = await until(aliceKey, alices.id, 'cancelled');
     expect(ended.status_reason).toBe('cancelled by alice');
     expect(ended.events.map((e) => e.to)).toEqual([
@@ -159,7 +160,7 @@ describe('reservations end to end on a simulated cluster', () => {
       'placing',
       'provisioning',
       'active',
-      'expiring',
+      'ending',
       'cancelled',
     ]);
     const left = await deployer.k.apps.listNamespacedDeployment({ namespace: NAMESPACE });
@@ -209,7 +210,7 @@ describe('reservations end to end on a simulated cluster', () => {
     const db = app.core().get(DataSource);
     const held = await db.query<{ node_name: string; gpus: number }[]>(
       `SELECT node_name, sum(gpu_count)::int AS gpus FROM reservations
-       WHERE status IN ('placing', 'provisioning', 'active', 'expiring') GROUP BY node_name`,
+       WHERE status IN ('placing', 'provisioning', 'active', 'ending') GROUP BY node_name`,
     );
     expect(held.length).toBeGreaterThan(0);
     expect(held.every((row) => row.gpus <= 8)).toBe(true);

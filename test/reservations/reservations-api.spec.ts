@@ -113,13 +113,9 @@ describe('reservations API: validation, limits, idempotency, queue standing, own
       [{ gpu_type: 'h100', gpu_count: 1, hours: 0.05 }, 422, 'invalid_duration'],
       [{ gpu_type: 'h100', gpu_count: 1, hours: 25 }, 422, 'invalid_duration'],
       [{ gpu_type: 'a10g', gpu_count: 8, hours: 1 }, 422, 'no_node_large_enough'],
-      [{ gpu_type: 'b200', gpu_count: 1, hours: 1 }, 422, 'no_node_large_enough'],
-      [{ gpu_type: 'cpu-x86', gpu_count: 0, hours: 1 }, 422, 'no_node_large_enough'],
-      [
-        { gpu_type: 'h100', gpu_count: 1, hours: 1, node_labels: { zone: 'mars' } },
-        422,
-        'no_node_large_enough',
-      ],
+      [{ gpu_type: 'b200', gpu_count: 1, hours: 1 }, 422, 'gpu_type_not_offered'],
+      [{ gpu_type: 'cpu-x86', gpu_count: 0, hours: 1 }, 422, 'gpu_type_not_offered'],
+      [{ gpu_type: 'h100', gpu_count: 1, hours: 1, node_labels: { zone: 'mars' } }, 422, 'no_matching_node'],
       [{ gpu_type: 'H100', gpu_count: 1, hours: 1 }, 400, 'validation_failed'],
       [{ gpu_type: 'h100', gpu_count: 1 }, 400, 'validation_failed'],
       [{ gpu_type: 'h100', gpu_count: 1, hours: 1, image: 'not an image' }, 400, 'validation_failed'],
@@ -131,6 +127,65 @@ describe('reservations API: validation, limits, idempotency, queue standing, own
     }
     const count = await reserve(alice, { gpu_type: 'h100', gpu_count: 3, hours: 1 });
     expect(count.body.details.allowed_counts).toEqual([1, 2, 4, 8]);
+  });
+
+  it('says what to change when no node could ever hold a request', async () => {
+    const tooLarge = await reserve(alice, { gpu_type: 'a10g', gpu_count: 8, hours: 1 }).expect(422);
+    expect(tooLarge.body).toMatchObject({
+      code: 'no_node_large_enough',
+      message: 'The largest a10g node offers 4 GPUs and a reservation never spans nodes: ask for at most 4',
+      details: { largest_node_gpus: 4 },
+    });
+    const notOffered = await reserve(alice, { gpu_type: 'b200', gpu_count: 1, hours: 1 }).expect(422);
+    expect(notOffered.body).toMatchObject({
+      code: 'gpu_type_not_offered',
+      message:
+        'No cluster taking reservations offers b200 nodes now: choose another GPU type (gpu-dev avail lists what is offered)',
+    });
+    const unmatched = await reserve(alice, {
+      gpu_type: 'h100',
+      gpu_count: 1,
+      hours: 1,
+      node_labels: { zone: 'mars' },
+    }).expect(422);
+    expect(unmatched.body).toMatchObject({
+      code: 'no_matching_node',
+      message: 'No h100 node has the labels {"zone":"mars"}: change node_labels, or leave them out',
+      details: { node_labels: { zone: 'mars' } },
+    });
+  });
+
+  it('says only that a missing field is required, not every rule it would break', async () => {
+    const frank = await keyFor(app, 'frank', ['reservations:read', 'reservations:write']);
+    const queued = await reserve(frank, { gpu_type: 'h100', gpu_count: 1, hours: 1 }).expect(202);
+    const extend = (body?: object) => {
+      const call = app
+        .http()
+        .post(`/api/v1/reservations/${queued.body.id}/extend`)
+        .set('authorization', `Bearer ${frank}`);
+      return body ? call.send(body) : call;
+    };
+    expect((await extend({}).expect(400)).body).toMatchObject({
+      code: 'validation_failed',
+      message: 'hours is required',
+      fields: [{ field: 'hours', problems: ['hours is required'] }],
+    });
+    expect((await extend().expect(400)).body.fields).toEqual([
+      { field: 'body', problems: ['a JSON body (Content-Type: application/json) is required'] },
+    ]);
+    const missing = await reserve(frank, { gpu_type: 'h100' }).expect(400);
+    expect(missing.body).toMatchObject({
+      message: 'gpu_count and hours are required',
+      fields: [
+        { field: 'gpu_count', problems: ['gpu_count is required'] },
+        { field: 'hours', problems: ['hours is required'] },
+      ],
+    });
+    await app
+      .http()
+      .post(`/api/v1/reservations/${queued.body.id}/cancel`)
+      .set('authorization', `Bearer ${frank}`)
+      .expect(200);
   });
 
   it('holds each user to the GPU limits (all types and per type) and the queue limit', async () => {
@@ -280,7 +335,7 @@ describe('reservations API: validation, limits, idempotency, queue standing, own
 
   it('lists the catalog', async () => {
     const types = await get(carol, '/api/v1/gpu-types').expect(200);
-    expect(types.body.find((t: { name: string }) => t.name === 'h100')).toEqual({
+    expect(types.body.items.find((t: { name: string }) => t.name === 'h100')).toEqual({
       name: 'h100',
       display_name: 'NVIDIA H100 80 GB',
       gpu_memory_gb: 80,

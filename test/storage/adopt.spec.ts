@@ -62,7 +62,7 @@ describe('disks on aws-ebs: adopting an existing EBS volume', () => {
       size_gb: 500,
       zone: 'us-east-2b',
       has_volume: true,
-      state: 'free',
+      status: 'free',
     });
     const tagged = ec2.commandCalls(CreateTagsCommand)[0]!.args[0].input;
     expect(tagged.Resources).toEqual(['vol-0123456789abcdef0']);
@@ -124,7 +124,7 @@ describe('disks on aws-ebs: adopting an existing EBS volume', () => {
     expect(missing.body.code).toBe('storage_rejected');
     const names = (
       await app.http().get('/api/v1/disks').set('authorization', `Bearer ${alice}`).expect(200)
-    ).body.map((d: { name: string }) => d.name);
+    ).body.items.map((d: { name: string }) => d.name);
     expect(names).toEqual(['work']);
   });
 

@@ -23,7 +23,7 @@ interface Shown {
 interface DiskShown {
   id: string;
   name: string;
-  state: string;
+  status: string;
   cluster?: string;
   has_volume: boolean;
   in_use_by?: string;
@@ -112,7 +112,7 @@ describe('disks end to end: create → reserve → expire → snapshot → free 
       .body as DiskShown;
   const snapshots = async (key: string, name: string): Promise<SnapshotShown[]> =>
     (await api().get(`/api/v1/disks/${name}/snapshots`).set('authorization', `Bearer ${key}`).expect(200))
-      .body as SnapshotShown[];
+      .body.items as SnapshotShown[];
   const until = (key: string, id: string, status: string) =>
     eventually(
       () => show(key, id),
@@ -129,7 +129,7 @@ describe('disks end to end: create → reserve → expire → snapshot → free 
       .set('authorization', `Bearer ${alice}`)
       .send({ name: 'work', size_gb: 50 })
       .expect(201);
-    expect(made.body).toMatchObject({ name: 'work', size_gb: 50, state: 'free', has_volume: false });
+    expect(made.body).toMatchObject({ name: 'work', size_gb: 50, status: 'free', has_volume: false });
 
     // First use: a new volume where the reservation runs (east, preferred), mounted at /home/dev.
     const first = (
@@ -147,7 +147,7 @@ describe('disks end to end: create → reserve → expire → snapshot → free 
       expect.objectContaining({ name: 'home', mountPath: '/home/dev' }),
     );
     expect(await disk(alice, 'work')).toMatchObject({
-      state: 'in_use',
+      status: 'in_use',
       in_use_by: first.id,
       cluster: 'east',
     });
@@ -157,14 +157,14 @@ describe('disks end to end: create → reserve → expire → snapshot → free 
     await until(alice, first.id, 'expired');
     const freed = await eventually(
       () => disk(alice, 'work'),
-      (d) => d.state === 'free',
+      (d) => d.status === 'free',
       20_000,
     );
     expect(freed).toMatchObject({ has_volume: true, cluster: 'east', snapshot_count: 1 });
     const [snapshot] = await snapshots(alice, 'work');
     expect(snapshot).toMatchObject({
       status: 'ready',
-      reason: 'expiry',
+      reason: 'expired', // how the reservation that held it ended
       reservation_id: first.id,
       cluster: 'east',
     });
@@ -188,7 +188,7 @@ describe('disks end to end: create → reserve → expire → snapshot → free 
     const [restored] = await claimsOf(west);
     expect(restored!.spec!.dataSource).toMatchObject({ kind: 'VolumeSnapshot' });
     expect(restored!.status!.phase).toBe('Bound');
-    expect(await disk(alice, 'work')).toMatchObject({ state: 'in_use', cluster: 'west' });
+    expect(await disk(alice, 'work')).toMatchObject({ status: 'in_use', cluster: 'west' });
     // The volume it left is deleted; its snapshot in east stays.
     await eventually(
       () => claimsOf(east),
@@ -254,7 +254,7 @@ describe('disks end to end: create → reserve → expire → snapshot → free 
       .expect(200);
     await eventually(
       () => disk(bob, 'race'),
-      (d) => d.state === 'free',
+      (d) => d.status === 'free',
       20_000,
     );
   });
@@ -289,7 +289,7 @@ describe('disks end to end: create → reserve → expire → snapshot → free 
       .expect(200);
     await eventually(
       () => disk(alice, 'scratchy'),
-      (d) => d.state === 'free',
+      (d) => d.status === 'free',
       20_000,
     );
     expect(await snapshots(alice, 'scratchy')).toEqual([]);
@@ -299,7 +299,7 @@ describe('disks end to end: create → reserve → expire → snapshot → free 
 
     // No current snapshot: the disk cannot move, so with its home draining nothing could ever start it.
     const clusters = (await api().get('/api/v1/clusters').set('authorization', `Bearer ${admin}`).expect(200))
-      .body as { id: string; name: string }[];
+      .body.items as { id: string; name: string }[];
     const homeName = (await disk(alice, 'scratchy')).cluster;
     const home = clusters.find((c) => c.name === homeName)!;
     await api().post(`/api/v1/clusters/${home.id}/drain`).set('authorization', `Bearer ${admin}`).expect(200);
@@ -310,10 +310,12 @@ describe('disks end to end: create → reserve → expire → snapshot → free 
         hours: 1,
         disk: 'scratchy',
       }).expect(422);
-      expect(stuck.body.code).toBe('no_node_large_enough');
-      expect(stuck.body.message).toBe(
-        `Disk scratchy lives on cluster ${home.name}, which offers no h100 nodes now, and it has no current snapshot to start elsewhere from`,
-      );
+      // Another cluster would do: the disk is what stands in the way, and the code says so.
+      expect(stuck.body).toMatchObject({
+        code: 'disk_unreachable',
+        message: `Disk scratchy lives on cluster ${home.name}, where no h100 node could hold 1 GPU now, and it has no current snapshot to start elsewhere from: reserve without the disk, or with what cluster ${home.name} offers`,
+        details: { disk: 'scratchy', cluster: home.name },
+      });
     } finally {
       await api()
         .post(`/api/v1/clusters/${home.id}/undrain`)
@@ -356,8 +358,8 @@ describe('disks end to end: create → reserve → expire → snapshot → free 
     await api().get('/api/v1/disks/work').set('authorization', `Bearer ${bob}`).expect(404);
     await api().post('/api/v1/disks/work/snapshots').set('authorization', `Bearer ${bob}`).expect(404);
     await api().get('/api/v1/disks/work?owner=alice').set('authorization', `Bearer ${bob}`).expect(403);
-    const bobs = (await api().get('/api/v1/disks').set('authorization', `Bearer ${bob}`).expect(200))
-      .body as DiskShown[];
+    const bobs = (await api().get('/api/v1/disks').set('authorization', `Bearer ${bob}`).expect(200)).body
+      .items as DiskShown[];
     expect(bobs.map((d) => d.name)).not.toContain('work');
     // A disk never used has nothing to snapshot.
     await api()
@@ -400,7 +402,7 @@ describe('disks end to end: create → reserve → expire → snapshot → free 
       .expect(200);
     expect(copy.body).toMatchObject({
       name: 'work-copy',
-      state: 'free',
+      status: 'free',
       has_volume: false,
       restore_from: asked.body.id,
     });
@@ -414,7 +416,7 @@ describe('disks end to end: create → reserve → expire → snapshot → free 
       .delete('/api/v1/disks/spare')
       .set('authorization', `Bearer ${alice}`)
       .expect(200);
-    expect(deleted.body.state).toBe('deleted');
+    expect(deleted.body.status).toBe('deleted');
     expect(Date.parse(deleted.body.purge_after) - Date.now()).toBeGreaterThan(29 * 24 * 3600_000);
     await api()
       .post('/api/v1/disks')
@@ -437,7 +439,7 @@ describe('disks end to end: create → reserve → expire → snapshot → free 
       .post('/api/v1/disks/spare/undelete')
       .set('authorization', `Bearer ${alice}`)
       .expect(200);
-    expect(back.body).toMatchObject({ id: deleted.body.id, name: 'spare', state: 'free' });
+    expect(back.body).toMatchObject({ id: deleted.body.id, name: 'spare', status: 'free' });
     expect(back.body.purge_after).toBeUndefined();
     await api().post('/api/v1/disks/never-was/undelete').set('authorization', `Bearer ${alice}`).expect(404);
   });
@@ -466,13 +468,13 @@ describe('disks end to end: create → reserve → expire → snapshot → free 
     }
     await eventually(
       () => disk(alice, 'work'),
-      (d) => d.state === 'free',
+      (d) => d.status === 'free',
       20_000,
     );
     // West holds work's volume (and the snapshot work-copy starts from); no reservation runs there.
     const westId = (
       await api().get('/api/v1/clusters').set('authorization', `Bearer ${admin}`).expect(200)
-    ).body.find((c: { name: string }) => c.name === 'west').id as string;
+    ).body.items.find((c: { name: string }) => c.name === 'west').id as string;
     await api().post(`/api/v1/clusters/${westId}/drain`).set('authorization', `Bearer ${admin}`).expect(200);
     const refused = await api().delete(`/api/v1/clusters/${westId}`).set('authorization', `Bearer ${admin}`);
     await api().post(`/api/v1/clusters/${westId}/undrain`).set('authorization', `Bearer ${admin}`);

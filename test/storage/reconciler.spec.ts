@@ -42,7 +42,7 @@ describe('storage reconciler: quarantine orphans, mark the lost, delete nothing'
   const diskOf = async (name: string) =>
     (await api().get(`/api/v1/disks/${name}`).set('authorization', `Bearer ${alice}`).expect(200)).body as {
       id: string;
-      state: string;
+      status: string;
       last_error?: string;
     };
 
@@ -56,7 +56,7 @@ describe('storage reconciler: quarantine orphans, mark the lost, delete nothing'
     await site.useAndCancel('work');
     const work = await eventually(
       () => diskOf('work'),
-      (d) => d.state === 'free',
+      (d) => d.status === 'free',
       20_000,
     );
 
@@ -98,7 +98,7 @@ describe('storage reconciler: quarantine orphans, mark the lost, delete nothing'
     const orphan = (await claims()).find((c) => c.metadata!.name === 'odc-disk-orphan-g1')!;
     expect(orphan.metadata!.labels!['odc.dev/quarantined']).toMatch(/^\d{8}T\d{6}Z$/);
     const lost = await diskOf('work');
-    expect(lost.state).toBe('lost');
+    expect(lost.status).toBe('lost');
     expect(lost.last_error).toMatch(/vanished/);
 
     // Nothing deleted, and a second round reports nothing new.
@@ -129,14 +129,14 @@ describe('storage reconciler: quarantine orphans, mark the lost, delete nothing'
     expect(refused.body.code).toBe('invalid_disk_state');
     const [snapshot] = (
       await api().get('/api/v1/disks/work/snapshots').set('authorization', `Bearer ${alice}`)
-    ).body as { id: string; status: string }[];
+    ).body.items as { id: string; status: string }[];
     expect(snapshot!.status).toBe('ready');
     const restored = await api()
       .post('/api/v1/disks/work/restore')
       .set('authorization', `Bearer ${alice}`)
       .send({ snapshot_id: snapshot!.id })
       .expect(200);
-    expect(restored.body).toMatchObject({ state: 'free', restore_from: snapshot!.id, has_volume: false });
+    expect(restored.body).toMatchObject({ status: 'free', restore_from: snapshot!.id, has_volume: false });
     const again = await api()
       .post('/api/v1/reservations')
       .set('authorization', `Bearer ${alice}`)

@@ -43,7 +43,7 @@ describe('snapshot retention and the purge of deleted disks', () => {
   const storage = () => app.core().get(StorageTask, { strict: false });
   const snapshots = async (name: string): Promise<SnapshotShown[]> =>
     (await api().get(`/api/v1/disks/${name}/snapshots`).set('authorization', `Bearer ${alice}`).expect(200))
-      .body as SnapshotShown[];
+      .body.items as SnapshotShown[];
   const onCluster = async () =>
     (await deployer.k.objects.list('snapshot.storage.k8s.io/v1', 'VolumeSnapshot', NAMESPACE)).items.map(
       (s) => s.metadata!.name!,
@@ -62,7 +62,7 @@ describe('snapshot retention and the purge of deleted disks', () => {
     await site.useAndCancel(name, options.noPersist ? { no_persist: true } : {});
     await eventually(
       async () => (await api().get(`/api/v1/disks/${name}`).set('authorization', `Bearer ${alice}`)).body,
-      (d: { state: string }) => d.state === 'free',
+      (d: { status: string }) => d.status === 'free',
       20_000,
     );
   }
@@ -110,7 +110,7 @@ describe('snapshot retention and the purge of deleted disks', () => {
       .delete('/api/v1/disks/doomed')
       .set('authorization', `Bearer ${alice}`)
       .expect(200);
-    expect(deleted.body.state).toBe('deleted');
+    expect(deleted.body.status).toBe('deleted');
     // Deleted, but not purged until the cron says its grace is over.
     expect(await volumeOf()).toHaveLength(1);
 
@@ -132,11 +132,11 @@ describe('snapshot retention and the purge of deleted disks', () => {
     ]);
     expect(rows.map((row) => row.status)).toEqual(['deleted']);
     const listed = (await api().get('/api/v1/disks?deleted=true').set('authorization', `Bearer ${alice}`))
-      .body as {
+      .body.items as {
       name: string;
-      state: string;
+      status: string;
     }[];
-    expect(listed).toContainEqual(expect.objectContaining({ name: 'doomed', state: 'purged' }));
+    expect(listed).toContainEqual(expect.objectContaining({ name: 'doomed', status: 'purged' }));
   });
 
   it('restoring in place keeps what was written since as a snapshot before the volume goes', async () => {

@@ -35,13 +35,13 @@ describe('end-of-use snapshots that fail still release the disk', () => {
   const api = () => app.http();
   const snapshots = async (name: string): Promise<SnapshotShown[]> =>
     (await api().get(`/api/v1/disks/${name}/snapshots`).set('authorization', `Bearer ${alice}`).expect(200))
-      .body as SnapshotShown[];
-  const diskState = async (name: string) =>
+      .body.items as SnapshotShown[];
+  const diskStatus = async (name: string) =>
     (
       (await api().get(`/api/v1/disks/${name}`).set('authorization', `Bearer ${alice}`).expect(200)).body as {
-        state: string;
+        status: string;
       }
-    ).state;
+    ).status;
 
   /** A disk used by a reservation that ran, then cancelled: its end-of-use snapshot is under way. */
   async function endedWithSnapshotPending(name: string): Promise<string> {
@@ -52,7 +52,7 @@ describe('end-of-use snapshots that fail still release the disk', () => {
       (list) => list.length === 1 && list[0]!.status === 'pending',
       20_000,
     );
-    expect(await diskState(name)).toBe('releasing');
+    expect(await diskStatus(name)).toBe('releasing');
     return id;
   }
 
@@ -83,8 +83,8 @@ describe('end-of-use snapshots that fail still release the disk', () => {
     );
     expect(failed!.error).toMatch(/gone|not found/);
     await eventually(
-      () => diskState('vanishing'),
-      (state) => state === 'free',
+      () => diskStatus('vanishing'),
+      (status) => status === 'free',
       10_000,
     );
     expect(await usedSinceSnapshot('vanishing')).toBe(true);
@@ -101,8 +101,8 @@ describe('end-of-use snapshots that fail still release the disk', () => {
     expect(failed!.error).toBe('not ready after 4 s');
     expect(Date.now() - started).toBeGreaterThanOrEqual(4_000);
     await eventually(
-      () => diskState('slow'),
-      (state) => state === 'free',
+      () => diskStatus('slow'),
+      (status) => status === 'free',
       10_000,
     );
     expect(await usedSinceSnapshot('slow')).toBe(true);

@@ -1,20 +1,11 @@
 import { RateLimitGuard } from '../rate-limit.guard';
 import { Body, Controller, Post, Req, UseGuards, type Provider } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiCreatedResponse,
-  ApiForbiddenResponse,
-  ApiNotFoundResponse,
-  ApiServiceUnavailableResponse,
-  ApiTags,
-  ApiTooManyRequestsResponse,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { AuditService, requestContext } from '../../audit/public';
 import { AuthConfig } from '../auth.config';
 import { AppError, CommonErrorCode } from '../../infra/errors/app-error';
-import { ErrorResponse } from '../../infra/http/error-response';
+import { ApiErrors } from '../../infra/http/api-errors';
 import { loginKeyScopes } from '../api-keys/api-key.entity';
 import { ApiKeysService } from '../api-keys/api-keys.service';
 import { LoginRateLimited } from '../auth.decorators';
@@ -49,20 +40,42 @@ export class AwsLoginController {
     private readonly audit: AuditService,
   ) {}
 
-  /**
-   * 400 for a malformed request (or raw AWS credentials), 401 when STS does not vouch for the
-   * caller or their role may not log in, 403 for a disabled user, 404 while
-   * ODC_AWS_IAM_AUTH_ENABLED is off, 503 when STS cannot be asked; `details.reason` says which.
-   */
   @Post('aws-login')
+  @ApiOperation({
+    operationId: 'loginWithAws',
+    summary: 'Log in with AWS IAM (legacy)',
+    description:
+      'A presigned STS GetCallerIdentity request in, an API key out: STS says who the caller is, and ' +
+      'an allowed role becomes an ODC user. 400 for a malformed request (or raw AWS credentials), 401 ' +
+      'when STS does not vouch for the caller or their role may not log in, 403 for a disabled user, ' +
+      '404 while ODC_AWS_IAM_AUTH_ENABLED is off, 503 when STS cannot be asked; `details.reason` says which.',
+  })
   @LoginRateLimited()
   @ApiCreatedResponse({ type: AwsLoginResultDto })
-  @ApiBadRequestResponse({ type: ErrorResponse })
-  @ApiUnauthorizedResponse({ type: ErrorResponse })
-  @ApiForbiddenResponse({ type: ErrorResponse })
-  @ApiNotFoundResponse({ type: ErrorResponse, description: 'AWS IAM login is not enabled' })
-  @ApiTooManyRequestsResponse({ type: ErrorResponse, description: 'Rate limited; see Retry-After' })
-  @ApiServiceUnavailableResponse({ type: ErrorResponse, description: 'STS could not be reached' })
+  @ApiErrors(
+    {
+      code: CommonErrorCode.BadRequest,
+      message: 'Exactly one Action=GetCallerIdentity is accepted',
+      details: { reason: AwsLoginReason.WrongAction },
+    },
+    {
+      code: CommonErrorCode.Unauthorized,
+      message: 'STS refused the presigned request (SignatureDoesNotMatch)',
+      details: { reason: AwsLoginReason.RejectedBySts, stsCode: 'SignatureDoesNotMatch' },
+    },
+    { code: CommonErrorCode.Forbidden, message: 'User alice is disabled' },
+    {
+      code: CommonErrorCode.NotFound,
+      message: 'AWS IAM login is not enabled',
+      details: { reason: AwsLoginReason.Disabled },
+    },
+    CommonErrorCode.RateLimited,
+    {
+      code: CommonErrorCode.NotReady,
+      message: 'STS could not be reached (ETIMEDOUT)',
+      details: { reason: AwsLoginReason.StsUnavailable, causeCode: 'ETIMEDOUT' },
+    },
+  )
   async awsLogin(@Body() body: AwsLoginDto, @Req() request: Request): Promise<AwsLoginResultDto> {
     const identity = await this.verify(body, request);
     const user = await this.users.findOrCreateByUsername(identity.username);

@@ -72,6 +72,10 @@ export class ApiKeyDto {
   }
 }
 
+export class ApiKeyListDto {
+  @ApiProperty({ type: [ApiKeyDto], description: 'Newest first' }) items!: ApiKeyDto[];
+}
+
 export class IssuedApiKeyDto extends ApiKeyDto {
   @ApiProperty({ description: 'The key itself, shown this once: keep it like a password' }) key!: string;
 }
@@ -82,6 +86,8 @@ export class MeDto {
   @ApiPropertyOptional() email?: string;
   @ApiProperty() admin!: boolean;
   @ApiProperty({ enum: ['api_key', 'jwt', 'session'] }) authenticated_by!: string;
+  @ApiPropertyOptional({ format: 'date-time', description: 'When the API key used for this request expires' })
+  credential_expires_at?: string;
   @ApiProperty({ type: [String], description: "The credential's scopes, or ['*'] for all" })
   scopes!: string[];
   @ApiProperty({ type: [String] }) ssh_keys!: string[];

@@ -43,3 +43,7 @@ export class IdentityDto {
     });
   }
 }
+
+export class IdentityListDto {
+  @ApiProperty({ type: [IdentityDto], description: 'Oldest first' }) items!: IdentityDto[];
+}

@@ -1,22 +1,12 @@
 import { RateLimitGuard } from '../rate-limit.guard';
 import { Controller, Get, HttpCode, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
-import {
-  ApiConflictResponse,
-  ApiForbiddenResponse,
-  ApiFoundResponse,
-  ApiNoContentResponse,
-  ApiNotFoundResponse,
-  ApiServiceUnavailableResponse,
-  ApiTags,
-  ApiTooManyRequestsResponse,
-  ApiUnauthorizedResponse,
-} from '@nestjs/swagger';
+import { ApiFoundResponse, ApiNoContentResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import type { Session, SessionData } from 'express-session';
 import { promisify } from 'node:util';
 import { type AuditOutcome, AuditService, type AuditRecord, requestContext } from '../../audit/public';
 import { AppError, CommonErrorCode } from '../../infra/errors/app-error';
-import { ErrorResponse } from '../../infra/http/error-response';
+import { ApiErrors } from '../../infra/http/api-errors';
 import { loginKeyScopes } from '../api-keys/api-key.entity';
 import { ApiKeysService } from '../api-keys/api-keys.service';
 import type { User } from '../users/user.entity';
@@ -26,6 +16,11 @@ import { OidcLogin } from './oidc-login.service';
 
 const DEFAULT_RETURN_TO = '/docs';
 
+const OIDC_OFF = {
+  code: CommonErrorCode.NotFound,
+  message: 'OIDC login is not configured (ODC_OIDC_ISSUER)',
+};
+
 /**
  * Login through the OpenID Provider: in a browser (a session cookie) or for `gpu-dev login` (an
  * API key handed to the CLI's listener on 127.0.0.1). Held to the login rate limit.
@@ -33,7 +28,7 @@ const DEFAULT_RETURN_TO = '/docs';
 @ApiTags('login')
 @Controller('auth')
 @UseGuards(RateLimitGuard)
-@ApiTooManyRequestsResponse({ type: ErrorResponse, description: 'Rate limited; see Retry-After' })
+@ApiErrors(CommonErrorCode.RateLimited)
 export class OidcController {
   constructor(
     private readonly oidc: OidcLogin,
@@ -42,10 +37,16 @@ export class OidcController {
     private readonly audit: AuditService,
   ) {}
 
-  /** Starts a browser login; afterwards the browser is sent to `return_to`. */
   @Get('login')
+  @ApiOperation({
+    operationId: 'startBrowserLogin',
+    summary: 'Log in in a browser (OIDC)',
+    description:
+      'Sends the browser to the OpenID Provider; once logged in, back to `return_to` (default /docs) ' +
+      'with a session cookie, which Swagger UI then uses. Open it in a browser, not with Try it out.',
+  })
   @ApiFoundResponse({ description: 'To the OpenID Provider' })
-  @ApiNotFoundResponse({ type: ErrorResponse, description: 'OIDC login is not configured' })
+  @ApiErrors(OIDC_OFF)
   async login(@Query() query: BrowserLoginQuery, @Req() req: Request, @Res() res: Response): Promise<void> {
     const session = this.sessionOf(req);
     session.returnTo = query.return_to ?? DEFAULT_RETURN_TO;
@@ -53,14 +54,17 @@ export class OidcController {
     await this.oidc.redirectToProvider(req, res);
   }
 
-  /**
-   * Starts a CLI login: after the provider, the browser is sent to
-   * `http://127.0.0.1:<port>/callback?state=<state>&key=<new API key>`. The host is always
-   * 127.0.0.1, so the key never leaves the machine the browser runs on.
-   */
   @Get('cli')
+  @ApiOperation({
+    operationId: 'startCliLogin',
+    summary: 'Log in for the CLI (OIDC)',
+    description:
+      'What `gpu-dev login` opens: after the OpenID Provider, the browser is sent to ' +
+      '`http://127.0.0.1:<port>/callback?state=<state>&key=<new API key>`. The host is always ' +
+      '127.0.0.1, so the key never leaves the machine the browser runs on.',
+  })
   @ApiFoundResponse({ description: 'To the OpenID Provider' })
-  @ApiNotFoundResponse({ type: ErrorResponse, description: 'OIDC login is not configured' })
+  @ApiErrors(OIDC_OFF)
   async cliLogin(@Query() query: CliLoginQuery, @Req() req: Request, @Res() res: Response): Promise<void> {
     const session = this.sessionOf(req);
     session.cliLogin = { port: query.port, state: query.state };
@@ -68,17 +72,29 @@ export class OidcController {
     await this.oidc.redirectToProvider(req, res);
   }
 
-  /** Where the OpenID Provider sends the browser back (ODC_OIDC_REDIRECT_URL). */
   @Get('callback')
-  @ApiFoundResponse({ description: 'To return_to, or to the CLI listener with a new API key' })
-  @ApiNotFoundResponse({ type: ErrorResponse, description: 'OIDC login is not configured' })
-  @ApiUnauthorizedResponse({ type: ErrorResponse, description: 'The login failed or was refused' })
-  @ApiForbiddenResponse({ type: ErrorResponse, description: 'The login was refused' })
-  @ApiConflictResponse({ type: ErrorResponse, description: 'Another user holds the name this login gives' })
-  @ApiServiceUnavailableResponse({
-    type: ErrorResponse,
-    description: 'The OpenID Provider cannot be reached',
+  @ApiOperation({
+    operationId: 'completeOidcLogin',
+    summary: 'Finish an OIDC login',
+    description:
+      'Where the OpenID Provider sends the browser back (ODC_OIDC_REDIRECT_URL): the login is checked, ' +
+      'the user made or found, and the browser sent on. Not called by hand.',
   })
+  @ApiFoundResponse({ description: 'To return_to, or to the CLI listener with a new API key' })
+  @ApiErrors(
+    OIDC_OFF,
+    { code: CommonErrorCode.Unauthorized, message: 'The ID token from the OpenID Provider does not verify' },
+    { code: CommonErrorCode.Forbidden, message: 'This user is disabled' },
+    {
+      code: CommonErrorCode.Conflict,
+      message:
+        'The user name "alice" belongs to another identity. An admin can bind this one to it ' +
+        '(POST /api/v1/users/alice/identities {"issuer": "https://login.example.com", "subject": "248289761001"}), ' +
+        'or the issuer can name it differently',
+      details: { reason: 'username_taken', issuer: 'https://login.example.com', subject: '248289761001' },
+    },
+    { code: CommonErrorCode.NotReady, message: 'The OpenID Provider cannot be reached; try again shortly' },
+  )
   async callback(@Req() req: Request, @Res() res: Response): Promise<void> {
     const session = this.sessionOf(req);
     const { cliLogin, returnTo } = session;
@@ -96,10 +112,16 @@ export class OidcController {
     res.redirect(302, returnTo ?? DEFAULT_RETURN_TO);
   }
 
-  /** Ends the browser session (API keys are revoked at DELETE /api/v1/keys/{id}). */
   @Post('logout')
+  @ApiOperation({
+    operationId: 'endBrowserSession',
+    summary: 'Log out of the browser session',
+    description:
+      'Ends the session an OIDC browser login made. API keys are not touched: revoke one with ' +
+      'DELETE /api/v1/keys/{id}.',
+  })
   @HttpCode(204)
-  @ApiNoContentResponse()
+  @ApiNoContentResponse({ description: 'Logged out (or there was no session)' })
   async logout(@Req() req: Request, @Res() res: Response): Promise<void> {
     const userId = req.session?.userId;
     if (userId) {

@@ -1,19 +1,18 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Req } from '@nestjs/common';
 import {
-  ApiConflictResponse,
   ApiCreatedResponse,
   ApiNoContentResponse,
-  ApiNotFoundResponse,
   ApiOkResponse,
+  ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
 import { AuditService } from '../../audit/public';
 import { AppError, CommonErrorCode } from '../../infra/errors/app-error';
+import { ApiErrors } from '../../infra/http/api-errors';
 import { ApiUuidParam } from '../../infra/http/api-params';
-import { ErrorResponse } from '../../infra/http/error-response';
 import type { AuthenticatedRequest } from '../auth-requirements';
 import { AdminOnly, CurrentPrincipal } from '../auth.decorators';
-import { IdentityDto, LinkIdentityDto } from '../dto/identity.dto';
+import { IdentityDto, IdentityListDto, LinkIdentityDto } from '../dto/identity.dto';
 import type { Principal } from '../principal';
 import { UsersService } from './users.service';
 
@@ -24,7 +23,7 @@ import { UsersService } from './users.service';
 @ApiTags('users')
 @Controller('api/v1/users/:username/identities')
 @AdminOnly('users:admin')
-@ApiNotFoundResponse({ type: ErrorResponse, description: 'No such user (or identity of theirs)' })
+@ApiErrors({ code: CommonErrorCode.NotFound, message: 'No user alice' })
 export class UserIdentitiesController {
   constructor(
     private readonly users: UsersService,
@@ -32,14 +31,26 @@ export class UserIdentitiesController {
   ) {}
 
   @Get()
-  @ApiOkResponse({ type: [IdentityDto] })
-  async listIdentities(@Param('username') username: string): Promise<IdentityDto[]> {
-    return (await this.users.identitiesOf(username)).map((identity) => IdentityDto.from(identity));
+  @ApiOperation({
+    operationId: 'listUserIdentities',
+    summary: 'List a user’s identities',
+    description: 'The external identities (issuer and subject) that log in as this user.',
+  })
+  @ApiOkResponse({ type: IdentityListDto })
+  async listIdentities(@Param('username') username: string): Promise<IdentityListDto> {
+    return { items: (await this.users.identitiesOf(username)).map((identity) => IdentityDto.from(identity)) };
   }
 
   @Post()
+  @ApiOperation({
+    operationId: 'linkUserIdentity',
+    summary: 'Bind an identity to a user',
+    description:
+      'From now on, logins (OIDC) and tokens (JWT) of this issuer and subject are this user: how a ' +
+      'login whose name another user holds (409 at first sight) becomes that user.',
+  })
   @ApiCreatedResponse({ type: IdentityDto })
-  @ApiConflictResponse({ type: ErrorResponse, description: 'The identity is bound to another user' })
+  @ApiErrors(CommonErrorCode.Conflict)
   async linkIdentity(
     @CurrentPrincipal() principal: Principal,
     @Param('username') username: string,
@@ -57,9 +68,18 @@ export class UserIdentitiesController {
   }
 
   @Delete(':id')
+  @ApiOperation({
+    operationId: 'unlinkUserIdentity',
+    summary: 'Unbind an identity',
+    description: 'Its logins and tokens are no longer this user’s.',
+  })
   @HttpCode(204)
   @ApiUuidParam()
-  @ApiNoContentResponse()
+  @ApiNoContentResponse({ description: 'Unbound' })
+  @ApiErrors({
+    code: CommonErrorCode.NotFound,
+    message: 'No identity 7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f of alice',
+  })
   async unlinkIdentity(
     @CurrentPrincipal() principal: Principal,
     @Param('username') username: string,

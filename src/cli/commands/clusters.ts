@@ -1,7 +1,7 @@
 /** Admin: cluster list|show|add|enable|disable|drain|undrain|reload. */
 import type { Command } from 'commander';
 import type { ClusterCapacityDto } from '../../clusters/dto/availability.dto';
-import type { ClusterDto } from '../../clusters/dto/cluster.dto';
+import type { ClusterDto, ClusterListDto } from '../../clusters/dto/cluster.dto';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { OdcApi } from '../api';
@@ -17,7 +17,7 @@ export function registerClusterCommands(program: Command): void {
     .description('Every cluster with its state and health')
     .action(async (_options: object, command: Command) => {
       const { out, api } = contextOf(command);
-      const clusters = await api().get<ClusterDto[]>('/api/v1/clusters');
+      const { items: clusters } = await api().get<ClusterListDto>('/api/v1/clusters');
       out.data(clusters, () =>
         out.table(
           ['NAME', 'STATE', 'HEALTH', 'PRIORITY', 'DEPLOYER', 'CHECKED'],
@@ -132,7 +132,7 @@ interface AddOptions {
 }
 
 async function clusterNamed(api: OdcApi, name: string): Promise<ClusterDto> {
-  const found = (await api.get<ClusterDto[]>('/api/v1/clusters')).find(
+  const found = (await api.get<ClusterListDto>('/api/v1/clusters')).items.find(
     (c) => c.name === name || c.id === name,
   );
   if (!found) {

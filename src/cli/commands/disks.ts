@@ -1,6 +1,6 @@
 /** disk list|create|delete|undelete|rename|snapshot|snapshots|restore: your named persistent disks. */
 import type { Command } from 'commander';
-import type { DiskDto, SnapshotDto } from '../../storage/disks/dto/disk.dto';
+import type { DiskDto, DiskListDto, SnapshotDto, SnapshotListDto } from '../../storage/disks/dto/disk.dto';
 import type { OdcApi } from '../api';
 import { pollIntervalMs } from '../config';
 import { contextOf, usage, type Context } from '../context';
@@ -18,8 +18,8 @@ const sizeGb = (value: string): number => {
   return size;
 };
 
-function diskState(disk: DiskDto): string {
-  switch (disk.state) {
+function diskStatus(disk: DiskDto): string {
+  switch (disk.status) {
     case 'free':
       return colors.green('free');
     case 'in_use':
@@ -30,11 +30,11 @@ function diskState(disk: DiskDto): string {
       return colors.red('lost');
     case 'deleted':
     case 'purged':
-      return colors.dim(disk.state);
+      return colors.dim(disk.status);
   }
 }
 
-function snapshotState(snapshot: SnapshotDto): string {
+function snapshotStatus(snapshot: SnapshotDto): string {
   return snapshot.status === 'ready'
     ? colors.green('ready')
     : snapshot.status === 'failed'
@@ -55,7 +55,7 @@ export function registerDiskCommands(program: Command): void {
   disk
     .command('list')
     .alias('ls')
-    .description('Your disks: state, where they live, their snapshots')
+    .description('Your disks: status, where they live, their snapshots')
     .option('--all', 'everyone’s (admins)')
     .option('--deleted', 'include deleted ones (in their grace period)')
     .action(async (options: { all?: boolean; deleted?: boolean }, command: Command) => {
@@ -64,7 +64,7 @@ export function registerDiskCommands(program: Command): void {
         ...(options.all ? { user: 'all' } : {}),
         ...(options.deleted ? { deleted: 'true' } : {}),
       }).toString();
-      const disks = await api().get<DiskDto[]>(`/api/v1/disks${query ? `?${query}` : ''}`);
+      const { items: disks } = await api().get<DiskListDto>(`/api/v1/disks${query ? `?${query}` : ''}`);
       out.data(disks, () => {
         if (disks.length === 0) {
           out.line('No disks yet: gpu-dev disk create <name>');
@@ -75,7 +75,7 @@ export function registerDiskCommands(program: Command): void {
             'NAME',
             ...(options.all ? ['OWNER'] : []),
             'SIZE',
-            'STATE',
+            'STATUS',
             'WHERE',
             'SNAPSHOTS',
             'LAST SNAPSHOT',
@@ -85,7 +85,7 @@ export function registerDiskCommands(program: Command): void {
             d.name,
             ...(options.all ? [d.owner] : []),
             `${d.size_gb} GB`,
-            diskState(d),
+            diskStatus(d),
             d.cluster
               ? `${d.cluster}${d.zone ? `/${d.zone}` : ''}`
               : d.restore_from
@@ -144,7 +144,7 @@ export function registerDiskCommands(program: Command): void {
     .action(async (name: string, _options: object, command: Command) => {
       const { out, api } = contextOf(command);
       const back = await asUsage(api().post<DiskDto>(path(name, '/undelete')));
-      out.data(back, () => out.line(`Disk ${back.name} is back (${diskState(back)}).`));
+      out.data(back, () => out.line(`Disk ${back.name} is back (${diskStatus(back)}).`));
     });
 
   disk
@@ -168,7 +168,7 @@ export function registerDiskCommands(program: Command): void {
       const asked = await context.api().post<SnapshotDto>(path(name, '/snapshots'));
       const snapshot = options.wait ? await untilSnapshotSettles(context, name, asked.id) : asked;
       context.out.data(snapshot, () =>
-        context.out.line(`Snapshot ${snapshot.id.slice(0, 8)} of ${name}: ${snapshotState(snapshot)}`),
+        context.out.line(`Snapshot ${snapshot.id.slice(0, 8)} of ${name}: ${snapshotStatus(snapshot)}`),
       );
       if (snapshot.status === 'failed') {
         throw new CliError(`Snapshot failed: ${snapshot.error ?? 'unknown'}`, ExitCode.Failure);
@@ -181,13 +181,13 @@ export function registerDiskCommands(program: Command): void {
     .argument('<name>')
     .action(async (name: string, _options: object, command: Command) => {
       const { out, api } = contextOf(command);
-      const snapshots = await api().get<SnapshotDto[]>(path(name, '/snapshots'));
+      const snapshots = await snapshotsOf(api(), name);
       out.data(snapshots, () =>
         out.table(
-          ['ID', 'STATE', 'REASON', 'SIZE', 'WHERE', 'TAKEN', 'READY'],
+          ['ID', 'STATUS', 'REASON', 'SIZE', 'WHERE', 'TAKEN', 'READY'],
           snapshots.map((s) => [
             s.id.slice(0, 8),
-            snapshotState(s),
+            snapshotStatus(s),
             s.reason,
             s.size_gb ? `${s.size_gb} GB` : '-',
             s.cluster ?? '-',
@@ -221,10 +221,12 @@ export function registerDiskCommands(program: Command): void {
     });
 }
 
+async function snapshotsOf(api: OdcApi, disk: string): Promise<SnapshotDto[]> {
+  return (await api.get<SnapshotListDto>(path(disk, '/snapshots'))).items;
+}
+
 async function snapshotId(api: OdcApi, disk: string, prefix: string): Promise<string> {
-  const matching = (await api.get<SnapshotDto[]>(path(disk, '/snapshots'))).filter((s) =>
-    s.id.startsWith(prefix),
-  );
+  const matching = (await snapshotsOf(api, disk)).filter((s) => s.id.startsWith(prefix));
   const [snapshot] = matching;
   if (!snapshot || matching.length > 1) {
     throw usage(
@@ -238,7 +240,7 @@ async function snapshotId(api: OdcApi, disk: string, prefix: string): Promise<st
 
 async function untilSnapshotSettles(context: Context, disk: string, id: string): Promise<SnapshotDto> {
   for (;;) {
-    const found = (await context.api().get<SnapshotDto[]>(path(disk, '/snapshots'))).find((s) => s.id === id);
+    const found = (await snapshotsOf(context.api(), disk)).find((s) => s.id === id);
     if (!found || found.status !== 'pending') {
       return found ?? (await Promise.reject(new CliError(`Snapshot ${id} is gone`, ExitCode.Failure)));
     }

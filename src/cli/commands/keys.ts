@@ -1,6 +1,7 @@
 /** keys list|create|revoke: your API keys (a new key's secret is printed once, never again). */
 import type { Command } from 'commander';
-import type { ApiKeyDto, IssuedApiKeyDto } from '../../auth/dto/api-key.dto';
+import type { ApiKeyDto, ApiKeyListDto, IssuedApiKeyDto } from '../../auth/dto/api-key.dto';
+import type { OdcApi } from '../api';
 import { contextOf, usage } from '../context';
 import { colors, when } from '../output';
 
@@ -13,7 +14,7 @@ export function registerKeyCommands(program: Command): void {
     .description('Your keys (their prefixes: secrets are never shown again)')
     .action(async (_options: object, command: Command) => {
       const { out, api } = contextOf(command);
-      const list = await api().get<ApiKeyDto[]>('/api/v1/keys');
+      const list = await keysOf(api());
       out.data(list, () =>
         out.table(
           ['ID', 'NAME', 'PREFIX', 'SCOPES', 'ORIGIN', 'EXPIRES', 'LAST USED', 'STATE'],
@@ -59,7 +60,7 @@ export function registerKeyCommands(program: Command): void {
     .argument('<id>')
     .action(async (id: string, _options: object, command: Command) => {
       const { out, api } = contextOf(command);
-      const matching = (await api().get<ApiKeyDto[]>('/api/v1/keys')).filter((k) => k.id.startsWith(id));
+      const matching = (await keysOf(api())).filter((k) => k.id.startsWith(id));
       const [key] = matching;
       if (!key || matching.length > 1) {
         throw usage(
@@ -69,4 +70,8 @@ export function registerKeyCommands(program: Command): void {
       await api().delete(`/api/v1/keys/${key.id}`);
       out.data({ revoked: key.id }, () => out.line(`Revoked ${key.name} (${key.prefix}).`));
     });
+}
+
+async function keysOf(api: OdcApi): Promise<ApiKeyDto[]> {
+  return (await api.get<ApiKeyListDto>('/api/v1/keys')).items;
 }

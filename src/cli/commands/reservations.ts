@@ -2,7 +2,6 @@
 import { Option, type Command } from 'commander';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createSpinner } from 'nanospinner';
 import type {
   ReservationDto as Reservation,
   ReservationPageDto,
@@ -12,7 +11,7 @@ import type { OdcApi } from '../api';
 import { pollIntervalMs } from '../config';
 import { contextOf, usage, type Context } from '../context';
 import { CliError, ExitCode } from '../errors';
-import { colors, duration, status, when } from '../output';
+import { colors, duration, progressLine, status, when } from '../output';
 import { confirm } from '../prompt';
 import {
   hostAlias,
@@ -23,7 +22,7 @@ import {
   sshConfigPaths,
 } from '../ssh';
 
-const LIVE = ['queued', 'placing', 'provisioning', 'active', 'expiring'];
+const LIVE = ['queued', 'placing', 'provisioning', 'active', 'ending'];
 const ENDED = ['expired', 'cancelled', 'failed'];
 const STATUSES = [...LIVE, ...ENDED];
 const POLL_MS = pollIntervalMs();
@@ -152,7 +151,7 @@ async function cancel(context: Context, id: string | undefined, options: CancelO
   const targets = options.all
     ? await listReservations(
         api,
-        LIVE.filter((s) => s !== 'expiring'),
+        LIVE.filter((s) => s !== 'ending'),
         false,
       )
     : [await resolveReservation(api, id, LIVE)];
@@ -175,7 +174,9 @@ async function cancel(context: Context, id: string | undefined, options: CancelO
   }
   context.out.data(options.all ? cancelled : cancelled[0], () => {
     for (const r of cancelled) {
-      context.out.line(`${label(r)}: ${status(r.status)}`);
+      context.out.line(
+        `${label(r)}: ${statusText(r)}${r.status === 'ending' ? ', its environment being deleted' : ''}`,
+      );
     }
   });
 }
@@ -252,19 +253,32 @@ function registerConnect(program: Command): void {
     .command('connect')
     .description('SSH to a reservation (the only active one when no id is given)')
     .argument('[id]', 'id, its first characters, or name')
-    .option('--print', 'print the ssh command instead of running it')
-    .action((id: string | undefined, options: { print?: boolean }, command: Command) =>
-      connect(contextOf(command), id, options.print === true),
+    .option('--print', 'print the ssh command instead of running it (the same command)')
+    .option('-A, --forward-agent', 'bring your SSH agent along (for git); root on the node could use it too')
+    .action((id: string | undefined, options: ConnectOptions, command: Command) =>
+      connect(contextOf(command), id, options),
     );
 }
 
-async function connect(context: Context, id: string | undefined, print: boolean): Promise<void> {
+interface ConnectOptions {
+  print?: boolean;
+  forwardAgent?: boolean;
+}
+
+async function connect(context: Context, id: string | undefined, options: ConnectOptions): Promise<void> {
   const reservation = await resolveReservation(context.api(), id, ['active']);
   if (!reservation.ssh_command) {
     throw new CliError(`${label(reservation)} has no SSH access yet`, ExitCode.Failure);
   }
-  const args = sshArguments(parseSshCommand(reservation.ssh_command));
-  if (print) {
+  const args = sshArguments(parseSshCommand(reservation.ssh_command), { forwardAgent: options.forwardAgent });
+  if (reservation.simulated && !options.print) {
+    throw new CliError(
+      `${label(reservation)} runs on the simulated cluster ${reservation.cluster}: there is no machine at ${reservation.ssh_command.replace(/^ssh /, '')} to connect to (on a real cluster this runs: ssh ${args.join(' ')})`,
+      ExitCode.Failure,
+      'simulated_cluster',
+    );
+  }
+  if (options.print) {
     context.out.data({ command: ['ssh', ...args] }, () => context.out.line(`ssh ${args.join(' ')}`));
     return;
   }
@@ -404,8 +418,8 @@ function asUsageError(error: unknown): unknown {
  */
 async function waitUntilSettled(context: Context, api: OdcApi, first: Reservation): Promise<Reservation> {
   const live = process.stderr.isTTY && !context.out.json;
-  const spinner = live ? createSpinner(progress(first), { stream: process.stderr }).start() : undefined;
-  const say = (text: string) => (spinner ? spinner.update({ text }) : process.stderr.write(`${text}\n`));
+  const spinner = live ? progressLine(process.stderr, progress(first)) : undefined;
+  const say = (text: string) => (spinner ? spinner.update(text) : process.stderr.write(`${text}\n`));
   if (!spinner) {
     say(progress(first));
   }
@@ -430,13 +444,10 @@ async function waitUntilSettled(context: Context, api: OdcApi, first: Reservatio
         shown = next;
       }
     }
-    if (current.status === 'active') {
-      spinner?.success({ text: progress(current) });
-    } else {
-      spinner?.error({ text: progress(current) });
-    }
+    spinner?.done(current.status === 'active', progress(current));
     return current;
   } finally {
+    spinner?.stop(); // a failed poll leaves no half-drawn line under its error
     process.off('SIGINT', onInterrupt);
   }
 }
@@ -461,7 +472,8 @@ function progress(r: Reservation): string {
       return `${label(r)}: starting on ${r.cluster ?? '?'} (${r.node ?? '?'})`;
     case 'active':
       return `${label(r)}: ready`;
-    case 'expiring':
+    case 'ending':
+      return `${label(r)}: ending${r.ending_as ? ` (${r.ending_as})` : ''}${r.status_reason ? `: ${r.status_reason}` : ''}`;
     case 'expired':
     case 'cancelled':
     case 'failed':
@@ -484,6 +496,9 @@ function describeWait(r: Reservation): string {
   return `queued, ${position}, ${wait}`;
 }
 
+/** Beside an address on a simulated cluster: nothing listens there. */
+const SIMULATED_NOTE = '(simulated cluster: nothing listens there)';
+
 function printReady(context: Context, r: Reservation): void {
   const { line } = context.out;
   if (r.status !== 'active') {
@@ -493,7 +508,11 @@ function printReady(context: Context, r: Reservation): void {
     `${colors.green('Ready')}: ${r.gpu_count} × ${r.gpu_type} on ${r.cluster} until ${when(r.expires_at)}`,
   );
   if (r.ssh_command) {
-    line(`  connect:  gpu-dev connect ${r.id.slice(0, 8)}    (or: ${r.ssh_command})`);
+    line(
+      r.simulated
+        ? `  ssh:      ${r.ssh_command}    ${SIMULATED_NOTE}`
+        : `  connect:  gpu-dev connect ${r.name ?? r.id.slice(0, 8)}    (or: ${r.ssh_command})`,
+    );
   }
   if (r.jupyter_url) {
     line(`  jupyter:  ${r.jupyter_url}`);
@@ -506,25 +525,25 @@ function printList(context: Context, items: Reservation[]): void {
     return;
   }
   context.out.table(
-    ['ID', 'NAME', 'OWNER', 'GPUS', 'STATUS', 'QUEUE', 'CLUSTER', 'EXPIRES'],
+    ['ID', 'NAME', 'OWNER', 'GPUS', 'STATUS', 'QUEUE', 'CLUSTER', 'ENDS'],
     items.map((r) => [
       r.id.slice(0, 8),
       r.name ?? '',
       r.owner,
       `${r.gpu_count} × ${r.gpu_type}`,
-      status(r.status),
+      statusText(r),
       r.status === 'queued'
         ? `#${r.queue_position ?? '?'}${r.estimated_wait_seconds !== undefined ? ` ~${duration(r.estimated_wait_seconds)}` : ''}`
         : '',
       r.cluster ?? '',
-      r.expires_at ? when(r.expires_at) : '',
+      endText(r),
     ]),
   );
 }
 
 function printDetails(context: Context, r: Reservation): void {
   const { line } = context.out;
-  line(`${colors.bold(label(r))}  ${status(r.status)}${r.status_reason ? ` (${r.status_reason})` : ''}`);
+  line(`${colors.bold(label(r))}  ${statusText(r)}${r.status_reason ? ` (${r.status_reason})` : ''}`);
   line(`  id:        ${r.id}`);
   line(
     `  owner:     ${r.owner}${r.secondary_users.length ? ` (shared with ${r.secondary_users.join(', ')})` : ''}`,
@@ -541,11 +560,13 @@ function printDetails(context: Context, r: Reservation): void {
   if (r.disk) {
     line(`  disk:      ${r.disk} at /home/dev${r.no_persist ? ' (no snapshot at the end)' : ''}`);
   }
-  if (r.expires_at) {
+  if (ENDED.includes(r.status)) {
+    line(`  ended:     ${when(r.ended_at)}`);
+  } else if (r.expires_at && r.status !== 'ending') {
     line(`  expires:   ${when(r.expires_at)}`);
   }
   if (r.ssh_command) {
-    line(`  ssh:       ${r.ssh_command}`);
+    line(`  ssh:       ${r.ssh_command}${r.simulated ? `    ${SIMULATED_NOTE}` : ''}`);
   }
   if (r.jupyter_url) {
     line(`  jupyter:   ${r.jupyter_url}`);
@@ -556,6 +577,25 @@ function printDetails(context: Context, r: Reservation): void {
       line(`    ${when(event.at)}  ${event.message}`);
     }
   }
+}
+
+/** Its status; an ending one's with how it ends: "ending (cancelled)". */
+function statusText(r: Pick<Reservation, 'status' | 'ending_as'>): string {
+  return r.status === 'ending' && r.ending_as ? `${status(r.status)} (${r.ending_as})` : status(r.status);
+}
+
+/**
+ * When it ends: its expiry while it runs; for one that has ended, when it did (its expiry was
+ * only the plan, and a cancelled or failed one ended before it).
+ */
+function endText(r: Pick<Reservation, 'status' | 'expires_at' | 'ended_at'>): string {
+  if (ENDED.includes(r.status)) {
+    return `ended ${when(r.ended_at)}`;
+  }
+  if (r.status === 'ending') {
+    return 'now';
+  }
+  return r.expires_at ? when(r.expires_at) : '';
 }
 
 function label(r: Pick<Reservation, 'id' | 'name'>): string {
@@ -618,7 +658,7 @@ export async function resolveReservation(
   const matching = (await listReservations(api, id ? STATUSES : statuses, false)).filter(
     (r) => !id || r.id.startsWith(id.toLowerCase()) || r.name === id,
   );
-  const running = matching.filter((r) => LIVE.includes(r.status) && r.status !== 'expiring');
+  const running = matching.filter((r) => LIVE.includes(r.status) && r.status !== 'ending');
   const candidates = running.length > 0 ? running : matching;
   const [only] = candidates;
   if (only && candidates.length === 1) {

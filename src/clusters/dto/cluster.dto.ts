@@ -173,3 +173,7 @@ export class ClusterDto {
     };
   }
 }
+
+export class ClusterListDto {
+  @ApiProperty({ type: [ClusterDto], description: 'By priority, then name' }) items!: ClusterDto[];
+}

@@ -19,6 +19,7 @@ import type {
   VolumeInfo,
   VolumeRequest,
 } from '../contract';
+import { ABOUT_ABSENCE } from '../../infra/http/about-absence';
 import { SIZE_QUANTITY } from '../../infra/kubernetes/quantity';
 import { DNS_LABEL, IsLabelMap, LABEL_MAP_SCHEMA } from '../../infra/kubernetes/names';
 
@@ -126,7 +127,7 @@ function IsExactlyOneOf(other: string, message: string): PropertyDecorator {
       target: target.constructor,
       propertyName: String(propertyName),
       constraints: [other],
-      options: { message },
+      options: { message, context: ABOUT_ABSENCE },
       validator: {
         validate: (value: unknown, args: ValidationArguments) =>
           isAbsent(value) !== isAbsent((args.object as Record<string, unknown>)[other]),

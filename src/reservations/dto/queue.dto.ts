@@ -56,3 +56,7 @@ export class GpuTypeDto {
   @ApiProperty({ type: [Number] }) allowed_counts!: number[];
   @ApiProperty() max_hours!: number;
 }
+
+export class GpuTypeListDto {
+  @ApiProperty({ type: [GpuTypeDto] }) items!: GpuTypeDto[];
+}

@@ -147,7 +147,8 @@ export class ReservationDto {
   status_reason?: string;
   @ApiPropertyOptional({
     enum: ['expired', 'cancelled', 'failed'],
-    description: 'While expiring: the status it ends in once its objects are deleted',
+    description:
+      'While ending: the status it ends in once its objects are deleted (expired, cancelled or failed)',
   })
   ending_as?: 'expired' | 'cancelled' | 'failed';
   @ApiPropertyOptional({ description: 'Its place among the queued reservations of its GPU type, from 1' })

@@ -13,7 +13,7 @@ const WITH_OBJECTS: readonly ReservationStatus[] = ['placing', 'provisioning', '
 
 /**
  * Ends a reservation, in the caller's transaction. Queued: at once (nothing to delete). Placed or
- * running: `expiring` with the status it will end in, its GPUs still held until the teardown job
+ * running: `ending` with the status it will end in, its GPUs still held until the teardown job
  * has deleted its objects, so nothing new lands on GPUs that are still in use. Undefined when it
  * had already ended (or is already ending): a repeat changes nothing.
  *
@@ -37,7 +37,7 @@ export async function endReservation(
        SELECT id, status FROM reservations WHERE id = $1 AND ($8::uuid IS NULL OR owner_id = $8) FOR UPDATE),
      moved AS (
        UPDATE reservations r
-       SET status = CASE WHEN l.status = 'queued' THEN $2 ELSE 'expiring' END,
+       SET status = CASE WHEN l.status = 'queued' THEN $2 ELSE 'ending' END,
            ending_as = CASE WHEN l.status = 'queued' THEN r.ending_as ELSE $2 END,
            ended_at = CASE WHEN l.status = 'queued' THEN $4 ELSE r.ended_at END,
            status_reason = $3, status_since = $4, version = r.version + 1

@@ -81,9 +81,10 @@ export class ExpiryTask extends PeriodicTask {
    * retries): a teardown job again, at most one per reservation per TEARDOWN_RETRY_MS.
    */
   private async retryTeardowns(now: Date): Promise<number> {
+    await this.adoptFormerEndingStatus();
     const stuck = await this.dataSource
       .getRepository(Reservation)
-      .findBy({ status: 'expiring', statusSince: LessThan(new Date(now.getTime() - TEARDOWN_RETRY_MS)) });
+      .findBy({ status: 'ending', statusSince: LessThan(new Date(now.getTime() - TEARDOWN_RETRY_MS)) });
     for (const reservation of stuck) {
       await this.jobs.send(
         TEARDOWN_QUEUE,
@@ -92,6 +93,18 @@ export class ExpiryTask extends PeriodicTask {
       );
     }
     return stuck.length;
+  }
+
+  /**
+   * `ending` was called `expiring` before (migrations/1795630000000-EndingStatus.ts renamed the
+   * rows): a replica of that release, still running during a rolling upgrade, ends reservations
+   * with the old word, which nothing here would count, tear down or retry. Taken as `ending` each
+   * round (an indexed no-op once none is left). Remove when no such release can run beside this one.
+   */
+  private async adoptFormerEndingStatus(): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE reservations SET status = 'ending', version = version + 1 WHERE status = 'expiring'`,
+    );
   }
 
   private async warn(now: Date): Promise<number> {

@@ -11,14 +11,14 @@ import { afterEnded } from './ending';
 /**
  * Worker role: an ending reservation's objects deleted through its cluster's deployer (idempotent:
  * deleting what is gone is fine), then its final status, which gives its GPUs back exactly once
- * (the guarded transition out of `expiring`), an admission pass for whoever waits and its disk's
+ * (the guarded transition out of `ending`), an admission pass for whoever waits and its disk's
  * release (after its snapshot). A cluster
  * that cannot be reached keeps the job retrying; the GPUs stay held meanwhile, as the objects may
  * still run.
  *
  * A batch of jobs goes together: one read, the deletes at once, then one transaction ending all
  * those deleted (one statement) with one admission job. A delete that failed fails the batch after
- * the others have ended: it is retried, and the others, no longer `expiring`, are left alone.
+ * the others have ended: it is retried, and the others, no longer `ending`, are left alone.
  */
 @Injectable()
 export class TeardownWorker implements OnApplicationBootstrap {
@@ -46,7 +46,7 @@ export class TeardownWorker implements OnApplicationBootstrap {
   async teardownMany(ids: string[]): Promise<void> {
     const ending = await this.dataSource
       .getRepository(Reservation)
-      .findBy({ id: In([...new Set(ids)]), status: 'expiring' });
+      .findBy({ id: In([...new Set(ids)]), status: 'ending' });
     const failures: unknown[] = [];
     const deleted: Reservation[] = [];
     await Promise.all(
@@ -66,7 +66,7 @@ export class TeardownWorker implements OnApplicationBootstrap {
       await this.dataSource.transaction(async (tx) => {
         const ended = await transitionMany(
           tx,
-          { from: ['expiring'], set: { endedAt: new Date() } },
+          { from: ['ending'], set: { endedAt: new Date() } },
           deleted.map((reservation) => {
             const endingAs = reservation.endingAs ?? 'expired';
             return {

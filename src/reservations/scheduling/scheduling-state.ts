@@ -49,7 +49,7 @@ export function claimUntil(
     return new Date(now.getTime() + (reservation.durationMinutes + reservation.extendedMinutes) * MINUTE);
   }
   const earliest = now.getTime() + TEARDOWN_ALLOWANCE_MS;
-  const expected = reservation.status === 'expiring' ? earliest : reservation.expiresAt.getTime() + graceMs;
+  const expected = reservation.status === 'ending' ? earliest : reservation.expiresAt.getTime() + graceMs;
   return new Date(Math.max(expected, earliest));
 }
 

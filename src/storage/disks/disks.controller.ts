@@ -1,13 +1,10 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
-  ApiConflictResponse,
   ApiCreatedResponse,
-  ApiNotFoundResponse,
   ApiOkResponse,
-  ApiServiceUnavailableResponse,
+  ApiOperation,
   ApiTags,
-  ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import { AuditService } from '../../audit/public';
 import {
@@ -17,19 +14,30 @@ import {
   CurrentPrincipal,
   type Principal,
 } from '../../auth/public';
+import { CommonErrorCode } from '../../infra/errors/app-error';
+import { ApiErrors } from '../../infra/http/api-errors';
 import { ApiDnsLabelParam, DnsLabelPipe } from '../../infra/kubernetes/names';
-import { ErrorResponse } from '../../infra/http/error-response';
+import { StorageErrorCode } from '../storage.errors';
 import { DisksService } from './disks.service';
 import {
   AdoptDiskDto,
   CreateDiskDto,
   DiskDto,
+  DiskListDto,
   DiskOwnerQueryDto,
   ListDisksQueryDto,
   RenameDiskDto,
   RestoreDiskDto,
   SnapshotDto,
+  SnapshotListDto,
 } from './dto/disk.dto';
+
+/** A disk named in the path that the caller has not (an admin's `?owner=` names whose). */
+const NO_SUCH_DISK = { code: CommonErrorCode.NotFound, message: 'No disk work' };
+const OWNER_ERRORS = [
+  { code: CommonErrorCode.Forbidden, message: "Only admins can act on another user's disks" },
+  { code: CommonErrorCode.NotFound, message: 'No user bob' },
+];
 
 /**
  * Named persistent disks: a reservation that names one (`disk`) gets it at /home/dev, and at its
@@ -37,8 +45,7 @@ import {
  */
 @ApiTags('disks')
 @Controller('api/v1/disks')
-@ApiNotFoundResponse({ type: ErrorResponse })
-@ApiServiceUnavailableResponse({ type: ErrorResponse, description: 'storage_unavailable' })
+@ApiErrors(StorageErrorCode.StorageUnavailable)
 export class DisksController {
   constructor(
     private readonly disks: DisksService,
@@ -46,17 +53,34 @@ export class DisksController {
   ) {}
 
   @Get()
+  @ApiOperation({
+    operationId: 'listDisks',
+    summary: 'List your disks',
+    description:
+      'Your disks by name: size, where the volume lives, which reservation holds it, the latest ' +
+      'snapshot. `deleted=true` adds those in their grace period; admins see everyone’s with `user=all`.',
+  })
   @Authenticated('disks:read')
-  @ApiOkResponse({ type: [DiskDto] })
-  listDisks(@CurrentPrincipal() principal: Principal, @Query() query: ListDisksQueryDto): Promise<DiskDto[]> {
-    return this.disks.list(principal, query);
+  @ApiOkResponse({ type: DiskListDto })
+  @ApiErrors({ code: CommonErrorCode.Forbidden, message: "Only admins can list every user's resources" })
+  async listDisks(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: ListDisksQueryDto,
+  ): Promise<DiskListDto> {
+    return { items: await this.disks.list(principal, query) };
   }
 
-  /** A new, empty disk; its volume is made where a reservation first uses it. */
   @Post()
+  @ApiOperation({
+    operationId: 'createDisk',
+    summary: 'Create a disk',
+    description:
+      'A new, empty disk of that name and size. Its volume is made where a reservation first uses ' +
+      'it: name it in POST /api/v1/reservations (`disk`).',
+  })
   @Authenticated('disks:write')
   @ApiCreatedResponse({ type: DiskDto })
-  @ApiConflictResponse({ type: ErrorResponse, description: 'disk_name_taken, disk_quota_exceeded' })
+  @ApiErrors(StorageErrorCode.DiskNameTaken, StorageErrorCode.DiskQuotaExceeded)
   async createDisk(
     @CurrentPrincipal() principal: Principal,
     @Req() request: AuthenticatedRequest,
@@ -67,18 +91,28 @@ export class DisksController {
     return disk;
   }
 
-  /** Admins: an existing volume of the provider (aws-ebs: an EBS volume by id) becomes a user's disk. */
   @Post('adopt')
+  @ApiOperation({
+    operationId: 'adoptDisk',
+    summary: 'Adopt a volume as a disk',
+    description:
+      'Admins: an existing volume of the storage provider (aws-ebs: an EBS volume by id) becomes a ' +
+      'user’s disk.',
+  })
   @AdminOnly('disks:write')
   @ApiCreatedResponse({ type: DiskDto })
-  @ApiConflictResponse({
-    type: ErrorResponse,
-    description: 'disk_name_taken, disk_quota_exceeded, invalid_disk_state (already a disk), volume_in_use',
-  })
-  @ApiUnprocessableEntityResponse({
-    type: ErrorResponse,
-    description: 'storage_rejected (not found, or a provider that cannot adopt)',
-  })
+  @ApiErrors(
+    { code: CommonErrorCode.NotFound, message: 'No user bob' },
+    StorageErrorCode.DiskNameTaken,
+    StorageErrorCode.DiskQuotaExceeded,
+    { code: StorageErrorCode.InvalidDiskState, message: 'Volume vol-0a1b2c3d4e5f60718 is already a disk' },
+    StorageErrorCode.VolumeInUse,
+    StorageErrorCode.StorageRejected,
+    {
+      code: StorageErrorCode.StorageRejected,
+      message: 'The k8s-csi storage provider does not adopt existing volumes',
+    },
+  )
   async adoptDisk(
     @CurrentPrincipal() principal: Principal,
     @Req() request: AuthenticatedRequest,
@@ -90,9 +124,11 @@ export class DisksController {
   }
 
   @Get(':name')
+  @ApiOperation({ operationId: 'getDisk', summary: 'Get a disk', description: 'One disk, as listed.' })
   @ApiDnsLabelParam('name')
   @Authenticated('disks:read')
   @ApiOkResponse({ type: DiskDto })
+  @ApiErrors(NO_SUCH_DISK, ...OWNER_ERRORS)
   getDisk(
     @CurrentPrincipal() principal: Principal,
     @Param('name', DnsLabelPipe) name: string,
@@ -101,12 +137,18 @@ export class DisksController {
     return this.disks.get(principal, name, query.owner);
   }
 
-  /** Soft delete: the name is free at once, the data kept for ODC_DISK_DELETE_GRACE_DAYS. */
   @Delete(':name')
+  @ApiOperation({
+    operationId: 'deleteDisk',
+    summary: 'Delete a disk',
+    description:
+      'A soft delete: the name is free at once, the data kept for ODC_DISK_DELETE_GRACE_DAYS ' +
+      '(`purge_after`), when POST /api/v1/disks/{name}/undelete brings it back. Not while a reservation holds it.',
+  })
   @ApiDnsLabelParam('name')
   @Authenticated('disks:write')
   @ApiOkResponse({ type: DiskDto })
-  @ApiConflictResponse({ type: ErrorResponse, description: 'disk_in_use' })
+  @ApiErrors(NO_SUCH_DISK, ...OWNER_ERRORS, StorageErrorCode.DiskInUse)
   async deleteDisk(
     @CurrentPrincipal() principal: Principal,
     @Req() request: AuthenticatedRequest,
@@ -118,17 +160,24 @@ export class DisksController {
     return disk;
   }
 
-  /** A deleted disk back, during its grace period. */
   @Post(':name/undelete')
+  @ApiOperation({
+    operationId: 'undeleteDisk',
+    summary: 'Undelete a disk',
+    description:
+      'A deleted disk back, during its grace period, under its name (if no new disk has taken it).',
+  })
   @ApiDnsLabelParam('name')
   @Authenticated('disks:write')
   @HttpCode(200)
   @ApiOkResponse({ type: DiskDto })
-  @ApiConflictResponse({
-    type: ErrorResponse,
-    description:
-      'disk_name_taken (a new disk has the name), invalid_disk_state (grace over), disk_quota_exceeded',
-  })
+  @ApiErrors(
+    { code: CommonErrorCode.NotFound, message: 'No deleted disk work in its grace period' },
+    ...OWNER_ERRORS,
+    StorageErrorCode.DiskNameTaken,
+    { code: StorageErrorCode.InvalidDiskState, message: "Disk work's grace period is over" },
+    StorageErrorCode.DiskQuotaExceeded,
+  )
   async undeleteDisk(
     @CurrentPrincipal() principal: Principal,
     @Req() request: AuthenticatedRequest,
@@ -141,11 +190,16 @@ export class DisksController {
   }
 
   @Post(':name/rename')
+  @ApiOperation({
+    operationId: 'renameDisk',
+    summary: 'Rename a disk',
+    description: 'Its data, snapshots and holds stay; only the name changes.',
+  })
   @ApiDnsLabelParam('name')
   @Authenticated('disks:write')
   @HttpCode(200)
   @ApiOkResponse({ type: DiskDto })
-  @ApiConflictResponse({ type: ErrorResponse, description: 'disk_name_taken' })
+  @ApiErrors(NO_SUCH_DISK, ...OWNER_ERRORS, StorageErrorCode.DiskNameTaken)
   async renameDisk(
     @CurrentPrincipal() principal: Principal,
     @Req() request: AuthenticatedRequest,
@@ -159,24 +213,36 @@ export class DisksController {
   }
 
   @Get(':name/snapshots')
+  @ApiOperation({
+    operationId: 'listDiskSnapshots',
+    summary: 'List a disk’s snapshots',
+    description: 'Newest first, with their status (pending, ready, failed): what POST …/restore can take.',
+  })
   @ApiDnsLabelParam('name')
   @Authenticated('disks:read')
-  @ApiOkResponse({ type: [SnapshotDto], description: 'Newest first' })
-  listSnapshots(
+  @ApiOkResponse({ type: SnapshotListDto })
+  @ApiErrors(NO_SUCH_DISK, ...OWNER_ERRORS)
+  async listSnapshots(
     @CurrentPrincipal() principal: Principal,
     @Param('name', DnsLabelPipe) name: string,
     @Query() query: DiskOwnerQueryDto,
-  ): Promise<SnapshotDto[]> {
-    return this.disks.listSnapshots(principal, name, query.owner);
+  ): Promise<SnapshotListDto> {
+    return { items: await this.disks.listSnapshots(principal, name, query.owner) };
   }
 
-  /** Taken in the background (202): poll the list until it is ready. */
   @Post(':name/snapshots')
+  @ApiOperation({
+    operationId: 'createDiskSnapshot',
+    summary: 'Snapshot a disk',
+    description:
+      'Taken in the background (202): poll GET …/snapshots until it is ready. A reservation’s end ' +
+      'snapshots its disk anyway; this is a copy in between, of a disk in use too (crash-consistent).',
+  })
   @ApiDnsLabelParam('name')
   @Authenticated('disks:write')
   @HttpCode(202)
   @ApiAcceptedResponse({ type: SnapshotDto })
-  @ApiConflictResponse({ type: ErrorResponse, description: 'invalid_disk_state' })
+  @ApiErrors(NO_SUCH_DISK, ...OWNER_ERRORS, StorageErrorCode.InvalidDiskState)
   async createSnapshot(
     @CurrentPrincipal() principal: Principal,
     @Req() request: AuthenticatedRequest,
@@ -193,16 +259,30 @@ export class DisksController {
     return snapshot;
   }
 
-  /** Into a new disk (`new_name`) or the disk itself; the volume is made at its next use. */
   @Post(':name/restore')
+  @ApiOperation({
+    operationId: 'restoreDisk',
+    summary: 'Restore a disk from a snapshot',
+    description:
+      'Into a new disk (`new_name`), or the disk itself back to the snapshot (it must be free; its ' +
+      'current volume is deleted). The volume is made from the snapshot at the disk’s next use.',
+  })
   @ApiDnsLabelParam('name')
   @Authenticated('disks:write')
   @HttpCode(200)
   @ApiOkResponse({ type: DiskDto, description: 'The restored disk (the new one, with new_name)' })
-  @ApiConflictResponse({
-    type: ErrorResponse,
-    description: 'snapshot_not_ready, disk_in_use, disk_name_taken, disk_quota_exceeded',
-  })
+  @ApiErrors(
+    NO_SUCH_DISK,
+    {
+      code: CommonErrorCode.NotFound,
+      message: 'Disk work has no snapshot 9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d',
+    },
+    ...OWNER_ERRORS,
+    StorageErrorCode.SnapshotNotReady,
+    StorageErrorCode.DiskInUse,
+    StorageErrorCode.DiskNameTaken,
+    StorageErrorCode.DiskQuotaExceeded,
+  )
   async restoreDisk(
     @CurrentPrincipal() principal: Principal,
     @Req() request: AuthenticatedRequest,
@@ -218,13 +298,22 @@ export class DisksController {
     return disk;
   }
 
-  /** Admins: frees a disk whose reservation has ended but was never released. */
   @Post(':name/unlock')
+  @ApiOperation({
+    operationId: 'unlockDisk',
+    summary: 'Unlock a disk',
+    description: 'Admins: frees a disk whose reservation has ended but was never released.',
+  })
   @ApiDnsLabelParam('name')
   @AdminOnly('disks:write')
   @HttpCode(200)
   @ApiOkResponse({ type: DiskDto })
-  @ApiConflictResponse({ type: ErrorResponse, description: 'disk_in_use (its reservation is live)' })
+  @ApiErrors(NO_SUCH_DISK, ...OWNER_ERRORS, {
+    code: StorageErrorCode.DiskInUse,
+    message:
+      'Disk work is held by reservation 3f0e9c4a-5b1d-4e6f-8a2b-7c9d0e1f2a3b, which is active: cancel it instead',
+    details: { reservation_id: '3f0e9c4a-5b1d-4e6f-8a2b-7c9d0e1f2a3b' },
+  })
   async unlockDisk(
     @CurrentPrincipal() principal: Principal,
     @Req() request: AuthenticatedRequest,

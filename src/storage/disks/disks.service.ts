@@ -20,7 +20,7 @@ import type {
   AdoptDiskDto,
   CreateDiskDto,
   DiskDto,
-  DiskState,
+  DiskStatus,
   ListDisksQueryDto,
   RestoreDiskDto,
   SnapshotDto,
@@ -498,7 +498,7 @@ export class DisksService {
       owner: facts.owner,
       size_gb: disk.sizeGb,
       provider: disk.provider,
-      state: stateOf(disk, facts.holderLive),
+      status: statusOf(disk, facts.holderLive),
       ...(disk.inUseBy ? { in_use_by: disk.inUseBy } : {}),
       ...(cluster ? { cluster } : {}),
       ...(disk.zone ? { zone: disk.zone } : {}),
@@ -531,7 +531,7 @@ export class DisksService {
   }
 }
 
-function stateOf(disk: Disk, holderLive: boolean | undefined): DiskState {
+function statusOf(disk: Disk, holderLive: boolean | undefined): DiskStatus {
   if (disk.status === 'purged' && disk.volumeId !== null) {
     return 'deleted'; // being purged: its data is not gone yet
   }

@@ -7,7 +7,7 @@ import { QueueService } from '../../infra/queue/queue.service';
 import { Disk } from '../disks/disk.entity';
 import { STORAGE_PROVIDER, type StorageProvider } from '../providers/storage-provider';
 import { requestSnapshot } from '../snapshots/request-snapshot';
-import { Snapshot } from '../snapshots/snapshot.entity';
+import { END_OF_USE_REASONS, Snapshot, type EndOfUseReason } from '../snapshots/snapshot.entity';
 import {
   DISK_HOLDERS,
   RESERVATION_TIMELINE,
@@ -76,7 +76,7 @@ export class ReleaseWorker implements OnApplicationBootstrap {
       written = volume !== 'unbound';
     }
     const wantsSnapshot = written && !reservation!.noPersist;
-    const snapshot = wantsSnapshot ? await this.endSnapshot(disk, reservationId) : undefined;
+    const snapshot = wantsSnapshot ? await this.endSnapshot(disk, reservation!) : undefined;
     if (snapshot === 'asked' || snapshot?.status === 'pending') {
       return; // the snapshot's job sends this one again when it is done
     }
@@ -137,17 +137,20 @@ export class ReleaseWorker implements OnApplicationBootstrap {
     }
   }
 
-  /** The reservation's end-of-use snapshot, or 'asked' when this call asked for it just now. */
-  private async endSnapshot(disk: Disk, reservationId: string): Promise<Snapshot | 'asked'> {
+  /**
+   * The reservation's end-of-use snapshot (its reason: how the reservation ended), or 'asked' when
+   * this call asked for it just now.
+   */
+  private async endSnapshot(disk: Disk, reservation: Holder): Promise<Snapshot | 'asked'> {
     const existing = await this.dataSource
       .getRepository(Snapshot)
-      .findOneBy({ diskId: disk.id, reservationId, reason: 'expiry' });
+      .findOneBy({ diskId: disk.id, reservationId: reservation.id });
     if (existing) {
       return existing;
     }
     try {
       await this.dataSource.transaction((tx) =>
-        requestSnapshot(tx, this.jobs, disk, 'expiry', reservationId),
+        requestSnapshot(tx, this.jobs, disk, endOfUseReason(reservation), reservation.id),
       );
     } catch (error) {
       if (!isUniqueViolation(error)) {
@@ -156,6 +159,15 @@ export class ReleaseWorker implements OnApplicationBootstrap {
     }
     return 'asked';
   }
+}
+
+/** How a reservation that no longer holds its disk ended: the reason its disk's snapshot gives. */
+function endOfUseReason(reservation: Holder): EndOfUseReason {
+  const reason = END_OF_USE_REASONS.find((ended) => ended === reservation.status);
+  if (!reason) {
+    throw new Error(`reservation ${reservation.id} is ${reservation.status}, not ended`);
+  }
+  return reason;
 }
 
 function releaseNote(snapshot: Snapshot | undefined, noPersist: boolean, written: boolean): string {

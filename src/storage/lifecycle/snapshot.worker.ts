@@ -150,11 +150,14 @@ export class SnapshotWorker implements OnApplicationBootstrap {
     );
   }
 
-  /** Its end, once (guarded on pending); an end-of-use snapshot's disk goes on to its release. */
+  /**
+   * Its end, once (guarded on pending); an end-of-use snapshot (the one that names a reservation)
+   * sends its disk on to its release.
+   */
   private async finish(snapshot: Snapshot, fields: SnapshotEnd): Promise<void> {
     await this.dataSource.transaction(async (tx) => {
       const ended = await tx.getRepository(Snapshot).update({ id: snapshot.id, status: 'pending' }, fields);
-      if (ended.affected === 1 && snapshot.reason === 'expiry' && snapshot.reservationId) {
+      if (ended.affected === 1 && snapshot.reservationId) {
         await this.jobs.send(RELEASE_DISK_QUEUE, { reservation_id: snapshot.reservationId }, { manager: tx });
       }
     });

@@ -12,10 +12,15 @@ import { Disk } from '../disks/disk.entity';
 export const SNAPSHOT_STATUSES = ['pending', 'ready', 'failed', 'deleted'] as const;
 export type SnapshotStatus = (typeof SNAPSHOT_STATUSES)[number];
 
-export const SNAPSHOT_REASONS = ['expiry', 'manual', 'pre-delete', 'pre-restore'] as const;
+/** At the end of the reservation that held the disk: how that reservation ended. */
+export const END_OF_USE_REASONS = ['expired', 'cancelled', 'failed'] as const;
+export type EndOfUseReason = (typeof END_OF_USE_REASONS)[number];
+
+export const SNAPSHOT_REASONS = [...END_OF_USE_REASONS, 'manual', 'pre-delete', 'pre-restore'] as const;
 /**
- * `expiry`: at the end of a reservation (cancel too); `manual`: asked for; `pre-delete`: before a
- * soft delete; `pre-restore`: before a restore in place replaced the volume.
+ * `expired`, `cancelled`, `failed`: at the end of a reservation, as it ended (it names that
+ * reservation); `manual`: asked for; `pre-delete`: before a soft delete; `pre-restore`: before a
+ * restore in place replaced the volume.
  */
 export type SnapshotReason = (typeof SNAPSHOT_REASONS)[number];
 
@@ -27,7 +32,7 @@ export type SnapshotReason = (typeof SNAPSHOT_REASONS)[number];
 @Entity({ name: 'snapshots' })
 @Index('UQ_snapshots_disk_reservation', ['diskId', 'reservationId'], {
   unique: true,
-  where: `"reason" = 'expiry'`,
+  where: `"reservation_id" IS NOT NULL`,
 })
 @Index('IDX_snapshots_disk', ['diskId', 'createdAt'])
 export class Snapshot {
@@ -48,7 +53,7 @@ export class Snapshot {
   @Column({ type: 'text' })
   reason!: SnapshotReason;
 
-  /** The reservation whose end it records (reason expiry). */
+  /** The reservation whose end it records (an end-of-use reason); null for the others. */
   @Column({ name: 'reservation_id', type: 'uuid', nullable: true })
   reservationId!: string | null;
 

@@ -108,8 +108,8 @@ export class ListDisksQueryDto {
   deleted?: 'true' | 'false';
 }
 
-export const DISK_STATES = ['free', 'in_use', 'releasing', 'deleted', 'purged', 'lost'] as const;
-export type DiskState = (typeof DISK_STATES)[number];
+export const DISK_STATUSES = ['free', 'in_use', 'releasing', 'deleted', 'purged', 'lost'] as const;
+export type DiskStatus = (typeof DISK_STATUSES)[number];
 
 export class DiskDto {
   @ApiProperty() id!: string;
@@ -118,11 +118,11 @@ export class DiskDto {
   @ApiProperty() size_gb!: number;
   @ApiProperty({ example: 'k8s-csi' }) provider!: string;
   @ApiProperty({
-    enum: DISK_STATES,
+    enum: DISK_STATUSES,
     description:
       'free; in_use (held by a reservation); releasing (its reservation ended, its snapshot being taken); deleted (in its grace period); purged; lost (its volume vanished)',
   })
-  state!: DiskState;
+  status!: DiskStatus;
   @ApiPropertyOptional({ description: 'The reservation holding it' }) in_use_by?: string;
   @ApiPropertyOptional({ description: 'The cluster its volume lives in (none before first use)' })
   cluster?: string;
@@ -144,11 +144,24 @@ export class SnapshotDto {
   @ApiProperty() id!: string;
   @ApiProperty() disk!: string;
   @ApiProperty({ enum: SNAPSHOT_STATUSES }) status!: SnapshotStatus;
-  @ApiProperty({ enum: SNAPSHOT_REASONS }) reason!: SnapshotReason;
-  @ApiPropertyOptional() reservation_id?: string;
+  @ApiProperty({
+    enum: SNAPSHOT_REASONS,
+    description:
+      'Why it was taken: expired, cancelled or failed (the end of the reservation that held the disk, as it ended); manual (asked for); pre-delete (before a delete); pre-restore (before a restore in place)',
+  })
+  reason!: SnapshotReason;
+  @ApiPropertyOptional({ description: 'The reservation whose end it records' }) reservation_id?: string;
   @ApiPropertyOptional() size_gb?: number;
   @ApiPropertyOptional() cluster?: string;
   @ApiPropertyOptional() error?: string;
   @ApiProperty({ format: 'date-time' }) created_at!: string;
   @ApiPropertyOptional({ format: 'date-time' }) ready_at?: string;
+}
+
+export class DiskListDto {
+  @ApiProperty({ type: [DiskDto], description: 'By name' }) items!: DiskDto[];
+}
+
+export class SnapshotListDto {
+  @ApiProperty({ type: [SnapshotDto], description: 'Newest first' }) items!: SnapshotDto[];
 }
