@@ -1,9 +1,9 @@
-import { type DynamicModule, Module } from '@nestjs/common';
+import { type DynamicModule, type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { ConfigModule } from '../infra/config/config.module';
 import type { DeployerConfig } from './deployer.config';
-import { LoggingModule } from '../infra/logging/logging.module';
+import { LoggingModule, markPolling } from '../infra/logging/logging.module';
 import { MetricsModule } from '../infra/metrics/metrics.module';
 import { DeployerAuthGuard } from './deployer-auth.guard';
 import { DeployerSettings } from './deployer-settings';
@@ -21,7 +21,19 @@ import { VolumesService } from './volumes.service';
  * alone) and is stateless: no database, no queue; Kubernetes is its only state.
  */
 @Module({})
-export class DeployerAppModule {
+export class DeployerAppModule implements NestModule {
+  /** Every read here is the coordinator's polling (status, capacity, health): logged at debug. */
+  configure(consumer: MiddlewareConsumer): void {
+    consumer
+      .apply((req: { method?: string }, _res: unknown, next: () => void) => {
+        if (req.method === 'GET') {
+          markPolling(req);
+        }
+        next();
+      })
+      .forRoutes('*path');
+  }
+
   static forRoot(config: DeployerConfig, logger: Logger, kubeConfig: KubeConfig): DynamicModule {
     const kube = new KubeClient(kubeConfig, {
       qps: config.ODC_DEPLOYER_KUBE_QPS,
@@ -29,11 +41,7 @@ export class DeployerAppModule {
     });
     return {
       module: DeployerAppModule,
-      imports: [
-        ConfigModule.forRoot(config),
-        LoggingModule.forRoot(logger, { readsArePolling: true }),
-        MetricsModule,
-      ],
+      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(logger), MetricsModule],
       controllers: [DeployerHealthController, DeployerController, VolumesController, FileTransfersController],
       providers: [
         { provide: KUBE_CLIENT, useValue: kube },

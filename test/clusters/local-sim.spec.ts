@@ -38,6 +38,13 @@ describe('the development start registers its simulated cluster as local-sim', (
       ['h100', 32, 32, 8, 4],
       ['t4', 8, 8, 1, 8],
     ]);
+    // One line per request; the coordinator's polling of its deployer (capacity, health), in this
+    // same process, at debug. (This file's first app: nestjs-pino logs every app's requests there.)
+    const requests = first.logs.lines.map((line) => String(line.msg)).filter((msg) => /^[A-Z]+ \//.test(msg));
+    expect(requests).toContainEqual(
+      expect.stringMatching(/^GET \/api\/v1\/clusters 200 \d+ ms admin req=\S+$/),
+    );
+    expect(requests.filter((msg) => /^GET \/api\/v1\/(capacity|health|deployments)/.test(msg))).toEqual([]);
     await first.runtime.close();
 
     // The next start finds it registered and points it at its own deployer (another port here).

@@ -8,12 +8,17 @@ import { redactUrl } from './redaction';
 /** Probes and scrapes: asked every few seconds by machines, worth a line only when debugging. */
 const PROBE_PATHS = new Set(['/healthz', '/livez', '/readyz', '/metrics', '/api/v1/health']);
 
-export interface RequestLoggingOptions {
-  /**
-   * Every GET here is another process polling (the deployer: the coordinator's status, capacity
-   * and health rounds), so reads go at debug and only changes at info.
-   */
-  readsArePolling?: boolean;
+/** Set on a request whose line belongs at debug (see `markPolling`). */
+const QUIET = Symbol('log quietly');
+
+/**
+ * Marks a request as another process's polling, so its line goes at debug: an app's middleware
+ * does it (the deployer: every read is the coordinator's status, capacity or health round). A
+ * mark, not an option of this module: nestjs-pino keeps one request logger per process, with the
+ * first app's options, and a development start runs the core app and the deployer in one.
+ */
+export function markPolling(req: object): void {
+  (req as { [QUIET]?: true })[QUIET] = true;
 }
 
 /** What the request logger reads off a request: the auth guard's principal, the matched route. */
@@ -22,6 +27,7 @@ type LoggedRequest = IncomingMessage & {
   originalUrl?: string;
   route?: { path?: unknown };
   principal?: { username?: string };
+  [QUIET]?: true;
 };
 
 function pathOf(req: LoggedRequest): string {
@@ -42,9 +48,8 @@ function requestLine(req: LoggedRequest, res: ServerResponse, ms: number): strin
 /** Request logging (one line per request, with its id) on top of the process's root logger. */
 @Module({})
 export class LoggingModule {
-  static forRoot(logger: Logger, options: RequestLoggingOptions = {}): DynamicModule {
-    const quiet = (req: LoggedRequest) =>
-      PROBE_PATHS.has(pathOf(req)) || (options.readsArePolling === true && req.method === 'GET');
+  static forRoot(logger: Logger): DynamicModule {
+    const quiet = (req: LoggedRequest) => PROBE_PATHS.has(pathOf(req)) || req[QUIET] === true;
     return {
       module: LoggingModule,
       imports: [
