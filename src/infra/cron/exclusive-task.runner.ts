@@ -1,4 +1,4 @@
-import { Injectable, Logger, Optional } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Injectable, Logger, Optional } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { hostname } from 'node:os';
 import { DataSource } from 'typeorm';
@@ -24,9 +24,11 @@ const RECENT_FRACTION = 0.8;
  * replicas' possibly skewed ones). Every run is recorded in `scheduled_tasks`.
  */
 @Injectable()
-export class ExclusiveTaskRunner {
+export class ExclusiveTaskRunner implements BeforeApplicationShutdown {
   private readonly logger = new Logger('Cron');
   private readonly instance = `${hostname()}:${process.pid}`;
+  /** Ticks of `every` under way: a shutdown lets them finish before the database closes. */
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -48,16 +50,28 @@ export class ExclusiveTaskRunner {
     work: () => Promise<void>,
     options: { runAtStart?: boolean } = {},
   ): () => void {
-    const tick = () =>
-      this.run(task, { periodMs }, work).then(
+    const tick = () => {
+      const running = this.run(task, { periodMs }, work).then(
         () => undefined,
         (error: unknown) => this.logger.warn(`${task}: tick not run: ${String(error)}`),
       );
+      this.inFlight.add(running);
+      return running.finally(() => this.inFlight.delete(running));
+    };
     const stop = scheduleInterval(this.clock, this.schedules, task, periodMs, tick);
     if (options.runAtStart) {
       void tick();
     }
     return stop;
+  }
+
+  /**
+   * Before the database closes (onApplicationShutdown): the timers are stopped by then (each
+   * task's onModuleDestroy), and a tick under way finishes rather than failing on a closed pool,
+   * which would log an error and record a failed run at every deploy (or a failed start).
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.all([...this.inFlight]);
   }
 
   async run(task: string, options: TickOptions, work: () => Promise<void>): Promise<TickResult> {

@@ -64,6 +64,12 @@ export class FrameworkLogger implements LoggerService {
     this.inner.log(message, ...params);
   }
   error(message: unknown, ...params: unknown[]): void {
+    // NestApplication logs a failed listen (a port in use) and rejects with it too: the start
+    // reports that rejection in one line that says what to do, so this one is only for debugging.
+    if (params[params.length - 1] === 'NestApplication') {
+      this.inner.debug?.(message, ...params);
+      return;
+    }
     this.inner.error(message, ...params);
   }
   warn(message: unknown, ...params: unknown[]): void {
