@@ -5,6 +5,7 @@ import {
   dedicatedKeyPath,
   hostAlias,
   hostBlock,
+  includeSshConfig,
   installSshConfig,
   makeDedicatedKey,
   parseSshCommand,
@@ -41,6 +42,15 @@ describe('gpu-dev ssh helpers', () => {
       expect(readFileSync(`${key}.pub`, 'utf8')).toMatch(/^ssh-ed25519 \S+ gpu-dev\n$/);
       expect(sshArguments(target, { home })).toEqual(['-i', key, '-p', '2222', 'dev@h']);
       expect(hostBlock('odc-w', target, home)).toContain(`  IdentityFile ${key}\n`);
+
+      // The config that uses it: included once from ~/.ssh/config, an include file kept if there.
+      const paths = { include: join(home, '.ssh', 'gpu-dev.conf'), main: join(home, '.ssh', 'config') };
+      expect(includeSshConfig(paths)).toBe(true);
+      expect(includeSshConfig(paths)).toBe(false);
+      expect(readFileSync(paths.main, 'utf8')).toBe(`Include ${paths.include}\n\n`);
+      installSshConfig(hostBlock('odc-w', target, home), paths);
+      includeSshConfig(paths);
+      expect(readFileSync(paths.include, 'utf8')).toContain('Host odc-w');
     } finally {
       rmSync(home, { recursive: true, force: true });
     }

@@ -97,14 +97,26 @@ export function sshConfigPaths(home = homeDirectory()): SshConfigPaths {
 
 /**
  * Writes the blocks to the include file (replaced each time) and, once, an `Include` line at the
- * top of ~/.ssh/config (an Include below a Host block would only apply inside it). True when the
- * Include line was added now.
+ * top of ~/.ssh/config (`includeSshConfig`). True when the Include line was added now.
  */
 export function installSshConfig(blocks: string, paths = sshConfigPaths()): boolean {
   mkdirSync(join(paths.include, '..'), { recursive: true, mode: 0o700 });
-  writeFileSync(paths.include, `# Written by gpu-dev ssh-config --install; replaced each time.\n${blocks}`, {
-    mode: 0o600,
-  });
+  writeFileSync(paths.include, `${INCLUDE_HEADER}${blocks}`, { mode: 0o600 });
+  return includeSshConfig(paths);
+}
+
+const INCLUDE_HEADER = '# Written by gpu-dev ssh-config --install; replaced each time.\n';
+
+/**
+ * Once: an `Include` line for the include file at the top of ~/.ssh/config (an Include below a
+ * Host block would only apply inside it), and the include file itself when there is none yet.
+ * True when the line was added now.
+ */
+export function includeSshConfig(paths = sshConfigPaths()): boolean {
+  mkdirSync(join(paths.include, '..'), { recursive: true, mode: 0o700 });
+  if (!existsSync(paths.include)) {
+    writeFileSync(paths.include, INCLUDE_HEADER, { mode: 0o600 });
+  }
   const line = `Include ${paths.include}`;
   const current = existsSync(paths.main) ? readFileSync(paths.main, 'utf8') : '';
   if (current.split('\n').some((l) => l.trim() === line)) {

@@ -7,7 +7,7 @@ import type { MeDto } from '../../auth/dto/api-key.dto';
 import type { OdcApi } from '../api';
 import { homeDirectory } from '../config';
 import { confirm } from '../prompt';
-import { dedicatedKeyPath, makeDedicatedKey } from '../ssh';
+import { dedicatedKeyPath, includeSshConfig, makeDedicatedKey, sshConfigPaths } from '../ssh';
 import { contextOf, usage, type Context } from '../context';
 
 /** The public keys `ssh` offers first, in its own order: the one `add` takes when given no file. */
@@ -136,7 +136,7 @@ export async function offerSshKey(api: OdcApi): Promise<void> {
     : (await confirm(
           `ODC has no SSH key of yours and ~/.ssh has none. Make one for ODC (${dedicatedKeyPath()})?`,
         ))
-      ? `${makeDedicatedKey()}.pub`
+      ? makeKeyAndSshConfig(say)
       : undefined;
   if (!path) {
     say('Later: gpu-dev ssh-keys add [FILE]');
@@ -144,6 +144,20 @@ export async function offerSshKey(api: OdcApi): Promise<void> {
   }
   await api.put<MeDto>('/api/v1/me/ssh-keys', { keys: [readFileSync(path, 'utf8').trim()] });
   say(`Added ${path}: your reservations let it in (gpu-dev connect).`);
+}
+
+/**
+ * The dedicated key, and the SSH config that uses it (as dstack does): ~/.ssh/config includes
+ * ~/.ssh/gpu-dev.conf, whose Host blocks (gpu-dev ssh-config --install) name the key. Its .pub.
+ */
+function makeKeyAndSshConfig(say: (line: string) => void): string {
+  const key = makeDedicatedKey();
+  const paths = sshConfigPaths();
+  includeSshConfig(paths);
+  say(
+    `Made ${key}; ${paths.main} includes ${paths.include} (gpu-dev ssh-config --install fills it: ssh odc-<name>).`,
+  );
+  return `${key}.pub`;
 }
 
 export function registerSshKeyCommands(program: Command): void {
