@@ -128,7 +128,8 @@ function parseJson(text: string): unknown {
 }
 
 /** fetch says only "fetch failed"; the reason is its cause (a refused connection, a bad host name). */
-function whyUnreachable(error: unknown): string {
+/** Why a call got no answer: a timeout, or the system's code (ECONNREFUSED, ENOTFOUND, …). */
+export function whyUnreachable(error: unknown): string {
   if (error instanceof Error && error.name === 'TimeoutError') {
     return `no answer within ${TIMEOUT_MS / 1000} s`;
   }

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { MeDto } from '../../auth/dto/api-key.dto';
-import { OdcApi } from '../api';
+import { OdcApi, whyUnreachable } from '../api';
 import { contextOf, type Context } from '../context';
 import { CliError, ExitCode } from '../errors';
 import { colors } from '../output';
@@ -44,11 +44,10 @@ async function serverCheck(context: Context): Promise<Check> {
         : { fix: 'the server is not healthy: ask its admin' }),
     };
   } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
     return {
       name: 'server',
       status: 'fail',
-      detail: `${url} cannot be reached (${cause})`,
+      detail: `${url} cannot be reached (${whyUnreachable(error)})`,
       fix: 'check the URL (gpu-dev config show) and that the server runs',
     };
   }

@@ -8,7 +8,7 @@ import type { OdcApi } from '../api';
 import { homeDirectory } from '../config';
 import { confirm } from '../prompt';
 import { dedicatedKeyPath, includeSshConfig, makeDedicatedKey, sshConfigPaths } from '../ssh';
-import { contextOf, usage, type Context } from '../context';
+import { contextOf, usage } from '../context';
 
 /** The public keys `ssh` offers first, in its own order: the one `add` takes when given no file. */
 const DEFAULT_PUBLIC_KEYS = ['id_ed25519.pub', 'id_ecdsa.pub', 'id_rsa.pub'];
@@ -44,12 +44,12 @@ function defaultPublicKey(): string {
   return found;
 }
 
-async function currentKeys(context: Context): Promise<string[]> {
-  return (await context.api().get<MeDto>('/api/v1/me')).ssh_keys;
+async function currentKeys(api: OdcApi): Promise<string[]> {
+  return (await api.get<MeDto>('/api/v1/me')).ssh_keys;
 }
 
-async function replaceKeys(context: Context, keys: string[]): Promise<string[]> {
-  return (await context.api().put<MeDto>('/api/v1/me/ssh-keys', { keys })).ssh_keys;
+async function replaceKeys(api: OdcApi, keys: string[]): Promise<string[]> {
+  return (await api.put<MeDto>('/api/v1/me/ssh-keys', { keys })).ssh_keys;
 }
 
 async function addKey(file: string | undefined, _options: object, command: Command): Promise<void> {
@@ -59,7 +59,7 @@ async function addKey(file: string | undefined, _options: object, command: Comma
   if (key.includes('PRIVATE KEY')) {
     throw usage(`${path} is a private key: give its .pub file`);
   }
-  const keys = await currentKeys(context);
+  const keys = await currentKeys(context.api());
   const fingerprint = fingerprintOf(key);
   if (keys.some((existing) => fingerprintOf(existing) === fingerprint)) {
     context.out.data({ added: false, fingerprint }, () =>
@@ -67,7 +67,7 @@ async function addKey(file: string | undefined, _options: object, command: Comma
     );
     return;
   }
-  await replaceKeys(context, [...keys, key]);
+  await replaceKeys(context.api(), [...keys, key]);
   context.out.data({ added: true, fingerprint }, () =>
     context.out.line(`Added ${fingerprint} (${path}): your new reservations let it in.`),
   );
@@ -75,7 +75,7 @@ async function addKey(file: string | undefined, _options: object, command: Comma
 
 async function listKeys(_options: object, command: Command): Promise<void> {
   const context = contextOf(command);
-  const keys = (await currentKeys(context)).map(describeKey);
+  const keys = (await currentKeys(context.api())).map(describeKey);
   context.out.data(keys, () => {
     if (keys.length === 0) {
       context.out.line('No SSH keys: add one with gpu-dev ssh-keys add [FILE]');
@@ -90,7 +90,7 @@ async function listKeys(_options: object, command: Command): Promise<void> {
 
 async function removeKey(which: string, _options: object, command: Command): Promise<void> {
   const context = contextOf(command);
-  const keys = await currentKeys(context);
+  const keys = await currentKeys(context.api());
   const matching = keys.filter((key) => {
     const { fingerprint, comment } = describeKey(key);
     return fingerprint === which || fingerprint === `SHA256:${which}` || comment === which;
@@ -103,7 +103,7 @@ async function removeKey(which: string, _options: object, command: Command): Pro
     );
   }
   await replaceKeys(
-    context,
+    context.api(),
     keys.filter((key) => key !== matching[0]),
   );
   const fingerprint = fingerprintOf(matching[0]!);
@@ -127,23 +127,25 @@ export async function offerSshKey(api: OdcApi): Promise<void> {
     );
     return;
   }
-  const path = existing
-    ? (await confirm(
-        `ODC has no SSH key of yours. Add ${existing} (${fingerprintOf(readFileSync(existing, 'utf8'))})?`,
-      ))
-      ? existing
-      : undefined
-    : (await confirm(
-          `ODC has no SSH key of yours and ~/.ssh has none. Make one for ODC (${dedicatedKeyPath()})?`,
-        ))
-      ? makeKeyAndSshConfig(say)
-      : undefined;
+  const path = existing ? await offerExisting(existing) : await offerNew(say);
   if (!path) {
     say('Later: gpu-dev ssh-keys add [FILE]');
     return;
   }
-  await api.put<MeDto>('/api/v1/me/ssh-keys', { keys: [readFileSync(path, 'utf8').trim()] });
+  await replaceKeys(api, [readFileSync(path, 'utf8').trim()]);
   say(`Added ${path}: your reservations let it in (gpu-dev connect).`);
+}
+
+/** The user's own public key, if they say yes. */
+async function offerExisting(path: string): Promise<string | undefined> {
+  const fingerprint = fingerprintOf(readFileSync(path, 'utf8'));
+  return (await confirm(`ODC has no SSH key of yours. Add ${path} (${fingerprint})?`)) ? path : undefined;
+}
+
+/** A key made for ODC, if they say yes; its .pub. */
+async function offerNew(say: (line: string) => void): Promise<string | undefined> {
+  const question = `ODC has no SSH key of yours and ~/.ssh has none. Make one for ODC (${dedicatedKeyPath()})?`;
+  return (await confirm(question)) ? makeKeyAndSshConfig(say) : undefined;
 }
 
 /**
